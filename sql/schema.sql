@@ -53,6 +53,14 @@ CREATE TABLE IF NOT EXISTS meta.files (
     loaded_at         TIMESTAMP
 );
 
+-- What each run changed: the months a new or revised fact touched, and whether registries changed.
+-- The indicator stage recomputes only the periods whose windows touch these months.
+CREATE TABLE IF NOT EXISTS meta.changes (
+    run_id   INTEGER,
+    kind     VARCHAR,
+    period   DATE       -- NULL for a registry change (affects every period)
+);
+
 CREATE TABLE IF NOT EXISTS quarantine.rows (
     file_id      INTEGER,
     file_name    VARCHAR,
@@ -65,6 +73,7 @@ CREATE TABLE IF NOT EXISTS quarantine.rows (
     message      VARCHAR,
     message_en   VARCHAR,
     original     JSON,
+    row_key      VARCHAR,   -- canonical key (e.g. uscc|period) when it parsed: lets a revision resolve the row
     status       VARCHAR DEFAULT 'open',
     resolved_by_file_id INTEGER,
     quarantined_at TIMESTAMP DEFAULT current_timestamp
