@@ -18,10 +18,13 @@ CANONICAL_UNIT = {"money": "万元", "land": "亩", "energy": "吨标准煤"}
 
 YES = ("是", "y", "yes", "1", "true", "t")
 NO = ("否", "n", "no", "0", "false", "f")
-SRDI_LEVELS = {"无": "none", "省级": "provincial", "国家级": "national",
+SRDI_LEVELS = {"无": "none", "否": "none", "省级": "provincial", "国家级": "national", "小巨人": "national",
                "none": "none", "provincial": "provincial", "national": "national"}
 TRANSFORMATION = ("未启动", "实施中", "已完成")
 LOCAL_SCOPES = {"county": 6, "city": 4, "province": 2}  # adcode prefix length shared with the cluster
+SCOPE_ALIASES = {"county": "county", "city": "city", "province": "province", "县": "county", "区": "county",
+                 "县级": "county", "区县": "county", "县区": "county", "市": "city", "市级": "city",
+                 "地级": "city", "地市": "city", "省": "province", "省级": "province"}
 BASIS = {"当月": "month", "累计": "ytd", "month": "month", "ytd": "ytd"}
 
 
