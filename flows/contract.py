@@ -138,7 +138,8 @@ KINDS: dict[str, Kind] = {
             C("transformation", "智改数转", "transformation", en="intelligent retrofit status"),
             C("maturity", "智能制造能力成熟度", "int", required=False, aliases=("成熟度",),
               en="smart manufacturing maturity (1-5)"),
-            C("platform_connected", "接入工业互联网平台", "bool", required=False, en="on an industrial internet platform"),
+            C("platform_connected", "接入工业互联网平台", "bool", required=False,
+              en="on an industrial internet platform"),
         )),
     )
 }

@@ -79,6 +79,17 @@ CREATE TABLE IF NOT EXISTS quarantine.rows (
     quarantined_at TIMESTAMP DEFAULT current_timestamp
 );
 
+-- Rows that were loaded but broke a warning-level rule (DESIGN §4: flagged, not quarantined).
+CREATE TABLE IF NOT EXISTS meta.row_flags (
+    file_id      INTEGER,
+    row_number   BIGINT,
+    column_name  VARCHAR,
+    value        VARCHAR,
+    rule         VARCHAR,
+    message      VARCHAR,
+    message_en   VARCHAR
+);
+
 -- Registries: current row per key in core, every version in history.
 CREATE TABLE IF NOT EXISTS core.clusters (
     cluster_id VARCHAR PRIMARY KEY, cluster_name VARCHAR, province VARCHAR, city VARCHAR, adcode VARCHAR,

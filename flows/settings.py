@@ -1,0 +1,24 @@
+"""Where things live. Defaults point at the bundled sample; every path can be overridden per run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SQL_DIR = ROOT / "sql"
+EXPECTATIONS_DIR = ROOT / "expectations"
+SAMPLE_DIR = ROOT / "data" / "sample"
+DEFAULT_INBOX = SAMPLE_DIR / "inbox"
+DEFAULT_WAREHOUSE = ROOT / "data" / "warehouse" / "clusterwatch.duckdb"
+DEFAULT_LANDING = ROOT / "data" / "landing"
+REPORTS_OUT = Path(os.environ.get("CLUSTERWATCH_REPORTS", ROOT / "reports" / "out"))
+TIMEZONE = "Asia/Shanghai"
+DEFAULT_CRON = "0 2 * * *"
+
+
+def landing_for(warehouse: Path) -> Path:
+    """The landing store goes with its warehouse, so two warehouses never share a file registry."""
+    if warehouse.resolve() == DEFAULT_WAREHOUSE.resolve():
+        return DEFAULT_LANDING
+    return warehouse.resolve().parent / "landing"

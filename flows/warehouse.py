@@ -1,0 +1,94 @@
+"""The DuckDB warehouse: build the next version beside the published file and publish it atomically.
+
+DuckDB allows one writer or many readers per file, never both. The nightly run therefore never writes the
+published file: it copies it to `<name>.building`, writes there, and os.replace()s it over the published
+path. Analysts holding a read-only connection keep reading the old version and never see half a night.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+import duckdb
+
+from flows.settings import SQL_DIR
+
+
+@cache
+def sql_text(name: str) -> str:
+    """The text of sql/<name>.sql."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def sql_statements(name: str) -> list[str]:
+    """The statements of sql/<name>.sql, split on semicolons that end a line."""
+    chunks = re.split(r";[ \t]*$", sql_text(name), flags=re.MULTILINE)
+    return [chunk.strip() for chunk in chunks if _has_code(chunk)]
+
+
+def _has_code(chunk: str) -> bool:
+    return any(line.strip() and not line.strip().startswith("--") for line in chunk.splitlines())
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> None:
+    """Run every statement of sql/<name>.sql; named $parameters are bound where a statement uses them."""
+    for statement in sql_statements(name):
+        used = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
+        con.execute(statement, used or None)
+
+
+def query_one(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> object:
+    """Run sql/<name>.sql and return the first column of its first row (e.g. an id from RETURNING)."""
+    run_sql(con, name, params)
+    return con.fetchone()[0]
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create or update every table the pipeline writes, with their comments."""
+    run_sql(con, "schema")
+    run_sql(con, "comments")
+
+
+def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection, as an analyst would open it; never blocks the nightly run."""
+    return duckdb.connect(str(path), read_only=True)
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    lock = path.with_name(path.name + ".lock")
+    with open(lock, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise RuntimeError(f"another nightly run is building {path} (lock {lock})") from exc
+        yield
+
+
+@contextmanager
+def building(published: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a read-write connection to the next version; publish it only if the block succeeds."""
+    published.parent.mkdir(parents=True, exist_ok=True)
+    work = published.with_name(published.name + ".building")
+    with _exclusive(published):
+        work.unlink(missing_ok=True)
+        if published.exists():
+            shutil.copyfile(published, work)
+        con = duckdb.connect(str(work))
+        try:
+            apply_schema(con)
+            yield con
+            con.execute("CHECKPOINT")
+            con.close()
+            os.replace(work, published)
+        except BaseException:
+            con.close()
+            work.unlink(missing_ok=True)
+            raise

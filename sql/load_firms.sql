@@ -1,0 +1,9 @@
+-- load_firms.sql: upsert firm registry rows (view `incoming`); every version kept in history.
+INSERT OR REPLACE INTO core.firms
+SELECT uscc, firm_name, cluster_id, adcode, chain_segment, above_scale, chain_leader, srdi_level, land_area,
+       established, $file_id
+FROM incoming;
+
+INSERT INTO history.firms SELECT * FROM core.firms WHERE file_id = $file_id;
+
+INSERT INTO meta.changes VALUES ($run_id, 'firms', NULL);
