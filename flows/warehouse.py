@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from flows.contract import CANONICAL_UNIT, KINDS
 from flows.settings import SQL_DIR
 
 
@@ -54,6 +55,36 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create or update every table the pipeline writes, with their comments."""
     run_sql(con, "schema")
     run_sql(con, "comments")
+    comment_from_contract(con)
+
+
+# Which source kind's columns each table holds (for column comments taken from the contract).
+TABLE_KINDS = {
+    "core.clusters": "clusters", "core.firms": "firms", "core.platforms": "platforms",
+    "core.firm_monthly": "monthly", "core.tax": "tax", "core.procurement": "procurement",
+    "core.digital_surveys": "digital", "history.clusters": "clusters", "history.firms": "firms",
+    "history.platforms": "platforms", "history.digital_surveys": "digital",
+    "history.procurement_superseded": "procurement", "history.reported_values": "monthly",
+}
+FILE_ID_COMMENT = "来源文件编号 / id of the file the value came from (meta.files)"
+
+
+def comment_from_contract(con: duckdb.DuckDBPyConnection) -> None:
+    """COMMENT ON the source columns of core and history tables from their contract names and units."""
+    for table, kind in TABLE_KINDS.items():
+        schema, name = table.split(".")
+        columns = {r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+            [schema, name]).fetchall()}
+        for column in KINDS[kind].columns:
+            if column.name in columns:
+                unit = CANONICAL_UNIT.get(column.dtype)
+                text = f"{column.zh}{f'（{unit}）' if unit else ''} / {column.en}"
+                con.execute(f"COMMENT ON COLUMN {table}.{column.name} IS '{text}'")
+        if "file_id" in columns:
+            con.execute(f"COMMENT ON COLUMN {table}.file_id IS '{FILE_ID_COMMENT}'")
+    for column, text in (("uscc", "统一社会信用代码 / unified social credit code"), ("period", "月份 / month")):
+        con.execute(f"COMMENT ON COLUMN history.reported_values.{column} IS '{text}'")
 
 
 def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:

@@ -1,0 +1,101 @@
+"""`clusterwatch` command line: run a night, serve the schedule, generate sample data, check files."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from flows.settings import DEFAULT_CRON, DEFAULT_INBOX, DEFAULT_WAREHOUSE, TIMEZONE
+
+
+def _quiet_prefect() -> None:
+    """Offline by default: no analytics calls home, and a local temporary server for ad-hoc runs."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    _quiet_prefect()
+    from flows.nightly import nightly
+
+    summary = nightly(inbox=args.inbox, warehouse=args.warehouse)
+    print(f"inbox      {summary.inbox}  ({summary.files_seen} files)")
+    if summary.run_id is None:
+        print("nothing new: every file was landed before; warehouse unchanged")
+    else:
+        failed = [o for o in summary.outcomes if o.status == "failed"]
+        print(f"run        {summary.run_id}: {len(summary.outcomes)} new files, {len(failed)} failed")
+        print(f"rows       {summary.rows_loaded:,} loaded, {summary.rows_quarantined:,} quarantined")
+        for rule, n in summary.quarantined_by_rule().items():
+            print(f"           {n:>8,}  {rule}")
+        for outcome in failed:
+            print(f"failed     {outcome.name}: {outcome.reason}")
+    print(f"warehouse  {summary.warehouse}")
+    print(f"           duckdb -readonly {summary.warehouse}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _quiet_prefect()
+    from prefect.schedules import Cron
+
+    from flows.nightly import nightly
+
+    nightly.serve(name="clusterwatch-nightly", schedules=[Cron(args.cron, timezone=args.timezone)],
+                  parameters={"inbox": str(args.inbox), "warehouse": str(args.warehouse)})
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from flows.sample import generate
+
+    generate(args.out, scale=args.scale, seed=args.seed)
+    print(f"sample ({args.scale}, seed {args.seed}) written to {args.out}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from flows.validate import check_files
+
+    return check_files(args.files, args.warehouse)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="clusterwatch", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the nightly flow once and publish the warehouse")
+    run.add_argument("--inbox", type=Path, default=DEFAULT_INBOX, help="folder of delivered files")
+    run.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file to publish")
+    run.set_defaults(func=cmd_run)
+
+    serve = sub.add_parser("serve", help="serve the nightly flow on a cron schedule (Prefect)")
+    serve.add_argument("--inbox", type=Path, default=DEFAULT_INBOX)
+    serve.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    serve.add_argument("--cron", default=DEFAULT_CRON, help=f"cron expression (default {DEFAULT_CRON!r})")
+    serve.add_argument("--timezone", default=TIMEZONE)
+    serve.set_defaults(func=cmd_serve)
+
+    sample = sub.add_parser("sample", help="generate deterministic sample data with its planted truth")
+    sample.add_argument("--scale", choices=("sample", "province", "nation"), default="sample")
+    sample.add_argument("--out", type=Path, required=True)
+    sample.add_argument("--seed", type=int, default=20251231)
+    sample.set_defaults(func=cmd_sample)
+
+    check = sub.add_parser("check", help="validate files without loading them")
+    check.add_argument("files", type=Path, nargs="+")
+    check.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE,
+                       help="warehouse whose registries the files are checked against")
+    check.set_defaults(func=cmd_check)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""The nightly flow: discover → land → standardise → validate → load → derive → indicators, then publish.
+
+Everything that writes the warehouse happens in the building copy (flows.warehouse.building), so a night
+either publishes completely or not at all; a failed night leaves yesterday's warehouse untouched and is
+simply run again. One Prefect task per stage, and one per inbox file for the ingest stages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows import load as loader
+from flows.discover import InboxFile, discover
+from flows.land import LandedFile, land, landed_hashes, sha256_of
+from flows.settings import DEFAULT_INBOX, DEFAULT_WAREHOUSE, landing_for
+from flows.standardise import FileRejected, standardise
+from flows.validate import record_results, validate
+from flows.warehouse import building, connect_readonly, query_one, run_sql
+
+
+@dataclass
+class NightSummary:
+    """What a night did, for the CLI and the tests."""
+
+    inbox: Path
+    warehouse: Path
+    files_seen: int
+    run_id: int | None = None
+    outcomes: list[loader.FileOutcome] = field(default_factory=list)
+    periods_recomputed: int = 0
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(o.rows_loaded for o in self.outcomes)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(o.rows_quarantined for o in self.outcomes)
+
+    def quarantined_by_rule(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for outcome in self.outcomes:
+            for rule, n in outcome.rules:
+                totals[rule] = totals.get(rule, 0) + n
+        return dict(sorted(totals.items()))
+
+
+@task(name="discover", cache_policy=NO_CACHE)
+def discover_task(inbox: Path) -> list[InboxFile]:
+    return discover(inbox)
+
+
+@task(name="land", cache_policy=NO_CACHE)
+def land_task(files: list[InboxFile], store: Path, con: duckdb.DuckDBPyConnection, run_id: int) -> list[LandedFile]:
+    return land(files, store, con, run_id)
+
+
+@task(name="ingest", task_run_name="ingest {landed.name}", cache_policy=NO_CACHE)
+def ingest_task(con: duckdb.DuckDBPyConnection, run_id: int, landed: LandedFile) -> loader.FileOutcome:
+    """standardise → validate → load for one file; a file that cannot be read is marked failed."""
+    if landed.kind is None:
+        return loader.fail_file(con, landed.file_id, landed.name, None, "unknown_kind",
+                                "文件名前缀不是已知数据类别 / file name does not start with a known kind")
+    try:
+        std = standardise(landed.path, landed.kind, file_name=landed.name)
+    except FileRejected as exc:
+        return loader.fail_file(con, landed.file_id, landed.name, landed.kind, exc.reason, exc.message)
+    checked = validate(landed.kind, std.frame, landed.name, con)
+    rejected = pl.concat([std.issues, checked.issues], how="vertical_relaxed")
+    outcome = loader.load_file(
+        con, run_id, landed.file_id, landed.name, landed.kind, parsed=std.frame, loaded=checked.frame,
+        rejected=rejected, flagged=checked.warnings, raw=std.raw, rows_in=std.rows_in,
+        encoding=std.encoding, header_map=std.header_map)
+    record_results(con, landed.file_id, run_id, checked)
+    return outcome
+
+
+@task(name="derive", cache_policy=NO_CACHE)
+def derive_task(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
+    loader.derive_monthly(con, run_id)
+
+
+def new_files(files: list[InboxFile], warehouse: Path) -> list[InboxFile]:
+    """Files whose bytes the published warehouse has not landed yet (checked read-only, no rebuild)."""
+    if not warehouse.exists():
+        return files
+    with connect_readonly(warehouse) as con:
+        known = landed_hashes(con)
+    return [f for f in files if sha256_of(f.path) not in known]
+
+
+@flow(name="nightly", log_prints=True)
+def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE) -> NightSummary:
+    """Run one night over an inbox and publish the warehouse if anything new arrived."""
+    logger = get_run_logger()
+    inbox, warehouse = Path(inbox), Path(warehouse)
+    files = discover_task(inbox)
+    summary = NightSummary(inbox=inbox, warehouse=warehouse, files_seen=len(files))
+    if not new_files(files, warehouse):
+        logger.info("nothing new in %s: %d files already landed; warehouse unchanged", inbox, len(files))
+        return summary
+    with building(warehouse) as con:
+        run_id = query_one(con, "run_start", {"inbox": str(inbox)})
+        summary.run_id = run_id
+        landed = land_task(files, landing_for(warehouse), con, run_id)
+        for i, item in enumerate(landed, 1):
+            outcome = ingest_task(con, run_id, item)
+            summary.outcomes.append(outcome)
+            logger.info("[%d/%d] %s: %s, %d loaded, %d quarantined%s", i, len(landed), item.name,
+                        outcome.status, outcome.rows_loaded, outcome.rows_quarantined,
+                        f" ({outcome.reason})" if outcome.reason else "")
+        derive_task(con, run_id)
+        run_sql(con, "run_finish", {"run_id": run_id, "files_seen": len(files)})
+    logger.info("published %s", warehouse)
+    return summary
