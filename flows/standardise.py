@@ -1,0 +1,708 @@
+"""Standardise one inbox file into a canonical polars frame plus parse-level quarantine (DESIGN §3, §4).
+
+The input contract lives in flows.contract; this module only reads files. Every data row of a file ends
+in exactly one place: `frame` (parsed, canonical columns and units) or `issues` (one row per rejected
+row, rule + readable message), so `rows_in = len(frame) + issues["_row"].n_unique()`. A file that cannot
+be used at all raises FileRejected with a stable reason code.
+
+Everything is vectorised polars: values are read as strings first (so `raw` keeps them verbatim), then
+parsed column by column; periods and dates go through a small lookup table built from their distinct
+values, so a 5 M-row file costs a handful of column passes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import re
+import tempfile
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from xml.etree import ElementTree
+
+import polars as pl
+
+from flows.contract import (
+    BASIS,
+    CANONICAL_UNIT,
+    KINDS,
+    NO,
+    SCOPE_ALIASES,
+    SRDI_LEVELS,
+    TRANSFORMATION,
+    UNITS,
+    YES,
+    Column,
+    Kind,
+)
+
+ISSUE_SCHEMA: dict[str, pl.DataType] = {
+    "_row": pl.Int64, "column_name": pl.Utf8, "value": pl.Utf8, "rule": pl.Utf8,
+    "severity": pl.Utf8, "message": pl.Utf8, "message_en": pl.Utf8,
+}
+SEVERITY = "critical"  # every parse-level problem keeps the row out of core
+
+# rule -> (Chinese, English) wording used in messages
+RULES: dict[str, tuple[str, str]] = {
+    "missing_value": ("缺少必填值", "required value is missing"),
+    "unparsable_number": ("无法解析的数值", "cannot parse number"),
+    "unparsable_period": ("无法解析的统计期", "cannot parse period"),
+    "unparsable_date": ("无法解析的日期", "cannot parse date"),
+    "invalid_value": ("取值不在允许范围内", "value not allowed"),
+    "duplicate_row": ("重复行", "duplicate row"),
+    "conflicting_rows": ("同一键的行数值冲突", "rows with the same key disagree"),
+}
+NOTE_PREFIXES = ("注", "说明", "数据来源", "资料来源", "备注", "填报", "制表", "审核", "单位负责人", "合计", "总计")
+USCC_COLUMNS = ("uscc", "buyer_uscc", "supplier_uscc")
+CODE_COLUMNS = ("adcode", "supplier_adcode", "cluster_id")
+HEADER_SEARCH_ROWS = 30
+READ_CHUNK = 1 << 24
+
+_FULLWIDTH = [chr(0xFF10 + i) for i in range(10)] + ["．", "，", "－", "＋", "　", "\u00a0"]
+_HALFWIDTH = [str(i) for i in range(10)] + [".", ",", "-", "+", " ", " "]
+_FW_ALNUM = _FULLWIDTH[:10] + [chr(0xFF21 + i) for i in range(26)] + [chr(0xFF41 + i) for i in range(26)]
+_HW_ALNUM = _HALFWIDTH[:10] + [chr(0x41 + i) for i in range(26)] + [chr(0x61 + i) for i in range(26)]
+_NULL_MARKS = ("-", "--", "—", "——", "－", "/")
+
+
+class FileRejected(Exception):
+    """The file as a whole cannot be used.
+
+    .reason is a stable code (not_a_table, unreadable_file, missing_columns, empty_file, unknown_unit);
+    .message a readable zh/en sentence naming the file (and the columns).
+    """
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass
+class Standardised:
+    """One file after parsing: the rows that parsed, every row as read, and the rows that did not."""
+
+    kind: str
+    frame: pl.DataFrame
+    raw: pl.DataFrame
+    issues: pl.DataFrame
+    encoding: str | None
+    header_map: dict[str, str]
+    units: dict[str, str]
+    rows_in: int
+    skipped: dict[str, int] = field(default_factory=dict)  # non-data rows dropped (blank, notes)
+
+
+# --------------------------------------------------------------------------------------------- headers
+
+def _norm(text: str) -> str:
+    """Normalise a header or unit for lookup: NFKC (full-width → ASCII), 【】→[], no spaces or '*'."""
+    t = unicodedata.normalize("NFKC", str(text)).replace("【", "[").replace("】", "]")
+    return re.sub(r"\s+", "", t).strip("*").lower()
+
+
+_UNIT_RE = re.compile(r"^(?P<name>.+?)[(\[](?P<unit>[^()\[\]]*)[)\]]$")
+
+
+def _split_header(header: str) -> tuple[str, str | None]:
+    """`工业总产值（千元）` → ('工业总产值', '千元'); a header without a bracketed suffix has no unit."""
+    h = _norm(header)
+    m = _UNIT_RE.match(h)
+    if not m:
+        return h, None
+    unit = re.sub(r"^单位[:：]", "", m.group("unit"))
+    return m.group("name"), unit
+
+
+def _name_lookup(kind: Kind) -> dict[str, Column]:
+    names: dict[str, Column] = {}
+    for col in kind.columns:
+        for n in (col.name, col.zh, *col.aliases):
+            names.setdefault(_norm(n), col)
+    return names
+
+
+def _match_header(header: object, names: dict[str, Column]) -> tuple[Column | None, str | None]:
+    if header is None or str(header).strip() == "":
+        return None, None
+    h = _norm(str(header))
+    if h in names:
+        return names[h], None
+    base, unit = _split_header(str(header))
+    if base in names:
+        return names[base], unit
+    return None, None
+
+
+def _score(row: list, names: dict[str, Column]) -> int:
+    """How many distinct kind columns a candidate header row names."""
+    return len({c.name for c in (_match_header(v, names)[0] for v in row) if c is not None})
+
+
+def _find_header(rows: list[list], names: dict[str, Column]) -> int | None:
+    """First row naming at least two kind columns; else the best row naming one; else None."""
+    scores = [_score(r, names) for r in rows]
+    for i, s in enumerate(scores):
+        if s >= 2:
+            return i
+    if scores and max(scores) >= 1:
+        return scores.index(max(scores))
+    return None
+
+
+def _unique_names(headers: list) -> list[str]:
+    """Source headers as column names: trimmed, empty → column_N, repeats suffixed so they stay unique."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, h in enumerate(headers):
+        name = str(h).strip() if h is not None and str(h).strip() else f"column_{i + 1}"
+        base, n = name, 1
+        while name in seen:
+            n += 1
+            name = f"{base}_{n}"
+        seen.add(name)
+        out.append(name)
+    return out
+
+
+def _map_headers(kind: Kind, headers: list[str], file_name: str) -> tuple[dict[str, str], dict[str, str],
+                                                                           dict[str, float]]:
+    """Source header → canonical column, the unit of each and its factor; rejects bad units / missing."""
+    names = _name_lookup(kind)
+    header_map: dict[str, str] = {}
+    units: dict[str, str] = {}
+    factors: dict[str, float] = {}
+    for h in headers:
+        col, unit = _match_header(h, names)
+        if col is None or col.name in header_map.values():
+            continue  # unknown extra column, or a second copy of a column: kept in raw only
+        fam = col.unit_family
+        if fam is not None:
+            table = {_norm(k): (k, v) for k, v in UNITS[fam].items()}
+            if unit is None or unit == "":
+                units[col.name], factors[col.name] = CANONICAL_UNIT[fam], 1.0
+            elif _norm(unit) in table:
+                units[col.name], factors[col.name] = table[_norm(unit)]
+            else:
+                raise FileRejected("unknown_unit", (
+                    f"{file_name}：表头“{h}”的单位“{unit}”无法识别（可用：{'、'.join(UNITS[fam])}） / "
+                    f"{file_name}: unknown unit '{unit}' in header '{h}' (known: {', '.join(UNITS[fam])})"))
+        elif unit:
+            units[col.name] = unit
+        header_map[h] = col.name
+    missing = [c for c in kind.columns if c.required and c.name not in header_map.values()]
+    if missing:
+        zh = "、".join(f"{c.zh}（{c.name}）" for c in missing)
+        en = ", ".join(c.name for c in missing)
+        raise FileRejected("missing_columns",
+                           f"{file_name}：缺少必需的列 {zh} / {file_name}: missing required columns {en}")
+    return header_map, units, factors
+
+
+# --------------------------------------------------------------------------------------------- readers
+
+def _detect_encoding(path: Path, file_name: str) -> str:
+    """Detect a CSV's encoding: BOM, then strict UTF-8 over the whole file, then charset-normalizer/GB18030."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in head:
+        raise _not_a_table(file_name, "二进制内容", "binary content")
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    sample = head
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(READ_CHUNK):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as e:
+                    sample = chunk[max(0, e.start - 4096): e.start + (1 << 16)]
+                    raise
+            decoder.decode(b"", final=True)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    probe = head if not head.isascii() else sample
+    if _decodes(probe, "gb18030"):
+        return "gb18030"  # the common case; charset-normalizer often misnames short GBK samples
+    best = from_bytes(probe).best()
+    if best is not None and _decodes(probe, best.encoding):
+        return best.encoding
+    raise _not_a_table(file_name, "无法识别的文本编码", "unrecognised text encoding")
+
+
+def _decodes(sample: bytes, enc: str) -> bool:
+    """Strict decode of a sample, tolerating a multi-byte character cut at the end."""
+    try:
+        codecs.getincrementaldecoder(enc)().decode(sample, final=False)
+        return True
+    except (UnicodeDecodeError, LookupError):
+        return False
+
+
+def _not_a_table(file_name: str, zh: str, en: str) -> FileRejected:
+    return FileRejected("not_a_table", f"{file_name}：不是表格文本文件（{zh}） / {file_name}: not a table ({en})")
+
+
+def _transcode(path: Path, encoding: str, file_name: str) -> Path:
+    """Stream-transcode a non-UTF-8 CSV into a UTF-8 temp file (polars reads UTF-8 only)."""
+    fd, tmp = tempfile.mkstemp(suffix=".csv", prefix="cw_transcode_")
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    try:
+        with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+            while chunk := src.read(READ_CHUNK):
+                dst.write(decoder.decode(chunk).encode("utf-8"))
+                offset += len(chunk)
+            dst.write(decoder.decode(b"", final=True).encode("utf-8"))
+    except UnicodeDecodeError as e:
+        os.unlink(tmp)
+        raise FileRejected("unreadable_file", (
+            f"{file_name}：第{offset + e.start}字节起不是有效的{encoding}编码 / "
+            f"{file_name}: bytes at offset {offset + e.start} are not valid {encoding}")) from e
+    return Path(tmp)
+
+
+def _read_csv(path: Path, kind: Kind, file_name: str) -> tuple[pl.DataFrame, str]:
+    """CSV → (raw frame with source headers + _row, encoding)."""
+    if path.stat().st_size == 0:
+        raise FileRejected("empty_file", f"{file_name}：文件为空 / {file_name}: the file is empty")
+    encoding = _detect_encoding(path, file_name)
+    utf8 = path if encoding in ("utf-8", "utf-8-sig") else _transcode(path, encoding, file_name)
+    try:
+        with open(utf8, encoding="utf-8-sig", newline="") as f:
+            text = f.read(1 << 18)
+        if not text.strip():
+            raise FileRejected("empty_file", f"{file_name}：文件为空 / {file_name}: the file is empty")
+        names = _name_lookup(kind)
+        lines = "".join(text.splitlines(keepends=True)[:HEADER_SEARCH_ROWS])
+        candidates = []
+        for rank, sep in enumerate((",", "\t", ";", "|")):
+            rows = list(csv.reader(io.StringIO(lines), delimiter=sep))
+            idx = _find_header(rows, names)
+            score = _score(rows[idx], names) if idx is not None else 0
+            width = max((len(r) for r in rows), default=0)
+            candidates.append(((score, width, -rank), sep, idx, rows, width))
+        _, sep, idx, rows, width = max(candidates, key=lambda c: c[0])
+        if idx is None:
+            if width < 2:
+                raise _not_a_table(file_name, "找不到表头行，内容不是分列的表格",
+                                   "no header row, content is not in columns")
+            _map_headers(kind, rows[0], file_name)  # raises missing_columns naming the required columns
+            raise AssertionError("unreachable")
+        headers = _unique_names(rows[idx])
+        try:
+            df = pl.read_csv(utf8, has_header=False, skip_rows=idx + 1, separator=sep,
+                             schema=dict.fromkeys(headers, pl.Utf8), truncate_ragged_lines=True,
+                             raise_if_empty=False, encoding="utf8")
+        except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as e:
+            raise _not_a_table(file_name, f"CSV解析失败：{e}", f"CSV parse error: {e}") from e
+    finally:
+        if utf8 != path:
+            os.unlink(utf8)
+    first = idx + 2  # header record is row idx+1, data starts on the next row
+    df = df.with_columns(pl.int_range(first, first + df.height, dtype=pl.Int64).alias("_row"))
+    return df, encoding
+
+
+def _first_sheet_first_row(path: Path) -> int:
+    """Excel row number of the first non-empty row of the first sheet (calamine starts its range there)."""
+    ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    try:
+        with zipfile.ZipFile(path) as z:
+            wb = ElementTree.fromstring(z.read("xl/workbook.xml"))
+            sheet = wb.find(f"{ns}sheets/{ns}sheet")
+            rid = sheet.get(f"{rel_ns}id") if sheet is not None else None
+            rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+            target = next((r.get("Target") for r in rels if r.get("Id") == rid), "worksheets/sheet1.xml")
+            target = target.lstrip("/")
+            member = target if target.startswith("xl/") else f"xl/{target}"
+            with z.open(member) as f:
+                for _, el in ElementTree.iterparse(f, events=("end",)):
+                    if el.tag == f"{ns}c":
+                        v = el.find(f"{ns}v")
+                        is_ = el.find(f"{ns}is")
+                        if (v is not None and v.text not in (None, "")) or is_ is not None:
+                            m = re.match(r"[A-Z]+(\d+)", el.get("r") or "")
+                            return int(m.group(1)) if m else 1
+    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError, StopIteration):
+        return 1
+    return 1
+
+
+def _read_xlsx(path: Path, kind: Kind, file_name: str) -> pl.DataFrame:
+    """XLSX first sheet → raw frame; the header row is found below any title rows."""
+    import fastexcel
+
+    try:
+        reader = fastexcel.read_excel(str(path))
+        if not reader.sheet_names:
+            raise FileRejected("empty_file", f"{file_name}：工作簿没有工作表 / {file_name}: no sheets")
+        grid = reader.load_sheet(0, header_row=None, dtypes="string").to_polars()
+    except FileRejected:
+        raise
+    except Exception as e:  # fastexcel raises its own error hierarchy for corrupt files
+        raise FileRejected("unreadable_file", f"{file_name}：无法读取Excel文件（{e}） / "
+                                              f"{file_name}: cannot read the Excel file ({e})") from e
+    if grid.height == 0:
+        raise FileRejected("empty_file", f"{file_name}：工作表为空 / {file_name}: the first sheet is empty")
+    offset = _first_sheet_first_row(path)
+    names = _name_lookup(kind)
+    head_rows = [list(r) for r in grid.head(HEADER_SEARCH_ROWS).rows()]
+    idx = _find_header(head_rows, names)
+    if idx is None:
+        if grid.width < 2:
+            raise _not_a_table(file_name, "找不到表头行", "no header row")
+        _map_headers(kind, [str(v) for v in head_rows[0] if v is not None], file_name)
+        raise AssertionError("unreachable")
+    headers = _unique_names(head_rows[idx])
+    df = grid.slice(idx + 1).rename(dict(zip(grid.columns, headers, strict=True)))
+    first = offset + idx + 1
+    return df.with_columns(pl.int_range(first, first + df.height, dtype=pl.Int64).alias("_row"))
+
+
+def _read_parquet(path: Path, file_name: str) -> pl.DataFrame:
+    """Parquet → raw frame, every column cast to text so raw keeps what the source said."""
+    try:
+        df = pl.read_parquet(path)
+    except Exception as e:  # polars raises several error types for corrupt parquet
+        raise FileRejected("unreadable_file", f"{file_name}：无法读取Parquet文件（{e}） / "
+                                              f"{file_name}: cannot read the Parquet file ({e})") from e
+    casts = []
+    for name, dtype in df.schema.items():
+        if dtype == pl.Utf8:
+            continue
+        if dtype.is_nested() or dtype == pl.Object:
+            casts.append(pl.col(name).map_elements(str, return_dtype=pl.Utf8))
+        else:
+            casts.append(pl.col(name).cast(pl.Utf8))
+    df = df.with_columns(casts) if casts else df
+    return df.with_columns(pl.int_range(2, 2 + df.height, dtype=pl.Int64).alias("_row"))
+
+
+# --------------------------------------------------------------------------------------------- values
+
+def _clean(expr: pl.Expr) -> pl.Expr:
+    """Trimmed text, empty → null."""
+    t = expr.str.strip_chars()
+    return pl.when(t.str.len_bytes() > 0).then(t)
+
+
+_YM = r"(\d{4})(?:年|[-/.])?(\d{1,2})月?份?"
+_RANGE_RE = re.compile(r"^(\d{4})(?:年|[-/.])?(\d{1,2})月?[-~—–至到](?:(\d{4})(?:年|[-/.]))?(\d{1,2})月?份?$")
+_MONTH_RE = re.compile(rf"^{_YM}$")
+_DATE_RE = re.compile(r"^(\d{4})(?:[-/.年])(\d{1,2})(?:[-/.月])(\d{1,2})日?"
+                      r"(?:T?\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")  # time part of Excel datetimes
+_DATE8_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_SERIAL_RE = re.compile(r"^\d{4,6}(?:\.0+)?$")
+_EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def _prep(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).replace("—", "-").replace("–", "-")
+
+
+def _parse_date(text: str) -> date | None:
+    """Calendar date from ISO, slashes, 8 digits, 年月日 or an Excel serial; None when not a date."""
+    s = _prep(text)
+    m = _DATE_RE.match(s) or _DATE8_RE.match(s)
+    try:
+        if m:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        if _SERIAL_RE.match(s) and 1 <= float(s) <= 2958465:
+            return _EXCEL_EPOCH + timedelta(days=int(float(s)))
+    except (ValueError, OverflowError):
+        return None
+    return None
+
+
+def _parse_period(text: str) -> tuple[date | None, bool]:
+    """Period → (first day of the ending month, is a multi-month year-to-date range); (None, _) if bad."""
+    s = _prep(text)
+    if re.match(r"^\d{5}(?:\.0+)?$", s):  # an Excel serial date (a date cell read as a number)
+        d = _parse_date(s)
+        return (date(d.year, d.month, 1), False) if d else (None, False)
+    m = _MONTH_RE.match(s)
+    if m:
+        y, mo = int(m.group(1)), int(m.group(2))
+        return (date(y, mo, 1), False) if 1 <= mo <= 12 else (None, False)
+    m = _RANGE_RE.match(s)
+    if m and not _DATE_RE.match(s):
+        y, m1, y2, m2 = int(m.group(1)), int(m.group(2)), m.group(3), int(m.group(4))
+        if (y2 is not None and int(y2) != y) or m1 != 1 or not 1 <= m2 <= 12:
+            return None, False  # a cumulative range must start in January of the same year
+        return date(y, m2, 1), m2 > 1
+    d = _parse_date(s) if _DATE_RE.match(s) else None
+    return (date(d.year, d.month, 1), False) if d else (None, False)
+
+
+def _lookup(expr: pl.Expr, mapping: dict[str, object], dtype: pl.DataType) -> pl.Expr:
+    return expr.replace_strict(list(mapping), list(mapping.values()), default=None, return_dtype=dtype)
+
+
+def _distinct(df: pl.DataFrame, src: str) -> list[str]:
+    return df.select(_clean(pl.col(src)).unique().drop_nulls()).to_series().to_list()
+
+
+def _number(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(Float64 value, parse-failed flag) for text with separators, full-width digits, '-' as null."""
+    t = (_clean(expr).str.replace_many(_FULLWIDTH, _HALFWIDTH)
+         .str.replace_all(r"[,\s]", "").str.replace(r"^\+", ""))
+    t = pl.when(t.is_in(_NULL_MARKS) | (t.str.len_bytes() == 0)).then(None).otherwise(t)
+    v = t.cast(pl.Float64, strict=False)
+    v = pl.when(v.is_finite()).then(v)
+    return v, t.is_not_null() & v.is_null()
+
+
+def _column(df: pl.DataFrame, col: Column, src: str, factor: float) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
+    """(canonical value, rule or null, is_range flag for periods) for one source column."""
+    raw = pl.col(src)
+    t = _clean(raw)
+    err: pl.Expr = pl.lit(None, pl.Utf8)
+    rng = None
+    dt = col.dtype
+    if dt in ("money", "land", "energy", "float", "int"):
+        v, bad = _number(raw)
+        if dt in UNITS:
+            v = v * factor
+        if dt == "int":
+            bad = bad | (v.is_not_null() & (v != v.round(0)))
+            v = v.cast(pl.Int64, strict=False)
+        err = pl.when(bad).then(pl.lit("unparsable_number"))
+        present = v.is_not_null() | bad
+    elif dt == "period":
+        table = {s: _parse_period(s) for s in _distinct(df, src)}
+        v = _lookup(t, {k: p[0] for k, p in table.items()}, pl.Date)
+        rng = _lookup(t, {k: p[1] for k, p in table.items()}, pl.Boolean).fill_null(False)
+        err = pl.when(t.is_not_null() & v.is_null()).then(pl.lit("unparsable_period"))
+        present = t.is_not_null()
+    elif dt == "date":
+        table = {s: _parse_date(s) for s in _distinct(df, src)}
+        v = _lookup(t, table, pl.Date)
+        err = pl.when(t.is_not_null() & v.is_null()).then(pl.lit("unparsable_date"))
+        present = t.is_not_null()
+    else:
+        vocab: dict[str, object] | None = None
+        out_dtype: pl.DataType = pl.Utf8
+        if dt == "bool":
+            vocab = {**dict.fromkeys(YES, True), **dict.fromkeys(NO, False), "1.0": True, "0.0": False,
+                     "是的": True, "有": True, "无": False}
+            out_dtype = pl.Boolean
+        elif dt == "srdi":
+            vocab = {k.lower(): v for k, v in SRDI_LEVELS.items()}
+        elif dt == "transformation":
+            vocab = {k: k for k in TRANSFORMATION}
+        elif dt == "scope":
+            vocab = {k.lower(): v for k, v in SCOPE_ALIASES.items()}
+        elif dt == "basis":
+            vocab = {k.lower(): v for k, v in BASIS.items()} | {"本月": "month", "本年累计": "ytd"}
+        if vocab is not None:
+            key = t.str.replace_many(_FULLWIDTH, _HALFWIDTH).str.to_lowercase()
+            v = _lookup(key, vocab, out_dtype)
+            err = pl.when(t.is_not_null() & v.is_null()).then(pl.lit("invalid_value"))
+            if dt == "scope":
+                v = v.fill_null(pl.lit("city"))
+        elif col.name in USCC_COLUMNS:
+            v = t.str.replace_many(_FW_ALNUM, _HW_ALNUM).str.to_uppercase()
+        elif col.name in CODE_COLUMNS:
+            v = t.str.replace(r"^(\d+)\.0+$", "${1}")
+        else:
+            v = t
+        present = t.is_not_null()
+    if col.required:
+        err = pl.when(~present).then(pl.lit("missing_value")).otherwise(err)
+    return v, err, rng
+
+
+_DTYPES: dict[str, pl.DataType] = {
+    "money": pl.Float64, "land": pl.Float64, "energy": pl.Float64, "float": pl.Float64, "int": pl.Int64,
+    "period": pl.Date, "date": pl.Date, "bool": pl.Boolean,
+}
+
+
+# --------------------------------------------------------------------------------------------- rows
+
+def _drop_non_data(raw: pl.DataFrame, kind: Kind, header_map: dict[str, str]) -> tuple[pl.DataFrame, dict]:
+    """Drop blank rows anywhere and note rows after the data (注：…, 数据来源…, rows with no required value)."""
+    cols = [c for c in raw.columns if c != "_row"]
+    filled = [(pl.col(c).str.strip_chars().str.len_bytes() > 0).fill_null(False) for c in cols]
+    n_filled = pl.sum_horizontal(filled)
+    blank = raw.select(n_filled == 0).to_series()
+    n_blank = int(blank.sum())
+    if n_blank:
+        raw = raw.filter(~blank)
+    required = [s for s, c in header_map.items() if kind.column(c).required]
+    tail = raw.tail(1000)
+    first_text = pl.coalesce([pl.when(f).then(pl.col(c).str.strip_chars()) for f, c in zip(filled, cols,
+                                                                                          strict=True)])
+    is_note = tail.select(
+        ((n_filled == 1) & pl.any_horizontal([first_text.str.starts_with(p) for p in NOTE_PREFIXES]))
+        | ~pl.any_horizontal([(pl.col(s).str.strip_chars().str.len_bytes() > 0).fill_null(False)
+                              for s in required])
+        | pl.any_horizontal([first_text.str.starts_with(p) for p in ("合计", "总计")])
+    ).to_series().to_list()
+    n_notes = 0
+    for flag in reversed(is_note):
+        if not flag:
+            break
+        n_notes += 1
+    if n_notes:
+        raw = raw.head(raw.height - n_notes)
+    return raw, {"blank_rows": n_blank, "note_rows": n_notes}
+
+
+def _issue_frame(df: pl.DataFrame, file_name: str) -> pl.DataFrame:
+    """Build ISSUE_SCHEMA rows with zh/en messages from _row, column_name, header, value, rule, extra_*."""
+    rule_zh = pl.col("rule").replace_strict({k: v[0] for k, v in RULES.items()}, default=pl.col("rule"))
+    rule_en = pl.col("rule").replace_strict({k: v[1] for k, v in RULES.items()}, default=pl.col("rule"))
+    val = pl.col("value").fill_null("")
+    row = pl.col("_row").cast(pl.Utf8)
+    zh = pl.concat_str([pl.lit(f"{file_name} 第"), row, pl.lit("行 "), pl.col("header").fill_null(""),
+                        pl.lit('="'), val, pl.lit('"：'), rule_zh, pl.col("extra_zh").fill_null("")])
+    en = pl.concat_str([pl.lit(f"{file_name}: row "), row, pl.lit(", column "),
+                        pl.col("column_name").fill_null("-"), pl.lit(": "), rule_en, pl.lit(' "'), val,
+                        pl.lit('"'), pl.col("extra_en").fill_null("")])
+    return df.select(
+        pl.col("_row").cast(pl.Int64), pl.col("column_name").cast(pl.Utf8), pl.col("value").cast(pl.Utf8),
+        pl.col("rule").cast(pl.Utf8), pl.lit(SEVERITY).alias("severity"), zh.alias("message"),
+        en.alias("message_en"),
+    )
+
+
+def _duplicates(good: pl.DataFrame, kind: Kind, cols: list[str], file_name: str,
+                zh_of: dict[str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Within-file duplicates: exact copies after the first → duplicate_row; same key, different values →
+    every copy conflicting_rows. Procurement has no unique key and legitimately repeats, so it is exempt."""
+    empty = pl.DataFrame(schema=ISSUE_SCHEMA)
+    if kind.name == "procurement" or good.height == 0:
+        return good, empty
+    key = list(kind.key)
+    flagged = good.with_columns(pl.struct(cols).is_first_distinct().alias("__first"))
+    flagged = flagged.with_columns(pl.col("__first").cast(pl.Int64).sum().over(key).alias("__versions")
+                                   if key else pl.lit(1).alias("__versions"))
+    bad_mask = (~pl.col("__first")) | (pl.col("__versions") > 1)
+    if not flagged.select(bad_mask.any()).item():
+        return good, empty
+    bad = flagged.filter(bad_mask)
+    keep = flagged.filter(~bad_mask).drop("__first", "__versions")
+    key_text = pl.concat_str([pl.concat_str([pl.lit(f"{k}="), pl.col(k).cast(pl.Utf8).fill_null("")])
+                              for k in key], separator=", ") if key else pl.lit("")
+    conf = bad.filter(pl.col("__versions") > 1)
+    dup = bad.filter(pl.col("__versions") == 1)
+    parts = []
+    if conf.height:
+        rows = conf.group_by(key).agg(pl.col("_row").sort().cast(pl.Utf8).str.join("、").alias("__rows"))
+        conf = conf.join(rows, on=key, how="left", nulls_equal=True)
+        parts.append(conf.select(
+            "_row", pl.lit(",".join(key)).alias("column_name"), pl.lit("、".join(zh_of[k] for k in key))
+            .alias("header"), key_text.alias("value"), pl.lit("conflicting_rows").alias("rule"),
+            pl.concat_str([pl.lit("（同键的行："), pl.col("__rows"), pl.lit("）")]).alias("extra_zh"),
+            pl.concat_str([pl.lit(" (rows "), pl.col("__rows").str.replace_all("、", ", "),
+                           pl.lit(")")]).alias("extra_en")))
+    if dup.height:
+        firsts = flagged.filter(pl.col("__first")).select(*cols, pl.col("_row").alias("__orig"))
+        dup = dup.join(firsts, on=cols, how="left", nulls_equal=True)
+        parts.append(dup.select(
+            "_row", pl.lit(None, pl.Utf8).alias("column_name"), pl.lit("整行").alias("header"),
+            key_text.alias("value"), pl.lit("duplicate_row").alias("rule"),
+            pl.concat_str([pl.lit("（与第"), pl.col("__orig").cast(pl.Utf8), pl.lit("行完全相同，保留第"),
+                           pl.col("__orig").cast(pl.Utf8), pl.lit("行）")]).alias("extra_zh"),
+            pl.concat_str([pl.lit(" (same as row "), pl.col("__orig").cast(pl.Utf8),
+                           pl.lit(", which is kept)")]).alias("extra_en")))
+    return keep, _issue_frame(pl.concat(parts, how="vertical_relaxed"), file_name)
+
+
+# --------------------------------------------------------------------------------------------- main
+
+def standardise(path: Path, kind: str, file_name: str | None = None) -> Standardised:
+    """Read one inbox file of a kind into canonical columns and units, quarantining rows that fail to parse."""
+    path = Path(path)
+    file_name = file_name or path.name
+    k = KINDS[kind]
+    suffix = path.suffix.lower()
+    encoding: str | None = None
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        raw = _read_xlsx(path, k, file_name)
+    elif suffix in (".parquet", ".pq"):
+        raw = _read_parquet(path, file_name)
+    else:
+        raw, encoding = _read_csv(path, k, file_name)
+    headers = [c for c in raw.columns if c != "_row"]
+    header_map, units, factors = _map_headers(k, headers, file_name)
+    skipped: dict[str, int] = {}
+    if suffix not in (".parquet", ".pq"):
+        raw, skipped = _drop_non_data(raw, k, header_map)
+    if raw.height == 0:
+        raise FileRejected("empty_file", f"{file_name}：没有数据行 / {file_name}: no data rows")
+
+    src_of = {c: s for s, c in header_map.items()}
+    out_cols = [c.name for c in k.columns]
+    has_period = "period" in src_of
+    if has_period and "basis" not in out_cols:
+        out_cols.append("basis")
+    values: list[pl.Expr] = []
+    errors: list[tuple[str, pl.Expr]] = []
+    is_range: pl.Expr | None = None
+    for col in k.columns:
+        if col.name not in src_of:
+            if col.dtype == "scope":
+                values.append(pl.lit("city", pl.Utf8).alias(col.name))
+            elif col.name != "basis" or not has_period:
+                values.append(pl.lit(None, _DTYPES.get(col.dtype, pl.Utf8)).alias(col.name))
+            continue
+        v, err, rng = _column(raw, col, src_of[col.name], factors.get(col.name, 1.0))
+        if col.name == "basis":
+            continue  # combined with the period below
+        values.append(v.alias(col.name))
+        errors.append((col.name, err))
+        if rng is not None:
+            is_range = rng
+    if has_period:
+        assert is_range is not None
+        derived = pl.when(is_range).then(pl.lit("ytd")).otherwise(pl.lit("month"))
+        if "basis" in src_of:
+            bv, berr, _ = _column(raw, k.column("basis"), src_of["basis"], 1.0)
+            contradiction = (bv == "month") & is_range
+            berr = pl.when(contradiction).then(pl.lit("invalid_value")).otherwise(berr)
+            values.append(pl.coalesce(bv, derived).alias("basis"))
+            errors.append(("basis", berr))
+        else:
+            values.append(derived.alias("basis"))
+
+    def issue_struct(name: str, err: pl.Expr) -> pl.Expr:
+        return pl.when(err.is_not_null()).then(pl.struct(
+            pl.lit(name).alias("column_name"), pl.lit(src_of[name]).alias("header"),
+            pl.col(src_of[name]).alias("value"), err.alias("rule")))
+
+    n_err = pl.sum_horizontal([e.is_not_null() for _, e in errors])
+    parsed = raw.select(
+        "_row", *values,
+        pl.coalesce([issue_struct(n, e) for n, e in errors]).alias("__issue"),
+        n_err.alias("__n_err"),
+    )
+    failed = parsed.filter(pl.col("__issue").is_not_null())
+    good = parsed.filter(pl.col("__issue").is_null()).select(*out_cols, "_row")
+    del parsed
+    more = pl.col("__n_err") - 1
+    parse_issues = _issue_frame(
+        failed.select("_row", pl.col("__issue").struct.unnest(),
+                      pl.when(more > 0).then(pl.format("（本行另有{}处问题）", more)).alias("extra_zh"),
+                      pl.when(more > 0).then(pl.format(" ({} more problem(s) in this row)", more))
+                      .alias("extra_en")),
+        file_name)
+    zh_of = {c.name: next((s for s, cn in header_map.items() if cn == c.name), c.zh) for c in k.columns}
+    frame, dup_issues = _duplicates(good, k, out_cols, file_name, zh_of)
+    issues = pl.concat([parse_issues, dup_issues]).sort("_row") if dup_issues.height else parse_issues
+    return Standardised(kind=kind, frame=frame, raw=raw, issues=issues, encoding=encoding,
+                        header_map=header_map, units=units, rows_in=raw.height, skipped=skipped)
