@@ -30,12 +30,8 @@ def sql_text(name: str) -> str:
 
 def sql_statements(name: str) -> list[str]:
     """The statements of sql/<name>.sql, split on semicolons that end a line."""
-    chunks = re.split(r";[ \t]*$", sql_text(name), flags=re.MULTILINE)
-    return [chunk.strip() for chunk in chunks if _has_code(chunk)]
-
-
-def _has_code(chunk: str) -> bool:
-    return any(line.strip() and not line.strip().startswith("--") for line in chunk.splitlines())
+    code = "\n".join(line for line in sql_text(name).splitlines() if not line.lstrip().startswith("--"))
+    return [chunk.strip() for chunk in re.split(r";[ \t]*$", code, flags=re.MULTILINE) if chunk.strip()]
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> None:

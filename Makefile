@@ -1,0 +1,38 @@
+# clusterwatch: `make run` and `make test` set everything up themselves on a fresh Debian machine.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-12)
+UV     := uv==0.13.9
+
+.PHONY: env system run test lint lock bench-ingest clean
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q $(UV)
+	$(VENV)/bin/uv pip sync -q --python $(PY) requirements.lock
+	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+system:
+	bash scripts/system-deps.sh
+
+env: system $(STAMP)
+
+run: env
+	$(VENV)/bin/clusterwatch run
+
+test: env lint
+	$(VENV)/bin/pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check flows tests bench
+
+# Re-pin every dependency after editing pyproject.toml.
+lock:
+	$(VENV)/bin/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+bench-ingest: env
+	$(PY) bench/bench_ingest.py --scale province
+
+clean:
+	rm -rf data/warehouse data/landing reports/out
