@@ -1,0 +1,272 @@
+"""The indicator stage: monitoring indicators, classifications and ratings from core into mart (DESIGN §5).
+
+One registry (flows/indicators.toml) defines every indicator; this module loads it into
+mart.indicator_dictionary, generates the wide view from it, runs the sql/indicators_*.sql files it names and
+checks that they produce exactly the registered codes, and renders it as Markdown for the README. The
+classification thresholds and weights live in flows/classification.toml.
+
+Work is set-based: the SQL gets the target periods as a temp table, procurement is pre-aggregated per buyer
+and month once (work.proc_buyer_month) and only the changed months are re-aggregated on an incremental night.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+SQL_DIR = ROOT / "sql"
+REGISTRY_PATH = Path(__file__).with_name("indicators.toml")
+CLASSIFICATION_PATH = Path(__file__).with_name("classification.toml")
+
+DIRECTIONS = ("higher_better", "lower_better", "neutral")
+WINDOWS = ("month", "ytd", "ttm", "as_of", "registry")
+ROLLUPS = ("sum", "ratio", "growth", "max_share", "hhi")
+# Run after the indicator files (which the registry names): publish, then classify.
+SQL_AFTER = ("indicators_publish.sql", "classify_clusters.sql", "classify_firms.sql")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One registered indicator (see the field notes at the top of indicators.toml)."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    unit: str
+    direction: str
+    window: str
+    rollup: str
+    sql: str
+    definition: str
+
+
+@cache
+def registry() -> tuple[Indicator, ...]:
+    """The indicators in registry order, validated so a typo fails loudly rather than silently."""
+    raw = tomllib.loads(REGISTRY_PATH.read_text(encoding="utf-8"))["indicator"]
+    out = tuple(Indicator(**entry) for entry in raw)
+    codes = [i.code for i in out]
+    if len(set(codes)) != len(codes):
+        raise ValueError("duplicate indicator code in indicators.toml")
+    for ind in out:
+        if ind.direction not in DIRECTIONS or ind.window not in WINDOWS or ind.rollup not in ROLLUPS:
+            raise ValueError(f"indicator {ind.code}: bad direction/window/rollup")
+        if not ind.code.isidentifier():
+            raise ValueError(f"indicator code {ind.code!r} is not a valid column name")
+        if not (SQL_DIR / ind.sql).is_file():
+            raise ValueError(f"indicator {ind.code}: sql/{ind.sql} does not exist")
+    return out
+
+
+@cache
+def classification() -> dict:
+    """The classification thresholds and weights (flows/classification.toml)."""
+    return tomllib.loads(CLASSIFICATION_PATH.read_text(encoding="utf-8"))
+
+
+def dictionary_markdown() -> str:
+    """The registry as a Markdown table, for the README and the report's annex."""
+    head = "| code | 名称 | name | unit | direction | window | definition |\n|---|---|---|---|---|---|---|\n"
+    rows = [
+        f"| `{i.code}` | {i.name_zh} | {i.name_en} | {i.unit} | {i.direction} | {i.window} | "
+        f"{i.definition.replace('|', '/')} |"
+        for i in registry()
+    ]
+    return head + "\n".join(rows) + "\n"
+
+
+def _sql(name: str) -> str:
+    return (SQL_DIR / name).read_text(encoding="utf-8")
+
+
+def _config_hash() -> str:
+    """Hash of everything that defines the marts; a change forces a full recompute."""
+    h = hashlib.sha256()
+    for path in [REGISTRY_PATH, CLASSIFICATION_PATH, *sorted(SQL_DIR.glob("indicators_*.sql")),
+                 *sorted(SQL_DIR.glob("classify_*.sql"))]:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the marts (idempotent), refresh the dictionary and regenerate the wide view from the registry."""
+    con.execute(_sql("indicators_schema.sql"))
+    con.execute("DELETE FROM mart.indicator_dictionary")
+    con.executemany(
+        "INSERT INTO mart.indicator_dictionary VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [[i.code, i.name_zh, i.name_en, i.unit, i.direction, i.window, i.rollup, i.sql, i.definition, n]
+         for n, i in enumerate(registry(), start=1)],
+    )
+    columns = ",\n    ".join(
+        f"max(value) FILTER (WHERE indicator = '{i.code}') AS {i.code}" for i in registry()
+    )
+    con.execute(_sql("indicators_wide.sql").replace("{columns}", columns))
+    for i in registry():
+        comment = f"{i.name_zh}（{i.unit}） / {i.name_en} ({i.unit}): {i.definition}".replace("'", "''")
+        con.execute(f"COMMENT ON COLUMN mart.cluster_indicators_wide.{i.code} IS '{comment}'")
+
+
+def _months(first: dt.date, last: dt.date) -> list[dt.date]:
+    out, y, m = [], first.year, first.month
+    while (y, m) <= (last.year, last.month):
+        out.append(dt.date(y, m, 1))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def data_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
+    """First and last month with monthly, tax or procurement data (the periods the marts cover)."""
+    row = con.execute(
+        """SELECT min(lo), max(hi) FROM (
+               SELECT min(period) lo, max(period) hi FROM core.firm_monthly
+               UNION ALL SELECT min(period), max(period) FROM core.tax
+               UNION ALL SELECT min(period), max(period) FROM core.procurement)"""
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return row[0].replace(day=1), row[1].replace(day=1)
+
+
+def affected_periods(changed: set[dt.date], first: dt.date, last: dt.date) -> set[dt.date]:
+    """Periods whose windows touch a changed month: TTM m..m+11, YTD and YoY the rest of m's year and
+    the next year (together: m through December of the following year), within the data range."""
+    out: set[dt.date] = set()
+    months = _months(first, last)
+    for c in changed:
+        c = c.replace(day=1)
+        end = dt.date(c.year + 1, 12, 1)
+        out.update(m for m in months if c <= m <= end)
+    return out
+
+
+def changed_periods(con: duckdb.DuckDBPyConnection, run_id: int) -> set[dt.date] | None:
+    """Months a run touched, from meta.changes; None (recompute all) when it changed a registry.
+
+    Digital surveys hold until the next survey, so a survey change touches every later month too.
+    """
+    rows = con.execute("SELECT kind, period FROM meta.changes WHERE run_id = ?", [run_id]).fetchall()
+    if any(period is None for _, period in rows):
+        return None
+    rng = data_range(con)
+    out: set[dt.date] = set()
+    for kind, period in rows:
+        month = period.replace(day=1)
+        out.add(month)
+        if kind in ("digital", "digital_surveys") and rng is not None:
+            out.update(m for m in _months(month, rng[1]))
+    return out
+
+
+def _load_config(con: duckdb.DuckDBPyConnection) -> None:
+    """Registry and classification config as temp tables, so the SQL reads them as data."""
+    cfg = classification()
+    con.execute("CREATE OR REPLACE TEMP TABLE ind_reg (indicator VARCHAR, direction VARCHAR, rollup VARCHAR)")
+    con.executemany("INSERT INTO ind_reg VALUES (?, ?, ?)", [[i.code, i.direction, i.rollup] for i in registry()])
+    tier = cfg["scale_tier"]
+    con.execute("CREATE OR REPLACE TEMP TABLE cfg_tier (name VARCHAR, name_en VARCHAR, min_wan DOUBLE, ord INTEGER)")
+    con.executemany("INSERT INTO cfg_tier VALUES (?, ?, ?, ?)",
+                    [[t["name"], t["en"], float(t["min_yi"]) * 1e4, n] for n, t in enumerate(tier["tiers"])])
+    st = cfg["stage"]
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE cfg_stage AS SELECT
+               ?::DOUBLE AS linkage_min_local_supporting_rate, ?::DOUBLE AS leadership_min_chain_leaders,
+               ?::DOUBLE AS innovation_min_platforms, ?::DOUBLE AS innovation_min_rd_intensity,
+               ?::VARCHAR AS cluster_name, ?::VARCHAR AS cluster_en, ?::VARCHAR AS transition_name,
+               ?::VARCHAR AS transition_en, ?::VARCHAR AS agglomeration_name, ?::VARCHAR AS agglomeration_en,
+               ?::VARCHAR AS below_name, ?::VARCHAR AS below_en""",
+        [st["linkage_min_local_supporting_rate"], st["leadership_min_chain_leaders"],
+         st["innovation_min_platforms"], st["innovation_min_rd_intensity"],
+         st["cluster"]["name"], st["cluster"]["en"], st["transition"]["name"], st["transition"]["en"],
+         st["agglomeration"]["name"], st["agglomeration"]["en"], tier["below"]["name"], tier["below"]["en"]],
+    )
+    fr = cfg["firm_rating"]
+    if fr["group"] not in ("cluster", "all"):
+        raise ValueError("classification.toml: firm_rating.group must be 'cluster' or 'all'")
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE cfg_rating AS SELECT ?::BOOLEAN AS require_above_scale,
+               ?::DOUBLE AS min_land_mu, ?::DOUBLE AS cap, ?::VARCHAR AS grp""",
+        [fr["require_above_scale"], fr["min_land_mu"], fr["cap"], fr["group"]],
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE cfg_weight (metric VARCHAR, weight DOUBLE)")
+    con.executemany("INSERT INTO cfg_weight VALUES (?, ?)", [[k, float(v)] for k, v in fr["weights"].items()])
+    con.execute("CREATE OR REPLACE TEMP TABLE cfg_class (class VARCHAR, upto DOUBLE)")
+    con.executemany("INSERT INTO cfg_class VALUES (?, ?)", [[c["class"], float(c["upto"])] for c in fr["classes"]])
+
+
+def _state_is_current(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute("SELECT config_hash FROM work.indicator_state").fetchone()
+    return row is not None and row[0] == _config_hash()
+
+
+def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | None) -> set[dt.date]:
+    """Recompute the marts for the periods whose windows touch `changed` (None: everything) and return them.
+
+    A changed registry or configuration, or marts never computed, force a full recompute, so the result is
+    always what a full recompute would give. Runs in one transaction: readers never see half a night.
+    """
+    ensure_schema(con)
+    rng = data_range(con)
+    full = changed is None or not _state_is_current(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if rng is None:
+            for table in ("cluster_indicators", "province_indicators", "cluster_classes", "firm_ratings"):
+                con.execute(f"DELETE FROM mart.{table}")
+            con.execute("DELETE FROM work.proc_buyer_month; DELETE FROM work.proc_local_supplier")
+            targets: set[dt.date] = set()
+        else:
+            first, last = rng
+            all_months = _months(first, last)
+            if full:
+                targets = set(all_months)
+                source = set(all_months)
+                con.execute("DELETE FROM work.proc_buyer_month; DELETE FROM work.proc_local_supplier")
+            else:
+                assert changed is not None
+                source = {c.replace(day=1) for c in changed}
+                targets = affected_periods(source, first, last)
+            _run(con, sorted(targets), sorted(source), first, last)
+        con.execute("DELETE FROM work.indicator_state")
+        con.execute("INSERT INTO work.indicator_state VALUES (?, current_timestamp, ?, ?)",
+                    [_config_hash(), rng[0] if rng else None, rng[1] if rng else None])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return targets
+
+
+def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt.date],
+         first: dt.date, last: dt.date) -> None:
+    """Run the indicator SQL for the target periods (also drops periods that left the data range)."""
+    _load_config(con)
+    con.execute("CREATE OR REPLACE TEMP TABLE tp (period DATE)")
+    con.executemany("INSERT INTO tp VALUES (?)", [[p] for p in targets])
+    con.execute("CREATE OR REPLACE TEMP TABLE sp (period DATE)")
+    con.executemany("INSERT INTO sp VALUES (?)", [[p] for p in source])
+    lo = targets[0] if targets else first
+    hi = targets[-1] if targets else first
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE bounds AS SELECT ?::DATE AS first_period, ?::DATE AS last_period,
+               make_date(year(?::DATE) - 1, 1, 1) AS lo_ytd, (?::DATE - INTERVAL 11 MONTH)::DATE AS lo_ttm,
+               ?::DATE AS hi""",
+        [first, last, lo, lo, hi],
+    )
+    con.execute(_sql("indicators_base.sql"))
+    for name in dict.fromkeys(i.sql for i in registry()):
+        con.execute(_sql(name))
+    produced = {r[0] for r in con.execute("SELECT DISTINCT indicator FROM ind_new").fetchall()}
+    expected = {i.code for i in registry()}
+    if targets and produced != expected:
+        raise RuntimeError(f"indicator SQL and registry disagree: missing {sorted(expected - produced)}, "
+                           f"unregistered {sorted(produced - expected)}")
+    for name in SQL_AFTER:
+        con.execute(_sql(name))
