@@ -17,6 +17,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import load as loader
 from flows.discover import InboxFile, discover
+from flows.indicators import changed_periods, update_indicators
 from flows.land import LandedFile, land, landed_hashes, sha256_of
 from flows.settings import DEFAULT_INBOX, DEFAULT_WAREHOUSE, landing_for
 from flows.standardise import FileRejected, standardise
@@ -86,6 +87,12 @@ def derive_task(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
     loader.derive_monthly(con, run_id)
 
 
+@task(name="indicators", cache_policy=NO_CACHE)
+def indicators_task(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
+    """Recompute the indicator marts for the periods whose windows touch what this night changed."""
+    return len(update_indicators(con, changed_periods(con, run_id)))
+
+
 def new_files(files: list[InboxFile], warehouse: Path) -> list[InboxFile]:
     """Files whose bytes the published warehouse has not landed yet (checked read-only, no rebuild)."""
     if not warehouse.exists():
@@ -116,6 +123,7 @@ def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE) ->
                         outcome.status, outcome.rows_loaded, outcome.rows_quarantined,
                         f" ({outcome.reason})" if outcome.reason else "")
         derive_task(con, run_id)
+        summary.periods_recomputed = indicators_task(con, run_id)
         run_sql(con, "run_finish", {"run_id": run_id, "files_seen": len(files)})
     logger.info("published %s", warehouse)
     return summary
