@@ -407,6 +407,7 @@ _DATE_RE = re.compile(r"^(\d{4})(?:[-/.年])(\d{1,2})(?:[-/.月])(\d{1,2})日?"
 _DATE8_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _SERIAL_RE = re.compile(r"^\d{4,6}(?:\.0+)?$")
 _EXCEL_EPOCH = date(1899, 12, 30)
+RANGE = 1_000_000  # period code offset marking a multi-month year-to-date range
 
 
 def _prep(text: str) -> str:
@@ -452,52 +453,108 @@ def _lookup(expr: pl.Expr, mapping: dict[str, object], dtype: pl.DataType) -> pl
 
 
 def _distinct(df: pl.DataFrame, src: str) -> list[str]:
-    return df.select(_clean(pl.col(src)).unique().drop_nulls()).to_series().to_list()
+    """Distinct verbatim non-blank values (periods and dates are parsed once per distinct value)."""
+    vals = df.select(pl.col(src).unique().drop_nulls()).to_series().to_list()
+    return [v for v in vals if v.strip()]
 
 
-def _number(expr: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(Float64 value, parse-failed flag) for text with separators, full-width digits, '-' as null."""
-    t = (_clean(expr).str.replace_many(_FULLWIDTH, _HALFWIDTH)
-         .str.replace_all(r"[,\s]", "").str.replace(r"^\+", ""))
-    t = pl.when(t.is_in(_NULL_MARKS) | (t.str.len_bytes() == 0)).then(None).otherwise(t)
-    v = t.cast(pl.Float64, strict=False)
-    v = pl.when(v.is_finite()).then(v)
-    return v, t.is_not_null() & v.is_null()
+def _flags(df: pl.DataFrame, header_map: dict[str, str], kind: Kind) -> dict[str, dict[str, bool]]:
+    """Whole-column facts, one parallel pass: which columns need the slow clean-up paths."""
+    exprs = []
+    for src, name in header_map.items():
+        if df.schema[src] != pl.Utf8:
+            continue
+        c = pl.col(src)
+        dt = kind.column(name).dtype
+        if dt in ("money", "land", "energy", "float", "int"):
+            exprs.append(c.str.contains(r"[^0-9.eE+-]|^[+]").any().alias(f"{name}|messy_number"))
+        elif name in USCC_COLUMNS:
+            exprs.append((c.str.len_bytes() != c.str.len_chars()).any().alias(f"{name}|non_ascii"))
+        elif name in CODE_COLUMNS:
+            exprs.append(c.str.ends_with("0").any().alias(f"{name}|dot_zero"))
+    out: dict[str, dict[str, bool]] = {}
+    if exprs:
+        for key, val in df.select(exprs).row(0, named=True).items():
+            name, flag = key.split("|")
+            out.setdefault(name, {})[flag] = bool(val)
+    return out
 
 
-def _column(df: pl.DataFrame, col: Column, src: str, factor: float) -> tuple[pl.Expr, pl.Expr, pl.Expr | None]:
-    """(canonical value, rule or null, is_range flag for periods) for one source column."""
+@dataclass
+class _Parse:
+    """How one column parses, in stages that only reference columns of the previous stage.
+
+    Staging matters for speed: an expression that reuses a sub-expression (the trimmed text, the cast
+    number) would otherwise be evaluated again for every use, on every one of millions of rows.
+    """
+
+    stage1: list[pl.Expr]  # from the source column: trimmed text (and number text)
+    stage2: list[pl.Expr]  # from stage 1: cast numbers, lookups
+    value: pl.Expr
+    err: pl.Expr
+    is_range: pl.Expr | None = None
+
+
+def _column(df: pl.DataFrame, col: Column, src: str, factor: float, flags: dict[str, bool]) -> _Parse:
+    """Parse one source column into the canonical value and a rule code (null when fine).
+
+    flags are whole-column facts measured once (does any value need number clean-up, full-width
+    folding, '.0' stripping?) so clean columns skip the costly string passes.
+    """
     raw = pl.col(src)
-    t = _clean(raw)
+    tn, xn, vn = f"__t_{col.name}", f"__x_{col.name}", f"__v_{col.name}"
+    t = pl.col(tn)
+    stage1 = [_clean(raw).alias(tn)] if col.dtype not in ("period", "date") else []
+    stage2: list[pl.Expr] = []
     err: pl.Expr = pl.lit(None, pl.Utf8)
     rng = None
+    present = t.is_not_null()
     dt = col.dtype
     if dt in ("money", "land", "energy", "float", "int"):
-        v, bad = _number(raw)
-        if dt in UNITS:
-            v = v * factor
+        # number text: full-width digits → ASCII, no thousands separators or spaces, no leading '+'
+        if df.schema[src] != pl.Utf8:  # typed Parquet column: no text round trip
+            stage1 = [raw.alias(xn)]
+            stage2.append(raw.cast(pl.Float64).alias(vn))
+        elif flags.get("messy_number", True):
+            stage1 = [raw.str.replace_many(_FULLWIDTH, _HALFWIDTH).str.replace_all(r"[,\s]", "")
+                      .str.strip_prefix("+").alias(xn)]
+            stage2.append(pl.col(xn).cast(pl.Float64, strict=False).alias(vn))
+        else:
+            stage1 = [raw.alias(xn)]
+            stage2.append(raw.cast(pl.Float64, strict=False).alias(vn))
+        x = pl.col(xn)
+        f = pl.col(vn)
+        present = (x.is_not_null() if df.schema[src] != pl.Utf8
+                   else x.is_not_null() & (x.str.len_bytes() > 0) & ~x.is_in(_NULL_MARKS))
+        ok = f.is_finite().fill_null(False)
+        bad = present & ~ok
+        v = pl.when(ok).then(f * factor if dt in UNITS else f)
         if dt == "int":
-            bad = bad | (v.is_not_null() & (v != v.round(0)))
+            bad = bad | (ok & (f != f.round(0)))
             v = v.cast(pl.Int64, strict=False)
         err = pl.when(bad).then(pl.lit("unparsable_number"))
-        present = v.is_not_null() | bad
     elif dt == "period":
+        # one lookup on the verbatim text: month index y*12+m-1, plus RANGE when a ytd range
         table = {s: _parse_period(s) for s in _distinct(df, src)}
-        v = _lookup(t, {k: p[0] for k, p in table.items()}, pl.Date)
-        rng = _lookup(t, {k: p[1] for k, p in table.items()}, pl.Boolean).fill_null(False)
-        err = pl.when(t.is_not_null() & v.is_null()).then(pl.lit("unparsable_period"))
-        present = t.is_not_null()
+        codes = {k: (d.year * 12 + d.month - 1 + (RANGE if r else 0)) if d else None
+                 for k, (d, r) in table.items()}
+        stage2.append(_lookup(raw, codes, pl.Int32).alias(xn))
+        code = pl.col(xn) % RANGE
+        v = pl.date(code // 12, code % 12 + 1, 1)
+        rng = (pl.col(xn) >= RANGE).fill_null(False)
+        present = raw.is_in(list(table))
+        err = pl.when(present & pl.col(xn).is_null()).then(pl.lit("unparsable_period"))
     elif dt == "date":
         table = {s: _parse_date(s) for s in _distinct(df, src)}
-        v = _lookup(t, table, pl.Date)
-        err = pl.when(t.is_not_null() & v.is_null()).then(pl.lit("unparsable_date"))
-        present = t.is_not_null()
+        stage2.append(_lookup(raw, table, pl.Date).alias(vn))
+        v = pl.col(vn)
+        present = raw.is_in(list(table))
+        err = pl.when(present & v.is_null()).then(pl.lit("unparsable_date"))
     else:
         vocab: dict[str, object] | None = None
         out_dtype: pl.DataType = pl.Utf8
         if dt == "bool":
-            vocab = {**dict.fromkeys(YES, True), **dict.fromkeys(NO, False), "1.0": True, "0.0": False,
-                     "是的": True, "有": True, "无": False}
+            vocab = {**dict.fromkeys(YES, True), **dict.fromkeys(NO, False), "1.0": True, "0.0": False}
             out_dtype = pl.Boolean
         elif dt == "srdi":
             vocab = {k.lower(): v for k, v in SRDI_LEVELS.items()}
@@ -509,20 +566,21 @@ def _column(df: pl.DataFrame, col: Column, src: str, factor: float) -> tuple[pl.
             vocab = {k.lower(): v for k, v in BASIS.items()} | {"本月": "month", "本年累计": "ytd"}
         if vocab is not None:
             key = t.str.replace_many(_FULLWIDTH, _HALFWIDTH).str.to_lowercase()
-            v = _lookup(key, vocab, out_dtype)
-            err = pl.when(t.is_not_null() & v.is_null()).then(pl.lit("invalid_value"))
+            stage2.append(_lookup(key, vocab, out_dtype).alias(vn))
+            v = pl.col(vn)
+            err = pl.when(present & v.is_null()).then(pl.lit("invalid_value"))
             if dt == "scope":
                 v = v.fill_null(pl.lit("city"))
         elif col.name in USCC_COLUMNS:
-            v = t.str.replace_many(_FW_ALNUM, _HW_ALNUM).str.to_uppercase()
-        elif col.name in CODE_COLUMNS:
+            v = t.str.replace_many(_FW_ALNUM, _HW_ALNUM) if flags.get("non_ascii", True) else t
+            v = v.str.to_uppercase()
+        elif col.name in CODE_COLUMNS and flags.get("dot_zero", True):
             v = t.str.replace(r"^(\d+)\.0+$", "${1}")
         else:
             v = t
-        present = t.is_not_null()
     if col.required:
         err = pl.when(~present).then(pl.lit("missing_value")).otherwise(err)
-    return v, err, rng
+    return _Parse(stage1, stage2, v, err, rng)
 
 
 _DTYPES: dict[str, pl.DataType] = {
@@ -538,7 +596,9 @@ def _drop_non_data(raw: pl.DataFrame, kind: Kind, header_map: dict[str, str]) ->
     cols = [c for c in raw.columns if c != "_row"]
     filled = [(pl.col(c).str.strip_chars().str.len_bytes() > 0).fill_null(False) for c in cols]
     n_filled = pl.sum_horizontal(filled)
-    blank = raw.select(n_filled == 0).to_series()
+    # blank: every cell null or empty (cheap on millions of rows; whitespace-only cells count as filled)
+    blank = raw.select(pl.all_horizontal([(pl.col(c).str.len_bytes() == 0).fill_null(True)
+                                          for c in cols])).to_series()
     n_blank = int(blank.sum())
     if n_blank:
         raw = raw.filter(~blank)
@@ -653,46 +713,51 @@ def standardise(path: Path, kind: str, file_name: str | None = None) -> Standard
         out_cols.append("basis")
     values: list[pl.Expr] = []
     errors: list[tuple[str, pl.Expr]] = []
-    is_range: pl.Expr | None = None
+    stage1: list[pl.Expr] = []
+    stage2: list[pl.Expr] = []
+    parses: dict[str, _Parse] = {}
+    flags = _flags(raw, header_map, k)
     for col in k.columns:
-        if col.name not in src_of:
-            if col.dtype == "scope":
-                values.append(pl.lit("city", pl.Utf8).alias(col.name))
-            elif col.name != "basis" or not has_period:
-                values.append(pl.lit(None, _DTYPES.get(col.dtype, pl.Utf8)).alias(col.name))
-            continue
-        v, err, rng = _column(raw, col, src_of[col.name], factors.get(col.name, 1.0))
-        if col.name == "basis":
+        if col.name in src_of:
+            parses[col.name] = p = _column(raw, col, src_of[col.name], factors.get(col.name, 1.0),
+                                           flags.get(col.name, {}))
+            stage1 += p.stage1
+            stage2 += p.stage2
+    for col in k.columns:
+        if col.name == "basis" and has_period:
             continue  # combined with the period below
-        values.append(v.alias(col.name))
-        errors.append((col.name, err))
-        if rng is not None:
-            is_range = rng
+        if col.name not in src_of:
+            lit = pl.lit("city", pl.Utf8) if col.dtype == "scope" else pl.lit(None, _DTYPES.get(col.dtype, pl.Utf8))
+            values.append(lit.alias(col.name))
+            continue
+        values.append(parses[col.name].value.alias(col.name))
+        errors.append((col.name, parses[col.name].err))
     if has_period:
+        is_range = parses["period"].is_range
         assert is_range is not None
         derived = pl.when(is_range).then(pl.lit("ytd")).otherwise(pl.lit("month"))
         if "basis" in src_of:
-            bv, berr, _ = _column(raw, k.column("basis"), src_of["basis"], 1.0)
-            contradiction = (bv == "month") & is_range
-            berr = pl.when(contradiction).then(pl.lit("invalid_value")).otherwise(berr)
-            values.append(pl.coalesce(bv, derived).alias("basis"))
+            b = parses["basis"]
+            berr = pl.when((b.value == "month") & is_range).then(pl.lit("invalid_value")).otherwise(b.err)
+            values.append(pl.coalesce(b.value, derived).alias("basis"))
             errors.append(("basis", berr))
         else:
             values.append(derived.alias("basis"))
 
-    def issue_struct(name: str, err: pl.Expr) -> pl.Expr:
-        return pl.when(err.is_not_null()).then(pl.struct(
-            pl.lit(name).alias("column_name"), pl.lit(src_of[name]).alias("header"),
-            pl.col(src_of[name]).alias("value"), err.alias("rule")))
-
-    n_err = pl.sum_horizontal([e.is_not_null() for _, e in errors])
-    parsed = raw.select(
-        "_row", *values,
-        pl.coalesce([issue_struct(n, e) for n, e in errors]).alias("__issue"),
-        n_err.alias("__n_err"),
-    )
-    failed = parsed.filter(pl.col("__issue").is_not_null())
-    good = parsed.filter(pl.col("__issue").is_null()).select(*out_cols, "_row")
+    # values and one rule column per parsed column; the first problem is picked on failed rows only
+    ecols = [f"__e_{n}" for n, _ in errors]
+    parsed = raw.lazy().with_columns(stage1).with_columns(stage2).select(
+        "_row", *values, *[e.alias(en) for (_, e), en in zip(errors, ecols, strict=True)],
+        *[pl.col(src_of[n]).alias(f"__s_{n}") for n, _ in errors],
+    ).with_columns(pl.any_horizontal([pl.col(e).is_not_null() for e in ecols]).alias("__bad")).collect()
+    good = parsed.filter(~pl.col("__bad")).select(*out_cols, "_row")
+    failed = parsed.filter(pl.col("__bad")).select(
+        "_row",
+        pl.coalesce([pl.when(pl.col(en).is_not_null()).then(pl.struct(
+            pl.lit(n).alias("column_name"), pl.lit(src_of[n]).alias("header"),
+            pl.col(f"__s_{n}").alias("value"), pl.col(en).alias("rule")))
+            for (n, _), en in zip(errors, ecols, strict=True)]).alias("__issue"),
+        pl.sum_horizontal([pl.col(e).is_not_null() for e in ecols]).alias("__n_err"))
     del parsed
     more = pl.col("__n_err") - 1
     parse_issues = _issue_frame(
