@@ -61,11 +61,25 @@ def conform(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
     return frame.select(*cols, pl.col("_row").cast(pl.Int64), row_key(frame, kind).alias("_key"))
 
 
-def quarantine_frame(rejected: pl.DataFrame, raw: pl.DataFrame, parsed: pl.DataFrame, kind: str) -> pl.DataFrame:
-    """Rejected rows with their original values (the source row as JSON) and canonical key where it parsed."""
+def quarantine_frame(rejected: pl.DataFrame, raw: pl.DataFrame, parsed: pl.DataFrame, kind: str,
+                     header_map: dict[str, str]) -> pl.DataFrame:
+    """Rejected rows with the value as delivered, the whole source row as JSON, and the key where it parsed.
+
+    Validation sees canonical values (万元); the person fixing the file needs the cell as it was typed.
+    """
+    source_of = {canonical: source for source, canonical in header_map.items()}
+    delivered = [
+        rejected.filter(pl.col("column_name") == column).select("_row", "column_name").join(
+            raw.select("_row", pl.col(source_of[column]).alias("_delivered")), on="_row", how="left")
+        for column in rejected["column_name"].drop_nulls().unique().to_list() if source_of.get(column) in raw.columns
+    ]
     originals = raw.select("_row", pl.struct(pl.exclude("_row")).struct.json_encode().alias("original"))
     keys = parsed.select("_row", row_key(parsed, kind).alias("row_key"))
-    return rejected.join(originals, on="_row", how="left").join(keys, on="_row", how="left")
+    out = rejected.join(originals, on="_row", how="left").join(keys, on="_row", how="left")
+    if delivered:
+        out = out.join(pl.concat(delivered), on=["_row", "column_name"], how="left").with_columns(
+            pl.coalesce("_delivered", "value").alias("value")).drop("_delivered")
+    return out
 
 
 def load_file(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: str, kind: str,
@@ -87,7 +101,7 @@ def load_file(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: s
     params = {"file_id": file_id, "file_name": name, "kind": kind, "run_id": run_id}
     con.begin()
     try:
-        con.register("rejected", quarantine_frame(rejected, raw, parsed, kind).to_arrow())
+        con.register("rejected", quarantine_frame(rejected, raw, parsed, kind, header_map).to_arrow())
         con.register("flagged", flagged.to_arrow())
         run_sql(con, "load_quarantine", params)
         con.register("incoming", incoming.to_arrow())

@@ -1,0 +1,135 @@
+"""The nightly flow end to end on a small hand-made inbox: accounting, failures, re-runs, revisions."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.nightly import nightly
+from flows.uscc import uscc_check_char
+
+LEADER = "91130609MA0000001X"
+SUPPLIER = "91130609MA00000021"
+STRANGER = "91130609MA0000003" + uscc_check_char("91130609MA0000003")
+
+CLUSTERS = """集群编码,集群名称,省份,城市,行政区划代码,领域,主导产业,级别,经度,纬度,本地范围
+XS01,保定徐水汽车及零部件集群,河北省,保定市,130609,汽车,汽车及零部件,省级,115.65,39.02,county
+"""
+FIRMS = f"""统一社会信用代码,企业名称,集群编码,行政区划代码,是否链主,是否规上,用地面积(平方米)
+{LEADER},长城汽车徐水分公司,XS01,130609,是,是,666666.67
+{SUPPLIER},徐水配套一厂,XS01,130609,否,是,
+"""
+# Row 4 has an impossible month; row 5 a firm that is not in the registry.
+MONTHLY_FEB = f"""统一社会信用代码,统计期,口径,工业总产值（千元）,从业人员平均人数
+{LEADER},2025年1-2月,累计,"12,000",800
+{SUPPLIER},2025年1-2月,累计,3000,50
+{SUPPLIER},2025年13月,当月,3000,50
+{STRANGER},2025年1-2月,累计,1000,10
+"""
+# Row 3: a negative output, corrected later by a revision file.
+MONTHLY_MAR = f"""uscc,period,basis,output
+{LEADER},2025-03,累计,1800
+{SUPPLIER},2025-03,当月,-100
+"""
+
+
+def write_inbox(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "clusters_2025.csv").write_text(CLUSTERS, encoding="utf-8")
+    (folder / "firms_2025.csv").write_text(FIRMS, encoding="utf-8-sig")
+    (folder / "monthly_2025-02.csv").write_text(MONTHLY_FEB, encoding="gb18030")
+    (folder / "monthly_2025-03.csv").write_text(MONTHLY_MAR, encoding="utf-8")
+    (folder / "tax_memo.csv").write_text("这是一份说明，不是表格。\n", encoding="utf-8")
+    return folder
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory, prefect_harness):
+    root = tmp_path_factory.mktemp("night")
+    inbox = write_inbox(root / "inbox")
+    warehouse = root / "wh" / "clusterwatch.duckdb"
+    summary = nightly(inbox=inbox, warehouse=warehouse)
+    return root, inbox, warehouse, summary
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_every_row_is_loaded_or_quarantined_and_accounted_per_file(night):
+    _, _, warehouse, summary = night
+    files = query(warehouse, "SELECT file_name, status, rows_in, rows_loaded, rows_quarantined FROM meta.files "
+                             "ORDER BY file_name")
+    assert [(f[0], f[1]) for f in files] == [
+        ("clusters_2025.csv", "loaded"), ("firms_2025.csv", "loaded"), ("monthly_2025-02.csv", "loaded"),
+        ("monthly_2025-03.csv", "loaded"), ("tax_memo.csv", "failed")]
+    feb = next(f for f in files if f[0] == "monthly_2025-02.csv")
+    assert feb[2:] == (4, 2, 2)
+    assert summary.rows_loaded == 1 + 2 + 2 + 1
+
+
+def test_bad_rows_are_quarantined_with_file_row_column_value_and_rule(night):
+    _, _, warehouse, _ = night
+    rows = query(warehouse, "SELECT file_name, row_number, column_name, value, rule, original->>'统计期', message "
+                            "FROM quarantine.rows ORDER BY row_number")
+    assert sorted(r[:5] for r in rows) == [
+        ("monthly_2025-02.csv", 4, "period", "2025年13月", "unparsable_period"),
+        ("monthly_2025-02.csv", 5, "uscc", STRANGER, "unknown_firm"),
+        ("monthly_2025-03.csv", 3, "output", "-100", "negative_value")]
+    assert rows[0][5] == "2025年13月"  # the original row is kept as delivered
+    assert "第4行" in rows[0][6]
+
+
+def test_an_unreadable_file_is_landed_and_marked_failed(night):
+    root, inbox, warehouse, _ = night
+    status, reason, landed = query(warehouse, "SELECT status, reason, landed_path FROM meta.files "
+                                              "WHERE file_name = 'tax_memo.csv'")[0]
+    assert status == "failed" and reason.startswith("not_a_table")
+    assert sha(Path(landed)) == sha(inbox / "tax_memo.csv")
+
+
+def test_units_and_year_to_date_reports_become_monthly_values(night):
+    _, _, warehouse, _ = night
+    rows = query(warehouse, f"SELECT period, span_months, output, employees FROM core.firm_monthly "
+                            f"WHERE uscc = '{LEADER}' ORDER BY period")
+    # 12,000 千元 = 1,200 万元 for Jan–Feb; March 累计 1,800 → 600 in March.
+    assert rows == [(date(2025, 2, 1), 2, 1200.0, 800.0), (date(2025, 3, 1), 1, 600.0, None)]
+    land = query(warehouse, f"SELECT land_area FROM core.firms WHERE uscc = '{LEADER}'")[0][0]
+    assert land == pytest.approx(1000.0, rel=1e-6)
+
+
+def test_running_the_same_inbox_again_changes_nothing(night):
+    _, inbox, warehouse, _ = night
+    before = sha(warehouse)
+    again = nightly(inbox=inbox, warehouse=warehouse)
+    assert again.run_id is None and again.outcomes == []
+    assert sha(warehouse) == before
+
+
+def test_a_revision_replaces_the_value_and_resolves_the_quarantined_row(night, tmp_path):
+    _, inbox, warehouse, _ = night
+    copy = tmp_path / "wh.duckdb"
+    shutil.copyfile(warehouse, copy)
+    shutil.copytree(inbox, tmp_path / "inbox")
+    (tmp_path / "inbox" / "monthly_2025-03_revision.csv").write_text(
+        f"uscc,period,basis,output\n{SUPPLIER},2025-02,累计,350\n{SUPPLIER},2025-03,当月,100\n", encoding="utf-8")
+    summary = nightly(inbox=tmp_path / "inbox", warehouse=copy)
+    assert [o.name for o in summary.outcomes] == ["monthly_2025-03_revision.csv"]
+    rows = query(copy, f"SELECT period, output FROM core.firm_monthly WHERE uscc = '{SUPPLIER}' ORDER BY period")
+    assert rows == [(date(2025, 2, 1), 350.0), (date(2025, 3, 1), 100.0)]
+    history = query(copy, f"SELECT count(*) FROM history.reported_values WHERE uscc = '{SUPPLIER}' "
+                          "AND measure = 'output' AND period = DATE '2025-02-01'")
+    assert history == [(2,)]
+    status = query(copy, "SELECT status, resolved_by_file_id IS NOT NULL FROM quarantine.rows "
+                         "WHERE rule = 'negative_value'")
+    assert status == [("resolved", True)]
