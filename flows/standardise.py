@@ -503,8 +503,8 @@ def _column(df: pl.DataFrame, col: Column, src: str, factor: float, flags: dict[
     """
     raw = pl.col(src)
     tn, xn, vn = f"__t_{col.name}", f"__x_{col.name}", f"__v_{col.name}"
-    t = pl.col(tn)
-    stage1 = [_clean(raw).alias(tn)] if col.dtype not in ("period", "date") else []
+    t = pl.when(pl.col(tn).str.len_bytes() > 0).then(pl.col(tn))  # trimmed, empty → null
+    stage1 = [raw.str.strip_chars().alias(tn)] if col.dtype not in ("period", "date") else []
     stage2: list[pl.Expr] = []
     err: pl.Expr = pl.lit(None, pl.Utf8)
     rng = None
@@ -750,8 +750,9 @@ def standardise(path: Path, kind: str, file_name: str | None = None) -> Standard
         "_row", *values, *[e.alias(en) for (_, e), en in zip(errors, ecols, strict=True)],
         *[pl.col(src_of[n]).alias(f"__s_{n}") for n, _ in errors],
     ).with_columns(pl.any_horizontal([pl.col(e).is_not_null() for e in ecols]).alias("__bad")).collect()
-    good = parsed.filter(~pl.col("__bad")).select(*out_cols, "_row")
-    failed = parsed.filter(pl.col("__bad")).select(
+    any_bad = bool(parsed["__bad"].any())
+    good = (parsed.filter(~pl.col("__bad")) if any_bad else parsed).select(*out_cols, "_row")
+    failed = (parsed.filter(pl.col("__bad")) if any_bad else parsed.clear()).select(
         "_row",
         pl.coalesce([pl.when(pl.col(en).is_not_null()).then(pl.struct(
             pl.lit(n).alias("column_name"), pl.lit(src_of[n]).alias("header"),
