@@ -5,8 +5,8 @@
 --   bounds          first_period, last_period (data range), lo_ytd (January of the year before the first
 --                   target), lo_ttm (first target − 11 months), hi (last target)
 -- Builds: firm_cluster (F(c) with the cluster's adcode and local scope), grid (cluster × target period),
--- fm (monthly records of F(c) from lo_ytd), cm (per cluster and month), firm_ttm (per firm and target
--- period: TTM sums), cluster_ttm, and refreshes work.proc_buyer_month / work.proc_local_supplier for sp.
+-- fm (monthly records of F(c) from lo_ytd), cm / ctax (per cluster and month), firm_ttm (per firm and
+-- target period: TTM output), cluster_ttm (per cluster and target period: TTM sums), and refreshes work.proc_buyer_month / work.proc_local_supplier for sp.
 
 CREATE OR REPLACE TEMP TABLE firm_cluster AS
 SELECT f.uscc, f.cluster_id, f.land_area, coalesce(f.above_scale, false) AS above_scale,
@@ -66,93 +66,86 @@ FROM core.firm_monthly m
 JOIN firm_cluster f USING (uscc)
 WHERE m.period BETWEEN (SELECT lo_ytd FROM bounds) AND (SELECT hi FROM bounds);
 
+-- Per cluster and month: sums over the records ending in the month (land-holding firms separately for the
+-- per-mu ratios), and the earliest month a record covers (a span record reaches back span_months − 1).
 CREATE OR REPLACE TEMP TABLE cm AS
-SELECT cluster_id, period, sum(output) AS output, count(output) AS n_output, count(*) AS n_records,
-       bool_or(span_months > 1) AS has_span, sum(employees) AS employees
-FROM fm
+SELECT f.cluster_id, f.period, sum(f.output) AS output, count(f.output) AS n_output, count(*) AS n_records,
+       bool_or(f.span_months > 1) AS has_span, sum(f.employees) AS employees, sum(f.revenue) AS revenue,
+       sum(f.rd_expense) AS rd_expense, sum(f.energy) AS energy,
+       sum(f.output) FILTER (WHERE l.land_area > 0) AS output_land,
+       count(*) FILTER (WHERE l.land_area > 0) AS n_records_land,
+       min((f.period - to_months(f.span_months - 1))::DATE) AS covers_from,
+       min((f.period - to_months(f.span_months - 1))::DATE) FILTER (WHERE l.land_area > 0) AS covers_from_land
+FROM fm f JOIN firm_cluster l USING (uscc)
 GROUP BY ALL;
 
--- Per firm and target period: sums over records ending inside the TTM window (tax included).
+CREATE OR REPLACE TEMP TABLE ctax AS
+SELECT f.cluster_id, t.period, sum(t.tax_paid) AS tax_land, count(*) AS n_tax_land,
+       min((t.period - to_months(coalesce(t.span_months, 1) - 1))::DATE) AS covers_from
+FROM core.tax t JOIN firm_cluster f USING (uscc)
+WHERE f.land_area > 0 AND t.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)
+GROUP BY ALL;
+
+-- Per firm and target period: output over records ending inside the TTM window (for n_firms, top1_share,
+-- hhi). A spine row per firm and target carries the window end when the firm has no record that month.
 CREATE OR REPLACE TEMP TABLE firm_ttm AS
 WITH facts AS (
-    SELECT coalesce(m.uscc, t.uscc) AS uscc, coalesce(m.period, t.period) AS period, m.output,
-           m.value_added, m.revenue, m.employees, m.energy, m.rd_expense, t.tax_paid,
-           CASE WHEN m.uscc IS NOT NULL THEN 1 ELSE 0 END AS is_record,
-           CASE WHEN t.uscc IS NOT NULL THEN 1 ELSE 0 END AS is_tax,
-           least(
-               CASE WHEN m.uscc IS NOT NULL THEN
-                   (m.period - to_months(coalesce(m.span_months, 1) - 1))::DATE END,
-               CASE WHEN t.uscc IS NOT NULL THEN
-                   (t.period - to_months(coalesce(t.span_months, 1) - 1))::DATE END
-           ) AS covers_from
-    FROM (SELECT m.* FROM fm m WHERE m.period >= (SELECT lo_ttm FROM bounds)) m
-    FULL JOIN (
-        SELECT t.* FROM core.tax t JOIN firm_cluster f USING (uscc)
-        WHERE t.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)
-    ) t ON m.uscc = t.uscc AND m.period = t.period
+    SELECT uscc, cluster_id, period, output FROM fm WHERE period >= (SELECT lo_ttm FROM bounds)
 ),
 spine AS (
-    SELECT u.uscc, tp.period, NULL::DOUBLE AS output, NULL::DOUBLE AS value_added, NULL::DOUBLE AS revenue,
-           NULL::DOUBLE AS employees, NULL::DOUBLE AS energy, NULL::DOUBLE AS rd_expense,
-           NULL::DOUBLE AS tax_paid, 0 AS is_record, 0 AS is_tax, NULL::DATE AS covers_from, true AS is_target
-    FROM (SELECT DISTINCT uscc FROM facts) u CROSS JOIN tp
+    SELECT u.uscc, u.cluster_id, tp.period, NULL::DOUBLE AS output, 0 AS is_record, true AS is_target
+    FROM (SELECT DISTINCT uscc, cluster_id FROM facts) u CROSS JOIN tp
     UNION ALL
-    SELECT *, false AS is_target FROM facts
+    SELECT uscc, cluster_id, period, output, 1, false FROM facts
 ),
 win AS (
-    SELECT uscc, period, is_target,
-           sum(output) OVER w AS output, count(value_added) OVER w AS n_value_added,
-           sum(value_added) OVER w AS value_added, sum(revenue) OVER w AS revenue,
-           sum(employees) OVER w AS employees_sum, count(employees) OVER w AS n_employees,
-           sum(energy) OVER w AS energy, sum(rd_expense) OVER w AS rd_expense,
-           sum(tax_paid) OVER w AS tax_paid, sum(is_record) OVER w AS n_records, sum(is_tax) OVER w AS n_tax,
-           min(covers_from) OVER w AS covers_from
+    SELECT uscc, cluster_id, period, is_target, is_record,
+           sum(output) OVER w AS output, sum(is_record) OVER w AS n_records
     FROM spine
-    WINDOW w AS (PARTITION BY uscc ORDER BY period
-                 RANGE BETWEEN INTERVAL 11 MONTH PRECEDING AND CURRENT ROW)
+    WINDOW w AS (PARTITION BY uscc ORDER BY period RANGE BETWEEN INTERVAL 11 MONTH PRECEDING AND CURRENT ROW)
 )
-SELECT w.uscc, f.cluster_id, w.period, w.output, w.n_value_added, w.value_added, w.revenue, w.employees_sum,
-       w.n_employees, w.energy, w.rd_expense, w.tax_paid, w.n_records, w.n_tax,
-       w.covers_from < (w.period - INTERVAL 11 MONTH)::DATE AS span_edge,
-       f.land_area, f.above_scale
-FROM win w
-JOIN firm_cluster f USING (uscc)
-WHERE w.is_target AND (w.n_records > 0 OR w.n_tax > 0);
+SELECT uscc, cluster_id, period, output, n_records
+FROM win
+WHERE is_target AND n_records > 0;
 
 CREATE OR REPLACE TEMP TABLE cluster_ttm AS
 WITH firms AS (
-    SELECT cluster_id, period,
-           sum(output) FILTER (WHERE n_records > 0) AS output,
-           count(*) FILTER (WHERE n_records > 0) AS n_firms,
-           max(output) FILTER (WHERE n_records > 0) AS max_output,
-           sum(output * output) FILTER (WHERE n_records > 0) AS sum_sq_output,
-           sum(revenue) AS revenue, sum(rd_expense) AS rd_expense, sum(energy) AS energy,
-           sum(tax_paid) FILTER (WHERE land_area > 0) AS tax_land,
-           count(*) FILTER (WHERE land_area > 0 AND n_tax > 0) AS n_tax_land,
-           sum(output) FILTER (WHERE land_area > 0) AS output_land,
-           count(*) FILTER (WHERE land_area > 0 AND n_records > 0) AS n_output_land,
-           bool_or(span_edge) FILTER (WHERE n_records > 0) AS span_edge,
-           bool_or(span_edge) FILTER (WHERE land_area > 0 AND n_tax > 0) AS span_edge_tax
+    SELECT cluster_id, period, count(*) AS n_firms, max(output) AS max_output,
+           sum(output * output) AS sum_sq_output
     FROM firm_ttm
     GROUP BY ALL
 ),
-emp AS (
-    SELECT g.cluster_id, g.period, avg(cm.employees) AS employees_mean
+months AS (
+    SELECT g.cluster_id, g.period, sum(cm.output) AS output, sum(cm.revenue) AS revenue,
+           sum(cm.rd_expense) AS rd_expense, sum(cm.energy) AS energy, avg(cm.employees) AS employees_mean,
+           sum(cm.output_land) AS output_land, sum(cm.n_records_land) AS n_output_land,
+           min(cm.covers_from) < (g.period - INTERVAL 11 MONTH)::DATE AS span_edge,
+           min(cm.covers_from_land) < (g.period - INTERVAL 11 MONTH)::DATE AS span_edge_land
     FROM grid g
     JOIN cm ON cm.cluster_id = g.cluster_id
            AND cm.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
-    GROUP BY ALL
+    GROUP BY g.cluster_id, g.period
+),
+tax AS (
+    SELECT g.cluster_id, g.period, sum(t.tax_land) AS tax_land, sum(t.n_tax_land) AS n_tax_land,
+           min(t.covers_from) < (g.period - INTERVAL 11 MONTH)::DATE AS span_edge_tax
+    FROM grid g
+    JOIN ctax t ON t.cluster_id = g.cluster_id
+               AND t.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
+    GROUP BY g.cluster_id, g.period
 ),
 land AS (
     SELECT cluster_id, sum(land_area) AS land_area, count(*) AS n_land
     FROM firm_cluster WHERE land_area > 0 GROUP BY ALL
 )
-SELECT g.cluster_id, g.period, firms.* EXCLUDE (cluster_id, period), emp.employees_mean,
+SELECT g.cluster_id, g.period, months.* EXCLUDE (cluster_id, period), firms.* EXCLUDE (cluster_id, period),
+       coalesce(tax.n_tax_land, 0) AS n_tax_land, tax.tax_land, tax.span_edge_tax,
        land.land_area, coalesce(land.n_land, 0) AS n_land,
        (g.period - INTERVAL 11 MONTH)::DATE < (SELECT first_period FROM bounds) AS partial_window
 FROM grid g
+LEFT JOIN months USING (cluster_id, period)
 LEFT JOIN firms USING (cluster_id, period)
-LEFT JOIN emp USING (cluster_id, period)
+LEFT JOIN tax USING (cluster_id, period)
 LEFT JOIN land USING (cluster_id);
 
 CREATE OR REPLACE TEMP TABLE ind_new (

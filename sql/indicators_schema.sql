@@ -9,33 +9,32 @@ CREATE TABLE IF NOT EXISTS mart.indicator_dictionary (
     indicator VARCHAR PRIMARY KEY, name_zh VARCHAR, name_en VARCHAR, unit VARCHAR, direction VARCHAR,
     "window" VARCHAR, rollup VARCHAR, sql_file VARCHAR, definition VARCHAR, ordinal INTEGER
 );
+-- The marts below carry no PRIMARY KEY constraint: an index would be maintained on every nightly delete and
+-- insert of millions of rows. Their keys (named in each table's comment) are unique by construction and
+-- checked by tests/test_indicators.py.
 
 CREATE TABLE IF NOT EXISTS mart.cluster_indicators (
     cluster_id VARCHAR, period DATE, indicator VARCHAR, value DOUBLE, numerator DOUBLE, denominator DOUBLE,
-    n_firms BIGINT, flags VARCHAR[], pct_rank_in_domain DOUBLE,
-    PRIMARY KEY (cluster_id, period, indicator)
+    n_firms BIGINT, flags VARCHAR[], pct_rank_in_domain DOUBLE
 );
 
 CREATE TABLE IF NOT EXISTS mart.province_indicators (
     province VARCHAR, period DATE, indicator VARCHAR, value DOUBLE, numerator DOUBLE, denominator DOUBLE,
-    n_firms BIGINT, n_clusters BIGINT, flags VARCHAR[],
-    PRIMARY KEY (province, period, indicator)
+    n_firms BIGINT, n_clusters BIGINT, flags VARCHAR[]
 );
 
 CREATE TABLE IF NOT EXISTS mart.cluster_classes (
     cluster_id VARCHAR, period DATE, output_ttm DOUBLE, scale_tier VARCHAR, scale_tier_en VARCHAR,
     local_supporting_rate DOUBLE, n_chain_leaders BIGINT, n_platforms BIGINT, rd_intensity DOUBLE,
     test_linkage BOOLEAN, test_leadership BOOLEAN, test_innovation BOOLEAN, tests_passed INTEGER,
-    stage VARCHAR, stage_en VARCHAR,
-    PRIMARY KEY (cluster_id, period)
+    stage VARCHAR, stage_en VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS mart.firm_ratings (
     uscc VARCHAR, period DATE, cluster_id VARCHAR, score DOUBLE, class VARCHAR, rated BOOLEAN,
     reason VARCHAR, rating_group VARCHAR, rank_in_group BIGINT, n_rated_in_group BIGINT,
     land_area DOUBLE, per_mu_tax DOUBLE, per_mu_value_added DOUBLE, value_added_basis VARCHAR,
-    output_per_tce DOUBLE, labour_productivity DOUBLE, rd_intensity DOUBLE, flags VARCHAR[],
-    PRIMARY KEY (uscc, period)
+    output_per_tce DOUBLE, labour_productivity DOUBLE, rd_intensity DOUBLE, flags VARCHAR[]
 );
 
 -- Reusable aggregates (rebuilt per changed month; a registry change rebuilds them all).

@@ -23,8 +23,10 @@ rows AS (
     UNION ALL
     SELECT cluster_id, period, 'per_mu_output',
            CASE WHEN n_output_land > 0 THEN coalesce(output_land, 0) END, land_area, n_land,
-           list_concat(base_flags, list_filter([CASE WHEN n_land = 0 THEN 'undefined:no_land'
-                                                     WHEN n_output_land = 0 THEN 'undefined:no_records' END],
+           list_concat(list_filter([CASE WHEN partial_window THEN 'partial_window' END,
+                                    CASE WHEN span_edge_land THEN 'span_edge' END], x -> x IS NOT NULL),
+                       list_filter([CASE WHEN n_land = 0 THEN 'undefined:no_land'
+                                                     WHEN coalesce(n_output_land, 0) = 0 THEN 'undefined:no_records' END],
                                                x -> x IS NOT NULL))
     FROM t
     UNION ALL

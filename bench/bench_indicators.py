@@ -1,0 +1,186 @@
+"""Benchmark the indicator stage at province or nation scale (DESIGN §7).
+
+Builds a synthetic core (generated in DuckDB SQL, deterministic) once under data/scale/, then, in a fresh
+process so peak RSS is the stage's own, measures:
+  floor        a hand-written DuckDB query for the TTM local supporting rate per cluster over the same
+               procurement rows (the yardstick: the full stage must stay within 5× of it)
+  full         update_indicators(con, None)
+  incremental  one month of monthly, tax and procurement revised, then update_indicators(con, {month})
+               (must stay within 1/5 of full)
+
+    .venv/bin/python bench/bench_indicators.py --scale nation      # ≈500k firms, 12 months, ≈50 M rows
+    .venv/bin/python bench/bench_indicators.py --scale province    # ≈50k firms, 36 months, ≈5 M rows
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SCALES = {  # firms, months, procurement rows, clusters
+    "tiny": (5_000, 24, 500_000, 40),
+    "province": (50_000, 36, 5_000_000, 120),
+    "nation": (500_000, 12, 50_000_000, 1_000),
+}
+
+
+def generate(path: Path, scale: str) -> None:
+    """Write a synthetic warehouse with the core tables filled (deterministic hash-based values)."""
+    n_firms, n_months, n_proc, n_clusters = SCALES[scale]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    con.execute((ROOT / "sql" / "schema.sql").read_text(encoding="utf-8"))
+    start = dt.date(2026 - (n_months + 11) // 12, 1, 1)
+    con.execute(
+        """INSERT INTO core.clusters
+           SELECT 'C' || lpad(i::VARCHAR, 5, '0'), 'cluster ' || i, 'P' || (11 + i % 31), NULL,
+                  (11 + i % 31)::VARCHAR || lpad((1 + i // 31 % 20)::VARCHAR, 2, '0')
+                      || lpad((1 + i % 9)::VARCHAR, 2, '0'),
+                  ['电子', '装备', '医药', '材料', '汽车'][1 + i % 5], NULL, NULL, 0, 0,
+                  ['city', 'county', 'province', 'city'][1 + i % 4], 0
+           FROM range($nc) t(i)""", {"nc": n_clusters})
+    con.execute(
+        """INSERT INTO core.firms
+           SELECT 'F' || lpad(i::VARCHAR, 17, '0'), 'firm ' || i, c.cluster_id,
+                  CASE WHEN hash(i, 1) % 3 = 0 THEN left(c.adcode, 4) || lpad((1 + hash(i, 2) % 9)::VARCHAR, 2, '0')
+                       ELSE c.adcode END,
+                  NULL, hash(i, 3) % 3 = 0, hash(i, 4) % 200 = 0,
+                  ['none', 'none', 'provincial', 'national'][(1 + hash(i, 5) % 4)::INTEGER],
+                  CASE WHEN hash(i, 6) % 5 = 0 THEN NULL ELSE (hash(i, 7) % 20000) / 100.0 END, NULL, 0
+           FROM range($nf) t(i)
+           JOIN core.clusters c ON c.cluster_id = 'C' || lpad((i % $nc)::VARCHAR, 5, '0')""",
+        {"nf": n_firms, "nc": n_clusters})
+    con.execute(
+        """INSERT INTO core.firm_monthly
+           SELECT 'F' || lpad(i::VARCHAR, 17, '0'), ($start::DATE + to_months(m))::DATE, 1,
+                  100 + hash(i, m, 1) % 1000, NULL, 120 + hash(i, m, 2) % 1200, hash(i, m, 3) % 50,
+                  5 + hash(i, 4) % 100, hash(i, m, 5) % 40, hash(i, m, 6) % 20
+           FROM range($nf) f(i), range($nm) mm(m)
+           WHERE hash(i, m, 7) % 20 <> 0""", {"nf": n_firms, "nm": n_months, "start": start})
+    con.execute(
+        """INSERT INTO core.tax
+           SELECT uscc, period, 1, output * 0.05 FROM core.firm_monthly""")
+    con.execute(
+        """INSERT INTO core.procurement
+           SELECT 'F' || lpad((hash(r, 1) % $nf)::VARCHAR, 17, '0'),
+                  CASE WHEN hash(r, 2) % 2 = 0 THEN 'F' || lpad((hash(r, 3) % $nf)::VARCHAR, 17, '0') END,
+                  's' || hash(r, 4) % 200000,
+                  CASE WHEN hash(r, 5) % 10 = 0 THEN NULL
+                       ELSE (11 + hash(r, 6) % 31)::VARCHAR || lpad((1 + hash(r, 7) % 20)::VARCHAR, 2, '0')
+                            || lpad((1 + hash(r, 8) % 9)::VARCHAR, 2, '0') END,
+                  ($start::DATE + to_months((r * $nm // $np)::INTEGER))::DATE, 1 + hash(r, 9) % 500, 0, r
+           FROM range($np) t(r)""", {"nf": n_firms, "nm": n_months, "np": n_proc, "start": start})
+    con.execute(
+        """INSERT INTO core.digital_surveys
+           SELECT uscc, ($start::DATE + to_days((hash(uscc) % (28 * $nm))::INTEGER))::DATE, hash(uscc, 1) % 2 = 0,
+                  ['未启动', '实施中', '已完成'][(1 + hash(uscc, 2) % 3)::INTEGER], 1 + hash(uscc, 3) % 5, false, 0
+           FROM core.firms WHERE hash(uscc, 4) % 3 = 0""", {"nm": n_months, "start": start})
+    con.close()
+    tmp.rename(path)
+
+
+FLOOR_SQL = """
+SELECT b.cluster_id,
+       sum(p.amount) FILTER (WHERE left(coalesce(s.adcode, p.supplier_adcode), CASE c.local_scope
+                                WHEN 'county' THEN 6 WHEN 'province' THEN 2 ELSE 4 END)
+                             = left(c.adcode, CASE c.local_scope WHEN 'county' THEN 6 WHEN 'province' THEN 2
+                                ELSE 4 END)) / sum(p.amount) AS local_supporting_rate
+FROM core.procurement p
+JOIN core.firms b ON b.uscc = p.buyer_uscc
+JOIN core.clusters c ON c.cluster_id = b.cluster_id
+LEFT JOIN core.firms s ON s.uscc = p.supplier_uscc
+WHERE p.period BETWEEN $lo AND $hi
+GROUP BY 1
+"""
+
+
+def measure(path: Path, threads: int | None, memory_limit: str) -> dict:
+    """Run floor, full and incremental on a copy-free open warehouse; return timings and peak RSS."""
+    from flows.indicators import data_range, update_indicators
+
+    con = duckdb.connect(str(path))
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    if threads:
+        con.execute(f"SET threads = {threads}")
+    first, last = data_range(con)
+    lo = (last.replace(day=1) - dt.timedelta(days=330)).replace(day=1)
+    out: dict = {"rows": dict(con.execute(
+        "SELECT 'procurement', count(*) FROM core.procurement UNION ALL SELECT 'firms', count(*) FROM core.firms "
+        "UNION ALL SELECT 'firm_monthly', count(*) FROM core.firm_monthly").fetchall())}
+    floors = []
+    for _ in range(2):
+        t = time.perf_counter()
+        con.execute(FLOOR_SQL, {"lo": lo, "hi": last}).fetchall()
+        floors.append(time.perf_counter() - t)
+    out["floor_s"] = min(floors)
+    t = time.perf_counter()
+    update_indicators(con, None)
+    out["full_s"] = time.perf_counter() - t
+    out["rss_after_full_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    con.execute("UPDATE core.firm_monthly SET output = output + 1 WHERE period = $m AND hash(uscc) % 50 = 0",
+                {"m": last})
+    con.execute("UPDATE core.tax SET tax_paid = tax_paid + 1 WHERE period = $m AND hash(uscc) % 50 = 0", {"m": last})
+    con.execute("UPDATE core.procurement SET amount = amount + 1 WHERE period = $m AND row_number % 50 = 0",
+                {"m": last})
+    t = time.perf_counter()
+    done = update_indicators(con, {last})
+    out["incremental_s"] = time.perf_counter() - t
+    out["incremental_periods"] = len(done)
+    out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    out["full_over_floor"] = out["full_s"] / out["floor_s"]
+    out["incremental_over_full"] = out["incremental_s"] / out["full_s"]
+    con.close()
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", choices=sorted(SCALES), default="province")
+    ap.add_argument("--db", type=Path, help="warehouse to use (default data/scale/bench_indicators_<scale>.duckdb)")
+    ap.add_argument("--regenerate", action="store_true")
+    ap.add_argument("--threads", type=int)
+    ap.add_argument("--memory-limit", default="5GB")
+    ap.add_argument("--generate-only", action="store_true")
+    ap.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    db = args.db or ROOT / "data" / "scale" / f"bench_indicators_{args.scale}.duckdb"
+    if args.measure:
+        print(json.dumps(measure(db, args.threads, args.memory_limit), default=str))
+        return 0
+    if args.regenerate or not db.exists():
+        t = time.perf_counter()
+        db.unlink(missing_ok=True)
+        generate(db, args.scale)
+        print(f"generated {db} in {time.perf_counter() - t:.1f} s", flush=True)
+    if args.generate_only:
+        return 0
+    cmd = [sys.executable, __file__, "--measure", "--scale", args.scale, "--db", str(db),
+           "--memory-limit", args.memory_limit]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
+    print(f"scale {args.scale}: {res['rows']}")
+    print(f"floor (hand-written local supporting rate): {res['floor_s']:.2f} s")
+    print(f"full indicator stage:                       {res['full_s']:.2f} s  "
+          f"({res['full_over_floor']:.1f}× floor; target ≤ 5×)")
+    print(f"one-month incremental:                      {res['incremental_s']:.2f} s  "
+          f"({res['incremental_over_full']:.2f} of full; target ≤ 0.20; {res['incremental_periods']} periods)")
+    print(f"peak RSS:                                   {res['peak_rss_gb']:.2f} GB (target < 6 GB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
