@@ -1,0 +1,642 @@
+"""Stage 4, validate: run a kind's Great Expectations suite over a standardised frame (DESIGN §3, §4).
+
+The suites in expectations/gx/expectations/<kind>.json (a GX file context, read-only here) are the one
+source of truth: every expectation carries meta.rule (the stable quarantine rule code) and
+meta.severity (critical quarantines the row, warning loads and flags it). Rules that need more than one
+column value (USCC check character, registry membership, a firm's own history, whole numbers) read
+derived columns `_x__col` that the suite declares in meta.derived_columns; this module computes them.
+
+Speed: GX's pandas engine checks regexes one value at a time in Python (≈2.5 s per million values per
+regex column) and its unexpected-index bookkeeping is per row, so GX alone runs at ≈100 k rows/s on
+procurement. The same suite rules are therefore compiled to polars expressions and evaluated on every
+row (the row-level verdicts come from there), and GX runs the suite on every row of files up to
+`GX_ROWS` rows and, above that, on every flagged row plus a systematic sample of `GX_ROWS` rows. On
+that GX batch the two engines must agree rule by rule (counts), and GX's results render the Data Docs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import sys
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from flows.contract import KIND_ORDER, KINDS, kind_of
+from flows.settings import EXPECTATIONS_DIR, REPORTS_OUT, SQL_DIR
+from flows.uscc import ALPHABET, check_chars
+
+try:  # the parse stage owns the issue schema; keep a copy so this module imports on its own
+    from flows.standardise import ISSUE_SCHEMA
+except ImportError:  # pragma: no cover
+    ISSUE_SCHEMA = {"_row": pl.Int64, "column_name": pl.Utf8, "value": pl.Utf8, "rule": pl.Utf8,
+                    "severity": pl.Utf8, "message": pl.Utf8, "message_en": pl.Utf8}
+
+log = logging.getLogger(__name__)
+
+GX_ROWS = 250_000        # GX runs on every row up to this size, else on flagged rows + a sample this big
+GX_CHUNK = 250_000       # rows per pandas batch handed to GX (bounds the pandas copy)
+MIN_DATE = date(2000, 1, 1)
+RESULTS_SPOOL = REPORTS_OUT / "gx_results"   # GX results per run/file, read back by render_data_docs
+RESULT_SCHEMA: dict[str, pl.DataType] = {
+    "expectation_id": pl.Utf8, "expectation_type": pl.Utf8, "rule": pl.Utf8, "column_name": pl.Utf8,
+    "severity": pl.Utf8, "evaluated": pl.Int64, "passed": pl.Boolean, "failed_rows": pl.Int64,
+    "gx_evaluated": pl.Int64, "gx_failed": pl.Int64,
+}
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
+_TABLE_LEVEL = {"expect_column_to_exist", "expect_column_values_to_be_in_type_list"}
+
+
+@dataclass
+class Validated:
+    """A frame after its suite: loadable rows (with warning flags), quarantined rows, and per-rule results."""
+
+    frame: pl.DataFrame
+    issues: pl.DataFrame
+    warnings: pl.DataFrame
+    results: pl.DataFrame
+    kind: str = ""
+    file_name: str = ""
+    gx_result: dict | None = field(default=None, repr=False)   # merged GX validation result (Data Docs)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One expectation of a suite, as this module reads it."""
+
+    id: str
+    type: str
+    kwargs: dict
+    rule: str
+    severity: str
+    column: str | None          # the source column named in messages
+    message_zh: str
+    message_en: str
+
+
+# ---------------------------------------------------------------- suites
+
+@cache
+def _file_context() -> Any:
+    """The repo's GX file context; only read (get), never written, so suite files never churn."""
+    import great_expectations as gx
+
+    return gx.get_context(mode="file", project_root_dir=str(EXPECTATIONS_DIR))
+
+
+def load_suite(kind: str) -> Any:
+    """The kind's ExpectationSuite from expectations/gx/expectations/<kind>.json."""
+    return _file_context().suites.get(kind)
+
+
+@cache
+def suite_rules(kind: str) -> tuple[tuple[Rule, ...], dict]:
+    """The suite's expectations as Rules (file order) and its declared derived columns."""
+    suite = load_suite(kind)
+    rules = []
+    for e in suite.expectations:
+        cfg = e.configuration
+        kw = {k: v for k, v in cfg.kwargs.items() if k not in ("result_format", "catch_exceptions", "meta")}
+        meta = cfg.meta or {}
+        col = meta.get("column") or kw.get("column") or ",".join(kw.get("column_list", []))
+        rules.append(Rule(str(e.id), cfg.type, kw, meta["rule"], meta["severity"], col,
+                          meta.get("message_zh", meta["rule"]), meta.get("message_en", meta["rule"])))
+    return tuple(rules), dict((suite.meta or {}).get("derived_columns") or {})
+
+
+# ---------------------------------------------------------------- derived columns
+
+_CHAR_VALUE = np.full(256, -1, dtype=np.int16)
+for _i, _ch in enumerate(ALPHABET):
+    _CHAR_VALUE[ord(_ch)] = _i
+
+
+def uscc_ok(codes: pl.Series) -> pl.Series:
+    """GB 32100-2015 check character, vectorised over the distinct codes (null stays null)."""
+    uniq = codes.drop_nulls().unique()
+    good: list[str] = []
+    cand = uniq.filter(uniq.str.len_bytes() == 18)
+    if len(cand):
+        buf = np.frombuffer("".join(cand.to_list()).encode("ascii", "replace"), dtype=np.uint8)
+        vals = _CHAR_VALUE[buf.reshape(-1, 18)]
+        ok = (vals >= 0).all(axis=1)
+        ok &= check_chars(np.where(vals[:, :17] < 0, 0, vals[:, :17])) == vals[:, 17]
+        good = cand.filter(pl.Series(ok)).to_list()
+    return pl.when(codes.is_null()).then(None).otherwise(codes.is_in(pl.Series(good, dtype=pl.Utf8)))
+
+
+def _ident(name: str) -> str:
+    if not _IDENT.match(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return name
+
+
+def _registry_keys(con: duckdb.DuckDBPyConnection, table: str, key: str) -> pl.Series:
+    try:
+        return con.sql(f"SELECT DISTINCT {_ident(key)} AS k FROM {_ident(table)}").pl()["k"]
+    except duckdb.Error:
+        return pl.Series("k", [], dtype=pl.Utf8)
+
+
+def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, spec: dict) -> pl.DataFrame:
+    sql = (SQL_DIR / "validation_history.sql").read_text(encoding="utf-8").format(
+        table=_ident(spec["table"]), column=_ident(spec["column"]),
+        months=int(spec.get("months", 12)), min_months=int(spec.get("min_months", 6)))
+    firms = frame.select(pl.col("uscc").drop_nulls().unique())
+    con.register("_validate_firms", firms.to_arrow())
+    try:
+        return con.sql(sql).pl()
+    except duckdb.Error:
+        return pl.DataFrame(schema={"uscc": pl.Utf8, "recent_median": pl.Float64, "months": pl.Int64})
+    finally:
+        con.unregister("_validate_firms")
+
+
+def derive(frame: pl.DataFrame, derived: dict, con: duckdb.DuckDBPyConnection,
+           extra_keys: dict[str, set[str]] | None = None) -> tuple[pl.DataFrame, list[str]]:
+    """Add the suite's derived columns; returns the frame and notes on rules that could not be checked."""
+    notes: list[str] = []
+    cols: list[pl.Series] = []
+    for name, spec in derived.items():
+        src = spec["column"]
+        if src not in frame.columns:
+            cols.append(pl.Series(name, [None] * frame.height, dtype=pl.Float64 if spec["fn"] == "history_ratio"
+                                  else pl.Boolean))
+            continue
+        s = frame[src]
+        fn = spec["fn"]
+        if fn == "uscc_check":
+            out = uscc_ok(s)
+        elif fn == "whole_number":
+            whole = (s == s.round(0)) if s.dtype.is_float() else pl.Series([True] * len(s))
+            out = pl.select(pl.when(s.is_null()).then(None).otherwise(whole)).to_series()
+        elif fn == "in_registry":
+            keys = _registry_keys(con, spec["table"], spec["key"])
+            extra = (extra_keys or {}).get(spec["table"], set())
+            if extra:
+                keys = pl.concat([keys.cast(pl.Utf8), pl.Series("k", sorted(extra), dtype=pl.Utf8)])
+            if len(keys) == 0:
+                notes.append(f"{spec['table']} is empty: {name} not checked")
+                out = pl.Series([None] * frame.height, dtype=pl.Boolean)
+            else:
+                out = pl.select(pl.when(s.is_null()).then(None).otherwise(s.is_in(keys.cast(pl.Utf8)))).to_series()
+        elif fn == "history_ratio":
+            med = _history_medians(con, frame, spec)
+            joined = frame.select("uscc", src).join(med, on="uscc", how="left", maintain_order="left")
+            out = joined.select(
+                pl.when((pl.col(src) > 0) & (pl.col("recent_median") > 0))
+                .then(pl.col(src) / pl.col("recent_median")).otherwise(None)).to_series()
+        else:
+            raise ValueError(f"unknown derived column function {fn!r} for {name}")
+        cols.append(out.alias(name))
+    return (frame.with_columns(cols) if cols else frame), notes
+
+
+# ---------------------------------------------------------------- the polars side of each rule
+
+def _param(value: Any, params: dict[str, date]) -> Any:
+    if isinstance(value, dict) and "$PARAMETER" in value:
+        return params[value["$PARAMETER"]]
+    return value
+
+
+def _bound(value: Any, dtype: pl.DataType) -> Any:
+    if isinstance(value, str) and dtype in (pl.Date, pl.Datetime):
+        return date.fromisoformat(value[:10])
+    return value
+
+
+def fail_expr(rule: Rule, frame: pl.DataFrame, params: dict[str, date]) -> pl.Expr | None:
+    """Polars expression: True where a row fails the expectation (nulls pass, as in GX); None if table-level."""
+    t, kw = rule.type, rule.kwargs
+    if t in _TABLE_LEVEL:
+        return None
+    if t == "expect_compound_columns_to_be_unique":
+        cols = kw["column_list"]
+        if any(c not in frame.columns for c in cols):
+            return None
+        return pl.struct(cols).is_duplicated() & ~pl.all_horizontal([pl.col(c).is_null() for c in cols])
+    c = kw["column"]
+    if c not in frame.columns:
+        return None
+    col, dtype = pl.col(c), frame.schema[c]
+    if t == "expect_column_values_to_not_be_null":
+        return col.is_null()
+    if t == "expect_column_values_to_be_unique":
+        return col.is_not_null() & col.is_duplicated()
+    if t == "expect_column_values_to_match_regex":
+        return col.is_not_null() & ~col.cast(pl.Utf8).str.contains(kw["regex"])
+    if t == "expect_column_values_to_be_in_set":
+        return col.is_not_null() & ~col.is_in(pl.Series(kw["value_set"]).cast(dtype))
+    if t == "expect_column_values_to_be_between":
+        lo = _bound(_param(kw.get("min_value"), params), dtype)
+        hi = _bound(_param(kw.get("max_value"), params), dtype)
+        bad = pl.lit(False)
+        if lo is not None:
+            bad = bad | ((col <= lo) if kw.get("strict_min") else (col < lo))
+        if hi is not None:
+            bad = bad | ((col >= hi) if kw.get("strict_max") else (col > hi))
+        return col.is_not_null() & bad
+    raise ValueError(f"expectation type {t} has no polars evaluation; add it to fail_expr")
+
+
+# ---------------------------------------------------------------- GX side
+
+@cache
+def _gx_runner(kind: str) -> Any:
+    """An ephemeral GX context with a pandas datasource and a validation definition for the kind's suite."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = _suite_dict(kind)
+    suite = ctx.suites.add(gx.ExpectationSuite(**source))
+    # adding to a context may re-key expectations; map back to the ids in the suite file (same order)
+    ids = {str(e.id): str(src["id"]) for e, src in zip(suite.expectations, source["expectations"], strict=True)}
+    asset = ctx.data_sources.add_pandas("clusterwatch").add_dataframe_asset(kind)
+    batch = asset.add_batch_definition_whole_dataframe("file")
+    return ctx.validation_definitions.add(gx.ValidationDefinition(name=kind, data=batch, suite=suite)), ids
+
+
+def _suite_dict(kind: str) -> dict:
+    d = load_suite(kind).to_json_dict()
+    d.pop("notes", None)
+    return d
+
+
+def _to_pandas(frame: pl.DataFrame) -> Any:
+    """The pandas copy GX reads: numpy dtypes (GX's vectorised paths), dates as datetime64[ns], index = _row."""
+    casts = []
+    for name, dtype in frame.schema.items():
+        if dtype == pl.Date:
+            casts.append(pl.col(name).clip(date(1700, 1, 1), date(2200, 1, 1)).cast(pl.Datetime("ns")))
+        elif dtype.is_integer() and name != "_row":
+            casts.append(pl.col(name).cast(pl.Float64))
+    pdf = frame.with_columns(casts).to_pandas()
+    pdf.index = pdf["_row"].to_numpy()
+    return pdf
+
+
+def _gx_params(params: dict[str, date]) -> dict:
+    import pandas as pd
+
+    return {k: pd.Timestamp(v) for k, v in params.items()}
+
+
+def run_gx(kind: str, frame: pl.DataFrame, params: dict[str, date]) -> tuple[dict, dict[str, tuple[int, int, bool]]]:
+    """Run the suite with GX over frame in chunks; merged result dict and per expectation (evaluated, failed, ok)."""
+    vd, ids = _gx_runner(kind)
+    merged: dict | None = None
+    stats: dict[str, tuple[int, int, bool]] = {}
+    for start in range(0, max(frame.height, 1), GX_CHUNK):
+        chunk = frame.slice(start, GX_CHUNK)
+        res = vd.run(batch_parameters={"dataframe": _to_pandas(chunk)},
+                     expectation_parameters=_gx_params(params), result_format={"result_format": "BASIC"})
+        d = res.to_json_dict()
+        for er in d["results"]:
+            eid = ids.get(str(er["expectation_config"]["id"]), str(er["expectation_config"]["id"]))
+            er["expectation_config"]["id"] = eid
+            r = er.get("result") or {}
+            n0, f0, ok0 = stats.get(eid, (0, 0, True))
+            stats[eid] = (n0 + int(r.get("element_count") or 0), f0 + int(r.get("unexpected_count") or 0),
+                          ok0 and bool(er["success"]))
+        merged = d if merged is None else _merge_result(merged, d)
+    assert merged is not None
+    return merged, stats
+
+
+def _merge_result(a: dict, b: dict) -> dict:
+    """Add chunk b's counts into chunk a's GX result (for Data Docs of the whole file)."""
+    by_id = {str(er["expectation_config"]["id"]): er for er in b["results"]}
+    for er in a["results"]:
+        other = by_id.get(str(er["expectation_config"]["id"]))
+        if other is None:
+            continue
+        er["success"] = er["success"] and other["success"]
+        ra, rb = er.get("result") or {}, other.get("result") or {}
+        for k in ("element_count", "unexpected_count", "missing_count"):
+            if k in ra or k in rb:
+                ra[k] = int(ra.get(k) or 0) + int(rb.get(k) or 0)
+        if ra.get("element_count"):
+            ra["unexpected_percent"] = 100.0 * ra.get("unexpected_count", 0) / ra["element_count"]
+        pl_a = ra.get("partial_unexpected_list")
+        if isinstance(pl_a, list):
+            ra["partial_unexpected_list"] = (pl_a + list(rb.get("partial_unexpected_list") or []))[:20]
+        er["result"] = ra
+    a["success"] = all(er["success"] for er in a["results"])
+    st = a.get("statistics") or {}
+    st["successful_expectations"] = sum(1 for er in a["results"] if er["success"])
+    st["unsuccessful_expectations"] = len(a["results"]) - st["successful_expectations"]
+    st["success_percent"] = 100.0 * st["successful_expectations"] / max(len(a["results"]), 1)
+    a["statistics"] = st
+    return a
+
+
+# ---------------------------------------------------------------- messages
+
+def _factor_text(ratio: float) -> tuple[str, str]:
+    exp = round(math.log10(ratio)) if ratio > 0 else 0
+    f = 10.0 ** exp
+    if exp >= 0:
+        return f"{int(f)}", f"{int(f):,}"
+    return f"{f:g}", f"{f:g}"
+
+
+def _messages(kind: str, file_name: str, rule: Rule, rows: pl.DataFrame) -> pl.DataFrame:
+    """ISSUE_SCHEMA rows for rows failing rule; rows has _row, the source column value and maybe a ratio."""
+    col = rule.column or ""
+    kdef = KINDS.get(kind)
+    zh_col = next((c.zh for c in kdef.columns if c.name == col), col) if kdef else col
+    values = rows["_value"].to_list()
+    ratios = rows["_ratio"].to_list() if "_ratio" in rows.columns else [None] * rows.height
+    msg, msg_en = [], []
+    for r, v, q in zip(rows["_row"].to_list(), values, ratios, strict=True):
+        zh, en = rule.message_zh, rule.message_en
+        if "{factor}" in zh:
+            fz, fe = _factor_text(q) if q else ("?", "?")
+            zh, en = zh.replace("{factor}", fz), en.replace("{factor}", fe)
+        shown = "（空）" if v is None else v
+        msg.append(f"{file_name} 第{r}行 {zh_col}={shown}：{zh} [{rule.rule}]")
+        msg_en.append(f"{file_name} row {r}, {col}={'(empty)' if v is None else v}: {en} [{rule.rule}]")
+    return pl.DataFrame({
+        "_row": rows["_row"], "column_name": [col] * rows.height, "value": values,
+        "rule": [rule.rule] * rows.height, "severity": [rule.severity] * rows.height,
+        "message": msg, "message_en": msg_en}, schema=ISSUE_SCHEMA)
+
+
+def _value_expr(rule: Rule, frame: pl.DataFrame) -> pl.Expr:
+    cols = [c for c in (rule.column or "").split(",") if c in frame.columns]
+    if not cols:
+        return pl.lit(None, pl.Utf8)
+    if len(cols) == 1:
+        return pl.col(cols[0]).cast(pl.Utf8)
+    return pl.concat_str([pl.col(c).cast(pl.Utf8) for c in cols], separator="|", ignore_nulls=True)
+
+
+# ---------------------------------------------------------------- validate
+
+def window_params(today: date | None = None) -> dict[str, date]:
+    """Suite parameters: the plausible window for periods (2000-01 to this month) and dates (to today)."""
+    today = today or date.today()
+    return {"min_date": MIN_DATE, "this_month": today.replace(day=1), "today": today}
+
+
+def validate(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBPyConnection, *,
+             today: date | None = None, gx_rows: int | None = None,
+             extra_keys: dict[str, set[str]] | None = None) -> Validated:
+    """Run kind's suite on a standardised frame: critical failures → issues, warnings → flags on loaded rows.
+
+    extra_keys adds registry keys not yet in con (clusterwatch check validates a firms file and the facts
+    that use it together); gx_rows overrides GX_ROWS.
+    """
+    rules, derived = suite_rules(kind)
+    params = window_params(today)
+    if "_row" not in frame.columns:
+        frame = frame.with_row_index("_row", offset=1).with_columns(pl.col("_row").cast(pl.Int64))
+    base = frame.with_columns(pl.col(c).fill_nan(None) for c, t in frame.schema.items() if t.is_float())
+    work, notes = derive(base, derived, con, extra_keys)
+    for note in notes:
+        log.info("%s: %s", file_name, note)
+
+    # 1. every rule on every row (polars)
+    exprs = {r.id: fail_expr(r, work, params) for r in rules}
+    row_rules = [r for r in rules if exprs[r.id] is not None]
+    masks = work.select([exprs[r.id].fill_null(False).alias(r.id) for r in row_rules]) if row_rules \
+        else pl.DataFrame()
+    any_fail = masks.select(pl.any_horizontal(pl.all())).to_series() if row_rules \
+        else pl.Series([False] * work.height)
+
+    # 2. GX runs the suite: on everything, or on every flagged row plus a systematic sample
+    limit = GX_ROWS if gx_rows is None else gx_rows
+    gx_cols = [c for c in work.columns if c not in ("_flags",)]
+    if work.height <= limit:
+        gx_idx = pl.Series("i", np.arange(work.height))
+    else:
+        step = max(work.height // max(limit, 1), 1)
+        idx = np.arange(work.height)
+        sel = (idx % step == 0) | any_fail.to_numpy()
+        gx_idx = pl.Series("i", idx[sel])
+    gx_frame = work.select(gx_cols)[gx_idx]
+    key_sort = _unique_key(rules)
+    if key_sort:
+        gx_frame = gx_frame.sort(key_sort, nulls_last=True)
+    gx_result, gx_stats = run_gx(kind, gx_frame, params)
+
+    # table-level verdicts come from GX (column existence, column types)
+    table_fail = {r.id: not gx_stats.get(r.id, (0, 0, True))[2] for r in rules if exprs[r.id] is None}
+
+    # 3. results per expectation, with the engines' agreement on the GX batch
+    results = []
+    in_gx = pl.Series([False] * work.height)
+    in_gx = in_gx.scatter(gx_idx, True) if len(gx_idx) else in_gx
+    for r in rules:
+        g_n, g_f, g_ok = gx_stats.get(r.id, (0, 0, True))
+        if r.id in table_fail:
+            failed = work.height if table_fail[r.id] else 0
+            evaluated = work.height
+        else:
+            m = masks[r.id]
+            failed = int(m.sum())
+            evaluated = work.height
+            mine = int((m & in_gx).sum())
+            if mine != g_f:
+                log.warning("%s: rule %s (%s on %s): polars flags %d rows of the GX batch, GX %d",
+                            file_name, r.rule, r.type, r.column, mine, g_f)
+        results.append({"expectation_id": r.id, "expectation_type": r.type, "rule": r.rule,
+                        "column_name": r.column, "severity": r.severity, "evaluated": evaluated,
+                        "passed": failed == 0, "failed_rows": failed, "gx_evaluated": g_n, "gx_failed": g_f})
+    results_df = pl.DataFrame(results, schema=RESULT_SCHEMA)
+
+    # 4. issues (first failing critical rule per row), warnings, loaded rows with flags
+    crit_parts, warn_parts = [], []
+    for order, r in enumerate(rules):
+        if r.id in table_fail:
+            if not table_fail[r.id]:
+                continue
+            hit = work.select("_row", _value_expr(r, work).alias("_value"))
+        else:
+            sel = masks[r.id]
+            if not sel.any():
+                continue
+            extra = [pl.col(f"_ratio__{r.column}").alias("_ratio")] if f"_ratio__{r.column}" in work.columns \
+                and r.rule == "unit_suspect" else []
+            hit = work.filter(sel).select("_row", _value_expr(r, work).alias("_value"), *extra)
+        part = _messages(kind, file_name, r, hit).with_columns(pl.lit(order).alias("_order"))
+        (crit_parts if r.severity == "critical" else warn_parts).append(part)
+    issues = _first_issue(crit_parts)
+    warnings = (pl.concat(warn_parts).sort("_row", "_order").drop("_order") if warn_parts
+                else pl.DataFrame(schema=ISSUE_SCHEMA))
+    bad_rows = issues["_row"]
+    loaded = base.filter(~pl.col("_row").is_in(bad_rows))
+    if warnings.height:
+        flags = warnings.group_by("_row").agg(pl.col("rule").unique(maintain_order=True).alias("_flags"))
+        loaded = loaded.join(flags, on="_row", how="left", maintain_order="left").with_columns(
+            pl.col("_flags").fill_null(pl.lit([], pl.List(pl.Utf8))))
+        warnings = warnings.filter(~pl.col("_row").is_in(bad_rows))
+    else:
+        loaded = loaded.with_columns(pl.lit([], pl.List(pl.Utf8)).alias("_flags"))
+    gx_result.setdefault("meta", {}).update({"file_name": file_name, "kind": kind, "rows": work.height,
+                                             "gx_rows": gx_frame.height})
+    return Validated(frame=loaded, issues=issues, warnings=warnings, results=results_df, kind=kind,
+                     file_name=file_name, gx_result=gx_result)
+
+
+def _unique_key(rules: tuple[Rule, ...]) -> list[str]:
+    for r in rules:
+        if r.type == "expect_compound_columns_to_be_unique":
+            return list(r.kwargs["column_list"])
+        if r.type == "expect_column_values_to_be_unique":
+            return [r.kwargs["column"]]
+    return []
+
+
+def _first_issue(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """One issue per row: the first failing critical rule in suite order; the others named in the message."""
+    if not parts:
+        return pl.DataFrame(schema=ISSUE_SCHEMA)
+    allp = pl.concat(parts).sort("_row", "_order")
+    first = allp.group_by("_row", maintain_order=True).agg(
+        pl.all().exclude("_order").first(), pl.col("rule").unique(maintain_order=True).alias("_all"))
+    more = pl.col("_all").list.slice(1)
+    return first.with_columns(
+        pl.when(more.list.len() > 0)
+        .then(pl.concat_str([pl.col("message"), pl.lit("；另有："), more.list.join(", ")]))
+        .otherwise(pl.col("message")).alias("message"),
+        pl.when(more.list.len() > 0)
+        .then(pl.concat_str([pl.col("message_en"), pl.lit("; also: "), more.list.join(", ")]))
+        .otherwise(pl.col("message_en")).alias("message_en"),
+    ).select(list(ISSUE_SCHEMA)).cast(ISSUE_SCHEMA)
+
+
+# ---------------------------------------------------------------- recording and Data Docs
+
+def record_results(con: duckdb.DuckDBPyConnection, file_id: int, run_id: int, validated: Validated,
+                   spool: Path | None = None) -> None:
+    """Write per-rule results to meta.validation_results and spool the GX result for this run's Data Docs."""
+    from flows.warehouse import run_sql
+
+    run_sql(con, "validation")
+    res = validated.results.with_columns(
+        pl.lit(run_id, pl.Int32).alias("run_id"), pl.lit(file_id, pl.Int32).alias("file_id"),
+        pl.lit(validated.file_name).alias("file_name"), pl.lit(validated.kind).alias("kind"),
+        pl.lit(validated.kind).alias("suite"))
+    con.register("_validation_rows", res.to_arrow())
+    try:
+        con.execute("DELETE FROM meta.validation_results WHERE run_id = ? AND file_id = ?", [run_id, file_id])
+        con.execute("""INSERT INTO meta.validation_results BY NAME
+                       SELECT run_id, file_id, file_name, kind, suite, expectation_id, expectation_type, rule,
+                              column_name, severity, evaluated, passed, failed_rows, gx_evaluated, gx_failed
+                       FROM _validation_rows""")
+    finally:
+        con.unregister("_validation_rows")
+    if validated.gx_result is not None:
+        out = (spool or RESULTS_SPOOL) / f"run-{run_id}"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"file-{file_id}.json").write_text(json.dumps(validated.gx_result, ensure_ascii=False, default=str),
+                                                  encoding="utf-8")
+
+
+def render_data_docs(run_id: int, out_dir: Path | None = None, spool: Path | None = None) -> Path:
+    """Build GX Data Docs (suites + this run's validation results) under out_dir; returns index.html."""
+    import great_expectations as gx
+    from great_expectations.core import ExpectationSuiteValidationResult
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    out_dir = Path(out_dir or REPORTS_OUT / "data_docs" / f"run-{run_id}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ctx = gx.get_context(mode="ephemeral")
+    site = f"run_{run_id}"
+    ctx.add_data_docs_site(site_name=site, site_config={
+        "class_name": "SiteBuilder", "show_how_to_buttons": False,
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(out_dir)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
+    for kind in KIND_ORDER:
+        ctx.suites.add(gx.ExpectationSuite(**_suite_dict(kind)))
+    src = (spool or RESULTS_SPOOL) / f"run-{run_id}"
+    for path in sorted(src.glob("file-*.json")) if src.exists() else []:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        result = ExpectationSuiteValidationResult(**{k: v for k, v in d.items() if k in (
+            "success", "results", "suite_name", "statistics", "meta", "batch_id", "result_url", "id")})
+        file_name = (d.get("meta") or {}).get("file_name", path.stem)
+        key = ValidationResultIdentifier(
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=d["suite_name"]),
+            run_id=RunIdentifier(run_name=f"run-{run_id}"),
+            batch_identifier=re.sub(r"[^\w.-]", "_", f"{path.stem}_{file_name}"))
+        ctx.validation_results_store.set(key, result)
+    ctx.build_data_docs(site_names=[site])
+    return out_dir / "index.html"
+
+
+# ---------------------------------------------------------------- clusterwatch check
+
+def check_files(paths: list[Path], warehouse: Path | None) -> int:
+    """Standardise and validate files without loading them; print what would be quarantined; 1 on failure."""
+    from flows.standardise import FileRejected, standardise
+    from flows.warehouse import apply_schema
+
+    if warehouse is not None and Path(warehouse).exists():
+        con = duckdb.connect(str(warehouse), read_only=True)
+    else:
+        con = duckdb.connect()
+        apply_schema(con)
+    extra: dict[str, set[str]] = {"core.clusters": set(), "core.firms": set()}
+    order = {k: i for i, k in enumerate(KIND_ORDER)}
+    todo = sorted((Path(p) for p in paths), key=lambda p: (order.get(kind_of(p.name) or "", 99), p.name))
+    status, total_q, total_w = 0, 0, 0
+    try:
+        for path in todo:
+            kind = kind_of(path.name)
+            if kind is None:
+                print(f"{path.name}: 文件名前缀不是已知数据类别 / file name does not start with a known kind")
+                status = 1
+                continue
+            try:
+                std = standardise(path, kind, file_name=path.name)
+            except FileRejected as exc:
+                print(f"{path.name}: 拒收 / rejected ({exc.reason}): {exc.message}")
+                status = 1
+                continue
+            v = validate(kind, std.frame, path.name, con, extra_keys=extra)
+            if kind == "clusters":
+                extra["core.clusters"] |= set(v.frame["cluster_id"].drop_nulls().to_list())
+            elif kind == "firms":
+                extra["core.firms"] |= set(v.frame["uscc"].drop_nulls().to_list())
+            quarantined = pl.concat([std.issues, v.issues], how="vertical_relaxed").sort("_row")
+            n_q = quarantined["_row"].n_unique()
+            total_q += n_q
+            total_w += v.warnings.height
+            print(f"== {path.name} ({kind}): {std.rows_in} rows, {v.frame.height} would load, "
+                  f"{n_q} would be quarantined, {v.warnings.height} warnings")
+            for row in quarantined.iter_rows(named=True):
+                print(f"  [{row['severity']}] row {row['_row']} {row['column_name']}={row['value']} "
+                      f"{row['rule']}: {row['message']} / {row['message_en']}")
+            for row in v.warnings.iter_rows(named=True):
+                print(f"  [warning] row {row['_row']} {row['column_name']}={row['value']} "
+                      f"{row['rule']}: {row['message_en']}")
+            failed = v.results.filter(~pl.col("passed"))
+            for row in failed.iter_rows(named=True):
+                print(f"  rule {row['rule']} ({row['severity']}) on {row['column_name']}: "
+                      f"{row['failed_rows']} of {row['evaluated']} rows fail")
+            if n_q:
+                status = 1
+        print(f"summary: {len(todo)} files, {total_q} rows would be quarantined, {total_w} warnings; "
+              f"{'FAIL' if status else 'OK'}")
+    finally:
+        con.close()
+    sys.stdout.flush()
+    return status
