@@ -17,11 +17,25 @@ import numpy as np
 import polars as pl
 
 from flows.contract import KINDS, LOCAL_SCOPES, UNITS
-from flows.sample_core import build_firms, external_suppliers, materialise, measures, month_of, output_month, \
-    procurement_month
+from flows.sample_core import (
+    build_firms,
+    external_suppliers,
+    materialise,
+    measures,
+    output_month,
+    procurement_month,
+)
 from flows.sample_io import Style, energy, fmt_period, header, money, write
-from flows.sample_spec import CLUSTERS, EVENT_GAP, EVENT_LOCAL_DROP, EVENT_SHIFT, EVENT_UNIT_X10, MONTHLY_STYLE, \
-    PROVINCES, TAX_STYLE
+from flows.sample_spec import (
+    CLUSTERS,
+    EVENT_GAP,
+    EVENT_LOCAL_DROP,
+    EVENT_SHIFT,
+    EVENT_UNIT_X10,
+    MONTHLY_STYLE,
+    PROVINCES,
+    TAX_STYLE,
+)
 from flows.sample_truth import derive, indicators
 from flows.uscc import ALPHABET
 
@@ -190,7 +204,7 @@ class _Sample:
             rep = self.rep_m if kind == "monthly" else self.rep_t
             early = self.long.filter(pl.col("a") < 6).group_by("uscc").len().filter(pl.col("len") == 6)["uscc"]
             cand = rep.filter((pl.col("prov") == prov) & pl.col("a").is_between(lo, hi) & (pl.col("basis") == "month")
-                              & ~pl.col("uscc").is_in(list(self.touched)) & pl.col("uscc").is_in(early))
+                              & ~pl.col("uscc").is_in(list(self.touched)) & pl.col("uscc").is_in(early.to_list()))
             row = cand[int(rng.integers(cand.height))]
             self.touched.add(row["uscc"][0])
             self.dropped[kind].append((row["uscc"][0], int(row["a"][0]), rule))
@@ -217,8 +231,8 @@ class _Sample:
         for a in range(36):
             p = base.copy()
             if a >= EVENT_LOCAL_DROP[1]:
-                p[cl["cluster_id"].to_list().index(EVENT_LOCAL_DROP[0])] -= 0.32
-            parts.append(materialise(procurement_month(f, cl, off, sizes, a, out_wan[:, a], p, 3.6, rng), f, self.ext))
+                p[cl["cluster_id"].to_list().index(EVENT_LOCAL_DROP[0])] -= 0.30
+            parts.append(materialise(procurement_month(f, cl, off, sizes, a, out_wan[:, a], p, 2.6, rng), f, self.ext))
         pr = pl.concat(parts).with_row_index("rid")
         # Xushui: make Σ local / Σ amount over 2025 exactly 17/25 (amounts are integer 元, multiples of 100)
         xs = set(f.filter(pl.col("cluster_id") == XUSHUI)["uscc"])
@@ -284,7 +298,7 @@ class _Sample:
         """Land areas (hundredths of 亩) of Xushui scaled so TTM tax per mu at 2025-12 is 31.84."""
         tax = derive(self.rep_t.with_columns(pl.col("tax_paid") / 1e4), ("tax_paid",))
         xs = self.firms.filter((pl.col("cluster_id") == XUSHUI) & (pl.col("land_c") > 0))
-        t = tax.filter((pl.col("period") >= dt.date(2025, 1, 1)) & pl.col("uscc").is_in(xs["uscc"]))["tax_paid"].sum()
+        t = tax.filter((pl.col("period") >= dt.date(2025, 1, 1)) & pl.col("uscc").is_in(xs["uscc"].to_list()))["tax_paid"].sum()
         target = round(t / XUSHUI_PER_MU * 100)
         lc = xs["land_c"].to_numpy().astype(float)
         new = np.maximum(np.round(lc * target / lc.sum()), 1).astype(np.int64)
@@ -558,9 +572,9 @@ class _Sample:
         fc = firms.select("uscc", "cluster_id")
         tot = ind.filter(pl.col("indicator").is_in(["output_month", "n_reporting"])).pivot(
             "indicator", index=["cluster_id", "period"], values="value")
-        tt = tax.join(fc, on="uscc").group_by("cluster_id", "period").agg(pl.col("tax_paid").sum())
+        tt = tax.join(fc, on="uscc").group_by("cluster_id", "period").agg(pl.col("tax_paid").sort().sum())
         pt = proc.join(fc.rename({"uscc": "buyer_uscc"}), on="buyer_uscc").group_by("cluster_id", "period") \
-            .agg(pl.col("amount").sum().alias("procurement_amount"))
+            .agg(pl.col("amount").sort().sum().alias("procurement_amount"))
         tot = tot.join(tt, on=["cluster_id", "period"], how="left").join(pt, on=["cluster_id", "period"], how="left") \
             .select("cluster_id", "period", pl.col("output_month").alias("output"), "tax_paid", "procurement_amount",
                     pl.col("n_reporting").cast(pl.Int64)).sort("cluster_id", "period")
@@ -581,7 +595,7 @@ class _Sample:
         gc, ga, gn, _ = EVENT_GAP
         rows = [
             (c, "2025-07-01", "local_supply_drop",
-             f"monthly local purchase share falls ~32 points from 2025-07 and stays; TTM local_supporting_rate "
+             f"monthly local purchase share falls ~30 points from 2025-07 and stays; TTM local_supporting_rate "
              f"{before:.4f} (2025-06) → {after:.4f} (2025-09)", ""),
             (EVENT_UNIT_X10[0], "2025-05-01", "unit_switch_x10",
              "these firms report 千元 figures under 万元 headers from 2025-05 (money measures ×10, not quarantined; "

@@ -48,6 +48,12 @@ def _month_end(d: dt.date) -> dt.date:
     return _months_back(d, -1) - dt.timedelta(days=1)
 
 
+def _sum(col: str | pl.Expr) -> pl.Expr:
+    """SQL SUM: null when there is no non-null value (polars would say 0)."""
+    e = pl.col(col) if isinstance(col, str) else col
+    return pl.when(e.count() > 0).then(e.sort().sum())  # sorted: float sums independent of thread order
+
+
 def _ratio(num: str, den: str) -> pl.Expr:
     return pl.when(pl.col(den).is_null() | (pl.col(den) == 0)).then(None).otherwise(pl.col(num) / pl.col(den))
 
@@ -70,49 +76,49 @@ def indicators(clusters: pl.DataFrame, firms: pl.DataFrame, platforms: pl.DataFr
                         .alias("local"),
                         pl.coalesce("supplier_uscc", "supplier_name").alias("supplier_key")))
     counts = firms.group_by("cluster_id").agg(
-        pl.len().cast(pl.Float64).alias("n_firms"), pl.col("above_scale").sum().cast(pl.Float64).alias("n_above_scale"),
+        pl.len().cast(pl.Float64).alias("n_firms"), _sum("above_scale").cast(pl.Float64).alias("n_above_scale"),
         pl.col("srdi_level").is_in(["provincial", "national"]).sum().cast(pl.Float64).alias("n_srdi"),
-        pl.col("chain_leader").sum().cast(pl.Float64).alias("n_chain_leaders"))
+        _sum("chain_leader").cast(pl.Float64).alias("n_chain_leaders"))
     counts = clusters.select("cluster_id").join(counts, on="cluster_id", how="left").join(
         platforms.group_by("cluster_id").agg(pl.len().cast(pl.Float64).alias("n_platforms")), on="cluster_id",
         how="left").with_columns(pl.exclude("cluster_id").fill_null(0.0))
     land = fc.filter(pl.col("land_area") > 0)
-    land_sum = land.group_by("cluster_id").agg(pl.col("land_area").sum().alias("land"))
+    land_sum = land.group_by("cluster_id").agg(_sum("land_area").alias("land"))
     out = []
     for m in periods:
         lo = _months_back(m, 11)
         w = mon.filter(pl.col("period").is_between(lo, m))
         cur = mon.filter((pl.col("period").dt.year() == m.year) & (pl.col("period") <= m))
         prev = mon.filter((pl.col("period").dt.year() == m.year - 1) & (pl.col("period") <= _months_back(m, 12)))
-        fy_c = cur.group_by("uscc", "cluster_id").agg(pl.col("output").sum().alias("cur"))
-        fy_p = prev.group_by("uscc").agg(pl.col("output").sum().alias("prev"))
+        fy_c = cur.group_by("uscc", "cluster_id").agg(_sum("output").alias("cur"))
+        fy_p = prev.group_by("uscc").agg(_sum("output").alias("prev"))
         yoy = (fy_c.join(fy_p, on="uscc").group_by("cluster_id")
-               .agg(pl.col("cur").sum(), pl.col("prev").sum())
+               .agg(_sum("cur"), _sum("prev"))
                .select("cluster_id", (_ratio("cur", "prev") - 1).alias("output_ytd_yoy")))
         a = w.group_by("cluster_id").agg(
-            pl.col("output").sum().alias("output_ttm"), pl.col("rd_expense").sum().alias("rd"),
-            pl.col("revenue").sum().alias("rev"), pl.col("energy").sum().alias("en"))
+            _sum("output").alias("output_ttm"), _sum("rd_expense").alias("rd"),
+            _sum("revenue").alias("rev"), _sum("energy").alias("en"))
         a = a.with_columns(_ratio("rd", "rev").alias("rd_intensity"), _ratio("en", "output_ttm").alias("energy_intensity"))
-        emp = (w.group_by("cluster_id", "period").agg(pl.col("employees").sum())
-               .group_by("cluster_id").agg(pl.col("employees").mean().alias("emp")))
-        per_firm = w.group_by("cluster_id", "uscc").agg(pl.col("output").sum().alias("o"))
-        conc = per_firm.group_by("cluster_id").agg(pl.col("o").max().alias("mx"), pl.col("o").sum().alias("s"),
-                                                   (pl.col("o") ** 2).sum().alias("s2"))
+        emp = (w.group_by("cluster_id", "period").agg(_sum("employees"))
+               .group_by("cluster_id").agg(pl.col("employees").sort().mean().alias("emp")))
+        per_firm = w.group_by("cluster_id", "uscc").agg(_sum("output").alias("o"))
+        conc = per_firm.group_by("cluster_id").agg(pl.col("o").max().alias("mx"), _sum("o").alias("s"),
+                                                   _sum(pl.col("o") ** 2).alias("s2"))
         conc = conc.select("cluster_id", _ratio("mx", "s").alias("top1_share"),
                            pl.when(pl.col("s") > 0).then(pl.col("s2") / pl.col("s") ** 2).alias("hhi"))
         mm = mon.filter(pl.col("period") == m).group_by("cluster_id").agg(
-            pl.col("output").sum().alias("output_month"), pl.col("uscc").n_unique().cast(pl.Float64).alias("n_reporting"))
-        ytd = cur.group_by("cluster_id").agg(pl.col("output").sum().alias("output_ytd"))
-        lw = land.join(w.select("uscc", "output"), on="uscc").group_by("cluster_id").agg(pl.col("output").sum().alias("lo"))
+            _sum("output").alias("output_month"), pl.col("uscc").n_unique().cast(pl.Float64).alias("n_reporting"))
+        ytd = cur.group_by("cluster_id").agg(_sum("output").alias("output_ytd"))
+        lw = land.join(w.select("uscc", "output"), on="uscc").group_by("cluster_id").agg(_sum("output").alias("lo"))
         lt = land.join(tx.filter(pl.col("period").is_between(lo, m)).select("uscc", "tax_paid"), on="uscc") \
-            .group_by("cluster_id").agg(pl.col("tax_paid").sum().alias("lt"))
+            .group_by("cluster_id").agg(_sum("tax_paid").alias("lt"))
         mu = land_sum.join(lw, on="cluster_id", how="left").join(lt, on="cluster_id", how="left").select(
             "cluster_id", _ratio("lt", "land").alias("per_mu_tax"), _ratio("lo", "land").alias("per_mu_output"))
         pw = pr.filter(pl.col("period").is_between(lo, m))
         def rate(df: pl.DataFrame, name: str) -> pl.DataFrame:
-            g = df.group_by("cluster_id").agg(pl.col("amount").sum().alias("t"),
-                                              pl.col("amount").filter("local").sum().alias("l"),
-                                              pl.col("amount").filter(pl.col("loc").is_null()).sum().alias("u"))
+            g = df.group_by("cluster_id").agg(_sum("amount").alias("t"),
+                                              pl.col("amount").filter("local").sort().sum().alias("l"),
+                                              pl.col("amount").filter(pl.col("loc").is_null()).sort().sum().alias("u"))
             return g.select("cluster_id", _ratio("l", "t").alias(name),
                             *([_ratio("u", "t").alias("unknown_supplier_share")] if name == "local_supporting_rate" else []))
         lr = rate(pw, "local_supporting_rate")
@@ -121,10 +127,10 @@ def indicators(clusters: pl.DataFrame, firms: pl.DataFrame, platforms: pl.DataFr
             pl.col("supplier_key").n_unique().cast(pl.Float64).alias("local_supplier_count"))
         dg = (digital.filter(pl.col("survey_date") <= _month_end(m)).sort("uscc", "survey_date")
               .group_by("uscc").last().join(fc, on="uscc")
-              .group_by("cluster_id").agg(pl.col("cloud").cast(pl.Float64).mean().alias("cloud_rate"),
+              .group_by("cluster_id").agg(pl.col("cloud").cast(pl.Float64).sort().mean().alias("cloud_rate"),
                                           (pl.col("transformation") == "已完成").cast(pl.Float64).mean()
                                           .alias("transformation_done_rate"),
-                                          pl.col("maturity").cast(pl.Float64).mean().alias("maturity_mean"),
+                                          pl.col("maturity").cast(pl.Float64).sort().mean().alias("maturity_mean"),
                                           pl.len().alias("n_dig")))
         row = counts
         for part in (mm, ytd, yoy, a, emp, conc, mu, lr, lrl, lsc, dg):
