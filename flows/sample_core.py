@@ -42,7 +42,7 @@ def make_uscc(rng: np.random.Generator, adcodes: np.ndarray, taken: set[str] | N
         idx[:, 17] = check_chars(idx[:, :17])
         codes = _ALPHA[idx].view("S18").ravel().astype(str)
         retry = []
-        for i, code in zip(todo, codes):
+        for i, code in zip(todo, codes, strict=False):
             if code in taken:
                 retry.append(i)
             else:
@@ -60,13 +60,19 @@ def brand_names(start: int, n: int, prefix: pl.Series | str, suffix: pl.Series |
     third = np.where(i >= n1 * n2, b1[(i // (n1 * n2)) % n1], "")
     fourth = np.where(i >= n1 * n2 * n1, b2[(i // (n1 * n2 * n1)) % n2], "")
     brand = pl.Series(np.char.add(np.char.add(np.char.add(b1[i % n1], b2[(i // n1) % n2]), third), fourth))
-    df = pl.DataFrame({"p": prefix if isinstance(prefix, pl.Series) else [prefix] * n, "b": brand,
-                       "s": suffix if isinstance(suffix, pl.Series) else [suffix] * n})
+    df = pl.DataFrame(
+        {
+            "p": prefix if isinstance(prefix, pl.Series) else [prefix] * n,
+            "b": brand,
+            "s": suffix if isinstance(suffix, pl.Series) else [suffix] * n,
+        }
+    )
     return df.select(pl.concat_str(["p", "b", "s"])).to_series()
 
 
-def build_firms(cl: pl.DataFrame, rng: np.random.Generator, n_months: int, start_year: int,
-                taken: set[str]) -> pl.DataFrame:
+def build_firms(
+    cl: pl.DataFrame, rng: np.random.Generator, n_months: int, start_year: int, taken: set[str]
+) -> pl.DataFrame:
     """Registry firms, contiguous by cluster with chain leaders first; weights drive every measure."""
     n_f = cl["n_firms"].to_numpy()
     c_of = np.repeat(np.arange(cl.height), n_f)
@@ -87,8 +93,11 @@ def build_firms(cl: pl.DataFrame, rng: np.random.Generator, n_months: int, start
     nl = np.maximum(cl["n_leaders"].to_numpy(), 1)
     lead_w = share / np.maximum(1 - share, 1e-9) * w_small / nl
     w = np.where(leader, lead_w[c_of] * rng.uniform(0.8, 1.25, n), w)
-    rank = pl.DataFrame({"c": c_of, "w": w}).select(
-        (pl.col("w").rank("ordinal", descending=True).over("c") - 1).alias("r"))["r"].to_numpy()
+    rank = (
+        pl.DataFrame({"c": c_of, "w": w})
+        .select((pl.col("w").rank("ordinal", descending=True).over("c") - 1).alias("r"))["r"]
+        .to_numpy()
+    )
     above_frac = cl["above_frac"].to_numpy()[c_of]
     above = (rank < np.ceil(above_frac * n_f[c_of])) | leader
     u = rng.random(n)
@@ -109,28 +118,53 @@ def build_firms(cl: pl.DataFrame, rng: np.random.Generator, n_months: int, start
     base = dt.date(1995, 1, 1).toordinal()
     est = rng.integers(0, dt.date(2021, 12, 31).toordinal() - base, n) + base
     ey, em = month_of(entry, start_year)
-    entry_ord = np.array([dt.date(int(y), int(m), 1).toordinal() for y, m in zip(ey, em)]) if n < 100_000 else None
+    entry_ord = (
+        np.array([dt.date(int(y), int(m), 1).toordinal() for y, m in zip(ey, em, strict=False)])
+        if n < 100_000
+        else None
+    )
     if entry_ord is not None:
         est = np.where(enter, entry_ord - rng.integers(20, 80, n), est)
     seg = np.where(leader, "整机制造", np.array(SEGMENTS)[rng.integers(0, 4, n)])
     city = cl["city"].str.replace("市$", "").str.slice(0, 4).to_numpy()[c_of]
     trade = cl["leading_industry"].str.slice(0, 2).to_numpy()[c_of]
     names = brand_names(0, n, pl.Series(city), pl.Series(np.char.add(trade.astype(str), "有限公司")))
-    return pl.DataFrame({
-        "fi": np.arange(n), "c": c_of, "cluster_id": cl["cluster_id"].to_numpy()[c_of],
-        "uscc": make_uscc(rng, adcode.astype(str), taken), "firm_name": names, "adcode": adcode.astype(str),
-        "chain_segment": seg, "above_scale": above, "chain_leader": leader, "srdi_level": srdi,
-        "land_c": land, "_land_null": land_null,
-        "established": pl.Series(est).cast(pl.Int64) - 719163, "w": w, "entry": entry, "exit": exit_,
-        "va_ratio": rng.uniform(0.18, 0.36, n), "rev_ratio": rng.uniform(0.92, 1.04, n),
-        "margin": rng.normal(0.06, 0.04, n), "rd_ratio": rng.uniform(0.004, 0.06, n),
-        "tax_rate": rng.uniform(0.015, 0.05, n), "purch_ratio": rng.uniform(0.35, 0.65, n),
-        "productivity": rng.uniform(8.0, 30.0, n),
-        "lam": (0.3 + 1.4 * (1 - rank / n_f[c_of])) * np.where(leader, 4.0, 1.0), "energy_int": cl["energy_int"].to_numpy()[c_of]
-        * rng.uniform(0.6, 1.4, n),
-    }).with_columns(pl.col("established").cast(pl.Date),
-                    pl.when(pl.col("_land_null")).then(None).otherwise(pl.col("land_c")).alias("land_c")
-                    ).drop("_land_null")
+    return (
+        pl.DataFrame(
+            {
+                "fi": np.arange(n),
+                "c": c_of,
+                "cluster_id": cl["cluster_id"].to_numpy()[c_of],
+                "uscc": make_uscc(rng, adcode.astype(str), taken),
+                "firm_name": names,
+                "adcode": adcode.astype(str),
+                "chain_segment": seg,
+                "above_scale": above,
+                "chain_leader": leader,
+                "srdi_level": srdi,
+                "land_c": land,
+                "_land_null": land_null,
+                "established": pl.Series(est).cast(pl.Int64) - 719163,
+                "w": w,
+                "entry": entry,
+                "exit": exit_,
+                "va_ratio": rng.uniform(0.18, 0.36, n),
+                "rev_ratio": rng.uniform(0.92, 1.04, n),
+                "margin": rng.normal(0.06, 0.04, n),
+                "rd_ratio": rng.uniform(0.004, 0.06, n),
+                "tax_rate": rng.uniform(0.015, 0.05, n),
+                "purch_ratio": rng.uniform(0.35, 0.65, n),
+                "productivity": rng.uniform(8.0, 30.0, n),
+                "lam": (0.3 + 1.4 * (1 - rank / n_f[c_of])) * np.where(leader, 4.0, 1.0),
+                "energy_int": cl["energy_int"].to_numpy()[c_of] * rng.uniform(0.6, 1.4, n),
+            }
+        )
+        .with_columns(
+            pl.col("established").cast(pl.Date),
+            pl.when(pl.col("_land_null")).then(None).otherwise(pl.col("land_c")).alias("land_c"),
+        )
+        .drop("_land_null")
+    )
 
 
 def output_month(firms: pl.DataFrame, growth: np.ndarray, a: int, rng: np.random.Generator) -> np.ndarray:
@@ -145,24 +179,33 @@ def output_month(firms: pl.DataFrame, growth: np.ndarray, a: int, rng: np.random
 def measures(firms: pl.DataFrame, out_wan: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """All monthly measures from output (万元): money as integer 元 in multiples of 100, energy in kgce."""
     n = len(out_wan)
-    f = {k: firms[k].to_numpy() for k in ("va_ratio", "rev_ratio", "margin", "rd_ratio", "tax_rate",
-                                          "productivity", "energy_int")}
+    f = {
+        k: firms[k].to_numpy()
+        for k in ("va_ratio", "rev_ratio", "margin", "rd_ratio", "tax_rate", "productivity", "energy_int")
+    }
+
     def yuan(x: np.ndarray) -> np.ndarray:
         return (np.round(x * 100) * 100).astype(np.int64)
+
     out = yuan(out_wan)
     rev = out_wan * f["rev_ratio"] * np.exp(rng.normal(0, 0.02, n))
     return {
-        "output": out, "value_added": yuan(out_wan * f["va_ratio"]), "revenue": yuan(rev),
-        "profit": yuan(rev * (f["margin"] + rng.normal(0, 0.01, n))), "rd_expense": yuan(rev * f["rd_ratio"]),
+        "output": out,
+        "value_added": yuan(out_wan * f["va_ratio"]),
+        "revenue": yuan(rev),
+        "profit": yuan(rev * (f["margin"] + rng.normal(0, 0.01, n))),
+        "rd_expense": yuan(rev * f["rd_ratio"]),
         "energy": (np.round(out_wan * f["energy_int"] * 100) * 10).astype(np.int64),
-        "employees": np.maximum(np.round(out_wan / f["productivity"] * (1 + rng.normal(0, 0.01, n)))
-                                .astype(np.int64), 3),
+        "employees": np.maximum(
+            np.round(out_wan / f["productivity"] * (1 + rng.normal(0, 0.01, n))).astype(np.int64), 3
+        ),
         "tax_paid": yuan(out_wan * f["tax_rate"] * np.exp(rng.normal(0, 0.1, n))),
     }
 
 
-def external_suppliers(cl: pl.DataFrame, rng: np.random.Generator,
-                       taken: set[str]) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+def external_suppliers(
+    cl: pl.DataFrame, rng: np.random.Generator, taken: set[str]
+) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
     """Suppliers outside the registry, in blocks per cluster: local, non-local and unknown location."""
     n_f = cl["n_firms"].to_numpy()
     sizes = np.stack([20 + n_f // 2, 30 + n_f // 2, 5 + n_f // 10], axis=1)  # local, nonlocal, unknown
@@ -171,14 +214,20 @@ def external_suppliers(cl: pl.DataFrame, rng: np.random.Generator,
     n = len(kind)
     dist_lists = cl["districts"].to_list()
     scope_len = cl["scope_len"].to_numpy()
-    local_ad = np.array([dist_lists[c][int(rng.integers(0, len(dist_lists[c])))] for c in c_of]) \
-        if n < 200_000 else cl["adcode"].to_numpy()[c_of]
+    local_ad = (
+        np.array([dist_lists[c][int(rng.integers(0, len(dist_lists[c])))] for c in c_of])
+        if n < 200_000
+        else cl["adcode"].to_numpy()[c_of]
+    )
     if n >= 200_000:
         local_ad = np.char.add(np.char.ljust(np.array([a[:4] for a in local_ad]), 4), "02")
     nat = np.array(NATIONAL_ADCODES)[rng.integers(0, len(NATIONAL_ADCODES), n)]
     cl_ad = cl["adcode"].to_numpy()[c_of]
-    same = np.array([a[:k] == b[:k] for a, b, k in zip(nat, cl_ad, scope_len[c_of])]) if n < 200_000 else \
-        np.zeros(n, bool)
+    same = (
+        np.array([a[:k] == b[:k] for a, b, k in zip(nat, cl_ad, scope_len[c_of], strict=False)])
+        if n < 200_000
+        else np.zeros(n, bool)
+    )
     nat = np.where(same, np.array(NATIONAL_ADCODES)[(rng.integers(0, len(NATIONAL_ADCODES), n))], nat)
     ad = np.where(kind == 0, local_ad, np.where(kind == 1, nat, None))
     has_uscc = rng.random(n) < 0.5
@@ -186,15 +235,32 @@ def external_suppliers(cl: pl.DataFrame, rng: np.random.Generator,
     trade = np.array(_TRADES)[rng.integers(0, len(_TRADES), n)]
     names = brand_names(7919, n, "", pl.Series(np.char.add(trade, "有限公司")))
     off = np.concatenate([[0], np.cumsum(sizes.ravel())[:-1]]).reshape(-1, 3)
-    ext = pl.DataFrame({"c": c_of, "kind": kind, "supplier_uscc": pl.Series(codes),
-                        "supplier_name": names, "supplier_adcode": pl.Series(ad.astype(str))}).with_columns(
+    ext = pl.DataFrame(
+        {
+            "c": c_of,
+            "kind": kind,
+            "supplier_uscc": pl.Series(codes),
+            "supplier_name": names,
+            "supplier_adcode": pl.Series(ad.astype(str)),
+        }
+    ).with_columns(
         pl.when(pl.Series(has_uscc)).then("supplier_uscc").alias("supplier_uscc"),
-        pl.when(pl.Series(kind != 2)).then("supplier_adcode").alias("supplier_adcode"))
+        pl.when(pl.Series(kind != 2)).then("supplier_adcode").alias("supplier_adcode"),
+    )
     return ext, off, sizes
 
 
-def procurement_month(firms: pl.DataFrame, cl: pl.DataFrame, ext_off: np.ndarray, ext_sizes: np.ndarray, a: int,
-                      out_wan: np.ndarray, p_local: np.ndarray, rate: float, rng: np.random.Generator) -> pl.DataFrame:
+def procurement_month(
+    firms: pl.DataFrame,
+    cl: pl.DataFrame,
+    ext_off: np.ndarray,
+    ext_sizes: np.ndarray,
+    a: int,
+    out_wan: np.ndarray,
+    p_local: np.ndarray,
+    rate: float,
+    rng: np.random.Generator,
+) -> pl.DataFrame:
     """One month of purchase rows as indices: buyer, registry supplier or external supplier, amount (元).
 
     Each buyer spends a firm-specific share of its output over Poisson(λ) purchases; the supplier's
@@ -215,14 +281,21 @@ def procurement_month(firms: pl.DataFrame, cl: pl.DataFrame, ext_off: np.ndarray
     u, r, v = rng.random(r_n), rng.random(r_n), rng.random(r_n)
     unk = cl["p_unknown"].to_numpy()[c]
     cat = np.where(u < p_local[c], 0, np.where(u > 1 - unk, 2, 1))
-    idx_local = f_first[c] + (n_f[c] * v ** 2).astype(np.int64)
+    idx_local = f_first[c] + (n_f[c] * v**2).astype(np.int64)
     idx_local = np.where(idx_local == buyer, f_first[c] + (idx_local - f_first[c] + 1) % n_f[c], idx_local)
     idx_any = (v * len(c_of)).astype(np.int64)
     sup_reg = np.where((cat == 0) & (r < 0.5), idx_local, np.where((cat == 1) & (r < 0.3), idx_any, -1))
-    ext_idx = ext_off[c, cat] + (ext_sizes[c, cat] * v ** 1.5).astype(np.int64)
-    rows = pl.DataFrame({"a": np.full(r_n, a, dtype=np.int64), "buyer": buyer, "sup_reg": sup_reg,
-                         "sup_ext": np.where(sup_reg < 0, ext_idx, -1), "amount": amount,
-                         "adsel": (rng.random(r_n) * 1000).astype(np.int64)})
+    ext_idx = ext_off[c, cat] + (ext_sizes[c, cat] * v**1.5).astype(np.int64)
+    rows = pl.DataFrame(
+        {
+            "a": np.full(r_n, a, dtype=np.int64),
+            "buyer": buyer,
+            "sup_reg": sup_reg,
+            "sup_ext": np.where(sup_reg < 0, ext_idx, -1),
+            "amount": amount,
+            "adsel": (rng.random(r_n) * 1000).astype(np.int64),
+        }
+    )
     key = ["a", "buyer", "sup_reg", "sup_ext", "amount"]
     while rows.select(pl.struct(key).is_duplicated().any()).item():  # no accidental exact duplicate rows
         rows = rows.with_columns(pl.col("amount") + 100 * pl.int_range(pl.len()).over(key))
@@ -239,19 +312,30 @@ def materialise(rows: pl.DataFrame, firms: pl.DataFrame, ext: pl.DataFrame) -> p
     sel = rows["adsel"].to_numpy()
     wrong = pl.Series(np.array(NATIONAL_ADCODES)[sel % len(NATIONAL_ADCODES)])
     reg_ad = firms["adcode"].gather(ri)
-    reg_sup_ad = pl.select(pl.when(pl.Series(sel < 650)).then(None).when(pl.Series(sel < 900)).then(reg_ad)
-                           .otherwise(wrong)).to_series()
-    df = pl.DataFrame({
-        "a": rows["a"], "buyer": rows["buyer"],
-        "buyer_uscc": firms["uscc"].gather(rows["buyer"]),
-        "r_uscc": firms["uscc"].gather(ri), "e_uscc": ext["supplier_uscc"].gather(ei),
-        "r_name": firms["firm_name"].gather(ri), "e_name": ext["supplier_name"].gather(ei),
-        "r_ad": reg_sup_ad.cast(pl.Utf8), "e_ad": ext["supplier_adcode"].gather(ei), "is_reg": is_reg,
-        "amount": rows["amount"],
-    })
+    reg_sup_ad = pl.select(
+        pl.when(pl.Series(sel < 650)).then(None).when(pl.Series(sel < 900)).then(reg_ad).otherwise(wrong)
+    ).to_series()
+    df = pl.DataFrame(
+        {
+            "a": rows["a"],
+            "buyer": rows["buyer"],
+            "buyer_uscc": firms["uscc"].gather(rows["buyer"]),
+            "r_uscc": firms["uscc"].gather(ri),
+            "e_uscc": ext["supplier_uscc"].gather(ei),
+            "r_name": firms["firm_name"].gather(ri),
+            "e_name": ext["supplier_name"].gather(ei),
+            "r_ad": reg_sup_ad.cast(pl.Utf8),
+            "e_ad": ext["supplier_adcode"].gather(ei),
+            "is_reg": is_reg,
+            "amount": rows["amount"],
+        }
+    )
     return df.select(
-        "a", "buyer", "buyer_uscc",
+        "a",
+        "buyer",
+        "buyer_uscc",
         pl.when("is_reg").then("r_uscc").otherwise("e_uscc").alias("supplier_uscc"),
         pl.when("is_reg").then("r_name").otherwise("e_name").alias("supplier_name"),
         pl.when("is_reg").then("r_ad").otherwise("e_ad").alias("supplier_adcode"),
-        "amount")
+        "amount",
+    )

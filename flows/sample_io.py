@@ -25,17 +25,17 @@ FIXED_CREATED = dt.datetime(2026, 1, 5, 9, 0, 0)  # constant XLSX metadata so re
 class Style:
     """How one bureau writes its files."""
 
-    fmt: str = "csv"            # csv | xlsx | parquet
-    encoding: str = "utf-8"     # utf-8 | utf-8-sig | gbk
-    lang: str = "zh"            # zh: Chinese headers with unit suffixes; en: canonical names, canonical units
+    fmt: str = "csv"  # csv | xlsx | parquet
+    encoding: str = "utf-8"  # utf-8 | utf-8-sig | gbk
+    lang: str = "zh"  # zh: Chinese headers with unit suffixes; en: canonical names, canonical units
     bracket: str = "full"
     money: str = "万元"
     energy: str = "吨标准煤"
     land: str = "亩"
-    basis: str = "month"        # month (当月) | ytd (累计)
-    basis_col: bool = True      # write a 口径 column; ytd without it is spelled as range periods
-    period: str = "dash"        # dash 2025-06 | compact 202506 | zh 2025年6月 | slash 2025/6
-    janfeb: bool = False        # January and February reported together as 1-2月
+    basis: str = "month"  # month (当月) | ytd (累计)
+    basis_col: bool = True  # write a 口径 column; ytd without it is spelled as range periods
+    period: str = "dash"  # dash 2025-06 | compact 202506 | zh 2025年6月 | slash 2025/6
+    janfeb: bool = False  # January and February reported together as 1-2月
     title_rows: int = 1
     blank_before_notes: bool = False
     omit: tuple[str, ...] = ()  # optional measures this bureau does not report
@@ -97,9 +97,16 @@ def write(df: pl.DataFrame, path: Path, style: Style, title: str = "", notes: tu
     """
     df = df.sort("_key", maintain_order=True)
     first = style.title_rows + 2 if style.fmt == "xlsx" else 2
-    bad = (df.with_row_index("_i").filter(pl.col("_rule").is_not_null())
-           .select(pl.lit(path.name).alias("file_name"), (pl.col("_i") + first).cast(pl.Int64).alias("row_number"),
-                   pl.col("_col").alias("column_name"), pl.col("_rule").alias("rule")))
+    bad = (
+        df.with_row_index("_i")
+        .filter(pl.col("_rule").is_not_null())
+        .select(
+            pl.lit(path.name).alias("file_name"),
+            (pl.col("_i") + first).cast(pl.Int64).alias("row_number"),
+            pl.col("_col").alias("column_name"),
+            pl.col("_rule").alias("rule"),
+        )
+    )
     data = df.drop("_key", "_rule", "_col")
     path.parent.mkdir(parents=True, exist_ok=True)
     if style.fmt == "parquet":

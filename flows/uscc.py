@@ -20,7 +20,7 @@ def uscc_check_char(code17: str) -> str:
     if len(code17) != 17:
         raise ValueError(f"need 17 characters, got {len(code17)}: {code17!r}")
     total = 0
-    for ch, w in zip(code17.upper(), WEIGHTS):
+    for ch, w in zip(code17.upper(), WEIGHTS, strict=False):
         if ch not in _VALUE:
             raise ValueError(f"character {ch!r} is not allowed in a USCC: {code17!r}")
         total += _VALUE[ch] * w

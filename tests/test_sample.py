@@ -29,8 +29,9 @@ def _sha(folder: Path) -> dict[str, str]:
 
 def _ind(cluster: str, code: str, period: dt.date = DEC) -> float:
     df = pl.read_parquet(TRUTH / "indicators.parquet")
-    return df.filter((pl.col("cluster_id") == cluster) & (pl.col("period") == period)
-                     & (pl.col("indicator") == code))["value"].item()
+    return df.filter((pl.col("cluster_id") == cluster) & (pl.col("period") == period) & (pl.col("indicator") == code))[
+        "value"
+    ].item()
 
 
 # ------------------------------------------------------------------ USCC
@@ -42,7 +43,7 @@ def test_known_real_codes_are_valid(code: str) -> None:
 
 def test_invalid_codes_are_rejected() -> None:
     assert not is_valid_uscc("91350100M000100Y44")  # wrong check character
-    assert not is_valid_uscc("91350100M000100Y4")   # 17 characters
+    assert not is_valid_uscc("91350100M000100Y4")  # 17 characters
     assert not is_valid_uscc("91350100M0001O0Y43")  # O is not in the alphabet
     assert not is_valid_uscc(None)
 
@@ -55,6 +56,7 @@ def test_check_char_31_maps_to_0() -> None:
 # ------------------------------------------------------------------ determinism
 def test_same_seed_same_bytes(tmp_path: Path) -> None:
     from flows.sample import generate
+
     generate(tmp_path, "sample", 20251231)
     assert _sha(tmp_path / "inbox") == _sha(INBOX)
     assert _sha(tmp_path / "truth") == _sha(TRUTH)
@@ -69,8 +71,19 @@ def test_xushui_calibration() -> None:
     assert round(_ind("XS_AUTO", "per_mu_tax"), 2) == 31.84
 
 
-@pytest.mark.parametrize("cluster,yi", [("SZ_EI", 21000), ("NB_PC", 3539.2), ("CS_CM", 1639), ("WX_IC", 1352),
-                                        ("ZZ_RT", 1250), ("TZ_BIO", 1094.9), ("HF_AI", 650), ("XY_AS", 305.44)])
+@pytest.mark.parametrize(
+    "cluster,yi",
+    [
+        ("SZ_EI", 21000),
+        ("NB_PC", 3539.2),
+        ("CS_CM", 1639),
+        ("WX_IC", 1352),
+        ("ZZ_RT", 1250),
+        ("TZ_BIO", 1094.9),
+        ("HF_AI", 650),
+        ("XY_AS", 305.44),
+    ],
+)
 def test_output_ttm_near_reference(cluster: str, yi: float) -> None:
     assert _ind(cluster, "output_ttm") == pytest.approx(yi * 1e4, rel=0.02)
 
@@ -100,8 +113,16 @@ def test_row_counts_in_range() -> None:
     assert m["span_months"].max() > 1 and (m["span_months"] == 2).sum() > 100  # 1-2月 reports
     bad = pl.read_csv(TRUTH / "bad_rows.csv")
     assert 20 <= bad.height <= 80
-    assert set(bad["rule"]) == {"invalid_uscc", "unknown_firm", "unknown_cluster", "negative_value",
-                                "unparsable_period", "duplicate_row", "conflicting_rows", "unit_suspect"}
+    assert set(bad["rule"]) == {
+        "invalid_uscc",
+        "unknown_firm",
+        "unknown_cluster",
+        "negative_value",
+        "unparsable_period",
+        "duplicate_row",
+        "conflicting_rows",
+        "unit_suspect",
+    }
     total = sum(p.stat().st_size for p in SAMPLE.rglob("*") if p.is_file())
     assert total < 20e6
 
@@ -147,9 +168,11 @@ def test_bad_rows_are_present_where_listed() -> None:
         rows = _rows(INBOX / name)
         hdr_i = next(i for i, r in enumerate(rows) if len([v for v in r if v not in (None, "")]) >= 3)
         hdr = [str(h) for h in rows[hdr_i]]
-        def col(row: list, prefix: tuple[str, ...]) -> object:
+
+        def col(row: list, prefix: tuple[str, ...], hdr: list[str] = hdr) -> object:
             j = next(j for j, h in enumerate(hdr) if h.startswith(prefix))
             return row[j]
+
         for r in group.iter_rows(named=True):
             row = rows[r["row_number"] - 1]
             uscc = col(row, ("uscc", "buyer_uscc", "统一社会信用代码", "信用代码", "采购方", "纳税人"))
@@ -163,15 +186,22 @@ def test_bad_rows_are_present_where_listed() -> None:
             elif rule == "negative_value":
                 assert float(col(row, ("output", "工业总产值"))) < 0, r
             elif rule == "duplicate_row":
-                assert row in rows[hdr_i + 1: r["row_number"] - 1], r
+                assert row in rows[hdr_i + 1 : r["row_number"] - 1], r
             elif rule == "conflicting_rows":
                 per = col(row, ("period", "统计期", "税款所属期"))
-                same = [x for x in rows[hdr_i + 1:] if x is not row and x[:2] == row[:2] and x != row]
+                same = [x for x in rows[hdr_i + 1 :] if x is not row and x[:2] == row[:2] and x != row]
                 assert same and per is not None, r
             elif rule == "unparsable_period":
                 per = str(col(row, ("period", "统计期", "税款所属期", "采购期")))
-                assert per and not per[:4].isdigit() or "13月" in per or per.endswith("-00") or "季度" in per \
-                    or "下旬" in per or per.endswith("年"), r
+                assert (
+                    per
+                    and not per[:4].isdigit()
+                    or "13月" in per
+                    or per.endswith("-00")
+                    or "季度" in per
+                    or "下旬" in per
+                    or per.endswith("年")
+                ), r
             elif rule == "unit_suspect":
                 out = float(col(row, ("output", "工业总产值")))
                 med = pl.read_parquet(TRUTH / "monthly_truth.parquet").filter(pl.col("uscc") == uscc)["output"].median()
