@@ -26,37 +26,39 @@ SELECT c.cluster_id, tp.period FROM core.clusters c CROSS JOIN tp;
 DELETE FROM work.proc_buyer_month WHERE period IN (SELECT period FROM sp);
 DELETE FROM work.proc_local_supplier WHERE period IN (SELECT period FROM sp);
 
-INSERT INTO work.proc_buyer_month
+-- One pass over the procurement rows of the months in sp, two groupings: per buyer and month, and per
+-- cluster, month and local supplier (a supplier is its supplier_uscc when given, else its supplier_name).
+CREATE OR REPLACE TEMP TABLE proc_agg AS
 WITH located AS (
     SELECT p.buyer_uscc, b.cluster_id, p.period, p.amount, b.cluster_adcode, b.scope_len,
-           coalesce(nullif(trim(s.adcode), ''), nullif(trim(p.supplier_adcode), '')) AS supplier_adcode
-    FROM core.procurement p
-    JOIN firm_cluster b ON b.uscc = p.buyer_uscc
-    LEFT JOIN core.firms s ON s.uscc = p.supplier_uscc
-    WHERE p.period IN (SELECT period FROM sp)
-)
-SELECT buyer_uscc, cluster_id, period, sum(amount) AS amount,
-       coalesce(sum(amount) FILTER (WHERE length(supplier_adcode) >= scope_len
-                                      AND left(supplier_adcode, scope_len) = left(cluster_adcode, scope_len)),
-                0) AS local_amount,
-       coalesce(sum(amount) FILTER (WHERE supplier_adcode IS NULL), 0) AS unknown_amount,
-       count(*) AS n_rows
-FROM located
-GROUP BY ALL;
-
-INSERT INTO work.proc_local_supplier
-WITH located AS (
-    SELECT b.cluster_id, p.period, b.cluster_adcode, b.scope_len,
            coalesce(nullif(trim(p.supplier_uscc), ''), p.supplier_name) AS supplier_key,
            coalesce(nullif(trim(s.adcode), ''), nullif(trim(p.supplier_adcode), '')) AS supplier_adcode
     FROM core.procurement p
     JOIN firm_cluster b ON b.uscc = p.buyer_uscc
     LEFT JOIN core.firms s ON s.uscc = p.supplier_uscc
     WHERE p.period IN (SELECT period FROM sp)
+),
+classified AS (
+    SELECT buyer_uscc, cluster_id, period, amount, supplier_adcode IS NULL AS is_unknown,
+           coalesce(length(supplier_adcode) >= scope_len
+                    AND left(supplier_adcode, scope_len) = left(cluster_adcode, scope_len), false) AS is_local,
+           CASE WHEN is_local THEN supplier_key END AS local_key
+    FROM located
 )
-SELECT DISTINCT cluster_id, supplier_key, period
-FROM located
-WHERE length(supplier_adcode) >= scope_len AND left(supplier_adcode, scope_len) = left(cluster_adcode, scope_len);
+SELECT cluster_id, period, buyer_uscc, local_key, GROUPING(buyer_uscc) AS by_supplier,
+       sum(amount) AS amount, coalesce(sum(amount) FILTER (WHERE is_local), 0) AS local_amount,
+       coalesce(sum(amount) FILTER (WHERE is_unknown), 0) AS unknown_amount, count(*) AS n_rows
+FROM classified
+GROUP BY GROUPING SETS ((cluster_id, period, buyer_uscc), (cluster_id, period, local_key));
+
+INSERT INTO work.proc_buyer_month
+SELECT buyer_uscc, cluster_id, period, amount, local_amount, unknown_amount, n_rows
+FROM proc_agg WHERE by_supplier = 0;
+
+INSERT INTO work.proc_local_supplier
+SELECT cluster_id, local_key, period FROM proc_agg WHERE by_supplier = 1 AND local_key IS NOT NULL;
+
+DROP TABLE proc_agg;
 
 -- Monthly records of F(c) reaching back far enough for YTD year-on-year and TTM windows.
 CREATE OR REPLACE TEMP TABLE fm AS
