@@ -215,7 +215,11 @@ def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | No
     ensure_schema(con)
     rng = data_range(con)
     full = changed is None or not _state_is_current(con)
-    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("BEGIN TRANSACTION")
+        own_transaction = True
+    except duckdb.TransactionException:  # the caller's transaction already covers the whole night
+        own_transaction = False
     try:
         if rng is None:
             for table in ("cluster_indicators", "province_indicators", "cluster_classes", "firm_ratings"):
@@ -237,9 +241,11 @@ def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | No
         con.execute("DELETE FROM work.indicator_state")
         con.execute("INSERT INTO work.indicator_state VALUES (?, current_timestamp, ?, ?)",
                     [_config_hash(), rng[0] if rng else None, rng[1] if rng else None])
-        con.execute("COMMIT")
+        if own_transaction:
+            con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        if own_transaction:
+            con.execute("ROLLBACK")
         raise
     return targets
 

@@ -359,6 +359,11 @@ def test_incremental_equals_full_recompute() -> None:
     con.execute("UPDATE core.firm_monthly SET output = output * 3 WHERE uscc = 'F01' AND period = '2024-05-01'")
     con.execute("UPDATE core.tax SET tax_paid = 40 WHERE uscc = 'F02' AND period = '2024-05-01'")
     con.execute("UPDATE core.procurement SET supplier_adcode = '320500', amount = 77 WHERE period = '2024-05-01'")
+    keys = {"cluster_indicators": "cluster_id, period, indicator", "province_indicators": "province, period, indicator",
+            "cluster_classes": "cluster_id, period", "firm_ratings": "uscc, period"}
+    for table, key in keys.items():  # the marts' keys are unique by construction (no PRIMARY KEY index)
+        n, distinct = con.execute(f"SELECT count(*), count(DISTINCT ({key})) FROM mart.{table}").fetchone()
+        assert n == distinct > 0, table
     done = update_indicators(con, {D(2024, 5, 1)})
     assert done == {D(2024, m, 1) for m in range(5, 13)} | {D(2025, m, 1) for m in range(1, 7)}
     incremental = _dump(con)
