@@ -792,7 +792,7 @@ class _Sample:
         for k in ("value_added", "rd_expense"):
             gone = [p for p, o in omit.items() if k in o]
             monthly = monthly.with_columns(pl.when(pl.col("prov").is_in(gone)).then(None).otherwise(pl.col(k)).alias(k))
-        monthly = monthly.drop("prov").sort("uscc", "period")
+        monthly = monthly.select("uscc", "period", "span_months", *MEASURES).sort("uscc", "period")
         assert monthly["output"].min() >= 0
         tax = (
             derive(self.rep_t.join(drop_t, on=["uscc", "a"], how="anti"), ("tax_paid",))
