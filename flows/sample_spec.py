@@ -433,6 +433,7 @@ TAX_STYLE: dict[str, Style] = {
         encoding="gbk",
         bracket="round",
         basis="ytd",
+        janfeb=True,
         basis_col=False,
         period="zh",
         alias=(("uscc", "纳税人识别号"), ("period", "税款所属期")),
