@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -43,7 +43,7 @@ except ImportError:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-GX_ROWS = 250_000        # GX runs on every row up to this size, else on flagged rows + a sample this big
+GX_ROWS = 100_000        # GX runs on every row up to this size, else on flagged rows + a sample this big
 GX_CHUNK = 250_000       # rows per pandas batch handed to GX (bounds the pandas copy)
 MIN_DATE = date(2000, 1, 1)
 RESULTS_SPOOL = REPORTS_OUT / "gx_results"   # GX results per run/file, read back by render_data_docs
@@ -67,6 +67,7 @@ class Validated:
     kind: str = ""
     file_name: str = ""
     gx_result: dict | None = field(default=None, repr=False)   # merged GX validation result (Data Docs)
+    timings: dict[str, float] = field(default_factory=dict)     # seconds per step (derive, rules, gx, issues)
 
 
 @dataclass(frozen=True)
@@ -276,14 +277,22 @@ def _suite_dict(kind: str) -> dict:
 
 
 def _to_pandas(frame: pl.DataFrame) -> Any:
-    """The pandas copy GX reads: numpy dtypes (GX's vectorised paths), dates as datetime64[ns], index = _row."""
+    """The pandas copy GX reads, in dtypes that keep GX on its vectorised paths.
+
+    Strings become pandas StringDtype (GX's type check is then one dtype check, not a per-value
+    isinstance), dates datetime64[ns], integers float64 (nullable), the index is _row.
+    """
+    import pandas as pd
+    import pyarrow as pa
+
     casts = []
     for name, dtype in frame.schema.items():
         if dtype == pl.Date:
             casts.append(pl.col(name).clip(date(1700, 1, 1), date(2200, 1, 1)).cast(pl.Datetime("ns")))
         elif dtype.is_integer() and name != "_row":
             casts.append(pl.col(name).cast(pl.Float64))
-    pdf = frame.with_columns(casts).to_pandas()
+    strings = {pa.string(): pd.StringDtype("python"), pa.large_string(): pd.StringDtype("python")}
+    pdf = frame.with_columns(casts).to_arrow().to_pandas(types_mapper=strings.get)
     pdf.index = pdf["_row"].to_numpy()
     return pdf
 
@@ -345,34 +354,39 @@ def _merge_result(a: dict, b: dict) -> dict:
 
 # ---------------------------------------------------------------- messages
 
-def _factor_text(ratio: float) -> tuple[str, str]:
-    exp = round(math.log10(ratio)) if ratio > 0 else 0
+def _factor_text(exp: int) -> tuple[str, str]:
+    """10^exp written for the zh and en messages: 10000 / 10,000, 0.0001."""
     f = 10.0 ** exp
-    if exp >= 0:
-        return f"{int(f)}", f"{int(f):,}"
-    return f"{f:g}", f"{f:g}"
+    return (f"{int(f)}", f"{int(f):,}") if exp >= 0 else (f"{f:g}", f"{f:g}")
 
 
 def _messages(kind: str, file_name: str, rule: Rule, rows: pl.DataFrame) -> pl.DataFrame:
-    """ISSUE_SCHEMA rows for rows failing rule; rows has _row, the source column value and maybe a ratio."""
+    """ISSUE_SCHEMA rows for rows failing rule (vectorised); rows has _row, _value and maybe _ratio."""
     col = rule.column or ""
     kdef = KINDS.get(kind)
     zh_col = next((c.zh for c in kdef.columns if c.name == col), col) if kdef else col
-    values = rows["_value"].to_list()
-    ratios = rows["_ratio"].to_list() if "_ratio" in rows.columns else [None] * rows.height
-    msg, msg_en = [], []
-    for r, v, q in zip(rows["_row"].to_list(), values, ratios, strict=True):
-        zh, en = rule.message_zh, rule.message_en
-        if "{factor}" in zh:
-            fz, fe = _factor_text(q) if q else ("?", "?")
-            zh, en = zh.replace("{factor}", fz), en.replace("{factor}", fe)
-        shown = "（空）" if v is None else v
-        msg.append(f"{file_name} 第{r}行 {zh_col}={shown}：{zh} [{rule.rule}]")
-        msg_en.append(f"{file_name} row {r}, {col}={'(empty)' if v is None else v}: {en} [{rule.rule}]")
-    return pl.DataFrame({
-        "_row": rows["_row"], "column_name": [col] * rows.height, "value": values,
-        "rule": [rule.rule] * rows.height, "severity": [rule.severity] * rows.height,
-        "message": msg, "message_en": msg_en}, schema=ISSUE_SCHEMA)
+    zh, en = pl.lit(rule.message_zh), pl.lit(rule.message_en)
+    if "{factor}" in rule.message_zh and "_ratio" in rows.columns:
+        rows = rows.with_columns(pl.col("_ratio").log10().round(0).cast(pl.Int64).alias("_exp"))
+        exps = [e for e in rows["_exp"].unique().to_list() if e is not None]
+        zh_map = {e: rule.message_zh.replace("{factor}", _factor_text(e)[0]) for e in exps}
+        en_map = {e: rule.message_en.replace("{factor}", _factor_text(e)[1]) for e in exps}
+        zh = pl.col("_exp").replace_strict(zh_map, default=rule.message_zh, return_dtype=pl.Utf8)
+        en = pl.col("_exp").replace_strict(en_map, default=rule.message_en, return_dtype=pl.Utf8)
+    row = pl.col("_row").cast(pl.Utf8)
+    return rows.select(
+        pl.col("_row").cast(pl.Int64),
+        pl.lit(col, pl.Utf8).alias("column_name"),
+        pl.col("_value").cast(pl.Utf8).alias("value"),
+        pl.lit(rule.rule, pl.Utf8).alias("rule"),
+        pl.lit(rule.severity, pl.Utf8).alias("severity"),
+        pl.concat_str([pl.lit(f"{file_name} 第"), row, pl.lit(f"行 {zh_col}="),
+                       pl.col("_value").cast(pl.Utf8).fill_null("（空）"), pl.lit("："), zh,
+                       pl.lit(f" [{rule.rule}]")]).alias("message"),
+        pl.concat_str([pl.lit(f"{file_name} row "), row, pl.lit(f", {col}="),
+                       pl.col("_value").cast(pl.Utf8).fill_null("(empty)"), pl.lit(": "), en,
+                       pl.lit(f" [{rule.rule}]")]).alias("message_en"),
+    )
 
 
 def _value_expr(rule: Rule, frame: pl.DataFrame) -> pl.Expr:
@@ -400,6 +414,13 @@ def validate(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBP
     extra_keys adds registry keys not yet in con (clusterwatch check validates a firms file and the facts
     that use it together); gx_rows overrides GX_ROWS.
     """
+    clock = [time.perf_counter()]
+    timings: dict[str, float] = {}
+
+    def lap(step: str) -> None:
+        clock.append(time.perf_counter())
+        timings[step] = clock[-1] - clock[-2]
+
     rules, derived = suite_rules(kind)
     params = window_params(today)
     if "_row" not in frame.columns:
@@ -408,6 +429,7 @@ def validate(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBP
     work, notes = derive(base, derived, con, extra_keys)
     for note in notes:
         log.info("%s: %s", file_name, note)
+    lap("derive")
 
     # 1. every rule on every row (polars)
     exprs = {r.id: fail_expr(r, work, params) for r in rules}
@@ -416,6 +438,7 @@ def validate(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBP
         else pl.DataFrame()
     any_fail = masks.select(pl.any_horizontal(pl.all())).to_series() if row_rules \
         else pl.Series([False] * work.height)
+    lap("rules")
 
     # 2. GX runs the suite: on everything, or on every flagged row plus a systematic sample
     limit = GX_ROWS if gx_rows is None else gx_rows
@@ -432,6 +455,7 @@ def validate(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBP
     if key_sort:
         gx_frame = gx_frame.sort(key_sort, nulls_last=True)
     gx_result, gx_stats = run_gx(kind, gx_frame, params)
+    lap("gx")
 
     # table-level verdicts come from GX (column existence, column types)
     table_fail = {r.id: not gx_stats.get(r.id, (0, 0, True))[2] for r in rules if exprs[r.id] is None}
@@ -488,8 +512,9 @@ def validate(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBP
         loaded = loaded.with_columns(pl.lit([], pl.List(pl.Utf8)).alias("_flags"))
     gx_result.setdefault("meta", {}).update({"file_name": file_name, "kind": kind, "rows": work.height,
                                              "gx_rows": gx_frame.height})
+    lap("issues")
     return Validated(frame=loaded, issues=issues, warnings=warnings, results=results_df, kind=kind,
-                     file_name=file_name, gx_result=gx_result)
+                     file_name=file_name, gx_result=gx_result, timings=timings)
 
 
 def _unique_key(rules: tuple[Rule, ...]) -> list[str]:

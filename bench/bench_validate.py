@@ -1,0 +1,103 @@
+"""Benchmark the validate stage on synthetic procurement rows (DESIGN §7: nation ≈ 50 M rows).
+
+Rows are generated and validated in chunks (as a nation-scale file would be streamed), so peak RSS
+reflects one chunk, not the file. Prints rows/s, peak RSS and where the time goes (derive / polars
+rules / Great Expectations / issues). Usage: bench/bench_validate.py [--rows 5000000] [--chunk 5000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flows.uscc import ALPHABET, check_chars  # noqa: E402
+from flows.validate import validate  # noqa: E402
+from flows.warehouse import apply_schema  # noqa: E402
+
+
+def codes(n: int, rng: np.random.Generator) -> list[str]:
+    """n valid USCCs (random body, correct GB 32100-2015 check character)."""
+    body = rng.integers(0, 31, size=(n, 17))
+    body[:, 0], body[:, 1] = 9, 1
+    body[:, 2:8] = rng.integers(0, 10, size=(n, 6))
+    full = np.concatenate([body, check_chars(body)[:, None]], axis=1)
+    alpha = np.frombuffer(ALPHABET.encode(), dtype=np.uint8)
+    return alpha[full].view("S18").ravel().astype(str).tolist()
+
+
+def chunk(n: int, start: int, firms: pl.Series, suppliers: pl.Series, rng: np.random.Generator) -> pl.DataFrame:
+    """n procurement rows; about 1 in 10,000 planted bad (negative amount, bad check char, bad adcode)."""
+    bi = rng.integers(0, len(firms), n)
+    si = rng.integers(0, len(suppliers), n)
+    months = pl.Series([date(2025, m, 1) for m in range(1, 13)], dtype=pl.Date)
+    df = pl.DataFrame({
+        "_row": np.arange(start, start + n, dtype=np.int64) + 2,
+        "buyer_uscc": firms.gather(bi),
+        "supplier_uscc": suppliers.gather(si),
+        "supplier_name": pl.Series(si).cast(pl.Utf8),
+        "supplier_adcode": pl.Series(rng.choice(["320500", "320583", "110105", "440300"], n)),
+        "period": months.gather(rng.integers(0, 12, n)),
+        "amount": rng.lognormal(3, 1.5, n),
+    }).with_columns(pl.concat_str(pl.lit("供应商"), pl.col("supplier_name")).alias("supplier_name"))
+    bad = rng.random(n) < 1e-4
+    kind = rng.integers(0, 3, n)
+    return df.with_columns(
+        pl.when(pl.Series(bad & (kind == 0))).then(-pl.col("amount")).otherwise(pl.col("amount")).alias("amount"),
+        pl.when(pl.Series(bad & (kind == 1))).then(pl.col("buyer_uscc").str.slice(0, 17) + "Z")
+        .otherwise(pl.col("buyer_uscc")).alias("buyer_uscc"),
+        pl.when(pl.Series(bad & (kind == 2))).then(pl.lit("990000")).otherwise(pl.col("supplier_adcode"))
+        .alias("supplier_adcode"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=5_000_000)
+    ap.add_argument("--chunk", type=int, default=5_000_000)
+    ap.add_argument("--firms", type=int, default=50_000)
+    args = ap.parse_args()
+    rng = np.random.default_rng(7)
+    con = duckdb.connect()
+    apply_schema(con)
+    firms = pl.Series("uscc", codes(args.firms, rng))
+    suppliers = pl.Series("s", codes(args.firms * 2, rng))
+    con.register("f", pl.DataFrame({"uscc": firms}).to_arrow())
+    con.execute("INSERT INTO core.firms (uscc) SELECT uscc FROM f")
+    validate("procurement", chunk(1000, 0, firms, suppliers, rng), "warmup.csv", con)  # imports, GX context
+    spent = {"generate": 0.0}
+    done = quarantined = flagged = gx_rows = 0
+    t_all = time.perf_counter()
+    while done < args.rows:
+        n = min(args.chunk, args.rows - done)
+        t = time.perf_counter()
+        df = chunk(n, done, firms, suppliers, rng)
+        spent["generate"] += time.perf_counter() - t
+        v = validate("procurement", df, "procurement_bench.csv", con)
+        for k, s in v.timings.items():
+            spent[k] = spent.get(k, 0.0) + s
+        quarantined += v.issues.height
+        flagged += v.warnings.height
+        gx_rows += int(v.results["gx_evaluated"].max() or 0)
+        done += n
+        del df, v
+    total = time.perf_counter() - t_all
+    validating = total - spent["generate"]
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+    print(f"rows {done:,} in chunks of {args.chunk:,}: validate {validating:.1f} s → {done / validating:,.0f} rows/s "
+          f"(excl. synthetic generation {spent['generate']:.1f} s); peak RSS {rss:.2f} GB")
+    print("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in spent.items()))
+    print(f"quarantined {quarantined:,}, warnings {flagged:,}; GX ran the suite on {gx_rows:,} rows "
+          f"({100 * gx_rows / done:.1f} %), polars on all")
+
+
+if __name__ == "__main__":
+    main()
