@@ -30,10 +30,11 @@ from typing import Any
 import duckdb
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from flows.contract import KIND_ORDER, KINDS, kind_of
 from flows.settings import EXPECTATIONS_DIR, REPORTS_OUT, SQL_DIR
-from flows.uscc import ALPHABET, check_chars
+from flows.uscc import ALPHABET, WEIGHTS
 
 try:  # the parse stage owns the issue schema; keep a copy so this module imports on its own
     from flows.standardise import ISSUE_SCHEMA
@@ -116,23 +117,33 @@ def suite_rules(kind: str) -> tuple[tuple[Rule, ...], dict]:
 
 # ---------------------------------------------------------------- derived columns
 
-_CHAR_VALUE = np.full(256, -1, dtype=np.int16)
+_CHAR_VALUE = np.full(256, -1, dtype=np.int8)
+_WEIGHTS32 = np.asarray(WEIGHTS, dtype=np.float32)
 for _i, _ch in enumerate(ALPHABET):
     _CHAR_VALUE[ord(_ch)] = _i
 
 
 def uscc_ok(codes: pl.Series) -> pl.Series:
-    """GB 32100-2015 check character, vectorised over the distinct codes (null stays null)."""
-    uniq = codes.drop_nulls().unique()
-    good: list[str] = []
-    cand = uniq.filter(uniq.str.len_bytes() == 18)
+    """GB 32100-2015 check character for every code, vectorised in numpy (null stays null).
+
+    Codes of 18 ASCII bytes are laid side by side in one arrow buffer, so the check is a table lookup
+    and a weighted sum over an (n, 18) byte matrix; anything else is invalid.
+    """
+    out = np.zeros(len(codes), dtype=bool)
+    is18 = (codes.str.len_bytes() == 18).fill_null(False).to_numpy()
+    cand = codes.filter(pl.Series(is18)).to_arrow()
     if len(cand):
-        buf = np.frombuffer("".join(cand.to_list()).encode("ascii", "replace"), dtype=np.uint8)
-        vals = _CHAR_VALUE[buf.reshape(-1, 18)]
-        ok = (vals >= 0).all(axis=1)
-        ok &= check_chars(np.where(vals[:, :17] < 0, 0, vals[:, :17])) == vals[:, 17]
-        good = cand.filter(pl.Series(ok)).to_list()
-    return pl.when(codes.is_null()).then(None).otherwise(codes.is_in(pl.Series(good, dtype=pl.Utf8)))
+        if isinstance(cand, pa.ChunkedArray):
+            cand = cand.combine_chunks()
+        offsets = np.frombuffer(cand.buffers()[1], dtype=np.int64 if pa.types.is_large_string(cand.type)
+                                else np.int32)[cand.offset: cand.offset + len(cand) + 1]
+        data = np.frombuffer(cand.buffers()[2], dtype=np.uint8)[offsets[0]: offsets[-1]].reshape(-1, 18)
+        vals = np.take(_CHAR_VALUE, data)
+        ok = vals.min(axis=1) >= 0
+        total = np.clip(vals[:, :17], 0, None).astype(np.float32) @ _WEIGHTS32   # exact: Σ < 2^24
+        ok &= ((31 - total.astype(np.int64) % 31) % 31) == vals[:, 17]
+        out[is18] = ok
+    return pl.select(pl.when(codes.is_null()).then(None).otherwise(pl.Series(out))).to_series()
 
 
 def _ident(name: str) -> str:
@@ -189,7 +200,8 @@ def derive(frame: pl.DataFrame, derived: dict, con: duckdb.DuckDBPyConnection,
                 notes.append(f"{spec['table']} is empty: {name} not checked")
                 out = pl.Series([None] * frame.height, dtype=pl.Boolean)
             else:
-                out = pl.select(pl.when(s.is_null()).then(None).otherwise(s.is_in(keys.cast(pl.Utf8)))).to_series()
+                member = s.is_in(keys.cast(pl.Utf8).implode())
+                out = pl.select(pl.when(s.is_null()).then(None).otherwise(member)).to_series()
         elif fn == "history_ratio":
             med = _history_medians(con, frame, spec)
             joined = frame.select("uscc", src).join(med, on="uscc", how="left", maintain_order="left")
@@ -237,7 +249,7 @@ def fail_expr(rule: Rule, frame: pl.DataFrame, params: dict[str, date]) -> pl.Ex
     if t == "expect_column_values_to_match_regex":
         return col.is_not_null() & ~col.cast(pl.Utf8).str.contains(kw["regex"])
     if t == "expect_column_values_to_be_in_set":
-        return col.is_not_null() & ~col.is_in(pl.Series(kw["value_set"]).cast(dtype))
+        return col.is_not_null() & ~col.is_in(pl.Series(kw["value_set"]).cast(dtype).implode())
     if t == "expect_column_values_to_be_between":
         lo = _bound(_param(kw.get("min_value"), params), dtype)
         hi = _bound(_param(kw.get("max_value"), params), dtype)
