@@ -65,10 +65,12 @@ def _render(con: duckdb.DuckDBPyConnection, header: dict[str, Any], rows: list[d
 
 
 def snapshot_period(con: duckdb.DuckDBPyConnection, period: dt.date, out_dir: Path,
-                    color: str = "local_supporting_rate") -> SnapshotResult:
+                    color: str = "local_supporting_rate", render: bool = True) -> SnapshotResult:
     """Snapshot one period: add a version only when the content hash is new, then make sure its files exist.
 
     `con` is the read-write building warehouse; `out_dir` is the maps folder (files go to out_dir/<YYYY-MM>/).
+    With render=False only the DuckDB rows are written (a history night recomputing 36 months); the files
+    of any stored version can be drawn later, identically, with render_snapshot().
     """
     if color not in maps.COLOR_CHOICES:
         raise ValueError(f"unknown colour indicator {color!r}; choose one of {', '.join(maps.COLOR_CHOICES)}")
@@ -81,7 +83,8 @@ def snapshot_period(con: duckdb.DuckDBPyConnection, period: dt.date, out_dir: Pa
     latest = maps.stored_rows(con, period)
     if latest is not None and latest[0]["content_hash"] == digest:
         header, stored = latest
-        files = _render(con, header, stored, out_dir, color)
+        files = _render(con, header, stored, out_dir, color) if render else _files(
+            out_dir, period, header["version"], color).all()
         return SnapshotResult(header["snapshot_id"], period, header["version"], digest, created=False,
                               files=files, n_clusters=len(stored))
 
@@ -108,15 +111,32 @@ def snapshot_period(con: duckdb.DuckDBPyConnection, period: dt.date, out_dir: Pa
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    header, stored = maps.stored_rows(con, period, version)  # type: ignore[misc]
-    written = _render(con, header, stored, out_dir, color)
+    written = files.all()
+    if render:
+        header, stored = maps.stored_rows(con, period, version)  # type: ignore[misc]
+        written = _render(con, header, stored, out_dir, color)
     return SnapshotResult(snapshot_id, period, version, digest, created=True, files=written, n_clusters=len(rows))
 
 
+def render_snapshot(con: duckdb.DuckDBPyConnection, period: dt.date, out_dir: Path,
+                    color: str = "local_supporting_rate", version: int | None = None) -> list[Path]:
+    """Write the files of a stored snapshot version (latest by default) if missing; read-only safe."""
+    stored = maps.stored_rows(con, period.replace(day=1), version)
+    if stored is None:
+        raise LookupError(f"no map snapshot for {period:%Y-%m}")
+    return _render(con, stored[0], stored[1], out_dir, color)
+
+
 def snapshot_periods(con: duckdb.DuckDBPyConnection, periods: set[dt.date] | list[dt.date], out_dir: Path,
-                     color: str = "local_supporting_rate") -> list[SnapshotResult]:
-    """Snapshot several periods (e.g. the ones the indicator stage recomputed tonight)."""
-    return [snapshot_period(con, p, out_dir, color) for p in sorted(periods)]
+                     color: str = "local_supporting_rate", files_for: str = "latest") -> list[SnapshotResult]:
+    """Snapshot the periods the indicator stage recomputed tonight (call with its return value).
+
+    Every period gets its DuckDB snapshot; files are drawn for the latest period only (files_for="latest",
+    keeps a 36-month history night fast) or for every period (files_for="all").
+    """
+    ordered = sorted(periods)
+    return [snapshot_period(con, p, out_dir, color, render=files_for == "all" or p == ordered[-1])
+            for p in ordered]
 
 
 def snapshot_latest(con: duckdb.DuckDBPyConnection, out_dir: Path,
@@ -138,3 +158,24 @@ def load_global_clusters(con: duckdb.DuckDBPyConnection, csv_path: Path | None =
     con.execute("INSERT INTO mart.global_clusters BY NAME SELECT * FROM global_clusters_csv")
     con.unregister("global_clusters_csv")
     return con.execute("SELECT count(*) FROM mart.global_clusters").fetchone()[0]
+
+
+def snapshot_stage(con: duckdb.DuckDBPyConnection, periods: set[dt.date] | list[dt.date] | None,
+                   out_dir: Path | None = None, color: str = "local_supporting_rate") -> list[SnapshotResult]:
+    """The nightly flow's snapshot stage, in one call after the indicators (one Prefect task).
+
+    `periods` is what flows.indicators.update_indicators returned (None or empty: the latest period only).
+    Also refreshes the global reference table and draws the world overview once (it changes only with the
+    committed CSV).
+    """
+    from flows.settings import REPORTS_OUT
+
+    out_dir = out_dir or REPORTS_OUT / "maps"
+    load_global_clusters(con)
+    world = out_dir / "world_clusters.png"
+    if not world.exists():
+        maps.render_world_map(con, world)
+    if periods:
+        return snapshot_periods(con, periods, out_dir, color)
+    latest = snapshot_latest(con, out_dir, color)
+    return [latest] if latest is not None else []

@@ -273,3 +273,19 @@ def test_global_reference_table_matches_the_counts_stated_in_reference_004(tmp_p
 
     image = Image.open(png).convert("RGB")
     assert image.width > 1200 and len(image.getcolors(maxcolors=1 << 20) or []) > 100
+
+
+def test_a_history_night_stores_every_period_and_draws_files_for_the_latest(tmp_path):
+    con = build_warehouse(tmp_path / "w.duckdb")
+    november = dt.date(2025, 11, 1)
+    con.execute("INSERT INTO mart.cluster_indicators (cluster_id, period, indicator, value, n_firms) "
+                "SELECT cluster_id, ?, indicator, value * 0.9, n_firms FROM mart.cluster_indicators", [november])
+    con.execute("INSERT INTO mart.cluster_classes (cluster_id, period, scale_tier, stage) "
+                "SELECT cluster_id, ?, scale_tier, stage FROM mart.cluster_classes", [november])
+    out = tmp_path / "maps"
+    results = snapshot.snapshot_periods(con, {november, PERIOD}, out)
+    assert [(r.period, r.version, r.created) for r in results] == [(november, 1, True), (PERIOD, 1, True)]
+    assert all(p.exists() for p in results[1].files)
+    assert not any(p.exists() for p in results[0].files)
+    assert sorted(snapshot.render_snapshot(con, november, out)) == sorted(results[0].files)
+    assert all(p.exists() for p in results[0].files)
