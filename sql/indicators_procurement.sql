@@ -94,9 +94,8 @@ SELECT cluster_id, period, 'local_supporting_rate_leaders', leader_local_amount 
                                             END], x -> x IS NOT NULL))
 FROM proc_ttm
 UNION ALL
-SELECT cluster_id, period, 'local_supplier_count',
-       CASE WHEN n_buyers > 0 THEN n_local_suppliers END, CASE WHEN n_buyers > 0 THEN n_local_suppliers END,
-       NULL, n_buyers,
-       list_concat(base_flags, list_filter([CASE WHEN n_buyers = 0 THEN 'undefined:no_procurement' END],
+-- A count over nothing is 0 (flagged no_procurement), not undefined.
+SELECT cluster_id, period, 'local_supplier_count', n_local_suppliers, n_local_suppliers, NULL, n_buyers,
+       list_concat(base_flags, list_filter([CASE WHEN n_buyers = 0 THEN 'no_procurement' END],
                                            x -> x IS NOT NULL))
 FROM proc_ttm;

@@ -1,7 +1,8 @@
 -- indicators_ttm.sql: TTM ratios — per_mu_tax, per_mu_output, rd_intensity, energy_intensity,
 -- labour_productivity, top1_share, hhi (DESIGN §5). Reads cluster_ttm (indicators_base.sql); appends to
 -- ind_new. Every ratio stores numerator and denominator (the province roll-up recomputes from them) and is
--- NULL with an undefined:<reason> flag when its denominator is zero or empty. Windows that start before the
+-- NULL with an undefined:<reason> flag when its denominator is zero or empty, or when no firm reported the
+-- numerator (e.g. bureaus that do not collect rd_expense: undefined:not_reported). Windows that start before the
 -- first month with data are computed over what exists and flagged partial_window.
 
 INSERT INTO ind_new
@@ -33,12 +34,14 @@ rows AS (
     SELECT cluster_id, period, 'rd_intensity', rd_expense, revenue, coalesce(n_firms, 0),
            list_concat(base_flags, list_filter([CASE WHEN coalesce(n_firms, 0) = 0 THEN 'undefined:no_records'
                                                      WHEN coalesce(revenue, 0) = 0 THEN 'undefined:zero_revenue'
+                                                     WHEN rd_expense IS NULL THEN 'undefined:not_reported'
                                                 END], x -> x IS NOT NULL))
     FROM t
     UNION ALL
     SELECT cluster_id, period, 'energy_intensity', energy, output, coalesce(n_firms, 0),
            list_concat(base_flags, list_filter([CASE WHEN coalesce(n_firms, 0) = 0 THEN 'undefined:no_records'
                                                      WHEN coalesce(output, 0) = 0 THEN 'undefined:zero_output'
+                                                     WHEN energy IS NULL THEN 'undefined:not_reported'
                                                 END], x -> x IS NOT NULL))
     FROM t
     UNION ALL
