@@ -514,12 +514,12 @@ def validate(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBP
     warnings = (pl.concat(warn_parts).sort("_row", "_order").drop("_order") if warn_parts
                 else pl.DataFrame(schema=ISSUE_SCHEMA))
     bad_rows = issues["_row"]
-    loaded = base.filter(~pl.col("_row").is_in(bad_rows))
+    loaded = base.filter(~pl.col("_row").is_in(bad_rows.implode()))
     if warnings.height:
         flags = warnings.group_by("_row").agg(pl.col("rule").unique(maintain_order=True).alias("_flags"))
         loaded = loaded.join(flags, on="_row", how="left", maintain_order="left").with_columns(
             pl.col("_flags").fill_null(pl.lit([], pl.List(pl.Utf8))))
-        warnings = warnings.filter(~pl.col("_row").is_in(bad_rows))
+        warnings = warnings.filter(~pl.col("_row").is_in(bad_rows.implode()))
     else:
         loaded = loaded.with_columns(pl.lit([], pl.List(pl.Utf8)).alias("_flags"))
     gx_result.setdefault("meta", {}).update({"file_name": file_name, "kind": kind, "rows": work.height,
