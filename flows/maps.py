@@ -41,7 +41,7 @@ CJK_FONT = "Noto Sans CJK SC"
 
 # Extents (lon_min, lon_max, lat_min, lat_max): the mainland frame and the South China Sea inset.
 MAIN_EXTENT = (73.0, 135.5, 17.5, 54.0)
-SCS_EXTENT = (105.5, 123.0, 2.5, 24.5)
+SCS_EXTENT = (105.5, 123.0, 0.8, 24.5)
 NEIGHBOUR_CLIP = (55.0, 150.0, -5.0, 62.0)
 
 
@@ -69,18 +69,19 @@ def _fmt(value: float, code: str) -> str:
     spec = map_config()["color"].get(code, {})
     scaled = value * spec.get("scale", 1)
     text = f"{scaled:.{spec.get('decimals', 1)}f}"
-    return text[:-2] if text.endswith(".0") else text
+    text = text[:-2] if text.endswith(".0") else text
+    return text.replace("-", "−")  # a real minus sign, so "−10～−5%" does not read as a dash
 
 
 def class_labels(code: str) -> list[str]:
-    """Legend labels of an indicator's classes, from its fixed breaks (e.g. '<20%', '20–30%', '≥60%')."""
+    """Legend labels of an indicator's classes, from its fixed breaks (e.g. '<20%', '20～30%', '≥60%')."""
     spec = map_config()["color"][code]
     if "categories" in spec:
         return list(spec["categories"])
     unit = spec["unit"] if spec["unit"] == "%" else ""
     cuts = [_fmt(b, code) for b in spec["breaks"]]
     labels = [f"<{cuts[0]}{unit}"]
-    labels += [f"{lo}–{hi}{unit}" for lo, hi in zip(cuts, cuts[1:], strict=False)]
+    labels += [f"{lo}～{hi}{unit}" for lo, hi in zip(cuts, cuts[1:], strict=False)]
     return labels + [f"≥{cuts[-1]}{unit}"]
 
 
