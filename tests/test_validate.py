@@ -1,0 +1,295 @@
+"""The validate stage: every rule fails and passes where it should, severities split rows, suites stay put."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from flows.contract import KINDS
+from flows.uscc import uscc_check_char
+from flows.validate import (
+    ISSUE_SCHEMA,
+    check_files,
+    load_suite,
+    record_results,
+    render_data_docs,
+    suite_rules,
+    uscc_ok,
+    validate,
+)
+from flows.warehouse import apply_schema
+
+TODAY = date(2026, 11, 22)
+STABLE_RULES = {"invalid_uscc", "unknown_firm", "unknown_cluster", "negative_value", "unit_suspect",
+                "invalid_adcode", "out_of_range", "period_out_of_window", "not_whole_number", "duplicate_key",
+                "invalid_value", "missing_value"}
+EXPECTATIONS = Path(__file__).resolve().parent.parent / "expectations"
+_PL = {"str": pl.Utf8, "money": pl.Float64, "land": pl.Float64, "energy": pl.Float64, "float": pl.Float64,
+       "int": pl.Int64, "period": pl.Date, "date": pl.Date, "bool": pl.Boolean}
+
+
+def code(body: str) -> str:
+    """A valid USCC from a 17-character body."""
+    return body + uscc_check_char(body)
+
+
+FIRM_A, FIRM_B, FIRM_NEW = code("91320500MA1AAAAA1"), code("91320500MA1AAAAA2"), code("91320500MA1AAAAA3")
+BAD_CHECK = FIRM_A[:17] + ("0" if FIRM_A[17] != "0" else "1")
+
+
+def frame(kind: str, rows: list[dict], overrides: dict | None = None) -> pl.DataFrame:
+    """A standardised frame as flows.standardise delivers it: every canonical column, contract types, _row."""
+    schema = {c.name: _PL.get(c.dtype, pl.Utf8) for c in KINDS[kind].columns}
+    schema.update(overrides or {})
+    full = [{c: r.get(c) for c in schema} for r in rows]
+    df = pl.DataFrame(full, schema=schema, orient="row")
+    return df.with_columns(pl.Series("_row", list(range(2, 2 + len(rows))), dtype=pl.Int64))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_gx():
+    """Import GX and build the suites' contexts once (the slow part), for the whole session."""
+    for kind in KINDS:
+        suite_rules(kind)
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    """A warehouse with two clusters, two firms and a year of history for FIRM_A."""
+    c = duckdb.connect()
+    apply_schema(c)
+    c.execute("INSERT INTO core.clusters (cluster_id, adcode) VALUES ('C1', '320500'), ('C2', '320583')")
+    c.execute("INSERT INTO core.firms (uscc, cluster_id) VALUES (?, 'C1'), (?, 'C1')", [FIRM_A, FIRM_B])
+    for m in range(1, 13):
+        c.execute("INSERT INTO core.firm_monthly (uscc, period, span_months, output, revenue) "
+                  "VALUES (?, ?, 1, 100, 90)", [FIRM_A, date(2024, m, 1)])
+        c.execute("INSERT INTO core.tax (uscc, period, span_months, tax_paid) VALUES (?, ?, 1, 10)",
+                  [FIRM_A, date(2024, m, 1)])
+    for m in range(1, 4):  # too short a history for unit_suspect
+        c.execute("INSERT INTO core.firm_monthly (uscc, period, span_months, output) VALUES (?, ?, 1, 100)",
+                  [FIRM_B, date(2024, m, 1)])
+    return c
+
+
+def monthly(**kw) -> dict:
+    return {"uscc": FIRM_A, "period": date(2025, 6, 1), "basis": "month", "output": 120.0, "revenue": 95.0,
+            "employees": 30, **kw}
+
+
+def rules_of(v, row: int = 2) -> list[str]:
+    return v.issues.filter(pl.col("_row") == row)["rule"].to_list()
+
+
+# ------------------------------------------------------------------ each rule: failing and passing
+
+CASES = [
+    # (rule, kind, failing row, passing row, overrides)
+    ("invalid_uscc", "monthly", monthly(uscc=BAD_CHECK), monthly(), None),
+    ("invalid_uscc", "monthly", monthly(uscc="91320500MA1AAAAA"), monthly(), None),
+    ("unknown_firm", "monthly", monthly(uscc=FIRM_NEW), monthly(), None),
+    ("unknown_cluster", "firms", {"uscc": FIRM_NEW, "firm_name": "x", "cluster_id": "C9", "adcode": "320500"},
+     {"uscc": FIRM_B, "firm_name": "x", "cluster_id": "C2", "adcode": "320500"}, None),
+    ("unknown_cluster", "platforms", {"platform_name": "p", "cluster_id": "C9"},
+     {"platform_name": "p", "cluster_id": "C1"}, None),
+    ("negative_value", "tax", {"uscc": FIRM_B, "period": date(2025, 6, 1), "tax_paid": -1.0},
+     {"uscc": FIRM_B, "period": date(2025, 6, 1), "tax_paid": 0.0}, None),
+    ("negative_value", "procurement", {"buyer_uscc": FIRM_A, "supplier_name": "s", "period": date(2025, 6, 1),
+                                       "amount": -5.0},
+     {"buyer_uscc": FIRM_A, "supplier_name": "s", "period": date(2025, 6, 1), "amount": 5.0}, None),
+    ("unit_suspect", "monthly", monthly(output=1_000_000.0), monthly(output=150.0), None),
+    ("unit_suspect", "monthly", monthly(output=0.01), monthly(output=60.0), None),
+    ("unit_suspect", "tax", {"uscc": FIRM_A, "period": date(2025, 6, 1), "tax_paid": 100_000.0},
+     {"uscc": FIRM_A, "period": date(2025, 6, 1), "tax_paid": 12.0}, None),
+    ("invalid_adcode", "firms", {"uscc": FIRM_NEW, "firm_name": "x", "cluster_id": "C1", "adcode": "990500"},
+     {"uscc": FIRM_B, "firm_name": "x", "cluster_id": "C1", "adcode": "820000"}, None),
+    ("invalid_adcode", "clusters", {"cluster_id": "C3", "cluster_name": "n", "province": "江苏", "adcode": "32050",
+                                    "lon": 120.6, "lat": 31.3},
+     {"cluster_id": "C3", "cluster_name": "n", "province": "江苏", "adcode": "320500", "lon": 120.6, "lat": 31.3},
+     None),
+    ("out_of_range", "digital", {"uscc": FIRM_A, "survey_date": date(2025, 6, 30), "cloud": True,
+                                 "transformation": "已完成", "maturity": 7},
+     {"uscc": FIRM_A, "survey_date": date(2025, 6, 30), "cloud": True, "transformation": "已完成", "maturity": 5},
+     None),
+    ("out_of_range", "clusters", {"cluster_id": "C3", "cluster_name": "n", "province": "江苏", "adcode": "320500",
+                                  "lon": 120.6, "lat": 81.0},
+     {"cluster_id": "C3", "cluster_name": "n", "province": "江苏", "adcode": "320500", "lon": 120.6, "lat": 31.0},
+     None),
+    ("period_out_of_window", "monthly", monthly(period=date(1999, 12, 1)), monthly(period=date(2000, 1, 1)), None),
+    ("period_out_of_window", "monthly", monthly(period=date(2026, 12, 1)), monthly(period=date(2026, 11, 1)), None),
+    ("period_out_of_window", "digital", {"uscc": FIRM_A, "survey_date": date(2026, 11, 23), "cloud": True,
+                                         "transformation": "已完成"},
+     {"uscc": FIRM_A, "survey_date": date(2026, 11, 22), "cloud": True, "transformation": "已完成"}, None),
+    ("not_whole_number", "monthly", monthly(employees=12.5), monthly(employees=12.0), {"employees": pl.Float64}),
+    ("negative_value", "monthly", monthly(employees=-3), monthly(employees=0), None),
+    ("invalid_value", "digital", {"uscc": FIRM_A, "survey_date": date(2025, 6, 30), "cloud": True,
+                                  "transformation": "进行中"},
+     {"uscc": FIRM_A, "survey_date": date(2025, 6, 30), "cloud": False, "transformation": "未启动"}, None),
+    ("invalid_value", "monthly", monthly(basis="quarter"), monthly(basis="ytd"), None),
+    ("missing_value", "monthly", monthly(output=None), monthly(), None),
+    ("missing_value", "procurement", {"buyer_uscc": FIRM_A, "period": date(2025, 6, 1), "amount": 5.0},
+     {"buyer_uscc": FIRM_A, "supplier_name": "s", "period": date(2025, 6, 1), "amount": 5.0}, None),
+]
+
+
+@pytest.mark.parametrize(("rule", "kind", "bad", "good", "overrides"), CASES,
+                         ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)])
+def test_rule_fails_and_passes(con, rule, kind, bad, good, overrides):
+    v = validate(kind, frame(kind, [bad], overrides), f"{kind}_2025-06.csv", con, today=TODAY)
+    assert rule in rules_of(v, 2), v.issues
+    assert v.frame.height == 0 and v.issues.schema == pl.Schema(ISSUE_SCHEMA)
+    issue = v.issues.row(0, named=True)
+    assert f"{kind}_2025-06.csv 第2行" in issue["message"] and "row 2" in issue["message_en"]
+    ok = validate(kind, frame(kind, [good], overrides), f"{kind}_2025-06.csv", con, today=TODAY)
+    assert ok.issues.height == 0, ok.issues
+    assert ok.frame["_row"].to_list() == [2] and ok.frame["_flags"].to_list() == [[]]
+    # GX ran the whole (small) file and agrees with the row-level verdicts, rule by rule
+    for res in (v.results, ok.results):
+        row_level = res.filter(~pl.col("expectation_type").is_in(
+            ["expect_column_to_exist", "expect_column_values_to_be_in_type_list"]))
+        assert row_level["failed_rows"].to_list() == row_level["gx_failed"].to_list()
+        assert res.filter(pl.col("expectation_type") == "expect_column_values_to_be_in_type_list")["passed"].all()
+
+
+def test_unit_suspect_message_shows_factor(con):
+    v = validate("monthly", frame("monthly", [monthly(output=1_000_000.0), monthly(uscc=FIRM_B, output=1e6)]),
+                 "monthly_2025-06.csv", con, today=TODAY)
+    issue = v.issues.row(0, named=True)
+    assert issue["rule"] == "unit_suspect" and issue["column_name"] == "output"
+    assert "10000倍" in issue["message"] and "≈10,000×" in issue["message_en"]
+    assert v.frame["_row"].to_list() == [3]  # FIRM_B has 3 months of history only: not judged
+
+
+def test_duplicate_key(con):
+    v = validate("monthly", frame("monthly", [monthly(), monthly(output=130.0), monthly(uscc=FIRM_B)]),
+                 "monthly_2025-06.csv", con, today=TODAY)
+    assert v.issues.filter(pl.col("rule") == "duplicate_key")["_row"].to_list() == [2, 3]
+    assert v.frame["_row"].to_list() == [4]
+
+
+def test_first_rule_named_others_listed(con):
+    v = validate("monthly", frame("monthly", [monthly(uscc=BAD_CHECK, output=-1.0)]), "m.csv", con, today=TODAY)
+    assert v.issues.height == 1
+    issue = v.issues.row(0, named=True)
+    assert issue["rule"] == "invalid_uscc" and "negative_value" in issue["message_en"]
+
+
+def test_warning_row_is_loaded_and_flagged(con):
+    rows = [{"buyer_uscc": FIRM_A, "supplier_name": "s", "supplier_adcode": "990000", "period": date(2025, 6, 1),
+             "amount": 5.0},
+            {"buyer_uscc": FIRM_A, "supplier_uscc": BAD_CHECK, "supplier_name": "t", "supplier_adcode": "320583",
+             "period": date(2025, 6, 1), "amount": 5.0},
+            {"buyer_uscc": FIRM_A, "supplier_name": "u", "period": date(2025, 6, 1), "amount": 5.0}]
+    v = validate("procurement", frame("procurement", rows), "procurement_2025-06.csv", con, today=TODAY)
+    assert v.issues.height == 0
+    assert v.frame["_row"].to_list() == [2, 3, 4]
+    assert v.frame["_flags"].to_list() == [["invalid_adcode"], ["invalid_uscc"], []]
+    assert set(v.warnings["severity"]) == {"warning"} and v.warnings["_row"].to_list() == [2, 3]
+    res = v.results.filter(pl.col("rule") == "invalid_adcode").row(0, named=True)
+    assert res["severity"] == "warning" and not res["passed"] and res["failed_rows"] == 1
+
+
+def test_sampled_gx_batch_keeps_every_flagged_row(con):
+    rows = [monthly(uscc=FIRM_A if i % 2 else FIRM_B, period=date(2020 + i // 12, i % 12 + 1, 1))
+            for i in range(60)]
+    rows[7]["output"] = -1.0
+    rows[31]["uscc"] = BAD_CHECK
+    v = validate("monthly", frame("monthly", rows), "monthly_x.csv", con, today=TODAY, gx_rows=10)
+    assert sorted(v.issues["_row"].to_list()) == [9, 33]
+    res = v.results.filter(pl.col("rule").is_in(["negative_value", "invalid_uscc"]) & ~pl.col("passed"))
+    assert res["failed_rows"].to_list() == res["gx_failed"].to_list()
+    assert 10 <= v.results["gx_evaluated"].max() < 60
+
+
+def test_uscc_check_matches_reference():
+    from flows.uscc import is_valid_uscc
+
+    codes = [FIRM_A, BAD_CHECK, None, "short", "91320500MA1AAAAA1I", FIRM_B, "９1320500MA1AAAAA1X"]
+    got = uscc_ok(pl.Series(codes, dtype=pl.Utf8)).to_list()
+    assert got == [None if c is None else is_valid_uscc(c) for c in codes]
+
+
+# ------------------------------------------------------------------ suites as files
+
+def _tree_hash(root: Path) -> dict[str, tuple[str, float]]:
+    return {str(p.relative_to(root)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime)
+            for p in sorted(root.rglob("*")) if p.is_file() and "uncommitted" not in p.parts}
+
+
+def test_suites_live_in_expectations_and_declare_rule_and_severity():
+    files = {p.stem for p in (EXPECTATIONS / "gx" / "expectations").glob("*.json")}
+    assert files == set(KINDS)
+    for kind in KINDS:
+        suite = load_suite(kind)
+        assert suite.name == kind
+        for e in suite.expectations:
+            assert e.meta["severity"] in ("critical", "warning")
+            assert e.meta["rule"] in STABLE_RULES
+            assert e.meta["message_zh"] and e.meta["message_en"]
+
+
+def test_rerunning_does_not_touch_suite_files(con, tmp_path):
+    before = _tree_hash(EXPECTATIONS)
+    for _ in range(2):
+        v = validate("monthly", frame("monthly", [monthly()]), "monthly_2025-06.csv", con, today=TODAY)
+        record_results(con, 1, 1, v, spool=tmp_path / "spool")
+    render_data_docs(1, tmp_path / "docs", spool=tmp_path / "spool")
+    assert _tree_hash(EXPECTATIONS) == before
+
+
+def test_results_recorded_and_data_docs_rendered(con, tmp_path):
+    con.execute("INSERT INTO meta.files (file_id, file_name, sha256, rows_quarantined) VALUES (5, 'm.csv', 'h', 1)")
+    v = validate("monthly", frame("monthly", [monthly(output=-1.0), monthly(uscc=FIRM_B)]), "m.csv", con,
+                 today=TODAY)
+    record_results(con, 5, 9, v, spool=tmp_path / "spool")
+    record_results(con, 5, 9, v, spool=tmp_path / "spool")  # idempotent per (run, file)
+    n, failed = con.execute("SELECT count(*), count(*) FILTER (WHERE NOT passed) FROM meta.validation_results "
+                            "WHERE run_id = 9").fetchone()
+    assert n == len(suite_rules("monthly")[0]) and failed == 1
+    run = con.execute("SELECT rules_evaluated, rules_failed, rows_quarantined FROM meta.validation_runs").fetchone()
+    assert run == (n, 1, 1)
+    index = render_data_docs(9, tmp_path / "docs", spool=tmp_path / "spool")
+    assert index.exists() and "m.csv" in index.read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ clusterwatch check
+
+def _write(path: Path, header: list[str], rows: list[list]) -> Path:
+    lines = [",".join(header)] + [",".join("" if x is None else str(x) for x in r) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_check_files_exit_status(tmp_path, capsys):
+    clusters = _write(tmp_path / "clusters_2025-01.csv",
+                      ["cluster_id", "cluster_name", "province", "adcode", "lon", "lat"],
+                      [["C1", "苏州生物医药", "江苏", "320500", 120.6, 31.3]])
+    firms = _write(tmp_path / "firms_2025-01.csv", ["uscc", "firm_name", "cluster_id", "adcode"],
+                   [[FIRM_A, "甲", "C1", "320500"], [FIRM_B, "乙", "C1", "320583"]])
+    good = _write(tmp_path / "monthly_2025-06.csv", ["uscc", "period", "output"],
+                  [[FIRM_A, "2025-06", 100], [FIRM_B, "2025-06", 50]])
+    assert check_files([good, firms, clusters], None) == 0
+    out = capsys.readouterr().out
+    assert "0 rows would be quarantined" in out
+    bad = _write(tmp_path / "monthly_2025-07.csv", ["uscc", "period", "output"],
+                 [[FIRM_A, "2025-07", -100], [BAD_CHECK, "2025-07", 50]])
+    assert check_files([clusters, firms, bad], None) == 1
+    out = capsys.readouterr().out
+    assert "negative_value" in out and "invalid_uscc" in out and "row 3" in out
+    rejected = _write(tmp_path / "tax_2025-06.csv", ["period"], [["2025-06"]])
+    assert check_files([rejected], None) == 1
+
+
+def test_check_files_against_a_published_warehouse(con, tmp_path):
+    wh = tmp_path / "wh.duckdb"
+    con.execute(f"ATTACH '{wh}' AS wh")
+    con.execute("COPY FROM DATABASE memory TO wh")
+    con.execute("DETACH wh")
+    good = _write(tmp_path / "tax_2025-06.csv", ["uscc", "period", "tax_paid"], [[FIRM_A, "2025-06", 11]])
+    unknown = _write(tmp_path / "tax_2025-07.csv", ["uscc", "period", "tax_paid"], [[FIRM_NEW, "2025-07", 11]])
+    assert check_files([good], wh) == 0
+    assert check_files([unknown], wh) == 1
