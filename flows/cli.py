@@ -13,7 +13,10 @@ from flows.settings import DEFAULT_CRON, DEFAULT_INBOX, DEFAULT_WAREHOUSE, TIMEZ
 def _quiet_prefect() -> None:
     """Offline by default: no analytics calls home, and a local temporary server for ad-hoc runs."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # Progress lines come from the flow-run logger; per-task state lines would drown them.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -105,7 +105,11 @@ def load_file(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: s
         con.register("flagged", flagged.to_arrow())
         run_sql(con, "load_quarantine", params)
         con.register("incoming", incoming.to_arrow())
-        run_sql(con, "load_reported" if kind in DERIVED_SQL else REGISTRY_SQL[kind], params)
+        if kind in DERIVED_SQL:
+            run_sql(con, "load_reported", params)
+            derive_monthly(con, run_id, file_id, kind)
+        else:
+            run_sql(con, REGISTRY_SQL[kind], params)
         run_sql(con, "load_resolve", params)
         run_sql(con, "file_finish", {
             "file_id": file_id, "status": "loaded", "reason": None, "encoding": encoding,
@@ -132,8 +136,8 @@ def fail_file(con: duckdb.DuckDBPyConnection, file_id: int, name: str, kind: str
     return FileOutcome(file_id, name, kind, "failed", reason=reason)
 
 
-def derive_monthly(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
-    """Re-derive monthly values (DESIGN §3) for the firm-years this run reported, for monthly and tax."""
-    for kind, store in DERIVED_SQL.items():
-        run_sql(con, "derive_flows", {"kind": kind, "run_id": run_id, "flows": list(KINDS[kind].flows)})
-        run_sql(con, store)
+def derive_monthly(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, kind: str) -> None:
+    """Re-derive monthly values (DESIGN §3) for the firm-years one monthly or tax file reported."""
+    params = {"kind": kind, "run_id": run_id, "file_id": file_id, "flows": list(KINDS[kind].flows)}
+    run_sql(con, "derive_flows", params)
+    run_sql(con, DERIVED_SQL[kind])

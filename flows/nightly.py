@@ -1,4 +1,4 @@
-"""The nightly flow: discover → land → standardise → validate → load → derive → indicators, then publish.
+"""The nightly flow: discover → land → standardise → validate → load → indicators, then publish.
 
 Everything that writes the warehouse happens in the building copy (flows.warehouse.building), so a night
 either publishes completely or not at all; a failed night leaves yesterday's warehouse untouched and is
@@ -82,11 +82,6 @@ def ingest_task(con: duckdb.DuckDBPyConnection, run_id: int, landed: LandedFile)
     return outcome
 
 
-@task(name="derive", cache_policy=NO_CACHE)
-def derive_task(con: duckdb.DuckDBPyConnection, run_id: int) -> None:
-    loader.derive_monthly(con, run_id)
-
-
 @task(name="indicators", cache_policy=NO_CACHE)
 def indicators_task(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
     """Recompute the indicator marts for the periods whose windows touch what this night changed."""
@@ -122,7 +117,6 @@ def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE) ->
             logger.info("[%d/%d] %s: %s, %d loaded, %d quarantined%s", i, len(landed), item.name,
                         outcome.status, outcome.rows_loaded, outcome.rows_quarantined,
                         f" ({outcome.reason})" if outcome.reason else "")
-        derive_task(con, run_id)
         summary.periods_recomputed = indicators_task(con, run_id)
         run_sql(con, "run_finish", {"run_id": run_id, "files_seen": len(files)})
     logger.info("published %s", warehouse)

@@ -341,6 +341,12 @@ def _first_sheet_first_row(path: Path) -> int:
     return 1
 
 
+def _is_zip(path: Path) -> bool:
+    """XLSX is a zip container; anything else under that name was never a workbook."""
+    with open(path, "rb") as handle:
+        return handle.read(4) == b"PK\x03\x04"
+
+
 def _read_xlsx(path: Path, kind: Kind, file_name: str) -> pl.DataFrame:
     """XLSX first sheet → raw frame; the header row is found below any title rows."""
     import fastexcel
@@ -353,6 +359,8 @@ def _read_xlsx(path: Path, kind: Kind, file_name: str) -> pl.DataFrame:
     except FileRejected:
         raise
     except Exception as e:  # fastexcel raises its own error hierarchy for corrupt files
+        if not _is_zip(path):  # a PDF, image or text saved as .xlsx: not a spreadsheet at all
+            raise _not_a_table(file_name, "文件不是Excel工作簿", "the file is not an Excel workbook") from e
         raise FileRejected("unreadable_file", f"{file_name}：无法读取Excel文件（{e}） / "
                                               f"{file_name}: cannot read the Excel file ({e})") from e
     if grid.height == 0:

@@ -1,5 +1,6 @@
--- derive_flows.sql: monthly values from the latest reported values (DESIGN §3), for the firm-years this
--- run touched (kind = $kind: monthly or tax).
+-- derive_flows.sql: monthly values from the latest reported values (DESIGN §3), for the firm-years that
+-- file $file_id reported (kind = $kind: monthly or tax). Run after each file, so the next file of the
+-- night is validated against a history that already includes this one.
 --   * latest: per (firm, month, measure) the value of the latest file wins (a revision replaces).
 --   * 累计 (ytd) reports are differenced within a year: value(m) = YTD(m) − YTD(previous record of that
 --     year), where YTD of a 当月 record is the previous YTD plus its own value. span_months = months since
@@ -10,7 +11,7 @@
 CREATE OR REPLACE TEMP TABLE touched AS
 SELECT DISTINCT uscc, year(period) AS yr
 FROM history.reported_values
-WHERE kind = $kind AND file_id IN (SELECT file_id FROM meta.files WHERE run_id = $run_id);
+WHERE kind = $kind AND file_id = $file_id;
 
 CREATE OR REPLACE TEMP TABLE derived_flows AS
 WITH latest AS (

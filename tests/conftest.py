@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -18,3 +19,13 @@ def prefect_harness():
     with prefect_test_harness(server_startup_timeout=120), temporary_settings(
             restore_defaults={PREFECT_FLOWS_HEARTBEAT_FREQUENCY}):
         yield
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory, prefect_harness):
+    """The bundled sample run once through the real nightly flow; tests read the published warehouse."""
+    from flows.nightly import nightly
+    from flows.settings import DEFAULT_INBOX
+
+    warehouse = Path(tmp_path_factory.mktemp("sample")) / "clusterwatch.duckdb"
+    return nightly(inbox=DEFAULT_INBOX, warehouse=warehouse)

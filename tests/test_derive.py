@@ -27,6 +27,10 @@ def report(con, file_id, run_id, period, basis, measure, value, kind="monthly"):
                 [kind, FIRM, period, basis, measure, value, file_id])
 
 
+def derive(con, file_id, kind="monthly"):
+    derive_monthly(con, run_id=file_id, file_id=file_id, kind=kind)
+
+
 def monthly(con):
     return con.execute("SELECT period, span_months, output, employees FROM core.firm_monthly ORDER BY period"
                        ).fetchall()
@@ -36,7 +40,7 @@ def test_jan_feb_reported_together_is_one_record_on_february_with_span_two(con):
     report(con, 1, 1, date(2025, 2, 1), "ytd", "output", 300.0)
     report(con, 1, 1, date(2025, 3, 1), "ytd", "output", 450.0)
     report(con, 1, 1, date(2025, 2, 1), "ytd", "employees", 80.0)
-    derive_monthly(con, 1)
+    derive(con, 1)
     assert monthly(con) == [(date(2025, 2, 1), 2, 300.0, 80.0), (date(2025, 3, 1), 1, 150.0, None)]
 
 
@@ -46,7 +50,7 @@ def test_month_and_ytd_reports_mix_within_a_year(con):
     report(con, 1, 1, date(2025, 2, 1), "month", "output", 120.0)
     report(con, 1, 1, date(2025, 4, 1), "ytd", "output", 500.0)
     report(con, 1, 1, date(2025, 5, 1), "month", "output", 90.0)
-    derive_monthly(con, 1)
+    derive(con, 1)
     assert [(p.month, s, o) for p, s, o, _ in monthly(con)] == [(1, 1, 100.0), (2, 1, 120.0), (4, 2, 280.0),
                                                                (5, 1, 90.0)]
 
@@ -55,9 +59,9 @@ def test_a_revised_ytd_value_changes_the_months_on_both_sides(con):
     report(con, 1, 1, date(2025, 3, 1), "ytd", "output", 300.0)
     report(con, 1, 1, date(2025, 4, 1), "ytd", "output", 400.0)
     report(con, 1, 1, date(2025, 5, 1), "ytd", "output", 520.0)
-    derive_monthly(con, 1)
+    derive(con, 1)
     report(con, 2, 2, date(2025, 4, 1), "ytd", "output", 430.0)  # revision of April only
-    derive_monthly(con, 2)
+    derive(con, 2)
     assert [(p.month, o) for p, _, o, _ in monthly(con)] == [(3, 300.0), (4, 130.0), (5, 90.0)]
     changed = con.execute("SELECT DISTINCT period FROM meta.changes WHERE run_id = 2 ORDER BY 1").fetchall()
     assert [p.month for (p,) in changed] == [3, 4, 5]
@@ -66,6 +70,6 @@ def test_a_revised_ytd_value_changes_the_months_on_both_sides(con):
 def test_years_are_differenced_separately_and_tax_goes_to_core_tax(con):
     report(con, 1, 1, date(2024, 12, 1), "ytd", "tax_paid", 1200.0, kind="tax")
     report(con, 1, 1, date(2025, 1, 1), "ytd", "tax_paid", 90.0, kind="tax")
-    derive_monthly(con, 1)
+    derive(con, 1, kind="tax")
     rows = con.execute("SELECT period, span_months, tax_paid FROM core.tax ORDER BY period").fetchall()
     assert rows == [(date(2024, 12, 1), 12, 1200.0), (date(2025, 1, 1), 1, 90.0)]

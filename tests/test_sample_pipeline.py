@@ -1,0 +1,79 @@
+"""The bundled sample through the real nightly flow, compared with the generator's planted truth."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from flows.settings import SAMPLE_DIR
+
+TRUTH = SAMPLE_DIR / "truth"
+
+
+@pytest.fixture(scope="module")
+def con(sample_warehouse):
+    with duckdb.connect(str(sample_warehouse.warehouse), read_only=True) as con:
+        yield con
+
+
+def test_every_planted_bad_row_is_quarantined_with_its_rule_and_nothing_else_is(con):
+    planted = pl.read_csv(TRUTH / "bad_rows.csv").select("file_name", "row_number", "rule")
+    quarantined = con.execute("SELECT file_name, row_number, rule FROM quarantine.rows").pl()
+    assert_frame_equal(quarantined.sort(pl.all()), planted.sort(pl.all()), check_dtypes=False)
+
+
+def test_planted_bad_rows_name_the_column_at_fault(con):
+    planted = pl.read_csv(TRUTH / "bad_rows.csv").filter(pl.col("column_name").is_not_null())
+    got = dict(((f, r), c) for f, r, c in con.execute(
+        "SELECT file_name, row_number, column_name FROM quarantine.rows").fetchall())
+    for file_name, row, column in planted.select("file_name", "row_number", "column_name").iter_rows():
+        assert got[(file_name, row)] == column, (file_name, row)
+
+
+def test_a_file_that_is_not_a_table_is_failed_with_its_reason(con):
+    for file_name, reason in pl.read_csv(TRUTH / "bad_files.csv").iter_rows():
+        status, why = con.execute("SELECT status, reason FROM meta.files WHERE file_name = ?", [file_name]).fetchone()
+        assert status == "failed" and why.startswith(reason)
+
+
+def test_rows_in_equals_loaded_plus_quarantined_for_every_file(con):
+    bad = con.execute("""SELECT file_name FROM meta.files WHERE status = 'loaded'
+                         AND rows_in <> rows_loaded + rows_quarantined""").fetchall()
+    assert bad == []
+    per_file = con.execute("""SELECT f.rows_quarantined, count(q.row_number) FROM meta.files f
+                              LEFT JOIN quarantine.rows q USING (file_id) GROUP BY ALL""").fetchall()
+    assert all(a == b for a, b in per_file)
+
+
+@pytest.mark.parametrize(("table", "truth", "measures"), [
+    ("core.firm_monthly", "monthly_truth.parquet",
+     ["output", "value_added", "revenue", "profit", "employees", "energy", "rd_expense"]),
+    ("core.tax", "tax_truth.parquet", ["tax_paid"]),
+])
+def test_loaded_monthly_values_equal_the_planted_truth(con, table, truth, measures):
+    expected = pl.read_parquet(TRUTH / truth).select("uscc", "period", "span_months", *measures)
+    got = con.execute(f"SELECT uscc, period, span_months, {', '.join(measures)} FROM {table}").pl()
+    assert_frame_equal(got.sort("uscc", "period"), expected.sort("uscc", "period"),
+                       check_dtypes=False, rel_tol=1e-9)
+
+
+def test_cluster_month_totals_equal_the_planted_truth(con):
+    expected = pl.read_parquet(TRUTH / "cluster_month_totals.parquet")
+    got = con.execute("""
+        SELECT f.cluster_id, m.period, sum(m.output) AS output
+        FROM core.firm_monthly m JOIN core.firms f USING (uscc) GROUP BY ALL""").pl()
+    joined = expected.join(got, on=["cluster_id", "period"], how="full", suffix="_got")
+    assert joined.filter(pl.col("output_got").is_null() & (pl.col("output") != 0)).height == 0
+    assert joined.filter((pl.col("output") - pl.col("output_got")).abs()
+                          > 1e-9 * pl.col("output").abs()).height == 0
+
+
+def test_procurement_after_revisions_equals_the_planted_truth(con):
+    expected = pl.read_parquet(TRUTH / "procurement_truth.parquet")
+    got = con.execute("SELECT buyer_uscc, period, sum(amount) AS amount, count(*) AS n FROM core.procurement "
+                      "GROUP BY ALL").pl()
+    want = expected.group_by("buyer_uscc", "period").agg(pl.col("amount").sum(), pl.len().alias("n"))
+    assert_frame_equal(got.sort("buyer_uscc", "period"), want.sort("buyer_uscc", "period"),
+                       check_dtypes=False, rel_tol=1e-9)
