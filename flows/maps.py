@@ -144,6 +144,8 @@ def classify_rows(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def live_rows(con: duckdb.DuckDBPyConnection, period: dt.date) -> list[dict[str, Any]]:
     """The period's cluster rows as the marts hold them now, classed and marked for suppression."""
+    if not all(_has_table(con, *t.split(".")) for t in ("mart.cluster_indicators", "mart.cluster_classes")):
+        return []  # the indicator stage has not run on this warehouse yet
     cursor = con.execute(sql_text("snapshot_source"), {"period": period})
     names = [d[0] for d in cursor.description]
     return classify_rows([dict(zip(names, r, strict=True)) for r in cursor.fetchall()])
@@ -171,6 +173,11 @@ def stored_rows(con: duckdb.DuckDBPyConnection, period: dt.date,
                          [header["snapshot_id"]])
     names = [d[0] for d in cursor.description]
     return header, [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+
+def located(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows that can be drawn (a cluster registered without coordinates stays in the table and GeoJSON)."""
+    return [r for r in rows if r.get("lon") is not None and r.get("lat") is not None]
 
 
 def public_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -297,9 +304,9 @@ def write_geojson(rows: list[dict[str, Any]], path: Path, meta: dict[str, Any]) 
     for row in public_rows(rows):
         props = {k: _round(v) for k, v in row.items()
                  if k not in ("lon", "lat", "snapshot_id", "period", "version")}
-        features.append({"type": "Feature", "id": row["cluster_id"],
-                         "geometry": {"type": "Point", "coordinates": [_round(row["lon"]), _round(row["lat"])]},
-                         "properties": props})
+        point = None if row.get("lon") is None or row.get("lat") is None else {
+            "type": "Point", "coordinates": [_round(row["lon"]), _round(row["lat"])]}
+        features.append({"type": "Feature", "id": row["cluster_id"], "geometry": point, "properties": props})
     collection = {"type": "FeatureCollection", "name": path.stem, "metadata": meta, "features": features}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(collection, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
@@ -378,7 +385,7 @@ def write_png(rows: list[dict[str, Any]], path: Path, period: dt.date, color: st
     plt.rcParams["font.family"] = [font]
     plt.rcParams["axes.unicode_minus"] = False
     base = base_map(0.01)
-    public = public_rows(rows)
+    public = located(public_rows(rows))
 
     fig = plt.figure(figsize=(11, 9), dpi=150)
     ax = fig.add_axes((0.02, 0.1, 0.96, 0.8))
@@ -509,7 +516,7 @@ def write_html(rows: list[dict[str, Any]], path: Path, period: dt.date, color: s
     """A self-contained offline map: inline SVG base map and plain inline JavaScript, no network at all."""
     config = map_config()
     base = base_map(0.02)
-    public = public_rows(rows)
+    public = located(public_rows(rows))
     x0, _, x1, _ = project_extent(MAIN_EXTENT)
     km_per_px = (x1 - x0) / 1000.0
     xs, ys = albers(np.array([r["lon"] for r in public], float), np.array([r["lat"] for r in public], float))

@@ -290,3 +290,19 @@ def test_a_history_night_stores_every_period_and_draws_files_for_the_latest(tmp_
     assert not any(p.exists() for p in results[0].files)
     assert sorted(snapshot.render_snapshot(con, november, out)) == sorted(results[0].files)
     assert all(p.exists() for p in results[0].files)
+
+
+def test_a_cluster_without_coordinates_keeps_its_row_with_a_null_geometry(tmp_path):
+    rows = maps.classify_rows([{"cluster_id": "X", "cluster_name": "无坐标集群", "lon": None, "lat": None,
+                                "n_firms": 10, "output_ttm": 5.0e6, "output_ttm_n_firms": 10}])
+    path = maps.write_geojson(rows, tmp_path / "x.geojson", {"period": "2025-12"})
+    feature = json.loads(path.read_text(encoding="utf-8"))["features"][0]
+    assert feature["geometry"] is None and feature["properties"]["output_ttm"] == 5.0e6
+    assert maps.located(rows) == []
+
+
+def test_an_empty_warehouse_snapshots_nothing(tmp_path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    apply_schema(con)
+    assert snapshot.snapshot_latest(con, tmp_path / "maps") is None
+    assert snapshot.snapshot_period(con, PERIOD, tmp_path / "maps").snapshot_id is None
