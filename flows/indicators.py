@@ -7,6 +7,18 @@ classification thresholds and weights live in flows/classification.toml.
 
 Work is set-based: the SQL gets the target periods as a temp table, procurement is pre-aggregated per buyer
 and month once (work.proc_buyer_month) and only the changed months are re-aggregated on an incremental night.
+
+Flags in mart.cluster_indicators.flags (sorted VARCHAR[]):
+  span            a record ending in m covers more than one month (1–2月 reported together)
+  span_edge       a record inside the TTM window covers months before the window
+  partial_window  the window (TTM, YTD, or last year's YTD for YoY) starts before the first month with data;
+                  the value is computed over the months that exist
+  no_procurement  local_supplier_count is 0 because nothing was bought in the window
+  undefined:<why> the value is NULL: no_records, no_comparable_firms, zero_base, no_land, zero_revenue,
+                  zero_output, zero_employees, not_reported, no_procurement, zero_amount,
+                  no_leader_procurement, no_survey, no_maturity, no_firms
+mart.province_indicators adds undefined:no_values / undefined:zero_denominator; mart.firm_ratings flags
+undefined:<metric> for a value scored at the neutral ratio 1.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ COMMENT ON COLUMN mart.cluster_indicators.value IS '指标值；分母为零或�
 COMMENT ON COLUMN mart.cluster_indicators.numerator IS '比率类指标的分子（加总类为值本身），用于省级汇总 / numerator of a ratio (the value itself for sums), used by the province roll-up';
 COMMENT ON COLUMN mart.cluster_indicators.denominator IS '比率类指标的分母 / denominator of a ratio';
 COMMENT ON COLUMN mart.cluster_indicators.n_firms IS '参与计算的企业数（披露控制用） / number of contributing firms (for disclosure control)';
-COMMENT ON COLUMN mart.cluster_indicators.flags IS '标记：span 当月含跨月记录；span_edge 窗口首月记录跨出窗口；partial_window 窗口早于数据起点；undefined:<原因> 无法计算 / flags: span, span_edge, partial_window, undefined:<reason>';
+COMMENT ON COLUMN mart.cluster_indicators.flags IS '标记：span 当月含跨月记录（如1-2月合报）；span_edge 窗口内记录覆盖窗口之前的月份；partial_window 窗口早于数据起点（按现有月份计算）；no_procurement 窗口内无采购（计数为0）；undefined:<原因> 无法计算，值为 NULL（no_records, no_comparable_firms, zero_base, no_land, zero_revenue, zero_output, zero_employees, not_reported, no_procurement, zero_amount, no_leader_procurement, no_survey, no_maturity, no_firms） / flags: span (a record ending in m covers more than one month), span_edge (a TTM record reaches back before the window), partial_window (window starts before the data; computed over what exists), no_procurement (count is 0), undefined:<reason> (value NULL)';
 COMMENT ON COLUMN mart.cluster_indicators.pct_rank_in_domain IS '同领域集群中的百分位（1 为最优，按指标方向；不足2个集群时为 NULL） / percentile rank among clusters of the same domain (1 = best by direction; NULL with fewer than 2 valued clusters)';
 
 COMMENT ON TABLE mart.province_indicators IS '省级汇总指标：加总类相加，比率类由分子分母分别加总后重算（不取平均） / province roll-up: additive indicators summed, ratios recomputed from summed numerators and denominators (never averaged)';
