@@ -61,8 +61,8 @@ def map_config() -> dict[str, Any]:
 
 
 def config_hash() -> str:
-    """Hash of flows/maps.toml; part of a snapshot's content, since it decides the colour classes."""
-    return hashlib.sha256(CONFIG_PATH.read_bytes()).hexdigest()
+    """Hash of flows/maps.toml's settings (not its comments); part of a snapshot's content hash."""
+    return hashlib.sha256(json.dumps(map_config(), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def _fmt(value: float, code: str) -> str:
@@ -724,3 +724,22 @@ def base_map_lonlat() -> tuple[BaseGeometry, BaseGeometry]:
     """China's outline and the ten-dash line in lon/lat, for the world overview."""
     return (simplify_keep_islands(_geodata("amap/land/100000.geojson"), 0.05),
             _geodata("amap/maritime/100000.geojson"))
+
+
+def parse_period(text: str) -> dt.date:
+    """'2025-12', '202512' or '2025-12-01' → date(2025, 12, 1)."""
+    digits = text.strip().replace("/", "-")
+    if len(digits) == 6 and digits.isdigit():
+        digits = f"{digits[:4]}-{digits[4:]}"
+    year, month = digits.split("-")[:2]
+    return dt.date(int(year), int(month), 1)
+
+
+def map_command(warehouse: Path, period: str, color: str = "local_supporting_rate",
+                out_dir: Path | None = None) -> MapFiles:
+    """`clusterwatch map --period 2025-12 --color per_mu_tax`: open the warehouse read-only and render."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return render_map(con, parse_period(period), color, out_dir)
+    finally:
+        con.close()

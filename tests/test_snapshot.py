@@ -306,3 +306,9 @@ def test_an_empty_warehouse_snapshots_nothing(tmp_path):
     apply_schema(con)
     assert snapshot.snapshot_latest(con, tmp_path / "maps") is None
     assert snapshot.snapshot_period(con, PERIOD, tmp_path / "maps").snapshot_id is None
+
+
+def test_map_command_renders_from_the_warehouse_file_read_only(tmp_path):
+    build_warehouse(tmp_path / "w.duckdb").close()
+    files = maps.map_command(tmp_path / "w.duckdb", "2025-12", "cloud_rate", tmp_path / "out")
+    assert files.png.exists() and files.png.parent == tmp_path / "out" / "2025-12"
