@@ -23,13 +23,18 @@ facts AS (
         WHERE t.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)
     ) t ON m.uscc = t.uscc AND m.period = t.period
 ),
+gaps AS (
+    SELECT u.uscc, tp.period
+    FROM (SELECT DISTINCT uscc FROM facts) u CROSS JOIN tp
+    ANTI JOIN facts f ON f.uscc = u.uscc AND f.period = tp.period
+),
 spine AS (
-    SELECT u.uscc, tp.period, NULL::DOUBLE AS output, NULL::DOUBLE AS value_added, NULL::DOUBLE AS revenue,
+    SELECT uscc, period, NULL::DOUBLE AS output, NULL::DOUBLE AS value_added, NULL::DOUBLE AS revenue,
            NULL::DOUBLE AS employees, NULL::DOUBLE AS energy, NULL::DOUBLE AS rd_expense,
            NULL::DOUBLE AS tax_paid, true AS is_target
-    FROM (SELECT DISTINCT uscc FROM facts) u CROSS JOIN tp
+    FROM gaps
     UNION ALL
-    SELECT *, false FROM facts
+    SELECT *, period IN (SELECT period FROM tp) FROM facts
 ),
 win AS (
     SELECT uscc, period, is_target,

@@ -89,16 +89,20 @@ WHERE f.land_area > 0 AND t.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELE
 GROUP BY ALL;
 
 -- Per firm and target period: output over records ending inside the TTM window (for n_firms, top1_share,
--- hhi). A spine row per firm and target carries the window end when the firm has no record that month.
+-- hhi). A gap row per firm and target carries the window end when the firm has no record that month.
 CREATE OR REPLACE TEMP TABLE firm_ttm AS
 WITH facts AS (
     SELECT uscc, cluster_id, period, output FROM fm WHERE period >= (SELECT lo_ttm FROM bounds)
 ),
-spine AS (
-    SELECT u.uscc, u.cluster_id, tp.period, NULL::DOUBLE AS output, 0 AS is_record, true AS is_target
+gaps AS (  -- (firm, target) pairs without a record that month: they need a row to carry the window
+    SELECT u.uscc, u.cluster_id, tp.period
     FROM (SELECT DISTINCT uscc, cluster_id FROM facts) u CROSS JOIN tp
+    ANTI JOIN facts f ON f.uscc = u.uscc AND f.period = tp.period
+),
+spine AS (
+    SELECT uscc, cluster_id, period, NULL::DOUBLE AS output, 0 AS is_record, true AS is_target FROM gaps
     UNION ALL
-    SELECT uscc, cluster_id, period, output, 1, false FROM facts
+    SELECT uscc, cluster_id, period, output, 1, period IN (SELECT period FROM tp) FROM facts
 ),
 win AS (
     SELECT uscc, cluster_id, period, is_target, is_record,
