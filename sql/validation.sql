@@ -42,8 +42,8 @@ SELECT run_id, file_id, any_value(file_name) AS file_name, any_value(kind) AS ki
        count(*) FILTER (WHERE passed) AS rules_passed,
        count(*) FILTER (WHERE NOT passed) AS rules_failed,
        count(*) FILTER (WHERE NOT passed AND severity = 'critical') AS critical_failed,
-       sum(failed_rows) FILTER (WHERE severity = 'critical') AS critical_failures,
-       sum(failed_rows) FILTER (WHERE severity = 'warning') AS warning_failures
+       CAST(sum(failed_rows) FILTER (WHERE severity = 'critical') AS BIGINT) AS critical_failures,
+       CAST(sum(failed_rows) FILTER (WHERE severity = 'warning') AS BIGINT) AS warning_failures
 FROM meta.validation_results
 GROUP BY run_id, file_id;
 COMMENT ON VIEW meta.validation_files IS '每个文件的校验汇总 / validation summary per file';
@@ -51,12 +51,12 @@ COMMENT ON VIEW meta.validation_files IS '每个文件的校验汇总 / validati
 CREATE OR REPLACE VIEW meta.validation_runs AS
 SELECT v.run_id,
        count(*) AS files,
-       sum(v.rules_evaluated) AS rules_evaluated,
-       sum(v.rules_passed) AS rules_passed,
-       sum(v.rules_failed) AS rules_failed,
+       CAST(sum(v.rules_evaluated) AS BIGINT) AS rules_evaluated,
+       CAST(sum(v.rules_passed) AS BIGINT) AS rules_passed,
+       CAST(sum(v.rules_failed) AS BIGINT) AS rules_failed,
        count(*) FILTER (WHERE v.critical_failed > 0) AS files_with_critical_failures,
-       sum(f.rows_quarantined) AS rows_quarantined,
-       sum(v.warning_failures) AS warning_flags
+       CAST(sum(f.rows_quarantined) AS BIGINT) AS rows_quarantined,
+       CAST(sum(v.warning_failures) AS BIGINT) AS warning_flags
 FROM meta.validation_files v
 LEFT JOIN meta.files f USING (file_id)
 GROUP BY v.run_id;
