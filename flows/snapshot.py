@@ -41,9 +41,13 @@ class SnapshotResult:
     n_clusters: int = 0
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the snapshot and global-reference tables with their comments (idempotent)."""
-    run_sql(con, "snapshot")
+def ensure_schema(con: duckdb.DuckDBPyConnection, force: bool = False) -> None:
+    """Create the snapshot and global-reference tables with their comments (idempotent; skipped when present,
+    so snapshotting 36 periods does not re-run every COMMENT 36 times)."""
+    present = con.execute("SELECT count(*) FROM duckdb_views() WHERE schema_name = 'mart' "
+                          "AND view_name = 'map_snapshot_latest'").fetchone()[0]
+    if force or not present:
+        run_sql(con, "snapshot")
 
 
 def _files(out_dir: Path, period: dt.date, version: int, color: str) -> maps.MapFiles:
