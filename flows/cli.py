@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from flows.settings import DEFAULT_CRON, DEFAULT_INBOX, DEFAULT_WAREHOUSE, TIMEZONE
+from flows.settings import DEFAULT_CRON, DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, TIMEZONE
 
 
 def _quiet_prefect() -> None:
@@ -23,7 +23,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _quiet_prefect()
     from flows.nightly import nightly
 
-    summary = nightly(inbox=args.inbox, warehouse=args.warehouse)
+    summary = nightly(inbox=args.inbox, warehouse=args.warehouse, reports=args.reports)
     print(f"inbox      {summary.inbox}  ({summary.files_seen} files)")
     if summary.run_id is None:
         print("nothing new: every file was landed before; warehouse unchanged")
@@ -37,6 +37,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"failed     {outcome.name}: {outcome.reason}")
     print(f"warehouse  {summary.warehouse}")
     print(f"           duckdb -readonly {summary.warehouse}")
+    for snap in summary.snapshots:
+        if snap.files:
+            print(f"map        {snap.period:%Y-%m} {snap.snapshot_id}: " + ", ".join(str(f) for f in snap.files))
     return 0
 
 
@@ -59,6 +62,15 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_map(args: argparse.Namespace) -> int:
+    from flows.maps import map_command
+
+    files = map_command(args.warehouse, args.period, args.color, args.out)
+    for path in (files.geojson, files.png, files.html):
+        print(path)
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from flows.validate import check_files
 
@@ -72,6 +84,7 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the nightly flow once and publish the warehouse")
     run.add_argument("--inbox", type=Path, default=DEFAULT_INBOX, help="folder of delivered files")
     run.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file to publish")
+    run.add_argument("--reports", type=Path, default=REPORTS_OUT, help="folder for maps, drift and reports")
     run.set_defaults(func=cmd_run)
 
     serve = sub.add_parser("serve", help="serve the nightly flow on a cron schedule (Prefect)")
@@ -86,6 +99,16 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", type=Path, required=True)
     sample.add_argument("--seed", type=int, default=20251231)
     sample.set_defaults(func=cmd_sample)
+
+    from flows.maps import COLOR_CHOICES
+
+    cmap = sub.add_parser("map", help="render the cluster map of a period (GeoJSON, PNG, offline HTML)")
+    cmap.add_argument("--period", required=True, help="e.g. 2025-12")
+    cmap.add_argument("--color", default="local_supporting_rate",
+                      choices=COLOR_CHOICES)
+    cmap.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    cmap.add_argument("--out", type=Path, default=None, help="folder (default reports/out/maps)")
+    cmap.set_defaults(func=cmd_map)
 
     check = sub.add_parser("check", help="validate files without loading them")
     check.add_argument("files", type=Path, nargs="+")

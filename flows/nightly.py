@@ -8,6 +8,7 @@ simply run again. One Prefect task per stage, and one per inbox file for the ing
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -19,7 +20,8 @@ from flows import load as loader
 from flows.discover import InboxFile, discover
 from flows.indicators import changed_periods, update_indicators
 from flows.land import LandedFile, land, landed_hashes, sha256_of
-from flows.settings import DEFAULT_INBOX, DEFAULT_WAREHOUSE, landing_for
+from flows.settings import DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, landing_for
+from flows.snapshot import SnapshotResult, snapshot_stage
 from flows.standardise import FileRejected, standardise
 from flows.validate import record_results, validate
 from flows.warehouse import building, connect_readonly, query_one, run_sql
@@ -35,6 +37,7 @@ class NightSummary:
     run_id: int | None = None
     outcomes: list[loader.FileOutcome] = field(default_factory=list)
     periods_recomputed: int = 0
+    snapshots: list[SnapshotResult] = field(default_factory=list)
 
     @property
     def rows_loaded(self) -> int:
@@ -83,9 +86,15 @@ def ingest_task(con: duckdb.DuckDBPyConnection, run_id: int, landed: LandedFile)
 
 
 @task(name="indicators", cache_policy=NO_CACHE)
-def indicators_task(con: duckdb.DuckDBPyConnection, run_id: int) -> int:
+def indicators_task(con: duckdb.DuckDBPyConnection, run_id: int) -> set[date]:
     """Recompute the indicator marts for the periods whose windows touch what this night changed."""
-    return len(update_indicators(con, changed_periods(con, run_id)))
+    return update_indicators(con, changed_periods(con, run_id))
+
+
+@task(name="snapshot", cache_policy=NO_CACHE)
+def snapshot_task(con: duckdb.DuckDBPyConnection, periods: set[date], out_dir: Path) -> list[SnapshotResult]:
+    """A new map snapshot version for each recomputed period whose content changed; files for the latest."""
+    return snapshot_stage(con, periods, out_dir)
 
 
 def new_files(files: list[InboxFile], warehouse: Path) -> list[InboxFile]:
@@ -98,10 +107,14 @@ def new_files(files: list[InboxFile], warehouse: Path) -> list[InboxFile]:
 
 
 @flow(name="nightly", log_prints=True)
-def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE) -> NightSummary:
-    """Run one night over an inbox and publish the warehouse if anything new arrived."""
+def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE,
+            reports: Path = REPORTS_OUT) -> NightSummary:
+    """Run one night over an inbox and publish the warehouse if anything new arrived.
+
+    Maps, drift reports and monthly reports are written under `reports`.
+    """
     logger = get_run_logger()
-    inbox, warehouse = Path(inbox), Path(warehouse)
+    inbox, warehouse, reports = Path(inbox), Path(warehouse), Path(reports)
     files = discover_task(inbox)
     summary = NightSummary(inbox=inbox, warehouse=warehouse, files_seen=len(files))
     if not new_files(files, warehouse):
@@ -117,7 +130,9 @@ def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE) ->
             logger.info("[%d/%d] %s: %s, %d loaded, %d quarantined%s", i, len(landed), item.name,
                         outcome.status, outcome.rows_loaded, outcome.rows_quarantined,
                         f" ({outcome.reason})" if outcome.reason else "")
-        summary.periods_recomputed = indicators_task(con, run_id)
+        periods = indicators_task(con, run_id)
+        summary.periods_recomputed = len(periods)
+        summary.snapshots = snapshot_task(con, periods, reports / "maps")
         run_sql(con, "run_finish", {"run_id": run_id, "files_seen": len(files)})
     logger.info("published %s", warehouse)
     return summary

@@ -27,5 +27,5 @@ def sample_warehouse(tmp_path_factory, prefect_harness):
     from flows.nightly import nightly
     from flows.settings import DEFAULT_INBOX
 
-    warehouse = Path(tmp_path_factory.mktemp("sample")) / "clusterwatch.duckdb"
-    return nightly(inbox=DEFAULT_INBOX, warehouse=warehouse)
+    root = Path(tmp_path_factory.mktemp("sample"))
+    return nightly(inbox=DEFAULT_INBOX, warehouse=root / "clusterwatch.duckdb", reports=root / "reports")
