@@ -208,7 +208,7 @@ def derive(frame: pl.DataFrame, derived: dict, con: duckdb.DuckDBPyConnection,
                 .then(pl.col(src) / pl.col("recent_median")).otherwise(None)).to_series()
         else:
             raise ValueError(f"unknown derived column function {fn!r} for {name}")
-        cols.append(out.alias(name))
+        cols.append(out.cast(pl.Float64 if fn == "history_ratio" else pl.Boolean).alias(name))
     return (frame.with_columns(cols) if cols else frame), notes
 
 
@@ -247,7 +247,7 @@ def fail_expr(rule: Rule, frame: pl.DataFrame, params: dict[str, date]) -> pl.Ex
     if t == "expect_column_values_to_match_regex":
         return col.is_not_null() & ~col.cast(pl.Utf8).str.contains(kw["regex"])
     if t == "expect_column_values_to_be_in_set":
-        return col.is_not_null() & ~col.is_in(pl.Series(kw["value_set"]).cast(dtype).implode())
+        return col.is_not_null() & ~col.is_in(pl.Series(kw["value_set"]).cast(dtype, strict=False).implode())
     if t == "expect_column_values_to_be_between":
         lo = _bound(_param(kw.get("min_value"), params), dtype)
         hi = _bound(_param(kw.get("max_value"), params), dtype)
@@ -447,7 +447,7 @@ def validate(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBP
     masks = work.select([exprs[r.id].fill_null(False).alias(r.id) for r in row_rules]) if row_rules \
         else pl.DataFrame()
     any_fail = masks.select(pl.any_horizontal(pl.all())).to_series() if row_rules \
-        else pl.Series([False] * work.height)
+        else pl.Series([False] * work.height, dtype=pl.Boolean)
     lap("rules")
 
     # 2. GX runs the suite: on everything, or on every flagged row plus a systematic sample
@@ -472,7 +472,7 @@ def validate(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBP
 
     # 3. results per expectation, with the engines' agreement on the GX batch
     results = []
-    in_gx = pl.Series([False] * work.height)
+    in_gx = pl.Series([False] * work.height, dtype=pl.Boolean)
     in_gx = in_gx.scatter(gx_idx, True) if len(gx_idx) else in_gx
     for r in rules:
         g_n, g_f, g_ok = gx_stats.get(r.id, (0, 0, True))

@@ -293,3 +293,10 @@ def test_check_files_against_a_published_warehouse(con, tmp_path):
     unknown = _write(tmp_path / "tax_2025-07.csv", ["uscc", "period", "tax_paid"], [[FIRM_NEW, "2025-07", 11]])
     assert check_files([good], wh) == 0
     assert check_files([unknown], wh) == 1
+
+
+def test_empty_file_and_missing_column(con):
+    v = validate("monthly", frame("monthly", [monthly()]).head(0), "m.csv", con, today=TODAY)
+    assert v.frame.height == 0 and v.issues.height == 0 and v.results["passed"].all()
+    v = validate("monthly", frame("monthly", [monthly()]).drop("basis"), "m.csv", con, today=TODAY)
+    assert v.frame.height == 0 and v.issues["rule"].to_list() == ["missing_value"]
