@@ -1,0 +1,206 @@
+"""Disclosure control for everything the report publishes (DESIGN §6), applied before anything is rendered.
+
+Why a module of its own: the rules decide what may leave the warehouse, so they are kept apart from the
+layout code and tested on their own.
+
+A *panel* is every cell the report can show: one row per (row_id, period, indicator) where row_id is a
+cluster id, 'P:<province>' (the province roll-up of its clusters) or 'ALL' (all clusters). Rules:
+
+* primary, every audience: a value built from fewer than MIN_FIRMS firms (``n_firms`` of the mart) is
+  suppressed (status ``few``);
+* primary, public audience: the (2, 85%) dominance rule — the two largest firms contribute more than 85% of
+  a sum behind the value (status ``dominance``). Firm contributions come from the core tables
+  (sql/report_contributions.sql); each indicator names the sums it is built from (DOMINANCE_MEASURES).
+  top1_share and hhi describe the largest firms directly and are never public (status ``concentration``);
+* secondary, public audience: for every roll-up relation total = f(parts) (ALL over provinces, ALL over
+  clusters, each province over its clusters; every indicator, ratios too, which is conservative) the number
+  of suppressed members is never exactly one: the smallest non-zero shown part is suppressed as well
+  (status ``secondary``), or the total when no part is left; repeated until nothing changes.
+
+Internal analysts see everything in DuckDB; the internal report still hides values from fewer than 3 firms.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from flows.indicators import registry
+from flows.warehouse import sql_text
+
+MIN_FIRMS = 3
+DOMINANCE_N = 2
+DOMINANCE_SHARE = 0.85
+AUDIENCES = ("internal", "public")
+SYMBOL = "—*"
+FOOTNOTE_ZH = (f"“{SYMBOL}”表示依统计数据保密规定不予公布（贡献企业少于{MIN_FIRMS}家、"
+               f"前{DOMINANCE_N}家企业占比超过{DOMINANCE_SHARE:.0%}，或为防止推算而隐去的数据）。")
+FOOTNOTE_EN = (f"“{SYMBOL}”: withheld for confidentiality (fewer than {MIN_FIRMS} firms, the largest "
+               f"{DOMINANCE_N} firms above {DOMINANCE_SHARE:.0%} of the total, or withheld so that another "
+               "withheld value cannot be derived).")
+
+# The firm-level sums each indicator is built from (measures of sql/report_contributions.sql).
+DOMINANCE_MEASURES: dict[str, tuple[str, ...]] = {
+    "output_month": ("output_month",),
+    "output_ytd": ("output_ytd",),
+    "output_ytd_yoy": ("output_ytd",),
+    "output_ttm": ("output_ttm",),
+    "local_supporting_rate": ("proc_ttm", "proc_local_ttm"),
+    "unknown_supplier_share": ("proc_ttm",),
+    "local_supporting_rate_leaders": ("proc_ttm",),
+    "per_mu_tax": ("tax_ttm",),
+    "per_mu_output": ("output_ttm_land",),
+    "rd_intensity": ("rd_ttm", "revenue_ttm"),
+    "energy_intensity": ("energy_ttm", "output_ttm"),
+    "labour_productivity": ("output_ttm",),
+}
+NEVER_PUBLIC = ("top1_share", "hhi")
+
+
+@dataclass(frozen=True)
+class Relation:
+    """total = f(parts) for one period and indicator; a published table must not let one part be solved."""
+
+    total: tuple[str, dt.date, str]
+    parts: tuple[tuple[str, dt.date, str], ...]
+
+
+def _has(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                       [schema, table]).fetchone()[0] > 0
+
+
+def _periods_table(con: duckdb.DuckDBPyConnection, periods: Iterable[dt.date]) -> None:
+    """Temp table report_periods; one statement (executemany is slow on a read-only connection)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE report_periods AS SELECT unnest(?::DATE[]) AS period",
+                [sorted(set(periods))])
+
+
+def contributions(con: duckdb.DuckDBPyConnection, periods: Iterable[dt.date]) -> pl.DataFrame:
+    """Per group, period and measure: total and the two largest firms' sum (for the dominance rule)."""
+    _periods_table(con, periods)
+    sql = sql_text("report_contributions")
+    if not _has(con, "work", "proc_buyer_month"):  # a warehouse whose indicator stage never ran
+        sql = sql.replace("work.proc_buyer_month", "(SELECT NULL::VARCHAR AS buyer_uscc, NULL::DATE AS period, "
+                          "NULL::DOUBLE AS amount, NULL::DOUBLE AS local_amount WHERE false)")
+    return con.execute(sql).pl()
+
+
+def panel(con: duckdb.DuckDBPyConnection, periods: Iterable[dt.date]) -> pl.DataFrame:
+    """Every publishable cell of the periods: clusters, province roll-ups and the all-cluster roll-up.
+
+    Columns: row_id, kind (cluster/province/all), province, period, indicator, value, n_firms.
+    """
+    _periods_table(con, periods)
+    rollups = ", ".join(f"('{i.code}', '{i.rollup}')" for i in registry())  # codes are identifiers
+    con.execute(f"CREATE OR REPLACE TEMP TABLE report_rollup AS SELECT * FROM (VALUES {rollups}) v(indicator, rollup)")
+    if True:
+        frame = con.execute(
+            """WITH ci AS (
+                   SELECT ci.cluster_id, c.province, ci.period, ci.indicator, ci.value, ci.numerator,
+                          ci.denominator, ci.n_firms
+                   FROM mart.cluster_indicators ci JOIN core.clusters c USING (cluster_id)
+                   WHERE ci.period IN (SELECT period FROM report_periods))
+               SELECT cluster_id AS row_id, 'cluster' AS kind, province, period, indicator, value, n_firms FROM ci
+               UNION ALL
+               SELECT 'P:' || province, 'province', province, period, indicator, value, n_firms
+               FROM mart.province_indicators WHERE period IN (SELECT period FROM report_periods)
+               UNION ALL
+               SELECT 'ALL', 'all', NULL, period, indicator,
+                      CASE r.rollup
+                          WHEN 'sum' THEN sum(coalesce(numerator, value))
+                          WHEN 'ratio' THEN sum(numerator) / nullif(sum(denominator), 0)
+                          WHEN 'growth' THEN sum(numerator) / nullif(sum(denominator), 0) - 1
+                          WHEN 'max_share' THEN max(numerator) / nullif(sum(denominator), 0)
+                          WHEN 'hhi' THEN sum(numerator) / nullif(sum(denominator), 0) ^ 2 END,
+                      sum(n_firms)
+               FROM ci JOIN report_rollup r USING (indicator)
+               GROUP BY period, indicator, r.rollup"""
+        ).pl().with_columns(pl.col("n_firms").cast(pl.Int64))
+    return frame
+
+
+def relations(frame: pl.DataFrame) -> list[Relation]:
+    """The roll-up relations among the panel's cells (ALL = Σ provinces = Σ clusters; province = Σ clusters)."""
+    by_province: dict[str, list[str]] = defaultdict(list)
+    for row_id, province in frame.filter(pl.col("kind") == "cluster").select("row_id", "province").unique().rows():
+        by_province[province].append(row_id)
+    clusters = sorted(r for ids in by_province.values() for r in ids)
+    provinces = sorted(by_province)
+    out = []
+    for period, indicator in frame.select("period", "indicator").unique().rows():
+        out.append(Relation(("ALL", period, indicator), tuple((c, period, indicator) for c in clusters)))
+        out.append(Relation(("ALL", period, indicator), tuple((f"P:{p}", period, indicator) for p in provinces)))
+        for p in provinces:
+            out.append(Relation((f"P:{p}", period, indicator),
+                                tuple((c, period, indicator) for c in sorted(by_province[p]))))
+    return out
+
+
+def primary(frame: pl.DataFrame, audience: str, contrib: pl.DataFrame | None = None) -> dict[tuple, str]:
+    """Primary suppression: fewer than MIN_FIRMS firms; for the public also dominance and concentration."""
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience must be one of {AUDIENCES}")
+    dominated: set[tuple[str, dt.date, str]] = set()
+    if audience == "public" and contrib is not None and contrib.height:
+        hit = contrib.filter(pl.col("top2") > DOMINANCE_SHARE * pl.col("total"))
+        dominated = {(g, p, m) for g, p, m in hit.select("grp", "period", "measure").rows()}
+    status: dict[tuple, str] = {}
+    for row_id, period, indicator, value, n_firms in frame.select(
+            "row_id", "period", "indicator", "value", "n_firms").rows():
+        if value is None:
+            continue
+        key = (row_id, period, indicator)
+        if n_firms is None or n_firms < MIN_FIRMS:
+            status[key] = "few"
+        elif audience == "public" and indicator in NEVER_PUBLIC:
+            status[key] = "concentration"
+        elif audience == "public" and any((row_id, period, m) in dominated
+                                          for m in DOMINANCE_MEASURES.get(indicator, ())):
+            status[key] = "dominance"
+    return status
+
+
+def secondary(values: dict[tuple, float | None], status: dict[tuple, str], rels: list[Relation]) -> dict[tuple, str]:
+    """Add secondary suppressions until no relation has exactly one suppressed member (returns a new dict)."""
+    status = dict(status)
+    changed = True
+    while changed:
+        changed = False
+        for rel in rels:
+            members = (rel.total, *rel.parts)
+            hidden = [k for k in members if k in status]
+            if len(hidden) != 1:
+                continue
+            shown = [k for k in rel.parts if k not in status and values.get(k) is not None]
+            # Prefer the smallest non-zero part (least information lost; a zero would let the sum be solved).
+            shown.sort(key=lambda k: (abs(values[k] or 0.0) == 0.0, abs(values[k] or 0.0)))
+            target = shown[0] if shown and values.get(rel.total) is not None else None
+            if target is None and rel.total not in status and values.get(rel.total) is not None:
+                target = rel.total
+            if target is None:
+                continue  # the lone suppressed value has no shown companion: nothing can be solved
+            status[target] = "secondary"
+            changed = True
+    return status
+
+
+def protect(con: duckdb.DuckDBPyConnection, periods: Iterable[dt.date], audience: str) -> pl.DataFrame:
+    """The panel of the periods with a `status` column (None = may be shown) and `shown` (value or None)."""
+    periods = sorted({p.replace(day=1) for p in periods})
+    frame = panel(con, periods)
+    contrib = contributions(con, periods) if audience == "public" else None
+    status = primary(frame, audience, contrib)
+    if audience == "public":
+        values = {(r, p, i): v for r, p, i, v in frame.select("row_id", "period", "indicator", "value").rows()}
+        status = secondary(values, status, relations(frame))
+    keys = frame.select(pl.struct("row_id", "period", "indicator")).to_series()
+    marks = [status.get((k["row_id"], k["period"], k["indicator"])) for k in keys]
+    frame = frame.with_columns(pl.Series("status", marks, dtype=pl.Utf8))
+    return frame.with_columns(
+        pl.when(pl.col("status").is_null()).then(pl.col("value")).otherwise(None).alias("shown"))
