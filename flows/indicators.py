@@ -200,17 +200,18 @@ def _load_config(con: duckdb.DuckDBPyConnection) -> None:
          st["agglomeration"]["name"], st["agglomeration"]["en"], tier["below"]["name"], tier["below"]["en"]],
     )
     fr = cfg["firm_rating"]
+    classes = sorted(fr["classes"], key=lambda c: float(c["upto"]))
     if fr["group"] not in ("cluster", "all"):
         raise ValueError("classification.toml: firm_rating.group must be 'cluster' or 'all'")
     con.execute(
         """CREATE OR REPLACE TEMP TABLE cfg_rating AS SELECT ?::BOOLEAN AS require_above_scale,
-               ?::DOUBLE AS min_land_mu, ?::DOUBLE AS cap, ?::VARCHAR AS grp""",
-        [fr["require_above_scale"], fr["min_land_mu"], fr["cap"], fr["group"]],
+               ?::DOUBLE AS min_land_mu, ?::DOUBLE AS cap, ?::VARCHAR AS grp, ?::VARCHAR[] AS class_names,
+               ?::DOUBLE[] AS class_upto""",
+        [fr["require_above_scale"], fr["min_land_mu"], fr["cap"], fr["group"],
+         [c["class"] for c in classes], [float(c["upto"]) for c in classes]],
     )
     con.execute("CREATE OR REPLACE TEMP TABLE cfg_weight (metric VARCHAR, weight DOUBLE)")
     con.executemany("INSERT INTO cfg_weight VALUES (?, ?)", [[k, float(v)] for k, v in fr["weights"].items()])
-    con.execute("CREATE OR REPLACE TEMP TABLE cfg_class (class VARCHAR, upto DOUBLE)")
-    con.executemany("INSERT INTO cfg_class VALUES (?, ?)", [[c["class"], float(c["upto"])] for c in fr["classes"]])
 
 
 def _state_is_current(con: duckdb.DuckDBPyConnection) -> bool:

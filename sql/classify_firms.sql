@@ -1,7 +1,8 @@
 -- classify_firms.sql: mart.firm_ratings for the target periods — per-mu efficiency class A/B/C/D
 -- (亩均效益评价) on each firm's TTM ending at the period, for every firm with a monthly record in that
 -- window (class NULL when not evaluated). Config from flows/classification.toml via temp
--- tables cfg_rating (one row), cfg_weight(metric, weight), cfg_class(class, upto). Reads fm, firm_ttm and
+-- tables cfg_rating (one row, with class_names / class_upto lists sorted by upto), cfg_weight(metric,
+-- weight). Reads fm, firm_ttm and
 -- firm_cluster (indicators_base.sql).
 
 DELETE FROM mart.firm_ratings
@@ -96,8 +97,10 @@ ranked AS (
     FROM base b JOIN firm_scores s USING (uscc, period)
 )
 SELECT b.uscc, b.period, b.cluster_id, r.score,
-       (SELECT arg_min(c.class, c.upto) FROM cfg_class c WHERE r.rank_in_group / r.n_rated <= c.upto + 1e-12),
+       CASE WHEN r.rank_in_group IS NOT NULL THEN
+           cfg.class_names[1 + len(list_filter(cfg.class_upto, u -> u < r.rank_in_group / r.n_rated - 1e-12))]
+       END,
        b.reason IS NULL, b.reason, b.rating_group, r.rank_in_group, r.n_rated, b.land_area, b.per_mu_tax,
        b.per_mu_value_added, b.value_added_basis, b.output_per_tce, b.labour_productivity, b.rd_intensity,
        coalesce(r.flags, []::VARCHAR[])
-FROM base b LEFT JOIN ranked r USING (uscc, period);
+FROM base b LEFT JOIN ranked r USING (uscc, period) CROSS JOIN cfg_rating cfg;

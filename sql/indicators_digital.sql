@@ -15,16 +15,21 @@ WITH s AS (
     JOIN firm_cluster f USING (uscc)
 ),
 events AS (
-    SELECT cluster_id, valid_from AS at, 1 AS n, cloud, done, coalesce(maturity, 0) AS maturity, has_maturity
+    SELECT cluster_id, valid_from AS at_month, 1 AS n, cloud, done, coalesce(maturity, 0) AS maturity, has_maturity
     FROM s
     UNION ALL
     SELECT cluster_id, valid_to, -1, -cloud, -done, -coalesce(maturity, 0), -has_maturity
     FROM s WHERE valid_to IS NOT NULL
 ),
+deltas AS (
+    SELECT cluster_id, at_month, sum(n) AS n, sum(cloud) AS cloud, sum(done) AS done, sum(maturity) AS maturity,
+           sum(has_maturity) AS has_maturity
+    FROM events GROUP BY ALL
+),
 state AS (
     SELECT g.cluster_id, g.period, sum(e.n) AS n_surveyed, sum(e.cloud) AS n_cloud, sum(e.done) AS n_done,
            sum(e.maturity) AS maturity_sum, sum(e.has_maturity) AS n_maturity
-    FROM grid g JOIN events e ON e.cluster_id = g.cluster_id AND e.at <= g.period
+    FROM grid g JOIN deltas e ON e.cluster_id = g.cluster_id AND e.at_month <= g.period
     GROUP BY ALL
 ),
 population AS (SELECT cluster_id, count(*) AS n_firms FROM firm_cluster GROUP BY ALL),

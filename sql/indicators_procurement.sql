@@ -33,15 +33,16 @@ buyers AS (
     WHERE b.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)
 ),
 buyer_events AS (
-    SELECT cluster_id, period AS at, 1 AS d, CASE WHEN chain_leader THEN 1 ELSE 0 END AS dl FROM buyers
+    SELECT cluster_id, period AS at_month, 1 AS d, CASE WHEN chain_leader THEN 1 ELSE 0 END AS dl FROM buyers
     UNION ALL
     SELECT cluster_id, least((period + INTERVAL 12 MONTH)::DATE, coalesce(next_period, DATE '9999-12-01')),
            -1, CASE WHEN chain_leader THEN -1 ELSE 0 END
     FROM buyers
 ),
+buyer_deltas AS (SELECT cluster_id, at_month, sum(d) AS d, sum(dl) AS dl FROM buyer_events GROUP BY ALL),
 buyer_counts AS (
     SELECT g.cluster_id, g.period, sum(e.d) AS n_buyers, sum(e.dl) AS n_leader_buyers
-    FROM grid g JOIN buyer_events e ON e.cluster_id = g.cluster_id AND e.at <= g.period
+    FROM grid g JOIN buyer_deltas e ON e.cluster_id = g.cluster_id AND e.at_month <= g.period
     GROUP BY ALL
 ),
 suppliers AS (
@@ -51,14 +52,15 @@ suppliers AS (
     WHERE period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)
 ),
 supplier_events AS (
-    SELECT cluster_id, period AS at, 1 AS d FROM suppliers
+    SELECT cluster_id, period AS at_month, 1 AS d FROM suppliers
     UNION ALL
     SELECT cluster_id, least((period + INTERVAL 12 MONTH)::DATE, coalesce(next_period, DATE '9999-12-01')), -1
     FROM suppliers
 ),
+supplier_deltas AS (SELECT cluster_id, at_month, sum(d) AS d FROM supplier_events GROUP BY ALL),
 supplier_counts AS (
     SELECT g.cluster_id, g.period, sum(e.d) AS n_local_suppliers
-    FROM grid g JOIN supplier_events e ON e.cluster_id = g.cluster_id AND e.at <= g.period
+    FROM grid g JOIN supplier_deltas e ON e.cluster_id = g.cluster_id AND e.at_month <= g.period
     GROUP BY ALL
 )
 SELECT g.cluster_id, g.period, s.amount, s.local_amount, s.unknown_amount, s.leader_amount,
