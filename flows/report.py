@@ -16,6 +16,7 @@ Why it is built this way:
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -60,7 +61,8 @@ TEXT: dict[str, dict[str, str]] = {
         "alerts_none": "本月无预警。", "alerts_missing": "预警模块尚未启用，本节从略。",
         "new": "新增", "ongoing": "持续", "resolved": "已解除", "rule": "规则", "severity": "级别",
         "message": "说明", "evidence": "依据", "state": "状态",
-        "ratings_intro": "亩均效益评价按近12个月口径对规上且用地5亩以上企业评分，A类前25%，B类至70%，C类至95%，其余D类。",
+        "ratings_intro": ("亩均效益评价按近12个月口径对规上且用地5亩以上企业评分，"
+                          "A类前25%，B类至70%，C类至95%，其余D类。"),
         "rated": "参评企业", "d_firms": "D类企业名单（内部）", "firm": "企业名称", "score": "得分",
         "files": "接收文件", "kind": "数据类别", "status": "状态", "n_files": "文件数", "rows_in": "读入行数",
         "rows_loaded": "入库行数", "rows_quarantined": "隔离行数", "reason": "隔离原因", "rows": "行数",
@@ -351,10 +353,8 @@ def _alerts(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, names: d
             or row.get("message") or ""
         evidence = row.get("evidence")
         if isinstance(evidence, str):
-            try:
+            with contextlib.suppress(ValueError):
                 evidence = json.loads(evidence)
-            except ValueError:
-                pass
         if isinstance(evidence, dict):
             evidence = "；".join(f"{k}: {_plain(v)}" for k, v in evidence.items())
         withheld = audience == "public" and cluster in hidden_clusters
@@ -440,7 +440,14 @@ def _map_png(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path) ->
             from flows import snapshot
 
             snapshot.render_snapshot(con, period, maps_dir)
-        except Exception:  # no snapshot stored (or maps not available): the report says so and goes on
+        except LookupError:  # no stored snapshot yet: draw the marts as they are (flows.maps.render_map)
+            try:
+                from flows import maps
+
+                return maps.render_map(con, period, out_dir=maps_dir).png
+            except Exception:  # maps unavailable: the report says so and goes on
+                return None
+        except Exception:
             return None
     return found()
 
@@ -481,7 +488,7 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
             out_dir: Path, maps_dir: Path, make_pdf: bool) -> ReportFiles:
     t = TEXT[lang]
     clusters = _rows(con, "SELECT cluster_id, cluster_name, province, city, domain FROM core.clusters "
-                          "WHERE ? IS NULL OR province = ? ORDER BY province, domain, cluster_id", [province, province])
+                          "WHERE ? IS NULL OR province = ? ORDER BY domain, cluster_id", [province, province])
     if not clusters:
         raise LookupError(f"no clusters{f' in {province}' if province else ''}")
     months = [add_months(period, -k) for k in range(TREND_MONTHS - 1, -1, -1)]
