@@ -37,6 +37,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"failed     {outcome.name}: {outcome.reason}")
     print(f"warehouse  {summary.warehouse}")
     print(f"           duckdb -readonly {summary.warehouse}")
+    if summary.data_docs:
+        print(f"checks     {summary.data_docs}")
     for snap in summary.snapshots:
         if snap.files:
             print(f"map        {snap.period:%Y-%m} {snap.snapshot_id}: " + ", ".join(str(f) for f in snap.files))

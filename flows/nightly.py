@@ -23,7 +23,7 @@ from flows.land import LandedFile, land, landed_hashes, sha256_of
 from flows.settings import DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, landing_for
 from flows.snapshot import SnapshotResult, snapshot_stage
 from flows.standardise import FileRejected, standardise
-from flows.validate import record_results, validate
+from flows.validate import record_results, render_data_docs, validate
 from flows.warehouse import building, connect_readonly, query_one, run_sql
 
 
@@ -38,6 +38,7 @@ class NightSummary:
     outcomes: list[loader.FileOutcome] = field(default_factory=list)
     periods_recomputed: int = 0
     snapshots: list[SnapshotResult] = field(default_factory=list)
+    data_docs: Path | None = None
 
     @property
     def rows_loaded(self) -> int:
@@ -66,7 +67,7 @@ def land_task(files: list[InboxFile], store: Path, con: duckdb.DuckDBPyConnectio
 
 
 @task(name="ingest", task_run_name="ingest {landed.name}", cache_policy=NO_CACHE)
-def ingest_task(con: duckdb.DuckDBPyConnection, run_id: int, landed: LandedFile) -> loader.FileOutcome:
+def ingest_task(con: duckdb.DuckDBPyConnection, run_id: int, landed: LandedFile, reports: Path) -> loader.FileOutcome:
     """standardise → validate → load for one file; a file that cannot be read is marked failed."""
     if landed.kind is None:
         return loader.fail_file(con, landed.file_id, landed.name, None, "unknown_kind",
@@ -81,8 +82,14 @@ def ingest_task(con: duckdb.DuckDBPyConnection, run_id: int, landed: LandedFile)
         con, run_id, landed.file_id, landed.name, landed.kind, parsed=std.frame, loaded=checked.frame,
         rejected=rejected, flagged=checked.warnings, raw=std.raw, rows_in=std.rows_in,
         encoding=std.encoding, header_map=std.header_map)
-    record_results(con, landed.file_id, run_id, checked)
+    record_results(con, landed.file_id, run_id, checked, spool=reports / "gx_results")
     return outcome
+
+
+@task(name="data-docs", cache_policy=NO_CACHE)
+def data_docs_task(run_id: int, reports: Path) -> Path:
+    """Great Expectations Data Docs for this night's validations, browsable under reports/data_docs."""
+    return render_data_docs(run_id, reports / "data_docs" / f"run-{run_id}", spool=reports / "gx_results")
 
 
 @task(name="indicators", cache_policy=NO_CACHE)
@@ -125,11 +132,12 @@ def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE,
         summary.run_id = run_id
         landed = land_task(files, landing_for(warehouse), con, run_id)
         for i, item in enumerate(landed, 1):
-            outcome = ingest_task(con, run_id, item)
+            outcome = ingest_task(con, run_id, item, reports)
             summary.outcomes.append(outcome)
             logger.info("[%d/%d] %s: %s, %d loaded, %d quarantined%s", i, len(landed), item.name,
                         outcome.status, outcome.rows_loaded, outcome.rows_quarantined,
                         f" ({outcome.reason})" if outcome.reason else "")
+        summary.data_docs = data_docs_task(run_id, reports)
         periods = indicators_task(con, run_id)
         summary.periods_recomputed = len(periods)
         summary.snapshots = snapshot_task(con, periods, reports / "maps")

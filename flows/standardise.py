@@ -344,7 +344,7 @@ def _first_sheet_first_row(path: Path) -> int:
 def _is_zip(path: Path) -> bool:
     """XLSX is a zip container; anything else under that name was never a workbook."""
     with open(path, "rb") as handle:
-        return handle.read(4) == b"PK\x03\x04"
+        return handle.read(2) == b"PK"
 
 
 def _read_xlsx(path: Path, kind: Kind, file_name: str) -> pl.DataFrame:

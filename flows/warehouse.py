@@ -50,6 +50,7 @@ def query_one(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = N
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create or update every table the pipeline writes, with their comments."""
     run_sql(con, "schema")
+    run_sql(con, "validation")
     run_sql(con, "comments")
     comment_from_contract(con)
 

@@ -57,7 +57,7 @@ def night(tmp_path_factory, prefect_harness):
     root = tmp_path_factory.mktemp("night")
     inbox = write_inbox(root / "inbox")
     warehouse = root / "wh" / "clusterwatch.duckdb"
-    summary = nightly(inbox=inbox, warehouse=warehouse)
+    summary = nightly(inbox=inbox, warehouse=warehouse, reports=root / "reports")
     return root, inbox, warehouse, summary
 
 
@@ -86,8 +86,9 @@ def test_bad_rows_are_quarantined_with_file_row_column_value_and_rule(night):
         ("monthly_2025-02.csv", 4, "period", "2025年13月", "unparsable_period"),
         ("monthly_2025-02.csv", 5, "uscc", STRANGER, "unknown_firm"),
         ("monthly_2025-03.csv", 3, "output", "-100", "negative_value")]
-    assert rows[0][5] == "2025年13月"  # the original row is kept as delivered
-    assert "第4行" in rows[0][6]
+    unparsable = next(r for r in rows if r[4] == "unparsable_period")
+    assert unparsable[5] == "2025年13月"  # the original row is kept as delivered
+    assert "第4行" in unparsable[6]
 
 
 def test_an_unreadable_file_is_landed_and_marked_failed(night):
@@ -111,7 +112,7 @@ def test_units_and_year_to_date_reports_become_monthly_values(night):
 def test_running_the_same_inbox_again_changes_nothing(night):
     _, inbox, warehouse, _ = night
     before = sha(warehouse)
-    again = nightly(inbox=inbox, warehouse=warehouse)
+    again = nightly(inbox=inbox, warehouse=warehouse, reports=warehouse.parent / "reports")
     assert again.run_id is None and again.outcomes == []
     assert sha(warehouse) == before
 
@@ -123,7 +124,7 @@ def test_a_revision_replaces_the_value_and_resolves_the_quarantined_row(night, t
     shutil.copytree(inbox, tmp_path / "inbox")
     (tmp_path / "inbox" / "monthly_2025-03_revision.csv").write_text(
         f"uscc,period,basis,output\n{SUPPLIER},2025-02,累计,350\n{SUPPLIER},2025-03,当月,100\n", encoding="utf-8")
-    summary = nightly(inbox=tmp_path / "inbox", warehouse=copy)
+    summary = nightly(inbox=tmp_path / "inbox", warehouse=copy, reports=tmp_path / "reports")
     assert [o.name for o in summary.outcomes] == ["monthly_2025-03_revision.csv"]
     rows = query(copy, f"SELECT period, output FROM core.firm_monthly WHERE uscc = '{SUPPLIER}' ORDER BY period")
     assert rows == [(date(2025, 2, 1), 350.0), (date(2025, 3, 1), 100.0)]
