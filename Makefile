@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-12)
 UV     := uv==0.13.9
 
-.PHONY: env system run test lint lock bench-ingest clean
+.PHONY: env system run test lint lock docs bench-ingest clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -30,6 +30,10 @@ lint: $(STAMP)
 # Re-pin every dependency after editing pyproject.toml.
 lock:
 	$(VENV)/bin/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+# Regenerate the README's indicator dictionary from flows/indicators.toml.
+docs: $(STAMP)
+	$(PY) -m flows.docs
 
 bench-ingest: env
 	$(PY) bench/bench_ingest.py --scale province

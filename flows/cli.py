@@ -37,6 +37,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"failed     {outcome.name}: {outcome.reason}")
     print(f"warehouse  {summary.warehouse}")
     print(f"           duckdb -readonly {summary.warehouse}")
+    if summary.alerts:
+        print(f"alerts     {summary.alerts}")
     if summary.data_docs:
         print(f"checks     {summary.data_docs}")
     for snap in summary.snapshots:
@@ -71,6 +73,12 @@ def cmd_map(args: argparse.Namespace) -> int:
     for path in (files.geojson, files.png, files.html):
         print(path)
     return 0
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from flows.alerts import alerts_command
+
+    return alerts_command(args.warehouse, args.period, args.status)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -111,6 +119,12 @@ def parser() -> argparse.ArgumentParser:
     cmap.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
     cmap.add_argument("--out", type=Path, default=None, help="folder (default reports/out/maps)")
     cmap.set_defaults(func=cmd_map)
+
+    alerts = sub.add_parser("alerts", help="list alerts (read-only)")
+    alerts.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    alerts.add_argument("--period", help="e.g. 2025-12")
+    alerts.add_argument("--status", choices=("new", "ongoing", "resolved", "withdrawn"))
+    alerts.set_defaults(func=cmd_alerts)
 
     check = sub.add_parser("check", help="validate files without loading them")
     check.add_argument("files", type=Path, nargs="+")

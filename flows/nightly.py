@@ -17,6 +17,8 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import load as loader
+from flows.alerts import AlertSummary, evaluate_alerts
+from flows.deliver import DeliveryReport, flush, load_settings
 from flows.discover import InboxFile, discover
 from flows.indicators import changed_periods, update_indicators
 from flows.land import LandedFile, land, landed_hashes, sha256_of
@@ -39,6 +41,8 @@ class NightSummary:
     periods_recomputed: int = 0
     snapshots: list[SnapshotResult] = field(default_factory=list)
     data_docs: Path | None = None
+    alerts: AlertSummary | None = None
+    delivery: DeliveryReport | None = None
 
     @property
     def rows_loaded(self) -> int:
@@ -104,6 +108,18 @@ def snapshot_task(con: duckdb.DuckDBPyConnection, periods: set[date], out_dir: P
     return snapshot_stage(con, periods, out_dir)
 
 
+@task(name="alerts", cache_policy=NO_CACHE)
+def alerts_task(con: duckdb.DuckDBPyConnection, reports: Path) -> AlertSummary:
+    """Threshold and drift alerts for every month; new and resolved ones of the latest month are queued."""
+    return evaluate_alerts(con, reports_dir=reports)
+
+
+@task(name="deliver", cache_policy=NO_CACHE)
+def deliver_task(con: duckdb.DuckDBPyConnection) -> DeliveryReport:
+    """Send what the outbox holds (alerts, reports); failures stay queued for the next night."""
+    return flush(con, load_settings())
+
+
 def new_files(files: list[InboxFile], warehouse: Path) -> list[InboxFile]:
     """Files whose bytes the published warehouse has not landed yet (checked read-only, no rebuild)."""
     if not warehouse.exists():
@@ -141,6 +157,10 @@ def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE,
         periods = indicators_task(con, run_id)
         summary.periods_recomputed = len(periods)
         summary.snapshots = snapshot_task(con, periods, reports / "maps")
+        summary.alerts = alerts_task(con, reports)
+        logger.info("%s", summary.alerts)
+        summary.delivery = deliver_task(con)
+        logger.info("delivery: %s", summary.delivery)
         run_sql(con, "run_finish", {"run_id": run_id, "files_seen": len(files)})
     logger.info("published %s", warehouse)
     return summary

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import shutil
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -14,7 +13,6 @@ from flows.alerts import alerts_command, evaluate_alerts
 from flows.deliver import DeliverySettings
 from flows.settings import SAMPLE_DIR
 
-SAMPLE_WH = Path("/tmp/sample_wh/clusterwatch.duckdb")
 # The rule and first month each planted event must raise (events.csv): a TTM rate needs until 2025-08
 # to fall 5 points below its value 3 months earlier; the others show in the event month itself.
 EXPECTED = {
@@ -26,13 +24,14 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def evaluated(tmp_path_factory):
-    if not SAMPLE_WH.exists():
-        pytest.skip("sample warehouse copy not available")
+def evaluated(tmp_path_factory, sample_warehouse):
+    """The sample warehouse as the nightly flow left it, with the alert stage run again from scratch."""
     work = tmp_path_factory.mktemp("alerts")
     db = work / "clusterwatch.duckdb"
-    shutil.copyfile(SAMPLE_WH, db)
+    shutil.copyfile(sample_warehouse.warehouse, db)
     con = duckdb.connect(str(db))
+    con.execute("DROP TABLE IF EXISTS mart.alerts; DROP TABLE IF EXISTS mart.drift_results; "
+                "DROP TABLE IF EXISTS meta.outbox")
     settings = DeliverySettings(smtp_to=("analyst@example.cn",), webhook_url="http://127.0.0.1:9/robot")
     summary = evaluate_alerts(con, reports_dir=work / "reports", settings=settings)
     yield con, summary, settings, work
