@@ -379,6 +379,10 @@ def _plain(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:,.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_plain(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(v) for v in value)
     return str(value)
 
 
@@ -585,8 +589,9 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
     # Map: the snapshot PNG; the public edition leaves it out when a value it encodes is suppressed beyond
     # the maps' own rule (fewer than 3 firms), i.e. by dominance or secondary suppression.
     map_note, map_uri = None, None
-    beyond = any(cells.hidden(cid, period, code) not in (None, "few")
-                 for cid in ids for code in ("output_ttm", "local_supporting_rate"))
+    everyone = cells.frame.filter((pl.col("kind") == "cluster") & (pl.col("period") == period)
+                                  & pl.col("indicator").is_in(["output_ttm", "local_supporting_rate"]))
+    beyond = everyone.filter(pl.col("status").is_not_null() & (pl.col("status") != "few")).height > 0
     if audience == "public" and beyond:
         map_note = t["map_public"]
     else:
