@@ -198,6 +198,7 @@ def test_public_suppression_cannot_be_derived(public, warehouse):
         assert total[column] == disclosure.SYMBOL or n != 1, column
     html = public.html.read_text(encoding="utf-8")
     assert disclosure.FOOTNOTE_ZH in html.replace("&#34;", '"').replace("&quot;", '"') or "不予公布" in html
+    assert public.map_png is None and "分布图从略" in html  # the map would show WS_SQ's withheld output
     assert "D类企业名单" not in html  # no firm names in the public edition
     assert not any(name.split("<")[0] in html for name in EVIL_FIRMS)
 
