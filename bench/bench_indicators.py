@@ -116,6 +116,7 @@ GROUP BY 1
 
 def measure(path: Path, threads: int | None, memory_limit: str) -> dict:
     """Run floor, full and incremental on a copy-free open warehouse; return timings and peak RSS."""
+    from flows import indicators as ind
     from flows.indicators import data_range, update_indicators
 
     con = duckdb.connect(str(path))
@@ -136,6 +137,7 @@ def measure(path: Path, threads: int | None, memory_limit: str) -> dict:
     t = time.perf_counter()
     update_indicators(con, None)
     out["full_s"] = time.perf_counter() - t
+    out["full_steps"] = dict(ind.last_timings)
     out["rss_after_full_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     con.execute("UPDATE core.firm_monthly SET output = output + 1 WHERE period = $m AND hash(uscc) % 50 = 0",
                 {"m": last})
@@ -145,6 +147,7 @@ def measure(path: Path, threads: int | None, memory_limit: str) -> dict:
     t = time.perf_counter()
     done = update_indicators(con, {last})
     out["incremental_s"] = time.perf_counter() - t
+    out["incremental_steps"] = dict(ind.last_timings)
     out["incremental_periods"] = len(done)
     out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     out["full_over_floor"] = out["full_s"] / out["floor_s"]
@@ -186,6 +189,9 @@ def main() -> int:
     print(f"one-month incremental:                      {res['incremental_s']:.2f} s  "
           f"({res['incremental_over_full']:.2f} of full; target ≤ 0.20; {res['incremental_periods']} periods)")
     print(f"peak RSS:                                   {res['peak_rss_gb']:.2f} GB (target < 6 GB)")
+    for run in ("full", "incremental"):
+        steps = ", ".join(f"{k.removesuffix('.sql')} {v:.2f}" for k, v in res[f"{run}_steps"].items())
+        print(f"  {run} steps (s): {steps}")
     return 0
 
 

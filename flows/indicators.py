@@ -6,7 +6,15 @@ checks that they produce exactly the registered codes, and renders it as Markdow
 classification thresholds and weights live in flows/classification.toml.
 
 Work is set-based: the SQL gets the target periods as a temp table, procurement is pre-aggregated per buyer
-and month once (work.proc_buyer_month) and only the changed months are re-aggregated on an incremental night.
+and month once (work.proc_buyer_month) and per cluster, month and local supplier (work.proc_local_supplier);
+only the changed months are re-aggregated on an incremental night (the raw scan is bounded by the changed
+months' range so zone maps prune). TTM sums are sums over 12 small per-cluster-month rows; distinct counts
+over a TTM window (buyers, local suppliers) are exact: one pass over the stored per-month sets builds a
+bitmask of the months each key appears in, and the count at m is the number of keys with a bit in m − 11..m.
+
+Firm ratings (mart.firm_ratings) are annual (TTM at December): they are computed for the December periods and
+for the latest period of the data (the provisional rating of the running year), not for every month;
+rate_firms(con, period) computes them for any other month on demand.
 
 Flags in mart.cluster_indicators.flags (sorted VARCHAR[]):
   span            a record ending in m covers more than one month (1–2月 reported together)
@@ -25,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -42,6 +51,11 @@ WINDOWS = ("month", "ytd", "ttm", "as_of", "registry")
 ROLLUPS = ("sum", "ratio", "growth", "max_share", "hhi")
 # Run after the indicator files (which the registry names): publish, then classify.
 SQL_AFTER = ("indicators_publish.sql", "classify_clusters.sql", "classify_firms.sql")
+# Seconds per SQL file of the last update_indicators call (for bench/bench_indicators.py).
+last_timings: dict[str, float] = {}
+last_statement_timings: dict[str, float] = {}
+# Longest span of months one bitmask pass covers (a UBIGINT holds 64 months: 11 before the first target).
+MASK_MONTHS = 64
 
 
 @dataclass(frozen=True)
@@ -228,6 +242,9 @@ def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | No
     ensure_schema(con)
     rng = data_range(con)
     full = changed is None or not _state_is_current(con)
+    # Insertion order is never relied on (every reader sorts); dropping it lets DuckDB stream with less memory.
+    keep_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    con.execute("SET preserve_insertion_order = false")
     try:
         con.execute("BEGIN TRANSACTION")
         own_transaction = True
@@ -260,17 +277,118 @@ def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | No
         if own_transaction:
             con.execute("ROLLBACK")
         raise
+    finally:
+        con.execute(f"SET preserve_insertion_order = {bool(keep_order)}")
     return targets
+
+
+def rate_firms(con: duckdb.DuckDBPyConnection, period: dt.date) -> None:
+    """mart.firm_ratings for one period on demand (the nightly run keeps December and the latest period only;
+    the next nightly run drops such extra periods again). The marts must be current (update_indicators)."""
+    rng = data_range(con)
+    if rng is None:
+        return
+    period = period.replace(day=1)
+    _load_config(con)
+    con.execute("CREATE OR REPLACE TEMP TABLE tp AS SELECT ?::DATE AS period", [period])
+    con.execute("CREATE OR REPLACE TEMP TABLE sp (period DATE)")
+    con.execute("CREATE OR REPLACE TEMP TABLE rp AS SELECT period FROM tp")
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE bounds AS SELECT ?::DATE AS first_period, ?::DATE AS last_period,
+               make_date(year(?::DATE) - 1, 1, 1) AS lo_ytd, (?::DATE - INTERVAL 11 MONTH)::DATE AS lo_ttm,
+               ?::DATE AS hi""", [rng[0], rng[1], period, period, period])
+    literals = {"{sp_lo}": _date(rng[0]), "{sp_hi}": _date(rng[0]), "{lo_ytd}": _date(dt.date(period.year - 1, 1, 1)),
+                "{lo_ttm}": _date(_add_months(period, -11)), "{hi}": _date(period)}
+    for name in ("indicators_base.sql", "classify_firms.sql"):
+        text = _sql(name)
+        for k, v in literals.items():
+            text = text.replace(k, v)
+        if name == "classify_firms.sql":  # keep the other periods: only this one is replaced
+            text = text.replace("{keep_rule}", "false")
+        con.execute(text)
+
+
+def _date(d: dt.date) -> str:
+    return f"DATE '{d.isoformat()}'"
+
+
+def _exec(con: duckdb.DuckDBPyConnection, label: str, sql: str) -> None:
+    """Run a SQL file statement by statement, timing the file (and each statement in last_statement_timings)."""
+    t0 = time.perf_counter()
+    for n, statement in enumerate(duckdb.extract_statements(sql), start=1):
+        t = time.perf_counter()
+        con.execute(statement)
+        last_statement_timings[f"{label}:{n}"] = time.perf_counter() - t
+    last_timings[label] = last_timings.get(label, 0.0) + time.perf_counter() - t0
+
+
+def _add_months(d: dt.date, n: int) -> dt.date:
+    k = d.year * 12 + d.month - 1 + n
+    return dt.date(k // 12, k % 12 + 1, 1)
+
+
+def _window_counts(con: duckdb.DuckDBPyConnection, targets: list[dt.date]) -> None:
+    """proc_counts(cluster_id, period, n_buyers, n_leader_buyers, n_local_suppliers): distinct buyers (and
+    chain-leader buyers) and distinct local suppliers of each cluster over the TTM ending at each target, exact.
+
+    Each key's months in the window range become bits of a UBIGINT (bit i = month lo + i); the count at target
+    m is the number of keys with any of the 12 bits m − 11..m set. Targets are taken in chunks whose window
+    range fits the 64 bits.
+    """
+    con.execute("""CREATE OR REPLACE TEMP TABLE proc_counts (cluster_id VARCHAR, period DATE, n_buyers BIGINT,
+                   n_leader_buyers BIGINT, n_local_suppliers BIGINT)""")
+    i = 0
+    while i < len(targets):
+        lo = _add_months(targets[i], -11)
+        chunk = [t for t in targets[i:] if t < _add_months(lo, MASK_MONTHS)]
+        i += len(chunk)
+        hi = chunk[-1]
+        shifts = [(t, (t.year - lo.year) * 12 + t.month - lo.month - 11) for t in chunk]
+        bit = f"(1::UBIGINT << (datediff('month', {_date(lo)}, period))::UBIGINT)"
+
+        def sums(col: str, prefix: str, shifts: list = shifts) -> str:
+            return ", ".join(f"sum((({col} >> {s}) & 4095 <> 0)::INTEGER) AS {prefix}{n}"
+                             for n, (_, s) in enumerate(shifts))
+
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _buyer_counts AS
+            SELECT cluster_id, {sums('mask', 'b')}, {sums('lmask', 'l')}
+            FROM (SELECT b.cluster_id, b.buyer_uscc, bit_or({bit}) AS mask,
+                         CASE WHEN any_value(f.chain_leader) THEN bit_or({bit}) ELSE 0::UBIGINT END AS lmask
+                  FROM work.proc_buyer_month b
+                  JOIN firm_cluster f ON f.uscc = b.buyer_uscc AND f.cluster_id = b.cluster_id
+                  WHERE b.period BETWEEN {_date(lo)} AND {_date(hi)}
+                  GROUP BY b.cluster_id, b.buyer_uscc)
+            GROUP BY cluster_id""")
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _supplier_counts AS
+            SELECT cluster_id, {sums('mask', 's')}
+            FROM (SELECT cluster_id, supplier_key, bit_or({bit}) AS mask
+                  FROM work.proc_local_supplier
+                  WHERE period BETWEEN {_date(lo)} AND {_date(hi)}
+                  GROUP BY cluster_id, supplier_key)
+            GROUP BY cluster_id""")
+        parts = [f"""SELECT g.cluster_id, {_date(t)}, coalesce(b.b{n}, 0), coalesce(b.l{n}, 0), coalesce(s.s{n}, 0)
+                     FROM core.clusters g LEFT JOIN _buyer_counts b USING (cluster_id)
+                     LEFT JOIN _supplier_counts s USING (cluster_id)"""
+                 for n, (t, _) in enumerate(shifts)]
+        con.execute("INSERT INTO proc_counts " + " UNION ALL ".join(parts))
+    con.execute("DROP TABLE IF EXISTS _buyer_counts; DROP TABLE IF EXISTS _supplier_counts")
 
 
 def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt.date],
          first: dt.date, last: dt.date) -> None:
     """Run the indicator SQL for the target periods (also drops periods that left the data range)."""
+    last_timings.clear()
+    last_statement_timings.clear()
     _load_config(con)
     con.execute("CREATE OR REPLACE TEMP TABLE tp (period DATE)")
     con.executemany("INSERT INTO tp VALUES (?)", [[p] for p in targets])
     con.execute("CREATE OR REPLACE TEMP TABLE sp (period DATE)")
     con.executemany("INSERT INTO sp VALUES (?)", [[p] for p in source])
+    # Rating periods: the annual rating (December) and the latest period (the running year's provisional one).
+    con.execute("CREATE OR REPLACE TEMP TABLE rp AS SELECT period FROM tp WHERE month(period) = 12 OR period = ?",
+                [last])
     lo = targets[0] if targets else first
     hi = targets[-1] if targets else first
     con.execute(
@@ -279,13 +397,29 @@ def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt
                ?::DATE AS hi""",
         [first, last, lo, lo, hi],
     )
-    con.execute(_sql("indicators_base.sql"))
+    # Literal bounds, so the scans of core.* prune row groups by their zone maps.
+    literals = {
+        "{sp_lo}": _date(min(source) if source else first), "{sp_hi}": _date(max(source) if source else first),
+        "{lo_ytd}": _date(dt.date(lo.year - 1, 1, 1)), "{lo_ttm}": _date(_add_months(lo, -11)), "{hi}": _date(hi),
+        "{keep_rule}": "true",
+    }
+
+    def sql(name: str) -> str:
+        text = _sql(name)
+        for k, v in literals.items():
+            text = text.replace(k, v)
+        return text
+
+    _exec(con, "indicators_base.sql", sql("indicators_base.sql"))
+    t = time.perf_counter()
+    _window_counts(con, targets)
+    last_timings["window_counts"] = time.perf_counter() - t
     for name in dict.fromkeys(i.sql for i in registry()):
-        con.execute(_sql(name))
+        _exec(con, name, sql(name))
     produced = {r[0] for r in con.execute("SELECT DISTINCT indicator FROM ind_new").fetchall()}
     expected = {i.code for i in registry()}
     if targets and produced != expected:
         raise RuntimeError(f"indicator SQL and registry disagree: missing {sorted(expected - produced)}, "
                            f"unregistered {sorted(produced - expected)}")
     for name in SQL_AFTER:
-        con.execute(_sql(name))
+        _exec(con, name, sql(name))

@@ -1,71 +1,76 @@
--- classify_firms.sql: mart.firm_ratings for the target periods — per-mu efficiency class A/B/C/D
+-- classify_firms.sql: mart.firm_ratings for the rated target periods (rp) — per-mu efficiency class A/B/C/D
 -- (亩均效益评价) on each firm's TTM ending at the period, for every firm with a monthly record in that
 -- window (class NULL when not evaluated). Config from flows/classification.toml via temp
 -- tables cfg_rating (one row, with class_names / class_upto lists sorted by upto), cfg_weight(metric,
 -- weight). Reads fm, firm_ttm and
 -- firm_cluster (indicators_base.sql).
 
+-- Rated periods (temp table rp, from flows/indicators.py): the target periods that are a December (the annual
+-- rating) or the latest period of the data (the running year's provisional rating). A period that stopped
+-- being the latest is dropped unless it is a December, so an incremental night equals a full recompute;
+-- flows.indicators.rate_firms computes any other month on demand.
 DELETE FROM mart.firm_ratings
 WHERE period IN (SELECT period FROM tp)
-   OR period < (SELECT first_period FROM bounds) OR period > (SELECT last_period FROM bounds);
+   OR period < (SELECT first_period FROM bounds) OR period > (SELECT last_period FROM bounds)
+   OR ({keep_rule} AND month(period) <> 12 AND period <> (SELECT last_period FROM bounds));
 
 -- TTM sums per evaluated firm and target period (evaluated: above scale if required, enough land).
 CREATE OR REPLACE TEMP TABLE rating_ttm AS
 WITH evaluated AS (
-    SELECT f.uscc FROM firm_cluster f CROSS JOIN cfg_rating cfg
+    SELECT f.uscc, f.fid FROM firm_cluster f CROSS JOIN cfg_rating cfg
     WHERE (f.above_scale OR NOT cfg.require_above_scale) AND coalesce(f.land_area, 0) >= cfg.min_land_mu
 ),
 facts AS (
-    SELECT coalesce(m.uscc, t.uscc) AS uscc, coalesce(m.period, t.period) AS period, m.output, m.value_added,
+    SELECT coalesce(m.fid, t.fid) AS fid, coalesce(m.period, t.period) AS period, m.output, m.value_added,
            m.revenue, m.employees, m.energy, m.rd_expense, t.tax_paid
-    FROM (SELECT fm.* FROM fm JOIN evaluated USING (uscc) WHERE fm.period >= (SELECT lo_ttm FROM bounds)) m
+    FROM (SELECT fm.* FROM fm SEMI JOIN evaluated USING (fid) WHERE fm.period >= {lo_ttm}) m
     FULL JOIN (
-        SELECT t.* FROM core.tax t JOIN evaluated USING (uscc)
-        WHERE t.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)
-    ) t ON m.uscc = t.uscc AND m.period = t.period
+        SELECT e.fid, t.period, t.tax_paid FROM core.tax t JOIN evaluated e USING (uscc)
+        WHERE t.period BETWEEN {lo_ttm} AND {hi}
+    ) t ON m.fid = t.fid AND m.period = t.period
 ),
 gaps AS (
-    SELECT u.uscc, tp.period
-    FROM (SELECT DISTINCT uscc FROM facts) u CROSS JOIN tp
-    ANTI JOIN facts f ON f.uscc = u.uscc AND f.period = tp.period
+    SELECT u.fid, rp.period
+    FROM (SELECT DISTINCT fid FROM facts) u CROSS JOIN rp
+    ANTI JOIN facts f ON f.fid = u.fid AND f.period = rp.period
 ),
 spine AS (
-    SELECT uscc, period, NULL::DOUBLE AS output, NULL::DOUBLE AS value_added, NULL::DOUBLE AS revenue,
+    SELECT fid, period, NULL::DOUBLE AS output, NULL::DOUBLE AS value_added, NULL::DOUBLE AS revenue,
            NULL::DOUBLE AS employees, NULL::DOUBLE AS energy, NULL::DOUBLE AS rd_expense,
            NULL::DOUBLE AS tax_paid, true AS is_target
     FROM gaps
     UNION ALL
-    SELECT *, period IN (SELECT period FROM tp) FROM facts
+    SELECT *, period IN (SELECT period FROM rp) FROM facts
 ),
 win AS (
-    SELECT uscc, period, is_target,
+    SELECT fid, period, is_target,
            sum(output) OVER w AS output, count(value_added) OVER w AS n_value_added,
            sum(value_added) OVER w AS value_added, sum(revenue) OVER w AS revenue,
            sum(employees) OVER w AS employees_sum, count(employees) OVER w AS n_employees,
            sum(energy) OVER w AS energy, sum(rd_expense) OVER w AS rd_expense, sum(tax_paid) OVER w AS tax_paid
     FROM spine
-    WINDOW w AS (PARTITION BY uscc ORDER BY period RANGE BETWEEN INTERVAL 11 MONTH PRECEDING AND CURRENT ROW)
+    WINDOW w AS (PARTITION BY fid ORDER BY period RANGE BETWEEN INTERVAL 11 MONTH PRECEDING AND CURRENT ROW)
 )
 SELECT * EXCLUDE (is_target) FROM win WHERE is_target;
 
 -- Rows: every firm with a monthly record in the window (firm_ttm); values only for the evaluated ones.
 INSERT INTO mart.firm_ratings
 WITH base AS (
-    SELECT f.uscc, f.cluster_id, f.period, l.land_area,
+    SELECT l.uscc, f.cluster_id, f.period, l.land_area,
            CASE WHEN cfg.require_above_scale AND NOT l.above_scale THEN 'not_above_scale'
                 WHEN coalesce(l.land_area, 0) < cfg.min_land_mu THEN 'land_below_minimum' END AS reason,
            CASE WHEN cfg.grp = 'all' THEN 'all' ELSE f.cluster_id END AS rating_group,
            r.tax_paid / nullif(l.land_area, 0) AS per_mu_tax,
            CASE WHEN r.n_value_added > 0 THEN r.value_added ELSE r.output END / nullif(l.land_area, 0)
                AS per_mu_value_added,
-           CASE WHEN r.uscc IS NULL THEN NULL WHEN r.n_value_added > 0 THEN 'value_added' ELSE 'output' END
+           CASE WHEN r.fid IS NULL THEN NULL WHEN r.n_value_added > 0 THEN 'value_added' ELSE 'output' END
                AS value_added_basis,
            r.output / nullif(r.energy, 0) AS output_per_tce,
            r.output / nullif(r.employees_sum / nullif(r.n_employees, 0), 0) AS labour_productivity,
            r.rd_expense / nullif(r.revenue, 0) AS rd_intensity
-    FROM firm_ttm f
-    JOIN firm_cluster l USING (uscc)
-    LEFT JOIN rating_ttm r USING (uscc, period)
+    FROM (SELECT * FROM firm_ttm WHERE period IN (SELECT period FROM rp)) f
+    JOIN firm_cluster l USING (fid)
+    LEFT JOIN rating_ttm r ON r.fid = f.fid AND r.period = f.period
     CROSS JOIN cfg_rating cfg
 ),
 long AS (

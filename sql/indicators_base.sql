@@ -9,7 +9,7 @@
 -- target period: TTM output), cluster_ttm (per cluster and target period: TTM sums), and refreshes work.proc_buyer_month / work.proc_local_supplier for sp.
 
 CREATE OR REPLACE TEMP TABLE firm_cluster AS
-SELECT f.uscc, f.cluster_id, f.land_area, coalesce(f.above_scale, false) AS above_scale,
+SELECT f.uscc, dense_rank() OVER (ORDER BY f.uscc)::INTEGER AS fid, f.cluster_id, f.land_area, coalesce(f.above_scale, false) AS above_scale,
        coalesce(f.chain_leader, false) AS chain_leader, f.srdi_level,
        c.adcode AS cluster_adcode, c.domain, c.province,
        CASE lower(coalesce(nullif(trim(c.local_scope), ''), 'city'))
@@ -22,51 +22,53 @@ SELECT c.cluster_id, tp.period FROM core.clusters c CROSS JOIN tp;
 
 -- Procurement, pre-aggregated once per buyer and month (local / unknown amounts) and per cluster, local
 -- supplier and month. A supplier's location: the registry adcode when supplier_uscc is registered, else
--- supplier_adcode; unknown (NULL or blank) is not local.
+-- supplier_adcode; unknown (NULL or blank) is not local. The scan is bounded by literal dates ({sp_lo} ..
+-- {sp_hi}, the range of sp) so DuckDB skips row groups of other months by their zone maps.
 DELETE FROM work.proc_buyer_month WHERE period IN (SELECT period FROM sp);
 DELETE FROM work.proc_local_supplier WHERE period IN (SELECT period FROM sp);
 
--- One pass over the procurement rows of the months in sp, two groupings: per buyer and month, and per
--- cluster, month and local supplier (a supplier is its supplier_uscc when given, else its supplier_name).
-CREATE OR REPLACE TEMP TABLE proc_agg AS
+-- Small lookup maps: buyer → cluster and location, supplier uscc → registry adcode (only the non-blank ones).
+CREATE OR REPLACE TEMP TABLE buyer_map AS
+SELECT uscc, cluster_id, cluster_adcode, scope_len FROM firm_cluster;
+CREATE OR REPLACE TEMP TABLE supplier_map AS
+SELECT uscc, trim(adcode) AS adcode FROM core.firms WHERE nullif(trim(adcode), '') IS NOT NULL;
+
+-- The procurement rows of the months in sp, located and classified (a view: scanned by the two inserts below,
+-- which aggregate straight into the saved tables — cheaper than one wide aggregation re-aggregated twice).
+CREATE OR REPLACE TEMP VIEW proc_classified AS
 WITH located AS (
     SELECT p.buyer_uscc, b.cluster_id, p.period, p.amount, b.cluster_adcode, b.scope_len,
-           coalesce(nullif(trim(p.supplier_uscc), ''), p.supplier_name) AS supplier_key,
-           coalesce(nullif(trim(s.adcode), ''), nullif(trim(p.supplier_adcode), '')) AS supplier_adcode
+           p.supplier_uscc, p.supplier_name,
+           coalesce(s.adcode, nullif(trim(p.supplier_adcode), '')) AS supplier_adcode
     FROM core.procurement p
-    JOIN firm_cluster b ON b.uscc = p.buyer_uscc
-    LEFT JOIN core.firms s ON s.uscc = p.supplier_uscc
-    WHERE p.period IN (SELECT period FROM sp)
-),
-classified AS (
-    SELECT buyer_uscc, cluster_id, period, amount, supplier_adcode IS NULL AS is_unknown,
-           coalesce(length(supplier_adcode) >= scope_len
-                    AND left(supplier_adcode, scope_len) = left(cluster_adcode, scope_len), false) AS is_local,
-           CASE WHEN is_local THEN supplier_key END AS local_key
-    FROM located
+    JOIN buyer_map b ON b.uscc = p.buyer_uscc
+    LEFT JOIN supplier_map s ON s.uscc = p.supplier_uscc
+    WHERE p.period BETWEEN {sp_lo} AND {sp_hi} AND p.period IN (SELECT period FROM sp)
 )
-SELECT cluster_id, period, buyer_uscc, local_key, GROUPING(buyer_uscc) AS by_supplier,
-       sum(amount) AS amount, coalesce(sum(amount) FILTER (WHERE is_local), 0) AS local_amount,
-       coalesce(sum(amount) FILTER (WHERE is_unknown), 0) AS unknown_amount, count(*) AS n_rows
-FROM classified
-GROUP BY GROUPING SETS ((cluster_id, period, buyer_uscc), (cluster_id, period, local_key));
+SELECT buyer_uscc, cluster_id, period, amount, supplier_uscc, supplier_name, supplier_adcode IS NULL AS is_unknown,
+       coalesce(length(supplier_adcode) >= scope_len
+                AND left(supplier_adcode, scope_len) = left(cluster_adcode, scope_len), false) AS is_local
+FROM located;
 
 INSERT INTO work.proc_buyer_month
-SELECT buyer_uscc, cluster_id, period, amount, local_amount, unknown_amount, n_rows
-FROM proc_agg WHERE by_supplier = 0;
+SELECT buyer_uscc, cluster_id, period, sum(amount), coalesce(sum(amount) FILTER (WHERE is_local), 0),
+       coalesce(sum(amount) FILTER (WHERE is_unknown), 0), count(*)
+FROM proc_classified GROUP BY buyer_uscc, cluster_id, period;
 
+-- A supplier is its supplier_uscc when given, else its supplier_name.
 INSERT INTO work.proc_local_supplier
-SELECT cluster_id, local_key, period FROM proc_agg WHERE by_supplier = 1 AND local_key IS NOT NULL;
+SELECT DISTINCT cluster_id, coalesce(nullif(trim(supplier_uscc), ''), supplier_name), period
+FROM proc_classified WHERE is_local;
 
-DROP TABLE proc_agg;
+DROP VIEW proc_classified;
 
 -- Monthly records of F(c) reaching back far enough for YTD year-on-year and TTM windows.
 CREATE OR REPLACE TEMP TABLE fm AS
-SELECT f.cluster_id, m.uscc, m.period, coalesce(m.span_months, 1) AS span_months, m.output,
+SELECT f.cluster_id, m.uscc, f.fid, m.period, coalesce(m.span_months, 1) AS span_months, m.output,
        m.value_added, m.revenue, m.employees, m.energy, m.rd_expense
 FROM core.firm_monthly m
 JOIN firm_cluster f USING (uscc)
-WHERE m.period BETWEEN (SELECT lo_ytd FROM bounds) AND (SELECT hi FROM bounds);
+WHERE m.period BETWEEN {lo_ytd} AND {hi};
 
 -- Per cluster and month: sums over the records ending in the month (land-holding firms separately for the
 -- per-mu ratios), and the earliest month a record covers (a span record reaches back span_months − 1).
@@ -85,32 +87,32 @@ CREATE OR REPLACE TEMP TABLE ctax AS
 SELECT f.cluster_id, t.period, sum(t.tax_paid) AS tax_land, count(*) AS n_tax_land,
        min((t.period - to_months(coalesce(t.span_months, 1) - 1))::DATE) AS covers_from
 FROM core.tax t JOIN firm_cluster f USING (uscc)
-WHERE f.land_area > 0 AND t.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)
+WHERE f.land_area > 0 AND t.period BETWEEN {lo_ttm} AND {hi}
 GROUP BY ALL;
 
 -- Per firm and target period: output over records ending inside the TTM window (for n_firms, top1_share,
 -- hhi). A gap row per firm and target carries the window end when the firm has no record that month.
 CREATE OR REPLACE TEMP TABLE firm_ttm AS
 WITH facts AS (
-    SELECT uscc, cluster_id, period, output FROM fm WHERE period >= (SELECT lo_ttm FROM bounds)
+    SELECT fid, cluster_id, period, output FROM fm WHERE period >= {lo_ttm}
 ),
 gaps AS (  -- (firm, target) pairs without a record that month: they need a row to carry the window
-    SELECT u.uscc, u.cluster_id, tp.period
-    FROM (SELECT DISTINCT uscc, cluster_id FROM facts) u CROSS JOIN tp
-    ANTI JOIN facts f ON f.uscc = u.uscc AND f.period = tp.period
+    SELECT u.fid, u.cluster_id, tp.period
+    FROM (SELECT DISTINCT fid, cluster_id FROM facts) u CROSS JOIN tp
+    ANTI JOIN facts f ON f.fid = u.fid AND f.period = tp.period
 ),
 spine AS (
-    SELECT uscc, cluster_id, period, NULL::DOUBLE AS output, 0 AS is_record, true AS is_target FROM gaps
+    SELECT fid, cluster_id, period, NULL::DOUBLE AS output, 0 AS is_record, true AS is_target FROM gaps
     UNION ALL
-    SELECT uscc, cluster_id, period, output, 1, period IN (SELECT period FROM tp) FROM facts
+    SELECT fid, cluster_id, period, output, 1, period IN (SELECT period FROM tp) FROM facts
 ),
 win AS (
-    SELECT uscc, cluster_id, period, is_target, is_record,
+    SELECT fid, cluster_id, period, is_target, is_record,
            sum(output) OVER w AS output, sum(is_record) OVER w AS n_records
     FROM spine
-    WINDOW w AS (PARTITION BY uscc ORDER BY period RANGE BETWEEN INTERVAL 11 MONTH PRECEDING AND CURRENT ROW)
+    WINDOW w AS (PARTITION BY fid ORDER BY period RANGE BETWEEN INTERVAL 11 MONTH PRECEDING AND CURRENT ROW)
 )
-SELECT uscc, cluster_id, period, output, n_records
+SELECT fid, cluster_id, period, output, n_records
 FROM win
 WHERE is_target AND n_records > 0;
 

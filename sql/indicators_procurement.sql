@@ -2,9 +2,8 @@
 -- local_supplier_count over TTM procurement by F(c) (DESIGN §5). Reads the pre-aggregates
 -- work.proc_buyer_month and work.proc_local_supplier (indicators_base.sql), never core.procurement, so the
 -- cost does not grow with the number of procurement rows. Appends to ind_new.
--- Distinct counts over a sliding window (buyers, local suppliers) use interval events: a key seen in month p
--- whose next appearance is month q counts for target months p .. min(p + 11, q − 1); summing +1/−1 events
--- up to m counts every key once.
+-- Distinct counts over the TTM window (buyers, chain-leader buyers, local suppliers) come exact from
+-- proc_counts, built by flows/indicators.py (_window_counts) from bitmasks of the months each key appears in.
 
 CREATE OR REPLACE TEMP TABLE cpm AS
 SELECT b.cluster_id, b.period, sum(b.amount) AS amount, sum(b.local_amount) AS local_amount,
@@ -13,7 +12,7 @@ SELECT b.cluster_id, b.period, sum(b.amount) AS amount, sum(b.local_amount) AS l
        sum(b.local_amount) FILTER (WHERE f.chain_leader) AS leader_local_amount
 FROM work.proc_buyer_month b
 JOIN firm_cluster f ON f.uscc = b.buyer_uscc AND f.cluster_id = b.cluster_id
-WHERE b.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)
+WHERE b.period BETWEEN {lo_ttm} AND {hi}
 GROUP BY ALL;
 
 CREATE OR REPLACE TEMP TABLE proc_ttm AS
@@ -24,55 +23,16 @@ WITH sums AS (
     FROM grid g
     JOIN cpm p ON p.cluster_id = g.cluster_id AND p.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
     GROUP BY ALL
-),
-buyers AS (
-    SELECT b.cluster_id, b.buyer_uscc, b.period, f.chain_leader,
-           lead(b.period) OVER (PARTITION BY b.cluster_id, b.buyer_uscc ORDER BY b.period) AS next_period
-    FROM work.proc_buyer_month b
-    JOIN firm_cluster f ON f.uscc = b.buyer_uscc AND f.cluster_id = b.cluster_id
-    WHERE b.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)
-),
-buyer_events AS (
-    SELECT cluster_id, period AS at_month, 1 AS d, CASE WHEN chain_leader THEN 1 ELSE 0 END AS dl FROM buyers
-    UNION ALL
-    SELECT cluster_id, least((period + INTERVAL 12 MONTH)::DATE, coalesce(next_period, DATE '9999-12-01')),
-           -1, CASE WHEN chain_leader THEN -1 ELSE 0 END
-    FROM buyers
-),
-buyer_deltas AS (SELECT cluster_id, at_month, sum(d) AS d, sum(dl) AS dl FROM buyer_events GROUP BY ALL),
-buyer_counts AS (
-    SELECT g.cluster_id, g.period, sum(e.d) AS n_buyers, sum(e.dl) AS n_leader_buyers
-    FROM grid g JOIN buyer_deltas e ON e.cluster_id = g.cluster_id AND e.at_month <= g.period
-    GROUP BY ALL
-),
-suppliers AS (
-    SELECT cluster_id, period,
-           lead(period) OVER (PARTITION BY cluster_id, supplier_key ORDER BY period) AS next_period
-    FROM work.proc_local_supplier
-    WHERE period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)
-),
-supplier_events AS (
-    SELECT cluster_id, period AS at_month, 1 AS d FROM suppliers
-    UNION ALL
-    SELECT cluster_id, least((period + INTERVAL 12 MONTH)::DATE, coalesce(next_period, DATE '9999-12-01')), -1
-    FROM suppliers
-),
-supplier_deltas AS (SELECT cluster_id, at_month, sum(d) AS d FROM supplier_events GROUP BY ALL),
-supplier_counts AS (
-    SELECT g.cluster_id, g.period, sum(e.d) AS n_local_suppliers
-    FROM grid g JOIN supplier_deltas e ON e.cluster_id = g.cluster_id AND e.at_month <= g.period
-    GROUP BY ALL
 )
 SELECT g.cluster_id, g.period, s.amount, s.local_amount, s.unknown_amount, s.leader_amount,
        s.leader_local_amount, coalesce(b.n_buyers, 0) AS n_buyers,
        coalesce(b.n_leader_buyers, 0) AS n_leader_buyers,
-       coalesce(sc.n_local_suppliers, 0) AS n_local_suppliers,
+       coalesce(b.n_local_suppliers, 0) AS n_local_suppliers,
        list_filter([CASE WHEN (g.period - INTERVAL 11 MONTH)::DATE < (SELECT first_period FROM bounds)
                          THEN 'partial_window' END], x -> x IS NOT NULL) AS base_flags
 FROM grid g
 LEFT JOIN sums s USING (cluster_id, period)
-LEFT JOIN buyer_counts b USING (cluster_id, period)
-LEFT JOIN supplier_counts sc USING (cluster_id, period);
+LEFT JOIN proc_counts b USING (cluster_id, period);
 
 INSERT INTO ind_new
 SELECT cluster_id, period, 'local_supporting_rate', local_amount / nullif(amount, 0), local_amount, amount,
