@@ -39,6 +39,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"           duckdb -readonly {summary.warehouse}")
     if summary.alerts:
         print(f"alerts     {summary.alerts}")
+    for files in summary.reports:
+        print(f"report     {files.html}")
+        print(f"           {files.pdf}")
     if summary.data_docs:
         print(f"checks     {summary.data_docs}")
     for snap in summary.snapshots:
@@ -79,6 +82,12 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     from flows.alerts import alerts_command
 
     return alerts_command(args.warehouse, args.period, args.status)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from flows.report import report_command
+
+    return report_command(args.warehouse, args.period, args.lang, args.audience, args.province, args.out)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -125,6 +134,15 @@ def parser() -> argparse.ArgumentParser:
     alerts.add_argument("--period", help="e.g. 2025-12")
     alerts.add_argument("--status", choices=("new", "ongoing", "resolved", "withdrawn"))
     alerts.set_defaults(func=cmd_alerts)
+
+    report = sub.add_parser("report", help="render the monthly monitoring report (HTML and PDF)")
+    report.add_argument("--period", help="e.g. 2025-12 (default: the latest month)")
+    report.add_argument("--lang", choices=("zh", "en"), default="zh")
+    report.add_argument("--audience", choices=("internal", "public"), default="internal")
+    report.add_argument("--province", help="only this province's clusters, e.g. 河北省")
+    report.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    report.add_argument("--out", type=Path, default=None, help="folder (default reports/out/reports/<period>)")
+    report.set_defaults(func=cmd_report)
 
     check = sub.add_parser("check", help="validate files without loading them")
     check.add_argument("files", type=Path, nargs="+")

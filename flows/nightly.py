@@ -1,4 +1,5 @@
-"""The nightly flow: discover → land → standardise → validate → load → indicators, then publish.
+"""The nightly flow: discover → land → standardise → validate → load → indicators → snapshot → alerts →
+report → deliver, then publish.
 
 Everything that writes the warehouse happens in the building copy (flows.warehouse.building), so a night
 either publishes completely or not at all; a failed night leaves yesterday's warehouse untouched and is
@@ -22,6 +23,7 @@ from flows.deliver import DeliveryReport, flush, load_settings
 from flows.discover import InboxFile, discover
 from flows.indicators import changed_periods, update_indicators
 from flows.land import LandedFile, land, landed_hashes, sha256_of
+from flows.report import ReportFiles, report_stage
 from flows.settings import DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, landing_for
 from flows.snapshot import SnapshotResult, snapshot_stage
 from flows.standardise import FileRejected, standardise
@@ -42,6 +44,7 @@ class NightSummary:
     snapshots: list[SnapshotResult] = field(default_factory=list)
     data_docs: Path | None = None
     alerts: AlertSummary | None = None
+    reports: list[ReportFiles] = field(default_factory=list)
     delivery: DeliveryReport | None = None
 
     @property
@@ -114,6 +117,12 @@ def alerts_task(con: duckdb.DuckDBPyConnection, reports: Path) -> AlertSummary:
     return evaluate_alerts(con, reports_dir=reports)
 
 
+@task(name="report", cache_policy=NO_CACHE)
+def report_task(con: duckdb.DuckDBPyConnection, reports: Path) -> list[ReportFiles]:
+    """The monthly report of the latest month (HTML + PDF), queued for e-mail to the configured recipients."""
+    return report_stage(con, out_root=reports / "reports", maps_dir=reports / "maps")
+
+
 @task(name="deliver", cache_policy=NO_CACHE)
 def deliver_task(con: duckdb.DuckDBPyConnection) -> DeliveryReport:
     """Send what the outbox holds (alerts, reports); failures stay queued for the next night."""
@@ -159,6 +168,7 @@ def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE,
         summary.snapshots = snapshot_task(con, periods, reports / "maps")
         summary.alerts = alerts_task(con, reports)
         logger.info("%s", summary.alerts)
+        summary.reports = report_task(con, reports)
         summary.delivery = deliver_task(con)
         logger.info("delivery: %s", summary.delivery)
         run_sql(con, "run_finish", {"run_id": run_id, "files_seen": len(files)})

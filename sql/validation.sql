@@ -61,3 +61,27 @@ FROM meta.validation_files v
 LEFT JOIN meta.files f USING (file_id)
 GROUP BY v.run_id;
 COMMENT ON VIEW meta.validation_runs IS '每次运行的校验汇总（规则数、通过、失败、受影响行数）/ validation summary per run (rules evaluated, passed, failed, rows affected)';
+
+COMMENT ON COLUMN meta.validation_files.run_id IS '运行编号 / run';
+COMMENT ON COLUMN meta.validation_files.file_id IS '文件编号 / file';
+COMMENT ON COLUMN meta.validation_files.file_name IS '文件名 / file name';
+COMMENT ON COLUMN meta.validation_files.kind IS '数据类别 / source kind';
+COMMENT ON COLUMN meta.validation_files.rules_evaluated IS '校验规则数 / rules evaluated';
+COMMENT ON COLUMN meta.validation_files.rules_passed IS '通过的规则数 / rules passed';
+COMMENT ON COLUMN meta.validation_files.rules_failed IS '未通过的规则数 / rules failed';
+COMMENT ON COLUMN meta.validation_files.critical_failed IS '未通过的严重规则数 / critical rules failed';
+COMMENT ON COLUMN meta.validation_files.critical_failures IS '严重规则不合格行次 / row failures of critical rules';
+COMMENT ON COLUMN meta.validation_files.warning_failures IS '警告规则不合格行次 / row failures of warning rules';
+COMMENT ON COLUMN meta.validation_runs.run_id IS '运行编号 / run';
+COMMENT ON COLUMN meta.validation_runs.files IS '校验文件数 / files validated';
+COMMENT ON COLUMN meta.validation_runs.rules_evaluated IS '校验规则次数 / rule evaluations';
+COMMENT ON COLUMN meta.validation_runs.rules_passed IS '通过次数 / rule evaluations passed';
+COMMENT ON COLUMN meta.validation_runs.rules_failed IS '未通过次数 / rule evaluations failed';
+COMMENT ON COLUMN meta.validation_runs.files_with_critical_failures IS '有严重问题的文件数 / files with critical failures';
+COMMENT ON COLUMN meta.validation_runs.rows_quarantined IS '隔离行数 / rows quarantined';
+COMMENT ON COLUMN meta.validation_runs.warning_flags IS '警告标记行次 / warning flags on loaded rows';
+COMMENT ON COLUMN meta.validation_results.file_name IS '文件名 / file name';
+COMMENT ON COLUMN meta.validation_results.kind IS '数据类别 / source kind';
+COMMENT ON COLUMN meta.validation_results.expectation_type IS '规则类型（GX 期望）/ Great Expectations expectation type';
+COMMENT ON COLUMN meta.validation_results.column_name IS '校验的列 / column checked';
+COMMENT ON COLUMN meta.validation_results.recorded_at IS '记录时间 / recorded at';

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email import message_from_bytes
+from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
@@ -29,3 +35,38 @@ def sample_warehouse(tmp_path_factory, prefect_harness):
 
     root = Path(tmp_path_factory.mktemp("sample"))
     return nightly(inbox=DEFAULT_INBOX, warehouse=root / "clusterwatch.duckdb", reports=root / "reports")
+
+
+class SmtpInbox:
+    """What a loopback SMTP server received: (recipients, parsed message) per mail."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook name)
+        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=default_policy)))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def smtp_on_loopback() -> Iterator[tuple[Controller, SmtpInbox]]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 and a random port."""
+    inbox = SmtpInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller, inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_server():
+    with smtp_on_loopback() as server:
+        yield server

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import smtp_on_loopback
 
 from flows.nightly import nightly
 from flows.uscc import uscc_check_char
@@ -54,10 +55,16 @@ def sha(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def night(tmp_path_factory, prefect_harness):
+    """One night on the hand-made inbox, delivering to a real SMTP server on loopback."""
     root = tmp_path_factory.mktemp("night")
     inbox = write_inbox(root / "inbox")
     warehouse = root / "wh" / "clusterwatch.duckdb"
-    summary = nightly(inbox=inbox, warehouse=warehouse, reports=root / "reports")
+    with smtp_on_loopback() as (controller, mailbox), pytest.MonkeyPatch.context() as env:
+        env.setenv("CLUSTERWATCH_SMTP_HOST", "127.0.0.1")
+        env.setenv("CLUSTERWATCH_SMTP_PORT", str(controller.port))
+        env.setenv("CLUSTERWATCH_SMTP_TO", "jingxinting@example.cn")
+        summary = nightly(inbox=inbox, warehouse=warehouse, reports=root / "reports")
+    summary.mailbox = mailbox
     return root, inbox, warehouse, summary
 
 
@@ -107,6 +114,17 @@ def test_units_and_year_to_date_reports_become_monthly_values(night):
     assert rows == [(date(2025, 2, 1), 2, 1200.0, 800.0), (date(2025, 3, 1), 1, 600.0, None)]
     land = query(warehouse, f"SELECT land_area FROM core.firms WHERE uscc = '{LEADER}'")[0][0]
     assert land == pytest.approx(1000.0, rel=1e-6)
+
+
+def test_the_night_renders_the_monthly_report_and_mails_it_with_the_pdf(night):
+    _, _, warehouse, summary = night
+    [report] = summary.reports
+    assert report.period == date(2025, 3, 1) and report.pdf.stat().st_size > 10_000
+    [(recipients, message)] = [m for m in summary.mailbox.messages if "监测月报" in m[1]["Subject"]]
+    assert recipients == ["jingxinting@example.cn"]
+    assert report.pdf.name in {part.get_filename() for part in message.walk()}
+    statuses = query(warehouse, "SELECT status, count(*) FROM meta.outbox GROUP BY ALL")
+    assert statuses == [("sent", len(summary.mailbox.messages))]
 
 
 def test_running_the_same_inbox_again_changes_nothing(night):

@@ -8,7 +8,6 @@ import csv
 import datetime as dt
 import re
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
@@ -229,43 +228,21 @@ def test_secondary_suppression_rules():
 # ------------------------------------------------------------------------------------------ delivery
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_report_is_emailed_through_the_outbox(internal, warehouse, tmp_path):
-    deliver = pytest.importorskip("flows.deliver")
-    from aiosmtpd.controller import Controller
-
+def test_report_is_emailed_through_the_outbox(internal, warehouse, tmp_path, smtp_server):
+    from flows import deliver
     from flows.report import enqueue_report
 
-    received = []
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook name)
-            received.append(envelope)
-            return "250 OK"
-
-    port = _free_port()
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        path = tmp_path / "wh.duckdb"
-        shutil.copyfile(warehouse, path)
-        with duckdb.connect(str(path)) as con:
-            outbox_id = enqueue_report(con, internal, ["officials@example.org"])
-            settings = deliver.DeliverySettings(smtp_host="127.0.0.1", smtp_port=port, retry_attempts=2,
-                                                retry_backoff_s=0.0)
-            deliver.flush(con, settings)
-            status = con.execute("SELECT status FROM meta.outbox WHERE id = ?", [outbox_id]).fetchone()[0]
-    finally:
-        controller.stop()
-    assert status == "sent" and len(received) == 1
-    import email
-
-    message = email.message_from_bytes(received[0].content)
-    assert "监测月报" in str(email.header.make_header(email.header.decode_header(message["Subject"])))
+    controller, inbox = smtp_server
+    path = tmp_path / "wh.duckdb"
+    shutil.copyfile(warehouse, path)
+    with duckdb.connect(str(path)) as con:
+        outbox_id = enqueue_report(con, internal, ["officials@example.org"])
+        settings = deliver.DeliverySettings(smtp_host="127.0.0.1", smtp_port=controller.port, retry_attempts=2,
+                                            retry_backoff_s=0.0)
+        deliver.flush(con, settings)
+        status = con.execute("SELECT status FROM meta.outbox WHERE id = ?", [outbox_id]).fetchone()[0]
+    assert status == "sent" and len(inbox.messages) == 1
+    message = inbox.messages[0][1]
+    assert "监测月报" in message["Subject"]
     names = {part.get_filename() for part in message.walk() if part.get_filename()}
     assert {internal.pdf.name, internal.html.name} <= names
