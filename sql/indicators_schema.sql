@@ -37,7 +37,9 @@ CREATE TABLE IF NOT EXISTS mart.firm_ratings (
     output_per_tce DOUBLE, labour_productivity DOUBLE, rd_intensity DOUBLE, flags VARCHAR[]
 );
 
--- Reusable aggregates (rebuilt per changed month; a registry change rebuilds them all).
+-- Reusable aggregates (rebuilt per changed month; a registry change rebuilds them all). proc_buyer_month is
+-- also read by sql/report_contributions.sql (buyer_uscc, period, amount, local_amount). proc_local_supplier
+-- holds the distinct local suppliers of each cluster and month; TTM distinct counts union 12 of them.
 CREATE TABLE IF NOT EXISTS work.proc_buyer_month (
     buyer_uscc VARCHAR, cluster_id VARCHAR, period DATE, amount DOUBLE, local_amount DOUBLE,
     unknown_amount DOUBLE, n_rows BIGINT
@@ -100,7 +102,7 @@ COMMENT ON COLUMN mart.cluster_classes.tests_passed IS '通过的检验数（0�
 COMMENT ON COLUMN mart.cluster_classes.stage IS '发展阶段：三项通过为集群，两项为过渡，一项及以下为集聚 / stage: all three 集群, two 过渡, one or none 集聚';
 COMMENT ON COLUMN mart.cluster_classes.stage_en IS '发展阶段（英文） / stage (English: cluster, transition, agglomeration)';
 
-COMMENT ON TABLE mart.firm_ratings IS '企业亩均效益评价（A/B/C/D）：以 period 结束的近12个月为口径，12月为年度评价；权重与阈值见 flows/classification.toml / firm per-mu efficiency rating on the TTM ending at period (December = the annual rating); weights and thresholds in flows/classification.toml';
+COMMENT ON TABLE mart.firm_ratings IS '企业亩均效益评价（A/B/C/D）：以 period 结束的近12个月为口径，12月为年度评价；保存各年12月与最新一期（当年预评），其他月份可按需计算（flows.indicators.rate_firms）；权重与阈值见 flows/classification.toml / firm per-mu efficiency rating on the TTM ending at period (December = the annual rating); kept for every December and the latest period (the running year''s provisional rating), any other month on demand (flows.indicators.rate_firms); weights and thresholds in flows/classification.toml';
 COMMENT ON COLUMN mart.firm_ratings.uscc IS '统一社会信用代码 / unified social credit code';
 COMMENT ON COLUMN mart.firm_ratings.period IS '评价期（近12个月的末月） / period (last month of the TTM window)';
 COMMENT ON COLUMN mart.firm_ratings.cluster_id IS '集群编码 / cluster code';

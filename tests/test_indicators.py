@@ -470,3 +470,18 @@ def test_matches_planted_truth() -> None:
             bad.append((row.cluster_id, row.period, row.indicator, t, v))
     by_indicator = pd.Series([b[2] for b in bad]).value_counts().to_dict() if bad else {}
     assert not bad, f"{len(bad)} mismatches {by_indicator}, first: {bad[:10]}"
+
+
+def test_firm_ratings_kept_for_december_and_latest_period_and_on_demand() -> None:
+    con = _rich_db()  # data 2024-01 .. 2025-06
+    update_indicators(con, None)
+    periods = {r[0] for r in con.execute("SELECT DISTINCT period FROM mart.firm_ratings").fetchall()}
+    assert periods == {D(2024, 12, 1), D(2025, 6, 1)}
+    ind.rate_firms(con, D(2024, 6, 1))
+    n = con.execute("SELECT count(*) FROM mart.firm_ratings WHERE period = '2024-06-01'").fetchone()[0]
+    assert n == 12  # every firm has a record in the window
+    # The on-demand month goes at the next night; a new latest month replaces the previous provisional one.
+    con.execute("INSERT INTO core.firm_monthly VALUES ('F00', '2025-07-01', 1, 5, NULL, 5, 0, 5, 1, 0)")
+    update_indicators(con, {D(2025, 7, 1)})
+    periods = {r[0] for r in con.execute("SELECT DISTINCT period FROM mart.firm_ratings").fetchall()}
+    assert periods == {D(2024, 12, 1), D(2025, 7, 1)}
