@@ -56,6 +56,8 @@ last_timings: dict[str, float] = {}
 last_statement_timings: dict[str, float] = {}
 # Longest span of months one bitmask pass covers (a UBIGINT holds 64 months: 11 before the first target).
 MASK_MONTHS = 64
+# Up to this many target periods, per-firm TTM sums come from a range join (sql/indicators_firm_ttm_few.sql).
+FEW_TARGETS = 2
 
 
 @dataclass(frozen=True)
@@ -410,7 +412,11 @@ def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt
             text = text.replace(k, v)
         return text
 
-    _exec(con, "indicators_base.sql", sql("indicators_base.sql"))
+    base = sql("indicators_base.sql")
+    if len(targets) <= FEW_TARGETS:  # an ordinary night: per-firm TTM by a range join, not a window
+        head, rest = base.split("-- @firm_ttm\n", 1)
+        base = head + sql("indicators_firm_ttm_few.sql") + rest.split("-- @end_firm_ttm\n", 1)[1]
+    _exec(con, "indicators_base.sql", base)
     t = time.perf_counter()
     _window_counts(con, targets)
     last_timings["window_counts"] = time.perf_counter() - t

@@ -29,29 +29,20 @@ facts AS (
         WHERE t.period BETWEEN {lo_ttm} AND {hi}
     ) t ON m.fid = t.fid AND m.period = t.period
 ),
-gaps AS (
-    SELECT u.fid, rp.period
-    FROM (SELECT DISTINCT fid FROM facts) u CROSS JOIN rp
-    ANTI JOIN facts f ON f.fid = u.fid AND f.period = rp.period
-),
-spine AS (
-    SELECT fid, period, NULL::DOUBLE AS output, NULL::DOUBLE AS value_added, NULL::DOUBLE AS revenue,
-           NULL::DOUBLE AS employees, NULL::DOUBLE AS energy, NULL::DOUBLE AS rd_expense,
-           NULL::DOUBLE AS tax_paid, true AS is_target
-    FROM gaps
-    UNION ALL
-    SELECT *, period IN (SELECT period FROM rp) FROM facts
-),
+-- rp holds a few periods (Decembers and the latest one): an equality-free range join of the facts with them
+-- is cheaper than a window over every firm-month. A firm without facts in a window gets no row (it is not in
+-- firm_ttm either, so it is not rated).
 win AS (
-    SELECT fid, period, is_target,
-           sum(output) OVER w AS output, count(value_added) OVER w AS n_value_added,
-           sum(value_added) OVER w AS value_added, sum(revenue) OVER w AS revenue,
-           sum(employees) OVER w AS employees_sum, count(employees) OVER w AS n_employees,
-           sum(energy) OVER w AS energy, sum(rd_expense) OVER w AS rd_expense, sum(tax_paid) OVER w AS tax_paid
-    FROM spine
-    WINDOW w AS (PARTITION BY fid ORDER BY period RANGE BETWEEN INTERVAL 11 MONTH PRECEDING AND CURRENT ROW)
+    SELECT f.fid, rp.period,
+           sum(output) AS output, count(value_added) AS n_value_added,
+           sum(value_added) AS value_added, sum(revenue) AS revenue,
+           sum(employees) AS employees_sum, count(employees) AS n_employees,
+           sum(energy) AS energy, sum(rd_expense) AS rd_expense, sum(tax_paid) AS tax_paid
+    FROM facts f
+    JOIN rp ON f.period BETWEEN (rp.period - INTERVAL 11 MONTH)::DATE AND rp.period
+    GROUP BY f.fid, rp.period
 )
-SELECT * EXCLUDE (is_target) FROM win WHERE is_target;
+SELECT * FROM win;
 
 -- Rows: every firm with a monthly record in the window (firm_ttm); values only for the evaluated ones.
 INSERT INTO mart.firm_ratings

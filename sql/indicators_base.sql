@@ -92,6 +92,9 @@ GROUP BY ALL;
 
 -- Per firm and target period: output over records ending inside the TTM window (for n_firms, top1_share,
 -- hhi). A gap row per firm and target carries the window end when the firm has no record that month.
+-- With one or two targets (an ordinary night) flows/indicators.py replaces the block between the @firm_ttm
+-- markers with sql/indicators_firm_ttm_few.sql (a range join and one aggregation instead of the window).
+-- @firm_ttm
 CREATE OR REPLACE TEMP TABLE firm_ttm AS
 WITH facts AS (
     SELECT fid, cluster_id, period, output FROM fm WHERE period >= {lo_ttm}
@@ -115,6 +118,7 @@ win AS (
 SELECT fid, cluster_id, period, output, n_records
 FROM win
 WHERE is_target AND n_records > 0;
+-- @end_firm_ttm
 
 CREATE OR REPLACE TEMP TABLE cluster_ttm AS
 WITH firms AS (
