@@ -64,8 +64,9 @@ DROP VIEW proc_classified;
 
 -- Monthly records of F(c) reaching back far enough for YTD year-on-year and TTM windows.
 CREATE OR REPLACE TEMP TABLE fm AS
-SELECT f.cluster_id, m.uscc, f.fid, m.period, coalesce(m.span_months, 1) AS span_months, m.output,
-       m.value_added, m.revenue, m.employees, m.energy, m.rd_expense
+SELECT f.cluster_id, m.uscc, f.fid, coalesce(f.land_area > 0, false) AS has_land, m.period,
+       coalesce(m.span_months, 1) AS span_months, m.output, m.value_added, m.revenue, m.employees, m.energy,
+       m.rd_expense
 FROM core.firm_monthly m
 JOIN firm_cluster f USING (uscc)
 WHERE m.period BETWEEN {lo_ytd} AND {hi};
@@ -76,12 +77,12 @@ CREATE OR REPLACE TEMP TABLE cm AS
 SELECT f.cluster_id, f.period, sum(f.output) AS output, count(f.output) AS n_output, count(*) AS n_records,
        bool_or(f.span_months > 1) AS has_span, sum(f.employees) AS employees, sum(f.revenue) AS revenue,
        sum(f.rd_expense) AS rd_expense, sum(f.energy) AS energy,
-       sum(f.output) FILTER (WHERE l.land_area > 0) AS output_land,
-       count(*) FILTER (WHERE l.land_area > 0) AS n_records_land,
+       sum(f.output) FILTER (WHERE f.has_land) AS output_land,
+       count(*) FILTER (WHERE f.has_land) AS n_records_land,
        min((f.period - to_months(f.span_months - 1))::DATE) AS covers_from,
-       min((f.period - to_months(f.span_months - 1))::DATE) FILTER (WHERE l.land_area > 0) AS covers_from_land
-FROM fm f JOIN firm_cluster l USING (uscc)
-GROUP BY ALL;
+       min((f.period - to_months(f.span_months - 1))::DATE) FILTER (WHERE f.has_land) AS covers_from_land
+FROM fm f
+GROUP BY f.cluster_id, f.period;
 
 CREATE OR REPLACE TEMP TABLE ctax AS
 SELECT f.cluster_id, t.period, sum(t.tax_paid) AS tax_land, count(*) AS n_tax_land,
