@@ -25,7 +25,7 @@ import json, resource, sys, time
 from pathlib import Path
 from flows.nightly import nightly
 t = time.perf_counter()
-s = nightly(inbox=Path(sys.argv[1]), warehouse=Path(sys.argv[2]))
+s = nightly(inbox=Path(sys.argv[1]), warehouse=Path(sys.argv[2]), reports=Path(sys.argv[3]))
 print(json.dumps({"seconds": time.perf_counter() - t, "files": len(s.outcomes), "rows_loaded": s.rows_loaded,
                   "rows_quarantined": s.rows_quarantined,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -52,8 +52,8 @@ def split_inbox(inbox: Path, work: Path, month: str) -> tuple[Path, Path]:
 
 def run_night(inbox: Path, warehouse: Path) -> dict:
     env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING")
-    out = subprocess.run([sys.executable, "-c", NIGHT, str(inbox), str(warehouse)], check=True,
-                         capture_output=True, text=True, env=env, cwd=ROOT)
+    out = subprocess.run([sys.executable, "-c", NIGHT, str(inbox), str(warehouse), str(warehouse.parent / "reports")],
+                         check=True, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

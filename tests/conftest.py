@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes
@@ -70,3 +72,16 @@ def smtp_on_loopback() -> Iterator[tuple[Controller, SmtpInbox]]:
 def smtp_server():
     with smtp_on_loopback() as server:
         yield server
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's, installed by scripts/system-deps.sh
+
+
+def headless_chromium(args: list[str], profile: Path, check: bool = False) -> subprocess.CompletedProcess:
+    """Headless Chromium with networking disabled (proxy to a dead port, every host unresolvable)."""
+    return subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions",
+         f"--user-data-dir={profile}", "--proxy-server=127.0.0.1:9",
+         "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=5000", *args],
+        capture_output=True, text=True, timeout=120, check=check)

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
+from conftest import headless_chromium
 
 from flows import disclosure
 from flows.report import csv_safe, render_report
@@ -21,7 +22,6 @@ from flows.report import csv_safe, render_report
 PERIOD = dt.date(2025, 12, 1)
 EVIL_CLUSTER = '=HYPERLINK("http://evil.example/x","点我")<script>alert(1)</script>'
 EVIL_FIRMS = ("+cmd|' /C calc'!A0", "@SUM(1+1)<img src=x onerror=alert(2)>", "-2+3")
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
@@ -134,19 +134,13 @@ def test_pdf_pages_are_a4_and_not_blank(internal, tmp_path):
         assert pixels.std() > 5, f"{page.name} looks blank"
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium not installed (scripts/system-deps.sh)")
 def test_html_offline_in_headless_chromium(internal, tmp_path):
     html = internal.html.read_text(encoding="utf-8")
     # Self-contained: no external reference of any kind (only data: URIs and in-page anchors).
     refs = re.findall(r'(?:src|href)\s*=\s*"([^"]*)"', html)
     assert refs and all(r.startswith(("data:", "#")) for r in refs)
     assert "url(" not in re.sub(r"data:[^\"')]+", "", html.split("</style>")[0]).replace("url(#", "")
-    dom = subprocess.run(
-        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--proxy-server=127.0.0.1:9", "--dump-dom",
-         internal.html.as_uri()],
-        capture_output=True, text=True, timeout=120, check=True).stdout
+    dom = headless_chromium(["--dump-dom", internal.html.as_uri()], tmp_path / "profile", check=True).stdout
     assert "<script" not in dom.lower()  # the report needs no JS; injected markup stayed text
     assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', dom)) >= 8
     assert 'id="cluster-table"' in dom and "徐水区汽车及零部件产业集群" in dom

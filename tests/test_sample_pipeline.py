@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 import pytest
+from conftest import headless_chromium
 from polars.testing import assert_frame_equal
 
 from flows.settings import SAMPLE_DIR
@@ -78,3 +79,21 @@ def test_procurement_after_revisions_equals_the_planted_truth(con):
     want = expected.group_by("buyer_uscc", "period").agg(pl.col("amount").sum(), pl.len().alias("n"))
     assert_frame_equal(got.sort("buyer_uscc", "period"), want.sort("buyer_uscc", "period"),
                        check_dtypes=False, rel_tol=1e-9)
+
+
+def test_the_nights_data_docs_open_in_a_browser_and_list_the_files(sample_warehouse, tmp_path):
+    index = sample_warehouse.data_docs
+    dom = headless_chromium(["--dump-dom", index.as_uri()], tmp_path / "profile", check=True).stdout
+    for kind in ("clusters", "firms", "monthly", "tax", "procurement", "digital"):
+        assert kind in dom, f"no validation of {kind} in the Data Docs"
+
+
+def test_every_table_view_and_column_of_the_published_warehouse_is_commented(con):
+    rows = con.execute("""
+        SELECT schema_name || '.' || table_name || coalesce('.' || column_name, ''), comment
+        FROM (SELECT schema_name, table_name, NULL AS column_name, comment FROM duckdb_tables()
+              UNION ALL SELECT schema_name, view_name, NULL, comment FROM duckdb_views() WHERE NOT internal
+              UNION ALL SELECT schema_name, table_name, column_name, comment FROM duckdb_columns() WHERE NOT internal)
+        WHERE schema_name NOT IN ('work')""").fetchall()
+    missing = [name for name, comment in rows if not comment or "/" not in comment]
+    assert missing == []

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import shapely
+from conftest import headless_chromium
 from shapely.geometry import shape
 
 from flows import indicators, maps, snapshot
@@ -26,7 +26,6 @@ from flows.warehouse import apply_schema
 
 PERIOD = dt.date(2025, 12, 1)
 SUPPRESSED = ("JH_BIKE", "per_mu_tax")  # built from 2 firms → must not leave the warehouse
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def build_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
@@ -164,13 +163,7 @@ def test_png_is_large_and_not_blank(snap):
 
 
 def chromium(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
-    """Headless Chromium with networking disabled (proxy to a dead port, every host unresolvable)."""
-    return subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions",
-         f"--user-data-dir={tmp_path / 'profile'}", "--proxy-server=127.0.0.1:9",
-         "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=5000", *args],
-        capture_output=True, text=True, timeout=120, check=False)
+    return headless_chromium(args, tmp_path / "profile")
 
 
 LOCAL = ("file:", "data:", "about:", "chrome:", "blob:")
@@ -199,7 +192,6 @@ def network_activity(netlog: Path) -> tuple[set[str], list[str]]:
     return page, connections
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed (scripts/system-deps.sh)")
 def test_html_map_renders_every_cluster_offline_in_headless_chromium(snap, tmp_path):
     _, result, _ = snap
     html = next(p for p in result.files if p.suffix == ".html")
