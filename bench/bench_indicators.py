@@ -181,7 +181,7 @@ def main() -> int:
            "--memory-limit", args.memory_limit]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
-    res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
+    res = json.loads(subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout.splitlines()[-1])
     print(f"scale {args.scale}: {res['rows']}")
     print(f"floor (hand-written local supporting rate): {res['floor_s']:.2f} s")
     print(f"full indicator stage:                       {res['full_s']:.2f} s  "

@@ -299,7 +299,8 @@ def rate_firms(con: duckdb.DuckDBPyConnection, period: dt.date) -> None:
         """CREATE OR REPLACE TEMP TABLE bounds AS SELECT ?::DATE AS first_period, ?::DATE AS last_period,
                make_date(year(?::DATE) - 1, 1, 1) AS lo_ytd, (?::DATE - INTERVAL 11 MONTH)::DATE AS lo_ttm,
                ?::DATE AS hi""", [rng[0], rng[1], period, period, period])
-    literals = {"{sp_lo}": _date(rng[0]), "{sp_hi}": _date(rng[0]), "{lo_ytd}": _date(dt.date(period.year - 1, 1, 1)),
+    literals = {"{sp_lo}": _date(rng[0]), "{sp_hi}": _date(rng[0]), "{sp_filter}": "false",
+                "{lo_ytd}": _date(dt.date(period.year - 1, 1, 1)),
                 "{lo_ttm}": _date(_add_months(period, -11)), "{hi}": _date(period)}
     for name in ("indicators_base.sql", "classify_firms.sql"):
         text = _sql(name)
@@ -404,6 +405,9 @@ def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt
         "{sp_lo}": _date(min(source) if source else first), "{sp_hi}": _date(max(source) if source else first),
         "{lo_ytd}": _date(dt.date(lo.year - 1, 1, 1)), "{lo_ttm}": _date(_add_months(lo, -11)), "{hi}": _date(hi),
         "{keep_rule}": "true",
+        # sp is a contiguous run of months (a full run, one month): the date range alone selects it.
+        "{sp_filter}": "false" if not source else "true" if len(source) == len(_months(min(source), max(source)))
+        else "p.period IN (SELECT period FROM sp)",
     }
 
     def sql(name: str) -> str:

@@ -22,8 +22,9 @@ SELECT c.cluster_id, tp.period FROM core.clusters c CROSS JOIN tp;
 
 -- Procurement, pre-aggregated once per buyer and month (local / unknown amounts) and per cluster, local
 -- supplier and month. A supplier's location: the registry adcode when supplier_uscc is registered, else
--- supplier_adcode; unknown (NULL or blank) is not local. The scan is bounded by literal dates ({sp_lo} ..
--- {sp_hi}, the range of sp) so DuckDB skips row groups of other months by their zone maps.
+-- supplier_adcode; unknown (NULL or blank) is not local. The scan is bounded by literal dates (the range of
+-- sp) so DuckDB skips row groups of other months by their zone maps; the membership test in sp is only added
+-- when sp has holes (flows/indicators.py), sparing a semi-join probe per row.
 DELETE FROM work.proc_buyer_month WHERE period IN (SELECT period FROM sp);
 DELETE FROM work.proc_local_supplier WHERE period IN (SELECT period FROM sp);
 
@@ -43,7 +44,7 @@ WITH located AS (
     FROM core.procurement p
     JOIN buyer_map b ON b.uscc = p.buyer_uscc
     LEFT JOIN supplier_map s ON s.uscc = p.supplier_uscc
-    WHERE p.period BETWEEN {sp_lo} AND {sp_hi} AND p.period IN (SELECT period FROM sp)
+    WHERE p.period BETWEEN {sp_lo} AND {sp_hi} AND {sp_filter}
 )
 SELECT buyer_uscc, cluster_id, period, amount, supplier_uscc, supplier_name, supplier_adcode IS NULL AS is_unknown,
        coalesce(length(supplier_adcode) >= scope_len
