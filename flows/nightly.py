@@ -27,7 +27,7 @@ from flows.report import ReportFiles, report_stage
 from flows.settings import DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, landing_for
 from flows.snapshot import SnapshotResult, snapshot_stage
 from flows.standardise import FileRejected, standardise
-from flows.validate import record_results, render_data_docs, validate
+from flows.validate import ValidationSession, render_data_docs
 from flows.warehouse import building, connect_readonly, query_one, run_sql
 
 
@@ -74,8 +74,12 @@ def land_task(files: list[InboxFile], store: Path, con: duckdb.DuckDBPyConnectio
 
 
 @task(name="ingest", task_run_name="ingest {landed.name}", cache_policy=NO_CACHE)
-def ingest_task(con: duckdb.DuckDBPyConnection, run_id: int, landed: LandedFile, reports: Path) -> loader.FileOutcome:
-    """standardise → validate → load for one file; a file that cannot be read is marked failed."""
+def ingest_task(con: duckdb.DuckDBPyConnection, run_id: int, landed: LandedFile,
+                session: ValidationSession) -> loader.FileOutcome:
+    """standardise → validate → load for one file; a file that cannot be read is marked failed.
+
+    The file's verdicts are final here; Great Expectations checks them once per kind in validate_gx_task.
+    """
     if landed.kind is None:
         return loader.fail_file(con, landed.file_id, landed.name, None, "unknown_kind",
                                 "文件名前缀不是已知数据类别 / file name does not start with a known kind")
@@ -83,14 +87,21 @@ def ingest_task(con: duckdb.DuckDBPyConnection, run_id: int, landed: LandedFile,
         std = standardise(landed.path, landed.kind, file_name=landed.name)
     except FileRejected as exc:
         return loader.fail_file(con, landed.file_id, landed.name, landed.kind, exc.reason, exc.message)
-    checked = validate(landed.kind, std.frame, landed.name, con)
+    checked = session.validate(landed.kind, std.frame, landed.name, con)
     rejected = pl.concat([std.issues, checked.issues], how="vertical_relaxed")
     outcome = loader.load_file(
         con, run_id, landed.file_id, landed.name, landed.kind, parsed=std.frame, loaded=checked.frame,
         rejected=rejected, flagged=checked.warnings, raw=std.raw, rows_in=std.rows_in,
         encoding=std.encoding, header_map=std.header_map)
-    record_results(con, landed.file_id, run_id, checked, spool=reports / "gx_results")
+    session.record(con, landed.file_id, run_id, checked)
     return outcome
+
+
+@task(name="validate-gx", cache_policy=NO_CACHE)
+def validate_gx_task(con: duckdb.DuckDBPyConnection, run_id: int, session: ValidationSession) -> int:
+    """Great Expectations over the night's files, one run per kind; GX counts per file into the results."""
+    session.finish(con, run_id)
+    return session.gx_runs
 
 
 @task(name="data-docs", cache_policy=NO_CACHE)
@@ -156,12 +167,14 @@ def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE,
         run_id = query_one(con, "run_start", {"inbox": str(inbox)})
         summary.run_id = run_id
         landed = land_task(files, landing_for(warehouse), con, run_id)
+        session = ValidationSession(spool=reports / "gx_results")
         for i, item in enumerate(landed, 1):
-            outcome = ingest_task(con, run_id, item, reports)
+            outcome = ingest_task(con, run_id, item, session)
             summary.outcomes.append(outcome)
             logger.info("[%d/%d] %s: %s, %d loaded, %d quarantined%s", i, len(landed), item.name,
                         outcome.status, outcome.rows_loaded, outcome.rows_quarantined,
                         f" ({outcome.reason})" if outcome.reason else "")
+        logger.info("Great Expectations: %d runs for %d files", validate_gx_task(con, run_id, session), len(landed))
         summary.data_docs = data_docs_task(run_id, reports)
         periods = indicators_task(con, run_id)
         summary.periods_recomputed = len(periods)

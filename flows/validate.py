@@ -12,6 +12,11 @@ procurement. The same suite rules are therefore compiled to polars expressions a
 row (the row-level verdicts come from there), and GX runs the suite on every row of files up to
 `GX_ROWS` rows and, above that, on every flagged row plus a systematic sample of `GX_ROWS` rows. On
 that GX batch the two engines must agree rule by rule (counts), and GX's results render the Data Docs.
+
+GX costs ≈0.6–1 s per run whatever the size, so a night (ValidationSession) runs it once per kind, not
+once per file: each file's GX rows are queued, and after the last file one GX run per kind checks them
+all (every flagged row plus a systematic sample of ≈GX_ROWS rows per kind), its unexpected rows mapped
+back to files, so the per-file GX counts and the per-file agreement check stay as they were.
 """
 
 from __future__ import annotations
@@ -69,6 +74,23 @@ class Validated:
     file_name: str = ""
     gx_result: dict | None = field(default=None, repr=False)   # merged GX validation result (Data Docs)
     timings: dict[str, float] = field(default_factory=dict)     # seconds per step (derive, rules, gx, issues)
+    gx_input: GxInput | None = field(default=None, repr=False)  # rows for GX, until a GX run has taken them
+
+
+@dataclass
+class GxInput:
+    """What GX needs of one validated file: its GX rows and the polars verdicts to compare GX with.
+
+    batch holds every row polars flagged (`_gx_flagged`) plus, for files over GX_ROWS rows, only a
+    systematic sample of the others; table_ok is the file's verdict on each table-level rule.
+    """
+
+    file_name: str
+    rows: int
+    batch: pl.DataFrame
+    table_ok: dict[str, bool]
+    results: pl.DataFrame
+    file_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -271,7 +293,7 @@ def _gx_runner(kind: str) -> Any:
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = _suite_dict(kind)
+    source = _scoped_suite_dict(kind)
     suite = ctx.suites.add(gx.ExpectationSuite(**source))
     # adding to a context may re-key expectations; map back to the ids in the suite file (same order)
     ids = {str(e.id): str(src["id"]) for e, src in zip(suite.expectations, source["expectations"], strict=True)}
@@ -286,11 +308,47 @@ def _suite_dict(kind: str) -> dict:
     return d
 
 
-def _to_pandas(frame: pl.DataFrame) -> Any:
+def _scoped_suite_dict(kind: str) -> dict:
+    """The suite as GX runs it on a batch that may hold several files: uniqueness stays per file.
+
+    A night's GX batch holds rows of every file of the kind, so a key repeated in two files (a revision)
+    must not count as a duplicate, exactly as the per-file polars verdict has it. Compound keys get the
+    file tag `_gx_file` as one more column (null where the whole key is null, so GX still skips rows whose
+    key is all missing); a single-column key is checked on `_gx_key__<col>`, the file tag joined to the
+    value (null where the value is null). Everything else is the suite file as it is.
+    """
+    d = _suite_dict(kind)
+    for e in d["expectations"]:
+        kw = e["kwargs"]
+        if e["type"] == "expect_compound_columns_to_be_unique":
+            kw["column_list"] = [*kw["column_list"], "_gx_file"]
+        elif e["type"] == "expect_column_values_to_be_unique":
+            kw["column"] = f"_gx_key__{kw['column']}"
+    return d
+
+
+def _scope_columns(rules: tuple[Rule, ...], batch: pl.DataFrame) -> pl.DataFrame:
+    """Add the per-file uniqueness columns _scoped_suite_dict refers to; batch carries the file tag _gx_seq."""
+    tag = pl.col("_gx_seq").cast(pl.Utf8)
+    cols = []
+    for r in rules:
+        if r.type == "expect_compound_columns_to_be_unique":
+            present = [c for c in r.kwargs["column_list"] if c in batch.columns]
+            key_seen = pl.any_horizontal([pl.col(c).is_not_null() for c in present]) if present else pl.lit(False)
+            cols.append(pl.when(key_seen).then(tag).otherwise(None).alias("_gx_file"))
+        elif r.type == "expect_column_values_to_be_unique" and r.kwargs["column"] in batch.columns:
+            c = r.kwargs["column"]
+            cols.append(pl.when(pl.col(c).is_not_null())
+                        .then(pl.concat_str([tag, pl.lit("\x1f"), pl.col(c).cast(pl.Utf8)]))
+                        .otherwise(None).alias(f"_gx_key__{c}"))
+    return batch.with_columns(cols) if cols else batch
+
+
+def _to_pandas(frame: pl.DataFrame, index: str = "_row") -> Any:
     """The pandas copy GX reads, in dtypes that keep GX on its vectorised paths.
 
     Strings become pandas StringDtype (GX's type check is then one dtype check, not a per-value
-    isinstance), dates datetime64[ns], integers float64 (nullable), the index is _row.
+    isinstance), dates datetime64[ns], integers float64 (nullable), the index is `index` (_row).
     """
     import pandas as pd
     import pyarrow as pa
@@ -299,11 +357,11 @@ def _to_pandas(frame: pl.DataFrame) -> Any:
     for name, dtype in frame.schema.items():
         if dtype == pl.Date:
             casts.append(pl.col(name).clip(date(1700, 1, 1), date(2200, 1, 1)).cast(pl.Datetime("ns")))
-        elif dtype.is_integer() and name != "_row":
+        elif dtype.is_integer() and name not in ("_row", index):
             casts.append(pl.col(name).cast(pl.Float64))
     strings = {pa.string(): pd.StringDtype("python"), pa.large_string(): pd.StringDtype("python")}
     pdf = frame.with_columns(casts).to_arrow().to_pandas(types_mapper=strings.get)
-    pdf.index = pdf["_row"].to_numpy()
+    pdf.index = pdf[index].to_numpy()
     return pdf
 
 
@@ -313,15 +371,73 @@ def _gx_params(params: dict[str, date]) -> dict:
     return {k: pd.Timestamp(v) for k, v in params.items()}
 
 
-def run_gx(kind: str, frame: pl.DataFrame, params: dict[str, date]) -> tuple[dict, dict[str, tuple[int, int, bool]]]:
-    """Run the suite with GX over frame in chunks; merged result dict and per expectation (evaluated, failed, ok)."""
+def _type_ok(rule: Rule, work: pl.DataFrame) -> bool:
+    """expect_column_values_to_be_in_type_list for one file, judged on the pandas dtype GX would see.
+
+    Uses GX's own comparison (ExpectColumnValuesToBeInTypeList._validate_pandas) on the dtype that
+    _to_pandas gives the column; an object column is checked value by value, as GX's map version does.
+    """
+    import pandas as pd
+    from great_expectations.expectations.core.expect_column_values_to_be_in_type_list import (
+        ExpectColumnValuesToBeInTypeList,
+    )
+    from great_expectations.expectations.type_comparison import native_type_type_map
+
+    c, types = rule.kwargs["column"], rule.kwargs.get("type_list")
+    if c not in work.columns:
+        return False
+    if types is None:
+        return True
+    col = work.select(c)
+    probe = pl.concat([col.head(1), col.filter(pl.col(c).is_null()).head(1)])   # a null can make it object
+    dtype = _to_pandas(probe.with_row_index("_row"))[c].dtype
+    if dtype.type.__name__ != "object_":
+        return bool(ExpectColumnValuesToBeInTypeList._validate_pandas(None, dtype, types)["success"])
+    comp: list = []
+    for t in types:                       # as great_expectations' column_values.in_type_list (pandas)
+        try:
+            comp.append(np.dtype(t).type)
+        except TypeError:
+            for mod in (pd, pd.core.dtypes.dtypes):
+                cand = getattr(mod, t, None)
+                if isinstance(cand, type):
+                    comp.append(cand)
+        comp.extend(native_type_type_map(t) or ())
+    values = _to_pandas(col.drop_nulls().unique().with_row_index("_row"))[c]
+    return bool(values.map(lambda x: isinstance(x, tuple(comp))).all())
+
+
+@dataclass
+class GxCounts:
+    """What one GX run found, per expectation id: totals, and per file tag (evaluated, unexpected)."""
+
+    stats: dict[str, tuple[int, int, bool]]
+    per_file: dict[str, tuple[np.ndarray, np.ndarray]]
+    counted: set[str]            # expectations whose result carries element/unexpected counts (map rules)
+
+
+def run_gx(kind: str, frame: pl.DataFrame, params: dict[str, date],
+           files: np.ndarray | None = None, n_files: int = 1) -> tuple[dict, GxCounts]:
+    """Run the suite with GX over frame in chunks; merged result dict and what GX counted.
+
+    frame's pandas index is `_gx_pos` (0..n-1) when present, else _row; files gives the file tag of each
+    position, and GX's unexpected_index_list is mapped back through it to counts per file.
+    """
     vd, ids = _gx_runner(kind)
+    if files is None:
+        files = np.zeros(frame.height, dtype=np.int64)
+    if "_gx_pos" not in frame.columns:
+        frame = frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("_gx_pos"))
     merged: dict | None = None
     stats: dict[str, tuple[int, int, bool]] = {}
+    per_file: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    counted: set[str] = set()
+    fmt = {"result_format": "COMPLETE", "return_unexpected_index_query": False}
     for start in range(0, max(frame.height, 1), GX_CHUNK):
         chunk = frame.slice(start, GX_CHUNK)
-        res = vd.run(batch_parameters={"dataframe": _to_pandas(chunk)},
-                     expectation_parameters=_gx_params(params), result_format={"result_format": "BASIC"})
+        in_chunk = np.bincount(files[start: start + chunk.height], minlength=n_files)
+        res = vd.run(batch_parameters={"dataframe": _to_pandas(chunk, index="_gx_pos")},
+                     expectation_parameters=_gx_params(params), result_format=fmt)
         d = res.to_json_dict()
         for er in d["results"]:
             eid = ids.get(str(er["expectation_config"]["id"]), str(er["expectation_config"]["id"]))
@@ -330,9 +446,22 @@ def run_gx(kind: str, frame: pl.DataFrame, params: dict[str, date]) -> tuple[dic
             n0, f0, ok0 = stats.get(eid, (0, 0, True))
             stats[eid] = (n0 + int(r.get("element_count") or 0), f0 + int(r.get("unexpected_count") or 0),
                           ok0 and bool(er["success"]))
+            ev, bad = per_file.get(eid, (np.zeros(n_files, np.int64), np.zeros(n_files, np.int64)))
+            if "element_count" in r:
+                ev = ev + in_chunk
+            if "unexpected_count" in r:
+                counted.add(eid)
+                pos = np.asarray(r.get("unexpected_index_list") or [], dtype=np.int64)
+                if len(pos) != int(r.get("unexpected_count") or 0):
+                    raise RuntimeError(f"GX {er['expectation_config']['type']}: {len(pos)} unexpected indices "
+                                       f"for {r.get('unexpected_count')} unexpected rows")
+                bad = bad + np.bincount(files[pos], minlength=n_files)
+            per_file[eid] = (ev, bad)
+            for k in ("unexpected_list", "unexpected_index_list", "unexpected_index_query"):
+                r.pop(k, None)        # full lists: counted above, too big for the spooled Data Docs result
         merged = d if merged is None else _merge_result(merged, d)
     assert merged is not None
-    return merged, stats
+    return merged, GxCounts(stats, per_file, counted)
 
 
 def _merge_result(a: dict, b: dict) -> dict:
@@ -421,9 +550,24 @@ def validate(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBP
              extra_keys: dict[str, set[str]] | None = None) -> Validated:
     """Run kind's suite on a standardised frame: critical failures → issues, warnings → flags on loaded rows.
 
-    extra_keys adds registry keys not yet in con (clusterwatch check validates a firms file and the facts
-    that use it together); gx_rows overrides GX_ROWS.
+    GX runs on this file alone (one GX run per call); a night validates through ValidationSession, which
+    runs GX once per kind. extra_keys adds registry keys not yet in con (clusterwatch check validates a
+    firms file and the facts that use it together); gx_rows overrides GX_ROWS.
     """
+    v = _verdicts(kind, frame, file_name, con, today=today, gx_rows=gx_rows, extra_keys=extra_keys)
+    t = time.perf_counter()
+    inp = v.gx_input
+    assert inp is not None
+    [v.gx_result] = _gx_check(kind, [inp], window_params(today), GX_ROWS if gx_rows is None else gx_rows)
+    v.results, v.gx_input = inp.results, None
+    v.timings["gx"] = time.perf_counter() - t
+    return v
+
+
+def _verdicts(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBPyConnection, *,
+              today: date | None = None, gx_rows: int | None = None,
+              extra_keys: dict[str, set[str]] | None = None) -> Validated:
+    """The polars half of validate: every verdict, and the file's GX rows (gx_evaluated/gx_failed still null)."""
     clock = [time.perf_counter()]
     timings: dict[str, float] = {}
 
@@ -441,71 +585,50 @@ def validate(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBP
         log.info("%s: %s", file_name, note)
     lap("derive")
 
-    # 1. every rule on every row (polars)
+    # 1. every rule on every row (polars); table-level rules (column exists, dtype; any rule whose
+    #    column is missing) are judged once for the file
     exprs = {r.id: fail_expr(r, work, params) for r in rules}
     row_rules = [r for r in rules if exprs[r.id] is not None]
     masks = work.select([exprs[r.id].fill_null(False).alias(r.id) for r in row_rules]) if row_rules \
         else pl.DataFrame()
     any_fail = masks.select(pl.any_horizontal(pl.all())).to_series() if row_rules \
         else pl.Series([False] * work.height, dtype=pl.Boolean)
+    table_ok = {r.id: _table_ok(r, work) for r in rules if exprs[r.id] is None}
     lap("rules")
 
-    # 2. GX runs the suite: on everything, or on every flagged row plus a systematic sample
+    # 2. the file's GX rows: all of them, or every flagged row plus a systematic sample
     limit = GX_ROWS if gx_rows is None else gx_rows
     gx_cols = [c for c in work.columns if c not in ("_flags",)]
     if work.height <= limit:
-        gx_idx = pl.Series("i", np.arange(work.height))
+        sel = np.ones(work.height, dtype=bool)
     else:
         step = max(work.height // max(limit, 1), 1)
-        idx = np.arange(work.height)
-        sel = (idx % step == 0) | any_fail.to_numpy()
-        gx_idx = pl.Series("i", idx[sel])
-    gx_frame = work.select(gx_cols)[gx_idx]
-    key_sort = _unique_key(rules)
-    if key_sort:
-        gx_frame = gx_frame.sort(key_sort, nulls_last=True)
-    gx_result, gx_stats = run_gx(kind, gx_frame, params)
-    lap("gx")
+        sel = (np.arange(work.height) % step == 0) | any_fail.to_numpy()
+    gx_batch = work.select(gx_cols).with_columns(any_fail.alias("_gx_flagged")).filter(pl.Series(sel))
 
-    # table-level verdicts come from GX (column existence, column types)
-    table_fail = {r.id: not gx_stats.get(r.id, (0, 0, True))[2] for r in rules if exprs[r.id] is None}
-
-    # 3. results per expectation, with the engines' agreement on the GX batch
+    # 3. results per expectation (GX's counts are filled in by the GX run, _gx_check)
     results = []
-    in_gx = pl.Series([False] * work.height, dtype=pl.Boolean)
-    in_gx = in_gx.scatter(gx_idx, True) if len(gx_idx) else in_gx
     for r in rules:
-        g_n, g_f, g_ok = gx_stats.get(r.id, (0, 0, True))
-        if r.id in table_fail:
-            failed = work.height if table_fail[r.id] else 0
-            evaluated = work.height
-        else:
-            m = masks[r.id]
-            failed = int(m.sum())
-            evaluated = work.height
-            mine = int((m & in_gx).sum())
-            if mine != g_f:
-                log.warning("%s: rule %s (%s on %s): polars flags %d rows of the GX batch, GX %d",
-                            file_name, r.rule, r.type, r.column, mine, g_f)
+        failed = (0 if table_ok[r.id] else work.height) if r.id in table_ok else int(masks[r.id].sum())
         results.append({"expectation_id": r.id, "expectation_type": r.type, "rule": r.rule,
-                        "column_name": r.column, "severity": r.severity, "evaluated": evaluated,
-                        "passed": failed == 0, "failed_rows": failed, "gx_evaluated": g_n, "gx_failed": g_f})
+                        "column_name": r.column, "severity": r.severity, "evaluated": work.height,
+                        "passed": failed == 0, "failed_rows": failed, "gx_evaluated": None, "gx_failed": None})
     results_df = pl.DataFrame(results, schema=RESULT_SCHEMA)
 
     # 4. issues (first failing critical rule per row), warnings, loaded rows with flags
     crit_parts, warn_parts = [], []
     for order, r in enumerate(rules):
-        if r.id in table_fail:
-            if not table_fail[r.id]:
+        if r.id in table_ok:
+            if table_ok[r.id]:
                 continue
             hit = work.select("_row", _value_expr(r, work).alias("_value"))
         else:
-            sel = masks[r.id]
-            if not sel.any():
+            sel_r = masks[r.id]
+            if not sel_r.any():
                 continue
             extra = [pl.col(f"_ratio__{r.column}").alias("_ratio")] if f"_ratio__{r.column}" in work.columns \
                 and r.rule == "unit_suspect" else []
-            hit = work.filter(sel).select("_row", _value_expr(r, work).alias("_value"), *extra)
+            hit = work.filter(sel_r).select("_row", _value_expr(r, work).alias("_value"), *extra)
         part = _messages(kind, file_name, r, hit).with_columns(pl.lit(order).alias("_order"))
         (crit_parts if r.severity == "critical" else warn_parts).append(part)
     issues = _first_issue(crit_parts)
@@ -520,11 +643,150 @@ def validate(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBP
         warnings = warnings.filter(~pl.col("_row").is_in(bad_rows.implode()))
     else:
         loaded = loaded.with_columns(pl.lit([], pl.List(pl.Utf8)).alias("_flags"))
-    gx_result.setdefault("meta", {}).update({"file_name": file_name, "kind": kind, "rows": work.height,
-                                             "gx_rows": gx_frame.height})
     lap("issues")
     return Validated(frame=loaded, issues=issues, warnings=warnings, results=results_df, kind=kind,
-                     file_name=file_name, gx_result=gx_result, timings=timings)
+                     file_name=file_name, timings=timings,
+                     gx_input=GxInput(file_name, work.height, gx_batch, table_ok, results_df))
+
+
+def _table_ok(rule: Rule, work: pl.DataFrame) -> bool:
+    """Verdict of a rule polars cannot judge row by row: column existence, dtype, or a missing column."""
+    if rule.type == "expect_column_values_to_be_in_type_list":
+        return _type_ok(rule, work)
+    cols = rule.kwargs.get("column_list") or [rule.kwargs.get("column")]
+    return all(c in work.columns for c in cols)
+
+
+def _thin(batch: pl.DataFrame, step: int) -> pl.DataFrame:
+    """Keep every flagged row and every step-th unflagged one (a systematic sample)."""
+    if step <= 1:
+        return batch
+    plain = (~pl.col("_gx_flagged")).cast(pl.Int64)
+    return batch.filter(pl.col("_gx_flagged") | (((plain.cum_sum() - 1) % step == 0) & (plain == 1)))
+
+
+def _gx_check(kind: str, files: list[GxInput], params: dict[str, date], limit: int) -> list[dict]:
+    """Run GX once over the GX rows of several files of a kind; fill in each file's GX counts.
+
+    Files are concatenated (one GX run per distinct column layout, normally one per kind), the unflagged
+    rows thinned to a systematic sample of about `limit` rows, every flagged row kept. GX's
+    unexpected_index_list is mapped back to files, so gx_evaluated/gx_failed are per file, and the
+    engines must agree per file and rule: polars' failing rows (all of them are in the batch) against
+    GX's, and polars' table-level verdicts against GX's. Returns the GX results (for Data Docs).
+    """
+    rules, _ = suite_rules(kind)
+    groups: dict[tuple, list[GxInput]] = {}
+    for f in files:
+        groups.setdefault(tuple(f.batch.schema.items()), []).append(f)
+    out = []
+    for members in groups.values():
+        batch = pl.concat([f.batch.with_columns(pl.lit(j, pl.Int64).alias("_gx_seq"))
+                           for j, f in enumerate(members)], how="vertical")
+        plain = batch.height - int(batch["_gx_flagged"].sum())
+        batch = _thin(batch, -(-plain // max(limit, 1)))
+        batch = _scope_columns(rules, batch)
+        key = [c for c in _unique_key(rules) if c in batch.columns]
+        batch = batch.sort(["_gx_seq", *key], nulls_last=True).with_columns(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("_gx_pos"))
+        seqs = batch["_gx_seq"].to_numpy()
+        gx_result, counts = run_gx(kind, batch.drop("_gx_flagged", "_gx_seq"), params, seqs, len(members))
+        for j, f in enumerate(members):
+            g_ev, g_bad = [], []
+            for r in rules:
+                ev, bad = counts.per_file.get(r.id, (np.zeros(len(members), np.int64),) * 2)
+                g_ev.append(int(ev[j]))
+                g_bad.append(int(bad[j]))
+                if r.id in f.table_ok:
+                    gx_ok = bad[j] == 0 if r.id in counts.counted else counts.stats.get(r.id, (0, 0, True))[2]
+                    if bool(gx_ok) != f.table_ok[r.id]:
+                        log.warning("%s: rule %s (%s on %s): polars judges the file %s, GX %s", f.file_name,
+                                    r.rule, r.type, r.column, "passing" if f.table_ok[r.id] else "failing",
+                                    "passing" if gx_ok else "failing")
+                    continue
+                mine = int(f.results.filter(pl.col("expectation_id") == r.id)["failed_rows"][0])
+                if mine != bad[j]:
+                    log.warning("%s: rule %s (%s on %s): polars flags %d rows of the GX batch, GX %d",
+                                f.file_name, r.rule, r.type, r.column, mine, int(bad[j]))
+            by_id = pl.DataFrame({"expectation_id": [r.id for r in rules], "_ev": g_ev, "_bad": g_bad},
+                                 schema={"expectation_id": pl.Utf8, "_ev": pl.Int64, "_bad": pl.Int64})
+            f.results = (f.results.drop("gx_evaluated", "gx_failed")
+                         .join(by_id, on="expectation_id", how="left", maintain_order="left")
+                         .rename({"_ev": "gx_evaluated", "_bad": "gx_failed"}).select(list(RESULT_SCHEMA)))
+        names = [f.file_name for f in members]
+        gx_result.setdefault("meta", {}).update({
+            "file_name": names[0] if len(names) == 1 else f"{kind}: {len(names)} files",
+            "files": names, "kind": kind, "rows": sum(f.rows for f in members), "gx_rows": batch.height})
+        out.append(gx_result)
+    return out
+
+
+class ValidationSession:
+    """One night's validation: polars verdicts per file as it comes, Great Expectations once per kind.
+
+    session.validate(kind, frame, file_name, con) gives the file's verdicts (quarantine, warnings, results)
+    at once, as validate() does; session.record(con, file_id, run_id, validated) writes its results and
+    hands its GX rows to the kind's batch; session.finish(con, run_id) runs GX once per kind over the
+    batch (all flagged rows + a systematic sample of ≈GX_ROWS rows), fills gx_evaluated/gx_failed of
+    every file from it, logs any disagreement and spools one GX result per kind for the Data Docs.
+    """
+
+    def __init__(self, spool: Path | None = None, *, today: date | None = None, gx_rows: int | None = None):
+        self.spool = spool
+        self.today = today
+        self.limit = GX_ROWS if gx_rows is None else gx_rows
+        self.pending: dict[str, list[GxInput]] = {}
+        self.timings: dict[str, float] = {}
+        self.gx_runs = 0
+
+    def validate(self, kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBPyConnection, *,
+                 extra_keys: dict[str, set[str]] | None = None) -> Validated:
+        v = _verdicts(kind, frame, file_name, con, today=self.today, gx_rows=self.limit, extra_keys=extra_keys)
+        for k, s in v.timings.items():
+            self.timings[k] = self.timings.get(k, 0.0) + s
+        return v
+
+    def record(self, con: duckdb.DuckDBPyConnection, file_id: int, run_id: int, validated: Validated) -> None:
+        """Write the file's results (GX counts follow in finish) and queue its GX rows."""
+        record_results(con, file_id, run_id, validated, spool=self.spool)
+        inp, validated.gx_input = validated.gx_input, None
+        if inp is None:
+            return
+        inp.file_id, inp.results = file_id, validated.results
+        queue = [f for f in self.pending.get(validated.kind, []) if f.file_id != file_id] + [inp]
+        plain = sum(f.batch.height - int(f.batch["_gx_flagged"].sum()) for f in queue)
+        if plain > 4 * self.limit:      # bound memory on big nights: halve every file's sample
+            for f in queue:
+                f.batch = _thin(f.batch, 2)
+        self.pending[validated.kind] = queue
+
+    def finish(self, con: duckdb.DuckDBPyConnection, run_id: int) -> list[Path]:
+        """Run GX once per kind over the queued rows; update meta.validation_results; spool for Data Docs."""
+        t = time.perf_counter()
+        order = {k: i for i, k in enumerate(KIND_ORDER)}
+        spooled: list[Path] = []
+        out = (self.spool or RESULTS_SPOOL) / f"run-{run_id}"
+        for kind in sorted(self.pending, key=lambda k: (order.get(k, 99), k)):
+            files = self.pending.pop(kind)
+            results = _gx_check(kind, files, window_params(self.today), self.limit)
+            self.gx_runs += len(results)
+            counts = pl.concat([f.results.select("expectation_id", "gx_evaluated", "gx_failed")
+                                .with_columns(pl.lit(f.file_id, pl.Int32).alias("file_id")) for f in files])
+            con.register("_gx_counts", counts.to_arrow())
+            try:
+                con.execute("""UPDATE meta.validation_results AS v
+                               SET gx_evaluated = g.gx_evaluated, gx_failed = g.gx_failed
+                               FROM _gx_counts AS g
+                               WHERE v.run_id = ? AND v.file_id = g.file_id
+                                 AND v.expectation_id = g.expectation_id""", [run_id])
+            finally:
+                con.unregister("_gx_counts")
+            out.mkdir(parents=True, exist_ok=True)
+            for i, res in enumerate(results):
+                path = out / f"kind-{kind}-{i}.json"
+                path.write_text(json.dumps(res, ensure_ascii=False, default=str), encoding="utf-8")
+                spooled.append(path)
+        self.timings["gx"] = self.timings.get("gx", 0.0) + time.perf_counter() - t
+        return spooled
 
 
 def _unique_key(rules: tuple[Rule, ...]) -> list[str]:
@@ -558,7 +820,7 @@ def _first_issue(parts: list[pl.DataFrame]) -> pl.DataFrame:
 
 def record_results(con: duckdb.DuckDBPyConnection, file_id: int, run_id: int, validated: Validated,
                    spool: Path | None = None) -> None:
-    """Write per-rule results to meta.validation_results and spool the GX result for this run's Data Docs."""
+    """Write per-rule results to meta.validation_results and spool the GX result (if any) for the Data Docs."""
     from flows.warehouse import run_sql
 
     run_sql(con, "validation")
@@ -583,7 +845,11 @@ def record_results(con: duckdb.DuckDBPyConnection, file_id: int, run_id: int, va
 
 
 def render_data_docs(run_id: int, out_dir: Path | None = None, spool: Path | None = None) -> Path:
-    """Build GX Data Docs (suites + this run's validation results) under out_dir; returns index.html."""
+    """Build GX Data Docs (suites + this run's validation results) under out_dir; returns index.html.
+
+    A night (ValidationSession) spools one GX validation result per kind, covering every file of the kind
+    (meta.files names them); validate() + record_results spool one per file.
+    """
     import great_expectations as gx
     from great_expectations.core import ExpectationSuiteValidationResult
     from great_expectations.core.run_identifier import RunIdentifier
@@ -603,7 +869,7 @@ def render_data_docs(run_id: int, out_dir: Path | None = None, spool: Path | Non
     for kind in KIND_ORDER:
         ctx.suites.add(gx.ExpectationSuite(**_suite_dict(kind)))
     src = (spool or RESULTS_SPOOL) / f"run-{run_id}"
-    for path in sorted(src.glob("file-*.json")) if src.exists() else []:
+    for path in sorted(src.glob("*.json")) if src.exists() else []:   # kind-*.json per night, file-*.json
         d = json.loads(path.read_text(encoding="utf-8"))
         result = ExpectationSuiteValidationResult(**{k: v for k, v in d.items() if k in (
             "success", "results", "suite_name", "statistics", "meta", "batch_id", "result_url", "id")})

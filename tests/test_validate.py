@@ -14,6 +14,7 @@ from flows.contract import KINDS
 from flows.uscc import uscc_check_char
 from flows.validate import (
     ISSUE_SCHEMA,
+    ValidationSession,
     check_files,
     load_suite,
     record_results,
@@ -254,6 +255,83 @@ def test_results_recorded_and_data_docs_rendered(con, tmp_path):
     assert run == (n, 1, 1)
     index = render_data_docs(9, tmp_path / "docs", spool=tmp_path / "spool")
     assert index.exists() and "m.csv" in index.read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ one GX run per kind per night
+
+def _gx_counts(con, run_id: int) -> dict[tuple[int, str], tuple[int, int, int]]:
+    rows = con.execute("SELECT file_id, rule, failed_rows, gx_failed, gx_evaluated FROM meta.validation_results "
+                       "WHERE run_id = ? AND expectation_type NOT IN ('expect_column_to_exist', "
+                       "'expect_column_values_to_be_in_type_list')", [run_id]).fetchall()
+    out: dict[tuple[int, str], tuple[int, int, int]] = {}
+    for fid, rule, failed, gx_failed, gx_ev in rows:
+        f0, g0, e0 = out.get((fid, rule), (0, 0, 0))
+        out[(fid, rule)] = (f0 + failed, g0 + gx_failed, max(e0, gx_ev))
+    return out
+
+
+def test_session_runs_gx_once_per_kind_with_per_file_counts(con, tmp_path, caplog):
+    """Two monthly files (the second a revision repeating a key of the first) and a tax file: 2 GX runs;
+    the verdicts equal validate()'s, GX's counts are per file and agree, duplicates stay per file."""
+    feb = frame("monthly", [monthly(period=date(2025, 2, 1)), monthly(uscc=FIRM_B, period=date(2025, 2, 1),
+                                                                     output=-1.0)])
+    rev = frame("monthly", [monthly(period=date(2025, 2, 1)), monthly(period=date(2025, 2, 1), output=99.0),
+                            monthly(uscc=BAD_CHECK, period=date(2025, 2, 1))])
+    tax = frame("tax", [{"uscc": FIRM_A, "period": date(2025, 6, 1), "tax_paid": -2.0}])
+    session = ValidationSession(spool=tmp_path / "spool", today=TODAY)
+    caplog.set_level("WARNING", logger="flows.validate")
+    for file_id, (kind, df, name) in enumerate([("monthly", feb, "monthly_2025-02.csv"),
+                                                ("monthly", rev, "monthly_2025-02_rev.csv"),
+                                                ("tax", tax, "tax_2025-06.csv")], 1):
+        v = session.validate(kind, df, name, con)
+        alone = validate(kind, df, name, con, today=TODAY)
+        assert v.issues.equals(alone.issues) and v.frame.equals(alone.frame) and v.warnings.equals(alone.warnings)
+        assert v.results.drop("gx_evaluated", "gx_failed").equals(alone.results.drop("gx_evaluated", "gx_failed"))
+        session.record(con, file_id, 7, v)
+    assert con.execute("SELECT count(*) FROM meta.validation_results WHERE run_id = 7 AND gx_failed IS NULL"
+                       ).fetchone()[0] > 0   # GX has not run yet
+    spooled = session.finish(con, 7)
+    assert session.gx_runs == 2 and sorted(p.name for p in spooled) == ["kind-monthly-0.json", "kind-tax-0.json"]
+    assert not [r for r in caplog.records if "polars" in r.getMessage()], caplog.text
+    counts = _gx_counts(con, 7)
+    assert all(f == g for f, g, _ in counts.values()), counts
+    assert counts[(1, "negative_value")][:2] == (1, 1) and counts[(1, "duplicate_key")][:2] == (0, 0)
+    assert counts[(2, "duplicate_key")][:2] == (2, 2) and counts[(2, "invalid_uscc")][:2] == (1, 1)
+    assert counts[(3, "negative_value")][:2] == (1, 1)
+    assert counts[(1, "negative_value")][2] == 2 and counts[(2, "negative_value")][2] == 3
+    assert con.execute("SELECT count(*) FROM meta.validation_results WHERE gx_failed IS NULL").fetchone()[0] == 0
+    index = render_data_docs(7, tmp_path / "docs", spool=tmp_path / "spool")
+    assert index.exists() and "monthly" in index.read_text(encoding="utf-8")
+
+
+def test_session_samples_per_kind_and_keeps_flagged_rows(con, tmp_path, caplog):
+    session = ValidationSession(spool=tmp_path / "spool", today=TODAY, gx_rows=10)
+    caplog.set_level("WARNING", logger="flows.validate")
+    for file_id in (1, 2, 3):
+        rows = [monthly(uscc=FIRM_A if i % 2 else FIRM_B, period=date(2004 + 2 * file_id + i // 12, i % 12 + 1, 1),
+                        output=float(100 + i)) for i in range(24)]
+        rows[file_id]["output"] = -1.0
+        session.record(con, file_id, 8, session.validate("monthly", frame("monthly", rows), f"m{file_id}.csv", con))
+    session.finish(con, 8)
+    assert session.gx_runs == 1 and not [r for r in caplog.records if "polars" in r.getMessage()], caplog.text
+    counts = _gx_counts(con, 8)
+    assert all(counts[(f, "negative_value")][:2] == (1, 1) for f in (1, 2, 3))
+    evaluated = con.execute("SELECT sum(gx_evaluated) FROM meta.validation_results WHERE run_id = 8 "
+                            "AND rule = 'negative_value' AND column_name = 'output'").fetchone()[0]
+    assert 10 <= evaluated < 72    # flagged rows + a sample of ≈10 rows for the kind, not 3 × 24
+
+
+def test_session_file_missing_a_column_agrees_with_gx(con, tmp_path, caplog):
+    session = ValidationSession(spool=tmp_path / "spool", today=TODAY)
+    caplog.set_level("WARNING", logger="flows.validate")
+    full = session.validate("monthly", frame("monthly", [monthly()]), "a.csv", con)
+    short = session.validate("monthly", frame("monthly", [monthly()]).drop("basis"), "b.csv", con)
+    assert short.issues["rule"].to_list() == ["missing_value"] and full.issues.height == 0
+    session.record(con, 1, 9, full)
+    session.record(con, 2, 9, short)
+    session.finish(con, 9)
+    assert session.gx_runs == 2   # one per column layout
+    assert not [r for r in caplog.records if "polars" in r.getMessage()], caplog.text
 
 
 # ------------------------------------------------------------------ clusterwatch check
