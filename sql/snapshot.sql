@@ -95,6 +95,16 @@ COMMENT ON COLUMN mart.map_snapshots.default_color IS '文件默认着色指标 
 COMMENT ON COLUMN mart.map_snapshots.files IS '生成的文件（GeoJSON、PNG、HTML，相对 reports/out/maps） / files written (GeoJSON, PNG, HTML; relative to the maps folder)';
 
 COMMENT ON VIEW mart.map_snapshot_latest IS '每个统计期的最新快照版本 / the latest snapshot version of each period';
+COMMENT ON COLUMN mart.map_snapshot_latest.snapshot_id IS '见 mart.map_snapshots.snapshot_id / see mart.map_snapshots.snapshot_id';
+COMMENT ON COLUMN mart.map_snapshot_latest.period IS '见 mart.map_snapshots.period / see mart.map_snapshots.period';
+COMMENT ON COLUMN mart.map_snapshot_latest.version IS '见 mart.map_snapshots.version / see mart.map_snapshots.version';
+COMMENT ON COLUMN mart.map_snapshot_latest.created_at IS '见 mart.map_snapshots.created_at / see mart.map_snapshots.created_at';
+COMMENT ON COLUMN mart.map_snapshot_latest.content_hash IS '见 mart.map_snapshots.content_hash / see mart.map_snapshots.content_hash';
+COMMENT ON COLUMN mart.map_snapshot_latest.n_clusters IS '见 mart.map_snapshots.n_clusters / see mart.map_snapshots.n_clusters';
+COMMENT ON COLUMN mart.map_snapshot_latest.n_suppressed IS '见 mart.map_snapshots.n_suppressed / see mart.map_snapshots.n_suppressed';
+COMMENT ON COLUMN mart.map_snapshot_latest.config_hash IS '见 mart.map_snapshots.config_hash / see mart.map_snapshots.config_hash';
+COMMENT ON COLUMN mart.map_snapshot_latest.default_color IS '见 mart.map_snapshots.default_color / see mart.map_snapshots.default_color';
+COMMENT ON COLUMN mart.map_snapshot_latest.files IS '见 mart.map_snapshots.files / see mart.map_snapshots.files';
 
 COMMENT ON TABLE mart.map_snapshot_clusters IS '集群地图快照（明细）：每个快照每个集群一行，含核心指标、参与企业数、抑制标记与颜色分级 / cluster-map snapshot rows: one per snapshot and cluster with headline indicators, contributing firms, suppression mark and colour class';
 COMMENT ON COLUMN mart.map_snapshot_clusters.snapshot_id IS '快照编号，见 mart.map_snapshots / snapshot id, see mart.map_snapshots';
