@@ -1,0 +1,53 @@
+"""The loader refuses to lose or double-count a row (DESIGN §4)."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+import pytest
+
+from flows.load import load_file
+from flows.standardise import ISSUE_SCHEMA
+from flows.warehouse import apply_schema
+
+
+def frames(loaded_rows: list[int], rejected_rows: list[int]):
+    parsed = pl.DataFrame({"platform_name": ["国家中心", "省重点实验室", "中试基地"], "cluster_id": ["C1"] * 3,
+                           "_row": [2, 3, 4]})
+    raw = parsed.rename({"platform_name": "平台名称", "cluster_id": "集群编码"}).cast({"_row": pl.Int64})
+    rejected = pl.DataFrame({"_row": rejected_rows, "column_name": ["cluster_id"] * len(rejected_rows),
+                             "value": ["C1"] * len(rejected_rows), "rule": ["unknown_cluster"] * len(rejected_rows),
+                             "severity": ["critical"] * len(rejected_rows), "message": ["m"] * len(rejected_rows),
+                             "message_en": ["m"] * len(rejected_rows)}, schema=ISSUE_SCHEMA)
+    loaded = parsed.filter(pl.col("_row").is_in(loaded_rows))
+    return parsed, loaded, rejected, pl.DataFrame(schema=ISSUE_SCHEMA), raw
+
+
+def load(con, loaded_rows, rejected_rows):
+    parsed, loaded, rejected, flagged, raw = frames(loaded_rows, rejected_rows)
+    con.execute("INSERT INTO meta.files (file_id, file_name, sha256) VALUES (1, 'platforms.csv', 'h')")
+    return load_file(con, 1, 1, "platforms.csv", "platforms", parsed=parsed, loaded=loaded, rejected=rejected,
+                     flagged=flagged, raw=raw, rows_in=3, encoding="utf-8",
+                     header_map={"平台名称": "platform_name", "集群编码": "cluster_id"})
+
+
+@pytest.fixture
+def con():
+    con = duckdb.connect()
+    apply_schema(con)
+    return con
+
+
+def test_each_row_loaded_or_quarantined_is_accounted_and_recorded(con):
+    outcome = load(con, [2, 3], [4])
+    assert (outcome.rows_in, outcome.rows_loaded, outcome.rows_quarantined) == (3, 2, 1)
+    assert con.execute("SELECT rows_in, rows_loaded, rows_quarantined FROM meta.files").fetchone() == (3, 2, 1)
+    original = con.execute("SELECT original->>'平台名称' FROM quarantine.rows").fetchone()[0]
+    assert original == "中试基地"
+
+
+@pytest.mark.parametrize(("loaded_rows", "rejected_rows"), [([2, 3], []), ([2, 3, 4], [4])])
+def test_a_row_lost_or_counted_twice_stops_the_file(con, loaded_rows, rejected_rows):
+    with pytest.raises(AssertionError, match="lost or counted twice"):
+        load(con, loaded_rows, rejected_rows)
+    assert con.execute("SELECT count(*) FROM core.platforms").fetchone()[0] == 0
