@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from flows.contract import KIND_ORDER, kind_of
@@ -18,6 +20,15 @@ class InboxFile:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @cached_property
+    def sha256(self) -> str:
+        """The file's identity: computed once, whether the night lands the file or skips it as known."""
+        digest = hashlib.sha256()
+        with open(self.path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
 
 
 def discover(inbox: Path) -> list[InboxFile]:

@@ -6,7 +6,6 @@ not loaded twice. Landing happens before any parsing, so even a file nobody can 
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,14 +26,6 @@ class LandedFile:
     path: Path  # the copy in the store; the inbox copy may be removed by the sender
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def store_path(store: Path, sha: str, suffix: str) -> Path:
     return store / sha[:2] / f"{sha}{suffix.lower()}"
 
@@ -48,7 +39,7 @@ def land(files: list[InboxFile], store: Path, con: duckdb.DuckDBPyConnection, ru
     known = landed_hashes(con)
     landed: list[LandedFile] = []
     for item in files:
-        sha = sha256_of(item.path)
+        sha = item.sha256
         if sha in known:
             continue
         known.add(sha)

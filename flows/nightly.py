@@ -22,7 +22,7 @@ from flows.alerts import AlertSummary, evaluate_alerts
 from flows.deliver import DeliveryReport, flush, load_settings
 from flows.discover import InboxFile, discover
 from flows.indicators import changed_periods, update_indicators
-from flows.land import LandedFile, land, landed_hashes, sha256_of
+from flows.land import LandedFile, land, landed_hashes
 from flows.report import ReportFiles, report_stage
 from flows.settings import DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, landing_for
 from flows.snapshot import SnapshotResult, snapshot_stage
@@ -146,7 +146,7 @@ def new_files(files: list[InboxFile], warehouse: Path) -> list[InboxFile]:
         return files
     with connect_readonly(warehouse) as con:
         known = landed_hashes(con)
-    return [f for f in files if sha256_of(f.path) not in known]
+    return [f for f in files if f.sha256 not in known]
 
 
 @flow(name="nightly", log_prints=True)
