@@ -18,7 +18,7 @@ from flows.warehouse import run_sql
 
 REGISTRY_SQL = {"clusters": "load_clusters", "firms": "load_firms", "platforms": "load_platforms",
                 "digital": "load_digital", "procurement": "load_procurement"}
-DERIVED_SQL = {"monthly": "store_firm_monthly", "tax": "store_tax"}
+DERIVED_TABLE = {"monthly": "core.firm_monthly", "tax": "core.tax"}
 _DTYPES = {"str": pl.Utf8, "scope": pl.Utf8, "srdi": pl.Utf8, "transformation": pl.Utf8, "basis": pl.Utf8,
            "float": pl.Float64, "money": pl.Float64, "land": pl.Float64, "energy": pl.Float64,
            "int": pl.Int64, "period": pl.Date, "date": pl.Date, "bool": pl.Boolean}
@@ -48,7 +48,7 @@ def conform(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
 
     Monthly and tax measures all become DOUBLE because they are unpivoted together into history.
     """
-    measures_as_double = kind in DERIVED_SQL
+    measures_as_double = kind in DERIVED_TABLE
     cols = []
     for column in KINDS[kind].columns:
         dtype = _DTYPES[column.dtype]
@@ -106,7 +106,7 @@ def load_file(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: s
         con.register("flagged", flagged.to_arrow())
         run_sql(con, "load_quarantine", params)
         con.register("incoming", incoming.to_arrow())
-        if kind in DERIVED_SQL:
+        if kind in DERIVED_TABLE:
             run_sql(con, "load_reported", params)
             derive_monthly(con, run_id, file_id, kind)
         else:
@@ -138,7 +138,9 @@ def fail_file(con: duckdb.DuckDBPyConnection, file_id: int, name: str, kind: str
 
 
 def derive_monthly(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, kind: str) -> None:
-    """Re-derive monthly values (DESIGN §3) for the firm-years one monthly or tax file reported."""
+    """Derive monthly values (DESIGN §3) for the firm-years one monthly or tax file reported; store changes."""
     params = {"kind": kind, "run_id": run_id, "file_id": file_id, "flows": list(KINDS[kind].flows)}
-    run_sql(con, "derive_flows", params)
-    run_sql(con, DERIVED_SQL[kind])
+    tables = {"table": DERIVED_TABLE[kind]}
+    run_sql(con, "derive_flows", params, tables)
+    run_sql(con, f"pivot_{DERIVED_TABLE[kind].removeprefix('core.')}")
+    run_sql(con, "store_flows", params, tables)

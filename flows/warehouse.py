@@ -34,9 +34,21 @@ def sql_statements(name: str) -> list[str]:
     return [chunk.strip() for chunk in re.split(r";[ \t]*$", code, flags=re.MULTILINE) if chunk.strip()]
 
 
-def run_sql(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> None:
-    """Run every statement of sql/<name>.sql; named $parameters are bound where a statement uses them."""
+_TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None,
+            tables: dict[str, str] | None = None) -> None:
+    """Run every statement of sql/<name>.sql; named $parameters are bound where a statement uses them.
+
+    A table name cannot be a bound parameter: `tables` fills {placeholders} such as {table} with plain
+    (checked) table names, for SQL shared by several tables.
+    """
     for statement in sql_statements(name):
+        for key, table in (tables or {}).items():
+            if not _TABLE_NAME.match(table):
+                raise ValueError(f"not a plain table name: {table!r}")
+            statement = statement.replace(f"{{{key}}}", table)
         used = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
         con.execute(statement, used or None)
 

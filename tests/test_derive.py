@@ -64,7 +64,37 @@ def test_a_revised_ytd_value_changes_the_months_on_both_sides(con):
     derive(con, 2)
     assert [(p.month, o) for p, _, o, _ in monthly(con)] == [(3, 300.0), (4, 130.0), (5, 90.0)]
     changed = con.execute("SELECT DISTINCT period FROM meta.changes WHERE run_id = 2 ORDER BY 1").fetchall()
-    assert [p.month for (p,) in changed] == [3, 4, 5]
+    assert [p.month for (p,) in changed] == [4, 5]  # March's value did not move
+
+
+def test_one_file_per_month_derives_what_one_file_of_all_months_derives(con):
+    # The usual night appends one month after the last derived one (no window over the year); the
+    # values must be those of deriving the whole year at once.
+    reports = [(date(2025, 2, 1), "ytd", "output", 300.0), (date(2025, 2, 1), "ytd", "employees", 80.0),
+               (date(2025, 3, 1), "month", "output", 120.0), (date(2025, 3, 1), "ytd", "employees", 82.0),
+               (date(2025, 5, 1), "ytd", "output", 700.0), (date(2025, 6, 1), "month", "output", 90.0),
+               (date(2025, 7, 1), "ytd", "output", 900.0)]
+    for file_id, (period, basis, measure, value) in enumerate(reports, 1):
+        report(con, file_id, file_id, period, basis, measure, value)
+        derive(con, file_id)
+    assert monthly(con) == [(date(2025, 2, 1), 2, 300.0, 80.0), (date(2025, 3, 1), 1, 120.0, 82.0),
+                            (date(2025, 5, 1), 2, 280.0, None), (date(2025, 6, 1), 1, 90.0, None),
+                            (date(2025, 7, 1), 1, 110.0, None)]
+    changed = con.execute("SELECT run_id, period FROM meta.changes WHERE run_id >= 5 ORDER BY 1").fetchall()
+    assert [(r, p.month) for r, p in changed] == [(5, 5), (6, 6), (7, 7)]  # each file only its own month
+
+
+def test_a_late_month_reworks_the_rest_of_the_year(con):
+    report(con, 1, 1, date(2025, 1, 1), "ytd", "output", 100.0)
+    derive(con, 1)
+    report(con, 2, 2, date(2025, 3, 1), "ytd", "output", 330.0)
+    derive(con, 2)
+    assert [(p.month, s, o) for p, s, o, _ in monthly(con)] == [(1, 1, 100.0), (3, 2, 230.0)]
+    report(con, 3, 3, date(2025, 2, 1), "ytd", "output", 210.0)  # February arrives after March
+    derive(con, 3)
+    assert [(p.month, s, o) for p, s, o, _ in monthly(con)] == [(1, 1, 100.0), (2, 1, 110.0), (3, 1, 120.0)]
+    changed = con.execute("SELECT period FROM meta.changes WHERE run_id = 3 ORDER BY 1").fetchall()
+    assert [p.month for (p,) in changed] == [2, 3]
 
 
 def test_years_are_differenced_separately_and_tax_goes_to_core_tax(con):

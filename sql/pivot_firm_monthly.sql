@@ -1,10 +1,9 @@
--- store_firm_monthly.sql: replace the touched firm-years of core.firm_monthly with derived_flows, one row
--- per firm and month a record ends in; span_months is the longest span among its flow measures.
-DELETE FROM core.firm_monthly f USING touched t WHERE f.uscc = t.uscc AND year(f.period) = t.yr;
-
-INSERT INTO core.firm_monthly
+-- pivot_firm_monthly.sql: the derived monthly-statistics rows (derived_flows, long) as core.firm_monthly
+-- rows in temp table fresh: one row per firm and month a record ends in; span_months is the longest
+-- span among its flow measures. store_flows.sql writes what changed.
+CREATE OR REPLACE TEMP TABLE fresh AS
 SELECT uscc, period,
-       max(span_months) AS span_months,
+       CAST(max(span_months) AS INTEGER) AS span_months,
        any_value(value) FILTER (WHERE measure = 'output')      AS output,
        any_value(value) FILTER (WHERE measure = 'value_added') AS value_added,
        any_value(value) FILTER (WHERE measure = 'revenue')     AS revenue,
