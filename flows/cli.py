@@ -35,6 +35,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"           {n:>8,}  {rule}")
         for outcome in failed:
             print(f"failed     {outcome.name}: {outcome.reason}")
+        print("time       " + " · ".join(f"{stage} {sec:.0f} s" for stage, sec in summary.seconds.items()))
     print(f"warehouse  {summary.warehouse}")
     print(f"           duckdb -readonly {summary.warehouse}")
     if summary.alerts:

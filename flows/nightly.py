@@ -8,6 +8,9 @@ simply run again. One Prefect task per stage, and one per inbox file for the ing
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -46,6 +49,16 @@ class NightSummary:
     alerts: AlertSummary | None = None
     reports: list[ReportFiles] = field(default_factory=list)
     delivery: DeliveryReport | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Add the wall time of a stage to `seconds` (the CLI and the benchmarks print where a night went)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
 
     @property
     def rows_loaded(self) -> int:
@@ -163,27 +176,37 @@ def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE,
     if not new_files(files, warehouse):
         logger.info("nothing new in %s: %d files already landed; warehouse unchanged", inbox, len(files))
         return summary
+    publish_started = time.perf_counter()
     with building(warehouse) as con:
         run_id = query_one(con, "run_start", {"inbox": str(inbox)})
         summary.run_id = run_id
-        landed = land_task(files, landing_for(warehouse), con, run_id)
-        session = ValidationSession(spool=reports / "gx_results")
-        for i, item in enumerate(landed, 1):
-            outcome = ingest_task(con, run_id, item, session)
-            summary.outcomes.append(outcome)
-            logger.info("[%d/%d] %s: %s, %d loaded, %d quarantined%s", i, len(landed), item.name,
-                        outcome.status, outcome.rows_loaded, outcome.rows_quarantined,
-                        f" ({outcome.reason})" if outcome.reason else "")
-        logger.info("Great Expectations: %d runs for %d files", validate_gx_task(con, run_id, session), len(landed))
-        summary.data_docs = data_docs_task(run_id, reports)
-        periods = indicators_task(con, run_id)
+        with summary.timed("ingest"):
+            landed = land_task(files, landing_for(warehouse), con, run_id)
+            session = ValidationSession(spool=reports / "gx_results")
+            for i, item in enumerate(landed, 1):
+                outcome = ingest_task(con, run_id, item, session)
+                summary.outcomes.append(outcome)
+                logger.info("[%d/%d] %s: %s, %d loaded, %d quarantined%s", i, len(landed), item.name,
+                            outcome.status, outcome.rows_loaded, outcome.rows_quarantined,
+                            f" ({outcome.reason})" if outcome.reason else "")
+            logger.info("Great Expectations: %d runs for %d files",
+                        validate_gx_task(con, run_id, session), len(landed))
+        with summary.timed("data docs"):
+            summary.data_docs = data_docs_task(run_id, reports)
+        with summary.timed("indicators"):
+            periods = indicators_task(con, run_id)
         summary.periods_recomputed = len(periods)
-        summary.snapshots = snapshot_task(con, periods, reports / "maps")
-        summary.alerts = alerts_task(con, reports)
+        with summary.timed("snapshot"):
+            summary.snapshots = snapshot_task(con, periods, reports / "maps")
+        with summary.timed("alerts"):
+            summary.alerts = alerts_task(con, reports)
         logger.info("%s", summary.alerts)
-        summary.reports = report_task(con, reports)
-        summary.delivery = deliver_task(con)
+        with summary.timed("report"):
+            summary.reports = report_task(con, reports)
+        with summary.timed("deliver"):
+            summary.delivery = deliver_task(con)
         logger.info("delivery: %s", summary.delivery)
         run_sql(con, "run_finish", {"run_id": run_id, "files_seen": len(files)})
+    summary.seconds["copy + publish"] = time.perf_counter() - publish_started - sum(summary.seconds.values())
     logger.info("published %s", warehouse)
     return summary
