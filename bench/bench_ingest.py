@@ -54,7 +54,8 @@ def split_inbox(inbox: Path, work: Path, month: str) -> tuple[Path, Path]:
 
 
 def run_night(inbox: Path, warehouse: Path) -> dict:
-    env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING")
+    env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING",
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180")
     out = subprocess.run([sys.executable, "-c", NIGHT, str(inbox), str(warehouse), str(warehouse.parent / "reports")],
                          check=True, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     return json.loads(out.stdout.strip().splitlines()[-1])
