@@ -607,12 +607,11 @@ def _verdicts(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDB
     # 2. the file's GX rows: all of them, or every flagged row plus a systematic sample
     limit = GX_ROWS if gx_rows is None else gx_rows
     gx_cols = [c for c in work.columns if c not in ("_flags",)]
-    if work.height <= limit:
-        sel = np.ones(work.height, dtype=bool)
-    else:
-        step = max(work.height // max(limit, 1), 1)
-        sel = (np.arange(work.height) % step == 0) | any_fail.to_numpy()
-    gx_batch = work.select(gx_cols).with_columns(any_fail.alias("_gx_flagged")).filter(pl.Series(sel))
+    gx_batch = work.select(gx_cols).with_columns(any_fail.alias("_gx_flagged"))
+    if work.height > limit:
+        sel = any_fail.to_numpy().copy()
+        sel[::max(work.height // max(limit, 1), 1)] = True
+        gx_batch = gx_batch.filter(pl.Series(sel))
 
     # 3. results per expectation (GX's counts are filled in by the GX run, _gx_check)
     results = []
@@ -636,25 +635,48 @@ def _verdicts(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDB
                 continue
             extra = [pl.col(f"_ratio__{r.column}").alias("_ratio")] if f"_ratio__{r.column}" in work.columns \
                 and r.rule == "unit_suspect" else []
-            hit = work.filter(sel_r).select("_row", _value_expr(r, work).alias("_value"), *extra)
+            hit = work.lazy().filter(sel_r).select("_row", _value_expr(r, work).alias("_value"), *extra).collect()
         part = _messages(kind, file_name, r, hit).with_columns(pl.lit(order).alias("_order"))
         (crit_parts if r.severity == "critical" else warn_parts).append(part)
     issues = _first_issue(crit_parts)
     warnings = (pl.concat(warn_parts).sort("_row", "_order").drop("_order") if warn_parts
                 else pl.DataFrame(schema=ISSUE_SCHEMA))
-    bad_rows = issues["_row"]
-    loaded = base.filter(~pl.col("_row").is_in(bad_rows.implode()))
+    quarantined = _quarantined(rules, table_ok, masks, work.height)
+    loaded = base.filter(~quarantined) if quarantined.any() else base
     if warnings.height:
+        warnings = warnings.filter(~pl.col("_row").is_in(issues["_row"].implode()))
         flags = warnings.group_by("_row").agg(pl.col("rule").unique(maintain_order=True).alias("_flags"))
-        loaded = loaded.join(flags, on="_row", how="left", maintain_order="left").with_columns(
-            pl.col("_flags").fill_null(pl.lit([], pl.List(pl.Utf8))))
-        warnings = warnings.filter(~pl.col("_row").is_in(bad_rows.implode()))
+        loaded = loaded.with_columns(_flag_column(loaded["_row"], flags))
     else:
         loaded = loaded.with_columns(pl.lit([], pl.List(pl.Utf8)).alias("_flags"))
     lap("issues")
     return Validated(frame=loaded, issues=issues, warnings=warnings, results=results_df, kind=kind,
                      file_name=file_name, timings=timings,
                      gx_input=GxInput(file_name, work.height, gx_batch, table_ok, results_df))
+
+
+def _flag_column(rows: pl.Series, flags: pl.DataFrame) -> pl.Series:
+    """The `_flags` list of every loaded row (empty for most), given the flagged rows' lists.
+
+    Built from list offsets: a join onto millions of loaded rows to attach a few thousand lists would
+    copy every row.
+    """
+    pos = rows.is_in(flags["_row"].implode()).arg_true()
+    lists = pl.DataFrame({"_row": rows.gather(pos)}).join(flags, on="_row", how="left", maintain_order="left")
+    lengths = np.zeros(len(rows) + 1, dtype=np.int64)
+    lengths[pos.to_numpy() + 1] = lists["_flags"].list.len().to_numpy()
+    values = lists["_flags"].to_arrow().flatten()
+    return pl.Series("_flags", pa.LargeListArray.from_arrays(pa.array(np.cumsum(lengths)), values))
+
+
+def _quarantined(rules: tuple[Rule, ...], table_ok: dict[str, bool], masks: pl.DataFrame, height: int) -> pl.Series:
+    """True for every row that fails a critical rule (a failing table-level critical rule fails them all)."""
+    if any(not table_ok[r.id] for r in rules if r.id in table_ok and r.severity == "critical"):
+        return pl.repeat(True, height, eager=True)
+    critical = [r.id for r in rules if r.id not in table_ok and r.severity == "critical"]
+    if not critical:
+        return pl.repeat(False, height, eager=True)
+    return masks.select(pl.any_horizontal(critical)).to_series()
 
 
 def _table_ok(rule: Rule, work: pl.DataFrame) -> bool:
