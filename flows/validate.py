@@ -26,6 +26,7 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 
 GX_ROWS = 100_000        # GX runs on every row up to this size, else on flagged rows + a sample this big
 GX_CHUNK = 250_000       # rows per pandas batch handed to GX (bounds the pandas copy)
+DISTINCT_SHARE = 1 / 16  # per-value checks run once per distinct value when a column has at most this share
 MIN_DATE = date(2000, 1, 1)
 RESULTS_SPOOL = REPORTS_OUT / "gx_results"   # GX results per run/file, read back by render_data_docs
 RESULT_SCHEMA: dict[str, pl.DataType] = {
@@ -201,9 +203,58 @@ def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, spec: 
         con.unregister("_validate_firms")
 
 
+@dataclass(frozen=True)
+class Distinct:
+    """A column's distinct values and, for every row, the position of the row's value among them."""
+
+    values: pl.Series
+    index: pl.Series    # UInt32, one per row
+
+    def spread(self, per_value: pl.Series) -> pl.Series:
+        """Per-value results (aligned with values) as per-row results."""
+        return per_value.gather(self.index)
+
+
+def distinct(s: pl.Series) -> Distinct | None:
+    """s's distinct values, or None when a column has too many of them for per-value checks to pay.
+
+    Values are grouped by their 64-bit hash, far cheaper than grouping the strings themselves; every row
+    is then compared with the value of its group, so a hash collision never merges two values (None).
+    """
+    hashes = s.hash()
+    first = hashes.arg_unique()
+    if len(first) > len(s) * DISTINCT_SHARE:
+        return None
+    index = hashes.replace_strict(hashes.gather(first), pl.int_range(len(first), dtype=pl.UInt32, eager=True))
+    values = s.gather(first)
+    return Distinct(values, index) if values.gather(index).eq_missing(s).all() else None
+
+
+def per_value(s: pl.Series, enc: Distinct | None, check: Callable[[pl.Series], pl.Series]) -> pl.Series:
+    """check(s), computed once per distinct value when s is encoded."""
+    return check(s) if enc is None else enc.spread(check(enc.values))
+
+
+def _encode(frame: pl.DataFrame, rules: tuple[Rule, ...], derived: dict) -> dict[str, Distinct]:
+    """Distinct values of the string columns that carry per-value work (regex, check character, registry)."""
+    wanted = {spec["column"] for spec in derived.values() if spec["fn"] in ("uscc_check", "in_registry")}
+    wanted |= {r.kwargs["column"] for r in rules if r.type == "expect_column_values_to_match_regex"}
+    out = {}
+    for c in sorted(wanted):
+        if c in frame.columns and frame.schema[c] == pl.Utf8 and (enc := distinct(frame[c])) is not None:
+            out[c] = enc
+    return out
+
+
 def derive(frame: pl.DataFrame, derived: dict, con: duckdb.DuckDBPyConnection,
-           extra_keys: dict[str, set[str]] | None = None) -> tuple[pl.DataFrame, list[str]]:
-    """Add the suite's derived columns; returns the frame and notes on rules that could not be checked."""
+           extra_keys: dict[str, set[str]] | None = None,
+           encoded: dict[str, Distinct] | None = None) -> tuple[pl.DataFrame, list[str]]:
+    """Add the suite's derived columns; returns the frame and notes on rules that could not be checked.
+
+    Per-value derivations (check character, registry membership) of an encoded column run once per
+    distinct value.
+    """
+    encoded = encoded or {}
     notes: list[str] = []
     cols: list[pl.Series] = []
     for name, spec in derived.items():
@@ -215,7 +266,7 @@ def derive(frame: pl.DataFrame, derived: dict, con: duckdb.DuckDBPyConnection,
         s = frame[src]
         fn = spec["fn"]
         if fn == "uscc_check":
-            out = uscc_ok(s)
+            out = per_value(s, encoded.get(src), uscc_ok)
         elif fn == "whole_number":
             whole = (s == s.round(0)) if s.dtype.is_float() else pl.Series([True] * len(s))
             out = pl.select(pl.when(s.is_null()).then(None).otherwise(whole)).to_series()
@@ -228,8 +279,9 @@ def derive(frame: pl.DataFrame, derived: dict, con: duckdb.DuckDBPyConnection,
                 notes.append(f"{spec['table']} is empty: {name} not checked")
                 out = pl.Series([None] * frame.height, dtype=pl.Boolean)
             else:
-                member = s.is_in(keys.cast(pl.Utf8).implode())
-                out = pl.select(pl.when(s.is_null()).then(None).otherwise(member)).to_series()
+                keys = keys.cast(pl.Utf8).implode()
+                out = per_value(s, encoded.get(src), lambda v, keys=keys: pl.select(
+                    pl.when(v.is_null()).then(None).otherwise(v.is_in(keys))).to_series())
         elif fn == "history_ratio":
             med = _history_medians(con, frame, spec)
             joined = frame.select("uscc", src).join(med, on="uscc", how="left", maintain_order="left")
@@ -588,7 +640,8 @@ def _verdicts(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDB
     if "_row" not in frame.columns:
         frame = frame.with_row_index("_row", offset=1).with_columns(pl.col("_row").cast(pl.Int64))
     base = frame.with_columns(pl.col(c).fill_nan(None) for c, t in frame.schema.items() if t.is_float())
-    work, notes = derive(base, derived, con, extra_keys)
+    encoded = _encode(base, rules, derived)
+    work, notes = derive(base, derived, con, extra_keys, encoded)
     for note in notes:
         log.info("%s: %s", file_name, note)
     lap("derive")
@@ -597,8 +650,7 @@ def _verdicts(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDB
     #    column is missing) are judged once for the file
     exprs = {r.id: fail_expr(r, work, params) for r in rules}
     row_rules = [r for r in rules if exprs[r.id] is not None]
-    masks = work.select([exprs[r.id].fill_null(False).alias(r.id) for r in row_rules]) if row_rules \
-        else pl.DataFrame()
+    masks = _masks(row_rules, exprs, work, encoded) if row_rules else pl.DataFrame()
     any_fail = masks.select(pl.any_horizontal(pl.all())).to_series() if row_rules \
         else pl.Series([False] * work.height, dtype=pl.Boolean)
     table_ok = {r.id: _table_ok(r, work) for r in rules if exprs[r.id] is None}
@@ -667,6 +719,32 @@ def _flag_column(rows: pl.Series, flags: pl.DataFrame) -> pl.Series:
     lengths[pos.to_numpy() + 1] = lists["_flags"].list.len().to_numpy()
     values = lists["_flags"].to_arrow().flatten()
     return pl.Series("_flags", pa.LargeListArray.from_arrays(pa.array(np.cumsum(lengths)), values))
+
+
+_PER_VALUE = {"expect_column_values_to_match_regex", "expect_column_values_to_be_in_set",
+              "expect_column_values_to_be_between"}
+
+
+def _masks(rules: list[Rule], exprs: dict[str, pl.Expr], work: pl.DataFrame,
+           encoded: dict[str, Distinct]) -> pl.DataFrame:
+    """One column per row-level rule, True where the row fails it.
+
+    A rule that judges each value on its own (regex, set, range) over an encoded column is evaluated on
+    the column's distinct values and spread back to the rows; every other rule on every row.
+    """
+    def on_values(r: Rule) -> bool:
+        return r.type in _PER_VALUE and r.kwargs["column"] in encoded
+
+    by_row = work.select([exprs[r.id].fill_null(False).alias(r.id) for r in rules if not on_values(r)])
+    cols = []
+    for r in rules:
+        if on_values(r):
+            enc = encoded[r.kwargs["column"]]
+            fails = pl.DataFrame({r.kwargs["column"]: enc.values}).select(exprs[r.id].fill_null(False))
+            cols.append(enc.spread(fails.to_series()).alias(r.id))
+        else:
+            cols.append(by_row[r.id])
+    return pl.DataFrame(cols)
 
 
 def _quarantined(rules: tuple[Rule, ...], table_ok: dict[str, bool], masks: pl.DataFrame, height: int) -> pl.Series:

@@ -10,12 +10,14 @@ import duckdb
 import polars as pl
 import pytest
 
+import flows.validate
 from flows.contract import KINDS
 from flows.uscc import uscc_check_char
 from flows.validate import (
     ISSUE_SCHEMA,
     ValidationSession,
     check_files,
+    distinct,
     load_suite,
     record_results,
     render_data_docs,
@@ -212,6 +214,44 @@ def test_uscc_check_matches_reference():
     codes = [FIRM_A, BAD_CHECK, None, "short", "91320500MA1AAAAA1I", FIRM_B, "９1320500MA1AAAAA1X"]
     got = uscc_ok(pl.Series(codes, dtype=pl.Utf8)).to_list()
     assert got == [None if c is None else is_valid_uscc(c) for c in codes]
+
+
+def test_distinct_values_and_row_positions():
+    s = pl.Series(["b", "a", None, "b", "a", "a", None, "c"] * 10)
+    enc = distinct(s)
+    assert enc is not None and sorted(enc.values.to_list(), key=str) == [None, "a", "b", "c"]
+    assert enc.spread(enc.values).equals(s)
+    assert distinct(pl.Series([str(i) for i in range(100)])) is None      # all distinct: per row is cheaper
+
+
+def test_distinct_never_merges_values_on_a_hash_collision(monkeypatch):
+    monkeypatch.setattr(pl.Series, "hash", lambda self, *a, **k: pl.Series([7] * len(self), dtype=pl.UInt64))
+    assert distinct(pl.Series(["a", "b"] * 50)) is None
+    assert distinct(pl.Series(["a"] * 100)) is not None
+
+
+def test_verdicts_per_distinct_value_equal_verdicts_per_row(con, monkeypatch):
+    """Repeated codes are checked once per value (regex, check character, registry) and spread back to the
+    rows: the outcome is the same as checking every row, whatever the row order."""
+    rows = []
+    for i in range(400):
+        buyer = [FIRM_A, FIRM_B, FIRM_NEW, BAD_CHECK, FIRM_A.lower(), None][i % 6]
+        supplier = [FIRM_B, BAD_CHECK, None, "X" * 18][i % 4]
+        rows.append({"buyer_uscc": buyer, "supplier_uscc": supplier, "supplier_name": f"s{i % 7}",
+                     "supplier_adcode": ["320583", "990000", None][i % 3], "period": date(2025, 6, 1),
+                     "amount": float(i % 5 - 1)})
+    df = frame("procurement", rows).sample(fraction=1.0, shuffle=True, seed=1)
+    out = {}
+    for share in (1.0, 0.0):
+        monkeypatch.setattr(flows.validate, "DISTINCT_SHARE", share)
+        rules, derived = suite_rules("procurement")
+        assert bool(flows.validate._encode(df, rules, derived)) == (share == 1.0)
+        out[share] = validate("procurement", df, "procurement_2025-06.csv", con, today=TODAY)
+    a, b = out[1.0], out[0.0]
+    assert a.frame.equals(b.frame) and a.issues.equals(b.issues) and a.warnings.equals(b.warnings)
+    assert a.results.equals(b.results) and a.issues.height > 0 and a.warnings.height > 0
+    flagged = a.frame.filter(pl.col("_flags").list.len() > 0)
+    assert flagged.height > 0 and set(flagged["_row"]) == set(a.warnings["_row"])
 
 
 # ------------------------------------------------------------------ suites as files
