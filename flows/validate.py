@@ -75,7 +75,7 @@ class Validated:
     kind: str = ""
     file_name: str = ""
     gx_result: dict | None = field(default=None, repr=False)   # merged GX validation result (Data Docs)
-    timings: dict[str, float] = field(default_factory=dict)     # seconds per step (derive, rules, gx, issues)
+    timings: dict[str, float] = field(default_factory=dict)     # seconds per step (encode … issues, gx)
     gx_input: GxInput | None = field(default=None, repr=False)  # rows for GX, until a GX run has taken them
 
 
@@ -641,6 +641,7 @@ def _verdicts(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDB
         frame = frame.with_row_index("_row", offset=1).with_columns(pl.col("_row").cast(pl.Int64))
     base = frame.with_columns(pl.col(c).fill_nan(None) for c, t in frame.schema.items() if t.is_float())
     encoded = _encode(base, rules, derived)
+    lap("encode")
     work, notes = derive(base, derived, con, extra_keys, encoded)
     for note in notes:
         log.info("%s: %s", file_name, note)
