@@ -12,6 +12,10 @@ procurement. The same suite rules are therefore compiled to polars expressions a
 row (the row-level verdicts come from there), and GX runs the suite on every row of files up to
 `GX_ROWS` rows and, above that, on every flagged row plus a systematic sample of `GX_ROWS` rows. On
 that GX batch the two engines must agree rule by rule (counts), and GX's results render the Data Docs.
+Procurement repeats a few hundred thousand buyer and supplier codes over tens of millions of rows, so
+the per-value work on a string column (regex, check character, registry membership) runs once per
+distinct value when a column has few of them (`distinct`, `DISTINCT_SHARE`) and is gathered back to the
+rows; regexes and hash look-ups per row were most of the polars time.
 
 GX costs ≈0.6–1 s per run whatever the size, so a night (ValidationSession) runs it once per kind, not
 once per file: each file's GX rows are queued, and after the last file one GX run per kind checks them
