@@ -41,6 +41,9 @@ TREND_MONTHS = 36
 TABLE_CODES = ("output_ttm", "output_ytd_yoy", "local_supporting_rate", "per_mu_tax", "cloud_rate",
                "transformation_done_rate", "rd_intensity", "energy_intensity")
 TREND_CODES = TABLE_CODES
+# A trend chart draws at most this many clusters (the largest by output TTM): more lines are unreadable
+# and, at nation scale, slow to draw. The chart's CSV keeps every cluster.
+TREND_SERIES = 12
 KPI_CODES = ("output_ttm", "output_ytd", "output_ytd_yoy", "local_supporting_rate", "per_mu_tax", "cloud_rate",
              "transformation_done_rate", "rd_intensity")
 PROVINCE_CODES = ("output_ttm", "output_ytd", "output_ytd_yoy", "local_supporting_rate", "per_mu_tax",
@@ -70,6 +73,7 @@ TEXT: dict[str, dict[str, str]] = {
         "lost": "上月报送本月未报", "code": "代码", "unit": "单位", "definition": "计算方法",
         "direction": "方向", "higher_better": "越大越好", "lower_better": "越小越好", "neutral": "中性",
         "chart": "图", "charts_note": "各集群近36个月走势；依保密规定不予公布的月份不绘制。",
+        "charts_top": "集群较多，图中只绘近12个月产值最大的{n}个集群；全部集群的数据见各图的CSV文件。",
         "source": "资料来源：集群监测数据库（clusterwatch），按各集群企业月度统计、税收、采购与数字化调查数据计算。",
         "summary": ("{period}，纳入监测的{n}个产业集群近12个月实现工业总产值{ttm}亿元，同比{ttm_yoy}；"
                     "1—{month}月累计产值{ytd}亿元，可比口径同比增长{ytd_yoy}。集群本地配套率{lsr}，亩均税收{pmt}万元/亩。"),
@@ -101,6 +105,8 @@ TEXT: dict[str, dict[str, str]] = {
         "code": "Code", "unit": "Unit", "definition": "Definition", "direction": "Direction",
         "higher_better": "higher is better", "lower_better": "lower is better", "neutral": "neutral",
         "chart": "Figure", "charts_note": "36-month trends by cluster; withheld months are not drawn.",
+        "charts_top": "With this many clusters the charts show the {n} largest by 12-month output; "
+                      "every cluster is in each chart's CSV file.",
         "source": "Source: cluster monitoring warehouse (clusterwatch), from firms' monthly statistics, tax, "
                   "procurement and digital-transformation surveys.",
         "summary": ("In {period}, the {n} monitored clusters produced {ttm} 100 million yuan of output over the "
@@ -576,9 +582,11 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
     # Trend charts (PNG + CSV beside the report, PNG inlined as a data URI).
     chart_dir = out_dir / f"{stem}_charts"
     charts = []
+    drawn = sorted(ids, key=lambda cid: -(cells.value(cid, period, "output_ttm") or 0.0))[:TREND_SERIES]
     for n, code in enumerate(TREND_CODES, 1):
         series = {names[cid]: [scaled(code, cells.value(cid, m, code)) for m in months] for cid in ids}
-        png = _chart(code, series, months, lang, chart_dir / f"trend_{code}.png")
+        png = _chart(code, {names[cid]: series[names[cid]] for cid in drawn}, months, lang,
+                     chart_dir / f"trend_{code}.png")
         data = write_csv(chart_dir / f"trend_{code}.csv", ["period", *[names[cid] for cid in ids]],
                          [[f"{m:%Y-%m}", *["" if series[names[cid]][k] is None else series[names[cid]][k]
                                            for cid in ids]] for k, m in enumerate(months)])
@@ -618,6 +626,7 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
         province=province, scope=t["province_scope"].format(province=province) if province else "",
         kpis=kpis, summary=summary, columns=columns, rows=rows, total_row=total_row, provinces=provinces,
         province_columns=province_columns, province_total=province_total, charts=charts, map_uri=map_uri,
+        charts_top=len(ids) > TREND_SERIES, trend_series=TREND_SERIES,
         map_note=map_note, alerts=alerts, ratings=ratings, quality=quality, names=names, methodology=methodology,
         symbol=disclosure.SYMBOL, footnote=disclosure.FOOTNOTE_ZH if lang == "zh" else disclosure.FOOTNOTE_EN,
         compiled=dt.date.today().isoformat(), css=(TEMPLATES / "monthly_report.css").read_text(encoding="utf-8"))

@@ -85,6 +85,27 @@ def test_numbers_equal_the_warehouse(internal, warehouse):
         assert heading in html
 
 
+def test_trend_charts_draw_the_largest_clusters_and_their_csv_keeps_every_cluster(warehouse, internal,
+                                                                                 tmp_path, monkeypatch):
+    from flows import report
+
+    drawn: list[list[str]] = []
+    real_chart = report._chart
+    monkeypatch.setattr(report, "_chart", lambda code, series, *a: drawn.append(list(series)) or real_chart(
+        code, series, *a))
+    render_report(warehouse, PERIOD, lang="zh", audience="internal", out_dir=tmp_path, pdf=False)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        largest = {r[0] for r in con.execute(
+            """SELECT c.cluster_name FROM mart.cluster_indicators i JOIN core.clusters c USING (cluster_id)
+               WHERE i.indicator = 'output_ttm' AND i.period = ? ORDER BY i.value DESC LIMIT ?""",
+            [PERIOD, report.TREND_SERIES]).fetchall()}
+        n_clusters = con.execute("SELECT count(*) FROM core.clusters").fetchone()[0]
+    assert n_clusters > report.TREND_SERIES  # the sample has more clusters than a chart draws
+    assert drawn and all(set(names) == largest for names in drawn)
+    assert all(len(_read_csv(p)[0]) == n_clusters + 1 for p in internal.chart_data)  # period + every cluster
+    assert f"产值最大的{report.TREND_SERIES}个集群" in internal.html.read_text(encoding="utf-8")
+
+
 def test_methodology_comes_from_the_registry(internal):
     from flows.indicators import registry
 
