@@ -5,12 +5,13 @@ mart.indicator_dictionary, generates the wide view from it, runs the sql/indicat
 checks that they produce exactly the registered codes, and renders it as Markdown for the README. The
 classification thresholds and weights live in flows/classification.toml.
 
-Work is set-based: the SQL gets the target periods as a temp table, procurement is pre-aggregated per buyer
-and month once (work.proc_buyer_month) and per cluster, month and local supplier (work.proc_local_supplier);
-only the changed months are re-aggregated on an incremental night (the raw scan is bounded by the changed
-months' range so zone maps prune). TTM sums are sums over 12 small per-cluster-month rows; distinct counts
-over a TTM window (buyers, local suppliers) are exact: one pass over the stored per-month sets builds a
-bitmask of the months each key appears in, and the count at m is the number of keys with a bit in m − 11..m.
+Work is set-based: the SQL gets the target periods as a temp table. Procurement is pre-aggregated once per
+month into work tables (sql/indicators_work.sql): per buyer and month, and the distinct local suppliers per
+cluster and month under integer ids. A full recompute builds every month, an incremental night only the
+changed ones, one month per statement (sql/indicators_proc_*.sql), so memory is bounded by a month of rows.
+TTM sums are sums over 12 small per-cluster-month rows; distinct counts over a TTM window (buyers, local
+suppliers) are exact without a distinct aggregation: each stored key-month row carries the previous month its
+key was seen, which says at which targets it is the first row of its key inside the window.
 
 Firm ratings (mart.firm_ratings) are annual (TTM at December): they are computed for the December periods and
 for the latest period of the data (the provisional rating of the running year), not for every month;
@@ -54,8 +55,6 @@ SQL_AFTER = ("indicators_publish.sql", "classify_clusters.sql", "classify_firms.
 # Seconds per SQL file of the last update_indicators call (for bench/bench_indicators.py).
 last_timings: dict[str, float] = {}
 last_statement_timings: dict[str, float] = {}
-# Longest span of months one bitmask pass covers (a UBIGINT holds 64 months: 11 before the first target).
-MASK_MONTHS = 64
 # Up to this many target periods, per-firm TTM sums come from a range join (sql/indicators_firm_ttm_few.sql).
 FEW_TARGETS = 2
 
@@ -230,9 +229,23 @@ def _load_config(con: duckdb.DuckDBPyConnection) -> None:
     con.executemany("INSERT INTO cfg_weight VALUES (?, ?)", [[k, float(v)] for k, v in fr["weights"].items()])
 
 
-def _state_is_current(con: duckdb.DuckDBPyConnection) -> bool:
+def _state_key(con: duckdb.DuckDBPyConnection) -> str:
+    """What the marts and work tables depend on besides the facts: the configuration and the registries.
+
+    The work tables hold registry-derived ids and cluster assignments, so a registry change (which the nightly
+    run reports as a full recompute anyway) must never meet them incrementally.
+    """
+    row = con.execute(
+        """SELECT (SELECT sum(hash(f)::HUGEINT) FROM core.firms f), (SELECT count(*) FROM core.firms),
+                  (SELECT sum(hash(c)::HUGEINT) FROM core.clusters c), (SELECT count(*) FROM core.clusters),
+                  (SELECT sum(hash(p)::HUGEINT) FROM core.platforms p), (SELECT count(*) FROM core.platforms)"""
+    ).fetchone()
+    return _config_hash() + ":" + hashlib.sha256(repr(row).encode()).hexdigest()
+
+
+def _state_is_current(con: duckdb.DuckDBPyConnection, key: str) -> bool:
     row = con.execute("SELECT config_hash FROM work.indicator_state").fetchone()
-    return row is not None and row[0] == _config_hash()
+    return row is not None and row[0] == key
 
 
 def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | None) -> set[dt.date]:
@@ -243,7 +256,8 @@ def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | No
     """
     ensure_schema(con)
     rng = data_range(con)
-    full = changed is None or not _state_is_current(con)
+    state = _state_key(con)
+    full = changed is None or not _state_is_current(con, state)
     # Insertion order is never relied on (every reader sorts); dropping it lets DuckDB stream with less memory.
     keep_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
     con.execute("SET preserve_insertion_order = false")
@@ -253,10 +267,11 @@ def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | No
     except duckdb.TransactionException:  # the caller's transaction already covers the whole night
         own_transaction = False
     try:
+        if full:  # the work tables start empty (and in their current layout)
+            con.execute(_sql("indicators_work.sql"))
         if rng is None:
             for table in ("cluster_indicators", "province_indicators", "cluster_classes", "firm_ratings"):
                 con.execute(f"DELETE FROM mart.{table}")
-            con.execute("DELETE FROM work.proc_buyer_month; DELETE FROM work.proc_local_supplier")
             targets: set[dt.date] = set()
         else:
             first, last = rng
@@ -264,15 +279,14 @@ def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | No
             if full:
                 targets = set(all_months)
                 source = set(all_months)
-                con.execute("DELETE FROM work.proc_buyer_month; DELETE FROM work.proc_local_supplier")
             else:
                 assert changed is not None
                 source = {c.replace(day=1) for c in changed}
                 targets = affected_periods(source, first, last)
-            _run(con, sorted(targets), sorted(source), first, last)
+            _run(con, sorted(targets), sorted(source), first, last, full)
         con.execute("DELETE FROM work.indicator_state")
         con.execute("INSERT INTO work.indicator_state VALUES (?, current_timestamp, ?, ?)",
-                    [_config_hash(), rng[0] if rng else None, rng[1] if rng else None])
+                    [state, rng[0] if rng else None, rng[1] if rng else None])
         if own_transaction:
             con.execute("COMMIT")
     except BaseException:
@@ -293,21 +307,22 @@ def rate_firms(con: duckdb.DuckDBPyConnection, period: dt.date) -> None:
     period = period.replace(day=1)
     _load_config(con)
     con.execute("CREATE OR REPLACE TEMP TABLE tp AS SELECT ?::DATE AS period", [period])
-    con.execute("CREATE OR REPLACE TEMP TABLE sp (period DATE)")
     con.execute("CREATE OR REPLACE TEMP TABLE rp AS SELECT period FROM tp")
     con.execute(
         """CREATE OR REPLACE TEMP TABLE bounds AS SELECT ?::DATE AS first_period, ?::DATE AS last_period,
                make_date(year(?::DATE) - 1, 1, 1) AS lo_ytd, (?::DATE - INTERVAL 11 MONTH)::DATE AS lo_ttm,
                ?::DATE AS hi""", [rng[0], rng[1], period, period, period])
-    literals = {"{sp_lo}": _date(rng[0]), "{sp_hi}": _date(rng[0]), "{sp_filter}": "false",
-                "{lo_ytd}": _date(dt.date(period.year - 1, 1, 1)),
-                "{lo_ttm}": _date(_add_months(period, -11)), "{hi}": _date(period)}
-    for name in ("indicators_base.sql", "classify_firms.sql"):
+    literals = {"{lo_ytd}": _date(dt.date(period.year - 1, 1, 1)),
+                "{lo_ttm}": _date(_add_months(period, -11)), "{hi}": _date(period),
+                "{keep_rule}": "false"}  # keep the other periods: only this one is replaced
+
+    def sql(name: str) -> str:
         text = _sql(name)
         for k, v in literals.items():
             text = text.replace(k, v)
-        if name == "classify_firms.sql":  # keep the other periods: only this one is replaced
-            text = text.replace("{keep_rule}", "false")
+        return text
+
+    for text in (sql("indicators_maps.sql"), _base_sql(sql, 1), sql("classify_firms.sql")):
         con.execute(text)
 
 
@@ -316,12 +331,14 @@ def _date(d: dt.date) -> str:
 
 
 def _exec(con: duckdb.DuckDBPyConnection, label: str, sql: str) -> None:
-    """Run a SQL file statement by statement, timing the file (and each statement in last_statement_timings)."""
+    """Run a SQL file statement by statement, adding up the time of the file (last_timings) and of each statement
+    (last_statement_timings; a file run once per month sums over the months)."""
     t0 = time.perf_counter()
     for n, statement in enumerate(duckdb.extract_statements(sql), start=1):
         t = time.perf_counter()
         con.execute(statement)
-        last_statement_timings[f"{label}:{n}"] = time.perf_counter() - t
+        key = f"{label}:{n}"
+        last_statement_timings[key] = last_statement_timings.get(key, 0.0) + time.perf_counter() - t
     last_timings[label] = last_timings.get(label, 0.0) + time.perf_counter() - t0
 
 
@@ -330,58 +347,19 @@ def _add_months(d: dt.date, n: int) -> dt.date:
     return dt.date(k // 12, k % 12 + 1, 1)
 
 
-def _window_counts(con: duckdb.DuckDBPyConnection, targets: list[dt.date]) -> None:
-    """proc_counts(cluster_id, period, n_buyers, n_leader_buyers, n_local_suppliers): distinct buyers (and
-    chain-leader buyers) and distinct local suppliers of each cluster over the TTM ending at each target, exact.
-
-    Each key's months in the window range become bits of a UBIGINT (bit i = month lo + i); the count at target
-    m is the number of keys with any of the 12 bits m − 11..m set. Targets are taken in chunks whose window
-    range fits the 64 bits.
-    """
-    con.execute("""CREATE OR REPLACE TEMP TABLE proc_counts (cluster_id VARCHAR, period DATE, n_buyers BIGINT,
-                   n_leader_buyers BIGINT, n_local_suppliers BIGINT)""")
-    i = 0
-    while i < len(targets):
-        lo = _add_months(targets[i], -11)
-        chunk = [t for t in targets[i:] if t < _add_months(lo, MASK_MONTHS)]
-        i += len(chunk)
-        hi = chunk[-1]
-        shifts = [(t, (t.year - lo.year) * 12 + t.month - lo.month - 11) for t in chunk]
-        bit = f"(1::UBIGINT << (datediff('month', {_date(lo)}, period))::UBIGINT)"
-
-        def sums(col: str, prefix: str, shifts: list = shifts) -> str:
-            return ", ".join(f"sum((({col} >> {s}) & 4095 <> 0)::INTEGER) AS {prefix}{n}"
-                             for n, (_, s) in enumerate(shifts))
-
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _buyer_counts AS
-            SELECT cluster_id, {sums('mask', 'b')}, {sums('lmask', 'l')}
-            FROM (SELECT b.cluster_id, b.buyer_uscc, bit_or({bit}) AS mask,
-                         CASE WHEN any_value(f.chain_leader) THEN bit_or({bit}) ELSE 0::UBIGINT END AS lmask
-                  FROM work.proc_buyer_month b
-                  JOIN firm_cluster f ON f.uscc = b.buyer_uscc AND f.cluster_id = b.cluster_id
-                  WHERE b.period BETWEEN {_date(lo)} AND {_date(hi)}
-                  GROUP BY b.cluster_id, b.buyer_uscc)
-            GROUP BY cluster_id""")
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _supplier_counts AS
-            SELECT cluster_id, {sums('mask', 's')}
-            FROM (SELECT cluster_id, supplier_key, bit_or({bit}) AS mask
-                  FROM work.proc_local_supplier
-                  WHERE period BETWEEN {_date(lo)} AND {_date(hi)}
-                  GROUP BY cluster_id, supplier_key)
-            GROUP BY cluster_id""")
-        parts = [f"""SELECT g.cluster_id, {_date(t)}, coalesce(b.b{n}, 0), coalesce(b.l{n}, 0), coalesce(s.s{n}, 0)
-                     FROM core.clusters g LEFT JOIN _buyer_counts b USING (cluster_id)
-                     LEFT JOIN _supplier_counts s USING (cluster_id)"""
-                 for n, (t, _) in enumerate(shifts)]
-        con.execute("INSERT INTO proc_counts " + " UNION ALL ".join(parts))
-    con.execute("DROP TABLE IF EXISTS _buyer_counts; DROP TABLE IF EXISTS _supplier_counts")
+def _base_sql(sql, n_targets: int) -> str:
+    """indicators_base.sql, with per-firm TTM by a range join instead of a window on a night of few targets."""
+    base = sql("indicators_base.sql")
+    if n_targets <= FEW_TARGETS:
+        head, rest = base.split("-- @firm_ttm\n", 1)
+        base = head + sql("indicators_firm_ttm_few.sql") + rest.split("-- @end_firm_ttm\n", 1)[1]
+    return base
 
 
 def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt.date],
-         first: dt.date, last: dt.date) -> None:
-    """Run the indicator SQL for the target periods (also drops periods that left the data range)."""
+         first: dt.date, last: dt.date, full: bool) -> None:
+    """Run the indicator SQL for the target periods (also drops periods that left the data range), after
+    rebuilding the procurement aggregates of the source months."""
     last_timings.clear()
     last_statement_timings.clear()
     _load_config(con)
@@ -400,30 +378,33 @@ def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt
                ?::DATE AS hi""",
         [first, last, lo, lo, hi],
     )
-    # Literal bounds, so the scans of core.* prune row groups by their zone maps.
+    # Literal bounds, so the scans of core.* and work.* prune row groups by their zone maps.
     literals = {
         "{sp_lo}": _date(min(source) if source else first), "{sp_hi}": _date(max(source) if source else first),
         "{lo_ytd}": _date(dt.date(lo.year - 1, 1, 1)), "{lo_ttm}": _date(_add_months(lo, -11)), "{hi}": _date(hi),
         "{keep_rule}": "true",
         # sp is a contiguous run of months (a full run, one month): the date range alone selects it.
         "{sp_filter}": "false" if not source else "true" if len(source) == len(_months(min(source), max(source)))
-        else "p.period IN (SELECT period FROM sp)",
+        else "period IN (SELECT period FROM sp)",
     }
 
-    def sql(name: str) -> str:
+    def sql(name: str, **extra: str) -> str:
         text = _sql(name)
-        for k, v in literals.items():
+        for k, v in {**literals, **{f"{{{k}}}": v for k, v in extra.items()}}.items():
             text = text.replace(k, v)
         return text
 
-    base = sql("indicators_base.sql")
-    if len(targets) <= FEW_TARGETS:  # an ordinary night: per-firm TTM by a range join, not a window
-        head, rest = base.split("-- @firm_ttm\n", 1)
-        base = head + sql("indicators_firm_ttm_few.sql") + rest.split("-- @end_firm_ttm\n", 1)[1]
-    _exec(con, "indicators_base.sql", base)
-    t = time.perf_counter()
-    _window_counts(con, targets)
-    last_timings["window_counts"] = time.perf_counter() - t
+    _exec(con, "indicators_maps.sql", sql("indicators_maps.sql"))
+    # The stored inputs of the source months: firm facts, then procurement one month at a time.
+    _exec(con, "indicators_firm_month.sql", sql("indicators_firm_month.sql"))
+    _exec(con, "indicators_proc_begin.sql", sql("indicators_proc_begin.sql"))
+    for month in source:
+        _exec(con, "indicators_proc_month.sql", sql("indicators_proc_month.sql", month=_date(month)))
+    keys = sql("indicators_proc_keys.sql").split("-- @incremental\n", 1)
+    _exec(con, "indicators_proc_keys.sql", keys[0].split("-- @full\n", 1)[1] if full else keys[1])
+    for table in ("new_buyer_rows", "new_supplier_rows", "old_buyer_rows", "old_supplier_rows", "proc_rows"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    _exec(con, "indicators_base.sql", _base_sql(sql, len(targets)))
     for name in dict.fromkeys(i.sql for i in registry()):
         _exec(con, name, sql(name))
     produced = {r[0] for r in con.execute("SELECT DISTINCT indicator FROM ind_new").fetchall()}

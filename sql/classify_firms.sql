@@ -2,8 +2,7 @@
 -- (亩均效益评价) on each firm's TTM ending at the period, for every firm with a monthly record in that
 -- window (class NULL when not evaluated). Config from flows/classification.toml via temp
 -- tables cfg_rating (one row, with class_names / class_upto lists sorted by upto), cfg_weight(metric,
--- weight). Reads fm, firm_ttm and
--- firm_cluster (indicators_base.sql).
+-- weight). Reads work.firm_month, firm_ttm (indicators_base.sql) and firm_cluster (indicators_maps.sql).
 
 -- Rated periods (temp table rp, from flows/indicators.py): the target periods that are a December (the annual
 -- rating) or the latest period of the data (the running year's provisional rating). A period that stopped
@@ -14,40 +13,30 @@ WHERE period IN (SELECT period FROM tp)
    OR period < (SELECT first_period FROM bounds) OR period > (SELECT last_period FROM bounds)
    OR ({keep_rule} AND month(period) <> 12 AND period <> (SELECT last_period FROM bounds));
 
--- TTM sums per evaluated firm and target period (evaluated: above scale if required, enough land).
+-- TTM sums per evaluated firm and target period (evaluated: above scale if required, enough land), over its
+-- monthly and tax records. rp holds a few periods (Decembers and the latest one): an equality-free range join
+-- of the firm-months with them is cheaper than a window over every firm-month. A firm without facts in a
+-- window gets no row (it is not in firm_ttm either, so it is not rated).
 CREATE OR REPLACE TEMP TABLE rating_ttm AS
 WITH evaluated AS (
-    SELECT f.uscc, f.fid FROM firm_cluster f CROSS JOIN cfg_rating cfg
+    SELECT f.fid FROM firm_cluster f CROSS JOIN cfg_rating cfg
     WHERE (f.above_scale OR NOT cfg.require_above_scale) AND coalesce(f.land_area, 0) >= cfg.min_land_mu
-),
-facts AS (
-    SELECT coalesce(m.fid, t.fid) AS fid, coalesce(m.period, t.period) AS period, m.output, m.value_added,
-           m.revenue, m.employees, m.energy, m.rd_expense, t.tax_paid
-    FROM (SELECT fm.* FROM fm SEMI JOIN evaluated USING (fid) WHERE fm.period >= {lo_ttm}) m
-    FULL JOIN (
-        SELECT e.fid, t.period, t.tax_paid FROM core.tax t JOIN evaluated e USING (uscc)
-        WHERE t.period BETWEEN {lo_ttm} AND {hi}
-    ) t ON m.fid = t.fid AND m.period = t.period
-),
--- rp holds a few periods (Decembers and the latest one): an equality-free range join of the facts with them
--- is cheaper than a window over every firm-month. A firm without facts in a window gets no row (it is not in
--- firm_ttm either, so it is not rated).
-win AS (
-    SELECT f.fid, rp.period,
-           sum(output) AS output, count(value_added) AS n_value_added,
-           sum(value_added) AS value_added, sum(revenue) AS revenue,
-           sum(employees) AS employees_sum, count(employees) AS n_employees,
-           sum(energy) AS energy, sum(rd_expense) AS rd_expense, sum(tax_paid) AS tax_paid
-    FROM facts f
-    JOIN rp ON f.period BETWEEN (rp.period - INTERVAL 11 MONTH)::DATE AND rp.period
-    GROUP BY f.fid, rp.period
 )
-SELECT * FROM win;
+SELECT w.fid, rp.period,
+       sum(w.output) AS output, count(w.value_added) AS n_value_added,
+       sum(w.value_added) AS value_added, sum(w.revenue) AS revenue,
+       sum(w.employees) AS employees_sum, count(w.employees) AS n_employees,
+       sum(w.energy) AS energy, sum(w.rd_expense) AS rd_expense, sum(w.tax_paid) AS tax_paid
+FROM work.firm_month w
+SEMI JOIN evaluated USING (fid)
+JOIN rp ON w.period BETWEEN (rp.period - INTERVAL 11 MONTH)::DATE AND rp.period
+WHERE w.period BETWEEN {lo_ttm} AND {hi}
+GROUP BY w.fid, rp.period;
 
 -- Rows: every firm with a monthly record in the window (firm_ttm); values only for the evaluated ones.
 INSERT INTO mart.firm_ratings
 WITH base AS (
-    SELECT l.uscc, f.cluster_id, f.period, l.land_area,
+    SELECT f.fid, l.uscc, f.cluster_id, f.period, l.land_area,
            CASE WHEN cfg.require_above_scale AND NOT l.above_scale THEN 'not_above_scale'
                 WHEN coalesce(l.land_area, 0) < cfg.min_land_mu THEN 'land_below_minimum' END AS reason,
            CASE WHEN cfg.grp = 'all' THEN 'all' ELSE f.cluster_id END AS rating_group,
@@ -65,7 +54,7 @@ WITH base AS (
     CROSS JOIN cfg_rating cfg
 ),
 long AS (
-    SELECT b.uscc, b.period, b.rating_group, w.metric, w.weight,
+    SELECT b.fid, b.period, b.rating_group, w.metric, w.weight,
            CASE w.metric WHEN 'per_mu_tax' THEN b.per_mu_tax WHEN 'per_mu_value_added' THEN b.per_mu_value_added
                          WHEN 'output_per_tce' THEN b.output_per_tce
                          WHEN 'labour_productivity' THEN b.labour_productivity
@@ -78,7 +67,7 @@ scored AS (
     FROM long l
 ),
 firm_scores AS (
-    SELECT s.uscc, s.period,
+    SELECT s.fid, s.period,
            sum(s.weight * CASE WHEN s.value IS NULL OR NOT coalesce(s.group_mean > 0, false) THEN 1.0
                                ELSE least(greatest(s.value / s.group_mean, 0), cfg.cap) END) AS score,
            list_sort(list('undefined:' || s.metric) FILTER (WHERE s.value IS NULL
@@ -87,10 +76,10 @@ firm_scores AS (
     GROUP BY ALL
 ),
 ranked AS (
-    SELECT b.uscc, b.period, b.rating_group, s.score, s.flags,
+    SELECT b.fid, b.period, b.rating_group, s.score, s.flags,
            rank() OVER (PARTITION BY b.rating_group, b.period ORDER BY s.score DESC) AS rank_in_group,
            count(*) OVER (PARTITION BY b.rating_group, b.period) AS n_rated
-    FROM base b JOIN firm_scores s USING (uscc, period)
+    FROM base b JOIN firm_scores s USING (fid, period)
 )
 SELECT b.uscc, b.period, b.cluster_id, r.score,
        CASE WHEN r.rank_in_group IS NOT NULL THEN
@@ -99,4 +88,4 @@ SELECT b.uscc, b.period, b.cluster_id, r.score,
        b.reason IS NULL, b.reason, b.rating_group, r.rank_in_group, r.n_rated, b.land_area, b.per_mu_tax,
        b.per_mu_value_added, b.value_added_basis, b.output_per_tce, b.labour_productivity, b.rd_intensity,
        coalesce(r.flags, []::VARCHAR[])
-FROM base b LEFT JOIN ranked r USING (uscc, period) CROSS JOIN cfg_rating cfg;
+FROM base b LEFT JOIN ranked r USING (fid, period) CROSS JOIN cfg_rating cfg;

@@ -1,76 +1,18 @@
--- indicators_base.sql: the shared inputs of every indicator query, built once per run.
+-- indicators_base.sql: the shared inputs of the indicator queries, built once per run from the registry maps
+-- (indicators_maps.sql) and the stored firm facts (work.firm_month, rebuilt for the changed months by
+-- indicators_firm_month.sql).
 -- Expects temp tables from flows/indicators.py:
 --   tp(period)      target periods to (re)compute
---   sp(period)      months whose procurement pre-aggregates must be rebuilt (all months on a full run)
 --   bounds          first_period, last_period (data range), lo_ytd (January of the year before the first
 --                   target), lo_ttm (first target − 11 months), hi (last target)
--- Builds: firm_cluster (F(c) with the cluster's adcode and local scope), grid (cluster × target period),
--- fm (monthly records of F(c) from lo_ytd), cm / ctax (per cluster and month), firm_ttm (per firm and
--- target period: TTM output), cluster_ttm (per cluster and target period: TTM sums), and refreshes work.proc_buyer_month / work.proc_local_supplier for sp.
-
-CREATE OR REPLACE TEMP TABLE firm_cluster AS
-SELECT f.uscc, dense_rank() OVER (ORDER BY f.uscc)::INTEGER AS fid, f.cluster_id, f.land_area, coalesce(f.above_scale, false) AS above_scale,
-       coalesce(f.chain_leader, false) AS chain_leader, f.srdi_level,
-       c.adcode AS cluster_adcode, c.domain, c.province,
-       CASE lower(coalesce(nullif(trim(c.local_scope), ''), 'city'))
-           WHEN 'county' THEN 6 WHEN 'province' THEN 2 ELSE 4 END AS scope_len
-FROM core.firms f
-JOIN core.clusters c USING (cluster_id);
-
-CREATE OR REPLACE TEMP TABLE grid AS
-SELECT c.cluster_id, tp.period FROM core.clusters c CROSS JOIN tp;
-
--- Procurement, pre-aggregated once per buyer and month (local / unknown amounts) and per cluster, local
--- supplier and month. A supplier's location: the registry adcode when supplier_uscc is registered, else
--- supplier_adcode; unknown (NULL or blank) is not local. The scan is bounded by literal dates (the range of
--- sp) so DuckDB skips row groups of other months by their zone maps; the membership test in sp is only added
--- when sp has holes (flows/indicators.py), sparing a semi-join probe per row.
-DELETE FROM work.proc_buyer_month WHERE period IN (SELECT period FROM sp);
-DELETE FROM work.proc_local_supplier WHERE period IN (SELECT period FROM sp);
-
--- Small lookup maps: buyer → cluster and location, supplier uscc → registry adcode (only the non-blank ones).
-CREATE OR REPLACE TEMP TABLE buyer_map AS
-SELECT uscc, cluster_id, cluster_adcode, scope_len FROM firm_cluster;
-CREATE OR REPLACE TEMP TABLE supplier_map AS
-SELECT uscc, trim(adcode) AS adcode FROM core.firms WHERE nullif(trim(adcode), '') IS NOT NULL;
-
--- The procurement rows of the months in sp, located and classified (a view: scanned by the two inserts below,
--- which aggregate straight into the saved tables — cheaper than one wide aggregation re-aggregated twice).
-CREATE OR REPLACE TEMP VIEW proc_classified AS
-WITH located AS (
-    SELECT p.buyer_uscc, b.cluster_id, p.period, p.amount, b.cluster_adcode, b.scope_len,
-           p.supplier_uscc, p.supplier_name,
-           coalesce(s.adcode, nullif(trim(p.supplier_adcode), '')) AS supplier_adcode
-    FROM core.procurement p
-    JOIN buyer_map b ON b.uscc = p.buyer_uscc
-    LEFT JOIN supplier_map s ON s.uscc = p.supplier_uscc
-    WHERE p.period BETWEEN {sp_lo} AND {sp_hi} AND {sp_filter}
-)
-SELECT buyer_uscc, cluster_id, period, amount, supplier_uscc, supplier_name, supplier_adcode IS NULL AS is_unknown,
-       coalesce(length(supplier_adcode) >= scope_len
-                AND left(supplier_adcode, scope_len) = left(cluster_adcode, scope_len), false) AS is_local
-FROM located;
-
-INSERT INTO work.proc_buyer_month
-SELECT buyer_uscc, cluster_id, period, sum(amount), coalesce(sum(amount) FILTER (WHERE is_local), 0),
-       coalesce(sum(amount) FILTER (WHERE is_unknown), 0), count(*)
-FROM proc_classified GROUP BY buyer_uscc, cluster_id, period;
-
--- A supplier is its supplier_uscc when given, else its supplier_name.
-INSERT INTO work.proc_local_supplier
-SELECT DISTINCT cluster_id, coalesce(nullif(trim(supplier_uscc), ''), supplier_name), period
-FROM proc_classified WHERE is_local;
-
-DROP VIEW proc_classified;
+-- Builds: fm (monthly records of F(c) from lo_ytd, a view), cm / ctax (per cluster and month), firm_ttm (per
+-- firm and target period: TTM output), cluster_ttm (per cluster and target period: TTM sums), ind_new.
 
 -- Monthly records of F(c) reaching back far enough for YTD year-on-year and TTM windows.
-CREATE OR REPLACE TEMP TABLE fm AS
-SELECT f.cluster_id, m.uscc, f.fid, coalesce(f.land_area > 0, false) AS has_land, m.period,
-       coalesce(m.span_months, 1) AS span_months, m.output, m.value_added, m.revenue, m.employees, m.energy,
-       m.rd_expense
-FROM core.firm_monthly m
-JOIN firm_cluster f USING (uscc)
-WHERE m.period BETWEEN {lo_ytd} AND {hi};
+CREATE OR REPLACE TEMP VIEW fm AS
+SELECT fid, cluster_id, has_land, period, span_months, output, value_added, revenue, employees, energy, rd_expense
+FROM work.firm_month
+WHERE is_record AND period BETWEEN {lo_ytd} AND {hi};
 
 -- Per cluster and month: sums over the records ending in the month (land-holding firms separately for the
 -- per-mu ratios), and the earliest month a record covers (a span record reaches back span_months − 1).
@@ -86,10 +28,10 @@ FROM fm f
 GROUP BY f.cluster_id, f.period;
 
 CREATE OR REPLACE TEMP TABLE ctax AS
-SELECT f.cluster_id, t.period, sum(t.tax_paid) AS tax_land, count(*) AS n_tax_land,
-       min((t.period - to_months(coalesce(t.span_months, 1) - 1))::DATE) AS covers_from
-FROM core.tax t JOIN firm_cluster f USING (uscc)
-WHERE f.land_area > 0 AND t.period BETWEEN {lo_ttm} AND {hi}
+SELECT cluster_id, period, sum(tax_paid) AS tax_land, count(*) AS n_tax_land,
+       min((period - to_months(tax_span_months - 1))::DATE) AS covers_from
+FROM work.firm_month
+WHERE is_tax AND has_land AND period BETWEEN {lo_ttm} AND {hi}
 GROUP BY ALL;
 
 -- Per firm and target period: output over records ending inside the TTM window (for n_firms, top1_share,

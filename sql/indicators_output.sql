@@ -17,7 +17,7 @@ FROM grid g LEFT JOIN cm USING (cluster_id, period);
 
 -- output_ytd: records ending in months 1..m of m's year. A firm counts from its first record of the year.
 CREATE OR REPLACE TEMP TABLE firm_year AS
-SELECT uscc, cluster_id, date_trunc('year', period)::DATE AS yr, min(period) AS first_period
+SELECT fid, cluster_id, date_trunc('year', period)::DATE AS yr, min(period) AS first_period
 FROM fm GROUP BY ALL;
 
 INSERT INTO ind_new
@@ -46,18 +46,18 @@ FROM grid g LEFT JOIN sums s USING (cluster_id, period) LEFT JOIN firms f USING 
 -- from max(p + 12 months, k). Cumulating those contributions gives Σ ytd(m) and Σ ytd(m − 12) over the
 -- firms comparable at m, in one pass.
 CREATE OR REPLACE TEMP TABLE comparable AS
-SELECT a.uscc, a.cluster_id, a.yr, greatest(a.first_period, (b.first_period + INTERVAL 12 MONTH)::DATE) AS k
+SELECT a.fid, a.cluster_id, a.yr, greatest(a.first_period, (b.first_period + INTERVAL 12 MONTH)::DATE) AS k
 FROM firm_year a
-JOIN firm_year b ON b.uscc = a.uscc AND b.yr = (a.yr - INTERVAL 1 YEAR)::DATE;
+JOIN firm_year b ON b.fid = a.fid AND b.yr = (a.yr - INTERVAL 1 YEAR)::DATE;
 
 INSERT INTO ind_new
 WITH contrib AS (
     SELECT c.cluster_id, c.yr, greatest(f.period, c.k) AS from_period, f.output AS cur, 0.0 AS prev
-    FROM comparable c JOIN fm f ON f.uscc = c.uscc AND date_trunc('year', f.period)::DATE = c.yr
+    FROM comparable c JOIN fm f ON f.fid = c.fid AND date_trunc('year', f.period)::DATE = c.yr
     UNION ALL
     SELECT c.cluster_id, c.yr, greatest((f.period + INTERVAL 12 MONTH)::DATE, c.k), 0.0, f.output
     FROM comparable c
-    JOIN fm f ON f.uscc = c.uscc AND date_trunc('year', f.period)::DATE = (c.yr - INTERVAL 1 YEAR)::DATE
+    JOIN fm f ON f.fid = c.fid AND date_trunc('year', f.period)::DATE = (c.yr - INTERVAL 1 YEAR)::DATE
 ),
 sums AS (
     SELECT g.cluster_id, g.period, sum(x.cur) AS cur, sum(x.prev) AS prev

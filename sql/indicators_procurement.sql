@@ -1,52 +1,66 @@
 -- indicators_procurement.sql: local_supporting_rate, unknown_supplier_share, local_supporting_rate_leaders,
 -- local_supplier_count over TTM procurement by F(c) (DESIGN §5). Reads the pre-aggregates
--- work.proc_buyer_month and work.proc_local_supplier (indicators_base.sql), never core.procurement, so the
+-- work.proc_buyer_month and work.proc_local_supplier (indicators_work.sql), never core.procurement, so the
 -- cost does not grow with the number of procurement rows. Appends to ind_new.
--- Distinct counts over the TTM window (buyers, chain-leader buyers, local suppliers) come exact from
--- proc_counts, built by flows/indicators.py (_window_counts) from bitmasks of the months each key appears in.
+-- Distinct counts over the TTM window (buyers, chain-leader buyers, local suppliers) are exact without a
+-- distinct aggregation: a stored key-month row at p whose key was last seen before at prv counts at the
+-- targets m with max(p, prv + 12 months) ≤ m ≤ p + 11 months (the windows holding p but no earlier row of the
+-- key), so the rows are first summed per cluster, month and first counted month (few rows), then windowed.
 
-CREATE OR REPLACE TEMP TABLE cpm AS
-SELECT b.cluster_id, b.period, sum(b.amount) AS amount, sum(b.local_amount) AS local_amount,
-       sum(b.unknown_amount) AS unknown_amount,
-       sum(b.amount) FILTER (WHERE f.chain_leader) AS leader_amount,
-       sum(b.local_amount) FILTER (WHERE f.chain_leader) AS leader_local_amount
-FROM work.proc_buyer_month b
-JOIN firm_cluster f ON f.uscc = b.buyer_uscc AND f.cluster_id = b.cluster_id
-WHERE b.period BETWEEN {lo_ttm} AND {hi}
-GROUP BY ALL;
+CREATE OR REPLACE TEMP TABLE proc_month AS
+WITH key_rows AS (
+    SELECT f.cidx, b.period, greatest(b.period, (b.prv + INTERVAL 12 MONTH)::DATE) AS counts_from,
+           1 AS buyers, f.chain_leader::INTEGER AS leader_buyers, 0 AS suppliers,
+           b.amount, b.local_amount, b.unknown_amount,
+           CASE WHEN f.chain_leader THEN b.amount END AS leader_amount,
+           CASE WHEN f.chain_leader THEN b.local_amount END AS leader_local_amount
+    FROM work.proc_buyer_month b JOIN firm_cluster f USING (fid)
+    WHERE b.period BETWEEN {lo_ttm} AND {hi}
+    UNION ALL
+    SELECT cidx, period, greatest(period, (prv + INTERVAL 12 MONTH)::DATE), 0, 0, 1,
+           NULL, NULL, NULL, NULL, NULL
+    FROM work.proc_local_supplier
+    WHERE period BETWEEN {lo_ttm} AND {hi}
+)
+SELECT c.cluster_id, k.* EXCLUDE (cidx)
+FROM (SELECT cidx, period, counts_from, sum(buyers) AS buyers, sum(leader_buyers) AS leader_buyers,
+             sum(suppliers) AS suppliers, sum(amount) AS amount, sum(local_amount) AS local_amount,
+             sum(unknown_amount) AS unknown_amount, sum(leader_amount) AS leader_amount,
+             sum(leader_local_amount) AS leader_local_amount
+      FROM key_rows GROUP BY cidx, period, counts_from) k
+JOIN cluster_map c USING (cidx);
 
 CREATE OR REPLACE TEMP TABLE proc_ttm AS
 WITH sums AS (
     SELECT g.cluster_id, g.period, sum(p.amount) AS amount, sum(p.local_amount) AS local_amount,
            sum(p.unknown_amount) AS unknown_amount, sum(p.leader_amount) AS leader_amount,
-           sum(p.leader_local_amount) AS leader_local_amount
+           sum(p.leader_local_amount) AS leader_local_amount,
+           coalesce(sum(p.buyers) FILTER (WHERE p.counts_from <= g.period), 0) AS n_buyers,
+           coalesce(sum(p.leader_buyers) FILTER (WHERE p.counts_from <= g.period), 0) AS n_leader_buyers,
+           coalesce(sum(p.suppliers) FILTER (WHERE p.counts_from <= g.period), 0) AS n_local_suppliers
     FROM grid g
-    JOIN cpm p ON p.cluster_id = g.cluster_id AND p.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
+    JOIN proc_month p ON p.cluster_id = g.cluster_id
+                     AND p.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
     GROUP BY ALL
 )
-SELECT g.cluster_id, g.period, s.amount, s.local_amount, s.unknown_amount, s.leader_amount,
-       s.leader_local_amount, coalesce(b.n_buyers, 0) AS n_buyers,
-       coalesce(b.n_leader_buyers, 0) AS n_leader_buyers,
-       coalesce(b.n_local_suppliers, 0) AS n_local_suppliers,
+SELECT g.cluster_id, g.period, s.amount, s.local_amount, s.unknown_amount, s.leader_amount, s.leader_local_amount,
+       coalesce(s.n_buyers, 0) AS n_buyers, coalesce(s.n_leader_buyers, 0) AS n_leader_buyers,
+       coalesce(s.n_local_suppliers, 0) AS n_local_suppliers,
        list_filter([CASE WHEN (g.period - INTERVAL 11 MONTH)::DATE < (SELECT first_period FROM bounds)
-                         THEN 'partial_window' END], x -> x IS NOT NULL) AS base_flags
+                         THEN 'partial_window' END], x -> x IS NOT NULL) AS base_flags,
+       -- why a share of all purchases (local_supporting_rate, unknown_supplier_share) is undefined
+       CASE WHEN coalesce(s.n_buyers, 0) = 0 THEN 'undefined:no_procurement'
+            WHEN coalesce(s.amount, 0) = 0 THEN 'undefined:zero_amount' END AS share_undefined
 FROM grid g
-LEFT JOIN sums s USING (cluster_id, period)
-LEFT JOIN proc_counts b USING (cluster_id, period);
+LEFT JOIN sums s USING (cluster_id, period);
 
 INSERT INTO ind_new
 SELECT cluster_id, period, 'local_supporting_rate', local_amount / nullif(amount, 0), local_amount, amount,
-       n_buyers,
-       list_concat(base_flags, list_filter([CASE WHEN n_buyers = 0 THEN 'undefined:no_procurement'
-                                                 WHEN coalesce(amount, 0) = 0 THEN 'undefined:zero_amount' END],
-                                           x -> x IS NOT NULL))
+       n_buyers, list_concat(base_flags, list_filter([share_undefined], x -> x IS NOT NULL))
 FROM proc_ttm
 UNION ALL
 SELECT cluster_id, period, 'unknown_supplier_share', unknown_amount / nullif(amount, 0), unknown_amount, amount,
-       n_buyers,
-       list_concat(base_flags, list_filter([CASE WHEN n_buyers = 0 THEN 'undefined:no_procurement'
-                                                 WHEN coalesce(amount, 0) = 0 THEN 'undefined:zero_amount' END],
-                                           x -> x IS NOT NULL))
+       n_buyers, list_concat(base_flags, list_filter([share_undefined], x -> x IS NOT NULL))
 FROM proc_ttm
 UNION ALL
 SELECT cluster_id, period, 'local_supporting_rate_leaders', leader_local_amount / nullif(leader_amount, 0),

@@ -1,6 +1,6 @@
--- indicators_schema.sql: the indicator marts (DESIGN §5a) and the indicator stage's reusable aggregates.
--- Idempotent. Every mart table and column carries a Chinese and English COMMENT. The `work` schema holds
--- pre-aggregated procurement (per buyer and month) so a one-month night never rescans all of history.
+-- indicators_schema.sql: the indicator marts (DESIGN §5a) and the indicator stage's state.
+-- Idempotent. Every mart table and column carries a Chinese and English COMMENT. work.indicator_state records
+-- what the marts were computed with (hash of the configuration and the registries, data range).
 
 CREATE SCHEMA IF NOT EXISTS mart;
 CREATE SCHEMA IF NOT EXISTS work;
@@ -37,16 +37,7 @@ CREATE TABLE IF NOT EXISTS mart.firm_ratings (
     output_per_tce DOUBLE, labour_productivity DOUBLE, rd_intensity DOUBLE, flags VARCHAR[]
 );
 
--- Reusable aggregates (rebuilt per changed month; a registry change rebuilds them all). proc_buyer_month is
--- also read by sql/report_contributions.sql (buyer_uscc, period, amount, local_amount). proc_local_supplier
--- holds the distinct local suppliers of each cluster and month; TTM distinct counts union 12 of them.
-CREATE TABLE IF NOT EXISTS work.proc_buyer_month (
-    buyer_uscc VARCHAR, cluster_id VARCHAR, period DATE, amount DOUBLE, local_amount DOUBLE,
-    unknown_amount DOUBLE, n_rows BIGINT
-);
-CREATE TABLE IF NOT EXISTS work.proc_local_supplier (
-    cluster_id VARCHAR, supplier_key VARCHAR, period DATE
-);
+-- The reusable procurement aggregates in schema work are (re)created by indicators_work.sql on a full recompute.
 CREATE TABLE IF NOT EXISTS work.indicator_state (
     config_hash VARCHAR, computed_at TIMESTAMP, first_period DATE, last_period DATE
 );

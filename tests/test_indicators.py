@@ -384,6 +384,45 @@ def test_incremental_adding_a_new_month() -> None:
     _same(incremental, _dump(con))
 
 
+def _work_rows(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
+    """The stored procurement aggregates with their links, keyed by names rather than run-dependent ids."""
+    return {
+        "buyers": con.execute("SELECT buyer_uscc, period, amount, local_amount, unknown_amount, n_rows, prv "
+                              "FROM work.proc_buyer_month ORDER BY ALL").fetchall(),
+        "suppliers": con.execute("SELECT s.cidx, k.supplier_key, s.period, s.prv FROM work.proc_local_supplier s "
+                                 "JOIN work.supplier_ids k USING (sid) ORDER BY ALL").fetchall(),
+    }
+
+
+def test_incremental_nights_keep_links_when_buyers_and_suppliers_come_and_go() -> None:
+    """Night after night of incremental updates (never a full one in between) equals a full recompute, also
+    when a buyer or a local supplier vanishes from a month, appears in one, or several months change at once."""
+    inc, ref = _rich_db(), _rich_db()
+    update_indicators(inc, None)
+    nights = [
+        # a buyer's month vanishes (its later months must link back past it)
+        ({D(2024, 8, 1)}, "DELETE FROM core.procurement WHERE buyer_uscc = 'F01' AND period = '2024-08-01'"),
+        # a new local supplier appears in an early month, and another month's supplier changes
+        ({D(2024, 3, 1), D(2024, 10, 1)},
+         "INSERT INTO core.procurement VALUES ('F03', NULL, 'new', '320506', '2024-03-01', 4, 1, 1); "
+         "UPDATE core.procurement SET supplier_name = 'other' WHERE period = '2024-10-01' AND buyer_uscc = 'F00'"),
+        # a whole month disappears, then comes back with different suppliers
+        ({D(2025, 2, 1)}, "DELETE FROM core.procurement WHERE period = '2025-02-01'"),
+        ({D(2025, 2, 1)}, "INSERT INTO core.procurement VALUES ('F00', NULL, 's1', '320506', '2025-02-01', 3, 1, 1), "
+                          "('F04', NULL, 'new', '320211', '2025-02-01', 2, 1, 1)"),
+        # an amount revised only: every key keeps its links
+        ({D(2024, 12, 1)}, "UPDATE core.procurement SET amount = amount + 1 WHERE period = '2024-12-01'"),
+    ]
+    for changed, statement in nights:
+        for con in (inc, ref):
+            con.execute(statement)
+        update_indicators(inc, changed)
+        update_indicators(ref, None)
+        _same(_dump(inc), _dump(ref))
+        assert _work_rows(inc) == _work_rows(ref)
+    assert any(row[-1] is not None for row in _work_rows(ref)["suppliers"])  # links were really exercised
+
+
 def test_changed_periods_reads_meta_changes() -> None:
     con = _rich_db()
     con.execute("INSERT INTO meta.changes VALUES (1, 'monthly', '2024-05-01'), (1, 'tax', '2024-06-01'), "
