@@ -13,6 +13,9 @@ DEFAULT_INBOX = SAMPLE_DIR / "inbox"
 DEFAULT_WAREHOUSE = ROOT / "data" / "warehouse" / "clusterwatch.duckdb"
 DEFAULT_LANDING = ROOT / "data" / "landing"
 REPORTS_OUT = Path(os.environ.get("CLUSTERWATCH_REPORTS", ROOT / "reports" / "out"))
+# DuckDB's share of the nightly run's memory (its buffer pool spills to <warehouse>.building.tmp beyond
+# it). DuckDB's own default is 80% of RAM, which leaves no room for the polars frames of a large file.
+DUCKDB_MEMORY_LIMIT = os.environ.get("CLUSTERWATCH_DUCKDB_MEMORY_LIMIT", "3GB")
 TIMEZONE = "Asia/Shanghai"
 DEFAULT_CRON = "0 2 * * *"
 

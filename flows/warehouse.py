@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from flows.contract import CANONICAL_UNIT, KINDS
-from flows.settings import SQL_DIR
+from flows.settings import DUCKDB_MEMORY_LIMIT, SQL_DIR
 
 
 @cache
@@ -121,7 +121,7 @@ def building(published: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         work.unlink(missing_ok=True)
         if published.exists():
             shutil.copyfile(published, work)
-        con = duckdb.connect(str(work))
+        con = duckdb.connect(str(work), config={"memory_limit": DUCKDB_MEMORY_LIMIT})
         try:
             apply_schema(con)
             yield con
