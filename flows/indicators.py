@@ -404,6 +404,7 @@ def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt
     _exec(con, "indicators_proc_keys.sql", keys[0].split("-- @full\n", 1)[1] if full else keys[1])
     for table in ("new_buyer_rows", "new_supplier_rows", "old_buyer_rows", "old_supplier_rows", "proc_rows"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
+    _exec(con, "indicators_proc_clusters.sql", sql("indicators_proc_clusters.sql"))
     _exec(con, "indicators_base.sql", _base_sql(sql, len(targets)))
     for name in dict.fromkeys(i.sql for i in registry()):
         _exec(con, name, sql(name))

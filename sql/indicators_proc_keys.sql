@@ -3,13 +3,15 @@
 -- On a full recompute the stored tables are empty and every key is linked afresh by a window over the new rows.
 -- On an incremental night only keys whose presence in a rebuilt month changed (a buyer or local supplier
 -- appeared or vanished) need a look at their other months, and stored rows of theirs may be re-linked; a key
--- present as before keeps its links (a revised amount is the usual case).
+-- present as before keeps its links (a revised amount is the usual case). Both leave in proc_months the months
+-- whose per-cluster sums sql/indicators_proc_clusters.sql must rebuild.
 
 -- @full
 INSERT INTO work.proc_buyer_month
 SELECT *, lag(period) OVER (PARTITION BY fid ORDER BY period) FROM new_buyer_rows;
 INSERT INTO work.proc_local_supplier
 SELECT cidx, sid, period, lag(period) OVER (PARTITION BY cidx, sid ORDER BY period) FROM new_supplier_rows;
+CREATE OR REPLACE TEMP TABLE proc_months AS SELECT period FROM sp;
 
 -- @incremental
 -- Buyers whose presence in a rebuilt month changed; their rows in all months, linked again.
@@ -69,5 +71,11 @@ SELECT n.cidx, n.sid, n.period, o.prv
 FROM new_supplier_rows n
 JOIN old_supplier_rows o ON o.cidx = n.cidx AND o.sid = n.sid AND o.period = n.period
 ANTI JOIN supplier_changed c ON c.cidx = n.cidx AND c.sid = n.sid;
+
+-- The months whose per-cluster sums change: the rebuilt ones and those of re-linked rows.
+CREATE OR REPLACE TEMP TABLE proc_months AS
+SELECT period FROM sp
+UNION SELECT period FROM buyer_links WHERE NOT is_new AND prv IS DISTINCT FROM old_prv
+UNION SELECT period FROM supplier_links WHERE NOT is_new AND prv IS DISTINCT FROM old_prv;
 
 DROP TABLE buyer_changed; DROP TABLE buyer_links; DROP TABLE supplier_changed; DROP TABLE supplier_links;

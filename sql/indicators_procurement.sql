@@ -1,34 +1,16 @@
 -- indicators_procurement.sql: local_supporting_rate, unknown_supplier_share, local_supporting_rate_leaders,
--- local_supplier_count over TTM procurement by F(c) (DESIGN §5). Reads the pre-aggregates
--- work.proc_buyer_month and work.proc_local_supplier (indicators_work.sql), never core.procurement, so the
--- cost does not grow with the number of procurement rows. Appends to ind_new.
--- Distinct counts over the TTM window (buyers, chain-leader buyers, local suppliers) are exact without a
--- distinct aggregation: a stored key-month row at p whose key was last seen before at prv counts at the
--- targets m with max(p, prv + 12 months) ≤ m ≤ p + 11 months (the windows holding p but no earlier row of the
--- key), so the rows are first summed per cluster, month and first counted month (few rows), then windowed.
+-- local_supplier_count over TTM procurement by F(c) (DESIGN §5). Reads the per-cluster and month pre-aggregate
+-- work.proc_cluster_month (indicators_work.sql), never core.procurement, so the cost does not grow with the
+-- number of procurement rows. Appends to ind_new.
+-- Distinct counts over the TTM window (buyers, chain-leader buyers, local suppliers) come exact from
+-- work.proc_cluster_month (sql/indicators_proc_clusters.sql): key-month rows summed per cluster, month and
+-- counts_from, the first target whose window holds the row but no earlier row of its key; at target m the rows
+-- of months m − 11..m with counts_from ≤ m count.
 
 CREATE OR REPLACE TEMP TABLE proc_month AS
-WITH key_rows AS (
-    SELECT f.cidx, b.period, greatest(b.period, (b.prv + INTERVAL 12 MONTH)::DATE) AS counts_from,
-           1 AS buyers, f.chain_leader::INTEGER AS leader_buyers, 0 AS suppliers,
-           b.amount, b.local_amount, b.unknown_amount,
-           CASE WHEN f.chain_leader THEN b.amount END AS leader_amount,
-           CASE WHEN f.chain_leader THEN b.local_amount END AS leader_local_amount
-    FROM work.proc_buyer_month b JOIN firm_cluster f USING (fid)
-    WHERE b.period BETWEEN {lo_ttm} AND {hi}
-    UNION ALL
-    SELECT cidx, period, greatest(period, (prv + INTERVAL 12 MONTH)::DATE), 0, 0, 1,
-           NULL, NULL, NULL, NULL, NULL
-    FROM work.proc_local_supplier
-    WHERE period BETWEEN {lo_ttm} AND {hi}
-)
-SELECT c.cluster_id, k.* EXCLUDE (cidx)
-FROM (SELECT cidx, period, counts_from, sum(buyers) AS buyers, sum(leader_buyers) AS leader_buyers,
-             sum(suppliers) AS suppliers, sum(amount) AS amount, sum(local_amount) AS local_amount,
-             sum(unknown_amount) AS unknown_amount, sum(leader_amount) AS leader_amount,
-             sum(leader_local_amount) AS leader_local_amount
-      FROM key_rows GROUP BY cidx, period, counts_from) k
-JOIN cluster_map c USING (cidx);
+SELECT c.cluster_id, p.* EXCLUDE (cidx)
+FROM work.proc_cluster_month p JOIN cluster_map c USING (cidx)
+WHERE p.period BETWEEN {lo_ttm} AND {hi};
 
 CREATE OR REPLACE TEMP TABLE proc_ttm AS
 WITH sums AS (

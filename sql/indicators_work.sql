@@ -19,6 +19,13 @@ CREATE OR REPLACE TABLE work.proc_buyer_month (
 );
 -- One row per cluster, local supplier and month (a supplier is its supplier_uscc when given, else its name).
 CREATE OR REPLACE TABLE work.proc_local_supplier (cidx INTEGER, sid INTEGER, period DATE, prv DATE);
+-- Those rows summed per cluster, month and counts_from = max(period, prv + 12 months), the first target at
+-- which a row counts towards a TTM distinct count (sql/indicators_proc_clusters.sql): the procurement
+-- indicators read only this.
+CREATE OR REPLACE TABLE work.proc_cluster_month (
+    cidx INTEGER, period DATE, counts_from DATE, buyers BIGINT, leader_buyers BIGINT, suppliers BIGINT,
+    amount DOUBLE, local_amount DOUBLE, unknown_amount DOUBLE, leader_amount DOUBLE, leader_local_amount DOUBLE
+);
 -- Supplier keys → dense integer ids (sid 0 is the NULL key: no supplier_uscc and no supplier_name).
 CREATE OR REPLACE TABLE work.supplier_ids (supplier_key VARCHAR, sid INTEGER);
 -- One row per firm of F(c) and month with a monthly record (is_record) or a tax record (is_tax) ending in the

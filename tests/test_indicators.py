@@ -400,8 +400,11 @@ def test_incremental_nights_keep_links_when_buyers_and_suppliers_come_and_go() -
     inc, ref = _rich_db(), _rich_db()
     update_indicators(inc, None)
     nights = [
-        # a buyer's month vanishes (its later months must link back past it)
-        ({D(2024, 8, 1)}, "DELETE FROM core.procurement WHERE buyer_uscc = 'F01' AND period = '2024-08-01'"),
+        # a buyer's month and a local supplier's month vanish: their next rows link back past them, which moves
+        # the first target they count at into the data (F01 buys monthly; C1 buys locally from s0 every 4 months)
+        ({D(2024, 3, 1), D(2024, 8, 1)},
+         "DELETE FROM core.procurement WHERE buyer_uscc = 'F01' AND period = '2024-03-01'; "
+         "DELETE FROM core.procurement WHERE supplier_name = 's0' AND period = '2024-08-01'"),
         # a new local supplier appears in an early month, and another month's supplier changes
         ({D(2024, 3, 1), D(2024, 10, 1)},
          "INSERT INTO core.procurement VALUES ('F03', NULL, 'new', '320506', '2024-03-01', 4, 1, 1); "
