@@ -254,10 +254,14 @@ def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | No
     A changed registry or configuration, or marts never computed, force a full recompute, so the result is
     always what a full recompute would give. Runs in one transaction: readers never see half a night.
     """
+    last_timings.clear()
+    last_statement_timings.clear()
+    t = time.perf_counter()
     ensure_schema(con)
     rng = data_range(con)
     state = _state_key(con)
     full = changed is None or not _state_is_current(con, state)
+    last_timings["state"] = time.perf_counter() - t
     # Insertion order is never relied on (every reader sorts); dropping it lets DuckDB stream with less memory.
     keep_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
     con.execute("SET preserve_insertion_order = false")
@@ -360,8 +364,6 @@ def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt
          first: dt.date, last: dt.date, full: bool) -> None:
     """Run the indicator SQL for the target periods (also drops periods that left the data range), after
     rebuilding the procurement aggregates of the source months."""
-    last_timings.clear()
-    last_statement_timings.clear()
     _load_config(con)
     con.execute("CREATE OR REPLACE TEMP TABLE tp (period DATE)")
     con.executemany("INSERT INTO tp VALUES (?)", [[p] for p in targets])

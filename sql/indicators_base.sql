@@ -1,12 +1,13 @@
 -- indicators_base.sql: the shared inputs of the indicator queries, built once per run from the registry maps
--- (indicators_maps.sql) and the stored firm facts (work.firm_month, rebuilt for the changed months by
--- indicators_firm_month.sql).
+-- (indicators_maps.sql) and the stored firm facts (work.firm_month and work.cluster_month, rebuilt for the
+-- changed months by indicators_firm_month.sql).
 -- Expects temp tables from flows/indicators.py:
 --   tp(period)      target periods to (re)compute
 --   bounds          first_period, last_period (data range), lo_ytd (January of the year before the first
 --                   target), lo_ttm (first target − 11 months), hi (last target)
--- Builds: fm (monthly records of F(c) from lo_ytd, a view), cm / ctax (per cluster and month), firm_ttm (per
--- firm and target period: TTM output), cluster_ttm (per cluster and target period: TTM sums), ind_new.
+-- Builds: fm (monthly records of F(c) from lo_ytd), cm / ctax (per cluster and month; all three views of the
+-- work tables), firm_ttm (per firm and target period: TTM output), cluster_ttm (per cluster and target period:
+-- TTM sums), ind_new.
 
 -- Monthly records of F(c) reaching back far enough for YTD year-on-year and TTM windows.
 CREATE OR REPLACE TEMP VIEW fm AS
@@ -14,25 +15,18 @@ SELECT fid, cluster_id, has_land, period, span_months, output, value_added, reve
 FROM work.firm_month
 WHERE is_record AND period BETWEEN {lo_ytd} AND {hi};
 
--- Per cluster and month: sums over the records ending in the month (land-holding firms separately for the
--- per-mu ratios), and the earliest month a record covers (a span record reaches back span_months − 1).
-CREATE OR REPLACE TEMP TABLE cm AS
-SELECT f.cluster_id, f.period, sum(f.output) AS output, count(f.output) AS n_output, count(*) AS n_records,
-       bool_or(f.span_months > 1) AS has_span, sum(f.employees) AS employees, sum(f.revenue) AS revenue,
-       sum(f.rd_expense) AS rd_expense, sum(f.energy) AS energy,
-       sum(f.output) FILTER (WHERE f.has_land) AS output_land,
-       count(*) FILTER (WHERE f.has_land) AS n_records_land,
-       min((f.period - to_months(f.span_months - 1))::DATE) AS covers_from,
-       min((f.period - to_months(f.span_months - 1))::DATE) FILTER (WHERE f.has_land) AS covers_from_land
-FROM fm f
-GROUP BY f.cluster_id, f.period;
+-- Per cluster and month (work.cluster_month, rebuilt with work.firm_month): the months with records (cm)
+-- and with tax records of land-holding firms (ctax).
+CREATE OR REPLACE TEMP VIEW cm AS
+SELECT cluster_id, period, output, n_output, n_records, has_span, employees, revenue, rd_expense, energy,
+       output_land, n_records_land, covers_from, covers_from_land
+FROM work.cluster_month
+WHERE n_records > 0 AND period BETWEEN {lo_ytd} AND {hi};
 
-CREATE OR REPLACE TEMP TABLE ctax AS
-SELECT cluster_id, period, sum(tax_paid) AS tax_land, count(*) AS n_tax_land,
-       min((period - to_months(tax_span_months - 1))::DATE) AS covers_from
-FROM work.firm_month
-WHERE is_tax AND has_land AND period BETWEEN {lo_ttm} AND {hi}
-GROUP BY ALL;
+CREATE OR REPLACE TEMP VIEW ctax AS
+SELECT cluster_id, period, tax_land, n_tax_land, tax_covers_from AS covers_from
+FROM work.cluster_month
+WHERE n_tax_land > 0 AND period BETWEEN {lo_ttm} AND {hi};
 
 -- Per firm and target period: output over records ending inside the TTM window (for n_firms, top1_share,
 -- hhi). A gap row per firm and target carries the window end when the firm has no record that month.

@@ -1,10 +1,11 @@
--- indicators_firm_month.sql: rebuild work.firm_month (indicators_work.sql) for the months in sp(period): the
--- monthly records (core.firm_monthly) and tax records (core.tax) of F(c) ending in those months, one row per
--- firm and month, under the firm's integer id. The scans are bounded by literal dates (the range of sp) so
--- DuckDB skips row groups of other months by their zone maps; the membership test in sp is only added when sp
--- has holes ({sp_filter}).
+-- indicators_firm_month.sql: rebuild work.firm_month and work.cluster_month (indicators_work.sql) for the
+-- months in sp(period): the monthly records (core.firm_monthly) and tax records (core.tax) of F(c) ending in
+-- those months, one row per firm and month under the firm's integer id, and their sums per cluster and month.
+-- The scans are bounded by literal dates (the range of sp) so DuckDB skips row groups of other months by their
+-- zone maps; the membership test in sp is only added when sp has holes ({sp_filter}).
 
-DELETE FROM work.firm_month WHERE period IN (SELECT period FROM sp);
+DELETE FROM work.firm_month WHERE period BETWEEN {sp_lo} AND {sp_hi} AND {sp_filter};
+DELETE FROM work.cluster_month WHERE period BETWEEN {sp_lo} AND {sp_hi} AND {sp_filter};
 
 INSERT INTO work.firm_month
 WITH rec AS (
@@ -23,3 +24,22 @@ SELECT coalesce(r.fid, t.fid), coalesce(r.cluster_id, t.cluster_id),
        r.fid IS NOT NULL, r.span_months, r.output, r.value_added, r.revenue, r.employees, r.energy, r.rd_expense,
        t.fid IS NOT NULL, t.tax_span_months, t.tax_paid
 FROM rec r FULL JOIN tax t ON t.fid = r.fid AND t.period = r.period;
+
+-- Per cluster and month: sums over the records ending in the month (land-holding firms separately for the
+-- per-mu ratios) and the earliest month a record covers (a span record reaches back span_months − 1); the
+-- tax of land-holding firms likewise.
+INSERT INTO work.cluster_month
+SELECT cluster_id, period,
+       count(*) FILTER (WHERE is_record) AS n_records, sum(output) AS output, count(output) AS n_output,
+       bool_or(span_months > 1) AS has_span, sum(employees) AS employees, sum(revenue) AS revenue,
+       sum(rd_expense) AS rd_expense, sum(energy) AS energy,
+       sum(output) FILTER (WHERE has_land) AS output_land,
+       count(*) FILTER (WHERE is_record AND has_land) AS n_records_land,
+       (period - to_months(max(span_months) - 1))::DATE AS covers_from,
+       (period - to_months(max(span_months) FILTER (WHERE has_land) - 1))::DATE AS covers_from_land,
+       sum(tax_paid) FILTER (WHERE is_tax AND has_land) AS tax_land,
+       count(*) FILTER (WHERE is_tax AND has_land) AS n_tax_land,
+       (period - to_months(max(tax_span_months) FILTER (WHERE is_tax AND has_land) - 1))::DATE AS tax_covers_from
+FROM work.firm_month
+WHERE period BETWEEN {sp_lo} AND {sp_hi} AND {sp_filter}
+GROUP BY cluster_id, period;

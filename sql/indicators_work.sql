@@ -36,3 +36,10 @@ CREATE OR REPLACE TABLE work.firm_month (
     energy DOUBLE, rd_expense DOUBLE,
     is_tax BOOLEAN, tax_span_months INTEGER, tax_paid DOUBLE
 );
+-- Their sums per cluster and month (see indicators_firm_month.sql): n_records, output … covers_from_land over
+-- the records ending in the month, tax_land, n_tax_land, tax_covers_from over the land-holding firms' tax.
+CREATE OR REPLACE TABLE work.cluster_month (
+    cluster_id VARCHAR, period DATE, n_records BIGINT, output DOUBLE, n_output BIGINT, has_span BOOLEAN,
+    employees DOUBLE, revenue DOUBLE, rd_expense DOUBLE, energy DOUBLE, output_land DOUBLE, n_records_land BIGINT,
+    covers_from DATE, covers_from_land DATE, tax_land DOUBLE, n_tax_land BIGINT, tax_covers_from DATE
+);
