@@ -30,7 +30,7 @@ COMMENT ON COLUMN mart.drift_results.threshold IS '判定漂移的阈值 / thres
 COMMENT ON COLUMN mart.drift_results.score IS '漂移得分（Wasserstein距离/参照标准差） / drift score (Wasserstein distance / reference std)';
 COMMENT ON COLUMN mart.drift_results.drifted IS '是否超过阈值 / score at or above the threshold';
 COMMENT ON COLUMN mart.drift_results.n_current IS '当月企业数 / firms in the month tested';
-COMMENT ON COLUMN mart.drift_results.n_reference IS '参照样本行数（企业×月，超上限时抽样） / reference rows (firm-months, sampled above the cap)';
+COMMENT ON COLUMN mart.drift_results.n_reference IS '参照样本行数（企业×月，全部参与） / reference rows (firm-months, all of them)';
 COMMENT ON COLUMN mart.drift_results.computed_at IS '计算时间 / when computed';
 
 CREATE TABLE IF NOT EXISTS mart.alerts (

@@ -1,0 +1,111 @@
+"""Drift scores (flows/drift.py) are exactly Evidently's wasserstein stattest on every firm-month.
+
+flows/drift.py scores from each column's values sorted once instead of calling Evidently per test; these
+tests call Evidently's own function on the same values, pooled reference months included, and check that a
+nightly increment scores a month as the first night did.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import duckdb
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+from evidently.legacy.calculations.stattests import wasserstein_stat_test
+from evidently.legacy.core import ColumnType
+
+from flows import drift
+from flows.alerts import config
+
+MONTHS = [dt.date(2023 + m // 12, m % 12 + 1, 1) for m in range(20)]
+KEY = ["period", "cluster_id", "kind", "column_name", "reference"]
+
+
+@pytest.fixture(scope="module")
+def warehouse() -> duckdb.DuckDBPyConnection:
+    """Two clusters (60 and 13 firms: the small one drops below min_firms in some months), 20 months with
+    gaps, negative profits, tied zeros, missing values, 1–2月 records over two months and a shift in month 16."""
+    rng = np.random.default_rng(7)
+    con = duckdb.connect()
+    con.execute("""
+        CREATE SCHEMA core;
+        CREATE TABLE core.firms (uscc VARCHAR, cluster_id VARCHAR);
+        CREATE TABLE core.firm_monthly (uscc VARCHAR, period DATE, span_months INTEGER, output DOUBLE,
+            value_added DOUBLE, revenue DOUBLE, profit DOUBLE, employees DOUBLE, energy DOUBLE, rd_expense DOUBLE);
+        CREATE TABLE core.tax (uscc VARCHAR, period DATE, span_months INTEGER, tax_paid DOUBLE);""")
+    firms = [(f"{c}{i:03d}", c) for c, n in (("A", 60), ("B", 13)) for i in range(n)] + [("X000", None)]
+    con.executemany("INSERT INTO core.firms VALUES (?, ?)", firms)
+    monthly, tax = [], []
+    for uscc, cluster in firms:
+        size = rng.lognormal(6, 1.5)
+        for i, period in enumerate(MONTHS):
+            if period.month == 2 or rng.random() < 0.1:
+                continue                                   # 1–2月 reported together in January; gaps
+            span = 2 if period.month == 1 else 1
+            level = size * span * (1.8 if cluster == "A" and i >= 16 else 1.0) * rng.lognormal(0, 0.2)
+            energy = None if rng.random() < 0.1 else level * 0.02
+            monthly.append((uscc, period, span, level, level * 0.3, level * 1.1, level * rng.normal(0.05, 0.1),
+                            round(size / 10), energy, 0.0 if rng.random() < 0.4 else level * 0.03))
+            tax.append((uscc, period, span, level * 0.05))
+    con.executemany("INSERT INTO core.firm_monthly VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", monthly)
+    con.executemany("INSERT INTO core.tax VALUES (?, ?, ?, ?)", tax)
+    return con
+
+
+def _evidently(con: duckdb.DuckDBPyConnection, kinds: dict, cfg: dict) -> pd.DataFrame:
+    """Evidently's stattest per (month, cluster, kind, column, reference) on the plain firm values."""
+    rows = []
+    for kind, spec in kinds.items():
+        frame = drift._input(con, kind, MONTHS[0], MONTHS[-1])
+        for t in range(12, len(MONTHS)):
+            refs = {"trailing_6m": range(t - 6, t), "same_month_last_year": range(t - 12, t - 11)}
+            for cluster in frame["cluster_id"].unique():
+                rows_c = frame.filter(pl.col("cluster_id") == cluster)
+                for column in spec["columns"]:
+                    cur = drift._values(rows_c.filter(pl.col("month") == t)[column])
+                    for reference, months in refs.items():
+                        ref = drift._values(rows_c.filter(pl.col("month").is_in(list(months)))[column])
+                        if min(len(cur), len(ref)) < cfg["min_firms"]:
+                            continue
+                        score, _ = wasserstein_stat_test.func(pd.Series(ref), pd.Series(cur), ColumnType.Numerical,
+                                                              cfg["raise_score"])
+                        rows.append((MONTHS[t], cluster, kind, column, reference, score, len(cur), len(ref)))
+    return pd.DataFrame(rows, columns=[*KEY, "score", "n_current", "n_reference"])
+
+
+def test_scores_are_evidentlys_stattest(warehouse):
+    cfg, kinds = config()["rules"]["data_drift"], config()["drift"]["kinds"]
+    got = drift.compute(warehouse, MONTHS[12:], cfg, kinds)
+    want = _evidently(warehouse, kinds, cfg)
+    both = want.merge(got, on=KEY, how="outer", suffixes=("", "_got"), indicator=True)
+    assert (both["_merge"] == "both").all(), both[both["_merge"] != "both"]
+    assert set(got["cluster_id"]) == {"A", "B"} and len(got) > 150
+    assert np.allclose(both["score_got"], both["score"], rtol=1e-9, atol=1e-12)
+    assert (both["n_current_got"] == both["n_current"]).all() and (both["n_reference_got"] == both["n_reference"]).all()
+    assert got.loc[got["period"] == MONTHS[16], "drifted"].any()      # the planted shift is seen
+
+
+def test_a_nightly_month_scores_as_the_first_night(warehouse):
+    cfg, kinds = config()["rules"]["data_drift"], config()["drift"]["kinds"]
+    first = drift.compute(warehouse, MONTHS[12:], cfg, kinds)
+    nightly = drift.compute(warehouse, MONTHS[-1:], cfg, kinds)
+    pd.testing.assert_frame_equal(first[first["period"] == MONTHS[-1]].reset_index(drop=True), nightly)
+
+
+def test_html_report_shows_the_stored_scores(warehouse, tmp_path):
+    """The Evidently Report of the latest month computes its own scores: they are the stored ones."""
+    cfg, kinds = config()["rules"]["data_drift"], config()["drift"]["kinds"]
+    results = drift.compute(warehouse, MONTHS[-1:], cfg, kinds)
+    html = drift.render_html(warehouse, MONTHS[-1], cfg, kinds, results, pd.DataFrame(columns=drift.FLAG_COLUMNS),
+                             tmp_path)
+    assert [p.name for p in html] == ["drift_monthly.html", "drift_tax.html"]
+    stored = {f"{r.cluster_id}·{r.column_name}": r.score
+              for r in results[results["reference"] == "trailing_6m"].itertuples()}
+    for path in html:
+        metrics = json.loads(path.with_suffix(".json").read_text())["metrics"]
+        shown = {m["config"]["column"]: m["value"] for m in metrics}
+        assert shown and all(abs(v - stored[c]) < 1e-9 for c, v in shown.items()), shown
