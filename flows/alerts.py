@@ -126,7 +126,7 @@ def conditions(con: duckdb.DuckDBPyConnection, cfg: dict, latest: dt.date) -> pd
     flags = drift.cluster_flags(con, cfg["rules"]["data_drift"])
     if len(flags):
         flags = flags[flags["period"] <= latest]
-        jumps = drift.unit_jumps(con, cfg["rules"]["data_drift"], min(flags["period"]), latest)
+        jumps = drift.unit_jumps(con, cfg["rules"]["data_drift"], flags[flags["raise"] | flags["keep"]])
         jump = {(r.cluster_id, pd.Timestamp(r.period).date()): int(r.n_firms) for r in jumps.itertuples()}
         dcond = pd.DataFrame({
             "rule": "data_drift", "subject": flags["cluster_id"], "cluster_id": flags["cluster_id"],

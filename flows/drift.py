@@ -39,7 +39,6 @@ from evidently.metrics import ValueDrift
 
 from flows.warehouse import sql_statements
 
-REFERENCES = ("trailing_6m", "same_month_last_year")
 RESULT_COLUMNS = ["period", "cluster_id", "kind", "column_name", "reference", "method", "threshold", "score",
                   "drifted", "n_current", "n_reference"]
 FLAG_COLUMNS = ["cluster_id", "period", "raise", "keep", "score", "kinds", "columns"]
@@ -162,50 +161,28 @@ def cluster_flags(con: duckdb.DuckDBPyConnection, cfg: dict) -> pd.DataFrame:
     A column raises when both references reach raise_score (only trailing_6m exists: raise_score_no_seasonal),
     keeps when they reach keep_score; a kind raises/keeps when ≥ drift_share of its tested columns do; the
     cluster when any kind does. `score` is the median over the raising kind's columns of the smaller score.
+    The rule is sql/drift_flags.sql: one pass over the table, however many months it holds.
     """
-    res = con.execute(
-        "SELECT period, cluster_id, kind, column_name, reference, score FROM mart.drift_results").df()
-    if res.empty:
-        return pd.DataFrame(columns=FLAG_COLUMNS)
-    res["period"] = pd.to_datetime(res["period"]).dt.date
-    wide = res.pivot_table(index=["period", "cluster_id", "kind", "column_name"], columns="reference",
-                           values="score").reset_index()
-    for ref in REFERENCES:
-        if ref not in wide:
-            wide[ref] = np.nan
-    both = np.fmin(wide["trailing_6m"], wide["same_month_last_year"])
-    has_ly = wide["same_month_last_year"].notna()
-    wide["s"] = np.where(has_ly, both, wide["trailing_6m"])
-    # Seasonal guard: when the same comparison a year earlier (month m-12 against its 6 preceding months)
-    # already reached keep_score, a high trailing score is the season (December, 1–2月), not news.
-    last = wide[["period", "cluster_id", "kind", "column_name", "trailing_6m"]].rename(
-        columns={"trailing_6m": "t6_last_year"})
-    last["period"] = [_months_back(p, -12) for p in last["period"]]
-    wide = wide.merge(last, how="left", on=["period", "cluster_id", "kind", "column_name"])
-    seasonal = wide["t6_last_year"].fillna(0) >= cfg["keep_score"]
-    wide["raise"] = ~seasonal & np.where(has_ly, wide["s"] >= cfg["raise_score"],
-                                         wide["s"] >= cfg["raise_score_no_seasonal"])
-    wide["keep"] = wide["s"] >= cfg["keep_score"]
-    kinds = wide.groupby(["period", "cluster_id", "kind"]).agg(
-        raise_share=("raise", "mean"), keep_share=("keep", "mean"), score=("s", "median"),
-        columns=("column_name", lambda s: ",".join(s[wide.loc[s.index, "raise"]]))).reset_index()
-    kinds["raise"] = kinds["raise_share"] >= cfg["drift_share"]
-    kinds["keep"] = kinds["keep_share"] >= cfg["drift_share"]
-    out = kinds.groupby(["cluster_id", "period"]).apply(
-        lambda g: pd.Series({
-            "raise": bool(g["raise"].any()), "keep": bool(g["keep"].any()),
-            "score": float(g.loc[g["raise"], "score"].max() if g["raise"].any() else g["score"].max()),
-            "kinds": ",".join(g.loc[g["raise"], "kind"]),
-            "columns": ",".join(c for c in g.loc[g["raise"], "columns"] if c)}),
-        include_groups=False).reset_index()
-    return out
+    (statement,) = sql_statements("drift_flags")
+    flags = con.execute(statement, {k: float(cfg[k]) for k in (
+        "raise_score", "raise_score_no_seasonal", "keep_score", "drift_share")}).df()
+    flags["period"] = pd.to_datetime(flags["period"]).dt.date
+    return flags[FLAG_COLUMNS]
 
 
-def unit_jumps(con: duckdb.DuckDBPyConnection, cfg: dict, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Count of firms per cluster and month whose output jumped ≈×10 against their own recent median."""
+def unit_jumps(con: duckdb.DuckDBPyConnection, cfg: dict, targets: pd.DataFrame) -> pd.DataFrame:
+    """Count of firms per cluster and month whose output jumped ≈×10 against their own recent median.
+
+    Only for the (cluster_id, period) rows of `targets`: the count is evidence of a drift alert, so only the
+    months in which the rule holds need it.
+    """
     (statement,) = sql_statements("drift_unit_jumps")
-    return con.execute(statement, {"from": start, "to": end, "months": int(cfg["reference_months"]),
-                                   "low": float(cfg["unit_jump_low"]), "high": float(cfg["unit_jump_high"])}).df()
+    con.register("drift_targets", targets[["cluster_id", "period"]])
+    try:
+        return con.execute(statement, {"months": int(cfg["reference_months"]), "low": float(cfg["unit_jump_low"]),
+                                       "high": float(cfg["unit_jump_high"])}).df()
+    finally:
+        con.unregister("drift_targets")
 
 
 def _html_columns(results: pd.DataFrame, kind: str, period: dt.date, drifting: set[str], headline: str,

@@ -1,15 +1,22 @@
 -- Firms whose monthly output rate is $low..$high times their own median over the $months preceding months:
--- the signature of 千元 figures reported under a 万元 header (×10). Evidence for the drift alert, months
--- $from..$to; per cluster and month: the count and the firms (internal evidence, never in a message).
-WITH r AS (
-    SELECT f.cluster_id, m.uscc, m.period, m.output / m.span_months AS rate
-    FROM core.firm_monthly m JOIN core.firms f USING (uscc)
-    WHERE m.period BETWEEN $from - to_months($months::INTEGER) AND $to AND m.output > 0),
-w AS (
-    SELECT *, median(rate) OVER (PARTITION BY uscc ORDER BY period
-              RANGE BETWEEN to_months($months::INTEGER) PRECEDING AND INTERVAL 1 MONTH PRECEDING) AS base
-    FROM r)
+-- the signature of 千元 figures reported under a 万元 header (×10). Evidence for the drift alert, only for the
+-- (cluster_id, period) rows of the registered frame drift_targets (the months in which the rule holds); per
+-- cluster and month: the count and the firms (internal evidence, never in a message).
+WITH cur AS (
+    SELECT t.cluster_id, m.uscc, m.period, m.output / m.span_months AS rate
+    FROM drift_targets t
+    JOIN core.firms f ON f.cluster_id = t.cluster_id
+    JOIN core.firm_monthly m ON m.uscc = f.uscc AND m.period = t.period::DATE
+    WHERE m.output > 0),
+base AS (
+    SELECT cur.cluster_id, cur.uscc, cur.period, any_value(cur.rate) AS rate,
+           median(h.output / h.span_months) AS base
+    FROM cur
+    JOIN core.firm_monthly h
+      ON h.uscc = cur.uscc AND h.output > 0
+     AND h.period BETWEEN cur.period - to_months($months::INTEGER) AND cur.period - INTERVAL 1 MONTH
+    GROUP BY cur.cluster_id, cur.uscc, cur.period)
 SELECT cluster_id, period, count(*) AS n_firms, list(uscc ORDER BY uscc) AS firms
-FROM w
-WHERE period BETWEEN $from AND $to AND rate / base BETWEEN $low AND $high
+FROM base
+WHERE rate / base BETWEEN $low AND $high
 GROUP BY ALL;
