@@ -5,13 +5,19 @@ mart.indicator_dictionary, generates the wide view from it, runs the sql/indicat
 checks that they produce exactly the registered codes, and renders it as Markdown for the README. The
 classification thresholds and weights live in flows/classification.toml.
 
-Work is set-based: the SQL gets the target periods as a temp table. Procurement is pre-aggregated once per
-month into work tables (sql/indicators_work.sql): per buyer and month, and the distinct local suppliers per
-cluster and month under integer ids. A full recompute builds every month, an incremental night only the
-changed ones, one month per statement (sql/indicators_proc_*.sql), so memory is bounded by a month of rows.
-TTM sums are sums over 12 small per-cluster-month rows; distinct counts over a TTM window (buyers, local
-suppliers) are exact without a distinct aggregation: each stored key-month row carries the previous month its
-key was seen, which says at which targets it is the first row of its key inside the window.
+Work is set-based and grows with the changed months, not with history. The inputs are stored per month in
+schema work under integer ids (sql/indicators_work.sql): firm facts per firm and month and their sums per
+cluster and month (sql/indicators_firm_month.sql); procurement per buyer and month, the distinct local
+suppliers per cluster and month, and their sums per cluster and month (sql/indicators_proc_*.sql, one month of
+procurement rows per statement, so memory is bounded by a month). A full recompute builds every month, an
+incremental night only the changed ones. The indicator SQL then gets the target periods as a temp table; TTM
+sums are sums over 12 small per-cluster-month rows. Distinct counts over a TTM window (buyers, local
+suppliers) are exact without a distinct aggregation: each stored key-month row carries prv, the previous month
+its key was seen, so it counts at the targets from max(month, prv + 12 months) to month + 11 months.
+
+Run order (_run): indicators_maps.sql (registry → ids), the work-table rebuilds of the changed months,
+indicators_base.sql (fm, cm, firm_ttm, cluster_ttm), the indicator files the registry names, then SQL_AFTER.
+The work tables hold registry-derived ids, so a changed registry or configuration forces a full recompute.
 
 Firm ratings (mart.firm_ratings) are annual (TTM at December): they are computed for the December periods and
 for the latest period of the data (the provisional rating of the running year), not for every month;

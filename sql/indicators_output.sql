@@ -6,88 +6,84 @@
 
 -- output_month and n_reporting: records ending in m only.
 INSERT INTO ind_new
-SELECT g.cluster_id, g.period, 'output_month', cm.output, cm.output, NULL, coalesce(cm.n_output, 0),
-       list_filter([CASE WHEN cm.has_span THEN 'span' END,
-                    CASE WHEN cm.output IS NULL THEN 'undefined:no_records' END], x -> x IS NOT NULL)
-FROM grid g LEFT JOIN cm USING (cluster_id, period)
+WITH m AS (
+    SELECT g.cluster_id, g.period, cm.output, coalesce(cm.n_output, 0) AS n_output,
+           coalesce(cm.n_records, 0) AS n_records, coalesce(cm.has_span, false) AS has_span
+    FROM grid g LEFT JOIN cm USING (cluster_id, period)
+)
+SELECT cluster_id, period, 'output_month', output, output, NULL, n_output,
+       list_filter([CASE WHEN has_span THEN 'span' END,
+                    CASE WHEN output IS NULL THEN 'undefined:no_records' END], x -> x IS NOT NULL)
+FROM m
 UNION ALL
-SELECT g.cluster_id, g.period, 'n_reporting', coalesce(cm.n_records, 0), coalesce(cm.n_records, 0), NULL,
-       coalesce(cm.n_records, 0), []::VARCHAR[]
-FROM grid g LEFT JOIN cm USING (cluster_id, period);
+SELECT cluster_id, period, 'n_reporting', n_records, n_records, NULL, n_records, []::VARCHAR[]
+FROM m;
 
--- output_ytd: records ending in months 1..m of m's year. A firm counts from its first record of the year.
+-- output_ytd: records ending in months 1..m of m's year; a firm counts from its first record of the year.
+-- output_ytd_yoy on the comparable basis: a firm is comparable at m once it has a record in months 1..m of m's
+-- year and in months 1..m of the year before: from month k = max(first record this year, first record last
+-- year + 12 months). This year's record at p counts from max(p, k); last year's record at p counts from
+-- max(p + 12 months, k).
+-- Both are cumulated within the year in one pass: every contribution (a month's output, a firm entering a
+-- count, a comparable firm's record) counts at every month of its year from the month it starts counting at.
 CREATE OR REPLACE TEMP TABLE firm_year AS
 SELECT fid, cluster_id, date_trunc('year', period)::DATE AS yr, min(period) AS first_period
 FROM fm GROUP BY ALL;
 
-INSERT INTO ind_new
-WITH sums AS (
-    SELECT g.cluster_id, g.period, sum(cm.output) AS output
-    FROM grid g
-    JOIN cm ON cm.cluster_id = g.cluster_id AND cm.period BETWEEN date_trunc('year', g.period)::DATE AND g.period
-    GROUP BY ALL
-),
-firms AS (
-    SELECT g.cluster_id, g.period, count(*) AS n_firms
-    FROM grid g
-    JOIN firm_year y ON y.cluster_id = g.cluster_id AND y.yr = date_trunc('year', g.period)::DATE
-                     AND y.first_period <= g.period
-    GROUP BY ALL
-)
-SELECT g.cluster_id, g.period, 'output_ytd', s.output, s.output, NULL, coalesce(f.n_firms, 0),
-       list_filter([CASE WHEN date_trunc('year', g.period)::DATE < (SELECT first_period FROM bounds)
-                         THEN 'partial_window' END,
-                    CASE WHEN s.output IS NULL THEN 'undefined:no_records' END], x -> x IS NOT NULL)
-FROM grid g LEFT JOIN sums s USING (cluster_id, period) LEFT JOIN firms f USING (cluster_id, period);
-
--- output_ytd_yoy on the comparable basis. A firm is comparable at m once it has a record in months 1..m of
--- m's year and in months 1..m of the year before: from month k = max(first record this year, first record
--- last year + 12 months). This year's record at p counts from max(p, k); last year's record at p counts
--- from max(p + 12 months, k). Cumulating those contributions gives Σ ytd(m) and Σ ytd(m − 12) over the
--- firms comparable at m, in one pass.
 CREATE OR REPLACE TEMP TABLE comparable AS
 SELECT a.fid, a.cluster_id, a.yr, greatest(a.first_period, (b.first_period + INTERVAL 12 MONTH)::DATE) AS k
 FROM firm_year a
 JOIN firm_year b ON b.fid = a.fid AND b.yr = (a.yr - INTERVAL 1 YEAR)::DATE;
 
 INSERT INTO ind_new
-WITH contrib AS (
-    SELECT c.cluster_id, c.yr, greatest(f.period, c.k) AS from_period, f.output AS cur, 0.0 AS prev
+WITH contrib AS (  -- cluster, year, the month it starts counting at, and what it adds
+    SELECT cluster_id, date_trunc('year', period)::DATE AS yr, period AS from_period, output AS ytd,
+           0 AS ytd_firms, 0 AS comparable_firms, NULL::DOUBLE AS cur, NULL::DOUBLE AS prev
+    FROM cm
+    UNION ALL
+    SELECT cluster_id, yr, first_period, NULL, 1, 0, NULL, NULL FROM firm_year
+    UNION ALL
+    SELECT cluster_id, yr, k, NULL, 0, 1, NULL, NULL FROM comparable
+    UNION ALL
+    SELECT c.cluster_id, c.yr, greatest(f.period, c.k), NULL, 0, 0, f.output, 0.0
     FROM comparable c JOIN fm f ON f.fid = c.fid AND date_trunc('year', f.period)::DATE = c.yr
     UNION ALL
-    SELECT c.cluster_id, c.yr, greatest((f.period + INTERVAL 12 MONTH)::DATE, c.k), 0.0, f.output
+    SELECT c.cluster_id, c.yr, greatest((f.period + INTERVAL 12 MONTH)::DATE, c.k), NULL, 0, 0, 0.0, f.output
     FROM comparable c
     JOIN fm f ON f.fid = c.fid AND date_trunc('year', f.period)::DATE = (c.yr - INTERVAL 1 YEAR)::DATE
 ),
-sums AS (
-    SELECT g.cluster_id, g.period, sum(x.cur) AS cur, sum(x.prev) AS prev
-    FROM grid g
-    JOIN contrib x ON x.cluster_id = g.cluster_id AND x.yr = date_trunc('year', g.period)::DATE
-                   AND x.from_period <= g.period
-    GROUP BY ALL
+by_month AS (
+    SELECT cluster_id, yr, from_period, sum(ytd) AS ytd, sum(ytd_firms) AS ytd_firms,
+           sum(comparable_firms) AS comparable_firms, sum(cur) AS cur, sum(prev) AS prev
+    FROM contrib GROUP BY ALL
 ),
-firms AS (
-    SELECT g.cluster_id, g.period, count(*) AS n_firms
+t AS (
+    SELECT g.cluster_id, g.period, sum(x.ytd) AS ytd, coalesce(sum(x.ytd_firms), 0) AS ytd_firms,
+           coalesce(sum(x.comparable_firms), 0) AS n_comparable, sum(x.cur) AS cur, sum(x.prev) AS prev,
+           date_trunc('year', g.period)::DATE < (SELECT first_period FROM bounds) AS partial_ytd,
+           (date_trunc('year', g.period) - INTERVAL 1 YEAR)::DATE < (SELECT first_period FROM bounds) AS partial_yoy
     FROM grid g
-    JOIN comparable c ON c.cluster_id = g.cluster_id AND c.yr = date_trunc('year', g.period)::DATE
-                      AND c.k <= g.period
-    GROUP BY ALL
+    LEFT JOIN by_month x ON x.cluster_id = g.cluster_id AND x.yr = date_trunc('year', g.period)::DATE
+                        AND x.from_period <= g.period
+    GROUP BY g.cluster_id, g.period
 )
-SELECT g.cluster_id, g.period, 'output_ytd_yoy',
-       CASE WHEN coalesce(f.n_firms, 0) > 0 THEN s.cur / nullif(s.prev, 0) - 1 END,
-       CASE WHEN coalesce(f.n_firms, 0) > 0 THEN s.cur END,
-       CASE WHEN coalesce(f.n_firms, 0) > 0 THEN s.prev END,
-       coalesce(f.n_firms, 0),
-       list_filter([CASE WHEN (date_trunc('year', g.period) - INTERVAL 1 YEAR)::DATE
-                              < (SELECT first_period FROM bounds) THEN 'partial_window' END,
-                    CASE WHEN coalesce(f.n_firms, 0) = 0 THEN 'undefined:no_comparable_firms'
-                         WHEN coalesce(s.prev, 0) = 0 THEN 'undefined:zero_base' END], x -> x IS NOT NULL)
-FROM grid g LEFT JOIN sums s USING (cluster_id, period) LEFT JOIN firms f USING (cluster_id, period);
+SELECT cluster_id, period, 'output_ytd', ytd, ytd, NULL, ytd_firms,
+       list_filter([CASE WHEN partial_ytd THEN 'partial_window' END,
+                    CASE WHEN ytd IS NULL THEN 'undefined:no_records' END], x -> x IS NOT NULL)
+FROM t
+UNION ALL
+SELECT cluster_id, period, 'output_ytd_yoy',
+       CASE WHEN n_comparable > 0 THEN cur / nullif(prev, 0) - 1 END,
+       CASE WHEN n_comparable > 0 THEN cur END,
+       CASE WHEN n_comparable > 0 THEN prev END,
+       n_comparable,
+       list_filter([CASE WHEN partial_yoy THEN 'partial_window' END,
+                    CASE WHEN n_comparable = 0 THEN 'undefined:no_comparable_firms'
+                         WHEN coalesce(prev, 0) = 0 THEN 'undefined:zero_base' END], x -> x IS NOT NULL)
+FROM t;
 
--- output_ttm: records ending inside the 12 months ending with m.
+-- output_ttm: records ending inside the 12 months ending with m (window flags from cluster_ttm).
 INSERT INTO ind_new
 SELECT cluster_id, period, 'output_ttm', output, output, NULL, coalesce(n_firms, 0),
-       list_filter([CASE WHEN partial_window THEN 'partial_window' END,
-                    CASE WHEN span_edge THEN 'span_edge' END,
-                    CASE WHEN output IS NULL THEN 'undefined:no_records' END], x -> x IS NOT NULL)
+       list_concat(window_flags, CASE WHEN output IS NULL THEN ['undefined:no_records'] ELSE [] END)
 FROM cluster_ttm;

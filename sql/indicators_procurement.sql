@@ -7,11 +7,6 @@
 -- counts_from, the first target whose window holds the row but no earlier row of its key; at target m the rows
 -- of months m − 11..m with counts_from ≤ m count.
 
-CREATE OR REPLACE TEMP TABLE proc_month AS
-SELECT c.cluster_id, p.* EXCLUDE (cidx)
-FROM work.proc_cluster_month p JOIN cluster_map c USING (cidx)
-WHERE p.period BETWEEN {lo_ttm} AND {hi};
-
 CREATE OR REPLACE TEMP TABLE proc_ttm AS
 WITH sums AS (
     SELECT g.cluster_id, g.period, sum(p.amount) AS amount, sum(p.local_amount) AS local_amount,
@@ -19,22 +14,20 @@ WITH sums AS (
            sum(p.leader_local_amount) AS leader_local_amount,
            coalesce(sum(p.buyers) FILTER (WHERE p.counts_from <= g.period), 0) AS n_buyers,
            coalesce(sum(p.leader_buyers) FILTER (WHERE p.counts_from <= g.period), 0) AS n_leader_buyers,
-           coalesce(sum(p.suppliers) FILTER (WHERE p.counts_from <= g.period), 0) AS n_local_suppliers
+           coalesce(sum(p.suppliers) FILTER (WHERE p.counts_from <= g.period), 0) AS n_local_suppliers,
+           (g.period - INTERVAL 11 MONTH)::DATE < (SELECT first_period FROM bounds) AS partial_window
     FROM grid g
-    JOIN proc_month p ON p.cluster_id = g.cluster_id
-                     AND p.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
-    GROUP BY ALL
+    JOIN cluster_map c USING (cluster_id)
+    LEFT JOIN work.proc_cluster_month p
+           ON p.cidx = c.cidx AND p.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
+    GROUP BY g.cluster_id, g.period
 )
-SELECT g.cluster_id, g.period, s.amount, s.local_amount, s.unknown_amount, s.leader_amount, s.leader_local_amount,
-       coalesce(s.n_buyers, 0) AS n_buyers, coalesce(s.n_leader_buyers, 0) AS n_leader_buyers,
-       coalesce(s.n_local_suppliers, 0) AS n_local_suppliers,
-       list_filter([CASE WHEN (g.period - INTERVAL 11 MONTH)::DATE < (SELECT first_period FROM bounds)
-                         THEN 'partial_window' END], x -> x IS NOT NULL) AS base_flags,
+SELECT *,
        -- why a share of all purchases (local_supporting_rate, unknown_supplier_share) is undefined
-       CASE WHEN coalesce(s.n_buyers, 0) = 0 THEN 'undefined:no_procurement'
-            WHEN coalesce(s.amount, 0) = 0 THEN 'undefined:zero_amount' END AS share_undefined
-FROM grid g
-LEFT JOIN sums s USING (cluster_id, period);
+       CASE WHEN n_buyers = 0 THEN 'undefined:no_procurement'
+            WHEN coalesce(amount, 0) = 0 THEN 'undefined:zero_amount' END AS share_undefined,
+       CASE WHEN partial_window THEN ['partial_window'] ELSE [] END AS base_flags
+FROM sums;
 
 INSERT INTO ind_new
 SELECT cluster_id, period, 'local_supporting_rate', local_amount / nullif(amount, 0), local_amount, amount,

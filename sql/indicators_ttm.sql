@@ -3,70 +3,45 @@
 -- ind_new. Every ratio stores numerator and denominator (the province roll-up recomputes from them) and is
 -- NULL with an undefined:<reason> flag when its denominator is zero or empty, or when no firm reported the
 -- numerator (e.g. bureaus that do not collect rd_expense: undefined:not_reported). Windows that start before the
--- first month with data are computed over what exists and flagged partial_window.
+-- first month with data are computed over what exists and flagged partial_window; span_edge as in cluster_ttm.
 
 INSERT INTO ind_new
-WITH t AS (
-    SELECT *, list_filter([CASE WHEN partial_window THEN 'partial_window' END,
-                           CASE WHEN span_edge THEN 'span_edge' END], x -> x IS NOT NULL) AS base_flags
-    FROM cluster_ttm
-),
-rows AS (
+WITH rows AS (
     -- per mu: firms of F(c) with land_area > 0, whether or not they reported; no land → undefined.
     SELECT cluster_id, period, 'per_mu_tax' AS indicator,
            CASE WHEN n_tax_land > 0 THEN coalesce(tax_land, 0) END AS numerator, land_area AS denominator,
-           n_land AS n_firms,
-           list_filter([CASE WHEN partial_window THEN 'partial_window' END,
-                        CASE WHEN span_edge_tax THEN 'span_edge' END,
-                        CASE WHEN n_land = 0 THEN 'undefined:no_land'
-                             WHEN n_tax_land = 0 THEN 'undefined:no_records' END], x -> x IS NOT NULL) AS flags
-    FROM t
+           n_land AS n_firms, tax_window_flags AS window_flags,
+           CASE WHEN n_land = 0 THEN 'no_land' WHEN n_tax_land = 0 THEN 'no_records' END AS undefined
+    FROM cluster_ttm
     UNION ALL
     SELECT cluster_id, period, 'per_mu_output',
-           CASE WHEN n_output_land > 0 THEN coalesce(output_land, 0) END, land_area, n_land,
-           list_concat(list_filter([CASE WHEN partial_window THEN 'partial_window' END,
-                                    CASE WHEN span_edge_land THEN 'span_edge' END], x -> x IS NOT NULL),
-                       list_filter([CASE WHEN n_land = 0 THEN 'undefined:no_land'
-                                                     WHEN coalesce(n_output_land, 0) = 0 THEN 'undefined:no_records' END],
-                                               x -> x IS NOT NULL))
-    FROM t
+           CASE WHEN n_output_land > 0 THEN coalesce(output_land, 0) END, land_area, n_land, land_window_flags,
+           CASE WHEN n_land = 0 THEN 'no_land' WHEN coalesce(n_output_land, 0) = 0 THEN 'no_records' END
+    FROM cluster_ttm
     UNION ALL
-    SELECT cluster_id, period, 'rd_intensity', rd_expense, revenue, coalesce(n_firms, 0),
-           list_concat(base_flags, list_filter([CASE WHEN coalesce(n_firms, 0) = 0 THEN 'undefined:no_records'
-                                                     WHEN coalesce(revenue, 0) = 0 THEN 'undefined:zero_revenue'
-                                                     WHEN rd_expense IS NULL THEN 'undefined:not_reported'
-                                                END], x -> x IS NOT NULL))
-    FROM t
-    UNION ALL
-    SELECT cluster_id, period, 'energy_intensity', energy, output, coalesce(n_firms, 0),
-           list_concat(base_flags, list_filter([CASE WHEN coalesce(n_firms, 0) = 0 THEN 'undefined:no_records'
-                                                     WHEN coalesce(output, 0) = 0 THEN 'undefined:zero_output'
-                                                     WHEN energy IS NULL THEN 'undefined:not_reported'
-                                                END], x -> x IS NOT NULL))
-    FROM t
-    UNION ALL
-    SELECT cluster_id, period, 'labour_productivity', output, employees_mean, coalesce(n_firms, 0),
-           list_concat(base_flags, list_filter([CASE WHEN coalesce(n_firms, 0) = 0 THEN 'undefined:no_records'
-                                                     WHEN coalesce(employees_mean, 0) = 0
-                                                     THEN 'undefined:zero_employees' END], x -> x IS NOT NULL))
-    FROM t
-    UNION ALL
-    SELECT cluster_id, period, 'top1_share', max_output, output, coalesce(n_firms, 0),
-           list_concat(base_flags, list_filter([CASE WHEN coalesce(n_firms, 0) = 0 THEN 'undefined:no_records'
-                                                     WHEN coalesce(output, 0) = 0 THEN 'undefined:zero_output'
-                                                END], x -> x IS NOT NULL))
-    FROM t
-    UNION ALL
-    -- hhi = Σ x_i² / (Σ x_i)²: numerator Σ x_i², denominator Σ x_i (squared when dividing).
-    SELECT cluster_id, period, 'hhi', sum_sq_output, output, coalesce(n_firms, 0),
-           list_concat(base_flags, list_filter([CASE WHEN coalesce(n_firms, 0) = 0 THEN 'undefined:no_records'
-                                                     WHEN coalesce(output, 0) = 0 THEN 'undefined:zero_output'
-                                                END], x -> x IS NOT NULL))
-    FROM t
+    -- over the firms of F(c) with records in the window: (indicator, numerator, denominator, reason when the
+    -- denominator is zero, whether a missing numerator means not reported).
+    SELECT t.cluster_id, t.period, r.indicator, r.numerator, r.denominator, coalesce(t.n_firms, 0), t.window_flags,
+           CASE WHEN coalesce(t.n_firms, 0) = 0 THEN 'no_records'
+                WHEN coalesce(r.denominator, 0) = 0 THEN r.zero_denominator
+                WHEN r.numerator_reported AND r.numerator IS NULL THEN 'not_reported' END
+    FROM cluster_ttm t,
+         unnest([{'indicator': 'rd_intensity', 'numerator': t.rd_expense, 'denominator': t.revenue,
+                  'zero_denominator': 'zero_revenue', 'numerator_reported': true},
+                 {'indicator': 'energy_intensity', 'numerator': t.energy, 'denominator': t.output,
+                  'zero_denominator': 'zero_output', 'numerator_reported': true},
+                 {'indicator': 'labour_productivity', 'numerator': t.output, 'denominator': t.employees_mean,
+                  'zero_denominator': 'zero_employees', 'numerator_reported': false},
+                 {'indicator': 'top1_share', 'numerator': t.max_output, 'denominator': t.output,
+                  'zero_denominator': 'zero_output', 'numerator_reported': false},
+                 -- hhi = Σ x_i² / (Σ x_i)²: numerator Σ x_i², denominator Σ x_i (squared when dividing).
+                 {'indicator': 'hhi', 'numerator': t.sum_sq_output, 'denominator': t.output,
+                  'zero_denominator': 'zero_output', 'numerator_reported': false}]) AS u(r)
 )
 SELECT cluster_id, period, indicator,
-       CASE WHEN list_bool_or(list_transform(flags, f -> f LIKE 'undefined:%')) THEN NULL
+       CASE WHEN undefined IS NOT NULL THEN NULL
             WHEN indicator = 'hhi' THEN numerator / (denominator * denominator)
             ELSE numerator / denominator END AS value,
-       numerator, denominator, n_firms, flags
+       numerator, denominator, n_firms,
+       list_concat(window_flags, CASE WHEN undefined IS NOT NULL THEN ['undefined:' || undefined] ELSE [] END)
 FROM rows;
