@@ -10,6 +10,9 @@ process so peak RSS is the stage's own, measures:
 
     .venv/bin/python bench/bench_indicators.py --scale nation      # ≈500k firms, 12 months, ≈50 M rows
     .venv/bin/python bench/bench_indicators.py --scale province    # ≈50k firms, 36 months, ≈5 M rows
+
+The machine may be shared: compare ratios measured in the same run, and read them with the load average the
+bench prints. --statements N lists the slowest SQL statements (file:statement number) of each run.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -138,6 +142,7 @@ def measure(path: Path, threads: int | None, memory_limit: str) -> dict:
     update_indicators(con, None)
     out["full_s"] = time.perf_counter() - t
     out["full_steps"] = dict(ind.last_timings)
+    out["full_statements"] = dict(ind.last_statement_timings)
     out["rss_after_full_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     con.execute("UPDATE core.firm_monthly SET output = output + 1 WHERE period = $m AND hash(uscc) % 50 = 0",
                 {"m": last})
@@ -148,6 +153,7 @@ def measure(path: Path, threads: int | None, memory_limit: str) -> dict:
     done = update_indicators(con, {last})
     out["incremental_s"] = time.perf_counter() - t
     out["incremental_steps"] = dict(ind.last_timings)
+    out["incremental_statements"] = dict(ind.last_statement_timings)
     out["incremental_periods"] = len(done)
     out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     out["full_over_floor"] = out["full_s"] / out["floor_s"]
@@ -164,6 +170,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int)
     ap.add_argument("--memory-limit", default="5GB")
     ap.add_argument("--generate-only", action="store_true")
+    ap.add_argument("--statements", type=int, default=0, metavar="N",
+                    help="also print the N slowest SQL statements of each run (file:statement number)")
     ap.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     db = args.db or ROOT / "data" / "scale" / f"bench_indicators_{args.scale}.duckdb"
@@ -181,8 +189,12 @@ def main() -> int:
            "--memory-limit", args.memory_limit]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
+    load_before = os.getloadavg()
     res = json.loads(subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout.splitlines()[-1])
+    load_after = os.getloadavg()
     print(f"scale {args.scale}: {res['rows']}")
+    print("load average (1/5/15 min) before: {:.2f} {:.2f} {:.2f}, after: {:.2f} {:.2f} {:.2f} on {} cores".format(
+        *load_before, *load_after, os.cpu_count()))
     print(f"floor (hand-written local supporting rate): {res['floor_s']:.2f} s")
     print(f"full indicator stage:                       {res['full_s']:.2f} s  "
           f"({res['full_over_floor']:.1f}× floor; target ≤ 5×)")
@@ -192,6 +204,9 @@ def main() -> int:
     for run in ("full", "incremental"):
         steps = ", ".join(f"{k.removesuffix('.sql')} {v:.2f}" for k, v in res[f"{run}_steps"].items())
         print(f"  {run} steps (s): {steps}")
+        slowest = sorted(res[f"{run}_statements"].items(), key=lambda kv: -kv[1])[:args.statements]
+        for label, seconds in slowest:
+            print(f"    {seconds:8.2f} s  {label}")
     return 0
 
 
