@@ -11,8 +11,8 @@
 
 CREATE SCHEMA IF NOT EXISTS work;
 
--- One row per buyer and month (the buyer's cluster: firm_cluster by fid). Also read by sql/report_contributions.sql (buyer_uscc, period, amount,
--- local_amount).
+-- One row per buyer and month (the buyer's cluster: firm_cluster by fid). Also read by
+-- sql/report_contributions.sql (buyer_uscc, period, amount, local_amount).
 CREATE OR REPLACE TABLE work.proc_buyer_month (
     buyer_uscc VARCHAR, period DATE, amount DOUBLE, local_amount DOUBLE,
     unknown_amount DOUBLE, n_rows BIGINT, fid INTEGER, prv DATE
