@@ -45,9 +45,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"           {files.pdf}")
     if summary.data_docs:
         print(f"checks     {summary.data_docs}")
+    if summary.snapshots:
+        print(f"snapshots  {len(summary.snapshots)} periods in mart.map_snapshots")
     for snap in summary.snapshots:
-        if snap.files:
-            print(f"map        {snap.period:%Y-%m} {snap.snapshot_id}: " + ", ".join(str(f) for f in snap.files))
+        drawn = [f for f in snap.files if f.exists()]   # a history night draws the latest period only
+        if drawn:
+            print(f"map        {snap.period:%Y-%m} {snap.snapshot_id}: " + ", ".join(str(f) for f in drawn))
     return 0
 
 
