@@ -43,8 +43,9 @@ import polars as pl
 import pyarrow as pa
 
 from flows.contract import KIND_ORDER, KINDS, kind_of
-from flows.settings import EXPECTATIONS_DIR, REPORTS_OUT, SQL_DIR
+from flows.settings import EXPECTATIONS_DIR, REPORTS_OUT
 from flows.uscc import ALPHABET, WEIGHTS
+from flows.warehouse import identifier, sql_text
 
 try:  # the parse stage owns the issue schema; keep a copy so this module imports on its own
     from flows.standardise import ISSUE_SCHEMA
@@ -64,7 +65,6 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "severity": pl.Utf8, "evaluated": pl.Int64, "passed": pl.Boolean, "failed_rows": pl.Int64,
     "gx_evaluated": pl.Int64, "gx_failed": pl.Int64,
 }
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
 _TABLE_LEVEL = {"expect_column_to_exist", "expect_column_values_to_be_in_type_list"}
 
 
@@ -180,22 +180,16 @@ def _check_chars_ok(vals: np.ndarray) -> np.ndarray:
     return ok
 
 
-def _ident(name: str) -> str:
-    if not _IDENT.match(name):
-        raise ValueError(f"not a plain SQL identifier: {name!r}")
-    return name
-
-
 def _registry_keys(con: duckdb.DuckDBPyConnection, table: str, key: str) -> pl.Series:
     try:
-        return con.sql(f"SELECT DISTINCT {_ident(key)} AS k FROM {_ident(table)}").pl()["k"]
+        return con.sql(f"SELECT DISTINCT {identifier(key)} AS k FROM {identifier(table)}").pl()["k"]
     except duckdb.Error:
         return pl.Series("k", [], dtype=pl.Utf8)
 
 
 def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, spec: dict) -> pl.DataFrame:
-    sql = (SQL_DIR / "validation_history.sql").read_text(encoding="utf-8").format(
-        table=_ident(spec["table"]), column=_ident(spec["column"]),
+    sql = sql_text("validation_history").format(
+        table=identifier(spec["table"]), column=identifier(spec["column"]),
         months=int(spec.get("months", 12)), min_months=int(spec.get("min_months", 6)))
     firms = frame.select(pl.col("uscc").drop_nulls().unique())
     con.register("_validate_firms", firms.to_arrow())

@@ -34,7 +34,14 @@ def sql_statements(name: str) -> list[str]:
     return [chunk.strip() for chunk in re.split(r";[ \t]*$", code, flags=re.MULTILINE) if chunk.strip()]
 
 
-_TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
+
+
+def identifier(name: str) -> str:
+    """name, checked to be a plain (optionally schema-qualified) SQL identifier, for SQL built from config."""
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return name
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None,
@@ -46,9 +53,7 @@ def run_sql(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = Non
     """
     for statement in sql_statements(name):
         for key, table in (tables or {}).items():
-            if not _TABLE_NAME.match(table):
-                raise ValueError(f"not a plain table name: {table!r}")
-            statement = statement.replace(f"{{{key}}}", table)
+            statement = statement.replace(f"{{{key}}}", identifier(table))
         used = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
         con.execute(statement, used or None)
 
