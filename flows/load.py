@@ -142,5 +142,5 @@ def derive_monthly(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, ki
     params = {"kind": kind, "run_id": run_id, "file_id": file_id, "flows": list(KINDS[kind].flows)}
     tables = {"table": DERIVED_TABLE[kind]}
     run_sql(con, "derive_flows", params, tables)
-    run_sql(con, f"pivot_{DERIVED_TABLE[kind].removeprefix('core.')}")
+    run_sql(con, f"pivot_{kind}")
     run_sql(con, "store_flows", params, tables)

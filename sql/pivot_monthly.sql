@@ -1,4 +1,4 @@
--- pivot_firm_monthly.sql: the derived monthly-statistics rows (derived_flows, long) as core.firm_monthly
+-- pivot_monthly.sql: the derived monthly-statistics rows (derived_flows, long) as core.firm_monthly
 -- rows in temp table fresh: one row per firm and month a record ends in; span_months is the longest
 -- span among its flow measures. store_flows.sql writes what changed.
 CREATE OR REPLACE TEMP TABLE fresh AS
