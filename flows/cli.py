@@ -48,9 +48,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if summary.snapshots:
         print(f"snapshots  {len(summary.snapshots)} periods in mart.map_snapshots")
     for snap in summary.snapshots:
-        drawn = [f for f in snap.files if f.exists()]   # a history night draws the latest period only
-        if drawn:
-            print(f"map        {snap.period:%Y-%m} {snap.snapshot_id}: " + ", ".join(str(f) for f in drawn))
+        if snap.drawn:       # a history night draws the latest period only
+            print(f"map        {snap.period:%Y-%m} {snap.snapshot_id}: " + ", ".join(str(f) for f in snap.files))
     return 0
 
 

@@ -30,7 +30,7 @@ ROW_COLUMNS = ("cluster_id", "cluster_name", "province", "city", "domain", "lead
 
 @dataclass
 class SnapshotResult:
-    """What snapshot_period did: the snapshot it found or created and its files."""
+    """What snapshot_period did: the snapshot it found or created and its files (drawn tonight or not)."""
 
     snapshot_id: str | None
     period: dt.date
@@ -39,6 +39,7 @@ class SnapshotResult:
     created: bool
     files: list[Path] = field(default_factory=list)
     n_clusters: int = 0
+    drawn: bool = False          # files exist: drawn now or earlier (render=False leaves them to later)
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, force: bool = False) -> None:
@@ -90,7 +91,7 @@ def snapshot_period(con: duckdb.DuckDBPyConnection, period: dt.date, out_dir: Pa
         files = _render(con, header, stored, out_dir, color) if render else _files(
             out_dir, period, header["version"], color).all()
         return SnapshotResult(header["snapshot_id"], period, header["version"], digest, created=False,
-                              files=files, n_clusters=len(stored))
+                              files=files, n_clusters=len(stored), drawn=render)
 
     version = 1 if latest is None else latest[0]["version"] + 1
     snapshot_id = f"map-{period:%Y-%m}-v{version}"
@@ -119,7 +120,8 @@ def snapshot_period(con: duckdb.DuckDBPyConnection, period: dt.date, out_dir: Pa
     if render:
         header, stored = maps.stored_rows(con, period, version)  # type: ignore[misc]
         written = _render(con, header, stored, out_dir, color)
-    return SnapshotResult(snapshot_id, period, version, digest, created=True, files=written, n_clusters=len(rows))
+    return SnapshotResult(snapshot_id, period, version, digest, created=True, files=written, n_clusters=len(rows),
+                          drawn=render)
 
 
 def render_snapshot(con: duckdb.DuckDBPyConnection, period: dt.date, out_dir: Path,

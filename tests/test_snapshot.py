@@ -279,8 +279,8 @@ def test_a_history_night_stores_every_period_and_draws_files_for_the_latest(tmp_
     out = tmp_path / "maps"
     results = snapshot.snapshot_periods(con, {november, PERIOD}, out)
     assert [(r.period, r.version, r.created) for r in results] == [(november, 1, True), (PERIOD, 1, True)]
-    assert all(p.exists() for p in results[1].files)
-    assert not any(p.exists() for p in results[0].files)
+    assert all(p.exists() for p in results[1].files) and results[1].drawn
+    assert not any(p.exists() for p in results[0].files) and not results[0].drawn
     assert sorted(snapshot.render_snapshot(con, november, out)) == sorted(results[0].files)
     assert all(p.exists() for p in results[0].files)
 
