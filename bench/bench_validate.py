@@ -5,12 +5,14 @@ reflects one chunk, not the file. Prints rows/s, peak RSS and where the time goe
 values of the code columns / derive / polars rules / issues / Great Expectations / other: recording
 results). With --session the chunks are validated as the files of one night (ValidationSession: GX
 once for the kind at the end, as the nightly flow does) instead of one GX run each.
-Usage: bench/bench_validate.py [--rows 5000000] [--chunk 5000000] [--session]
+Usage: bench/bench_validate.py [--rows 5000000] [--chunk 5000000] [--firms 50000] [--order buyer|random]
+       [--session]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -39,9 +41,14 @@ def codes(n: int, rng: np.random.Generator) -> list[str]:
     return alpha[full].view("S18").ravel().astype(str).tolist()
 
 
-def chunk(n: int, start: int, firms: pl.Series, suppliers: pl.Series, rng: np.random.Generator) -> pl.DataFrame:
-    """n procurement rows; about 1 in 10,000 planted bad (negative amount, bad check char, bad adcode)."""
+def chunk(n: int, start: int, firms: pl.Series, suppliers: pl.Series, rng: np.random.Generator,
+          grouped: bool) -> pl.DataFrame:
+    """n procurement rows; about 1 in 10,000 planted bad (negative amount, bad check char, bad adcode).
+
+    grouped: rows come grouped by buyer, as `clusterwatch sample` and procurement systems export them."""
     bi = rng.integers(0, len(firms), n)
+    if grouped:
+        bi.sort()
     si = rng.integers(0, len(suppliers), n)
     months = pl.Series([date(2025, m, 1) for m in range(1, 13)], dtype=pl.Date)
     df = pl.DataFrame({
@@ -68,6 +75,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=5_000_000)
     ap.add_argument("--chunk", type=int, default=5_000_000)
     ap.add_argument("--firms", type=int, default=50_000)
+    ap.add_argument("--order", choices=("buyer", "random"), default="buyer",
+                    help="row order: grouped by buyer (as exported) or shuffled")
     ap.add_argument("--session", action="store_true", help="one GX run for all chunks, as a night does")
     args = ap.parse_args()
     rng = np.random.default_rng(7)
@@ -77,7 +86,7 @@ def main() -> None:
     suppliers = pl.Series("s", codes(args.firms * 2, rng))
     con.register("f", pl.DataFrame({"uscc": firms}).to_arrow())
     con.execute("INSERT INTO core.firms (uscc) SELECT uscc FROM f")
-    validate("procurement", chunk(1000, 0, firms, suppliers, rng), "warmup.csv", con)  # imports, GX context
+    validate("procurement", chunk(1000, 0, firms, suppliers, rng, False), "warmup.csv", con)  # imports, GX context
     spent = {"generate": 0.0}
     done = quarantined = flagged = gx_rows = 0
     session = ValidationSession(spool=Path(tempfile.mkdtemp())) if args.session else None
@@ -85,7 +94,7 @@ def main() -> None:
     while done < args.rows:
         n = min(args.chunk, args.rows - done)
         t = time.perf_counter()
-        df = chunk(n, done, firms, suppliers, rng)
+        df = chunk(n, done, firms, suppliers, rng, args.order == "buyer")
         spent["generate"] += time.perf_counter() - t
         if session is not None:
             v = session.validate("procurement", df, f"procurement_bench_{done}.csv", con)
@@ -107,7 +116,8 @@ def main() -> None:
     total = time.perf_counter() - t_all
     validating = total - spent["generate"]
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
-    print(f"rows {done:,} in chunks of {args.chunk:,}: validate {validating:.1f} s → {done / validating:,.0f} rows/s "
+    print(f"rows {done:,} in chunks of {args.chunk:,} ({args.firms:,} buyers, order: {args.order}; "
+          f"load average {os.getloadavg()[0]:.2f}): validate {validating:.1f} s → {done / validating:,.0f} rows/s "
           f"(excl. synthetic generation {spent['generate']:.1f} s); peak RSS {rss:.2f} GB")
     steps = {k: v for k, v in spent.items() if k != "generate"}
     steps["other"] = validating - sum(steps.values())   # recording results, queueing GX rows

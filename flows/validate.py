@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 GX_ROWS = 100_000        # GX runs on every row up to this size, else on flagged rows + a sample this big
 GX_CHUNK = 250_000       # rows per pandas batch handed to GX (bounds the pandas copy)
 DISTINCT_SHARE = 1 / 16  # per-value checks run once per distinct value when a column has at most this share
+RUN_SHARE = 1 / 4        # ... or once per run of equal neighbours when there are at most this share of runs
+RUN_PROBE = 65_536       # rows whose runs say whether looking for runs in the whole column can pay
 MIN_DATE = date(2000, 1, 1)
 RESULTS_SPOOL = REPORTS_OUT / "gx_results"   # GX results per run/file, read back by render_data_docs
 RESULT_SCHEMA: dict[str, pl.DataType] = {
@@ -216,10 +218,22 @@ class Distinct:
 def distinct(s: pl.Series) -> Distinct | None:
     """s's distinct values, or None when a column has too many of them for per-value checks to pay.
 
-    Values are grouped by their 64-bit hash, far cheaper than grouping the strings themselves; every row
-    is then compared with the value of its group, so a hash collision never merges two values (None).
+    Files exported grouped by firm repeat each code in runs: runs of equal neighbours are exact and
+    cheaper to find than hashes (tried when the first RUN_PROBE rows show such runs). Otherwise values
+    are grouped by their 64-bit hash, after a HyperLogLog estimate of their number says grouping can pay;
+    every row is then compared with the value of its group, so a hash collision never merges two values
+    (None).
     """
+    probe = s.head(RUN_PROBE)
+    if len(probe.rle()) <= len(probe) * RUN_SHARE:
+        runs = s.rle()
+        if len(runs) <= len(s) * RUN_SHARE:
+            lengths = runs.struct.field("len").to_numpy()
+            index = np.repeat(np.arange(len(runs), dtype=np.uint32), lengths)
+            return Distinct(runs.struct.field("value"), pl.Series(index))
     hashes = s.hash()
+    if hashes.approx_n_unique() > len(s) * DISTINCT_SHARE * 1.1:   # HLL error is ≈1 %
+        return None
     first = hashes.arg_unique()
     if len(first) > len(s) * DISTINCT_SHARE:
         return None

@@ -224,6 +224,14 @@ def test_distinct_values_and_row_positions():
     assert distinct(pl.Series([str(i) for i in range(100)])) is None      # all distinct: per row is cheaper
 
 
+def test_distinct_takes_runs_of_equal_neighbours_as_values():
+    """Rows grouped by firm: each run is one value (a value may come back in a later run)."""
+    s = pl.Series(["a"] * 50 + [None] * 30 + ["b"] * 40 + ["a"] * 20, dtype=pl.Utf8)
+    enc = distinct(s)
+    assert enc is not None and enc.values.to_list() == ["a", None, "b", "a"]
+    assert enc.spread(enc.values).equals(s)
+
+
 def test_distinct_never_merges_values_on_a_hash_collision(monkeypatch):
     monkeypatch.setattr(pl.Series, "hash", lambda self, *a, **k: pl.Series([7] * len(self), dtype=pl.UInt64))
     assert distinct(pl.Series(["a", "b"] * 50)) is None
@@ -232,7 +240,8 @@ def test_distinct_never_merges_values_on_a_hash_collision(monkeypatch):
 
 def test_verdicts_per_distinct_value_equal_verdicts_per_row(con, monkeypatch):
     """Repeated codes are checked once per value (regex, check character, registry) and spread back to the
-    rows: the outcome is the same as checking every row, whatever the row order."""
+    rows (grouped by hash, or by runs of equal neighbours): the outcome is the same as checking every row,
+    whatever the row order."""
     rows = []
     for i in range(400):
         buyer = [FIRM_A, FIRM_B, FIRM_NEW, BAD_CHECK, FIRM_A.lower(), None][i % 6]
@@ -242,14 +251,17 @@ def test_verdicts_per_distinct_value_equal_verdicts_per_row(con, monkeypatch):
                      "amount": float(i % 5 - 1)})
     df = frame("procurement", rows).sample(fraction=1.0, shuffle=True, seed=1)
     out = {}
-    for share in (1.0, 0.0):
+    for mode, (share, runs) in {"rows": (0.0, 0.0), "hash": (1.0, 0.0), "runs": (0.0, 1.0)}.items():
         monkeypatch.setattr(flows.validate, "DISTINCT_SHARE", share)
+        monkeypatch.setattr(flows.validate, "RUN_SHARE", runs)
         rules, derived = suite_rules("procurement")
-        assert bool(flows.validate._encode(df, rules, derived)) == (share == 1.0)
-        out[share] = validate("procurement", df, "procurement_2025-06.csv", con, today=TODAY)
-    a, b = out[1.0], out[0.0]
-    assert a.frame.equals(b.frame) and a.issues.equals(b.issues) and a.warnings.equals(b.warnings)
-    assert a.results.equals(b.results) and a.issues.height > 0 and a.warnings.height > 0
+        assert bool(flows.validate._encode(df, rules, derived)) == (mode != "rows")
+        out[mode] = validate("procurement", df, "procurement_2025-06.csv", con, today=TODAY)
+    a = out["rows"]
+    assert a.issues.height > 0 and a.warnings.height > 0
+    for b in (out["hash"], out["runs"]):
+        assert a.frame.equals(b.frame) and a.issues.equals(b.issues) and a.warnings.equals(b.warnings)
+        assert a.results.equals(b.results)
     flagged = a.frame.filter(pl.col("_flags").list.len() > 0)
     assert flagged.height > 0 and set(flagged["_row"]) == set(a.warnings["_row"])
 
