@@ -45,7 +45,7 @@ import pyarrow as pa
 from flows.contract import KIND_ORDER, KINDS, kind_of
 from flows.settings import EXPECTATIONS_DIR, REPORTS_OUT
 from flows.uscc import ALPHABET, WEIGHTS
-from flows.warehouse import identifier, sql_text
+from flows.warehouse import apply_schema, identifier, run_sql, sql_text
 
 try:  # the parse stage owns the issue schema; keep a copy so this module imports on its own
     from flows.standardise import ISSUE_SCHEMA
@@ -901,11 +901,7 @@ class ValidationSession:
                                 .with_columns(pl.lit(f.file_id, pl.Int32).alias("file_id")) for f in files])
             con.register("_gx_counts", counts.to_arrow())
             try:
-                con.execute("""UPDATE meta.validation_results AS v
-                               SET gx_evaluated = g.gx_evaluated, gx_failed = g.gx_failed
-                               FROM _gx_counts AS g
-                               WHERE v.run_id = ? AND v.file_id = g.file_id
-                                 AND v.expectation_id = g.expectation_id""", [run_id])
+                run_sql(con, "validation_gx_counts", {"run_id": run_id})
             finally:
                 con.unregister("_gx_counts")
             out.mkdir(parents=True, exist_ok=True)
@@ -949,20 +945,13 @@ def _first_issue(parts: list[pl.DataFrame]) -> pl.DataFrame:
 def record_results(con: duckdb.DuckDBPyConnection, file_id: int, run_id: int, validated: Validated,
                    spool: Path | None = None) -> None:
     """Write per-rule results to meta.validation_results and spool the GX result (if any) for the Data Docs."""
-    from flows.warehouse import run_sql
-
-    run_sql(con, "validation")
     res = validated.results.with_columns(
         pl.lit(run_id, pl.Int32).alias("run_id"), pl.lit(file_id, pl.Int32).alias("file_id"),
         pl.lit(validated.file_name).alias("file_name"), pl.lit(validated.kind).alias("kind"),
         pl.lit(validated.kind).alias("suite"))
     con.register("_validation_rows", res.to_arrow())
     try:
-        con.execute("DELETE FROM meta.validation_results WHERE run_id = ? AND file_id = ?", [run_id, file_id])
-        con.execute("""INSERT INTO meta.validation_results BY NAME
-                       SELECT run_id, file_id, file_name, kind, suite, expectation_id, expectation_type, rule,
-                              column_name, severity, evaluated, passed, failed_rows, gx_evaluated, gx_failed
-                       FROM _validation_rows""")
+        run_sql(con, "validation_record", {"run_id": run_id, "file_id": file_id})
     finally:
         con.unregister("_validation_rows")
     if validated.gx_result is not None:
@@ -1016,7 +1005,6 @@ def render_data_docs(run_id: int, out_dir: Path | None = None, spool: Path | Non
 def check_files(paths: list[Path], warehouse: Path | None) -> int:
     """Standardise and validate files without loading them; print what would be quarantined; 1 on failure."""
     from flows.standardise import FileRejected, standardise
-    from flows.warehouse import apply_schema
 
     if warehouse is not None and Path(warehouse).exists():
         con = duckdb.connect(str(warehouse), read_only=True)
