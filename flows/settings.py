@@ -12,6 +12,8 @@ SAMPLE_DIR = ROOT / "data" / "sample"
 DEFAULT_INBOX = SAMPLE_DIR / "inbox"
 DEFAULT_WAREHOUSE = ROOT / "data" / "warehouse" / "clusterwatch.duckdb"
 DEFAULT_LANDING = ROOT / "data" / "landing"
+# Derived files that are slow to build and safe to rebuild (the simplified base maps); never committed.
+CACHE_DIR = Path(os.environ.get("CLUSTERWATCH_CACHE", ROOT / "data" / "cache"))
 REPORTS_OUT = Path(os.environ.get("CLUSTERWATCH_REPORTS", ROOT / "reports" / "out"))
 # DuckDB's share of the nightly run's memory (its buffer pool spills to <warehouse>.building.tmp beyond
 # it). DuckDB's own default is 80% of RAM, which leaves no room for the polars frames of a large file.

@@ -305,3 +305,30 @@ def test_map_command_renders_from_the_warehouse_file_read_only(tmp_path):
     build_warehouse(tmp_path / "w.duckdb").close()
     files = maps.map_command(tmp_path / "w.duckdb", "2025-12", "cloud_rate", tmp_path / "out")
     assert files.png.exists() and files.png.parent == tmp_path / "out" / "2025-12"
+
+
+def test_base_layers_are_built_once_and_read_back_exactly_from_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(maps, "CACHE_DIR", tmp_path)
+    calls = []
+    rows = [("province", "海南省", shapely.Polygon([(110.1, 18.2), (111.0, 18.2), (110.5, 19.9)])),
+            ("maritime", "", shapely.LineString([(112.0, 3.5), (113.2, 4.1)]))]
+
+    def build():
+        calls.append(1)
+        return rows
+
+    first = maps.cached_layers("test_layers", build)
+    again = maps.cached_layers("test_layers", build)
+    assert len(calls) == 1 and len(list(tmp_path.glob("test_layers-*.arrow"))) == 1
+    assert [(a, b) for a, b, _ in again] == [("province", "海南省"), ("maritime", "")]
+    assert all(shapely.equals_exact(g, r[2], 0) for (_, _, g), r in zip(again, rows, strict=True))
+    assert first == rows
+
+
+def test_a_stale_base_layer_cache_is_rebuilt_and_replaced(tmp_path, monkeypatch):
+    monkeypatch.setattr(maps, "CACHE_DIR", tmp_path)
+    stale = tmp_path / "test_layers-0000000000000000.arrow"
+    stale.write_bytes(b"from an older flows/maps.py")
+    rows = maps.cached_layers("test_layers", lambda: [("country", "", shapely.Point(116.4, 39.9))])
+    assert rows[0][2].equals(shapely.Point(116.4, 39.9))
+    assert not stale.exists() and len(list(tmp_path.glob("test_layers-*.arrow"))) == 1
