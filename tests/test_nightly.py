@@ -152,3 +152,27 @@ def test_a_revision_replaces_the_value_and_resolves_the_quarantined_row(night, t
     status = query(copy, "SELECT status, resolved_by_file_id IS NOT NULL FROM quarantine.rows "
                          "WHERE rule = 'negative_value'")
     assert status == [("resolved", True)]
+
+
+def test_clusterwatch_run_from_the_command_line_prints_where_everything_went(tmp_path):
+    """The acceptance entry point, in its own process with its own temporary Prefect server."""
+    import os
+    import subprocess
+    import sys
+
+    inbox = write_inbox(tmp_path / "inbox")
+    warehouse = tmp_path / "wh" / "clusterwatch.duckdb"
+    cmd = [str(Path(sys.executable).with_name("clusterwatch")), "run", "--inbox", str(inbox),
+           "--warehouse", str(warehouse), "--reports", str(tmp_path / "reports")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    first = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    lines = dict(line.split(None, 1) for line in first.stdout.splitlines() if line[:1].strip())
+    assert lines["warehouse"].strip() == str(warehouse)
+    assert lines["rows"].startswith("6 loaded, 3 quarantined")
+    assert "tax_memo.csv" in lines["failed"]
+    assert Path(lines["report"].strip()).is_file() and Path(lines["checks"].strip()).is_file()
+    assert query(warehouse, "SELECT count(*) FROM core.firm_monthly")[0][0] > 0
+
+    again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert again.returncode == 0 and "nothing new" in again.stdout
