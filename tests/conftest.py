@@ -15,6 +15,12 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
+from flows.settings import SAMPLE_DIR
+
+# The generated sample the sample_warehouse tests run on: the bundled one, or any other generated with
+# `clusterwatch sample --seed N --out DIR` (CLUSTERWATCH_TEST_SAMPLE=DIR), whose planted truth they check.
+SAMPLE_UNDER_TEST = Path(os.environ.get("CLUSTERWATCH_TEST_SAMPLE", SAMPLE_DIR))
+
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
@@ -33,10 +39,10 @@ def prefect_harness():
 def sample_warehouse(tmp_path_factory, prefect_harness):
     """The bundled sample run once through the real nightly flow; tests read the published warehouse."""
     from flows.nightly import nightly
-    from flows.settings import DEFAULT_INBOX
 
     root = Path(tmp_path_factory.mktemp("sample"))
-    return nightly(inbox=DEFAULT_INBOX, warehouse=root / "clusterwatch.duckdb", reports=root / "reports")
+    return nightly(inbox=SAMPLE_UNDER_TEST / "inbox", warehouse=root / "clusterwatch.duckdb",
+                   reports=root / "reports")
 
 
 class SmtpInbox:

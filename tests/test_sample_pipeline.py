@@ -5,12 +5,10 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 import pytest
-from conftest import headless_chromium
+from conftest import SAMPLE_UNDER_TEST, headless_chromium
 from polars.testing import assert_frame_equal
 
-from flows.settings import SAMPLE_DIR
-
-TRUTH = SAMPLE_DIR / "truth"
+TRUTH = SAMPLE_UNDER_TEST / "truth"
 
 
 @pytest.fixture(scope="module")
