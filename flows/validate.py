@@ -14,8 +14,9 @@ row (the row-level verdicts come from there), and GX runs the suite on every row
 that GX batch the two engines must agree rule by rule (counts), and GX's results render the Data Docs.
 Procurement repeats a few hundred thousand buyer and supplier codes over tens of millions of rows, so
 the per-value work on a string column (regex, check character, registry membership) runs once per
-distinct value when a column has few of them (`distinct`, `DISTINCT_SHARE`) and is gathered back to the
-rows; regexes and hash look-ups per row were most of the polars time.
+distinct value when a column has few of them (`distinct`, `DISTINCT_SHARE`), or once per run of equal
+neighbours when the file comes grouped by firm (`RUN_SHARE`), and is gathered back to the rows; regexes
+and hash look-ups per row were most of the polars time.
 
 GX costs ≈0.6–1 s per run whatever the size, so a night (ValidationSession) runs it once per kind, not
 once per file: each file's GX rows are queued, and after the last file one GX run per kind checks them
