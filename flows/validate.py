@@ -1003,6 +1003,12 @@ def render_data_docs(run_id: int, out_dir: Path | None = None, spool: Path | Non
 
 # ---------------------------------------------------------------- clusterwatch check
 
+def _issue_line(row: dict, message: str) -> str:
+    """One quarantined or flagged row as `clusterwatch check` prints it (a whole-row rule has no column)."""
+    where = f"{row['column_name']}={row['value']}" if row["column_name"] else f"(whole row) {row['value']}"
+    return f"  [{row['severity']}] row {row['_row']} {where} {row['rule']}: {message}"
+
+
 def check_files(paths: list[Path], warehouse: Path | None) -> int:
     """Standardise and validate files without loading them; print what would be quarantined; 1 on failure."""
     from flows.standardise import FileRejected, standardise
@@ -1041,11 +1047,9 @@ def check_files(paths: list[Path], warehouse: Path | None) -> int:
             print(f"== {path.name} ({kind}): {std.rows_in} rows, {v.frame.height} would load, "
                   f"{n_q} would be quarantined, {v.warnings.height} warnings")
             for row in quarantined.iter_rows(named=True):
-                print(f"  [{row['severity']}] row {row['_row']} {row['column_name']}={row['value']} "
-                      f"{row['rule']}: {row['message']} / {row['message_en']}")
+                print(_issue_line(row, f"{row['message']} / {row['message_en']}"))
             for row in v.warnings.iter_rows(named=True):
-                print(f"  [warning] row {row['_row']} {row['column_name']}={row['value']} "
-                      f"{row['rule']}: {row['message_en']}")
+                print(_issue_line(row, row["message_en"]))
             failed = v.results.filter(~pl.col("passed"))
             for row in failed.iter_rows(named=True):
                 print(f"  rule {row['rule']} ({row['severity']}) on {row['column_name']}: "
