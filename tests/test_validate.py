@@ -409,7 +409,13 @@ def test_check_files_exit_status(tmp_path, capsys):
                  [[FIRM_A, "2025-07", -100], [BAD_CHECK, "2025-07", 50]])
     assert check_files([clusters, firms, bad], None) == 1
     out = capsys.readouterr().out
-    assert "negative_value" in out and "invalid_uscc" in out and "row 3" in out
+    assert "== monthly_2025-07.csv" in out
+    assert "[critical] row 2 output=-100" in out and "negative_value" in out       # row, column, value, rule
+    assert f"[critical] row 3 uscc={BAD_CHECK} invalid_uscc" in out
+    dup = _write(tmp_path / "monthly_2025-08.csv", ["uscc", "period", "output"],
+                 [[FIRM_A, "2025-08", 100], [FIRM_A, "2025-08", 100]])
+    assert check_files([clusters, firms, dup], None) == 1
+    assert "[critical] row 3 (whole row)" in capsys.readouterr().out
     rejected = _write(tmp_path / "tax_2025-06.csv", ["period"], [["2025-06"]])
     assert check_files([rejected], None) == 1
 
