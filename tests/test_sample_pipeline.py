@@ -95,3 +95,12 @@ def test_every_table_view_and_column_of_the_published_warehouse_is_commented(con
         WHERE schema_name NOT IN ('work')""").fetchall()
     missing = [name for name, comment in rows if not comment or "/" not in comment]
     assert missing == []
+
+
+def test_great_expectations_counts_reach_every_result_and_agree_where_it_saw_every_row(con):
+    """GX runs beside the later stages on its own cursor; its counts must still land in the published file."""
+    total, with_gx, disagree = con.execute("""
+        SELECT count(*), count(gx_evaluated) FILTER (WHERE gx_failed IS NOT NULL),
+               count(*) FILTER (WHERE gx_evaluated = evaluated AND gx_failed <> failed_rows)
+        FROM meta.validation_results""").fetchone()
+    assert total > 0 and with_gx == total and disagree == 0
