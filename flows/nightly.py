@@ -197,20 +197,23 @@ def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE,
         # nothing downstream reads its counts, and its Python work overlaps their DuckDB work.
         gx_con = con.cursor()
         checks = validate_gx_task.submit(gx_con, run_id, session)
-        with summary.timed("indicators"):
-            periods = indicators_task(con, run_id)
-        summary.periods_recomputed = len(periods)
-        with summary.timed("snapshot"):
-            summary.snapshots = snapshot_task(con, periods, reports / "maps")
-        with summary.timed("alerts"):
-            summary.alerts = alerts_task(con, reports)
-        logger.info("%s", summary.alerts)
-        with summary.timed("report"):
-            summary.reports = report_task(con, reports)
-        with summary.timed("checks"):       # what Great Expectations has left to do, then its Data Docs
-            logger.info("Great Expectations: %d runs for %d files", checks.result(), len(landed))
+        try:
+            with summary.timed("indicators"):
+                periods = indicators_task(con, run_id)
+            summary.periods_recomputed = len(periods)
+            with summary.timed("snapshot"):
+                summary.snapshots = snapshot_task(con, periods, reports / "maps")
+            with summary.timed("alerts"):
+                summary.alerts = alerts_task(con, reports)
+            logger.info("%s", summary.alerts)
+            with summary.timed("report"):
+                summary.reports = report_task(con, reports)
+            with summary.timed("checks"):       # what Great Expectations has left to do, then its Data Docs
+                logger.info("Great Expectations: %d runs for %d files", checks.result(), len(landed))
+                summary.data_docs = data_docs_task(run_id, reports)
+        finally:
+            checks.wait()       # a failed stage must not drop the building copy while GX still writes to it
             gx_con.close()
-            summary.data_docs = data_docs_task(run_id, reports)
         with summary.timed("deliver"):
             summary.delivery = deliver_task(con)
         logger.info("delivery: %s", summary.delivery)

@@ -176,3 +176,33 @@ def test_clusterwatch_run_from_the_command_line_prints_where_everything_went(tmp
 
     again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert again.returncode == 0 and "nothing new" in again.stdout
+
+
+def test_a_failing_stage_waits_for_great_expectations_and_publishes_nothing(tmp_path, prefect_harness,
+                                                                             monkeypatch):
+    """GX runs beside the later stages on the building copy; a failing stage must not drop that copy
+    from under it, and nothing is published."""
+    import time
+
+    import flows.nightly as night_module
+    from flows.validate import ValidationSession
+
+    finished = []
+    real_finish = ValidationSession.finish
+
+    def slow_finish(self, con, run_id):
+        time.sleep(1.5)                         # GX is still busy when the indicator stage fails
+        out = real_finish(self, con, run_id)
+        finished.append(run_id)
+        return out
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("indicator stage failed")
+
+    monkeypatch.setattr(ValidationSession, "finish", slow_finish)
+    monkeypatch.setattr(night_module, "update_indicators", broken)
+    warehouse = tmp_path / "wh" / "clusterwatch.duckdb"
+    with pytest.raises(RuntimeError, match="indicator stage failed"):
+        nightly(inbox=write_inbox(tmp_path / "inbox"), warehouse=warehouse, reports=tmp_path / "reports")
+    assert finished == [1]
+    assert not warehouse.exists() and not warehouse.with_name("clusterwatch.duckdb.building").exists()
