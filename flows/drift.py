@@ -34,8 +34,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import polars as pl
-from evidently import DataDefinition, Dataset, Report
-from evidently.metrics import ValueDrift
 
 from flows.warehouse import sql_statements
 
@@ -198,6 +196,11 @@ def _html_columns(results: pd.DataFrame, kind: str, period: dt.date, drifting: s
 def render_html(con: duckdb.DuckDBPyConnection, period: dt.date, cfg: dict, kinds: dict, results: pd.DataFrame,
                 flags: pd.DataFrame, out_dir: Path) -> list[Path]:
     """The Evidently Report (HTML + JSON snapshot) per kind for one month, trailing-6-month reference."""
+    # Imported here, not at module level: `import evidently` takes ≈7 s (it loads its legacy metrics,
+    # sklearn, nltk, scipy.stats), which `clusterwatch alerts` and every other reader of flows.alerts paid.
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import ValueDrift
+
     out_dir.mkdir(parents=True, exist_ok=True)
     drifting = set(flags.loc[(flags["period"] == period) & flags["raise"], "cluster_id"]) if len(flags) else set()
     written: list[Path] = []
