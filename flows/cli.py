@@ -24,8 +24,8 @@ def _boot_prefect_server() -> threading.Thread | None:
     """Boot Prefect's temporary local server in the background while the pipeline's libraries import.
 
     With no PREFECT_API_URL, the first flow call starts a server (≈7 s) and only then runs; importing the
-    stack (Evidently, Great Expectations, Prefect: ≈10 s) can overlap it. The flow then finds it running
-    (one server per process); if booting fails here, the flow call starts it itself and reports why.
+    pipeline (≈4 s) can overlap it. The flow then finds it running (one server per process); if booting
+    fails here, the flow call starts it itself and reports why.
     """
     from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
 
