@@ -5,8 +5,8 @@ WAREHOUSE is a warehouse built by the nightly flow (e.g. from `clusterwatch samp
 it is copied, never written. --months limits the evaluation to the last N months (a nightly increment);
 without it every month is scored, as on a first night.
 
-Timed: drift.run (scores for the months → mart.drift_results, then the latest month's Evidently HTML) and
-alerts.conditions, the rest of the alert stage's drift work (the rule over all stored scores, unit-jump
+Timed: drift.run (scores for the months → mart.drift_results, the rule over all stored scores, then the
+latest month's Evidently HTML) and alerts.conditions, the rest of the alert stage's drift work (unit-jump
 evidence; also the threshold rules' SQL). CPU seconds and the load average are printed because other jobs
 may share the 2 cores: wall time alone does not say whether a change helped.
 """
@@ -49,7 +49,7 @@ def main() -> int:
         load_before, cpu0, t0 = os.getloadavg()[0], cpu_seconds(), time.perf_counter()
         out = drift.run(con, months, months[-1], cfg["rules"]["data_drift"], cfg["drift"]["kinds"], Path(tmp))
         t1 = time.perf_counter()
-        alerts.conditions(con, cfg, months[-1])
+        alerts.conditions(con, cfg, months[-1], out.flags)
         t2, cpu, load_after = time.perf_counter(), cpu_seconds() - cpu0, os.getloadavg()[0]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     steps = ", ".join(f"{k} {v:.1f} s" for k, v in out.steps.items())

@@ -117,13 +117,15 @@ def _params(rules: dict) -> dict:
     }
 
 
-def conditions(con: duckdb.DuckDBPyConnection, cfg: dict, latest: dt.date) -> pd.DataFrame:
-    """Every (rule, subject, month) evaluated: active (opens/continues) and keep (continues only)."""
+def conditions(con: duckdb.DuckDBPyConnection, cfg: dict, latest: dt.date, flags: pd.DataFrame) -> pd.DataFrame:
+    """Every (rule, subject, month) evaluated: active (opens/continues) and keep (continues only).
+
+    flags: the data-drift rule per cluster and month (drift.cluster_flags, as the drift stage returned it).
+    """
     run_sql(con, "alerts_conditions", _params(cfg["rules"]))
     cond = con.execute("SELECT * FROM alert_conditions WHERE period <= ?", [latest]).df()
     cond["keep"] = cond["active"]
     cond["evidence"] = cond["evidence"].map(json.loads)
-    flags = drift.cluster_flags(con, cfg["rules"]["data_drift"])
     if len(flags):
         flags = flags[flags["period"] <= latest]
         jumps = drift.unit_jumps(con, cfg["rules"]["data_drift"], flags[flags["raise"] | flags["keep"]])
@@ -292,7 +294,7 @@ def evaluate_alerts(con: duckdb.DuckDBPyConnection, period: dt.date | None = Non
     rule = cfg["rules"]["data_drift"]
     drift_run = drift.run(con, _drift_periods(con, months, latest), latest, rule, cfg["drift"]["kinds"],
                           Path(reports_dir))
-    cond = conditions(con, cfg, latest)
+    cond = conditions(con, cfg, latest, drift_run.flags)
     alerts = upsert(con, episodes(cond, latest), cfg, latest)
     new, resolved, ids = notify(con, cfg, latest, alerts, settings or deliver.load_settings())
     return AlertSummary(latest=latest, alerts=alerts, new=[a for a in alerts if a.status == "new"],

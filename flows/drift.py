@@ -44,10 +44,12 @@ FLAG_COLUMNS = ["cluster_id", "period", "raise", "keep", "score", "kinds", "colu
 
 @dataclass
 class DriftRun:
-    """What the drift stage computed: months, result rows, HTML reports, seconds spent (total and per step)."""
+    """What the drift stage computed: months, result rows, the rule per cluster and month over every stored
+    score (cluster_flags, which the alerts read), HTML reports, seconds spent (total and per step)."""
 
     periods: list[dt.date] = field(default_factory=list)
     rows: int = 0
+    flags: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLAG_COLUMNS), repr=False)
     html: list[Path] = field(default_factory=list)
     seconds: float = 0.0
     steps: dict[str, float] = field(default_factory=dict)
@@ -229,17 +231,21 @@ def render_html(con: duckdb.DuckDBPyConnection, period: dt.date, cfg: dict, kind
 
 def run(con: duckdb.DuckDBPyConnection, periods: list[dt.date], latest: dt.date, cfg: dict, kinds: dict,
         reports_dir: Path) -> DriftRun:
-    """Compute and store the months' drift scores; render the HTML report for the latest month."""
+    """Compute and store the months' drift scores, judge the rule over every stored score, and render the
+    HTML report for the latest month."""
     out = DriftRun(periods=list(periods))
     t0 = time.perf_counter()
     results = compute(con, periods, cfg, kinds)
     store(con, periods, results)
     out.rows = len(results)
     out.steps["scores"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    out.flags = cluster_flags(con, cfg)
+    out.steps["rule"] = time.perf_counter() - t1
     if latest in periods:
-        t1 = time.perf_counter()
-        out.html = render_html(con, latest, cfg, kinds, results, cluster_flags(con, cfg),
+        t2 = time.perf_counter()
+        out.html = render_html(con, latest, cfg, kinds, results, out.flags,
                                Path(reports_dir) / "drift" / latest.strftime("%Y-%m"))
-        out.steps["html"] = time.perf_counter() - t1
+        out.steps["html"] = time.perf_counter() - t2
     out.seconds = time.perf_counter() - t0
     return out
