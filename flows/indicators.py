@@ -42,8 +42,9 @@ import datetime as dt
 import hashlib
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 import duckdb
@@ -326,12 +327,7 @@ def rate_firms(con: duckdb.DuckDBPyConnection, period: dt.date) -> None:
                 "{lo_ttm}": _date(_add_months(period, -11)), "{hi}": _date(period),
                 "{keep_rule}": "false"}  # keep the other periods: only this one is replaced
 
-    def sql(name: str) -> str:
-        text = _sql(name)
-        for k, v in literals.items():
-            text = text.replace(k, v)
-        return text
-
+    sql = partial(_filled, literals=literals)
     for text in (sql("indicators_maps.sql"), _base_sql(sql, 1), sql("classify_firms.sql")):
         con.execute(text)
 
@@ -357,7 +353,15 @@ def _add_months(d: dt.date, n: int) -> dt.date:
     return dt.date(k // 12, k % 12 + 1, 1)
 
 
-def _base_sql(sql, n_targets: int) -> str:
+def _filled(name: str, literals: dict[str, str]) -> str:
+    """sql/<name> with its {placeholders} replaced: dates go in as literals, so scans prune by zone maps."""
+    text = _sql(name)
+    for placeholder, value in literals.items():
+        text = text.replace(placeholder, value)
+    return text
+
+
+def _base_sql(sql: Callable[[str], str], n_targets: int) -> str:
     """indicators_base.sql, with per-firm TTM by a range join instead of a window on a night of few targets."""
     base = sql("indicators_base.sql")
     if n_targets <= FEW_TARGETS:
@@ -396,18 +400,15 @@ def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt
         else "period IN (SELECT period FROM sp)",
     }
 
-    def sql(name: str, **extra: str) -> str:
-        text = _sql(name)
-        for k, v in {**literals, **{f"{{{k}}}": v for k, v in extra.items()}}.items():
-            text = text.replace(k, v)
-        return text
+    sql = partial(_filled, literals=literals)
 
     _exec(con, "indicators_maps.sql", sql("indicators_maps.sql"))
     # The stored inputs of the source months: firm facts, then procurement one month at a time.
     _exec(con, "indicators_firm_month.sql", sql("indicators_firm_month.sql"))
     _exec(con, "indicators_proc_begin.sql", sql("indicators_proc_begin.sql"))
     for month in source:
-        _exec(con, "indicators_proc_month.sql", sql("indicators_proc_month.sql", month=_date(month)))
+        month_sql = _filled("indicators_proc_month.sql", {**literals, "{month}": _date(month)})
+        _exec(con, "indicators_proc_month.sql", month_sql)
     keys = sql("indicators_proc_keys.sql").split("-- @incremental\n", 1)
     _exec(con, "indicators_proc_keys.sql", keys[0].split("-- @full\n", 1)[1] if full else keys[1])
     for table in ("new_buyer_rows", "new_supplier_rows", "old_buyer_rows", "old_supplier_rows", "proc_rows"):
