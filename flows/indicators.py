@@ -49,8 +49,9 @@ from pathlib import Path
 
 import duckdb
 
-ROOT = Path(__file__).resolve().parent.parent
-SQL_DIR = ROOT / "sql"
+from flows.settings import SQL_DIR
+from flows.warehouse import sql_text
+
 REGISTRY_PATH = Path(__file__).with_name("indicators.toml")
 CLASSIFICATION_PATH = Path(__file__).with_name("classification.toml")
 
@@ -117,7 +118,8 @@ def dictionary_markdown() -> str:
 
 
 def _sql(name: str) -> str:
-    return (SQL_DIR / name).read_text(encoding="utf-8")
+    """sql/<name> (the registry names files with their .sql suffix)."""
+    return sql_text(name.removesuffix(".sql"))
 
 
 def _config_hash() -> str:
