@@ -39,7 +39,7 @@ class SnapshotResult:
     created: bool
     files: list[Path] = field(default_factory=list)
     n_clusters: int = 0
-    drawn: bool = False          # files exist: drawn now or earlier (render=False leaves them to later)
+    drawn: bool = False          # files drawn by this call (existing ones kept); render=False leaves them
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection, force: bool = False) -> None:

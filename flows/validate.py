@@ -206,7 +206,8 @@ def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, spec: 
 
 @dataclass(frozen=True)
 class Distinct:
-    """A column's distinct values and, for every row, the position of the row's value among them."""
+    """A column's values to check once each — its distinct values, or one per run of equal neighbours (a value
+    may then appear in several runs) — and, for every row, the position of the row's value among them."""
 
     values: pl.Series
     index: pl.Series    # UInt32, one per row
