@@ -1,12 +1,19 @@
 """The input contract of DESIGN §3 as data: source kinds, canonical columns, Chinese aliases and units.
 
 Everything that reads or writes inbox files (standardise, validate, the sample generator, the docs) takes
-the contract from here, so a column or alias is defined once.
+the contract from here, so a column is defined once. The other spellings a column and its values arrive
+under (header aliases, basis words, vocabulary values) are data in flows/vocabulary.toml, which a bureau
+extends without changing code; VOCABULARY is that file, read once.
 """
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
+from pathlib import Path
+
+VOCABULARY_FILE = Path(__file__).with_name("vocabulary.toml")
+VOCABULARY: dict = tomllib.loads(VOCABULARY_FILE.read_text(encoding="utf-8"))
 
 # Canonical units and the factor that converts one unit of each alias into the canonical unit.
 UNITS: dict[str, dict[str, float]] = {
@@ -40,8 +47,8 @@ class Column:
     zh: str
     dtype: str = "str"
     required: bool = True
-    aliases: tuple[str, ...] = ()
     en: str = ""
+    stored: bool = True  # False: read to qualify other columns (所属期起), never loaded
 
     @property
     def unit_family(self) -> str | None:
@@ -62,6 +69,14 @@ class Kind:
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
+
+    def aliases(self, column: str) -> tuple[str, ...]:
+        """The other header spellings of a column, from the vocabulary file."""
+        return tuple(VOCABULARY.get("headers", {}).get(self.name, {}).get(column, ()))
+
+    @property
+    def stored_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.stored)
 
     @property
     def measures(self) -> tuple[str, ...]:
@@ -87,16 +102,18 @@ KINDS: dict[str, Kind] = {
             C("local_scope", "本地范围", "scope", required=False, en="local scope (county/city/province)"),
         )),
         Kind("firms", "企业名录", registry=True, key=("uscc",), columns=(
-            C("uscc", "统一社会信用代码", aliases=("信用代码",), en="unified social credit code"),
+            C("uscc", "统一社会信用代码", en="unified social credit code"),
             C("firm_name", "企业名称", en="firm name"),
             C("cluster_id", "集群编码", en="cluster code"),
             C("adcode", "行政区划代码", en="administrative division code"),
             C("chain_segment", "产业链环节", required=False, en="value-chain segment"),
-            C("above_scale", "是否规上", "bool", required=False, aliases=("规上企业",), en="above designated size"),
-            C("chain_leader", "是否链主", "bool", required=False, aliases=("链主企业",), en="chain leader"),
+            C("above_scale", "是否规上", "bool", required=False, en="above designated size"),
+            C("chain_leader", "是否链主", "bool", required=False, en="chain leader"),
             C("srdi_level", "专精特新", "srdi", required=False, en="SRDI level"),
             C("land_area", "用地面积", "land", required=False, en="land area"),
             C("established", "成立日期", "date", required=False, en="date established"),
+            C("old_tax_id", "税务登记号", required=False,
+              en="old 15-digit tax registration number (matches fact files that still use it)"),
         )),
         Kind("platforms", "创新平台", registry=True, key=("platform_name", "cluster_id"), columns=(
             C("platform_name", "平台名称", en="platform name"),
@@ -106,37 +123,39 @@ KINDS: dict[str, Kind] = {
         )),
         Kind("monthly", "企业月度统计", key=("uscc", "period"),
              flows=("output", "value_added", "revenue", "profit", "energy", "rd_expense"), columns=(
-            C("uscc", "统一社会信用代码", aliases=("信用代码",), en="unified social credit code"),
-            C("period", "统计期", "period", aliases=("报告期", "时期"), en="period"),
+            C("uscc", "统一社会信用代码", en="unified social credit code"),
+            C("period", "统计期", "period", en="period"),
             C("basis", "口径", "basis", required=False, en="basis (当月 month / 累计 year to date)"),
             C("output", "工业总产值", "money", en="gross industrial output"),
             C("value_added", "工业增加值", "money", required=False, en="industrial value added"),
             C("revenue", "营业收入", "money", required=False, en="operating revenue"),
             C("profit", "利润总额", "money", required=False, en="total profit"),
-            C("employees", "从业人员平均人数", "int", required=False, aliases=("从业人员",), en="average employees"),
-            C("energy", "综合能源消费量", "energy", required=False, aliases=("综合能耗",), en="energy consumption"),
-            C("rd_expense", "研发费用", "money", required=False, aliases=("研发经费",), en="R&D expense"),
+            C("employees", "从业人员平均人数", "int", required=False, en="average employees"),
+            C("energy", "综合能源消费量", "energy", required=False, en="energy consumption"),
+            C("rd_expense", "研发费用", "money", required=False, en="R&D expense"),
         )),
         Kind("tax", "企业税收", key=("uscc", "period"), flows=("tax_paid",), columns=(
-            C("uscc", "统一社会信用代码", aliases=("信用代码", "纳税人识别号"), en="unified social credit code"),
-            C("period", "统计期", "period", aliases=("所属期", "税款所属期"), en="period"),
+            C("uscc", "统一社会信用代码", en="unified social credit code"),
+            C("period", "统计期", "period", en="period (所属期止: the period's last month)"),
+            C("period_start", "所属期起", "date", required=False, stored=False,
+              en="start of the tax period: with 所属期止 it tells a month from a year-to-date range"),
             C("basis", "口径", "basis", required=False, en="basis"),
-            C("tax_paid", "实缴税金", "money", aliases=("实缴税额", "税收"), en="tax paid"),
+            C("tax_paid", "实缴税金", "money", en="tax paid"),
         )),
         Kind("procurement", "企业采购", key=("buyer_uscc", "period"), columns=(
             C("buyer_uscc", "采购方信用代码", en="buyer credit code"),
             C("supplier_uscc", "供应商信用代码", required=False, en="supplier credit code"),
             C("supplier_name", "供应商名称", en="supplier name"),
             C("supplier_adcode", "供应商所在地代码", required=False, en="supplier division code"),
-            C("period", "统计期", "period", aliases=("采购期",), en="period"),
+            C("period", "统计期", "period", en="period"),
             C("amount", "采购金额", "money", en="purchase amount"),
         )),
         Kind("digital", "数字化转型调查", key=("uscc", "survey_date"), columns=(
-            C("uscc", "统一社会信用代码", aliases=("信用代码",), en="unified social credit code"),
+            C("uscc", "统一社会信用代码", en="unified social credit code"),
             C("survey_date", "调查日期", "date", en="survey date"),
             C("cloud", "是否上云", "bool", en="on the cloud"),
             C("transformation", "智改数转", "transformation", en="intelligent retrofit status"),
-            C("maturity", "智能制造能力成熟度", "int", required=False, aliases=("成熟度",),
+            C("maturity", "智能制造能力成熟度", "int", required=False,
               en="smart manufacturing maturity (1-5)"),
             C("platform_connected", "接入工业互联网平台", "bool", required=False,
               en="on an industrial internet platform"),

@@ -29,17 +29,30 @@ import polars as pl
 
 from flows.contract import (
     BASIS,
-    CANONICAL_UNIT,
     KINDS,
     NO,
     SCOPE_ALIASES,
     SRDI_LEVELS,
     TRANSFORMATION,
     UNITS,
+    VOCABULARY,
     YES,
     Column,
     Kind,
 )
+from flows.layout import (
+    HEADER_SEARCH_ROWS,
+    FileRejected,
+    Layout,
+    SourceColumn,
+    find_layout,
+    name_lookup,
+    score,
+    source_settings,
+)
+from flows.uscc import is_valid_uscc
+
+__all__ = ["FileRejected", "Standardised", "standardise"]
 
 ISSUE_SCHEMA: dict[str, pl.DataType] = {
     "_row": pl.Int64, "column_name": pl.Utf8, "value": pl.Utf8, "rule": pl.Utf8,
@@ -56,31 +69,44 @@ RULES: dict[str, tuple[str, str]] = {
     "invalid_value": ("取值不在允许范围内", "value not allowed"),
     "duplicate_row": ("重复行", "duplicate row"),
     "conflicting_rows": ("同一键的行数值冲突", "rows with the same key disagree"),
+    "uscc_number_formatted": ("信用代码被表格软件按数字格式化而损坏（如9.11306E+17），请将该列设为文本后重新导出",
+                              "the credit code was damaged by number formatting (e.g. 9.11306E+17); export the "
+                              "column as text"),
+    "period_span": ("所属期起止既不是单月也不是自1月起的累计期", "the tax period is neither one month nor a "
+                    "January-to-month year-to-date range"),
+    "basis_mismatch": ("本月值与累计值不符", "current-month and year-to-date values disagree"),
 }
-NOTE_PREFIXES = ("注", "说明", "数据来源", "资料来源", "备注", "填报", "制表", "审核", "单位负责人", "合计", "总计")
+_ROWS = VOCABULARY["rows"]
+TOTAL_WORDS = tuple(_ROWS["totals"])
+TOTAL_PATTERN = "|".join(f"(?:{p})" for p in _ROWS["totals_patterns"])
+NOTE_PREFIXES = tuple(_ROWS["note_prefixes"])
+NOTE_PATTERN = "|".join(f"(?:{p})" for p in _ROWS["note_patterns"])
+FLOW_ZERO = tuple(VOCABULARY["values"]["flow_zero"])
 USCC_COLUMNS = ("uscc", "buyer_uscc", "supplier_uscc")
 CODE_COLUMNS = ("adcode", "supplier_adcode", "cluster_id")
-HEADER_SEARCH_ROWS = 30
+ADCODE_COLUMNS = ("adcode", "supplier_adcode")
 READ_CHUNK = 1 << 24
 
 _FULLWIDTH = [chr(0xFF10 + i) for i in range(10)] + ["．", "，", "－", "＋", "　", "\u00a0"]
 _HALFWIDTH = [str(i) for i in range(10)] + [".", ",", "-", "+", " ", " "]
 _FW_ALNUM = _FULLWIDTH[:10] + [chr(0xFF21 + i) for i in range(26)] + [chr(0xFF41 + i) for i in range(26)]
 _HW_ALNUM = _HALFWIDTH[:10] + [chr(0x41 + i) for i in range(26)] + [chr(0x61 + i) for i in range(26)]
-_NULL_MARKS = ("-", "--", "—", "——", "－", "/")
+_NULL_MARKS = tuple(VOCABULARY["values"]["blank"])
+# value spellings are compared after these foldings (full-width, curly quotes, brackets) and without spaces
+_VFOLD_FROM = [*_FULLWIDTH, "“", "”", "（", "）"]
+_VFOLD_TO = [*_HALFWIDTH, '"', '"', "(", ")"]
 
 
-class FileRejected(Exception):
-    """The file as a whole cannot be used.
+def _vkey(text: str) -> str:
+    """A vocabulary value as the value expression folds cells (see _vfold)."""
+    for a, b in zip(_VFOLD_FROM, _VFOLD_TO, strict=True):
+        text = text.replace(a, b)
+    return re.sub(r"\s", "", text).lower()
 
-    .reason is a stable code (not_a_table, unreadable_file, missing_columns, empty_file, unknown_unit);
-    .message a readable zh/en sentence naming the file (and the columns).
-    """
 
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
+def _vfold(expr: pl.Expr) -> pl.Expr:
+    return expr.str.replace_many(_VFOLD_FROM, _VFOLD_TO).str.replace_all(r"\s", "").str.to_lowercase()
+
 
 
 @dataclass
@@ -95,113 +121,17 @@ class Standardised:
     header_map: dict[str, str]
     units: dict[str, str]
     rows_in: int
-    skipped: dict[str, int] = field(default_factory=dict)  # non-data rows dropped (blank, notes)
+    skipped: dict[str, int] = field(default_factory=dict)  # non-data rows dropped (blank, notes, totals)
+    columns: list[SourceColumn] = field(default_factory=list)  # the header report: every source column
+    sheet: str | None = None       # the sheet read (first sheet of a workbook)
+    warnings: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ISSUE_SCHEMA))  # loaded, flagged
 
+    file_name: str = ""
 
-# --------------------------------------------------------------------------------------------- headers
-
-def _norm(text: str) -> str:
-    """Normalise a header or unit for lookup: NFKC (full-width → ASCII), 【】→[], no spaces or '*'."""
-    t = unicodedata.normalize("NFKC", str(text)).replace("【", "[").replace("】", "]")
-    return re.sub(r"\s+", "", t).strip("*").lower()
-
-
-_UNIT_RE = re.compile(r"^(?P<name>.+?)[(\[](?P<unit>[^()\[\]]*)[)\]]$")
-
-
-def _split_header(header: str) -> tuple[str, str | None]:
-    """`工业总产值（千元）` → ('工业总产值', '千元'); a header without a bracketed suffix has no unit."""
-    h = _norm(header)
-    m = _UNIT_RE.match(h)
-    if not m:
-        return h, None
-    unit = re.sub(r"^单位[:：]", "", m.group("unit"))
-    return m.group("name"), unit
-
-
-def _name_lookup(kind: Kind) -> dict[str, Column]:
-    names: dict[str, Column] = {}
-    for col in kind.columns:
-        for n in (col.name, col.zh, *col.aliases):
-            names.setdefault(_norm(n), col)
-    return names
-
-
-def _match_header(header: object, names: dict[str, Column]) -> tuple[Column | None, str | None]:
-    if header is None or str(header).strip() == "":
-        return None, None
-    h = _norm(str(header))
-    if h in names:
-        return names[h], None
-    base, unit = _split_header(str(header))
-    if base in names:
-        return names[base], unit
-    return None, None
-
-
-def _score(row: list, names: dict[str, Column]) -> int:
-    """How many distinct kind columns a candidate header row names."""
-    return len({c.name for c in (_match_header(v, names)[0] for v in row) if c is not None})
-
-
-def _find_header(rows: list[list], names: dict[str, Column]) -> int | None:
-    """First row naming at least two kind columns; else the best row naming one; else None."""
-    scores = [_score(r, names) for r in rows]
-    for i, s in enumerate(scores):
-        if s >= 2:
-            return i
-    if scores and max(scores) >= 1:
-        return scores.index(max(scores))
-    return None
-
-
-def _unique_names(headers: list) -> list[str]:
-    """Source headers as column names: trimmed, empty → column_N, repeats suffixed so they stay unique."""
-    out: list[str] = []
-    seen: set[str] = set()
-    for i, h in enumerate(headers):
-        name = str(h).strip() if h is not None and str(h).strip() else f"column_{i + 1}"
-        base, n = name, 1
-        while name in seen:
-            n += 1
-            name = f"{base}_{n}"
-        seen.add(name)
-        out.append(name)
-    return out
-
-
-def _map_headers(kind: Kind, headers: list[str], file_name: str) -> tuple[dict[str, str], dict[str, str],
-                                                                           dict[str, float]]:
-    """Source header → canonical column, the unit of each and its factor; rejects bad units / missing."""
-    names = _name_lookup(kind)
-    header_map: dict[str, str] = {}
-    units: dict[str, str] = {}
-    factors: dict[str, float] = {}
-    for h in headers:
-        col, unit = _match_header(h, names)
-        if col is None or col.name in header_map.values():
-            continue  # unknown extra column, or a second copy of a column: kept in raw only
-        fam = col.unit_family
-        if fam is not None:
-            table = {_norm(k): (k, v) for k, v in UNITS[fam].items()}
-            if unit is None or unit == "":
-                units[col.name], factors[col.name] = CANONICAL_UNIT[fam], 1.0
-            elif _norm(unit) in table:
-                units[col.name], factors[col.name] = table[_norm(unit)]
-            else:
-                raise FileRejected("unknown_unit", (
-                    f"{file_name}：表头“{h}”的单位“{unit}”无法识别（可用：{'、'.join(UNITS[fam])}） / "
-                    f"{file_name}: unknown unit '{unit}' in header '{h}' (known: {', '.join(UNITS[fam])})"))
-        elif unit:
-            units[col.name] = unit
-        header_map[h] = col.name
-    missing = [c for c in kind.columns if c.required and c.name not in header_map.values()]
-    if missing:
-        zh = "、".join(f"{c.zh}（{c.name}）" for c in missing)
-        en = ", ".join(c.name for c in missing)
-        raise FileRejected("missing_columns",
-                           f"{file_name}：缺少必需的列 {zh} / {file_name}: missing required columns {en}")
-    return header_map, units, factors
+    @property
+    def where(self) -> str:
+        """How messages name the file: `name.xlsx［Sheet1］`."""
+        return f"{self.file_name}［{self.sheet}］" if self.sheet else self.file_name
 
 
 # --------------------------------------------------------------------------------------------- readers
@@ -273,8 +203,22 @@ def _transcode(path: Path, encoding: str, file_name: str) -> Path:
     return Path(tmp)
 
 
-def _read_csv(path: Path, kind: Kind, file_name: str) -> tuple[pl.DataFrame, str]:
-    """CSV → (raw frame with source headers + _row, encoding)."""
+def _layout(rows: list[list], kind: Kind, file_name: str) -> Layout:
+    """The sheet's layout, or the reason it has none (not a table, or the required columns are missing)."""
+    layout = find_layout(rows, kind, file_name)
+    if layout is not None:
+        return layout
+    width = max((len([v for v in r if v is not None and str(v).strip()]) for r in rows), default=0)
+    if width < 2:
+        raise _not_a_table(file_name, "找不到表头行，内容不是分列的表格", "no header row, content is not in columns")
+    missing = [c for c in kind.columns if c.required]
+    zh = "、".join(f"{c.zh}（{c.name}）" for c in missing)
+    raise FileRejected("missing_columns", f"{file_name}：找不到表头行，缺少必需的列 {zh} / {file_name}: no header "
+                                          f"row names the required columns {', '.join(c.name for c in missing)}")
+
+
+def _read_csv(path: Path, kind: Kind, file_name: str) -> tuple[pl.DataFrame, str, Layout]:
+    """CSV → (raw frame with one column per source column + _row, encoding, layout)."""
     if path.stat().st_size == 0:
         raise FileRejected("empty_file", f"{file_name}：文件为空 / {file_name}: the file is empty")
     encoding = _detect_encoding(path, file_name)
@@ -284,35 +228,42 @@ def _read_csv(path: Path, kind: Kind, file_name: str) -> tuple[pl.DataFrame, str
             text = f.read(1 << 18)
         if not text.strip():
             raise FileRejected("empty_file", f"{file_name}：文件为空 / {file_name}: the file is empty")
-        names = _name_lookup(kind)
+        names = name_lookup(kind, source_settings(file_name))
         lines = "".join(text.splitlines(keepends=True)[:HEADER_SEARCH_ROWS])
         candidates = []
         for rank, sep in enumerate((",", "\t", ";", "|")):
             rows = list(csv.reader(io.StringIO(lines), delimiter=sep))
-            idx = _find_header(rows, names)
-            score = _score(rows[idx], names) if idx is not None else 0
+            named = max((score(r, names) for r in rows), default=0)
             width = max((len(r) for r in rows), default=0)
-            candidates.append(((score, width, -rank), sep, idx, rows, width))
-        _, sep, idx, rows, width = max(candidates, key=lambda c: c[0])
-        if idx is None:
-            if width < 2:
-                raise _not_a_table(file_name, "找不到表头行，内容不是分列的表格",
-                                   "no header row, content is not in columns")
-            _map_headers(kind, rows[0], file_name)  # raises missing_columns naming the required columns
-            raise AssertionError("unreachable")
-        headers = _unique_names(rows[idx])
+            candidates.append(((named, width, -rank), sep, rows))
+        _, sep, rows = max(candidates, key=lambda c: c[0])
+        layout = _layout(rows, kind, file_name)
+        fields = [c.field for c in layout.columns]
         try:
-            df = pl.read_csv(utf8, has_header=False, skip_rows=idx + 1, separator=sep,
-                             schema=dict.fromkeys(headers, pl.Utf8), truncate_ragged_lines=True,
+            df = pl.read_csv(utf8, has_header=False, skip_rows=layout.data_start, separator=sep,
+                             schema=dict.fromkeys(fields, pl.Utf8), truncate_ragged_lines=True,
                              raise_if_empty=False, encoding="utf8")
         except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as e:
             raise _not_a_table(file_name, f"CSV解析失败：{e}", f"CSV parse error: {e}") from e
     finally:
         if utf8 != path:
             os.unlink(utf8)
-    first = idx + 2  # header record is row idx+1, data starts on the next row
+    first = layout.data_start + 1  # Excel/WPS number the CSV's records from 1
     df = df.with_columns(pl.int_range(first, first + df.height, dtype=pl.Int64).alias("_row"))
-    return df, encoding
+    return df, encoding, layout
+
+
+def _grid_frame(grid: pl.DataFrame, first_row: int, kind: Kind, file_name: str) -> tuple[pl.DataFrame, Layout]:
+    """A sheet read as text (first row = Excel row first_row) → raw data frame + layout."""
+    if grid.height == 0:
+        raise FileRejected("empty_file", f"{file_name}：工作表为空 / {file_name}: the first sheet is empty")
+    head_rows = [list(r) for r in grid.head(HEADER_SEARCH_ROWS).rows()]
+    layout = _layout(head_rows, kind, file_name)
+    fields = [c.field for c in layout.columns]
+    df = grid.slice(layout.data_start)
+    df = df.select(df.columns[: len(fields)]).rename(dict(zip(df.columns[: len(fields)], fields, strict=True)))
+    first = first_row + layout.data_start
+    return df.with_columns(pl.int_range(first, first + df.height, dtype=pl.Int64).alias("_row")), layout
 
 
 def _first_sheet_first_row(path: Path) -> int:
@@ -347,8 +298,8 @@ def _is_zip(path: Path) -> bool:
         return handle.read(2) == b"PK"
 
 
-def _read_xlsx(path: Path, kind: Kind, file_name: str) -> pl.DataFrame:
-    """XLSX first sheet → raw frame; the header row is found below any title rows."""
+def _read_xlsx(path: Path, kind: Kind, file_name: str) -> tuple[pl.DataFrame, Layout, str]:
+    """XLSX first sheet → (raw frame, layout, sheet name); the header is found below any title rows."""
     import fastexcel
 
     try:
@@ -363,25 +314,52 @@ def _read_xlsx(path: Path, kind: Kind, file_name: str) -> pl.DataFrame:
             raise _not_a_table(file_name, "文件不是Excel工作簿", "the file is not an Excel workbook") from e
         raise FileRejected("unreadable_file", f"{file_name}：无法读取Excel文件（{e}） / "
                                               f"{file_name}: cannot read the Excel file ({e})") from e
-    if grid.height == 0:
-        raise FileRejected("empty_file", f"{file_name}：工作表为空 / {file_name}: the first sheet is empty")
-    offset = _first_sheet_first_row(path)
-    names = _name_lookup(kind)
-    head_rows = [list(r) for r in grid.head(HEADER_SEARCH_ROWS).rows()]
-    idx = _find_header(head_rows, names)
-    if idx is None:
-        if grid.width < 2:
-            raise _not_a_table(file_name, "找不到表头行", "no header row")
-        _map_headers(kind, [str(v) for v in head_rows[0] if v is not None], file_name)
-        raise AssertionError("unreachable")
-    headers = _unique_names(head_rows[idx])
-    df = grid.slice(idx + 1).rename(dict(zip(grid.columns, headers, strict=True)))
-    first = offset + idx + 1
-    return df.with_columns(pl.int_range(first, first + df.height, dtype=pl.Int64).alias("_row"))
+    raw, layout = _grid_frame(grid, _first_sheet_first_row(path), kind, file_name)
+    return raw, layout, reader.sheet_names[0]
 
 
-def _read_parquet(path: Path, file_name: str) -> pl.DataFrame:
-    """Parquet → raw frame, every column cast to text so raw keeps what the source said."""
+def _xls_text(cell: object, datemode: int) -> str | None:
+    """One BIFF cell as the text a user sees: whole numbers without '.0', dates as ISO dates."""
+    import xlrd
+
+    if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+        return None
+    if cell.ctype == xlrd.XL_CELL_NUMBER:
+        v = float(cell.value)
+        return str(int(v)) if v.is_integer() and abs(v) < 1e16 else repr(v)
+    if cell.ctype == xlrd.XL_CELL_DATE:
+        return xlrd.xldate.xldate_as_datetime(cell.value, datemode).date().isoformat()
+    if cell.ctype == xlrd.XL_CELL_BOOLEAN:
+        return "TRUE" if cell.value else "FALSE"
+    if cell.ctype == xlrd.XL_CELL_ERROR:
+        return None
+    return str(cell.value)
+
+
+def _read_xls(path: Path, kind: Kind, file_name: str) -> tuple[pl.DataFrame, Layout, str]:
+    """Excel 97-2003 (.xls, BIFF) first sheet, read with xlrd from row 1 so row numbers are the user's."""
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True)
+        if book.nsheets == 0:
+            raise FileRejected("empty_file", f"{file_name}：工作簿没有工作表 / {file_name}: no sheets")
+        sheet = book.sheet_by_index(0)
+        rows = [[_xls_text(c, book.datemode) for c in sheet.row(i)] for i in range(sheet.nrows)]
+    except FileRejected:
+        raise
+    except Exception as e:  # xlrd raises XLRDError, struct and index errors on damaged files
+        raise FileRejected("unreadable_file", f"{file_name}：无法读取Excel 97-2003文件（{e}） / "
+                                              f"{file_name}: cannot read the .xls file ({e})") from e
+    width = max((len(r) for r in rows), default=0)
+    grid = pl.DataFrame([r + [None] * (width - len(r)) for r in rows],
+                        schema={f"c{j}": pl.Utf8 for j in range(width)}, orient="row")
+    raw, layout = _grid_frame(grid, 1, kind, file_name)
+    return raw, layout, sheet.name
+
+
+def _read_parquet(path: Path, kind: Kind, file_name: str) -> tuple[pl.DataFrame, Layout]:
+    """Parquet → (raw frame, layout), every column cast to text so raw keeps what the source said."""
     try:
         df = pl.read_parquet(path)
     except Exception as e:  # polars raises several error types for corrupt parquet
@@ -396,7 +374,9 @@ def _read_parquet(path: Path, file_name: str) -> pl.DataFrame:
         else:
             casts.append(pl.col(name).cast(pl.Utf8))
     df = df.with_columns(casts) if casts else df
-    return df.with_columns(pl.int_range(2, 2 + df.height, dtype=pl.Int64).alias("_row"))
+    layout = _layout([list(df.columns)], kind, file_name)
+    df = df.rename(dict(zip(df.columns, [c.field for c in layout.columns], strict=True)))
+    return df.with_columns(pl.int_range(2, 2 + df.height, dtype=pl.Int64).alias("_row")), layout
 
 
 # --------------------------------------------------------------------------------------------- values
@@ -478,8 +458,12 @@ def _flags(df: pl.DataFrame, header_map: dict[str, str], kind: Kind) -> dict[str
             exprs.append(c.str.contains(r"[^0-9.eE+-]|^[+]").any().alias(f"{name}|messy_number"))
         elif name in USCC_COLUMNS:
             exprs.append((c.str.len_bytes() != c.str.len_chars()).any().alias(f"{name}|non_ascii"))
+            exprs.append((c.str.contains("[eE]") | c.str.contains(r"000(?:\.0+)?\s*$")).any()
+                         .alias(f"{name}|maybe_number_formatted"))
         elif name in CODE_COLUMNS:
             exprs.append(c.str.ends_with("0").any().alias(f"{name}|dot_zero"))
+            if name in ADCODE_COLUMNS:
+                exprs.append((c.str.strip_chars().str.len_bytes() == 12).any().alias(f"{name}|statistical_code"))
     out: dict[str, dict[str, bool]] = {}
     if exprs:
         for key, val in df.select(exprs).row(0, named=True).items():
@@ -503,7 +487,8 @@ class _Parse:
     is_range: pl.Expr | None = None
 
 
-def _column(df: pl.DataFrame, col: Column, src: str, factor: float, flags: dict[str, bool]) -> _Parse:
+def _column(df: pl.DataFrame, col: Column, src: str, factor: float, flags: dict[str, bool],
+            flow: bool = False) -> _Parse:
     """Parse one source column into the canonical value and a rule code (null when fine).
 
     flags are whole-column facts measured once (does any value need number clean-up, full-width
@@ -530,6 +515,16 @@ def _column(df: pl.DataFrame, col: Column, src: str, factor: float, flags: dict[
         else:
             stage1 = [raw.alias(xn)]
             stage2.append(raw.cast(pl.Float64, strict=False).alias(vn))
+        words = VOCABULARY["values"].get(col.name)
+        if flow or words:
+            # `-` is zero in a flow column (a firm that produced nothing); words such as 二级（规范级） are numbers
+            mapping = {**(dict.fromkeys(FLOW_ZERO, "0") if flow else {}),
+                       **{_vkey(k): str(v) for k, v in (words or {}).items()}}
+            text = stage1[0].meta.output_name()
+            folded = _vfold(stage1[0]) if words else stage1[0]
+            stage1 = [pl.when(folded.is_in(list(mapping))).then(folded.replace_strict(
+                mapping, default=None, return_dtype=pl.Utf8)).otherwise(stage1[0]).alias(text)]
+            stage2 = [pl.col(xn).cast(pl.Float64, strict=False).alias(vn)]
         x = pl.col(xn)
         f = pl.col(vn)
         present = (x.is_not_null() if df.schema[src] != pl.Utf8
@@ -565,15 +560,16 @@ def _column(df: pl.DataFrame, col: Column, src: str, factor: float, flags: dict[
             vocab = {**dict.fromkeys(YES, True), **dict.fromkeys(NO, False), "1.0": True, "0.0": False}
             out_dtype = pl.Boolean
         elif dt == "srdi":
-            vocab = {k.lower(): v for k, v in SRDI_LEVELS.items()}
+            vocab = {_vkey(k): v for k, v in {**SRDI_LEVELS, **VOCABULARY["values"]["srdi"]}.items()}
         elif dt == "transformation":
-            vocab = {k: k for k in TRANSFORMATION}
+            vocab = {_vkey(k): v for k, v in {**{k: k for k in TRANSFORMATION},
+                                              **VOCABULARY["values"]["transformation"]}.items()}
         elif dt == "scope":
             vocab = {k.lower(): v for k, v in SCOPE_ALIASES.items()}
         elif dt == "basis":
             vocab = {k.lower(): v for k, v in BASIS.items()} | {"本月": "month", "本年累计": "ytd"}
         if vocab is not None:
-            key = t.str.replace_many(_FULLWIDTH, _HALFWIDTH).str.to_lowercase()
+            key = _vfold(t)
             stage2.append(_lookup(key, vocab, out_dtype).alias(vn))
             v = pl.col(vn)
             err = pl.when(present & v.is_null()).then(pl.lit("invalid_value"))
@@ -582,13 +578,27 @@ def _column(df: pl.DataFrame, col: Column, src: str, factor: float, flags: dict[
         elif col.name in USCC_COLUMNS:
             v = t.str.replace_many(_FW_ALNUM, _HW_ALNUM) if flags.get("non_ascii", True) else t
             v = v.str.to_uppercase()
-        elif col.name in CODE_COLUMNS and flags.get("dot_zero", True):
-            v = t.str.replace(r"^(\d+)\.0+$", "${1}")
+            if flags.get("maybe_number_formatted", True) and (damaged := _number_formatted(df[src])):
+                err = pl.when(raw.is_in(damaged)).then(pl.lit("uscc_number_formatted"))
+        elif col.name in CODE_COLUMNS:
+            v = t.str.replace(r"^(\d+)\.0+$", "${1}") if flags.get("dot_zero", True) else t
+            if flags.get("statistical_code", False):
+                v = v.str.replace(r"^(\d{6})\d{6}$", "${1}")  # 12-digit 统计用区划代码: the county's adcode
         else:
             v = t
     if col.required:
         err = pl.when(~present).then(pl.lit("missing_value")).otherwise(err)
     return _Parse(stage1, stage2, v, err, rng)
+
+
+def _number_formatted(codes: pl.Series) -> list[str]:
+    """Credit codes (as delivered) that spreadsheet number formatting damaged: `9.11306E+17`, or digits ending
+    in the zeros a 15-significant-digit float leaves (911306000000000000) that fail the check character."""
+    text = codes.str.strip_chars().str.to_uppercase()
+    sci = text.str.contains(r"^\d(?:\.\d+)?E\+?\d+$")
+    zeros = text.str.contains(r"^\d{15,18}(?:\.0+)?$") & text.str.contains(r"000(?:\.0+)?$")
+    found = codes.filter((sci | zeros).fill_null(False)).unique().to_list()
+    return [c for c in found if not is_valid_uscc(c.strip().upper())]
 
 
 _DTYPES: dict[str, pl.DataType] = {
@@ -600,25 +610,38 @@ _DTYPES: dict[str, pl.DataType] = {
 # --------------------------------------------------------------------------------------------- rows
 
 def _drop_non_data(raw: pl.DataFrame, kind: Kind, header_map: dict[str, str]) -> tuple[pl.DataFrame, dict]:
-    """Drop blank rows anywhere and note rows after the data (注：…, 数据来源…, rows with no required value)."""
+    """Drop rows that are not data: blank rows and total rows (合计, 总计, 其中：…) anywhere, and the note and
+    signature block after the data (注：…, 1. …, 单位负责人：… 填表人：…, rows with no required value).
+
+    Each is counted in `skipped` (and reported), never quarantined: they are parts of the form, not firms.
+    """
     cols = [c for c in raw.columns if c != "_row"]
-    filled = [(pl.col(c).str.strip_chars().str.len_bytes() > 0).fill_null(False) for c in cols]
-    n_filled = pl.sum_horizontal(filled)
     # blank: every cell null or empty (cheap on millions of rows; whitespace-only cells count as filled)
     blank = raw.select(pl.all_horizontal([(pl.col(c).str.len_bytes() == 0).fill_null(True)
                                           for c in cols])).to_series()
     n_blank = int(blank.sum())
     if n_blank:
         raw = raw.filter(~blank)
+    filled = [(pl.col(c).str.strip_chars().str.len_bytes() > 0).fill_null(False) for c in cols]
+    first_text = pl.coalesce([pl.when(f).then(pl.col(c).str.strip_chars().str.replace_all(r"\s", ""))
+                              for f, c in zip(filled, cols, strict=True)])
+    # totals: only where the first filled cell is text (a credit code or a name never reads 合计)
+    total = raw.select((first_text.is_in(TOTAL_WORDS) | first_text.str.contains(TOTAL_PATTERN))
+                       .fill_null(False)).to_series()
+    n_total = int(total.sum())
+    if n_total:
+        raw = raw.filter(~total)
     required = [s for s, c in header_map.items() if kind.column(c).required]
     tail = raw.tail(1000)
-    first_text = pl.coalesce([pl.when(f).then(pl.col(c).str.strip_chars()) for f, c in zip(filled, cols,
-                                                                                          strict=True)])
+    note_cell = pl.any_horizontal([first_text.str.starts_with(p) for p in NOTE_PREFIXES]) \
+        | first_text.str.contains(NOTE_PATTERN)
+    signature = pl.all_horizontal([
+        (~f) | pl.any_horizontal([pl.col(c).str.strip_chars().str.starts_with(p) for p in NOTE_PREFIXES])
+        for f, c in zip(filled, cols, strict=True)])
     is_note = tail.select(
-        ((n_filled == 1) & pl.any_horizontal([first_text.str.starts_with(p) for p in NOTE_PREFIXES]))
+        ((pl.sum_horizontal(filled) == 1) & note_cell) | signature
         | ~pl.any_horizontal([(pl.col(s).str.strip_chars().str.len_bytes() > 0).fill_null(False)
                               for s in required])
-        | pl.any_horizontal([first_text.str.starts_with(p) for p in ("合计", "总计")])
     ).to_series().to_list()
     n_notes = 0
     for flag in reversed(is_note):
@@ -627,10 +650,10 @@ def _drop_non_data(raw: pl.DataFrame, kind: Kind, header_map: dict[str, str]) ->
         n_notes += 1
     if n_notes:
         raw = raw.head(raw.height - n_notes)
-    return raw, {"blank_rows": n_blank, "note_rows": n_notes}
+    return raw, {"blank_rows": n_blank, "total_rows": n_total, "note_rows": n_notes}
 
 
-def _issue_frame(df: pl.DataFrame, file_name: str) -> pl.DataFrame:
+def _issue_frame(df: pl.DataFrame, file_name: str, severity: str = SEVERITY) -> pl.DataFrame:
     """Build ISSUE_SCHEMA rows with zh/en messages from _row, column_name, header, value, rule, extra_*."""
     rule_zh = pl.col("rule").replace_strict({k: v[0] for k, v in RULES.items()}, default=pl.col("rule"))
     rule_en = pl.col("rule").replace_strict({k: v[1] for k, v in RULES.items()}, default=pl.col("rule"))
@@ -643,7 +666,7 @@ def _issue_frame(df: pl.DataFrame, file_name: str) -> pl.DataFrame:
                         pl.lit('"'), pl.col("extra_en").fill_null("")])
     return df.select(
         pl.col("_row").cast(pl.Int64), pl.col("column_name").cast(pl.Utf8), pl.col("value").cast(pl.Utf8),
-        pl.col("rule").cast(pl.Utf8), pl.lit(SEVERITY).alias("severity"), zh.alias("message"),
+        pl.col("rule").cast(pl.Utf8), pl.lit(severity).alias("severity"), zh.alias("message"),
         en.alias("message_en"),
     )
 
@@ -693,29 +716,39 @@ def _duplicates(good: pl.DataFrame, kind: Kind, cols: list[str], file_name: str,
 
 # --------------------------------------------------------------------------------------------- main
 
+def _read(path: Path, k: Kind, file_name: str) -> tuple[pl.DataFrame, Layout, str | None, str | None]:
+    """Any inbox format → (raw text frame with _row, layout, encoding, sheet)."""
+    suffix = path.suffix.lower()
+    if suffix == ".xls":
+        raw, layout, sheet = _read_xls(path, k, file_name)
+        return raw, layout, None, sheet
+    if suffix in (".xlsx", ".xlsm"):
+        raw, layout, sheet = _read_xlsx(path, k, file_name)
+        return raw, layout, None, sheet
+    if suffix in (".parquet", ".pq"):
+        raw, layout = _read_parquet(path, k, file_name)
+        return raw, layout, None, None
+    raw, encoding, layout = _read_csv(path, k, file_name)
+    return raw, layout, encoding, None
+
+
 def standardise(path: Path, kind: str, file_name: str | None = None) -> Standardised:
     """Read one inbox file of a kind into canonical columns and units, quarantining rows that fail to parse."""
     path = Path(path)
     file_name = file_name or path.name
     k = KINDS[kind]
-    suffix = path.suffix.lower()
-    encoding: str | None = None
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        raw = _read_xlsx(path, k, file_name)
-    elif suffix in (".parquet", ".pq"):
-        raw = _read_parquet(path, file_name)
-    else:
-        raw, encoding = _read_csv(path, k, file_name)
-    headers = [c for c in raw.columns if c != "_row"]
-    header_map, units, factors = _map_headers(k, headers, file_name)
-    skipped: dict[str, int] = {}
-    if suffix not in (".parquet", ".pq"):
-        raw, skipped = _drop_non_data(raw, k, header_map)
+    raw, layout, encoding, sheet = _read(path, k, file_name)
+    where = f"{file_name}［{sheet}］" if sheet else file_name
+    header_map, units, factors = layout.header_map, layout.units, layout.factors
+    skipped: dict[str, int] = {n: v for n, v in layout.skipped_header_rows.items() if v}
+    if path.suffix.lower() not in (".parquet", ".pq"):
+        raw, dropped = _drop_non_data(raw, k, header_map)
+        skipped |= dropped
     if raw.height == 0:
         raise FileRejected("empty_file", f"{file_name}：没有数据行 / {file_name}: no data rows")
 
     src_of = {c: s for s, c in header_map.items()}
-    out_cols = [c.name for c in k.columns]
+    out_cols = [c.name for c in k.stored_columns]
     has_period = "period" in src_of
     if has_period and "basis" not in out_cols:
         out_cols.append("basis")
@@ -728,10 +761,17 @@ def standardise(path: Path, kind: str, file_name: str | None = None) -> Standard
     for col in k.columns:
         if col.name in src_of:
             parses[col.name] = p = _column(raw, col, src_of[col.name], factors.get(col.name, 1.0),
-                                           flags.get(col.name, {}))
+                                           flags.get(col.name, {}), flow=col.name in k.flows)
             stage1 += p.stage1
             stage2 += p.stage2
-    for col in k.columns:
+    checks = {m: c for m, c in layout.cross_checks().items() if m in k.flows and m in src_of}
+    for m, c in checks.items():
+        p = _column(raw, Column(f"_ytd_{m}", "", k.column(m).dtype, required=False), c.field, c.factor,
+                    {}, flow=True)
+        stage1 += p.stage1
+        stage2 += p.stage2
+        values.append(p.value.alias(f"_ytd_{m}"))
+    for col in k.stored_columns:
         if col.name == "basis" and has_period:
             continue  # combined with the period below
         if col.name not in src_of:
@@ -740,32 +780,29 @@ def standardise(path: Path, kind: str, file_name: str | None = None) -> Standard
             continue
         values.append(parses[col.name].value.alias(col.name))
         errors.append((col.name, parses[col.name].err))
+    if "period_start" in parses:
+        errors.append(("period_start", parses["period_start"].err))
     if has_period:
-        is_range = parses["period"].is_range
-        assert is_range is not None
-        derived = pl.when(is_range).then(pl.lit("ytd")).otherwise(pl.lit("month"))
-        if "basis" in src_of:
-            b = parses["basis"]
-            berr = pl.when((b.value == "month") & is_range).then(pl.lit("invalid_value")).otherwise(b.err)
-            values.append(pl.coalesce(b.value, derived).alias("basis"))
-            errors.append(("basis", berr))
-        else:
-            values.append(derived.alias("basis"))
+        basis, berr = _basis(parses, layout.file_basis)
+        values.append(basis.alias("basis"))
+        errors.append(("basis" if "basis" in src_of else "period", berr))
 
     # values and one rule column per parsed column; the first problem is picked on failed rows only
-    ecols = [f"__e_{n}" for n, _ in errors]
+    ecols = [f"__e_{n}_{i}" for i, (n, _) in enumerate(errors)]
+    sources = [src_of.get(n, src_of.get("period")) for n, _ in errors]
     parsed = raw.lazy().with_columns(stage1).with_columns(stage2).select(
         "_row", *values, *[e.alias(en) for (_, e), en in zip(errors, ecols, strict=True)],
-        *[pl.col(src_of[n]).alias(f"__s_{n}") for n, _ in errors],
+        *[pl.col(src).alias(f"__s_{i}") for i, src in enumerate(sources)],
     ).with_columns(pl.any_horizontal([pl.col(e).is_not_null() for e in ecols]).alias("__bad")).collect()
     any_bad = bool(parsed["__bad"].any())
-    good = (parsed.filter(~pl.col("__bad")) if any_bad else parsed).select(*out_cols, "_row")
+    ytd_cols = [f"_ytd_{m}" for m in checks]
+    good = (parsed.filter(~pl.col("__bad")) if any_bad else parsed).select(*out_cols, *ytd_cols, "_row")
     failed = (parsed.filter(pl.col("__bad")) if any_bad else parsed.clear()).select(
         "_row",
         pl.coalesce([pl.when(pl.col(en).is_not_null()).then(pl.struct(
-            pl.lit(n).alias("column_name"), pl.lit(src_of[n]).alias("header"),
-            pl.col(f"__s_{n}").alias("value"), pl.col(en).alias("rule")))
-            for (n, _), en in zip(errors, ecols, strict=True)]).alias("__issue"),
+            pl.lit(n).alias("column_name"), pl.lit(sources[i]).alias("header"),
+            pl.col(f"__s_{i}").alias("value"), pl.col(en).alias("rule")))
+            for i, ((n, _), en) in enumerate(zip(errors, ecols, strict=True))]).alias("__issue"),
         pl.sum_horizontal([pl.col(e).is_not_null() for e in ecols]).alias("__n_err"))
     del parsed
     more = pl.col("__n_err") - 1
@@ -774,9 +811,90 @@ def standardise(path: Path, kind: str, file_name: str | None = None) -> Standard
                       pl.when(more > 0).then(pl.format("（本行另有{}处问题）", more)).alias("extra_zh"),
                       pl.when(more > 0).then(pl.format(" ({} more problem(s) in this row)", more))
                       .alias("extra_en")),
-        file_name)
+        where)
+    warnings = _cross_check(good, checks, src_of, where) if checks else pl.DataFrame(schema=ISSUE_SCHEMA)
+    good = good.drop(ytd_cols)
     zh_of = {c.name: next((s for s, cn in header_map.items() if cn == c.name), c.zh) for c in k.columns}
-    frame, dup_issues = _duplicates(good, k, out_cols, file_name, zh_of)
+    frame, dup_issues = _duplicates(good, k, out_cols, where, zh_of)
     issues = pl.concat([parse_issues, dup_issues]).sort("_row") if dup_issues.height else parse_issues
+    if warnings.height:
+        warnings = warnings.join(frame.select("_row"), on="_row", how="semi")
     return Standardised(kind=kind, frame=frame, raw=raw, issues=issues, encoding=encoding,
-                        header_map=header_map, units=units, rows_in=raw.height, skipped=skipped)
+                        header_map=header_map, units=units, rows_in=raw.height, skipped=skipped,
+                        columns=layout.columns, sheet=sheet, warnings=warnings, file_name=file_name)
+
+
+def _basis(parses: dict[str, _Parse], file_basis: str | None) -> tuple[pl.Expr, pl.Expr]:
+    """Each row's basis (month | ytd) and the rule it breaks when its sources disagree.
+
+    Sources: a 口径 column, the sub-column headers or config (file_basis), a range period (`2025年1-6月`),
+    or a tax period's start (所属期起 on 1 January and 所属期止 later in the year: year to date).
+    """
+    is_range = parses["period"].is_range
+    assert is_range is not None
+    stated: list[pl.Expr] = []
+    err: pl.Expr = pl.lit(None, pl.Utf8)
+    if "period_start" in parses:
+        start, end = parses["period_start"].value, parses["period"].value
+        same_month = (start.dt.year() == end.dt.year()) & (start.dt.month() == end.dt.month())
+        from_january = (start.dt.year() == end.dt.year()) & (start.dt.month() == 1) & (end.dt.month() > 1)
+        stated.append(pl.when(same_month).then(pl.lit("month")).when(from_january).then(pl.lit("ytd")))
+        err = pl.when(start.is_not_null() & ~same_month & ~from_january).then(pl.lit("period_span"))
+    if "basis" in parses:
+        stated.append(parses["basis"].value)
+        err = pl.coalesce(parses["basis"].err, err)
+    if file_basis is not None:
+        stated.append(pl.lit(file_basis, pl.Utf8))
+    derived = pl.when(is_range).then(pl.lit("ytd")).otherwise(pl.lit("month"))
+    basis = pl.coalesce(*stated, derived)
+    # a range period is year to date whatever else says so; two stated bases must agree
+    disagree = (basis == "month") & is_range
+    for a in stated:
+        disagree = disagree | (a.is_not_null() & (a != basis))
+    return basis, pl.coalesce(err, pl.when(disagree).then(pl.lit("invalid_value")))
+
+
+def _cross_check(good: pl.DataFrame, checks: dict[str, SourceColumn], src_of: dict[str, str],
+                 where: str) -> pl.DataFrame:
+    """Warnings where a file's 本月 value disagrees with its 1-本月累计 value (DESIGN §3: both are loaded
+    as reported, the month value into core; the year-to-date one only checks it).
+
+    January's month equals its year to date; a month never exceeds it; and where the file also holds the
+    firm's previous month, the difference of the two year-to-date values is the month.
+    """
+    parts = []
+    for m, ycol in checks.items():
+        y = f"_ytd_{m}"
+        frame = good.select("_row", "uscc", "period", m, y).filter(pl.col(m).is_not_null() & pl.col(y).is_not_null())
+        prev = frame.select("uscc", (pl.col("period").dt.offset_by("1mo")).alias("period"),
+                            pl.col(y).alias("_prev"))
+        frame = frame.join(prev.unique(["uscc", "period"], keep="first"), on=["uscc", "period"], how="left")
+        tol = pl.max_horizontal(pl.lit(ycol.factor), pl.col(y).abs() * 0.002)
+        january = pl.col("period").dt.month() == 1
+        same_year = pl.col("period").dt.month() > 1
+        bad_jan = january & ((pl.col(m) - pl.col(y)).abs() > tol)
+        bad_over = pl.col(m) > pl.col(y) + tol
+        bad_step = same_year & pl.col("_prev").is_not_null() & \
+            ((pl.col(y) - pl.col("_prev") - pl.col(m)).abs() > tol)
+        hit = frame.filter(bad_jan | bad_over | bad_step)
+        if not hit.height:
+            continue
+        mv, yv = pl.col(m).round(4).cast(pl.Utf8), pl.col(y).round(4).cast(pl.Utf8)
+        why_zh = pl.when(bad_jan).then(pl.lit("1月的本月值应等于累计值")).when(bad_over).then(
+            pl.lit("本月值大于累计值")).otherwise(pl.concat_str([pl.lit("累计值减上月累计值（"),
+                                                          pl.col("_prev").round(4).cast(pl.Utf8),
+                                                          pl.lit("万元）不等于本月值")]))
+        why_en = pl.when(bad_jan).then(pl.lit("in January the month equals the year to date")).when(
+            bad_over).then(pl.lit("the month exceeds the year to date")).otherwise(pl.concat_str([
+                pl.lit("year to date minus the previous month's ("), pl.col("_prev").round(4).cast(pl.Utf8),
+                pl.lit(" 万元) differs from the month")]))
+        parts.append(hit.select(
+            "_row", pl.lit(m).alias("column_name"), pl.lit(src_of[m]).alias("header"),
+            mv.alias("value"), pl.lit("basis_mismatch").alias("rule"),
+            pl.concat_str([pl.lit(f"（本月{m}="), mv, pl.lit(f"万元，“{ycol.header}”="), yv, pl.lit("万元；"),
+                           why_zh, pl.lit("）")]).alias("extra_zh"),
+            pl.concat_str([pl.lit(f" (month {m}="), mv, pl.lit(f" 万元, '{ycol.header}'="), yv,
+                           pl.lit(" 万元: "), why_en, pl.lit(")")]).alias("extra_en")))
+    if not parts:
+        return pl.DataFrame(schema=ISSUE_SCHEMA)
+    return _issue_frame(pl.concat(parts), where, severity="warning").sort("_row")

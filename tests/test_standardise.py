@@ -52,7 +52,7 @@ def test_csv_utf8_chinese_headers_units_and_numbers(tmp_path: Path) -> None:
     assert f["uscc"].to_list() == [U1, U2]
     assert f["output"].to_list() == pytest.approx([1234.5, 66.6])
     assert f["revenue"].to_list()[0] == pytest.approx(100.0)  # 1,000,000 元 = 100 万元
-    assert f["revenue"].to_list()[1] is None  # '-' is null
+    assert f["revenue"].to_list()[1] == 0.0  # '-' in a flow column is zero (a firm that sold nothing)
     assert f["energy"].to_list()[0] == pytest.approx(2.5)
     assert f["employees"].to_list() == [120, None]
     assert f["period"].to_list() == [dt.date(2025, 6, 1)] * 2
