@@ -57,6 +57,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"           {n:>8,}  {rule}")
         for outcome in failed:
             print(f"failed     {outcome.name}: {outcome.reason}")
+        for outcome in summary.outcomes:
+            if outcome.ignored_columns:
+                print(f"warning    {outcome.name}: columns not read (no alias matches; see meta.file_columns): "
+                      + ", ".join(repr(h) for h in outcome.ignored_columns))
         print("time       " + " · ".join(f"{stage} {sec:.0f} s" for stage, sec in summary.seconds.items()))
     print(f"warehouse  {summary.warehouse}")
     print(f"           duckdb -readonly {summary.warehouse}")

@@ -271,6 +271,35 @@ class SourceColumn:
     note: str = ""                # why, for everything but a plain loaded column (zh / en)
 
 
+STATUS_TEXT = {"loaded": "读取", "cross_check": "核对", "not_loaded": "未读取", "ignored": "忽略"}
+
+
+def report_lines(columns: list[SourceColumn]) -> list[str]:
+    """The header report as `clusterwatch check` prints it: one line per source column."""
+    lines = []
+    for c in columns:
+        target = c.column or "—"
+        extra = []
+        if c.basis:
+            extra.append({"month": "本月 month", "ytd": "累计 ytd", "compare": "对照 comparison"}[c.basis])
+        if c.unit and c.status in ("loaded", "cross_check"):
+            extra.append(f"{c.unit} ({c.unit_source}) ×{c.factor:g}")
+        line = f"  col {c.position:>2} {c.header!r} → {target} [{c.status} {STATUS_TEXT[c.status]}]"
+        if extra:
+            line += " " + ", ".join(extra)
+        if c.note:
+            line += f" — {c.note}"
+        lines.append(line)
+    return lines
+
+
+def columns_rows(columns: list[SourceColumn]) -> list[dict]:
+    """The header report as rows of meta.file_columns (without file_id)."""
+    return [{"position": c.position, "source_header": c.header, "column_name": c.column, "basis": c.basis,
+             "unit": c.unit, "unit_source": c.unit_source, "factor": c.factor, "status": c.status,
+             "note": c.note or None} for c in columns]
+
+
 @dataclass
 class Layout:
     """Where the data of a sheet starts and what each of its columns is."""

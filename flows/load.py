@@ -24,6 +24,11 @@ _DTYPES = {"str": pl.Utf8, "scope": pl.Utf8, "srdi": pl.Utf8, "transformation": 
            "int": pl.Int64, "period": pl.Date, "date": pl.Date, "bool": pl.Boolean}
 
 
+FILE_COLUMNS_SCHEMA: dict[str, pl.DataType] = {
+    "position": pl.Int32, "source_header": pl.Utf8, "column_name": pl.Utf8, "basis": pl.Utf8, "unit": pl.Utf8,
+    "unit_source": pl.Utf8, "factor": pl.Float64, "status": pl.Utf8, "note": pl.Utf8}
+
+
 @dataclass(frozen=True)
 class FileOutcome:
     file_id: int
@@ -35,6 +40,7 @@ class FileOutcome:
     rows_quarantined: int = 0
     reason: str | None = None
     rules: tuple[tuple[str, int], ...] = ()  # quarantined rows per rule
+    ignored_columns: tuple[str, ...] = ()      # source headers that map to no column (reported, not loaded)
 
 
 def row_key(frame: pl.DataFrame, kind: str) -> pl.Expr:
@@ -50,7 +56,7 @@ def conform(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
     """
     measures_as_double = kind in DERIVED_TABLE
     cols = []
-    for column in KINDS[kind].columns:
+    for column in KINDS[kind].stored_columns:
         dtype = _DTYPES[column.dtype]
         if measures_as_double and column.name not in ("uscc", "period", "basis"):
             dtype = pl.Float64
@@ -84,12 +90,14 @@ def quarantine_frame(rejected: pl.DataFrame, raw: pl.DataFrame, parsed: pl.DataF
 
 def load_file(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: str, kind: str,
               parsed: pl.DataFrame, loaded: pl.DataFrame, rejected: pl.DataFrame, flagged: pl.DataFrame,
-              raw: pl.DataFrame, rows_in: int, encoding: str | None, header_map: dict[str, str]) -> FileOutcome:
+              raw: pl.DataFrame, rows_in: int, encoding: str | None, header_map: dict[str, str],
+              columns: list[dict] | None = None) -> FileOutcome:
     """Load one file's outcome in one transaction of the building warehouse.
 
     `parsed` holds every row that parsed, `loaded` those that also passed validation; `rejected` has one
     issue per quarantined source row (parse-level or validation); `flagged` warning-level issues on
-    loaded rows; `raw` the source rows as read, for the original values kept in quarantine.
+    loaded rows; `raw` the source rows as read, for the original values kept in quarantine; `columns` the
+    file's header report (flows.layout.columns_rows) for meta.file_columns.
     """
     incoming = conform(loaded, kind)
     n_quarantined = rejected["_row"].n_unique()
@@ -112,6 +120,10 @@ def load_file(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: s
         else:
             run_sql(con, REGISTRY_SQL[kind], params)
         run_sql(con, "load_resolve", params)
+        if columns:
+            con.register("file_columns", pl.DataFrame(columns, schema=FILE_COLUMNS_SCHEMA).to_arrow())
+            run_sql(con, "file_columns", {"file_id": file_id})
+            con.unregister("file_columns")
         run_sql(con, "file_finish", {
             "file_id": file_id, "status": "loaded", "reason": None, "encoding": encoding,
             "header_map": json.dumps(header_map, ensure_ascii=False), "rows_in": rows_in,
@@ -124,8 +136,10 @@ def load_file(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: s
         for view in ("rejected", "flagged", "incoming"):
             con.unregister(view)
     by_rule = rejected.group_by("rule").len().sort("rule").rows()
+    ignored = tuple(c["source_header"] for c in columns or () if c["status"] == "ignored" and c["column_name"] is None
+                    and c["source_header"])
     return FileOutcome(file_id, name, kind, "loaded", rows_in, incoming.height, n_quarantined,
-                       rules=tuple((r, int(n)) for r, n in by_rule))
+                       rules=tuple((r, int(n)) for r, n in by_rule), ignored_columns=ignored)
 
 
 def fail_file(con: duckdb.DuckDBPyConnection, file_id: int, name: str, kind: str | None, reason: str,

@@ -26,6 +26,7 @@ from flows.deliver import DeliveryReport, flush, load_settings
 from flows.discover import InboxFile, discover
 from flows.indicators import changed_periods, update_indicators
 from flows.land import LandedFile, land, landed_hashes
+from flows.layout import columns_rows
 from flows.report import ReportFiles, report_stage
 from flows.settings import DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, landing_for
 from flows.snapshot import SnapshotResult, snapshot_stage
@@ -100,12 +101,15 @@ def ingest_task(con: duckdb.DuckDBPyConnection, run_id: int, landed: LandedFile,
         std = standardise(landed.path, landed.kind, file_name=landed.name)
     except FileRejected as exc:
         return loader.fail_file(con, landed.file_id, landed.name, landed.kind, exc.reason, exc.message)
-    checked = session.validate(landed.kind, std.frame, landed.name, con)
+    checked = session.validate(landed.kind, std.frame, landed.name, con, where=std.where,
+                               headers={c: s for s, c in std.header_map.items()})
     rejected = pl.concat([std.issues, checked.issues], how="vertical_relaxed")
+    flagged = pl.concat([std.warnings, checked.warnings], how="vertical_relaxed") if std.warnings.height \
+        else checked.warnings
     outcome = loader.load_file(
         con, run_id, landed.file_id, landed.name, landed.kind, parsed=std.frame, loaded=checked.frame,
-        rejected=rejected, flagged=checked.warnings, raw=std.raw, rows_in=std.rows_in,
-        encoding=std.encoding, header_map=std.header_map)
+        rejected=rejected, flagged=flagged, raw=std.raw, rows_in=std.rows_in,
+        encoding=std.encoding, header_map=std.header_map, columns=columns_rows(std.columns))
     session.record(con, landed.file_id, run_id, checked)
     return outcome
 

@@ -411,7 +411,12 @@ def _quality(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[
                count(*) FILTER (WHERE prev.uscc IS NOT NULL AND now.uscc IS NULL) AS lost
         FROM f LEFT JOIN now USING (uscc) LEFT JOIN prev USING (uscc)
         GROUP BY f.cluster_id ORDER BY f.cluster_id""", [cluster_ids, period, add_months(period, -1)])
-    return {"files": files, "reasons": reasons, "failed": failed, "missing": missing}
+    # columns of delivered files that were not loaded (no alias matched, comparison or cross-check columns)
+    unread = _rows(con, """SELECT f.file_name, c.source_header, c.status, c.note FROM meta.file_columns c
+                           JOIN meta.files f USING (file_id)
+                           WHERE c.status IN ('ignored', 'not_loaded') AND c.source_header <> ''
+                           ORDER BY f.file_name, c.position""") if _has(con, "meta", "file_columns") else []
+    return {"files": files, "reasons": reasons, "failed": failed, "missing": missing, "unread": unread}
 
 
 def _ratings(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[str],

@@ -204,6 +204,105 @@ def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, spec: 
         con.unregister("_validate_firms")
 
 
+OLD_ID_COLUMNS = {"monthly": "uscc", "tax": "uscc", "digital": "uscc", "procurement": "buyer_uscc"}
+_ORG_CODE = re.compile(r"^[0-9A-Z]{8}-?[0-9X]$")      # 组织机构代码 (GB 11714): 8 characters + check
+_TAX_ID_15 = re.compile(r"^\d{6}[0-9A-Z]{8}[0-9X]$")  # 税务登记号: the division code + the organisation code
+
+
+def resolve_identifiers(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBPyConnection,
+                        extra_keys: dict[str, set[str]] | None = None
+                        ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Fact rows identified by an old code: a 9-character 组织机构代码 (characters 9–17 of the USCC) or a
+    15-digit 税务登记号 (the registry's old_tax_id, or division code + organisation code) load under the one
+    registered firm it names, with an `old_identifier` warning; no firm gives `unknown_firm`, two firms
+    `ambiguous_identifier` (both critical). Returns (frame, issues, warnings)."""
+    empty = pl.DataFrame(schema=ISSUE_SCHEMA)
+    column = OLD_ID_COLUMNS.get(kind)
+    if column is None or column not in frame.columns:
+        return frame, empty, empty
+    codes = frame[column]
+    old = codes.filter(codes.str.len_chars().is_in([9, 10, 15])).unique().drop_nulls().to_list()
+    old = [c for c in old if _ORG_CODE.match(c) or _TAX_ID_15.match(c)]
+    if not old:
+        return frame, empty, empty
+    usccs = _registry_keys(con, "core.firms", "uscc").cast(pl.Utf8).to_list()
+    usccs += sorted((extra_keys or {}).get("core.firms", set()))
+    by_org: dict[str, set[str]] = {}
+    for u in usccs:
+        if u and len(u) == 18:
+            by_org.setdefault(u[8:17], set()).add(u)
+    by_tax: dict[str, set[str]] = {}
+    try:
+        for u, ident in con.execute("SELECT uscc, identifier FROM core.firm_identifiers "
+                                    "WHERE scheme = 'tax_registration_15'").fetchall():
+            by_tax.setdefault(ident, set()).add(u)
+    except duckdb.CatalogException as e:  # a warehouse from before the table existed: say so, never skip
+        raise RuntimeError(f"{file_name}: core.firm_identifiers is missing; run a night to upgrade the "
+                           "warehouse") from e
+    mapped: dict[str, str] = {}
+    verdict: dict[str, str] = {}
+    for code in old:
+        org = code.replace("-", "") if len(code) in (9, 10) else code[6:]
+        found = by_tax.get(code, set()) | by_org.get(org, set())
+        if len(found) == 1:
+            mapped[code] = next(iter(found))
+        verdict[code] = "old_identifier" if len(found) == 1 else (
+            "unknown_firm" if not found else "ambiguous_identifier")
+    rows = frame.select("_row", pl.col(column).alias("value")).filter(pl.col("value").is_in(old))
+    rows = rows.with_columns(pl.col("value").replace_strict(verdict, return_dtype=pl.Utf8).alias("rule"),
+                             pl.col("value").replace_strict(mapped, default=None, return_dtype=pl.Utf8)
+                             .alias("uscc_found"))
+    label = {"old_identifier": ("旧代码（组织机构代码/税务登记号）已按企业名录对应到统一社会信用代码",
+                                "old identifier (organisation code / tax registration number) matched to the "
+                                "registered firm's USCC"),
+             "unknown_firm": ("旧代码（组织机构代码/税务登记号）在企业名录中找不到对应企业",
+                              "old identifier (organisation code / tax registration number) matches no "
+                              "registered firm"),
+             "ambiguous_identifier": ("旧代码对应名录中的多家企业，无法确定", "old identifier matches several "
+                                      "registered firms")}
+    messages = rows.select(
+        "_row", pl.lit(column).alias("column_name"), "value", "rule",
+        pl.when(pl.col("rule") == "old_identifier").then(pl.lit("warning")).otherwise(pl.lit("critical"))
+        .alias("severity"),
+        pl.concat_str([pl.lit(f"{file_name} 第"), pl.col("_row").cast(pl.Utf8), pl.lit(f"行 {column}="),
+                       pl.col("value"), pl.lit("："),
+                       pl.col("rule").replace_strict({k: v[0] for k, v in label.items()}),
+                       pl.when(pl.col("uscc_found").is_not_null()).then(
+                           pl.concat_str([pl.lit("（"), pl.col("uscc_found"), pl.lit("）")])).otherwise(pl.lit("")),
+                       pl.lit(" ["), pl.col("rule"), pl.lit("]")]).alias("message"),
+        pl.concat_str([pl.lit(f"{file_name} row "), pl.col("_row").cast(pl.Utf8), pl.lit(f", {column}="),
+                       pl.col("value"), pl.lit(": "),
+                       pl.col("rule").replace_strict({k: v[1] for k, v in label.items()}),
+                       pl.when(pl.col("uscc_found").is_not_null()).then(
+                           pl.concat_str([pl.lit(" ("), pl.col("uscc_found"), pl.lit(")")])).otherwise(pl.lit("")),
+                       pl.lit(" ["), pl.col("rule"), pl.lit("]")]).alias("message_en"),
+    ).cast(ISSUE_SCHEMA)
+    if mapped:
+        frame = frame.with_columns(pl.col(column).replace(mapped))
+    return (frame, messages.filter(pl.col("severity") == "critical"),
+            messages.filter(pl.col("severity") == "warning"))
+
+
+IN_FILE_MIN_MONTHS = 3  # months of a firm in one file that let the file's own median judge a unit slip
+
+
+def _file_medians(frame: pl.DataFrame, column: str, history: pl.DataFrame) -> pl.DataFrame:
+    """Each firm's median monthly level of a measure within this file, for firms without enough history.
+
+    A first-ever file cannot be compared with the warehouse; a firm's other months in the same file can
+    (one month in 元 under a 万元 header is ≈10⁴× the file's median of that firm). Year-to-date values are
+    spread over their months so a 累计 file compares like with like.
+    """
+    if "period" not in frame.columns:
+        return pl.DataFrame(schema={"uscc": pl.Utf8, "recent_median": pl.Float64})
+    months = pl.when(pl.col("basis") == "ytd").then(pl.col("period").dt.month()).otherwise(1) \
+        if "basis" in frame.columns else pl.lit(1)
+    return (frame.filter((pl.col(column) > 0) & ~pl.col("uscc").is_in(history["uscc"].implode()))
+            .group_by("uscc").agg((pl.col(column) / months).median().alias("recent_median"),
+                                  pl.len().alias("n"))
+            .filter(pl.col("n") >= IN_FILE_MIN_MONTHS).select("uscc", "recent_median"))
+
+
 @dataclass(frozen=True)
 class Distinct:
     """A column's values to check once each — its distinct values, or one per run of equal neighbours (a value
@@ -298,6 +397,7 @@ def derive(frame: pl.DataFrame, derived: dict, con: duckdb.DuckDBPyConnection,
                     pl.when(v.is_null()).then(None).otherwise(v.is_in(keys))).to_series())
         elif fn == "history_ratio":
             med = _history_medians(con, frame, spec)
+            med = pl.concat([med.select("uscc", "recent_median"), _file_medians(frame, src, med)])
             joined = frame.select("uscc", src).join(med, on="uscc", how="left", maintain_order="left")
             out = joined.select(
                 pl.when((pl.col(src) > 0) & (pl.col("recent_median") > 0))
@@ -573,11 +673,13 @@ def _factor_text(exp: int) -> tuple[str, str]:
     return (f"{int(f)}", f"{int(f):,}") if exp >= 0 else (f"{f:g}", f"{f:g}")
 
 
-def _messages(kind: str, file_name: str, rule: Rule, rows: pl.DataFrame) -> pl.DataFrame:
+def _messages(kind: str, file_name: str, rule: Rule, rows: pl.DataFrame,
+              headers: dict[str, str] | None = None) -> pl.DataFrame:
     """ISSUE_SCHEMA rows for rows failing rule (vectorised); rows has _row, _value and maybe _ratio."""
     col = rule.column or ""
     kdef = KINDS.get(kind)
     zh_col = next((c.zh for c in kdef.columns if c.name == col), col) if kdef else col
+    zh_col = (headers or {}).get(col, zh_col)
     zh, en = pl.lit(rule.message_zh), pl.lit(rule.message_en)
     if "{factor}" in rule.message_zh and "_ratio" in rows.columns:
         rows = rows.with_columns(pl.col("_ratio").log10().round(0).cast(pl.Int64).alias("_exp"))
@@ -621,14 +723,16 @@ def window_params(today: date | None = None) -> dict[str, date]:
 
 def validate(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBPyConnection, *,
              today: date | None = None, gx_rows: int | None = None,
-             extra_keys: dict[str, set[str]] | None = None) -> Validated:
+             extra_keys: dict[str, set[str]] | None = None, where: str | None = None,
+             headers: dict[str, str] | None = None) -> Validated:
     """Run kind's suite on a standardised frame: critical failures → issues, warnings → flags on loaded rows.
 
     GX runs on this file alone (one GX run per call); a night validates through ValidationSession, which
     runs GX once per kind. extra_keys adds registry keys not yet in con (clusterwatch check validates a
     firms file and the facts that use it together); gx_rows overrides GX_ROWS.
     """
-    v = _verdicts(kind, frame, file_name, con, today=today, gx_rows=gx_rows, extra_keys=extra_keys)
+    v = _verdicts(kind, frame, file_name, con, today=today, gx_rows=gx_rows, extra_keys=extra_keys,
+                  where=where, headers=headers)
     t = time.perf_counter()
     inp = v.gx_input
     assert inp is not None
@@ -640,8 +744,13 @@ def validate(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBP
 
 def _verdicts(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBPyConnection, *,
               today: date | None = None, gx_rows: int | None = None,
-              extra_keys: dict[str, set[str]] | None = None) -> Validated:
-    """The polars half of validate: every verdict, and the file's GX rows (gx_evaluated/gx_failed still null)."""
+              extra_keys: dict[str, set[str]] | None = None, where: str | None = None,
+              headers: dict[str, str] | None = None) -> Validated:
+    """The polars half of validate: every verdict, and the file's GX rows (gx_evaluated/gx_failed still null).
+
+    Messages name the file as `where` (file and sheet) and each column by its header as written (`headers`,
+    canonical → source header) when given.
+    """
     clock = [time.perf_counter()]
     timings: dict[str, float] = {}
 
@@ -653,6 +762,7 @@ def _verdicts(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDB
     params = window_params(today)
     if "_row" not in frame.columns:
         frame = frame.with_row_index("_row", offset=1).with_columns(pl.col("_row").cast(pl.Int64))
+    frame, id_issues, id_warnings = resolve_identifiers(kind, frame, where or file_name, con, extra_keys)
     base = frame.with_columns(pl.col(c).fill_nan(None) for c, t in frame.schema.items() if t.is_float())
     encoded = _encode(base, rules, derived)
     lap("encode")
@@ -703,8 +813,12 @@ def _verdicts(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDB
             extra = [pl.col(f"_ratio__{r.column}").alias("_ratio")] if f"_ratio__{r.column}" in work.columns \
                 and r.rule == "unit_suspect" else []
             hit = work.lazy().filter(sel_r).select("_row", _value_expr(r, work).alias("_value"), *extra).collect()
-        part = _messages(kind, file_name, r, hit).with_columns(pl.lit(order).alias("_order"))
+        part = _messages(kind, where or file_name, r, hit, headers).with_columns(pl.lit(order).alias("_order"))
         (crit_parts if r.severity == "critical" else warn_parts).append(part)
+    if id_issues.height:
+        crit_parts.append(id_issues.with_columns(pl.lit(-1).alias("_order")))
+    if id_warnings.height:
+        warn_parts.append(id_warnings.with_columns(pl.lit(-1).alias("_order")))
     issues = _first_issue(crit_parts)
     warnings = (pl.concat(warn_parts).sort("_row", "_order").drop("_order") if warn_parts
                 else pl.DataFrame(schema=ISSUE_SCHEMA))
@@ -869,8 +983,10 @@ class ValidationSession:
         self.gx_runs = 0
 
     def validate(self, kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBPyConnection, *,
-                 extra_keys: dict[str, set[str]] | None = None) -> Validated:
-        v = _verdicts(kind, frame, file_name, con, today=self.today, gx_rows=self.limit, extra_keys=extra_keys)
+                 extra_keys: dict[str, set[str]] | None = None, where: str | None = None,
+                 headers: dict[str, str] | None = None) -> Validated:
+        v = _verdicts(kind, frame, file_name, con, today=self.today, gx_rows=self.limit, extra_keys=extra_keys,
+                      where=where, headers=headers)
         for k, s in v.timings.items():
             self.timings[k] = self.timings.get(k, 0.0) + s
         return v
@@ -1012,6 +1128,7 @@ def _issue_line(row: dict, message: str) -> str:
 
 def check_files(paths: list[Path], warehouse: Path | None) -> int:
     """Standardise and validate files without loading them; print what would be quarantined; 1 on failure."""
+    from flows.layout import report_lines
     from flows.standardise import FileRejected, standardise
 
     if warehouse is not None and Path(warehouse).exists():
@@ -1036,7 +1153,13 @@ def check_files(paths: list[Path], warehouse: Path | None) -> int:
                 print(f"{path.name}: 拒收 / rejected ({exc.reason}): {exc.message}")
                 status = 1
                 continue
-            v = validate(kind, std.frame, path.name, con, extra_keys=extra)
+            print(f"== {path.name} ({kind}){f' sheet {std.sheet!r}' if std.sheet else ''}: header report")
+            for line in report_lines(std.columns):
+                print(line)
+            if std.skipped:
+                print("  skipped rows: " + ", ".join(f"{k}={v}" for k, v in std.skipped.items()))
+            v = validate(kind, std.frame, path.name, con, extra_keys=extra, where=std.where,
+                         headers={c: s for s, c in std.header_map.items()})
             if kind == "clusters":
                 extra["core.clusters"] |= set(v.frame["cluster_id"].drop_nulls().to_list())
             elif kind == "firms":
@@ -1044,13 +1167,14 @@ def check_files(paths: list[Path], warehouse: Path | None) -> int:
             quarantined = pl.concat([std.issues, v.issues], how="vertical_relaxed").sort("_row")
             n_q = quarantined["_row"].n_unique()
             total_q += n_q
-            total_w += v.warnings.height
+            total_w += v.warnings.height + std.warnings.height
             print(f"== {path.name} ({kind}): {std.rows_in} rows, {v.frame.height} would load, "
-                  f"{n_q} would be quarantined, {v.warnings.height} warnings")
+                  f"{n_q} would be quarantined, {v.warnings.height + std.warnings.height} warnings")
             for row in quarantined.iter_rows(named=True):
                 print(_issue_line(row, f"{row['message']} / {row['message_en']}"))
-            for row in v.warnings.iter_rows(named=True):
-                print(_issue_line(row, row["message_en"]))
+            warnings = pl.concat([std.warnings, v.warnings], how="vertical_relaxed").sort("_row")
+            for row in warnings.iter_rows(named=True):
+                print(_issue_line(row, f"{row['message']} / {row['message_en']}"))
             failed = v.results.filter(~pl.col("passed"))
             for row in failed.iter_rows(named=True):
                 print(f"  rule {row['rule']} ({row['severity']}) on {row['column_name']}: "

@@ -90,3 +90,20 @@ COMMENT ON COLUMN history.reported_values.basis IS '口径 / basis: month (当�
 COMMENT ON COLUMN history.reported_values.measure IS '指标列 / measure (canonical column)';
 COMMENT ON COLUMN history.reported_values.value IS '报送值（标准单位）/ reported value in the canonical unit';
 COMMENT ON COLUMN history.reported_values.row_number IS '来源文件行号 / row number in the source file';
+
+COMMENT ON TABLE core.firm_identifiers IS '企业旧代码对照：名录中登记的15位税务登记号 / old identifiers of registered firms (15-digit tax registration numbers from the registry)';
+COMMENT ON COLUMN core.firm_identifiers.uscc IS '统一社会信用代码 / unified social credit code';
+COMMENT ON COLUMN core.firm_identifiers.scheme IS '代码体系 / identifier scheme (tax_registration_15)';
+COMMENT ON COLUMN core.firm_identifiers.identifier IS '旧代码 / the old identifier';
+COMMENT ON COLUMN core.firm_identifiers.file_id IS '来源文件编号 / id of the registry file (meta.files)';
+COMMENT ON TABLE meta.file_columns IS '表头报告：每个文件每一列的去向（字段、口径、单位、是否读取及原因） / header report: what became of every column of every file';
+COMMENT ON COLUMN meta.file_columns.file_id IS '文件编号 / file id (meta.files)';
+COMMENT ON COLUMN meta.file_columns.position IS '列序号（从1起） / column position, 1-based';
+COMMENT ON COLUMN meta.file_columns.source_header IS '原表头（两级表头写作“指标 / 子列”） / header as written (two-level: `indicator / sub-column`)';
+COMMENT ON COLUMN meta.file_columns.column_name IS '对应的标准字段（无则为空） / canonical column, NULL when none';
+COMMENT ON COLUMN meta.file_columns.basis IS '口径：month 本月 / ytd 累计 / compare 对照列 / basis of the column';
+COMMENT ON COLUMN meta.file_columns.unit IS '原数据单位 / unit of the delivered values';
+COMMENT ON COLUMN meta.file_columns.unit_source IS '单位来源：header 表头 / units_row 单位行 / title_line 标题行 / config 配置 / contract_default 未注明（按标准单位） / where the unit was stated';
+COMMENT ON COLUMN meta.file_columns.factor IS '换算系数（乘以后为标准单位） / factor to the canonical unit';
+COMMENT ON COLUMN meta.file_columns.status IS 'loaded 已读取 / cross_check 仅用于核对 / not_loaded 未读取 / ignored 忽略 / what became of the column';
+COMMENT ON COLUMN meta.file_columns.note IS '原因说明 / why';

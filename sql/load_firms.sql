@@ -7,3 +7,6 @@ FROM incoming;
 INSERT INTO history.firms SELECT * FROM core.firms WHERE file_id = $file_id;
 
 INSERT INTO meta.changes VALUES ($run_id, 'firms', NULL);
+
+INSERT OR IGNORE INTO core.firm_identifiers
+SELECT uscc, 'tax_registration_15', old_tax_id, $file_id FROM incoming WHERE old_tax_id IS NOT NULL;

@@ -144,3 +144,28 @@ CREATE TABLE IF NOT EXISTS core.digital_surveys (
     PRIMARY KEY (uscc, survey_date)
 );
 CREATE TABLE IF NOT EXISTS history.digital_surveys AS SELECT * FROM core.digital_surveys WITH NO DATA;
+
+-- Old identifiers of registered firms (a 15-digit 税务登记号 given in the registry's optional column), so fact
+-- files that still identify a unit by it load under the firm's USCC. The 9-character 组织机构代码 needs no row:
+-- it is characters 9-17 of the USCC.
+CREATE TABLE IF NOT EXISTS core.firm_identifiers (
+    uscc        VARCHAR,
+    scheme      VARCHAR,   -- tax_registration_15
+    identifier  VARCHAR,
+    file_id     INTEGER,
+    PRIMARY KEY (scheme, identifier, uscc)
+);
+
+-- The header report of every file: what each source column became (DESIGN §3: nothing dropped without a word).
+CREATE TABLE IF NOT EXISTS meta.file_columns (
+    file_id       INTEGER,
+    position      INTEGER,   -- 1-based column, as the user counts
+    source_header VARCHAR,   -- as written; two-level headers as `工业总产值 / 本月`
+    column_name   VARCHAR,   -- canonical column, NULL when it maps to none
+    basis         VARCHAR,   -- month | ytd | compare (from a sub-column or the header)
+    unit          VARCHAR,   -- unit of the delivered values
+    unit_source   VARCHAR,   -- header | units_row | title_line | config | contract_default
+    factor        DOUBLE,    -- × factor = canonical unit
+    status        VARCHAR,   -- loaded | cross_check | not_loaded | ignored
+    note          VARCHAR    -- why (zh / en), for everything but a plain loaded column
+);
