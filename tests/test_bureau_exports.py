@@ -133,7 +133,8 @@ def test_two_different_units_in_title_lines_are_refused(tmp_path: Path) -> None:
 
 def test_price_qualifiers_and_units_in_brackets(tmp_path: Path) -> None:
     p = write_xlsx(tmp_path / "monthly_2025-06_a.xlsx", [
-        ["统一社会信用代码", "统计期", "工业总产值（当年价格）（千元）", "工业增加值（当年价格）（万元）", "研究开发费用（千元）"],
+        ["统一社会信用代码", "统计期", "工业总产值（当年价格）（千元）", "工业增加值（当年价格）（万元）",
+         "研究开发费用（千元）"],
         [A, "2025-06", 5000, 100, 20],
     ])
     s = standardise(p, "monthly")
