@@ -25,6 +25,7 @@ from flows.sample_core import (
     output_month,
     procurement_month,
 )
+from flows.sample_exports import write_bureau_exports
 from flows.sample_io import Style, energy, fmt_period, header, money, write
 from flows.sample_spec import (
     CLUSTERS,
@@ -40,6 +41,8 @@ from flows.sample_truth import derive, indicators
 from flows.uscc import ALPHABET
 
 SCALES = ("sample", "province", "nation")
+BAD_ROWS_SCHEMA = {"file_name": pl.Utf8, "row_number": pl.Int64, "column_name": pl.Utf8, "rule": pl.Utf8}
+REGISTRY_FIRM_COLUMNS = [c.name for c in KINDS["firms"].stored_columns if c.name != "old_tax_id"]
 # Planted extra bad rows in fact files: (kind, province, file block, rule, unparsable period text)
 EXTRAS = [
     ("monthly", "zhejiang", "2024-12", "invalid_uscc", None),
@@ -140,6 +143,10 @@ class _Sample:
             b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + bytes(range(256)) * 8
         )
         self._write_truth()
+        exports = write_bureau_exports(self.inbox, self.truth)
+        bad = pl.concat([pl.read_csv(self.truth / "bad_rows.csv", schema=BAD_ROWS_SCHEMA),
+                         pl.DataFrame(exports, schema=BAD_ROWS_SCHEMA)])
+        bad.sort("file_name", "row_number", "rule").write_csv(self.truth / "bad_rows.csv")
 
     def _values(self) -> None:
         """True monthly values (F×36), events, calibration of output_ttm at 2025-12 to DESIGN §8."""
@@ -437,7 +444,7 @@ class _Sample:
 
     def _fact_frame(self, kind: str, recs: pl.DataFrame, style: Style) -> pl.DataFrame:
         """Internal rows (integer 元/kgce) → the columns this bureau writes, plus the bookkeeping columns."""
-        cols_all = [c.name for c in KINDS[kind].columns if c.name not in ("uscc", "period", "basis")]
+        cols_all = [c.name for c in KINDS[kind].stored_columns if c.name not in ("uscc", "period", "basis")]
         start = None
         if style.basis == "ytd":
             start = (
@@ -557,7 +564,7 @@ class _Sample:
         old_js = f.filter(~entrant & (pl.col("prov") == "jiangsu"))
         old = f.filter(~entrant & (pl.col("prov") != "jiangsu"))
         new = f.filter(entrant)
-        cols = [c.name for c in KINDS["firms"].columns]
+        cols = REGISTRY_FIRM_COLUMNS
 
         def frame(df: pl.DataFrame, st: Style, yes: str, no: str, srdi: dict[str, str]) -> pl.DataFrame:
             land = pl.col("land_m2") if st.land == "平方米" else pl.col("land_c") / 100
@@ -808,7 +815,7 @@ class _Sample:
             (pl.col("amount") / 1e4).alias("amount"),
         ).sort("period", "buyer_uscc", "supplier_name", "amount")
         dig = self.dig.select([c.name for c in KINDS["digital"].columns]).sort("uscc", "survey_date")
-        firms = self.firms.select([c.name for c in KINDS["firms"].columns])
+        firms = self.firms.select(REGISTRY_FIRM_COLUMNS)
         clusters = self.cl.with_columns(pl.col("prov").replace_strict(PROVINCES).alias("province")).select(
             [c.name for c in KINDS["clusters"].columns]
         )
@@ -844,9 +851,7 @@ class _Sample:
             .sort("cluster_id", "period")
         )
         tot.write_parquet(T / "cluster_month_totals.parquet", compression="zstd", statistics=False)
-        bad = pl.DataFrame(
-            self.bad, schema={"file_name": pl.Utf8, "row_number": pl.Int64, "column_name": pl.Utf8, "rule": pl.Utf8}
-        ).sort("file_name", "row_number", "rule")
+        bad = pl.DataFrame(self.bad, schema=BAD_ROWS_SCHEMA).sort("file_name", "row_number", "rule")
         bad.write_csv(T / "bad_rows.csv")
         pl.DataFrame({"file_name": ["monthly_2024-05_scan.xlsx"], "reason": ["not_a_table"]}).write_csv(
             T / "bad_files.csv"

@@ -120,7 +120,7 @@ def generate_big(out: Path, scale: str, rng: np.random.Generator) -> None:
     bad: list[dict] = []
     cols = [c.name for c in KINDS["clusters"].columns]
     write(_plain(cl.select(cols)), inbox / "clusters.parquet", EN)
-    fcols = [c.name for c in KINDS["firms"].columns]
+    fcols = [c.name for c in KINDS["firms"].columns if c.name != "old_tax_id"]
     write(
         _plain(firms.with_columns((pl.col("land_c") / 100).alias("land_area")).select(fcols)),
         inbox / "firms.parquet",

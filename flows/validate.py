@@ -205,8 +205,10 @@ def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, spec: 
 
 
 OLD_ID_COLUMNS = {"monthly": "uscc", "tax": "uscc", "digital": "uscc", "procurement": "buyer_uscc"}
-_ORG_CODE = re.compile(r"^[0-9A-Z]{8}-?[0-9X]$")      # 组织机构代码 (GB 11714): 8 characters + check
-_TAX_ID_15 = re.compile(r"^\d{6}[0-9A-Z]{8}[0-9X]$")  # 税务登记号: the division code + the organisation code
+# 组织机构代码 (GB 11714): 8 characters and a check character, often written with a hyphen before it; the
+# 15-digit 税务登记号 is the division code followed by it. Both are looked up in the registry, never trusted alone.
+_ORG_CODE = re.compile(r"^[0-9A-Z]{8}-?[0-9A-Z]$")
+_TAX_ID_15 = re.compile(r"^\d{6}[0-9A-Z]{9}$")
 
 
 def resolve_identifiers(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBPyConnection,
