@@ -110,11 +110,11 @@ def _two_level(path: Path, monthly: pl.DataFrame, chosen: pl.DataFrame, month_fi
     """Indicator cells over 本月 / 1-本月累计 / 上年同期 / 增长% (in 万元 per the header)."""
     month = int(path.name.split("_")[1][5:7])
     year = (monthly.filter((pl.col("period").dt.year() == YEAR) & (pl.col("period").dt.month() <= month))
-            .group_by("uscc").agg(pl.col("output").sum().alias("output_ytd"),
-                                  pl.col("revenue").sum().alias("revenue_ytd")))
+            .group_by("uscc").agg(pl.col("output").sort().sum().alias("output_ytd"),
+                                  pl.col("revenue").sort().sum().alias("revenue_ytd")))
     before = (monthly.filter(pl.col("period") == dt.date(YEAR - 1, month, 1))
               .select("uscc", pl.col("output").alias("output_ly")))
-    m = _month(monthly, chosen, month).join(year, on="uscc").join(before, on="uscc", how="left")
+    m = _month(monthly, chosen, month).join(year, on="uscc").join(before, on="uscc", how="left").sort("uscc")
     subs = ["本月", "1-本月累计"] if month_first else ["1-本月累计", "本月"]
     top = ["统一社会信用代码", "统计期", "工业总产值（万元）", None, None, None, "营业收入（万元）", None]
     sub = [None, None, *subs, "上年同期", "增长%", *subs]

@@ -122,6 +122,7 @@ def test_row_counts_in_range() -> None:
         "duplicate_row",
         "conflicting_rows",
         "unit_suspect",
+        "uscc_number_formatted",
     }
     total = sum(p.stat().st_size for p in SAMPLE.rglob("*") if p.is_file())
     assert total < 20e6
@@ -131,7 +132,7 @@ def test_every_kind_and_format_present() -> None:
     names = [p.name for p in INBOX.iterdir()]
     kinds = {kind_of(n) for n in names}
     assert kinds == {"clusters", "firms", "platforms", "monthly", "tax", "procurement", "digital"}
-    assert {n.rsplit(".", 1)[1] for n in names} == {"csv", "xlsx", "parquet"}
+    assert {n.rsplit(".", 1)[1] for n in names} == {"csv", "xlsx", "xls", "parquet"}
     raw = [(INBOX / n).read_bytes() for n in names if n.endswith(".csv")]
     assert any(b.startswith(b"\xef\xbb\xbf") for b in raw)
     assert any(_encoding(b) == "gbk" for b in raw)
@@ -179,6 +180,11 @@ def test_bad_rows_are_present_where_listed() -> None:
             rule = r["rule"]
             if rule == "invalid_uscc":
                 assert not is_valid_uscc(uscc), r
+            elif rule == "unknown_firm" and not is_valid_uscc(uscc):  # an old organisation code nobody has
+                org = str(uscc).replace("-", "")
+                assert len(org) == 9 and all(f[8:17] != org for f in firms), r
+            elif rule == "uscc_number_formatted":
+                assert "E+" in str(uscc), r
             elif rule in ("unknown_firm", "unknown_cluster"):
                 assert is_valid_uscc(uscc) and uscc not in firms, r
                 if rule == "unknown_cluster":

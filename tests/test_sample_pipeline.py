@@ -104,3 +104,32 @@ def test_great_expectations_counts_reach_every_result_and_agree_where_it_saw_eve
                count(*) FILTER (WHERE gx_evaluated = evaluated AND gx_failed <> failed_rows)
         FROM meta.validation_results""").fetchone()
     assert total > 0 and with_gx == total and disagree == 0
+
+
+def test_bureau_exports_of_the_sample_load_through_their_header_reports(con):
+    """The sample's bureau-export files (flows/sample_exports.py) are read column by column as planted: the
+    units and bases below are how the generator wrote them; their values are checked against the truth by
+    test_loaded_monthly_values_equal_the_planted_truth."""
+    rows = con.execute("""SELECT f.file_name, c.source_header, c.column_name, c.basis, c.unit, c.unit_source, c.status
+                          FROM meta.file_columns c JOIN meta.files f USING (file_id)
+                          WHERE f.file_name LIKE '%zz_bureau%'""").fetchall()
+    got = {(r[0], r[1]): r[2:] for r in rows}
+    assert got[("monthly_2025-12_zz_bureau_units_line.xlsx", "工业总产值（当年价格）")] == (
+        "output", None, "千元", "title_line", "loaded")
+    assert got[("monthly_2025-12_zz_bureau_units_line.xlsx", "单位详细名称")] == (
+        None, None, None, None, "ignored")
+    assert got[("monthly_2025-11_zz_bureau_units_row.xls", "营业收入")] == ("revenue", None, "元", "units_row", "loaded")
+    assert got[("monthly_2025-11_zz_bureau_units_row.xls", "综合能源消费量")][2:4] == ("千克标准煤", "units_row")
+    for name in ("monthly_2025-10_zz_bureau_two_level.xlsx", "monthly_2025-09_zz_bureau_two_level_ytd_first.csv"):
+        assert got[(name, "工业总产值（万元） / 本月")] == ("output", "month", "万元", "header", "loaded")
+        assert got[(name, "工业总产值（万元） / 1-本月累计")][-1] == "cross_check"
+        assert got[(name, "工业总产值（万元） / 增长%")][-1] == "not_loaded"
+    assert got[("tax_2025-12_zz_bureau_taxoffice.csv", "税收实际贡献")] == (
+        "tax_paid", None, "元", "title_line", "loaded")
+    files = dict(con.execute("SELECT file_name, status FROM meta.files WHERE file_name LIKE '%zz_bureau%'").fetchall())
+    assert set(files.values()) == {"loaded"} and len(files) == 6
+    # the two rows keyed by an old code load under the registered firm, with a warning each
+    flags = con.execute("""SELECT count(*) FROM meta.row_flags r JOIN meta.files f USING (file_id)
+                           WHERE f.file_name = 'tax_2025-12_zz_bureau_taxoffice.csv' AND r.rule = 'old_identifier'""")
+    assert flags.fetchone()[0] == 2
+    assert con.execute("SELECT count(*) FROM core.firm_identifiers").fetchone()[0] == 3
