@@ -118,7 +118,8 @@ def test_bureau_exports_of_the_sample_load_through_their_header_reports(con):
         "output", None, "千元", "title_line", "loaded")
     assert got[("monthly_2025-12_zz_bureau_units_line.xlsx", "单位详细名称")] == (
         None, None, None, None, "ignored")
-    assert got[("monthly_2025-11_zz_bureau_units_row.xls", "营业收入")] == ("revenue", None, "元", "units_row", "loaded")
+    assert got[("monthly_2025-11_zz_bureau_units_row.xls", "营业收入")] == (
+        "revenue", None, "元", "units_row", "loaded")
     assert got[("monthly_2025-11_zz_bureau_units_row.xls", "综合能源消费量")][2:4] == ("千克标准煤", "units_row")
     for name in ("monthly_2025-10_zz_bureau_two_level.xlsx", "monthly_2025-09_zz_bureau_two_level_ytd_first.csv"):
         assert got[(name, "工业总产值（万元） / 本月")] == ("output", "month", "万元", "header", "loaded")
