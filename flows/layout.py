@@ -116,6 +116,9 @@ BASIS_MONTH = _words("basis", "month")
 BASIS_YTD = _words("basis", "ytd")
 BASIS_COMPARE = _words("basis", "compare")
 _YTD_PATTERNS = [re.compile(p) for p in VOCABULARY["basis"].get("ytd_patterns", [])]
+_COMPARE_WORDS = tuple(norm(w) for w in VOCABULARY["basis"].get("compare_patterns", []))
+INFORMATIONAL = _words("informational", "headers")
+PERIOD_PREFIXES = tuple(VOCABULARY["period_lines"]["prefixes"])
 QUALIFIER_SAME = _words("qualifiers", "same")
 QUALIFIER_OTHER = _words("qualifiers", "other")
 OTHER_UNITS = _words("unit_lines", "other_units")
@@ -135,7 +138,7 @@ def basis_of(label: object) -> str | None:
         return "month"
     if t in BASIS_YTD or any(p.match(t) for p in _YTD_PATTERNS):
         return "ytd"
-    if t in BASIS_COMPARE:
+    if t in BASIS_COMPARE or any(w in t for w in _COMPARE_WORDS):
         return "compare"
     return None
 
@@ -267,11 +270,13 @@ class SourceColumn:
     unit: str | None = None       # the unit the values are in (canonical unit when none was stated)
     unit_source: str | None = None  # header | units_row | title_line | config | contract_default
     factor: float = 1.0
-    status: str = "ignored"       # loaded | cross_check | not_loaded | ignored
+    status: str = "ignored"       # loaded | cross_check | not_loaded | ignored | info (row numbers, names)
     note: str = ""                # why, for everything but a plain loaded column (zh / en)
+    value: str | None = None      # a constant every row takes (a period stated in a title line): not in the data
 
 
-STATUS_TEXT = {"loaded": "读取", "cross_check": "核对", "not_loaded": "未读取", "ignored": "忽略"}
+STATUS_TEXT = {"loaded": "读取", "cross_check": "核对", "not_loaded": "未读取", "ignored": "忽略", "info": "说明列"}
+TITLE_PERIOD_FIELD = "__title_period"
 
 
 def report_lines(columns: list[SourceColumn]) -> list[str]:
@@ -310,6 +315,11 @@ class Layout:
     file_basis: str | None        # month | ytd when sub-columns or config fix it for every row
     title_lines: list[str]
     skipped_header_rows: dict[str, int]
+
+    @property
+    def fields(self) -> list[str]:
+        """The raw frame's names for the columns that are in the data (not the constants of title lines)."""
+        return [c.field for c in self.columns if c.value is None]
 
     @property
     def header_map(self) -> dict[str, str]:
@@ -407,6 +417,7 @@ def find_layout(rows: list[list], kind: Kind, file_name: str) -> Layout | None:
             nxt += 1
     title_lines = [_text(v) for r in grid[: h] for v in r if _text(v)]
     columns = _columns(kind, top, sub, units_row, title_lines, names, source, file_name)
+    _title_period(columns, kind, title_lines, file_name)
     basis = _file_basis(columns, source)
     check_required(columns, kind, file_name)
     return Layout(h, nxt, columns, basis, title_lines, skipped)
@@ -447,6 +458,10 @@ def _columns(kind: Kind, top: list, sub: list[str], units_row: list[str], title_
         cols.append(SourceColumn(j + 1, shown[j], fields[j]))
     title_units = _title_units(title_lines, file_name)
     for c, ht, u in zip(cols, parsed, units_row, strict=True):
+        if ht.column is None and norm(_text(c.header.split(" / ")[0])) in INFORMATIONAL:
+            c.status = "info"
+            c.note = "说明性列（序号、名称等），不读取 / part of the form (row number, name …), not loaded"
+            continue
         if ht.column is None:
             c.note = ("表头不在词汇表中，未读取 / header matches no column of this kind (add it to "
                       "flows/vocabulary.toml if it should load)") if c.header else "空表头列 / column without a header"
@@ -482,6 +497,30 @@ def check_required(cols: list[SourceColumn], kind: Kind, file_name: str) -> None
         zh = "、".join(f"{c.zh}（{c.name}）" for c in missing)
         en = ", ".join(c.name for c in missing)
         raise _reject("missing_columns", file_name, f"缺少必需的列 {zh}", f"missing required columns {en}")
+
+
+_PERIOD_LINE = re.compile(r"(?:%s)[:：]\s*([^\s，,;；]+)")
+
+
+def _title_period(cols: list[SourceColumn], kind: Kind, title_lines: list[str], file_name: str) -> None:
+    """A table without a period column whose title states one (`报告期：2025年6月`): that period for every row.
+
+    Added as a column of its own (TITLE_PERIOD_FIELD) so the header report shows where the period came from;
+    two different periods in the title lines are ambiguous.
+    """
+    if not any(c.name == "period" for c in kind.columns) or any(
+            sc.column == "period" and sc.status == "loaded" for sc in cols):
+        return
+    pattern = re.compile(_PERIOD_LINE.pattern % "|".join(PERIOD_PREFIXES))
+    found = {m.group(1) for line in title_lines for m in pattern.finditer(unicodedata.normalize("NFKC", line))}
+    if len(found) > 1:
+        raise _reject("ambiguous_basis", file_name, f"标题行给出多个统计期（{'、'.join(sorted(found))}）",
+                      f"the title lines state several periods ({', '.join(sorted(found))})")
+    if found:
+        period = found.pop()
+        cols.append(SourceColumn(len(cols) + 1, f"（标题行）{period}", TITLE_PERIOD_FIELD, "period", status="loaded",
+                                 value=period,
+                                 note="统计期取自标题行 / period stated in a title line, applies to every row"))
 
 
 def _title_units(title_lines: list[str], file_name: str) -> dict[str, tuple[str, str]]:

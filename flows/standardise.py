@@ -93,8 +93,8 @@ _FW_ALNUM = _FULLWIDTH[:10] + [chr(0xFF21 + i) for i in range(26)] + [chr(0xFF41
 _HW_ALNUM = _HALFWIDTH[:10] + [chr(0x41 + i) for i in range(26)] + [chr(0x61 + i) for i in range(26)]
 _NULL_MARKS = tuple(VOCABULARY["values"]["blank"])
 # value spellings are compared after these foldings (full-width, curly quotes, brackets) and without spaces
-_VFOLD_FROM = [*_FULLWIDTH, "“", "”", "（", "）"]
-_VFOLD_TO = [*_HALFWIDTH, '"', '"', "(", ")"]
+_VFOLD_FROM = [*_FULLWIDTH, "“", "”", "‘", "’", '"', "'", "「", "」", "（", "）"]
+_VFOLD_TO = [*_HALFWIDTH, "", "", "", "", "", "", "", "", "(", ")"]
 
 
 def _vkey(text: str) -> str:
@@ -238,7 +238,7 @@ def _read_csv(path: Path, kind: Kind, file_name: str) -> tuple[pl.DataFrame, str
             candidates.append(((named, width, -rank), sep, rows))
         _, sep, rows = max(candidates, key=lambda c: c[0])
         layout = _layout(rows, kind, file_name)
-        fields = [c.field for c in layout.columns]
+        fields = layout.fields
         try:
             df = pl.read_csv(utf8, has_header=False, skip_rows=layout.data_start, separator=sep,
                              schema=dict.fromkeys(fields, pl.Utf8), truncate_ragged_lines=True,
@@ -259,7 +259,7 @@ def _grid_frame(grid: pl.DataFrame, first_row: int, kind: Kind, file_name: str) 
         raise FileRejected("empty_file", f"{file_name}：工作表为空 / {file_name}: the first sheet is empty")
     head_rows = [list(r) for r in grid.head(HEADER_SEARCH_ROWS).rows()]
     layout = _layout(head_rows, kind, file_name)
-    fields = [c.field for c in layout.columns]
+    fields = layout.fields
     df = grid.slice(layout.data_start)
     df = df.select(df.columns[: len(fields)]).rename(dict(zip(df.columns[: len(fields)], fields, strict=True)))
     first = first_row + layout.data_start
@@ -375,7 +375,7 @@ def _read_parquet(path: Path, kind: Kind, file_name: str) -> tuple[pl.DataFrame,
             casts.append(pl.col(name).cast(pl.Utf8))
     df = df.with_columns(casts) if casts else df
     layout = _layout([list(df.columns)], kind, file_name)
-    df = df.rename(dict(zip(df.columns, [c.field for c in layout.columns], strict=True)))
+    df = df.rename(dict(zip(df.columns, layout.fields, strict=True)))
     return df.with_columns(pl.int_range(2, 2 + df.height, dtype=pl.Int64).alias("_row")), layout
 
 
@@ -432,8 +432,22 @@ def _parse_period(text: str) -> tuple[date | None, bool]:
         if (y2 is not None and int(y2) != y) or m1 != 1 or not 1 <= m2 <= 12:
             return None, False  # a cumulative range must start in January of the same year
         return date(y, m2, 1), m2 > 1
+    m = _DATE_RANGE_RE.match(s)
+    if m:  # a tax period written as one cell: 2025-06-01至2025-06-30, 2025-01-01~2025-06-30
+        start, end = _parse_date(m.group(1)), _parse_date(m.group(2))
+        if start is None or end is None or start.year != end.year:
+            return None, False
+        if (start.month, start.day) == (end.month, 1) or start.month == end.month:
+            return date(end.year, end.month, 1), False
+        if (start.month, start.day) == (1, 1):
+            return date(end.year, end.month, 1), True
+        return None, False  # a quarter or any other span is not a month nor a year to date
     d = _parse_date(s) if _DATE_RE.match(s) else None
     return (date(d.year, d.month, 1), False) if d else (None, False)
+
+
+_DAY = r"(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?)"
+_DATE_RANGE_RE = re.compile(rf"^{_DAY}(?:至|到|~|--|-)" + _DAY + "$")
 
 
 def _lookup(expr: pl.Expr, mapping: dict[str, object], dtype: pl.DataType) -> pl.Expr:
@@ -557,7 +571,8 @@ def _column(df: pl.DataFrame, col: Column, src: str, factor: float, flags: dict[
         vocab: dict[str, object] | None = None
         out_dtype: pl.DataType = pl.Utf8
         if dt == "bool":
-            vocab = {**dict.fromkeys(YES, True), **dict.fromkeys(NO, False), "1.0": True, "0.0": False}
+            vocab = {**dict.fromkeys(YES, True), **dict.fromkeys(NO, False), "1.0": True, "0.0": False,
+                     **{_vkey(k): bool(v) for k, v in VOCABULARY["values"]["bool"].items()}}
             out_dtype = pl.Boolean
         elif dt == "srdi":
             vocab = {_vkey(k): v for k, v in {**SRDI_LEVELS, **VOCABULARY["values"]["srdi"]}.items()}
@@ -739,6 +754,9 @@ def standardise(path: Path, kind: str, file_name: str | None = None) -> Standard
     k = KINDS[kind]
     raw, layout, encoding, sheet = _read(path, k, file_name)
     where = f"{file_name}［{sheet}］" if sheet else file_name
+    constants = [pl.lit(c.value, pl.Utf8).alias(c.field) for c in layout.columns if c.value is not None]
+    if constants:  # e.g. the period a title line states, for every row
+        raw = raw.with_columns(constants)
     header_map, units, factors = layout.header_map, layout.units, layout.factors
     skipped: dict[str, int] = {n: v for n, v in layout.skipped_header_rows.items() if v}
     if path.suffix.lower() not in (".parquet", ".pq"):

@@ -311,12 +311,61 @@ def test_tax_office_export_with_period_start_and_end(tmp_path: Path) -> None:
 
 def test_unknown_columns_are_reported_not_dropped_silently(tmp_path: Path) -> None:
     p = write_xlsx(tmp_path / "tax_2025-06_a.xlsx", [
-        ["统一社会信用代码", "所属期", "实缴税金", "行业代码"],
-        [A, "2025-06", 1, "C36"],
+        ["序号", "统一社会信用代码", "所属期", "实缴税金", "产品名称"],
+        [1, A, "2025-06", 1, "轴承"],
     ])
     s = standardise(p, "tax")
-    col = column(s, "行业代码")
+    col = column(s, "产品名称")
     assert (col.status, col.column) == ("ignored", None) and "vocabulary" in col.note
+    assert column(s, "序号").status == "info"   # part of the form: listed, never warned about
+
+
+def test_period_stated_in_a_title_line_applies_to_every_row(tmp_path: Path) -> None:
+    p = write_xlsx(tmp_path / "monthly_2025-06_a.xlsx", [
+        ["规模以上工业企业主要指标"], ["报告期：2025年6月", None, "单位：万元"],
+        ["统一社会信用代码", "工业总产值"], [A, 10], [B, 20],
+    ])
+    s = standardise(p, "monthly")
+    assert [str(d) for d in values(s, "period")] == ["2025-06-01", "2025-06-01"]
+    assert column(s, "（标题行）2025年6月").column == "period"
+
+
+def test_two_periods_in_title_lines_are_refused(tmp_path: Path) -> None:
+    p = write_xlsx(tmp_path / "monthly_2025-06_a.xlsx", [
+        ["报告期：2025年6月"], ["报告期：2025年7月"], ["统一社会信用代码", "工业总产值"], [A, 10]])
+    with pytest.raises(FileRejected):
+        standardise(p, "monthly")
+
+
+def test_tax_period_as_a_date_range_in_one_cell(tmp_path: Path) -> None:
+    p = tmp_path / "tax_2025-06_a.csv"
+    p.write_text(f"统一社会信用代码,税款所属期,实缴税金\n{A},2025-06-01至2025-06-30,1\n{B},2025-01-01至2025-06-30,6\n"
+                 f"{C},2025-04-01至2025-06-30,3\n", encoding="utf-8")
+    s = standardise(p, "tax")
+    assert values(s, "basis") == ["month", "ytd"]
+    assert [(r["_row"], r["rule"]) for r in s.issues.to_dicts()] == [(4, "unparsable_period")]
+
+
+def test_comparison_sub_columns_in_other_spellings_are_not_loaded(tmp_path: Path) -> None:
+    p = write_xlsx(tmp_path / "monthly_2025-06_a.xlsx", [
+        ["统一社会信用代码", "统计期", "工业总产值", None, None],
+        [None, None, "本月", "同比增减（%）", "比上年同期增长率"],
+        [A, "2025-06", 100, 5.0, 4.0],
+    ], merges=[(0, 2, 0, 4, "工业总产值")])
+    s = standardise(p, "monthly")
+    assert values(s, "output") == [100.0]
+    assert [c.status for c in s.columns][2:] == ["loaded", "not_loaded", "not_loaded"]
+
+
+def test_bool_and_srdi_words_in_other_spellings(tmp_path: Path) -> None:
+    p = write_xlsx(tmp_path / "firms_2025-06_a.xlsx", [
+        ["统一社会信用代码", "企业名称", "集群编码", "行政区划代码", "是否规上", "专精特新"],
+        [A, "甲", "X", "320505", "规上", "国家级专精特新‘小巨人’企业"],
+        [B, "乙", "X", "320505", "规下", "专精特新“小巨人”企业"],
+    ])
+    s = standardise(p, "firms")
+    assert values(s, "above_scale") == [True, False]
+    assert values(s, "srdi_level") == ["national", "national"]
 
 
 # ----------------------------------------------------------------------------------------- through the registry

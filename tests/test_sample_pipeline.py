@@ -117,7 +117,7 @@ def test_bureau_exports_of_the_sample_load_through_their_header_reports(con):
     assert got[("monthly_2025-12_zz_bureau_units_line.xlsx", "工业总产值（当年价格）")] == (
         "output", None, "千元", "title_line", "loaded")
     assert got[("monthly_2025-12_zz_bureau_units_line.xlsx", "单位详细名称")] == (
-        None, None, None, None, "ignored")
+        None, None, None, None, "info")
     assert got[("monthly_2025-11_zz_bureau_units_row.xls", "营业收入")] == (
         "revenue", None, "元", "units_row", "loaded")
     assert got[("monthly_2025-11_zz_bureau_units_row.xls", "综合能源消费量")][2:4] == ("千克标准煤", "units_row")
