@@ -145,7 +145,7 @@ def basis_of(label: object) -> str | None:
 
 def unit_of(label: object) -> tuple[str, str] | None:
     """(family, unit) of a money/land/energy unit word; ('other', word) of 人, 个, % …; None otherwise."""
-    t = re.sub(r"^(计量单位|单位)[:：]", "", norm(label))
+    t = re.sub(r"^(计量单位|单位)[:：]", "", norm(label)).removeprefix("人民币")
     if t in UNIT_OF:
         return UNIT_OF[t]
     if t in OTHER_UNITS:
@@ -153,7 +153,7 @@ def unit_of(label: object) -> tuple[str, str] | None:
     return None
 
 
-_UNIT_LINE = re.compile(r"(计量单位|金额单位|货币单位|数量单位|单位)[:：]\s*([^\s，,;；]+)")
+_UNIT_LINE = re.compile(r"(计量单位|金额单位|货币单位|数量单位|单位)[:：]\s*([^\s，,;；)）\]】]+)")
 _NOT_UNIT_LINE = ("填报", "报送", "制表", "统计", "详细", "企业", "调查", "填表", "报告")
 
 

@@ -99,6 +99,15 @@ def test_yuan_title_line_and_units_row_under_the_header(tmp_path: Path) -> None:
     assert values(s, "_row") == [4]
 
 
+def test_unit_inside_a_bracketed_title(tmp_path: Path) -> None:
+    p = write_xlsx(tmp_path / "tax_2025-06_a.xlsx", [
+        ["2025年6月企业税收情况表（单位：人民币千元）"],
+        ["统一社会信用代码", "所属期", "实缴税金"],
+        [A, "2025-06", 1234],
+    ])
+    assert values(standardise(p, "tax"), "tax_paid") == pytest.approx([123.4])
+
+
 def test_yuan_in_a_title_line_divides_by_ten_thousand(tmp_path: Path) -> None:
     p = write_xlsx(tmp_path / "tax_2025-06_a.xlsx", [
         ["2025年6月企业税收", None, "金额单位：元"],
