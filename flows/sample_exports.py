@@ -4,8 +4,9 @@ Each file re-delivers months the sample already holds, for a few firms of one �
 the layout of a real export: a money unit stated only in a title line, a units row under the header, a
 two-level header (本月 / 1-本月累计 / 上年同期 / 增长%, in both orders), an .xls with empty leading rows, totals
 and note and signature blocks, a 名录 with 12-digit 统计用区划代码, vocabulary labels and old 税务登记号, and a tax
-office's export keyed by old codes with 所属期起/止. Every value equals the planted truth, so a misread layout
-(×10, 累计 for 本月) breaks the planted-truth tests; the rows that must be refused are planted bad rows.
+office's export keyed by old codes with 所属期起/止, and `-` for a zero flow. Every value equals the planted
+truth, so a misread layout (×10, 累计 for 本月) breaks the planted-truth tests; the rows that must be refused
+are planted bad rows.
 
 Everything is chosen deterministically from the truth frames (no random draws), so adding this step leaves
 the rest of the generated sample byte-identical.
@@ -41,6 +42,7 @@ def write_bureau_exports(inbox: Path, truth: Path) -> list[dict]:
     _two_level(inbox / "monthly_2025-09_zz_bureau_two_level_ytd_first.csv", monthly, chosen, month_first=False)
     _directory(inbox / "firms_2025-12_zz_bureau_directory.xlsx", chosen)
     bad += _tax_office(inbox / "tax_2025-12_zz_bureau_taxoffice.csv", tax, chosen)
+    _dash_zero(inbox / "monthly_2024-09_zz_bureau_dash_zero.csv", monthly, firms, clusters)
     return bad
 
 
@@ -137,6 +139,23 @@ def _two_level(path: Path, monthly: pl.DataFrame, chosen: pl.DataFrame, month_fi
     ws.merge_range(1, 2, 1, 5, "工业总产值（万元）")
     ws.merge_range(1, 6, 1, 7, "营业收入（万元）")
     wb.close()
+
+
+def _dash_zero(path: Path, monthly: pl.DataFrame, firms: pl.DataFrame, clusters: pl.DataFrame) -> None:
+    """`-` for a flow that is zero: the month's records of the 当月-reporting province where a firm's profit was
+    zero, written as the bureau's form writes it (the zero as `-`)."""
+    period = dt.date(2024, 9, 1)
+    prov = firms.join(clusters.select("cluster_id", "province"), on="cluster_id").select("uscc", "province")
+    m = monthly.filter((pl.col("period") == period) & (pl.col("span_months") == 1)).join(prov, on="uscc")
+    zero = m.filter(pl.col("profit") == 0)
+    province = zero["province"].sort()[0]
+    rows = pl.concat([zero.filter(pl.col("province") == province),
+                      m.filter((pl.col("province") == province) & (pl.col("profit") != 0)).sort("uscc").head(3)])
+    lines = [["统一社会信用代码", "统计期", "工业总产值（万元）", "利润总额（万元）"]]
+    for r in rows.sort("uscc").iter_rows(named=True):
+        profit = "-" if r["profit"] == 0 else round(r["profit"], 2)
+        lines.append([r["uscc"], "2024年9月", round(r["output"], 2), profit])
+    path.write_text("".join(",".join(str(v) for v in line) + "\n" for line in lines), encoding="utf-8")
 
 
 def old_tax_id(row: dict) -> str:

@@ -128,7 +128,12 @@ def test_bureau_exports_of_the_sample_load_through_their_header_reports(con):
     assert got[("tax_2025-12_zz_bureau_taxoffice.csv", "税收实际贡献")] == (
         "tax_paid", None, "元", "title_line", "loaded")
     files = dict(con.execute("SELECT file_name, status FROM meta.files WHERE file_name LIKE '%zz_bureau%'").fetchall())
-    assert set(files.values()) == {"loaded"} and len(files) == 6
+    assert set(files.values()) == {"loaded"} and len(files) == 7
+    # `-` is the zero of a flow: the planted zero profit loads as 0, not as a missing value
+    zero = con.execute("""SELECT count(*) FROM history.reported_values h JOIN meta.files f USING (file_id)
+                          WHERE f.file_name = 'monthly_2024-09_zz_bureau_dash_zero.csv' AND h.measure = 'profit'
+                            AND h.value = 0""").fetchone()[0]
+    assert zero == 1
     # the two rows keyed by an old code load under the registered firm, with a warning each
     flags = con.execute("""SELECT count(*) FROM meta.row_flags r JOIN meta.files f USING (file_id)
                            WHERE f.file_name = 'tax_2025-12_zz_bureau_taxoffice.csv' AND r.rule = 'old_identifier'""")
