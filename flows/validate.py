@@ -212,7 +212,7 @@ _TAX_ID_15 = re.compile(r"^\d{6}[0-9A-Z]{9}$")
 
 
 def resolve_identifiers(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBPyConnection,
-                        extra_keys: dict[str, set[str]] | None = None
+                        extra_keys: dict[str, set[str]] | None = None, headers: dict[str, str] | None = None
                         ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Fact rows identified by an old code: a 9-character 组织机构代码 (characters 9–17 of the USCC) or a
     15-digit 税务登记号 (the registry's old_tax_id, or division code + organisation code) load under the one
@@ -262,22 +262,22 @@ def resolve_identifiers(kind: str, frame: pl.DataFrame, file_name: str, con: duc
                               "registered firm"),
              "ambiguous_identifier": ("旧代码对应名录中的多家企业，无法确定", "old identifier matches several "
                                       "registered firms")}
+    header = (headers or {}).get(column, column)
+
+    def message(lang: int, row: str, mid: str, colon: str, brackets: tuple[str, str]) -> pl.Expr:
+        found = pl.concat_str([pl.lit(brackets[0]), pl.col("uscc_found"), pl.lit(brackets[1])])
+        return pl.concat_str([pl.lit(file_name + row), pl.col("_row").cast(pl.Utf8), pl.lit(f"{mid}{header}="),
+                              pl.col("value"), pl.lit(colon),
+                              pl.col("rule").replace_strict({k: v[lang] for k, v in label.items()}),
+                              pl.when(pl.col("uscc_found").is_not_null()).then(found).otherwise(pl.lit("")),
+                              pl.lit(" ["), pl.col("rule"), pl.lit("]")])
+
     messages = rows.select(
         "_row", pl.lit(column).alias("column_name"), "value", "rule",
         pl.when(pl.col("rule") == "old_identifier").then(pl.lit("warning")).otherwise(pl.lit("critical"))
         .alias("severity"),
-        pl.concat_str([pl.lit(f"{file_name} 第"), pl.col("_row").cast(pl.Utf8), pl.lit(f"行 {column}="),
-                       pl.col("value"), pl.lit("："),
-                       pl.col("rule").replace_strict({k: v[0] for k, v in label.items()}),
-                       pl.when(pl.col("uscc_found").is_not_null()).then(
-                           pl.concat_str([pl.lit("（"), pl.col("uscc_found"), pl.lit("）")])).otherwise(pl.lit("")),
-                       pl.lit(" ["), pl.col("rule"), pl.lit("]")]).alias("message"),
-        pl.concat_str([pl.lit(f"{file_name} row "), pl.col("_row").cast(pl.Utf8), pl.lit(f", {column}="),
-                       pl.col("value"), pl.lit(": "),
-                       pl.col("rule").replace_strict({k: v[1] for k, v in label.items()}),
-                       pl.when(pl.col("uscc_found").is_not_null()).then(
-                           pl.concat_str([pl.lit(" ("), pl.col("uscc_found"), pl.lit(")")])).otherwise(pl.lit("")),
-                       pl.lit(" ["), pl.col("rule"), pl.lit("]")]).alias("message_en"),
+        message(0, " 第", "行 ", "：", ("（", "）")).alias("message"),
+        message(1, " row ", ", ", ": ", (" (", ")")).alias("message_en"),
     ).cast(ISSUE_SCHEMA)
     if mapped:
         frame = frame.with_columns(pl.col(column).replace(mapped))
@@ -764,7 +764,7 @@ def _verdicts(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDB
     params = window_params(today)
     if "_row" not in frame.columns:
         frame = frame.with_row_index("_row", offset=1).with_columns(pl.col("_row").cast(pl.Int64))
-    frame, id_issues, id_warnings = resolve_identifiers(kind, frame, where or file_name, con, extra_keys)
+    frame, id_issues, id_warnings = resolve_identifiers(kind, frame, where or file_name, con, extra_keys, headers)
     base = frame.with_columns(pl.col(c).fill_nan(None) for c, t in frame.schema.items() if t.is_float())
     encoded = _encode(base, rules, derived)
     lap("encode")
