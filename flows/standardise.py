@@ -77,8 +77,11 @@ RULES: dict[str, tuple[str, str]] = {
     "basis_mismatch": ("本月值与累计值不符", "current-month and year-to-date values disagree"),
 }
 _ROWS = VOCABULARY["rows"]
-TOTAL_WORDS = tuple(_ROWS["totals"])
-TOTAL_PATTERN = "|".join(f"(?:{p})" for p in _ROWS["totals_patterns"])
+TOTAL_COLUMNS = 3  # a total row's label stands in one of the leftmost columns (序号, code or name)
+# a total label, spaces allowed between its characters (`总 计`), alone in its cell; or a pattern (其中：…)
+TOTAL_REGEX = r"^\s*(?:" + "|".join(
+    [r"\s*".join(re.escape(ch) for ch in w.replace(" ", "")) for w in _ROWS["totals"]]
+    + [p.lstrip("^").rstrip("$") for p in _ROWS["totals_patterns"]]) + r")\s*$"
 NOTE_PREFIXES = tuple(_ROWS["note_prefixes"])
 NOTE_PATTERN = "|".join(f"(?:{p})" for p in _ROWS["note_patterns"])
 FLOW_ZERO = tuple(VOCABULARY["values"]["flow_zero"])
@@ -472,8 +475,6 @@ def _flags(df: pl.DataFrame, header_map: dict[str, str], kind: Kind) -> dict[str
             exprs.append(c.str.contains(r"[^0-9.eE+-]|^[+]").any().alias(f"{name}|messy_number"))
         elif name in USCC_COLUMNS:
             exprs.append((c.str.len_bytes() != c.str.len_chars()).any().alias(f"{name}|non_ascii"))
-            exprs.append((c.str.contains("[eE]") | c.str.contains(r"000(?:\.0+)?\s*$")).any()
-                         .alias(f"{name}|maybe_number_formatted"))
         elif name in CODE_COLUMNS:
             exprs.append(c.str.ends_with("0").any().alias(f"{name}|dot_zero"))
             if name in ADCODE_COLUMNS:
@@ -530,20 +531,20 @@ def _column(df: pl.DataFrame, col: Column, src: str, factor: float, flags: dict[
             stage1 = [raw.alias(xn)]
             stage2.append(raw.cast(pl.Float64, strict=False).alias(vn))
         words = VOCABULARY["values"].get(col.name)
-        if flow or words:
-            # `-` is zero in a flow column (a firm that produced nothing); words such as 二级（规范级） are numbers
-            mapping = {**(dict.fromkeys(FLOW_ZERO, "0") if flow else {}),
-                       **{_vkey(k): str(v) for k, v in (words or {}).items()}}
-            text = stage1[0].meta.output_name()
-            folded = _vfold(stage1[0]) if words else stage1[0]
+        if words:  # words such as 二级（规范级） are numbers
+            mapping = {_vkey(k): str(v) for k, v in words.items()}
+            folded = _vfold(stage1[0])
             stage1 = [pl.when(folded.is_in(list(mapping))).then(folded.replace_strict(
-                mapping, default=None, return_dtype=pl.Utf8)).otherwise(stage1[0]).alias(text)]
-            stage2 = [pl.col(xn).cast(pl.Float64, strict=False).alias(vn)]
+                mapping, default=None, return_dtype=pl.Utf8)).otherwise(stage1[0]).alias(xn)]
         x = pl.col(xn)
         f = pl.col(vn)
+        blanks = [m for m in _NULL_MARKS if not (flow and m in FLOW_ZERO)]
         present = (x.is_not_null() if df.schema[src] != pl.Utf8
-                   else x.is_not_null() & (x.str.len_bytes() > 0) & ~x.is_in(_NULL_MARKS))
+                   else x.is_not_null() & (x.str.len_bytes() > 0) & ~x.is_in(blanks))
         ok = f.is_finite().fill_null(False)
+        if flow and df.schema[src] == pl.Utf8:  # `-` is zero in a flow column (a firm that produced nothing)
+            ok = ok | x.is_in(FLOW_ZERO)
+            f = pl.when(x.is_in(FLOW_ZERO)).then(pl.lit(0.0)).otherwise(f)
         bad = present & ~ok
         v = pl.when(ok).then(f * factor if dt in UNITS else f)
         if dt == "int":
@@ -593,7 +594,7 @@ def _column(df: pl.DataFrame, col: Column, src: str, factor: float, flags: dict[
         elif col.name in USCC_COLUMNS:
             v = t.str.replace_many(_FW_ALNUM, _HW_ALNUM) if flags.get("non_ascii", True) else t
             v = v.str.to_uppercase()
-            if flags.get("maybe_number_formatted", True) and (damaged := _number_formatted(df[src])):
+            if damaged := _number_formatted(df[src]):
                 err = pl.when(raw.is_in(damaged)).then(pl.lit("uscc_number_formatted"))
         elif col.name in CODE_COLUMNS:
             v = t.str.replace(r"^(\d+)\.0+$", "${1}") if flags.get("dot_zero", True) else t
@@ -606,13 +607,13 @@ def _column(df: pl.DataFrame, col: Column, src: str, factor: float, flags: dict[
     return _Parse(stage1, stage2, v, err, rng)
 
 
+_NUMBER_FORMATTED = r"^\s*(?:\d(?:\.\d+)?[eE]\+?\d+|\d{12,15}000(?:\.0+)?)\s*$"  # one pass over the column
+
+
 def _number_formatted(codes: pl.Series) -> list[str]:
     """Credit codes (as delivered) that spreadsheet number formatting damaged: `9.11306E+17`, or digits ending
     in the zeros a 15-significant-digit float leaves (911306000000000000) that fail the check character."""
-    text = codes.str.strip_chars().str.to_uppercase()
-    sci = text.str.contains(r"^\d(?:\.\d+)?E\+?\d+$")
-    zeros = text.str.contains(r"^\d{15,18}(?:\.0+)?$") & text.str.contains(r"000(?:\.0+)?$")
-    found = codes.filter((sci | zeros).fill_null(False)).unique().to_list()
+    found = codes.filter(codes.str.contains(_NUMBER_FORMATTED).fill_null(False)).unique().to_list()
     return [c for c in found if not is_valid_uscc(c.strip().upper())]
 
 
@@ -637,15 +638,16 @@ def _drop_non_data(raw: pl.DataFrame, kind: Kind, header_map: dict[str, str]) ->
     n_blank = int(blank.sum())
     if n_blank:
         raw = raw.filter(~blank)
-    filled = [(pl.col(c).str.strip_chars().str.len_bytes() > 0).fill_null(False) for c in cols]
-    first_text = pl.coalesce([pl.when(f).then(pl.col(c).str.strip_chars().str.replace_all(r"\s", ""))
-                              for f, c in zip(filled, cols, strict=True)])
-    # totals: only where the first filled cell is text (a credit code or a name never reads 合计)
-    total = raw.select((first_text.is_in(TOTAL_WORDS) | first_text.str.contains(TOTAL_PATTERN))
-                       .fill_null(False)).to_series()
+    # totals: the first filled cell of the leftmost columns (where forms put 合计) names a total; one regex
+    # pass over that cell keeps this cheap on millions of rows
+    lead = pl.coalesce([pl.when(pl.col(c).str.len_bytes() > 0).then(pl.col(c)) for c in cols[:TOTAL_COLUMNS]])
+    total = raw.select(lead.str.contains(TOTAL_REGEX).fill_null(False)).to_series()
     n_total = int(total.sum())
     if n_total:
         raw = raw.filter(~total)
+    filled = [(pl.col(c).str.strip_chars().str.len_bytes() > 0).fill_null(False) for c in cols]
+    first_text = pl.coalesce([pl.when(f).then(pl.col(c).str.strip_chars().str.replace_all(r"\s", ""))
+                              for f, c in zip(filled, cols, strict=True)])
     required = [s for s, c in header_map.items() if kind.column(c).required]
     tail = raw.tail(1000)
     note_cell = pl.any_horizontal([first_text.str.starts_with(p) for p in NOTE_PREFIXES]) \
