@@ -443,7 +443,7 @@ def test_dictionary_wide_view_and_comments_follow_the_registry() -> None:
     assert [r[0] for r in con.execute("SELECT indicator FROM mart.indicator_dictionary ORDER BY ordinal")
             .fetchall()] == codes
     wide = [r[0] for r in con.execute("DESCRIBE mart.cluster_indicators_wide").fetchall()]
-    assert wide == ["cluster_id", "period", *codes]
+    assert wide == ["cluster_id", "cluster_name", "province", "period", *codes]
     assert con.execute("SELECT output_month FROM mart.cluster_indicators_wide").fetchone() == (1.0,)
     missing = con.execute(
         "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'mart' "
