@@ -72,7 +72,10 @@ TEXT: dict[str, dict[str, str]] = {
         "missing": "本月未报送企业", "n_firms": "企业数", "n_reporting": "本月报送", "n_missing": "未报送",
         "lost": "上月报送本月未报", "code": "代码", "unit": "单位", "definition": "计算方法",
         "direction": "方向", "higher_better": "越大越好", "lower_better": "越小越好", "neutral": "中性",
-        "chart": "图", "charts_note": "各集群近36个月走势；依保密规定不予公布的月份不绘制。",
+        "chart": "图",
+        "charts_note": ("各集群近36个月走势。依保密规定不予公布的月份不绘制；近12个月、累计类指标在数据起点后"
+                        "统计窗口尚不完整的月份不绘制，也不计算增减。"),
+        "kpi_note": "累计值逐月累加，不计算环比；统计窗口不完整的月份不作比较（记为—）。",
         "charts_top": "集群较多，图中只绘近12个月产值最大的{n}个集群；全部集群的数据见各图的CSV文件。",
         "source": "资料来源：集群监测数据库（clusterwatch），按各集群企业月度统计、税收、采购与数字化调查数据计算。",
         "summary": ("{period}，纳入监测的{n}个产业集群近12个月实现工业总产值{ttm}亿元，同比{ttm_yoy}；"
@@ -104,7 +107,12 @@ TEXT: dict[str, dict[str, str]] = {
         "n_reporting": "Reporting", "n_missing": "Not reporting", "lost": "Reported last month, not this month",
         "code": "Code", "unit": "Unit", "definition": "Definition", "direction": "Direction",
         "higher_better": "higher is better", "lower_better": "lower is better", "neutral": "neutral",
-        "chart": "Figure", "charts_note": "36-month trends by cluster; withheld months are not drawn.",
+        "chart": "Figure",
+        "charts_note": ("36-month trends by cluster. Withheld months are not drawn, nor are months whose "
+                        "trailing-12-month or year-to-date window is not yet complete after the start of the data; "
+                        "no change is computed for them."),
+        "kpi_note": ("A year-to-date total grows every month, so it has no month-on-month change; no change is "
+                     "computed against a month whose window is incomplete (shown as —)."),
         "charts_top": "With this many clusters the charts show the {n} largest by 12-month output; "
                       "every cluster is in each chart's CSV file.",
         "source": "Source: cluster monitoring warehouse (clusterwatch), from firms' monthly statistics, tax, "
@@ -274,37 +282,88 @@ class Cells:
 # ------------------------------------------------------------------------------------------- charts
 
 
+# Up to this many series share one panel in their own colours; more are drawn as small multiples.
+FEW_SERIES = 4
+SMALL_COLUMNS = 3
+CHART_WIDTH_IN = 7.0     # the PDF's text width (A4 less margins): the PNG is placed at 1:1, so points stay points
+CHART_FONT_PT = 8.5      # legends, tick and axis labels: at least 8 pt on the A4 page
+
+
 def _chart(code: str, series: dict[str, list[float | None]], months: list[dt.date], lang: str,
            path: Path) -> Path:
-    """A trend chart (one line per cluster); text is never parsed as mathtext, so names stay literal."""
+    """A trend chart; None (withheld, or a window not yet complete) is a gap, never a point.
+
+    A handful of clusters share one panel with a legend; more become small multiples, one panel per cluster,
+    so no two series need telling apart by hue. Rates share one scale and show the other clusters in grey
+    for comparison; amounts differ by orders of magnitude between clusters, so each panel has its own scale
+    (a shared one would flatten every cluster but the largest). Text is never parsed as mathtext, so names
+    stay literal.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
     from flows.maps import cjk_font
 
     font = cjk_font()
+    unit = display_unit(code, lang)
+    title = f"{ind_name(code, lang)}（{unit}）" if lang == "zh" else f"{ind_name(code, lang)} ({unit})"
+    lines = {name: [math.nan if v is None else v for v in values] for name, values in series.items()}
+    few = len(lines) <= FEW_SERIES
+    ncols = 1 if few else SMALL_COLUMNS
+    nrows = 1 if few else math.ceil(len(lines) / ncols)
+    height = 3.2 if few else 0.6 + 1.45 * nrows
+    shared = unit == "%"
     with plt.rc_context({"font.family": [font, "DejaVu Sans"], "text.parse_math": False,
-                         "axes.unicode_minus": False}):
-        fig, ax = plt.subplots(figsize=(9.0, 3.9), dpi=110)
-        cmap = plt.get_cmap("tab20")
-        for n, (name, values) in enumerate(series.items()):
-            ys = [math.nan if v is None else v for v in values]
-            ax.plot(months, ys, label=name, color=cmap(n % 20), linewidth=1.3)
-        unit = display_unit(code, lang)
-        ax.set_title(f"{ind_name(code, lang)}（{unit}）" if lang == "zh" else f"{ind_name(code, lang)} ({unit})",
-                     fontsize=11)
-        ax.grid(True, color="#dddddd", linewidth=0.6)
-        ax.spines[["top", "right"]].set_visible(False)
-        ax.tick_params(labelsize=8)
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.10g}"))
-        ax.legend(fontsize=6.5, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+                         "axes.unicode_minus": False, "font.size": CHART_FONT_PT}):
+        fig, axes = plt.subplots(nrows, ncols, figsize=(CHART_WIDTH_IN, height), dpi=150, sharex=True,
+                                 sharey=shared, squeeze=False)
+        panels = list(axes.flat)
+        if few:
+            palette = plt.get_cmap("tab10")
+            for n, (name, ys) in enumerate(lines.items()):
+                panels[0].plot(months, ys, label=name, color=palette(n), linewidth=1.5)
+            if lines:
+                panels[0].legend(fontsize=CHART_FONT_PT, loc="upper left", frameon=False)
+        else:
+            for ax, (name, ys) in zip(panels, lines.items(), strict=False):
+                for other in lines.values() if shared else ():
+                    ax.plot(months, other, color="#d0d0d0", linewidth=0.7)
+                ax.plot(months, ys, color="#b0181d", linewidth=1.6)
+                ax.set_title(name if len(name) <= 18 else name[:17] + "…", fontsize=CHART_FONT_PT, pad=2)
+            for ax in panels[len(lines):]:
+                ax.set_visible(False)
+        for ax in panels:
+            ax.grid(True, color="#e4e4e4", linewidth=0.5)
+            ax.spines[["top", "right"]].set_visible(False)
+            ax.tick_params(labelsize=CHART_FONT_PT)
+            ax.xaxis.set_major_locator(mdates.YearLocator())
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+            ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.6g}"))
+        fig.suptitle(title, fontsize=10)
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, format="png", metadata={"Software": None})
         plt.close(fig)
     return path
+
+
+def partial_cells(con: duckdb.DuckDBPyConnection, months: Sequence[dt.date]) -> set[tuple[str, dt.date, str]]:
+    """(row_id, period, indicator) whose window (TTM, YTD, last year's YTD) starts before the data: flagged
+    partial_window in the marts. Such a value covers fewer months than its name says, so it is neither drawn
+    nor compared. The all-cluster row is partial when any cluster is."""
+    rows = con.execute(
+        """SELECT cluster_id, period, indicator FROM mart.cluster_indicators
+           WHERE list_contains(flags, 'partial_window') AND period IN (SELECT unnest(?::DATE[]))
+           UNION ALL
+           SELECT 'P:' || province, period, indicator FROM mart.province_indicators
+           WHERE list_contains(flags, 'partial_window') AND period IN (SELECT unnest(?::DATE[]))""",
+        [list(months), list(months)]).fetchall()
+    out = {(r, p, i) for r, p, i in rows}
+    out |= {("ALL", p, i) for r, p, i in rows if not r.startswith("P:")}
+    return out
 
 
 def _data_uri(path: Path) -> str:
@@ -512,6 +571,7 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
         raise LookupError(f"no cluster indicators for {period:%Y-%m}")
     months = [m for m in months if m in have]
     cells = Cells(disclosure.protect(con, months, audience))
+    partial = partial_cells(con, months)
     total_id = f"P:{province}" if province else "ALL"
     stem = f"report_{period:%Y-%m}_{lang}_{audience}" + (f"_{province}" if province else "")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -523,14 +583,22 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
         con, "SELECT cluster_id, scale_tier, scale_tier_en, stage, stage_en FROM mart.cluster_classes "
              "WHERE period = ?", [period])} if _has(con, "mart", "cluster_classes") else {}
 
-    # KPIs (the total row: all clusters, or the province) with month-on-month and year-on-year change.
+    # KPIs (the total row: all clusters, or the province) with month-on-month and year-on-year change. A
+    # cumulative (YTD) figure has no month-on-month change (it grows every month by construction), and no
+    # change is taken against a value whose window was not yet complete.
+    def compared(code: str, back: int) -> str:
+        before = add_months(period, -back)
+        if (back == 1 and indicators()[code].window == "ytd") or {(total_id, period, code),
+                                                                (total_id, before, code)} & partial:
+            return t["na"]
+        return fmt_change(code, cells.value(total_id, period, code), cells.value(total_id, before, code), lang)
+
     kpis = []
     for code in KPI_CODES:
         now = cells.value(total_id, period, code)
         kpis.append({"code": code, "name": ind_name(code, lang), "unit": display_unit(code, lang),
                      "value": disclosure.SYMBOL if cells.hidden(total_id, period, code) else fmt(code, now, lang=lang),
-                     "mom": fmt_change(code, now, cells.value(total_id, add_months(period, -1), code), lang),
-                     "yoy": fmt_change(code, now, cells.value(total_id, add_months(period, -12), code), lang)})
+                     "mom": compared(code, 1), "yoy": compared(code, 12)})
     kv = {k["code"]: k for k in kpis}
     summary = t["summary"].format(
         period=period_text(period, lang), n=len(clusters), ttm=kv["output_ttm"]["value"],
@@ -589,7 +657,8 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
     charts = []
     drawn = sorted(ids, key=lambda cid: -(cells.value(cid, period, "output_ttm") or 0.0))[:TREND_SERIES]
     for n, code in enumerate(TREND_CODES, 1):
-        series = {names[cid]: [scaled(code, cells.value(cid, m, code)) for m in months] for cid in ids}
+        series = {names[cid]: [None if (cid, m, code) in partial else scaled(code, cells.value(cid, m, code))
+                               for m in months] for cid in ids}
         png = _chart(code, {names[cid]: series[names[cid]] for cid in drawn}, months, lang,
                      chart_dir / f"trend_{code}.png")
         data = write_csv(chart_dir / f"trend_{code}.csv", ["period", *[names[cid] for cid in ids]],

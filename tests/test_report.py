@@ -261,3 +261,33 @@ def test_report_is_emailed_through_the_outbox(internal, warehouse, tmp_path, smt
     assert "监测月报" in message["Subject"]
     names = {part.get_filename() for part in message.walk() if part.get_filename()}
     assert {internal.pdf.name, internal.html.name} <= names
+
+
+def test_partial_windows_are_not_drawn_and_cumulative_figures_have_no_month_on_month(internal, warehouse):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        flagged = {(csv_safe(r[0]), f"{r[1]:%Y-%m}", r[2]) for r in con.execute(
+            """SELECT c.cluster_name, i.period, list_contains(i.flags, 'partial_window')
+               FROM mart.cluster_indicators i JOIN core.clusters c USING (cluster_id)
+               WHERE i.indicator = 'output_ttm' AND i.value IS NOT NULL""").fetchall()}
+    partial = {(name, month) for name, month, is_partial in flagged if is_partial}
+    whole = {(name, month) for name, month, is_partial in flagged if not is_partial}
+    assert partial and whole
+    csv_path = next(p for p in internal.chart_data if p.name == "trend_output_ttm.csv")
+    drawn = {(name, row["period"]) for row in _read_csv(csv_path) for name, v in row.items()
+             if name != "period" and v not in ("", "…")}
+    assert drawn & partial == set()
+    shenzhen = {(n, m) for n, m in whole if n == "深圳市电子信息产业集群" and m >= _read_csv(csv_path)[0]["period"]}
+    assert len(shenzhen) > 20 and shenzhen <= drawn
+    html = internal.html.read_text(encoding="utf-8")
+    kpi = html[html.index('id="kpis"'):html.index("</table>", html.index('id="kpis"'))]
+    ytd_row = re.search(r"<tr><td class=\"name\">工业总产值\(累计\).*?</tr>", kpi, re.S).group(0)
+    assert re.findall(r'<td class="num">(.*?)</td>', ytd_row)[1] == "—"   # 环比 of a year-to-date total
+
+
+def test_chart_labels_are_at_least_8pt_on_the_page():
+    from flows import report
+
+    # The PNG is placed at the text width (CSS figure.chart img width 100%) and drawn that wide.
+    text_width_in = (210 - 15 - 15) / 25.4
+    assert abs(report.CHART_WIDTH_IN - text_width_in) < 0.2
+    assert report.CHART_FONT_PT * text_width_in / report.CHART_WIDTH_IN >= 8
