@@ -9,6 +9,10 @@ CREATE TABLE IF NOT EXISTS mart.indicator_dictionary (
     indicator VARCHAR PRIMARY KEY, name_zh VARCHAR, name_en VARCHAR, unit VARCHAR, direction VARCHAR,
     time_window VARCHAR, rollup VARCHAR, sql_file VARCHAR, definition VARCHAR, ordinal INTEGER
 );
+-- Added after the first release (a warehouse built before gets them here): the unit in English and the
+-- definition in Chinese, which the two editions of the report read.
+ALTER TABLE mart.indicator_dictionary ADD COLUMN IF NOT EXISTS unit_en VARCHAR;
+ALTER TABLE mart.indicator_dictionary ADD COLUMN IF NOT EXISTS definition_zh VARCHAR;
 -- The marts below carry no PRIMARY KEY constraint: an index would be maintained on every nightly delete and
 -- insert of millions of rows. Their keys (named in each table's comment) are unique by construction and
 -- checked by tests/test_indicators.py.
@@ -52,6 +56,8 @@ COMMENT ON COLUMN mart.indicator_dictionary.time_window IS '时间窗口：month
 COMMENT ON COLUMN mart.indicator_dictionary.rollup IS '省级汇总方式：sum 加总 / ratio 分子分母分别加总后相除 / growth / max_share / hhi / province roll-up: sum, or ratio of summed numerators and denominators';
 COMMENT ON COLUMN mart.indicator_dictionary.sql_file IS '计算该指标的 SQL 文件 / the sql/ file that computes it';
 COMMENT ON COLUMN mart.indicator_dictionary.definition IS '计算口径（文字） / formula in words';
+COMMENT ON COLUMN mart.indicator_dictionary.unit_en IS '单位（英文） / unit in English';
+COMMENT ON COLUMN mart.indicator_dictionary.definition_zh IS '计算口径（中文） / formula in Chinese';
 COMMENT ON COLUMN mart.indicator_dictionary.ordinal IS '排列顺序 / display order';
 
 COMMENT ON TABLE mart.cluster_indicators IS '集群监测指标（长表）：每个集群、月份、指标一行 / cluster monitoring indicators (long): one row per cluster, month and indicator';
