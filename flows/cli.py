@@ -110,7 +110,7 @@ def cmd_map(args: argparse.Namespace) -> int:
 def cmd_alerts(args: argparse.Namespace) -> int:
     from flows.alerts import alerts_command
 
-    return alerts_command(args.warehouse, args.period, args.status)
+    return alerts_command(args.warehouse, args.period, args.status, args.lang)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -168,6 +168,7 @@ def parser() -> argparse.ArgumentParser:
     alerts.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
     alerts.add_argument("--period", help="e.g. 2025-12")
     alerts.add_argument("--status", choices=("new", "ongoing", "resolved", "withdrawn"))
+    alerts.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the messages")
     alerts.set_defaults(func=cmd_alerts)
 
     report = sub.add_parser("report", help="render the monthly monitoring report (HTML and PDF)")
