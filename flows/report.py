@@ -16,13 +16,13 @@ Why it is built this way:
 from __future__ import annotations
 
 import base64
-import contextlib
 import csv
 import datetime as dt
-import json
 import math
+import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +62,9 @@ TEXT: dict[str, dict[str, str]] = {
         "map_missing": "本期集群分布图尚未生成，从略。", "map_public": "公开版因数据保密要求，分布图从略。",
         "map_caption": "图　{period}集群分布（点大小：近12个月产值；颜色：本地配套率）",
         "alerts_none": "本月无预警。", "alerts_missing": "预警模块尚未启用，本节从略。",
-        "new": "新增", "ongoing": "持续", "resolved": "已解除", "rule": "规则", "severity": "级别",
-        "message": "说明", "evidence": "依据", "state": "状态",
+        "new": "新增", "ongoing": "持续", "resolved": "已解除", "rule": "预警规则", "severity": "级别",
+        "message": "说明", "state": "状态", "file_subject": "（数据文件）",
+        "alert_withheld": "依保密规定，具体数值不予公布。",
         "ratings_intro": ("亩均效益评价按近12个月口径对规上且用地5亩以上企业评分，"
                           "A类前25%，B类至70%，C类至95%，其余D类。"),
         "rated": "参评企业", "d_firms": "D类企业名单（内部）", "firm": "企业名称", "score": "得分",
@@ -76,11 +77,12 @@ TEXT: dict[str, dict[str, str]] = {
         "charts_note": ("各集群近36个月走势。依保密规定不予公布的月份不绘制；近12个月、累计类指标在数据起点后"
                         "统计窗口尚不完整的月份不绘制，也不计算增减。"),
         "kpi_note": "累计值逐月累加，不计算环比；统计窗口不完整的月份不作比较（记为—）。",
-        "charts_top": "集群较多，图中只绘近12个月产值最大的{n}个集群；全部集群的数据见各图的CSV文件。",
-        "source": "资料来源：集群监测数据库（clusterwatch），按各集群企业月度统计、税收、采购与数字化调查数据计算。",
+        "charts_top": "集群较多，图中只绘近12个月产值最大的{n}个集群；全部集群的数据见各图附带的数据文件。",
+        "source": "资料来源：产业集群监测数据库，按各集群企业月度统计、税收、采购与数字化调查数据计算。",
         "summary": ("{period}，纳入监测的{n}个产业集群近12个月实现工业总产值{ttm}亿元，同比{ttm_yoy}；"
                     "1—{month}月累计产值{ytd}亿元，可比口径同比增长{ytd_yoy}。集群本地配套率{lsr}，亩均税收{pmt}万元/亩。"),
-        "yi": "亿元", "na": "—", "province_scope": "（{province}）",
+        "yi": "亿元", "na": "—", "colon": "：", "gap": "　", "rated_as_of": "（评价期：{period}）",
+        "province_scope": "（{province}）",
     },
     "en": {
         "title": "Industrial Cluster Monitoring Report", "toc": "Contents", "s1": "1. Overview",
@@ -97,7 +99,8 @@ TEXT: dict[str, dict[str, str]] = {
         "map_caption": "Figure: clusters in {period} (size: output TTM; colour: local supporting rate)",
         "alerts_none": "No alerts this month.", "alerts_missing": "Alerts are not enabled yet.",
         "new": "new", "ongoing": "ongoing", "resolved": "resolved", "rule": "Rule", "severity": "Severity",
-        "message": "Message", "evidence": "Evidence", "state": "State",
+        "message": "Message", "state": "State", "file_subject": "(data file)",
+        "alert_withheld": "Figures withheld for confidentiality.",
         "ratings_intro": ("Firms above designated size with at least 5 mu of land are scored on TTM per-mu "
                           "efficiency; A: top 25%, B: to 70%, C: to 95%, D: the rest."),
         "rated": "Rated firms", "d_firms": "Class D firms (internal)", "firm": "Firm", "score": "Score",
@@ -115,15 +118,72 @@ TEXT: dict[str, dict[str, str]] = {
                      "computed against a month whose window is incomplete (shown as —)."),
         "charts_top": "With this many clusters the charts show the {n} largest by 12-month output; "
                       "every cluster is in each chart's CSV file.",
-        "source": "Source: cluster monitoring warehouse (clusterwatch), from firms' monthly statistics, tax, "
+        "source": "Source: industrial cluster monitoring warehouse, from firms' monthly statistics, tax, "
                   "procurement and digital-transformation surveys.",
-        "summary": ("In {period}, the {n} monitored clusters produced {ttm} 100 million yuan of output over the "
-                    "last 12 months ({ttm_yoy} year on year); year-to-date output to month {month} was {ytd} "
-                    "100 million yuan, {ytd_yoy} on a comparable basis. Local supporting rate {lsr}; tax per mu "
-                    "{pmt} 10k yuan."),
-        "yi": "100 million yuan", "na": "—", "province_scope": " ({province})",
+        "summary": ("In {period}, the {n} monitored clusters produced output of {ttm} (CNY 100 million) over "
+                    "the last 12 months ({ttm_yoy} year on year); year-to-date output to month {month} was {ytd} "
+                    "(CNY 100 million), {ytd_yoy} on a comparable basis. Local supporting rate {lsr}; tax per mu "
+                    "{pmt} (CNY 10 thousand per mu)."),
+        "yi": "CNY 100 million", "na": "—", "colon": ": ", "gap": " — ", "rated_as_of": " (rated on {period})",
+        "names_note": "Cluster names are given in Chinese where the cluster registry has no English name.",
+        "province_scope": " ({province})",
     },
 }
+
+
+# Data-quality words (the report shows no codes). Parse-level rules come from flows/standardise.py RULES; the
+# validation suites' rules (expectations/gx/expectations/*.json meta.rule) and file-level reasons are named
+# here; tests/test_report.py checks that every code the suites and the standardiser can write has a name.
+QUALITY_TERMS: dict[str, tuple[str, str]] = {
+    "invalid_uscc": ("统一社会信用代码无效", "invalid unified social credit code"),
+    "invalid_adcode": ("行政区划代码无效", "invalid administrative division code"),
+    "unknown_firm": ("企业不在名录中", "firm not in the registry"),
+    "unknown_cluster": ("集群不在名录中", "cluster not in the registry"),
+    "negative_value": ("数值为负", "negative value"),
+    "out_of_range": ("数值超出合理范围", "value out of range"),
+    "not_whole_number": ("应为整数", "not a whole number"),
+    "duplicate_key": ("同一键重复", "duplicate key"),
+    "period_out_of_window": ("统计期超出合理范围", "period outside the plausible window"),
+    "unit_suspect": ("疑似计量单位错误", "suspected unit error"),
+    "not_a_table": ("不是表格文件", "not a table"),
+    "unreadable_file": ("文件无法读取", "unreadable file"),
+    "missing_columns": ("缺少必需的列", "required columns missing"),
+    "empty_file": ("空文件", "empty file"),
+    "unknown_unit": ("计量单位不明", "unit not stated or ambiguous"),
+}
+KIND_EN = {"clusters": "cluster registry", "firms": "firm registry", "platforms": "innovation platforms",
+           "monthly": "monthly statistics", "tax": "tax", "procurement": "procurement",
+           "digital": "digital transformation survey"}
+FILE_STATUS = {"loaded": ("已入库", "loaded"), "failed": ("无法读取", "could not be read"),
+               "landed": ("已接收", "received")}
+
+
+@cache
+def _terms() -> dict[str, dict[str, str]]:
+    return tomllib.loads((ROOT / "flows" / "report_terms.toml").read_text(encoding="utf-8"))
+
+
+def term(table: str, value: str | None, lang: str) -> str:
+    """A registry value (province, domain) in the report's language (flows/report_terms.toml); as given if unlisted."""
+    if value is None:
+        return TEXT[lang]["na"]
+    return value if lang == "zh" else _terms()[table].get(value, value)
+
+
+def quality_term(code: str, lang: str) -> str:
+    """A rule or reason code in words; the code itself only if no name is known (tests keep that from happening)."""
+    from flows.standardise import RULES
+
+    zh, en = QUALITY_TERMS.get(code) or RULES.get(code) or (code, code)
+    return zh if lang == "zh" else en
+
+
+def kind_term(kind: str, lang: str) -> str:
+    from flows.contract import KINDS
+
+    if kind not in KINDS:
+        return kind
+    return KINDS[kind].zh if lang == "zh" else KIND_EN[kind]
 
 
 @dataclass
@@ -166,7 +226,7 @@ def display_unit(code: str, lang: str) -> str:
         return TEXT[lang]["yi"]
     if unit == "ratio":
         return "%"
-    return unit
+    return unit if lang == "zh" else indicators()[code].unit_en
 
 
 def scaled(code: str, value: float | None) -> float | None:
@@ -388,71 +448,32 @@ def _ranks(rows: list[dict[str, Any]], code: str) -> None:
 
 def _alerts(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, names: dict[str, str],
             hidden_clusters: set[str], audience: str) -> dict[str, Any]:
-    """Alerts of the month from mart.alerts (issue 6) grouped new / ongoing / resolved; absent → a note."""
+    """The month's alerts (flows.alerts.month_listing: the same list as the digest and `clusterwatch alerts`)
+    grouped new / ongoing / resolved. The public edition leaves out alerts about files (internal) and words
+    the message of a cluster whose figures it withholds without the figures."""
     if not _has(con, "mart", "alerts"):
         return {"available": False, "groups": []}
-    cols = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'mart' "
-                                      "AND table_name = 'alerts'").fetchall()}
-    rows = _rows(con, "SELECT * FROM mart.alerts")
-    period_cols = [c for c in ("period", "last_period", "first_period") if c in cols]
+    from flows import alerts
 
-    def state(row: dict[str, Any]) -> str:
-        raw = str(row.get("status") or row.get("state") or "").lower()
-        if "resolv" in raw:
-            return "resolved"
-        first = row.get("first_period") or row.get("raised_period") or row.get("period")
-        if raw == "new" or (first is not None and _month(first) == period and "ongoing" not in raw):
-            return "new"
-        return "ongoing"
-
-    def relevant(row: dict[str, Any]) -> bool:
-        values = [_month(row[c]) for c in period_cols if row.get(c) is not None]
-        return not values or period in values or (max(values) >= period and min(values) <= period)
-
-    groups: dict[str, list[dict[str, Any]]] = {"new": [], "ongoing": [], "resolved": []}
-    for row in rows:
-        if not relevant(row):
+    groups: dict[str, list[dict[str, Any]]] = {state: [] for state in alerts.STATES}
+    for row in alerts.month_listing(con, period):
+        cluster = row["cluster_id"]
+        if audience == "public" and cluster is None:
             continue
-        cluster = row.get("cluster_id")
-        message = row.get(f"message_{lang}") or row.get("message_zh" if lang == "zh" else "message_en") \
-            or row.get("message") or ""
-        evidence = row.get("evidence")
-        if isinstance(evidence, str):
-            with contextlib.suppress(ValueError):
-                evidence = json.loads(evidence)
-        if isinstance(evidence, dict):
-            evidence = "；".join(f"{k}: {_plain(v)}" for k, v in evidence.items())
         withheld = audience == "public" and cluster in hidden_clusters
-        groups[state(row)].append({
-            "cluster": names.get(cluster, cluster or ""), "rule": row.get("rule") or "",
-            "severity": row.get("severity") or "", "message": str(message),
-            "evidence": disclosure.SYMBOL if withheld else _plain(evidence)})
+        groups[row["state"]].append({
+            "cluster": names.get(cluster, cluster) if cluster else TEXT[lang]["file_subject"],
+            "rule": alerts.rule_name(row["rule"], lang), "severity": alerts.severity_name(row["severity"], lang),
+            "message": TEXT[lang]["alert_withheld"] if withheld else row[f"message_{lang}"]})
     return {"available": True,
             "groups": [{"state": k, "label": TEXT[lang][k], "rows": v} for k, v in groups.items()]}
 
 
-def _month(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if isinstance(value, str):
-        value = dt.date.fromisoformat(value[:10])
-    return value.replace(day=1)
+def _quality(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[str], lang: str,
+             audience: str) -> dict[str, Any]:
+    """Files, rows loaded and quarantined (by rule), and firms that did not report this month, in words.
 
-
-def _plain(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:,.4g}"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={_plain(v)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return ", ".join(_plain(v) for v in value)
-    return str(value)
-
-
-def _quality(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[str]) -> dict[str, Any]:
-    """Files, rows loaded and quarantined (by rule), and firms that did not report this month."""
+    Aggregates only, except the list of unreadable files, which names files and so stays internal."""
     files = _rows(con, """SELECT coalesce(kind, '?') AS kind, status, count(*) AS n_files,
                                  coalesce(sum(rows_in), 0) AS rows_in, coalesce(sum(rows_loaded), 0) AS rows_loaded,
                                  coalesce(sum(rows_quarantined), 0) AS rows_quarantined
@@ -460,7 +481,17 @@ def _quality(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[
     reasons = _rows(con, """SELECT rule, coalesce(kind, '?') AS kind, count(*) AS n FROM quarantine.rows
                             GROUP BY ALL ORDER BY n DESC, rule""") if _has(con, "quarantine", "rows") else []
     failed = _rows(con, "SELECT file_name, reason FROM meta.files WHERE status = 'failed' ORDER BY file_name") \
-        if _has(con, "meta", "files") else []
+        if _has(con, "meta", "files") and audience == "internal" else []
+    for f in files:
+        f["kind"] = kind_term(f["kind"], lang)
+        f["status"] = FILE_STATUS.get(f["status"], (f["status"], f["status"]))[0 if lang == "zh" else 1]
+    for r in reasons:
+        r["rule"], r["kind"] = quality_term(r["rule"], lang), kind_term(r["kind"], lang)
+    for f in failed:   # reason: "<code>: <zh message> / <en message>" (flows/nightly.py)
+        code, _, text = str(f["reason"] or "").partition(": ")
+        zh, _, en = text.partition(" / ")
+        zh, en = zh.removeprefix(f"{f['file_name']}："), en.removeprefix(f"{f['file_name']}: ")   # named beside it
+        f["reason"] = f"{quality_term(code, lang)}（{zh}）" if lang == "zh" else f"{quality_term(code, lang)} ({en})"
     missing = _rows(con, """
         WITH f AS (SELECT uscc, cluster_id FROM core.firms WHERE cluster_id IN (SELECT unnest(?::VARCHAR[]))),
              now AS (SELECT DISTINCT uscc FROM core.firm_monthly WHERE period = ?),
@@ -474,7 +505,11 @@ def _quality(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[
     unread = _rows(con, """SELECT f.file_name, c.source_header, c.status, c.note FROM meta.file_columns c
                            JOIN meta.files f USING (file_id)
                            WHERE c.status IN ('ignored', 'not_loaded') AND c.source_header <> ''
-                           ORDER BY f.file_name, c.position""") if _has(con, "meta", "file_columns") else []
+                           ORDER BY f.file_name, c.position""") \
+        if _has(con, "meta", "file_columns") and audience == "internal" else []
+    for c in unread:   # note: "<zh> / <en>" (flows/layout.py)
+        zh, _, en = str(c["note"] or "").partition(" / ")
+        c["note"] = zh if lang == "zh" else en
     return {"files": files, "reasons": reasons, "failed": failed, "missing": missing, "unread": unread}
 
 
@@ -577,7 +612,11 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
     out_dir.mkdir(parents=True, exist_ok=True)
     files = ReportFiles(period, lang, audience, province, out_dir / f"{stem}.html",
                         out_dir / f"{stem}.pdf" if make_pdf else None)
-    names = {c["cluster_id"]: c["cluster_name"] for c in clusters}
+    from flows.alerts import cluster_names
+
+    both = cluster_names(con)
+    names = {c["cluster_id"]: both[c["cluster_id"]][0 if lang == "zh" else 1] for c in clusters}
+    untranslated = lang == "en" and any(both[cid][1] == both[cid][0] for cid in names)
     ids = [c["cluster_id"] for c in clusters]
     classes = {r["cluster_id"]: r for r in _rows(
         con, "SELECT cluster_id, scale_tier, scale_tier_en, stage, stage_en FROM mart.cluster_classes "
@@ -616,7 +655,8 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
         stage_hidden = row_cells["local_supporting_rate"]["suppressed"] or bool(cells.hidden(cid, period, "n_firms"))
         tier = cls.get("scale_tier" if lang == "zh" else "scale_tier_en")
         stage = cls.get("stage" if lang == "zh" else "stage_en")
-        rows.append({"id": cid, "name": c["cluster_name"], "domain": c["domain"], "province": c["province"],
+        rows.append({"id": cid, "name": names[cid], "domain": term("domain", c["domain"], lang),
+                     "province": c["province"],
                      "cells": row_cells, "tier": disclosure.SYMBOL if tier_hidden else (tier or t["na"]),
                      "stage": disclosure.SYMBOL if stage_hidden else (stage or t["na"])})
     for code in TABLE_CODES:
@@ -629,7 +669,8 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
     provinces = []
     if not province:
         for p in sorted({c["province"] for c in clusters}):
-            provinces.append({"name": p, "n": sum(1 for c in clusters if c["province"] == p),
+            provinces.append({"name": p, "label": term("province", p, lang),
+                              "n": sum(1 for c in clusters if c["province"] == p),
                               "cells": {code: cells.cell(f"P:{p}", period, code, lang) for code in PROVINCE_CODES}})
     province_columns = [{"code": c, "name": ind_name(c, lang), "unit": display_unit(c, lang)} for c in PROVINCE_CODES]
     province_total = {"name": t["all"], "n": len(clusters),
@@ -686,10 +727,10 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
     hidden_clusters = {cid for cid in ids if any(cells.hidden(cid, period, c) for c in TABLE_CODES)}
     alerts = _alerts(con, period, lang, names, hidden_clusters, audience)
     ratings = _ratings(con, period, ids, audience)
-    quality = _quality(con, period, ids)
-    methodology = [{"code": i.code, "name": i.name_zh if lang == "zh" else i.name_en,
-                    "other": i.name_en if lang == "zh" else i.name_zh, "unit": i.unit,
-                    "direction": t.get(i.direction, i.direction), "definition": i.definition} for i in registry()]
+    quality = _quality(con, period, ids, lang, audience)
+    methodology = [{"code": i.code, "name": ind_name(i.code, lang), "unit": display_unit(i.code, lang),
+                    "direction": t[i.direction], "definition": i.definition_zh if lang == "zh" else i.definition}
+                   for i in registry()]
     suppressed = cells.frame.filter(pl.col("status").is_not_null() & (pl.col("period") == period))
     files.n_suppressed = suppressed.height
 
@@ -697,11 +738,14 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
                       trim_blocks=True, lstrip_blocks=True)
     html = env.get_template("monthly_report.html.j2").render(
         t=t, lang=lang, audience=audience, period=period, period_label=period_text(period, lang),
-        province=province, scope=t["province_scope"].format(province=province) if province else "",
+        province=province, scope=t["province_scope"].format(province=term("province", province, lang))
+        if province else "", untranslated=untranslated,
         kpis=kpis, summary=summary, columns=columns, rows=rows, total_row=total_row, provinces=provinces,
         province_columns=province_columns, province_total=province_total, charts=charts, map_uri=map_uri,
         charts_top=len(ids) > TREND_SERIES, trend_series=TREND_SERIES,
-        map_note=map_note, alerts=alerts, ratings=ratings, quality=quality, names=names, methodology=methodology,
+        map_note=map_note, alerts=alerts, ratings=ratings,
+        ratings_label=period_text(ratings["period"], lang) if ratings["period"] else "",
+        quality=quality, names=names, methodology=methodology,
         symbol=disclosure.SYMBOL, footnote=disclosure.FOOTNOTE_ZH if lang == "zh" else disclosure.FOOTNOTE_EN,
         compiled=dt.date.today().isoformat(), css=(TEMPLATES / "monthly_report.css").read_text(encoding="utf-8"))
     files.html.write_text(html, encoding="utf-8")

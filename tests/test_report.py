@@ -9,6 +9,7 @@ import datetime as dt
 import re
 import shutil
 import subprocess
+from html import unescape
 from pathlib import Path
 
 import duckdb
@@ -112,7 +113,7 @@ def test_methodology_comes_from_the_registry(internal):
     html = internal.html.read_text(encoding="utf-8")
     appendix = html[html.index('id="methodology"'):]
     for ind in registry():
-        assert f">{ind.code}<" in appendix and ind.name_zh in appendix
+        assert f'data-code="{ind.code}"' in appendix and ind.name_zh in appendix and ind.definition_zh in appendix
 
 
 def test_files_beside_the_report(internal):
@@ -291,3 +292,51 @@ def test_chart_labels_are_at_least_8pt_on_the_page():
     text_width_in = (210 - 15 - 15) / 25.4
     assert abs(report.CHART_WIDTH_IN - text_width_in) < 0.2
     assert report.CHART_FONT_PT * text_width_in / report.CHART_WIDTH_IN >= 8
+
+
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+# Words a Chinese report may carry: the standard's prefix (GB/T 39116) and a product name in a file message.
+ZH_ALLOWED = {"GB", "Excel"}
+
+
+def _visible_text(html: str, con: duckdb.DuckDBPyConnection) -> str:
+    """The text a reader sees, without proper names (clusters and firms have no translation unless the
+    registry gives one) and file names (internal edition)."""
+    html = re.sub(r"<style>.*?</style>", "", html, flags=re.S)
+    html = re.sub(r'<span class="file">.*?</span>', "", html, flags=re.S)
+    text = unescape(re.sub(r"<[^>]+>", "\n", html))
+    names = [r[0] for r in con.execute("SELECT cluster_name FROM core.clusters UNION ALL "
+                                       "SELECT firm_name FROM core.firms").fetchall() if r[0]]
+    for name in sorted(names, key=len, reverse=True):
+        text = text.replace(name, " ")
+    return text
+
+
+@pytest.mark.parametrize("audience", ["internal", "public"])
+def test_zh_edition_has_no_english_or_codes_and_en_edition_no_chinese(warehouse, tmp_path, audience):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        zh = render_report(con, PERIOD, lang="zh", audience=audience, out_dir=tmp_path / "zh", pdf=False)
+        en = render_report(con, PERIOD, lang="en", audience=audience, out_dir=tmp_path / "en", pdf=False)
+        zh_text = _visible_text(zh.html.read_text(encoding="utf-8"), con)
+        en_text = _visible_text(en.html.read_text(encoding="utf-8"), con)
+    english = set(re.findall(r"[A-Za-z][A-Za-z_]+", zh_text)) - ZH_ALLOWED
+    assert english == set()
+    assert [line for line in en_text.splitlines() if CJK.search(line)] == []
+    assert "CNY 100 million" in en_text and "亿元" in zh_text
+
+
+def test_every_quarantine_rule_and_file_reason_has_words_in_both_languages():
+    import json
+
+    from flows.report import QUALITY_TERMS
+    from flows.settings import EXPECTATIONS_DIR, ROOT
+    from flows.standardise import RULES
+
+    suite_rules = {e["meta"]["rule"] for path in (EXPECTATIONS_DIR / "gx" / "expectations").glob("*.json")
+                   for e in json.loads(path.read_text(encoding="utf-8"))["expectations"] if "rule" in e.get("meta", {})}
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "flows").glob("*.py"))
+    file_reasons = set(re.findall(r'FileRejected\(\s*"([a-z_]+)"', source))
+    assert suite_rules and file_reasons
+    named = set(QUALITY_TERMS) | set(RULES)
+    assert (suite_rules | file_reasons) - named == set()
+    assert all(CJK.search(zh) and not CJK.search(en) for zh, en in QUALITY_TERMS.values())
