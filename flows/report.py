@@ -30,8 +30,8 @@ import duckdb
 import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from flows import disclosure
-from flows.indicators import Indicator, registry
+from flows import disclosure, narrative
+from flows.indicators import Indicator, classification, registry
 from flows.settings import REPORTS_OUT, ROOT
 
 TEMPLATES = ROOT / "reports" / "templates"
@@ -55,6 +55,12 @@ TEXT: dict[str, dict[str, str]] = {
         "title": "产业集群运行监测月报", "toc": "目　录", "s1": "一、总体情况", "s2": "二、集群运行情况",
         "s2_1": "（一）集群主要指标", "s2_2": "（二）分省汇总", "s3": "三、主要指标走势", "s4": "四、集群分布图",
         "s5": "五、预警情况", "s6": "六、亩均效益评价", "s7": "七、数据质量", "appendix": "附录　指标说明",
+        "s1_1": "（一）主要特点", "s1_2": "（二）主要指标", "s2_3": "（三）增长贡献", "s8": "八、存在问题与下一步建议",
+        "s8_1": "（一）存在问题", "s8_2": "（二）下一步建议", "growth": "累计同比", "pull": "拉动（百分点）",
+        "contribution": "贡献率", "firm_share": "占该集群增量比重", "increase": "增", "decrease": "减",
+        "contrib_note": ("可比口径。拉动：集群累计产值增量占全部集群上年同期累计产值的百分点数，"
+                         "各集群之和等于全部集群增速；贡献率：集群增量占全部集群增量的比重。"),
+        "firms_note": "内部资料：各集群中增减最多的企业及其占该集群增量的比重（不列企业产值）。",
         "cluster": "集群", "domain": "领域", "province": "省份", "tier": "规模层级", "stage": "发展阶段",
         "total": "合计", "all": "全部集群", "n_clusters": "集群数", "indicator": "指标", "value": "本月",
         "mom": "环比", "yoy": "同比", "rank_note": "数值下方为领域内排名（名次/参评集群数）。",
@@ -89,6 +95,15 @@ TEXT: dict[str, dict[str, str]] = {
         "s2": "2. Clusters", "s2_1": "2.1 Key indicators by cluster", "s2_2": "2.2 Provinces",
         "s3": "3. Trends", "s4": "4. Cluster map", "s5": "5. Alerts", "s6": "6. Per-mu efficiency ratings",
         "s7": "7. Data quality", "appendix": "Annex: indicator definitions",
+        "s1_1": "1.1 Main features", "s1_2": "1.2 Key indicators", "s2_3": "2.3 Contributions to growth",
+        "s8": "8. Problems and next steps", "s8_1": "8.1 Problems", "s8_2": "8.2 Next steps",
+        "growth": "YTD growth", "pull": "Pull (percentage points)", "contribution": "Share of growth",
+        "firm_share": "Share of the cluster's change", "increase": "up", "decrease": "down",
+        "contrib_note": ("Comparable basis. Pull: a cluster's change in year-to-date output as percentage points of "
+                         "all clusters' output a year earlier (the pulls add up to the total's growth). Share: the "
+                         "cluster's change over the total change."),
+        "firms_note": ("Internal: the firms that moved each cluster most, as shares of the cluster's change "
+                       "(no firm's output is printed)."),
         "cluster": "Cluster", "domain": "Domain", "province": "Province", "tier": "Scale tier", "stage": "Stage",
         "total": "Total", "all": "All clusters", "n_clusters": "Clusters", "indicator": "Indicator",
         "value": "This month", "mom": "MoM", "yoy": "YoY",
@@ -433,6 +448,11 @@ def _data_uri(path: Path) -> str:
 # ------------------------------------------------------------------------------------------ sections
 
 
+def _signed(value: float | None, lang: str) -> str:
+    """A growth rate as +6.9% (— when not shown)."""
+    return TEXT[lang]["na"] if value is None else f"{value * 100:+.1f}%"
+
+
 def _ranks(rows: list[dict[str, Any]], code: str) -> None:
     """Rank shown values within each domain (1 = best per the registry's direction); hidden cells get none."""
     direction = indicators()[code].direction
@@ -462,6 +482,7 @@ def _alerts(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, names: d
             continue
         withheld = audience == "public" and cluster in hidden_clusters
         groups[row["state"]].append({
+            "rule_code": row["rule"], "state_label": TEXT[lang][row["state"]],
             "cluster": names.get(cluster, cluster) if cluster else TEXT[lang]["file_subject"],
             "rule": alerts.rule_name(row["rule"], lang), "severity": alerts.severity_name(row["severity"], lang),
             "message": TEXT[lang]["alert_withheld"] if withheld else row[f"message_{lang}"]})
@@ -483,6 +504,7 @@ def _quality(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[
     failed = _rows(con, "SELECT file_name, reason FROM meta.files WHERE status = 'failed' ORDER BY file_name") \
         if _has(con, "meta", "files") and audience == "internal" else []
     for f in files:
+        f["failed"] = f["status"] == "failed"
         f["kind"] = kind_term(f["kind"], lang)
         f["status"] = FILE_STATUS.get(f["status"], (f["status"], f["status"]))[0 if lang == "zh" else 1]
     for r in reasons:
@@ -728,6 +750,38 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
     alerts = _alerts(con, period, lang, names, hidden_clusters, audience)
     ratings = _ratings(con, period, ids, audience)
     quality = _quality(con, period, ids, lang, audience)
+
+    # Contribution analysis and the analysis text, from shown values only (flows/narrative.py).
+    def growth_shown(cid: str) -> float | None:
+        if (cid, period, "output_ytd_yoy") in partial:
+            return None
+        return cells.value(cid, period, "output_ytd_yoy")
+
+    contrib = narrative.contributions(con, period, ids, lambda cid: growth_shown(cid) is not None)
+    pct = narrative.TEXT[lang]["pct"]
+    contrib_rows = [{"name": names[r["cluster_id"]], "growth": _signed(growth_shown(r["cluster_id"]), lang),
+                     "pull": disclosure.SYMBOL if r["pull"] is None else f"{r['pull']:+.2f}",
+                     "share": disclosure.SYMBOL if r["share"] is None else pct.format(v=r["share"])} for r in contrib]
+    drivers = []
+    if audience == "internal":
+        top = [r["cluster_id"] for r in contrib if r["pull"] is not None]
+        top = sorted(top, key=lambda cid: -abs(next(r["pull"] for r in contrib if r["cluster_id"] == cid)))
+        drivers = [{"cluster": names[d["cluster_id"]], "firm": d["firm_name"],
+                    "direction": t["increase"] if d["change"] >= 0 else t["decrease"],
+                    "share": t["na"] if d["share"] is None else pct.format(v=d["share"])}
+                   for d in narrative.firm_drivers(con, period, top[:narrative.TOP_CLUSTERS])]
+    limit = classification()["stage"]["linkage_min_local_supporting_rate"]
+    growth = [(cid, v) for cid in ids if (v := growth_shown(cid)) is not None]
+    below = [(cid, fmt("local_supporting_rate", v, lang=lang)) for cid in ids
+             if (v := cells.value(cid, period, "local_supporting_rate")) is not None and v < limit]
+    analysis = narrative.analysis(lang, {
+        "summary": summary, "contributions": contrib, "names": names, "growth": growth, "kpis": kv,
+        "na": t["na"], "fmt_growth": lambda v: _signed(v, lang), "below": below,
+        "lsr_limit": f"{limit:.0%}", "alerts": alerts["groups"],
+        "quality": {"rows_in": sum(f["rows_in"] for f in quality["files"]),
+                    "quarantined": sum(f["rows_quarantined"] for f in quality["files"]),
+                    "failed": sum(f["n_files"] for f in quality["files"] if f["failed"]),
+                    "lost": sum(m["lost"] for m in quality["missing"])}})
     methodology = [{"code": i.code, "name": ind_name(i.code, lang), "unit": display_unit(i.code, lang),
                     "direction": t[i.direction], "definition": i.definition_zh if lang == "zh" else i.definition}
                    for i in registry()]
@@ -743,7 +797,8 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
         kpis=kpis, summary=summary, columns=columns, rows=rows, total_row=total_row, provinces=provinces,
         province_columns=province_columns, province_total=province_total, charts=charts, map_uri=map_uri,
         charts_top=len(ids) > TREND_SERIES, trend_series=TREND_SERIES,
-        map_note=map_note, alerts=alerts, ratings=ratings,
+        map_note=map_note, alerts=alerts, ratings=ratings, analysis=analysis, contrib_rows=contrib_rows,
+        drivers=drivers,
         ratings_label=period_text(ratings["period"], lang) if ratings["period"] else "",
         quality=quality, names=names, methodology=methodology,
         symbol=disclosure.SYMBOL, footnote=disclosure.FOOTNOTE_ZH if lang == "zh" else disclosure.FOOTNOTE_EN,

@@ -340,3 +340,49 @@ def test_every_quarantine_rule_and_file_reason_has_words_in_both_languages():
     named = set(QUALITY_TERMS) | set(RULES)
     assert (suite_rules | file_reasons) - named == set()
     assert all(CJK.search(zh) and not CJK.search(en) for zh, en in QUALITY_TERMS.values())
+
+
+def _table_rows(html: str, table_id: str) -> list[list[str]]:
+    table = html[html.index(f'id="{table_id}"'):html.index("</table>", html.index(f'id="{table_id}"'))]
+    rows = [[unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr>.*?</tr>", table, re.S)]
+    return [r for r in rows if r]
+
+
+def test_contributions_add_up_to_the_total_growth_and_firms_stay_internal(internal, public, warehouse):
+    html = internal.html.read_text(encoding="utf-8")
+    rows = _table_rows(html, "contributions")
+    pulls = [float(r[2]) for r in rows]
+    shares = [float(r[3].rstrip("%")) for r in rows]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        num, den = con.execute("SELECT sum(numerator), sum(denominator) FROM mart.cluster_indicators WHERE "
+                               "indicator = 'output_ytd_yoy' AND period = ?", [PERIOD]).fetchone()
+        files = [r[0] for r in con.execute("SELECT file_name FROM meta.files").fetchall()]
+        firms = [r[0] for r in con.execute("SELECT firm_name FROM core.firms").fetchall()]
+    assert len(rows) > 10 and pulls == sorted(pulls, reverse=True)
+    assert sum(pulls) == pytest.approx((num / den - 1) * 100, abs=0.01 * len(pulls))   # rounded to 0.01 each
+    assert sum(shares) == pytest.approx(100, abs=0.05 * len(shares))
+    drivers = _table_rows(html, "firm-drivers")
+    assert drivers and all(r[1] in firms for r in drivers)
+    features = html[html.index('id="features"'):html.index("</div>", html.index('id="features"'))]
+    assert "拉动" in features and rows[0][0] in unescape(features)
+
+    shown = public.html.read_text(encoding="utf-8")
+    assert 'id="firm-drivers"' not in shown and 'id="contributions"' in shown
+    visible = unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", "", shown, flags=re.S)))
+    assert [f for f in files if f in visible] == []
+    assert [f for f in firms if f and f in visible] == []
+
+
+def test_problems_and_advice_come_from_the_data(internal, warehouse):
+    html = unescape(internal.html.read_text(encoding="utf-8"))
+    problems = html[html.index('id="problems"'):html.index("</ol>", html.index('id="problems"'))]
+    advice = html[html.index('id="advice"'):html.index("</ol>", html.index('id="advice"'))]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        low = con.execute("""SELECT c.cluster_name, i.value FROM mart.cluster_indicators i JOIN core.clusters c
+                             USING (cluster_id) WHERE i.indicator = 'local_supporting_rate' AND i.period = ?
+                             AND i.value < 0.40 AND i.n_firms >= 3""", [PERIOD]).fetchall()
+    assert low
+    for name, value in low:
+        assert f"{name}{value * 100:.1f}%" in problems and name in advice
+    assert "长沙市工程机械产业集群本地配套率下降（持续）" in problems      # the ongoing alert
