@@ -489,9 +489,8 @@ def write_png(rows: list[dict[str, Any]], path: Path, period: dt.date, color: st
 
     unit = f"（{spec['unit']}）" if spec["unit"] else ""
     fig.suptitle(f"产业集群监测地图 · {period_label(period)} · {spec['name_zh']}", fontsize=17, y=0.975)
-    snapshot = meta.get("snapshot_id") or "按需渲染（未入快照）"
-    fig.text(0.5, 0.925, f"点的大小：近12个月产值（亿元）；颜色：{spec['name_zh']}{unit}，固定分级。"
-             f"快照 {snapshot}  内容哈希 {str(meta.get('content_hash', ''))[:12]}",
+    version = f"本期第{meta['version']}版" if meta.get("version") else "按需渲染，未入快照"
+    fig.text(0.5, 0.925, f"点的大小：近12个月产值（亿元）；颜色：{spec['name_zh']}{unit}，固定分级。{version}",
              ha="center", fontsize=9, color="#404040")
 
     handles = [Patch(facecolor=c, edgecolor="#303030", label=lab)
