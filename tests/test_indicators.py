@@ -44,7 +44,9 @@ def make_db(
     con = duckdb.connect()
     con.execute((ROOT / "sql" / "schema.sql").read_text(encoding="utf-8"))
     for c in clusters or [("C1", "江苏", "320506", "电子", "city")]:
-        con.execute("INSERT INTO core.clusters VALUES (?, ?, ?, NULL, ?, ?, NULL, NULL, 0, 0, ?, 1)",
+        con.execute("INSERT INTO core.clusters (cluster_id, cluster_name, province, city, adcode, domain, "
+                    "leading_industry, level, lon, lat, local_scope, file_id) "
+                    "VALUES (?, ?, ?, NULL, ?, ?, NULL, NULL, 0, 0, ?, 1)",
                     [c[0], c[0], c[1], c[2], c[3], c[4]])
     for f in firms or []:
         con.execute("INSERT INTO core.firms VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, NULL, 1)",

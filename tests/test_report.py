@@ -386,3 +386,18 @@ def test_problems_and_advice_come_from_the_data(internal, warehouse):
     for name, value in low:
         assert f"{name}{value * 100:.1f}%" in problems and name in advice
     assert "长沙市工程机械产业集群本地配套率下降（持续）" in problems      # the ongoing alert
+
+
+def test_en_edition_uses_the_registry_english_cluster_name(warehouse, tmp_path):
+    path = tmp_path / "named.duckdb"
+    shutil.copyfile(warehouse, path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("UPDATE core.clusters SET cluster_name_en = 'Shenzhen Electronic Information Cluster' "
+                    "WHERE cluster_id = 'SZ_EI'")
+    en = render_report(path, PERIOD, lang="en", audience="internal", out_dir=tmp_path / "en", pdf=False)
+    zh = render_report(path, PERIOD, lang="zh", audience="internal", out_dir=tmp_path / "zh", pdf=False)
+    en_html, zh_html = en.html.read_text(encoding="utf-8"), zh.html.read_text(encoding="utf-8")
+    assert _row_text(en_html, "SZ_EI")[0] == "Shenzhen Electronic Information Cluster"
+    assert "深圳市电子信息产业集群" not in _row_text(en_html, "SZ_EI")
+    assert _row_text(zh_html, "SZ_EI")[0] == "深圳市电子信息产业集群" and "Shenzhen Electronic" not in zh_html
+    assert "where the cluster registry has no English name" in en_html     # the others keep Chinese names

@@ -34,7 +34,9 @@ def build_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     apply_schema(con)
     indicators.ensure_schema(con)
     for c in CLUSTERS:
-        con.execute("INSERT INTO core.clusters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+        con.execute("INSERT INTO core.clusters (cluster_id, cluster_name, province, city, adcode, domain, "
+                    "leading_industry, level, lon, lat, local_scope, file_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
                     [c["cluster_id"], c["cluster_name"], PROVINCES[c["prov"]], c["city"], c["adcode"], c["domain"],
                      c["leading_industry"], c["level"], c["lon"], c["lat"], c["local_scope"]])
     for k, c in enumerate(CLUSTERS):
