@@ -50,12 +50,12 @@ TEXT = {
         "fastest": "By cluster, year-to-date output grew fastest in {hi} ({hi_v}) and slowest in {lo} ({lo_v}).",
         "cloud": "Cloud adoption among the clusters' firms was {v} ({chg} on a year earlier); digital "
                  "transformation was complete in {v2} ({chg2}).",
-        "below": "{n} clusters have a local supporting rate below {limit} ({items}): local supply chains remain weak.",
-        "alerts": "{n} alerts this month ({new} new, {ongoing} ongoing): {items}.",
-        "falling": "{n} clusters' year-to-date output fell year on year: {items}.",
+        "below": "Clusters with a local supporting rate below {limit}: {n} ({items}); local supply chains remain weak.",
+        "alerts": "Alerts this month: {n} ({new} new, {ongoing} ongoing): {items}.",
+        "falling": "Clusters whose year-to-date output fell year on year: {n} — {items}.",
         "quality": "Data: {items}.", "q_rows": "{q:,} rows quarantined in all ({share} of rows read)",
-        "q_failed": "{failed} files could not be read",
-        "q_missing": "{missing:,} firms reported the month before but not this month",
+        "q_failed": "unreadable files: {failed}",
+        "q_missing": "firms that reported the month before but not this month: {missing:,}",
         "advise_lsr": "For the clusters whose local supporting rate is low or falling ({items}), bring chain leaders "
                       "together with local suppliers and list what can be sourced locally.",
         "advise_falling": "For the clusters whose output is falling ({items}), follow up with their main firms on "

@@ -764,8 +764,8 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
                      "share": disclosure.SYMBOL if r["share"] is None else pct.format(v=r["share"])} for r in contrib]
     drivers = []
     if audience == "internal":
-        top = [r["cluster_id"] for r in contrib if r["pull"] is not None]
-        top = sorted(top, key=lambda cid: -abs(next(r["pull"] for r in contrib if r["cluster_id"] == cid)))
+        top = [r["cluster_id"] for r in sorted((r for r in contrib if r["pull"] is not None),
+                                               key=lambda r: -abs(r["pull"]))]
         drivers = [{"cluster": names[d["cluster_id"]], "firm": d["firm_name"],
                     "direction": t["increase"] if d["change"] >= 0 else t["decrease"],
                     "share": t["na"] if d["share"] is None else pct.format(v=d["share"])}
