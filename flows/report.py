@@ -557,30 +557,25 @@ def _ratings(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[
     return {"period": rp, "rows": rows, "d_firms": d_firms}
 
 
-def _map_png(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path) -> Path | None:
-    """The period's cluster-map PNG (latest version); drawn from the stored snapshot when missing."""
-    folder = maps_dir / f"{period:%Y-%m}"
+def _map_png(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path, lang: str) -> Path | None:
+    """The report's copy of the period's cluster map, drawn at the page's text width with texts of at least
+    CHART_FONT_PT and in the report's language: the latest stored snapshot (what was published), else the
+    marts as they are now; None (the report says so) when the period has no cluster to draw. Written beside
+    the period's map files."""
+    from flows import maps
 
-    def found() -> Path | None:
-        pngs = sorted(folder.glob(f"map_{period:%Y-%m}_v*_local_supporting_rate.png"),
-                      key=lambda p: int(p.name.split("_v")[1].split("_")[0]))
-        return pngs[-1] if pngs else None
-
-    if found() is None:
-        try:
-            from flows import snapshot
-
-            snapshot.render_snapshot(con, period, maps_dir)
-        except LookupError:  # no stored snapshot yet: draw the marts as they are (flows.maps.render_map)
-            try:
-                from flows import maps
-
-                return maps.render_map(con, period, out_dir=maps_dir).png
-            except Exception:  # maps unavailable: the report says so and goes on
-                return None
-        except Exception:
-            return None
-    return found()
+    stored = maps.stored_rows(con, period)
+    if stored is not None:
+        header, rows = stored
+        meta = {k: header[k] for k in ("snapshot_id", "period", "version", "content_hash", "created_at")}
+    else:
+        rows = maps.live_rows(con, period)
+        meta = {"snapshot_id": None, "period": period, "content_hash": maps.content_hash(rows)}
+    if not maps.located(rows):
+        return None
+    path = maps_dir / f"{period:%Y-%m}" / f"map_{period:%Y-%m}_report_{lang}_local_supporting_rate.png"
+    return maps.write_png(rows, path, period, "local_supporting_rate", meta, width_in=CHART_WIDTH_IN,
+                          min_pt=CHART_FONT_PT, lang=lang)
 
 
 # ------------------------------------------------------------------------------------------- render
@@ -740,7 +735,7 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
     if audience == "public" and beyond:
         map_note = t["map_public"]
     else:
-        files.map_png = _map_png(con, period, maps_dir)
+        files.map_png = _map_png(con, period, maps_dir, lang)
         if files.map_png is None:
             map_note = t["map_missing"]
         else:

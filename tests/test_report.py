@@ -401,3 +401,13 @@ def test_en_edition_uses_the_registry_english_cluster_name(warehouse, tmp_path):
     assert "深圳市电子信息产业集群" not in _row_text(en_html, "SZ_EI")
     assert _row_text(zh_html, "SZ_EI")[0] == "深圳市电子信息产业集群" and "Shenzhen Electronic" not in zh_html
     assert "where the cluster registry has no English name" in en_html     # the others keep Chinese names
+
+
+def test_the_report_map_is_drawn_at_the_text_width(internal):
+    from PIL import Image
+
+    from flows import report
+
+    width, _ = Image.open(internal.map_png).size
+    assert width == round(report.CHART_WIDTH_IN * 150)      # 150 dpi: placed at 1:1, its ≥ 8 pt texts stay 8 pt
+    assert f'src="{report._data_uri(internal.map_png)}"' in internal.html.read_text(encoding="utf-8")
