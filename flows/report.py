@@ -55,7 +55,8 @@ TEXT: dict[str, dict[str, str]] = {
         "title": "产业集群运行监测月报", "toc": "目　录", "s1": "一、总体情况", "s2": "二、集群运行情况",
         "s2_1": "（一）集群主要指标", "s2_2": "（二）分省汇总", "s3": "三、主要指标走势", "s4": "四、集群分布图",
         "s5": "五、预警情况", "s6": "六、亩均效益评价", "s7": "七、数据质量", "appendix": "附录　指标说明",
-        "s1_1": "（一）主要特点", "s1_2": "（二）主要指标", "s2_3": "（三）增长贡献", "s8": "八、存在问题与下一步建议",
+        "s1_1": "（一）主要特点", "s1_2": "（二）主要指标", "s2_3": "（三）增长贡献", "s2_2c": "（二）增长贡献",
+        "s8": "八、存在问题与下一步建议",
         "s8_1": "（一）存在问题", "s8_2": "（二）下一步建议", "growth": "累计同比", "pull": "拉动（百分点）",
         "contribution": "贡献率", "firm_share": "占该集群增量比重", "increase": "增", "decrease": "减",
         "contrib_note": ("可比口径。拉动：集群累计产值增量占全部集群上年同期累计产值的百分点数，"
@@ -96,6 +97,7 @@ TEXT: dict[str, dict[str, str]] = {
         "s3": "3. Trends", "s4": "4. Cluster map", "s5": "5. Alerts", "s6": "6. Per-mu efficiency ratings",
         "s7": "7. Data quality", "appendix": "Annex: indicator definitions",
         "s1_1": "1.1 Main features", "s1_2": "1.2 Key indicators", "s2_3": "2.3 Contributions to growth",
+        "s2_2c": "2.2 Contributions to growth",
         "s8": "8. Problems and next steps", "s8_1": "8.1 Problems", "s8_2": "8.2 Next steps",
         "growth": "YTD growth", "pull": "Pull (percentage points)", "contribution": "Share of growth",
         "firm_share": "Share of the cluster's change", "increase": "up", "decrease": "down",
