@@ -63,7 +63,7 @@ def generate(path: Path, scale: str) -> None:
         """INSERT INTO core.clusters
            SELECT 'C' || lpad(i::VARCHAR, 5, '0'), 'cluster ' || i, 'P' || (11 + i % 31), NULL, ad(i),
                   ['电子', '装备', '医药', '材料', '汽车'][(1 + i % 5)::INTEGER], NULL, NULL, 0, 0,
-                  ['city', 'county', 'province', 'city'][(1 + i % 4)::INTEGER], 0
+                  ['city', 'county', 'province', 'city'][(1 + i % 4)::INTEGER], 0, NULL
            FROM range($nc) t(i)""", {"nc": n_clusters})
     con.execute(
         """INSERT INTO core.firms

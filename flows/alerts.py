@@ -28,7 +28,7 @@ import pandas as pd
 
 from flows import deliver, drift
 from flows.settings import REPORTS_OUT
-from flows.warehouse import connect_readonly, run_sql
+from flows.warehouse import connect_readonly, run_sql, sql_text
 
 CONFIG_PATH = Path(__file__).with_name("alerts.toml")
 # One-off rules: the condition belongs to one month (a file), so the episode ends with that month and no
@@ -161,7 +161,7 @@ def episodes(cond: pd.DataFrame, latest: dt.date) -> list[dict]:
             elif holds:
                 open_ep.update(last=row.period, last_ev=row.evidence, months=open_ep["months"] + 1)
             elif open_ep is not None:
-                open_ep["resolved"] = row.period
+                open_ep.update(resolved=row.period, resolved_ev=row.evidence)
                 out.append(open_ep)
                 open_ep = None
             if open_ep is not None and rule in EVENT_RULES:
@@ -179,17 +179,64 @@ def _fmt(template: str, values: dict) -> str:
         return template
 
 
+def month_text(period: dt.date, lang: str) -> str:
+    """A month as a reader writes it: 2025年12月 / December 2025."""
+    return f"{period.year}年{period.month}月" if lang == "zh" else f"{period:%B %Y}"
+
+
+def _column_names(columns: str, lang: str) -> str:
+    """Source columns (output,revenue) as words: 工业总产值、营业收入 / gross industrial output, revenue."""
+    from flows.contract import KINDS
+
+    known = {c.name: c for kind in KINDS.values() for c in kind.columns}
+    names = [known[c].zh if lang == "zh" else (known[c].en or c.replace("_", " ")) if c in known else c
+             for c in (x.strip() for x in columns.split(",")) if c]
+    return ("、" if lang == "zh" else ", ").join(names)
+
+
 def _message(rule_cfg: dict, ep: dict, names: dict[str, tuple[str, str]]) -> tuple[str, str]:
-    ev = {k: v for k, v in ep["first_ev"].items() if v is not None}
+    """The alert in words (zh, en), quoting the current month's value and its baseline: the latest month the
+    rule held, or for a resolved episode the month it stopped holding."""
+    resolved = ep.get("resolved") is not None
+    ev = {k: v for k, v in (ep["resolved_ev"] if resolved else ep["last_ev"]).items() if v is not None}
+    month = ep["resolved"] if resolved else ep["last"]
     zh_name, en_name = names.get(ep["cluster_id"] or "", (ep["subject"], ep["subject"]))
-    common = {"subject": ep["subject"], "period": ep["start"].strftime("%Y-%m"), **ev}
-    if ep["rule"] == "data_drift":
-        n = int(ev.get("n_unit_jump_x10", 0))
-        common.update(unit_note_zh=f"；{n}家企业数值约为此前的10倍，疑似计量单位错误" if n else "",
-                      unit_note_en=f"; {n} firms report ≈10× their earlier values (unit switch?)" if n else "",
-                      columns=ev.get("columns") or ev.get("kinds", ""))
-    return (_fmt(rule_cfg["message_zh"], {**common, "cluster_name": zh_name}),
-            _fmt(rule_cfg["message_en"], {**common, "cluster_name": en_name}))
+    out = []
+    for lang, name in (("zh", zh_name), ("en", en_name)):
+        values = {"subject": ep["subject"], **rule_cfg, **ev, "period": month_text(month, lang), "cluster_name": name}
+        if ep["rule"] == "data_drift":
+            n = int(ev.get("n_unit_jump_x10", 0))
+            drifted = (ev.get("columns") or ep["last_ev"].get("columns") or ep["first_ev"].get("columns")
+                       or ev.get("kinds", ""))
+            values["columns"] = _column_names(str(drifted), lang)
+            values["unit_note_zh"] = f"；{n}家企业数值约为此前的10倍，疑似计量单位错误" if n else ""
+            values["unit_note_en"] = (f"; {n} firms report about 10 times their earlier values (a unit slip?)"
+                                      if n else "")
+        template = rule_cfg.get(f"resolved_{lang}") if resolved else None
+        out.append(_fmt(template or rule_cfg[f"message_{lang}"], values))
+    return out[0], out[1]
+
+
+def rule_name(rule: str, lang: str) -> str:
+    """The rule's name in the reader's language (flows/alerts.toml)."""
+    return config()["rules"][rule][f"name_{lang}"]
+
+
+def severity_name(severity: str, lang: str) -> str:
+    """info / warning / critical in the reader's language (flows/alerts.toml [severity])."""
+    return config()["severity"][severity][f"name_{lang}"]
+
+
+STATES = ("new", "ongoing", "resolved")
+
+
+def month_listing(con: duckdb.DuckDBPyConnection, period: dt.date) -> list[dict]:
+    """The alerts of a month, the one list the report, the digest and `clusterwatch alerts --period` show:
+    new (first month = period), ongoing (opened before, still holding in period), resolved (stopped holding
+    in period; one-month rules such as quarantine_share are never "resolved"). Withdrawn ones are left out."""
+    cursor = con.execute(sql_text("alerts_month"), {"period": period.replace(day=1), "events": sorted(EVENT_RULES)})
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _status(ep: dict, latest: dt.date) -> str:
@@ -200,10 +247,18 @@ def _status(ep: dict, latest: dt.date) -> str:
     return "new" if ep["start"] == latest else "ongoing"
 
 
+def cluster_names(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
+    """cluster_id → (Chinese name, English name); the Chinese name stands where the registry gives no English one."""
+    has_en = con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'core' AND table_name = 'clusters' "
+                         "AND column_name = 'cluster_name_en'").fetchone()[0]
+    en = "nullif(trim(cluster_name_en), '')" if has_en else "NULL"
+    return {r[0]: (r[1], r[2] or r[1]) for r in con.execute(
+        f"SELECT cluster_id, cluster_name, {en} FROM core.clusters").fetchall()}
+
+
 def upsert(con: duckdb.DuckDBPyConnection, eps: list[dict], cfg: dict, latest: dt.date) -> list[Alert]:
     """Write the episodes into mart.alerts (same id → update), withdraw ids no longer supported by the data."""
-    names = {r[0]: (r[1], r[2] or r[1]) for r in con.execute(
-        "SELECT cluster_id, cluster_name, cluster_id FROM core.clusters").fetchall()}
+    names = cluster_names(con)
     alerts: list[Alert] = []
     for ep in eps:
         rule_cfg = cfg["rules"][ep["rule"]]
@@ -242,15 +297,32 @@ def upsert(con: duckdb.DuckDBPyConnection, eps: list[dict], cfg: dict, latest: d
     return alerts
 
 
-def _digest(latest: dt.date, new: list[Alert], resolved: list[Alert]) -> tuple[str, str, str]:
-    """Subject, plain text (zh then en) and markdown of one night's notices; no firm-level figures."""
-    subject = f"集群运行监测预警 {latest:%Y-%m}：新增{len(new)}条，解除{len(resolved)}条 / cluster alerts"
-    lines = [f"【新增】[{a.severity}] {a.message_zh}" for a in new]
-    lines += [f"【解除】{a.message_zh}（{a.resolved_period:%Y-%m}起不再满足条件）" for a in resolved]
-    lines_en = [f"[new][{a.severity}] {a.message_en}" for a in new]
-    lines_en += [f"[resolved] {a.message_en} (no longer holds from {a.resolved_period:%Y-%m})" for a in resolved]
-    text = "\n".join(lines + ["", *lines_en])
-    markdown = "\n".join(f"- {line}" for line in lines)
+STATE_NAMES = {"zh": {"new": "新增", "ongoing": "持续", "resolved": "解除"},
+               "en": {"new": "new", "ongoing": "ongoing", "resolved": "resolved"}}
+
+
+def listing_line(row: dict, lang: str) -> str:
+    """One alert of a month's listing as a line: state, severity, rule and the message."""
+    state = STATE_NAMES[lang][row["state"]]
+    head = (f"【{state}】{severity_name(row['severity'], lang)}｜{rule_name(row['rule'], lang)}：" if lang == "zh"
+            else f"[{state}] {severity_name(row['severity'], lang)} | {rule_name(row['rule'], lang)}: ")
+    return head + row[f"message_{lang}"]
+
+
+def _digest(latest: dt.date, listing: list[dict]) -> tuple[str, str, str]:
+    """Subject, plain text (zh then en) and markdown of the month's alerts: every new, ongoing and resolved
+    episode (month_listing, the same list as the report and `clusterwatch alerts --period`), pointing at the
+    month's report for the rest. No firm-level figures."""
+    count = {state: sum(1 for r in listing if r["state"] == state) for state in STATES}
+    subject = (f"集群运行监测预警 {month_text(latest, 'zh')}：新增{count['new']}条，持续{count['ongoing']}条，"
+               f"解除{count['resolved']}条 / cluster alerts {month_text(latest, 'en')}")
+    lines = [listing_line(r, "zh") for r in listing]
+    lines_en = [listing_line(r, "en") for r in listing]
+    refer_zh = f"详见《产业集群运行监测月报》（{month_text(latest, 'zh')}）第五部分“预警情况”。"
+    refer_en = (f"See section 5, Alerts, of the Industrial Cluster Monitoring Report for "
+                f"{month_text(latest, 'en')}.")
+    text = "\n".join([*lines, refer_zh, "", *lines_en, refer_en])
+    markdown = "\n".join([*(f"- {line}" for line in lines), "", refer_zh])
     return subject, text, markdown
 
 
@@ -264,7 +336,7 @@ def notify(con: duckdb.DuckDBPyConnection, cfg: dict, latest: dt.date, alerts: l
                 and a.rule not in EVENT_RULES and pending[a.alert_id][1] is None]
     if not new and not resolved:
         return new, resolved, []
-    subject, text, markdown = _digest(latest, new, resolved)
+    subject, text, markdown = _digest(latest, month_listing(con, latest))
     ids: list[int] = []
     if cfg.get("delivery", {}).get("email", True) and settings.smtp_to:
         ids.append(deliver.enqueue_email(con, list(settings.smtp_to), subject, text))
@@ -302,12 +374,30 @@ def evaluate_alerts(con: duckdb.DuckDBPyConnection, period: dt.date | None = Non
                         drift=drift_run, outbox_ids=ids)
 
 
-def alerts_command(warehouse: Path, period: str | None = None, status: str | None = None) -> int:
-    """`clusterwatch alerts [--period 2025-12] [--status new]`: print the alerts table (read-only)."""
-    where, params = [], []
+def alerts_command(warehouse: Path, period: str | None = None, status: str | None = None,
+                   lang: str = "zh") -> int:
+    """`clusterwatch alerts [--period 2025-12] [--status new]`: print alerts (read-only).
+
+    With --period: the month's listing (new, ongoing, resolved), the same as the report and the digest; else
+    every episode in history with its status as of the latest month."""
+    if not Path(warehouse).exists():
+        print(f"no warehouse at {warehouse}")
+        return 1
     if period:
-        where.append("strftime(period, '%Y-%m') = ? OR strftime(resolved_period, '%Y-%m') = ?")
-        params += [period[:7], period[:7]]
+        from flows.maps import parse_period
+
+        with connect_readonly(Path(warehouse)) as con:
+            try:
+                listing = month_listing(con, parse_period(period))
+            except duckdb.CatalogException:
+                print("no alerts yet (mart.alerts does not exist: run the nightly flow first)")
+                return 1
+        shown = [r for r in listing if status in (None, r["state"])]
+        for row in shown:
+            print(listing_line(row, lang))
+        print(f"{len(shown)} alerts" if lang == "en" else f"共{len(shown)}条")
+        return 0
+    where, params = [], []
     if status:
         where.append("status = ?")
         params.append(status)
@@ -315,9 +405,6 @@ def alerts_command(warehouse: Path, period: str | None = None, status: str | Non
            "strftime(resolved_period, '%Y-%m') AS resolved, message_zh FROM mart.alerts"
            + (" WHERE " + " AND ".join(f"({w})" for w in where) if where else "")
            + " ORDER BY period, rule, subject")
-    if not Path(warehouse).exists():
-        print(f"no warehouse at {warehouse}")
-        return 1
     with connect_readonly(Path(warehouse)) as con:
         try:
             rows = con.execute(sql, params).fetchall()

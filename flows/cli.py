@@ -63,7 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                       + ", ".join(repr(h) for h in outcome.ignored_columns))
         print("time       " + " · ".join(f"{stage} {sec:.0f} s" for stage, sec in summary.seconds.items()))
     print(f"warehouse  {summary.warehouse}")
-    print(f"           duckdb -readonly {summary.warehouse}")
+    print(f"           {Path(sys.executable).with_name('duckdb')} -readonly {summary.warehouse}")
     if summary.alerts:
         print(f"alerts     {summary.alerts}")
     for files in summary.reports:
@@ -110,13 +110,19 @@ def cmd_map(args: argparse.Namespace) -> int:
 def cmd_alerts(args: argparse.Namespace) -> int:
     from flows.alerts import alerts_command
 
-    return alerts_command(args.warehouse, args.period, args.status)
+    return alerts_command(args.warehouse, args.period, args.status, args.lang)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from flows.report import report_command
 
     return report_command(args.warehouse, args.period, args.lang, args.audience, args.province, args.out)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from flows.export import export_command
+
+    return export_command(args.warehouse, args.out, args.format, args.table, args.query)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -162,6 +168,7 @@ def parser() -> argparse.ArgumentParser:
     alerts.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
     alerts.add_argument("--period", help="e.g. 2025-12")
     alerts.add_argument("--status", choices=("new", "ongoing", "resolved", "withdrawn"))
+    alerts.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the messages")
     alerts.set_defaults(func=cmd_alerts)
 
     report = sub.add_parser("report", help="render the monthly monitoring report (HTML and PDF)")
@@ -172,6 +179,16 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
     report.add_argument("--out", type=Path, default=None, help="folder (default reports/out/reports/<period>)")
     report.set_defaults(func=cmd_report)
+
+    export = sub.add_parser("export", help="write a table or a query to XLSX, CSV (UTF-8 with BOM) or Parquet")
+    what = export.add_mutually_exclusive_group(required=True)
+    what.add_argument("--table", help="schema.table, e.g. mart.cluster_indicators_wide")
+    what.add_argument("--query", help="a SELECT run on a read-only connection")
+    export.add_argument("--out", type=Path, required=True, help="file to write, e.g. indicators.xlsx")
+    export.add_argument("--format", choices=("xlsx", "csv", "parquet"),
+                        help="default: from the file suffix")
+    export.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    export.set_defaults(func=cmd_export)
 
     check = sub.add_parser("check", help="validate files without loading them")
     check.add_argument("files", type=Path, nargs="+")

@@ -100,6 +100,8 @@ KINDS: dict[str, Kind] = {
             C("lon", "经度", "float", en="longitude"),
             C("lat", "纬度", "float", en="latitude"),
             C("local_scope", "本地范围", "scope", required=False, en="local scope (county/city/province)"),
+            C("cluster_name_en", "集群英文名称", en="English cluster name (the English report's; optional)",
+              required=False),
         )),
         Kind("firms", "企业名录", registry=True, key=("uscc",), columns=(
             C("uscc", "统一社会信用代码", en="unified social credit code"),

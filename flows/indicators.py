@@ -75,11 +75,13 @@ class Indicator:
     name_zh: str
     name_en: str
     unit: str
+    unit_en: str
     direction: str
     window: str
     rollup: str
     sql: str
     definition: str
+    definition_zh: str
 
 
 @cache
@@ -137,9 +139,10 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_sql("indicators_schema.sql"))
     con.execute("DELETE FROM mart.indicator_dictionary")
     con.executemany(
-        "INSERT INTO mart.indicator_dictionary VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[i.code, i.name_zh, i.name_en, i.unit, i.direction, i.window, i.rollup, i.sql, i.definition, n]
-         for n, i in enumerate(registry(), start=1)],
+        "INSERT INTO mart.indicator_dictionary (indicator, name_zh, name_en, unit, unit_en, direction, time_window, "
+        "rollup, sql_file, definition, definition_zh, ordinal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [[i.code, i.name_zh, i.name_en, i.unit, i.unit_en, i.direction, i.window, i.rollup, i.sql, i.definition,
+          i.definition_zh, n] for n, i in enumerate(registry(), start=1)],
     )
     columns = ",\n    ".join(
         f"max(value) FILTER (WHERE indicator = '{i.code}') AS {i.code}" for i in registry()

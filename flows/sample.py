@@ -43,6 +43,8 @@ from flows.uscc import ALPHABET
 SCALES = ("sample", "province", "nation")
 BAD_ROWS_SCHEMA = {"file_name": pl.Utf8, "row_number": pl.Int64, "column_name": pl.Utf8, "rule": pl.Utf8}
 REGISTRY_FIRM_COLUMNS = [c.name for c in KINDS["firms"].stored_columns if c.name != "old_tax_id"]
+# The sample's cluster registry gives no English names (optional; the English report shows the Chinese ones).
+CLUSTER_COLUMNS = [c.name for c in KINDS["clusters"].columns if c.name != "cluster_name_en"]
 # Planted extra bad rows in fact files: (kind, province, file block, rule, unparsable period text)
 EXTRAS = [
     ("monthly", "zhejiang", "2024-12", "invalid_uscc", None),
@@ -547,7 +549,7 @@ class _Sample:
             pl.lit(None, pl.Utf8).alias("_rule"),
             pl.lit(None, pl.Utf8).alias("_col"),
         )
-        cols = [c.name for c in KINDS["clusters"].columns]
+        cols = CLUSTER_COLUMNS
         self.bad += write(
             cl.select(*[pl.col(c).alias(header("clusters", c, zh)) for c in cols], "_key", "_rule", "_col"),
             self.inbox / "clusters_2023-01.xlsx",
@@ -817,7 +819,7 @@ class _Sample:
         dig = self.dig.select([c.name for c in KINDS["digital"].columns]).sort("uscc", "survey_date")
         firms = self.firms.select(REGISTRY_FIRM_COLUMNS)
         clusters = self.cl.with_columns(pl.col("prov").replace_strict(PROVINCES).alias("province")).select(
-            [c.name for c in KINDS["clusters"].columns]
+            CLUSTER_COLUMNS
         )
         periods = [dt.date(2023 + a // 12, a % 12 + 1, 1) for a in range(36)]
         ind = indicators(clusters, firms, self.platforms, monthly, tax, proc, dig, periods)

@@ -118,7 +118,7 @@ def generate_big(out: Path, scale: str, rng: np.random.Generator) -> None:
     firms = build_firms(cl, rng, spec["months"], spec["start"], taken)
     ext, off, sizes = external_suppliers(cl, rng, taken)
     bad: list[dict] = []
-    cols = [c.name for c in KINDS["clusters"].columns]
+    cols = [c.name for c in KINDS["clusters"].columns if c.name != "cluster_name_en"]   # no English names
     write(_plain(cl.select(cols)), inbox / "clusters.parquet", EN)
     fcols = [c.name for c in KINDS["firms"].columns if c.name != "old_tax_id"]
     write(

@@ -43,6 +43,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from flows import offline_docs
 from flows.contract import KIND_ORDER, KINDS, kind_of
 from flows.settings import EXPECTATIONS_DIR, REPORTS_OUT
 from flows.uscc import ALPHABET, WEIGHTS
@@ -1117,6 +1118,7 @@ def render_data_docs(run_id: int, out_dir: Path | None = None, spool: Path | Non
             batch_identifier=re.sub(r"[^\w.-]", "_", f"{path.stem}_{file_name}"))
         ctx.validation_results_store.set(key, result)
     ctx.build_data_docs(site_names=[site])
+    offline_docs.localise(out_dir)       # bundled assets: the docs render on an intranet without CDNs
     return out_dir / "index.html"
 
 

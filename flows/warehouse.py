@@ -64,8 +64,25 @@ def query_one(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = N
     return con.fetchone()[0]
 
 
+# Renames in the analyst interface (DESIGN §5a), applied to a warehouse that still has the old column:
+# (schema, table, old column, sql/ file that renames it). Each is noted in the README's "Migrations".
+MIGRATIONS = (("mart", "indicator_dictionary", "window", "migrate_time_window"),)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Bring an existing warehouse's stable names up to date; idempotent. Returns the migrations applied."""
+    applied = []
+    for schema, table, column, name in MIGRATIONS:
+        if con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+                       "AND column_name = ?", [schema, table, column]).fetchone()[0]:
+            run_sql(con, name)
+            applied.append(name)
+    return applied
+
+
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create or update every table the pipeline writes, with their comments."""
+    """Create or update every table the pipeline writes, with their comments (after any migration)."""
+    migrate(con)
     run_sql(con, "schema")
     run_sql(con, "validation")
     run_sql(con, "comments")

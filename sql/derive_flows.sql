@@ -85,6 +85,8 @@ WITH so_far AS (   -- appended firm-years: per measure the running YTD and the m
     FROM running
     WINDOW w AS (PARTITION BY uscc, measure, yr ORDER BY period)
 )
-SELECT * FROM appended
-UNION ALL
-SELECT * FROM reworked;
+-- Stored to 6 decimals (万元 to 0.01 元): the two paths subtract in different orders, and without rounding a
+-- re-derived month differed from the stored one by float noise (875.3199999999997 vs 875.32), which
+-- store_flows.sql would record as a change.
+SELECT uscc, period, measure, round(value, 6) AS value, span_months
+FROM (SELECT * FROM appended UNION ALL SELECT * FROM reworked);

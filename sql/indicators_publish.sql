@@ -7,6 +7,19 @@ DELETE FROM mart.cluster_indicators
 WHERE period IN (SELECT period FROM tp)
    OR period < (SELECT first_period FROM bounds) OR period > (SELECT last_period FROM bounds);
 
+-- Values, numerators and denominators are stored rounded to 12 significant digits, so a recomputed value
+-- equals the stored one unless the data changed: float noise (875.3199999999997 against 875.32) would otherwise
+-- show up as a revision. 12 digits keep 1 元 of a 1万亿元 total, far more than any table shows.
+-- Ranks are taken over the rounded values.
+CREATE OR REPLACE TEMP MACRO sig12(x) AS
+    CASE WHEN x IS NULL OR x = 0 OR isnan(x) OR isinf(x) THEN x
+         ELSE round(x, 11 - floor(log10(abs(x)))::INTEGER) END;
+
+CREATE OR REPLACE TEMP TABLE ind_rounded AS
+SELECT cluster_id, period, indicator, sig12(value) AS value, sig12(numerator) AS numerator,
+       sig12(denominator) AS denominator, n_firms, flags
+FROM ind_new;
+
 -- Rank 1.0 = best in the domain by the indicator's direction (highest value for neutral indicators);
 -- NULL when fewer than two clusters of the domain have a value.
 INSERT INTO mart.cluster_indicators
@@ -16,7 +29,7 @@ SELECT n.cluster_id, n.period, n.indicator, n.value, n.numerator, n.denominator,
                          ORDER BY CASE WHEN r.direction = 'lower_better' THEN -n.value ELSE n.value END) - 1)
            / (count(n.value) OVER d - 1)
        END
-FROM ind_new n
+FROM ind_rounded n
 JOIN core.clusters c USING (cluster_id)
 JOIN ind_reg r USING (indicator)
 WINDOW d AS (PARTITION BY c.domain, n.period, n.indicator);
@@ -34,7 +47,7 @@ WITH agg AS (
            sum(n.n_firms) AS n_firms, count(*) AS n_clusters,
            list_distinct(flatten(list(list_filter(n.flags, f -> f IN ('partial_window', 'span', 'span_edge')))))
                AS flags
-    FROM ind_new n
+    FROM ind_rounded n
     JOIN core.clusters c USING (cluster_id)
     JOIN ind_reg r USING (indicator)
     GROUP BY ALL
@@ -49,8 +62,9 @@ v AS (
               END AS value
     FROM agg
 )
-SELECT province, period, indicator, value,
-       CASE WHEN rollup = 'max_share' THEN max_numerator ELSE numerator END, denominator, n_firms, n_clusters,
+SELECT province, period, indicator, sig12(value),
+       sig12(CASE WHEN rollup = 'max_share' THEN max_numerator ELSE numerator END), sig12(denominator),
+       n_firms, n_clusters,
        list_sort(list_concat(flags, CASE WHEN value IS NULL THEN ['undefined:' || CASE
                  WHEN rollup = 'sum' THEN 'no_values' ELSE 'zero_denominator' END] ELSE [] END))
 FROM v;

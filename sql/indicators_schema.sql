@@ -7,8 +7,12 @@ CREATE SCHEMA IF NOT EXISTS work;
 
 CREATE TABLE IF NOT EXISTS mart.indicator_dictionary (
     indicator VARCHAR PRIMARY KEY, name_zh VARCHAR, name_en VARCHAR, unit VARCHAR, direction VARCHAR,
-    "window" VARCHAR, rollup VARCHAR, sql_file VARCHAR, definition VARCHAR, ordinal INTEGER
+    time_window VARCHAR, rollup VARCHAR, sql_file VARCHAR, definition VARCHAR, ordinal INTEGER
 );
+-- Added after the first release (a warehouse built before gets them here): the unit in English and the
+-- definition in Chinese, which the two editions of the report read.
+ALTER TABLE mart.indicator_dictionary ADD COLUMN IF NOT EXISTS unit_en VARCHAR;
+ALTER TABLE mart.indicator_dictionary ADD COLUMN IF NOT EXISTS definition_zh VARCHAR;
 -- The marts below carry no PRIMARY KEY constraint: an index would be maintained on every nightly delete and
 -- insert of millions of rows. Their keys (named in each table's comment) are unique by construction and
 -- checked by tests/test_indicators.py.
@@ -48,10 +52,12 @@ COMMENT ON COLUMN mart.indicator_dictionary.name_zh IS '中文名称 / Chinese n
 COMMENT ON COLUMN mart.indicator_dictionary.name_en IS '英文名称 / English name';
 COMMENT ON COLUMN mart.indicator_dictionary.unit IS '单位（金额万元、土地亩、能源吨标准煤） / unit (money 万元, land 亩, energy tce)';
 COMMENT ON COLUMN mart.indicator_dictionary.direction IS '方向：higher_better 越高越好 / lower_better 越低越好 / neutral 中性 / direction: higher or lower is better, or neutral';
-COMMENT ON COLUMN mart.indicator_dictionary."window" IS '时间窗口：month 当月 / ytd 累计 / ttm 近12个月 / as_of 期末状态 / registry 名录 / time window: month, year to date, trailing 12 months, state at end of month, registry';
+COMMENT ON COLUMN mart.indicator_dictionary.time_window IS '时间窗口：month 当月 / ytd 累计 / ttm 近12个月 / as_of 期末状态 / registry 名录 / time window: month, year to date, trailing 12 months, state at end of month, registry';
 COMMENT ON COLUMN mart.indicator_dictionary.rollup IS '省级汇总方式：sum 加总 / ratio 分子分母分别加总后相除 / growth / max_share / hhi / province roll-up: sum, or ratio of summed numerators and denominators';
 COMMENT ON COLUMN mart.indicator_dictionary.sql_file IS '计算该指标的 SQL 文件 / the sql/ file that computes it';
 COMMENT ON COLUMN mart.indicator_dictionary.definition IS '计算口径（文字） / formula in words';
+COMMENT ON COLUMN mart.indicator_dictionary.unit_en IS '单位（英文） / unit in English';
+COMMENT ON COLUMN mart.indicator_dictionary.definition_zh IS '计算口径（中文） / formula in Chinese';
 COMMENT ON COLUMN mart.indicator_dictionary.ordinal IS '排列顺序 / display order';
 
 COMMENT ON TABLE mart.cluster_indicators IS '集群监测指标（长表）：每个集群、月份、指标一行 / cluster monitoring indicators (long): one row per cluster, month and indicator';

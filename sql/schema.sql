@@ -96,6 +96,9 @@ CREATE TABLE IF NOT EXISTS core.clusters (
     domain VARCHAR, leading_industry VARCHAR, level VARCHAR, lon DOUBLE, lat DOUBLE, local_scope VARCHAR,
     file_id INTEGER
 );
+-- Added after the first release, so it stands last (a warehouse built before gets it here): the optional
+-- English name the English report uses (the Chinese name stands where none is given).
+ALTER TABLE core.clusters ADD COLUMN IF NOT EXISTS cluster_name_en VARCHAR;
 CREATE TABLE IF NOT EXISTS core.firms (
     uscc VARCHAR PRIMARY KEY, firm_name VARCHAR, cluster_id VARCHAR, adcode VARCHAR, chain_segment VARCHAR,
     above_scale BOOLEAN, chain_leader BOOLEAN, srdi_level VARCHAR, land_area DOUBLE, established DATE,
@@ -106,6 +109,7 @@ CREATE TABLE IF NOT EXISTS core.platforms (
     PRIMARY KEY (platform_name, cluster_id)
 );
 CREATE TABLE IF NOT EXISTS history.clusters AS SELECT * FROM core.clusters WITH NO DATA;
+ALTER TABLE history.clusters ADD COLUMN IF NOT EXISTS cluster_name_en VARCHAR;
 CREATE TABLE IF NOT EXISTS history.firms AS SELECT * FROM core.firms WITH NO DATA;
 CREATE TABLE IF NOT EXISTS history.platforms AS SELECT * FROM core.platforms WITH NO DATA;
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import shutil
+from html import unescape
 
 import duckdb
 import pytest
@@ -68,11 +70,20 @@ def test_no_drift_alert_without_planted_event_and_false_alarm_rate(evaluated):
 
 
 def test_unit_switch_is_visible_in_evidence(evaluated):
+    import json
+
+    from flows.alerts import _message, cluster_names, config
+
     con, *_ = evaluated
-    (message, evidence) = con.execute(
-        "SELECT message_en, evidence->>'$.start.n_unit_jump_x10' FROM mart.alerts "
-        "WHERE rule = 'data_drift' AND cluster_id = 'JH_BIKE'").fetchone()
-    assert int(evidence) >= 10 and "10×" in message
+    (period, evidence) = con.execute(
+        "SELECT period, evidence FROM mart.alerts WHERE rule = 'data_drift' AND cluster_id = 'JH_BIKE'").fetchone()
+    start = json.loads(evidence)["start"]
+    assert int(start["n_unit_jump_x10"]) >= 10
+    # The message as the alert read when it was raised (its first month current), e.g. in that night's digest.
+    raised = {"rule": "data_drift", "subject": "JH_BIKE", "cluster_id": "JH_BIKE", "start": period, "last": period,
+              "resolved": None, "first_ev": start, "last_ev": start}
+    zh, en = _message(config()["rules"]["data_drift"], raised, cluster_names(con))
+    assert f"{start['n_unit_jump_x10']}家企业数值约为此前的10倍" in zh and "about 10 times their earlier" in en
 
 
 def test_rerun_does_not_duplicate_or_resend(evaluated):
@@ -105,3 +116,47 @@ def test_alerts_command_prints_table(evaluated, capsys):
     assert alerts_command(copy, None, "ongoing") == 0
     out = capsys.readouterr().out
     assert "CS_CM" in out and "1 alerts" in out
+
+
+def _state_messages(lines: list[str]) -> list[tuple[str, str]]:
+    """(state, message) from listing lines 【持续】预警｜本地配套率下降：<message>."""
+    out = []
+    for line in lines:
+        match = re.match(r"^(?:- )?【(新增|持续|解除)】[^｜]+｜[^：]+：(.*)$", line)
+        if match:
+            out.append((match.group(1), match.group(2)))
+    return out
+
+
+def test_report_digest_and_cli_list_the_same_alerts_with_current_values(evaluated, capsys, tmp_path):
+    from flows.report import render_report
+
+    con, summary, _, work = evaluated
+    con.execute("CHECKPOINT")
+    copy = tmp_path / "readonly.duckdb"
+    shutil.copyfile(work / "clusterwatch.duckdb", copy)
+    latest = summary.latest
+
+    assert alerts_command(copy, f"{latest:%Y-%m}", None) == 0
+    cli = _state_messages(capsys.readouterr().out.splitlines())
+
+    (payload,) = con.execute("SELECT payload->>'$.text' FROM meta.outbox WHERE channel = 'email'").fetchone()
+    digest = _state_messages(payload.splitlines())
+    (robot,) = con.execute("SELECT payload->>'$.markdown.text' FROM meta.outbox WHERE channel = 'webhook'").fetchone()
+    assert _state_messages(robot.splitlines()) == digest
+    assert "《产业集群运行监测月报》" in payload
+
+    html = render_report(copy, latest, lang="zh", audience="internal", out_dir=tmp_path / "r", pdf=False) \
+        .html.read_text(encoding="utf-8")
+    table = html[html.index('id="alerts-table"'):html.index("</table>", html.index('id="alerts-table"'))]
+    rows = [re.findall(r'<td class="text">(.*?)</td>', row, re.S)
+            for row in re.findall(r"<tr data-state.*?</tr>", table, re.S)]
+    report = [(cells[0].replace("已解除", "解除"), unescape(cells[4])) for cells in rows]
+
+    assert cli == digest == report
+    states = {state for state, _ in cli}
+    assert {"持续", "解除"} <= states           # the sample's December: CS_CM ongoing, ND_LIB resolved
+    ongoing = next(m for s, m in cli if s == "持续" and "长沙" in m)
+    current = con.execute("SELECT value FROM mart.cluster_indicators WHERE cluster_id = 'CS_CM' AND period = ? "
+                          "AND indicator = 'local_supporting_rate'", [latest]).fetchone()[0]
+    assert f"{latest.year}年{latest.month}月为{current:.1%}" in ongoing     # the current value, not the first month's

@@ -44,7 +44,9 @@ def make_db(
     con = duckdb.connect()
     con.execute((ROOT / "sql" / "schema.sql").read_text(encoding="utf-8"))
     for c in clusters or [("C1", "江苏", "320506", "电子", "city")]:
-        con.execute("INSERT INTO core.clusters VALUES (?, ?, ?, NULL, ?, ?, NULL, NULL, 0, 0, ?, 1)",
+        con.execute("INSERT INTO core.clusters (cluster_id, cluster_name, province, city, adcode, domain, "
+                    "leading_industry, level, lon, lat, local_scope, file_id) "
+                    "VALUES (?, ?, ?, NULL, ?, ?, NULL, NULL, 0, 0, ?, 1)",
                     [c[0], c[0], c[1], c[2], c[3], c[4]])
     for f in firms or []:
         con.execute("INSERT INTO core.firms VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, NULL, 1)",
@@ -443,7 +445,7 @@ def test_dictionary_wide_view_and_comments_follow_the_registry() -> None:
     assert [r[0] for r in con.execute("SELECT indicator FROM mart.indicator_dictionary ORDER BY ordinal")
             .fetchall()] == codes
     wide = [r[0] for r in con.execute("DESCRIBE mart.cluster_indicators_wide").fetchall()]
-    assert wide == ["cluster_id", "period", *codes]
+    assert wide == ["cluster_id", "cluster_name", "province", "period", *codes]
     assert con.execute("SELECT output_month FROM mart.cluster_indicators_wide").fetchone() == (1.0,)
     missing = con.execute(
         "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'mart' "

@@ -9,6 +9,7 @@ import datetime as dt
 import re
 import shutil
 import subprocess
+from html import unescape
 from pathlib import Path
 
 import duckdb
@@ -112,7 +113,7 @@ def test_methodology_comes_from_the_registry(internal):
     html = internal.html.read_text(encoding="utf-8")
     appendix = html[html.index('id="methodology"'):]
     for ind in registry():
-        assert f">{ind.code}<" in appendix and ind.name_zh in appendix
+        assert f'data-code="{ind.code}"' in appendix and ind.name_zh in appendix and ind.definition_zh in appendix
 
 
 def test_files_beside_the_report(internal):
@@ -261,3 +262,153 @@ def test_report_is_emailed_through_the_outbox(internal, warehouse, tmp_path, smt
     assert "监测月报" in message["Subject"]
     names = {part.get_filename() for part in message.walk() if part.get_filename()}
     assert {internal.pdf.name, internal.html.name} <= names
+
+
+def test_partial_windows_are_not_drawn_and_cumulative_figures_have_no_month_on_month(internal, warehouse):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        flagged = {(csv_safe(r[0]), f"{r[1]:%Y-%m}", r[2]) for r in con.execute(
+            """SELECT c.cluster_name, i.period, list_contains(i.flags, 'partial_window')
+               FROM mart.cluster_indicators i JOIN core.clusters c USING (cluster_id)
+               WHERE i.indicator = 'output_ttm' AND i.value IS NOT NULL""").fetchall()}
+    partial = {(name, month) for name, month, is_partial in flagged if is_partial}
+    whole = {(name, month) for name, month, is_partial in flagged if not is_partial}
+    assert partial and whole
+    csv_path = next(p for p in internal.chart_data if p.name == "trend_output_ttm.csv")
+    drawn = {(name, row["period"]) for row in _read_csv(csv_path) for name, v in row.items()
+             if name != "period" and v not in ("", "…")}
+    assert drawn & partial == set()
+    shenzhen = {(n, m) for n, m in whole if n == "深圳市电子信息产业集群" and m >= _read_csv(csv_path)[0]["period"]}
+    assert len(shenzhen) > 20 and shenzhen <= drawn
+    html = internal.html.read_text(encoding="utf-8")
+    kpi = html[html.index('id="kpis"'):html.index("</table>", html.index('id="kpis"'))]
+    ytd_row = re.search(r"<tr><td class=\"name\">工业总产值\(累计\).*?</tr>", kpi, re.S).group(0)
+    assert re.findall(r'<td class="num">(.*?)</td>', ytd_row)[1] == "—"   # 环比 of a year-to-date total
+
+
+def test_chart_labels_are_at_least_8pt_on_the_page():
+    from flows import report
+
+    # The PNG is placed at the text width (CSS figure.chart img width 100%) and drawn that wide.
+    text_width_in = (210 - 15 - 15) / 25.4
+    assert abs(report.CHART_WIDTH_IN - text_width_in) < 0.2
+    assert report.CHART_FONT_PT * text_width_in / report.CHART_WIDTH_IN >= 8
+
+
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+# Words a Chinese report may carry: the standard's prefix (GB/T 39116) and a product name in a file message.
+ZH_ALLOWED = {"GB", "Excel"}
+
+
+def _visible_text(html: str, con: duckdb.DuckDBPyConnection) -> str:
+    """The text a reader sees, without proper names (clusters and firms have no translation unless the
+    registry gives one) and file names (internal edition: the unreadable files, alerts about a file)."""
+    html = re.sub(r"<style>.*?</style>", "", html, flags=re.S)
+    html = re.sub(r'<span class="file">.*?</span>', "", html, flags=re.S)
+    text = unescape(re.sub(r"<[^>]+>", "\n", html))
+    names = [r[0] for r in con.execute("SELECT cluster_name FROM core.clusters UNION ALL "
+                                       "SELECT firm_name FROM core.firms UNION ALL "
+                                       "SELECT file_name FROM meta.files").fetchall() if r[0]]
+    for name in sorted(names, key=len, reverse=True):
+        text = text.replace(name, " ")
+    return text
+
+
+@pytest.mark.parametrize("audience", ["internal", "public"])
+def test_zh_edition_has_no_english_or_codes_and_en_edition_no_chinese(warehouse, tmp_path, audience):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        zh = render_report(con, PERIOD, lang="zh", audience=audience, out_dir=tmp_path / "zh", pdf=False)
+        en = render_report(con, PERIOD, lang="en", audience=audience, out_dir=tmp_path / "en", pdf=False)
+        zh_text = _visible_text(zh.html.read_text(encoding="utf-8"), con)
+        en_text = _visible_text(en.html.read_text(encoding="utf-8"), con)
+    english = set(re.findall(r"[A-Za-z][A-Za-z_]+", zh_text)) - ZH_ALLOWED
+    assert english == set()
+    assert [line for line in en_text.splitlines() if CJK.search(line)] == []
+    assert "CNY 100 million" in en_text and "亿元" in zh_text
+
+
+def test_every_quarantine_rule_and_file_reason_has_words_in_both_languages():
+    import json
+
+    from flows.report import QUALITY_TERMS
+    from flows.settings import EXPECTATIONS_DIR, ROOT
+    from flows.standardise import RULES
+
+    suite_rules = {e["meta"]["rule"] for path in (EXPECTATIONS_DIR / "gx" / "expectations").glob("*.json")
+                   for e in json.loads(path.read_text(encoding="utf-8"))["expectations"] if "rule" in e.get("meta", {})}
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "flows").glob("*.py"))
+    file_reasons = set(re.findall(r'FileRejected\(\s*"([a-z_]+)"', source))
+    assert suite_rules and file_reasons
+    named = set(QUALITY_TERMS) | set(RULES)
+    assert (suite_rules | file_reasons) - named == set()
+    assert all(CJK.search(zh) and not CJK.search(en) for zh, en in QUALITY_TERMS.values())
+
+
+def _table_rows(html: str, table_id: str) -> list[list[str]]:
+    table = html[html.index(f'id="{table_id}"'):html.index("</table>", html.index(f'id="{table_id}"'))]
+    rows = [[unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr>.*?</tr>", table, re.S)]
+    return [r for r in rows if r]
+
+
+def test_contributions_add_up_to_the_total_growth_and_firms_stay_internal(internal, public, warehouse):
+    html = internal.html.read_text(encoding="utf-8")
+    rows = _table_rows(html, "contributions")
+    pulls = [float(r[2]) for r in rows]
+    shares = [float(r[3].rstrip("%")) for r in rows]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        num, den = con.execute("SELECT sum(numerator), sum(denominator) FROM mart.cluster_indicators WHERE "
+                               "indicator = 'output_ytd_yoy' AND period = ?", [PERIOD]).fetchone()
+        files = [r[0] for r in con.execute("SELECT file_name FROM meta.files").fetchall()]
+        firms = [r[0] for r in con.execute("SELECT firm_name FROM core.firms").fetchall()]
+    assert len(rows) > 10 and pulls == sorted(pulls, reverse=True)
+    assert sum(pulls) == pytest.approx((num / den - 1) * 100, abs=0.01 * len(pulls))   # rounded to 0.01 each
+    assert sum(shares) == pytest.approx(100, abs=0.05 * len(shares))
+    drivers = _table_rows(html, "firm-drivers")
+    assert drivers and all(r[1] in firms for r in drivers)
+    features = html[html.index('id="features"'):html.index("</div>", html.index('id="features"'))]
+    assert "拉动" in features and rows[0][0] in unescape(features)
+
+    shown = public.html.read_text(encoding="utf-8")
+    assert 'id="firm-drivers"' not in shown and 'id="contributions"' in shown
+    visible = unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<style>.*?</style>", "", shown, flags=re.S)))
+    assert [f for f in files if f in visible] == []
+    assert [f for f in firms if f and f in visible] == []
+
+
+def test_problems_and_advice_come_from_the_data(internal, warehouse):
+    html = unescape(internal.html.read_text(encoding="utf-8"))
+    problems = html[html.index('id="problems"'):html.index("</ol>", html.index('id="problems"'))]
+    advice = html[html.index('id="advice"'):html.index("</ol>", html.index('id="advice"'))]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        low = con.execute("""SELECT c.cluster_name, i.value FROM mart.cluster_indicators i JOIN core.clusters c
+                             USING (cluster_id) WHERE i.indicator = 'local_supporting_rate' AND i.period = ?
+                             AND i.value < 0.40 AND i.n_firms >= 3""", [PERIOD]).fetchall()
+    assert low
+    for name, value in low:
+        assert f"{name}{value * 100:.1f}%" in problems and name in advice
+    assert "长沙市工程机械产业集群本地配套率下降（持续）" in problems      # the ongoing alert
+
+
+def test_en_edition_uses_the_registry_english_cluster_name(warehouse, tmp_path):
+    path = tmp_path / "named.duckdb"
+    shutil.copyfile(warehouse, path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("UPDATE core.clusters SET cluster_name_en = 'Shenzhen Electronic Information Cluster' "
+                    "WHERE cluster_id = 'SZ_EI'")
+    en = render_report(path, PERIOD, lang="en", audience="internal", out_dir=tmp_path / "en", pdf=False)
+    zh = render_report(path, PERIOD, lang="zh", audience="internal", out_dir=tmp_path / "zh", pdf=False)
+    en_html, zh_html = en.html.read_text(encoding="utf-8"), zh.html.read_text(encoding="utf-8")
+    assert _row_text(en_html, "SZ_EI")[0] == "Shenzhen Electronic Information Cluster"
+    assert "深圳市电子信息产业集群" not in _row_text(en_html, "SZ_EI")
+    assert _row_text(zh_html, "SZ_EI")[0] == "深圳市电子信息产业集群" and "Shenzhen Electronic" not in zh_html
+    assert "where the cluster registry has no English name" in en_html     # the others keep Chinese names
+
+
+def test_the_report_map_is_drawn_at_the_text_width(internal):
+    from PIL import Image
+
+    from flows import report
+
+    width, _ = Image.open(internal.map_png).size
+    assert width == round(report.CHART_WIDTH_IN * 150)      # 150 dpi: placed at 1:1, its ≥ 8 pt texts stay 8 pt
+    assert f'src="{report._data_uri(internal.map_png)}"' in internal.html.read_text(encoding="utf-8")

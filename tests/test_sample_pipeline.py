@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import polars as pl
 import pytest
@@ -84,6 +86,12 @@ def test_the_nights_data_docs_open_in_a_browser_and_list_the_files(sample_wareho
     dom = headless_chromium(["--dump-dom", index.as_uri()], tmp_path / "profile", check=True).stdout
     for kind in ("clusters", "firms", "monthly", "tax", "procurement", "digital"):
         assert kind in dom, f"no validation of {kind} in the Data Docs"
+    # with the network off (headless_chromium), bootstrap-table still draws the list from the bundled assets
+    assert len(re.findall(r'<tr [^>]*data-index="\d+"', dom)) >= 6
+    assert "fa-check-circle" in dom or "fa-times" in dom
+    remote = [p.name for p in index.parent.rglob("*.html")
+              if re.search(r'<(link|script|img)\b[^>]*\b(href|src)="https?://', p.read_text(encoding="utf-8"))]
+    assert remote == []
 
 
 def test_every_table_view_and_column_of_the_published_warehouse_is_commented(con):

@@ -34,7 +34,9 @@ def build_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     apply_schema(con)
     indicators.ensure_schema(con)
     for c in CLUSTERS:
-        con.execute("INSERT INTO core.clusters VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+        con.execute("INSERT INTO core.clusters (cluster_id, cluster_name, province, city, adcode, domain, "
+                    "leading_industry, level, lon, lat, local_scope, file_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
                     [c["cluster_id"], c["cluster_name"], PROVINCES[c["prov"]], c["city"], c["adcode"], c["domain"],
                      c["leading_industry"], c["level"], c["lon"], c["lat"], c["local_scope"]])
     for k, c in enumerate(CLUSTERS):
@@ -212,6 +214,30 @@ def test_html_map_renders_every_cluster_offline_in_headless_chromium(snap, tmp_p
     shot = tmp_path / "html.png"
     chromium(["--window-size=1400,1000", f"--screenshot={shot}", html.as_uri()], tmp_path)
     assert shot.exists() and shot.stat().st_size > 20_000
+
+
+def _body(dom: str) -> dict[str, str]:
+    return dict(re.findall(r'(data-[a-z-]+)="([^"]*)"', re.search(r"<body[^>]*>", dom).group(0)))
+
+
+def _visible_labels(dom: str) -> set[str]:
+    return set(re.findall(r'<text class="label"[^>]*visibility="visible"[^>]*>([^<]*)</text>', dom))
+
+
+def test_html_map_zooms_and_its_labels_never_overlap(snap, tmp_path):
+    _, result, _ = snap
+    html = next(p for p in result.files if p.suffix == ".html")
+    full = chromium(["--window-size=1400,1000", "--dump-dom", html.as_uri()], tmp_path).stdout
+    # a link into the crowded Yangtze delta (合肥, 当涂, 无锡, 苏州 overlap at full view), zoomed 5×
+    near = chromium(["--window-size=1400,1000", "--dump-dom", html.as_uri() + "#view=5,118.6,31.6"], tmp_path).stdout
+    assert 'id="zoom-in"' in full and 'id="zoom-reset"' in full
+    whole, zoomed = _body(full), _body(near)
+    assert whole["data-zoom"] == "1.00" and zoomed["data-zoom"] == "5.00"
+    assert whole["data-label-overlaps"] == zoomed["data-label-overlaps"] == "0"
+    assert int(whole["data-labels-shown"]) + int(whole["data-labels-hidden"]) == len(CLUSTERS)
+    crowded = {"合肥市智能语音", "当涂县装备制造", "苏州工业园区生物医药", "无锡高新区集成电路"}
+    assert not crowded <= _visible_labels(full)        # at full view some of them must give way …
+    assert crowded <= _visible_labels(near)            # … and zooming in shows every one of them
 
 
 def test_render_map_works_from_a_read_only_connection(tmp_path):
