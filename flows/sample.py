@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from flows.adcodes import adcode_names
 from flows.contract import KINDS, LOCAL_SCOPES, UNITS
+from flows.indicators import chain_index_config, registry
 from flows.sample_core import (
     build_firms,
     external_suppliers,
@@ -37,7 +39,7 @@ from flows.sample_spec import (
     PROVINCES,
     TAX_STYLE,
 )
-from flows.sample_truth import derive, indicators
+from flows.sample_truth import chain, cluster_index, derive, indicators
 from flows.uscc import ALPHABET
 
 SCALES = ("sample", "province", "nation")
@@ -827,6 +829,11 @@ class _Sample:
         firms.write_parquet(T / "firms_truth.parquet", compression="zstd", statistics=False)
         clusters.write_parquet(T / "clusters_truth.parquet", compression="zstd", statistics=False)
         ind.write_parquet(T / "indicators.parquet", compression="zstd", statistics=False)
+        cfg = chain_index_config()
+        views = chain(clusters, firms, monthly, proc, periods, cfg, dict(adcode_names()))
+        views["cluster_index"] = cluster_index(ind, {i.code: i.direction for i in registry()}, cfg)
+        for name, frame in views.items():
+            frame.write_parquet(T / f"{name}.parquet", compression="zstd", statistics=False)
         fc = firms.select("uscc", "cluster_id")
         tot = ind.filter(pl.col("indicator").is_in(["output_month", "n_reporting"])).pivot(
             "indicator", index=["cluster_id", "period"], values="value"
