@@ -131,8 +131,8 @@ def chain_index_config() -> dict:
         for ind in d["indicators"]:
             if direction.get(ind["code"]) in (None, "neutral"):
                 raise ValueError(f"chain_index.toml: {ind['code']} is not a registered indicator with a direction")
-            if float(ind["weight"]) <= 0 or ind.get("transform", "none") not in ("none", "log"):
-                raise ValueError(f"chain_index.toml: {ind['code']}: weight > 0 and transform none|log")
+            if float(ind["weight"]) <= 0 or ind.get("transform", "none") not in ("none", "log", "log1p"):
+                raise ValueError(f"chain_index.toml: {ind['code']}: weight > 0 and transform none|log|log1p")
     return cfg
 
 

@@ -30,7 +30,7 @@ import duckdb
 import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from flows import disclosure
+from flows import chain_render, disclosure
 from flows.indicators import Indicator, registry
 from flows.settings import REPORTS_OUT, ROOT
 
@@ -133,9 +133,11 @@ class ReportFiles:
     chart_data: list[Path] = field(default_factory=list)
     map_png: Path | None = None
     n_suppressed: int = 0
+    chain: list[Path] = field(default_factory=list)  # flows/chain_render.py: PNGs and standalone pages
 
     def all(self) -> list[Path]:
-        return [p for p in (self.html, self.pdf, *self.tables, *self.charts, *self.chart_data) if p is not None]
+        return [p for p in (self.html, self.pdf, *self.tables, *self.charts, *self.chart_data, *self.chain)
+                if p is not None]
 
 
 # ----------------------------------------------------------------------------------------- formatting
@@ -623,6 +625,9 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
                     "direction": t.get(i.direction, i.direction), "definition": i.definition} for i in registry()]
     suppressed = cells.frame.filter(pl.col("status").is_not_null() & (pl.col("period") == period))
     files.n_suppressed = suppressed.height
+    chain = chain_render.chain_section(con, period, lang, audience, clusters,
+                                       lambda cid, code: bool(cells.hidden(cid, period, code)), out_dir, stem)
+    files.chain = chain["files"] if chain else []
 
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
@@ -634,7 +639,8 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
         charts_top=len(ids) > TREND_SERIES, trend_series=TREND_SERIES,
         map_note=map_note, alerts=alerts, ratings=ratings, quality=quality, names=names, methodology=methodology,
         symbol=disclosure.SYMBOL, footnote=disclosure.FOOTNOTE_ZH if lang == "zh" else disclosure.FOOTNOTE_EN,
-        compiled=dt.date.today().isoformat(), css=(TEMPLATES / "monthly_report.css").read_text(encoding="utf-8"))
+        compiled=dt.date.today().isoformat(), css=(TEMPLATES / "monthly_report.css").read_text(encoding="utf-8"),
+        chain=chain)
     files.html.write_text(html, encoding="utf-8")
     if files.pdf is not None:
         write_pdf(html, files.pdf)

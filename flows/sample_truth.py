@@ -423,6 +423,8 @@ def cluster_index(indicators_long: pl.DataFrame, directions: dict[str, str], con
     spec = pl.DataFrame(rows, schema=["dimension", "dim_weight", "indicator", "weight", "transform"], orient="row")
     v = indicators_long.join(spec, on="indicator").with_columns(
         pl.when(pl.col("transform") == "log")
+        .then(pl.when(pl.col("value") > 0).then(pl.col("value").log()))
+        .when(pl.col("transform") == "log1p")
         .then(pl.when(pl.col("value") >= 0).then((1 + pl.col("value")).log()))
         .otherwise(pl.col("value")).alias("x"),
         pl.col("indicator").replace_strict(directions).alias("direction"),

@@ -90,8 +90,8 @@ COMMENT ON COLUMN mart.cluster_index.growth IS '增长动力得分（累计同�
 COMMENT ON COLUMN mart.cluster_index.linkage IS '本地配套得分（本地配套率、本地配套企业数） / linkage score (local supporting rate, local suppliers)';
 COMMENT ON COLUMN mart.cluster_index.innovation IS '创新能力得分（研发强度、专精特新数、平台数） / innovation score (R&D intensity, SRDI firms, platforms)';
 COMMENT ON COLUMN mart.cluster_index.digital IS '数字化得分（上云率、智改数转完成率、成熟度） / digital score (cloud, transformation, maturity)';
-COMMENT ON COLUMN mart.cluster_index.green IS '绿色低碳得分（单位产值能耗，越低越好） / green score (energy per output, lower is better)';
-COMMENT ON COLUMN mart.cluster_index.land IS '亩均效益得分（亩均税收、亩均产值） / land efficiency score (tax and output per mu)';
+COMMENT ON COLUMN mart.cluster_index.green IS '绿色低碳得分（单位产值能耗，对数，越低越好） / green score (energy per output, log, lower is better)';
+COMMENT ON COLUMN mart.cluster_index.land IS '亩均效益得分（亩均税收、亩均产值，对数） / land efficiency score (tax and output per mu, log)';
 COMMENT ON COLUMN mart.cluster_index.total IS '总分 = 各有值维度得分按权重加权平均 / total: weighted mean of the dimensions that have a score';
 COMMENT ON COLUMN mart.cluster_index.rank IS '本期名次（1 为最高分） / rank in the period (1 = highest)';
 COMMENT ON COLUMN mart.cluster_index.n_clusters IS '本期参与排名的集群数 / clusters ranked in the period';

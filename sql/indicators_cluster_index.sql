@@ -14,8 +14,9 @@ INSERT INTO mart.cluster_index
 WITH v AS (
     SELECT ci.cluster_id, ci.period, i.dimension, ci.indicator, i.weight, ci.n_firms,
            CASE WHEN r.direction = 'lower_better' THEN -1 ELSE 1 END AS sgn,
-           CASE WHEN i.transform = 'log' THEN CASE WHEN ci.value >= 0 THEN ln(1 + ci.value) END
-                ELSE ci.value END AS x
+           CASE i.transform WHEN 'log' THEN CASE WHEN ci.value > 0 THEN ln(ci.value) END
+                            WHEN 'log1p' THEN CASE WHEN ci.value >= 0 THEN ln(1 + ci.value) END
+                            ELSE ci.value END AS x
     FROM mart.cluster_indicators ci
     JOIN cfg_index_ind i USING (indicator)
     JOIN ind_reg r USING (indicator)

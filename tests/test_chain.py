@@ -7,7 +7,10 @@ Hand-worked cases from rows the tests insert, incremental == full, and the sampl
 from __future__ import annotations
 
 import copy
+import csv
 import datetime as dt
+import math
+import re
 
 import duckdb
 import polars as pl
@@ -16,6 +19,7 @@ from conftest import SAMPLE_UNDER_TEST
 from polars.testing import assert_frame_equal
 from test_indicators import _rich_db, firm, make_db, rec
 
+from flows import disclosure
 from flows import indicators as ind
 from flows.indicators import chain_index_config, update_indicators
 
@@ -141,9 +145,10 @@ def test_index_normalises_each_indicator_across_clusters_by_its_direction(monkey
     idx = {r["cluster_id"]: r for r in _mart(con, "cluster_index", f"period = DATE '{period}'").iter_rows(named=True)}
     energy = dict(con.execute("SELECT cluster_id, value FROM mart.cluster_indicators WHERE period = ? "
                               "AND indicator = 'energy_intensity'", [period]).fetchall())
-    lo, hi = min(energy.values()), max(energy.values())
+    x = {c: math.log(v) for c, v in energy.items()}  # transform = "log" in flows/chain_index.toml
+    lo, hi = min(x.values()), max(x.values())
     assert lo < hi
-    for c, v in energy.items():  # lower is better: the least energy per output scores 100
+    for c, v in x.items():  # lower is better: the least energy per output scores 100
         assert idx[c]["green"] == pytest.approx(100 * (hi - v) / (hi - lo))
     weights = {d["code"]: d["weight"] for d in chain_index_config()["index"]["dimension"]}
     for r in idx.values():
@@ -226,3 +231,67 @@ def test_sample_xushui_leads_are_ranked_by_amount_and_name_no_local_supplier(nig
     assert leads["amount_ttm"].is_sorted(descending=True)
     assert set(leads["location_class"]) <= {"province", "other_province", "unknown"}
     assert leads.filter(pl.col("location_class") != "unknown")["province"].null_count() == 0
+
+
+# ------------------------------------------------------------------ the report's supply-chain section
+@pytest.fixture(scope="module")
+def editions(sample_warehouse, tmp_path_factory):
+    from flows.report import render_report
+
+    out = tmp_path_factory.mktemp("chain_report")
+    return {aud: render_report(sample_warehouse.warehouse, D(2025, 12, 1), lang="zh", audience=aud,
+                               out_dir=out / aud, maps_dir=out / "maps", pdf=False)
+            for aud in ("internal", "public")}
+
+
+def test_internal_report_shows_index_ranking_chain_diagrams_and_leads(editions, night, tmp_path) -> None:
+    from conftest import headless_chromium
+
+    files = editions["internal"]
+    html = files.html.read_text(encoding="utf-8")
+    section = html.split('id="s8"', 1)[1]
+    n = night.execute("SELECT count(*) FROM core.clusters").fetchone()[0]
+    ranking = re.search(r'<table id="index-table">.*?</table>', section, re.S).group(0)
+    assert ranking.count("<tr>") == n + 1  # header and one row per cluster
+    first = night.execute("SELECT c.cluster_name FROM mart.cluster_index i JOIN core.clusters c USING (cluster_id) "
+                          "WHERE period = '2025-12-01' AND rank = 1").fetchone()[0]
+    assert re.search(r'<td class="num">1</td><td class="text">([^<]*)</td>', ranking).group(1) == first
+    top = night.execute("SELECT supplier_name FROM mart.supply_leads WHERE cluster_id = 'XS_AUTO' "
+                        "AND period = '2025-12-01' ORDER BY rank LIMIT 5").fetchall()
+    xs = section.split('<h4 class="chain-cluster">徐水区汽车及零部件产业集群', 1)[1].split("<h4", 1)[0]
+    assert [name for (name,) in top] == re.findall(r'<td class="num">\d+</td><td class="text">([^<]*)</td>', xs)[:5]
+    assert xs.count("data:image/png;base64,") == 1  # its chain diagram
+    # one standalone page and one PNG per cluster, offline: only data: URIs
+    pages = [p for p in files.chain if p.suffix == ".html"]
+    assert len(pages) == n and len([p for p in files.chain if p.name.endswith("_chain.png")]) == n
+    page = next(p for p in pages if p.stem == "XS_AUTO")
+    refs = re.findall(r'(?:src|href)\s*=\s*"([^"]*)"', page.read_text(encoding="utf-8"))
+    assert refs and all(r.startswith("data:") for r in refs)
+    dom = headless_chromium(["--dump-dom", page.as_uri()], tmp_path / "profile", check=True).stdout
+    assert len(re.findall(r"<tr>", dom.split('id="leads"', 1)[1])) == 1 + night.execute(
+        "SELECT count(*) FROM mart.supply_leads WHERE cluster_id = 'XS_AUTO' AND period = '2025-12-01'").fetchone()[0]
+
+
+def test_public_report_shows_segment_aggregates_only(editions, night) -> None:
+    files = editions["public"]
+    html = files.html.read_text(encoding="utf-8")
+    section = html.split('id="s8"', 1)[1]
+    names = [r[0] for r in night.execute("SELECT DISTINCT supplier_name FROM mart.supply_leads "
+                                         "WHERE period = '2025-12-01'").fetchall()]
+    assert not any(name in html for name in names)
+    assert "外部·" not in section and "class=\"leads\"" not in section
+    assert [p.name for p in files.chain] == ["index_radar.png"]  # no flow diagram, no standalone page
+    # a segment whose output comes from fewer than 3 firms or two dominant ones is withheld
+    seg = night.execute("SELECT c.cluster_name, s.segment FROM mart.chain_segments s JOIN core.clusters c "
+                        "USING (cluster_id) WHERE period = '2025-12-01' AND (n_firms_contrib < 3 "
+                        "OR top2_output_ttm > 0.85 * output_ttm)").fetchall()
+    assert seg  # the sample's chain leaders dominate 整机制造 in some clusters
+    for cluster, segment in seg:
+        block = section.split(f'<h4 class="chain-cluster">{cluster}', 1)[1].split("<h4", 1)[0]
+        row = re.search(rf"<td class=\"text\">{re.escape(segment)}</td>.*?</tr>", block, re.S).group(0)
+        assert disclosure.SYMBOL in row
+        # the segments add up to the cluster's output: when that is shown, a second segment is withheld too
+        with files.tables[0].open(encoding="utf-8-sig", newline="") as handle:
+            total_shown = next(r for r in csv.DictReader(handle) if r["cluster_name"] == cluster)["output_ttm"] \
+                != disclosure.SYMBOL
+        assert block.count(disclosure.SYMBOL) >= (2 if total_shown else 1)
