@@ -15,8 +15,11 @@ sums are sums over 12 small per-cluster-month rows. Distinct counts over a TTM w
 suppliers) are exact without a distinct aggregation: each stored key-month row carries prv, the previous month
 its key was seen, so it counts at the targets from max(month, prv + 12 months) to month + 11 months.
 
-Run order (_run): indicators_maps.sql (registry → ids), the work-table rebuilds of the changed months,
-indicators_base.sql (fm, cm, firm_ttm, cluster_ttm), the indicator files the registry names, then SQL_AFTER.
+Run order (_run): indicators_maps.sql (registry → ids), the work-table rebuilds of the changed months (firm facts,
+procurement, and the supply-chain aggregates of sql/indicators_chain_month.sql), indicators_base.sql (fm, cm,
+firm_ttm, cluster_ttm), the indicator files the registry names, then SQL_AFTER: publish, classify, the supply-chain
+marts (sql/indicators_chain.sql: chain_segments, chain_flows, supply_leads) and the development index
+(sql/indicators_cluster_index.sql), whose rules and weights are in flows/chain_index.toml.
 The work tables hold registry-derived ids, so a changed registry or configuration forces a full recompute.
 
 Firm ratings (mart.firm_ratings) are annual (TTM at December): they are computed for the December periods and

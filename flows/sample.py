@@ -21,11 +21,13 @@ from flows.contract import KINDS, LOCAL_SCOPES, UNITS
 from flows.indicators import chain_index_config, registry
 from flows.sample_core import (
     build_firms,
+    dominant_suppliers,
     external_suppliers,
     materialise,
     measures,
     output_month,
     procurement_month,
+    to_dominant,
 )
 from flows.sample_exports import write_bureau_exports
 from flows.sample_io import Style, energy, fmt_period, header, money, write
@@ -281,12 +283,18 @@ class _Sample:
         self.ext, off, sizes = external_suppliers(cl, rng, self.taken)
         base = cl["p_local"].to_numpy()
         out_wan = self.M["output"] / 1e4
+        # Dominant outside suppliers (the 补链招商 leads to find): their own generator, spawned from the seed, so
+        # every other draw of the sample stays as it was.
+        drng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+        self.ext, dominant = dominant_suppliers(self.ext, cl, drng, self.taken)
         parts = []
         for a in range(36):
             p = base.copy()
             if a >= EVENT_LOCAL_DROP[1]:
                 p[cl["cluster_id"].to_list().index(EVENT_LOCAL_DROP[0])] -= 0.30
-            parts.append(materialise(procurement_month(f, cl, off, sizes, a, out_wan[:, a], p, 2.6, rng), f, self.ext))
+            rows = procurement_month(f, cl, off, sizes, a, out_wan[:, a], p, 2.6, rng)
+            rows = to_dominant(rows, f, self.ext, dominant, a, drng)
+            parts.append(materialise(rows, f, self.ext))
         pr = pl.concat(parts).with_row_index("rid")
         # Xushui: make Σ local / Σ amount over 2025 exactly 17/25 (amounts are integer 元, multiples of 100)
         xs = set(f.filter(pl.col("cluster_id") == XUSHUI)["uscc"])

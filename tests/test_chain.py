@@ -225,8 +225,16 @@ def test_sample_night_chain_marts_and_index_equal_the_planted_truth(night, table
     assert_frame_equal(got, truth, check_exact=False, rel_tol=1e-9, abs_tol=abs_tol, check_dtypes=False)
 
 
-def test_sample_xushui_leads_are_ranked_by_amount_and_name_no_local_supplier(night) -> None:
+def test_sample_xushui_leads_are_the_planted_dominant_suppliers_then_the_rest_by_amount(night) -> None:
+    from flows.sample_core import DOMINANT
+
     leads = _mart(night, "supply_leads", "cluster_id = 'XS_AUTO' AND period = DATE '2025-12-01'")
+    top = leads.head(3)
+    assert sorted(next(d[-1] for d in DOMINANT if name.endswith(d[-1])) for name in top["supplier_name"]) == sorted(
+        d[-1] for d in DOMINANT)
+    assert top["supplier_uscc"].null_count() == 0 and top["location_class"].to_list().count("province") == 1
+    new = top.filter(pl.col("supplier_name").str.ends_with(DOMINANT[2][-1]))  # first sells in 2025
+    assert new.select("amount_prev_ttm", "change_rate").row(0) == (0.0, None)
     assert leads["rank"].to_list() == list(range(1, leads.height + 1))
     assert leads["amount_ttm"].is_sorted(descending=True)
     assert set(leads["location_class"]) <= {"province", "other_province", "unknown"}
