@@ -66,7 +66,7 @@ TEXT: dict[str, dict[str, str]] = {
         "leads": "Investment leads (non-local suppliers by TTM purchases, top {n})", "supplier": "Supplier",
         "location": "Location", "amount": "Amount (10k yuan)", "share": "Share", "buyers": "Buying firms",
         "supplies": "Supplies", "change": "YoY", "unknown": "unknown", "no_leads": "No non-local supplier.",
-        "diagram": "Figure: {name}, purchase flows (TTM; left: suppliers, right: buying segments)",
+        "diagram": "Figure: {name}, purchase flows (TTM, 100 million yuan; left: suppliers, right: buyers)",
         "public_note": ("The public edition shows segment aggregates only; flows and leads name firms and are in "
                         "the internal edition."),
         "standalone": "{name}: chain map and investment leads ({period}, internal)", "yes": "yes", "na": "—",

@@ -207,12 +207,13 @@ def data_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None
 
 def affected_periods(changed: set[dt.date], first: dt.date, last: dt.date) -> set[dt.date]:
     """Periods whose windows touch a changed month: TTM m..m+11, YTD and YoY the rest of m's year and
-    the next year (together: m through December of the following year), within the data range."""
+    the next year (m through December of the following year), and the supply leads' TTM a year earlier
+    (mart.supply_leads.amount_prev_ttm: m+12..m+23), within the data range."""
     out: set[dt.date] = set()
     months = _months(first, last)
     for c in changed:
         c = c.replace(day=1)
-        end = dt.date(c.year + 1, 12, 1)
+        end = max(dt.date(c.year + 1, 12, 1), _add_months(c, 23))
         out.update(m for m in months if c <= m <= end)
     return out
 

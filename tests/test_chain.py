@@ -199,6 +199,21 @@ def test_chain_marts_incremental_equal_full_recompute() -> None:
         assert_frame_equal(a, b, check_exact=False, rel_tol=1e-12), table
 
 
+def test_a_revised_month_reaches_the_leads_that_compare_with_it_a_year_later() -> None:
+    """A purchase in March 2024 is in the leads' TTM a year earlier up to February 2026 (past the December of the
+    next year that the output indicators need): the incremental night recomputes through then."""
+    inc = _chain_db()
+    inc.execute("INSERT INTO core.procurement VALUES ('A', 'X', '北京甲', '110105', '2026-02-01', 1, 1, 1)")
+    update_indicators(inc, None)
+    inc.execute("UPDATE core.procurement SET amount = 125 WHERE period = '2024-03-01'")
+    done = update_indicators(inc, {D(2024, 3, 1)})
+    assert D(2026, 2, 1) in done
+    got = _mart(inc, "supply_leads", "supplier_key = 'X' AND period = DATE '2026-02-01'")
+    assert got.select("amount_ttm", "amount_prev_ttm").row(0) == (51.0, 125.0)  # 2025-03..2026-02: 40 + 5 + 5 + 1
+    update_indicators(inc, None)
+    assert_frame_equal(_mart(inc, "supply_leads", "supplier_key = 'X' AND period = DATE '2026-02-01'"), got)
+
+
 def test_every_column_of_the_new_marts_has_a_chinese_and_english_comment() -> None:
     con = _chain_db()
     rows = con.execute("SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'mart' AND "
