@@ -26,6 +26,7 @@ import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from flows import disclosure
+from flows.adcodes import adcode_names
 from flows.indicators import INDEX_DIMENSIONS, chain_index_config
 from flows.settings import ROOT
 
@@ -47,7 +48,8 @@ TEXT: dict[str, dict[str, str]] = {
         "weak_note": "薄弱环节：本地配套率低于同领域其他集群中位数的{ratio:.0%}。",
         "leads": "招商线索（非本地供应商，按近12个月采购额排序，前{n}家）", "supplier": "供应商",
         "location": "所在地", "amount": "采购额（万元）", "share": "占采购比重", "buyers": "采购企业数",
-        "supplies": "供货环节", "change": "同比", "unknown": "所在地不明", "no_leads": "本期无非本地供应商。",
+        "supplies": "供货环节", "change": "同比", "unknown": "所在地不明", "new": "新增",
+        "registered": "（信用代码登记地：{region}）", "no_leads": "本期无非本地供应商。",
         "diagram": "图　{name}产业链采购流向（近12个月，左：供应方，右：采购方环节）",
         "public_note": "公开版仅列示产业链环节汇总数据；采购流向与招商线索涉及具体企业，仅见内部版。",
         "standalone": "{name}　产业链图谱与招商线索（{period}，内部资料）", "yes": "是", "na": "—",
@@ -65,7 +67,8 @@ TEXT: dict[str, dict[str, str]] = {
         "weak_note": "Weak link: local share below {ratio:.0%} of the median of the domain's other clusters.",
         "leads": "Investment leads (non-local suppliers by TTM purchases, top {n})", "supplier": "Supplier",
         "location": "Location", "amount": "Amount (10k yuan)", "share": "Share", "buyers": "Buying firms",
-        "supplies": "Supplies", "change": "YoY", "unknown": "unknown", "no_leads": "No non-local supplier.",
+        "supplies": "Supplies", "change": "YoY", "unknown": "unknown", "new": "new",
+        "registered": " (USCC registered in {region})", "no_leads": "No non-local supplier.",
         "diagram": "Figure: {name}, purchase flows (TTM, 100 million yuan; left: suppliers, right: buyers)",
         "public_note": ("The public edition shows segment aggregates only; flows and leads name firms and are in "
                         "the internal edition."),
@@ -252,6 +255,18 @@ def _segment_output_status(segments: list[dict[str, Any]], cluster_output: float
     return {k[1]: v for k, v in done.items() if k[0] == "segment"}
 
 
+def _location(lead: dict[str, Any], t: dict[str, str]) -> str:
+    """Province and city of a lead; for an unknown location the registration division of its USCC (characters
+    3–8, GB 32100), labelled as such: where it registered, not necessarily where it supplies from."""
+    known = " ".join(dict.fromkeys(x for x in (lead["province"], lead["city"]) if x))
+    if known:
+        return known
+    uscc = lead["supplier_uscc"] or ""
+    names = dict(adcode_names())
+    region = " ".join(dict.fromkeys(x for x in (names.get(uscc[2:4]), names.get(uscc[2:6])) if x))
+    return t["unknown"] + (t["registered"].format(region=region) if len(uscc) == 18 and region else "")
+
+
 def _fmt(v: float | None, pattern: str, na: str) -> str:
     return na if v is None else pattern.format(v)
 
@@ -324,11 +339,11 @@ def chain_section(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, au
             leads = _rows(con, "SELECT * FROM mart.supply_leads WHERE cluster_id = ? AND period = ? ORDER BY rank",
                           [cid, period])
             lead_view = [{"rank": r["rank"], "name": r["supplier_name"], "uscc": r["supplier_uscc"] or "",
-                          "location": " ".join(dict.fromkeys(x for x in (r["province"], r["city"]) if x))
-                          or t["unknown"],
+                          "location": _location(r, t),
                           "amount": f"{r['amount_ttm']:,.1f}", "share": f"{r['share_of_purchases']:.1%}",
                           "buyers": r["n_buying_firms"], "supplies": "、".join(r["segments"] or []),
-                          "change": _fmt(r["change_rate"], "{:+.1%}", na)} for r in leads]
+                          "change": t["new"] if r["amount_prev_ttm"] == 0 else _fmt(r["change_rate"], "{:+.1%}", na)}
+                         for r in leads]
             png = None
             if flows:
                 png = chain_diagram(flows, t["diagram"].format(name=names[cid]), lang, chain_dir / f"{cid}_chain.png")

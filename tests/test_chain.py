@@ -214,6 +214,23 @@ def test_a_revised_month_reaches_the_leads_that_compare_with_it_a_year_later() -
     assert_frame_equal(_mart(inc, "supply_leads", "supplier_key = 'X' AND period = DATE '2026-02-01'"), got)
 
 
+def test_lead_table_says_new_and_where_an_unlocated_supplier_registered(tmp_path) -> None:
+    from flows.chain_render import chain_section
+
+    con = _chain_db()
+    con.execute("INSERT INTO core.procurement VALUES "
+                "('A', '91350203QJKLG54FQH', '厦门戊', NULL, '2025-08-01', 7, 1, 1)")
+    update_indicators(con, None)
+    section = chain_section(con, D(2025, 12, 1), "zh", "internal", [{"cluster_id": "C1", "cluster_name": "苏州测试"}],
+                            lambda cid, code: False, tmp_path, "r")
+    leads = {lead["name"]: lead for lead in section["blocks"][0]["leads"]}
+    assert leads["厦门戊"]["location"] == "所在地不明（信用代码登记地：福建省 厦门市）"
+    assert leads["某丁"]["location"] == "所在地不明"  # no USCC: nothing to tell
+    assert (leads["北京甲"]["location"], leads["北京甲"]["change"]) == ("北京市", "+100.0%")
+    assert leads["无锡丙"]["change"] == "新增"  # nothing bought from it a year earlier
+    assert {p.name for p in section["files"]} == {"index_radar.png", "C1_chain.png", "C1_radar.png", "C1.html"}
+
+
 def test_every_column_of_the_new_marts_has_a_chinese_and_english_comment() -> None:
     con = _chain_db()
     rows = con.execute("SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'mart' AND "
