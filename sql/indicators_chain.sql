@@ -87,31 +87,49 @@ SELECT s.cluster_id, s.period, s.segment, s.n_firms, s.n_srdi, s.n_chain_leaders
             WHEN p.n_peers < (SELECT min_peers FROM cfg_chain) THEN 'too_few_peers' END
 FROM s JOIN peers p USING (cluster_id, period, segment);
 
--- Leads: non-local outside suppliers over the TTM window (per buyer segment first, for the segment list) and the
--- window a year earlier. Ranked on the amount rounded to 0.01 元 (6 decimals of 万元), so suppliers with the same
--- amount tie whatever the order of the floating-point sum, and ties go by supplier_key.
-CREATE OR REPLACE TEMP TABLE lead_ttm AS
-WITH per_segment AS (
-    SELECT g.cluster_id, c.cidx, g.period, s.supplier_key, s.buyer_segment, sum(s.amount) AS amount,
-           min(s.supplier_name) AS supplier_name, min(s.supplier_uscc) AS supplier_uscc,
-           min(s.supplier_adcode) AS supplier_adcode
-    FROM grid g
-    JOIN cluster_map c USING (cluster_id)
-    JOIN work.chain_supplier_month s
-      ON s.cidx = c.cidx AND s.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
+-- Leads: non-local outside suppliers ranked by their TTM amount (summed per supplier and month first), ranked on
+-- the amount rounded to 0.01 元 (6 decimals of 万元), so suppliers with the same amount tie whatever the order of
+-- the floating-point sum, and ties go by supplier_key. Names, location and the segments supplied are then read
+-- for the kept leads only; the window a year earlier likewise (lead_prev).
+CREATE OR REPLACE TEMP TABLE lead_rank AS
+WITH per_key AS (
+    SELECT cidx, period, supplier_key, sum(amount) AS amount
+    FROM work.chain_supplier_month
+    WHERE period BETWEEN {lo_ttm} AND {hi}
     GROUP BY ALL
 ),
 cur AS (
-    SELECT cluster_id, cidx, period, supplier_key, sum(amount) AS amount, min(supplier_name) AS supplier_name,
-           min(supplier_uscc) AS supplier_uscc, min(supplier_adcode) AS supplier_adcode,
-           list(buyer_segment ORDER BY amount DESC, buyer_segment) AS segments
-    FROM per_segment GROUP BY ALL
-),
-ranked AS (
+    SELECT g.cluster_id, c.cidx, g.period, k.supplier_key, sum(k.amount) AS amount
+    FROM grid g
+    JOIN cluster_map c USING (cluster_id)
+    JOIN per_key k ON k.cidx = c.cidx AND k.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
+    GROUP BY ALL
+)
+SELECT * FROM (
     SELECT *, row_number() OVER (PARTITION BY cluster_id, period ORDER BY round(amount, 6) DESC, supplier_key) AS rank
     FROM cur
 )
-SELECT * FROM ranked WHERE rank <= (SELECT max_leads FROM cfg_chain);
+WHERE rank <= (SELECT max_leads FROM cfg_chain);
+
+CREATE OR REPLACE TEMP TABLE lead_ttm AS
+WITH per_segment AS (
+    SELECT l.cluster_id, l.period, l.supplier_key, s.buyer_segment, sum(s.amount) AS amount,
+           min(s.supplier_name) AS supplier_name, min(s.supplier_uscc) AS supplier_uscc,
+           min(s.supplier_adcode) AS supplier_adcode
+    FROM lead_rank l
+    JOIN work.chain_supplier_month s
+      ON s.cidx = l.cidx AND s.supplier_key = l.supplier_key
+     AND s.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
+    GROUP BY ALL
+),
+details AS (
+    SELECT cluster_id, period, supplier_key, min(supplier_name) AS supplier_name,
+           min(supplier_uscc) AS supplier_uscc, min(supplier_adcode) AS supplier_adcode,
+           list(buyer_segment ORDER BY amount DESC, buyer_segment) AS segments
+    FROM per_segment GROUP BY ALL
+)
+SELECT l.*, d.* EXCLUDE (cluster_id, period, supplier_key)
+FROM lead_rank l JOIN details d USING (cluster_id, period, supplier_key);
 
 CREATE OR REPLACE TEMP TABLE lead_prev AS
 SELECT l.cluster_id, l.period, l.supplier_key, sum(s.amount) AS amount
@@ -156,4 +174,4 @@ LEFT JOIN lead_buyers b USING (cluster_id, period, supplier_key)
 LEFT JOIN adcode_names pv ON pv.prefix = left(l.supplier_adcode, 2)
 LEFT JOIN adcode_names ci ON ci.prefix = left(l.supplier_adcode, 4);
 
-DROP TABLE lead_ttm; DROP TABLE lead_prev; DROP TABLE lead_buyers;
+DROP TABLE lead_rank; DROP TABLE lead_ttm; DROP TABLE lead_prev; DROP TABLE lead_buyers;
