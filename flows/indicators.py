@@ -15,8 +15,11 @@ sums are sums over 12 small per-cluster-month rows. Distinct counts over a TTM w
 suppliers) are exact without a distinct aggregation: each stored key-month row carries prv, the previous month
 its key was seen, so it counts at the targets from max(month, prv + 12 months) to month + 11 months.
 
-Run order (_run): indicators_maps.sql (registry → ids), the work-table rebuilds of the changed months,
-indicators_base.sql (fm, cm, firm_ttm, cluster_ttm), the indicator files the registry names, then SQL_AFTER.
+Run order (_run): indicators_maps.sql (registry → ids), the work-table rebuilds of the changed months (firm facts,
+procurement, and the supply-chain aggregates of sql/indicators_chain_month.sql), indicators_base.sql (fm, cm,
+firm_ttm, cluster_ttm), the indicator files the registry names, then SQL_AFTER: publish, classify, the supply-chain
+marts (sql/indicators_chain.sql: chain_segments, chain_flows, supply_leads) and the development index
+(sql/indicators_cluster_index.sql), whose rules and weights are in flows/chain_index.toml.
 The work tables hold registry-derived ids, so a changed registry or configuration forces a full recompute.
 
 Firm ratings (mart.firm_ratings) are annual (TTM at December): they are computed for the December periods and
@@ -49,17 +52,22 @@ from pathlib import Path
 
 import duckdb
 
+from flows.adcodes import adcode_names
 from flows.settings import SQL_DIR
 from flows.warehouse import sql_text
 
 REGISTRY_PATH = Path(__file__).with_name("indicators.toml")
 CLASSIFICATION_PATH = Path(__file__).with_name("classification.toml")
+CHAIN_INDEX_PATH = Path(__file__).with_name("chain_index.toml")
+# The dimensions of the development index: mart.cluster_index has one column per dimension, in this order.
+INDEX_DIMENSIONS = ("scale", "growth", "linkage", "innovation", "digital", "green", "land")
 
 DIRECTIONS = ("higher_better", "lower_better", "neutral")
 WINDOWS = ("month", "ytd", "ttm", "as_of", "registry")
 ROLLUPS = ("sum", "ratio", "growth", "max_share", "hhi")
 # Run after the indicator files (which the registry names): publish, then classify.
-SQL_AFTER = ("indicators_publish.sql", "classify_clusters.sql", "classify_firms.sql")
+SQL_AFTER = ("indicators_publish.sql", "classify_clusters.sql", "classify_firms.sql", "indicators_chain.sql",
+             "indicators_cluster_index.sql")
 # Seconds per SQL file of the last update_indicators call (for bench/bench_indicators.py).
 last_timings: dict[str, float] = {}
 last_statement_timings: dict[str, float] = {}
@@ -108,6 +116,31 @@ def classification() -> dict:
     return tomllib.loads(CLASSIFICATION_PATH.read_text(encoding="utf-8"))
 
 
+@cache
+def chain_index_config() -> dict:
+    """The supply-chain rules and the development index (flows/chain_index.toml), checked against the registry
+    so a typo or a neutral indicator fails loudly instead of scoring nothing."""
+    cfg = tomllib.loads(CHAIN_INDEX_PATH.read_text(encoding="utf-8"))
+    chain, index = cfg["chain"], cfg["index"]
+    if not (float(chain["weak_ratio"]) > 0 and int(chain["min_peers"]) >= 1 and int(chain["max_leads"]) >= 1):
+        raise ValueError("chain_index.toml: weak_ratio > 0, min_peers ≥ 1 and max_leads ≥ 1 are required")
+    if index["method"] not in ("minmax", "percentile"):
+        raise ValueError("chain_index.toml: index.method must be 'minmax' or 'percentile'")
+    dims = index["dimension"]
+    if tuple(d["code"] for d in dims) != INDEX_DIMENSIONS:
+        raise ValueError(f"chain_index.toml: the dimensions must be {INDEX_DIMENSIONS} in that order")
+    if abs(sum(float(d["weight"]) for d in dims) - 1.0) > 1e-9:
+        raise ValueError("chain_index.toml: dimension weights must sum to 1")
+    direction = {i.code: i.direction for i in registry()}
+    for d in dims:
+        for ind in d["indicators"]:
+            if direction.get(ind["code"]) in (None, "neutral"):
+                raise ValueError(f"chain_index.toml: {ind['code']} is not a registered indicator with a direction")
+            if float(ind["weight"]) <= 0 or ind.get("transform", "none") not in ("none", "log", "log1p"):
+                raise ValueError(f"chain_index.toml: {ind['code']}: weight > 0 and transform none|log|log1p")
+    return cfg
+
+
 def dictionary_markdown() -> str:
     """The registry as a Markdown table, for the README and the report's annex."""
     head = "| code | 名称 | name | unit | direction | window | definition |\n|---|---|---|---|---|---|---|\n"
@@ -127,7 +160,7 @@ def _sql(name: str) -> str:
 def _config_hash() -> str:
     """Hash of everything that defines the marts; a change forces a full recompute."""
     h = hashlib.sha256()
-    for path in [REGISTRY_PATH, CLASSIFICATION_PATH, *sorted(SQL_DIR.glob("indicators_*.sql")),
+    for path in [REGISTRY_PATH, CLASSIFICATION_PATH, CHAIN_INDEX_PATH, *sorted(SQL_DIR.glob("indicators_*.sql")),
                  *sorted(SQL_DIR.glob("classify_*.sql"))]:
         h.update(path.name.encode())
         h.update(path.read_bytes())
@@ -137,6 +170,7 @@ def _config_hash() -> str:
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the marts (idempotent), refresh the dictionary and regenerate the wide view from the registry."""
     con.execute(_sql("indicators_schema.sql"))
+    con.execute(_sql("indicators_chain_schema.sql"))
     con.execute("DELETE FROM mart.indicator_dictionary")
     con.executemany(
         "INSERT INTO mart.indicator_dictionary (indicator, name_zh, name_en, unit, unit_en, direction, time_window, "
@@ -176,12 +210,13 @@ def data_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None
 
 def affected_periods(changed: set[dt.date], first: dt.date, last: dt.date) -> set[dt.date]:
     """Periods whose windows touch a changed month: TTM m..m+11, YTD and YoY the rest of m's year and
-    the next year (together: m through December of the following year), within the data range."""
+    the next year (m through December of the following year), and the supply leads' TTM a year earlier
+    (mart.supply_leads.amount_prev_ttm: m+12..m+23), within the data range."""
     out: set[dt.date] = set()
     months = _months(first, last)
     for c in changed:
         c = c.replace(day=1)
-        end = dt.date(c.year + 1, 12, 1)
+        end = max(dt.date(c.year + 1, 12, 1), _add_months(c, 23))
         out.update(m for m in months if c <= m <= end)
     return out
 
@@ -239,6 +274,29 @@ def _load_config(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute("CREATE OR REPLACE TEMP TABLE cfg_weight (metric VARCHAR, weight DOUBLE)")
     con.executemany("INSERT INTO cfg_weight VALUES (?, ?)", [[k, float(v)] for k, v in fr["weights"].items()])
+    _load_chain_config(con)
+
+
+def _load_chain_config(con: duckdb.DuckDBPyConnection) -> None:
+    """flows/chain_index.toml and the offline adcode names as temp tables for sql/indicators_chain*.sql and
+    sql/indicators_cluster_index.sql."""
+    cfg = chain_index_config()
+    ch, ix = cfg["chain"], cfg["index"]
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE cfg_chain AS SELECT ?::VARCHAR AS unlabelled_segment, ?::BIGINT AS max_leads,
+               ?::DOUBLE AS weak_ratio, ?::BIGINT AS min_peers""",
+        [ch["unlabelled_segment"], ch["max_leads"], ch["weak_ratio"], ch["min_peers"]])
+    con.execute("CREATE OR REPLACE TEMP TABLE cfg_index AS SELECT ?::VARCHAR AS method", [ix["method"]])
+    con.execute("CREATE OR REPLACE TEMP TABLE cfg_index_dim (dimension VARCHAR, weight DOUBLE)")
+    con.executemany("INSERT INTO cfg_index_dim VALUES (?, ?)",
+                    [[d["code"], float(d["weight"])] for d in ix["dimension"]])
+    con.execute("CREATE OR REPLACE TEMP TABLE cfg_index_ind (dimension VARCHAR, indicator VARCHAR, weight DOUBLE, "
+                "transform VARCHAR)")
+    con.executemany("INSERT INTO cfg_index_ind VALUES (?, ?, ?, ?)",
+                    [[d["code"], i["code"], float(i["weight"]), i.get("transform", "none")]
+                     for d in ix["dimension"] for i in d["indicators"]])
+    con.execute("CREATE OR REPLACE TEMP TABLE adcode_names (prefix VARCHAR, name VARCHAR)")
+    con.executemany("INSERT INTO adcode_names VALUES (?, ?)", [list(r) for r in adcode_names()])
 
 
 def _state_key(con: duckdb.DuckDBPyConnection) -> str:
@@ -285,8 +343,10 @@ def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | No
     try:
         if full:  # the work tables start empty (and in their current layout)
             con.execute(_sql("indicators_work.sql"))
+            con.execute(_sql("indicators_chain_work.sql"))
         if rng is None:
-            for table in ("cluster_indicators", "province_indicators", "cluster_classes", "firm_ratings"):
+            for table in ("cluster_indicators", "province_indicators", "cluster_classes", "firm_ratings",
+                          "chain_segments", "chain_flows", "supply_leads", "cluster_index"):
                 con.execute(f"DELETE FROM mart.{table}")
             targets: set[dt.date] = set()
         else:
@@ -418,6 +478,11 @@ def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt
     _exec(con, "indicators_proc_keys.sql", keys[0].split("-- @full\n", 1)[1] if full else keys[1])
     for table in ("new_buyer_rows", "new_supplier_rows", "old_buyer_rows", "old_supplier_rows", "proc_rows"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
+    # The supply-chain aggregates of the source months (sql/indicators_chain_work.sql), one month at a time.
+    _exec(con, "indicators_chain_maps.sql", sql("indicators_chain_maps.sql"))
+    for month in source:
+        _exec(con, "indicators_chain_month.sql",
+              _filled("indicators_chain_month.sql", {**literals, "{month}": _date(month)}))
     _exec(con, "indicators_proc_clusters.sql", sql("indicators_proc_clusters.sql"))
     _exec(con, "indicators_base.sql", _base_sql(sql, len(targets)))
     for name in dict.fromkeys(i.sql for i in registry()):

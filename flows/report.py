@@ -30,7 +30,7 @@ import duckdb
 import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from flows import disclosure, narrative
+from flows import chain_render, disclosure, narrative
 from flows.indicators import Indicator, classification, registry
 from flows.settings import REPORTS_OUT, ROOT
 
@@ -56,8 +56,8 @@ TEXT: dict[str, dict[str, str]] = {
         "s2_1": "（一）集群主要指标", "s2_2": "（二）分省汇总", "s3": "三、主要指标走势", "s4": "四、集群分布图",
         "s5": "五、预警情况", "s6": "六、亩均效益评价", "s7": "七、数据质量", "appendix": "附录　指标说明",
         "s1_1": "（一）主要特点", "s1_2": "（二）主要指标", "s2_3": "（三）增长贡献", "s2_2c": "（二）增长贡献",
-        "s8": "八、存在问题与下一步建议",
-        "s8_1": "（一）存在问题", "s8_2": "（二）下一步建议", "growth": "累计同比", "pull": "拉动（百分点）",
+        "s9": "九、存在问题与下一步建议",
+        "s9_1": "（一）存在问题", "s9_2": "（二）下一步建议", "growth": "累计同比", "pull": "拉动（百分点）",
         "contribution": "贡献率", "firm_share": "占该集群增量比重", "increase": "增", "decrease": "减",
         "contrib_note": ("可比口径。拉动：集群累计产值增量占全部集群上年同期累计产值的百分点数，"
                          "各集群之和等于全部集群增速；贡献率：集群增量占全部集群增量的比重。"),
@@ -98,7 +98,7 @@ TEXT: dict[str, dict[str, str]] = {
         "s7": "7. Data quality", "appendix": "Annex: indicator definitions",
         "s1_1": "1.1 Main features", "s1_2": "1.2 Key indicators", "s2_3": "2.3 Contributions to growth",
         "s2_2c": "2.2 Contributions to growth",
-        "s8": "8. Problems and next steps", "s8_1": "8.1 Problems", "s8_2": "8.2 Next steps",
+        "s9": "9. Problems and next steps", "s9_1": "9.1 Problems", "s9_2": "9.2 Next steps",
         "growth": "YTD growth", "pull": "Pull (percentage points)", "contribution": "Share of growth",
         "firm_share": "Share of the cluster's change", "increase": "up", "decrease": "down",
         "contrib_note": ("Comparable basis. Pull: a cluster's change in year-to-date output as percentage points of "
@@ -218,9 +218,11 @@ class ReportFiles:
     chart_data: list[Path] = field(default_factory=list)
     map_png: Path | None = None
     n_suppressed: int = 0
+    chain: list[Path] = field(default_factory=list)  # flows/chain_render.py: PNGs and standalone pages
 
     def all(self) -> list[Path]:
-        return [p for p in (self.html, self.pdf, *self.tables, *self.charts, *self.chart_data) if p is not None]
+        return [p for p in (self.html, self.pdf, *self.tables, *self.charts, *self.chart_data, *self.chain)
+                if p is not None]
 
 
 # ----------------------------------------------------------------------------------------- formatting
@@ -784,6 +786,9 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
                    for i in registry()]
     suppressed = cells.frame.filter(pl.col("status").is_not_null() & (pl.col("period") == period))
     files.n_suppressed = suppressed.height
+    chain = chain_render.chain_section(con, period, lang, audience, clusters,
+                                       lambda cid, code: bool(cells.hidden(cid, period, code)), out_dir, stem)
+    files.chain = chain["files"] if chain else []
 
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
@@ -799,7 +804,8 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
         ratings_label=period_text(ratings["period"], lang) if ratings["period"] else "",
         quality=quality, names=names, methodology=methodology,
         symbol=disclosure.SYMBOL, footnote=disclosure.FOOTNOTE_ZH if lang == "zh" else disclosure.FOOTNOTE_EN,
-        compiled=dt.date.today().isoformat(), css=(TEMPLATES / "monthly_report.css").read_text(encoding="utf-8"))
+        compiled=dt.date.today().isoformat(), css=(TEMPLATES / "monthly_report.css").read_text(encoding="utf-8"),
+        chain=chain)
     files.html.write_text(html, encoding="utf-8")
     if files.pdf is not None:
         write_pdf(html, files.pdf)

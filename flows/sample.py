@@ -16,14 +16,18 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from flows.adcodes import adcode_names
 from flows.contract import KINDS, LOCAL_SCOPES, UNITS
+from flows.indicators import chain_index_config, registry
 from flows.sample_core import (
     build_firms,
+    dominant_suppliers,
     external_suppliers,
     materialise,
     measures,
     output_month,
     procurement_month,
+    to_dominant,
 )
 from flows.sample_exports import write_bureau_exports
 from flows.sample_io import Style, energy, fmt_period, header, money, write
@@ -37,7 +41,7 @@ from flows.sample_spec import (
     PROVINCES,
     TAX_STYLE,
 )
-from flows.sample_truth import derive, indicators
+from flows.sample_truth import chain, cluster_index, derive, indicators
 from flows.uscc import ALPHABET
 
 SCALES = ("sample", "province", "nation")
@@ -281,12 +285,18 @@ class _Sample:
         self.ext, off, sizes = external_suppliers(cl, rng, self.taken)
         base = cl["p_local"].to_numpy()
         out_wan = self.M["output"] / 1e4
+        # Dominant outside suppliers (the 补链招商 leads to find): their own generator, spawned from the seed, so
+        # every other draw of the sample stays as it was.
+        drng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+        self.ext, dominant = dominant_suppliers(self.ext, cl, drng, self.taken)
         parts = []
         for a in range(36):
             p = base.copy()
             if a >= EVENT_LOCAL_DROP[1]:
                 p[cl["cluster_id"].to_list().index(EVENT_LOCAL_DROP[0])] -= 0.30
-            parts.append(materialise(procurement_month(f, cl, off, sizes, a, out_wan[:, a], p, 2.6, rng), f, self.ext))
+            rows = procurement_month(f, cl, off, sizes, a, out_wan[:, a], p, 2.6, rng)
+            rows = to_dominant(rows, f, self.ext, dominant, a, drng)
+            parts.append(materialise(rows, f, self.ext))
         pr = pl.concat(parts).with_row_index("rid")
         # Xushui: make Σ local / Σ amount over 2025 exactly 17/25 (amounts are integer 元, multiples of 100)
         xs = set(f.filter(pl.col("cluster_id") == XUSHUI)["uscc"])
@@ -829,6 +839,11 @@ class _Sample:
         firms.write_parquet(T / "firms_truth.parquet", compression="zstd", statistics=False)
         clusters.write_parquet(T / "clusters_truth.parquet", compression="zstd", statistics=False)
         ind.write_parquet(T / "indicators.parquet", compression="zstd", statistics=False)
+        cfg = chain_index_config()
+        views = chain(clusters, firms, monthly, proc, periods, cfg, dict(adcode_names()))
+        views["cluster_index"] = cluster_index(ind, {i.code: i.direction for i in registry()}, cfg)
+        for name, frame in views.items():
+            frame.write_parquet(T / f"{name}.parquet", compression="zstd", statistics=False)
         fc = firms.select("uscc", "cluster_id")
         tot = ind.filter(pl.col("indicator").is_in(["output_month", "n_reporting"])).pivot(
             "indicator", index=["cluster_id", "period"], values="value"

@@ -250,6 +250,67 @@ def external_suppliers(
     return ext, off, sizes
 
 
+# Dominant outside suppliers per cluster (k = 0, 1, 2): the segment of the buyers they take rows from (None: any),
+# the interval of a uniform draw per row that moves a non-local outside row (kind 1) to them (disjoint where the
+# buyers overlap), the first month (index) they sell in — the third is new in 2025 — and the name's suffix.
+DOMINANT = (("整机制造", 0.0, 0.45, 0, "集团有限公司"), ("核心零部件", 0.0, 0.60, 0, "精密部件有限公司"),
+            (None, 0.80, 1.0, 24, "新材料科技有限公司"))
+# One brand per cluster (the suffix tells a cluster's three apart), so names never collide for the sample's clusters.
+_DOMINANT_BRANDS = ("鼎力", "恒通", "瑞丰", "华晟", "中拓", "天佑", "金石", "博远", "宏图", "远航", "正泰", "德盛",
+                    "嘉禾", "隆基", "汇川", "永昌")
+
+
+def dominant_suppliers(ext: pl.DataFrame, cl: pl.DataFrame, rng: np.random.Generator,
+                       taken: set[str]) -> tuple[pl.DataFrame, np.ndarray]:
+    """Three large non-local suppliers per cluster, appended to the outside suppliers (kind 1, with USCC and
+    adcode): k = 0 and 2 in another province, k = 1 elsewhere in the cluster's province when a district of
+    NATIONAL_ADCODES lies there. Returns the suppliers and their row indices, shape (clusters, 3)."""
+    from flows.adcodes import adcode_names
+
+    names_of = dict(adcode_names())
+    pool = np.array(NATIONAL_ADCODES)
+    rows = []
+    for c, (cl_ad, scope) in enumerate(zip(cl["adcode"].to_list(), cl["scope_len"].to_list(), strict=True)):
+        other = pool[[a[:2] != cl_ad[:2] for a in pool]]
+        same = pool[[a[:2] == cl_ad[:2] and a[:scope] != cl_ad[:scope] for a in pool]]
+        for k, (*_, suffix) in enumerate(DOMINANT):
+            ad = str(rng.choice(same if k == 1 and len(same) else other))
+            city = names_of[ad[:4]].removesuffix("市")
+            rows.append((c, ad, f"{city}{_DOMINANT_BRANDS[c % len(_DOMINANT_BRANDS)]}{suffix}"))
+    ads = np.array([r[1] for r in rows])
+    names = [r[2] for r in rows]
+    if len(set(names)) != len(names):
+        raise ValueError("dominant supplier names collide: change _DOMINANT_BRANDS")
+    extra = pl.DataFrame({"c": [r[0] for r in rows], "kind": [1] * len(rows),
+                          "supplier_uscc": pl.Series(make_uscc(rng, ads, taken)), "supplier_name": names,
+                          "supplier_adcode": pl.Series(ads)}, schema=ext.schema)
+    index = np.arange(ext.height, ext.height + len(rows)).reshape(-1, len(DOMINANT))
+    return pl.concat([ext, extra]), index
+
+
+def to_dominant(rows: pl.DataFrame, firms: pl.DataFrame, ext: pl.DataFrame, dominant: np.ndarray, a: int,
+                rng: np.random.Generator) -> pl.DataFrame:
+    """Move a share of the month's non-local outside rows (kind 1) to the cluster's dominant suppliers (DOMINANT),
+    amounts unchanged (an accidental exact duplicate row is nudged by 100 元, as in procurement_month)."""
+    sup = rows["sup_ext"].to_numpy()
+    buyer = rows["buyer"].to_numpy()
+    kind = np.where(sup >= 0, ext["kind"].to_numpy()[np.maximum(sup, 0)], -1)
+    c = firms["c"].to_numpy()[buyer]
+    seg = firms["chain_segment"].to_numpy()[buyer]
+    u = rng.random(len(sup))
+    out = sup.copy()
+    for k, (segment, u_lo, u_hi, first, _) in enumerate(DOMINANT):
+        hit = (kind == 1) & (u >= u_lo) & (u < u_hi) & (a >= first)
+        if segment is not None:
+            hit &= seg == segment
+        out = np.where(hit, dominant[c, k], out)
+    rows = rows.with_columns(pl.Series("sup_ext", out))
+    key = ["a", "buyer", "sup_reg", "sup_ext", "amount"]
+    while rows.select(pl.struct(key).is_duplicated().any()).item():
+        rows = rows.with_columns(pl.col("amount") + 100 * pl.int_range(pl.len()).over(key))
+    return rows
+
+
 def procurement_month(
     firms: pl.DataFrame,
     cl: pl.DataFrame,

@@ -454,8 +454,9 @@ def test_dictionary_wide_view_and_comments_follow_the_registry() -> None:
     assert missing == []
     md = dictionary_markdown()
     assert all(f"`{c}`" in md for c in codes) and md.count("\n") == len(codes) + 2
+    # YTD/YoY reach December of the next year; the supply leads' TTM a year earlier 23 months (to 2026-11)
     assert ind.affected_periods({D(2024, 12, 1)}, D(2024, 1, 1), D(2026, 6, 1)) == {
-        D(2024, 12, 1), *(D(2025, m, 1) for m in range(1, 13))}
+        D(2024, 12, 1), *(D(2025, m, 1) for m in range(1, 13)), *(D(2026, m, 1) for m in range(1, 7))}
 
 
 def truth_warehouse() -> duckdb.DuckDBPyConnection:

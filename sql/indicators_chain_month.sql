@@ -1,0 +1,27 @@
+-- indicators_chain_month.sql: the supply-chain aggregates of one month ({month}; flows/indicators.py runs it
+-- for every rebuilt month, so memory stays bounded by a month of rows): the month's rows of the stored tables
+-- (indicators_chain_work.sql) are replaced from one scan of core.procurement (chain_located,
+-- indicators_chain_maps.sql).
+
+DELETE FROM work.chain_flow_month WHERE period = {month};
+DELETE FROM work.chain_supplier_month WHERE period = {month};
+
+CREATE OR REPLACE TEMP TABLE chain_rows AS SELECT * FROM chain_located({month}, {month});
+
+INSERT INTO work.chain_flow_month
+SELECT cidx, {month}, buyer_segment, supplier_group,
+       CASE supplier_group WHEN 'member' THEN member_segment WHEN 'local' THEN '外部·本地非成员'
+            WHEN 'province' THEN '外部·省内其他地区' WHEN 'other_province' THEN '外部·外省'
+            ELSE '外部·所在地不明' END,
+       sum(amount), coalesce(sum(amount) FILTER (WHERE is_local), 0), count(*)
+FROM chain_rows
+GROUP BY ALL;
+
+INSERT INTO work.chain_supplier_month
+SELECT cidx, {month}, supplier_key, buyer_segment, sum(amount), count(*), min(supplier_name), min(supplier_uscc),
+       min(supplier_adcode)
+FROM chain_rows
+WHERE supplier_group IN ('province', 'other_province', 'unknown') AND supplier_key IS NOT NULL
+GROUP BY ALL;
+
+DROP TABLE chain_rows;

@@ -1,0 +1,337 @@
+"""Supply-chain view (chain map, 补链招商 leads, weak links) and the cluster development index.
+
+Hand-worked cases from rows the tests insert, incremental == full, and the sample night against the planted truth
+(flows/sample_truth.chain and cluster_index: polars, independent of the SQL).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import datetime as dt
+import math
+import re
+
+import duckdb
+import polars as pl
+import pytest
+from conftest import SAMPLE_UNDER_TEST
+from polars.testing import assert_frame_equal
+from test_indicators import _rich_db, firm, make_db, rec
+
+from flows import disclosure
+from flows import indicators as ind
+from flows.indicators import chain_index_config, update_indicators
+
+D = dt.date
+TRUTH = SAMPLE_UNDER_TEST / "truth"
+KEYS = {
+    "chain_flows": ["cluster_id", "period", "buyer_segment", "supplier_group", "supplier_segment"],
+    "chain_segments": ["cluster_id", "period", "segment"],
+    "supply_leads": ["cluster_id", "period", "rank"],
+    "cluster_index": ["cluster_id", "period"],
+}
+
+
+def _segments(con: duckdb.DuckDBPyConnection, segments: dict[str, str]) -> None:
+    for uscc, seg in segments.items():
+        con.execute("UPDATE core.firms SET chain_segment = ? WHERE uscc = ?", [seg, uscc])
+
+
+def _mart(con: duckdb.DuckDBPyConnection, table: str, where: str = "true") -> pl.DataFrame:
+    return con.execute(f"SELECT * FROM mart.{table} WHERE {where} ORDER BY {', '.join(KEYS[table])}").pl()
+
+
+def _chain_db() -> duckdb.DuckDBPyConnection:
+    """C1 (Suzhou 320506, city scope) buys from a member, a local non-member, elsewhere in Jiangsu, Beijing and an
+    unknown place; 2024 holds one earlier purchase from the Beijing supplier."""
+    con = make_db(
+        clusters=[("C1", "江苏", "320506", "电子", "city")],
+        firms=[firm("A", "C1", "320506"), firm("B", "C1", "320506")],
+        monthly=[rec("A", D(2024, 1, 1), 50.0), rec("A", D(2025, 6, 1), 100.0), rec("B", D(2025, 6, 1), 30.0)],
+        procurement=[
+            ("A", None, "旧账", "110105", D(2024, 1, 1), 1.0),
+            ("A", "X", "北京甲", "110105", D(2024, 3, 1), 25.0),
+            ("A", "B", "B名", None, D(2025, 1, 1), 10.0),  # member: segment from the registry, location 320506
+            ("A", None, "本地乙", "320507", D(2025, 2, 1), 20.0),
+            ("A", None, "无锡丙", "320211", D(2025, 3, 1), 30.0),
+            ("A", "X", "北京甲", "110105", D(2025, 4, 1), 40.0),
+            ("A", "X", "北京甲", "110105", D(2025, 12, 1), 5.0),
+            ("A", None, "某丁", None, D(2025, 5, 1), 15.0),
+            ("B", "X", "北京甲", "110105", D(2025, 7, 1), 5.0),
+        ])
+    _segments(con, {"A": "整机制造", "B": "核心零部件"})
+    update_indicators(con, None)
+    return con
+
+
+def test_flows_split_members_by_segment_and_outside_suppliers_by_location() -> None:
+    con = _chain_db()
+    flows = _mart(con, "chain_flows", "period = DATE '2025-12-01'")
+    got = {(r["buyer_segment"], r["supplier_segment"]): (r["supplier_group"], r["amount_ttm"], r["local_share"])
+           for r in flows.iter_rows(named=True)}
+    assert got == {
+        ("整机制造", "核心零部件"): ("member", 10.0, 1.0),
+        ("整机制造", "外部·本地非成员"): ("local", 20.0, 1.0),
+        ("整机制造", "外部·省内其他地区"): ("province", 30.0, 0.0),
+        ("整机制造", "外部·外省"): ("other_province", 45.0, 0.0),
+        ("整机制造", "外部·所在地不明"): ("unknown", 15.0, 0.0),
+        ("核心零部件", "外部·外省"): ("other_province", 5.0, 0.0),
+    }
+    a = flows.filter(pl.col("buyer_segment") == "整机制造")
+    assert a["buyer_segment_local_share"].to_list() == [30 / 120] * 5
+    assert a.filter(pl.col("supplier_group") == "province")["share_of_buyer_segment"].item() == 30 / 120
+    assert a.filter(pl.col("supplier_group") == "province")["share_of_cluster"].item() == 30 / 125
+    # the segments' local purchases add up to the cluster's local supporting rate
+    rate = con.execute("SELECT value FROM mart.cluster_indicators WHERE period = '2025-12-01' "
+                       "AND indicator = 'local_supporting_rate'").fetchone()[0]
+    assert rate == pytest.approx(flows["local_amount_ttm"].sum() / flows["amount_ttm"].sum()) == 30 / 125
+
+
+def test_leads_rank_non_local_outsiders_with_location_buyers_segments_and_last_year() -> None:
+    con = _chain_db()
+    leads = _mart(con, "supply_leads", "period = DATE '2025-12-01'")
+    assert leads.select("rank", "supplier_key", "supplier_uscc", "province", "city", "location_class", "amount_ttm",
+                        "n_buying_firms", "segments", "main_segment").rows() == [
+        (1, "X", "X", "北京市", "北京市", "other_province", 50.0, 2, ["整机制造", "核心零部件"], "整机制造"),
+        (2, "无锡丙", None, "江苏省", "无锡市", "province", 30.0, 1, ["整机制造"], "整机制造"),
+        (3, "某丁", None, None, None, "unknown", 15.0, 1, ["整机制造"], "整机制造"),
+    ]  # the member B and the local 本地乙 are no leads
+    x = leads.row(0, named=True)
+    assert (x["share_of_purchases"], x["amount_prev_ttm"], x["change_amount"], x["change_rate"]) == (
+        50 / 125, 25.0, 25.0, 1.0)
+    assert leads["amount_prev_ttm"].to_list() == [25.0, 0.0, 0.0]
+    assert leads["change_rate"].to_list()[1:] == [None, None]  # nothing a year earlier: no growth rate
+    # 2025-06 (window 2024-07..2025-06): the window a year earlier starts before the data (2024-01): no comparison
+    june = _mart(con, "supply_leads", "period = DATE '2025-06-01'")
+    assert june.select("supplier_key", "amount_ttm").rows() == [("X", 40.0), ("无锡丙", 30.0), ("某丁", 15.0)]
+    assert june["amount_prev_ttm"].null_count() == june.height and june["change_rate"].null_count() == june.height
+
+
+def test_segments_count_firms_and_add_up_to_the_cluster_output() -> None:
+    con = _chain_db()
+    seg = _mart(con, "chain_segments", "period = DATE '2025-06-01'")
+    assert seg.select("segment", "n_firms", "output_ttm", "n_firms_contrib", "top2_output_ttm", "purchases_ttm",
+                      "local_share").rows() == [
+        ("整机制造", 1, 100.0, 1, 100.0, 115.0, 30 / 115), ("核心零部件", 1, 30.0, 1, 30.0, None, None)]
+    assert seg["weak_reason"].to_list() == ["too_few_peers", "no_purchases"]
+    assert seg["weak_link"].to_list() == [None, None]
+
+
+def test_weak_link_is_a_segment_buying_locally_far_less_than_its_domain_peers() -> None:
+    clusters = [("C1", "江苏", "320506", "汽车", "city"), ("C2", "江苏", "320211", "汽车", "city"),
+                ("C3", "江苏", "320102", "汽车", "city"), ("C4", "江苏", "320402", "医药", "city")]
+    firms, procurement = [], []
+    # local share of segment 零部件: C1 0.2, C2 0.6, C3 0.8 (peers' medians 0.7, 0.5, 0.4); C4 has no peer
+    for c, (adcode, local) in zip(("C1", "C2", "C3", "C4"), (("320506", 2), ("320211", 6), ("320102", 8),
+                                                             ("320402", 1)), strict=True):
+        firms.append(firm(f"{c}F", c, adcode))
+        procurement += [(f"{c}F", None, "本地", adcode, D(2025, 1, 1), float(local)),
+                        (f"{c}F", None, "外地", "110105", D(2025, 1, 1), float(10 - local))]
+    con = make_db(clusters=clusters, firms=firms, procurement=procurement)
+    _segments(con, {f"{c}F": "零部件" for c in ("C1", "C2", "C3", "C4")})
+    update_indicators(con, None)
+    seg = _mart(con, "chain_segments")
+    cols = ("cluster_id", "local_share", "peer_local_share", "n_peers", "weak_link", "weak_reason")
+    assert seg.select(cols).rows() == [
+        ("C1", 0.2, pytest.approx(0.7), 2, True, None), ("C2", 0.6, pytest.approx(0.5), 2, False, None),
+        ("C3", 0.8, pytest.approx(0.4), 2, False, None), ("C4", 0.1, None, 0, None, "too_few_peers")]
+
+
+def test_index_normalises_each_indicator_across_clusters_by_its_direction(monkeypatch) -> None:
+    con = _rich_db()
+    update_indicators(con, None)
+    period = D(2025, 6, 1)
+    idx = {r["cluster_id"]: r for r in _mart(con, "cluster_index", f"period = DATE '{period}'").iter_rows(named=True)}
+    energy = dict(con.execute("SELECT cluster_id, value FROM mart.cluster_indicators WHERE period = ? "
+                              "AND indicator = 'energy_intensity'", [period]).fetchall())
+    x = {c: math.log(v) for c, v in energy.items()}  # transform = "log" in flows/chain_index.toml
+    lo, hi = min(x.values()), max(x.values())
+    assert lo < hi
+    for c, v in x.items():  # lower is better: the least energy per output scores 100
+        assert idx[c]["green"] == pytest.approx(100 * (hi - v) / (hi - lo))
+    weights = {d["code"]: d["weight"] for d in chain_index_config()["index"]["dimension"]}
+    for r in idx.values():
+        dims = {d: r[d] for d in weights if r[d] is not None}
+        assert r["missing_dimensions"] == sorted(set(weights) - set(dims))
+        assert r["total"] == pytest.approx(sum(weights[d] * s for d, s in dims.items())
+                                           / sum(weights[d] for d in dims))
+    assert sorted(r["rank"] for r in idx.values()) == [1, 2, 3]
+    assert max(idx.values(), key=lambda r: r["total"])["rank"] == 1
+    # percentile: ranks by direction, 0 for the worst and 100 for the best of three
+    cfg = copy.deepcopy(chain_index_config())
+    cfg["index"]["method"] = "percentile"
+    monkeypatch.setattr(ind, "chain_index_config", lambda: cfg)
+    update_indicators(con, None)
+    green = dict(con.execute("SELECT cluster_id, green FROM mart.cluster_index WHERE period = ?", [period]).fetchall())
+    order = sorted(energy, key=energy.get)
+    assert [green[c] for c in order] == [100.0, 50.0, 0.0]
+
+
+def test_index_config_refuses_a_neutral_indicator_or_weights_not_summing_to_one(monkeypatch, tmp_path) -> None:
+    text = ind.CHAIN_INDEX_PATH.read_text(encoding="utf-8")
+    for bad, message in ((text.replace('code = "energy_intensity"', 'code = "hhi"'), "hhi"),
+                         (text.replace("weight = 0.20", "weight = 0.30"), "sum to 1")):
+        path = tmp_path / "chain_index.toml"
+        path.write_text(bad, encoding="utf-8")
+        monkeypatch.setattr(ind, "CHAIN_INDEX_PATH", path)
+        ind.chain_index_config.cache_clear()
+        with pytest.raises(ValueError, match=message):
+            ind.chain_index_config()
+    ind.chain_index_config.cache_clear()
+
+
+def test_chain_marts_incremental_equal_full_recompute() -> None:
+    inc, ref = _rich_db(), _rich_db()
+    for con in (inc, ref):
+        _segments(con, {f"F{i:02d}": ("上游", "中游", "下游")[i % 3] for i in range(11)})
+    update_indicators(inc, None)
+    change = ("UPDATE core.procurement SET supplier_adcode = '110105', amount = amount + 3 "
+              "WHERE period = '2024-05-01'; "
+              "INSERT INTO core.procurement VALUES ('F04', 'F07', 'n', NULL, '2024-09-01', 9, 1, 1)")
+    for con in (inc, ref):
+        con.execute(change)
+    update_indicators(inc, {D(2024, 5, 1), D(2024, 9, 1)})
+    update_indicators(ref, None)
+    for table in KEYS:
+        a, b = _mart(inc, table), _mart(ref, table)
+        assert a.height > 0 and a.select(KEYS[table]).is_duplicated().sum() == 0, table
+        assert_frame_equal(a, b, check_exact=False, rel_tol=1e-12), table
+
+
+def test_a_revised_month_reaches_the_leads_that_compare_with_it_a_year_later() -> None:
+    """A purchase in March 2024 is in the leads' TTM a year earlier up to February 2026 (past the December of the
+    next year that the output indicators need): the incremental night recomputes through then."""
+    inc = _chain_db()
+    inc.execute("INSERT INTO core.procurement VALUES ('A', 'X', '北京甲', '110105', '2026-02-01', 1, 1, 1)")
+    update_indicators(inc, None)
+    inc.execute("UPDATE core.procurement SET amount = 125 WHERE period = '2024-03-01'")
+    done = update_indicators(inc, {D(2024, 3, 1)})
+    assert D(2026, 2, 1) in done
+    got = _mart(inc, "supply_leads", "supplier_key = 'X' AND period = DATE '2026-02-01'")
+    assert got.select("amount_ttm", "amount_prev_ttm").row(0) == (51.0, 125.0)  # 2025-03..2026-02: 40 + 5 + 5 + 1
+    update_indicators(inc, None)
+    assert_frame_equal(_mart(inc, "supply_leads", "supplier_key = 'X' AND period = DATE '2026-02-01'"), got)
+
+
+def test_lead_table_says_new_and_where_an_unlocated_supplier_registered(tmp_path) -> None:
+    from flows.chain_render import chain_section
+
+    con = _chain_db()
+    con.execute("INSERT INTO core.procurement VALUES "
+                "('A', '91350203QJKLG54FQH', '厦门戊', NULL, '2025-08-01', 7, 1, 1)")
+    update_indicators(con, None)
+    section = chain_section(con, D(2025, 12, 1), "zh", "internal", [{"cluster_id": "C1", "cluster_name": "苏州测试"}],
+                            lambda cid, code: False, tmp_path, "r")
+    leads = {lead["name"]: lead for lead in section["blocks"][0]["leads"]}
+    assert leads["厦门戊"]["location"] == "所在地不明（信用代码登记地：福建省 厦门市）"
+    assert leads["某丁"]["location"] == "所在地不明"  # no USCC: nothing to tell
+    assert (leads["北京甲"]["location"], leads["北京甲"]["change"]) == ("北京市", "+100.0%")
+    assert leads["无锡丙"]["change"] == "新增"  # nothing bought from it a year earlier
+    assert {p.name for p in section["files"]} == {"index_radar.png", "C1_chain.png", "C1_radar.png", "C1.html"}
+
+
+def test_every_column_of_the_new_marts_has_a_chinese_and_english_comment() -> None:
+    con = _chain_db()
+    rows = con.execute("SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'mart' AND "
+                       "table_name IN ('chain_segments', 'chain_flows', 'supply_leads', 'cluster_index')").fetchall()
+    assert len({r[0] for r in rows}) == 4
+    assert [r[:2] for r in rows if not r[2] or " / " not in r[2]] == []
+
+
+# ------------------------------------------------------------------ the sample night against the planted truth
+@pytest.fixture(scope="module")
+def night(sample_warehouse):
+    with duckdb.connect(str(sample_warehouse.warehouse), read_only=True) as con:
+        yield con
+
+
+@pytest.mark.parametrize("table", list(KEYS))
+def test_sample_night_chain_marts_and_index_equal_the_planted_truth(night, table) -> None:
+    truth = pl.read_parquet(TRUTH / f"{table}.parquet").sort(KEYS[table])
+    got = _mart(night, table).select(truth.columns)
+    assert got.height == truth.height > 0
+    # The night converts land from 平方米 at 666.6667 m² per 亩 (DESIGN §3), the truth holds exact 亩: per_mu_*
+    # differ by ≈1e-7 relative, the land scores (0–100) by < 1e-6. Everything else agrees to 1e-9.
+    abs_tol = 1e-5 if table == "cluster_index" else 0.0
+    assert_frame_equal(got, truth, check_exact=False, rel_tol=1e-9, abs_tol=abs_tol, check_dtypes=False)
+
+
+def test_sample_xushui_leads_are_the_planted_dominant_suppliers_then_the_rest_by_amount(night) -> None:
+    from flows.sample_core import DOMINANT
+
+    leads = _mart(night, "supply_leads", "cluster_id = 'XS_AUTO' AND period = DATE '2025-12-01'")
+    top = leads.head(3)
+    assert sorted(next(d[-1] for d in DOMINANT if name.endswith(d[-1])) for name in top["supplier_name"]) == sorted(
+        d[-1] for d in DOMINANT)
+    assert top["supplier_uscc"].null_count() == 0 and top["location_class"].to_list().count("province") == 1
+    new = top.filter(pl.col("supplier_name").str.ends_with(DOMINANT[2][-1]))  # first sells in 2025
+    assert new.select("amount_prev_ttm", "change_rate").row(0) == (0.0, None)
+    assert leads["rank"].to_list() == list(range(1, leads.height + 1))
+    assert leads["amount_ttm"].is_sorted(descending=True)
+    assert set(leads["location_class"]) <= {"province", "other_province", "unknown"}
+    assert leads.filter(pl.col("location_class") != "unknown")["province"].null_count() == 0
+
+
+# ------------------------------------------------------------------ the report's supply-chain section
+@pytest.fixture(scope="module")
+def editions(sample_warehouse, tmp_path_factory):
+    from flows.report import render_report
+
+    out = tmp_path_factory.mktemp("chain_report")
+    return {aud: render_report(sample_warehouse.warehouse, D(2025, 12, 1), lang="zh", audience=aud,
+                               out_dir=out / aud, maps_dir=out / "maps", pdf=False)
+            for aud in ("internal", "public")}
+
+
+def test_internal_report_shows_index_ranking_chain_diagrams_and_leads(editions, night, tmp_path) -> None:
+    from conftest import headless_chromium
+
+    files = editions["internal"]
+    html = files.html.read_text(encoding="utf-8")
+    section = html.split('id="s8"', 1)[1]
+    n = night.execute("SELECT count(*) FROM core.clusters").fetchone()[0]
+    ranking = re.search(r'<table id="index-table">.*?</table>', section, re.S).group(0)
+    assert ranking.count("<tr>") == n + 1  # header and one row per cluster
+    first = night.execute("SELECT c.cluster_name FROM mart.cluster_index i JOIN core.clusters c USING (cluster_id) "
+                          "WHERE period = '2025-12-01' AND rank = 1").fetchone()[0]
+    assert re.search(r'<td class="num">1</td><td class="text">([^<]*)</td>', ranking).group(1) == first
+    top = night.execute("SELECT supplier_name FROM mart.supply_leads WHERE cluster_id = 'XS_AUTO' "
+                        "AND period = '2025-12-01' ORDER BY rank LIMIT 5").fetchall()
+    xs = section.split('<h4 class="chain-cluster">徐水区汽车及零部件产业集群', 1)[1].split("<h4", 1)[0]
+    assert [name for (name,) in top] == re.findall(r'<td class="num">\d+</td><td class="text">([^<]*)</td>', xs)[:5]
+    assert xs.count("data:image/png;base64,") == 1  # its chain diagram
+    # one standalone page and one PNG per cluster, offline: only data: URIs
+    pages = [p for p in files.chain if p.suffix == ".html"]
+    assert len(pages) == n and len([p for p in files.chain if p.name.endswith("_chain.png")]) == n
+    page = next(p for p in pages if p.stem == "XS_AUTO")
+    refs = re.findall(r'(?:src|href)\s*=\s*"([^"]*)"', page.read_text(encoding="utf-8"))
+    assert refs and all(r.startswith("data:") for r in refs)
+    dom = headless_chromium(["--dump-dom", page.as_uri()], tmp_path / "profile", check=True).stdout
+    assert len(re.findall(r"<tr>", dom.split('id="leads"', 1)[1])) == 1 + night.execute(
+        "SELECT count(*) FROM mart.supply_leads WHERE cluster_id = 'XS_AUTO' AND period = '2025-12-01'").fetchone()[0]
+
+
+def test_public_report_shows_segment_aggregates_only(editions, night) -> None:
+    files = editions["public"]
+    html = files.html.read_text(encoding="utf-8")
+    section = html.split('id="s8"', 1)[1]
+    names = [r[0] for r in night.execute("SELECT DISTINCT supplier_name FROM mart.supply_leads "
+                                         "WHERE period = '2025-12-01'").fetchall()]
+    assert not any(name in html for name in names)
+    assert "外部·" not in section and "class=\"leads\"" not in section
+    assert [p.name for p in files.chain] == ["index_radar.png"]  # no flow diagram, no standalone page
+    # a segment whose output comes from fewer than 3 firms or two dominant ones is withheld
+    seg = night.execute("SELECT c.cluster_name, s.segment FROM mart.chain_segments s JOIN core.clusters c "
+                        "USING (cluster_id) WHERE period = '2025-12-01' AND (n_firms_contrib < 3 "
+                        "OR top2_output_ttm > 0.85 * output_ttm)").fetchall()
+    assert seg  # the sample's chain leaders dominate 整机制造 in some clusters
+    for cluster, segment in seg:
+        block = section.split(f'<h4 class="chain-cluster">{cluster}', 1)[1].split("<h4", 1)[0]
+        row = re.search(rf"<td class=\"text\">{re.escape(segment)}</td>.*?</tr>", block, re.S).group(0)
+        assert disclosure.SYMBOL in row
+        # the segments add up to the cluster's output: when that is shown, a second segment is withheld too
+        with files.tables[0].open(encoding="utf-8-sig", newline="") as handle:
+            total_shown = next(r for r in csv.DictReader(handle) if r["cluster_name"] == cluster)["output_ttm"] \
+                != disclosure.SYMBOL
+        assert block.count(disclosure.SYMBOL) >= (2 if total_shown else 1)
