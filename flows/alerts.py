@@ -19,14 +19,16 @@ import datetime as dt
 import hashlib
 import json
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 
-from flows import deliver, drift
+from flows import deliver, disclosure, drift, safe_text
 from flows.settings import REPORTS_OUT
 from flows.warehouse import connect_readonly, run_sql
 
@@ -58,6 +60,13 @@ class Alert:
     message_zh: str
     message_en: str
     evidence: dict
+    values: dict = field(default_factory=dict)        # the message template's values, names apart
+    names: tuple[str, str] = ("", "")                 # the subject's name in zh and en (data, never template)
+    rule_cfg: dict = field(default_factory=dict)      # the rule's settings (templates, withheld values)
+
+    def text(self, lang: str, escape: Callable[[Any], str], withhold: bool = False) -> str:
+        """The message for one output: names through that output's escaping, values withheld if told."""
+        return render_message(self.rule_cfg, lang, self.values, self.names[lang == "en"], escape, withhold)
 
 
 @dataclass
@@ -179,17 +188,75 @@ def _fmt(template: str, values: dict) -> str:
         return template
 
 
-def _message(rule_cfg: dict, ep: dict, names: dict[str, tuple[str, str]]) -> tuple[str, str]:
-    ev = {k: v for k, v in ep["first_ev"].items() if v is not None}
-    zh_name, en_name = names.get(ep["cluster_id"] or "", (ep["subject"], ep["subject"]))
-    common = {"subject": ep["subject"], "period": ep["start"].strftime("%Y-%m"), **ev}
-    if ep["rule"] == "data_drift":
+class _Withheld:
+    """Formats as the disclosure symbol under any format spec ({value:.1%} too): the value stays out of the text."""
+
+    def __format__(self, spec: str) -> str:
+        return disclosure.SYMBOL
+
+
+def message_values(rule: str, subject: str, start: dt.date, evidence: dict) -> dict:
+    """The values a rule's message template is filled with (everything but the cluster name)."""
+    ev = {k: v for k, v in evidence.items() if v is not None}
+    values = {"subject": subject, "period": start.strftime("%Y-%m"), **ev}
+    if rule == "data_drift":
         n = int(ev.get("n_unit_jump_x10", 0))
-        common.update(unit_note_zh=f"；{n}家企业数值约为此前的10倍，疑似计量单位错误" if n else "",
+        values.update(unit_note_zh=f"；{n}家企业数值约为此前的10倍，疑似计量单位错误" if n else "",
                       unit_note_en=f"; {n} firms report ≈10× their earlier values (unit switch?)" if n else "",
                       columns=ev.get("columns") or ev.get("kinds", ""))
-    return (_fmt(rule_cfg["message_zh"], {**common, "cluster_name": zh_name}),
-            _fmt(rule_cfg["message_en"], {**common, "cluster_name": en_name}))
+    return values
+
+
+def render_message(rule_cfg: dict, lang: str, values: dict, name: str, text: Callable[[Any], str] = str,
+                   withhold: bool = False) -> str:
+    """A rule's message: the template is the code, names and the subject are data put through `text` (the
+    output's escaping), and with `withhold` every value the rule lists under `withheld` shows as the symbol."""
+    hidden = set(rule_cfg.get("withheld", ())) if withhold else set()
+    filled = {k: (_Withheld() if k in hidden else v) for k, v in values.items()}
+    filled["subject"] = text(values.get("subject", ""))
+    return _fmt(rule_cfg[f"message_{lang}"], {**filled, "cluster_name": text(name)})
+
+
+def stored_message(row: dict, lang: str, name: str, text: Callable[[Any], str] = str, withhold: bool = False) -> str:
+    """The message of a mart.alerts row rendered again for an output (its own escaping, withheld values)."""
+    rule_cfg = config()["rules"][row["rule"]]
+    evidence = row.get("evidence")
+    evidence = json.loads(evidence) if isinstance(evidence, str) else (evidence or {})
+    start = row["period"].date() if isinstance(row["period"], dt.datetime) else row["period"]
+    values = message_values(row["rule"], str(row.get("subject") or ""), start, evidence.get("start") or {})
+    return render_message(rule_cfg, lang, values, name, text, withhold)
+
+
+def rule_cells(rule_cfg: dict) -> tuple[str, tuple[int, ...]] | None:
+    """The indicator a rule's message quotes and the months it quotes it at (months back from the alert's)."""
+    if "indicator" not in rule_cfg:
+        return None
+    return rule_cfg["indicator"], tuple(int(k) for k in rule_cfg.get("months_back", [0]))
+
+
+def quotes_withheld(row: dict, shown: Callable[[str, dt.date, str], Any]) -> bool:
+    """Whether a stored alert (a mart.alerts row) quotes a cell that an output does not show
+    (shown(row_id, period, indicator) is None there)."""
+    quoted = rule_cells(config()["rules"].get(row.get("rule"), {}))
+    if quoted is None or not row.get("cluster_id"):
+        return False
+    code, back = quoted
+    start = row["period"].date() if isinstance(row["period"], dt.datetime) else row["period"]
+    return any(shown(row["cluster_id"], drift._months_back(start.replace(day=1), k), code) is None for k in back)
+
+
+def withheld_ids(con: duckdb.DuckDBPyConnection, alerts: list[Alert], audience: str) -> set[str]:
+    """Alerts whose quoted indicator cell is withheld for the audience (flows/disclosure.py), so their texts
+    carry the symbol instead of the value in every channel."""
+    quoted = {a.alert_id: (a.cluster_id, rule_cells(a.rule_cfg), a.period) for a in alerts if rule_cells(a.rule_cfg)}
+    wanted = {drift._months_back(p, k) for _, (_, offsets), p in quoted.values() for k in offsets}
+    if not wanted:
+        return set()
+    frame = disclosure.protect(con, wanted, audience)
+    hidden = {(r, p, i) for r, p, i in frame.filter(frame["status"].is_not_null())
+              .select("row_id", "period", "indicator").rows()}
+    return {aid for aid, (cid, (code, offsets), p) in quoted.items()
+            if any((cid, drift._months_back(p, k), code) in hidden for k in offsets)}
 
 
 def _status(ep: dict, latest: dt.date) -> str:
@@ -207,7 +274,9 @@ def upsert(con: duckdb.DuckDBPyConnection, eps: list[dict], cfg: dict, latest: d
     alerts: list[Alert] = []
     for ep in eps:
         rule_cfg = cfg["rules"][ep["rule"]]
-        zh, en = _message(rule_cfg, ep, names)
+        zh_name, en_name = names.get(ep["cluster_id"] or "", (ep["subject"], ep["subject"]))
+        values = message_values(ep["rule"], ep["subject"], ep["start"], ep["first_ev"])
+        zh, en = render_message(rule_cfg, "zh", values, zh_name), render_message(rule_cfg, "en", values, en_name)
         resolved = ep["resolved"]
         if ep["rule"] in EVENT_RULES and resolved is None and ep["start"] < latest:
             resolved = drift._months_back(ep["start"], -1)
@@ -216,7 +285,8 @@ def upsert(con: duckdb.DuckDBPyConnection, eps: list[dict], cfg: dict, latest: d
             cluster_id=ep["cluster_id"] if isinstance(ep["cluster_id"], str) else None, period=ep["start"],
             last_period=ep["last"], resolved_period=resolved, status=_status(ep, latest),
             severity=rule_cfg.get("severity", "warning"), message_zh=zh, message_en=en,
-            evidence={"start": ep["first_ev"], "latest": ep["last_ev"], "months": ep["months"]}))
+            evidence={"start": ep["first_ev"], "latest": ep["last_ev"], "months": ep["months"]},
+            values=values, names=(zh_name, en_name), rule_cfg=rule_cfg))
     rows = [[a.alert_id, a.rule, a.subject, a.cluster_id, a.period, a.last_period, a.resolved_period, a.severity,
              a.message_zh, a.message_en, json.dumps(a.evidence, ensure_ascii=False, default=str), a.status]
             for a in alerts]
@@ -242,15 +312,24 @@ def upsert(con: duckdb.DuckDBPyConnection, eps: list[dict], cfg: dict, latest: d
     return alerts
 
 
-def _digest(latest: dt.date, new: list[Alert], resolved: list[Alert]) -> tuple[str, str, str]:
-    """Subject, plain text (zh then en) and markdown of one night's notices; no firm-level figures."""
+def _digest(latest: dt.date, new: list[Alert], resolved: list[Alert],
+            withheld: set[str]) -> tuple[str, str, str]:
+    """Subject, plain text (zh then en) and robot markdown of one night's notices; names escaped for each
+    format (plain text: nothing a mail client links; markdown: nothing that forms a link, mention or
+    emphasis), values of withheld cells as the symbol."""
     subject = f"集群运行监测预警 {latest:%Y-%m}：新增{len(new)}条，解除{len(resolved)}条 / cluster alerts"
-    lines = [f"【新增】[{a.severity}] {a.message_zh}" for a in new]
-    lines += [f"【解除】{a.message_zh}（{a.resolved_period:%Y-%m}起不再满足条件）" for a in resolved]
-    lines_en = [f"[new][{a.severity}] {a.message_en}" for a in new]
-    lines_en += [f"[resolved] {a.message_en} (no longer holds from {a.resolved_period:%Y-%m})" for a in resolved]
-    text = "\n".join(lines + ["", *lines_en])
-    markdown = "\n".join(f"- {line}" for line in lines)
+
+    def lines(lang: str, escape: Callable[[Any], str]) -> list[str]:
+        def msg(a: Alert) -> str:
+            return a.text(lang, escape, a.alert_id in withheld)
+        if lang == "zh":
+            return ([f"【新增】[{a.severity}] {msg(a)}" for a in new]
+                    + [f"【解除】{msg(a)}（{a.resolved_period:%Y-%m}起不再满足条件）" for a in resolved])
+        return ([f"[new][{a.severity}] {msg(a)}" for a in new]
+                + [f"[resolved] {msg(a)} (no longer holds from {a.resolved_period:%Y-%m})" for a in resolved])
+
+    text = "\n".join(lines("zh", safe_text.plain_text) + ["", *lines("en", safe_text.plain_text)])
+    markdown = "\n".join(f"- {line}" for line in lines("zh", safe_text.markdown_text))
     return subject, text, markdown
 
 
@@ -264,7 +343,7 @@ def notify(con: duckdb.DuckDBPyConnection, cfg: dict, latest: dt.date, alerts: l
                 and a.rule not in EVENT_RULES and pending[a.alert_id][1] is None]
     if not new and not resolved:
         return new, resolved, []
-    subject, text, markdown = _digest(latest, new, resolved)
+    subject, text, markdown = _digest(latest, new, resolved, withheld_ids(con, new + resolved, "internal"))
     ids: list[int] = []
     if cfg.get("delivery", {}).get("email", True) and settings.smtp_to:
         ids.append(deliver.enqueue_email(con, list(settings.smtp_to), subject, text))
@@ -327,6 +406,7 @@ def alerts_command(warehouse: Path, period: str | None = None, status: str | Non
     header = ("period", "rule", "subject", "severity", "status", "resolved", "message")
     print("  ".join(f"{h:<{w}}" for h, w in zip(header, (7, 27, 24, 8, 9, 8, 0), strict=True)))
     for r in rows:
-        print("  ".join(f"{str(v or '-'):<{w}}" for v, w in zip(r, (7, 27, 24, 8, 9, 8, 0), strict=True)))
+        print("  ".join(f"{safe_text.terminal_cell(v or '-'):<{w}}" for v, w in zip(r, (7, 27, 24, 8, 9, 8, 0),
+                                                                                  strict=True)))
     print(f"{len(rows)} alerts")
     return 0

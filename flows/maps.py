@@ -34,6 +34,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from shapely.geometry import LineString, MultiLineString, MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
+from flows import safe_text
 from flows.settings import CACHE_DIR, ROOT
 from flows.warehouse import sql_text
 
@@ -591,7 +592,7 @@ def write_html(rows: list[dict[str, Any]], path: Path, period: dt.date, color: s
         neighbours=[svg_path(g) for g in base.neighbours],
         provinces=[(name, svg_path(g)) for name, g in base.provinces],
         country=svg_path(base.country), maritime=svg_path(base.maritime),
-        payload=json.dumps(payload, ensure_ascii=False, default=str).replace("</", "<\\/"),
+        payload=safe_text.json_in_html(payload),
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")

@@ -30,6 +30,7 @@ import duckdb
 import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from flows import alerts as alert_rules
 from flows import disclosure
 from flows.indicators import Indicator, registry
 from flows.settings import REPORTS_OUT, ROOT
@@ -328,7 +329,7 @@ def _ranks(rows: list[dict[str, Any]], code: str) -> None:
 
 
 def _alerts(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, names: dict[str, str],
-            hidden_clusters: set[str], audience: str) -> dict[str, Any]:
+            hidden_clusters: set[str], audience: str, cells: Cells) -> dict[str, Any]:
     """Alerts of the month from mart.alerts (issue 6) grouped new / ongoing / resolved; absent → a note."""
     if not _has(con, "mart", "alerts"):
         return {"available": False, "groups": []}
@@ -363,7 +364,10 @@ def _alerts(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, names: d
                 evidence = json.loads(evidence)
         if isinstance(evidence, dict):
             evidence = "；".join(f"{k}: {_plain(v)}" for k, v in evidence.items())
-        withheld = audience == "public" and cluster in hidden_clusters
+        withheld = ((audience == "public" and cluster in hidden_clusters)
+                    or alert_rules.quotes_withheld(row, cells.value))
+        if row.get("rule") in alert_rules.config()["rules"]:  # the text again, the table's withheld values out
+            message = alert_rules.stored_message(row, lang, names.get(cluster, cluster or ""), withhold=withheld)
         groups[state(row)].append({
             "cluster": names.get(cluster, cluster or ""), "rule": row.get("rule") or "",
             "severity": row.get("severity") or "", "message": str(message),
@@ -615,7 +619,7 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
             map_uri = _data_uri(files.map_png)
 
     hidden_clusters = {cid for cid in ids if any(cells.hidden(cid, period, c) for c in TABLE_CODES)}
-    alerts = _alerts(con, period, lang, names, hidden_clusters, audience)
+    alerts = _alerts(con, period, lang, names, hidden_clusters, audience, cells)
     ratings = _ratings(con, period, ids, audience)
     quality = _quality(con, period, ids)
     methodology = [{"code": i.code, "name": i.name_zh if lang == "zh" else i.name_en,
