@@ -134,6 +134,7 @@ class ReportFiles:
     chart_data: list[Path] = field(default_factory=list)
     map_png: Path | None = None
     n_suppressed: int = 0
+    edition: Path | None = None  # public edition: what it published and withheld, and the audit (JSON)
 
     def all(self) -> list[Path]:
         return [p for p in (self.html, self.pdf, *self.tables, *self.charts, *self.chart_data) if p is not None]
@@ -515,12 +516,16 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
     if period not in have:
         raise LookupError(f"no cluster indicators for {period:%Y-%m}")
     months = [m for m in months if m in have]
-    cells = Cells(disclosure.protect(con, months, audience))
     total_id = f"P:{province}" if province else "ALL"
     stem = f"report_{period:%Y-%m}_{lang}_{audience}" + (f"_{province}" if province else "")
     out_dir.mkdir(parents=True, exist_ok=True)
     files = ReportFiles(period, lang, audience, province, out_dir / f"{stem}.html",
                         out_dir / f"{stem}.pdf" if make_pdf else None)
+    edition = out_dir / f"{stem}_edition.json"
+    protected = disclosure.protect_edition(
+        con, months, audience,
+        disclosure.earlier_editions(out_dir.parent, period, edition) if audience == "public" else ())
+    cells = Cells(protected.frame)
     names = {c["cluster_id"]: c["cluster_name"] for c in clusters}
     ids = [c["cluster_id"] for c in clusters]
     classes = {r["cluster_id"]: r for r in _rows(
@@ -638,10 +643,15 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
         charts_top=len(ids) > TREND_SERIES, trend_series=TREND_SERIES,
         map_note=map_note, alerts=alerts, ratings=ratings, quality=quality, names=names, methodology=methodology,
         symbol=disclosure.SYMBOL, footnote=disclosure.FOOTNOTE_ZH if lang == "zh" else disclosure.FOOTNOTE_EN,
+        audit_note=disclosure.audit_note(protected.audit, lang),
         compiled=dt.date.today().isoformat(), css=(TEMPLATES / "monthly_report.css").read_text(encoding="utf-8"))
     files.html.write_text(html, encoding="utf-8")
     if files.pdf is not None:
         write_pdf(html, files.pdf)
+    if audience == "public":
+        files.edition = disclosure.write_edition(edition, protected, {
+            "edition": stem, "period": f"{period:%Y-%m}", "lang": lang, "audience": audience, "province": province,
+            "files": [p.name for p in files.all()]})
     return files
 
 
