@@ -315,8 +315,8 @@ def upsert(con: duckdb.DuckDBPyConnection, eps: list[dict], cfg: dict, latest: d
 def _digest(latest: dt.date, new: list[Alert], resolved: list[Alert],
             withheld: set[str]) -> tuple[str, str, str]:
     """Subject, plain text (zh then en) and robot markdown of one night's notices; names escaped for each
-    format (plain text: nothing a mail client links; markdown: nothing that forms a link, mention or
-    emphasis), values of withheld cells as the symbol."""
+    format (plain text: nothing a mail client links; markdown: nothing forms a link, mention or emphasis),
+    values of withheld cells as the symbol."""
     subject = f"集群运行监测预警 {latest:%Y-%m}：新增{len(new)}条，解除{len(resolved)}条 / cluster alerts"
 
     def lines(lang: str, escape: Callable[[Any], str]) -> list[str]:
@@ -329,7 +329,9 @@ def _digest(latest: dt.date, new: list[Alert], resolved: list[Alert],
                 + [f"[resolved] {msg(a)} (no longer holds from {a.resolved_period:%Y-%m})" for a in resolved])
 
     text = "\n".join(lines("zh", safe_text.plain_text) + ["", *lines("en", safe_text.plain_text)])
-    markdown = "\n".join(f"- {line}" for line in lines("zh", safe_text.markdown_text))
+    # Robot markdown: each whole line is data (nothing in it is meant as markup), so names, file names and
+    # the withheld symbol —* alike can form no link, mention or emphasis.
+    markdown = "\n".join(f"- {safe_text.markdown_text(line)}" for line in lines("zh", str))
     return subject, text, markdown
 
 

@@ -29,9 +29,9 @@ _MARKDOWN = str.maketrans({
     "#": "＃", "!": "！", "|": "｜", "~": "～", "@": "＠", "\\": "＼", "&": "＆", "{": "｛", "}": "｝",
     "+": "＋", "=": "＝", ":": "：", "$": "＄",
 })
-# Control characters (newlines start a new markdown block or terminal line; ESC starts a terminal sequence;
-# bidi overrides reorder what a reader sees).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Control characters and line separators (a new line starts a new markdown block or terminal row; ESC starts
+# a terminal sequence; bidi overrides reorder what a reader sees).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # What mail clients and chat apps turn into links by themselves: a scheme, "www." and e-mail addresses.
 _AUTOLINK = re.compile(r"(?i)://|www\.|@")
 _DEFANG = {"://": "：//", "@": "＠"}
