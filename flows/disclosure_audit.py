@@ -8,15 +8,19 @@ minimum and the maximum of the cell's linear expression subject to the published
 which HiGHS (through scipy.optimize.linprog) solves exactly; τ-ARGUS and sdcTable audit tables the same way.
 
 The model: one variable per cluster and month, x[c, m] = Σ output of the cluster's firms over records
-ending in m (output_month). Every additive cell is a sum of them: output_month → x[c, m]; output_ytd →
+ending in m (output_month). Every output cell is a sum of them: output_month → x[c, m]; output_ytd →
 months 1..m of m's year; output_ttm → the 12 months ending with m (months before the first month of data
-are zero); a province row sums its clusters, 'ALL' every cluster. A published cell constrains its sum to
-its value (within 1e-9 relative, the rounding of sums); a sensitive cell (status ``few`` or ``dominance``)
-is protected when min ≤ v·(1 − p) and max ≥ v·(1 + p).
+are zero); a province row sums its clusters, 'ALL' every cluster. The other additive indicators (counts of
+suppliers and firms) get one variable per cluster, period and indicator, tied across the hierarchy. A
+published cell constrains its sum to its value (HiGHS's feasibility tolerance absorbs the last-bit rounding
+of sums added in another order); a sensitive cell (status ``few`` or ``dominance``) is protected when
+min ≤ v·(1 − p) and max ≥ v·(1 + p).
 
-When a cell fails, the LP's dual values name the published cells the tight bound rests on; the smallest of
-them that this edition may still withhold is suppressed (status ``complementary``: least value lost), and
-the audit runs again until every sensitive cell is protected.
+When a cell fails, the LP's dual values name the published cells the tight bound rests on; of those this
+edition may still withhold, the smallest whose value covers the missing protection is withheld (status
+``complementary``), and the audit runs again until every sensitive cell is protected. Ratio indicators are
+not linear in the published cells; their roll-up relations are protected by the pattern rules of
+flows/disclosure.py (never exactly one withheld member).
 """
 
 from __future__ import annotations
@@ -28,9 +32,15 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy.optimize import linprog
-from scipy.sparse import csr_matrix, vstack
+from scipy.sparse import csr_matrix
 
-ADDITIVE = ("output_month", "output_ytd", "output_ttm")
+from flows.indicators import registry
+
+# Indicators whose cells are sums of the month's output_month (over the cluster's months, the province's
+# clusters): the time relations. Every other additive indicator (roll-up "sum" in flows/indicators.toml:
+# supplier and firm counts) is related across the hierarchy only.
+MONTHLY_SUMS = ("output_month", "output_ytd", "output_ttm")
+ADDITIVE = tuple(i.code for i in registry() if i.rollup == "sum")
 SENSITIVE = ("few", "dominance")
 Key = tuple[str, dt.date, str]
 
@@ -107,14 +117,17 @@ class Model:
     def __init__(self, members: dict[str, list[str]], first: dt.date) -> None:
         self.members = members          # row_id → clusters it sums ('c' → ['c'], 'P:x' → its clusters, 'ALL')
         self.first = first
-        self.index: dict[tuple[str, dt.date], int] = {}
+        self.index: dict[Key, int] = {}
 
     def expression(self, key: Key) -> list[int]:
         row_id, period, indicator = key
         out = []
         for cluster in self.members.get(row_id, ()):
-            for month in window(indicator, period, self.first):
-                out.append(self.index.setdefault((cluster, month), len(self.index)))
+            if indicator in MONTHLY_SUMS:
+                for month in window(indicator, period, self.first):
+                    out.append(self.index.setdefault((cluster, month, "output_month"), len(self.index)))
+            else:
+                out.append(self.index.setdefault((cluster, period, indicator), len(self.index)))
         return out
 
 
@@ -129,19 +142,40 @@ def bounds(model: Model, known: dict[Key, float], sensitive: dict[Key, float]
     """The derivable interval of every sensitive cell; for each, the known cells its min/max bound rests on.
 
     Cells with the same expression (a province with one cluster and that cluster) share one pair of LPs.
+    Each family (the monthly output sums; each other additive indicator) is its own LP block with its own
+    scale: their variables are disjoint, and a count of 3 beside outputs of 10⁸ would sink below HiGHS's
+    tolerances in one block.
     """
+    out: list[CellBound] = []
+    support: dict[Key, dict[str, list[Key]]] = {}
+    solved = 0
+    for fam in sorted({family(k) for k in sensitive}):
+        found, used, n = _bounds(model, {k: v for k, v in known.items() if family(k) == fam},
+                                 {k: v for k, v in sensitive.items() if family(k) == fam})
+        out += found
+        support.update(used)
+        solved += n
+    return out, support, solved
+
+
+def family(key: Key) -> str:
+    """The LP block a cell belongs to."""
+    return "output" if key[2] in MONTHLY_SUMS else key[2]
+
+
+def _bounds(model: Model, known: dict[Key, float], sensitive: dict[Key, float]
+            ) -> tuple[list[CellBound], dict[Key, dict[str, list[Key]]], int]:
+    """bounds() for one family."""
     known_keys = sorted(known, key=str)
     known_exprs = [model.expression(k) for k in known_keys]
     sens_keys = sorted(sensitive, key=str)
     sens_exprs = [model.expression(k) for k in sens_keys]
     n = len(model.index)
-    scale = max([abs(v) for v in known.values()] + [abs(v) for v in sensitive.values()] + [1.0])
+    # Values to order 1 (HiGHS's tolerances are absolute, 1e-7): the median magnitude of the block.
+    scale = float(np.median([abs(v) for v in [*known.values(), *sensitive.values()] if v] or [1.0]))
     b = np.array([known[k] for k in known_keys]) / scale
-    tol = 1e-9 * np.abs(b) + 1e-12
-    a = _matrix(model, known_exprs, n)
-    a_ub = vstack([a, -a]).tocsr() if len(known_keys) else None
-    b_ub = np.concatenate([b + tol, -(b - tol)]) if len(known_keys) else None
-    r = len(known_keys)
+    a_eq = _matrix(model, known_exprs, n) if len(known_keys) else None
+    b_eq = b if len(known_keys) else None
     solved_for: dict[frozenset[int], tuple[dict[str, float], dict[str, list[Key]]]] = {}
     out, support, solved = [], {}, 0
     for key, expr in zip(sens_keys, sens_exprs, strict=True):
@@ -152,7 +186,7 @@ def bounds(model: Model, known: dict[Key, float], sensitive: dict[Key, float]
             side: dict[str, float] = {}
             used: dict[str, list[Key]] = {}
             for name, sign in (("low", 1.0), ("high", -1.0)):
-                res = linprog(sign * c, A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
+                res = linprog(sign * c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
                 solved += 1
                 if res.status == 3:          # unbounded: nothing published limits the cell from above
                     side[name], used[name] = float("inf"), []
@@ -160,8 +194,8 @@ def bounds(model: Model, known: dict[Key, float], sensitive: dict[Key, float]
                 if res.status != 0:
                     raise DisclosureError(f"audit LP for {_label(key)} failed: {res.message}")
                 side[name] = sign * res.fun * scale
-                marg = np.abs(res.ineqlin.marginals) if a_ub is not None else np.zeros(0)
-                used[name] = [known_keys[i] for i in range(r) if marg[i] > 1e-12 or marg[r + i] > 1e-12]
+                marg = np.abs(res.eqlin.marginals) if a_eq is not None else np.zeros(0)
+                used[name] = [known_keys[i] for i in np.flatnonzero(marg > 1e-12)]
             cached = solved_for[frozenset(expr)] = (side, used)
         side, used = cached
         out.append(CellBound(key, sensitive[key], side["low"], side["high"]))

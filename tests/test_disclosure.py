@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import json
 import math
+import shutil
 from collections import defaultdict
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import polars as pl
 import pytest
 from planted import GAP_MONTH, LATEST, build
 
-from flows import alerts, disclosure, disclosure_audit
+from flows import alerts, disclosure, disclosure_audit, indicators
 from flows.report import render_report
 from flows.warehouse import run_sql
 
@@ -217,6 +218,14 @@ def test_the_same_attacks_break_pattern_only_suppression(published):
     """Without the audit (primary + roll-up pattern rules only, every shown additive cell published) the
     differencing and roll-up attacks recover sensitive cells: the recovery test above has teeth."""
     wh, _ = published
+    exposed = _pattern_only_exposed(wh)
+    assert any(f"('JS_B', datetime.date({GAP_MONTH.year}, {GAP_MONTH.month}, 1), 'output_month')" in e
+               for e in exposed), exposed  # the month only 2 firms reported, by differencing TTM/YTD
+    assert any("AH_DOM" in e or "安徽" in e for e in exposed), exposed  # the dominated cluster, by roll-up
+
+
+def _pattern_only_exposed(wh: Path) -> list[str]:
+    """The attacks against primary + roll-up pattern suppression alone (every shown additive cell out)."""
     truth, sensitive = _truth(wh)
     months = sorted({k[1] for k in truth})
     with duckdb.connect(str(wh), read_only=True) as con:
@@ -226,10 +235,7 @@ def test_the_same_attacks_break_pattern_only_suppression(published):
     status = disclosure.secondary(values, status, disclosure.relations(frame))
     known = {k: v for k, v in values.items() if k[2] in disclosure_audit.ADDITIVE and k not in status
              and v is not None}
-    exposed = _exposed(*attack(known, _members(wh), months), truth, sensitive, months)
-    assert any(f"('JS_B', datetime.date({GAP_MONTH.year}, {GAP_MONTH.month}, 1), 'output_month')" in e
-               for e in exposed), exposed  # the month only 2 firms reported, by differencing TTM/YTD
-    assert any("AH_DOM" in e or "安徽" in e for e in exposed), exposed  # the dominated cluster, by roll-up
+    return _exposed(*attack(known, _members(wh), months), truth, sensitive, months)
 
 
 def test_every_edition_is_audited_and_records_the_result(published):
@@ -341,3 +347,40 @@ def test_protected_frame_only_shows_cells_without_status(published):
     for s in frame["status"].drop_nulls():
         counts[s] += 1
     assert counts["few"] and counts["dominance"]
+
+
+# ------------------------------------------------------------------------------ the issue's scenario
+
+
+@pytest.fixture(scope="module")
+def sample_scenario(sample_warehouse, tmp_path_factory):
+    """The bundled sample with the scenario the attacks were first run on: only 2 firms of 长沙 CS_CM report
+    in January 2025 (its TTM cells around it have ≈150 firms), and one firm of 合肥 HF_AI dominates its
+    output; marts recomputed, two consecutive public editions."""
+    root = tmp_path_factory.mktemp("scenario")
+    wh = root / "clusterwatch.duckdb"
+    shutil.copyfile(sample_warehouse.warehouse, wh)
+    with duckdb.connect(str(wh)) as con:
+        con.execute("""DELETE FROM core.firm_monthly WHERE period = DATE '2025-01-01' AND uscc IN (
+                           SELECT uscc FROM core.firm_monthly JOIN core.firms USING (uscc)
+                           WHERE cluster_id = 'CS_CM' AND period = DATE '2025-01-01' ORDER BY uscc OFFSET 2)""")
+        con.execute("""UPDATE core.firm_monthly SET output = output * 2000 WHERE uscc = (
+                           SELECT uscc FROM core.firms WHERE cluster_id = 'HF_AI' ORDER BY uscc LIMIT 1)""")
+        indicators.update_indicators(con, None)
+    files = [render_report(wh, p, lang="zh", audience="public", out_dir=root / "out" / f"{p:%Y-%m}",
+                           maps_dir=root / "maps", pdf=False) for p in EDITIONS]
+    return wh, files
+
+
+def test_the_attacks_from_the_issue_recover_nothing_from_the_samples_public_editions(sample_scenario):
+    wh, files = sample_scenario
+    truth, sensitive = _truth(wh)
+    assert any(k[0] == "CS_CM" for k in sensitive) and any(k[0] == "HF_AI" for k in sensitive)
+    months = sorted({k[1] for k in truth})
+    exact, upper = attack(_public_knowledge(files), _members(wh), months)
+    assert _exposed(exact, upper, truth, sensitive, months) == []
+    january = "('CS_CM', datetime.date(2025, 1, 1), 'output_month')"
+    assert any(january in e for e in _pattern_only_exposed(wh))  # what the issue found, before the audit
+    for f in files:
+        audit = json.loads(f.edition.read_text(encoding="utf-8"))["audit"]
+        assert audit["passed"] and audit["min_protection"] >= PROTECTION and audit["cells_checked"] > 100
