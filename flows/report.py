@@ -31,7 +31,7 @@ import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from flows import alerts as alert_rules
-from flows import disclosure
+from flows import disclosure, safe_text
 from flows.indicators import Indicator, registry
 from flows.settings import REPORTS_OUT, ROOT
 
@@ -49,8 +49,6 @@ KPI_CODES = ("output_ttm", "output_ytd", "output_ytd_yoy", "local_supporting_rat
              "transformation_done_rate", "rd_intensity")
 PROVINCE_CODES = ("output_ttm", "output_ytd", "output_ytd_yoy", "local_supporting_rate", "per_mu_tax",
                   "cloud_rate")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
 TEXT: dict[str, dict[str, str]] = {
     "zh": {
         "title": "产业集群运行监测月报", "toc": "目　录", "s1": "一、总体情况", "s2": "二、集群运行情况",
@@ -202,10 +200,8 @@ def fmt_change(code: str, now: float | None, before: float | None, lang: str) ->
 
 
 def csv_safe(value: Any) -> Any:
-    """Neutralise spreadsheet formulas (OWASP CSV injection): text starting with = + - @ TAB CR gets a '."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    """Neutralise spreadsheet formulas (OWASP CSV injection; flows/safe_text.py)."""
+    return safe_text.spreadsheet_cell(value)
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
