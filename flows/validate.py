@@ -1138,9 +1138,10 @@ def render_data_docs(run_id: int, out_dir: Path | None = None, spool: Path | Non
 # ---------------------------------------------------------------- clusterwatch check
 
 def _issue_line(row: dict, message: str) -> str:
-    """One quarantined or flagged row as `clusterwatch check` prints it (a whole-row rule has no column)."""
+    """One quarantined or flagged row as `clusterwatch check` prints it (a whole-row rule has no column), on one
+    line without control characters (a hostile cell cannot start a terminal sequence)."""
     where = f"{row['column_name']}={row['value']}" if row["column_name"] else f"(whole row) {row['value']}"
-    return f"  [{row['severity']}] row {row['_row']} {where} {row['rule']}: {message}"
+    return "  " + safe_text.one_line(f"[{row['severity']}] row {row['_row']} {where} {row['rule']}: {message}")
 
 
 def check_files(paths: list[Path], warehouse: Path | None) -> int:

@@ -261,3 +261,15 @@ def test_json_in_html_round_trips_and_hides_markup():
     text = safe_text.json_in_html(value)
     assert not re.search("[<>&\u2028\u2029]", text) and json.loads(text) == value
 
+
+
+def test_check_prints_rejected_values_without_terminal_sequences(tmp_path, capsys):
+    from flows.validate import check_files
+
+    path = tmp_path / "platforms_2025.csv"
+    path.write_text("platform_name,cluster_id,level,type\n"
+                    "平台\x1b]0;XSS\x07,C9,\x1b[2J\x1b[31mnational\u2028x,key lab\n", encoding="utf-8")
+    check_files([path], None)
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\u2028" not in out
+    assert "level= [2J [31mnational x invalid_value" in out  # the rejected value is still shown, inert
