@@ -81,6 +81,7 @@ class Audit:
     solver: str = "scipy.optimize.linprog(method='highs')"
     passed: bool = False
     failures: list[str] = field(default_factory=list)
+    out_before: list[str] = field(default_factory=list)  # confidential cells an earlier edition already showed
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -240,7 +241,7 @@ def audit_and_complete(values: dict[Key, float | None], status: dict[Key, str], 
         known = {k: v for k, v in values.items() if k[2] in ADDITIVE and k not in status and v is not None}
         known.update(fixed)
         sensitive = {k: v for k, v in values.items() if k[2] in ADDITIVE and status.get(k) in SENSITIVE
-                     and v is not None and v > 0 and k not in passed}
+                     and v is not None and v > 0 and k not in passed and k not in fixed}
         found, support, solved = bounds(Model(members, first), known, sensitive)
         audit.lps_solved += solved
         failing = [f for f in found if f.protection < protection - 1e-9]
@@ -268,6 +269,8 @@ def audit_and_complete(values: dict[Key, float | None], status: dict[Key, str], 
         audit.complementary += len(chosen)
         status = complete_pattern(status)
     audit.cells_checked = len(passed) + (0 if audit.passed else len(failing))
+    # Confidential now but shown by an edition already out (a revision made it so): nothing can protect it.
+    audit.out_before = sorted(_label(k) for k in values if k in fixed and status.get(k) in SENSITIVE)
     if passed:
         weakest = min(passed.values(), key=lambda f: f.protection)
         audit.min_protection, audit.weakest = weakest.protection, _label(weakest.key)

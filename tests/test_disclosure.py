@@ -384,3 +384,14 @@ def test_the_attacks_from_the_issue_recover_nothing_from_the_samples_public_edit
     for f in files:
         audit = json.loads(f.edition.read_text(encoding="utf-8"))["audit"]
         assert audit["passed"] and audit["min_protection"] >= PROTECTION and audit["cells_checked"] > 100
+
+
+def test_a_cell_confidential_only_after_a_revision_is_reported_not_audited():
+    """An earlier edition showed a's value; a revision makes a confidential: the audit names it (nothing can
+    withdraw a published value) and protects the rest."""
+    m = dt.date(2025, 1, 1)
+    members = {"a": ["a"], "b": ["b"], "P:x": ["a", "b"]}
+    values = {("a", m, "output_month"): 6.0, ("b", m, "output_month"): 4.0, ("P:x", m, "output_month"): 10.0}
+    status, audit = disclosure_audit.audit_and_complete(values, {("a", m, "output_month"): "few"}, members, m,
+                                                        {("a", m, "output_month"): 6.0}, 0.15, 5, lambda st: st)
+    assert audit.passed and audit.out_before == ["a/2025-01/output_month"] and audit.cells_checked == 0
