@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
@@ -36,6 +37,9 @@ import polars as pl
 from flows import disclosure_audit
 from flows.indicators import registry
 from flows.warehouse import sql_text
+
+if TYPE_CHECKING:  # maps pulls in matplotlib and shapely; only the public map needs them
+    from flows import maps
 
 SETTINGS_PATH = Path(__file__).with_name("disclosure.toml")
 MIN_FIRMS = 3
@@ -302,6 +306,36 @@ def audit_note(audit: disclosure_audit.Audit | None, lang: str) -> dict[str, str
                      f"cell (fewer than {MIN_FIRMS} firms, or the largest {DOMINANCE_N} above "
                      f"{DOMINANCE_SHARE:.0%}): {audit.cells_checked} cells checked, minimum protection "
                      f"{achieved} (required ±{p}); {audit.complementary} further cells withheld for it.")}
+
+
+PUBLIC_MAP_LABEL = "不予公布"
+PUBLIC_MAP_NOTE = (f"灰色表示依统计数据保密规定不予公布的指标（贡献企业少于{MIN_FIRMS}家、前{DOMINANCE_N}家企业占比"
+                   f"超过{DOMINANCE_SHARE:.0%}，或为防止推算而隐去）。")
+
+
+def public_map(con: duckdb.DuckDBPyConnection, period: dt.date, frame: pl.DataFrame,
+               out_dir: Path) -> maps.MapFiles | None:
+    """The public edition's map (GeoJSON, PNG, offline HTML; flows.maps): the marts' rows of the period with
+    every cell the edition withholds marked suppressed, so the map shows nothing its tables hide. None when
+    the period has no cluster rows."""
+    from flows import maps
+
+    rows = maps.live_rows(con, period)
+    if not rows:
+        return None
+    hidden = set(frame.filter((pl.col("period") == period) & pl.col("status").is_not_null())
+                 .select("row_id", "indicator").rows())
+    for row in rows:
+        cid = row["cluster_id"]
+        for code in maps.HEADLINE:
+            row[f"{code}_suppressed"] = row[f"{code}_suppressed"] or (
+                row.get(code) is not None and (cid, code) in hidden)
+        # The stage shows whether the local supporting rate passed its threshold (as in the report's table).
+        row["stage_suppressed"] = row["stage_suppressed"] or (row.get("stage") is not None and (
+            row["local_supporting_rate_suppressed"] or (cid, "n_firms") in hidden))
+    meta = {"snapshot_id": None, "period": period, "edition": "public", "content_hash": maps.content_hash(rows),
+            "suppressed_label": PUBLIC_MAP_LABEL, "disclosure_note": PUBLIC_MAP_NOTE}
+    return maps.render_rows(rows, period, "local_supporting_rate", out_dir, f"map_{period:%Y-%m}_public", meta)
 
 
 # ------------------------------------------------------------------------------------------- editions

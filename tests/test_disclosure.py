@@ -395,3 +395,25 @@ def test_a_cell_confidential_only_after_a_revision_is_reported_not_audited():
     status, audit = disclosure_audit.audit_and_complete(values, {("a", m, "output_month"): "few"}, members, m,
                                                         {("a", m, "output_month"): 6.0}, 0.15, 5, lambda st: st)
     assert audit.passed and audit.out_before == ["a/2025-01/output_month"] and audit.cells_checked == 0
+
+
+def test_the_public_map_withholds_what_the_edition_withholds(published):
+    _, files = published
+    edition = json.loads(files[1].edition.read_text(encoding="utf-8"))
+    withheld = {(r, i) for r, p, i in edition["withheld"] if p == f"{LATEST:%Y-%m}"}
+    folder = files[1].map_png.parent
+    geo = json.loads(next(folder.glob("*.geojson")).read_text(encoding="utf-8"))
+    html = next(folder.glob("*.html")).read_text(encoding="utf-8")
+    payload = json.loads(html.split('<script type="application/json" id="data">')[1].split("</script>")[0])
+    drawn = {c["cluster_id"]: c for c in payload["clusters"]}
+    hidden_on_map = 0
+    for feature in geo["features"]:
+        cid, props = feature["id"], feature["properties"]
+        for code in ("output_ttm", "local_supporting_rate", "per_mu_tax", "output_ytd_yoy", "cloud_rate"):
+            if (cid, code) in withheld:
+                hidden_on_map += 1
+                assert props[code] is None and drawn[cid][code] is None, (cid, code)
+        if (cid, "output_ttm") in withheld:
+            assert props["scale_tier"] is None
+    assert hidden_on_map >= 3 and "前2家企业占比超过85%" in html
+    assert files[1].map_png.stat().st_size > 50_000

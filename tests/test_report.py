@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import re
 import shutil
 import subprocess
@@ -212,7 +213,9 @@ def test_public_suppression_cannot_be_derived(public, warehouse):
         assert total[column] == disclosure.SYMBOL or n != 1, column
     html = public.html.read_text(encoding="utf-8")
     assert disclosure.FOOTNOTE_ZH in html.replace("&#34;", '"').replace("&quot;", '"') or "不予公布" in html
-    assert public.map_png is None and "分布图从略" in html  # the map would show WS_SQ's withheld output
+    geo = json.loads(next(public.map_png.parent.glob("*.geojson")).read_text(encoding="utf-8"))
+    ws_map = next(f["properties"] for f in geo["features"] if f["id"] == "WS_SQ")
+    assert ws_map["output_ttm"] is None and ws_map["scale_tier"] is None  # the public map withholds it too
     assert "D类企业名单" not in html  # no firm names in the public edition
     assert not any(name.split("<")[0] in html for name in EVIL_FIRMS)
 
