@@ -288,6 +288,16 @@ def audit_note(audit: disclosure_audit.Audit | None, lang: str) -> dict[str, str
     if audit is None:
         return None
     p = f"{audit.protection_range:.0%}"
+    if audit.cells_checked == 0:
+        return ({"heading": "数据保密审核",
+                 "text": (f"本期公开数据中没有需按±{p}保护的可加总保密单元格（企业少于{MIN_FIRMS}家或前{DOMINANCE_N}家"
+                          f"企业占比超过{DOMINANCE_SHARE:.0%}的产值、企业数等），线性规划审核无需求解；"
+                          "比率指标按汇总关系隐去。")}
+                if lang == "zh" else
+                {"heading": "Disclosure audit",
+                 "text": (f"No confidential additive cell (outputs, counts from fewer than {MIN_FIRMS} firms or "
+                          f"dominated by the largest {DOMINANCE_N}) is in this edition, so the linear-programming "
+                          f"audit (±{p}) had nothing to solve; ratios are withheld by the roll-up rules.")})
     if audit.min_protection is None:
         achieved = "—"
     elif audit.min_protection == float("inf"):

@@ -676,6 +676,8 @@ def report_command(warehouse: Path, period: str | None, lang: str = "zh", audien
     if files.pdf:
         print(f"           {files.pdf}")
     print(f"           {len(files.charts)} charts, {len(files.tables)} tables, {files.n_suppressed} cells withheld")
+    if files.edition:
+        print(f"edition    {files.edition}")
     return 0
 
 
