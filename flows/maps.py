@@ -472,19 +472,20 @@ def write_png(rows: list[dict[str, Any]], path: Path, period: dt.date, color: st
     for i in sorted(range(len(public)), key=lambda i: ys[i], reverse=True):
         row = public[i]
         radius = marker_radius(row.get("output_ttm"), bool(row.get("output_ttm_suppressed")))
-        label = str(row["cluster_name"]).removesuffix("产业集群")
+        # A name is text: one line, never mathtext ("$\frac{$" in a name would abort the drawing).
+        label = safe_text.one_line(row["cluster_name"]).removesuffix("产业集群")
         for dx, dy, ha, va in ((1, 0, "left", "center"), (-1, 0, "right", "center"),
                                (0, 1, "center", "bottom"), (0, -1, "center", "top")):
             text = ax.annotate(label, (xs[i], ys[i]), xytext=(dx * (radius + 2), dy * (radius + 2)),
                                textcoords="offset points", ha=ha, va=va, fontsize=7, zorder=6,
-                               path_effects=halo)
+                               path_effects=halo, parse_math=False)
             extent = text.get_window_extent(renderer)
             if not any(extent.overlaps(other) for other in placed):
                 break
             text.remove()
         else:
             text = ax.annotate(label, (xs[i], ys[i]), xytext=(radius + 2, 0), textcoords="offset points",
-                               ha="left", va="center", fontsize=7, zorder=6, path_effects=halo)
+                               ha="left", va="center", fontsize=7, zorder=6, path_effects=halo, parse_math=False)
             extent = text.get_window_extent(renderer)
         placed.append(extent)
 

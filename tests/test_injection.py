@@ -38,7 +38,7 @@ PAYLOADS = {
     "JS_B": f"</script><script>{XSS_TITLE}</script>",
     "HN_A": "[点击查看详情](http://evil.example/x)",
     "HN_B": "+cmd|' /C calc'!A0 @all **粗体** <@everyone> ![i](http://evil.example/i.png) www.evil.example",
-    "HN_C": "=HYPERLINK(\"http://evil.example\")\u2028\u2029&amp;\x1b[31m红\x1b[0m",
+    "HN_C": "=HYPERLINK(\"http://evil.example\")\u2028\u2029&amp;\x1b[31m红\x1b[0m $\\frac{$ _x_",
 }
 LINK_FORMS = ("http://", "https://", "www.", "](", "<@", "@all")
 
