@@ -384,14 +384,16 @@ def read_edition(path: Path) -> tuple[dict[tuple, float], set[tuple]]:
     return shown, {(r, month(p), i) for r, p, i in body["withheld"]}
 
 
-def earlier_editions(root: Path, period: dt.date, exclude: Path) -> list[Path]:
-    """Public edition files under root (one folder per month) of months up to `period`, except `exclude`."""
+def earlier_editions(root: Path, exclude: Path) -> list[Path]:
+    """Public edition files already out under root (one folder per month), except `exclude` (the edition
+    being written). Every month counts: an edition re-rendered for an older month must not undo what a
+    newer one withheld, nor ignore what it showed."""
     found = []
     for path in sorted(root.glob("*/*_public*_edition.json")):
         try:
-            month = dt.date(int(path.parent.name[:4]), int(path.parent.name[5:7]), 1)
+            dt.date(int(path.parent.name[:4]), int(path.parent.name[5:7]), 1)
         except ValueError:
-            continue
-        if month <= period and path.resolve() != exclude.resolve():
+            continue  # not a month folder
+        if path.resolve() != exclude.resolve():
             found.append(path)
     return found

@@ -519,7 +519,7 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
     edition = out_dir / f"{stem}_edition.json"
     protected = disclosure.protect_edition(
         con, months, audience,
-        disclosure.earlier_editions(out_dir.parent, period, edition) if audience == "public" else ())
+        disclosure.earlier_editions(out_dir.parent, edition) if audience == "public" else ())
     cells = Cells(protected.frame)
     names = {c["cluster_id"]: c["cluster_name"] for c in clusters}
     ids = [c["cluster_id"] for c in clusters]

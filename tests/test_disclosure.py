@@ -417,3 +417,17 @@ def test_the_public_map_withholds_what_the_edition_withholds(published):
             assert props["scale_tier"] is None
     assert hidden_on_map >= 3 and "前2家企业占比超过85%" in html
     assert files[1].map_png.stat().st_size > 50_000
+
+
+def test_an_older_month_rendered_again_keeps_what_a_newer_edition_withheld(published, tmp_path):
+    wh, files = published
+    out = tmp_path / "out"
+    shutil.copytree(files[0].html.parent.parent, out)
+    again = render_report(wh, EDITIONS[0], lang="zh", audience="public", out_dir=out / f"{EDITIONS[0]:%Y-%m}",
+                          maps_dir=tmp_path / "maps", pdf=False)
+    body = json.loads(again.edition.read_text(encoding="utf-8"))
+    newer = json.loads(files[1].edition.read_text(encoding="utf-8"))
+    assert files[1].edition.name in body["earlier_editions"]
+    in_panel = {(r, p) for r, p, _ in body["withheld"]} | {(r, p) for r, p, _, _ in body["published"]}
+    withheld = {tuple(k) for k in body["withheld"]}
+    assert {tuple(k) for k in newer["withheld"] if (k[0], k[1]) in in_panel} <= withheld
