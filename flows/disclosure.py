@@ -66,7 +66,7 @@ DOMINANCE_MEASURES: dict[str, tuple[str, ...]] = {
     "per_mu_output": ("output_ttm_land",),
     "rd_intensity": ("rd_ttm", "revenue_ttm"),
     "energy_intensity": ("energy_ttm", "output_ttm"),
-    "labour_productivity": ("output_ttm",),
+    "labour_productivity": ("output_ttm", "employees_ttm"),  # output ÷ it gives the headcount
 }
 NEVER_PUBLIC = ("top1_share", "hhi")
 

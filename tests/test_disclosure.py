@@ -431,3 +431,16 @@ def test_an_older_month_rendered_again_keeps_what_a_newer_edition_withheld(publi
     in_panel = {(r, p) for r, p, _ in body["withheld"]} | {(r, p) for r, p, _, _ in body["published"]}
     withheld = {tuple(k) for k in body["withheld"]}
     assert {tuple(k) for k in newer["withheld"] if (k[0], k[1]) in in_panel} <= withheld
+
+
+def test_labour_productivity_is_withheld_when_one_firm_dominates_the_headcount(tmp_path):
+    """Output TTM shown ÷ labour productivity shown = the mean headcount: a headcount dominated by one firm
+    makes labour productivity confidential although the output is not."""
+    wh = build(tmp_path / "w.duckdb")
+    with duckdb.connect(str(wh)) as con:
+        con.execute("UPDATE core.firm_monthly SET employees = 5000 WHERE uscc = (SELECT min(uscc) FROM core.firms "
+                    "WHERE cluster_id = 'HN_C')")
+        indicators.update_indicators(con, None)
+        frame = disclosure.protect_edition(con, [LATEST], "public").frame
+    status = {(r, i): s for r, p, i, s in frame.select("row_id", "period", "indicator", "status").rows()}
+    assert status[("HN_C", "labour_productivity")] == "dominance" and status[("HN_C", "output_ttm")] is None
