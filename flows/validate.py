@@ -43,7 +43,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from flows import offline_docs
+from flows import offline_docs, safe_text
 from flows.contract import KIND_ORDER, KINDS, kind_of
 from flows.settings import EXPECTATIONS_DIR, REPORTS_OUT
 from flows.uscc import ALPHABET, WEIGHTS
@@ -1082,6 +1082,20 @@ def record_results(con: duckdb.DuckDBPyConnection, file_id: int, run_id: int, va
                                                   encoding="utf-8")
 
 
+def _escaped_for_docs(result: dict) -> dict:
+    """A spooled GX result with every value that came from the data HTML-escaped.
+
+    GX's Data Docs insert observed values (unexpected values, counts, the file name in meta) into the page as
+    markup; rejected input is hostile by definition, so it is escaped before GX sees it. The expectation
+    configurations are the suites' own and stay as they are.
+    """
+    out = dict(result, meta=safe_text.html_escaped(result.get("meta") or {}))
+    out["results"] = [dict(r, result=safe_text.html_escaped(r.get("result") or {}),
+                           exception_info=safe_text.html_escaped(r.get("exception_info")))
+                      for r in result.get("results") or []]
+    return out
+
+
 def render_data_docs(run_id: int, out_dir: Path | None = None, spool: Path | None = None) -> Path:
     """Build GX Data Docs (suites + this run's validation results) under out_dir; returns index.html.
 
@@ -1108,7 +1122,7 @@ def render_data_docs(run_id: int, out_dir: Path | None = None, spool: Path | Non
         ctx.suites.add(gx.ExpectationSuite(**_suite_dict(kind)))
     src = (spool or RESULTS_SPOOL) / f"run-{run_id}"
     for path in sorted(src.glob("*.json")) if src.exists() else []:   # kind-*.json per night, file-*.json
-        d = json.loads(path.read_text(encoding="utf-8"))
+        d = _escaped_for_docs(json.loads(path.read_text(encoding="utf-8")))
         result = ExpectationSuiteValidationResult(**{k: v for k, v in d.items() if k in (
             "success", "results", "suite_name", "statistics", "meta", "batch_id", "result_url", "id")})
         file_name = (d.get("meta") or {}).get("file_name", path.stem)
@@ -1125,9 +1139,10 @@ def render_data_docs(run_id: int, out_dir: Path | None = None, spool: Path | Non
 # ---------------------------------------------------------------- clusterwatch check
 
 def _issue_line(row: dict, message: str) -> str:
-    """One quarantined or flagged row as `clusterwatch check` prints it (a whole-row rule has no column)."""
+    """One quarantined or flagged row as `clusterwatch check` prints it (a whole-row rule has no column), on one
+    line without control characters (a hostile cell cannot start a terminal sequence)."""
     where = f"{row['column_name']}={row['value']}" if row["column_name"] else f"(whole row) {row['value']}"
-    return f"  [{row['severity']}] row {row['_row']} {where} {row['rule']}: {message}"
+    return "  " + safe_text.one_line(f"[{row['severity']}] row {row['_row']} {where} {row['rule']}: {message}")
 
 
 def check_files(paths: list[Path], warehouse: Path | None) -> int:

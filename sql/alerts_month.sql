@@ -2,7 +2,7 @@
 -- --period` list them (flows.alerts.month_listing): new (first month = $period), ongoing (opened before and
 -- still holding in $period), resolved (stopped holding in $period; one-month rules $events are never
 -- "resolved"). Withdrawn episodes are left out. state orders new, ongoing, resolved.
-SELECT alert_id, rule, subject, cluster_id, period, last_period, resolved_period, severity, message_zh,
+SELECT alert_id, rule, subject, cluster_id, period, last_period, resolved_period, severity, evidence, message_zh,
        message_en,
        CASE WHEN period = $period THEN 'new' WHEN resolved_period = $period THEN 'resolved' ELSE 'ongoing' END
            AS state

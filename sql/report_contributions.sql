@@ -4,7 +4,9 @@
 -- For every group (a cluster, 'P:<province>', 'ALL'), period and measure: the sum over the group's firms
 -- and the sum of its two largest firm contributions. Measures (money 万元, energy tce): output_month,
 -- output_ytd, output_ttm, revenue_ttm, energy_ttm, rd_ttm, tax_ttm and output_ttm_land (firms with
--- land_area > 0, the per-mu population), proc_ttm and proc_local_ttm (from work.proc_buyer_month).
+-- land_area > 0, the per-mu population), proc_ttm and proc_local_ttm (from work.proc_buyer_month), and
+-- employees_ttm (Σ of a firm's monthly headcounts over the window: its share of the mean headcount that
+-- labour productivity divides by).
 WITH fc AS (
     SELECT f.uscc, f.cluster_id, c.province, coalesce(f.land_area, 0) > 0 AS has_land
     FROM core.firms f JOIN core.clusters c USING (cluster_id)
@@ -14,7 +16,7 @@ monthly AS (
            sum(fm.output) FILTER (WHERE fm.period = p.period) AS output_month,
            sum(fm.output) FILTER (WHERE year(fm.period) = year(p.period)) AS output_ytd,
            sum(fm.output) AS output_ttm, sum(fm.revenue) AS revenue_ttm, sum(fm.energy) AS energy_ttm,
-           sum(fm.rd_expense) AS rd_ttm
+           sum(fm.rd_expense) AS rd_ttm, sum(fm.employees) AS employees_ttm
     FROM core.firm_monthly fm, unnest(generate_series(fm.period, fm.period + INTERVAL 11 MONTH, INTERVAL 1 MONTH)) AS w(target)
     JOIN report_periods p ON p.period = w.target::DATE
     GROUP BY ALL
@@ -33,7 +35,8 @@ proc AS (
 ),
 long AS (
     SELECT uscc, period, measure, v FROM monthly
-    UNPIVOT (v FOR measure IN (output_month, output_ytd, output_ttm, revenue_ttm, energy_ttm, rd_ttm))
+    UNPIVOT (v FOR measure IN (output_month, output_ytd, output_ttm, revenue_ttm, energy_ttm, rd_ttm,
+                               employees_ttm))
     UNION ALL
     SELECT m.uscc, m.period, 'output_ttm_land', m.output_ttm FROM monthly m JOIN fc USING (uscc) WHERE fc.has_land
     UNION ALL

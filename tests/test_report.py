@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import re
 import shutil
 import subprocess
@@ -213,7 +214,9 @@ def test_public_suppression_cannot_be_derived(public, warehouse):
         assert total[column] == disclosure.SYMBOL or n != 1, column
     html = public.html.read_text(encoding="utf-8")
     assert disclosure.FOOTNOTE_ZH in html.replace("&#34;", '"').replace("&quot;", '"') or "不予公布" in html
-    assert public.map_png is None and "分布图从略" in html  # the map would show WS_SQ's withheld output
+    geo = json.loads(next(public.map_png.parent.glob("*.geojson")).read_text(encoding="utf-8"))
+    ws_map = next(f["properties"] for f in geo["features"] if f["id"] == "WS_SQ")
+    assert ws_map["output_ttm"] is None and ws_map["scale_tier"] is None  # the public map withholds it too
     assert "D类企业名单" not in html  # no firm names in the public edition
     assert not any(name.split("<")[0] in html for name in EVIL_FIRMS)
 
@@ -336,10 +339,12 @@ def test_every_quarantine_rule_and_file_reason_has_words_in_both_languages():
     suite_rules = {e["meta"]["rule"] for path in (EXPECTATIONS_DIR / "gx" / "expectations").glob("*.json")
                    for e in json.loads(path.read_text(encoding="utf-8"))["expectations"] if "rule" in e.get("meta", {})}
     source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "flows").glob("*.py"))
-    file_reasons = set(re.findall(r'FileRejected\(\s*"([a-z_]+)"', source))
-    assert suite_rules and file_reasons
+    file_reasons = set(re.findall(r'(?:FileRejected|_reject)\(\s*"([a-z_]+)"', source))
+    # rules written by code rather than by a suite (old identifiers matched or not through the registry)
+    validate_rules = set(re.findall(r'"(old_identifier|unknown_firm|ambiguous_identifier)"', source))
+    assert suite_rules and file_reasons and "ambiguous_unit" in file_reasons and validate_rules
     named = set(QUALITY_TERMS) | set(RULES)
-    assert (suite_rules | file_reasons) - named == set()
+    assert (suite_rules | file_reasons | validate_rules) - named == set()
     assert all(CJK.search(zh) and not CJK.search(en) for zh, en in QUALITY_TERMS.values())
 
 
