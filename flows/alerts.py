@@ -175,10 +175,11 @@ def episodes(cond: pd.DataFrame, latest: dt.date) -> list[dict]:
 
 
 def _fmt(template: str, values: dict) -> str:
+    """A message template filled; a placeholder without a value is an error (a half-filled alert is never sent)."""
     try:
         return template.format(**values)
-    except (KeyError, ValueError, TypeError):
-        return template
+    except (KeyError, ValueError, TypeError) as e:
+        raise ValueError(f"alert message template {template!r} cannot be filled from {sorted(values)}: {e!r}") from e
 
 
 def month_text(period: dt.date, lang: str) -> str:
@@ -487,9 +488,12 @@ def alerts_command(warehouse: Path, period: str | None = None, status: str | Non
             except duckdb.CatalogException:
                 print("no alerts yet (mart.alerts does not exist: run the nightly flow first)")
                 return 1
+            names = cluster_names(con)
         shown = [r for r in listing if status in (None, r["state"])]
-        for row in shown:
-            print(listing_line(row, lang))
+        for row in shown:  # names are data: rendered for a terminal (no escapes, no formula prefixes)
+            name = names.get(row["cluster_id"] or "", (row["subject"],) * 2)[lang == "en"]
+            print(safe_text.terminal_cell(listing_line(row, lang, stored_message(
+                row, lang, name, safe_text.terminal_cell) if row["rule"] in config()["rules"] else None)))
         print(f"{len(shown)} alerts" if lang == "en" else f"共{len(shown)}条")
         return 0
     where, params = [], []

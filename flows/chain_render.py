@@ -41,7 +41,8 @@ TEXT: dict[str, dict[str, str]] = {
     "zh": {
         "s8": "八、产业链图谱与集群发展指数", "index": "（一）集群发展指数", "chain": "（二）产业链图谱与招商线索",
         "index_note": ("各维度得分为本期全部集群间标准化后的0–100分（{method}），总分为各维度加权平均；"
-                       "方法与权重见 flows/chain_index.toml。"),
+                       "方法与权重见指标体系配置文件。"),
+        "minmax": "极差标准化", "percentile": "百分位排名",
         "rank": "名次", "cluster": "集群", "total": "总分", "radar": "图　集群发展指数雷达图（虚线：全部集群中位数）",
         "segments": "产业链环节", "segment": "环节", "n_firms": "企业数", "n_srdi": "专精特新", "leaders": "链主",
         "output": "近12个月产值（亿元）", "local_share": "本地配套率", "weak": "薄弱环节",
@@ -59,7 +60,8 @@ TEXT: dict[str, dict[str, str]] = {
         "s8": "8. Supply chain and cluster development index", "index": "8.1 Cluster development index",
         "chain": "8.2 Chain map and investment leads",
         "index_note": ("Dimension scores are normalised to 0–100 across all clusters of the period ({method}); the "
-                       "total is their weighted mean. Method and weights: flows/chain_index.toml."),
+                       "total is their weighted mean. Method and weights: the index configuration file."),
+        "minmax": "min-max scaling", "percentile": "percentile rank",
         "rank": "Rank", "cluster": "Cluster", "total": "Total",
         "radar": "Figure: development index radar (dashed: median of all clusters)",
         "segments": "Chain segments", "segment": "Segment", "n_firms": "Firms", "n_srdi": "SRDI", "leaders": "Leaders",
@@ -255,15 +257,23 @@ def _segment_output_status(segments: list[dict[str, Any]], cluster_output: float
     return {k[1]: v for k, v in done.items() if k[0] == "segment"}
 
 
-def _location(lead: dict[str, Any], t: dict[str, str]) -> str:
-    """Province and city of a lead; for an unknown location the registration division of its USCC (characters
-    3–8, GB 32100), labelled as such: where it registered, not necessarily where it supplies from."""
-    known = " ".join(dict.fromkeys(x for x in (lead["province"], lead["city"]) if x))
+def _location(lead: dict[str, Any], t: dict[str, str], lang: str) -> str:
+    """Province and city of a lead (the English edition: the province in English; city names have no English
+    table); for an unknown location the registration division of its USCC (characters 3–8, GB 32100),
+    labelled as such: where it registered, not necessarily where it supplies from."""
+    from flows.report import term
+
+    def place(province: str | None, city: str | None) -> str:
+        if lang == "en":
+            return term("province", province, "en") if province else ""
+        return " ".join(dict.fromkeys(x for x in (province, city) if x))
+
+    known = place(lead["province"], lead["city"])
     if known:
         return known
     uscc = lead["supplier_uscc"] or ""
     names = dict(adcode_names())
-    region = " ".join(dict.fromkeys(x for x in (names.get(uscc[2:4]), names.get(uscc[2:6])) if x))
+    region = place(names.get(uscc[2:4]), names.get(uscc[2:6]))
     return t["unknown"] + (t["registered"].format(region=region) if len(uscc) == 18 and region else "")
 
 
@@ -339,9 +349,10 @@ def chain_section(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, au
             leads = _rows(con, "SELECT * FROM mart.supply_leads WHERE cluster_id = ? AND period = ? ORDER BY rank",
                           [cid, period])
             lead_view = [{"rank": r["rank"], "name": r["supplier_name"], "uscc": r["supplier_uscc"] or "",
-                          "location": _location(r, t),
+                          "location": _location(r, t, lang),
                           "amount": f"{r['amount_ttm']:,.1f}", "share": f"{r['share_of_purchases']:.1%}",
-                          "buyers": r["n_buying_firms"], "supplies": "、".join(r["segments"] or []),
+                          "buyers": r["n_buying_firms"],
+                          "supplies": ("、" if lang == "zh" else ", ").join(r["segments"] or []),
                           "change": t["new"] if r["amount_prev_ttm"] == 0 else _fmt(r["change_rate"], "{:+.1%}", na)}
                          for r in leads]
             png = None
@@ -364,6 +375,6 @@ def chain_section(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, au
         blocks.append(block)
     return {"t": t, "audience": audience, "ranking": ranking, "dim_labels": dim_labels,
             "radar": _uri(radar_png) if radar_png else None, "blocks": blocks, "files": files,
-            "index_note": t["index_note"].format(method=cfg["index"]["method"]),
+            "index_note": t["index_note"].format(method=t.get(cfg["index"]["method"], cfg["index"]["method"])),
             "weak_note": t["weak_note"].format(ratio=cfg["chain"]["weak_ratio"]),
             "leads_title": t["leads"].format(n=REPORT_LEADS)}

@@ -306,7 +306,7 @@ def audit_note(audit: disclosure_audit.Audit | None, lang: str) -> dict[str, str
         achieved = f"{audit.min_protection:.1%}"
     if lang == "zh":
         return {"heading": "数据保密审核",
-                "text": (f"发布前以线性规划（HiGHS）按本期及已发布各期公开数据推算每个保密单元格（企业少于{MIN_FIRMS}家"
+                "text": (f"发布前以线性规划按本期及已发布各期公开数据推算每个保密单元格（企业少于{MIN_FIRMS}家"
                          f"或前{DOMINANCE_N}家企业占比超过{DOMINANCE_SHARE:.0%}）可被推得的最窄区间：审核单元格"
                          f"{audit.cells_checked}个，最小保护幅度{achieved}（要求不低于±{p}），为此另隐去"
                          f"{audit.complementary}个单元格。")}

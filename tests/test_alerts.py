@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import re
 import shutil
+import unicodedata
 from html import unescape
 
 import duckdb
@@ -72,7 +73,7 @@ def test_no_drift_alert_without_planted_event_and_false_alarm_rate(evaluated):
 def test_unit_switch_is_visible_in_evidence(evaluated):
     import json
 
-    from flows.alerts import _message, cluster_names, config
+    from flows.alerts import cluster_names, config, message_values, render_message
 
     con, *_ = evaluated
     (period, evidence) = con.execute(
@@ -80,9 +81,10 @@ def test_unit_switch_is_visible_in_evidence(evaluated):
     start = json.loads(evidence)["start"]
     assert int(start["n_unit_jump_x10"]) >= 10
     # The message as the alert read when it was raised (its first month current), e.g. in that night's digest.
-    raised = {"rule": "data_drift", "subject": "JH_BIKE", "cluster_id": "JH_BIKE", "start": period, "last": period,
-              "resolved": None, "first_ev": start, "last_ev": start}
-    zh, en = _message(config()["rules"]["data_drift"], raised, cluster_names(con))
+    names = cluster_names(con)["JH_BIKE"]
+    zh, en = (render_message(config()["rules"]["data_drift"], lang, message_values("data_drift", "JH_BIKE", period,
+                                                                                 start, lang), name)
+              for lang, name in zip(("zh", "en"), names, strict=True))
     assert f"{start['n_unit_jump_x10']}家企业数值约为此前的10倍" in zh and "about 10 times their earlier" in en
 
 
@@ -119,10 +121,11 @@ def test_alerts_command_prints_table(evaluated, capsys):
 
 
 def _state_messages(lines: list[str]) -> list[tuple[str, str]]:
-    """(state, message) from listing lines 【持续】预警｜本地配套率下降：<message>."""
+    """(state, message) from listing lines 【持续】预警｜本地配套率下降：<message>; NFKC undoes the full-width
+    forms the robot's markdown escaping writes for ASCII punctuation in names."""
     out = []
-    for line in lines:
-        match = re.match(r"^(?:- )?【(新增|持续|解除)】[^｜]+｜[^：]+：(.*)$", line)
+    for line in (unicodedata.normalize("NFKC", x) for x in lines):
+        match = re.match(r"^(?:- )?【(新增|持续|解除)】[^|]+\|[^:]+:(.*)$", line)
         if match:
             out.append((match.group(1), match.group(2)))
     return out
@@ -151,7 +154,8 @@ def test_report_digest_and_cli_list_the_same_alerts_with_current_values(evaluate
     table = html[html.index('id="alerts-table"'):html.index("</table>", html.index('id="alerts-table"'))]
     rows = [re.findall(r'<td class="text">(.*?)</td>', row, re.S)
             for row in re.findall(r"<tr data-state.*?</tr>", table, re.S)]
-    report = [(cells[0].replace("已解除", "解除"), unescape(cells[4])) for cells in rows]
+    report = [(cells[0].replace("已解除", "解除"), unicodedata.normalize("NFKC", unescape(cells[4])))
+              for cells in rows]
 
     assert cli == digest == report
     states = {state for state, _ in cli}
@@ -159,4 +163,5 @@ def test_report_digest_and_cli_list_the_same_alerts_with_current_values(evaluate
     ongoing = next(m for s, m in cli if s == "持续" and "长沙" in m)
     current = con.execute("SELECT value FROM mart.cluster_indicators WHERE cluster_id = 'CS_CM' AND period = ? "
                           "AND indicator = 'local_supporting_rate'", [latest]).fetchone()[0]
-    assert f"{latest.year}年{latest.month}月为{current:.1%}" in ongoing     # the current value, not the first month's
+    # the current value, not the first month's
+    assert f"{latest.year}年{latest.month}月为{current:.1%}" in unicodedata.normalize("NFKC", ongoing)

@@ -171,11 +171,13 @@ def _episodes(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """One new alert per hostile cluster, and a quarantine alert on a file with a hostile name."""
     eps = [{"rule": "local_supporting_rate_drop", "subject": cid, "cluster_id": cid, "start": LATEST,
             "last": LATEST, "resolved": None, "months": 1,
-            "first_ev": {"value": 0.31, "baseline": 0.4, "drop_pts": 9.0, "lag_months": 3},
-            "last_ev": {"value": 0.31}} for cid in PAYLOADS]
+            "first_ev": {"value": 0.31, "baseline": 0.4, "drop_pts": 9.0, "lag_months": 3, "threshold_pts": 5.0},
+            "last_ev": {"value": 0.31, "baseline": 0.4, "drop_pts": 9.0, "lag_months": 3, "threshold_pts": 5.0}}
+           for cid in PAYLOADS]
     eps.append({"rule": "quarantine_share", "subject": "monthly_[x](http://evil.example)_<b>.csv", "cluster_id": None,
                 "start": LATEST, "last": LATEST, "resolved": None, "months": 1,
-                "first_ev": {"value": 0.05, "n_quarantined": 5, "rows_in": 100}, "last_ev": {}})
+                "first_ev": {"value": 0.05, "n_quarantined": 5, "rows_in": 100, "threshold": 0.02},
+                "last_ev": {"value": 0.05, "n_quarantined": 5, "rows_in": 100, "threshold": 0.02}})
     return eps
 
 
@@ -204,6 +206,8 @@ def test_robot_and_email_digests_form_no_link_mention_or_formatting(hostile, tmp
     text = payload.get("text") or payload["content"]
     assert all(form not in text for form in LINK_FORMS), text
     items = text.split("\n", 1)[1]  # below the title line (its heading/bold is the robot flavour's own)
+    items, refer = items.rsplit("\n\n", 1)  # the fixed pointer to the month's report closes the message
+    assert refer.startswith("详见《产业集群运行监测月报》")
     html = MarkdownIt("commonmark").enable("table").enable("strikethrough").render(items)
     assert not re.search(r"<(a|img|strong|em|script|h[1-6]|code|table|del|p)\b", html, re.I), html
     assert html.count("<li>") == len(PAYLOADS) + 1  # one line per alert: no name started a block of its own
@@ -222,13 +226,15 @@ def test_withheld_values_stay_out_of_the_digest(hostile, tmp_path):
         from flows.warehouse import run_sql
 
         run_sql(con, "alerts")
+        ev = {"value": -0.3123, "threshold": -0.1}
         ep = {"rule": "output_ytd_yoy_low", "subject": "AH_TWO", "cluster_id": "AH_TWO", "start": LATEST,
-              "last": LATEST, "resolved": None, "months": 1, "first_ev": {"value": -0.3123, "threshold": -0.1},
-              "last_ev": {}}
+              "last": LATEST, "resolved": None, "months": 1, "first_ev": ev, "last_ev": ev}
         new = alerts.upsert(con, [ep], alerts.config(), LATEST)
-        withheld = alerts.withheld_ids(con, new, "internal")
+        listing = alerts.month_listing(con, LATEST)
+        withheld = alerts.withheld_rows(con, listing, "internal")
+        names = alerts.cluster_names(con)
     assert withheld == {new[0].alert_id}
-    _, text, markdown = alerts._digest(LATEST, new, [], withheld)
+    _, text, markdown = alerts._digest(LATEST, listing, names, withheld)
     for out in (text, markdown):
         assert "31.2%" not in out, out
     assert "—*" in text and "—＊" in markdown and "合肥双企产业集群" in markdown and "-10%" in text
@@ -249,7 +255,7 @@ def test_alerts_command_prints_names_without_escapes_or_formulas(hostile, tmp_pa
     assert alerts.alerts_command(wh, f"{LATEST:%Y-%m}") == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\u2028" not in out
-    lines = [line for line in out.splitlines() if "local_supporting" in line]
+    lines = [line for line in out.splitlines() if alerts.rule_name("local_supporting_rate_drop", "zh") in line]
     assert len(lines) == len(PAYLOADS)  # a name with a line separator did not split its row
     cells = [c for line in lines for c in re.split(r"\s{2,}", line)]
     assert not [c for c in cells if c.startswith(safe_text.FORMULA_PREFIXES)]

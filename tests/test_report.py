@@ -304,13 +304,16 @@ ZH_ALLOWED = {"GB", "Excel"}
 
 def _visible_text(html: str, con: duckdb.DuckDBPyConnection) -> str:
     """The text a reader sees, without proper names (clusters and firms have no translation unless the
-    registry gives one) and file names (internal edition: the unreadable files, alerts about a file)."""
+    registry gives one; suppliers are firms; chain segments are named by the registry) and file names
+    (internal edition: the unreadable files, alerts about a file)."""
     html = re.sub(r"<style>.*?</style>", "", html, flags=re.S)
     html = re.sub(r'<span class="file">.*?</span>', "", html, flags=re.S)
     text = unescape(re.sub(r"<[^>]+>", "\n", html))
     names = [r[0] for r in con.execute("SELECT cluster_name FROM core.clusters UNION ALL "
                                        "SELECT firm_name FROM core.firms UNION ALL "
-                                       "SELECT file_name FROM meta.files").fetchall() if r[0]]
+                                       "SELECT file_name FROM meta.files UNION ALL "
+                                       "SELECT DISTINCT chain_segment FROM core.firms UNION ALL "
+                                       "SELECT DISTINCT supplier_name FROM mart.supply_leads").fetchall() if r[0]]
     for name in sorted(names, key=len, reverse=True):
         text = text.replace(name, " ")
     return text
