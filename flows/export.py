@@ -26,7 +26,8 @@ import duckdb
 import pyarrow.parquet as pq
 import xlsxwriter
 
-from flows.report import FORMULA_PREFIXES, write_csv
+from flows.report import write_csv
+from flows.safe_text import FORMULA_PREFIXES
 from flows.warehouse import connect_readonly, identifier
 
 FORMATS = ("xlsx", "csv", "parquet")
