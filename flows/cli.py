@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 from flows.settings import DEFAULT_CRON, DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, TIMEZONE
@@ -79,15 +80,58 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    _quiet_prefect()
-    from prefect.schedules import Cron
+class ServeRefused(Exception):
+    """`serve` cannot schedule anything as configured (no server, or the server never came up)."""
 
+
+def wait_for_server(api_url: str, wait_s: float, every_s: float = 2.0) -> None:
+    """Poll the Prefect API's health endpoint until it answers; a server started by systemd just before
+    `serve` may still be migrating its database. Raises ServeRefused after `wait_s` seconds."""
+    import httpx
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            if httpx.get(f"{api_url.rstrip('/')}/health", timeout=5).status_code == 200:
+                return
+            problem = "not healthy yet"
+        except httpx.HTTPError as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        if time.monotonic() >= deadline:
+            raise ServeRefused(f"Prefect server at {api_url} did not answer within {wait_s:.0f} s ({problem})")
+        print(f"waiting for the Prefect server at {api_url}: {problem}", file=sys.stderr, flush=True)
+        time.sleep(every_s)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the nightly flow on its cron schedule; wait for the server, and serve again if it goes away.
+
+    Prefect cannot schedule on the temporary server a flow call starts (it only warns and then schedules
+    nothing), so a configured PREFECT_API_URL is required.
+    """
+    _quiet_prefect()
+    import httpx
+    from prefect.schedules import Cron
+    from prefect.settings import PREFECT_API_URL
+
+    api_url = PREFECT_API_URL.value()
+    if not api_url:
+        raise ServeRefused(
+            "no Prefect server configured: start one (`prefect server start`) and set PREFECT_API_URL, "
+            "e.g. PREFECT_API_URL=http://127.0.0.1:4200/api (a temporary server cannot run schedules)")
+    wait_for_server(api_url, args.wait_server)
     from flows.nightly import nightly
 
-    nightly.serve(name="clusterwatch-nightly", schedules=[Cron(args.cron, timezone=args.timezone)],
-                  parameters={"inbox": str(args.inbox), "warehouse": str(args.warehouse)})
-    return 0
+    parameters = {"inbox": str(args.inbox), "warehouse": str(args.warehouse), "reports": str(args.reports)}
+    while True:
+        try:
+            nightly.serve(name="clusterwatch-nightly", schedules=[Cron(args.cron, timezone=args.timezone)],
+                          parameters=parameters, limit=1, print_starting_message=True)
+            return 0
+        except httpx.TransportError as exc:
+            print(f"lost the Prefect server at {api_url} ({type(exc).__name__}: {exc}); reconnecting",
+                  file=sys.stderr, flush=True)
+            wait_for_server(api_url, args.wait_server)
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -141,11 +185,14 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--reports", type=Path, default=REPORTS_OUT, help="folder for maps, drift and reports")
     run.set_defaults(func=cmd_run)
 
-    serve = sub.add_parser("serve", help="serve the nightly flow on a cron schedule (Prefect)")
-    serve.add_argument("--inbox", type=Path, default=DEFAULT_INBOX)
-    serve.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
-    serve.add_argument("--cron", default=DEFAULT_CRON, help=f"cron expression (default {DEFAULT_CRON!r})")
-    serve.add_argument("--timezone", default=TIMEZONE)
+    serve = sub.add_parser("serve", help="serve the nightly flow on a cron schedule (needs a Prefect server)")
+    serve.add_argument("--inbox", type=Path, default=DEFAULT_INBOX, help="folder of delivered files")
+    serve.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file to publish")
+    serve.add_argument("--reports", type=Path, default=REPORTS_OUT, help="folder for maps, drift and reports")
+    serve.add_argument("--cron", default=DEFAULT_CRON, help="cron expression")
+    serve.add_argument("--timezone", default=TIMEZONE, help="time zone of the cron expression")
+    serve.add_argument("--wait-server", type=float, default=300.0, metavar="SECONDS",
+                       help="how long to wait for the Prefect server (PREFECT_API_URL) to answer")
     serve.set_defaults(func=cmd_serve)
 
     sample = sub.add_parser("sample", help="generate deterministic sample data with its planted truth")
@@ -200,7 +247,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ServeRefused as exc:
+        print(f"clusterwatch {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
