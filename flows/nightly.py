@@ -8,6 +8,7 @@ simply run again. One Prefect task per stage, and one per inbox file for the ing
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows import guards
 from flows import load as loader
 from flows.alerts import AlertSummary, evaluate_alerts
 from flows.deliver import DeliveryReport, flush, load_settings
@@ -42,6 +44,7 @@ class NightSummary:
     inbox: Path
     warehouse: Path
     files_seen: int
+    refused: list[InboxFile] = field(default_factory=list)   # symlinks and special files: reported, not landed
     run_id: int | None = None
     outcomes: list[loader.FileOutcome] = field(default_factory=list)
     periods_recomputed: int = 0
@@ -92,24 +95,33 @@ def ingest_task(con: duckdb.DuckDBPyConnection, run_id: int, landed: LandedFile,
                 session: ValidationSession) -> loader.FileOutcome:
     """standardise → validate → load for one file; a file that cannot be read is marked failed.
 
-    The file's verdicts are final here; Great Expectations checks them once per kind in validate_gx_task.
+    Every file is isolated (DESIGN §4): whatever goes wrong while reading, checking or loading it (a bomb
+    stopped by a guard, a parser error, a value no column type can hold) marks this file failed with a
+    reason code and a message, and the night goes on with the others. load_file rolls its own transaction
+    back, so a file that fails while loading leaves nothing behind. The file's verdicts are final here;
+    Great Expectations checks them once per kind in validate_gx_task.
     """
     if landed.kind is None:
         return loader.fail_file(con, landed.file_id, landed.name, None, "unknown_kind",
                                 "文件名前缀不是已知数据类别 / file name does not start with a known kind")
     try:
-        std = standardise(landed.path, landed.kind, file_name=landed.name)
+        with guards.readable(landed.path, landed.name) as path:
+            std = standardise(path, landed.kind, file_name=landed.name)
+        checked = session.validate(landed.kind, std.frame, landed.name, con, where=std.where,
+                                   headers={c: s for s, c in std.header_map.items()})
+        rejected = pl.concat([std.issues, checked.issues], how="vertical_relaxed")
+        flagged = pl.concat([std.warnings, checked.warnings], how="vertical_relaxed") if std.warnings.height \
+            else checked.warnings
+        outcome = loader.load_file(
+            con, run_id, landed.file_id, landed.name, landed.kind, parsed=std.frame, loaded=checked.frame,
+            rejected=rejected, flagged=flagged, raw=std.raw, rows_in=std.rows_in,
+            encoding=std.encoding, header_map=std.header_map, columns=columns_rows(std.columns))
     except FileRejected as exc:
         return loader.fail_file(con, landed.file_id, landed.name, landed.kind, exc.reason, exc.message)
-    checked = session.validate(landed.kind, std.frame, landed.name, con, where=std.where,
-                               headers={c: s for s, c in std.header_map.items()})
-    rejected = pl.concat([std.issues, checked.issues], how="vertical_relaxed")
-    flagged = pl.concat([std.warnings, checked.warnings], how="vertical_relaxed") if std.warnings.height \
-        else checked.warnings
-    outcome = loader.load_file(
-        con, run_id, landed.file_id, landed.name, landed.kind, parsed=std.frame, loaded=checked.frame,
-        rejected=rejected, flagged=flagged, raw=std.raw, rows_in=std.rows_in,
-        encoding=std.encoding, header_map=std.header_map, columns=columns_rows(std.columns))
+    except Exception as exc:  # noqa: BLE001 — one file's failure of any kind must not stop the night
+        get_run_logger().exception("%s failed while being read, checked or loaded", landed.name)
+        reason, message = guards.describe_failure(exc, landed.name)
+        return loader.fail_file(con, landed.file_id, landed.name, landed.kind, reason, message)
     session.record(con, landed.file_id, run_id, checked)
     return outcome
 
@@ -179,8 +191,12 @@ def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE,
     """
     logger = get_run_logger()
     inbox, warehouse, reports = Path(inbox), Path(warehouse), Path(reports)
-    files = discover_task(inbox)
-    summary = NightSummary(inbox=inbox, warehouse=warehouse, files_seen=len(files))
+    entries = discover_task(inbox)
+    files = [f for f in entries if f.refused is None]
+    summary = NightSummary(inbox=inbox, warehouse=warehouse, files_seen=len(files),
+                           refused=[f for f in entries if f.refused is not None])
+    for entry in summary.refused:
+        logger.warning("refused %s: %s", entry.path, entry.refused)
     if not new_files(files, warehouse):
         logger.info("nothing new in %s: %d files already landed; warehouse unchanged", inbox, len(files))
         return summary
@@ -188,6 +204,10 @@ def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE,
     with building(warehouse) as con:
         run_id = query_one(con, "run_start", {"inbox": str(inbox)})
         summary.run_id = run_id
+        # A night that died had the same run id (its building copy is gone): its spooled GX results and
+        # Data Docs must not join this night's.
+        for leftover in (reports / "gx_results" / f"run-{run_id}", reports / "data_docs" / f"run-{run_id}"):
+            shutil.rmtree(leftover, ignore_errors=True)
         with summary.timed("ingest"):
             landed = land_task(files, landing_for(warehouse), con, run_id)
             session = ValidationSession(spool=reports / "gx_results")
