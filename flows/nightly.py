@@ -24,7 +24,7 @@ from prefect.cache_policies import NO_CACHE
 from flows import guards
 from flows import load as loader
 from flows.alerts import AlertSummary, evaluate_alerts
-from flows.deliver import DeliveryReport, flush, load_settings
+from flows.deliver import DeliveryReport, SentLog, flush, flush_published, load_settings
 from flows.discover import InboxFile, discover
 from flows.indicators import changed_periods, update_indicators
 from flows.land import LandedFile, land, landed_hashes
@@ -168,9 +168,11 @@ def report_task(con: duckdb.DuckDBPyConnection, reports: Path) -> list[ReportFil
 
 
 @task(name="deliver", cache_policy=NO_CACHE)
-def deliver_task(con: duckdb.DuckDBPyConnection) -> DeliveryReport:
-    """Send what the outbox holds (alerts, reports); failures stay queued for the next night."""
-    return flush(con, load_settings())
+def deliver_task(con: duckdb.DuckDBPyConnection, warehouse: Path) -> DeliveryReport:
+    """Send what the outbox holds (alerts, reports); failures stay queued for the next night. Sends are
+    recorded in the sent log beside the warehouse first, so a crash before the publish sends nothing twice."""
+    return flush(con, load_settings(), log=SentLog.beside(warehouse))
+
 
 
 def new_files(files: list[InboxFile], warehouse: Path) -> list[InboxFile]:
@@ -199,6 +201,9 @@ def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE,
         logger.warning("refused %s: %s", entry.path, entry.refused)
     if not new_files(files, warehouse):
         logger.info("nothing new in %s: %d files already landed; warehouse unchanged", inbox, len(files))
+        with summary.timed("deliver"):
+            summary.delivery = flush_published(warehouse)
+        logger.info("delivery: %s", summary.delivery)
         return summary
     publish_started = time.perf_counter()
     with building(warehouse) as con:
@@ -239,7 +244,7 @@ def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE,
             checks.wait()       # a failed stage must not drop the building copy while GX still writes to it
             gx_con.close()
         with summary.timed("deliver"):
-            summary.delivery = deliver_task(con)
+            summary.delivery = deliver_task(con, warehouse)
         logger.info("delivery: %s", summary.delivery)
         run_sql(con, "run_finish", {"run_id": run_id, "files_seen": len(files)})
     summary.seconds["copy + publish"] = time.perf_counter() - publish_started - sum(summary.seconds.values())

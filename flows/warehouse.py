@@ -125,7 +125,7 @@ def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:
 
 
 @contextmanager
-def _exclusive(path: Path) -> Iterator[None]:
+def exclusive(path: Path) -> Iterator[None]:
     """One night per warehouse. The lock is an flock, released by the kernel when its holder dies (even by
     kill -9), so the lock file a killed night leaves behind never blocks the next one."""
     lock = path.with_name(path.name + ".lock")
@@ -189,7 +189,7 @@ def building(published: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     with _naming("creating the warehouse folder", published.parent):
         published.parent.mkdir(parents=True, exist_ok=True)
     work = published.with_name(published.name + ".building")
-    with _exclusive(published):
+    with exclusive(published):
         with _naming("removing the leftovers of an interrupted night beside", published):
             remove_leftovers(published)
         con = None
