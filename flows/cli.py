@@ -80,6 +80,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+class UsageError(Exception):
+    """Bad arguments: one line on stderr and exit code 2."""
+
+
 class ServeRefused(Exception):
     """`serve` cannot schedule anything as configured (no server, or the server never came up)."""
 
@@ -132,6 +136,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"lost the Prefect server at {api_url} ({type(exc).__name__}: {exc}); reconnecting",
                   file=sys.stderr, flush=True)
             wait_for_server(api_url, args.wait_server)
+
+
+def cmd_deliver(args: argparse.Namespace) -> int:
+    """Send what the published warehouse's outbox still holds, without running a night."""
+    from flows.deliver import flush_published
+
+    if not args.warehouse.is_file():
+        raise UsageError(f"no warehouse at {args.warehouse}")
+    report = flush_published(args.warehouse)
+    print(f"delivery   {report}")
+    return 1 if report.failed else 0
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -195,6 +210,10 @@ def parser() -> argparse.ArgumentParser:
                        help="how long to wait for the Prefect server (PREFECT_API_URL) to answer")
     serve.set_defaults(func=cmd_serve)
 
+    deliver = sub.add_parser("deliver", help="send what the warehouse's outbox still holds (no night is run)")
+    deliver.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="published DuckDB file")
+    deliver.set_defaults(func=cmd_deliver)
+
     sample = sub.add_parser("sample", help="generate deterministic sample data with its planted truth")
     sample.add_argument("--scale", choices=("sample", "province", "nation"), default="sample")
     sample.add_argument("--out", type=Path, required=True)
@@ -249,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
+    except UsageError as exc:
+        print(f"clusterwatch {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except ServeRefused as exc:
         print(f"clusterwatch {args.command}: {exc}", file=sys.stderr)
         return 1

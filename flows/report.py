@@ -875,20 +875,33 @@ def report_stage(con: duckdb.DuckDBPyConnection, period: dt.date | None = None,
 
         recipients = list(deliver.load_settings().smtp_to)
     if recipients:
-        for files in out:
-            enqueue_report(con, files, list(recipients))
+        from flows import editions
+
+        for files in out:       # once per period; again only as a revision when its numbers changed
+            scope = files.province or "all"
+            edition = editions.next_edition(con, files.period, files.lang, files.audience, scope, files.tables)
+            if edition is not None:
+                outbox_id = enqueue_report(con, files, list(recipients),
+                                           revision=edition.note(files.lang) if edition.is_revision else None)
+                editions.record(con, files.period, files.lang, files.audience, scope, edition, outbox_id)
     return out
 
 
-def enqueue_report(con: duckdb.DuckDBPyConnection, files: ReportFiles, recipients: list[str]) -> int:
-    """Queue one report e-mail (PDF and HTML attached) in the delivery outbox; returns the outbox id."""
+def enqueue_report(con: duckdb.DuckDBPyConnection, files: ReportFiles, recipients: list[str],
+                   revision: str | None = None) -> int:
+    """Queue one report e-mail (PDF and HTML attached) in the delivery outbox; returns the outbox id.
+    A revision (修订版) is marked in the subject and says what changed."""
     from flows import deliver
 
     t = TEXT[files.lang]
     label = period_text(files.period, files.lang)
     subject = f"{t['title']}（{label}）" if files.lang == "zh" else f"{t['title']} — {label}"
+    if revision:
+        subject = f"【修订版】{subject}" if files.lang == "zh" else f"[Revised] {subject}"
     text = (f"{subject}\n\n附件为本期监测月报（PDF、HTML）。{t[files.audience]}。\n" if files.lang == "zh"
             else f"{subject}\n\nThe monthly report is attached (PDF and HTML). {t[files.audience]}.\n")
+    if revision:
+        text += f"\n{revision}\n"
     attachments = [p for p in (files.pdf, files.html) if p is not None]
     return deliver.enqueue_email(con, recipients, subject, text, attachments=attachments)
 
