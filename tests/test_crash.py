@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import smtp_on_loopback
 from test_nightly import LEADER, STRANGER, SUPPLIER, write_inbox
 
 from flows.nightly import nightly
@@ -103,18 +104,29 @@ def uninterrupted(first_night, tmp_path_factory) -> dict[str, list[tuple]]:
 
 @pytest.mark.parametrize("point", ["ingest", "indicators", "deliver", "publish"])
 def test_a_second_night_killed_at_any_point_is_completed_by_the_next_run(first_night, uninterrupted, tmp_path,
-                                                                         point):
+                                                                         point, monkeypatch):
+    """kill -9 at four points of a second night; the re-run publishes what an uninterrupted night does, and
+    a message the dead night had already sent is not sent again."""
     from prefect.settings import PREFECT_API_URL
 
     inbox, warehouse = copy_night(first_night, tmp_path / "n", {"monthly_2025-04.csv": APRIL})
     published_before = warehouse.read_bytes()
-    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
-    killed = subprocess.run([sys.executable, str(HERE / "nightkill.py"), point, str(inbox), str(warehouse),
-                             str(tmp_path / "n" / "reports")], env=env, capture_output=True, text=True, timeout=600)
-    assert killed.returncode == -9, killed.stderr[-3000:]
-    assert warehouse.read_bytes() == published_before          # nothing of the dead night was published
-    assert warehouse.with_name("cw.duckdb.building").exists()  # it died holding a building copy
-    summary = nightly(inbox=inbox, warehouse=warehouse, reports=tmp_path / "n" / "reports")
+    with smtp_on_loopback() as (controller, mailbox):
+        for name, value in (("SMTP_HOST", "127.0.0.1"), ("SMTP_PORT", str(controller.port)),
+                            ("SMTP_TO", "jingxinting@example.cn")):
+            monkeypatch.setenv(f"CLUSTERWATCH_{name}", value)
+        env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
+        killed = subprocess.run([sys.executable, str(HERE / "nightkill.py"), point, str(inbox), str(warehouse),
+                                 str(tmp_path / "n" / "reports")], env=env, capture_output=True, text=True,
+                                timeout=600)
+        assert killed.returncode == -9, killed.stderr[-3000:]
+        assert warehouse.read_bytes() == published_before          # nothing of the dead night was published
+        assert warehouse.with_name("cw.duckdb.building").exists()  # it died holding a building copy
+        sent_before_the_kill = len(mailbox.messages)
+        summary = nightly(inbox=inbox, warehouse=warehouse, reports=tmp_path / "n" / "reports")
     assert [o.name for o in summary.outcomes] == ["monthly_2025-04.csv"]
     assert content(warehouse) == uninterrupted
     assert not [p for p in warehouse.parent.iterdir() if ".building" in p.name]
+    subjects = [m["Subject"] for _, m in mailbox.messages]
+    assert subjects and len(subjects) == len(set(subjects))    # every message once, across the kill
+    assert (sent_before_the_kill > 0) == (point in ("deliver", "publish"))
