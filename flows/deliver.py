@@ -411,3 +411,26 @@ def flush_published(warehouse: Path, settings: DeliverySettings | None = None) -
         return DeliveryReport()
     with exclusive(warehouse), connect_readonly(warehouse) as con:
         return flush(con, settings or load_settings(), log=SentLog.beside(warehouse))
+
+
+def send_notice(settings: DeliverySettings, subject: str, text: str) -> list[str]:
+    """Send an operational notice (a failed night) now, through every configured channel, each within its
+    send deadline; never raises (the night's own error is what matters). Returns one outcome per channel.
+
+    Not queued: the outbox lives in the building copy the failed night is about to discard."""
+    sends: list[tuple[str, Callable[[], None]]] = []
+    if settings.smtp_host and settings.smtp_to:
+        sends.append((f"e-mail {','.join(settings.smtp_to)}",
+                      partial(_send_email, settings, ",".join(settings.smtp_to), subject, {"text": text}, [])))
+    if settings.webhook_url:
+        body = robot_markdown(subject, "\n".join(f"- {line}" for line in text.splitlines()[2:] if line),
+                              settings.webhook_flavour)
+        sends.append((f"robot {settings.webhook_name}", partial(_send_webhook, settings, settings.webhook_name, body)))
+    outcomes = []
+    for name, send in sends:
+        try:
+            _within(settings.send_deadline_s, send)
+            outcomes.append(f"{name}: sent")
+        except Exception as exc:  # noqa: BLE001 — a notice that cannot be sent is logged, never raised
+            outcomes.append(f"{name}: {type(exc).__name__}: {exc}"[:300])
+    return outcomes
