@@ -108,4 +108,4 @@ def test_clusterwatch_deliver_sends_what_the_outbox_holds(tmp_path, mail_env):
         assert "0 sent" in again.stdout and len(mailbox.messages) == 1
     missing = subprocess.run([*cmd[:2], "--warehouse", str(tmp_path / "nope.duckdb")], capture_output=True,
                              text=True, timeout=120)
-    assert missing.returncode == 2 and "no warehouse at" in missing.stderr and "Traceback" not in missing.stderr
+    assert missing.returncode == 2 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
