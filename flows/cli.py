@@ -88,6 +88,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         booting.join()
     summary = nightly(inbox=args.inbox, warehouse=args.warehouse, reports=args.reports)
     print(f"inbox      {summary.inbox}  ({summary.files_seen} files)")
+    for entry in summary.refused:
+        print(f"refused    {entry.path}: {entry.refused}")
     if summary.run_id is None:
         print("nothing new: every file was landed before; warehouse unchanged")
     else:

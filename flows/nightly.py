@@ -259,11 +259,18 @@ def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE,
         _night(summary, Path(reports))
     except Exception as exc:
         summary.error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        if isinstance(exc, OSError) and not exc.filename and summary.stage in STAGE_OUTPUT:
+            # a write that failed mid-file (a full disk) names no path: say where the stage writes
+            summary.error += f" (stage {summary.stage} writes under {Path(reports) / STAGE_OUTPUT[summary.stage]})"
         _artifact(summary)
         _notify_failure(summary)
         raise
     _artifact(summary)
     return summary
+
+
+# Where each stage writes under --reports, for a failure that names no path.
+STAGE_OUTPUT = {"snapshot": "maps", "alerts": "drift", "report": "reports", "checks": "data_docs"}
 
 
 def _artifact(summary: NightSummary) -> None:
