@@ -333,8 +333,10 @@ def flush(con: duckdb.DuckDBPyConnection, settings: DeliverySettings | None = No
     report = DeliveryReport()
     already = log.sent() if log else {}
     stop_at = time.monotonic() + settings.night_deadline_s
+    # A warehouse published by an earlier release (read here without migrating it) has no message_id yet.
+    mid_column = "message_id" if _has_column(con, "outbox", "message_id") else "NULL"
     items = con.execute(
-        "SELECT id, channel, recipient, subject, payload, attachments, message_id FROM meta.outbox "
+        f"SELECT id, channel, recipient, subject, payload, attachments, {mid_column} FROM meta.outbox "
         "WHERE status IN ('pending', 'failed') ORDER BY id").fetchall()
     waiting = 0
     for item_id, channel, recipient, subject, payload, attachments, mid in items:
@@ -395,6 +397,11 @@ def flush(con: duckdb.DuckDBPyConnection, settings: DeliverySettings | None = No
 
 def _read_only(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute("SELECT current_setting('access_mode')").fetchone()[0] == "read_only"
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'meta' AND table_name = ? "
+                            "AND column_name = ?", [table, column]).fetchone()[0])
 
 
 def _has_outbox(con: duckdb.DuckDBPyConnection) -> bool:

@@ -109,26 +109,26 @@ def _too_big(file_name: str, size: int) -> FileRejected:
 def scan_csv(path: Path, file_name: str) -> bool:
     """Refuse a CSV with a line longer than MAX_CSV_LINE_BYTES; return whether its lines end in CR only
     (old Mac exports), which the CSV readers would take for one endless line."""
-    longest = line_no = 0
-    run = 0                    # bytes since the last line break, across blocks
+    lines_before = 0           # complete lines before the current block
+    run = 0                    # bytes of the line the previous block ended in
     saw_lf = saw_cr = False
     with open(path, "rb") as handle:
         while block := handle.read(BLOCK):
             saw_lf = saw_lf or b"\n" in block
             saw_cr = saw_cr or b"\r" in block
-            breaks = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n") if saw_cr and not saw_lf \
-                else block.split(b"\n")
-            for i, piece in enumerate(breaks):
-                run = run + len(piece) if i == 0 else len(piece)
-                if i:
-                    line_no += 1
-                if run > longest:
-                    longest = run
-                    if longest > MAX_CSV_LINE_BYTES:
-                        raise FileRejected("field_too_large", (
-                            f"{file_name}：第{line_no + 1}行超过{MAX_CSV_LINE_BYTES // 1024:,} KiB / "
-                            f"{file_name}: line {line_no + 1} is longer than {MAX_CSV_LINE_BYTES // 1024:,} KiB "
-                            "(a field this large is not statistics; limit CLUSTERWATCH_MAX_CSV_LINE_BYTES)"))
+            if saw_cr and not saw_lf:
+                block = block.replace(b"\r", b"\n")
+            pieces = block.split(b"\n")
+            pieces[0] = run + len(pieces[0])        # the previous block's last line continues here
+            lengths = [pieces[0], *map(len, pieces[1:])]
+            if max(lengths) > MAX_CSV_LINE_BYTES:
+                line = lines_before + next(i for i, n in enumerate(lengths) if n > MAX_CSV_LINE_BYTES) + 1
+                raise FileRejected("field_too_large", (
+                    f"{file_name}：第{line}行超过{MAX_CSV_LINE_BYTES // 1024:,} KiB / "
+                    f"{file_name}: line {line} is longer than {MAX_CSV_LINE_BYTES // 1024:,} KiB "
+                    "(a field this large is not statistics; limit CLUSTERWATCH_MAX_CSV_LINE_BYTES)"))
+            lines_before += len(lengths) - 1
+            run = lengths[-1]
     return saw_cr and not saw_lf
 
 

@@ -215,3 +215,18 @@ def test_a_read_only_flush_sends_and_logs_without_writing_the_warehouse(tmp_path
     assert len(flush_published(published, settings).sent) == 1
     assert flush_published(published, settings).sent == []          # the log remembers it
     assert published.read_bytes() == before and len(inbox.messages) == 1
+
+
+def test_an_outbox_from_before_message_ids_is_flushed_read_only(tmp_path: Path, smtp_server):
+    from flows.deliver import ensure_outbox, flush_published
+
+    controller, inbox = smtp_server
+    published = tmp_path / "w.duckdb"
+    with duckdb.connect(str(published)) as con:       # the outbox as an earlier release left it
+        ensure_outbox(con)
+        con.execute("ALTER TABLE meta.outbox DROP COLUMN message_id")
+        con.execute("INSERT INTO meta.outbox (channel, recipient, subject, payload) "
+                    "VALUES ('email', 'a@example.cn', 's', '{\"text\": \"t\"}')")
+    settings = DeliverySettings(smtp_host="127.0.0.1", smtp_port=controller.port)
+    assert len(flush_published(published, settings).sent) == 1
+    assert flush_published(published, settings).sent == [] and len(inbox.messages) == 1
