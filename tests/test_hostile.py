@@ -72,3 +72,11 @@ def test_each_hostile_file_gets_its_status_reason_and_row_accounting(hostile_nig
     assert quarantine_rules(root, case.name) == set(case.rules)
     if case.loaded is not None:
         assert rows_loaded == case.loaded
+
+
+def test_injection_text_in_a_name_is_stored_verbatim_as_data(hostile_night):
+    root, _ = hostile_night
+    with duckdb.connect(str(root / "wh" / "cw.duckdb"), read_only=True) as con:
+        [(name,)] = con.execute("SELECT firm_name FROM core.firms WHERE firm_name LIKE '=cmd%'").fetchall()
+        assert name == "=cmd|' /C calc'!A0 <script>alert(1)</script>'; DROP TABLE core.firms; --"
+        assert con.execute("SELECT count(*) FROM meta.files").fetchone()[0] > 0
