@@ -88,7 +88,8 @@ class NightSummary:
     def markdown(self) -> str:
         """The night as the Prefect UI's artifact shows it: files, quarantine by reason, alerts, outputs."""
         def cell(value: object) -> str:
-            return str(value).replace("|", "\\|").replace("\n", " ")
+            # a file name is data: it must not become a table column, a line break or markup in the UI
+            return str(value).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
 
         state = f"**失败 / FAILED** in stage `{self.stage}`: {cell(self.error)}" if self.error else (
             "nothing new; warehouse unchanged" if self.run_id is None else f"run {self.run_id} published")
