@@ -3,6 +3,7 @@ night whose only new file loads no rows still publishes."""
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
@@ -130,3 +131,35 @@ def test_a_second_night_killed_at_any_point_is_completed_by_the_next_run(first_n
     subjects = [m["Subject"] for _, m in mailbox.messages]
     assert subjects and len(subjects) == len(set(subjects))    # every message once, across the kill
     assert (sent_before_the_kill > 0) == (point in ("deliver", "publish"))
+
+
+def disk_full_after_half(src, dst, *args, **kwargs):
+    """shutil.copyfile on a disk that fills up half-way: half a file written, then ENOSPC."""
+    data = Path(src).read_bytes()
+    Path(dst).write_bytes(data[: len(data) // 2])
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_copy_that_fills_the_disk_leaves_nothing_behind_and_names_the_paths(tmp_path, monkeypatch):
+    from flows import warehouse as wh
+
+    published = tmp_path / "cw.duckdb"
+    duckdb.connect(str(published)).close()
+    monkeypatch.setattr(wh.shutil, "copyfile", disk_full_after_half)
+    with pytest.raises(wh.WarehouseIOError) as failed, wh.building(published):
+        pass
+    assert str(published) in str(failed.value) and "No space left on device" in str(failed.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cw.duckdb", "cw.duckdb.lock"]
+
+
+def test_a_landing_copy_that_fills_the_disk_names_source_and_target(tmp_path, monkeypatch):
+    from flows import land
+
+    source = tmp_path / "monthly_2025-06.csv"
+    source.write_text("uscc,period\n", encoding="utf-8")
+    target = tmp_path / "landing" / "ab" / "ab12.csv"
+    monkeypatch.setattr(land.shutil, "copyfile", disk_full_after_half)
+    with pytest.raises(OSError) as failed:
+        land._copy(source, target)
+    assert str(source) in str(failed.value) and str(target) in str(failed.value)
+    assert list(target.parent.iterdir()) == []          # no .part left to fill the disk further
