@@ -64,6 +64,7 @@ def test_each_hostile_file_gets_its_status_reason_and_row_accounting(hostile_nig
     if case.status == "failed":
         assert (status, rows_loaded, rows_quarantined) == ("failed", 0, 0), reason
         assert reason.split(":")[0] == case.reason, reason
+        assert "\n" not in reason and len(reason) <= len(case.reason) + 2 + 600
         if case.reason != "unknown_kind":
             assert case.name in reason
         return
