@@ -338,10 +338,10 @@ def flush(con: duckdb.DuckDBPyConnection, settings: DeliverySettings | None = No
     items = con.execute(
         f"SELECT id, channel, recipient, subject, payload, attachments, {mid_column} FROM meta.outbox "
         "WHERE status IN ('pending', 'failed') ORDER BY id").fetchall()
-    waiting = 0
+    mids: list[str] = []
     for item_id, channel, recipient, subject, payload, attachments, mid in items:
         mid = mid or message_id(channel, recipient, subject, payload, list(attachments or []))
-        waiting += mid not in already
+        mids.append(mid)
         if mid in already:
             if writable:
                 con.execute("UPDATE meta.outbox SET status = 'sent', sent_at = ?::TIMESTAMP, last_error = NULL "
@@ -383,6 +383,7 @@ def flush(con: duckdb.DuckDBPyConnection, settings: DeliverySettings | None = No
             else:
                 if log:
                     log.record(mid, channel, subject)
+                already[mid] = datetime.now().isoformat(timespec="seconds")   # a twin row later: same message
                 if writable:
                     con.execute(
                         "UPDATE meta.outbox SET attempts = attempts + 1, status = 'sent', last_error = NULL, "
@@ -391,7 +392,7 @@ def flush(con: duckdb.DuckDBPyConnection, settings: DeliverySettings | None = No
                 _LOG.info("outbox %d (%s → %s) sent", item_id, channel, recipient)
                 report.sent.append(item_id)
                 break
-    report.pending = waiting - len(report.sent)
+    report.pending = sum(mid not in already for mid in mids)
     return report
 
 

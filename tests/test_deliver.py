@@ -230,3 +230,14 @@ def test_an_outbox_from_before_message_ids_is_flushed_read_only(tmp_path: Path, 
     settings = DeliverySettings(smtp_host="127.0.0.1", smtp_port=controller.port)
     assert len(flush_published(published, settings).sent) == 1
     assert flush_published(published, settings).sent == [] and len(inbox.messages) == 1
+
+
+def test_the_same_message_queued_twice_is_sent_once(tmp_path: Path, smtp_server):
+    controller, inbox = smtp_server
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    first = enqueue_email(con, ["a@example.cn"], "预警 2025-12", "正文")
+    twin = enqueue_email(con, ["a@example.cn"], "预警 2025-12", "正文")
+    result = flush(con, DeliverySettings(smtp_host="127.0.0.1", smtp_port=controller.port),
+                   log=SentLog(tmp_path / "sent.jsonl"))
+    assert result.sent == [first] and result.pending == 0 and len(inbox.messages) == 1
+    assert con.execute("SELECT status FROM meta.outbox WHERE id = ?", [twin]).fetchone() == ("sent",)
