@@ -189,13 +189,19 @@ def readable(path: Path, file_name: str) -> Iterator[Path]:
     yield path
 
 
-def describe_failure(exc: BaseException, file_name: str) -> tuple[str, str]:
-    """Reason code and readable message for an unexpected exception while one file was processed."""
+PHASE_REASONS = {"read": ("unreadable_file", "读取", "reading"), "check": ("check_failed", "校验", "checking"),
+                 "load": ("load_failed", "入库", "loading")}
+
+
+def describe_failure(exc: BaseException, file_name: str, phase: str = "read") -> tuple[str, str]:
+    """Reason code and readable message for an unexpected exception while one file was read, checked or
+    loaded (the phase names which, so a pipeline fault is not passed off as a bad file)."""
     if isinstance(exc, MemoryError):
-        return "out_of_memory", (f"{file_name}：处理时内存不足 / {file_name}: ran out of memory while reading it")
+        return "out_of_memory", (f"{file_name}：处理时内存不足 / {file_name}: ran out of memory while processing it")
     if isinstance(exc, OSError):
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         return "io_error", f"{file_name}：读写出错 / {file_name}: I/O error{where}: {exc.strerror or exc}"
-    text = str(exc).splitlines()[0][:400] if str(exc) else ""
-    return "unreadable_file", (f"{file_name}：处理失败（{type(exc).__name__}：{text}） / "
-                               f"{file_name}: could not be processed ({type(exc).__name__}: {text})")
+    reason, zh, en = PHASE_REASONS[phase]
+    text = str(exc).strip().splitlines()[0][:400] if str(exc).strip() else ""
+    return reason, (f"{file_name}：{zh}时出错（{type(exc).__name__}：{text}） / "
+                    f"{file_name}: failed while {en} it ({type(exc).__name__}: {text})")

@@ -164,14 +164,17 @@ def ingest_task(con: duckdb.DuckDBPyConnection, run_id: int, landed: LandedFile,
     if landed.kind is None:
         return loader.fail_file(con, landed.file_id, landed.name, None, "unknown_kind",
                                 "文件名前缀不是已知数据类别 / file name does not start with a known kind")
+    phase = "read"
     try:
         with guards.readable(landed.path, landed.name) as path:
             std = standardise(path, landed.kind, file_name=landed.name)
+        phase = "check"
         checked = session.validate(landed.kind, std.frame, landed.name, con, where=std.where,
                                    headers={c: s for s, c in std.header_map.items()})
         rejected = pl.concat([std.issues, checked.issues], how="vertical_relaxed")
         flagged = pl.concat([std.warnings, checked.warnings], how="vertical_relaxed") if std.warnings.height \
             else checked.warnings
+        phase = "load"
         outcome = loader.load_file(
             con, run_id, landed.file_id, landed.name, landed.kind, parsed=std.frame, loaded=checked.frame,
             rejected=rejected, flagged=flagged, raw=std.raw, rows_in=std.rows_in,
@@ -179,8 +182,8 @@ def ingest_task(con: duckdb.DuckDBPyConnection, run_id: int, landed: LandedFile,
     except FileRejected as exc:
         return loader.fail_file(con, landed.file_id, landed.name, landed.kind, exc.reason, exc.message)
     except Exception as exc:  # noqa: BLE001 — one file's failure of any kind must not stop the night
-        get_run_logger().exception("%s failed while being read, checked or loaded", landed.name)
-        reason, message = guards.describe_failure(exc, landed.name)
+        get_run_logger().exception("%s failed (%s)", landed.name, phase)
+        reason, message = guards.describe_failure(exc, landed.name, phase)
         return loader.fail_file(con, landed.file_id, landed.name, landed.kind, reason, message)
     session.record(con, landed.file_id, run_id, checked)
     return outcome

@@ -98,3 +98,23 @@ def test_a_stage_that_fails_once_is_retried_and_the_night_publishes(tmp_path, pr
     summary = nightly(inbox=write_inbox(tmp_path / "inbox"), warehouse=tmp_path / "wh" / "cw.duckdb",
                       reports=tmp_path / "reports")
     assert len(calls) == 2 and summary.reports and (tmp_path / "wh" / "cw.duckdb").exists()
+
+
+def test_a_file_that_breaks_the_loader_fails_alone_and_the_night_publishes(tmp_path, prefect_harness, monkeypatch):
+    import duckdb
+
+    real = night_module.loader.load_file
+
+    def breaks_on_march(con, run_id, file_id, name, *args, **kwargs):
+        if name == "monthly_2025-03.csv":
+            raise KeyError("a pipeline fault on this file")
+        return real(con, run_id, file_id, name, *args, **kwargs)
+
+    monkeypatch.setattr(night_module.loader, "load_file", breaks_on_march)
+    warehouse = tmp_path / "wh" / "cw.duckdb"
+    nightly(inbox=write_inbox(tmp_path / "inbox"), warehouse=warehouse, reports=tmp_path / "reports")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        files = dict(con.execute("SELECT file_name, status || ' ' || coalesce(reason, '') FROM meta.files").fetchall())
+    assert files["monthly_2025-03.csv"].startswith("failed load_failed: monthly_2025-03.csv")
+    assert "KeyError" in files["monthly_2025-03.csv"]
+    assert files["monthly_2025-02.csv"] == "loaded " and files["firms_2025.csv"] == "loaded "
