@@ -170,6 +170,16 @@ QUALITY_TERMS: dict[str, tuple[str, str]] = {
     "ambiguous_basis": ("口径（本月/累计）有歧义", "ambiguous basis (current month or year to date)"),
     "old_identifier": ("按旧代码（组织机构代码/税务登记号）对应到企业", "matched by an old identifier"),
     "ambiguous_identifier": ("旧代码对应多家企业", "old identifier matches several firms"),
+    # file-level reasons of flows/guards.py (resource guards) and of the per-file isolation in flows/nightly.py
+    "xlsx_too_large": ("Excel文件解压后过大", "workbook too large when uncompressed"),
+    "sheet_too_large": ("工作表范围过大", "worksheet range too large"),
+    "field_too_large": ("单行内容过长", "line too long"),
+    "unsupported_column": ("含无法保存为文本的列", "a column that cannot be kept as text"),
+    "check_failed": ("校验时出错", "failed while being checked"),
+    "load_failed": ("入库时出错", "failed while being loaded"),
+    "out_of_memory": ("处理时内存不足", "ran out of memory"),
+    "io_error": ("读写出错", "input/output error"),
+    "unknown_kind": ("文件名不是已知数据类别", "file name names no known kind"),
 }
 KIND_EN = {"clusters": "cluster registry", "firms": "firm registry", "platforms": "innovation platforms",
            "monthly": "monthly statistics", "tax": "tax", "procurement": "procurement",
