@@ -437,7 +437,7 @@ def notify(con: duckdb.DuckDBPyConnection, cfg: dict, latest: dt.date, alerts: l
     if cfg.get("delivery", {}).get("email", True) and settings.smtp_to:
         ids.append(deliver.enqueue_email(con, list(settings.smtp_to), subject, text))
     if cfg.get("delivery", {}).get("webhook", True) and settings.webhook_url:
-        ids.append(deliver.enqueue_webhook(con, settings.webhook_url, deliver.robot_markdown(
+        ids.append(deliver.enqueue_webhook(con, settings.webhook_name, deliver.robot_markdown(
             f"集群运行监测预警 {latest:%Y-%m}", markdown, settings.webhook_flavour)))
     if ids:
         for column, items in (("delivered_at", new), ("resolved_delivered_at", resolved)):

@@ -4,11 +4,52 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import threading
+import time
+import traceback
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from flows.settings import DEFAULT_CRON, DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, TIMEZONE
+
+_PERIOD = re.compile(r"^(\d{4})(?:-|/|年)?(\d{1,2})(?:月|-01)?$")
+
+
+def period_arg(text: str) -> str:
+    """The one period parser of every command: 2025-06, 202506, 2025/6, 2025年6月 or 2025-06-01 → '2025-06'.
+    Anything else (2025-13, year 0, foo) is a usage error naming the value."""
+    m = _PERIOD.match(text.strip())
+    if not m or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month (expected YYYY-MM, e.g. 2025-06)")
+    return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
+
+
+def existing_file(text: str) -> Path:
+    """A path that must name an existing file (a warehouse to read, a file to check)."""
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {path}")
+    return path
+
+
+def existing_folder(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no such folder: {path}")
+    return path
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2) and defaults shown in every help text."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _quiet_prefect() -> None:
@@ -47,6 +88,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         booting.join()
     summary = nightly(inbox=args.inbox, warehouse=args.warehouse, reports=args.reports)
     print(f"inbox      {summary.inbox}  ({summary.files_seen} files)")
+    for entry in summary.refused:
+        print(f"refused    {entry.path}: {entry.refused}")
     if summary.run_id is None:
         print("nothing new: every file was landed before; warehouse unchanged")
     else:
@@ -79,15 +122,67 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    _quiet_prefect()
-    from prefect.schedules import Cron
+class ServeRefused(Exception):
+    """`serve` cannot schedule anything as configured (no server, or the server never came up)."""
 
+
+def wait_for_server(api_url: str, wait_s: float, every_s: float = 2.0) -> None:
+    """Poll the Prefect API's health endpoint until it answers; a server started by systemd just before
+    `serve` may still be migrating its database. Raises ServeRefused after `wait_s` seconds."""
+    import httpx
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            if httpx.get(f"{api_url.rstrip('/')}/health", timeout=5).status_code == 200:
+                return
+            problem = "not healthy yet"
+        except httpx.HTTPError as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        if time.monotonic() >= deadline:
+            raise ServeRefused(f"Prefect server at {api_url} did not answer within {wait_s:.0f} s ({problem})")
+        print(f"waiting for the Prefect server at {api_url}: {problem}", file=sys.stderr, flush=True)
+        time.sleep(every_s)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the nightly flow on its cron schedule; wait for the server, and serve again if it goes away.
+
+    Prefect cannot schedule on the temporary server a flow call starts (it only warns and then schedules
+    nothing), so a configured PREFECT_API_URL is required.
+    """
+    _quiet_prefect()
+    import httpx
+    from prefect.schedules import Cron
+    from prefect.settings import PREFECT_API_URL
+
+    api_url = PREFECT_API_URL.value()
+    if not api_url:
+        raise ServeRefused(
+            "no Prefect server configured: start one (`prefect server start`) and set PREFECT_API_URL, "
+            "e.g. PREFECT_API_URL=http://127.0.0.1:4200/api (a temporary server cannot run schedules)")
+    wait_for_server(api_url, args.wait_server)
     from flows.nightly import nightly
 
-    nightly.serve(name="clusterwatch-nightly", schedules=[Cron(args.cron, timezone=args.timezone)],
-                  parameters={"inbox": str(args.inbox), "warehouse": str(args.warehouse)})
-    return 0
+    parameters = {"inbox": str(args.inbox), "warehouse": str(args.warehouse), "reports": str(args.reports)}
+    while True:
+        try:
+            nightly.serve(name="clusterwatch-nightly", schedules=[Cron(args.cron, timezone=args.timezone)],
+                          parameters=parameters, limit=1, print_starting_message=True)
+            return 0
+        except httpx.TransportError as exc:
+            print(f"lost the Prefect server at {api_url} ({type(exc).__name__}: {exc}); reconnecting",
+                  file=sys.stderr, flush=True)
+            wait_for_server(api_url, args.wait_server)
+
+
+def cmd_deliver(args: argparse.Namespace) -> int:
+    """Send what the published warehouse's outbox still holds, without running a night."""
+    from flows.deliver import flush_published
+
+    report = flush_published(args.warehouse)
+    print(f"delivery   {report}")
+    return 1 if report.failed else 0
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -132,51 +227,63 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="clusterwatch", description=__doc__)
-    sub = root.add_subparsers(dest="command", required=True)
+    root = Parser(prog="clusterwatch", description=__doc__)
+    try:
+        release = version("clusterwatch")
+    except PackageNotFoundError:
+        release = "unknown"
+    root.add_argument("--version", action="version", version=f"clusterwatch {release}")
+    root.add_argument("--traceback", action="store_true", help="print the full traceback of a failure")
+    sub = root.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     run = sub.add_parser("run", help="run the nightly flow once and publish the warehouse")
-    run.add_argument("--inbox", type=Path, default=DEFAULT_INBOX, help="folder of delivered files")
+    run.add_argument("--inbox", type=existing_folder, default=DEFAULT_INBOX, help="folder of delivered files")
     run.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file to publish")
     run.add_argument("--reports", type=Path, default=REPORTS_OUT, help="folder for maps, drift and reports")
     run.set_defaults(func=cmd_run)
 
-    serve = sub.add_parser("serve", help="serve the nightly flow on a cron schedule (Prefect)")
-    serve.add_argument("--inbox", type=Path, default=DEFAULT_INBOX)
-    serve.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
-    serve.add_argument("--cron", default=DEFAULT_CRON, help=f"cron expression (default {DEFAULT_CRON!r})")
-    serve.add_argument("--timezone", default=TIMEZONE)
+    serve = sub.add_parser("serve", help="serve the nightly flow on a cron schedule (needs a Prefect server)")
+    serve.add_argument("--inbox", type=existing_folder, default=DEFAULT_INBOX, help="folder of delivered files")
+    serve.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file to publish")
+    serve.add_argument("--reports", type=Path, default=REPORTS_OUT, help="folder for maps, drift and reports")
+    serve.add_argument("--cron", default=DEFAULT_CRON, help="cron expression")
+    serve.add_argument("--timezone", default=TIMEZONE, help="time zone of the cron expression")
+    serve.add_argument("--wait-server", type=float, default=300.0, metavar="SECONDS",
+                       help="how long to wait for the Prefect server (PREFECT_API_URL) to answer")
     serve.set_defaults(func=cmd_serve)
 
+    deliver = sub.add_parser("deliver", help="send what the warehouse's outbox still holds (no night is run)")
+    deliver.add_argument("--warehouse", type=existing_file, default=DEFAULT_WAREHOUSE, help="published DuckDB file")
+    deliver.set_defaults(func=cmd_deliver)
+
     sample = sub.add_parser("sample", help="generate deterministic sample data with its planted truth")
-    sample.add_argument("--scale", choices=("sample", "province", "nation"), default="sample")
-    sample.add_argument("--out", type=Path, required=True)
-    sample.add_argument("--seed", type=int, default=20251231)
+    sample.add_argument("--scale", choices=("sample", "province", "nation"), default="sample", help="size")
+    sample.add_argument("--out", type=Path, required=True, help="folder to write")
+    sample.add_argument("--seed", type=int, default=20251231, help="random seed")
     sample.set_defaults(func=cmd_sample)
 
     from flows.maps import COLOR_CHOICES
 
     cmap = sub.add_parser("map", help="render the cluster map of a period (GeoJSON, PNG, offline HTML)")
-    cmap.add_argument("--period", required=True, help="e.g. 2025-12")
-    cmap.add_argument("--color", default="local_supporting_rate",
-                      choices=COLOR_CHOICES)
-    cmap.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    cmap.add_argument("--period", type=period_arg, required=True, help="month, e.g. 2025-12")
+    cmap.add_argument("--color", default="local_supporting_rate", choices=COLOR_CHOICES, help="colour by")
+    cmap.add_argument("--warehouse", type=existing_file, default=DEFAULT_WAREHOUSE, help="DuckDB file to read")
     cmap.add_argument("--out", type=Path, default=None, help="folder (default reports/out/maps)")
     cmap.set_defaults(func=cmd_map)
 
     alerts = sub.add_parser("alerts", help="list alerts (read-only)")
-    alerts.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
-    alerts.add_argument("--period", help="e.g. 2025-12")
-    alerts.add_argument("--status", choices=("new", "ongoing", "resolved", "withdrawn"))
+    alerts.add_argument("--warehouse", type=existing_file, default=DEFAULT_WAREHOUSE, help="DuckDB file to read")
+    alerts.add_argument("--period", type=period_arg, help="month, e.g. 2025-12 (default: every month)")
+    alerts.add_argument("--status", choices=("new", "ongoing", "resolved", "withdrawn"), help="only this status")
     alerts.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the messages")
     alerts.set_defaults(func=cmd_alerts)
 
     report = sub.add_parser("report", help="render the monthly monitoring report (HTML and PDF)")
-    report.add_argument("--period", help="e.g. 2025-12 (default: the latest month)")
-    report.add_argument("--lang", choices=("zh", "en"), default="zh")
-    report.add_argument("--audience", choices=("internal", "public"), default="internal")
+    report.add_argument("--period", type=period_arg, help="month, e.g. 2025-12 (default: the latest month)")
+    report.add_argument("--lang", choices=("zh", "en"), default="zh", help="language")
+    report.add_argument("--audience", choices=("internal", "public"), default="internal", help="disclosure rules")
     report.add_argument("--province", help="only this province's clusters, e.g. 河北省")
-    report.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    report.add_argument("--warehouse", type=existing_file, default=DEFAULT_WAREHOUSE, help="DuckDB file to read")
     report.add_argument("--out", type=Path, default=None, help="folder (default reports/out/reports/<period>)")
     report.set_defaults(func=cmd_report)
 
@@ -187,11 +294,11 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, required=True, help="file to write, e.g. indicators.xlsx")
     export.add_argument("--format", choices=("xlsx", "csv", "parquet"),
                         help="default: from the file suffix")
-    export.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    export.add_argument("--warehouse", type=existing_file, default=DEFAULT_WAREHOUSE, help="DuckDB file to read")
     export.set_defaults(func=cmd_export)
 
     check = sub.add_parser("check", help="validate files without loading them")
-    check.add_argument("files", type=Path, nargs="+")
+    check.add_argument("files", type=existing_file, nargs="+", help="files to check")
     check.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE,
                        help="warehouse whose registries the files are checked against")
     check.set_defaults(func=cmd_check)
@@ -199,8 +306,23 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit 0 on success, 1 when the command failed (one line on stderr, --traceback for the rest),
+    2 for bad usage."""
     args = parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ServeRefused as exc:
+        print(f"clusterwatch {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"clusterwatch {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 — the command line reports a failure in one line, not a traceback
+        if args.traceback:
+            traceback.print_exc()
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"clusterwatch {args.command}: failed: {type(exc).__name__}: {first}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -147,7 +147,7 @@ def compute(con: duckdb.DuckDBPyConnection, periods: list[dt.date], cfg: dict, k
 def store(con: duckdb.DuckDBPyConnection, periods: list[dt.date], results: pd.DataFrame) -> None:
     """Replace the months' rows of mart.drift_results (a re-run replaces, never duplicates)."""
     con.execute("CREATE OR REPLACE TEMP TABLE drift_periods (period DATE)")
-    con.executemany("INSERT INTO drift_periods VALUES (?)", [[p] for p in periods])
+    con.execute("INSERT INTO drift_periods SELECT unnest(?::DATE[])", [periods])
     con.execute("DELETE FROM mart.drift_results WHERE period IN (SELECT period FROM drift_periods)")
     if len(results):
         con.register("drift_new", results)

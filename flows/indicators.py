@@ -441,9 +441,10 @@ def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt
     rebuilding the procurement aggregates of the source months."""
     _load_config(con)
     con.execute("CREATE OR REPLACE TEMP TABLE tp (period DATE)")
-    con.executemany("INSERT INTO tp VALUES (?)", [[p] for p in targets])
+    # unnest of a list parameter: a night that changed no period has empty lists (executemany refuses those)
+    con.execute("INSERT INTO tp SELECT unnest(?::DATE[])", [targets])
     con.execute("CREATE OR REPLACE TEMP TABLE sp (period DATE)")
-    con.executemany("INSERT INTO sp VALUES (?)", [[p] for p in source])
+    con.execute("INSERT INTO sp SELECT unnest(?::DATE[])", [source])
     # Rating periods: the annual rating (December) and the latest period (the running year's provisional one).
     con.execute("CREATE OR REPLACE TEMP TABLE rp AS SELECT period FROM tp WHERE month(period) = 12 OR period = ?",
                 [last])

@@ -34,8 +34,30 @@ def landed_hashes(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {row[0] for row in con.execute("SELECT sha256 FROM meta.files").fetchall()}
 
 
+def remove_partial_copies(store: Path) -> list[Path]:
+    """Delete `.part` copies a night that died mid-copy left in the store (only called under the warehouse
+    lock, so no live night is writing one); a complete copy is only ever renamed into place."""
+    removed = sorted(store.glob("*/*.part")) if store.is_dir() else []
+    for path in removed:
+        path.unlink()
+    return removed
+
+
+def _copy(source: Path, target: Path) -> None:
+    """Copy into the store through a `.part` file renamed into place; an error names both paths."""
+    partial = target.with_suffix(target.suffix + ".part")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, partial)
+        partial.replace(target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise OSError(exc.errno, f"landing {source} as {target}: {exc.strerror or exc}") from exc
+
+
 def land(files: list[InboxFile], store: Path, con: duckdb.DuckDBPyConnection, run_id: int) -> list[LandedFile]:
     """Copy new files into the store and register them; return only the files not seen before."""
+    remove_partial_copies(store)
     known = landed_hashes(con)
     landed: list[LandedFile] = []
     for item in files:
@@ -45,9 +67,7 @@ def land(files: list[InboxFile], store: Path, con: duckdb.DuckDBPyConnection, ru
         known.add(sha)
         target = store_path(store, sha, item.path.suffix)
         if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(item.path, target.with_suffix(target.suffix + ".part"))
-            target.with_suffix(target.suffix + ".part").replace(target)
+            _copy(item.path, target)
         stat = item.path.stat()
         file_id = query_one(con, "land_register", {
             "file_name": item.name, "kind": item.kind, "sha256": sha, "size_bytes": stat.st_size,

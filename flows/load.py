@@ -29,6 +29,9 @@ FILE_COLUMNS_SCHEMA: dict[str, pl.DataType] = {
     "unit_source": pl.Utf8, "factor": pl.Float64, "status": pl.Utf8, "note": pl.Utf8}
 
 
+MAX_REASON = 600   # characters of a failed file's message kept in meta.files.reason
+
+
 @dataclass(frozen=True)
 class FileOutcome:
     file_id: int
@@ -144,9 +147,14 @@ def load_file(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: s
 
 def fail_file(con: duckdb.DuckDBPyConnection, file_id: int, name: str, kind: str | None, reason: str,
               message: str) -> FileOutcome:
-    """A file nobody can read stays landed, marked failed with the reason; the night goes on."""
+    """A file nobody can read stays landed, marked failed with the reason; the night goes on.
+
+    The message is kept to one readable line (a parser's error can be a page of hints and repeated data).
+    """
+    text = " ".join(message.split())
+    text = text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
     run_sql(con, "file_finish", {
-        "file_id": file_id, "status": "failed", "reason": f"{reason}: {message}", "encoding": None,
+        "file_id": file_id, "status": "failed", "reason": f"{reason}: {text}", "encoding": None,
         "header_map": None, "rows_in": None, "rows_loaded": 0, "rows_quarantined": 0})
     return FileOutcome(file_id, name, kind, "failed", reason=reason)
 

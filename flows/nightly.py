@@ -8,6 +8,8 @@ simply run again. One Prefect task per stage, and one per inbox file for the ing
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,12 +19,15 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-from prefect import flow, get_run_logger, task
+from prefect import Task, flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
+from flows import guards
 from flows import load as loader
 from flows.alerts import AlertSummary, evaluate_alerts
-from flows.deliver import DeliveryReport, flush, load_settings
+from flows.deliver import DeliveryReport, SentLog, flush, flush_published, load_settings, send_notice
 from flows.discover import InboxFile, discover
 from flows.indicators import changed_periods, update_indicators
 from flows.land import LandedFile, land, landed_hashes
@@ -42,6 +47,7 @@ class NightSummary:
     inbox: Path
     warehouse: Path
     files_seen: int
+    refused: list[InboxFile] = field(default_factory=list)   # symlinks and special files: reported, not landed
     run_id: int | None = None
     outcomes: list[loader.FileOutcome] = field(default_factory=list)
     periods_recomputed: int = 0
@@ -51,10 +57,13 @@ class NightSummary:
     reports: list[ReportFiles] = field(default_factory=list)
     delivery: DeliveryReport | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    stage: str = "start"            # the stage running (or the one that failed), for the failure notice
+    error: str | None = None
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:
         """Add the wall time of a stage to `seconds` (the CLI and the benchmarks print where a night went)."""
+        self.stage = stage
         started = time.perf_counter()
         try:
             yield
@@ -76,6 +85,60 @@ class NightSummary:
                 totals[rule] = totals.get(rule, 0) + n
         return dict(sorted(totals.items()))
 
+    def markdown(self) -> str:
+        """The night as the Prefect UI's artifact shows it: files, quarantine by reason, alerts, outputs."""
+        def cell(value: object) -> str:
+            # a file name is data: it must not become a table column, a line break or markup in the UI
+            return str(value).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+
+        state = f"**失败 / FAILED** in stage `{self.stage}`: {cell(self.error)}" if self.error else (
+            "nothing new; warehouse unchanged" if self.run_id is None else f"run {self.run_id} published")
+        lines = [f"# clusterwatch night — {state}", "",
+                 f"inbox `{self.inbox}` ({self.files_seen} files) · warehouse `{self.warehouse}`", ""]
+        if self.outcomes:
+            lines += ["| file | status | rows in | loaded | quarantined | reason |", "|---|---|---:|---:|---:|---|"]
+            lines += [f"| {cell(o.name)} | {o.status} | {o.rows_in} | {o.rows_loaded} | {o.rows_quarantined} | "
+                      f"{cell(o.reason or '')} |" for o in self.outcomes]
+            lines.append("")
+        if self.quarantined_by_rule():
+            lines += ["| quarantine rule | rows |", "|---|---:|"]
+            lines += [f"| {rule} | {n} |" for rule, n in self.quarantined_by_rule().items()] + [""]
+        lines += [f"- refused (not landed): {cell(f.name)} — {cell(f.refused)}" for f in self.refused]
+        if self.alerts:
+            lines.append(f"- {cell(self.alerts)}")
+        lines += [f"- report: `{r.html}`" + (f" · `{r.pdf}`" if r.pdf else "") for r in self.reports]
+        lines += [f"- map {s.period:%Y-%m}: " + " · ".join(f"`{f}`" for f in s.files) for s in self.snapshots
+                  if s.drawn]
+        if self.data_docs:
+            lines.append(f"- checks (Data Docs): `{self.data_docs}`")
+        if self.delivery:
+            lines.append(f"- delivery: {self.delivery}")
+        if self.seconds:
+            lines.append("- time: " + " · ".join(f"{stage} {sec:.0f} s" for stage, sec in self.seconds.items()))
+        return "\n".join(lines)
+
+
+def retrying(stage: Task) -> Task:
+    """The stage with the configured retries: CLUSTERWATCH_TASK_RETRIES (default 2) more tries after a
+    failure, waiting CLUSTERWATCH_TASK_RETRY_DELAY_S (default 20) seconds, doubled before each next try.
+    A stage that writes the warehouse does so in one transaction (indicators and snapshot open their own;
+    alerts and report run in in_transaction), so a retry starts clean."""
+    retries = int(os.environ.get("CLUSTERWATCH_TASK_RETRIES", "2"))
+    delay = float(os.environ.get("CLUSTERWATCH_TASK_RETRY_DELAY_S", "20"))
+    return stage.with_options(retries=retries, retry_delay_seconds=[delay * 2 ** i for i in range(retries)])
+
+
+@contextmanager
+def in_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """A stage's writes as one transaction: a failed try leaves nothing for the retry to trip over."""
+    con.begin()
+    try:
+        yield
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
 
 @task(name="discover", cache_policy=NO_CACHE)
 def discover_task(inbox: Path) -> list[InboxFile]:
@@ -92,24 +155,36 @@ def ingest_task(con: duckdb.DuckDBPyConnection, run_id: int, landed: LandedFile,
                 session: ValidationSession) -> loader.FileOutcome:
     """standardise → validate → load for one file; a file that cannot be read is marked failed.
 
-    The file's verdicts are final here; Great Expectations checks them once per kind in validate_gx_task.
+    Every file is isolated (DESIGN §4): whatever goes wrong while reading, checking or loading it (a bomb
+    stopped by a guard, a parser error, a value no column type can hold) marks this file failed with a
+    reason code and a message, and the night goes on with the others. load_file rolls its own transaction
+    back, so a file that fails while loading leaves nothing behind. The file's verdicts are final here;
+    Great Expectations checks them once per kind in validate_gx_task.
     """
     if landed.kind is None:
         return loader.fail_file(con, landed.file_id, landed.name, None, "unknown_kind",
                                 "文件名前缀不是已知数据类别 / file name does not start with a known kind")
+    phase = "read"
     try:
-        std = standardise(landed.path, landed.kind, file_name=landed.name)
+        with guards.readable(landed.path, landed.name) as path:
+            std = standardise(path, landed.kind, file_name=landed.name)
+        phase = "check"
+        checked = session.validate(landed.kind, std.frame, landed.name, con, where=std.where,
+                                   headers={c: s for s, c in std.header_map.items()})
+        rejected = pl.concat([std.issues, checked.issues], how="vertical_relaxed")
+        flagged = pl.concat([std.warnings, checked.warnings], how="vertical_relaxed") if std.warnings.height \
+            else checked.warnings
+        phase = "load"
+        outcome = loader.load_file(
+            con, run_id, landed.file_id, landed.name, landed.kind, parsed=std.frame, loaded=checked.frame,
+            rejected=rejected, flagged=flagged, raw=std.raw, rows_in=std.rows_in,
+            encoding=std.encoding, header_map=std.header_map, columns=columns_rows(std.columns))
     except FileRejected as exc:
         return loader.fail_file(con, landed.file_id, landed.name, landed.kind, exc.reason, exc.message)
-    checked = session.validate(landed.kind, std.frame, landed.name, con, where=std.where,
-                               headers={c: s for s, c in std.header_map.items()})
-    rejected = pl.concat([std.issues, checked.issues], how="vertical_relaxed")
-    flagged = pl.concat([std.warnings, checked.warnings], how="vertical_relaxed") if std.warnings.height \
-        else checked.warnings
-    outcome = loader.load_file(
-        con, run_id, landed.file_id, landed.name, landed.kind, parsed=std.frame, loaded=checked.frame,
-        rejected=rejected, flagged=flagged, raw=std.raw, rows_in=std.rows_in,
-        encoding=std.encoding, header_map=std.header_map, columns=columns_rows(std.columns))
+    except Exception as exc:  # noqa: BLE001 — one file's failure of any kind must not stop the night
+        get_run_logger().exception("%s failed (%s)", landed.name, phase)
+        reason, message = guards.describe_failure(exc, landed.name, phase)
+        return loader.fail_file(con, landed.file_id, landed.name, landed.kind, reason, message)
     session.record(con, landed.file_id, run_id, checked)
     return outcome
 
@@ -134,31 +209,35 @@ def data_docs_task(run_id: int, reports: Path) -> Path:
 @task(name="indicators", cache_policy=NO_CACHE)
 def indicators_task(con: duckdb.DuckDBPyConnection, run_id: int) -> set[date]:
     """Recompute the indicator marts for the periods whose windows touch what this night changed."""
-    return update_indicators(con, changed_periods(con, run_id))
+    return update_indicators(con, changed_periods(con, run_id))   # its own transaction (a retry starts clean)
 
 
 @task(name="snapshot", cache_policy=NO_CACHE)
 def snapshot_task(con: duckdb.DuckDBPyConnection, periods: set[date], out_dir: Path) -> list[SnapshotResult]:
     """A new map snapshot version for each recomputed period whose content changed; files for the latest."""
-    return snapshot_stage(con, periods, out_dir)
+    return snapshot_stage(con, periods, out_dir)   # one transaction per snapshot of its own
 
 
 @task(name="alerts", cache_policy=NO_CACHE)
 def alerts_task(con: duckdb.DuckDBPyConnection, reports: Path) -> AlertSummary:
     """Threshold and drift alerts for every month; new and resolved ones of the latest month are queued."""
-    return evaluate_alerts(con, reports_dir=reports)
+    with in_transaction(con):
+        return evaluate_alerts(con, reports_dir=reports)
 
 
 @task(name="report", cache_policy=NO_CACHE)
 def report_task(con: duckdb.DuckDBPyConnection, reports: Path) -> list[ReportFiles]:
     """The monthly report of the latest month (HTML + PDF), queued for e-mail to the configured recipients."""
-    return report_stage(con, out_root=reports / "reports", maps_dir=reports / "maps")
+    with in_transaction(con):
+        return report_stage(con, out_root=reports / "reports", maps_dir=reports / "maps")
 
 
 @task(name="deliver", cache_policy=NO_CACHE)
-def deliver_task(con: duckdb.DuckDBPyConnection) -> DeliveryReport:
-    """Send what the outbox holds (alerts, reports); failures stay queued for the next night."""
-    return flush(con, load_settings())
+def deliver_task(con: duckdb.DuckDBPyConnection, warehouse: Path) -> DeliveryReport:
+    """Send what the outbox holds (alerts, reports); failures stay queued for the next night. Sends are
+    recorded in the sent log beside the warehouse first, so a crash before the publish sends nothing twice."""
+    return flush(con, load_settings(), log=SentLog.beside(warehouse))
+
 
 
 def new_files(files: list[InboxFile], warehouse: Path) -> list[InboxFile]:
@@ -175,19 +254,76 @@ def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE,
             reports: Path = REPORTS_OUT) -> NightSummary:
     """Run one night over an inbox and publish the warehouse if anything new arrived.
 
-    Maps, drift reports and monthly reports are written under `reports`.
+    Maps, drift reports and monthly reports are written under `reports`. Every night leaves a markdown
+    artifact (key `nightly-summary`) in Prefect; a night that fails also sends a failure notice through the
+    configured channels (e-mail, robot), then fails the flow run.
     """
+    summary = NightSummary(inbox=Path(inbox), warehouse=Path(warehouse), files_seen=0)
+    try:
+        _night(summary, Path(reports))
+    except Exception as exc:
+        summary.error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        if isinstance(exc, OSError) and not exc.filename and summary.stage in STAGE_OUTPUT:
+            # a write that failed mid-file (a full disk) names no path: say where the stage writes
+            summary.error += f" (stage {summary.stage} writes under {Path(reports) / STAGE_OUTPUT[summary.stage]})"
+        _artifact(summary)
+        _notify_failure(summary)
+        raise
+    _artifact(summary)
+    return summary
+
+
+# Where each stage writes under --reports, for a failure that names no path.
+STAGE_OUTPUT = {"snapshot": "maps", "alerts": "drift", "report": "reports", "checks": "data_docs"}
+
+
+def _artifact(summary: NightSummary) -> None:
+    create_markdown_artifact(key="nightly-summary", markdown=summary.markdown(),
+                             description=f"clusterwatch night over {summary.inbox}")
+
+
+def _notify_failure(summary: NightSummary) -> None:
+    """Tell someone: a failed night is otherwise only visible to whoever opens the Prefect UI."""
+    url = flow_run.ui_url or "(Prefect UI)"
+    subject = f"clusterwatch 夜间运行失败 / nightly run failed: {summary.stage}"
+    text = (f"{subject}\n\n"
+            f"阶段 / stage: {summary.stage}\n"
+            f"错误 / error: {summary.error}\n"
+            f"收件箱 / inbox: {summary.inbox}\n"
+            f"仓库 / warehouse: {summary.warehouse} — 未发布，保持上一版本 / "
+            "not published; the previous version stands\n"
+            f"运行记录 / run: {url}\n"
+            "下次运行会重新处理同样的文件 / the next run picks the same files up again.\n")
+    results = send_notice(load_settings(), subject, text)
+    get_run_logger().error("night failed in stage %s: %s; notice: %s", summary.stage, summary.error,
+                           ", ".join(results) or "no channel configured")
+
+
+def _night(summary: NightSummary, reports: Path) -> None:
     logger = get_run_logger()
-    inbox, warehouse, reports = Path(inbox), Path(warehouse), Path(reports)
-    files = discover_task(inbox)
-    summary = NightSummary(inbox=inbox, warehouse=warehouse, files_seen=len(files))
+    inbox, warehouse = summary.inbox, summary.warehouse
+    with summary.timed("discover"):
+        entries = retrying(discover_task)(inbox)
+    files = [f for f in entries if f.refused is None]
+    summary.files_seen = len(files)
+    summary.refused = [f for f in entries if f.refused is not None]
+    for entry in summary.refused:
+        logger.warning("refused %s: %s", entry.path, entry.refused)
     if not new_files(files, warehouse):
         logger.info("nothing new in %s: %d files already landed; warehouse unchanged", inbox, len(files))
-        return summary
+        with summary.timed("deliver"):
+            summary.delivery = flush_published(warehouse)
+        logger.info("delivery: %s", summary.delivery)
+        return
     publish_started = time.perf_counter()
+    summary.stage = "copy"
     with building(warehouse) as con:
         run_id = query_one(con, "run_start", {"inbox": str(inbox)})
         summary.run_id = run_id
+        # A night that died had the same run id (its building copy is gone): its spooled GX results and
+        # Data Docs must not join this night's.
+        for leftover in (reports / "gx_results" / f"run-{run_id}", reports / "data_docs" / f"run-{run_id}"):
+            shutil.rmtree(leftover, ignore_errors=True)
         with summary.timed("ingest"):
             landed = land_task(files, landing_for(warehouse), con, run_id)
             session = ValidationSession(spool=reports / "gx_results")
@@ -203,25 +339,25 @@ def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE,
         checks = validate_gx_task.submit(gx_con, run_id, session)
         try:
             with summary.timed("indicators"):
-                periods = indicators_task(con, run_id)
+                periods = retrying(indicators_task)(con, run_id)
             summary.periods_recomputed = len(periods)
             with summary.timed("snapshot"):
-                summary.snapshots = snapshot_task(con, periods, reports / "maps")
+                summary.snapshots = retrying(snapshot_task)(con, periods, reports / "maps")
             with summary.timed("alerts"):
-                summary.alerts = alerts_task(con, reports)
+                summary.alerts = retrying(alerts_task)(con, reports)
             logger.info("%s", summary.alerts)
             with summary.timed("report"):
-                summary.reports = report_task(con, reports)
+                summary.reports = retrying(report_task)(con, reports)
             with summary.timed("checks"):       # what Great Expectations has left to do, then its Data Docs
                 logger.info("Great Expectations: %d runs for %d files", checks.result(), len(landed))
-                summary.data_docs = data_docs_task(run_id, reports)
+                summary.data_docs = retrying(data_docs_task)(run_id, reports)
         finally:
             checks.wait()       # a failed stage must not drop the building copy while GX still writes to it
             gx_con.close()
         with summary.timed("deliver"):
-            summary.delivery = deliver_task(con)
+            summary.delivery = deliver_task(con, warehouse)
         logger.info("delivery: %s", summary.delivery)
         run_sql(con, "run_finish", {"run_id": run_id, "files_seen": len(files)})
+        summary.stage = "publish"
     summary.seconds["copy + publish"] = time.perf_counter() - publish_started - sum(summary.seconds.values())
     logger.info("published %s", warehouse)
-    return summary

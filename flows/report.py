@@ -170,6 +170,16 @@ QUALITY_TERMS: dict[str, tuple[str, str]] = {
     "ambiguous_basis": ("口径（本月/累计）有歧义", "ambiguous basis (current month or year to date)"),
     "old_identifier": ("按旧代码（组织机构代码/税务登记号）对应到企业", "matched by an old identifier"),
     "ambiguous_identifier": ("旧代码对应多家企业", "old identifier matches several firms"),
+    # file-level reasons of flows/guards.py (resource guards) and of the per-file isolation in flows/nightly.py
+    "xlsx_too_large": ("Excel文件解压后过大", "workbook too large when uncompressed"),
+    "sheet_too_large": ("工作表范围过大", "worksheet range too large"),
+    "field_too_large": ("单行内容过长", "line too long"),
+    "unsupported_column": ("含无法保存为文本的列", "a column that cannot be kept as text"),
+    "check_failed": ("校验时出错", "failed while being checked"),
+    "load_failed": ("入库时出错", "failed while being loaded"),
+    "out_of_memory": ("处理时内存不足", "ran out of memory"),
+    "io_error": ("读写出错", "input/output error"),
+    "unknown_kind": ("文件名不是已知数据类别", "file name names no known kind"),
 }
 KIND_EN = {"clusters": "cluster registry", "firms": "firm registry", "platforms": "innovation platforms",
            "monthly": "monthly statistics", "tax": "tax", "procurement": "procurement",
@@ -875,20 +885,33 @@ def report_stage(con: duckdb.DuckDBPyConnection, period: dt.date | None = None,
 
         recipients = list(deliver.load_settings().smtp_to)
     if recipients:
-        for files in out:
-            enqueue_report(con, files, list(recipients))
+        from flows import editions
+
+        for files in out:       # once per period; again only as a revision when its numbers changed
+            scope = files.province or "all"
+            edition = editions.next_edition(con, files.period, files.lang, files.audience, scope, files.tables)
+            if edition is not None:
+                outbox_id = enqueue_report(con, files, list(recipients),
+                                           revision=edition.note(files.lang) if edition.is_revision else None)
+                editions.record(con, files.period, files.lang, files.audience, scope, edition, outbox_id)
     return out
 
 
-def enqueue_report(con: duckdb.DuckDBPyConnection, files: ReportFiles, recipients: list[str]) -> int:
-    """Queue one report e-mail (PDF and HTML attached) in the delivery outbox; returns the outbox id."""
+def enqueue_report(con: duckdb.DuckDBPyConnection, files: ReportFiles, recipients: list[str],
+                   revision: str | None = None) -> int:
+    """Queue one report e-mail (PDF and HTML attached) in the delivery outbox; returns the outbox id.
+    A revision (修订版) is marked in the subject and says what changed."""
     from flows import deliver
 
     t = TEXT[files.lang]
     label = period_text(files.period, files.lang)
     subject = f"{t['title']}（{label}）" if files.lang == "zh" else f"{t['title']} — {label}"
+    if revision:
+        subject = f"【修订版】{subject}" if files.lang == "zh" else f"[Revised] {subject}"
     text = (f"{subject}\n\n附件为本期监测月报（PDF、HTML）。{t[files.audience]}。\n" if files.lang == "zh"
             else f"{subject}\n\nThe monthly report is attached (PDF and HTML). {t[files.audience]}.\n")
+    if revision:
+        text += f"\n{revision}\n"
     attachments = [p for p in (files.pdf, files.html) if p is not None]
     return deliver.enqueue_email(con, recipients, subject, text, attachments=attachments)
 

@@ -64,6 +64,7 @@ SEVERITY = "critical"  # every parse-level problem keeps the row out of core
 RULES: dict[str, tuple[str, str]] = {
     "missing_value": ("缺少必填值", "required value is missing"),
     "unparsable_number": ("无法解析的数值", "cannot parse number"),
+    "out_of_range": ("整数超出可存储范围", "integer outside the storable range"),
     "unparsable_period": ("无法解析的统计期", "cannot parse period"),
     "unparsable_date": ("无法解析的日期", "cannot parse date"),
     "invalid_value": ("取值不在允许范围内", "value not allowed"),
@@ -453,6 +454,14 @@ _DAY = r"(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?)"
 _DATE_RANGE_RE = re.compile(rf"^{_DAY}(?:至|到|~|--|-)" + _DAY + "$")
 
 
+def _period_or_none(text: str) -> tuple[date | None, bool]:
+    """_parse_period, with a year no date can hold (year 0, e.g. `0000-01`) unparsable instead of raising."""
+    try:
+        return _parse_period(text)
+    except (ValueError, OverflowError):
+        return None, False
+
+
 def _lookup(expr: pl.Expr, mapping: dict[str, object], dtype: pl.DataType) -> pl.Expr:
     return expr.replace_strict(list(mapping), list(mapping.values()), default=None, return_dtype=dtype)
 
@@ -547,13 +556,15 @@ def _column(df: pl.DataFrame, col: Column, src: str, factor: float, flags: dict[
             f = pl.when(x.is_in(FLOW_ZERO)).then(pl.lit(0.0)).otherwise(f)
         bad = present & ~ok
         v = pl.when(ok).then(f * factor if dt in UNITS else f)
-        if dt == "int":
-            bad = bad | (ok & (f != f.round(0)))
+        overflow = pl.lit(False)
+        if dt == "int":  # beyond int64 the cast would give NULL without a word: quarantine it instead
+            overflow = ok & (f.abs() >= 2.0 ** 63)
+            bad = bad | (ok & (f != f.round(0))) | overflow
             v = v.cast(pl.Int64, strict=False)
-        err = pl.when(bad).then(pl.lit("unparsable_number"))
+        err = pl.when(overflow).then(pl.lit("out_of_range")).when(bad).then(pl.lit("unparsable_number"))
     elif dt == "period":
         # one lookup on the verbatim text: month index y*12+m-1, plus RANGE when a ytd range
-        table = {s: _parse_period(s) for s in _distinct(df, src)}
+        table = {s: _period_or_none(s) for s in _distinct(df, src)}
         codes = {k: (d.year * 12 + d.month - 1 + (RANGE if r else 0)) if d else None
                  for k, (d, r) in table.items()}
         stage2.append(_lookup(raw, codes, pl.Int32).alias(xn))

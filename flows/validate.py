@@ -1129,7 +1129,8 @@ def render_data_docs(run_id: int, out_dir: Path | None = None, spool: Path | Non
         key = ValidationResultIdentifier(
             expectation_suite_identifier=ExpectationSuiteIdentifier(name=d["suite_name"]),
             run_id=RunIdentifier(run_name=f"run-{run_id}"),
-            batch_identifier=re.sub(r"[^\w.-]", "_", f"{path.stem}_{file_name}"))
+            # a file name may be 255 bytes of UTF-8: shortened, the Data Docs page name stays a legal file name
+            batch_identifier=re.sub(r"[^\w.-]", "_", f"{path.stem}_{file_name}")[:60])
         ctx.validation_results_store.set(key, result)
     ctx.build_data_docs(site_names=[site])
     offline_docs.localise(out_dir)       # bundled assets: the docs render on an intranet without CDNs

@@ -125,7 +125,9 @@ def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:
 
 
 @contextmanager
-def _exclusive(path: Path) -> Iterator[None]:
+def exclusive(path: Path) -> Iterator[None]:
+    """One night per warehouse. The lock is an flock, released by the kernel when its holder dies (even by
+    kill -9), so the lock file a killed night leaves behind never blocks the next one."""
     lock = path.with_name(path.name + ".lock")
     with open(lock, "w") as handle:
         try:
@@ -135,23 +137,77 @@ def _exclusive(path: Path) -> Iterator[None]:
         yield
 
 
+def building_leftovers(published: Path) -> list[Path]:
+    """What a night that died (kill -9, power cut, full disk) may leave beside the warehouse: its building
+    copy, that copy's write-ahead log and DuckDB's spill folder."""
+    work = published.with_name(published.name + ".building")
+    return [work, work.with_name(work.name + ".wal"), work.with_name(work.name + ".tmp")]
+
+
+def remove_leftovers(published: Path) -> list[Path]:
+    """Delete a dead night's leftovers before a new building copy is opened; returns what was removed.
+
+    A stale `.building.wal` must never meet a fresh copy: DuckDB would replay the dead writer's changes into
+    it, or refuse to open it. Only called under the warehouse lock, so no live night owns these files.
+    """
+    removed = []
+    for path in building_leftovers(published):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+        else:
+            continue
+        removed.append(path)
+    return removed
+
+
+class WarehouseIOError(OSError):
+    """A file operation on the warehouse failed; the message names the operation and the path."""
+
+
+@contextmanager
+def _naming(action: str, path: Path) -> Iterator[None]:
+    """Re-raise an OSError with the path and the action (a full disk otherwise says only 'No space left')."""
+    try:
+        yield
+    except WarehouseIOError:
+        raise
+    except OSError as exc:
+        raise WarehouseIOError(f"{action} {path}: {exc.strerror or exc}") from exc
+    except duckdb.IOException as exc:
+        raise WarehouseIOError(f"{action} {path}: {exc}") from exc
+
+
 @contextmanager
 def building(published: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Yield a read-write connection to the next version; publish it only if the block succeeds."""
-    published.parent.mkdir(parents=True, exist_ok=True)
+    """Yield a read-write connection to the next version; publish it only if the block succeeds.
+
+    Whatever happens, the building copy and its WAL are gone afterwards (published, or removed), and
+    the leftovers of an earlier night that died are removed before the copy is made.
+    """
+    with _naming("creating the warehouse folder", published.parent):
+        published.parent.mkdir(parents=True, exist_ok=True)
     work = published.with_name(published.name + ".building")
-    with _exclusive(published):
-        work.unlink(missing_ok=True)
-        if published.exists():
-            shutil.copyfile(published, work)
-        con = duckdb.connect(str(work), config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+    with exclusive(published):
+        with _naming("removing the leftovers of an interrupted night beside", published):
+            remove_leftovers(published)
+        con = None
         try:
+            if published.exists():
+                with _naming(f"copying {published} to", work):
+                    shutil.copyfile(published, work)
+            with _naming("opening the building copy", work):
+                con = duckdb.connect(str(work), config={"memory_limit": DUCKDB_MEMORY_LIMIT})
             apply_schema(con)
             yield con
-            con.execute("CHECKPOINT")
+            with _naming("writing the checkpoint of", work):
+                con.execute("CHECKPOINT")
             con.close()
-            os.replace(work, published)
+            with _naming(f"publishing {work} as", published):
+                os.replace(work, published)
         except BaseException:
-            con.close()
-            work.unlink(missing_ok=True)
+            if con is not None:
+                con.close()
+            remove_leftovers(published)
             raise

@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS meta.outbox (
 COMMENT ON TABLE meta.outbox IS '发件箱：待发送的邮件与群机器人消息，发送成功或失败均留存 / outbox of e-mails and webhook messages; rows are kept after sending, failed ones are retried on later nights';
 COMMENT ON COLUMN meta.outbox.id IS '消息编号 / message id';
 COMMENT ON COLUMN meta.outbox.channel IS '渠道：email 或 webhook / channel: email or webhook';
-COMMENT ON COLUMN meta.outbox.recipient IS '收件人（逗号分隔的邮箱）或 webhook 地址 / recipients (comma-separated addresses) or webhook URL';
+COMMENT ON COLUMN meta.outbox.recipient IS '收件人（逗号分隔的邮箱）或机器人渠道名（地址与密钥不入库） / recipients (comma-separated addresses) or the robot channel name (its URL and secret are never stored)';
 COMMENT ON COLUMN meta.outbox.subject IS '主题 / subject';
 COMMENT ON COLUMN meta.outbox.payload IS '内容（JSON：邮件 text/html 或 webhook 消息体） / content (JSON: e-mail text/html, or the webhook body)';
 COMMENT ON COLUMN meta.outbox.attachments IS '附件文件路径 / paths of attached files';
@@ -31,3 +31,6 @@ COMMENT ON COLUMN meta.outbox.last_error IS '最近一次错误 / last error mes
 COMMENT ON COLUMN meta.outbox.created_at IS '入队时间 / when queued';
 COMMENT ON COLUMN meta.outbox.last_attempt_at IS '最近尝试时间 / time of the last attempt';
 COMMENT ON COLUMN meta.outbox.sent_at IS '发送成功时间 / when sent';
+-- message_id: the content's identity (flows/deliver.py message_id); a warehouse from before it gets the column.
+ALTER TABLE meta.outbox ADD COLUMN IF NOT EXISTS message_id VARCHAR;
+COMMENT ON COLUMN meta.outbox.message_id IS '消息标识（内容哈希），发送记录按此去重 / message id (content hash); the sent log beside the warehouse is keyed by it, so a message is sent once';

@@ -22,6 +22,8 @@ from flows.settings import SAMPLE_DIR
 SAMPLE_UNDER_TEST = Path(os.environ.get("CLUSTERWATCH_TEST_SAMPLE", SAMPLE_DIR))
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# Stage retries keep their count in tests but not their wait (production waits 20 s, then 40 s).
+os.environ.setdefault("CLUSTERWATCH_TASK_RETRY_DELAY_S", "0")
 
 
 @pytest.fixture(scope="session")
