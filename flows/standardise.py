@@ -76,6 +76,9 @@ RULES: dict[str, tuple[str, str]] = {
     "period_span": ("所属期起止既不是单月也不是自1月起的累计期", "the tax period is neither one month nor a "
                     "January-to-month year-to-date range"),
     "basis_mismatch": ("本月值与累计值不符", "current-month and year-to-date values disagree"),
+    "beyond_header": ("本行在表头以外的列还有数据：值中可能含未加引号的分隔符，各列已错位",
+                      "the row has a value beyond the header: an unquoted delimiter inside a value may have shifted "
+                      "its cells"),
 }
 _ROWS = VOCABULARY["rows"]
 TOTAL_COLUMNS = 3  # a total row's label stands in one of the leftmost columns (序号, code or name)
@@ -90,6 +93,9 @@ USCC_COLUMNS = ("uscc", "buyer_uscc", "supplier_uscc")
 CODE_COLUMNS = ("adcode", "supplier_adcode", "cluster_id")
 ADCODE_COLUMNS = ("adcode", "supplier_adcode")
 READ_CHUNK = 1 << 24
+# A CSV row with a value beyond the header's last column: an unquoted delimiter inside a value shifted its
+# cells, so every value after it sits under the wrong header. The raw frame keeps that cell under this name.
+BEYOND_HEADER = "（表头以外的单元格）"
 
 _FULLWIDTH = [chr(0xFF10 + i) for i in range(10)] + ["．", "，", "－", "＋", "　", "\u00a0"]
 _HALFWIDTH = [str(i) for i in range(10)] + [".", ",", "-", "+", " ", " "]
@@ -242,7 +248,7 @@ def _read_csv(path: Path, kind: Kind, file_name: str) -> tuple[pl.DataFrame, str
             candidates.append(((named, width, -rank), sep, rows))
         _, sep, rows = max(candidates, key=lambda c: c[0])
         layout = _layout(rows, kind, file_name)
-        fields = layout.fields
+        fields = [*layout.fields, BEYOND_HEADER]  # the first cell past the header, so a shifted row shows
         try:
             df = pl.read_csv(utf8, has_header=False, skip_rows=layout.data_start, separator=sep,
                              schema=dict.fromkeys(fields, pl.Utf8), truncate_ragged_lines=True,
@@ -252,6 +258,12 @@ def _read_csv(path: Path, kind: Kind, file_name: str) -> tuple[pl.DataFrame, str
     finally:
         if utf8 != path:
             os.unlink(utf8)
+    # cells past the header's last named column (some data rows in the header search were wider): one column
+    # BEYOND_HEADER holding the first of them, so a shifted row is refused rather than read under wrong headers
+    last = max(c.position for c in layout.columns if c.header)
+    past = [c.field for c in layout.columns if c.position > last and c.value is None] + [BEYOND_HEADER]
+    df = df.with_columns(pl.coalesce([pl.when(pl.col(f).str.strip_chars().str.len_bytes() > 0).then(pl.col(f))
+                                      for f in past]).alias(BEYOND_HEADER)).drop(past[:-1])
     first = layout.data_start + 1  # Excel/WPS number the CSV's records from 1
     df = df.with_columns(pl.int_range(first, first + df.height, dtype=pl.Int64).alias("_row"))
     return df, encoding, layout
@@ -813,6 +825,10 @@ def standardise(path: Path, kind: str, file_name: str | None = None) -> Standard
         errors.append((col.name, parses[col.name].err))
     if "period_start" in parses:
         errors.append(("period_start", parses["period_start"].err))
+    if BEYOND_HEADER in raw.columns:
+        src_of[BEYOND_HEADER] = BEYOND_HEADER
+        errors.append((BEYOND_HEADER, pl.when(pl.col(BEYOND_HEADER).str.strip_chars().str.len_bytes() > 0)
+                       .then(pl.lit("beyond_header"))))
     if has_period:
         basis, berr = _basis(parses, layout.file_basis)
         values.append(basis.alias("basis"))

@@ -455,3 +455,12 @@ def test_header_report_rows_have_every_column(tmp_path: Path) -> None:
     rows = pl.DataFrame(columns_rows(standardise(p, "monthly").columns))
     assert rows["position"].to_list() == [1, 2, 3, 4, 5, 6]
     assert rows["status"].to_list() == ["loaded", "loaded", "loaded", "cross_check", "not_loaded", "not_loaded"]
+
+
+def test_a_csv_row_with_cells_beyond_the_header_is_quarantined_not_shifted(tmp_path: Path) -> None:
+    """An unquoted comma inside a value shifts every later cell: the row is refused, a trailing comma is not."""
+    p = tmp_path / "tax_2025-06_a.csv"
+    p.write_text(f"统一社会信用代码,所属期,实缴税金\n{A},2025-06,1,200\n{B},2025-06,2,\n", encoding="utf-8")
+    s = standardise(p, "tax")
+    assert [(r["_row"], r["rule"]) for r in s.issues.to_dicts()] == [(2, "beyond_header")]
+    assert values(s, "uscc") == [B] and values(s, "tax_paid") == [2.0]
