@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import subprocess
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes
 from email.policy import default as default_policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -80,6 +83,31 @@ def smtp_on_loopback() -> Iterator[tuple[Controller, SmtpInbox]]:
 def smtp_server():
     with smtp_on_loopback() as server:
         yield server
+
+
+@pytest.fixture
+def robot() -> Iterator[tuple[str, list[dict]]]:
+    """A group-robot endpoint on loopback (DingTalk's answer, errcode 0) that records every JSON body; the URL
+    carries an access_token as real robot URLs do."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server hook name)
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            body = b'{"errcode": 0, "errmsg": "ok"}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/robot/send?access_token=secret", received
+    server.shutdown()
+    server.server_close()
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's, installed by scripts/system-deps.sh

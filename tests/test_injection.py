@@ -14,9 +14,7 @@ import csv
 import json
 import re
 import shutil
-import threading
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import duckdb
@@ -144,27 +142,6 @@ def test_public_report_keeps_names_as_text_in_chromium_and_csv(hostile, tmp_path
 # -------------------------------------------------------------------------------- robot and e-mail
 
 
-@pytest.fixture
-def robot():
-    """A robot endpoint on loopback that records every JSON body and answers like DingTalk."""
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server hook name)
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            body = b'{"errcode": 0, "errmsg": "ok"}'
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/robot/send", received
-    server.shutdown()
 
 
 def _episodes(con: duckdb.DuckDBPyConnection) -> list[dict]:

@@ -3,10 +3,6 @@ configured channels when it fails, and stage retries that ride out a transient f
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from conftest import smtp_on_loopback
 from test_nightly import write_inbox
@@ -36,25 +32,6 @@ def test_every_night_leaves_a_markdown_summary_artifact(tmp_path, prefect_harnes
     assert any("nothing new" in t for t in texts)
 
 
-@pytest.fixture
-def robot():
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server hook name)
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b'{"errcode":0}')
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/robot/send?access_token=secret", received
-    server.shutdown()
-    server.server_close()
 
 
 def test_a_failed_night_sends_a_notice_by_mail_and_robot_naming_stage_and_error(tmp_path, prefect_harness,
