@@ -29,6 +29,18 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("CLUSTERWATCH_TASK_RETRY_DELAY_S", "0")
 
 
+# Modules that run whole nights in their own processes (the CLI, kill -9, a real Prefect server and schedule).
+NIGHT_MODULES = {"test_cli.py", "test_crash.py", "test_schedule.py", "test_night_delivery.py", "test_nightly.py"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that runs a night — through Prefect (the prefect_harness fixture, directly or through
+    another fixture) or in a process of its own — as `night`; `make test-fast` runs the others."""
+    for item in items:
+        if "prefect_harness" in getattr(item, "fixturenames", ()) or item.path.name in NIGHT_MODULES:
+            item.add_marker(pytest.mark.night)
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     """A real Prefect API (temporary SQLite server) shared by every test that runs a flow."""
