@@ -28,6 +28,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from flows import disclosure
 from flows.adcodes import adcode_names
 from flows.indicators import INDEX_DIMENSIONS, chain_index_config
+from flows.maps import chart_style, save_chart
 from flows.settings import ROOT
 
 TEMPLATES = ROOT / "reports" / "templates"
@@ -104,15 +105,13 @@ def _uri(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-def _plt() -> tuple[Any, str]:
+def _plt() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from flows.maps import cjk_font
-
-    return plt, cjk_font()
+    return plt
 
 
 def _ribbon(ax: Any, x0: float, y0: tuple[float, float], x1: float, y1: tuple[float, float], colour: str) -> None:
@@ -131,7 +130,7 @@ def _ribbon(ax: Any, x0: float, y0: tuple[float, float], x1: float, y1: tuple[fl
 def chain_diagram(flows: list[dict[str, Any]], title: str, lang: str, path: Path) -> Path:
     """Layered Sankey: supplier sides (member segments, then the outside groups) on the left, buying segments on
     the right, band widths proportional to the TTM amount. Text is never parsed as mathtext."""
-    plt, font = _plt()
+    plt = _plt()
     buyers: dict[str, float] = {}
     left: dict[tuple[str, str], float] = {}
     for f in flows:
@@ -159,8 +158,7 @@ def chain_diagram(flows: list[dict[str, Any]], title: str, lang: str, path: Path
     lcur = {k: v[1] for k, v in lpos.items()}
     rcur = {k: v[1] for k, v in rpos.items()}
     labels = GROUP_LABELS[lang]
-    with plt.rc_context({"font.family": [font, "DejaVu Sans"], "text.parse_math": False,
-                         "axes.unicode_minus": False}):
+    with plt.rc_context(chart_style()):
         fig, ax = plt.subplots(figsize=(9.0, 5.2), dpi=110)
         ax.set_xlim(-0.62, 1.62)
         ax.set_ylim(-0.04, 1.06)
@@ -189,24 +187,19 @@ def chain_diagram(flows: list[dict[str, Any]], title: str, lang: str, path: Path
             ax.text(1.02, (lo + hi) / 2, f"{s}  {buyers[s] / 1e4:,.2f}{'亿' if lang == 'zh' else ''}{tail}",
                     ha="left", va="center", fontsize=8)
         ax.set_title(title, fontsize=11)
-        fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png", metadata={"Software": None})
-        plt.close(fig)
-    return path
+        return save_chart(fig, path)
 
 
 def radar(series: list[tuple[str, list[float | None]]], median: list[float | None], labels: list[str],
           path: Path, cols: int = 4) -> Path:
     """Small-multiple radar charts, one per cluster: its dimension scores (0–100) over the median of all
     clusters (dashed). A hidden or missing score is drawn as a gap at the centre and its axis label marked."""
-    plt, font = _plt()
+    plt = _plt()
     n = max(len(series), 1)
     cols = min(cols, n)
     rows = math.ceil(n / cols)
     angles = [2 * math.pi * k / len(labels) for k in range(len(labels))]
-    with plt.rc_context({"font.family": [font, "DejaVu Sans"], "text.parse_math": False,
-                         "axes.unicode_minus": False}):
+    with plt.rc_context(chart_style()):
         fig = plt.figure(figsize=(2.6 * cols, 2.7 * rows), dpi=110)
         for i, (name, values) in enumerate(series):
             ax = fig.add_subplot(rows, cols, i + 1, polar=True)
@@ -223,11 +216,7 @@ def radar(series: list[tuple[str, list[float | None]]], median: list[float | Non
             ax.set_xticklabels([lab if v is not None else f"{lab}*" for lab, v in zip(labels, values, strict=True)],
                                fontsize=6.5)
             ax.set_title(name, fontsize=8.5, pad=12)
-        fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png", metadata={"Software": None})
-        plt.close(fig)
-    return path
+        return save_chart(fig, path)
 
 
 def _segment_output_status(segments: list[dict[str, Any]], cluster_output: float | None,

@@ -358,6 +358,24 @@ def write_geojson(rows: list[dict[str, Any]], path: Path, meta: dict[str, Any]) 
 # ----------------------------------------------------------------------------------------------- PNG
 
 
+def chart_style(**extra: object) -> dict:
+    """matplotlib rc settings for every report chart: the CJK font, names never parsed as mathtext, and a plain
+    hyphen for minus (the CJK font has no U+2212)."""
+    return {"font.family": [cjk_font(), "DejaVu Sans"], "text.parse_math": False, "axes.unicode_minus": False,
+            **extra}
+
+
+def save_chart(fig: object, path: Path) -> Path:
+    """Lay out, write as PNG without the software stamp (same bytes for the same chart) and free the figure."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
 def cjk_font() -> str:
     """Register Noto Sans CJK SC (Debian fonts-noto-cjk) with matplotlib so Chinese renders as glyphs."""
     from matplotlib import font_manager

@@ -396,9 +396,8 @@ def _chart(code: str, series: dict[str, list[float | None]], months: list[dt.dat
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
-    from flows.maps import cjk_font
+    from flows.maps import chart_style, save_chart
 
-    font = cjk_font()
     unit = display_unit(code, lang)
     title = f"{ind_name(code, lang)}（{unit}）" if lang == "zh" else f"{ind_name(code, lang)} ({unit})"
     lines = {name: [math.nan if v is None else v for v in values] for name, values in series.items()}
@@ -407,8 +406,7 @@ def _chart(code: str, series: dict[str, list[float | None]], months: list[dt.dat
     nrows = 1 if few else math.ceil(len(lines) / ncols)
     height = 3.2 if few else 0.6 + 1.45 * nrows
     shared = unit == "%"
-    with plt.rc_context({"font.family": [font, "DejaVu Sans"], "text.parse_math": False,
-                         "axes.unicode_minus": False, "font.size": CHART_FONT_PT}):
+    with plt.rc_context(chart_style(**{"font.size": CHART_FONT_PT})):
         fig, axes = plt.subplots(nrows, ncols, figsize=(CHART_WIDTH_IN, height), dpi=150, sharex=True,
                                  sharey=shared, squeeze=False)
         panels = list(axes.flat)
@@ -434,11 +432,7 @@ def _chart(code: str, series: dict[str, list[float | None]], months: list[dt.dat
             ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
             ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.6g}"))
         fig.suptitle(title, fontsize=10)
-        fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png", metadata={"Software": None})
-        plt.close(fig)
-    return path
+        return save_chart(fig, path)
 
 
 def partial_cells(con: duckdb.DuckDBPyConnection, months: Sequence[dt.date]) -> set[tuple[str, dt.date, str]]:
