@@ -123,7 +123,9 @@ QUALIFIER_SAME = _words("qualifiers", "same")
 QUALIFIER_OTHER = _words("qualifiers", "other")
 OTHER_UNITS = _words("unit_lines", "other_units")
 COLUMN_MARKS = _words("unit_lines", "column_number_marks")
-UNIT_PREFIXES = tuple(VOCABULARY["unit_lines"]["prefixes"])
+# the words that open a unit statement (`单位：`, `金额单位：` …), longest first so 金额单位 is not read as 单位
+UNIT_PREFIXES = tuple(sorted(VOCABULARY["unit_lines"]["prefixes"], key=len, reverse=True))
+_UNIT_PREFIX = "|".join(map(re.escape, UNIT_PREFIXES))
 UNIT_OF = {norm(u): (fam, u) for fam, table in UNITS.items() for u in table}
 
 
@@ -145,7 +147,7 @@ def basis_of(label: object) -> str | None:
 
 def unit_of(label: object) -> tuple[str, str] | None:
     """(family, unit) of a money/land/energy unit word; ('other', word) of 人, 个, % …; None otherwise."""
-    t = re.sub(r"^(计量单位|单位)[:：]", "", norm(label)).removeprefix("人民币")
+    t = re.sub(rf"^(?:{_UNIT_PREFIX})[:：]", "", norm(label)).removeprefix("人民币")
     if t in UNIT_OF:
         return UNIT_OF[t]
     if t in OTHER_UNITS:
@@ -153,7 +155,7 @@ def unit_of(label: object) -> tuple[str, str] | None:
     return None
 
 
-_UNIT_LINE = re.compile(r"(计量单位|金额单位|货币单位|数量单位|单位)[:：]\s*([^\s，,;；)）\]】]+)")
+_UNIT_LINE = re.compile(rf"({_UNIT_PREFIX})[:：]\s*([^\s，,;；)）\]】]+)")
 _NOT_UNIT_LINE = ("填报", "报送", "制表", "统计", "详细", "企业", "调查", "填表", "报告")
 
 
@@ -214,7 +216,6 @@ def read_header(text: object, names: dict[str, tuple[Column, bool]]) -> HeaderTe
         h = m.group("name")
     out = HeaderText(col, own)
     for g in groups:
-        g = re.sub(r"^(计量单位|单位)[:：]", "", g)
         if (u := unit_of(g)) is not None:
             out.units.append(u)
         elif (b := basis_of(g)) is not None:
@@ -356,7 +357,7 @@ def _basis_row(row: list) -> bool:
 def _units_row(row: list) -> bool:
     """A row of units under the header: every filled cell a unit word (or `计量单位`), at least one."""
     cells = [norm(v) for v in row if _text(v)]
-    return bool(cells) and all(c in ("计量单位", "单位") or unit_of(c) is not None for c in cells) \
+    return bool(cells) and all(c in UNIT_PREFIXES or unit_of(c) is not None for c in cells) \
         and any(unit_of(c) is not None for c in cells)
 
 

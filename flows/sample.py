@@ -20,6 +20,8 @@ from flows.adcodes import adcode_names
 from flows.contract import KINDS, LOCAL_SCOPES, UNITS
 from flows.indicators import chain_index_config, registry
 from flows.sample_core import (
+    CLUSTER_COLUMNS,
+    REGISTRY_FIRM_COLUMNS,
     build_firms,
     dominant_suppliers,
     external_suppliers,
@@ -46,9 +48,6 @@ from flows.uscc import ALPHABET
 
 SCALES = ("sample", "province", "nation")
 BAD_ROWS_SCHEMA = {"file_name": pl.Utf8, "row_number": pl.Int64, "column_name": pl.Utf8, "rule": pl.Utf8}
-REGISTRY_FIRM_COLUMNS = [c.name for c in KINDS["firms"].stored_columns if c.name != "old_tax_id"]
-# The sample's cluster registry gives no English names (optional; the English report shows the Chinese ones).
-CLUSTER_COLUMNS = [c.name for c in KINDS["clusters"].columns if c.name != "cluster_name_en"]
 # Planted extra bad rows in fact files: (kind, province, file block, rule, unparsable period text)
 EXTRAS = [
     ("monthly", "zhejiang", "2024-12", "invalid_uscc", None),

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from flows.contract import KINDS
 from flows.sample_core import (
+    CLUSTER_COLUMNS,
+    REGISTRY_FIRM_COLUMNS,
     build_firms,
     external_suppliers,
     make_uscc,
@@ -118,9 +119,9 @@ def generate_big(out: Path, scale: str, rng: np.random.Generator) -> None:
     firms = build_firms(cl, rng, spec["months"], spec["start"], taken)
     ext, off, sizes = external_suppliers(cl, rng, taken)
     bad: list[dict] = []
-    cols = [c.name for c in KINDS["clusters"].columns if c.name != "cluster_name_en"]   # no English names
+    cols = CLUSTER_COLUMNS
     write(_plain(cl.select(cols)), inbox / "clusters.parquet", EN)
-    fcols = [c.name for c in KINDS["firms"].columns if c.name != "old_tax_id"]
+    fcols = REGISTRY_FIRM_COLUMNS
     write(
         _plain(firms.with_columns((pl.col("land_c") / 100).alias("land_area")).select(fcols)),
         inbox / "firms.parquet",

@@ -12,8 +12,14 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from flows.contract import KINDS
 from flows.sample_spec import NATIONAL_ADCODES, SEASON
 from flows.uscc import ALPHABET, check_chars
+
+# The generated registries' columns at every scale: no English cluster names (optional; the English report shows
+# the Chinese ones) and no old 税务登记号 (only the sample's bureau-export directory carries them).
+CLUSTER_COLUMNS = [c.name for c in KINDS["clusters"].columns if c.name != "cluster_name_en"]
+REGISTRY_FIRM_COLUMNS = [c.name for c in KINDS["firms"].columns if c.name != "old_tax_id"]
 
 _ALPHA = np.frombuffer(ALPHABET.encode(), dtype=np.uint8)
 _BRAND1 = "华宏信达鑫泰恒远盛兴瑞丰源通宇新联创佳正德金隆永明光辉天安顺和昌富成利祥海东南嘉凯旭博睿智航腾飞龙鹏程阳"

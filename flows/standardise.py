@@ -140,8 +140,12 @@ class Standardised:
 
     @property
     def where(self) -> str:
-        """How messages name the file: `name.xlsx［Sheet1］`."""
-        return f"{self.file_name}［{self.sheet}］" if self.sheet else self.file_name
+        return _where(self.file_name, self.sheet)
+
+
+def _where(file_name: str, sheet: str | None) -> str:
+    """How messages name a file: `name.xlsx［Sheet1］` for a workbook, the file name otherwise."""
+    return f"{file_name}［{sheet}］" if sheet else file_name
 
 
 # --------------------------------------------------------------------------------------------- readers
@@ -778,7 +782,7 @@ def standardise(path: Path, kind: str, file_name: str | None = None) -> Standard
     file_name = file_name or path.name
     k = KINDS[kind]
     raw, layout, encoding, sheet = _read(path, k, file_name)
-    where = f"{file_name}［{sheet}］" if sheet else file_name
+    where = _where(file_name, sheet)
     constants = [pl.lit(c.value, pl.Utf8).alias(c.field) for c in layout.columns if c.value is not None]
     if constants:  # e.g. the period a title line states, for every row
         raw = raw.with_columns(constants)
@@ -918,10 +922,9 @@ def _cross_check(good: pl.DataFrame, checks: dict[str, SourceColumn], src_of: di
         frame = frame.join(prev.unique(["uscc", "period"], keep="first"), on=["uscc", "period"], how="left")
         tol = pl.max_horizontal(pl.lit(ycol.factor), pl.col(y).abs() * 0.002)
         january = pl.col("period").dt.month() == 1
-        same_year = pl.col("period").dt.month() > 1
         bad_jan = january & ((pl.col(m) - pl.col(y)).abs() > tol)
         bad_over = pl.col(m) > pl.col(y) + tol
-        bad_step = same_year & pl.col("_prev").is_not_null() & \
+        bad_step = ~january & pl.col("_prev").is_not_null() & \
             ((pl.col(y) - pl.col("_prev") - pl.col(m)).abs() > tol)
         hit = frame.filter(bad_jan | bad_over | bad_step)
         if not hit.height:
