@@ -170,7 +170,7 @@ def ingest_task(con: duckdb.DuckDBPyConnection, run_id: int, landed: LandedFile,
             std = standardise(path, landed.kind, file_name=landed.name)
         phase = "check"
         checked = session.validate(landed.kind, std.frame, landed.name, con, where=std.where,
-                                   headers={c: s for s, c in std.header_map.items()})
+                                   headers=std.headers)
         rejected = pl.concat([std.issues, checked.issues], how="vertical_relaxed")
         flagged = pl.concat([std.warnings, checked.warnings], how="vertical_relaxed") if std.warnings.height \
             else checked.warnings

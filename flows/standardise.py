@@ -142,6 +142,11 @@ class Standardised:
     def where(self) -> str:
         return _where(self.file_name, self.sheet)
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """canonical column → its header as written, so messages name the column the user sees."""
+        return {c: s for s, c in self.header_map.items()}
+
 
 def _where(file_name: str, sheet: str | None) -> str:
     """How messages name a file: `name.xlsx［Sheet1］` for a workbook, the file name otherwise."""

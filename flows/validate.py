@@ -1179,7 +1179,7 @@ def check_files(paths: list[Path], warehouse: Path | None) -> int:
             if std.skipped:
                 print("  skipped rows: " + ", ".join(f"{k}={v}" for k, v in std.skipped.items()))
             v = validate(kind, std.frame, path.name, con, extra_keys=extra, where=std.where,
-                         headers={c: s for s, c in std.header_map.items()})
+                         headers=std.headers)
             if kind == "clusters":
                 extra["core.clusters"] |= set(v.frame["cluster_id"].drop_nulls().to_list())
             elif kind == "firms":
