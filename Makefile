@@ -38,9 +38,9 @@ lint: $(STAMP)
 lock:
 	$(VENV)/bin/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 
-# Regenerate the README's indicator dictionary from flows/indicators.toml.
+# Regenerate the README's indicator dictionary from flows/registry/indicators.toml.
 docs: $(STAMP)
-	$(PY) -m flows.docs
+	$(PY) -m flows.render.dictionary
 
 bench-ingest: env
 	$(PY) bench/bench_ingest.py --scale province

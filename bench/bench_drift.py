@@ -1,4 +1,4 @@
-"""Drift stage at scale: wall time, CPU time and peak RSS of flows.drift over a generated warehouse.
+"""Drift stage at scale: wall time, CPU time and peak RSS of flows.stages.s09_drift over a generated warehouse.
 
 Usage: .venv/bin/python bench/bench_drift.py WAREHOUSE.duckdb [--months N]
 WAREHOUSE is a warehouse built by the nightly flow (e.g. from `clusterwatch sample --scale province`);
@@ -23,8 +23,9 @@ from pathlib import Path
 
 import duckdb
 
-from flows import alerts, drift
-from flows.warehouse import run_sql
+from flows.stages import s09_drift as drift
+from flows.stages import s10_alerts as alerts
+from flows.support.warehouse import run_sql
 
 
 def cpu_seconds() -> float:

@@ -120,8 +120,8 @@ GROUP BY 1
 
 def measure(path: Path, threads: int | None, memory_limit: str) -> dict:
     """Run floor, full and incremental on a copy-free open warehouse; return timings and peak RSS."""
-    from flows import indicators as ind
-    from flows.indicators import data_range, update_indicators
+    from flows.stages import s07_indicators as ind
+    from flows.stages.s07_indicators import data_range, update_indicators
 
     con = duckdb.connect(str(path))
     con.execute(f"SET memory_limit = '{memory_limit}'")

@@ -69,7 +69,7 @@ def main() -> None:
     args = parser.parse_args()
     data = args.data or ROOT / "data" / "scale" / args.scale
     if not (data / "inbox").is_dir():
-        from flows.sample import generate
+        from flows.sample.generate import generate
 
         started = time.perf_counter()
         generate(data, scale=args.scale)

@@ -26,9 +26,9 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flows.uscc import ALPHABET, check_chars  # noqa: E402
-from flows.validate import ValidationSession, validate  # noqa: E402
-from flows.warehouse import apply_schema  # noqa: E402
+from flows.stages.s05_validate import ValidationSession, validate  # noqa: E402
+from flows.support.uscc import ALPHABET, check_chars  # noqa: E402
+from flows.support.warehouse import apply_schema  # noqa: E402
 
 
 def codes(n: int, rng: np.random.Generator) -> list[str]:

@@ -12,7 +12,7 @@ import traceback
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from flows.settings import DEFAULT_CRON, DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, TIMEZONE
+from flows.support.settings import DEFAULT_CRON, DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, TIMEZONE
 
 _PERIOD = re.compile(r"^(\d{4})(?:-|/|年)?(\d{1,2})(?:月|-01)?$")
 
@@ -178,7 +178,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_deliver(args: argparse.Namespace) -> int:
     """Send what the published warehouse's outbox still holds, without running a night."""
-    from flows.deliver import flush_published
+    from flows.stages.s12_deliver import flush_published
 
     report = flush_published(args.warehouse)
     print(f"delivery   {report}")
@@ -186,7 +186,7 @@ def cmd_deliver(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from flows.sample import generate
+    from flows.sample.generate import generate
 
     generate(args.out, scale=args.scale, seed=args.seed)
     print(f"sample ({args.scale}, seed {args.seed}) written to {args.out}")
@@ -194,7 +194,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_map(args: argparse.Namespace) -> int:
-    from flows.maps import map_command
+    from flows.render.maps import map_command
 
     files = map_command(args.warehouse, args.period, args.color, args.out)
     for path in (files.geojson, files.png, files.html):
@@ -203,25 +203,25 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    from flows.alerts import alerts_command
+    from flows.stages.s10_alerts import alerts_command
 
     return alerts_command(args.warehouse, args.period, args.status, args.lang)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from flows.report import report_command
+    from flows.stages.s11_report import report_command
 
     return report_command(args.warehouse, args.period, args.lang, args.audience, args.province, args.out)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from flows.export import export_command
+    from flows.support.export import export_command
 
     return export_command(args.warehouse, args.out, args.format, args.table, args.query)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from flows.validate import check_files
+    from flows.stages.s05_validate import check_files
 
     return check_files(args.files, args.warehouse)
 
@@ -262,7 +262,7 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=20251231, help="random seed")
     sample.set_defaults(func=cmd_sample)
 
-    from flows.maps import COLOR_CHOICES
+    from flows.render.maps import COLOR_CHOICES
 
     cmap = sub.add_parser("map", help="render the cluster map of a period (GeoJSON, PNG, offline HTML)")
     cmap.add_argument("--period", type=period_arg, required=True, help="month, e.g. 2025-12")

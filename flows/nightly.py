@@ -1,7 +1,7 @@
 """The nightly flow: discover → land → standardise → validate → load → indicators → snapshot → alerts →
 report → deliver, then publish.
 
-Everything that writes the warehouse happens in the building copy (flows.warehouse.building), so a night
+Everything that writes the warehouse happens in the building copy (flows.support.warehouse.building), so a night
 either publishes completely or not at all; a failed night leaves yesterday's warehouse untouched and is
 simply run again. One Prefect task per stage, and one per inbox file for the ingest stages.
 """
@@ -24,20 +24,20 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from flows import guards
-from flows import load as loader
-from flows.alerts import AlertSummary, evaluate_alerts
-from flows.deliver import DeliveryReport, SentLog, flush, flush_published, load_settings, send_notice
-from flows.discover import InboxFile, discover
-from flows.indicators import changed_periods, update_indicators
-from flows.land import LandedFile, land, landed_hashes
-from flows.layout import columns_rows
-from flows.report import ReportFiles, report_stage
-from flows.settings import DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, landing_for
-from flows.snapshot import SnapshotResult, snapshot_stage
-from flows.standardise import FileRejected, standardise
-from flows.validate import ValidationSession, render_data_docs
-from flows.warehouse import building, connect_readonly, query_one, run_sql
+from flows.stages import s06_load as loader
+from flows.stages.s01_discover import InboxFile, discover
+from flows.stages.s02_land import LandedFile, land, landed_hashes
+from flows.stages.s03_layout import columns_rows
+from flows.stages.s04_standardise import FileRejected, standardise
+from flows.stages.s05_validate import ValidationSession, render_data_docs
+from flows.stages.s07_indicators import changed_periods, update_indicators
+from flows.stages.s08_snapshot import SnapshotResult, snapshot_stage
+from flows.stages.s10_alerts import AlertSummary, evaluate_alerts
+from flows.stages.s11_report import ReportFiles, report_stage
+from flows.stages.s12_deliver import DeliveryReport, SentLog, flush, flush_published, load_settings, send_notice
+from flows.support import guards
+from flows.support.settings import DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, landing_for
+from flows.support.warehouse import building, connect_readonly, query_one, run_sql
 
 
 @dataclass

@@ -1,6 +1,6 @@
--- Alert stage tables (DESIGN §6), written by flows/alerts.py and flows/drift.py.
+-- Alert stage tables (DESIGN §6), written by flows/stages/s10_alerts.py and flows/stages/s09_drift.py.
 --   mart.drift_results  one row per month, cluster, source kind, column and reference: the Evidently drift
---                       score of the firm-level distribution (see flows/alerts.toml [rules.data_drift]).
+--                       score of the firm-level distribution (see flows/registry/alerts.toml [rules.data_drift]).
 --   mart.alerts         one row per alert episode: (rule, subject, first month) → alert_id. Re-running a
 --                       night upserts the same rows (never a duplicate); status is as of the latest month.
 CREATE SCHEMA IF NOT EXISTS mart;
@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS mart.alerts (
 );
 COMMENT ON TABLE mart.alerts IS '预警：每条规则、对象、事件段一条，只触发一次，之后跟踪为持续或解除 / alerts: one row per rule, subject and episode; raised once, then tracked as ongoing or resolved';
 COMMENT ON COLUMN mart.alerts.alert_id IS '预警编号（规则|对象|起始月的哈希，重跑不变） / alert id (hash of rule, subject and first month; stable across re-runs)';
-COMMENT ON COLUMN mart.alerts.rule IS '规则（flows/alerts.toml） / rule name (flows/alerts.toml)';
+COMMENT ON COLUMN mart.alerts.rule IS '规则（flows/registry/alerts.toml） / rule name (flows/registry/alerts.toml)';
 COMMENT ON COLUMN mart.alerts.subject IS '对象：集群编码，或文件名（隔离比例规则） / subject: cluster id, or file name for the quarantine rule';
 COMMENT ON COLUMN mart.alerts.cluster_id IS '集群编码（文件规则为空） / cluster id (NULL for the file rule)';
 COMMENT ON COLUMN mart.alerts.period IS '首次触发月份 / month the episode started';

@@ -1,6 +1,6 @@
--- Threshold alert conditions (DESIGN §6) for every cluster and month, parameters from flows/alerts.toml.
+-- Threshold alert conditions (DESIGN §6) for every cluster and month, parameters from flows/registry/alerts.toml.
 -- Output: TEMP TABLE alert_conditions, one row per (rule, subject, period) that could be evaluated, with
--- `active` saying whether the condition holds; flows/alerts.py turns runs of active months into episodes.
+-- `active` saying whether the condition holds; flows/stages/s10_alerts.py turns runs of active months into episodes.
 -- Values built on a partial window (TTM or last year's YTD starting before the data) are not evaluated:
 -- a rate over 4 months compared with one over 7 is not a change of the cluster.
 CREATE OR REPLACE TEMP TABLE alert_conditions (

@@ -1,5 +1,5 @@
 -- alerts_month.sql: the alert episodes of month $period, as the report, the digest and `clusterwatch alerts
--- --period` list them (flows.alerts.month_listing): new (first month = $period), ongoing (opened before and
+-- --period` list them (flows.stages.s10_alerts.month_listing): new (first month = $period), ongoing (opened before and
 -- still holding in $period), resolved (stopped holding in $period; one-month rules $events are never
 -- "resolved"). Withdrawn episodes are left out. state orders new, ongoing, resolved.
 SELECT alert_id, rule, subject, cluster_id, period, last_period, resolved_period, severity, evidence, message_zh,

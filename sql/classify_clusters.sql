@@ -1,6 +1,6 @@
 -- classify_clusters.sql: mart.cluster_classes for the target periods — scale tier by output_ttm and the
 -- stage 集聚/过渡/集群 from three tests (linkage, leadership, innovation support). Thresholds come from
--- flows/classification.toml via temp tables cfg_tier(name, name_en, min_wan, ord) and cfg_stage (one row).
+-- flows/registry/classification.toml via temp tables cfg_tier(name, name_en, min_wan, ord) and cfg_stage (one row).
 -- Reads ind_new (indicators of the target periods).
 
 DELETE FROM mart.cluster_classes

@@ -1,13 +1,13 @@
 -- classify_firms.sql: mart.firm_ratings for the rated target periods (rp) — per-mu efficiency class A/B/C/D
 -- (亩均效益评价) on each firm's TTM ending at the period, for every firm with a monthly record in that
--- window (class NULL when not evaluated). Config from flows/classification.toml via temp
+-- window (class NULL when not evaluated). Config from flows/registry/classification.toml via temp
 -- tables cfg_rating (one row, with class_names / class_upto lists sorted by upto), cfg_weight(metric,
 -- weight). Reads work.firm_month, firm_ttm (indicators_base.sql) and firm_cluster (indicators_maps.sql).
 
--- Rated periods (temp table rp, from flows/indicators.py): the target periods that are a December (the annual
+-- Rated periods (temp table rp, from flows/stages/s07_indicators.py): the target periods that are a December (the annual
 -- rating) or the latest period of the data (the running year's provisional rating). A period that stopped
 -- being the latest is dropped unless it is a December, so an incremental night equals a full recompute;
--- flows.indicators.rate_firms computes any other month on demand.
+-- flows.stages.s07_indicators.rate_firms computes any other month on demand.
 DELETE FROM mart.firm_ratings
 WHERE period IN (SELECT period FROM tp)
    OR period < (SELECT first_period FROM bounds) OR period > (SELECT last_period FROM bounds)

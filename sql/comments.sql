@@ -1,6 +1,6 @@
 -- comments.sql: Chinese and English descriptions of the tables and of the columns that are not source
 -- columns. Source columns (uscc, output, …) take their comments from the input contract
--- (flows/contract.py) in warehouse.comment_from_contract, so each column is described once.
+-- (flows/support/contract.py) in warehouse.comment_from_contract, so each column is described once.
 
 COMMENT ON TABLE meta.schemas IS '各模式说明 / what each schema holds (DuckDB cannot comment on schemas)';
 COMMENT ON COLUMN meta.schemas.schema_name IS '模式名 / schema name';

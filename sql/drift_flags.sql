@@ -1,5 +1,5 @@
--- The data-drift rule per cluster and month (flows/drift.py cluster_flags), over every row of
--- mart.drift_results; parameters from flows/alerts.toml [rules.data_drift].
+-- The data-drift rule per cluster and month (flows/stages/s09_drift.py cluster_flags), over every row of
+-- mart.drift_results; parameters from flows/registry/alerts.toml [rules.data_drift].
 -- Column: its score s is the smaller of the two references' (only trailing_6m: that one). It raises when s ≥
 -- $raise_score (no year-earlier month: ≥ $raise_score_no_seasonal) unless the same column a year earlier
 -- already scored ≥ $keep_score against its own trailing months (the season, not news); it keeps when s ≥

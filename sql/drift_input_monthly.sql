@@ -1,4 +1,4 @@
--- Firm-level monthly values for the drift test (flows/drift.py), months $from..$to; `month` counts months
+-- Firm-level monthly values for the drift test (flows/stages/s09_drift.py), months $from..$to; `month` counts months
 -- from $from (0 = $from). Flows are divided by span_months (a 1–2月 or catch-up record becomes a monthly rate,
 -- so a reporting gap that resumes with a 3-month 累计 difference is not mistaken for a distribution shift);
 -- employees is an average and taken as is. Values go through sign(x)·ln(1+|x|): firm sizes span orders of

@@ -1,4 +1,4 @@
--- file_columns.sql: the header report of one file (view `file_columns`, from flows.layout.columns_rows):
+-- file_columns.sql: the header report of one file (view `file_columns`, from flows.stages.s03_layout.columns_rows):
 -- what each source column became. Replaces the file's earlier report if it is loaded again after a failure.
 DELETE FROM meta.file_columns WHERE file_id = $file_id;
 

@@ -1,7 +1,7 @@
 -- indicators_base.sql: the shared inputs of the indicator queries, built once per run from the registry maps
 -- (indicators_maps.sql) and the stored firm facts (work.firm_month and work.cluster_month, rebuilt for the
 -- changed months by indicators_firm_month.sql).
--- Expects temp tables from flows/indicators.py:
+-- Expects temp tables from flows/stages/s07_indicators.py:
 --   tp(period)      target periods to (re)compute
 --   bounds          first_period, last_period (data range), lo_ytd (January of the year before the first
 --                   target), lo_ttm (first target − 11 months), hi (last target)
@@ -24,7 +24,7 @@ WHERE n_records > 0 AND period BETWEEN {lo_ytd} AND {hi};
 
 -- Per firm and target period: output over records ending inside the TTM window (for n_firms, top1_share,
 -- hhi). A gap row per firm and target carries the window end when the firm has no record that month.
--- With one or two targets (an ordinary night) flows/indicators.py replaces the block between the @firm_ttm
+-- With one or two targets (an ordinary night) flows/stages/s07_indicators.py replaces the block between the @firm_ttm
 -- markers with sql/indicators_firm_ttm_few.sql (a range join and one aggregation instead of the window).
 -- @firm_ttm
 CREATE OR REPLACE TEMP TABLE firm_ttm AS

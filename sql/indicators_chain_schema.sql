@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS mart.cluster_index (
     missing_dimensions VARCHAR[], min_n_firms BIGINT, method VARCHAR
 );
 
-COMMENT ON TABLE mart.chain_segments IS '产业链环节图谱：每个集群、月份、产业链环节一行（近12个月口径），含企业数、产值、专精特新与链主数、采购本地配套率及薄弱环节标记；规则见 flows/chain_index.toml / chain map by segment: one row per cluster, month and chain segment (trailing 12 months): firms, output, SRDI firms, chain leaders, the local share of the segment''s purchases and the weak-link flag; rules in flows/chain_index.toml. Key (cluster_id, period, segment)';
+COMMENT ON TABLE mart.chain_segments IS '产业链环节图谱：每个集群、月份、产业链环节一行（近12个月口径），含企业数、产值、专精特新与链主数、采购本地配套率及薄弱环节标记；规则见 flows/registry/chain_index.toml / chain map by segment: one row per cluster, month and chain segment (trailing 12 months): firms, output, SRDI firms, chain leaders, the local share of the segment''s purchases and the weak-link flag; rules in flows/registry/chain_index.toml. Key (cluster_id, period, segment)';
 COMMENT ON COLUMN mart.chain_segments.cluster_id IS '集群编码 / cluster code';
 COMMENT ON COLUMN mart.chain_segments.period IS '统计期（月份第一天），近12个月窗口的末月 / period (first day of the month), last month of the TTM window';
 COMMENT ON COLUMN mart.chain_segments.segment IS '产业链环节（企业名录 chain_segment；未填为“未标注”） / chain segment from the firm registry (unlabelled firms: 未标注)';
@@ -82,7 +82,7 @@ COMMENT ON COLUMN mart.supply_leads.amount_prev_ttm IS '上年同期近12个月�
 COMMENT ON COLUMN mart.supply_leads.change_amount IS '同比增减额（万元） / change against a year earlier (万元)';
 COMMENT ON COLUMN mart.supply_leads.change_rate IS '同比增速（上年为0时为 NULL） / growth against a year earlier (NULL when the earlier amount is 0)';
 
-COMMENT ON TABLE mart.cluster_index IS '集群发展指数：每个集群、月份一行，七个维度得分（0–100，本期全部集群间标准化）、加权总分与名次；方法与权重见 flows/chain_index.toml / cluster development index: one row per cluster and month, seven dimension scores (0–100, normalised across the clusters of the period), weighted total and rank; method and weights in flows/chain_index.toml. Key (cluster_id, period)';
+COMMENT ON TABLE mart.cluster_index IS '集群发展指数：每个集群、月份一行，七个维度得分（0–100，本期全部集群间标准化）、加权总分与名次；方法与权重见 flows/registry/chain_index.toml / cluster development index: one row per cluster and month, seven dimension scores (0–100, normalised across the clusters of the period), weighted total and rank; method and weights in flows/registry/chain_index.toml. Key (cluster_id, period)';
 COMMENT ON COLUMN mart.cluster_index.cluster_id IS '集群编码 / cluster code';
 COMMENT ON COLUMN mart.cluster_index.period IS '统计期（月份第一天） / period (first day of the month)';
 COMMENT ON COLUMN mart.cluster_index.scale IS '规模实力得分（近12个月产值，对数） / scale score (output TTM, log)';

@@ -1,5 +1,5 @@
 -- indicators_chain_work.sql: the supply-chain view's stored inputs in schema `work`, (re)created empty on
--- every full recompute (flows/indicators.py) like sql/indicators_work.sql. sql/indicators_chain_month.sql
+-- every full recompute (flows/stages/s07_indicators.py) like sql/indicators_work.sql. sql/indicators_chain_month.sql
 -- rebuilds the changed months, one month of procurement rows per statement; sql/indicators_chain.sql sums
 -- them over the TTM windows of the target periods. cidx is the run's cluster id (indicators_maps.sql); a
 -- registry change forces a full recompute, so stored ids always match the registry.

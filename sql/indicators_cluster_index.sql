@@ -1,7 +1,7 @@
 -- indicators_cluster_index.sql: mart.cluster_index (集群发展指数) for the target periods tp(period), from the
 -- published mart.cluster_indicators of those periods (run after indicators_publish.sql). Expects from
--- flows/indicators.py: cfg_index(method), cfg_index_dim(dimension, weight), cfg_index_ind(dimension, indicator,
--- weight, transform) from flows/chain_index.toml, and ind_reg(indicator, direction) from the registry.
+-- flows/stages/s07_indicators.py: cfg_index(method), cfg_index_dim(dimension, weight), cfg_index_ind(dimension, indicator,
+-- weight, transform) from flows/registry/chain_index.toml, and ind_reg(indicator, direction) from the registry.
 -- Each indicator is normalised across all clusters of the period to 0–100 (minmax or percentile, by the
 -- registry direction); a dimension is the weighted mean of its valued indicators, the total the weighted mean of
 -- the valued dimensions (missing ones listed). Replaces the target periods; drops periods outside the data range.

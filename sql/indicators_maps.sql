@@ -1,5 +1,5 @@
 -- indicators_maps.sql: the registry maps every step of the indicator stage reads, built once per run.
--- Expects temp table tp(period) (target periods) from flows/indicators.py.
+-- Expects temp table tp(period) (target periods) from flows/stages/s07_indicators.py.
 -- Builds: cluster_map (cluster with its integer id cidx, adcode and local scope), firm_cluster (F(c): firms
 -- whose registry row names an existing cluster, with the integer firm id fid and the cluster's attributes),
 -- grid (cluster × target period), buyer_map / supplier_map (look-ups for the procurement aggregates,

@@ -1,5 +1,5 @@
 -- indicators_proc_keys.sql: finish rebuilding the procurement aggregates for the months in sp: store the new
--- key-month rows with prv, the previous month their key was seen. flows/indicators.py runs one of two sections.
+-- key-month rows with prv, the previous month their key was seen. flows/stages/s07_indicators.py runs one of two sections.
 -- On a full recompute the stored tables are empty and every key is linked afresh by a window over the new rows.
 -- On an incremental night only keys whose presence in a rebuilt month changed (a buyer or local supplier
 -- appeared or vanished) need a look at their other months, and stored rows of theirs may be re-linked; a key

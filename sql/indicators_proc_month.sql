@@ -1,4 +1,4 @@
--- indicators_proc_month.sql: the procurement aggregates of one month ({month}; flows/indicators.py runs it for
+-- indicators_proc_month.sql: the procurement aggregates of one month ({month}; flows/stages/s07_indicators.py runs it for
 -- every month in sp, so memory stays bounded by a month of rows). One scan of core.procurement locates and
 -- classifies the month's rows; they are aggregated per buyer into new_buyer_rows and, for local purchases, into
 -- distinct (cluster, supplier) pairs in new_supplier_rows (prv is set later by indicators_proc_keys.sql).

@@ -1,7 +1,7 @@
 -- indicators_publish.sql: replace the target periods in mart.cluster_indicators with ind_new, adding each
 -- value's percentile rank among clusters of the same domain, and rebuild the province roll-up for those
 -- periods. Periods outside the data range are dropped. Reads ind_reg(indicator, direction, rollup) from the
--- registry (flows/indicators.toml).
+-- registry (flows/registry/indicators.toml).
 
 DELETE FROM mart.cluster_indicators
 WHERE period IN (SELECT period FROM tp)

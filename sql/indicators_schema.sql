@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS work.indicator_state (
     config_hash VARCHAR, computed_at TIMESTAMP, first_period DATE, last_period DATE
 );
 
-COMMENT ON TABLE mart.indicator_dictionary IS '指标字典：每个监测指标的名称、单位、方向、窗口与口径（由 flows/indicators.toml 生成） / indicator dictionary: name, unit, direction, window and definition of every monitoring indicator (generated from flows/indicators.toml)';
+COMMENT ON TABLE mart.indicator_dictionary IS '指标字典：每个监测指标的名称、单位、方向、窗口与口径（由 flows/registry/indicators.toml 生成） / indicator dictionary: name, unit, direction, window and definition of every monitoring indicator (generated from flows/registry/indicators.toml)';
 COMMENT ON COLUMN mart.indicator_dictionary.indicator IS '指标代码（宽表列名） / indicator code (column name in the wide view)';
 COMMENT ON COLUMN mart.indicator_dictionary.name_zh IS '中文名称 / Chinese name';
 COMMENT ON COLUMN mart.indicator_dictionary.name_en IS '英文名称 / English name';
@@ -82,7 +82,7 @@ COMMENT ON COLUMN mart.province_indicators.n_firms IS '参与计算的企业数 
 COMMENT ON COLUMN mart.province_indicators.n_clusters IS '参与汇总的集群数 / clusters rolled up';
 COMMENT ON COLUMN mart.province_indicators.flags IS '标记（同集群指标） / flags (as for cluster indicators)';
 
-COMMENT ON TABLE mart.cluster_classes IS '集群分类：规模等级与发展阶段（集聚/过渡/集群）及三项阶段检验；阈值见 flows/classification.toml / cluster classification: scale tier and stage with the three stage tests; thresholds in flows/classification.toml';
+COMMENT ON TABLE mart.cluster_classes IS '集群分类：规模等级与发展阶段（集聚/过渡/集群）及三项阶段检验；阈值见 flows/registry/classification.toml / cluster classification: scale tier and stage with the three stage tests; thresholds in flows/registry/classification.toml';
 COMMENT ON COLUMN mart.cluster_classes.cluster_id IS '集群编码 / cluster code';
 COMMENT ON COLUMN mart.cluster_classes.period IS '统计期（月份第一天） / period (first day of the month)';
 COMMENT ON COLUMN mart.cluster_classes.output_ttm IS '近12个月产值（万元），规模等级依据 / output TTM (万元), basis of the scale tier';
@@ -99,7 +99,7 @@ COMMENT ON COLUMN mart.cluster_classes.tests_passed IS '通过的检验数（0�
 COMMENT ON COLUMN mart.cluster_classes.stage IS '发展阶段：三项通过为集群，两项为过渡，一项及以下为集聚 / stage: all three 集群, two 过渡, one or none 集聚';
 COMMENT ON COLUMN mart.cluster_classes.stage_en IS '发展阶段（英文） / stage (English: cluster, transition, agglomeration)';
 
-COMMENT ON TABLE mart.firm_ratings IS '企业亩均效益评价（A/B/C/D）：以 period 结束的近12个月为口径，12月为年度评价；保存各年12月与最新一期（当年预评），其他月份可按需计算（flows.indicators.rate_firms）；权重与阈值见 flows/classification.toml / firm per-mu efficiency rating on the TTM ending at period (December = the annual rating); kept for every December and the latest period (the running year''s provisional rating), any other month on demand (flows.indicators.rate_firms); weights and thresholds in flows/classification.toml';
+COMMENT ON TABLE mart.firm_ratings IS '企业亩均效益评价（A/B/C/D）：以 period 结束的近12个月为口径，12月为年度评价；保存各年12月与最新一期（当年预评），其他月份可按需计算（flows.stages.s07_indicators.rate_firms）；权重与阈值见 flows/registry/classification.toml / firm per-mu efficiency rating on the TTM ending at period (December = the annual rating); kept for every December and the latest period (the running year''s provisional rating), any other month on demand (flows.stages.s07_indicators.rate_firms); weights and thresholds in flows/registry/classification.toml';
 COMMENT ON COLUMN mart.firm_ratings.uscc IS '统一社会信用代码 / unified social credit code';
 COMMENT ON COLUMN mart.firm_ratings.period IS '评价期（近12个月的末月） / period (last month of the TTM window)';
 COMMENT ON COLUMN mart.firm_ratings.cluster_id IS '集群编码 / cluster code';

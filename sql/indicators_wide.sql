@@ -1,5 +1,5 @@
 -- indicators_wide.sql: mart.cluster_indicators_wide, one row per cluster and period and one column per
--- indicator. The column list is generated from the registry (flows/indicators.toml) by flows/indicators.py, so
+-- indicator. The column list is generated from the registry (flows/registry/indicators.toml) by flows/stages/s07_indicators.py, so
 -- a new indicator becomes a column without editing this file. The cluster's current name and province (from
 -- core.clusters) stand beside its code, so a reader of the wide table needs no join.
 

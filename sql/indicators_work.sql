@@ -1,5 +1,5 @@
 -- indicators_work.sql: the indicator stage's stored inputs in schema `work` — firm facts and procurement
--- aggregates under integer ids — (re)created empty on every full recompute (flows/indicators.py), so a changed
+-- aggregates under integer ids — (re)created empty on every full recompute (flows/stages/s07_indicators.py), so a changed
 -- layout never meets old rows. An ordinary night rebuilds only the changed months (sql/indicators_firm_month.sql,
 -- sql/indicators_proc_*.sql); a full recompute rebuilds them all.
 -- Keys are integers from the run's registry maps (indicators_maps.sql: fid per firm, cidx per cluster) and from

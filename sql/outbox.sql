@@ -1,5 +1,5 @@
 -- meta.outbox: messages waiting to leave the warehouse (alert notices, the monthly report).
--- Written by flows/deliver.py: enqueue_* inserts a pending row inside the night's transaction, flush()
+-- Written by flows/stages/s12_deliver.py: enqueue_* inserts a pending row inside the night's transaction, flush()
 -- sends pending/failed rows with bounded retries and records every attempt. A row is never deleted, so
 -- nothing is lost: an item that could not be sent stays pending/failed and is retried on a later night.
 CREATE SCHEMA IF NOT EXISTS meta;
@@ -31,6 +31,6 @@ COMMENT ON COLUMN meta.outbox.last_error IS '最近一次错误 / last error mes
 COMMENT ON COLUMN meta.outbox.created_at IS '入队时间 / when queued';
 COMMENT ON COLUMN meta.outbox.last_attempt_at IS '最近尝试时间 / time of the last attempt';
 COMMENT ON COLUMN meta.outbox.sent_at IS '发送成功时间 / when sent';
--- message_id: the content's identity (flows/deliver.py message_id); a warehouse from before it gets the column.
+-- message_id: the content's identity (flows/stages/s12_deliver.py message_id); a warehouse from before it gets the column.
 ALTER TABLE meta.outbox ADD COLUMN IF NOT EXISTS message_id VARCHAR;
 COMMENT ON COLUMN meta.outbox.message_id IS '消息标识（内容哈希），发送记录按此去重 / message id (content hash); the sent log beside the warehouse is keyed by it, so a message is sent once';

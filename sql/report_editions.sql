@@ -1,4 +1,4 @@
--- meta.report_editions: every edition of the monthly report that was queued for sending (flows/editions.py).
+-- meta.report_editions: every edition of the monthly report that was queued for sending (flows/support/editions.py).
 -- The report goes out once per period; a later night sends it again only when its published numbers
 -- (the table CSVs) changed, as a revision (修订版) that says which rows changed.
 CREATE SCHEMA IF NOT EXISTS meta;

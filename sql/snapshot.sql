@@ -1,9 +1,9 @@
 -- snapshot.sql: the cluster-map snapshot tables (DESIGN §6) and the global reference layer.
--- Idempotent. A snapshot is immutable: flows/snapshot.py inserts a new version of a period only when the
+-- Idempotent. A snapshot is immutable: flows/stages/s08_snapshot.py inserts a new version of a period only when the
 -- content hash of its rows differs from the latest version's, and never updates or deletes a row here.
 -- mart.map_snapshots holds one header row per (period, version); mart.map_snapshot_clusters one row per
 -- cluster of that version with the headline indicators, their contributing-firm counts, a suppression
--- mark (fewer than 3 firms, DESIGN §6) and the colour class on the fixed breaks of flows/maps.toml.
+-- mark (fewer than 3 firms, DESIGN §6) and the colour class on the fixed breaks of flows/registry/maps.toml.
 -- Internal rows keep suppressed values (analysts see everything); the files rendered from them do not.
 
 CREATE SCHEMA IF NOT EXISTS mart;
@@ -90,7 +90,7 @@ COMMENT ON COLUMN mart.map_snapshots.created_at IS '生成时间（UTC） / crea
 COMMENT ON COLUMN mart.map_snapshots.content_hash IS '内容哈希（SHA-256，按集群排序的规范化行与分级配置；不含生成时间） / content hash (SHA-256 of the canonical rows and class configuration; excludes created_at)';
 COMMENT ON COLUMN mart.map_snapshots.n_clusters IS '集群数 / number of clusters';
 COMMENT ON COLUMN mart.map_snapshots.n_suppressed IS '因企业数少于3家而抑制的指标值个数 / number of indicator values suppressed (fewer than 3 firms)';
-COMMENT ON COLUMN mart.map_snapshots.config_hash IS '地图配置 flows/maps.toml 的哈希（分级断点、颜色） / hash of flows/maps.toml (class breaks, colours)';
+COMMENT ON COLUMN mart.map_snapshots.config_hash IS '地图配置 flows/registry/maps.toml 的哈希（分级断点、颜色） / hash of flows/registry/maps.toml (class breaks, colours)';
 COMMENT ON COLUMN mart.map_snapshots.default_color IS '文件默认着色指标 / indicator the files are coloured by';
 COMMENT ON COLUMN mart.map_snapshots.files IS '生成的文件（GeoJSON、PNG、HTML，相对 reports/out/maps） / files written (GeoJSON, PNG, HTML; relative to the maps folder)';
 

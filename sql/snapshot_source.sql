@@ -1,5 +1,5 @@
 -- snapshot_source.sql: one row per cluster with indicators in period $period — the content of a map
--- snapshot before classing and suppression (flows/snapshot.py adds those from flows/maps.toml). Reads the
+-- snapshot before classing and suppression (flows/stages/s08_snapshot.py adds those from flows/registry/maps.toml). Reads the
 -- stable marts (DESIGN §5a) only. A cluster without any indicator row for the period is left out.
 
 SELECT

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from flows.settings import SAMPLE_DIR
+from flows.support.settings import SAMPLE_DIR
 
 # The generated sample the sample_warehouse tests run on: the bundled one, or any other generated with
 # `clusterwatch sample --seed N --out DIR` (CLUSTERWATCH_TEST_SAMPLE=DIR), whose planted truth they check.

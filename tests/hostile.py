@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xlsxwriter
 
-from flows.uscc import uscc_check_char
+from flows.support.uscc import uscc_check_char
 
 LEADER = "91130609MA0000001X"
 SUPPLIER = "91130609MA00000021"

@@ -31,7 +31,7 @@ def after(module: object, name: str) -> None:
 
 def main(point: str, inbox: str, warehouse: str, reports: str) -> None:
     import flows.nightly as night
-    import flows.warehouse as wh
+    import flows.support.warehouse as wh
 
     if point == "ingest":
         after(night.loader, "load_file")

@@ -1,5 +1,5 @@
 """Small planted warehouses for the disclosure and injection tests: firms and monthly records written into the
-core tables, marts computed by the real indicator stage (flows.indicators.update_indicators).
+core tables, marts computed by the real indicator stage (flows.stages.s07_indicators.update_indicators).
 
 Clusters (24 months of data, 2024-01 … 2025-12; the first year's TTM cells are partial windows):
 - 安徽省: AH_TWO has 2 firms (every value "few"); AH_DOM has 6 firms of which one makes ≈95% of the output
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import duckdb
 
-from flows import indicators
-from flows.warehouse import apply_schema
+from flows.stages import s07_indicators as indicators
+from flows.support.warehouse import apply_schema
 
 CLUSTERS = [
     # cluster_id, name, province, city, adcode, lon, lat, firms

@@ -12,9 +12,9 @@ from html import unescape
 import duckdb
 import pytest
 
-from flows.alerts import alerts_command, evaluate_alerts
-from flows.deliver import DeliverySettings
-from flows.settings import SAMPLE_DIR
+from flows.stages.s10_alerts import alerts_command, evaluate_alerts
+from flows.stages.s12_deliver import DeliverySettings
+from flows.support.settings import SAMPLE_DIR
 
 # The rule and first month each planted event must raise (events.csv): a TTM rate needs until 2025-08
 # to fall 5 points below its value 3 months earlier; the others show in the event month itself.
@@ -73,7 +73,7 @@ def test_no_drift_alert_without_planted_event_and_false_alarm_rate(evaluated):
 def test_unit_switch_is_visible_in_evidence(evaluated):
     import json
 
-    from flows.alerts import cluster_names, config, message_values, render_message
+    from flows.stages.s10_alerts import cluster_names, config, message_values, render_message
 
     con, *_ = evaluated
     (period, evidence) = con.execute(
@@ -132,7 +132,7 @@ def _state_messages(lines: list[str]) -> list[tuple[str, str]]:
 
 
 def test_report_digest_and_cli_list_the_same_alerts_with_current_values(evaluated, capsys, tmp_path):
-    from flows.report import render_report
+    from flows.stages.s11_report import render_report
 
     con, summary, _, work = evaluated
     con.execute("CHECKPOINT")

@@ -15,9 +15,9 @@ import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
-from flows.export import DATA_SHEET, NOTES_SHEET, export
-from flows.indicators import registry
-from flows.warehouse import apply_schema, migrate
+from flows.stages.s07_indicators import registry
+from flows.support.export import DATA_SHEET, NOTES_SHEET, export
+from flows.support.warehouse import apply_schema, migrate
 
 DUCKDB_CLI = Path(sys.executable).with_name("duckdb")
 STABLE_SCHEMAS = ("meta", "quarantine", "core", "history", "mart")

@@ -12,10 +12,10 @@ import pytest
 import xlsxwriter
 import xlwt
 
-from flows.standardise import FileRejected, Standardised, standardise
-from flows.uscc import uscc_check_char
-from flows.validate import check_files, validate
-from flows.warehouse import apply_schema
+from flows.stages.s04_standardise import FileRejected, Standardised, standardise
+from flows.stages.s05_validate import check_files, validate
+from flows.support.uscc import uscc_check_char
+from flows.support.warehouse import apply_schema
 
 
 def uscc(body: str) -> str:
@@ -428,7 +428,7 @@ def test_check_prints_the_header_mapping(tmp_path: Path, capsys) -> None:
 
 
 def test_sources_config_gives_a_default_unit_by_file_pattern(tmp_path: Path, monkeypatch) -> None:
-    import flows.layout as layout
+    import flows.stages.s03_layout as layout
 
     cfg = tmp_path / "sources.toml"
     cfg.write_text('[[source]]\npattern = "tax_*_taxoffice*"\nunits = { money = "元" }\n'
@@ -449,7 +449,7 @@ def test_sources_config_gives_a_default_unit_by_file_pattern(tmp_path: Path, mon
 
 
 def test_header_report_rows_have_every_column(tmp_path: Path) -> None:
-    from flows.layout import columns_rows
+    from flows.stages.s03_layout import columns_rows
 
     p = _two_level(tmp_path / "monthly_2025-02_a.xlsx", "本月", "1-本月累计", [(A, "2025-01", 20, 20, 1, 0.1)])
     rows = pl.DataFrame(columns_rows(standardise(p, "monthly").columns))

@@ -19,9 +19,9 @@ from conftest import SAMPLE_UNDER_TEST
 from polars.testing import assert_frame_equal
 from test_indicators import _rich_db, firm, make_db, rec
 
-from flows import disclosure
-from flows import indicators as ind
-from flows.indicators import chain_index_config, update_indicators
+from flows.stages import s07_indicators as ind
+from flows.stages.s07_indicators import chain_index_config, update_indicators
+from flows.support import disclosure
 
 D = dt.date
 TRUTH = SAMPLE_UNDER_TEST / "truth"
@@ -145,7 +145,7 @@ def test_index_normalises_each_indicator_across_clusters_by_its_direction(monkey
     idx = {r["cluster_id"]: r for r in _mart(con, "cluster_index", f"period = DATE '{period}'").iter_rows(named=True)}
     energy = dict(con.execute("SELECT cluster_id, value FROM mart.cluster_indicators WHERE period = ? "
                               "AND indicator = 'energy_intensity'", [period]).fetchall())
-    x = {c: math.log(v) for c, v in energy.items()}  # transform = "log" in flows/chain_index.toml
+    x = {c: math.log(v) for c, v in energy.items()}  # transform = "log" in flows/registry/chain_index.toml
     lo, hi = min(x.values()), max(x.values())
     assert lo < hi
     for c, v in x.items():  # lower is better: the least energy per output scores 100
@@ -215,7 +215,7 @@ def test_a_revised_month_reaches_the_leads_that_compare_with_it_a_year_later() -
 
 
 def test_lead_table_says_new_and_where_an_unlocated_supplier_registered(tmp_path) -> None:
-    from flows.chain_render import chain_section
+    from flows.render.chain import chain_section
 
     con = _chain_db()
     con.execute("INSERT INTO core.procurement VALUES "
@@ -258,7 +258,7 @@ def test_sample_night_chain_marts_and_index_equal_the_planted_truth(night, table
 
 
 def test_sample_xushui_leads_are_the_planted_dominant_suppliers_then_the_rest_by_amount(night) -> None:
-    from flows.sample_core import DOMINANT
+    from flows.sample.core import DOMINANT
 
     leads = _mart(night, "supply_leads", "cluster_id = 'XS_AUTO' AND period = DATE '2025-12-01'")
     top = leads.head(3)
@@ -276,7 +276,7 @@ def test_sample_xushui_leads_are_the_planted_dominant_suppliers_then_the_rest_by
 # ------------------------------------------------------------------ the report's supply-chain section
 @pytest.fixture(scope="module")
 def editions(sample_warehouse, tmp_path_factory):
-    from flows.report import render_report
+    from flows.stages.s11_report import render_report
 
     out = tmp_path_factory.mktemp("chain_report")
     return {aud: render_report(sample_warehouse.warehouse, D(2025, 12, 1), lang="zh", audience=aud,

@@ -141,7 +141,7 @@ def disk_full_after_half(src, dst, *args, **kwargs):
 
 
 def test_a_copy_that_fills_the_disk_leaves_nothing_behind_and_names_the_paths(tmp_path, monkeypatch):
-    from flows import warehouse as wh
+    from flows.support import warehouse as wh
 
     published = tmp_path / "cw.duckdb"
     duckdb.connect(str(published)).close()
@@ -153,7 +153,7 @@ def test_a_copy_that_fills_the_disk_leaves_nothing_behind_and_names_the_paths(tm
 
 
 def test_a_landing_copy_that_fills_the_disk_names_source_and_target(tmp_path, monkeypatch):
-    from flows import land
+    from flows.stages import s02_land as land
 
     source = tmp_path / "monthly_2025-06.csv"
     source.write_text("uscc,period\n", encoding="utf-8")

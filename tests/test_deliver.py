@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows.deliver import (
+from flows.stages.s12_deliver import (
     ROBOT_LIMITS,
     DeliverySettings,
     SentLog,
@@ -204,7 +204,7 @@ def test_a_message_sent_before_a_crash_is_not_sent_again_from_the_discarded_copy
 
 
 def test_a_read_only_flush_sends_and_logs_without_writing_the_warehouse(tmp_path: Path, smtp_server):
-    from flows.deliver import flush_published
+    from flows.stages.s12_deliver import flush_published
 
     controller, inbox = smtp_server
     published = tmp_path / "w.duckdb"
@@ -218,7 +218,7 @@ def test_a_read_only_flush_sends_and_logs_without_writing_the_warehouse(tmp_path
 
 
 def test_an_outbox_from_before_message_ids_is_flushed_read_only(tmp_path: Path, smtp_server):
-    from flows.deliver import ensure_outbox, flush_published
+    from flows.stages.s12_deliver import ensure_outbox, flush_published
 
     controller, inbox = smtp_server
     published = tmp_path / "w.duckdb"

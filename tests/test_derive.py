@@ -7,8 +7,8 @@ from datetime import date
 import duckdb
 import pytest
 
-from flows.load import derive_monthly
-from flows.warehouse import apply_schema
+from flows.stages.s06_load import derive_monthly
+from flows.support.warehouse import apply_schema
 
 FIRM = "91130609MA0000000X"
 

@@ -25,9 +25,11 @@ import polars as pl
 import pytest
 from planted import GAP_MONTH, LATEST, build
 
-from flows import alerts, disclosure, disclosure_audit, indicators
-from flows.report import render_report
-from flows.warehouse import run_sql
+from flows.stages import s07_indicators as indicators
+from flows.stages import s10_alerts as alerts
+from flows.stages.s11_report import render_report
+from flows.support import disclosure, disclosure_audit
+from flows.support.warehouse import run_sql
 
 EDITIONS = (dt.date(2025, 11, 1), LATEST)
 PROTECTION = disclosure.settings()["protection_range"]

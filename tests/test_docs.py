@@ -1,7 +1,7 @@
 """The README's indicator dictionary is generated from the registry and must not drift from it."""
 
-from flows.docs import README, render_readme
-from flows.indicators import registry
+from flows.render.dictionary import README, render_readme
+from flows.stages.s07_indicators import registry
 
 
 def test_readme_indicator_dictionary_is_up_to_date_with_the_registry():

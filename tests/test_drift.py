@@ -1,6 +1,6 @@
-"""Drift scores (flows/drift.py) are exactly Evidently's wasserstein stattest on every firm-month.
+"""Drift scores (flows/stages/s09_drift.py) are exactly Evidently's wasserstein stattest on every firm-month.
 
-flows/drift.py scores from each column's values sorted once instead of calling Evidently per test; these
+flows/stages/s09_drift.py scores from each column's values sorted once instead of calling Evidently per test; these
 tests call Evidently's own function on the same values, pooled reference months included, and check that a
 nightly increment scores a month as the first night did.
 """
@@ -18,8 +18,8 @@ import pytest
 from evidently.legacy.calculations.stattests import wasserstein_stat_test
 from evidently.legacy.core import ColumnType
 
-from flows import drift
-from flows.alerts import config
+from flows.stages import s09_drift as drift
+from flows.stages.s10_alerts import config
 
 MONTHS = [dt.date(2023 + m // 12, m % 12 + 1, 1) for m in range(20)]
 KEY = ["period", "cluster_id", "kind", "column_name", "reference"]

@@ -10,8 +10,8 @@ import pytest
 from hostile import CASES, Case
 from test_nightly import CLUSTERS, FIRMS
 
-from flows import guards
 from flows.nightly import NightSummary, nightly
+from flows.support import guards
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows import indicators as ind
-from flows.indicators import changed_periods, dictionary_markdown, registry, update_indicators
+from flows.stages import s07_indicators as ind
+from flows.stages.s07_indicators import changed_periods, dictionary_markdown, registry, update_indicators
 
 ROOT = Path(__file__).resolve().parent.parent
 TRUTH = ROOT / "data" / "sample" / "truth"
@@ -463,12 +463,12 @@ def truth_warehouse() -> duckdb.DuckDBPyConnection:
     """core loaded straight from the planted truth files, so the comparison tests this stage alone.
 
     The truth holds no platforms or digital surveys; those come from the inbox files through
-    flows.standardise, keeping rows that validation would keep (registered firm, maturity 1–5; a later file
+    flows.stages.s04_standardise, keeping rows that validation would keep (registered firm, maturity 1–5; a later file
     wins for the same firm and date).
     """
     import polars as pl
 
-    from flows.standardise import standardise
+    from flows.stages.s04_standardise import standardise
 
     con = duckdb.connect()
     con.execute((ROOT / "sql" / "schema.sql").read_text(encoding="utf-8"))
@@ -492,7 +492,7 @@ def truth_warehouse() -> duckdb.DuckDBPyConnection:
 
 @pytest.mark.skipif(not (TRUTH / "indicators.parquet").exists(),
                     reason="planted truth data/sample/truth/indicators.parquet not generated yet "
-                           "(flows.sample writes it)")
+                           "(flows.sample.generate writes it)")
 def test_matches_planted_truth() -> None:
     """Every indicator of every cluster and month against the sample's planted truth (rel tol 1e-9)."""
     import pandas as pd

@@ -24,10 +24,12 @@ from markdown_it import MarkdownIt
 from planted import LATEST, build
 from test_validate import FIRM_A, frame
 
-from flows import alerts, deliver, maps, safe_text
-from flows.report import render_report
-from flows.validate import record_results, render_data_docs, validate
-from flows.warehouse import apply_schema
+from flows.render import maps, safe_text
+from flows.stages import s10_alerts as alerts
+from flows.stages import s12_deliver as deliver
+from flows.stages.s05_validate import record_results, render_data_docs, validate
+from flows.stages.s11_report import render_report
+from flows.support.warehouse import apply_schema
 
 XSS_TITLE = "document.title='XSS'"
 PAYLOADS = {
@@ -167,7 +169,7 @@ def test_robot_and_email_digests_form_no_link_mention_or_formatting(hostile, tmp
     settings = deliver.DeliverySettings(smtp_host="127.0.0.1", smtp_port=controller.port, smtp_to=("a@example.cn",),
                                         webhook_url=url, webhook_flavour=flavour, retry_attempts=1)
     with duckdb.connect(str(wh)) as con:
-        from flows.warehouse import run_sql
+        from flows.support.warehouse import run_sql
 
         run_sql(con, "alerts")
         deliver.ensure_outbox(con)
@@ -200,7 +202,7 @@ def test_withheld_values_stay_out_of_the_digest(hostile, tmp_path):
     wh = tmp_path / "w.duckdb"
     shutil.copyfile(hostile, wh)
     with duckdb.connect(str(wh)) as con:
-        from flows.warehouse import run_sql
+        from flows.support.warehouse import run_sql
 
         run_sql(con, "alerts")
         ev = {"value": -0.3123, "threshold": -0.1}
@@ -225,7 +227,7 @@ def test_alerts_command_prints_names_without_escapes_or_formulas(hostile, tmp_pa
     wh = tmp_path / "w.duckdb"
     shutil.copyfile(hostile, wh)
     with duckdb.connect(str(wh)) as con:
-        from flows.warehouse import run_sql
+        from flows.support.warehouse import run_sql
 
         run_sql(con, "alerts")
         alerts.upsert(con, _episodes(con), alerts.config(), LATEST)
@@ -247,7 +249,7 @@ def test_json_in_html_round_trips_and_hides_markup():
 
 
 def test_check_prints_rejected_values_without_terminal_sequences(tmp_path, capsys):
-    from flows.validate import check_files
+    from flows.stages.s05_validate import check_files
 
     path = tmp_path / "platforms_2025.csv"
     path.write_text("platform_name,cluster_id,level,type\n"

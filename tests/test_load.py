@@ -6,9 +6,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from flows.load import load_file
-from flows.standardise import ISSUE_SCHEMA
-from flows.warehouse import apply_schema
+from flows.stages.s04_standardise import ISSUE_SCHEMA
+from flows.stages.s06_load import load_file
+from flows.support.warehouse import apply_schema
 
 
 def frames(loaded_rows: list[int], rejected_rows: list[int]):

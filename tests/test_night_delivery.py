@@ -15,7 +15,7 @@ from conftest import free_port, smtp_on_loopback
 from test_nightly import CLUSTERS, LEADER, SUPPLIER
 
 from flows.nightly import nightly
-from flows.uscc import uscc_check_char
+from flows.support.uscc import uscc_check_char
 
 REPORT = "监测月报"
 THIRD = "91130609MA0000004" + uscc_check_char("91130609MA0000004")
@@ -93,7 +93,7 @@ def test_a_failed_mail_goes_out_on_the_next_night_without_new_files_and_reports_
 
 
 def test_clusterwatch_deliver_sends_what_the_outbox_holds(tmp_path, mail_env):
-    from flows.deliver import enqueue_email
+    from flows.stages.s12_deliver import enqueue_email
 
     warehouse = tmp_path / "cw.duckdb"
     with duckdb.connect(str(warehouse)) as con:

@@ -12,7 +12,7 @@ import pytest
 from conftest import smtp_on_loopback
 
 from flows.nightly import nightly
-from flows.uscc import uscc_check_char
+from flows.support.uscc import uscc_check_char
 
 LEADER = "91130609MA0000001X"
 SUPPLIER = "91130609MA00000021"
@@ -185,7 +185,7 @@ def test_a_failing_stage_waits_for_great_expectations_and_publishes_nothing(tmp_
     import time
 
     import flows.nightly as night_module
-    from flows.validate import ValidationSession
+    from flows.stages.s05_validate import ValidationSession
 
     finished = []
     real_finish = ValidationSession.finish

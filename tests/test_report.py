@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from conftest import headless_chromium
 
-from flows import disclosure
-from flows.report import csv_safe, render_report
+from flows.stages.s11_report import csv_safe, render_report
+from flows.support import disclosure
 
 PERIOD = dt.date(2025, 12, 1)
 EVIL_CLUSTER = '=HYPERLINK("http://evil.example/x","点我")<script>alert(1)</script>'
@@ -89,7 +89,7 @@ def test_numbers_equal_the_warehouse(internal, warehouse):
 
 def test_trend_charts_draw_the_largest_clusters_and_their_csv_keeps_every_cluster(warehouse, internal,
                                                                                  tmp_path, monkeypatch):
-    from flows import report
+    from flows.stages import s11_report as report
 
     drawn: list[list[str]] = []
     real_chart = report._chart
@@ -109,7 +109,7 @@ def test_trend_charts_draw_the_largest_clusters_and_their_csv_keeps_every_cluste
 
 
 def test_methodology_comes_from_the_registry(internal):
-    from flows.indicators import registry
+    from flows.stages.s07_indicators import registry
 
     html = internal.html.read_text(encoding="utf-8")
     appendix = html[html.index('id="methodology"'):]
@@ -248,8 +248,8 @@ def test_secondary_suppression_rules():
 
 
 def test_report_is_emailed_through_the_outbox(internal, warehouse, tmp_path, smtp_server):
-    from flows import deliver
-    from flows.report import enqueue_report
+    from flows.stages import s12_deliver as deliver
+    from flows.stages.s11_report import enqueue_report
 
     controller, inbox = smtp_server
     path = tmp_path / "wh.duckdb"
@@ -289,7 +289,7 @@ def test_partial_windows_are_not_drawn_and_cumulative_figures_have_no_month_on_m
 
 
 def test_chart_labels_are_at_least_8pt_on_the_page():
-    from flows import report
+    from flows.stages import s11_report as report
 
     # The PNG is placed at the text width (CSS figure.chart img width 100%) and drawn that wide.
     text_width_in = (210 - 15 - 15) / 25.4
@@ -335,13 +335,13 @@ def test_zh_edition_has_no_english_or_codes_and_en_edition_no_chinese(warehouse,
 def test_every_quarantine_rule_and_file_reason_has_words_in_both_languages():
     import json
 
-    from flows.report import QUALITY_TERMS
-    from flows.settings import EXPECTATIONS_DIR, ROOT
-    from flows.standardise import RULES
+    from flows.stages.s04_standardise import RULES
+    from flows.stages.s11_report import QUALITY_TERMS
+    from flows.support.settings import EXPECTATIONS_DIR, ROOT
 
     suite_rules = {e["meta"]["rule"] for path in (EXPECTATIONS_DIR / "gx" / "expectations").glob("*.json")
                    for e in json.loads(path.read_text(encoding="utf-8"))["expectations"] if "rule" in e.get("meta", {})}
-    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "flows").glob("*.py"))
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "flows").rglob("*.py"))
     file_reasons = set(re.findall(r'(?:FileRejected|_reject)\(\s*"([a-z_]+)"', source))
     # rules written by code rather than by a suite (old identifiers matched or not through the registry)
     validate_rules = set(re.findall(r'"(old_identifier|unknown_firm|ambiguous_identifier)"', source))
@@ -415,7 +415,7 @@ def test_en_edition_uses_the_registry_english_cluster_name(warehouse, tmp_path):
 def test_the_report_map_is_drawn_at_the_text_width(internal):
     from PIL import Image
 
-    from flows import report
+    from flows.stages import s11_report as report
 
     width, _ = Image.open(internal.map_png).size
     assert width == round(report.CHART_WIDTH_IN * 150)      # 150 dpi: placed at 1:1, its ≥ 8 pt texts stay 8 pt

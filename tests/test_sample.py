@@ -15,8 +15,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.contract import kind_of
-from flows.uscc import is_valid_uscc, uscc_check_char
+from flows.support.contract import kind_of
+from flows.support.uscc import is_valid_uscc, uscc_check_char
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 INBOX, TRUTH = SAMPLE / "inbox", SAMPLE / "truth"
@@ -55,7 +55,7 @@ def test_check_char_31_maps_to_0() -> None:
 
 # ------------------------------------------------------------------ determinism
 def test_same_seed_same_bytes(tmp_path: Path) -> None:
-    from flows.sample import generate
+    from flows.sample.generate import generate
 
     generate(tmp_path, "sample", 20251231)
     assert _sha(tmp_path / "inbox") == _sha(INBOX)

@@ -115,7 +115,7 @@ def test_great_expectations_counts_reach_every_result_and_agree_where_it_saw_eve
 
 
 def test_bureau_exports_of_the_sample_load_through_their_header_reports(con):
-    """The sample's bureau-export files (flows/sample_exports.py) are read column by column as planted: the
+    """The sample's bureau-export files (flows/sample/exports.py) are read column by column as planted: the
     units and bases below are how the generator wrote them; their values are checked against the truth by
     test_loaded_monthly_values_equal_the_planted_truth."""
     rows = con.execute("""SELECT f.file_name, c.source_header, c.column_name, c.basis, c.unit, c.unit_source, c.status

@@ -17,7 +17,7 @@ import httpx
 from conftest import free_port
 from test_nightly import write_inbox
 
-from flows.settings import ROOT
+from flows.support.settings import ROOT
 
 BIN = Path(sys.executable).parent
 

@@ -1,7 +1,7 @@
 """Cluster-map snapshots: immutable versions, disclosure control, and files a person can open offline.
 
-The warehouse is built here from the sample's real clusters (flows.sample_spec) with hand-set indicator
-rows in the indicator stage's own mart tables (flows.indicators.ensure_schema), so these tests do not
+The warehouse is built here from the sample's real clusters (flows.sample.spec) with hand-set indicator
+rows in the indicator stage's own mart tables (flows.stages.s07_indicators.ensure_schema), so these tests do not
 depend on the sample generator or the indicator SQL.
 """
 
@@ -20,9 +20,11 @@ import shapely
 from conftest import headless_chromium
 from shapely.geometry import shape
 
-from flows import indicators, maps, snapshot
-from flows.sample_spec import CLUSTERS, PROVINCES
-from flows.warehouse import apply_schema
+from flows.render import maps
+from flows.sample.spec import CLUSTERS, PROVINCES
+from flows.stages import s07_indicators as indicators
+from flows.stages import s08_snapshot as snapshot
+from flows.support.warehouse import apply_schema
 
 PERIOD = dt.date(2025, 12, 1)
 SUPPRESSED = ("JH_BIKE", "per_mu_tax")  # built from 2 firms → must not leave the warehouse
@@ -72,7 +74,7 @@ def test_snapshot_writes_header_rows_and_three_files(snap):
     assert all(p.exists() and p.parent == root / "maps" / "2025-12" for p in result.files)
     wide = con.execute("SELECT local_supporting_rate_class FROM mart.map_snapshot_clusters "
                        "WHERE cluster_id = 'XS_AUTO'").fetchone()[0]
-    assert wide == "≥60%"  # 0.70 on the fixed breaks of flows/maps.toml
+    assert wide == "≥60%"  # 0.70 on the fixed breaks of flows/registry/maps.toml
 
 
 def test_every_snapshot_table_and_column_is_commented_in_chinese_and_english(snap):
@@ -354,7 +356,7 @@ def test_base_layers_are_built_once_and_read_back_exactly_from_the_cache(tmp_pat
 def test_a_stale_base_layer_cache_is_rebuilt_and_replaced(tmp_path, monkeypatch):
     monkeypatch.setattr(maps, "CACHE_DIR", tmp_path)
     stale = tmp_path / "test_layers-0000000000000000.arrow"
-    stale.write_bytes(b"from an older flows/maps.py")
+    stale.write_bytes(b"from an older flows/render/maps.py")
     rows = maps.cached_layers("test_layers", lambda: [("country", "", shapely.Point(116.4, 39.9))])
     assert rows[0][2].equals(shapely.Point(116.4, 39.9))
     assert not stale.exists() and len(list(tmp_path.glob("test_layers-*.arrow"))) == 1

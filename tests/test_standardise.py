@@ -1,4 +1,4 @@
-"""flows.standardise on small hand-made inbox files: formats, headers, units, periods, quarantine rules."""
+"""flows.stages.s04_standardise on small hand-made inbox files: formats, headers, units, periods, quarantine rules."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 import xlsxwriter
 
-from flows.standardise import ISSUE_SCHEMA, FileRejected, Standardised, standardise
+from flows.stages.s04_standardise import ISSUE_SCHEMA, FileRejected, Standardised, standardise
 
 U1 = "91320500MA1XXXXXX1"
 U2 = "91320500MA1XXXXXX2"

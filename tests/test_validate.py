@@ -10,10 +10,8 @@ import duckdb
 import polars as pl
 import pytest
 
-import flows.validate
-from flows.contract import KINDS
-from flows.uscc import uscc_check_char
-from flows.validate import (
+import flows.stages.s05_validate
+from flows.stages.s05_validate import (
     ISSUE_SCHEMA,
     ValidationSession,
     check_files,
@@ -25,7 +23,9 @@ from flows.validate import (
     uscc_ok,
     validate,
 )
-from flows.warehouse import apply_schema
+from flows.support.contract import KINDS
+from flows.support.uscc import uscc_check_char
+from flows.support.warehouse import apply_schema
 
 TODAY = date(2026, 11, 22)
 STABLE_RULES = {"invalid_uscc", "unknown_firm", "unknown_cluster", "negative_value", "unit_suspect",
@@ -46,7 +46,7 @@ BAD_CHECK = FIRM_A[:17] + ("0" if FIRM_A[17] != "0" else "1")
 
 
 def frame(kind: str, rows: list[dict], overrides: dict | None = None) -> pl.DataFrame:
-    """A standardised frame as flows.standardise delivers it: every canonical column, contract types, _row."""
+    """A standardised frame as the standardise stage delivers it: every canonical column, contract types, _row."""
     schema = {c.name: _PL.get(c.dtype, pl.Utf8) for c in KINDS[kind].columns}
     schema.update(overrides or {})
     full = [{c: r.get(c) for c in schema} for r in rows]
@@ -209,7 +209,7 @@ def test_sampled_gx_batch_keeps_every_flagged_row(con):
 
 
 def test_uscc_check_matches_reference():
-    from flows.uscc import is_valid_uscc
+    from flows.support.uscc import is_valid_uscc
 
     codes = [FIRM_A, BAD_CHECK, None, "short", "91320500MA1AAAAA1I", FIRM_B, "９1320500MA1AAAAA1X"]
     got = uscc_ok(pl.Series(codes, dtype=pl.Utf8)).to_list()
@@ -252,10 +252,10 @@ def test_verdicts_per_distinct_value_equal_verdicts_per_row(con, monkeypatch):
     df = frame("procurement", rows).sample(fraction=1.0, shuffle=True, seed=1)
     out = {}
     for mode, (share, runs) in {"rows": (0.0, 0.0), "hash": (1.0, 0.0), "runs": (0.0, 1.0)}.items():
-        monkeypatch.setattr(flows.validate, "DISTINCT_SHARE", share)
-        monkeypatch.setattr(flows.validate, "RUN_SHARE", runs)
+        monkeypatch.setattr(flows.stages.s05_validate, "DISTINCT_SHARE", share)
+        monkeypatch.setattr(flows.stages.s05_validate, "RUN_SHARE", runs)
         rules, derived = suite_rules("procurement")
-        assert bool(flows.validate._encode(df, rules, derived)) == (mode != "rows")
+        assert bool(flows.stages.s05_validate._encode(df, rules, derived)) == (mode != "rows")
         out[mode] = validate("procurement", df, "procurement_2025-06.csv", con, today=TODAY)
     a = out["rows"]
     assert a.issues.height > 0 and a.warnings.height > 0
@@ -331,7 +331,7 @@ def test_session_runs_gx_once_per_kind_with_per_file_counts(con, tmp_path, caplo
                             monthly(uscc=BAD_CHECK, period=date(2025, 2, 1))])
     tax = frame("tax", [{"uscc": FIRM_A, "period": date(2025, 6, 1), "tax_paid": -2.0}])
     session = ValidationSession(spool=tmp_path / "spool", today=TODAY)
-    caplog.set_level("WARNING", logger="flows.validate")
+    caplog.set_level("WARNING", logger="flows.stages.s05_validate")
     for file_id, (kind, df, name) in enumerate([("monthly", feb, "monthly_2025-02.csv"),
                                                 ("monthly", rev, "monthly_2025-02_rev.csv"),
                                                 ("tax", tax, "tax_2025-06.csv")], 1):
@@ -358,7 +358,7 @@ def test_session_runs_gx_once_per_kind_with_per_file_counts(con, tmp_path, caplo
 
 def test_session_samples_per_kind_and_keeps_flagged_rows(con, tmp_path, caplog):
     session = ValidationSession(spool=tmp_path / "spool", today=TODAY, gx_rows=10)
-    caplog.set_level("WARNING", logger="flows.validate")
+    caplog.set_level("WARNING", logger="flows.stages.s05_validate")
     for file_id in (1, 2, 3):
         rows = [monthly(uscc=FIRM_A if i % 2 else FIRM_B, period=date(2004 + 2 * file_id + i // 12, i % 12 + 1, 1),
                         output=float(100 + i)) for i in range(24)]
@@ -375,7 +375,7 @@ def test_session_samples_per_kind_and_keeps_flagged_rows(con, tmp_path, caplog):
 
 def test_session_file_missing_a_column_agrees_with_gx(con, tmp_path, caplog):
     session = ValidationSession(spool=tmp_path / "spool", today=TODAY)
-    caplog.set_level("WARNING", logger="flows.validate")
+    caplog.set_level("WARNING", logger="flows.stages.s05_validate")
     full = session.validate("monthly", frame("monthly", [monthly()]), "a.csv", con)
     short = session.validate("monthly", frame("monthly", [monthly()]).drop("basis"), "b.csv", con)
     assert short.issues["rule"].to_list() == ["missing_value"] and full.issues.height == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from flows.warehouse import building, connect_readonly
+from flows.support.warehouse import building, connect_readonly
 
 
 def count_runs(path) -> int:

@@ -1,0 +1,168 @@
+"""Stage 5, load: put a file's validated rows into core, its rejected rows into quarantine, and account.
+
+Every data row of a file ends in exactly one place (DESIGN §4): loaded, or in quarantine.rows with its
+original values. The count rows_in = rows_loaded + rows_quarantined is checked here and recorded in
+meta.files; a file that breaks it fails loudly rather than losing rows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from flows.support.contract import KINDS
+from flows.support.warehouse import run_sql
+
+REGISTRY_SQL = {"clusters": "load_clusters", "firms": "load_firms", "platforms": "load_platforms",
+                "digital": "load_digital", "procurement": "load_procurement"}
+DERIVED_TABLE = {"monthly": "core.firm_monthly", "tax": "core.tax"}
+_DTYPES = {"str": pl.Utf8, "scope": pl.Utf8, "srdi": pl.Utf8, "transformation": pl.Utf8, "basis": pl.Utf8,
+           "float": pl.Float64, "money": pl.Float64, "land": pl.Float64, "energy": pl.Float64,
+           "int": pl.Int64, "period": pl.Date, "date": pl.Date, "bool": pl.Boolean}
+
+
+FILE_COLUMNS_SCHEMA: dict[str, pl.DataType] = {
+    "position": pl.Int32, "source_header": pl.Utf8, "column_name": pl.Utf8, "basis": pl.Utf8, "unit": pl.Utf8,
+    "unit_source": pl.Utf8, "factor": pl.Float64, "status": pl.Utf8, "note": pl.Utf8}
+
+
+MAX_REASON = 600   # characters of a failed file's message kept in meta.files.reason
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    file_id: int
+    name: str
+    kind: str | None
+    status: str  # loaded | failed
+    rows_in: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    reason: str | None = None
+    rules: tuple[tuple[str, int], ...] = ()  # quarantined rows per rule
+    ignored_columns: tuple[str, ...] = ()      # source headers that map to no column (reported, not loaded)
+
+
+def row_key(frame: pl.DataFrame, kind: str) -> pl.Expr:
+    """The canonical key of a row as text (e.g. 'uscc|2025-06-01'): how a revision finds what it corrects."""
+    cols = [c for c in KINDS[kind].key if c in frame.columns]
+    return pl.concat_str([pl.col(c).cast(pl.Utf8) for c in cols], separator="|", ignore_nulls=False)
+
+
+def conform(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
+    """Every canonical column of the kind, in contract order, with its type; absent optional ones as NULL.
+
+    Monthly and tax measures all become DOUBLE because they are unpivoted together into history.
+    """
+    measures_as_double = kind in DERIVED_TABLE
+    cols = []
+    for column in KINDS[kind].stored_columns:
+        dtype = _DTYPES[column.dtype]
+        if measures_as_double and column.name not in ("uscc", "period", "basis"):
+            dtype = pl.Float64
+        expr = pl.col(column.name) if column.name in frame.columns else pl.lit(None)
+        if column.name == "basis":
+            expr = expr.fill_null("month")
+        cols.append(expr.cast(dtype).alias(column.name))
+    return frame.select(*cols, pl.col("_row").cast(pl.Int64), row_key(frame, kind).alias("_key"))
+
+
+def quarantine_frame(rejected: pl.DataFrame, raw: pl.DataFrame, parsed: pl.DataFrame, kind: str,
+                     header_map: dict[str, str]) -> pl.DataFrame:
+    """Rejected rows with the value as delivered, the whole source row as JSON, and the key where it parsed.
+
+    Validation sees canonical values (万元); the person fixing the file needs the cell as it was typed.
+    """
+    source_of = {canonical: source for source, canonical in header_map.items()}
+    delivered = [
+        rejected.filter(pl.col("column_name") == column).select("_row", "column_name").join(
+            raw.select("_row", pl.col(source_of[column]).alias("_delivered")), on="_row", how="left")
+        for column in rejected["column_name"].drop_nulls().unique().to_list() if source_of.get(column) in raw.columns
+    ]
+    originals = raw.select("_row", pl.struct(pl.exclude("_row")).struct.json_encode().alias("original"))
+    keys = parsed.select("_row", row_key(parsed, kind).alias("row_key"))
+    out = rejected.join(originals, on="_row", how="left").join(keys, on="_row", how="left")
+    if delivered:
+        out = out.join(pl.concat(delivered), on=["_row", "column_name"], how="left").with_columns(
+            pl.coalesce("_delivered", "value").alias("value")).drop("_delivered")
+    return out
+
+
+def load_file(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: str, kind: str,
+              parsed: pl.DataFrame, loaded: pl.DataFrame, rejected: pl.DataFrame, flagged: pl.DataFrame,
+              raw: pl.DataFrame, rows_in: int, encoding: str | None, header_map: dict[str, str],
+              columns: list[dict] | None = None) -> FileOutcome:
+    """Load one file's outcome in one transaction of the building warehouse.
+
+    `parsed` holds every row that parsed, `loaded` those that also passed validation; `rejected` has one
+    issue per quarantined source row (parse-level or validation); `flagged` warning-level issues on
+    loaded rows; `raw` the source rows as read, for the original values kept in quarantine; `columns` the
+    file's header report (flows.stages.s03_layout.columns_rows) for meta.file_columns.
+    """
+    incoming = conform(loaded, kind)
+    n_quarantined = rejected["_row"].n_unique()
+    both = rejected.join(incoming.select("_row"), on="_row", how="semi").height
+    if incoming.height + n_quarantined != rows_in or both:
+        raise AssertionError(
+            f"{name}: rows_in {rows_in} != loaded {incoming.height} + quarantined {n_quarantined}; "
+            "a row would be lost or counted twice")
+    rejected = rejected.unique(subset="_row", keep="first", maintain_order=True)
+    params = {"file_id": file_id, "file_name": name, "kind": kind, "run_id": run_id}
+    con.begin()
+    try:
+        con.register("rejected", quarantine_frame(rejected, raw, parsed, kind, header_map).to_arrow())
+        con.register("flagged", flagged.to_arrow())
+        run_sql(con, "load_quarantine", params)
+        con.register("incoming", incoming.to_arrow())
+        if kind in DERIVED_TABLE:
+            run_sql(con, "load_reported", params)
+            derive_monthly(con, run_id, file_id, kind)
+        else:
+            run_sql(con, REGISTRY_SQL[kind], params)
+        run_sql(con, "load_resolve", params)
+        if columns:
+            con.register("file_columns", pl.DataFrame(columns, schema=FILE_COLUMNS_SCHEMA).to_arrow())
+            run_sql(con, "file_columns", {"file_id": file_id})
+            con.unregister("file_columns")
+        run_sql(con, "file_finish", {
+            "file_id": file_id, "status": "loaded", "reason": None, "encoding": encoding,
+            "header_map": json.dumps(header_map, ensure_ascii=False), "rows_in": rows_in,
+            "rows_loaded": incoming.height, "rows_quarantined": n_quarantined})
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        for view in ("rejected", "flagged", "incoming"):
+            con.unregister(view)
+    by_rule = rejected.group_by("rule").len().sort("rule").rows()
+    ignored = tuple(c["source_header"] for c in columns or () if c["status"] == "ignored" and c["column_name"] is None
+                    and c["source_header"])
+    return FileOutcome(file_id, name, kind, "loaded", rows_in, incoming.height, n_quarantined,
+                       rules=tuple((r, int(n)) for r, n in by_rule), ignored_columns=ignored)
+
+
+def fail_file(con: duckdb.DuckDBPyConnection, file_id: int, name: str, kind: str | None, reason: str,
+              message: str) -> FileOutcome:
+    """A file nobody can read stays landed, marked failed with the reason; the night goes on.
+
+    The message is kept to one readable line (a parser's error can be a page of hints and repeated data).
+    """
+    text = " ".join(message.split())
+    text = text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
+    run_sql(con, "file_finish", {
+        "file_id": file_id, "status": "failed", "reason": f"{reason}: {text}", "encoding": None,
+        "header_map": None, "rows_in": None, "rows_loaded": 0, "rows_quarantined": 0})
+    return FileOutcome(file_id, name, kind, "failed", reason=reason)
+
+
+def derive_monthly(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, kind: str) -> None:
+    """Derive monthly values (DESIGN §3) for the firm-years one monthly or tax file reported; store changes."""
+    params = {"kind": kind, "run_id": run_id, "file_id": file_id, "flows": list(KINDS[kind].flows)}
+    tables = {"table": DERIVED_TABLE[kind]}
+    run_sql(con, "derive_flows", params, tables)
+    run_sql(con, f"pivot_{kind}")
+    run_sql(con, "store_flows", params, tables)

@@ -1,0 +1,191 @@
+"""Snapshot stage: an immutable cluster map per period, in DuckDB and as GeoJSON, PNG and offline HTML.
+
+Runs after the indicators (DESIGN §2: … → indicators → snapshot → …). A snapshot's identity is the hash of
+its content (the classed, suppression-marked rows and the map configuration), not the night that made it:
+re-running a period whose inputs did not change finds the same hash and adds nothing; a revision that
+changes the period adds version n+1 and leaves version n, its rows and its files untouched (DESIGN §6).
+The DuckDB rows keep suppressed values for internal analysts; every file applies disclosure control.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from flows.render import maps
+from flows.support.warehouse import run_sql
+
+# Columns of mart.map_snapshot_clusters filled from a map row (besides snapshot_id, period, version).
+ROW_COLUMNS = ("cluster_id", "cluster_name", "province", "city", "domain", "leading_industry", "level", "lon",
+               "lat", "n_firms",
+               *[f"{c}{s}" for c in maps.HEADLINE for s in ("", "_n_firms", "_suppressed")],
+               *[f"{c}_class" for c in maps.HEADLINE if c in maps.COLOR_CHOICES],
+               "stage", "stage_suppressed", "stage_class", "scale_tier")
+
+
+@dataclass
+class SnapshotResult:
+    """What snapshot_period did: the snapshot it found or created and its files (drawn tonight or not)."""
+
+    snapshot_id: str | None
+    period: dt.date
+    version: int | None
+    content_hash: str | None
+    created: bool
+    files: list[Path] = field(default_factory=list)
+    n_clusters: int = 0
+    drawn: bool = False          # files drawn by this call (existing ones kept); render=False leaves them
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, force: bool = False) -> None:
+    """Create the snapshot and global-reference tables with their comments (idempotent; skipped when present,
+    so snapshotting 36 periods does not re-run every COMMENT 36 times)."""
+    present = con.execute("SELECT count(*) FROM duckdb_views() WHERE schema_name = 'mart' "
+                          "AND view_name = 'map_snapshot_latest'").fetchone()[0]
+    if force or not present:
+        run_sql(con, "snapshot")
+
+
+def _files(out_dir: Path, period: dt.date, version: int, color: str) -> maps.MapFiles:
+    folder = out_dir / f"{period:%Y-%m}"
+    stem = f"map_{period:%Y-%m}_v{version}"
+    return maps.MapFiles(folder / f"{stem}.geojson", folder / f"{stem}_{color}.png", folder / f"{stem}.html")
+
+
+def _render(con: duckdb.DuckDBPyConnection, header: dict[str, Any], rows: list[dict[str, Any]],
+            out_dir: Path, color: str) -> list[Path]:
+    """Write a snapshot's files unless they exist: a version's files, like its rows, never change."""
+    period, version = header["period"], header["version"]
+    wanted = _files(out_dir, period, version, color)
+    if all(p.exists() for p in wanted.all()):
+        return wanted.all()
+    meta = {k: header[k] for k in ("snapshot_id", "period", "version", "content_hash", "created_at")}
+    written = maps.render_rows(rows, period, color, out_dir, f"map_{period:%Y-%m}_v{version}", meta)
+    return written.all()
+
+
+def snapshot_period(con: duckdb.DuckDBPyConnection, period: dt.date, out_dir: Path,
+                    color: str = "local_supporting_rate", render: bool = True) -> SnapshotResult:
+    """Snapshot one period: add a version only when the content hash is new, then make sure its files exist.
+
+    `con` is the read-write building warehouse; `out_dir` is the maps folder (files go to out_dir/<YYYY-MM>/).
+    With render=False only the DuckDB rows are written (a history night recomputing 36 months); the files
+    of any stored version can be drawn later, identically, with render_snapshot().
+    """
+    if color not in maps.COLOR_CHOICES:
+        raise ValueError(f"unknown colour indicator {color!r}; choose one of {', '.join(maps.COLOR_CHOICES)}")
+    period = period.replace(day=1)
+    ensure_schema(con)
+    rows = maps.live_rows(con, period)
+    if not rows:
+        return SnapshotResult(None, period, None, None, created=False)
+    digest = maps.content_hash(rows)
+    latest = maps.stored_rows(con, period)
+    if latest is not None and latest[0]["content_hash"] == digest:
+        header, stored = latest
+        files = _render(con, header, stored, out_dir, color) if render else _files(
+            out_dir, period, header["version"], color).all()
+        return SnapshotResult(header["snapshot_id"], period, header["version"], digest, created=False,
+                              files=files, n_clusters=len(stored), drawn=render)
+
+    version = 1 if latest is None else latest[0]["version"] + 1
+    snapshot_id = f"map-{period:%Y-%m}-v{version}"
+    created_at = con.execute("SELECT CAST(now() AT TIME ZONE 'UTC' AS TIMESTAMP)").fetchone()[0]
+    files = _files(out_dir, period, version, color)
+    n_suppressed = sum(1 for r in rows for c in (*maps.HEADLINE, "stage") if r.get(f"{c}_suppressed"))
+    frame = pl.DataFrame([{**{k: r.get(k) for k in ROW_COLUMNS}, "snapshot_id": snapshot_id, "period": period,
+                           "version": version} for r in rows],
+                         infer_schema_length=None)
+    columns = ", ".join(("snapshot_id", "period", "version", *ROW_COLUMNS))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "INSERT INTO mart.map_snapshots (snapshot_id, period, version, created_at, content_hash, n_clusters, "
+            "n_suppressed, config_hash, default_color, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [snapshot_id, period, version, created_at, digest, len(rows), n_suppressed, maps.config_hash(), color,
+             [str(p.relative_to(out_dir)) for p in files.all()]])
+        con.register("snapshot_rows", frame)
+        con.execute(f"INSERT INTO mart.map_snapshot_clusters ({columns}) SELECT {columns} FROM snapshot_rows")
+        con.unregister("snapshot_rows")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    written = files.all()
+    if render:
+        header, stored = maps.stored_rows(con, period, version)  # type: ignore[misc]
+        written = _render(con, header, stored, out_dir, color)
+    return SnapshotResult(snapshot_id, period, version, digest, created=True, files=written, n_clusters=len(rows),
+                          drawn=render)
+
+
+def render_snapshot(con: duckdb.DuckDBPyConnection, period: dt.date, out_dir: Path,
+                    color: str = "local_supporting_rate", version: int | None = None) -> list[Path]:
+    """Write the files of a stored snapshot version (latest by default) if missing; read-only safe."""
+    stored = maps.stored_rows(con, period.replace(day=1), version)
+    if stored is None:
+        raise LookupError(f"no map snapshot for {period:%Y-%m}")
+    return _render(con, stored[0], stored[1], out_dir, color)
+
+
+def snapshot_periods(con: duckdb.DuckDBPyConnection, periods: set[dt.date] | list[dt.date], out_dir: Path,
+                     color: str = "local_supporting_rate", files_for: str = "latest") -> list[SnapshotResult]:
+    """Snapshot the periods the indicator stage recomputed tonight (call with its return value).
+
+    Every period gets its DuckDB snapshot; files are drawn for the latest period only (files_for="latest",
+    keeps a 36-month history night fast) or for every period (files_for="all").
+    """
+    ordered = sorted(periods)
+    return [snapshot_period(con, p, out_dir, color, render=files_for == "all" or p == ordered[-1])
+            for p in ordered]
+
+
+def snapshot_latest(con: duckdb.DuckDBPyConnection, out_dir: Path,
+                    color: str = "local_supporting_rate") -> SnapshotResult | None:
+    """Snapshot the latest period that has cluster indicators; None when there are none yet."""
+    if con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'mart' AND table_name = 'cluster_indicators'"
+    ).fetchone()[0] == 0:
+        return None
+    row = con.execute("SELECT max(period) FROM mart.cluster_indicators").fetchone()
+    if row is None or row[0] is None:
+        return None
+    return snapshot_period(con, row[0], out_dir, color)
+
+
+def load_global_clusters(con: duckdb.DuckDBPyConnection, csv_path: Path | None = None) -> int:
+    """(Re)load mart.global_clusters from data/reference/global_clusters.csv; returns the row count."""
+    ensure_schema(con)
+    path = csv_path or maps.GLOBAL_CLUSTERS_CSV
+    frame = pl.read_csv(path, schema_overrides={"seq": pl.Int32, "lon": pl.Float64, "lat": pl.Float64})
+    con.register("global_clusters_csv", frame)
+    con.execute("DELETE FROM mart.global_clusters")
+    con.execute("INSERT INTO mart.global_clusters BY NAME SELECT * FROM global_clusters_csv")
+    con.unregister("global_clusters_csv")
+    return con.execute("SELECT count(*) FROM mart.global_clusters").fetchone()[0]
+
+
+def snapshot_stage(con: duckdb.DuckDBPyConnection, periods: set[dt.date] | list[dt.date] | None,
+                   out_dir: Path | None = None, color: str = "local_supporting_rate") -> list[SnapshotResult]:
+    """The nightly flow's snapshot stage, in one call after the indicators (one Prefect task).
+
+    `periods` is what flows.stages.s07_indicators.update_indicators returned (None or empty: the latest period only).
+    Also refreshes the global reference table and draws the world overview once (it changes only with the
+    committed CSV).
+    """
+    from flows.support.settings import REPORTS_OUT
+
+    out_dir = out_dir or REPORTS_OUT / "maps"
+    load_global_clusters(con)
+    world = out_dir / "world_clusters.png"
+    if not world.exists():
+        maps.render_world_map(con, world)
+    if periods:
+        return snapshot_periods(con, periods, out_dir, color)
+    latest = snapshot_latest(con, out_dir, color)
+    return [latest] if latest is not None else []

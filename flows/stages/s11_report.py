@@ -1,0 +1,913 @@
+"""The monthly monitoring report (集群运行监测月报): self-contained HTML and an A4 PDF, in Chinese or English.
+
+Why it is built this way:
+* disclosure control (flows/support/disclosure.py) runs first, over every cell of every period the report shows;
+  the layout code only ever sees the `shown` values, so nothing suppressed can slip into a table, a chart,
+  a CSV or the PDF;
+* the indicator registry (flows/registry/indicators.toml) is read, never copied: names, units and the methodology
+  appendix come from flows.stages.s07_indicators.registry();
+* templates are jinja2 with autoescape on, charts are PNG data URIs and CSS is inline, so the HTML opens
+  offline and a cluster or firm name is always text; CSV cells that a spreadsheet would run as a formula
+  get a leading apostrophe (OWASP CSV injection);
+* the PDF is rendered by WeasyPrint from the same HTML (A4, page numbers, table of contents with page
+  numbers through CSS target-counter), with Noto Sans CJK from the system fonts.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import math
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from flows.render import chain as chain_render
+from flows.render import narrative, safe_text
+from flows.stages import s10_alerts as alert_rules
+from flows.stages.s07_indicators import Indicator, classification, registry
+from flows.support import disclosure
+from flows.support.settings import REGISTRY_DIR, REPORTS_OUT, ROOT
+
+TEMPLATES = ROOT / "reports" / "templates"
+LANGS = ("zh", "en")
+TREND_MONTHS = 36
+# The cluster table's indicators, in column order (DESIGN §5; names and units come from the registry).
+TABLE_CODES = ("output_ttm", "output_ytd_yoy", "local_supporting_rate", "per_mu_tax", "cloud_rate",
+               "transformation_done_rate", "rd_intensity", "energy_intensity")
+TREND_CODES = TABLE_CODES
+# A trend chart draws at most this many clusters (the largest by output TTM): more lines are unreadable
+# and, at nation scale, slow to draw. The chart's CSV keeps every cluster.
+TREND_SERIES = 12
+KPI_CODES = ("output_ttm", "output_ytd", "output_ytd_yoy", "local_supporting_rate", "per_mu_tax", "cloud_rate",
+             "transformation_done_rate", "rd_intensity")
+PROVINCE_CODES = ("output_ttm", "output_ytd", "output_ytd_yoy", "local_supporting_rate", "per_mu_tax",
+                  "cloud_rate")
+TEXT: dict[str, dict[str, str]] = {
+    "zh": {
+        "title": "产业集群运行监测月报", "toc": "目　录", "s1": "一、总体情况", "s2": "二、集群运行情况",
+        "s2_1": "（一）集群主要指标", "s2_2": "（二）分省汇总", "s3": "三、主要指标走势", "s4": "四、集群分布图",
+        "s5": "五、预警情况", "s6": "六、亩均效益评价", "s7": "七、数据质量", "appendix": "附录　指标说明",
+        "s1_1": "（一）主要特点", "s1_2": "（二）主要指标", "s2_3": "（三）增长贡献", "s2_2c": "（二）增长贡献",
+        "s9": "九、存在问题与下一步建议",
+        "s9_1": "（一）存在问题", "s9_2": "（二）下一步建议", "growth": "累计同比", "pull": "拉动（百分点）",
+        "contribution": "贡献率", "firm_share": "占该集群增量比重", "increase": "增", "decrease": "减",
+        "contrib_note": ("可比口径。拉动：集群累计产值增量占全部集群上年同期累计产值的百分点数，"
+                         "各集群之和等于全部集群增速；贡献率：集群增量占全部集群增量的比重。"),
+        "firms_note": "内部资料：各集群中增减最多的企业及其占该集群增量的比重（不列企业产值）。",
+        "cluster": "集群", "domain": "领域", "province": "省份", "tier": "规模层级", "stage": "发展阶段",
+        "total": "合计", "all": "全部集群", "n_clusters": "集群数", "indicator": "指标", "value": "本月",
+        "mom": "环比", "yoy": "同比", "rank_note": "数值下方为领域内排名（名次/参评集群数）。",
+        "internal": "内部资料　注意保存", "public": "公开版", "compiled": "编制", "data_as_of": "数据截至",
+        "map_missing": "本期集群分布图尚未生成，从略。",
+        "map_caption": "图　{period}集群分布（点大小：近12个月产值；颜色：本地配套率）",
+        "alerts_none": "本月无预警。", "alerts_missing": "预警模块尚未启用，本节从略。",
+        "new": "新增", "ongoing": "持续", "resolved": "已解除", "rule": "预警规则", "severity": "级别",
+        "message": "说明", "state": "状态", "file_subject": "（数据文件）",
+        "alert_withheld": "依保密规定，具体数值不予公布。",
+        "ratings_intro": ("亩均效益评价按近12个月口径对规上且用地5亩以上企业评分，"
+                          "A类前25%，B类至70%，C类至95%，其余D类。"),
+        "rated": "参评企业", "d_firms": "D类企业名单（内部）", "firm": "企业名称", "score": "得分",
+        "files": "接收文件", "kind": "数据类别", "status": "状态", "n_files": "文件数", "rows_in": "读入行数",
+        "rows_loaded": "入库行数", "rows_quarantined": "隔离行数", "reason": "隔离原因", "rows": "行数",
+        "missing": "本月未报送企业", "n_firms": "企业数", "n_reporting": "本月报送", "n_missing": "未报送",
+        "lost": "上月报送本月未报", "code": "代码", "unit": "单位", "definition": "计算方法",
+        "direction": "方向", "higher_better": "越大越好", "lower_better": "越小越好", "neutral": "中性",
+        "chart": "图",
+        "charts_note": ("各集群近36个月走势。依保密规定不予公布的月份不绘制；近12个月、累计类指标在数据起点后"
+                        "统计窗口尚不完整的月份不绘制，也不计算增减。"),
+        "kpi_note": "累计值逐月累加，不计算环比；统计窗口不完整的月份不作比较（记为—）。",
+        "charts_top": "集群较多，图中只绘近12个月产值最大的{n}个集群；全部集群的数据见各图附带的数据文件。",
+        "source": "资料来源：产业集群监测数据库，按各集群企业月度统计、税收、采购与数字化调查数据计算。",
+        "summary": ("{period}，纳入监测的{n}个产业集群近12个月实现工业总产值{ttm}亿元，同比{ttm_yoy}；"
+                    "1—{month}月累计产值{ytd}亿元，可比口径同比增长{ytd_yoy}。集群本地配套率{lsr}，亩均税收{pmt}万元/亩。"),
+        "yi": "亿元", "na": "—", "colon": "：", "gap": "　", "rated_as_of": "（评价期：{period}）",
+        "province_scope": "（{province}）",
+    },
+    "en": {
+        "title": "Industrial Cluster Monitoring Report", "toc": "Contents", "s1": "1. Overview",
+        "s2": "2. Clusters", "s2_1": "2.1 Key indicators by cluster", "s2_2": "2.2 Provinces",
+        "s3": "3. Trends", "s4": "4. Cluster map", "s5": "5. Alerts", "s6": "6. Per-mu efficiency ratings",
+        "s7": "7. Data quality", "appendix": "Annex: indicator definitions",
+        "s1_1": "1.1 Main features", "s1_2": "1.2 Key indicators", "s2_3": "2.3 Contributions to growth",
+        "s2_2c": "2.2 Contributions to growth",
+        "s9": "9. Problems and next steps", "s9_1": "9.1 Problems", "s9_2": "9.2 Next steps",
+        "growth": "YTD growth", "pull": "Pull (percentage points)", "contribution": "Share of growth",
+        "firm_share": "Share of the cluster's change", "increase": "up", "decrease": "down",
+        "contrib_note": ("Comparable basis. Pull: a cluster's change in year-to-date output as percentage points of "
+                         "all clusters' output a year earlier (the pulls add up to the total's growth). Share: the "
+                         "cluster's change over the total change."),
+        "firms_note": ("Internal: the firms that moved each cluster most, as shares of the cluster's change "
+                       "(no firm's output is printed)."),
+        "cluster": "Cluster", "domain": "Domain", "province": "Province", "tier": "Scale tier", "stage": "Stage",
+        "total": "Total", "all": "All clusters", "n_clusters": "Clusters", "indicator": "Indicator",
+        "value": "This month", "mom": "MoM", "yoy": "YoY",
+        "rank_note": "Below each value: rank within the cluster's domain (rank/clusters).",
+        "internal": "Internal — handle with care", "public": "Public edition", "compiled": "Compiled",
+        "data_as_of": "Data as of", "map_missing": "No cluster map has been drawn for this period yet.",
+        "map_caption": "Figure: clusters in {period} (size: output TTM; colour: local supporting rate)",
+        "alerts_none": "No alerts this month.", "alerts_missing": "Alerts are not enabled yet.",
+        "new": "new", "ongoing": "ongoing", "resolved": "resolved", "rule": "Rule", "severity": "Severity",
+        "message": "Message", "state": "State", "file_subject": "(data file)",
+        "alert_withheld": "Figures withheld for confidentiality.",
+        "ratings_intro": ("Firms above designated size with at least 5 mu of land are scored on TTM per-mu "
+                          "efficiency; A: top 25%, B: to 70%, C: to 95%, D: the rest."),
+        "rated": "Rated firms", "d_firms": "Class D firms (internal)", "firm": "Firm", "score": "Score",
+        "files": "Files received", "kind": "Kind", "status": "Status", "n_files": "Files", "rows_in": "Rows in",
+        "rows_loaded": "Loaded", "rows_quarantined": "Quarantined", "reason": "Quarantine reason",
+        "rows": "Rows", "missing": "Firms not reporting this month", "n_firms": "Firms",
+        "n_reporting": "Reporting", "n_missing": "Not reporting", "lost": "Reported last month, not this month",
+        "code": "Code", "unit": "Unit", "definition": "Definition", "direction": "Direction",
+        "higher_better": "higher is better", "lower_better": "lower is better", "neutral": "neutral",
+        "chart": "Figure",
+        "charts_note": ("36-month trends by cluster. Withheld months are not drawn, nor are months whose "
+                        "trailing-12-month or year-to-date window is not yet complete after the start of the data; "
+                        "no change is computed for them."),
+        "kpi_note": ("A year-to-date total grows every month, so it has no month-on-month change; no change is "
+                     "computed against a month whose window is incomplete (shown as —)."),
+        "charts_top": "With this many clusters the charts show the {n} largest by 12-month output; "
+                      "every cluster is in each chart's CSV file.",
+        "source": "Source: industrial cluster monitoring warehouse, from firms' monthly statistics, tax, "
+                  "procurement and digital-transformation surveys.",
+        "summary": ("In {period}, the {n} monitored clusters produced output of {ttm} (CNY 100 million) over "
+                    "the last 12 months ({ttm_yoy} year on year); year-to-date output to month {month} was {ytd} "
+                    "(CNY 100 million), {ytd_yoy} on a comparable basis. Local supporting rate {lsr}; tax per mu "
+                    "{pmt} (CNY 10 thousand per mu)."),
+        "yi": "CNY 100 million", "na": "—", "colon": ": ", "gap": " — ", "rated_as_of": " (rated on {period})",
+        "names_note": "Cluster names are given in Chinese where the cluster registry has no English name.",
+        "province_scope": " ({province})",
+    },
+}
+
+
+# Data-quality words (the report shows no codes). Parse-level rules come from flows/stages/s04_standardise.py RULES; the
+# validation suites' rules (expectations/gx/expectations/*.json meta.rule) and file-level reasons are named
+# here; tests/test_report.py checks that every code the suites and the standardiser can write has a name.
+QUALITY_TERMS: dict[str, tuple[str, str]] = {
+    "invalid_uscc": ("统一社会信用代码无效", "invalid unified social credit code"),
+    "invalid_adcode": ("行政区划代码无效", "invalid administrative division code"),
+    "unknown_firm": ("企业不在名录中", "firm not in the registry"),
+    "unknown_cluster": ("集群不在名录中", "cluster not in the registry"),
+    "negative_value": ("数值为负", "negative value"),
+    "out_of_range": ("数值超出合理范围", "value out of range"),
+    "not_whole_number": ("应为整数", "not a whole number"),
+    "duplicate_key": ("同一键重复", "duplicate key"),
+    "period_out_of_window": ("统计期超出合理范围", "period outside the plausible window"),
+    "unit_suspect": ("疑似计量单位错误", "suspected unit error"),
+    "not_a_table": ("不是表格文件", "not a table"),
+    "unreadable_file": ("文件无法读取", "unreadable file"),
+    "missing_columns": ("缺少必需的列", "required columns missing"),
+    "empty_file": ("空文件", "empty file"),
+    "unknown_unit": ("计量单位不明", "unit not stated or ambiguous"),
+    "ambiguous_unit": ("计量单位有歧义", "ambiguous unit"),
+    "ambiguous_column": ("多列对应同一字段", "several columns map to one field"),
+    "ambiguous_basis": ("口径（本月/累计）有歧义", "ambiguous basis (current month or year to date)"),
+    "old_identifier": ("按旧代码（组织机构代码/税务登记号）对应到企业", "matched by an old identifier"),
+    "ambiguous_identifier": ("旧代码对应多家企业", "old identifier matches several firms"),
+    # file-level reasons of flows/support/guards.py (resource guards) and of the per-file isolation in flows/nightly.py
+    "xlsx_too_large": ("Excel文件解压后过大", "workbook too large when uncompressed"),
+    "sheet_too_large": ("工作表范围过大", "worksheet range too large"),
+    "field_too_large": ("单行内容过长", "line too long"),
+    "unsupported_column": ("含无法保存为文本的列", "a column that cannot be kept as text"),
+    "check_failed": ("校验时出错", "failed while being checked"),
+    "load_failed": ("入库时出错", "failed while being loaded"),
+    "out_of_memory": ("处理时内存不足", "ran out of memory"),
+    "io_error": ("读写出错", "input/output error"),
+    "unknown_kind": ("文件名不是已知数据类别", "file name names no known kind"),
+}
+KIND_EN = {"clusters": "cluster registry", "firms": "firm registry", "platforms": "innovation platforms",
+           "monthly": "monthly statistics", "tax": "tax", "procurement": "procurement",
+           "digital": "digital transformation survey"}
+FILE_STATUS = {"loaded": ("已入库", "loaded"), "failed": ("无法读取", "could not be read"),
+               "landed": ("已接收", "received")}
+
+
+@cache
+def _terms() -> dict[str, dict[str, str]]:
+    return tomllib.loads((REGISTRY_DIR / "report_terms.toml").read_text(encoding="utf-8"))
+
+
+def term(table: str, value: str | None, lang: str) -> str:
+    """A registry value (province, domain) in the report's language (report_terms.toml); as given if unlisted."""
+    if value is None:
+        return TEXT[lang]["na"]
+    return value if lang == "zh" else _terms()[table].get(value, value)
+
+
+def quality_term(code: str, lang: str) -> str:
+    """A rule or reason code in words; the code itself only if no name is known (tests keep that from happening)."""
+    from flows.stages.s04_standardise import RULES
+
+    zh, en = QUALITY_TERMS.get(code) or RULES.get(code) or (code, code)
+    return zh if lang == "zh" else en
+
+
+def kind_term(kind: str, lang: str) -> str:
+    from flows.support.contract import KINDS
+
+    if kind not in KINDS:
+        return kind
+    return KINDS[kind].zh if lang == "zh" else KIND_EN[kind]
+
+
+@dataclass
+class ReportFiles:
+    """What render_report wrote (paths), for the CLI, the nightly delivery and the tests."""
+
+    period: dt.date
+    lang: str
+    audience: str
+    province: str | None
+    html: Path
+    pdf: Path | None
+    tables: list[Path] = field(default_factory=list)
+    charts: list[Path] = field(default_factory=list)
+    chart_data: list[Path] = field(default_factory=list)
+    map_png: Path | None = None
+    n_suppressed: int = 0
+    chain: list[Path] = field(default_factory=list)  # flows/render/chain.py: PNGs and standalone pages
+    edition: Path | None = None  # public edition: what it published and withheld, and the audit (JSON)
+
+    def all(self) -> list[Path]:
+        return [p for p in (self.html, self.pdf, *self.tables, *self.charts, *self.chart_data, *self.chain)
+                if p is not None]
+
+
+# ----------------------------------------------------------------------------------------- formatting
+
+
+def indicators() -> dict[str, Indicator]:
+    """The registry by code."""
+    return {i.code: i for i in registry()}
+
+
+def ind_name(code: str, lang: str) -> str:
+    ind = indicators()[code]
+    return ind.name_zh if lang == "zh" else ind.name_en
+
+
+def display_unit(code: str, lang: str) -> str:
+    """The unit a value is shown in: money totals in 亿元, ratios in %, else the registry's unit."""
+    unit = indicators()[code].unit
+    if unit == "万元" and code.startswith("output"):
+        return TEXT[lang]["yi"]
+    if unit == "ratio":
+        return "%"
+    return unit if lang == "zh" else indicators()[code].unit_en
+
+
+def scaled(code: str, value: float | None) -> float | None:
+    """A stored value in its display unit (万元 → 亿元 for output totals, ratio → percent)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    unit = indicators()[code].unit
+    if unit == "万元" and code.startswith("output"):
+        return value / 1e4
+    if unit == "ratio":
+        return value * 100
+    return value
+
+
+def fmt(code: str, value: float | None, with_unit: bool = False, lang: str = "zh") -> str:
+    """Format a stored value for display: thousands separators, sensible decimals, optional unit."""
+    v = scaled(code, value)
+    if v is None:
+        return TEXT[lang]["na"]
+    unit = indicators()[code].unit
+    if unit == "ratio":
+        text = f"{v:,.1f}%"
+        return text
+    decimals = 3 if code == "energy_intensity" else (0 if unit in ("家", "个", "人") else 2)
+    text = f"{v:,.{decimals}f}"
+    return f"{text} {display_unit(code, lang)}" if with_unit else text
+
+
+def fmt_change(code: str, now: float | None, before: float | None, lang: str) -> str:
+    """MoM/YoY change: relative for amounts, percentage points for ratios."""
+    if now is None or before is None:
+        return TEXT[lang]["na"]
+    if indicators()[code].unit == "ratio":
+        pts = (now - before) * 100
+        return f"{pts:+.1f}" + ("个百分点" if lang == "zh" else " pts")
+    if before == 0:
+        return TEXT[lang]["na"]
+    return f"{(now / before - 1) * 100:+.1f}%"
+
+
+def csv_safe(value: Any) -> Any:
+    """Neutralise spreadsheet formulas (OWASP CSV injection; flows/render/safe_text.py)."""
+    return safe_text.spreadsheet_cell(value)
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+    """UTF-8 with BOM (Excel opens Chinese correctly), every text cell formula-neutralised."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([csv_safe(h) for h in header])
+        for row in rows:
+            writer.writerow([csv_safe(v) for v in row])
+    return path
+
+
+def add_months(period: dt.date, n: int) -> dt.date:
+    y, m = divmod(period.year * 12 + period.month - 1 + n, 12)
+    return dt.date(y, m + 1, 1)
+
+
+def period_text(period: dt.date, lang: str) -> str:
+    return f"{period.year}年{period.month}月" if lang == "zh" else f"{period:%B %Y}"
+
+
+# ------------------------------------------------------------------------------------------- reading
+
+
+def _has(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                       [schema, table]).fetchone()[0] > 0
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+
+def latest_period(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The latest month with cluster indicators (what the nightly report covers)."""
+    if not _has(con, "mart", "cluster_indicators"):
+        return None
+    row = con.execute("SELECT max(period) FROM mart.cluster_indicators").fetchone()
+    return row[0] if row and row[0] else None
+
+
+class Cells:
+    """Disclosure-controlled cells: value(row_id, period, code) is the shown value or None; hidden() says why."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+        self._map = {(r, p, i): (s, v) for r, p, i, s, v in
+                     frame.select("row_id", "period", "indicator", "status", "shown").rows()}
+
+    def value(self, row_id: str, period: dt.date, code: str) -> float | None:
+        return self._map.get((row_id, period, code), (None, None))[1]
+
+    def hidden(self, row_id: str, period: dt.date, code: str) -> str | None:
+        return self._map.get((row_id, period, code), (None, None))[0]
+
+    def cell(self, row_id: str, period: dt.date, code: str, lang: str) -> dict[str, Any]:
+        """A table cell: text, raw shown value and whether it is suppressed."""
+        status = self.hidden(row_id, period, code)
+        if status:
+            return {"text": disclosure.SYMBOL, "raw": None, "suppressed": True, "rank": None}
+        value = self.value(row_id, period, code)
+        return {"text": fmt(code, value, lang=lang), "raw": value, "suppressed": False, "rank": None}
+
+
+# ------------------------------------------------------------------------------------------- charts
+
+
+# Up to this many series share one panel in their own colours; more are drawn as small multiples.
+FEW_SERIES = 4
+SMALL_COLUMNS = 3
+CHART_WIDTH_IN = 7.0     # the PDF's text width (A4 less margins): the PNG is placed at 1:1, so points stay points
+CHART_FONT_PT = 8.5      # legends, tick and axis labels: at least 8 pt on the A4 page
+
+
+def _chart(code: str, series: dict[str, list[float | None]], months: list[dt.date], lang: str,
+           path: Path) -> Path:
+    """A trend chart; None (withheld, or a window not yet complete) is a gap, never a point.
+
+    A handful of clusters share one panel with a legend; more become small multiples, one panel per cluster,
+    so no two series need telling apart by hue. Rates share one scale and show the other clusters in grey
+    for comparison; amounts differ by orders of magnitude between clusters, so each panel has its own scale
+    (a shared one would flatten every cluster but the largest). Text is never parsed as mathtext, so names
+    stay literal.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    from flows.render.maps import chart_style, save_chart
+
+    unit = display_unit(code, lang)
+    title = f"{ind_name(code, lang)}（{unit}）" if lang == "zh" else f"{ind_name(code, lang)} ({unit})"
+    lines = {name: [math.nan if v is None else v for v in values] for name, values in series.items()}
+    few = len(lines) <= FEW_SERIES
+    ncols = 1 if few else SMALL_COLUMNS
+    nrows = 1 if few else math.ceil(len(lines) / ncols)
+    height = 3.2 if few else 0.6 + 1.45 * nrows
+    shared = unit == "%"
+    with plt.rc_context(chart_style(**{"font.size": CHART_FONT_PT})):
+        fig, axes = plt.subplots(nrows, ncols, figsize=(CHART_WIDTH_IN, height), dpi=150, sharex=True,
+                                 sharey=shared, squeeze=False)
+        panels = list(axes.flat)
+        if few:
+            palette = plt.get_cmap("tab10")
+            for n, (name, ys) in enumerate(lines.items()):
+                panels[0].plot(months, ys, label=name, color=palette(n), linewidth=1.5)
+            if lines:
+                panels[0].legend(fontsize=CHART_FONT_PT, loc="upper left", frameon=False)
+        else:
+            for ax, (name, ys) in zip(panels, lines.items(), strict=False):
+                for other in lines.values() if shared else ():
+                    ax.plot(months, other, color="#d0d0d0", linewidth=0.7)
+                ax.plot(months, ys, color="#b0181d", linewidth=1.6)
+                ax.set_title(name if len(name) <= 18 else name[:17] + "…", fontsize=CHART_FONT_PT, pad=2)
+            for ax in panels[len(lines):]:
+                ax.set_visible(False)
+        for ax in panels:
+            ax.grid(True, color="#e4e4e4", linewidth=0.5)
+            ax.spines[["top", "right"]].set_visible(False)
+            ax.tick_params(labelsize=CHART_FONT_PT)
+            ax.xaxis.set_major_locator(mdates.YearLocator())
+            ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+            ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.6g}"))
+        fig.suptitle(title, fontsize=10)
+        return save_chart(fig, path)
+
+
+def partial_cells(con: duckdb.DuckDBPyConnection, months: Sequence[dt.date]) -> set[tuple[str, dt.date, str]]:
+    """(row_id, period, indicator) whose window (TTM, YTD, last year's YTD) starts before the data: flagged
+    partial_window in the marts. Such a value covers fewer months than its name says, so it is neither drawn
+    nor compared. The all-cluster row is partial when any cluster is."""
+    rows = con.execute(
+        """SELECT cluster_id, period, indicator FROM mart.cluster_indicators
+           WHERE list_contains(flags, 'partial_window') AND period IN (SELECT unnest(?::DATE[]))
+           UNION ALL
+           SELECT 'P:' || province, period, indicator FROM mart.province_indicators
+           WHERE list_contains(flags, 'partial_window') AND period IN (SELECT unnest(?::DATE[]))""",
+        [list(months), list(months)]).fetchall()
+    out = {(r, p, i) for r, p, i in rows}
+    out |= {("ALL", p, i) for r, p, i in rows if not r.startswith("P:")}
+    return out
+
+
+def _data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+# ------------------------------------------------------------------------------------------ sections
+
+
+def _signed(value: float | None, lang: str) -> str:
+    """A growth rate as +6.9% (— when not shown)."""
+    return TEXT[lang]["na"] if value is None else f"{value * 100:+.1f}%"
+
+
+def _ranks(rows: list[dict[str, Any]], code: str) -> None:
+    """Rank shown values within each domain (1 = best per the registry's direction); hidden cells get none."""
+    direction = indicators()[code].direction
+    by_domain: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["cells"][code]["raw"] is not None:
+            by_domain.setdefault(row["domain"], []).append(row)
+    for members in by_domain.values():
+        members.sort(key=lambda r: r["cells"][code]["raw"], reverse=direction != "lower_better")
+        for k, row in enumerate(members, 1):
+            row["cells"][code]["rank"] = f"{k}/{len(members)}"
+
+
+def _alerts(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, names: dict[str, str],
+            hidden_clusters: set[str], audience: str, cells: Cells) -> dict[str, Any]:
+    """The month's alerts (flows.stages.s10_alerts.month_listing: the same list as the digest and `clusterwatch alerts`)
+    grouped new / ongoing / resolved. The public edition leaves out alerts about files (internal); a message
+    that quotes a cell the edition withholds shows the symbol in its place."""
+    if not _has(con, "mart", "alerts"):
+        return {"available": False, "groups": []}
+    groups: dict[str, list[dict[str, Any]]] = {state: [] for state in alert_rules.STATES}
+    for row in alert_rules.month_listing(con, period):
+        cluster = row["cluster_id"]
+        if audience == "public" and cluster is None:
+            continue
+        withheld = ((audience == "public" and cluster in hidden_clusters)
+                    or alert_rules.quotes_withheld(row, cells.value))
+        name = names.get(cluster, cluster) if cluster else TEXT[lang]["file_subject"]
+        message = (alert_rules.stored_message(row, lang, name, withhold=withheld)
+                   if row["rule"] in alert_rules.config()["rules"] else row[f"message_{lang}"])
+        groups[row["state"]].append({
+            "rule_code": row["rule"], "state_label": TEXT[lang][row["state"]], "cluster": name,
+            "rule": alert_rules.rule_name(row["rule"], lang),
+            "severity": alert_rules.severity_name(row["severity"], lang),
+            "message": message})
+    return {"available": True,
+            "groups": [{"state": k, "label": TEXT[lang][k], "rows": v} for k, v in groups.items()]}
+
+
+def _quality(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[str], lang: str,
+             audience: str) -> dict[str, Any]:
+    """Files, rows loaded and quarantined (by rule), and firms that did not report this month, in words.
+
+    Aggregates only, except the list of unreadable files, which names files and so stays internal."""
+    files = _rows(con, """SELECT coalesce(kind, '?') AS kind, status, count(*) AS n_files,
+                                 coalesce(sum(rows_in), 0) AS rows_in, coalesce(sum(rows_loaded), 0) AS rows_loaded,
+                                 coalesce(sum(rows_quarantined), 0) AS rows_quarantined
+                          FROM meta.files GROUP BY ALL ORDER BY kind, status""") if _has(con, "meta", "files") else []
+    reasons = _rows(con, """SELECT rule, coalesce(kind, '?') AS kind, count(*) AS n FROM quarantine.rows
+                            GROUP BY ALL ORDER BY n DESC, rule""") if _has(con, "quarantine", "rows") else []
+    failed = _rows(con, "SELECT file_name, reason FROM meta.files WHERE status = 'failed' ORDER BY file_name") \
+        if _has(con, "meta", "files") and audience == "internal" else []
+    for f in files:
+        f["failed"] = f["status"] == "failed"
+        f["kind"] = kind_term(f["kind"], lang)
+        f["status"] = FILE_STATUS.get(f["status"], (f["status"], f["status"]))[0 if lang == "zh" else 1]
+    for r in reasons:
+        r["rule"], r["kind"] = quality_term(r["rule"], lang), kind_term(r["kind"], lang)
+    for f in failed:   # reason: "<code>: <zh message> / <en message>" (flows/nightly.py)
+        code, _, text = str(f["reason"] or "").partition(": ")
+        zh, _, en = text.partition(" / ")
+        zh, en = zh.removeprefix(f"{f['file_name']}："), en.removeprefix(f"{f['file_name']}: ")   # named beside it
+        f["reason"] = f"{quality_term(code, lang)}（{zh}）" if lang == "zh" else f"{quality_term(code, lang)} ({en})"
+    missing = _rows(con, """
+        WITH f AS (SELECT uscc, cluster_id FROM core.firms WHERE cluster_id IN (SELECT unnest(?::VARCHAR[]))),
+             now AS (SELECT DISTINCT uscc FROM core.firm_monthly WHERE period = ?),
+             prev AS (SELECT DISTINCT uscc FROM core.firm_monthly WHERE period = ?)
+        SELECT f.cluster_id, count(*) AS n_firms, count(now.uscc) AS n_reporting,
+               count(*) - count(now.uscc) AS n_missing,
+               count(*) FILTER (WHERE prev.uscc IS NOT NULL AND now.uscc IS NULL) AS lost
+        FROM f LEFT JOIN now USING (uscc) LEFT JOIN prev USING (uscc)
+        GROUP BY f.cluster_id ORDER BY f.cluster_id""", [cluster_ids, period, add_months(period, -1)])
+    # columns of delivered files that were not loaded (no alias matched, comparison or cross-check columns)
+    unread = _rows(con, """SELECT f.file_name, c.source_header, c.status, c.note FROM meta.file_columns c
+                           JOIN meta.files f USING (file_id)
+                           WHERE c.status IN ('ignored', 'not_loaded') AND c.source_header <> ''
+                           ORDER BY f.file_name, c.position""") \
+        if _has(con, "meta", "file_columns") and audience == "internal" else []
+    for c in unread:   # note: "<zh> / <en>" (flows/stages/s03_layout.py)
+        zh, _, en = str(c["note"] or "").partition(" / ")
+        c["note"] = zh if lang == "zh" else en
+    return {"files": files, "reasons": reasons, "failed": failed, "missing": missing, "unread": unread}
+
+
+def _ratings(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[str],
+             audience: str) -> dict[str, Any]:
+    """A/B/C/D counts per cluster (annual, TTM at December: the latest December ≤ period, else the period)."""
+    if not _has(con, "mart", "firm_ratings"):
+        return {"period": None, "rows": [], "d_firms": []}
+    december = dt.date(period.year if period.month == 12 else period.year - 1, 12, 1)
+    have = con.execute("SELECT count(*) FROM mart.firm_ratings WHERE period = ?", [december]).fetchone()[0]
+    rp = december if have else period
+    rows = _rows(con, """SELECT cluster_id, count(*) FILTER (WHERE class = 'A') AS a,
+                                count(*) FILTER (WHERE class = 'B') AS b, count(*) FILTER (WHERE class = 'C') AS c,
+                                count(*) FILTER (WHERE class = 'D') AS d, count(*) FILTER (WHERE rated) AS rated
+                         FROM mart.firm_ratings WHERE period = ? AND cluster_id IN (SELECT unnest(?::VARCHAR[]))
+                         GROUP BY cluster_id ORDER BY cluster_id""", [rp, cluster_ids])
+    d_firms: list[dict[str, Any]] = []
+    if audience == "internal":  # firm names never reach the public edition
+        d_firms = _rows(con, """SELECT r.cluster_id, f.firm_name, r.score FROM mart.firm_ratings r
+                                JOIN core.firms f USING (uscc)
+                                WHERE r.period = ? AND r.class = 'D' AND r.cluster_id IN (SELECT unnest(?::VARCHAR[]))
+                                ORDER BY r.cluster_id, r.score LIMIT 60""", [rp, cluster_ids])
+    return {"period": rp, "rows": rows, "d_firms": d_firms}
+
+
+def _map_png(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path, lang: str) -> Path | None:
+    """The report's copy of the period's cluster map, drawn at the page's text width with texts of at least
+    CHART_FONT_PT and in the report's language: the latest stored snapshot (what was published), else the
+    marts as they are now; None (the report says so) when the period has no cluster to draw. Written beside
+    the period's map files."""
+    from flows.render import maps
+
+    stored = maps.stored_rows(con, period)
+    if stored is not None:
+        header, rows = stored
+        meta = {k: header[k] for k in ("snapshot_id", "period", "version", "content_hash", "created_at")}
+    else:
+        rows = maps.live_rows(con, period)
+        meta = {"snapshot_id": None, "period": period, "content_hash": maps.content_hash(rows)}
+    if not maps.located(rows):
+        return None
+    path = maps_dir / f"{period:%Y-%m}" / f"map_{period:%Y-%m}_report_{lang}_local_supporting_rate.png"
+    return maps.write_png(rows, path, period, "local_supporting_rate", meta, width_in=CHART_WIDTH_IN,
+                          min_pt=CHART_FONT_PT, lang=lang)
+
+
+# ------------------------------------------------------------------------------------------- render
+
+
+def _connect(warehouse_or_con: Path | str | duckdb.DuckDBPyConnection) -> tuple[duckdb.DuckDBPyConnection, bool]:
+    if isinstance(warehouse_or_con, duckdb.DuckDBPyConnection):
+        return warehouse_or_con, False
+    return duckdb.connect(str(warehouse_or_con), read_only=True), True
+
+
+def render_report(warehouse_or_con: Path | str | duckdb.DuckDBPyConnection, period: dt.date, lang: str = "zh",
+                  audience: str = "internal", province: str | None = None, out_dir: Path | None = None,
+                  maps_dir: Path | None = None, pdf: bool = True) -> ReportFiles:
+    """Render the monthly report of `period` (HTML, PDF, table and chart CSVs, chart PNGs) into out_dir.
+
+    Disclosure control (flows/support/disclosure.py) is applied to every period shown before anything is laid out.
+    Works on a read-only connection; default out_dir is reports/out/reports/<YYYY-MM>/.
+    """
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {LANGS}")
+    if audience not in disclosure.AUDIENCES:
+        raise ValueError(f"audience must be one of {disclosure.AUDIENCES}")
+    period = period.replace(day=1)
+    out_dir = Path(out_dir or REPORTS_OUT / "reports" / f"{period:%Y-%m}")
+    maps_dir = Path(maps_dir or REPORTS_OUT / "maps")
+    con, own = _connect(warehouse_or_con)
+    try:
+        return _render(con, period, lang, audience, province, out_dir, maps_dir, pdf)
+    finally:
+        if own:
+            con.close()
+
+
+def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience: str, province: str | None,
+            out_dir: Path, maps_dir: Path, make_pdf: bool) -> ReportFiles:
+    t = TEXT[lang]
+    clusters = _rows(con, "SELECT cluster_id, cluster_name, province, city, domain FROM core.clusters "
+                          "WHERE ? IS NULL OR province = ? ORDER BY domain, cluster_id", [province, province])
+    if not clusters:
+        raise LookupError(f"no clusters{f' in {province}' if province else ''}")
+    months = [add_months(period, -k) for k in range(TREND_MONTHS - 1, -1, -1)]
+    have = {r[0] for r in con.execute("SELECT DISTINCT period FROM mart.cluster_indicators").fetchall()}
+    if period not in have:
+        raise LookupError(f"no cluster indicators for {period:%Y-%m}")
+    months = [m for m in months if m in have]
+    total_id = f"P:{province}" if province else "ALL"
+    stem = f"report_{period:%Y-%m}_{lang}_{audience}" + (f"_{province}" if province else "")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = ReportFiles(period, lang, audience, province, out_dir / f"{stem}.html",
+                        out_dir / f"{stem}.pdf" if make_pdf else None)
+    edition = out_dir / f"{stem}_edition.json"
+    protected = disclosure.protect_edition(
+        con, months, audience,
+        disclosure.earlier_editions(out_dir.parent, edition) if audience == "public" else ())
+    cells = Cells(protected.frame)
+    partial = partial_cells(con, months)
+    both = alert_rules.cluster_names(con)
+    names = {c["cluster_id"]: both[c["cluster_id"]][0 if lang == "zh" else 1] for c in clusters}
+    untranslated = lang == "en" and any(both[cid][1] == both[cid][0] for cid in names)
+    ids = [c["cluster_id"] for c in clusters]
+    classes = {r["cluster_id"]: r for r in _rows(
+        con, "SELECT cluster_id, scale_tier, scale_tier_en, stage, stage_en FROM mart.cluster_classes "
+             "WHERE period = ?", [period])} if _has(con, "mart", "cluster_classes") else {}
+
+    # KPIs (the total row: all clusters, or the province) with month-on-month and year-on-year change. A
+    # cumulative (YTD) figure has no month-on-month change (it grows every month by construction), and no
+    # change is taken against a value whose window was not yet complete.
+    def compared(code: str, back: int) -> str:
+        before = add_months(period, -back)
+        if (back == 1 and indicators()[code].window == "ytd") or {(total_id, period, code),
+                                                                (total_id, before, code)} & partial:
+            return t["na"]
+        return fmt_change(code, cells.value(total_id, period, code), cells.value(total_id, before, code), lang)
+
+    kpis = []
+    for code in KPI_CODES:
+        now = cells.value(total_id, period, code)
+        kpis.append({"code": code, "name": ind_name(code, lang), "unit": display_unit(code, lang),
+                     "value": disclosure.SYMBOL if cells.hidden(total_id, period, code) else fmt(code, now, lang=lang),
+                     "mom": compared(code, 1), "yoy": compared(code, 12)})
+    kv = {k["code"]: k for k in kpis}
+    summary = t["summary"].format(
+        period=period_text(period, lang), n=len(clusters), ttm=kv["output_ttm"]["value"],
+        ttm_yoy=kv["output_ttm"]["yoy"], month=period.month, ytd=kv["output_ytd"]["value"],
+        ytd_yoy=kv["output_ytd_yoy"]["value"], lsr=kv["local_supporting_rate"]["value"],
+        pmt=kv["per_mu_tax"]["value"])
+
+    # Cluster table with ranks within domain, and its total row.
+    rows = []
+    for c in clusters:
+        cid = c["cluster_id"]
+        row_cells = {code: cells.cell(cid, period, code, lang) for code in TABLE_CODES}
+        cls = classes.get(cid, {})
+        tier_hidden = row_cells["output_ttm"]["suppressed"]
+        stage_hidden = row_cells["local_supporting_rate"]["suppressed"] or bool(cells.hidden(cid, period, "n_firms"))
+        tier = cls.get("scale_tier" if lang == "zh" else "scale_tier_en")
+        stage = cls.get("stage" if lang == "zh" else "stage_en")
+        rows.append({"id": cid, "name": names[cid], "domain": term("domain", c["domain"], lang),
+                     "province": c["province"],
+                     "cells": row_cells, "tier": disclosure.SYMBOL if tier_hidden else (tier or t["na"]),
+                     "stage": disclosure.SYMBOL if stage_hidden else (stage or t["na"])})
+    for code in TABLE_CODES:
+        _ranks(rows, code)
+    total_row = {"name": t["total"] if province else t["all"],
+                 "cells": {code: cells.cell(total_id, period, code, lang) for code in TABLE_CODES}}
+    columns = [{"code": c, "name": ind_name(c, lang), "unit": display_unit(c, lang)} for c in TABLE_CODES]
+
+    # Province roll-up with the all-cluster total (only for the national report).
+    provinces = []
+    if not province:
+        for p in sorted({c["province"] for c in clusters}):
+            provinces.append({"name": p, "label": term("province", p, lang),
+                              "n": sum(1 for c in clusters if c["province"] == p),
+                              "cells": {code: cells.cell(f"P:{p}", period, code, lang) for code in PROVINCE_CODES}})
+    province_columns = [{"code": c, "name": ind_name(c, lang), "unit": display_unit(c, lang)} for c in PROVINCE_CODES]
+    province_total = {"name": t["all"], "n": len(clusters),
+                      "cells": {code: cells.cell("ALL", period, code, lang) for code in PROVINCE_CODES}}
+
+    # Table CSVs (raw shown values in stored units; the symbol where suppressed).
+    def raw(cell: dict[str, Any]) -> Any:
+        return disclosure.SYMBOL if cell["suppressed"] else ("" if cell["raw"] is None else cell["raw"])
+
+    files.tables.append(write_csv(
+        out_dir / f"{stem}_clusters.csv",
+        ["row_kind", "cluster_id", "cluster_name", "province", "domain", *TABLE_CODES, "scale_tier", "stage"],
+        [*(["cluster", r["id"], r["name"], r["province"], r["domain"],
+            *[raw(r["cells"][c]) for c in TABLE_CODES], r["tier"], r["stage"]] for r in rows),
+         ["total", total_id, total_row["name"], province or "", "", *[raw(total_row["cells"][c]) for c in TABLE_CODES],
+          "", ""]]))
+    if provinces:
+        files.tables.append(write_csv(
+            out_dir / f"{stem}_provinces.csv", ["row_kind", "province", "n_clusters", *PROVINCE_CODES],
+            [*(["province", p["name"], p["n"], *[raw(p["cells"][c]) for c in PROVINCE_CODES]] for p in provinces),
+             ["total", "ALL", len(clusters), *[raw(province_total["cells"][c]) for c in PROVINCE_CODES]]]))
+
+    # Trend charts (PNG + CSV beside the report, PNG inlined as a data URI).
+    chart_dir = out_dir / f"{stem}_charts"
+    charts = []
+    drawn = sorted(ids, key=lambda cid: -(cells.value(cid, period, "output_ttm") or 0.0))[:TREND_SERIES]
+    for n, code in enumerate(TREND_CODES, 1):
+        series = {names[cid]: [None if (cid, m, code) in partial else scaled(code, cells.value(cid, m, code))
+                               for m in months] for cid in ids}
+        png = _chart(code, {names[cid]: series[names[cid]] for cid in drawn}, months, lang,
+                     chart_dir / f"trend_{code}.png")
+        data = write_csv(chart_dir / f"trend_{code}.csv", ["period", *[names[cid] for cid in ids]],
+                         [[f"{m:%Y-%m}", *["" if series[names[cid]][k] is None else series[names[cid]][k]
+                                           for cid in ids]] for k, m in enumerate(months)])
+        files.charts.append(png)
+        files.chart_data.append(data)
+        charts.append({"n": n, "title": ind_name(code, lang), "uri": _data_uri(png)})
+
+    # Map: the internal edition shows the published snapshot; the public edition its own map drawn through
+    # the edition's disclosure control (every value it withholds is withheld on the map as well).
+    map_note, map_uri = None, None
+    if audience == "public":
+        public_map = disclosure.public_map(con, period, cells.frame, out_dir / f"{stem}_map")
+        files.map_png = public_map.png if public_map else None
+    else:
+        files.map_png = _map_png(con, period, maps_dir, lang)
+    if files.map_png is None:
+        map_note = t["map_missing"]
+    else:
+        map_uri = _data_uri(files.map_png)
+
+    hidden_clusters = {cid for cid in ids if any(cells.hidden(cid, period, c) for c in TABLE_CODES)}
+    alerts = _alerts(con, period, lang, names, hidden_clusters, audience, cells)
+    ratings = _ratings(con, period, ids, audience)
+    quality = _quality(con, period, ids, lang, audience)
+
+    # Contribution analysis and the analysis text, from shown values only (flows/render/narrative.py).
+    def growth_shown(cid: str) -> float | None:
+        if (cid, period, "output_ytd_yoy") in partial:
+            return None
+        return cells.value(cid, period, "output_ytd_yoy")
+
+    contrib = narrative.contributions(con, period, ids, lambda cid: growth_shown(cid) is not None)
+    pct = narrative.TEXT[lang]["pct"]
+    contrib_rows = [{"name": names[r["cluster_id"]], "growth": _signed(growth_shown(r["cluster_id"]), lang),
+                     "pull": disclosure.SYMBOL if r["pull"] is None else f"{r['pull']:+.2f}",
+                     "share": disclosure.SYMBOL if r["share"] is None else pct.format(v=r["share"])} for r in contrib]
+    drivers = []
+    if audience == "internal":
+        top = [r["cluster_id"] for r in sorted((r for r in contrib if r["pull"] is not None),
+                                               key=lambda r: -abs(r["pull"]))]
+        drivers = [{"cluster": names[d["cluster_id"]], "firm": d["firm_name"],
+                    "direction": t["increase"] if d["change"] >= 0 else t["decrease"],
+                    "share": t["na"] if d["share"] is None else pct.format(v=d["share"])}
+                   for d in narrative.firm_drivers(con, period, top[:narrative.TOP_CLUSTERS])]
+    limit = classification()["stage"]["linkage_min_local_supporting_rate"]
+    growth = [(cid, v) for cid in ids if (v := growth_shown(cid)) is not None]
+    below = [(cid, fmt("local_supporting_rate", v, lang=lang)) for cid in ids
+             if (v := cells.value(cid, period, "local_supporting_rate")) is not None and v < limit]
+    analysis = narrative.analysis(lang, {
+        "summary": summary, "contributions": contrib, "names": names, "growth": growth, "kpis": kv,
+        "na": t["na"], "fmt_growth": lambda v: _signed(v, lang), "below": below,
+        "lsr_limit": f"{limit:.0%}", "alerts": alerts["groups"],
+        "quality": {"rows_in": sum(f["rows_in"] for f in quality["files"]),
+                    "quarantined": sum(f["rows_quarantined"] for f in quality["files"]),
+                    "failed": sum(f["n_files"] for f in quality["files"] if f["failed"]),
+                    "lost": sum(m["lost"] for m in quality["missing"])}})
+    methodology = [{"code": i.code, "name": ind_name(i.code, lang), "unit": display_unit(i.code, lang),
+                    "direction": t[i.direction], "definition": i.definition_zh if lang == "zh" else i.definition}
+                   for i in registry()]
+    suppressed = cells.frame.filter(pl.col("status").is_not_null() & (pl.col("period") == period))
+    files.n_suppressed = suppressed.height
+    chain = chain_render.chain_section(con, period, lang, audience, clusters,
+                                       lambda cid, code: bool(cells.hidden(cid, period, code)), out_dir, stem)
+    files.chain = chain["files"] if chain else []
+
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    html = env.get_template("monthly_report.html.j2").render(
+        t=t, lang=lang, audience=audience, period=period, period_label=period_text(period, lang),
+        province=province, scope=t["province_scope"].format(province=term("province", province, lang))
+        if province else "", untranslated=untranslated,
+        kpis=kpis, summary=summary, columns=columns, rows=rows, total_row=total_row, provinces=provinces,
+        province_columns=province_columns, province_total=province_total, charts=charts, map_uri=map_uri,
+        charts_top=len(ids) > TREND_SERIES, trend_series=TREND_SERIES,
+        map_note=map_note, alerts=alerts, ratings=ratings, analysis=analysis, contrib_rows=contrib_rows,
+        drivers=drivers,
+        ratings_label=period_text(ratings["period"], lang) if ratings["period"] else "",
+        quality=quality, names=names, methodology=methodology,
+        symbol=disclosure.SYMBOL, footnote=disclosure.FOOTNOTE_ZH if lang == "zh" else disclosure.FOOTNOTE_EN,
+        audit_note=disclosure.audit_note(protected.audit, lang),
+        compiled=dt.date.today().isoformat(), css=(TEMPLATES / "monthly_report.css").read_text(encoding="utf-8"),
+        chain=chain)
+    files.html.write_text(html, encoding="utf-8")
+    if files.pdf is not None:
+        write_pdf(html, files.pdf)
+    if audience == "public":
+        files.edition = disclosure.write_edition(edition, protected, {
+            "edition": stem, "period": f"{period:%Y-%m}", "lang": lang, "audience": audience, "province": province,
+            "files": [p.name for p in files.all()]})
+    return files
+
+
+def write_pdf(html: str, path: Path) -> Path:
+    """HTML → A4 PDF with WeasyPrint (no network: every resource is inline; fonts come from fontconfig)."""
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    fetcher = URLFetcher(allowed_protocols=("data",), fail_on_errors=True)  # data: URIs only, never the network
+    HTML(string=html, url_fetcher=fetcher).write_pdf(path)
+    return path
+
+
+# --------------------------------------------------------------------------------- CLI and nightly
+
+
+def report_command(warehouse: Path, period: str | None, lang: str = "zh", audience: str = "internal",
+                   province: str | None = None, out_dir: Path | None = None) -> int:
+    """`clusterwatch report --period 2025-12 [--lang zh|en] [--audience internal|public] [--province P]`."""
+    from flows.render.maps import parse_period
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        when = parse_period(period) if period else latest_period(con)
+        if when is None:
+            print("no indicators in the warehouse yet: nothing to report")
+            return 1
+        files = render_report(con, when, lang=lang, audience=audience, province=province, out_dir=out_dir)
+    print(f"report     {files.html}")
+    if files.pdf:
+        print(f"           {files.pdf}")
+    print(f"           {len(files.charts)} charts, {len(files.tables)} tables, {files.n_suppressed} cells withheld")
+    if files.edition:
+        print(f"edition    {files.edition}")
+    return 0
+
+
+def report_stage(con: duckdb.DuckDBPyConnection, period: dt.date | None = None,
+                 recipients: Sequence[str] | None = None, langs: Sequence[str] = ("zh",),
+                 audience: str = "internal", out_root: Path | None = None,
+                 maps_dir: Path | None = None) -> list[ReportFiles]:
+    """The nightly report stage: render the latest month and queue it for e-mail through the outbox.
+
+    Recipients default to the delivery settings' smtp.to (config/delivery.toml); with none configured the
+    report is rendered but not queued. Sending is flows.stages.s12_deliver.flush's job (retried and recorded there).
+    """
+    period = period or latest_period(con)
+    if period is None:
+        return []
+    out = []
+    for lang in langs:
+        out_dir = (out_root / f"{period:%Y-%m}") if out_root else None
+        out.append(render_report(con, period, lang=lang, audience=audience, out_dir=out_dir, maps_dir=maps_dir))
+    if recipients is None:
+        from flows.stages import s12_deliver as deliver
+
+        recipients = list(deliver.load_settings().smtp_to)
+    if recipients:
+        from flows.support import editions
+
+        for files in out:       # once per period; again only as a revision when its numbers changed
+            scope = files.province or "all"
+            edition = editions.next_edition(con, files.period, files.lang, files.audience, scope, files.tables)
+            if edition is not None:
+                outbox_id = enqueue_report(con, files, list(recipients),
+                                           revision=edition.note(files.lang) if edition.is_revision else None)
+                editions.record(con, files.period, files.lang, files.audience, scope, edition, outbox_id)
+    return out
+
+
+def enqueue_report(con: duckdb.DuckDBPyConnection, files: ReportFiles, recipients: list[str],
+                   revision: str | None = None) -> int:
+    """Queue one report e-mail (PDF and HTML attached) in the delivery outbox; returns the outbox id.
+    A revision (修订版) is marked in the subject and says what changed."""
+    from flows.stages import s12_deliver as deliver
+
+    t = TEXT[files.lang]
+    label = period_text(files.period, files.lang)
+    subject = f"{t['title']}（{label}）" if files.lang == "zh" else f"{t['title']} — {label}"
+    if revision:
+        subject = f"【修订版】{subject}" if files.lang == "zh" else f"[Revised] {subject}"
+    text = (f"{subject}\n\n附件为本期监测月报（PDF、HTML）。{t[files.audience]}。\n" if files.lang == "zh"
+            else f"{subject}\n\nThe monthly report is attached (PDF and HTML). {t[files.audience]}.\n")
+    if revision:
+        text += f"\n{revision}\n"
+    attachments = [p for p in (files.pdf, files.html) if p is not None]
+    return deliver.enqueue_email(con, recipients, subject, text, attachments=attachments)
+

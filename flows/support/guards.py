@@ -1,0 +1,207 @@
+"""Resource guards for one inbox file, checked before a reader touches it, and the failure reasons of files.
+
+A hostile or broken file must cost the night one failed file, never the machine: an XLSX whose sheet
+expands to gigabytes (a zip bomb), a sparse sheet whose one far cell makes the reader allocate billions of
+cells, a CSV field of megabytes, a Parquet column no text can represent. Each guard here turns such a file
+into FileRejected with a stable reason code and a zh/en message naming the file (and the member, line or
+column), before any reader allocates for it. Limits are generous for real bureau exports and configurable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flows.stages.s04_standardise import FileRejected
+
+MiB = 1 << 20
+# Uncompressed bytes of one XLSX (all members); a province monthly export is ≈50 MB of sheet XML.
+MAX_XLSX_BYTES = int(os.environ.get("CLUSTERWATCH_MAX_XLSX_BYTES", 512 * MiB))
+# Cells of the first sheet's used range (rows × columns the reader allocates), not cells present.
+MAX_SHEET_CELLS = int(os.environ.get("CLUSTERWATCH_MAX_SHEET_CELLS", 20_000_000))
+# Bytes of one CSV line (so of any field); Python's csv module stops at 131,072 characters anyway.
+MAX_CSV_LINE_BYTES = int(os.environ.get("CLUSTERWATCH_MAX_CSV_LINE_BYTES", 128 * 1024))
+BLOCK = 4 * MiB
+
+_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"")
+_ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=\"([0-9]{1,7})\"")
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _first_sheet_member(z: zipfile.ZipFile) -> str | None:
+    """The worksheet the reader opens first (workbook order), or the first worksheet member by name."""
+    names = sorted(n for n in z.namelist() if re.match(r"xl/worksheets/[^/]+\.xml$", n))
+    try:
+        workbook = z.read("xl/workbook.xml")[: 1 * MiB].decode("utf-8", "replace")
+        rels = z.read("xl/_rels/workbook.xml.rels")[: 1 * MiB].decode("utf-8", "replace")
+        rid = re.search(r"<(?:\w+:)?sheet\b[^>]*?\br:id=\"([^\"]+)\"", workbook)
+        if rid:
+            target = re.search(rf"<Relationship\b[^>]*?Id=\"{re.escape(rid.group(1))}\"[^>]*?Target=\"([^\"]+)\"",
+                               rels) or re.search(
+                rf"<Relationship\b[^>]*?Target=\"([^\"]+)\"[^>]*?Id=\"{re.escape(rid.group(1))}\"", rels)
+            if target:
+                member = target.group(1).lstrip("/")
+                member = member if member.startswith("xl/") else f"xl/{member}"
+                if member in z.namelist():
+                    return member
+    except KeyError:
+        pass
+    return names[0] if names else None
+
+
+def check_xlsx(path: Path, file_name: str) -> None:
+    """Refuse an XLSX that would expand beyond MAX_XLSX_BYTES or whose first sheet spans more than
+    MAX_SHEET_CELLS cells, reading the sheet as a stream with its own byte count (a zip's declared sizes
+    can lie) and never holding more than one block of it."""
+    try:
+        z = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return  # not a zip: the reader reports what it is
+    with z:
+        declared = sum(info.file_size for info in z.infolist())
+        if declared > MAX_XLSX_BYTES:
+            raise _too_big(file_name, declared)
+        member = _first_sheet_member(z)
+        if member is None:
+            return
+        seen = max_row = max_col = cells = 0
+        carry = b""
+        with z.open(member) as sheet:
+            while block := sheet.read(BLOCK):
+                seen += len(block)
+                if seen > MAX_XLSX_BYTES:
+                    raise _too_big(file_name, seen)
+                text = carry + block
+                cut = text.rfind(b"<")            # a tag cut by the block boundary is read with the next block
+                head, carry = (text[:cut], text[cut:]) if cut > 0 else (text, b"")
+                for m in _CELL_REF.finditer(head):
+                    cells += 1
+                    max_col = max(max_col, _column_number(m.group(1)))
+                    max_row = max(max_row, int(m.group(2)))
+                for m in _ROW_REF.finditer(head):
+                    max_row = max(max_row, int(m.group(1)))
+                if max_row * max(max_col, 1) > MAX_SHEET_CELLS:
+                    raise FileRejected("sheet_too_large", (
+                        f"{file_name}：第一个工作表的范围达到{max_row:,}行×{max_col:,}列，"
+                        f"超过{MAX_SHEET_CELLS:,}个单元格上限 / "
+                        f"{file_name}: the first sheet spans {max_row:,} rows × {max_col:,} columns, more than "
+                        f"the limit of {MAX_SHEET_CELLS:,} cells (CLUSTERWATCH_MAX_SHEET_CELLS)"))
+
+
+def _too_big(file_name: str, size: int) -> FileRejected:
+    return FileRejected("xlsx_too_large", (
+        f"{file_name}：Excel解压后超过{MAX_XLSX_BYTES // MiB:,} MiB（至少{size // MiB:,} MiB），疑似压缩炸弹 / "
+        f"{file_name}: the workbook expands to more than {MAX_XLSX_BYTES // MiB:,} MiB (at least {size // MiB:,} MiB "
+        "uncompressed; a zip bomb?) — limit CLUSTERWATCH_MAX_XLSX_BYTES"))
+
+
+def scan_csv(path: Path, file_name: str) -> bool:
+    """Refuse a CSV with a line longer than MAX_CSV_LINE_BYTES; return whether its lines end in CR only
+    (old Mac exports), which the CSV readers would take for one endless line."""
+    lines_before = 0           # complete lines before the current block
+    run = 0                    # bytes of the line the previous block ended in
+    saw_lf = saw_cr = False
+    with open(path, "rb") as handle:
+        while block := handle.read(BLOCK):
+            saw_lf = saw_lf or b"\n" in block
+            saw_cr = saw_cr or b"\r" in block
+            if saw_cr and not saw_lf:
+                block = block.replace(b"\r", b"\n")
+            pieces = block.split(b"\n")
+            pieces[0] = run + len(pieces[0])        # the previous block's last line continues here
+            lengths = [pieces[0], *map(len, pieces[1:])]
+            if max(lengths) > MAX_CSV_LINE_BYTES:
+                line = lines_before + next(i for i, n in enumerate(lengths) if n > MAX_CSV_LINE_BYTES) + 1
+                raise FileRejected("field_too_large", (
+                    f"{file_name}：第{line}行超过{MAX_CSV_LINE_BYTES // 1024:,} KiB / "
+                    f"{file_name}: line {line} is longer than {MAX_CSV_LINE_BYTES // 1024:,} KiB "
+                    "(a field this large is not statistics; limit CLUSTERWATCH_MAX_CSV_LINE_BYTES)"))
+            lines_before += len(lengths) - 1
+            run = lengths[-1]
+    return saw_cr and not saw_lf
+
+
+def _lf_copy(path: Path) -> Path:
+    """A temporary copy of a CR-only file with LF line ends (a CR byte never occurs inside a UTF-8 or
+    GB18030 character, so the text is otherwise unchanged and every line keeps its number)."""
+    fd, tmp = tempfile.mkstemp(suffix=path.suffix, prefix="cw_lf_")
+    with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+        while block := src.read(BLOCK):
+            dst.write(block.replace(b"\r", b"\n"))
+    return Path(tmp)
+
+
+def check_parquet(path: Path, file_name: str) -> None:
+    """Refuse a Parquet file with a column the pipeline cannot keep as text (the raw values of every row
+    are kept for quarantine): binary that is not UTF-8, durations, intervals and other exotic types."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError):
+        return  # unreadable: the reader reports it
+    for field in schema:
+        kind = field.type
+        if pa.types.is_duration(kind) or pa.types.is_interval(kind):
+            raise _bad_column(file_name, field.name, f"type {kind}")
+        if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+            column = pq.read_table(path, columns=[field.name]).column(0)
+            try:
+                column.cast(pa.large_string())
+            except pa.ArrowInvalid as exc:
+                raise _bad_column(file_name, field.name, "bytes that are not UTF-8 text") from exc
+
+
+def _bad_column(file_name: str, column: str, what: str) -> FileRejected:
+    return FileRejected("unsupported_column", (
+        f"{file_name}：列“{column}”的内容无法作为文本保存（{what}） / "
+        f"{file_name}: column {column!r} cannot be kept as text ({what})"))
+
+
+@contextmanager
+def readable(path: Path, file_name: str) -> Iterator[Path]:
+    """Check a landed file against the resource guards; yield the path the readers should read (a
+    temporary LF copy for a CR-only CSV, else the landed file itself, which is never changed)."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        check_xlsx(path, file_name)
+    elif suffix in (".parquet", ".pq"):
+        check_parquet(path, file_name)
+    elif suffix not in (".xls",) and scan_csv(path, file_name):
+        copy = _lf_copy(path)
+        try:
+            yield copy
+        finally:
+            copy.unlink(missing_ok=True)
+        return
+    yield path
+
+
+PHASE_REASONS = {"read": ("unreadable_file", "读取", "reading"), "check": ("check_failed", "校验", "checking"),
+                 "load": ("load_failed", "入库", "loading")}
+
+
+def describe_failure(exc: BaseException, file_name: str, phase: str = "read") -> tuple[str, str]:
+    """Reason code and readable message for an unexpected exception while one file was read, checked or
+    loaded (the phase names which, so a pipeline fault is not passed off as a bad file)."""
+    if isinstance(exc, MemoryError):
+        return "out_of_memory", (f"{file_name}：处理时内存不足 / {file_name}: ran out of memory while processing it")
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        return "io_error", f"{file_name}：读写出错 / {file_name}: I/O error{where}: {exc.strerror or exc}"
+    reason, zh, en = PHASE_REASONS[phase]
+    text = str(exc).strip().splitlines()[0][:400] if str(exc).strip() else ""
+    return reason, (f"{file_name}：{zh}时出错（{type(exc).__name__}：{text}） / "
+                    f"{file_name}: failed while {en} it ({type(exc).__name__}: {text})")

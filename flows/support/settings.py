@@ -1,0 +1,33 @@
+"""Where things live. Defaults point at the bundled sample; every path can be overridden per run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent
+ROOT = PACKAGE.parent
+# Every registry (indicators, maps, alerts, classification, chain index, disclosure, report terms, header
+# vocabulary): one TOML file per concept, read by every stage that needs it.
+REGISTRY_DIR = PACKAGE / "registry"
+SQL_DIR = ROOT / "sql"
+EXPECTATIONS_DIR = ROOT / "expectations"
+SAMPLE_DIR = ROOT / "data" / "sample"
+DEFAULT_INBOX = SAMPLE_DIR / "inbox"
+DEFAULT_WAREHOUSE = ROOT / "data" / "warehouse" / "clusterwatch.duckdb"
+DEFAULT_LANDING = ROOT / "data" / "landing"
+# Derived files that are slow to build and safe to rebuild (the simplified base maps); never committed.
+CACHE_DIR = Path(os.environ.get("CLUSTERWATCH_CACHE", ROOT / "data" / "cache"))
+REPORTS_OUT = Path(os.environ.get("CLUSTERWATCH_REPORTS", ROOT / "reports" / "out"))
+# DuckDB's share of the nightly run's memory (its buffer pool spills to <warehouse>.building.tmp beyond
+# it). DuckDB's own default is 80% of RAM, which leaves no room for the polars frames of a large file.
+DUCKDB_MEMORY_LIMIT = os.environ.get("CLUSTERWATCH_DUCKDB_MEMORY_LIMIT", "3GB")
+TIMEZONE = "Asia/Shanghai"
+DEFAULT_CRON = "0 2 * * *"
+
+
+def landing_for(warehouse: Path) -> Path:
+    """The landing store goes with its warehouse, so two warehouses never share a file registry."""
+    if warehouse.resolve() == DEFAULT_WAREHOUSE.resolve():
+        return DEFAULT_LANDING
+    return warehouse.resolve().parent / "landing"
