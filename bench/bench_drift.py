@@ -25,7 +25,6 @@ import duckdb
 
 from flows.stages import s09_drift as drift
 from flows.stages import s10_alerts as alerts
-from flows.support.warehouse import run_sql
 
 
 def cpu_seconds() -> float:
@@ -43,7 +42,6 @@ def main() -> int:
         db = Path(tmp) / "w.duckdb"
         shutil.copyfile(args.warehouse, db)
         con = duckdb.connect(str(db))
-        run_sql(con, "alerts")
         months = [r[0] for r in con.execute("SELECT DISTINCT period FROM mart.cluster_indicators ORDER BY 1")
                   .fetchall()]
         months = months[-args.months:] if args.months else months

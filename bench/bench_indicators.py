@@ -51,7 +51,9 @@ def generate(path: Path, scale: str) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.unlink(missing_ok=True)
     con = duckdb.connect(str(tmp))
-    con.execute((ROOT / "sql" / "schema.sql").read_text(encoding="utf-8"))
+    from flows.support.warehouse import apply_schema  # after sys.path has the checkout
+
+    apply_schema(con)
     start = dt.date(2026 - (n_months + 11) // 12, 1, 1)
     # cluster c sits in adcode ad(c); a firm i belongs to cluster i % nc.
     con.execute("""CREATE MACRO ad(c) AS (11 + c % 31)::VARCHAR || lpad((1 + c // 31 % 20)::VARCHAR, 2, '0')

@@ -36,7 +36,7 @@ from flows.stages.s10_alerts import AlertSummary, evaluate_alerts
 from flows.stages.s11_report import ReportFiles, report_stage
 from flows.stages.s12_deliver import DeliveryReport, SentLog, flush, flush_published, load_settings, send_notice
 from flows.support import guards
-from flows.support.settings import DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, landing_for
+from flows.support.settings import DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, landing_for, release
 from flows.support.warehouse import building, connect_readonly, query_one, run_sql
 
 
@@ -318,7 +318,7 @@ def _night(summary: NightSummary, reports: Path) -> None:
     publish_started = time.perf_counter()
     summary.stage = "copy"
     with building(warehouse) as con:
-        run_id = query_one(con, "run_start", {"inbox": str(inbox)})
+        run_id = query_one(con, "run_start", {"inbox": str(inbox), "release": release()})
         summary.run_id = run_id
         # A night that died had the same run id (its building copy is gone): its spooled GX results and
         # Data Docs must not join this night's.

@@ -17,7 +17,6 @@ import pytest
 
 from flows.stages.s07_indicators import registry
 from flows.support.export import DATA_SHEET, NOTES_SHEET, export
-from flows.support.warehouse import apply_schema, migrate
 
 DUCKDB_CLI = Path(sys.executable).with_name("duckdb")
 STABLE_SCHEMAS = ("meta", "quarantine", "core", "history", "mart")
@@ -53,22 +52,6 @@ def test_no_stable_column_is_a_reserved_word(published):
         [list(STABLE_SCHEMAS)]).fetchall()
     con.close()
     assert reserved == []
-
-
-def test_an_old_warehouse_gets_time_window_at_night_start_and_twice_is_harmless(tmp_path):
-    path = tmp_path / "old.duckdb"
-    con = duckdb.connect(str(path))
-    con.execute("CREATE SCHEMA mart")
-    con.execute('CREATE TABLE mart.indicator_dictionary (indicator VARCHAR PRIMARY KEY, name_zh VARCHAR, '
-                'name_en VARCHAR, unit VARCHAR, direction VARCHAR, "window" VARCHAR, rollup VARCHAR, '
-                'sql_file VARCHAR, definition VARCHAR, ordinal INTEGER)')
-    con.execute("INSERT INTO mart.indicator_dictionary VALUES "
-                "('output_ttm', '近12个月产值', 'Output TTM', '万元', 'higher_better', 'ttm', 'sum', 'x.sql', 'd', 1)")
-    apply_schema(con)                     # what warehouse.building() runs when a night starts
-    assert con.execute("SELECT indicator, time_window FROM mart.indicator_dictionary").fetchall() == [
-        ("output_ttm", "ttm")]
-    assert migrate(con) == []
-    con.close()
 
 
 def test_stored_values_have_no_float_noise(published):

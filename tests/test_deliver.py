@@ -26,7 +26,14 @@ from flows.stages.s12_deliver import (
     load_settings,
     robot_markdown,
 )
+from flows.support.warehouse import apply_schema
 
+
+def warehouse(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to a warehouse at the current schema (as a night's building copy is)."""
+    con = duckdb.connect(str(path))
+    apply_schema(con)
+    return con
 
 @pytest.fixture
 def http_server():
@@ -71,7 +78,7 @@ def http_server():
 
 def test_email_with_attachment_is_sent(tmp_path: Path, smtp_server):
     controller, inbox = smtp_server
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con = warehouse(tmp_path / "w.duckdb")
     report_pdf = tmp_path / "集群运行监测报告.pdf"
     report_pdf.write_bytes(b"%PDF-1.4 test")
     item = enqueue_email(con, ["a@example.cn", "b@example.cn"], "监测预警 2025-12", "正文 text",
@@ -89,7 +96,7 @@ def test_email_with_attachment_is_sent(tmp_path: Path, smtp_server):
 
 def test_webhook_retries_then_stays_failed_then_succeeds_next_flush(tmp_path: Path, http_server):
     url, state = http_server
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con = warehouse(tmp_path / "w.duckdb")
     item = enqueue_webhook(con, "robot", robot_markdown("集群预警", "- CS_CM 本地配套率下降", "dingtalk"))
     state["fail"] = 5
     slept: list[float] = []
@@ -108,7 +115,7 @@ def test_webhook_retries_then_stays_failed_then_succeeds_next_flush(tmp_path: Pa
 
 
 def test_unconfigured_smtp_leaves_item_pending(tmp_path: Path):
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con = warehouse(tmp_path / "w.duckdb")
     item = enqueue_email(con, ["a@example.cn"], "s", "t")
     result = flush(con, DeliverySettings())
     assert result.skipped == [item] and result.pending == 1
@@ -126,7 +133,7 @@ def test_settings_file_and_environment(tmp_path: Path):
 
 def test_the_outbox_stores_a_robot_channel_name_never_its_url_or_token(tmp_path: Path, http_server):
     url, state = http_server
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con = warehouse(tmp_path / "w.duckdb")
     with pytest.raises(ValueError, match="channel name"):
         enqueue_webhook(con, url, robot_markdown("t", "x"))
     enqueue_webhook(con, "robot", robot_markdown("t", "x"))
@@ -139,7 +146,7 @@ def test_the_outbox_stores_a_robot_channel_name_never_its_url_or_token(tmp_path:
 def test_a_robot_answering_200_with_an_error_code_is_a_failed_send(tmp_path: Path, http_server):
     url, state = http_server
     state["errcode"] = 310000       # DingTalk: keywords / signature mismatch
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con = warehouse(tmp_path / "w.duckdb")
     item = enqueue_webhook(con, "robot", robot_markdown("t", "x"))
     result = flush(con, DeliverySettings(webhook_url=url, retry_attempts=1))
     assert result.failed == [item]
@@ -150,7 +157,7 @@ def test_a_robot_answering_200_with_an_error_code_is_a_failed_send(tmp_path: Pat
 def test_dingtalk_signed_robots_get_timestamp_and_hmac_signature(tmp_path: Path, http_server):
     url, state = http_server
     secret = "SEC0123456789abcdef"
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con = warehouse(tmp_path / "w.duckdb")
     enqueue_webhook(con, "robot", robot_markdown("t", "x"))
     flush(con, DeliverySettings(webhook_url=url, webhook_secret=secret))
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(state["paths"][0]).query)
@@ -172,7 +179,7 @@ def test_robot_messages_are_cut_to_the_platform_limit(flavour):
 def test_a_dripping_endpoint_costs_one_send_deadline_and_a_silent_night_is_capped(tmp_path: Path, http_server):
     url, state = http_server
     state["drip"] = 30                      # 30 s of one byte a second: every read is within its timeout
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con = warehouse(tmp_path / "w.duckdb")
     items = [enqueue_webhook(con, "robot", robot_markdown(f"t{i}", "x")) for i in range(4)]
     settings = DeliverySettings(webhook_url=url, retry_attempts=1, send_deadline_s=2, night_deadline_s=3)
     started = time.monotonic()
@@ -186,7 +193,7 @@ def test_a_dripping_endpoint_costs_one_send_deadline_and_a_silent_night_is_cappe
 def test_a_message_sent_before_a_crash_is_not_sent_again_from_the_discarded_copy(tmp_path: Path, smtp_server):
     controller, inbox = smtp_server
     published = tmp_path / "w.duckdb"
-    con = duckdb.connect(str(published))
+    con = warehouse(published)
     enqueue_email(con, ["a@example.cn"], "月报 2025-12", "正文")
     con.close()
     building = tmp_path / "w.duckdb.building"
@@ -208,7 +215,7 @@ def test_a_read_only_flush_sends_and_logs_without_writing_the_warehouse(tmp_path
 
     controller, inbox = smtp_server
     published = tmp_path / "w.duckdb"
-    with duckdb.connect(str(published)) as con:
+    with warehouse(published) as con:
         enqueue_email(con, ["a@example.cn"], "s", "t")
     before = published.read_bytes()
     settings = DeliverySettings(smtp_host="127.0.0.1", smtp_port=controller.port)
@@ -217,24 +224,9 @@ def test_a_read_only_flush_sends_and_logs_without_writing_the_warehouse(tmp_path
     assert published.read_bytes() == before and len(inbox.messages) == 1
 
 
-def test_an_outbox_from_before_message_ids_is_flushed_read_only(tmp_path: Path, smtp_server):
-    from flows.stages.s12_deliver import ensure_outbox, flush_published
-
-    controller, inbox = smtp_server
-    published = tmp_path / "w.duckdb"
-    with duckdb.connect(str(published)) as con:       # the outbox as an earlier release left it
-        ensure_outbox(con)
-        con.execute("ALTER TABLE meta.outbox DROP COLUMN message_id")
-        con.execute("INSERT INTO meta.outbox (channel, recipient, subject, payload) "
-                    "VALUES ('email', 'a@example.cn', 's', '{\"text\": \"t\"}')")
-    settings = DeliverySettings(smtp_host="127.0.0.1", smtp_port=controller.port)
-    assert len(flush_published(published, settings).sent) == 1
-    assert flush_published(published, settings).sent == [] and len(inbox.messages) == 1
-
-
 def test_the_same_message_queued_twice_is_sent_once(tmp_path: Path, smtp_server):
     controller, inbox = smtp_server
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con = warehouse(tmp_path / "w.duckdb")
     first = enqueue_email(con, ["a@example.cn"], "预警 2025-12", "正文")
     twin = enqueue_email(con, ["a@example.cn"], "预警 2025-12", "正文")
     result = flush(con, DeliverySettings(smtp_host="127.0.0.1", smtp_port=controller.port),

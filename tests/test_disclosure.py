@@ -29,7 +29,6 @@ from flows.stages import s07_indicators as indicators
 from flows.stages import s10_alerts as alerts
 from flows.stages.s11_report import render_report
 from flows.support import disclosure, disclosure_audit
-from flows.support.warehouse import run_sql
 
 EDITIONS = (dt.date(2025, 11, 1), LATEST)
 PROTECTION = disclosure.settings()["protection_range"]
@@ -51,7 +50,6 @@ def published(tmp_path_factory):
     root = tmp_path_factory.mktemp("disclosure")
     wh = build(root / "w.duckdb")
     with duckdb.connect(str(wh)) as con:
-        run_sql(con, "alerts")
         evidence = {"start": {"value": -0.5, "threshold": -0.1}, "latest": {"value": -0.5, "threshold": -0.1},
                     "months": 1}
         con.execute("INSERT INTO mart.alerts (alert_id, rule, subject, cluster_id, period, last_period, severity, "

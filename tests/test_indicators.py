@@ -15,6 +15,7 @@ import pytest
 
 from flows.stages import s07_indicators as ind
 from flows.stages.s07_indicators import changed_periods, dictionary_markdown, registry, update_indicators
+from flows.support.warehouse import apply_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 TRUTH = ROOT / "data" / "sample" / "truth"
@@ -42,7 +43,7 @@ def make_db(
     platforms: (platform_name, cluster_id)
     """
     con = duckdb.connect()
-    con.execute((ROOT / "sql" / "schema.sql").read_text(encoding="utf-8"))
+    apply_schema(con)
     for c in clusters or [("C1", "江苏", "320506", "电子", "city")]:
         con.execute("INSERT INTO core.clusters (cluster_id, cluster_name, province, city, adcode, domain, "
                     "leading_industry, level, lon, lat, local_scope, file_id) "
@@ -471,7 +472,7 @@ def truth_warehouse() -> duckdb.DuckDBPyConnection:
     from flows.stages.s04_standardise import standardise
 
     con = duckdb.connect()
-    con.execute((ROOT / "sql" / "schema.sql").read_text(encoding="utf-8"))
+    apply_schema(con)
     for table, name in (("clusters", "clusters_truth"), ("firms", "firms_truth"), ("firm_monthly", "monthly_truth"),
                         ("tax", "tax_truth"), ("procurement", "procurement_truth")):
         con.execute(f"INSERT INTO core.{table} BY NAME SELECT * FROM read_parquet('{TRUTH / name}.parquet')")

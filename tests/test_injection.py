@@ -169,10 +169,6 @@ def test_robot_and_email_digests_form_no_link_mention_or_formatting(hostile, tmp
     settings = deliver.DeliverySettings(smtp_host="127.0.0.1", smtp_port=controller.port, smtp_to=("a@example.cn",),
                                         webhook_url=url, webhook_flavour=flavour, retry_attempts=1)
     with duckdb.connect(str(wh)) as con:
-        from flows.support.warehouse import run_sql
-
-        run_sql(con, "alerts")
-        deliver.ensure_outbox(con)
         cfg = alerts.config()
         new = alerts.upsert(con, _episodes(con), cfg, LATEST)
         _, _, ids = alerts.notify(con, cfg, LATEST, new, settings)
@@ -202,9 +198,6 @@ def test_withheld_values_stay_out_of_the_digest(hostile, tmp_path):
     wh = tmp_path / "w.duckdb"
     shutil.copyfile(hostile, wh)
     with duckdb.connect(str(wh)) as con:
-        from flows.support.warehouse import run_sql
-
-        run_sql(con, "alerts")
         ev = {"value": -0.3123, "threshold": -0.1}
         ep = {"rule": "output_ytd_yoy_low", "subject": "AH_TWO", "cluster_id": "AH_TWO", "start": LATEST,
               "last": LATEST, "resolved": None, "months": 1, "first_ev": ev, "last_ev": ev}
@@ -227,9 +220,6 @@ def test_alerts_command_prints_names_without_escapes_or_formulas(hostile, tmp_pa
     wh = tmp_path / "w.duckdb"
     shutil.copyfile(hostile, wh)
     with duckdb.connect(str(wh)) as con:
-        from flows.support.warehouse import run_sql
-
-        run_sql(con, "alerts")
         alerts.upsert(con, _episodes(con), alerts.config(), LATEST)
     assert alerts.alerts_command(wh, f"{LATEST:%Y-%m}") == 0
     out = capsys.readouterr().out

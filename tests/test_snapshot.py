@@ -1,7 +1,7 @@
 """Cluster-map snapshots: immutable versions, disclosure control, and files a person can open offline.
 
 The warehouse is built here from the sample's real clusters (flows.sample.spec) with hand-set indicator
-rows in the indicator stage's own mart tables (flows.stages.s07_indicators.ensure_schema), so these tests do not
+rows in the indicator stage's own mart tables (flows.support.warehouse.apply_schema), so these tests do not
 depend on the sample generator or the indicator SQL.
 """
 
@@ -34,7 +34,7 @@ def build_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     """A warehouse with the sample's 16 clusters and one period of headline indicators."""
     con = duckdb.connect(str(path))
     apply_schema(con)
-    indicators.ensure_schema(con)
+    indicators.refresh_dictionary(con)
     for c in CLUSTERS:
         con.execute("INSERT INTO core.clusters (cluster_id, cluster_name, province, city, adcode, domain, "
                     "leading_industry, level, lon, lat, local_scope, file_id) "
@@ -279,6 +279,7 @@ COVERED = ("澳洲", "北美洲", "南美洲", "欧洲")  # the appendix lists t
 
 def test_global_reference_table_matches_the_counts_stated_in_reference_004(tmp_path):
     con = duckdb.connect()
+    apply_schema(con)
     assert snapshot.load_global_clusters(con) == 104
     counts = Counter(con.execute("SELECT domain, continent FROM mart.global_clusters").fetchall())
     assert sum(sum(row.values()) for row in FIGURE_2_1.values()) == 150  # the report's stated total

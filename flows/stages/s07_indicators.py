@@ -15,11 +15,13 @@ sums are sums over 12 small per-cluster-month rows. Distinct counts over a TTM w
 suppliers) are exact without a distinct aggregation: each stored key-month row carries prv, the previous month
 its key was seen, so it counts at the targets from max(month, prv + 12 months) to month + 11 months.
 
-Run order (_run): indicators_maps.sql (registry → ids), the work-table rebuilds of the changed months (firm facts,
-procurement, and the supply-chain aggregates of sql/indicators_chain_month.sql), indicators_base.sql (fm, cm,
-firm_ttm, cluster_ttm), the indicator files the registry names, then SQL_AFTER: publish, classify, the supply-chain
-marts (sql/indicators_chain.sql: chain_segments, chain_flows, supply_leads) and the development index
-(sql/indicators_cluster_index.sql), whose rules and weights are in flows/registry/chain_index.toml.
+Run order: the numbered files of sql/s07_indicators/, each declaring the tables it reads and writes — the
+dictionary and wide view, the data range and state, the config and target temp tables (the only values bound
+from Python, as named parameters), indicators_maps.sql (registry → ids), the work-table rebuilds of the changed
+months (firm facts, procurement, and the supply-chain aggregates of indicators_chain_month.sql), the shared
+inputs (fm, cm, firm_ttm, cluster_ttm), the indicator files the registry names, then publish, classify, the
+supply-chain marts (indicators_chain.sql: chain_segments, chain_flows, supply_leads) and the development index
+(indicators_cluster_index.sql), whose rules and weights are in flows/registry/chain_index.toml.
 The work tables hold registry-derived ids, so a changed registry or configuration forces a full recompute.
 
 Firm ratings (mart.firm_ratings) are annual (TTM at December): they are computed for the December periods and
@@ -45,15 +47,14 @@ import datetime as dt
 import hashlib
 import time
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import cache
 
 import duckdb
 
 from flows.support.adcodes import adcode_names
-from flows.support.settings import REGISTRY_DIR, SQL_DIR
-from flows.support.warehouse import sql_text
+from flows.support.settings import REGISTRY_DIR
+from flows.support.warehouse import run_sql, sql_files, sql_path
 
 REGISTRY_PATH = REGISTRY_DIR / "indicators.toml"
 CLASSIFICATION_PATH = REGISTRY_DIR / "classification.toml"
@@ -64,9 +65,11 @@ INDEX_DIMENSIONS = ("scale", "growth", "linkage", "innovation", "digital", "gree
 DIRECTIONS = ("higher_better", "lower_better", "neutral")
 WINDOWS = ("month", "ytd", "ttm", "as_of", "registry")
 ROLLUPS = ("sum", "ratio", "growth", "max_share", "hhi")
-# Run after the indicator files (which the registry names): publish, then classify.
-SQL_AFTER = ("indicators_publish.sql", "classify_clusters.sql", "classify_firms.sql", "indicators_chain.sql",
-             "indicators_cluster_index.sql")
+# The stage's SQL folder (numbered files in run order).
+STAGE_SQL = "s07_indicators"
+# Run after the indicator files (which the registry names): publish, classify, the chain marts, the index.
+SQL_AFTER = ("indicators_publish", "classify_clusters", "classify_firms", "indicators_chain",
+             "indicators_cluster_index")
 # Seconds per SQL file of the last update_indicators call (for bench/bench_indicators.py).
 last_timings: dict[str, float] = {}
 last_statement_timings: dict[str, float] = {}
@@ -104,8 +107,8 @@ def registry() -> tuple[Indicator, ...]:
             raise ValueError(f"indicator {ind.code}: bad direction/window/rollup")
         if not ind.code.isidentifier():
             raise ValueError(f"indicator code {ind.code!r} is not a valid column name")
-        if not (SQL_DIR / ind.sql).is_file():
-            raise ValueError(f"indicator {ind.code}: sql/{ind.sql} does not exist")
+        if sql_path(ind.sql).parent.name != STAGE_SQL:
+            raise ValueError(f"indicator {ind.code}: {ind.sql} is not in sql/{STAGE_SQL}/")
     return out
 
 
@@ -151,37 +154,27 @@ def dictionary_markdown() -> str:
     return head + "\n".join(rows) + "\n"
 
 
-def _sql(name: str) -> str:
-    """sql/<name> (the registry names files with their .sql suffix)."""
-    return sql_text(name.removesuffix(".sql"))
-
-
 def _config_hash() -> str:
     """Hash of everything that defines the marts; a change forces a full recompute."""
     h = hashlib.sha256()
-    for path in [REGISTRY_PATH, CLASSIFICATION_PATH, CHAIN_INDEX_PATH, *sorted(SQL_DIR.glob("indicators_*.sql")),
-                 *sorted(SQL_DIR.glob("classify_*.sql"))]:
+    stage_sql = sorted(path for path in sql_files().values() if path.parent.name == STAGE_SQL)
+    for path in [REGISTRY_PATH, CLASSIFICATION_PATH, CHAIN_INDEX_PATH, *stage_sql]:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the marts (idempotent), refresh the dictionary and regenerate the wide view from the registry."""
-    con.execute(_sql("indicators_schema.sql"))
-    con.execute(_sql("indicators_chain_schema.sql"))
-    con.execute("DELETE FROM mart.indicator_dictionary")
-    con.executemany(
-        "INSERT INTO mart.indicator_dictionary (indicator, name_zh, name_en, unit, unit_en, direction, time_window, "
-        "rollup, sql_file, definition, definition_zh, ordinal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[i.code, i.name_zh, i.name_en, i.unit, i.unit_en, i.direction, i.window, i.rollup, i.sql, i.definition,
-          i.definition_zh, n] for n, i in enumerate(registry(), start=1)],
-    )
-    columns = ",\n    ".join(
-        f"max(value) FILTER (WHERE indicator = '{i.code}') AS {i.code}" for i in registry()
-    )
-    con.execute(_sql("indicators_wide.sql").replace("{columns}", columns))
-    for i in registry():
+def refresh_dictionary(con: duckdb.DuckDBPyConnection) -> None:
+    """Write the registry into mart.indicator_dictionary and regenerate the wide view's columns from it."""
+    reg = registry()
+    run_sql(con, "indicators_dictionary", {
+        "codes": [i.code for i in reg], "names_zh": [i.name_zh for i in reg], "names_en": [i.name_en for i in reg],
+        "units": [i.unit for i in reg], "units_en": [i.unit_en for i in reg],
+        "directions": [i.direction for i in reg], "windows": [i.window for i in reg],
+        "rollups": [i.rollup for i in reg], "sql_files": [i.sql for i in reg],
+        "definitions": [i.definition for i in reg], "definitions_zh": [i.definition_zh for i in reg],
+    }, {"indicator_columns": [i.code for i in reg]})
+    for i in reg:  # COMMENT ON takes no parameter: a string literal, quotes doubled
         comment = f"{i.name_zh}（{i.unit}） / {i.name_en} ({i.unit}): {i.definition}".replace("'", "''")
         con.execute(f"COMMENT ON COLUMN mart.cluster_indicators_wide.{i.code} IS '{comment}'")
 
@@ -196,12 +189,7 @@ def _months(first: dt.date, last: dt.date) -> list[dt.date]:
 
 def data_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
     """First and last month with monthly, tax or procurement data (the periods the marts cover)."""
-    row = con.execute(
-        """SELECT min(lo), max(hi) FROM (
-               SELECT min(period) lo, max(period) hi FROM core.firm_monthly
-               UNION ALL SELECT min(period), max(period) FROM core.tax
-               UNION ALL SELECT min(period), max(period) FROM core.procurement)"""
-    ).fetchone()
+    row = run_sql(con, "indicators_data_range").fetchone()
     if row is None or row[0] is None:
         return None
     return row[0].replace(day=1), row[1].replace(day=1)
@@ -225,7 +213,7 @@ def changed_periods(con: duckdb.DuckDBPyConnection, run_id: int) -> set[dt.date]
 
     Digital surveys hold until the next survey, so a survey change touches every later month too.
     """
-    rows = con.execute("SELECT kind, period FROM meta.changes WHERE run_id = ?", [run_id]).fetchall()
+    rows = con.execute("SELECT kind, period FROM meta.changes WHERE run_id = $run_id", {"run_id": run_id}).fetchall()
     if any(period is None for _, period in rows):
         return None
     rng = data_range(con)
@@ -238,83 +226,49 @@ def changed_periods(con: duckdb.DuckDBPyConnection, run_id: int) -> set[dt.date]
     return out
 
 
-def _load_config(con: duckdb.DuckDBPyConnection) -> None:
-    """Registry and classification config as temp tables, so the SQL reads them as data."""
+def _config_params() -> dict[str, object]:
+    """The registry and the configuration as the parameters of sql/s07_indicators/07_indicators_config.sql."""
     cfg = classification()
-    con.execute("CREATE OR REPLACE TEMP TABLE ind_reg (indicator VARCHAR, direction VARCHAR, rollup VARCHAR)")
-    con.executemany("INSERT INTO ind_reg VALUES (?, ?, ?)", [[i.code, i.direction, i.rollup] for i in registry()])
-    tier = cfg["scale_tier"]
-    con.execute("CREATE OR REPLACE TEMP TABLE cfg_tier (name VARCHAR, name_en VARCHAR, min_wan DOUBLE, ord INTEGER)")
-    con.executemany("INSERT INTO cfg_tier VALUES (?, ?, ?, ?)",
-                    [[t["name"], t["en"], float(t["min_yi"]) * 1e4, n] for n, t in enumerate(tier["tiers"])])
-    st = cfg["stage"]
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE cfg_stage AS SELECT
-               ?::DOUBLE AS linkage_min_local_supporting_rate, ?::DOUBLE AS leadership_min_chain_leaders,
-               ?::DOUBLE AS innovation_min_platforms, ?::DOUBLE AS innovation_min_rd_intensity,
-               ?::VARCHAR AS cluster_name, ?::VARCHAR AS cluster_en, ?::VARCHAR AS transition_name,
-               ?::VARCHAR AS transition_en, ?::VARCHAR AS agglomeration_name, ?::VARCHAR AS agglomeration_en,
-               ?::VARCHAR AS below_name, ?::VARCHAR AS below_en""",
-        [st["linkage_min_local_supporting_rate"], st["leadership_min_chain_leaders"],
-         st["innovation_min_platforms"], st["innovation_min_rd_intensity"],
-         st["cluster"]["name"], st["cluster"]["en"], st["transition"]["name"], st["transition"]["en"],
-         st["agglomeration"]["name"], st["agglomeration"]["en"], tier["below"]["name"], tier["below"]["en"]],
-    )
-    fr = cfg["firm_rating"]
+    tier, st, fr = cfg["scale_tier"], cfg["stage"], cfg["firm_rating"]
     classes = sorted(fr["classes"], key=lambda c: float(c["upto"]))
     if fr["group"] not in ("cluster", "all"):
         raise ValueError("classification.toml: firm_rating.group must be 'cluster' or 'all'")
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE cfg_rating AS SELECT ?::BOOLEAN AS require_above_scale,
-               ?::DOUBLE AS min_land_mu, ?::DOUBLE AS cap, ?::VARCHAR AS grp, ?::VARCHAR[] AS class_names,
-               ?::DOUBLE[] AS class_upto""",
-        [fr["require_above_scale"], fr["min_land_mu"], fr["cap"], fr["group"],
-         [c["class"] for c in classes], [float(c["upto"]) for c in classes]],
-    )
-    con.execute("CREATE OR REPLACE TEMP TABLE cfg_weight (metric VARCHAR, weight DOUBLE)")
-    con.executemany("INSERT INTO cfg_weight VALUES (?, ?)", [[k, float(v)] for k, v in fr["weights"].items()])
-    _load_chain_config(con)
+    chain = chain_index_config()
+    ch, ix = chain["chain"], chain["index"]
+    dim_inds = [(d["code"], i) for d in ix["dimension"] for i in d["indicators"]]
+    names = adcode_names()
+    return {
+        "ind_codes": [i.code for i in registry()], "ind_directions": [i.direction for i in registry()],
+        "ind_rollups": [i.rollup for i in registry()],
+        "tier_names": [t["name"] for t in tier["tiers"]], "tier_names_en": [t["en"] for t in tier["tiers"]],
+        "tier_min_wan": [float(t["min_yi"]) * 1e4 for t in tier["tiers"]],
+        **{key: st[key] for key in ("linkage_min_local_supporting_rate", "leadership_min_chain_leaders",
+                                    "innovation_min_platforms", "innovation_min_rd_intensity")},
+        "cluster_name": st["cluster"]["name"], "cluster_en": st["cluster"]["en"],
+        "transition_name": st["transition"]["name"], "transition_en": st["transition"]["en"],
+        "agglomeration_name": st["agglomeration"]["name"], "agglomeration_en": st["agglomeration"]["en"],
+        "below_name": tier["below"]["name"], "below_en": tier["below"]["en"],
+        "require_above_scale": fr["require_above_scale"], "min_land_mu": fr["min_land_mu"], "cap": fr["cap"],
+        "rating_group": fr["group"], "class_names": [c["class"] for c in classes],
+        "class_upto": [float(c["upto"]) for c in classes],
+        "weight_metrics": list(fr["weights"]), "weights": [float(v) for v in fr["weights"].values()],
+        "unlabelled_segment": ch["unlabelled_segment"], "max_leads": ch["max_leads"],
+        "weak_ratio": ch["weak_ratio"], "min_peers": ch["min_peers"], "index_method": ix["method"],
+        "dim_codes": [d["code"] for d in ix["dimension"]],
+        "dim_weights": [float(d["weight"]) for d in ix["dimension"]],
+        "dim_ind_dimensions": [d for d, _ in dim_inds], "dim_ind_codes": [i["code"] for _, i in dim_inds],
+        "dim_ind_weights": [float(i["weight"]) for _, i in dim_inds],
+        "dim_ind_transforms": [i.get("transform", "none") for _, i in dim_inds],
+        "adcode_prefixes": [r[0] for r in names], "adcode_names": [r[1] for r in names],
+    }
 
 
-def _load_chain_config(con: duckdb.DuckDBPyConnection) -> None:
-    """flows/registry/chain_index.toml and the offline adcode names as temp tables for sql/indicators_chain*.sql and
-    sql/indicators_cluster_index.sql."""
-    cfg = chain_index_config()
-    ch, ix = cfg["chain"], cfg["index"]
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE cfg_chain AS SELECT ?::VARCHAR AS unlabelled_segment, ?::BIGINT AS max_leads,
-               ?::DOUBLE AS weak_ratio, ?::BIGINT AS min_peers""",
-        [ch["unlabelled_segment"], ch["max_leads"], ch["weak_ratio"], ch["min_peers"]])
-    con.execute("CREATE OR REPLACE TEMP TABLE cfg_index AS SELECT ?::VARCHAR AS method", [ix["method"]])
-    con.execute("CREATE OR REPLACE TEMP TABLE cfg_index_dim (dimension VARCHAR, weight DOUBLE)")
-    con.executemany("INSERT INTO cfg_index_dim VALUES (?, ?)",
-                    [[d["code"], float(d["weight"])] for d in ix["dimension"]])
-    con.execute("CREATE OR REPLACE TEMP TABLE cfg_index_ind (dimension VARCHAR, indicator VARCHAR, weight DOUBLE, "
-                "transform VARCHAR)")
-    con.executemany("INSERT INTO cfg_index_ind VALUES (?, ?, ?, ?)",
-                    [[d["code"], i["code"], float(i["weight"]), i.get("transform", "none")]
-                     for d in ix["dimension"] for i in d["indicators"]])
-    con.execute("CREATE OR REPLACE TEMP TABLE adcode_names (prefix VARCHAR, name VARCHAR)")
-    con.executemany("INSERT INTO adcode_names VALUES (?, ?)", [list(r) for r in adcode_names()])
-
-
-def _state_key(con: duckdb.DuckDBPyConnection) -> str:
-    """What the marts and work tables depend on besides the facts: the configuration and the registries.
-
-    The work tables hold registry-derived ids and cluster assignments, so a registry change (which the nightly
-    run reports as a full recompute anyway) must never meet them incrementally.
-    """
-    row = con.execute(
-        """SELECT (SELECT sum(hash(f)::HUGEINT) FROM core.firms f), (SELECT count(*) FROM core.firms),
-                  (SELECT sum(hash(c)::HUGEINT) FROM core.clusters c), (SELECT count(*) FROM core.clusters),
-                  (SELECT sum(hash(p)::HUGEINT) FROM core.platforms p), (SELECT count(*) FROM core.platforms)"""
-    ).fetchone()
-    return _config_hash() + ":" + hashlib.sha256(repr(row).encode()).hexdigest()
-
-
-def _state_is_current(con: duckdb.DuckDBPyConnection, key: str) -> bool:
-    row = con.execute("SELECT config_hash FROM work.indicator_state").fetchone()
-    return row is not None and row[0] == key
+def _state(con: duckdb.DuckDBPyConnection) -> tuple[str, bool]:
+    """What the marts and work tables depend on besides the facts (the configuration and the registries), and
+    whether the marts were last computed with exactly that (sql/s07_indicators/03_indicators_state.sql)."""
+    *registries, stored = run_sql(con, "indicators_state").fetchone()
+    key = _config_hash() + ":" + hashlib.sha256(repr(tuple(registries)).encode()).hexdigest()
+    return key, stored == key
 
 
 def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | None) -> set[dt.date]:
@@ -326,10 +280,10 @@ def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | No
     last_timings.clear()
     last_statement_timings.clear()
     t = time.perf_counter()
-    ensure_schema(con)
+    refresh_dictionary(con)
     rng = data_range(con)
-    state = _state_key(con)
-    full = changed is None or not _state_is_current(con, state)
+    state, current = _state(con)
+    full = changed is None or not current
     last_timings["state"] = time.perf_counter() - t
     # Insertion order is never relied on (every reader sorts); dropping it lets DuckDB stream with less memory.
     keep_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
@@ -341,12 +295,10 @@ def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | No
         own_transaction = False
     try:
         if full:  # the work tables start empty (and in their current layout)
-            con.execute(_sql("indicators_work.sql"))
-            con.execute(_sql("indicators_chain_work.sql"))
+            _run_file(con, "indicators_work")
+            _run_file(con, "indicators_chain_work")
         if rng is None:
-            for table in ("cluster_indicators", "province_indicators", "cluster_classes", "firm_ratings",
-                          "chain_segments", "chain_flows", "supply_leads", "cluster_index"):
-                con.execute(f"DELETE FROM mart.{table}")
+            _run_file(con, "indicators_clear")
             targets: set[dt.date] = set()
         else:
             first, last = rng
@@ -359,9 +311,8 @@ def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | No
                 source = {c.replace(day=1) for c in changed}
                 targets = affected_periods(source, first, last)
             _run(con, sorted(targets), sorted(source), first, last, full)
-        con.execute("DELETE FROM work.indicator_state")
-        con.execute("INSERT INTO work.indicator_state VALUES (?, current_timestamp, ?, ?)",
-                    [state, rng[0] if rng else None, rng[1] if rng else None])
+        run_sql(con, "indicators_state_save", {"config_hash": state, "first_period": rng[0] if rng else None,
+                                               "last_period": rng[1] if rng else None})
         if own_transaction:
             con.execute("COMMIT")
     except BaseException:
@@ -380,36 +331,30 @@ def rate_firms(con: duckdb.DuckDBPyConnection, period: dt.date) -> None:
     if rng is None:
         return
     period = period.replace(day=1)
-    _load_config(con)
-    con.execute("CREATE OR REPLACE TEMP TABLE tp AS SELECT ?::DATE AS period", [period])
-    con.execute("CREATE OR REPLACE TEMP TABLE rp AS SELECT period FROM tp")
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE bounds AS SELECT ?::DATE AS first_period, ?::DATE AS last_period,
-               make_date(year(?::DATE) - 1, 1, 1) AS lo_ytd, (?::DATE - INTERVAL 11 MONTH)::DATE AS lo_ttm,
-               ?::DATE AS hi""", [rng[0], rng[1], period, period, period])
-    literals = {"{lo_ytd}": _date(dt.date(period.year - 1, 1, 1)),
-                "{lo_ttm}": _date(_add_months(period, -11)), "{hi}": _date(period),
-                "{keep_rule}": "false"}  # keep the other periods: only this one is replaced
-
-    sql = partial(_filled, literals=literals)
-    for text in (sql("indicators_maps.sql"), _base_sql(sql, 1), sql("classify_firms.sql")):
-        con.execute(text)
+    run_sql(con, "indicators_config", _config_params())
+    # keep the other periods' ratings: only this one is replaced
+    _targets(con, [period], [], [period], rng, drop_unrated_periods=False)
+    for name in ("indicators_maps", "indicators_base", "indicators_firm_ttm_few", "classify_firms"):
+        run_sql(con, name)
 
 
-def _date(d: dt.date) -> str:
-    return f"DATE '{d.isoformat()}'"
+def _targets(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt.date], rated: list[dt.date],
+             rng: tuple[dt.date, dt.date], drop_unrated_periods: bool) -> None:
+    """The run's target, source and rated periods and its bounds (sql/s07_indicators/08_indicators_targets.sql)."""
+    first, last = rng
+    run_sql(con, "indicators_targets", {
+        "targets": targets, "sources": source, "rated": rated, "first_period": first, "last_period": last,
+        "lo": targets[0] if targets else first, "hi": targets[-1] if targets else first,
+        "sp_lo": min(source) if source else first, "sp_hi": max(source) if source else first,
+        "drop_unrated_periods": drop_unrated_periods})
 
 
-def _exec(con: duckdb.DuckDBPyConnection, label: str, sql: str) -> None:
-    """Run a SQL file statement by statement, adding up the time of the file (last_timings) and of each statement
+def _run_file(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> None:
+    """Run one SQL file of the stage, adding up the time of the file (last_timings) and of each statement
     (last_statement_timings; a file run once per month sums over the months)."""
     t0 = time.perf_counter()
-    for n, statement in enumerate(duckdb.extract_statements(sql), start=1):
-        t = time.perf_counter()
-        con.execute(statement)
-        key = f"{label}:{n}"
-        last_statement_timings[key] = last_statement_timings.get(key, 0.0) + time.perf_counter() - t
-    last_timings[label] = last_timings.get(label, 0.0) + time.perf_counter() - t0
+    run_sql(con, name, params, timings=last_statement_timings)
+    last_timings[name] = last_timings.get(name, 0.0) + time.perf_counter() - t0
 
 
 def _add_months(d: dt.date, n: int) -> dt.date:
@@ -417,80 +362,36 @@ def _add_months(d: dt.date, n: int) -> dt.date:
     return dt.date(k // 12, k % 12 + 1, 1)
 
 
-def _filled(name: str, literals: dict[str, str]) -> str:
-    """sql/<name> with its {placeholders} replaced: dates go in as literals, so scans prune by zone maps."""
-    text = _sql(name)
-    for placeholder, value in literals.items():
-        text = text.replace(placeholder, value)
-    return text
-
-
-def _base_sql(sql: Callable[[str], str], n_targets: int) -> str:
-    """indicators_base.sql, with per-firm TTM by a range join instead of a window on a night of few targets."""
-    base = sql("indicators_base.sql")
-    if n_targets <= FEW_TARGETS:
-        head, rest = base.split("-- @firm_ttm\n", 1)
-        base = head + sql("indicators_firm_ttm_few.sql") + rest.split("-- @end_firm_ttm\n", 1)[1]
-    return base
-
-
 def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt.date],
          first: dt.date, last: dt.date, full: bool) -> None:
     """Run the indicator SQL for the target periods (also drops periods that left the data range), after
-    rebuilding the procurement aggregates of the source months."""
-    _load_config(con)
-    con.execute("CREATE OR REPLACE TEMP TABLE tp (period DATE)")
-    # unnest of a list parameter: a night that changed no period has empty lists (executemany refuses those)
-    con.execute("INSERT INTO tp SELECT unnest(?::DATE[])", [targets])
-    con.execute("CREATE OR REPLACE TEMP TABLE sp (period DATE)")
-    con.execute("INSERT INTO sp SELECT unnest(?::DATE[])", [source])
-    # Rating periods: the annual rating (December) and the latest period (the running year's provisional one).
-    con.execute("CREATE OR REPLACE TEMP TABLE rp AS SELECT period FROM tp WHERE month(period) = 12 OR period = ?",
-                [last])
-    lo = targets[0] if targets else first
-    hi = targets[-1] if targets else first
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE bounds AS SELECT ?::DATE AS first_period, ?::DATE AS last_period,
-               make_date(year(?::DATE) - 1, 1, 1) AS lo_ytd, (?::DATE - INTERVAL 11 MONTH)::DATE AS lo_ttm,
-               ?::DATE AS hi""",
-        [first, last, lo, lo, hi],
-    )
-    # Literal bounds, so the scans of core.* and work.* prune row groups by their zone maps.
-    literals = {
-        "{sp_lo}": _date(min(source) if source else first), "{sp_hi}": _date(max(source) if source else first),
-        "{lo_ytd}": _date(dt.date(lo.year - 1, 1, 1)), "{lo_ttm}": _date(_add_months(lo, -11)), "{hi}": _date(hi),
-        "{keep_rule}": "true",
-        # sp is a contiguous run of months (a full run, one month): the date range alone selects it.
-        "{sp_filter}": "false" if not source else "true" if len(source) == len(_months(min(source), max(source)))
-        else "period IN (SELECT period FROM sp)",
-    }
-
-    sql = partial(_filled, literals=literals)
-
-    _exec(con, "indicators_maps.sql", sql("indicators_maps.sql"))
+    rebuilding the stored inputs of the source months."""
+    _run_file(con, "indicators_config", _config_params())
+    # Rated periods: the annual rating (December) and the latest period (the running year's provisional one).
+    rated = [t for t in targets if t.month == 12 or t == last]
+    _targets(con, targets, source, rated, (first, last), drop_unrated_periods=True)
+    _run_file(con, "indicators_maps")
     # The stored inputs of the source months: firm facts, then procurement one month at a time.
-    _exec(con, "indicators_firm_month.sql", sql("indicators_firm_month.sql"))
-    _exec(con, "indicators_proc_begin.sql", sql("indicators_proc_begin.sql"))
+    _run_file(con, "indicators_firm_month")
+    _run_file(con, "indicators_proc_begin")
     for month in source:
-        month_sql = _filled("indicators_proc_month.sql", {**literals, "{month}": _date(month)})
-        _exec(con, "indicators_proc_month.sql", month_sql)
-    keys = sql("indicators_proc_keys.sql").split("-- @incremental\n", 1)
-    _exec(con, "indicators_proc_keys.sql", keys[0].split("-- @full\n", 1)[1] if full else keys[1])
-    for table in ("new_buyer_rows", "new_supplier_rows", "old_buyer_rows", "old_supplier_rows", "proc_rows"):
-        con.execute(f"DROP TABLE IF EXISTS {table}")
-    # The supply-chain aggregates of the source months (sql/indicators_chain_work.sql), one month at a time.
-    _exec(con, "indicators_chain_maps.sql", sql("indicators_chain_maps.sql"))
+        _run_file(con, "indicators_proc_month", {"month": month})
+    _run_file(con, "indicators_proc_keys_full" if full else "indicators_proc_keys_incremental")
+    _run_file(con, "indicators_proc_end")
+    # The supply-chain aggregates of the source months (indicators_chain_work.sql), one month at a time.
+    _run_file(con, "indicators_chain_maps")
     for month in source:
-        _exec(con, "indicators_chain_month.sql",
-              _filled("indicators_chain_month.sql", {**literals, "{month}": _date(month)}))
-    _exec(con, "indicators_proc_clusters.sql", sql("indicators_proc_clusters.sql"))
-    _exec(con, "indicators_base.sql", _base_sql(sql, len(targets)))
-    for name in dict.fromkeys(i.sql for i in registry()):
-        _exec(con, name, sql(name))
+        _run_file(con, "indicators_chain_month", {"month": month})
+    _run_file(con, "indicators_proc_clusters")
+    _run_file(con, "indicators_base")
+    _run_file(con, "indicators_firm_ttm_few" if len(targets) <= FEW_TARGETS else "indicators_firm_ttm")
+    _run_file(con, "indicators_cluster_ttm")
+    for name in dict.fromkeys(i.sql.removesuffix(".sql") for i in registry()):
+        _run_file(con, name)
     produced = {r[0] for r in con.execute("SELECT DISTINCT indicator FROM ind_new").fetchall()}
     expected = {i.code for i in registry()}
     if targets and produced != expected:
         raise RuntimeError(f"indicator SQL and registry disagree: missing {sorted(expected - produced)}, "
                            f"unregistered {sorted(produced - expected)}")
     for name in SQL_AFTER:
-        _exec(con, name, sql(name))
+        _run_file(con, name)

@@ -18,7 +18,6 @@ import duckdb
 import polars as pl
 
 from flows.render import maps
-from flows.support.warehouse import run_sql
 
 # Columns of mart.map_snapshot_clusters filled from a map row (besides snapshot_id, period, version).
 ROW_COLUMNS = ("cluster_id", "cluster_name", "province", "city", "domain", "leading_industry", "level", "lon",
@@ -40,15 +39,6 @@ class SnapshotResult:
     files: list[Path] = field(default_factory=list)
     n_clusters: int = 0
     drawn: bool = False          # files drawn by this call (existing ones kept); render=False leaves them
-
-
-def ensure_schema(con: duckdb.DuckDBPyConnection, force: bool = False) -> None:
-    """Create the snapshot and global-reference tables with their comments (idempotent; skipped when present,
-    so snapshotting 36 periods does not re-run every COMMENT 36 times)."""
-    present = con.execute("SELECT count(*) FROM duckdb_views() WHERE schema_name = 'mart' "
-                          "AND view_name = 'map_snapshot_latest'").fetchone()[0]
-    if force or not present:
-        run_sql(con, "snapshot")
 
 
 def _files(out_dir: Path, period: dt.date, version: int, color: str) -> maps.MapFiles:
@@ -80,7 +70,6 @@ def snapshot_period(con: duckdb.DuckDBPyConnection, period: dt.date, out_dir: Pa
     if color not in maps.COLOR_CHOICES:
         raise ValueError(f"unknown colour indicator {color!r}; choose one of {', '.join(maps.COLOR_CHOICES)}")
     period = period.replace(day=1)
-    ensure_schema(con)
     rows = maps.live_rows(con, period)
     if not rows:
         return SnapshotResult(None, period, None, None, created=False)
@@ -160,7 +149,6 @@ def snapshot_latest(con: duckdb.DuckDBPyConnection, out_dir: Path,
 
 def load_global_clusters(con: duckdb.DuckDBPyConnection, csv_path: Path | None = None) -> int:
     """(Re)load mart.global_clusters from data/reference/global_clusters.csv; returns the row count."""
-    ensure_schema(con)
     path = csv_path or maps.GLOBAL_CLUSTERS_CSV
     frame = pl.read_csv(path, schema_overrides={"seq": pl.Int32, "lon": pl.Float64, "lat": pl.Float64})
     con.register("global_clusters_csv", frame)

@@ -456,8 +456,6 @@ def evaluate_alerts(con: duckdb.DuckDBPyConnection, period: dt.date | None = Non
     """Drift + threshold rules over every month up to `period` (default: the latest), upsert mart.alerts,
     queue notices for the latest month's new/resolved alerts. `con` is the night's read-write connection."""
     cfg = config(Path(config_path))
-    run_sql(con, "alerts")
-    deliver.ensure_outbox(con)
     months = _months(con)
     if not months:
         return AlertSummary(latest=None)

@@ -40,7 +40,7 @@ from pathlib import Path
 import duckdb
 
 from flows.support.settings import ROOT
-from flows.support.warehouse import connect_readonly, exclusive, run_sql
+from flows.support.warehouse import connect_readonly, exclusive, require_current_schema, run_sql
 
 _LOG = logging.getLogger(__name__)
 
@@ -112,11 +112,6 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     )
 
 
-def ensure_outbox(con: duckdb.DuckDBPyConnection) -> None:
-    """Create meta.outbox if missing (idempotent), so any stage can enqueue without ordering worries."""
-    run_sql(con, "outbox")
-
-
 def message_id(channel: str, recipient: str, subject: str | None, body: str, attachments: Sequence[str]) -> str:
     """A message's identity: the same content to the same recipient is the same message, sent once."""
     digest = hashlib.sha256()
@@ -127,14 +122,11 @@ def message_id(channel: str, recipient: str, subject: str | None, body: str, att
 
 def _insert(con: duckdb.DuckDBPyConnection, channel: str, recipient: str, subject: str | None, payload: dict,
             attachments: Sequence[Path]) -> int:
-    ensure_outbox(con)
     body = json.dumps(payload, ensure_ascii=False)
     files = [str(p) for p in attachments]
-    row = con.execute(
-        "INSERT INTO meta.outbox (channel, recipient, subject, payload, attachments, message_id) "
-        "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        [channel, recipient, subject, body, files, message_id(channel, recipient, subject, body, files)],
-    ).fetchone()
+    row = run_sql(con, "outbox_enqueue", {
+        "channel": channel, "recipient": recipient, "subject": subject, "payload": body, "attachments": files,
+        "message_id": message_id(channel, recipient, subject, body, files)}).fetchone()
     return int(row[0])
 
 
@@ -325,27 +317,19 @@ def flush(con: duckdb.DuckDBPyConnection, settings: DeliverySettings | None = No
     the whole flush one too: what is left stays queued.
     """
     settings = settings or load_settings()
+    require_current_schema(con)
     writable = not _read_only(con)
-    if writable:
-        ensure_outbox(con)
-    elif not _has_outbox(con):
-        return DeliveryReport()
     report = DeliveryReport()
     already = log.sent() if log else {}
     stop_at = time.monotonic() + settings.night_deadline_s
-    # A warehouse published by an earlier release (read here without migrating it) has no message_id yet.
-    mid_column = "message_id" if _has_column(con, "outbox", "message_id") else "NULL"
-    items = con.execute(
-        f"SELECT id, channel, recipient, subject, payload, attachments, {mid_column} FROM meta.outbox "
-        "WHERE status IN ('pending', 'failed') ORDER BY id").fetchall()
+    items = run_sql(con, "outbox_due").fetchall()
     mids: list[str] = []
     for item_id, channel, recipient, subject, payload, attachments, mid in items:
         mid = mid or message_id(channel, recipient, subject, payload, list(attachments or []))
         mids.append(mid)
         if mid in already:
             if writable:
-                con.execute("UPDATE meta.outbox SET status = 'sent', sent_at = ?::TIMESTAMP, last_error = NULL "
-                            "WHERE id = ?", [already[mid], item_id])
+                run_sql(con, "outbox_sent", {"id": item_id, "sent_at": already[mid], "attempted": False})
             continue
         if time.monotonic() >= stop_at:
             _LOG.warning("outbox %d: the delivery deadline of %.0f s is reached; left queued", item_id,
@@ -370,10 +354,7 @@ def flush(con: duckdb.DuckDBPyConnection, settings: DeliverySettings | None = No
                 error = f"{type(exc).__name__}: {exc}"[:500]
                 final = attempt == settings.retry_attempts or time.monotonic() >= stop_at
                 if writable:
-                    con.execute(
-                        "UPDATE meta.outbox SET attempts = attempts + 1, last_error = ?, status = ?, "
-                        "last_attempt_at = current_localtimestamp() WHERE id = ?",
-                        [error, "failed" if final else "pending", item_id])
+                    run_sql(con, "outbox_failed", {"id": item_id, "error": error, "final": final})
                 _LOG.warning("outbox %d (%s → %s) attempt %d/%d failed: %s", item_id, channel, recipient,
                              attempt, settings.retry_attempts, error)
                 if final:
@@ -385,10 +366,7 @@ def flush(con: duckdb.DuckDBPyConnection, settings: DeliverySettings | None = No
                     log.record(mid, channel, subject)
                 already[mid] = datetime.now().isoformat(timespec="seconds")   # a twin row later: same message
                 if writable:
-                    con.execute(
-                        "UPDATE meta.outbox SET attempts = attempts + 1, status = 'sent', last_error = NULL, "
-                        "last_attempt_at = current_localtimestamp(), sent_at = current_localtimestamp() "
-                        "WHERE id = ?", [item_id])
+                    run_sql(con, "outbox_sent", {"id": item_id, "sent_at": already[mid], "attempted": True})
                 _LOG.info("outbox %d (%s → %s) sent", item_id, channel, recipient)
                 report.sent.append(item_id)
                 break
@@ -398,16 +376,6 @@ def flush(con: duckdb.DuckDBPyConnection, settings: DeliverySettings | None = No
 
 def _read_only(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute("SELECT current_setting('access_mode')").fetchone()[0] == "read_only"
-
-
-def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'meta' AND table_name = ? "
-                            "AND column_name = ?", [table, column]).fetchone()[0])
-
-
-def _has_outbox(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' "
-                            "AND table_name = 'outbox'").fetchone()[0])
 
 
 def flush_published(warehouse: Path, settings: DeliverySettings | None = None) -> DeliveryReport:

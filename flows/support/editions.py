@@ -65,12 +65,10 @@ def _changed_rows(old: dict[str, list[str]], new: dict[str, list[str]]) -> list[
 def next_edition(con: duckdb.DuckDBPyConnection, period: object, lang: str, audience: str, scope: str,
                  tables: list[Path]) -> Edition | None:
     """The edition to send for this rendering, or None when the last edition sent has the same numbers."""
-    run_sql(con, "report_editions")
     content = _tables(tables)
     digest = hashlib.sha256(json.dumps(content, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
-    last = con.execute(
-        "SELECT edition, content_hash, tables FROM meta.report_editions WHERE period = ? AND lang = ? "
-        "AND audience = ? AND scope = ? ORDER BY edition DESC LIMIT 1", [period, lang, audience, scope]).fetchone()
+    last = run_sql(con, "report_edition_last", {"period": period, "lang": lang, "audience": audience,
+                                                "scope": scope}).fetchone()
     if last is None:
         return Edition(1, digest, content, [])
     if last[1] == digest:
@@ -80,7 +78,7 @@ def next_edition(con: duckdb.DuckDBPyConnection, period: object, lang: str, audi
 
 def record(con: duckdb.DuckDBPyConnection, period: object, lang: str, audience: str, scope: str, edition: Edition,
            outbox_id: int) -> None:
-    con.execute("INSERT INTO meta.report_editions (period, lang, audience, scope, edition, content_hash, tables, "
-                "outbox_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [period, lang, audience, scope, edition.number, edition.content_hash,
-                 json.dumps(edition.tables, ensure_ascii=False), outbox_id])
+    run_sql(con, "report_edition_record", {
+        "period": period, "lang": lang, "audience": audience, "scope": scope, "edition": edition.number,
+        "content_hash": edition.content_hash, "tables": json.dumps(edition.tables, ensure_ascii=False),
+        "outbox_id": outbox_id})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent
@@ -31,3 +32,11 @@ def landing_for(warehouse: Path) -> Path:
     if warehouse.resolve() == DEFAULT_WAREHOUSE.resolve():
         return DEFAULT_LANDING
     return warehouse.resolve().parent / "landing"
+
+
+def release() -> str:
+    """The installed clusterwatch release (recorded with each night in meta.runs.release)."""
+    try:
+        return version("clusterwatch")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"

@@ -11,6 +11,7 @@ import fcntl
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -21,20 +22,48 @@ import duckdb
 from flows.support.contract import CANONICAL_UNIT, KINDS
 from flows.support.settings import DUCKDB_MEMORY_LIMIT, SQL_DIR
 
+MIGRATIONS_DIR = SQL_DIR / "migrations"
+
+
+# Files are found by name anywhere under sql/: a file's name is its stem without the run-order number, so
+# sql/s07_indicators/11_indicators_base.sql is "indicators_base" (names are unique; sql_files checks it).
+_ORDER_PREFIX = re.compile(r"^\d+_")
+# A {placeholder} of a checked identifier (a table or column name that must vary); struct literals ({'a': …})
+# never match.
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+def sql_name(path: Path) -> str:
+    """The name a SQL file is run by: its stem without the leading run-order number."""
+    return _ORDER_PREFIX.sub("", path.stem)
+
+
+@cache
+def sql_files() -> dict[str, Path]:
+    """Every SQL file under sql/ by name (migrations apart: apply_migrations runs those)."""
+    out: dict[str, Path] = {}
+    for path in sorted(SQL_DIR.rglob("*.sql")):
+        if path.parent == MIGRATIONS_DIR:
+            continue
+        name = sql_name(path)
+        if name in out:
+            raise ValueError(f"two SQL files are both named {name!r}: {out[name]} and {path}")
+        out[name] = path
+    return out
+
+
+def sql_path(name: str) -> Path:
+    """The file of a SQL name ("indicators_base" or "indicators_base.sql")."""
+    try:
+        return sql_files()[name.removesuffix(".sql")]
+    except KeyError:
+        raise FileNotFoundError(f"no SQL file named {name!r} under {SQL_DIR}") from None
+
 
 @cache
 def sql_text(name: str) -> str:
-    """The text of sql/<name>.sql."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
-
-
-def sql_statements(name: str) -> list[str]:
-    """The statements of sql/<name>.sql, split on semicolons that end a line."""
-    code = "\n".join(line for line in sql_text(name).splitlines() if not line.lstrip().startswith("--"))
-    return [chunk.strip() for chunk in re.split(r";[ \t]*$", code, flags=re.MULTILINE) if chunk.strip()]
-
-
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
+    """The text of the SQL file `name`."""
+    return sql_path(name).read_text(encoding="utf-8")
 
 
 def identifier(name: str) -> str:
@@ -44,49 +73,140 @@ def identifier(name: str) -> str:
     return name
 
 
-def run_sql(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None,
-            tables: dict[str, str] | None = None) -> None:
-    """Run every statement of sql/<name>.sql; named $parameters are bound where a statement uses them.
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
+Identifiers = dict[str, str | tuple[str, ...] | list[str]]
+_Frozen = tuple[tuple[str, str | tuple[str, ...]], ...]
 
-    A table name cannot be a bound parameter: `tables` fills {placeholders} such as {table} with plain
-    (checked) table names, for SQL shared by several tables.
+
+def fill_identifiers(text: str, identifiers: Identifiers | None, where: str = "SQL") -> str:
+    """text with each {placeholder} replaced by its checked identifier (a list: comma-separated identifiers).
+
+    The only text ever put into SQL: names, checked by identifier(); values are always bound parameters. A
+    placeholder left unfilled is an error, not SQL that fails later with a parser message.
     """
-    for statement in sql_statements(name):
-        for key, table in (tables or {}).items():
-            statement = statement.replace(f"{{{key}}}", identifier(table))
-        used = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
-        con.execute(statement, used or None)
+    def fill(match: re.Match) -> str:
+        key = match.group(1)
+        if identifiers is None or key not in identifiers:
+            raise KeyError(f"{where}: no identifier given for {{{key}}}")
+        value = identifiers[key]
+        return identifier(value) if isinstance(value, str) else ", ".join(identifier(v) for v in value)
+    return _PLACEHOLDER.sub(fill, text)
+
+
+@cache
+def _statements(name: str, identifiers: _Frozen) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The statements of a file with their named parameters, parsed once per file and identifiers."""
+    text = fill_identifiers(sql_text(name), dict(identifiers), name)
+    return tuple((s.query.strip(), frozenset(s.named_parameters)) for s in duckdb.extract_statements(text))
+
+
+def _frozen(identifiers: Identifiers | None) -> _Frozen:
+    return tuple(sorted((k, v if isinstance(v, str) else tuple(v)) for k, v in (identifiers or {}).items()))
+
+
+def sql_statements(name: str, identifiers: Identifiers | None = None) -> list[str]:
+    """The statements of the SQL file `name` (split by DuckDB's own parser, the one splitter)."""
+    return [text for text, _ in _statements(name, _frozen(identifiers))]
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None,
+            identifiers: Identifiers | None = None,
+            timings: dict[str, float] | None = None) -> duckdb.DuckDBPyConnection:
+    """Run every statement of the SQL file `name`, binding the named $parameters each statement uses.
+
+    The one way SQL runs: values only as named parameters; where a table or column name must vary, the file
+    writes {placeholder} and `identifiers` fills it with a checked identifier. Returns the connection, whose
+    result is the last statement's (for a file that ends in a query). `timings` adds up the seconds of each
+    statement under "name:n" (for the benchmarks).
+    """
+    given = params or {}
+    for n, (statement, wanted) in enumerate(_statements(name, _frozen(identifiers)), start=1):
+        missing = wanted - given.keys()
+        if missing:
+            raise KeyError(f"{name}: statement {n} needs parameters {sorted(missing)}")
+        t = time.perf_counter()
+        con.execute(statement, {k: given[k] for k in wanted} or None)
+        if timings is not None:
+            key = f"{name}:{n}"
+            timings[key] = timings.get(key, 0.0) + time.perf_counter() - t
+    return con
 
 
 def query_one(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> object:
-    """Run sql/<name>.sql and return the first column of its first row (e.g. an id from RETURNING)."""
-    run_sql(con, name, params)
-    return con.fetchone()[0]
+    """Run the SQL file `name` and return the first column of its first row (e.g. an id from RETURNING)."""
+    return run_sql(con, name, params).fetchone()[0]
 
 
-# Renames in the analyst interface (DESIGN §5a), applied to a warehouse that still has the old column:
-# (schema, table, old column, sql/ file that renames it). Each is noted in the README's "Migrations".
-MIGRATIONS = (("mart", "indicator_dictionary", "window", "migrate_time_window"),)
+_MIGRATION = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Bring an existing warehouse's stable names up to date; idempotent. Returns the migrations applied."""
+def migrations() -> list[tuple[int, Path]]:
+    """The migrations in sql/migrations/ by version (0001, 0002, …: a gap or a duplicate is an error)."""
+    found = []
+    for path in sorted(MIGRATIONS_DIR.iterdir()):
+        match = _MIGRATION.match(path.name)
+        if not match:
+            raise ValueError(f"{path}: a migration is named NNNN_name.sql")
+        found.append((int(match.group(1)), path))
+    versions = [v for v, _ in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise ValueError(f"migration versions must run 1, 2, 3, … without gaps: {versions}")
+    return found
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The highest migration applied to this warehouse (0: none, or a warehouse from before migrations)."""
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' "
+                       "AND table_name = 'schema_migrations'").fetchone()[0]:
+        return 0
+    return con.execute("SELECT coalesce(max(version), 0) FROM meta.schema_migrations").fetchone()[0]
+
+
+def require_current_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Refuse a warehouse whose schema is not this release's (a reader cannot migrate a published file: the next
+    night does), rather than read tables or columns that may not be there."""
+    current, known = schema_version(con), len(migrations())
+    if current != known:
+        raise RuntimeError(f"the warehouse is at schema version {current} and this release needs {known}: "
+                           + ("run a night (clusterwatch run) to migrate it" if current < known
+                              else "upgrade clusterwatch"))
+
+
+def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply every migration the warehouse has not had yet, in order, each in its own transaction and recorded
+    in meta.schema_migrations, so each runs exactly once. Returns the names applied.
+
+    A warehouse whose version is newer than this release's migrations is refused: older code would write
+    tables whose layout it does not know.
+    """
+    run_sql(con, "schema_migrations")
+    known = migrations()
+    current = schema_version(con)
+    if current > len(known):
+        raise RuntimeError(f"the warehouse is at schema version {current}, newer than this release knows "
+                           f"({len(known)}): upgrade clusterwatch before running it on this warehouse")
     applied = []
-    for schema, table, column, name in MIGRATIONS:
-        if con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
-                       "AND column_name = ?", [schema, table, column]).fetchone()[0]:
-            run_sql(con, name)
-            applied.append(name)
+    for version, path in known[current:]:
+        con.begin()
+        try:
+            for statement in duckdb.extract_statements(path.read_text(encoding="utf-8")):
+                con.execute(statement.query)
+            run_sql(con, "migration_record", {"version": version, "name": path.name})
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        applied.append(path.name)
     return applied
 
 
-def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create or update every table the pipeline writes, with their comments (after any migration)."""
-    migrate(con)
-    run_sql(con, "schema")
-    run_sql(con, "validation")
-    run_sql(con, "comments")
+def apply_schema(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Bring the warehouse to this release's schema (every pending migration) and refresh the column comments
+    that come from the input contract; run once when a night opens its building copy. Returns the migrations
+    applied."""
+    applied = apply_migrations(con)
     comment_from_contract(con)
+    return applied
 
 
 # Which source kind's columns each table holds (for column comments taken from the contract).

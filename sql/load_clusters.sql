@@ -1,9 +1,0 @@
--- load_clusters.sql: upsert cluster registry rows (view `incoming`); every version kept in history.
-INSERT OR REPLACE INTO core.clusters
-SELECT cluster_id, cluster_name, province, city, adcode, domain, leading_industry, level, lon, lat,
-       coalesce(local_scope, 'city'), $file_id, nullif(trim(cluster_name_en), '')
-FROM incoming;
-
-INSERT INTO history.clusters SELECT * FROM core.clusters WHERE file_id = $file_id;
-
-INSERT INTO meta.changes VALUES ($run_id, 'clusters', NULL);

@@ -1,8 +1,0 @@
--- load_digital.sql: upsert digital-transformation survey answers keyed by (uscc, survey_date).
--- A survey changes every later period (the latest survey dated <= month end counts).
-INSERT OR REPLACE INTO core.digital_surveys
-SELECT uscc, survey_date, cloud, transformation, maturity, platform_connected, $file_id FROM incoming;
-
-INSERT INTO history.digital_surveys SELECT * FROM core.digital_surveys WHERE file_id = $file_id;
-
-INSERT INTO meta.changes SELECT DISTINCT $run_id, 'digital', date_trunc('month', survey_date) FROM incoming;

@@ -1,7 +1,0 @@
--- load_platforms.sql: upsert innovation platforms (view `incoming`); every version kept in history.
-INSERT OR REPLACE INTO core.platforms
-SELECT platform_name, cluster_id, level, type, $file_id FROM incoming;
-
-INSERT INTO history.platforms SELECT * FROM core.platforms WHERE file_id = $file_id;
-
-INSERT INTO meta.changes VALUES ($run_id, 'platforms', NULL);

@@ -1,0 +1,11 @@
+-- run_finish.sql: close this night's meta.runs row with the file and row totals of the files it landed.
+-- reads: meta.files
+-- writes: meta.runs
+UPDATE meta.runs SET
+    finished_at      = current_timestamp,
+    files_seen       = $files_seen,
+    files_new        = (SELECT count(*) FROM meta.files WHERE run_id = $run_id),
+    rows_loaded      = (SELECT coalesce(sum(rows_loaded), 0) FROM meta.files WHERE run_id = $run_id),
+    rows_quarantined = (SELECT coalesce(sum(rows_quarantined), 0) FROM meta.files WHERE run_id = $run_id),
+    status           = 'succeeded'
+WHERE run_id = $run_id;

@@ -1,0 +1,94 @@
+-- derive_flows.sql: monthly values from the latest reported values (DESIGN §3) for the firm-years that
+-- file $file_id (kind $kind: monthly or tax) reported. Run after each file, so the next file of the
+-- night is validated against a history that already includes this one. {table} is the kind's derived
+-- table (core.firm_monthly or core.tax), read for what has been derived so far.
+--   * the latest file wins per (firm, month, measure): a revision replaces.
+--   * 累计 (ytd) reports are differenced within a year: value(m) = YTD(m) − YTD(previous record of that
+--     year), where YTD of a 当月 record is the previous YTD plus its own value. span_months = months since
+--     the previous record (a 1–2月 report gives one record on February with span 2). Nothing is invented
+--     for the months inside a span.
+--   * stocks (measures not in $flows, e.g. employees) are never differenced.
+-- Two paths give the same values:
+--   * append (the usual night): the file's one month of a firm-year comes after every month derived for
+--     it so far. The previous record's YTD is the sum of the year's derived values, so only the file's
+--     own rows are derived: no window over the history.
+--   * rework (a revision, a late or out-of-order file, several months in one file): every month of the
+--     firm-year is derived again from all its reported values.
+-- Output: temp tables touched(uscc, yr, appended) and derived_flows(uscc, period, measure, value,
+-- span_months) holding the rows (re)derived: the new month of appended firm-years, every month of
+-- reworked ones.
+-- reads: history.reported_values, {table}
+-- writes: derived_flows, file_rows, touched
+CREATE OR REPLACE TEMP TABLE file_rows AS
+SELECT uscc, period, basis, measure, value
+FROM history.reported_values
+WHERE kind = $kind AND file_id = $file_id;
+
+CREATE OR REPLACE TEMP TABLE touched AS
+WITH f AS (
+    SELECT uscc, year(period) AS yr, min(period) AS lo, max(period) AS hi
+    FROM file_rows
+    GROUP BY ALL
+), derived AS (
+    SELECT s.uscc, year(s.period) AS yr, max(s.period) AS last
+    FROM {table} s
+    JOIN f ON s.uscc = f.uscc AND year(s.period) = f.yr
+    GROUP BY ALL
+)
+SELECT f.uscc, f.yr, f.lo = f.hi AND coalesce(d.last < f.lo, true) AS appended
+FROM f LEFT JOIN derived d USING (uscc, yr);
+
+CREATE OR REPLACE TEMP TABLE derived_flows AS
+WITH so_far AS (   -- appended firm-years: per measure the running YTD and the month of the last record
+    SELECT uscc, year(period) AS yr, measure, sum(value) AS ytd, max(month(period)) AS last_mo
+    FROM (UNPIVOT (SELECT s.* EXCLUDE (span_months)
+                   FROM {table} s
+                   JOIN touched t ON t.appended AND s.uscc = t.uscc AND year(s.period) = t.yr)
+          ON COLUMNS(* EXCLUDE (uscc, period)) INTO NAME measure VALUE value)
+    GROUP BY ALL
+), appended AS (
+    SELECT r.uscc, r.period, r.measure,
+           CASE WHEN list_contains($flows, r.measure) AND r.basis = 'ytd'
+                THEN r.value - coalesce(p.ytd, 0) ELSE r.value END AS value,
+           CASE WHEN list_contains($flows, r.measure) AND r.basis = 'ytd'
+                THEN month(r.period) - coalesce(p.last_mo, 0) ELSE 1 END AS span_months
+    FROM file_rows r
+    JOIN touched t ON t.appended AND r.uscc = t.uscc AND year(r.period) = t.yr
+    LEFT JOIN so_far p ON p.uscc = r.uscc AND p.yr = t.yr AND p.measure = r.measure
+), latest AS (
+    SELECT r.uscc, r.period, r.measure,
+           arg_max(r.value, r.file_id) AS value,
+           arg_max(r.basis, r.file_id) AS basis
+    FROM history.reported_values r
+    JOIN touched t ON NOT t.appended AND r.uscc = t.uscc AND year(r.period) = t.yr
+    WHERE r.kind = $kind
+    GROUP BY ALL
+), ordered AS (
+    SELECT *,
+           year(period) AS yr,
+           month(period) AS mo,
+           lag(month(period)) OVER w AS prev_mo,
+           count(*) FILTER (WHERE basis = 'ytd') OVER w AS grp
+    FROM latest
+    WINDOW w AS (PARTITION BY uscc, measure, year(period) ORDER BY period)
+), running AS (
+    SELECT *,
+           coalesce(max(value) FILTER (WHERE basis = 'ytd') OVER g, 0)
+             + coalesce(sum(value) FILTER (WHERE basis = 'month') OVER g, 0) AS ytd
+    FROM ordered
+    WINDOW g AS (PARTITION BY uscc, measure, yr, grp ORDER BY period
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+), reworked AS (
+    SELECT uscc, period, measure,
+           CASE WHEN list_contains($flows, measure)
+                THEN ytd - coalesce(lag(ytd) OVER w, 0) ELSE value END AS value,
+           CASE WHEN list_contains($flows, measure) AND basis = 'ytd'
+                THEN mo - coalesce(prev_mo, 0) ELSE 1 END AS span_months
+    FROM running
+    WINDOW w AS (PARTITION BY uscc, measure, yr ORDER BY period)
+)
+-- Stored to 6 decimals (万元 to 0.01 元): the two paths subtract in different orders, and without rounding a
+-- re-derived month differed from the stored one by float noise (875.3199999999997 vs 875.32), which
+-- store_flows.sql would record as a change.
+SELECT uscc, period, measure, round(value, 6) AS value, span_months
+FROM (SELECT * FROM appended UNION ALL SELECT * FROM reworked);

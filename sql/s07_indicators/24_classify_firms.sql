@@ -1,0 +1,93 @@
+-- classify_firms.sql: mart.firm_ratings for the rated target periods (rp) — per-mu efficiency class A/B/C/D
+-- (亩均效益评价) on each firm's TTM ending at the period, for every firm with a monthly record in that
+-- window (class NULL when not evaluated). Config from flows/registry/classification.toml via temp
+-- tables cfg_rating (one row, with class_names / class_upto lists sorted by upto), cfg_weight(metric,
+-- weight). Reads work.firm_month, firm_ttm (indicators_base.sql) and firm_cluster (indicators_maps.sql).
+-- reads: bounds, cfg_rating, cfg_weight, firm_cluster, firm_ttm, rp, tp, work.firm_month
+-- writes: mart.firm_ratings, rating_ttm
+
+-- Rated periods (temp table rp, from indicators_targets.sql): the target periods that are a December (the annual
+-- rating) or the latest period of the data (the running year's provisional rating). A period that stopped
+-- being the latest is dropped unless it is a December, so an incremental night equals a full recompute;
+-- flows.stages.s07_indicators.rate_firms computes any other month on demand.
+DELETE FROM mart.firm_ratings
+WHERE period IN (SELECT period FROM tp)
+   OR period < (SELECT first_period FROM bounds) OR period > (SELECT last_period FROM bounds)
+   OR ((SELECT drop_unrated_periods FROM bounds) AND month(period) <> 12 AND period <> (SELECT last_period FROM bounds));
+
+-- TTM sums per evaluated firm and target period (evaluated: above scale if required, enough land), over its
+-- monthly and tax records. rp holds a few periods (Decembers and the latest one): an equality-free range join
+-- of the firm-months with them is cheaper than a window over every firm-month. A firm without facts in a
+-- window gets no row (it is not in firm_ttm either, so it is not rated).
+CREATE OR REPLACE TEMP TABLE rating_ttm AS
+WITH evaluated AS (
+    SELECT f.fid FROM firm_cluster f CROSS JOIN cfg_rating cfg
+    WHERE (f.above_scale OR NOT cfg.require_above_scale) AND coalesce(f.land_area, 0) >= cfg.min_land_mu
+)
+SELECT w.fid, rp.period,
+       sum(w.output) AS output, count(w.value_added) AS n_value_added,
+       sum(w.value_added) AS value_added, sum(w.revenue) AS revenue,
+       sum(w.employees) AS employees_sum, count(w.employees) AS n_employees,
+       sum(w.energy) AS energy, sum(w.rd_expense) AS rd_expense, sum(w.tax_paid) AS tax_paid
+FROM work.firm_month w
+SEMI JOIN evaluated USING (fid)
+JOIN rp ON w.period BETWEEN (rp.period - INTERVAL 11 MONTH)::DATE AND rp.period
+WHERE w.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)
+GROUP BY w.fid, rp.period;
+
+-- Rows: every firm with a monthly record in the window (firm_ttm); values only for the evaluated ones.
+INSERT INTO mart.firm_ratings
+WITH base AS (
+    SELECT f.fid, l.uscc, f.cluster_id, f.period, l.land_area,
+           CASE WHEN cfg.require_above_scale AND NOT l.above_scale THEN 'not_above_scale'
+                WHEN coalesce(l.land_area, 0) < cfg.min_land_mu THEN 'land_below_minimum' END AS reason,
+           CASE WHEN cfg.grp = 'all' THEN 'all' ELSE f.cluster_id END AS rating_group,
+           r.tax_paid / nullif(l.land_area, 0) AS per_mu_tax,
+           CASE WHEN r.n_value_added > 0 THEN r.value_added ELSE r.output END / nullif(l.land_area, 0)
+               AS per_mu_value_added,
+           CASE WHEN r.fid IS NULL THEN NULL WHEN r.n_value_added > 0 THEN 'value_added' ELSE 'output' END
+               AS value_added_basis,
+           r.output / nullif(r.energy, 0) AS output_per_tce,
+           r.output / nullif(r.employees_sum / nullif(r.n_employees, 0), 0) AS labour_productivity,
+           r.rd_expense / nullif(r.revenue, 0) AS rd_intensity
+    FROM (SELECT * FROM firm_ttm WHERE period IN (SELECT period FROM rp)) f
+    JOIN firm_cluster l USING (fid)
+    LEFT JOIN rating_ttm r ON r.fid = f.fid AND r.period = f.period
+    CROSS JOIN cfg_rating cfg
+),
+long AS (
+    SELECT b.fid, b.period, b.rating_group, w.metric, w.weight,
+           CASE w.metric WHEN 'per_mu_tax' THEN b.per_mu_tax WHEN 'per_mu_value_added' THEN b.per_mu_value_added
+                         WHEN 'output_per_tce' THEN b.output_per_tce
+                         WHEN 'labour_productivity' THEN b.labour_productivity
+                         WHEN 'rd_intensity' THEN b.rd_intensity END AS value
+    FROM base b CROSS JOIN cfg_weight w
+    WHERE b.reason IS NULL
+),
+scored AS (
+    SELECT l.*, avg(l.value) OVER (PARTITION BY l.rating_group, l.period, l.metric) AS group_mean
+    FROM long l
+),
+firm_scores AS (
+    SELECT s.fid, s.period,
+           sum(s.weight * CASE WHEN s.value IS NULL OR NOT coalesce(s.group_mean > 0, false) THEN 1.0
+                               ELSE least(greatest(s.value / s.group_mean, 0), cfg.cap) END) AS score,
+           list_sort(list('undefined:' || s.metric) FILTER (WHERE s.value IS NULL
+                                                              OR NOT coalesce(s.group_mean > 0, false))) AS flags
+    FROM scored s CROSS JOIN cfg_rating cfg
+    GROUP BY ALL
+),
+ranked AS (
+    SELECT b.fid, b.period, b.rating_group, s.score, s.flags,
+           rank() OVER (PARTITION BY b.rating_group, b.period ORDER BY s.score DESC) AS rank_in_group,
+           count(*) OVER (PARTITION BY b.rating_group, b.period) AS n_rated
+    FROM base b JOIN firm_scores s USING (fid, period)
+)
+SELECT b.uscc, b.period, b.cluster_id, r.score,
+       CASE WHEN r.rank_in_group IS NOT NULL THEN
+           cfg.class_names[1 + len(list_filter(cfg.class_upto, u -> u < r.rank_in_group / r.n_rated - 1e-12))]
+       END,
+       b.reason IS NULL, b.reason, b.rating_group, r.rank_in_group, r.n_rated, b.land_area, b.per_mu_tax,
+       b.per_mu_value_added, b.value_added_basis, b.output_per_tce, b.labour_productivity, b.rd_intensity,
+       coalesce(r.flags, []::VARCHAR[])
+FROM base b LEFT JOIN ranked r USING (fid, period) CROSS JOIN cfg_rating cfg;

@@ -1,0 +1,181 @@
+-- indicators_chain.sql: mart.chain_segments, mart.chain_flows and mart.supply_leads for the target periods
+-- tp(period), from the stored monthly aggregates (indicators_chain_work.sql), firm_ttm (indicators_base.sql)
+-- and the registry (chain_firm, indicators_chain_maps.sql). Replaces the target periods and drops periods
+-- outside the data range (bounds). Expects cfg_chain(unlabelled_segment, max_leads, weak_ratio, min_peers) and
+-- adcode_names(prefix, name) from indicators_config.sql. Sums over the TTM window are sums of a few rows per
+-- cluster and month; only the buyer counts of the kept leads read core.procurement again, for the window
+-- bounds.lo_ttm..hi and only those (cluster, supplier) pairs.
+-- reads: adcode_names, bounds, cfg_chain, chain_firm, chain_located, cluster_map, firm_ttm, grid, tp,
+--        work.chain_flow_month, work.chain_supplier_month
+-- writes: chain_flow_ttm, lead_buyers, lead_prev, lead_rank, lead_ttm, mart.chain_flows, mart.chain_segments,
+--         mart.supply_leads
+
+DELETE FROM mart.chain_segments
+WHERE period IN (SELECT period FROM tp)
+   OR period < (SELECT first_period FROM bounds) OR period > (SELECT last_period FROM bounds);
+DELETE FROM mart.chain_flows
+WHERE period IN (SELECT period FROM tp)
+   OR period < (SELECT first_period FROM bounds) OR period > (SELECT last_period FROM bounds);
+DELETE FROM mart.supply_leads
+WHERE period IN (SELECT period FROM tp)
+   OR period < (SELECT first_period FROM bounds) OR period > (SELECT last_period FROM bounds);
+
+-- Flows per cluster, target, buyer segment and supplier side over the TTM window.
+CREATE OR REPLACE TEMP TABLE chain_flow_ttm AS
+SELECT g.cluster_id, g.period, w.buyer_segment, w.supplier_group, w.supplier_segment,
+       sum(w.amount) AS amount, sum(w.local_amount) AS local_amount, sum(w.n_rows) AS n_rows
+FROM grid g
+JOIN cluster_map c USING (cluster_id)
+JOIN work.chain_flow_month w ON w.cidx = c.cidx AND w.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
+GROUP BY ALL;
+
+INSERT INTO mart.chain_flows
+SELECT cluster_id, period, buyer_segment, supplier_group, supplier_segment, amount, local_amount, n_rows,
+       amount / nullif(sum(amount) OVER (PARTITION BY cluster_id, period, buyer_segment), 0),
+       amount / nullif(sum(amount) OVER (PARTITION BY cluster_id, period), 0),
+       local_amount / nullif(amount, 0),
+       sum(local_amount) OVER (PARTITION BY cluster_id, period, buyer_segment)
+           / nullif(sum(amount) OVER (PARTITION BY cluster_id, period, buyer_segment), 0)
+FROM chain_flow_ttm;
+
+-- Segments: registry counts, TTM output of the segment's firms (firm_ttm), purchases, and the weak-link test
+-- against the same segment in the other clusters of the domain.
+INSERT INTO mart.chain_segments
+WITH reg AS (
+    SELECT cidx, segment, count(*) AS n_firms,
+           count(*) FILTER (WHERE srdi_level IN ('provincial', 'national')) AS n_srdi,
+           count(*) FILTER (WHERE chain_leader) AS n_chain_leaders
+    FROM chain_firm GROUP BY ALL
+),
+seg_grid AS (
+    SELECT g.cluster_id, g.period, c.domain, r.*
+    FROM grid g JOIN cluster_map c USING (cluster_id) JOIN reg r USING (cidx)
+),
+firm_out AS (
+    SELECT t.cluster_id, t.period, f.segment, t.output,
+           row_number() OVER (PARTITION BY t.cluster_id, t.period, f.segment ORDER BY t.output DESC NULLS LAST) AS k
+    FROM firm_ttm t JOIN chain_firm f USING (fid)
+),
+out AS (
+    SELECT cluster_id, period, segment, sum(output) AS output_ttm, count(*) AS n_firms_contrib,
+           sum(output) FILTER (WHERE k <= 2) AS top2_output_ttm
+    FROM firm_out GROUP BY ALL
+),
+buy AS (
+    SELECT cluster_id, period, buyer_segment AS segment, sum(amount) AS purchases,
+           sum(local_amount) AS local_purchases
+    FROM chain_flow_ttm GROUP BY ALL
+),
+s AS (
+    SELECT sg.cluster_id, sg.period, sg.domain, sg.segment, sg.n_firms, sg.n_srdi, sg.n_chain_leaders,
+           o.output_ttm, coalesce(o.n_firms_contrib, 0) AS n_firms_contrib, o.top2_output_ttm,
+           b.purchases, b.local_purchases, b.local_purchases / nullif(b.purchases, 0) AS local_share
+    FROM seg_grid sg
+    LEFT JOIN out o USING (cluster_id, period, segment)
+    LEFT JOIN buy b USING (cluster_id, period, segment)
+),
+peers AS (
+    SELECT a.cluster_id, a.period, a.segment, median(p.local_share) AS peer_local_share,
+           count(p.local_share) AS n_peers
+    FROM s a
+    LEFT JOIN s p ON p.domain = a.domain AND p.period = a.period AND p.segment = a.segment
+                 AND p.cluster_id <> a.cluster_id AND p.local_share IS NOT NULL
+    GROUP BY ALL
+)
+SELECT s.cluster_id, s.period, s.segment, s.n_firms, s.n_srdi, s.n_chain_leaders, s.output_ttm, s.n_firms_contrib,
+       s.top2_output_ttm, s.purchases, s.local_purchases, s.local_share,
+       CASE WHEN p.n_peers > 0 THEN p.peer_local_share END, p.n_peers,
+       CASE WHEN s.local_share IS NOT NULL AND p.n_peers >= (SELECT min_peers FROM cfg_chain)
+            THEN s.local_share < (SELECT weak_ratio FROM cfg_chain) * p.peer_local_share END,
+       CASE WHEN s.local_share IS NULL THEN 'no_purchases'
+            WHEN p.n_peers < (SELECT min_peers FROM cfg_chain) THEN 'too_few_peers' END
+FROM s JOIN peers p USING (cluster_id, period, segment);
+
+-- Leads: non-local outside suppliers ranked by their TTM amount (summed per supplier and month first), ranked on
+-- the amount rounded to 0.01 元 (6 decimals of 万元), so suppliers with the same amount tie whatever the order of
+-- the floating-point sum, and ties go by supplier_key. Names, location and the segments supplied are then read
+-- for the kept leads only; the window a year earlier likewise (lead_prev).
+CREATE OR REPLACE TEMP TABLE lead_rank AS
+WITH per_key AS (
+    SELECT cidx, period, supplier_key, sum(amount) AS amount
+    FROM work.chain_supplier_month
+    WHERE period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)
+    GROUP BY ALL
+),
+cur AS (
+    SELECT g.cluster_id, c.cidx, g.period, k.supplier_key, sum(k.amount) AS amount
+    FROM grid g
+    JOIN cluster_map c USING (cluster_id)
+    JOIN per_key k ON k.cidx = c.cidx AND k.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
+    GROUP BY ALL
+)
+SELECT * FROM (
+    SELECT *, row_number() OVER (PARTITION BY cluster_id, period ORDER BY round(amount, 6) DESC, supplier_key) AS rank
+    FROM cur
+)
+WHERE rank <= (SELECT max_leads FROM cfg_chain);
+
+CREATE OR REPLACE TEMP TABLE lead_ttm AS
+WITH per_segment AS (
+    SELECT l.cluster_id, l.period, l.supplier_key, s.buyer_segment, sum(s.amount) AS amount,
+           min(s.supplier_name) AS supplier_name, min(s.supplier_uscc) AS supplier_uscc,
+           min(s.supplier_adcode) AS supplier_adcode
+    FROM lead_rank l
+    JOIN work.chain_supplier_month s
+      ON s.cidx = l.cidx AND s.supplier_key = l.supplier_key
+     AND s.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
+    GROUP BY ALL
+),
+details AS (
+    SELECT cluster_id, period, supplier_key, min(supplier_name) AS supplier_name,
+           min(supplier_uscc) AS supplier_uscc, min(supplier_adcode) AS supplier_adcode,
+           list(buyer_segment ORDER BY amount DESC, buyer_segment) AS segments
+    FROM per_segment GROUP BY ALL
+)
+SELECT l.*, d.* EXCLUDE (cluster_id, period, supplier_key)
+FROM lead_rank l JOIN details d USING (cluster_id, period, supplier_key);
+
+CREATE OR REPLACE TEMP TABLE lead_prev AS
+SELECT l.cluster_id, l.period, l.supplier_key, sum(s.amount) AS amount
+FROM lead_ttm l
+JOIN work.chain_supplier_month s
+  ON s.cidx = l.cidx AND s.supplier_key = l.supplier_key
+ AND s.period BETWEEN (l.period - INTERVAL 23 MONTH)::DATE AND (l.period - INTERVAL 12 MONTH)::DATE
+GROUP BY ALL;
+
+-- Distinct buying firms of the kept leads: one scan of the window's procurement rows, for those pairs only.
+CREATE OR REPLACE TEMP TABLE lead_buyers AS
+WITH keys AS (SELECT DISTINCT cidx, supplier_key FROM lead_ttm),
+rows AS (
+    SELECT DISTINCT r.cidx, r.supplier_key, r.fid, r.period
+    FROM chain_located((SELECT lo_ttm FROM bounds), (SELECT hi FROM bounds)) r
+    SEMI JOIN keys k ON k.cidx = r.cidx AND k.supplier_key = r.supplier_key
+    WHERE r.supplier_group IN ('province', 'other_province', 'unknown')
+)
+SELECT l.cluster_id, l.period, l.supplier_key, count(DISTINCT r.fid) AS n_buying_firms
+FROM lead_ttm l
+JOIN rows r ON r.cidx = l.cidx AND r.supplier_key = l.supplier_key
+           AND r.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
+GROUP BY ALL;
+
+INSERT INTO mart.supply_leads
+WITH totals AS (SELECT cluster_id, period, sum(amount) AS purchases FROM chain_flow_ttm GROUP BY ALL),
+with_prev AS (
+    SELECT l.*, CASE WHEN (l.period - INTERVAL 23 MONTH)::DATE >= (SELECT first_period FROM bounds)
+                     THEN coalesce(p.amount, 0) END AS amount_prev
+    FROM lead_ttm l LEFT JOIN lead_prev p USING (cluster_id, period, supplier_key)
+)
+SELECT l.cluster_id, l.period, l.rank, l.supplier_key, l.supplier_name, l.supplier_uscc, l.supplier_adcode,
+       pv.name, ci.name,
+       CASE WHEN l.supplier_adcode IS NULL THEN 'unknown'
+            WHEN starts_with(l.supplier_adcode, left(c.adcode, 2)) THEN 'province' ELSE 'other_province' END,
+       l.amount, l.amount / nullif(t.purchases, 0), coalesce(b.n_buying_firms, 0), l.segments, l.segments[1],
+       l.amount_prev, l.amount - l.amount_prev, (l.amount - l.amount_prev) / nullif(l.amount_prev, 0)
+FROM with_prev l
+JOIN cluster_map c USING (cluster_id)
+JOIN totals t USING (cluster_id, period)
+LEFT JOIN lead_buyers b USING (cluster_id, period, supplier_key)
+LEFT JOIN adcode_names pv ON pv.prefix = left(l.supplier_adcode, 2)
+LEFT JOIN adcode_names ci ON ci.prefix = left(l.supplier_adcode, 4);
+
+DROP TABLE lead_rank; DROP TABLE lead_ttm; DROP TABLE lead_prev; DROP TABLE lead_buyers;
