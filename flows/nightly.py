@@ -37,7 +37,7 @@ from flows.stages.s11_report import ReportFiles, report_stage
 from flows.stages.s12_deliver import DeliveryReport, SentLog, flush, flush_published, load_settings, send_notice
 from flows.support import guards
 from flows.support.settings import DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, landing_for, release
-from flows.support.warehouse import building, connect_readonly, query_one, run_sql
+from flows.support.warehouse import building, migrations, query_one, run_sql, schema_version
 
 
 @dataclass
@@ -240,13 +240,16 @@ def deliver_task(con: duckdb.DuckDBPyConnection, warehouse: Path) -> DeliveryRep
 
 
 
-def new_files(files: list[InboxFile], warehouse: Path) -> list[InboxFile]:
-    """Files whose bytes the published warehouse has not landed yet (checked read-only, no rebuild)."""
+def new_files(files: list[InboxFile], warehouse: Path) -> tuple[list[InboxFile], bool]:
+    """Files whose bytes the published warehouse has not landed yet, and whether it is at this release's schema
+    (checked read-only, no rebuild; meta.files is in every release's schema, so a warehouse a night has yet to
+    migrate is read too). No warehouse yet: nothing to migrate; the first night with files makes one."""
     if not warehouse.exists():
-        return files
-    with connect_readonly(warehouse) as con:
+        return files, True
+    with duckdb.connect(str(warehouse), read_only=True) as con:
         known = landed_hashes(con)
-    return [f for f in files if f.sha256 not in known]
+        current = schema_version(con) == len(migrations())
+    return [f for f in files if f.sha256 not in known], current
 
 
 @flow(name="nightly", log_prints=True)
@@ -309,7 +312,10 @@ def _night(summary: NightSummary, reports: Path) -> None:
     summary.refused = [f for f in entries if f.refused is not None]
     for entry in summary.refused:
         logger.warning("refused %s: %s", entry.path, entry.refused)
-    if not new_files(files, warehouse):
+    new, current = new_files(files, warehouse)
+    if not current:
+        logger.info("the warehouse is not at this release's schema: this night migrates it")
+    elif not new:
         logger.info("nothing new in %s: %d files already landed; warehouse unchanged", inbox, len(files))
         with summary.timed("deliver"):
             summary.delivery = flush_published(warehouse)

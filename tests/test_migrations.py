@@ -171,3 +171,20 @@ def test_a_night_on_the_previous_release_warehouse_migrates_it_and_loads_on_top(
     assert contents(con, "history.reported_values", reported[0])[0] > reported[1][0]
     assert con.execute("SELECT count(*) FROM mart.indicator_dictionary").fetchone()[0] > 0
     assert con.execute("SELECT count(*) FROM mart.cluster_indicators WHERE period = DATE '2024-12-01'").fetchone()[0]
+
+
+def test_a_night_with_nothing_new_still_migrates_the_previous_release_warehouse(tmp_path, prefect_harness):
+    from flows.nightly import nightly
+
+    (tmp_path / "wh").mkdir()
+    warehouse = previous_release_warehouse(tmp_path / "wh" / "clusterwatch.duckdb")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in FIXTURE_FILES:                     # all landed already
+        shutil.copy(DEFAULT_INBOX / name, inbox / name)
+    summary = nightly(inbox=inbox, warehouse=warehouse, reports=tmp_path / "reports")
+    assert summary.error is None and summary.outcomes == []
+    con = duckdb.connect(str(warehouse), read_only=True)
+    require_current_schema(con)
+    assert con.execute("SELECT count(*) FROM meta.files").fetchone()[0] == len(FIXTURE_FILES)
+    assert con.execute("SELECT count(*) FROM mart.indicator_dictionary").fetchone()[0] > 0   # refilled

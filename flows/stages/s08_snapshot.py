@@ -137,10 +137,6 @@ def snapshot_periods(con: duckdb.DuckDBPyConnection, periods: set[dt.date] | lis
 def snapshot_latest(con: duckdb.DuckDBPyConnection, out_dir: Path,
                     color: str = "local_supporting_rate") -> SnapshotResult | None:
     """Snapshot the latest period that has cluster indicators; None when there are none yet."""
-    if con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'mart' AND table_name = 'cluster_indicators'"
-    ).fetchone()[0] == 0:
-        return None
     row = con.execute("SELECT max(period) FROM mart.cluster_indicators").fetchone()
     if row is None or row[0] is None:
         return None

@@ -40,7 +40,7 @@ from pathlib import Path
 import duckdb
 
 from flows.support.settings import ROOT
-from flows.support.warehouse import connect_readonly, exclusive, require_current_schema, run_sql
+from flows.support.warehouse import connect_readonly, exclusive, run_sql
 
 _LOG = logging.getLogger(__name__)
 
@@ -317,7 +317,6 @@ def flush(con: duckdb.DuckDBPyConnection, settings: DeliverySettings | None = No
     the whole flush one too: what is left stays queued.
     """
     settings = settings or load_settings()
-    require_current_schema(con)
     writable = not _read_only(con)
     report = DeliveryReport()
     already = log.sent() if log else {}

@@ -28,7 +28,7 @@ import xlsxwriter
 
 from flows.render.safe_text import FORMULA_PREFIXES
 from flows.stages.s11_report import write_csv
-from flows.support.warehouse import connect_readonly, identifier
+from flows.support.warehouse import connect_readonly, run_sql
 
 FORMATS = ("xlsx", "csv", "parquet")
 XLSX_MAX_ROWS = 1_048_575          # Excel's 1,048,576 rows less the header
@@ -57,8 +57,7 @@ def export(warehouse: Path, out: Path, fmt: str | None = None, table: str | None
         raise ValueError(f"unknown export format {fmt!r} (use one of {', '.join(FORMATS)})")
     con = connect_readonly(warehouse)
     try:
-        sql = f"SELECT * FROM {identifier(table)}" if table else query
-        result = con.execute(sql)
+        result = run_sql(con, "export_table", identifiers={"table": table}) if table else con.execute(query)
         columns = [d[0] for d in result.description]
         out.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "parquet":
@@ -86,15 +85,13 @@ def column_notes(con: duckdb.DuckDBPyConnection, columns: Sequence[str], table: 
     """
     if table:
         schema, name = table.split(".") if "." in table else ("main", table)
-        found = {r[0]: (r[1], r[2]) for r in con.execute(
-            "SELECT column_name, data_type, comment FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
-            [schema, name]).fetchall()}
+        found = {r[0]: (r[1], r[2]) for r in run_sql(
+            con, "export_table_columns", {"schema": schema, "table_name": name}).fetchall()}
         return [(c, *found.get(c, ("", ""))) for c in columns]
     notes = []
     for column in columns:
-        comments = {r[0] for r in con.execute(
-            "SELECT DISTINCT comment FROM duckdb_columns() WHERE column_name = ? AND comment IS NOT NULL "
-            "AND schema_name IN (SELECT unnest(?))", [column, list(DOCUMENTED_SCHEMAS)]).fetchall()}
+        comments = {r[0] for r in run_sql(con, "export_column_comments", {
+            "column": column, "schemas": list(DOCUMENTED_SCHEMAS)}).fetchall()}
         text = comments.pop() if len(comments) == 1 else "查询结果列 / column computed by the query"
         notes.append((column, "", text))
     return notes
@@ -102,8 +99,7 @@ def column_notes(con: duckdb.DuckDBPyConnection, columns: Sequence[str], table: 
 
 def dictionary(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
     """The indicator dictionary (header, rows) as the warehouse holds it."""
-    result = con.execute("SELECT indicator, name_zh, name_en, unit, direction, time_window, definition "
-                         "FROM mart.indicator_dictionary ORDER BY ordinal")
+    result = run_sql(con, "export_dictionary")
     return [d[0] for d in result.description], result.fetchall()
 
 

@@ -225,8 +225,8 @@ def comment_from_contract(con: duckdb.DuckDBPyConnection) -> None:
     for table, kind in TABLE_KINDS.items():
         schema, name = table.split(".")
         columns = {r[0] for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
-            [schema, name]).fetchall()}
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = $schema AND table_name = $name",
+            {"schema": schema, "name": name}).fetchall()}
         for column in KINDS[kind].columns:
             if column.name in columns:
                 unit = CANONICAL_UNIT.get(column.dtype)
@@ -240,8 +240,15 @@ def comment_from_contract(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection, as an analyst would open it; never blocks the nightly run."""
-    return duckdb.connect(str(path), read_only=True)
+    """A read-only connection, as an analyst would open it; never blocks the nightly run. The warehouse must be
+    at this release's schema (require_current_schema), so what reads through it needs no existence checks."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        require_current_schema(con)
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 @contextmanager
