@@ -47,7 +47,7 @@ from flows.render import offline_docs, safe_text
 from flows.support.contract import KIND_ORDER, KINDS, kind_of
 from flows.support.settings import EXPECTATIONS_DIR, REPORTS_OUT
 from flows.support.uscc import ALPHABET, WEIGHTS
-from flows.support.warehouse import apply_schema, identifier, run_sql, sql_text
+from flows.support.warehouse import apply_schema, identifier, run_sql
 
 try:  # the parse stage owns the issue schema; keep a copy so this module imports on its own
     from flows.stages.s04_standardise import ISSUE_SCHEMA
@@ -192,13 +192,12 @@ def _registry_keys(con: duckdb.DuckDBPyConnection, table: str, key: str) -> pl.S
 
 
 def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, spec: dict) -> pl.DataFrame:
-    sql = sql_text("validation_history").format(
-        table=identifier(spec["table"]), column=identifier(spec["column"]),
-        months=int(spec.get("months", 12)), min_months=int(spec.get("min_months", 6)))
     firms = frame.select(pl.col("uscc").drop_nulls().unique())
     con.register("_validate_firms", firms.to_arrow())
     try:
-        return con.sql(sql).pl()
+        return run_sql(con, "validation_history", {"months": int(spec.get("months", 12)),
+                                                   "min_months": int(spec.get("min_months", 6))},
+                       {"table": spec["table"], "column": spec["column"]}).pl()
     except duckdb.Error:
         return pl.DataFrame(schema={"uscc": pl.Utf8, "recent_median": pl.Float64, "months": pl.Int64})
     finally:

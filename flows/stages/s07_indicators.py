@@ -54,7 +54,7 @@ import duckdb
 
 from flows.support.adcodes import adcode_names
 from flows.support.settings import REGISTRY_DIR
-from flows.support.warehouse import run_sql, sql_files, sql_path
+from flows.support.warehouse import identifier, run_sql, sql_files, sql_path
 
 REGISTRY_PATH = REGISTRY_DIR / "indicators.toml"
 CLASSIFICATION_PATH = REGISTRY_DIR / "classification.toml"
@@ -176,7 +176,7 @@ def refresh_dictionary(con: duckdb.DuckDBPyConnection) -> None:
     }, {"indicator_columns": [i.code for i in reg]})
     for i in reg:  # COMMENT ON takes no parameter: a string literal, quotes doubled
         comment = f"{i.name_zh}（{i.unit}） / {i.name_en} ({i.unit}): {i.definition}".replace("'", "''")
-        con.execute(f"COMMENT ON COLUMN mart.cluster_indicators_wide.{i.code} IS '{comment}'")
+        con.execute(f"COMMENT ON COLUMN mart.cluster_indicators_wide.{identifier(i.code)} IS '{comment}'")
 
 
 def _months(first: dt.date, last: dt.date) -> list[dt.date]:

@@ -232,9 +232,9 @@ def comment_from_contract(con: duckdb.DuckDBPyConnection) -> None:
                 unit = CANONICAL_UNIT.get(column.dtype)
                 text = f"{column.zh}{f'（{unit}）' if unit else ''} / {column.en}"
                 quoted = text.replace("'", "''")  # a string literal: COMMENT ON takes no parameter
-                con.execute(f"COMMENT ON COLUMN {table}.{column.name} IS '{quoted}'")
+                con.execute(f"COMMENT ON COLUMN {identifier(table)}.{identifier(column.name)} IS '{quoted}'")
         if "file_id" in columns:
-            con.execute(f"COMMENT ON COLUMN {table}.file_id IS '{FILE_ID_COMMENT}'")
+            con.execute(f"COMMENT ON COLUMN {identifier(table)}.file_id IS '{FILE_ID_COMMENT}'")
     for column, text in (("uscc", "统一社会信用代码 / unified social credit code"), ("period", "月份 / month")):
         con.execute(f"COMMENT ON COLUMN history.reported_values.{column} IS '{text}'")
 

@@ -1,6 +1,6 @@
 -- validation_history.sql: each firm's recent level of one measure, for the unit_suspect rule.
--- The median of the firm's last up-to-12 reported months (per month of span), only where it has at least
--- 6 months. {table} and {column} come from the suite's derived_columns (checked identifiers); the firms
+-- The median of the firm's last up-to-$months (12) reported months (per month of span), only where it has at
+-- least $min_months (6). {table} and {column} come from the suite's derived_columns (checked identifiers); the firms
 -- to look at are in the registered relation _validate_firms(uscc).
 -- reads: _validate_firms, {table}
 -- writes: (none)
@@ -14,6 +14,6 @@ WITH h AS (
 )
 SELECT uscc, median(v) AS recent_median, count(*) AS months
 FROM h
-WHERE rn <= {months}
+WHERE rn <= $months
 GROUP BY uscc
-HAVING count(*) >= {min_months};
+HAVING count(*) >= $min_months;
