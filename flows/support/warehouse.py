@@ -66,6 +66,9 @@ def sql_text(name: str) -> str:
     return sql_path(name).read_text(encoding="utf-8")
 
 
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
+
+
 def identifier(name: str) -> str:
     """name, checked to be a plain (optionally schema-qualified) SQL identifier, for SQL built from config."""
     if not _IDENTIFIER.match(name):
@@ -73,7 +76,6 @@ def identifier(name: str) -> str:
     return name
 
 
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
 Identifiers = dict[str, str | tuple[str, ...] | list[str]]
 _Frozen = tuple[tuple[str, str | tuple[str, ...]], ...]
 
