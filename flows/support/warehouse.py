@@ -158,8 +158,8 @@ def migrations() -> list[tuple[int, Path]]:
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     """The highest migration applied to this warehouse (0: none, or a warehouse from before migrations)."""
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' "
-                       "AND table_name = 'schema_migrations'").fetchone()[0]:
+    found = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = $schema AND table_name = $table"
+    if not con.execute(found, {"schema": "meta", "table": "schema_migrations"}).fetchone()[0]:
         return 0
     return con.execute("SELECT coalesce(max(version), 0) FROM meta.schema_migrations").fetchone()[0]
 
