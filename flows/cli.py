@@ -104,6 +104,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             if outcome.ignored_columns:
                 print(f"warning    {outcome.name}: columns not read (no alias matches; see meta.file_columns): "
                       + ", ".join(repr(h) for h in outcome.ignored_columns))
+        for problem in summary.validation_problems:   # engine disagreements are errors; rules not checked warnings
+            label = "ERROR     " if problem["severity"] == "error" else "warning   "
+            print(f"{label} {problem['file_name']}: rule {problem['rule']} ({problem['expectation_type']} on "
+                  f"{problem['column_name']}) {problem['problem']}: {problem['detail_en']}"
+                  + (f" (rows {problem['example_rows']})" if problem["example_rows"] else ""))
         print("time       " + " · ".join(f"{stage} {sec:.0f} s" for stage, sec in summary.seconds.items()))
     print(f"warehouse  {summary.warehouse}")
     print(f"           {Path(sys.executable).with_name('duckdb')} -readonly {summary.warehouse}")
@@ -119,6 +124,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     for snap in summary.snapshots:
         if snap.drawn:       # a history night draws the latest period only
             print(f"map        {snap.period:%Y-%m} {snap.snapshot_id}: " + ", ".join(str(f) for f in snap.files))
+    if summary.engine_disagreements:
+        print(f"clusterwatch run: {len(summary.engine_disagreements)} validation rules where polars and Great "
+              "Expectations disagree (see ERROR lines above; meta.validation_problems)", file=sys.stderr)
+        return 1
     return 0
 
 

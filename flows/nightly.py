@@ -37,7 +37,7 @@ from flows.stages.s11_report import ReportFiles, report_stage
 from flows.stages.s12_deliver import DeliveryReport, SentLog, flush, flush_published, load_settings, send_notice
 from flows.support import guards
 from flows.support.settings import DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, landing_for, release
-from flows.support.warehouse import building, migrations, query_one, run_sql, schema_version
+from flows.support.warehouse import building, migrations, query_one, rows, run_sql, schema_version
 
 
 @dataclass
@@ -53,6 +53,8 @@ class NightSummary:
     periods_recomputed: int = 0
     snapshots: list[SnapshotResult] = field(default_factory=list)
     data_docs: Path | None = None
+    # meta.validation_problems of this night: engine disagreements (severity error) and rules not checked
+    validation_problems: list[dict] = field(default_factory=list)
     alerts: AlertSummary | None = None
     reports: list[ReportFiles] = field(default_factory=list)
     delivery: DeliveryReport | None = None
@@ -69,6 +71,11 @@ class NightSummary:
             yield
         finally:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - started
+
+    @property
+    def engine_disagreements(self) -> list[dict]:
+        """Rules on which polars and Great Expectations disagreed: errors of the night."""
+        return [p for p in self.validation_problems if p["severity"] == "error"]
 
     @property
     def rows_loaded(self) -> int:
@@ -104,6 +111,9 @@ class NightSummary:
             lines += ["| quarantine rule | rows |", "|---|---:|"]
             lines += [f"| {rule} | {n} |" for rule, n in self.quarantined_by_rule().items()] + [""]
         lines += [f"- refused (not landed): {cell(f.name)} — {cell(f.refused)}" for f in self.refused]
+        lines += [f"- **{'ERROR' if p['severity'] == 'error' else 'warning'} ({p['problem']})** "
+                  f"{cell(p['file_name'])}, rule {p['rule']} on {cell(p['column_name'])}: {cell(p['detail_en'])}"
+                  for p in self.validation_problems]
         if self.alerts:
             lines.append(f"- {cell(self.alerts)}")
         lines += [f"- report: `{r.html}`" + (f" · `{r.pdf}`" if r.pdf else "") for r in self.reports]
@@ -352,10 +362,15 @@ def _night(summary: NightSummary, reports: Path) -> None:
             with summary.timed("alerts"):
                 summary.alerts = retrying(alerts_task)(con, reports)
             logger.info("%s", summary.alerts)
+            with summary.timed("checks"):       # the report states whether GX confirmed the verdicts: wait for it
+                logger.info("Great Expectations: %d runs for %d files", checks.result(), len(landed))
+            summary.validation_problems = rows(con, "validation_problems_run", {"run_id": run_id})
+            for problem in summary.engine_disagreements:
+                logger.error("validation engines disagree: %s, rule %s: %s", problem["file_name"], problem["rule"],
+                             problem["detail_en"])
             with summary.timed("report"):
                 summary.reports = retrying(report_task)(con, reports)
-            with summary.timed("checks"):       # what Great Expectations has left to do, then its Data Docs
-                logger.info("Great Expectations: %d runs for %d files", checks.result(), len(landed))
+            with summary.timed("checks"):
                 summary.data_docs = retrying(data_docs_task)(run_id, reports)
         finally:
             checks.wait()       # a failed stage must not drop the building copy while GX still writes to it

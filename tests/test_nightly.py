@@ -127,6 +127,42 @@ def test_the_night_renders_the_monthly_report_and_mails_it_with_the_pdf(night):
     assert statuses == [("sent", len(summary.mailbox.messages))]
 
 
+def test_when_both_validation_engines_agree_the_night_reports_no_problem(night):
+    _, _, warehouse, summary = night
+    assert summary.validation_problems == []
+    assert query(warehouse, "SELECT status FROM meta.runs") == [("succeeded",)]
+    assert query(warehouse, "SELECT count(*) FROM meta.validation_problems") == [(0,)]
+    assert "data-problem" not in summary.reports[0].html.read_text(encoding="utf-8")
+
+
+def test_a_verdict_gx_does_not_confirm_is_an_error_of_the_night(tmp_path, prefect_harness, monkeypatch, capsys):
+    """A wrong polars compile of one rule (negative output passes): GX, re-checking the rows it saw, fails row 3
+    of monthly_2025-03.csv; the night's printed summary, exit status, run record and report say so."""
+    import argparse
+
+    import polars as pl
+
+    import flows.stages.s05_validate as validate
+    from flows.cli import cmd_run
+
+    real = validate.fail_expr
+    monkeypatch.setattr(validate, "fail_expr", lambda r, frame, params: pl.lit(False) if (
+        r.rule, r.column) == ("negative_value", "output") else real(r, frame, params))
+    warehouse, reports = tmp_path / "wh" / "clusterwatch.duckdb", tmp_path / "reports"
+    args = argparse.Namespace(inbox=write_inbox(tmp_path / "inbox"), warehouse=warehouse, reports=reports)
+    assert cmd_run(args) == 1
+    out = capsys.readouterr()
+    assert "ERROR      monthly_2025-03.csv: rule negative_value (expect_column_values_to_be_between on output) " \
+           "engines_disagree" in out.out and "(rows 3)" in out.out
+    assert "polars and Great Expectations disagree" in out.err
+    assert query(warehouse, "SELECT status FROM meta.runs") == [("engines_disagree",)]
+    assert query(warehouse, "SELECT file_name, rule, severity, only_gx, example_rows FROM meta.validation_problems"
+                 ) == [("monthly_2025-03.csv", "negative_value", "error", 1, "3")]
+    [html] = (reports / "reports").glob("*/report_*_zh_internal.html")
+    text = html.read_text(encoding="utf-8")
+    assert 'data-problem="engines_disagree"' in text and "monthly_2025-03.csv" in text and "（行 3）" in text
+
+
 def test_running_the_same_inbox_again_changes_nothing(night):
     _, inbox, warehouse, _ = night
     before = sha(warehouse)

@@ -345,6 +345,7 @@ def test_session_runs_gx_once_per_kind_with_per_file_counts(con, tmp_path, caplo
     spooled = session.finish(con, 7)
     assert session.gx_runs == 2 and sorted(p.name for p in spooled) == ["kind-monthly-0.json", "kind-tax-0.json"]
     assert not [r for r in caplog.records if "polars" in r.getMessage()], caplog.text
+    assert session.problems == [] and _problems(con) == []      # both engines agree: nothing to say
     counts = _gx_counts(con, 7)
     assert all(f == g for f, g, _ in counts.values()), counts
     assert counts[(1, "negative_value")][:2] == (1, 1) and counts[(1, "duplicate_key")][:2] == (0, 0)
@@ -436,3 +437,72 @@ def test_empty_file_and_missing_column(con):
     assert v.frame.height == 0 and v.issues.height == 0 and v.results["passed"].all()
     v = validate("monthly", frame("monthly", [monthly()]).drop("basis"), "m.csv", con, today=TODAY)
     assert v.frame.height == 0 and v.issues["rule"].to_list() == ["missing_value"]
+
+
+# ------------------------------------------------------------------ the two engines compared every night
+
+def _problems(con) -> list[tuple]:
+    return con.execute("SELECT file_id, rule, column_name, problem, severity, polars_failed, gx_failed, only_polars, "
+                       "only_gx, example_rows FROM meta.validation_problems ORDER BY file_id, rule").fetchall()
+
+
+def _compiled_wrong(monkeypatch, rule: str, column: str, wrong) -> None:
+    """Make the polars compile of one expectation wrong, as a bug in fail_expr would."""
+    real = flows.stages.s05_validate.fail_expr
+
+    def fail_expr(r, frame, params):
+        expr = real(r, frame, params)
+        return wrong(pl.col(column)) if r.rule == rule and r.column == column and expr is not None else expr
+
+    monkeypatch.setattr(flows.stages.s05_validate, "fail_expr", fail_expr)
+
+
+def test_a_rule_polars_passes_but_gx_fails_is_an_engine_disagreement(con, tmp_path, monkeypatch):
+    _compiled_wrong(monkeypatch, "negative_value", "output", lambda c: pl.lit(False))
+    session = ValidationSession(spool=tmp_path / "spool", today=TODAY)
+    df = frame("monthly", [monthly(), monthly(uscc=FIRM_B, output=-1.0)])
+    v = session.validate("monthly", df, "monthly_2025-06.csv", con)
+    assert v.issues.height == 0          # the wrong compile lets the negative value through …
+    session.record(con, 4, 7, v)
+    session.finish(con, 7)
+    # … and Great Expectations, re-checking the same rows, says so: row 3 (as in Excel) failed by GX only
+    assert _problems(con) == [(4, "negative_value", "output", "engines_disagree", "error", 0, 1, 0, 1, "3")]
+    assert [p["file_name"] for p in session.problems] == ["monthly_2025-06.csv"]
+
+
+def test_a_rule_polars_fails_on_rows_gx_passes_is_an_engine_disagreement(con, monkeypatch):
+    _compiled_wrong(monkeypatch, "negative_value", "output", lambda c: c.is_not_null())
+    v = validate("monthly", frame("monthly", [monthly(), monthly(uscc=FIRM_B)]), "m.csv", con, today=TODAY)
+    [p] = v.problems
+    assert (p["rule"], p["polars_failed"], p["gx_failed"], p["only_polars"], p["example_rows"]) == \
+        ("negative_value", 2, 0, 2, "2, 3")
+    record_results(con, 5, 9, v)
+    assert _problems(con)[0][3:5] == ("engines_disagree", "error")
+
+
+def test_check_files_fails_when_the_engines_disagree(tmp_path, capsys, monkeypatch):
+    _compiled_wrong(monkeypatch, "negative_value", "output", lambda c: pl.lit(False))
+    clusters = _write(tmp_path / "clusters_2025-01.csv", ["cluster_id", "cluster_name", "province", "adcode"],
+                      [["C1", "苏州生物医药", "江苏", "320500"]])
+    firms = _write(tmp_path / "firms_2025-01.csv", ["uscc", "firm_name", "cluster_id", "adcode"],
+                   [[FIRM_A, "甲", "C1", "320500"]])
+    bad = _write(tmp_path / "monthly_2025-07.csv", ["uscc", "period", "output"], [[FIRM_A, "2025-07", -100]])
+    assert check_files([clusters, firms, bad], None) == 1
+    assert "[error] rule negative_value on output engines_disagree" in capsys.readouterr().out
+
+
+def test_an_empty_registry_reports_the_rule_as_not_checked(tmp_path):
+    empty = duckdb.connect()
+    apply_schema(empty)
+    v = validate("monthly", frame("monthly", [monthly()]), "m.csv", empty, today=TODAY)
+    assert [(p["rule"], p["problem"], p["severity"]) for p in v.problems] == \
+        [("unknown_firm", "not_checked", "warning")]
+    assert "core.firms" in v.problems[0]["detail_en"]
+
+
+def test_a_missing_registry_or_history_table_fails_the_check_with_its_name(con):
+    from flows.stages.s05_validate import CheckCannotRun
+
+    con.execute("DROP TABLE core.firm_monthly")
+    with pytest.raises(CheckCannotRun, match="core.firm_monthly is missing.*history check"):
+        validate("monthly", frame("monthly", [monthly()]), "m.csv", con, today=TODAY)

@@ -63,6 +63,7 @@ DISTINCT_SHARE = 1 / 16  # per-value checks run once per distinct value when a c
 RUN_SHARE = 1 / 4        # ... or once per run of equal neighbours when there are at most this share of runs
 RUN_PROBE = 65_536       # rows whose runs say whether looking for runs in the whole column can pay
 MIN_DATE = date(2000, 1, 1)
+MIN_ESTABLISHED = date(1900, 1, 1)   # the earliest plausible founding date of a firm (firms suite)
 RESULTS_SPOOL = REPORTS_OUT / "gx_results"   # GX results per run/file, read back by render_data_docs
 RESULT_SCHEMA: dict[str, pl.DataType] = {
     "expectation_id": pl.Utf8, "expectation_type": pl.Utf8, "rule": pl.Utf8, "column_name": pl.Utf8,
@@ -85,6 +86,8 @@ class Validated:
     gx_result: dict | None = field(default=None, repr=False)   # merged GX validation result (Data Docs)
     timings: dict[str, float] = field(default_factory=dict)     # seconds per step (encode … issues, gx)
     gx_input: GxInput | None = field(default=None, repr=False)  # rows for GX, until a GX run has taken them
+    # rules not checked on this file and engine disagreements (problem rows of meta.validation_problems)
+    problems: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -100,6 +103,7 @@ class GxInput:
     batch: pl.DataFrame
     table_ok: dict[str, bool]
     results: pl.DataFrame
+    fail_bit: dict[str, int] = field(default_factory=dict)   # row-level rule → bit in the _gx_fail_<word> columns
     file_id: int = 0
 
 
@@ -184,22 +188,33 @@ def _check_chars_ok(vals: np.ndarray) -> np.ndarray:
     return ok
 
 
+class CheckCannotRun(RuntimeError):
+    """A registry or history rule cannot run because the table it reads is missing: the file fails with this
+    message (never a rule quietly not checked)."""
+
+
+def _require_table(con: duckdb.DuckDBPyConnection, table: str, needed_by: str) -> None:
+    """Raise CheckCannotRun unless `table` (schema.name) exists in the warehouse the checks read."""
+    schema, _, name = table.partition(".")
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t",
+                       {"s": schema, "t": name}).fetchone()[0]:
+        raise CheckCannotRun(f"{table} is missing from the warehouse, so {needed_by} cannot run; a warehouse "
+                             "written by an older release is upgraded by the next night")
+
+
 def _registry_keys(con: duckdb.DuckDBPyConnection, table: str, key: str) -> pl.Series:
-    try:
-        return con.sql(f"SELECT DISTINCT {identifier(key)} AS k FROM {identifier(table)}").pl()["k"]
-    except duckdb.Error:
-        return pl.Series("k", [], dtype=pl.Utf8)
+    _require_table(con, table, f"the registry check on {table}.{key}")
+    return con.sql(f"SELECT DISTINCT {identifier(key)} AS k FROM {identifier(table)}").pl()["k"]
 
 
 def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, spec: dict) -> pl.DataFrame:
+    _require_table(con, spec["table"], f"the history check (unit_suspect) on {spec['column']}")
     firms = frame.select(pl.col("uscc").drop_nulls().unique())
     con.register("_validate_firms", firms.to_arrow())
     try:
         return run_sql(con, "validation_history", {"months": int(spec.get("months", 12)),
                                                    "min_months": int(spec.get("min_months", 6))},
                        {"table": spec["table"], "column": spec["column"]}).pl()
-    except duckdb.Error:
-        return pl.DataFrame(schema={"uscc": pl.Utf8, "recent_median": pl.Float64, "months": pl.Int64})
     finally:
         con.unregister("_validate_firms")
 
@@ -363,14 +378,15 @@ def _encode(frame: pl.DataFrame, rules: tuple[Rule, ...], derived: dict) -> dict
 
 def derive(frame: pl.DataFrame, derived: dict, con: duckdb.DuckDBPyConnection,
            extra_keys: dict[str, set[str]] | None = None,
-           encoded: dict[str, Distinct] | None = None) -> tuple[pl.DataFrame, list[str]]:
-    """Add the suite's derived columns; returns the frame and notes on rules that could not be checked.
+           encoded: dict[str, Distinct] | None = None) -> tuple[pl.DataFrame, list[tuple[str, str, str]]]:
+    """Add the suite's derived columns; returns the frame and, per derived column that could not be computed,
+    (column, why in Chinese, why in English): the rules reading it are reported as not checked.
 
     Per-value derivations (check character, registry membership) of an encoded column run once per
     distinct value.
     """
     encoded = encoded or {}
-    notes: list[str] = []
+    notes: list[tuple[str, str, str]] = []
     cols: list[pl.Series] = []
     for name, spec in derived.items():
         src = spec["column"]
@@ -391,7 +407,8 @@ def derive(frame: pl.DataFrame, derived: dict, con: duckdb.DuckDBPyConnection,
             if extra:
                 keys = pl.concat([keys.cast(pl.Utf8), pl.Series("k", sorted(extra), dtype=pl.Utf8)])
             if len(keys) == 0:
-                notes.append(f"{spec['table']} is empty: {name} not checked")
+                notes.append((name, f"{spec['table']} 为空（名录尚未入库），本规则未校验",
+                              f"{spec['table']} is empty (no registry loaded yet), so the rule was not checked"))
                 out = pl.Series([None] * frame.height, dtype=pl.Boolean)
             else:
                 keys = keys.cast(pl.Utf8).implode()
@@ -550,15 +567,11 @@ def _gx_params(params: dict[str, date]) -> dict:
 def _type_ok(rule: Rule, work: pl.DataFrame) -> bool:
     """expect_column_values_to_be_in_type_list for one file, judged on the pandas dtype GX would see.
 
-    Uses GX's own comparison (ExpectColumnValuesToBeInTypeList._validate_pandas) on the dtype that
-    _to_pandas gives the column; an object column is checked value by value, as GX's map version does.
+    The dtype is the one _to_pandas gives the column; it passes when it is one of the listed types (a numpy
+    dtype name or a pandas dtype class), and an object column passes when every value is an instance of a
+    listed type, as GX's pandas engine reads type names. GX itself re-checks the verdict every night
+    (agreement()).
     """
-    import pandas as pd
-    from great_expectations.expectations.core.expect_column_values_to_be_in_type_list import (
-        ExpectColumnValuesToBeInTypeList,
-    )
-    from great_expectations.expectations.type_comparison import native_type_type_map
-
     c, types = rule.kwargs["column"], rule.kwargs.get("type_list")
     if c not in work.columns:
         return False
@@ -567,20 +580,26 @@ def _type_ok(rule: Rule, work: pl.DataFrame) -> bool:
     col = work.select(c)
     probe = pl.concat([col.head(1), col.filter(pl.col(c).is_null()).head(1)])   # a null can make it object
     dtype = _to_pandas(probe.with_row_index("_row"))[c].dtype
+    accepted = [_type_name(t) for t in types]
     if dtype.type.__name__ != "object_":
-        return bool(ExpectColumnValuesToBeInTypeList._validate_pandas(None, dtype, types)["success"])
-    comp: list = []
-    for t in types:                       # as great_expectations' column_values.in_type_list (pandas)
-        try:
-            comp.append(np.dtype(t).type)
-        except TypeError:
-            for mod in (pd, pd.core.dtypes.dtypes):
-                cand = getattr(mod, t, None)
-                if isinstance(cand, type):
-                    comp.append(cand)
-        comp.extend(native_type_type_map(t) or ())
+        return any(dtype == d or (isinstance(d, type) and isinstance(dtype, d)) for ds, _ in accepted for d in ds)
+    scalars = tuple(t for _, ts in accepted for t in ts)
     values = _to_pandas(col.drop_nulls().unique().with_row_index("_row"))[c]
-    return bool(values.map(lambda x: isinstance(x, tuple(comp))).all())
+    return bool(values.map(lambda x: isinstance(x, scalars)).all())
+
+
+def _type_name(name: str) -> tuple[list[Any], tuple[type, ...]]:
+    """The pandas dtypes and the value types a type name of a suite stands for: a numpy dtype name (float64,
+    datetime64[ns], object), a pandas dtype class (StringDtype), a Python type (str, bool, int, float)."""
+    import pandas as pd
+
+    native = {"bool": (bool,), "str": (str,), "int": (int,), "float": (float,)}.get(name.lower(), ())
+    try:
+        dt = np.dtype(name)
+        return [dt], (dt.type, *native)
+    except TypeError:
+        cls = getattr(pd, name, None)
+        return ([cls], (cls, *native)) if isinstance(cls, type) else ([], native)
 
 
 @dataclass
@@ -590,6 +609,8 @@ class GxCounts:
     stats: dict[str, tuple[int, int, bool]]
     per_file: dict[str, tuple[np.ndarray, np.ndarray]]
     counted: set[str]            # expectations whose result carries element/unexpected counts (map rules)
+    unexpected: dict[str, list[np.ndarray]] = field(default_factory=dict)   # batch positions GX failed, per chunk
+    errors: dict[str, str] = field(default_factory=dict)   # expectations GX could not evaluate: its exception
 
 
 def run_gx(kind: str, frame: pl.DataFrame, params: dict[str, date],
@@ -608,6 +629,8 @@ def run_gx(kind: str, frame: pl.DataFrame, params: dict[str, date],
     stats: dict[str, tuple[int, int, bool]] = {}
     per_file: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     counted: set[str] = set()
+    unexpected: dict[str, list[np.ndarray]] = {}
+    errors: dict[str, str] = {}
     fmt = {"result_format": "COMPLETE", "return_unexpected_index_query": False}
     for start in range(0, max(frame.height, 1), GX_CHUNK):
         chunk = frame.slice(start, GX_CHUNK)
@@ -632,12 +655,24 @@ def run_gx(kind: str, frame: pl.DataFrame, params: dict[str, date],
                     raise RuntimeError(f"GX {er['expectation_config']['type']}: {len(pos)} unexpected indices "
                                        f"for {r.get('unexpected_count')} unexpected rows")
                 bad = bad + np.bincount(files[pos], minlength=n_files)
+                unexpected.setdefault(eid, []).append(pos)
+            if (raised := _raised(er.get("exception_info"))) is not None:
+                errors[eid] = raised
             per_file[eid] = (ev, bad)
             for k in ("unexpected_list", "unexpected_index_list", "unexpected_index_query"):
                 r.pop(k, None)        # full lists: counted above, too big for the spooled Data Docs result
         merged = d if merged is None else _merge_result(merged, d)
     assert merged is not None
-    return merged, GxCounts(stats, per_file, counted)
+    return merged, GxCounts(stats, per_file, counted, unexpected, errors)
+
+
+def _raised(info: dict | None) -> str | None:
+    """The message of an exception GX caught while evaluating an expectation (flat, or keyed by metric)."""
+    infos = [info] if info and "raised_exception" in info else list((info or {}).values())
+    for i in infos:
+        if isinstance(i, dict) and i.get("raised_exception"):
+            return str(i.get("exception_message") or "exception")[:300]
+    return None
 
 
 def _merge_result(a: dict, b: dict) -> dict:
@@ -718,9 +753,13 @@ def _value_expr(rule: Rule, frame: pl.DataFrame) -> pl.Expr:
 # ---------------------------------------------------------------- validate
 
 def window_params(today: date | None = None) -> dict[str, date]:
-    """Suite parameters: the plausible window for periods (2000-01 to this month) and dates (to today)."""
+    """Suite parameters: the plausible window for periods (2000-01 to this month) and dates (to today).
+
+    Date bounds are parameters, never literals in a suite: GX compares a literal '1900-01-01' as a date with
+    its Timestamp column and cannot evaluate the rule (the nightly engine comparison found that)."""
     today = today or date.today()
-    return {"min_date": MIN_DATE, "this_month": today.replace(day=1), "today": today}
+    return {"min_date": MIN_DATE, "min_established": MIN_ESTABLISHED, "this_month": today.replace(day=1),
+            "today": today}
 
 
 def validate(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBPyConnection, *,
@@ -738,8 +777,10 @@ def validate(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBP
     t = time.perf_counter()
     inp = v.gx_input
     assert inp is not None
-    [v.gx_result] = _gx_check(kind, [inp], window_params(today), GX_ROWS if gx_rows is None else gx_rows)
+    [v.gx_result], disagreements = _gx_check(kind, [inp], window_params(today),
+                                             GX_ROWS if gx_rows is None else gx_rows)
     v.results, v.gx_input = inp.results, None
+    v.problems += disagreements
     v.timings["gx"] = time.perf_counter() - t
     return v
 
@@ -769,8 +810,8 @@ def _verdicts(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDB
     encoded = _encode(base, rules, derived)
     lap("encode")
     work, notes = derive(base, derived, con, extra_keys, encoded)
-    for note in notes:
-        log.info("%s: %s", file_name, note)
+    problems = [problem(file_name, kind, r, "not_checked", detail_zh=zh, detail_en=en)
+                for name, zh, en in notes for r in rules if r.kwargs.get("column") == name]
     lap("derive")
 
     # 1. every rule on every row (polars); table-level rules (column exists, dtype; any rule whose
@@ -786,7 +827,8 @@ def _verdicts(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDB
     # 2. the file's GX rows: all of them, or every flagged row plus a systematic sample
     limit = GX_ROWS if gx_rows is None else gx_rows
     gx_cols = [c for c in work.columns if c not in ("_flags",)]
-    gx_batch = work.select(gx_cols).with_columns(any_fail.alias("_gx_flagged"))
+    fail_bit = {r.id: k for k, r in enumerate(row_rules)}
+    gx_batch = work.select(gx_cols).with_columns(any_fail.alias("_gx_flagged"), *_fail_words(masks, row_rules))
     if work.height > limit:
         sel = any_fail.to_numpy().copy()
         sel[::max(work.height // max(limit, 1), 1)] = True
@@ -834,8 +876,20 @@ def _verdicts(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDB
         loaded = loaded.with_columns(pl.lit([], pl.List(pl.Utf8)).alias("_flags"))
     lap("issues")
     return Validated(frame=loaded, issues=issues, warnings=warnings, results=results_df, kind=kind,
-                     file_name=file_name, timings=timings,
-                     gx_input=GxInput(file_name, work.height, gx_batch, table_ok, results_df))
+                     file_name=file_name, timings=timings, problems=problems,
+                     gx_input=GxInput(file_name, work.height, gx_batch, table_ok, results_df, fail_bit))
+
+
+def _fail_words(masks: pl.DataFrame, rules: list[Rule]) -> list[pl.Series]:
+    """polars' verdict per row and row-level rule as bits (rule k → bit k % 64 of `_gx_fail_<k // 64>`).
+
+    The bits travel with the rows into GX's batch (sampled, thinned, sorted), so after the GX run the two
+    engines can be compared row by row on exactly the rows GX saw.
+    """
+    words = [np.zeros(masks.height, dtype=np.uint64) for _ in range(-(-len(rules) // 64))]
+    for k, r in enumerate(rules):
+        words[k // 64] |= masks[r.id].to_numpy().astype(np.uint64) << np.uint64(k % 64)
+    return [pl.Series(f"_gx_fail_{w}", word, dtype=pl.UInt64) for w, word in enumerate(words)]
 
 
 def _flag_column(rows: pl.Series, flags: pl.DataFrame) -> pl.Series:
@@ -911,20 +965,21 @@ def _thin(batch: pl.DataFrame, step: int) -> pl.DataFrame:
     return batch.filter(pl.col("_gx_flagged") | (((plain.cum_sum() - 1) % step == 0) & (plain == 1)))
 
 
-def _gx_check(kind: str, files: list[GxInput], params: dict[str, date], limit: int) -> list[dict]:
+def _gx_check(kind: str, files: list[GxInput], params: dict[str, date], limit: int
+              ) -> tuple[list[dict], list[dict]]:
     """Run GX once over the GX rows of several files of a kind; fill in each file's GX counts.
 
     Files are concatenated (one GX run per distinct column layout, normally one per kind), the unflagged
     rows thinned to a systematic sample of about `limit` rows, every flagged row kept. GX's
     unexpected_index_list is mapped back to files, so gx_evaluated/gx_failed are per file, and the
-    engines must agree per file and rule: polars' failing rows (all of them are in the batch) against
-    GX's, and polars' table-level verdicts against GX's. Returns the GX results (for Data Docs).
+    engines are compared per file and rule on the rows GX saw (agreement()). Returns the GX results (for
+    Data Docs) and the disagreements (problem rows, `engines_disagree`).
     """
     rules, _ = suite_rules(kind)
     groups: dict[tuple, list[GxInput]] = {}
     for f in files:
         groups.setdefault(tuple(f.batch.schema.items()), []).append(f)
-    out = []
+    out, problems = [], []
     for members in groups.values():
         batch = pl.concat([f.batch.with_columns(pl.lit(j, pl.Int64).alias("_gx_seq"))
                            for j, f in enumerate(members)], how="vertical")
@@ -935,24 +990,12 @@ def _gx_check(kind: str, files: list[GxInput], params: dict[str, date], limit: i
         batch = batch.sort(["_gx_seq", *key], nulls_last=True).with_columns(
             pl.int_range(pl.len(), dtype=pl.Int64).alias("_gx_pos"))
         seqs = batch["_gx_seq"].to_numpy()
-        gx_result, counts = run_gx(kind, batch.drop("_gx_flagged", "_gx_seq"), params, seqs, len(members))
+        words = [c for c in batch.columns if c.startswith("_gx_fail_")]
+        gx_result, counts = run_gx(kind, batch.drop("_gx_flagged", "_gx_seq", *words), params, seqs, len(members))
         for j, f in enumerate(members):
-            g_ev, g_bad = [], []
-            for r in rules:
-                ev, bad = counts.per_file.get(r.id, (np.zeros(len(members), np.int64),) * 2)
-                g_ev.append(int(ev[j]))
-                g_bad.append(int(bad[j]))
-                if r.id in f.table_ok:
-                    gx_ok = bad[j] == 0 if r.id in counts.counted else counts.stats.get(r.id, (0, 0, True))[2]
-                    if bool(gx_ok) != f.table_ok[r.id]:
-                        log.warning("%s: rule %s (%s on %s): polars judges the file %s, GX %s", f.file_name,
-                                    r.rule, r.type, r.column, "passing" if f.table_ok[r.id] else "failing",
-                                    "passing" if gx_ok else "failing")
-                    continue
-                mine = int(f.results.filter(pl.col("expectation_id") == r.id)["failed_rows"][0])
-                if mine != bad[j]:
-                    log.warning("%s: rule %s (%s on %s): polars flags %d rows of the GX batch, GX %d",
-                                f.file_name, r.rule, r.type, r.column, mine, int(bad[j]))
+            problems += agreement(kind, f, rules, counts, batch, j)
+            g_ev = [int(counts.per_file[r.id][0][j]) if r.id in counts.per_file else 0 for r in rules]
+            g_bad = [int(counts.per_file[r.id][1][j]) if r.id in counts.per_file else 0 for r in rules]
             by_id = pl.DataFrame({"expectation_id": [r.id for r in rules], "_ev": g_ev, "_bad": g_bad},
                                  schema={"expectation_id": pl.Utf8, "_ev": pl.Int64, "_bad": pl.Int64})
             f.results = (f.results.drop("gx_evaluated", "gx_failed")
@@ -963,6 +1006,76 @@ def _gx_check(kind: str, files: list[GxInput], params: dict[str, date], limit: i
             "file_name": names[0] if len(names) == 1 else f"{kind}: {len(names)} files",
             "files": names, "kind": kind, "rows": sum(f.rows for f in members), "gx_rows": batch.height})
         out.append(gx_result)
+    return out, problems
+
+
+def problem(file_name: str, kind: str, rule: Rule, code: str, *, detail_zh: str, detail_en: str,
+            polars_failed: int | None = None, gx_failed: int | None = None, only_polars: int | None = None,
+            only_gx: int | None = None, example_rows: str | None = None, file_id: int = 0) -> dict:
+    """One row of meta.validation_problems: a rule not checked on a file, or the two engines disagreeing."""
+    return {"file_id": file_id, "file_name": file_name, "kind": kind, "expectation_id": rule.id,
+            "expectation_type": rule.type, "rule": rule.rule, "column_name": rule.column, "problem": code,
+            "severity": PROBLEM_SEVERITY[code], "polars_failed": polars_failed, "gx_failed": gx_failed,
+            "only_polars": only_polars, "only_gx": only_gx, "example_rows": example_rows,
+            "detail_zh": detail_zh, "detail_en": detail_en}
+
+
+# engines_disagree: a verdict (quarantine, flag) is not confirmed by Great Expectations — an error of the night;
+# not_checked: a rule that had nothing to check against (an empty registry) — said, not hidden.
+PROBLEM_SEVERITY = {"engines_disagree": "error", "not_checked": "warning"}
+EXAMPLE_ROWS = 5
+
+
+def agreement(kind: str, f: GxInput, rules: tuple[Rule, ...], counts: GxCounts, batch: pl.DataFrame,
+              j: int) -> list[dict]:
+    """Where polars and GX disagree on file j of a GX batch, rule by rule, on the rows GX saw.
+
+    Row-level rules: the batch rows polars failed (its `_gx_fail_*` bits) against the rows GX reported
+    unexpected, as sets; also every row polars failed in the whole file must be in the batch. Table-level
+    rules (column exists, dtype): the file's verdicts. A rule GX could not evaluate is a disagreement too.
+    """
+    seqs = batch["_gx_seq"].to_numpy()
+    mine = seqs == j
+    rows = batch["_row"].to_numpy()
+    out = []
+
+    def disagree(r: Rule, zh: str, en: str, **counts_: Any) -> None:
+        out.append(problem(f.file_name, kind, r, "engines_disagree", detail_zh=zh, detail_en=en,
+                           file_id=f.file_id, **counts_))
+
+    for r in rules:
+        if r.id in f.table_ok:      # (a missing column: GX raises, its verdict is then a failure)
+            _, bad = counts.per_file.get(r.id, (None, np.zeros(j + 1, np.int64)))
+            gx_ok = bool(bad[j] == 0) if r.id in counts.counted else counts.stats.get(r.id, (0, 0, True))[2]
+            if gx_ok != f.table_ok[r.id]:
+                word = {True: ("通过", "passes"), False: ("不通过", "fails")}
+                mine_zh, mine_en = word[f.table_ok[r.id]]
+                disagree(r, f"整表规则：polars 判定{mine_zh}，Great Expectations 判定{word[gx_ok][0]}",
+                         f"table-level rule: polars says the file {mine_en}, Great Expectations says it "
+                         f"{word[gx_ok][1]}")
+            continue
+        if r.id in counts.errors:
+            disagree(r, f"Great Expectations 无法校验：{counts.errors[r.id]}",
+                     f"Great Expectations could not evaluate the rule: {counts.errors[r.id]}")
+            continue
+        bit = f.fail_bit[r.id]
+        polars_pos = np.flatnonzero(mine & ((batch[f"_gx_fail_{bit // 64}"].to_numpy() >> np.uint64(bit % 64))
+                                            & np.uint64(1)).astype(bool))
+        gx_pos = np.concatenate(counts.unexpected.get(r.id, [np.zeros(0, np.int64)]))
+        gx_pos = gx_pos[seqs[gx_pos] == j] if len(gx_pos) else gx_pos
+        only_polars = np.setdiff1d(polars_pos, gx_pos)
+        only_gx = np.setdiff1d(gx_pos, polars_pos)
+        whole_file = int(f.results.filter(pl.col("expectation_id") == r.id)["failed_rows"][0])
+        if len(only_polars) or len(only_gx) or whole_file != len(polars_pos):
+            examples = ", ".join(str(int(rows[p])) for p in np.concatenate([only_polars, only_gx])[:EXAMPLE_ROWS])
+            disagree(r, f"Great Expectations 校验的 {int(mine.sum())} 行中：polars 判定不合格 {len(polars_pos)} 行"
+                        f"（全文件 {whole_file} 行），Great Expectations 判定 {len(gx_pos)} 行；"
+                        f"仅 polars 判定 {len(only_polars)} 行，仅 Great Expectations 判定 {len(only_gx)} 行",
+                     f"of the {int(mine.sum())} rows Great Expectations checked, polars fails {len(polars_pos)} "
+                     f"({whole_file} in the whole file) and Great Expectations {len(gx_pos)}; "
+                     f"{len(only_polars)} only by polars, {len(only_gx)} only by Great Expectations",
+                     polars_failed=len(polars_pos), gx_failed=len(gx_pos), only_polars=len(only_polars),
+                     only_gx=len(only_gx), example_rows=examples or None)
     return out
 
 
@@ -983,6 +1096,7 @@ class ValidationSession:
         self.pending: dict[str, list[GxInput]] = {}
         self.timings: dict[str, float] = {}
         self.gx_runs = 0
+        self.problems: list[dict] = []     # every file's not_checked rules and the night's engine disagreements
 
     def validate(self, kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDBPyConnection, *,
                  extra_keys: dict[str, set[str]] | None = None, where: str | None = None,
@@ -996,6 +1110,7 @@ class ValidationSession:
     def record(self, con: duckdb.DuckDBPyConnection, file_id: int, run_id: int, validated: Validated) -> None:
         """Write the file's results (GX counts follow in finish) and queue its GX rows."""
         record_results(con, file_id, run_id, validated, spool=self.spool)
+        self.problems += [dict(p, file_id=file_id) for p in validated.problems]
         inp, validated.gx_input = validated.gx_input, None
         if inp is None:
             return
@@ -1015,8 +1130,13 @@ class ValidationSession:
         out = (self.spool or RESULTS_SPOOL) / f"run-{run_id}"
         for kind in sorted(self.pending, key=lambda k: (order.get(k, 99), k)):
             files = self.pending.pop(kind)
-            results = _gx_check(kind, files, window_params(self.today), self.limit)
+            results, disagreements = _gx_check(kind, files, window_params(self.today), self.limit)
             self.gx_runs += len(results)
+            record_problems(con, run_id, disagreements)
+            self.problems += disagreements
+            for d in disagreements:
+                log.error("%s: rule %s (%s on %s): the engines disagree: %s", d["file_name"], d["rule"],
+                          d["expectation_type"], d["column_name"], d["detail_en"])
             counts = pl.concat([f.results.select("expectation_id", "gx_evaluated", "gx_failed")
                                 .with_columns(pl.lit(f.file_id, pl.Int32).alias("file_id")) for f in files])
             con.register("_gx_counts", counts.to_arrow())
@@ -1074,11 +1194,32 @@ def record_results(con: duckdb.DuckDBPyConnection, file_id: int, run_id: int, va
         run_sql(con, "validation_record", {"run_id": run_id, "file_id": file_id})
     finally:
         con.unregister("_validation_rows")
+    record_problems(con, run_id, [dict(p, file_id=file_id) for p in validated.problems])
     if validated.gx_result is not None:
         out = (spool or RESULTS_SPOOL) / f"run-{run_id}"
         out.mkdir(parents=True, exist_ok=True)
         (out / f"file-{file_id}.json").write_text(json.dumps(validated.gx_result, ensure_ascii=False, default=str),
                                                   encoding="utf-8")
+
+
+PROBLEM_SCHEMA: dict[str, pl.DataType] = {
+    "file_id": pl.Int32, "file_name": pl.Utf8, "kind": pl.Utf8, "expectation_id": pl.Utf8,
+    "expectation_type": pl.Utf8, "rule": pl.Utf8, "column_name": pl.Utf8, "problem": pl.Utf8, "severity": pl.Utf8,
+    "polars_failed": pl.Int64, "gx_failed": pl.Int64, "only_polars": pl.Int64, "only_gx": pl.Int64,
+    "example_rows": pl.Utf8, "detail_zh": pl.Utf8, "detail_en": pl.Utf8,
+}
+
+
+def record_problems(con: duckdb.DuckDBPyConnection, run_id: int, problems: list[dict]) -> None:
+    """Write rules not checked and engine disagreements to meta.validation_problems (replacing the same
+    file's and problem's rows of this run, so a retried stage records them once)."""
+    if not problems:
+        return
+    con.register("_validation_problems", pl.DataFrame(problems, schema=PROBLEM_SCHEMA).to_arrow())
+    try:
+        run_sql(con, "validation_problems_record", {"run_id": run_id})
+    finally:
+        con.unregister("_validation_problems")
 
 
 def _escaped_for_docs(result: dict) -> dict:
@@ -1198,7 +1339,10 @@ def check_files(paths: list[Path], warehouse: Path | None) -> int:
             for row in failed.iter_rows(named=True):
                 print(f"  rule {row['rule']} ({row['severity']}) on {row['column_name']}: "
                       f"{row['failed_rows']} of {row['evaluated']} rows fail")
-            if n_q:
+            for pr in v.problems:     # an engine disagreement is an error; a rule not checked is said
+                print(f"  [{pr['severity']}] rule {pr['rule']} on {pr['column_name']} {pr['problem']}: "
+                      f"{pr['detail_zh']} / {pr['detail_en']}")
+            if n_q or any(pr["severity"] == "error" for pr in v.problems):
                 status = 1
         print(f"summary: {len(todo)} files, {total_q} rows would be quarantined, {total_w} warnings; "
               f"{'FAIL' if status else 'OK'}")

@@ -36,6 +36,7 @@ from flows.stages import s10_alerts as alert_rules
 from flows.stages.s07_indicators import Indicator, classification, registry
 from flows.support import disclosure
 from flows.support.settings import REGISTRY_DIR, REPORTS_OUT, ROOT
+from flows.support.warehouse import rows as wh_rows
 
 TEMPLATES = ROOT / "reports" / "templates"
 LANGS = ("zh", "en")
@@ -91,6 +92,8 @@ TEXT: dict[str, dict[str, str]] = {
                     "1—{month}月累计产值{ytd}亿元，可比口径同比增长{ytd_yoy}。集群本地配套率{lsr}，亩均税收{pmt}万元/亩。"),
         "yi": "亿元", "na": "—", "colon": "：", "gap": "　", "rated_as_of": "（评价期：{period}）",
         "province_scope": "（{province}）",
+        "engines_disagree": "校验复核不一致（错误）", "not_checked": "规则未校验",
+        "problems_public": "有{n}条校验规则的两种校验结果不一致，相关数据有待核实。",
     },
     "en": {
         "title": "Industrial Cluster Monitoring Report", "toc": "Contents", "s1": "1. Overview",
@@ -144,6 +147,9 @@ TEXT: dict[str, dict[str, str]] = {
         "yi": "CNY 100 million", "na": "—", "colon": ": ", "gap": " — ", "rated_as_of": " (rated on {period})",
         "names_note": "Cluster names are given in Chinese where the cluster registry has no English name.",
         "province_scope": " ({province})",
+        "engines_disagree": "Validation not confirmed (error)", "not_checked": "Rule not checked",
+        "problems_public": "On {n} validation rules the two validation engines disagreed; the data concerned is "
+                           "being verified.",
     },
 }
 
@@ -546,7 +552,19 @@ def _quality(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[
     for c in unread:   # note: "<zh> / <en>" (flows/stages/s03_layout.py)
         zh, _, en = str(c["note"] or "").partition(" / ")
         c["note"] = zh if lang == "zh" else en
-    return {"files": files, "reasons": reasons, "failed": failed, "missing": missing, "unread": unread}
+    # polars verdicts not confirmed by Great Expectations (errors) and rules not checked (flows/stages/s05_validate.py)
+    problems = wh_rows(con, "report_validation_problems") if _has(con, "meta", "validation_problems") else []
+    for p in problems:
+        p["label"] = TEXT[lang][p["problem"]]
+        p["detail"] = p["detail_zh"] if lang == "zh" else p["detail_en"]
+        rule, rows = quality_term(p["rule"], lang), p["example_rows"]
+        p["where"] = f"{rule}（{p['column_name']}）" if lang == "zh" else f"{rule} ({p['column_name']})"
+        p["rows"] = "" if not rows else (f"（行 {rows}）" if lang == "zh" else f" (rows {rows})")
+    errors = sum(1 for p in problems if p["severity"] == "error")
+    return {"files": files, "reasons": reasons, "failed": failed, "missing": missing, "unread": unread,
+            "problems": problems if audience == "internal" else [],
+            "problems_public": TEXT[lang]["problems_public"].format(n=errors)
+            if audience == "public" and errors else None}
 
 
 def _ratings(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[str],

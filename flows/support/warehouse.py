@@ -139,6 +139,13 @@ def query_one(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = N
     return run_sql(con, name, params).fetchone()[0]
 
 
+def rows(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> list[dict]:
+    """Run the SQL file `name` (ending in a query) and return the query's rows as dicts by column name."""
+    cursor = run_sql(con, name, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+
+
 _MIGRATION = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
