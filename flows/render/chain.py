@@ -29,9 +29,9 @@ from flows.render.maps import chart_style, save_chart
 from flows.stages.s07_indicators import INDEX_DIMENSIONS, chain_index_config
 from flows.support import disclosure
 from flows.support.adcodes import adcode_names
-from flows.support.settings import ROOT
+from flows.support.settings import TEMPLATES_DIR
 
-TEMPLATES = ROOT / "reports" / "templates"
+TEMPLATES = TEMPLATES_DIR
 # Leads shown per cluster in the report (the standalone page and the mart hold up to max_leads).
 REPORT_LEADS = 10
 GROUP_ORDER = ("local", "province", "other_province", "unknown")

@@ -35,12 +35,12 @@ from shapely.geometry import LineString, MultiLineString, MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
 from flows.render import safe_text
-from flows.support.settings import CACHE_DIR, REGISTRY_DIR, ROOT
+from flows.support.settings import CACHE_DIR, REFERENCE_DIR, REGISTRY_DIR, TEMPLATES_DIR
 from flows.support.warehouse import sql_text
 
 CONFIG_PATH = REGISTRY_DIR / "maps.toml"
-TEMPLATES = ROOT / "reports" / "templates"
-GLOBAL_CLUSTERS_CSV = ROOT / "data" / "reference" / "global_clusters.csv"
+TEMPLATES = TEMPLATES_DIR
+GLOBAL_CLUSTERS_CSV = REFERENCE_DIR / "global_clusters.csv"
 HEADLINE = ("output_ttm", "local_supporting_rate", "per_mu_tax", "output_ytd_yoy", "cloud_rate")
 COLOR_CHOICES = ("local_supporting_rate", "per_mu_tax", "output_ytd_yoy", "cloud_rate", "stage")
 CJK_FONT = "Noto Sans CJK SC"

@@ -16,9 +16,9 @@ import re
 import shutil
 from pathlib import Path
 
-from flows.support.settings import ROOT
+from flows.support.settings import VENDOR_DIR
 
-VENDOR = ROOT / "reports" / "vendor" / "data_docs"
+VENDOR = VENDOR_DIR / "data_docs"
 # remote URL (as GX 1.x writes it, any version in the path) → bundled file
 BUNDLED = {
     r"https://code\.jquery\.com/jquery-[\d.]+\.min\.js": "jquery-3.7.1.min.js",

@@ -23,9 +23,9 @@ from functools import cache
 from pathlib import Path
 
 from flows.support.contract import CANONICAL_UNIT, UNITS, VOCABULARY, Column, Kind
-from flows.support.settings import ROOT
+from flows.support.settings import CONFIG_DIR
 
-SOURCES_FILE = Path(os.environ.get("CLUSTERWATCH_SOURCES_CONFIG", ROOT / "config" / "sources.toml"))
+SOURCES_FILE = Path(os.environ.get("CLUSTERWATCH_SOURCES_CONFIG", CONFIG_DIR / "sources.toml"))
 HEADER_SEARCH_ROWS = 30
 
 

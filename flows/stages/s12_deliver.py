@@ -39,12 +39,12 @@ from pathlib import Path
 
 import duckdb
 
-from flows.support.settings import ROOT
+from flows.support.settings import CONFIG_DIR
 from flows.support.warehouse import connect_readonly, exclusive, run_sql
 
 _LOG = logging.getLogger(__name__)
 
-DEFAULT_CONFIG = ROOT / "config" / "delivery.toml"
+DEFAULT_CONFIG = CONFIG_DIR / "delivery.toml"
 FLAVOURS = ("dingtalk", "wecom")
 # Bytes of a robot markdown body each platform accepts (WeCom documents 4,096; DingTalk ≈20,000).
 ROBOT_LIMITS = {"wecom": 4096, "dingtalk": 20000}

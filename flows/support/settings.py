@@ -11,8 +11,17 @@ ROOT = PACKAGE.parent
 # Every registry (indicators, maps, alerts, classification, chain index, disclosure, report terms, header
 # vocabulary): one TOML file per concept, read by every stage that needs it.
 REGISTRY_DIR = PACKAGE / "registry"
-SQL_DIR = ROOT / "sql"
-EXPECTATIONS_DIR = ROOT / "expectations"
+# What the runtime reads besides code, found in one place: flows/resources/. In a checkout its entries are
+# links to the top-level folders (sql/, expectations/, reports/templates, reports/vendor, config/,
+# data/reference); a wheel carries the files themselves there (pyproject.toml package-data), so an installed
+# package and a checkout resolve every resource the same way.
+RESOURCES = PACKAGE / "resources"
+SQL_DIR = RESOURCES / "sql"
+EXPECTATIONS_DIR = RESOURCES / "expectations"
+TEMPLATES_DIR = RESOURCES / "templates"
+VENDOR_DIR = RESOURCES / "vendor"
+CONFIG_DIR = RESOURCES / "config"
+REFERENCE_DIR = RESOURCES / "reference"
 SAMPLE_DIR = ROOT / "data" / "sample"
 DEFAULT_INBOX = SAMPLE_DIR / "inbox"
 DEFAULT_WAREHOUSE = ROOT / "data" / "warehouse" / "clusterwatch.duckdb"
