@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 from conftest import headless_chromium
 
-from flows.stages.s11_report import csv_safe, render_report
+from flows.render.report import csv_safe
+from flows.stages.s11_report import render_report
 from flows.support import disclosure
 
 PERIOD = dt.date(2025, 12, 1)
@@ -74,7 +75,8 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 def test_numbers_equal_the_warehouse(internal, warehouse):
     html = internal.html.read_text(encoding="utf-8")
     cells = _row_text(html, "XS_AUTO")
-    assert "68.0%" in cells and "31.84" in cells  # DESIGN §8: Xushui 本地配套率 68%, 亩均税收 31.84 万元/亩
+    # docs/architecture.md#sample-calibration: Xushui 本地配套率 68%, 亩均税收 31.84 万元/亩
+    assert "68.0%" in cells and "31.84" in cells
     with duckdb.connect(str(warehouse), read_only=True) as con:
         wide = con.execute("SELECT output_ttm, local_supporting_rate, per_mu_tax, cloud_rate FROM "
                            "mart.cluster_indicators_wide WHERE cluster_id = 'SZ_EI' AND period = ?",
@@ -89,12 +91,13 @@ def test_numbers_equal_the_warehouse(internal, warehouse):
 
 def test_trend_charts_draw_the_largest_clusters_and_their_csv_keeps_every_cluster(warehouse, internal,
                                                                                  tmp_path, monkeypatch):
+    from flows.render import report as page
     from flows.stages import s11_report as report
 
     drawn: list[list[str]] = []
-    real_chart = report._chart
-    monkeypatch.setattr(report, "_chart", lambda code, series, *a: drawn.append(list(series)) or real_chart(
-        code, series, *a))
+    real_chart = page.trend_chart
+    monkeypatch.setattr(page, "trend_chart", lambda title, series, *a: drawn.append(list(series)) or real_chart(
+        title, series, *a))
     render_report(warehouse, PERIOD, lang="zh", audience="internal", out_dir=tmp_path, pdf=False)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         largest = {r[0] for r in con.execute(
@@ -289,7 +292,7 @@ def test_partial_windows_are_not_drawn_and_cumulative_figures_have_no_month_on_m
 
 
 def test_chart_labels_are_at_least_8pt_on_the_page():
-    from flows.stages import s11_report as report
+    from flows.render import report
 
     # The PNG is placed at the text width (CSS figure.chart img width 100%) and drawn that wide.
     text_width_in = (210 - 15 - 15) / 25.4
@@ -415,8 +418,8 @@ def test_en_edition_uses_the_registry_english_cluster_name(warehouse, tmp_path):
 def test_the_report_map_is_drawn_at_the_text_width(internal):
     from PIL import Image
 
-    from flows.stages import s11_report as report
+    from flows.render import report
 
     width, _ = Image.open(internal.map_png).size
     assert width == round(report.CHART_WIDTH_IN * 150)      # 150 dpi: placed at 1:1, its ≥ 8 pt texts stay 8 pt
-    assert f'src="{report._data_uri(internal.map_png)}"' in internal.html.read_text(encoding="utf-8")
+    assert f'src="{report.data_uri(internal.map_png)}"' in internal.html.read_text(encoding="utf-8")

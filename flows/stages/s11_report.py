@@ -1,26 +1,22 @@
-"""The monthly monitoring report (集群运行监测月报): self-contained HTML and an A4 PDF, in Chinese or English.
+"""Stage 11, report: decide what the monthly monitoring report (集群运行监测月报) says, in Chinese or English.
 
+This stage builds the report's content as data — tables, cells, withheld flags, charts' series, the inputs of
+the analysis text — and flows/render/report.py lays it out (HTML through the templates, charts, CSV, PDF).
 Why it is built this way:
 * disclosure control (flows/support/disclosure.py) runs first, over every cell of every period the report shows;
-  the layout code only ever sees the `shown` values, so nothing suppressed can slip into a table, a chart,
-  a CSV or the PDF;
+  the sections only ever see the `shown` values (Edition.cells), so nothing suppressed can slip into a table,
+  a chart, a CSV or the PDF;
 * the indicator registry (flows/registry/indicators.toml) is read, never copied: names, units and the methodology
   appendix come from flows.stages.s07_indicators.registry();
-* templates are jinja2 with autoescape on, charts are PNG data URIs and CSS is inline, so the HTML opens
-  offline and a cluster or firm name is always text; CSV cells that a spreadsheet would run as a formula
-  get a leading apostrophe (OWASP CSV injection);
-* the PDF is rendered by WeasyPrint from the same HTML (A4, page numbers, table of contents with page
-  numbers through CSS target-counter), with Noto Sans CJK from the system fonts.
+* every query is a file in sql/ (report_*.sql) run with named parameters.
 """
 
 from __future__ import annotations
 
-import base64
-import csv
 import datetime as dt
 import math
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -28,20 +24,20 @@ from typing import Any
 
 import duckdb
 import polars as pl
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from flows.render import chain as chain_render
-from flows.render import narrative, safe_text
+from flows.render import narrative
+from flows.render import report as page
 from flows.stages import s10_alerts as alert_rules
 from flows.stages.s07_indicators import Indicator, classification, registry
 from flows.support import disclosure
-from flows.support.settings import REGISTRY_DIR, REPORTS_OUT, ROOT
-from flows.support.warehouse import rows as wh_rows
+from flows.support.settings import REGISTRY_DIR, REPORTS_OUT
+from flows.support.warehouse import rows
 
-TEMPLATES = ROOT / "reports" / "templates"
 LANGS = ("zh", "en")
 TREND_MONTHS = 36
-# The cluster table's indicators, in column order (DESIGN §5; names and units come from the registry).
+# The cluster table's indicators, in column order (docs/architecture.md#indicators; names and units come from the
+# registry).
 TABLE_CODES = ("output_ttm", "output_ytd_yoy", "local_supporting_rate", "per_mu_tax", "cloud_rate",
                "transformation_done_rate", "rd_intensity", "energy_intensity")
 TREND_CODES = TABLE_CODES
@@ -308,22 +304,6 @@ def fmt_change(code: str, now: float | None, before: float | None, lang: str) ->
     return f"{(now / before - 1) * 100:+.1f}%"
 
 
-def csv_safe(value: Any) -> Any:
-    """Neutralise spreadsheet formulas (OWASP CSV injection; flows/render/safe_text.py)."""
-    return safe_text.spreadsheet_cell(value)
-
-
-def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
-    """UTF-8 with BOM (Excel opens Chinese correctly), every text cell formula-neutralised."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([csv_safe(h) for h in header])
-        for row in rows:
-            writer.writerow([csv_safe(v) for v in row])
-    return path
-
-
 def add_months(period: dt.date, n: int) -> dt.date:
     y, m = divmod(period.year * 12 + period.month - 1 + n, 12)
     return dt.date(y, m + 1, 1)
@@ -337,22 +317,14 @@ def period_text(period: dt.date, lang: str) -> str:
 
 
 def _has(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                       [schema, table]).fetchone()[0] > 0
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
-    cursor = con.execute(sql, params or [])
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    return bool(rows(con, "report_has_table", {"schema": schema, "table": table})[0]["present"])
 
 
 def latest_period(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     """The latest month with cluster indicators (what the nightly report covers)."""
     if not _has(con, "mart", "cluster_indicators"):
         return None
-    row = con.execute("SELECT max(period) FROM mart.cluster_indicators").fetchone()
-    return row[0] if row and row[0] else None
+    return rows(con, "report_latest_period")[0]["period"]
 
 
 class Cells:
@@ -378,89 +350,15 @@ class Cells:
         return {"text": fmt(code, value, lang=lang), "raw": value, "suppressed": False, "rank": None}
 
 
-# ------------------------------------------------------------------------------------------- charts
-
-
-# Up to this many series share one panel in their own colours; more are drawn as small multiples.
-FEW_SERIES = 4
-SMALL_COLUMNS = 3
-CHART_WIDTH_IN = 7.0     # the PDF's text width (A4 less margins): the PNG is placed at 1:1, so points stay points
-CHART_FONT_PT = 8.5      # legends, tick and axis labels: at least 8 pt on the A4 page
-
-
-def _chart(code: str, series: dict[str, list[float | None]], months: list[dt.date], lang: str,
-           path: Path) -> Path:
-    """A trend chart; None (withheld, or a window not yet complete) is a gap, never a point.
-
-    A handful of clusters share one panel with a legend; more become small multiples, one panel per cluster,
-    so no two series need telling apart by hue. Rates share one scale and show the other clusters in grey
-    for comparison; amounts differ by orders of magnitude between clusters, so each panel has its own scale
-    (a shared one would flatten every cluster but the largest). Text is never parsed as mathtext, so names
-    stay literal.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.dates as mdates
-    import matplotlib.pyplot as plt
-
-    from flows.render.maps import chart_style, save_chart
-
-    unit = display_unit(code, lang)
-    title = f"{ind_name(code, lang)}（{unit}）" if lang == "zh" else f"{ind_name(code, lang)} ({unit})"
-    lines = {name: [math.nan if v is None else v for v in values] for name, values in series.items()}
-    few = len(lines) <= FEW_SERIES
-    ncols = 1 if few else SMALL_COLUMNS
-    nrows = 1 if few else math.ceil(len(lines) / ncols)
-    height = 3.2 if few else 0.6 + 1.45 * nrows
-    shared = unit == "%"
-    with plt.rc_context(chart_style(**{"font.size": CHART_FONT_PT})):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(CHART_WIDTH_IN, height), dpi=150, sharex=True,
-                                 sharey=shared, squeeze=False)
-        panels = list(axes.flat)
-        if few:
-            palette = plt.get_cmap("tab10")
-            for n, (name, ys) in enumerate(lines.items()):
-                panels[0].plot(months, ys, label=name, color=palette(n), linewidth=1.5)
-            if lines:
-                panels[0].legend(fontsize=CHART_FONT_PT, loc="upper left", frameon=False)
-        else:
-            for ax, (name, ys) in zip(panels, lines.items(), strict=False):
-                for other in lines.values() if shared else ():
-                    ax.plot(months, other, color="#d0d0d0", linewidth=0.7)
-                ax.plot(months, ys, color="#b0181d", linewidth=1.6)
-                ax.set_title(name if len(name) <= 18 else name[:17] + "…", fontsize=CHART_FONT_PT, pad=2)
-            for ax in panels[len(lines):]:
-                ax.set_visible(False)
-        for ax in panels:
-            ax.grid(True, color="#e4e4e4", linewidth=0.5)
-            ax.spines[["top", "right"]].set_visible(False)
-            ax.tick_params(labelsize=CHART_FONT_PT)
-            ax.xaxis.set_major_locator(mdates.YearLocator())
-            ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
-            ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.6g}"))
-        fig.suptitle(title, fontsize=10)
-        return save_chart(fig, path)
-
-
 def partial_cells(con: duckdb.DuckDBPyConnection, months: Sequence[dt.date]) -> set[tuple[str, dt.date, str]]:
     """(row_id, period, indicator) whose window (TTM, YTD, last year's YTD) starts before the data: flagged
     partial_window in the marts. Such a value covers fewer months than its name says, so it is neither drawn
     nor compared. The all-cluster row is partial when any cluster is."""
-    rows = con.execute(
-        """SELECT cluster_id, period, indicator FROM mart.cluster_indicators
-           WHERE list_contains(flags, 'partial_window') AND period IN (SELECT unnest(?::DATE[]))
-           UNION ALL
-           SELECT 'P:' || province, period, indicator FROM mart.province_indicators
-           WHERE list_contains(flags, 'partial_window') AND period IN (SELECT unnest(?::DATE[]))""",
-        [list(months), list(months)]).fetchall()
-    out = {(r, p, i) for r, p, i in rows}
-    out |= {("ALL", p, i) for r, p, i in rows if not r.startswith("P:")}
+    found = [(r["row_id"], r["period"], r["indicator"]) for r in rows(con, "report_partial_cells",
+                                                                      {"months": list(months)})]
+    out = set(found)
+    out |= {("ALL", p, i) for r, p, i in found if not r.startswith("P:")}
     return out
-
-
-def _data_uri(path: Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
 # ------------------------------------------------------------------------------------------ sections
@@ -512,17 +410,15 @@ def _alerts(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, names: d
 
 def _quality(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[str], lang: str,
              audience: str) -> dict[str, Any]:
-    """Files, rows loaded and quarantined (by rule), and firms that did not report this month, in words.
+    """Files, rows loaded and quarantined (by rule), firms that did not report this month, and validation
+    problems, in words.
 
-    Aggregates only, except the list of unreadable files, which names files and so stays internal."""
-    files = _rows(con, """SELECT coalesce(kind, '?') AS kind, status, count(*) AS n_files,
-                                 coalesce(sum(rows_in), 0) AS rows_in, coalesce(sum(rows_loaded), 0) AS rows_loaded,
-                                 coalesce(sum(rows_quarantined), 0) AS rows_quarantined
-                          FROM meta.files GROUP BY ALL ORDER BY kind, status""") if _has(con, "meta", "files") else []
-    reasons = _rows(con, """SELECT rule, coalesce(kind, '?') AS kind, count(*) AS n FROM quarantine.rows
-                            GROUP BY ALL ORDER BY n DESC, rule""") if _has(con, "quarantine", "rows") else []
-    failed = _rows(con, "SELECT file_name, reason FROM meta.files WHERE status = 'failed' ORDER BY file_name") \
-        if _has(con, "meta", "files") and audience == "internal" else []
+    Aggregates only, except the lists of unreadable files, unread columns and validation problems, which name
+    files and so stay internal."""
+    internal = audience == "internal"
+    files = rows(con, "report_quality_files") if _has(con, "meta", "files") else []
+    reasons = rows(con, "report_quality_reasons") if _has(con, "quarantine", "rows") else []
+    failed = rows(con, "report_quality_failed") if internal and _has(con, "meta", "files") else []
     for f in files:
         f["failed"] = f["status"] == "failed"
         f["kind"] = kind_term(f["kind"], lang)
@@ -534,35 +430,28 @@ def _quality(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[
         zh, _, en = text.partition(" / ")
         zh, en = zh.removeprefix(f"{f['file_name']}："), en.removeprefix(f"{f['file_name']}: ")   # named beside it
         f["reason"] = f"{quality_term(code, lang)}（{zh}）" if lang == "zh" else f"{quality_term(code, lang)} ({en})"
-    missing = _rows(con, """
-        WITH f AS (SELECT uscc, cluster_id FROM core.firms WHERE cluster_id IN (SELECT unnest(?::VARCHAR[]))),
-             now AS (SELECT DISTINCT uscc FROM core.firm_monthly WHERE period = ?),
-             prev AS (SELECT DISTINCT uscc FROM core.firm_monthly WHERE period = ?)
-        SELECT f.cluster_id, count(*) AS n_firms, count(now.uscc) AS n_reporting,
-               count(*) - count(now.uscc) AS n_missing,
-               count(*) FILTER (WHERE prev.uscc IS NOT NULL AND now.uscc IS NULL) AS lost
-        FROM f LEFT JOIN now USING (uscc) LEFT JOIN prev USING (uscc)
-        GROUP BY f.cluster_id ORDER BY f.cluster_id""", [cluster_ids, period, add_months(period, -1)])
-    # columns of delivered files that were not loaded (no alias matched, comparison or cross-check columns)
-    unread = _rows(con, """SELECT f.file_name, c.source_header, c.status, c.note FROM meta.file_columns c
-                           JOIN meta.files f USING (file_id)
-                           WHERE c.status IN ('ignored', 'not_loaded') AND c.source_header <> ''
-                           ORDER BY f.file_name, c.position""") \
-        if _has(con, "meta", "file_columns") and audience == "internal" else []
+    missing = rows(con, "report_quality_missing", {"clusters": cluster_ids, "period": period,
+                                                   "previous": add_months(period, -1)})
+    unread = rows(con, "report_quality_unread") if internal and _has(con, "meta", "file_columns") else []
     for c in unread:   # note: "<zh> / <en>" (flows/stages/s03_layout.py)
         zh, _, en = str(c["note"] or "").partition(" / ")
         c["note"] = zh if lang == "zh" else en
-    # polars verdicts not confirmed by Great Expectations (errors) and rules not checked (flows/stages/s05_validate.py)
-    problems = wh_rows(con, "report_validation_problems") if _has(con, "meta", "validation_problems") else []
+    return {"files": files, "reasons": reasons, "failed": failed, "missing": missing, "unread": unread,
+            **_validation_problems(con, lang, audience)}
+
+
+def _validation_problems(con: duckdb.DuckDBPyConnection, lang: str, audience: str) -> dict[str, Any]:
+    """polars verdicts not confirmed by Great Expectations (errors) and rules not checked (warnings), from
+    meta.validation_problems (flows/stages/s05_validate.py): listed by file internally, counted in public."""
+    problems = rows(con, "report_validation_problems") if _has(con, "meta", "validation_problems") else []
     for p in problems:
         p["label"] = TEXT[lang][p["problem"]]
         p["detail"] = p["detail_zh"] if lang == "zh" else p["detail_en"]
-        rule, rows = quality_term(p["rule"], lang), p["example_rows"]
+        rule, where = quality_term(p["rule"], lang), p["example_rows"]
         p["where"] = f"{rule}（{p['column_name']}）" if lang == "zh" else f"{rule} ({p['column_name']})"
-        p["rows"] = "" if not rows else (f"（行 {rows}）" if lang == "zh" else f" (rows {rows})")
+        p["rows"] = "" if not where else (f"（行 {where}）" if lang == "zh" else f" (rows {where})")
     errors = sum(1 for p in problems if p["severity"] == "error")
-    return {"files": files, "reasons": reasons, "failed": failed, "missing": missing, "unread": unread,
-            "problems": problems if audience == "internal" else [],
+    return {"problems": problems if audience == "internal" else [],
             "problems_public": TEXT[lang]["problems_public"].format(n=errors)
             if audience == "public" and errors else None}
 
@@ -573,20 +462,11 @@ def _ratings(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[
     if not _has(con, "mart", "firm_ratings"):
         return {"period": None, "rows": [], "d_firms": []}
     december = dt.date(period.year if period.month == 12 else period.year - 1, 12, 1)
-    have = con.execute("SELECT count(*) FROM mart.firm_ratings WHERE period = ?", [december]).fetchone()[0]
-    rp = december if have else period
-    rows = _rows(con, """SELECT cluster_id, count(*) FILTER (WHERE class = 'A') AS a,
-                                count(*) FILTER (WHERE class = 'B') AS b, count(*) FILTER (WHERE class = 'C') AS c,
-                                count(*) FILTER (WHERE class = 'D') AS d, count(*) FILTER (WHERE rated) AS rated
-                         FROM mart.firm_ratings WHERE period = ? AND cluster_id IN (SELECT unnest(?::VARCHAR[]))
-                         GROUP BY cluster_id ORDER BY cluster_id""", [rp, cluster_ids])
-    d_firms: list[dict[str, Any]] = []
-    if audience == "internal":  # firm names never reach the public edition
-        d_firms = _rows(con, """SELECT r.cluster_id, f.firm_name, r.score FROM mart.firm_ratings r
-                                JOIN core.firms f USING (uscc)
-                                WHERE r.period = ? AND r.class = 'D' AND r.cluster_id IN (SELECT unnest(?::VARCHAR[]))
-                                ORDER BY r.cluster_id, r.score LIMIT 60""", [rp, cluster_ids])
-    return {"period": rp, "rows": rows, "d_firms": d_firms}
+    rp = december if rows(con, "report_ratings_count", {"period": december})[0]["n"] else period
+    params = {"period": rp, "clusters": cluster_ids}
+    # firm names never reach the public edition
+    d_firms = rows(con, "report_d_firms", params) if audience == "internal" else []
+    return {"period": rp, "rows": rows(con, "report_ratings", params), "d_firms": d_firms}
 
 
 def _map_png(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path, lang: str) -> Path | None:
@@ -598,16 +478,16 @@ def _map_png(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path, la
 
     stored = maps.stored_rows(con, period)
     if stored is not None:
-        header, rows = stored
+        header, map_rows = stored
         meta = {k: header[k] for k in ("snapshot_id", "period", "version", "content_hash", "created_at")}
     else:
-        rows = maps.live_rows(con, period)
-        meta = {"snapshot_id": None, "period": period, "content_hash": maps.content_hash(rows)}
-    if not maps.located(rows):
+        map_rows = maps.live_rows(con, period)
+        meta = {"snapshot_id": None, "period": period, "content_hash": maps.content_hash(map_rows)}
+    if not maps.located(map_rows):
         return None
     path = maps_dir / f"{period:%Y-%m}" / f"map_{period:%Y-%m}_report_{lang}_local_supporting_rate.png"
-    return maps.write_png(rows, path, period, "local_supporting_rate", meta, width_in=CHART_WIDTH_IN,
-                          min_pt=CHART_FONT_PT, lang=lang)
+    return maps.write_png(map_rows, path, period, "local_supporting_rate", meta, width_in=page.CHART_WIDTH_IN,
+                          min_pt=page.CHART_FONT_PT, lang=lang)
 
 
 # ------------------------------------------------------------------------------------------- render
@@ -636,223 +516,295 @@ def render_report(warehouse_or_con: Path | str | duckdb.DuckDBPyConnection, peri
     maps_dir = Path(maps_dir or REPORTS_OUT / "maps")
     con, own = _connect(warehouse_or_con)
     try:
-        return _render(con, period, lang, audience, province, out_dir, maps_dir, pdf)
+        return _render(_edition(con, period, lang, audience, province, out_dir, maps_dir), pdf)
     finally:
         if own:
             con.close()
 
 
-def _render(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience: str, province: str | None,
-            out_dir: Path, maps_dir: Path, make_pdf: bool) -> ReportFiles:
-    t = TEXT[lang]
-    clusters = _rows(con, "SELECT cluster_id, cluster_name, province, city, domain FROM core.clusters "
-                          "WHERE ? IS NULL OR province = ? ORDER BY domain, cluster_id", [province, province])
+@dataclass
+class Edition:
+    """What one edition of the report covers and may show: its clusters and months, and the cells after
+    disclosure control (only `cells` reaches a table, chart or text)."""
+
+    con: duckdb.DuckDBPyConnection
+    period: dt.date
+    lang: str
+    audience: str
+    province: str | None
+    out_dir: Path
+    maps_dir: Path
+    stem: str
+    total_id: str
+    months: list[dt.date]
+    clusters: list[dict[str, Any]]
+    names: dict[str, str]
+    untranslated: bool
+    protected: Any
+    cells: Cells
+    partial: set[tuple[str, dt.date, str]]
+    classes: dict[str, dict[str, Any]]
+
+    @property
+    def t(self) -> dict[str, str]:
+        return TEXT[self.lang]
+
+    @property
+    def ids(self) -> list[str]:
+        return [c["cluster_id"] for c in self.clusters]
+
+    @property
+    def edition_file(self) -> Path:
+        return self.out_dir / f"{self.stem}_edition.json"
+
+
+def _edition(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience: str, province: str | None,
+             out_dir: Path, maps_dir: Path) -> Edition:
+    """Read what the edition covers and apply disclosure control to every month it shows."""
+    clusters = rows(con, "report_clusters", {"province": province})
     if not clusters:
         raise LookupError(f"no clusters{f' in {province}' if province else ''}")
-    months = [add_months(period, -k) for k in range(TREND_MONTHS - 1, -1, -1)]
-    have = {r[0] for r in con.execute("SELECT DISTINCT period FROM mart.cluster_indicators").fetchall()}
+    have = {r["period"] for r in rows(con, "report_periods")}
     if period not in have:
         raise LookupError(f"no cluster indicators for {period:%Y-%m}")
-    months = [m for m in months if m in have]
-    total_id = f"P:{province}" if province else "ALL"
+    months = [m for m in (add_months(period, -k) for k in range(TREND_MONTHS - 1, -1, -1)) if m in have]
     stem = f"report_{period:%Y-%m}_{lang}_{audience}" + (f"_{province}" if province else "")
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = ReportFiles(period, lang, audience, province, out_dir / f"{stem}.html",
-                        out_dir / f"{stem}.pdf" if make_pdf else None)
     edition = out_dir / f"{stem}_edition.json"
     protected = disclosure.protect_edition(
         con, months, audience,
         disclosure.earlier_editions(out_dir.parent, edition) if audience == "public" else ())
-    cells = Cells(protected.frame)
-    partial = partial_cells(con, months)
     both = alert_rules.cluster_names(con)
     names = {c["cluster_id"]: both[c["cluster_id"]][0 if lang == "zh" else 1] for c in clusters}
-    untranslated = lang == "en" and any(both[cid][1] == both[cid][0] for cid in names)
-    ids = [c["cluster_id"] for c in clusters]
-    classes = {r["cluster_id"]: r for r in _rows(
-        con, "SELECT cluster_id, scale_tier, scale_tier_en, stage, stage_en FROM mart.cluster_classes "
-             "WHERE period = ?", [period])} if _has(con, "mart", "cluster_classes") else {}
+    classes = {r["cluster_id"]: r for r in rows(con, "report_classes", {"period": period})} \
+        if _has(con, "mart", "cluster_classes") else {}
+    return Edition(con, period, lang, audience, province, out_dir, maps_dir, stem,
+                   f"P:{province}" if province else "ALL", months, clusters, names,
+                   lang == "en" and any(both[cid][1] == both[cid][0] for cid in names), protected,
+                   Cells(protected.frame), partial_cells(con, months), classes)
 
-    # KPIs (the total row: all clusters, or the province) with month-on-month and year-on-year change. A
-    # cumulative (YTD) figure has no month-on-month change (it grows every month by construction), and no
-    # change is taken against a value whose window was not yet complete.
+
+def _render(e: Edition, make_pdf: bool) -> ReportFiles:
+    """Decide every section's content, then hand it to flows/render/report.py to lay out."""
+    files = ReportFiles(e.period, e.lang, e.audience, e.province, e.out_dir / f"{e.stem}.html",
+                        e.out_dir / f"{e.stem}.pdf" if make_pdf else None)
+    kpis, summary = _kpis(e)
+    tables = _tables(e)
+    files.tables += _table_csvs(e, tables)
+    charts = _trend_charts(e, files)
+    map_uri, map_note = _map(e, files)
+    hidden_clusters = {cid for cid in e.ids if any(e.cells.hidden(cid, e.period, c) for c in TABLE_CODES)}
+    alerts = _alerts(e.con, e.period, e.lang, e.names, hidden_clusters, e.audience, e.cells)
+    ratings = _ratings(e.con, e.period, e.ids, e.audience)
+    quality = _quality(e.con, e.period, e.ids, e.lang, e.audience)
+    growth = _growth(e)
+    contrib = narrative.contributions(e.con, e.period, e.ids, lambda cid: growth(cid) is not None)
+    files.n_suppressed = e.cells.frame.filter(pl.col("status").is_not_null() & (pl.col("period") == e.period)).height
+    chain = chain_render.chain_section(e.con, e.period, e.lang, e.audience, e.clusters,
+                                       lambda cid, code: bool(e.cells.hidden(cid, e.period, code)), e.out_dir,
+                                       e.stem)
+    files.chain = chain["files"] if chain else []
+    t = e.t
+    content = {
+        "t": t, "lang": e.lang, "audience": e.audience, "period": e.period,
+        "period_label": period_text(e.period, e.lang), "province": e.province,
+        "scope": t["province_scope"].format(province=term("province", e.province, e.lang)) if e.province else "",
+        "untranslated": e.untranslated, "kpis": kpis, "summary": summary, **tables, "charts": charts,
+        "map_uri": map_uri, "charts_top": len(e.ids) > TREND_SERIES, "trend_series": TREND_SERIES,
+        "map_note": map_note, "alerts": alerts, "ratings": ratings,
+        "analysis": _analysis(e, summary, kpis, contrib, growth, alerts, quality),
+        "contrib_rows": _contribution_rows(e, contrib, growth), "drivers": _drivers(e, contrib),
+        "ratings_label": period_text(ratings["period"], e.lang) if ratings["period"] else "",
+        "quality": quality, "names": e.names, "methodology": _methodology(e.lang),
+        "symbol": disclosure.SYMBOL,
+        "footnote": disclosure.FOOTNOTE_ZH if e.lang == "zh" else disclosure.FOOTNOTE_EN,
+        "audit_note": disclosure.audit_note(e.protected.audit, e.lang), "compiled": dt.date.today().isoformat(),
+        "chain": chain}
+    html = page.report_html(content)
+    files.html.write_text(html, encoding="utf-8")
+    if files.pdf is not None:
+        page.write_pdf(html, files.pdf)
+    if e.audience == "public":
+        files.edition = disclosure.write_edition(e.edition_file, e.protected, {
+            "edition": e.stem, "period": f"{e.period:%Y-%m}", "lang": e.lang, "audience": e.audience,
+            "province": e.province, "files": [p.name for p in files.all()]})
+    return files
+
+
+def _kpis(e: Edition) -> tuple[list[dict[str, Any]], str]:
+    """The total row's KPIs (all clusters, or the province) with month-on-month and year-on-year change, and
+    the overview sentence built from them.
+
+    A cumulative (YTD) figure has no month-on-month change (it grows every month by construction), and no
+    change is taken against a value whose window was not yet complete."""
+    t, period, total = e.t, e.period, e.total_id
+
     def compared(code: str, back: int) -> str:
         before = add_months(period, -back)
-        if (back == 1 and indicators()[code].window == "ytd") or {(total_id, period, code),
-                                                                (total_id, before, code)} & partial:
+        if (back == 1 and indicators()[code].window == "ytd") or {(total, period, code),
+                                                                (total, before, code)} & e.partial:
             return t["na"]
-        return fmt_change(code, cells.value(total_id, period, code), cells.value(total_id, before, code), lang)
+        return fmt_change(code, e.cells.value(total, period, code), e.cells.value(total, before, code), e.lang)
 
-    kpis = []
-    for code in KPI_CODES:
-        now = cells.value(total_id, period, code)
-        kpis.append({"code": code, "name": ind_name(code, lang), "unit": display_unit(code, lang),
-                     "value": disclosure.SYMBOL if cells.hidden(total_id, period, code) else fmt(code, now, lang=lang),
-                     "mom": compared(code, 1), "yoy": compared(code, 12)})
+    kpis = [{"code": code, "name": ind_name(code, e.lang), "unit": display_unit(code, e.lang),
+             "value": disclosure.SYMBOL if e.cells.hidden(total, period, code)
+             else fmt(code, e.cells.value(total, period, code), lang=e.lang),
+             "mom": compared(code, 1), "yoy": compared(code, 12)} for code in KPI_CODES]
     kv = {k["code"]: k for k in kpis}
     summary = t["summary"].format(
-        period=period_text(period, lang), n=len(clusters), ttm=kv["output_ttm"]["value"],
+        period=period_text(period, e.lang), n=len(e.clusters), ttm=kv["output_ttm"]["value"],
         ttm_yoy=kv["output_ttm"]["yoy"], month=period.month, ytd=kv["output_ytd"]["value"],
         ytd_yoy=kv["output_ytd_yoy"]["value"], lsr=kv["local_supporting_rate"]["value"],
         pmt=kv["per_mu_tax"]["value"])
+    return kpis, summary
 
-    # Cluster table with ranks within domain, and its total row.
-    rows = []
-    for c in clusters:
+
+def _tables(e: Edition) -> dict[str, Any]:
+    """The cluster table (ranks within domain, classes, total row) and the province roll-up (national only)."""
+    t, period = e.t, e.period
+    rows_ = []
+    for c in e.clusters:
         cid = c["cluster_id"]
-        row_cells = {code: cells.cell(cid, period, code, lang) for code in TABLE_CODES}
-        cls = classes.get(cid, {})
-        tier_hidden = row_cells["output_ttm"]["suppressed"]
-        stage_hidden = row_cells["local_supporting_rate"]["suppressed"] or bool(cells.hidden(cid, period, "n_firms"))
-        tier = cls.get("scale_tier" if lang == "zh" else "scale_tier_en")
-        stage = cls.get("stage" if lang == "zh" else "stage_en")
-        rows.append({"id": cid, "name": names[cid], "domain": term("domain", c["domain"], lang),
-                     "province": c["province"],
-                     "cells": row_cells, "tier": disclosure.SYMBOL if tier_hidden else (tier or t["na"]),
-                     "stage": disclosure.SYMBOL if stage_hidden else (stage or t["na"])})
+        cells = {code: e.cells.cell(cid, period, code, e.lang) for code in TABLE_CODES}
+        cls = e.classes.get(cid, {})
+        tier_hidden = cells["output_ttm"]["suppressed"]
+        stage_hidden = cells["local_supporting_rate"]["suppressed"] or bool(e.cells.hidden(cid, period, "n_firms"))
+        tier = cls.get("scale_tier" if e.lang == "zh" else "scale_tier_en")
+        stage = cls.get("stage" if e.lang == "zh" else "stage_en")
+        rows_.append({"id": cid, "name": e.names[cid], "domain": term("domain", c["domain"], e.lang),
+                      "province": c["province"], "cells": cells,
+                      "tier": disclosure.SYMBOL if tier_hidden else (tier or t["na"]),
+                      "stage": disclosure.SYMBOL if stage_hidden else (stage or t["na"])})
     for code in TABLE_CODES:
-        _ranks(rows, code)
-    total_row = {"name": t["total"] if province else t["all"],
-                 "cells": {code: cells.cell(total_id, period, code, lang) for code in TABLE_CODES}}
-    columns = [{"code": c, "name": ind_name(c, lang), "unit": display_unit(c, lang)} for c in TABLE_CODES]
+        _ranks(rows_, code)
+    provinces = [] if e.province else [
+        {"name": p, "label": term("province", p, e.lang), "n": sum(1 for c in e.clusters if c["province"] == p),
+         "cells": {code: e.cells.cell(f"P:{p}", period, code, e.lang) for code in PROVINCE_CODES}}
+        for p in sorted({c["province"] for c in e.clusters})]
+    return {
+        "columns": [{"code": c, "name": ind_name(c, e.lang), "unit": display_unit(c, e.lang)} for c in TABLE_CODES],
+        "rows": rows_,
+        "total_row": {"name": t["total"] if e.province else t["all"],
+                      "cells": {code: e.cells.cell(e.total_id, period, code, e.lang) for code in TABLE_CODES}},
+        "provinces": provinces,
+        "province_columns": [{"code": c, "name": ind_name(c, e.lang), "unit": display_unit(c, e.lang)}
+                             for c in PROVINCE_CODES],
+        "province_total": {"name": t["all"], "n": len(e.clusters),
+                           "cells": {code: e.cells.cell("ALL", period, code, e.lang) for code in PROVINCE_CODES}}}
 
-    # Province roll-up with the all-cluster total (only for the national report).
-    provinces = []
-    if not province:
-        for p in sorted({c["province"] for c in clusters}):
-            provinces.append({"name": p, "label": term("province", p, lang),
-                              "n": sum(1 for c in clusters if c["province"] == p),
-                              "cells": {code: cells.cell(f"P:{p}", period, code, lang) for code in PROVINCE_CODES}})
-    province_columns = [{"code": c, "name": ind_name(c, lang), "unit": display_unit(c, lang)} for c in PROVINCE_CODES]
-    province_total = {"name": t["all"], "n": len(clusters),
-                      "cells": {code: cells.cell("ALL", period, code, lang) for code in PROVINCE_CODES}}
 
-    # Table CSVs (raw shown values in stored units; the symbol where suppressed).
+def _table_csvs(e: Edition, tables: dict[str, Any]) -> list[Path]:
+    """The tables as CSV beside the report: raw shown values in stored units, the symbol where suppressed."""
     def raw(cell: dict[str, Any]) -> Any:
         return disclosure.SYMBOL if cell["suppressed"] else ("" if cell["raw"] is None else cell["raw"])
 
-    files.tables.append(write_csv(
-        out_dir / f"{stem}_clusters.csv",
+    total = tables["total_row"]
+    out = [page.write_csv(
+        e.out_dir / f"{e.stem}_clusters.csv",
         ["row_kind", "cluster_id", "cluster_name", "province", "domain", *TABLE_CODES, "scale_tier", "stage"],
         [*(["cluster", r["id"], r["name"], r["province"], r["domain"],
-            *[raw(r["cells"][c]) for c in TABLE_CODES], r["tier"], r["stage"]] for r in rows),
-         ["total", total_id, total_row["name"], province or "", "", *[raw(total_row["cells"][c]) for c in TABLE_CODES],
-          "", ""]]))
-    if provinces:
-        files.tables.append(write_csv(
-            out_dir / f"{stem}_provinces.csv", ["row_kind", "province", "n_clusters", *PROVINCE_CODES],
-            [*(["province", p["name"], p["n"], *[raw(p["cells"][c]) for c in PROVINCE_CODES]] for p in provinces),
-             ["total", "ALL", len(clusters), *[raw(province_total["cells"][c]) for c in PROVINCE_CODES]]]))
+            *[raw(r["cells"][c]) for c in TABLE_CODES], r["tier"], r["stage"]] for r in tables["rows"]),
+         ["total", e.total_id, total["name"], e.province or "", "", *[raw(total["cells"][c]) for c in TABLE_CODES],
+          "", ""]])]
+    if tables["provinces"]:
+        everything = tables["province_total"]
+        out.append(page.write_csv(
+            e.out_dir / f"{e.stem}_provinces.csv", ["row_kind", "province", "n_clusters", *PROVINCE_CODES],
+            [*(["province", p["name"], p["n"], *[raw(p["cells"][c]) for c in PROVINCE_CODES]]
+               for p in tables["provinces"]),
+             ["total", "ALL", len(e.clusters), *[raw(everything["cells"][c]) for c in PROVINCE_CODES]]]))
+    return out
 
-    # Trend charts (PNG + CSV beside the report, PNG inlined as a data URI).
-    chart_dir = out_dir / f"{stem}_charts"
+
+def _trend_charts(e: Edition, files: ReportFiles) -> list[dict[str, Any]]:
+    """One chart per trend indicator (the TREND_SERIES largest clusters drawn, every cluster in its CSV); a
+    withheld month or one whose window is incomplete is a gap."""
+    chart_dir = e.out_dir / f"{e.stem}_charts"
+    drawn = sorted(e.ids, key=lambda cid: -(e.cells.value(cid, e.period, "output_ttm") or 0.0))[:TREND_SERIES]
     charts = []
-    drawn = sorted(ids, key=lambda cid: -(cells.value(cid, period, "output_ttm") or 0.0))[:TREND_SERIES]
     for n, code in enumerate(TREND_CODES, 1):
-        series = {names[cid]: [None if (cid, m, code) in partial else scaled(code, cells.value(cid, m, code))
-                               for m in months] for cid in ids}
-        png = _chart(code, {names[cid]: series[names[cid]] for cid in drawn}, months, lang,
-                     chart_dir / f"trend_{code}.png")
-        data = write_csv(chart_dir / f"trend_{code}.csv", ["period", *[names[cid] for cid in ids]],
-                         [[f"{m:%Y-%m}", *["" if series[names[cid]][k] is None else series[names[cid]][k]
-                                           for cid in ids]] for k, m in enumerate(months)])
+        series = {e.names[cid]: [None if (cid, m, code) in e.partial else scaled(code, e.cells.value(cid, m, code))
+                                 for m in e.months] for cid in e.ids}
+        unit = display_unit(code, e.lang)
+        title = f"{ind_name(code, e.lang)}（{unit}）" if e.lang == "zh" else f"{ind_name(code, e.lang)} ({unit})"
+        png = page.trend_chart(title, {e.names[cid]: series[e.names[cid]] for cid in drawn}, e.months,
+                               unit == "%", chart_dir / f"trend_{code}.png")
+        data = page.write_csv(chart_dir / f"trend_{code}.csv", ["period", *[e.names[cid] for cid in e.ids]],
+                              [[f"{m:%Y-%m}", *["" if series[e.names[cid]][k] is None else series[e.names[cid]][k]
+                                                for cid in e.ids]] for k, m in enumerate(e.months)])
         files.charts.append(png)
         files.chart_data.append(data)
-        charts.append({"n": n, "title": ind_name(code, lang), "uri": _data_uri(png)})
+        charts.append({"n": n, "title": ind_name(code, e.lang), "uri": page.data_uri(png)})
+    return charts
 
-    # Map: the internal edition shows the published snapshot; the public edition its own map drawn through
-    # the edition's disclosure control (every value it withholds is withheld on the map as well).
-    map_note, map_uri = None, None
-    if audience == "public":
-        public_map = disclosure.public_map(con, period, cells.frame, out_dir / f"{stem}_map")
+
+def _map(e: Edition, files: ReportFiles) -> tuple[str | None, str | None]:
+    """The map (data URI) or the note that there is none. The internal edition shows the published snapshot;
+    the public edition its own map drawn through the edition's disclosure control (every value it withholds
+    is withheld on the map as well)."""
+    if e.audience == "public":
+        public_map = disclosure.public_map(e.con, e.period, e.cells.frame, e.out_dir / f"{e.stem}_map")
         files.map_png = public_map.png if public_map else None
     else:
-        files.map_png = _map_png(con, period, maps_dir, lang)
+        files.map_png = _map_png(e.con, e.period, e.maps_dir, e.lang)
     if files.map_png is None:
-        map_note = t["map_missing"]
-    else:
-        map_uri = _data_uri(files.map_png)
+        return None, e.t["map_missing"]
+    return page.data_uri(files.map_png), None
 
-    hidden_clusters = {cid for cid in ids if any(cells.hidden(cid, period, c) for c in TABLE_CODES)}
-    alerts = _alerts(con, period, lang, names, hidden_clusters, audience, cells)
-    ratings = _ratings(con, period, ids, audience)
-    quality = _quality(con, period, ids, lang, audience)
 
-    # Contribution analysis and the analysis text, from shown values only (flows/render/narrative.py).
-    def growth_shown(cid: str) -> float | None:
-        if (cid, period, "output_ytd_yoy") in partial:
+def _growth(e: Edition) -> Callable[[str], float | None]:
+    """A cluster's shown YTD growth, None where withheld or its window is incomplete."""
+    def growth(cid: str) -> float | None:
+        if (cid, e.period, "output_ytd_yoy") in e.partial:
             return None
-        return cells.value(cid, period, "output_ytd_yoy")
+        return e.cells.value(cid, e.period, "output_ytd_yoy")
+    return growth
 
-    contrib = narrative.contributions(con, period, ids, lambda cid: growth_shown(cid) is not None)
-    pct = narrative.TEXT[lang]["pct"]
-    contrib_rows = [{"name": names[r["cluster_id"]], "growth": _signed(growth_shown(r["cluster_id"]), lang),
-                     "pull": disclosure.SYMBOL if r["pull"] is None else f"{r['pull']:+.2f}",
-                     "share": disclosure.SYMBOL if r["share"] is None else pct.format(v=r["share"])} for r in contrib]
-    drivers = []
-    if audience == "internal":
-        top = [r["cluster_id"] for r in sorted((r for r in contrib if r["pull"] is not None),
-                                               key=lambda r: -abs(r["pull"]))]
-        drivers = [{"cluster": names[d["cluster_id"]], "firm": d["firm_name"],
-                    "direction": t["increase"] if d["change"] >= 0 else t["decrease"],
-                    "share": t["na"] if d["share"] is None else pct.format(v=d["share"])}
-                   for d in narrative.firm_drivers(con, period, top[:narrative.TOP_CLUSTERS])]
+
+def _contribution_rows(e: Edition, contrib: list[dict[str, Any]],
+                       growth: Callable[[str], float | None]) -> list[dict[str, Any]]:
+    """Each cluster's pull and share of the total's growth (flows/render/narrative.py), as table cells."""
+    pct = narrative.TEXT[e.lang]["pct"]
+    return [{"name": e.names[r["cluster_id"]], "growth": _signed(growth(r["cluster_id"]), e.lang),
+             "pull": disclosure.SYMBOL if r["pull"] is None else f"{r['pull']:+.2f}",
+             "share": disclosure.SYMBOL if r["share"] is None else pct.format(v=r["share"])} for r in contrib]
+
+
+def _drivers(e: Edition, contrib: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The firms that moved the clusters that pulled most (internal edition only: firms are named)."""
+    if e.audience != "internal":
+        return []
+    t, pct = e.t, narrative.TEXT[e.lang]["pct"]
+    pulled = sorted((r for r in contrib if r["pull"] is not None), key=lambda r: -abs(r["pull"]))
+    top = [r["cluster_id"] for r in pulled]
+    return [{"cluster": e.names[d["cluster_id"]], "firm": d["firm_name"],
+             "direction": t["increase"] if d["change"] >= 0 else t["decrease"],
+             "share": t["na"] if d["share"] is None else pct.format(v=d["share"])}
+            for d in narrative.firm_drivers(e.con, e.period, top[:narrative.TOP_CLUSTERS])]
+
+
+def _analysis(e: Edition, summary: str, kpis: list[dict[str, Any]], contrib: list[dict[str, Any]],
+              growth: Callable[[str], float | None], alerts: dict[str, Any], quality: dict[str, Any]) -> Any:
+    """主要特点 / 存在问题 / 下一步建议 from the values the tables show (flows/render/narrative.py)."""
     limit = classification()["stage"]["linkage_min_local_supporting_rate"]
-    growth = [(cid, v) for cid in ids if (v := growth_shown(cid)) is not None]
-    below = [(cid, fmt("local_supporting_rate", v, lang=lang)) for cid in ids
-             if (v := cells.value(cid, period, "local_supporting_rate")) is not None and v < limit]
-    analysis = narrative.analysis(lang, {
-        "summary": summary, "contributions": contrib, "names": names, "growth": growth, "kpis": kv,
-        "na": t["na"], "fmt_growth": lambda v: _signed(v, lang), "below": below,
+    below = [(cid, fmt("local_supporting_rate", v, lang=e.lang)) for cid in e.ids
+             if (v := e.cells.value(cid, e.period, "local_supporting_rate")) is not None and v < limit]
+    return narrative.analysis(e.lang, {
+        "summary": summary, "contributions": contrib, "names": e.names,
+        "growth": [(cid, v) for cid in e.ids if (v := growth(cid)) is not None], "kpis": {k["code"]: k for k in kpis},
+        "na": e.t["na"], "fmt_growth": lambda v: _signed(v, e.lang), "below": below,
         "lsr_limit": f"{limit:.0%}", "alerts": alerts["groups"],
         "quality": {"rows_in": sum(f["rows_in"] for f in quality["files"]),
                     "quarantined": sum(f["rows_quarantined"] for f in quality["files"]),
                     "failed": sum(f["n_files"] for f in quality["files"] if f["failed"]),
                     "lost": sum(m["lost"] for m in quality["missing"])}})
-    methodology = [{"code": i.code, "name": ind_name(i.code, lang), "unit": display_unit(i.code, lang),
-                    "direction": t[i.direction], "definition": i.definition_zh if lang == "zh" else i.definition}
-                   for i in registry()]
-    suppressed = cells.frame.filter(pl.col("status").is_not_null() & (pl.col("period") == period))
-    files.n_suppressed = suppressed.height
-    chain = chain_render.chain_section(con, period, lang, audience, clusters,
-                                       lambda cid, code: bool(cells.hidden(cid, period, code)), out_dir, stem)
-    files.chain = chain["files"] if chain else []
-
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
-                      trim_blocks=True, lstrip_blocks=True)
-    html = env.get_template("monthly_report.html.j2").render(
-        t=t, lang=lang, audience=audience, period=period, period_label=period_text(period, lang),
-        province=province, scope=t["province_scope"].format(province=term("province", province, lang))
-        if province else "", untranslated=untranslated,
-        kpis=kpis, summary=summary, columns=columns, rows=rows, total_row=total_row, provinces=provinces,
-        province_columns=province_columns, province_total=province_total, charts=charts, map_uri=map_uri,
-        charts_top=len(ids) > TREND_SERIES, trend_series=TREND_SERIES,
-        map_note=map_note, alerts=alerts, ratings=ratings, analysis=analysis, contrib_rows=contrib_rows,
-        drivers=drivers,
-        ratings_label=period_text(ratings["period"], lang) if ratings["period"] else "",
-        quality=quality, names=names, methodology=methodology,
-        symbol=disclosure.SYMBOL, footnote=disclosure.FOOTNOTE_ZH if lang == "zh" else disclosure.FOOTNOTE_EN,
-        audit_note=disclosure.audit_note(protected.audit, lang),
-        compiled=dt.date.today().isoformat(), css=(TEMPLATES / "monthly_report.css").read_text(encoding="utf-8"),
-        chain=chain)
-    files.html.write_text(html, encoding="utf-8")
-    if files.pdf is not None:
-        write_pdf(html, files.pdf)
-    if audience == "public":
-        files.edition = disclosure.write_edition(edition, protected, {
-            "edition": stem, "period": f"{period:%Y-%m}", "lang": lang, "audience": audience, "province": province,
-            "files": [p.name for p in files.all()]})
-    return files
 
 
-def write_pdf(html: str, path: Path) -> Path:
-    """HTML → A4 PDF with WeasyPrint (no network: every resource is inline; fonts come from fontconfig)."""
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
-
-    fetcher = URLFetcher(allowed_protocols=("data",), fail_on_errors=True)  # data: URIs only, never the network
-    HTML(string=html, url_fetcher=fetcher).write_pdf(path)
-    return path
+def _methodology(lang: str) -> list[dict[str, Any]]:
+    """The annex: every registered indicator with its unit, direction and definition."""
+    return [{"code": i.code, "name": ind_name(i.code, lang), "unit": display_unit(i.code, lang),
+             "direction": TEXT[lang][i.direction], "definition": i.definition_zh if lang == "zh" else i.definition}
+            for i in registry()]
 
 
 # --------------------------------------------------------------------------------- CLI and nightly

@@ -26,15 +26,15 @@ import duckdb
 import pyarrow.parquet as pq
 import xlsxwriter
 
+from flows.render.report import write_csv
 from flows.render.safe_text import FORMULA_PREFIXES
-from flows.stages.s11_report import write_csv
 from flows.support.warehouse import connect_readonly, run_sql
 
 FORMATS = ("xlsx", "csv", "parquet")
 XLSX_MAX_ROWS = 1_048_575          # Excel's 1,048,576 rows less the header
 DATA_SHEET = "数据 data"
 NOTES_SHEET = "说明 notes"
-# Schemas whose column comments describe a query's columns (the analyst interface, DESIGN §5a).
+# Schemas whose column comments describe a query's columns (the analyst interface, docs/architecture.md#stable-names).
 DOCUMENTED_SCHEMAS = ("meta", "quarantine", "core", "history", "mart")
 
 

@@ -2,7 +2,7 @@
 -- engines (polars verdicts, Great Expectations re-check), from the view _validation_problems, into
 -- meta.validation_problems. Re-recording a (run, file, problem) replaces its rows, so a retried stage
 -- records each once.
--- reads: _validation_problems, meta.validation_problems
+-- reads: _validation_problems
 -- writes: meta.validation_problems
 -- registered: _validation_problems
 DELETE FROM meta.validation_problems AS p

@@ -1,5 +1,5 @@
 -- report_contributions.sql: firm-level contributions behind the report's additive sums, for the dominance
--- rule of disclosure control (DESIGN §6, flows/support/disclosure.py). Expects temp table report_periods(period).
+-- rule of disclosure control (docs/architecture.md#disclosure-control, flows/support/disclosure.py). Expects temp table report_periods(period).
 -- Each monthly record is expanded to the 12 target months whose TTM window holds it (an equality join).
 -- For every group (a cluster, 'P:<province>', 'ALL'), period and measure: the sum over the group's firms
 -- and the sum of its two largest firm contributions. Measures (money 万元, energy tce): output_month,

@@ -1,6 +1,6 @@
 -- report_firm_growth.sql: the firms that moved a cluster's year-to-date output most against the same months a
 -- year earlier, on the comparable basis of output_ytd_yoy (firms with a record ending in months 1..m of both
--- years; DESIGN §5). For the internal edition's contribution analysis only (firm names never reach the public
+-- years; docs/architecture.md#indicators). For the internal edition's contribution analysis only (firm names never reach the public
 -- edition). Parameters: $period (first day of m), $clusters (cluster ids), $top (firms per cluster).
 -- Output: cluster_id, uscc, firm_name, ytd_now, ytd_before (万元), change (万元), rank (1 = largest |change|).
 -- reads: core.firm_monthly, core.firms

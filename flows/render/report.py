@@ -1,0 +1,139 @@
+"""Lay out the monthly report: HTML through the jinja templates, trend charts as PNG, CSV tables, the PDF.
+
+Nothing here decides what the report says: the report stage (flows/stages/s11_report.py) hands over every
+value, withheld flag, label and text as data, after disclosure control. This module only turns that data
+into files:
+* templates are jinja2 with autoescape on, charts are PNG data URIs and CSS is inline, so the HTML opens
+  offline and a cluster or firm name is always text;
+* CSV cells that a spreadsheet would run as a formula get a leading apostrophe (OWASP CSV injection);
+* the PDF is rendered by WeasyPrint from the same HTML (A4, page numbers, table of contents with page
+  numbers through CSS target-counter), with Noto Sans CJK from the system fonts.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from flows.render import safe_text
+from flows.support.settings import TEMPLATES_DIR
+
+# Up to this many series share one panel in their own colours; more are drawn as small multiples.
+FEW_SERIES = 4
+SMALL_COLUMNS = 3
+CHART_WIDTH_IN = 7.0     # the PDF's text width (A4 less margins): the PNG is placed at 1:1, so points stay points
+CHART_FONT_PT = 8.5      # legends, tick and axis labels: at least 8 pt on the A4 page
+
+
+def csv_safe(value: Any) -> Any:
+    """Neutralise spreadsheet formulas (OWASP CSV injection; flows/render/safe_text.py)."""
+    return safe_text.spreadsheet_cell(value)
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+    """UTF-8 with BOM (Excel opens Chinese correctly), every text cell formula-neutralised."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([csv_safe(h) for h in header])
+        for row in rows:
+            writer.writerow([csv_safe(v) for v in row])
+    return path
+
+
+def data_uri(path: Path) -> str:
+    """A PNG inlined in the HTML, so the page needs no file beside it."""
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def trend_chart(title: str, series: dict[str, list[float | None]], months: list[dt.date], shared_scale: bool,
+                path: Path) -> Path:
+    """A trend chart; None (withheld, or a window not yet complete) is a gap, never a point.
+
+    A handful of clusters share one panel with a legend; more become small multiples, one panel per cluster,
+    so no two series need telling apart by hue. With a shared scale (rates) the other clusters are drawn in
+    grey for comparison; amounts differ by orders of magnitude between clusters, so each panel has its own
+    scale (a shared one would flatten every cluster but the largest). Text is never parsed as mathtext, so
+    names stay literal.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from flows.render.maps import chart_style, save_chart
+
+    lines = {name: [math.nan if v is None else v for v in values] for name, values in series.items()}
+    few = len(lines) <= FEW_SERIES
+    ncols = 1 if few else SMALL_COLUMNS
+    nrows = 1 if few else math.ceil(len(lines) / ncols)
+    with plt.rc_context(chart_style(**{"font.size": CHART_FONT_PT})):
+        fig, axes = plt.subplots(nrows, ncols, figsize=(CHART_WIDTH_IN, 3.2 if few else 0.6 + 1.45 * nrows),
+                                 dpi=150, sharex=True, sharey=shared_scale, squeeze=False)
+        panels = list(axes.flat)
+        if few:
+            _one_panel(panels[0], lines, months)
+        else:
+            _small_multiples(panels, lines, months, shared_scale)
+        for ax in panels:
+            _axes_style(ax)
+        fig.suptitle(title, fontsize=10)
+        return save_chart(fig, path)
+
+
+def _one_panel(ax: Any, lines: dict[str, list[float]], months: list[dt.date]) -> None:
+    import matplotlib.pyplot as plt
+
+    palette = plt.get_cmap("tab10")
+    for n, (name, ys) in enumerate(lines.items()):
+        ax.plot(months, ys, label=name, color=palette(n), linewidth=1.5)
+    if lines:
+        ax.legend(fontsize=CHART_FONT_PT, loc="upper left", frameon=False)
+
+
+def _small_multiples(panels: list[Any], lines: dict[str, list[float]], months: list[dt.date],
+                     shared_scale: bool) -> None:
+    for ax, (name, ys) in zip(panels, lines.items(), strict=False):
+        for other in lines.values() if shared_scale else ():
+            ax.plot(months, other, color="#d0d0d0", linewidth=0.7)
+        ax.plot(months, ys, color="#b0181d", linewidth=1.6)
+        ax.set_title(name if len(name) <= 18 else name[:17] + "…", fontsize=CHART_FONT_PT, pad=2)
+    for ax in panels[len(lines):]:
+        ax.set_visible(False)
+
+
+def _axes_style(ax: Any) -> None:
+    import matplotlib
+    import matplotlib.dates as mdates
+
+    ax.grid(True, color="#e4e4e4", linewidth=0.5)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=CHART_FONT_PT)
+    ax.xaxis.set_major_locator(mdates.YearLocator())
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.6g}"))
+
+
+def report_html(content: dict[str, Any]) -> str:
+    """The report page from its content (reports/templates/monthly_report.html.j2, CSS inlined)."""
+    env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html", "j2"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    css = (TEMPLATES_DIR / "monthly_report.css").read_text(encoding="utf-8")
+    return env.get_template("monthly_report.html.j2").render(**content, css=css)
+
+
+def write_pdf(html: str, path: Path) -> Path:
+    """HTML → A4 PDF with WeasyPrint (no network: every resource is inline; fonts come from fontconfig)."""
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    fetcher = URLFetcher(allowed_protocols=("data",), fail_on_errors=True)  # data: URIs only, never the network
+    HTML(string=html, url_fetcher=fetcher).write_pdf(path)
+    return path
