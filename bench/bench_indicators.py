@@ -1,4 +1,4 @@
-"""Benchmark the indicator stage at province or nation scale (DESIGN §7).
+"""Benchmark the indicator stage at province or nation scale (docs/architecture.md#scale).
 
 Builds a synthetic core (generated in DuckDB SQL, deterministic) once under data/scale/, then, in a fresh
 process so peak RSS is the stage's own, measures:

@@ -1,4 +1,4 @@
-"""Benchmark the validate stage on synthetic procurement rows (DESIGN §7: nation ≈ 50 M rows).
+"""Benchmark the validate stage on synthetic procurement rows (docs/architecture.md#scale: nation ≈ 50 M rows).
 
 Rows are generated and validated in chunks (as a nation-scale file would be streamed), so peak RSS
 reflects one chunk, not the file. Prints rows/s, peak RSS and where the time goes (encode: distinct

@@ -165,9 +165,9 @@ def ingest_task(con: duckdb.DuckDBPyConnection, run_id: int, landed: LandedFile,
                 session: ValidationSession) -> loader.FileOutcome:
     """standardise → validate → load for one file; a file that cannot be read is marked failed.
 
-    Every file is isolated (DESIGN §4): whatever goes wrong while reading, checking or loading it (a bomb
-    stopped by a guard, a parser error, a value no column type can hold) marks this file failed with a
-    reason code and a message, and the night goes on with the others. load_file rolls its own transaction
+    Every file is isolated (docs/architecture.md#nothing-lost): whatever goes wrong while reading, checking
+    or loading it (a bomb stopped by a guard, a parser error, a value no column type can hold) marks this file
+    failed with a reason code and a message, and the night goes on with the others. load_file rolls its own transaction
     back, so a file that fails while loading leaves nothing behind. The file's verdicts are final here;
     Great Expectations checks them once per kind in validate_gx_task.
     """

@@ -251,7 +251,8 @@ def test_sample_night_chain_marts_and_index_equal_the_planted_truth(night, table
     truth = pl.read_parquet(TRUTH / f"{table}.parquet").sort(KEYS[table])
     got = _mart(night, table).select(truth.columns)
     assert got.height == truth.height > 0
-    # The night converts land from 平方米 at 666.6667 m² per 亩 (DESIGN §3), the truth holds exact 亩: per_mu_*
+    # The night converts land from 平方米 at 666.6667 m² per 亩 (docs/architecture.md#input-contract), the truth holds
+    # exact 亩: per_mu_*
     # differ by ≈1e-7 relative, the land scores (0–100) by < 1e-6. Everything else agrees to 1e-9.
     abs_tol = 1e-5 if table == "cluster_index" else 0.0
     assert_frame_equal(got, truth, check_exact=False, rel_tol=1e-9, abs_tol=abs_tol, check_dtypes=False)

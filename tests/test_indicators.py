@@ -1,4 +1,5 @@
-"""Indicator stage: hand-worked cases for every rule of DESIGN §5, incremental == full, and the planted truth.
+"""Indicator stage: hand-worked cases for every rule of docs/architecture.md#indicators, incremental == full, and the
+planted truth.
 
 Expected numbers are worked out by hand in each test from the rows the test inserts, never by running the
 code twice.

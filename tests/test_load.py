@@ -1,4 +1,4 @@
-"""The loader refuses to lose or double-count a row (DESIGN §4)."""
+"""The loader refuses to lose or double-count a row (docs/architecture.md#nothing-lost)."""
 
 from __future__ import annotations
 

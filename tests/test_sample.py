@@ -1,4 +1,5 @@
-"""The bundled sample and its generator: determinism, DESIGN §8 calibration, planted bad rows, USCC checks.
+"""The bundled sample and its generator: determinism, docs/architecture.md#sample-calibration calibration, planted bad
+rows, USCC checks.
 
 Most checks read the committed sample (data/sample) so the suite stays fast; the determinism test
 regenerates it once into tmp_path and compares every inbox file byte for byte.
@@ -62,7 +63,8 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
     assert _sha(tmp_path / "truth") == _sha(TRUTH)
 
 
-# ------------------------------------------------------------------ calibration (DESIGN §8)
+# ------------------------------------------------------------------ calibration
+# (docs/architecture.md#sample-calibration)
 def test_xushui_calibration() -> None:
     firms = pl.read_parquet(TRUTH / "firms_truth.parquet")
     assert firms.filter(pl.col("cluster_id") == "XS_AUTO").height == 118

@@ -257,7 +257,7 @@ def test_render_map_works_from_a_read_only_connection(tmp_path):
 def test_colour_classes_use_fixed_breaks_not_the_month():
     assert maps.class_of("local_supporting_rate", 0.19) == "<20%"
     assert maps.class_of("local_supporting_rate", 0.40) == "40～50%"
-    assert maps.class_of("per_mu_tax", 31.84) == "30～50"  # Xushui, DESIGN §8
+    assert maps.class_of("per_mu_tax", 31.84) == "30～50"  # Xushui, docs/architecture.md#sample-calibration
     assert maps.class_of("per_mu_tax", 250.0) == "≥200"
     assert maps.class_of("output_ytd_yoy", -0.2) == "<−10%"
     assert maps.class_of("stage", "集群") == "集群"

@@ -22,7 +22,7 @@ def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
 
 
 def accounted(s: Standardised) -> None:
-    """DESIGN §4: every data row is in the frame or in issues, exactly once."""
+    """docs/architecture.md#nothing-lost: every data row is in the frame or in issues, exactly once."""
     assert s.rows_in == len(s.raw)
     assert s.rows_in == len(s.frame) + s.issues["_row"].n_unique()
     assert set(s.frame["_row"]).isdisjoint(set(s.issues["_row"]))

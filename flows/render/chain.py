@@ -4,7 +4,8 @@ Why a module of its own: flows/stages/s11_report.py lays out the monitoring repo
 (mart.chain_flows, chain_segments, supply_leads, cluster_index, sql/indicators_chain*.sql) and is included by a
 template partial (reports/templates/_chain.html.j2), so the two change independently.
 
-Disclosure (DESIGN §6): flows and leads name firms (a supplier, the segment a firm buys for), so they appear only
+Disclosure (docs/architecture.md#disclosure-control): flows and leads name firms (a supplier, the segment a firm buys
+for), so they appear only
 in the internal edition, together with a standalone offline HTML page and PNG per cluster. The public edition
 shows per segment the registry counts and the TTM output where at least MIN_FIRMS firms contribute and, for the
 public, the two largest do not exceed the dominance share, with secondary suppression against the cluster's

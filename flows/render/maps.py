@@ -1,4 +1,5 @@
-"""Cluster maps: GeoJSON, PNG and a self-contained offline HTML map of one period (DESIGN §6).
+"""Cluster maps: GeoJSON, PNG and a self-contained offline HTML map of one period
+(docs/architecture.md#snapshots-alerts-and-reports).
 
 Rendering is kept apart from the snapshot bookkeeping (flows/stages/s08_snapshot.py) so an analyst or the CLI can
 draw any period, coloured by any configured indicator, from a read-only connection. The base map is
@@ -187,7 +188,8 @@ def located(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def public_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows as they may leave the warehouse: suppressed values and their classes blanked (DESIGN §6)."""
+    """Rows as they may leave the warehouse: suppressed values and their classes blanked
+    (docs/architecture.md#disclosure-control)."""
     out = []
     for row in rows:
         row = dict(row)

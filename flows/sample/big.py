@@ -1,4 +1,5 @@
-"""Province and nation scale inboxes for benchmarks (DESIGN §7): synthetic clusters, month-by-month output.
+"""Province and nation scale inboxes for benchmarks (docs/architecture.md#scale): synthetic clusters, month-by-month
+output.
 
 Everything is vectorised and written one month at a time (Parquet, zstd), so memory stays bounded by a
 month of procurement (≈4 M rows at nation scale). The truth is limited to cluster_month_totals and the

@@ -1,4 +1,5 @@
-"""Bureau-export deliveries for the sample: the same truth, in the layouts real systems export (DESIGN §3).
+"""Bureau-export deliveries for the sample: the same truth, in the layouts real systems export
+(docs/architecture.md#input-contract).
 
 Each file re-delivers months the sample already holds, for a few firms of one 当月-reporting province, in
 the layout of a real export: a money unit stated only in a title line, a units row under the header, a

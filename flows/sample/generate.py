@@ -1,10 +1,11 @@
 """Deterministic sample generator: a bureau-style inbox plus the planted truth the tests check against.
 
-`generate(out, scale, seed)` writes out/inbox/ (what the bureaus deliver: every source kind of DESIGN §3,
-in every encoding, layout, unit and period spelling, with planted bad rows, revisions and one file that
-is not a table) and out/truth/ (the clean canonical facts, the indicators of DESIGN §5, the planted bad
-rows and events). The same seed gives byte-identical files, so the bundled sample is reproducible and a
-test can regenerate it. `sample` calibrates to DESIGN §8; `province` and `nation` are for benchmarks.
+`generate(out, scale, seed)` writes out/inbox/ (what the bureaus deliver: every source kind of
+docs/architecture.md#input-contract, in every encoding, layout, unit and period spelling, with planted bad rows,
+revisions and one file that is not a table) and out/truth/ (the clean canonical facts, the indicators of
+docs/architecture.md#indicators, the planted bad rows and events). The same seed gives byte-identical files, so
+the bundled sample is reproducible and a test can regenerate it. `sample` calibrates to
+docs/architecture.md#sample-calibration; `province` and `nation` are for benchmarks.
 """
 
 from __future__ import annotations
@@ -117,7 +118,8 @@ def bad_uscc(code: str) -> str:
 
 
 class _Sample:
-    """The `sample` scale: the real clusters of DESIGN §8, calibrated, with every delivery quirk."""
+    """The `sample` scale: the real clusters of docs/architecture.md#sample-calibration, calibrated, with every
+    delivery quirk."""
 
     def __init__(self, out: Path, rng: np.random.Generator) -> None:
         self.out, self.rng = out, rng
@@ -154,7 +156,8 @@ class _Sample:
         bad.sort("file_name", "row_number", "rule").write_csv(self.truth / "bad_rows.csv")
 
     def _values(self) -> None:
-        """True monthly values (F×36), events, calibration of output_ttm at 2025-12 to DESIGN §8."""
+        """True monthly values (F×36), events, calibration of output_ttm at 2025-12 to
+        docs/architecture.md#sample-calibration."""
         rng, f = self.rng, self.firms
         growth = rng.uniform(0.03, 0.12, self.cl.height)
         raw = np.stack([output_month(f, growth, a, rng) for a in range(36)], axis=1)

@@ -1,4 +1,5 @@
-"""The sample's fixed world: real clusters of DESIGN §8 and how each provincial bureau delivers files.
+"""The sample's fixed world: real clusters of docs/architecture.md#sample-calibration and how each provincial bureau
+delivers files.
 
 Kept apart from the generator so analysts can read (and tests can import) the calibration targets and
 the delivery styles without wading through random-number code.
@@ -382,7 +383,8 @@ PROVINCES = {
     "tianjin": "天津市",
 }
 
-# How each provincial bureau delivers monthly statistics (DESIGN §3: every variant must be read).
+# How each provincial bureau delivers monthly statistics (docs/architecture.md#input-contract: every variant must be
+# read).
 MONTHLY_STYLE: dict[str, Style] = {
     "guangdong": Style(fmt="parquet", lang="en"),
     "hubei": Style(fmt="xlsx", bracket="full", money="千元", basis="ytd", period="zh", janfeb=True, title_rows=2),
@@ -450,7 +452,7 @@ TAX_STYLE: dict[str, Style] = {
 
 SEASON = (0.86, 0.72, 1.02, 0.99, 1.01, 1.05, 0.97, 0.98, 1.03, 1.00, 1.06, 1.21)
 
-# Planted events for the drift/alert stage (DESIGN §6).
+# Planted events for the drift/alert stage (docs/architecture.md#snapshots-alerts-and-reports).
 EVENT_LOCAL_DROP = ("CS_CM", 30)  # cluster, month index (2025-07) from which local sourcing falls
 EVENT_UNIT_X10 = ("JH_BIKE", 28, 0.2)  # cluster, month index (2025-05), share of firms reporting ×10
 EVENT_GAP = ("NB_PC", 31, 2, 0.15)  # cluster, first missing month (2025-08), months missed, share

@@ -1,7 +1,9 @@
-"""The planted truth: derived monthly facts and every DESIGN §5 indicator, computed independently of the SQL.
+"""The planted truth: derived monthly facts and every indicator (docs/architecture.md#indicators), computed
+independently of the SQL.
 
 This is the reference the warehouse's indicator SQL is tested against (rel. tol 1e-9), so it follows
-DESIGN §3/§5 literally with plain polars, one month at a time, favouring obviousness over speed.
+docs/architecture.md#input-contract/#indicators literally with plain polars, one month at a time, favouring obviousness
+over speed.
 Conventions: a sum over no records is null, a count over nothing is 0, a ratio with a null or zero
 denominator is null.
 """

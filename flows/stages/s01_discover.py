@@ -46,7 +46,8 @@ def _refusal(path: Path) -> str | None:
 
 
 def discover(inbox: Path) -> list[InboxFile]:
-    """Inbox entries in processing order: registries before facts, then by file name (DESIGN §3).
+    """Inbox entries in processing order: registries before facts, then by file name
+    (docs/architecture.md#input-contract).
 
     Hidden files and temporary office files (~$…) are skipped: they are not deliveries. Symlinks (to files
     or folders) and special files are listed with the reason they are refused, and never read.

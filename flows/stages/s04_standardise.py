@@ -1,4 +1,5 @@
-"""Standardise one inbox file into a canonical polars frame plus parse-level quarantine (DESIGN §3, §4).
+"""Standardise one inbox file into a canonical polars frame plus parse-level quarantine
+(docs/architecture.md#input-contract, #nothing-lost).
 
 The input contract lives in flows.support.contract; this module only reads files. Every data row of a file ends
 in exactly one place: `frame` (parsed, canonical columns and units) or `issues` (one row per rejected
@@ -912,8 +913,8 @@ def _basis(parses: dict[str, _Parse], file_basis: str | None) -> tuple[pl.Expr, 
 
 def _cross_check(good: pl.DataFrame, checks: dict[str, SourceColumn], src_of: dict[str, str],
                  where: str) -> pl.DataFrame:
-    """Warnings where a file's 本月 value disagrees with its 1-本月累计 value (DESIGN §3: both are loaded
-    as reported, the month value into core; the year-to-date one only checks it).
+    """Warnings where a file's 本月 value disagrees with its 1-本月累计 value (docs/architecture.md#input-contract:
+    both are loaded as reported, the month value into core; the year-to-date one only checks it).
 
     January's month equals its year to date; a month never exceeds it; and where the file also holds the
     firm's previous month, the difference of the two year-to-date values is the month.

@@ -1,4 +1,5 @@
-"""Stage 4, validate: run a kind's Great Expectations suite over a standardised frame (DESIGN §3, §4).
+"""Stage 4, validate: run a kind's Great Expectations suite over a standardised frame
+(docs/architecture.md#input-contract, #nothing-lost).
 
 The suites in expectations/gx/expectations/<kind>.json (a GX file context, read-only here) are the one
 source of truth: every expectation carries meta.rule (the stable quarantine rule code) and

@@ -1,8 +1,8 @@
 """Stage 5, load: put a file's validated rows into core, its rejected rows into quarantine, and account.
 
-Every data row of a file ends in exactly one place (DESIGN §4): loaded, or in quarantine.rows with its
-original values. The count rows_in = rows_loaded + rows_quarantined is checked here and recorded in
-meta.files; a file that breaks it fails loudly rather than losing rows.
+Every data row of a file ends in exactly one place (docs/architecture.md#nothing-lost): loaded, or in
+quarantine.rows with its original values. The count rows_in = rows_loaded + rows_quarantined is checked here and
+recorded in meta.files; a file that breaks it fails loudly rather than losing rows.
 """
 
 from __future__ import annotations
@@ -160,7 +160,8 @@ def fail_file(con: duckdb.DuckDBPyConnection, file_id: int, name: str, kind: str
 
 
 def derive_monthly(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, kind: str) -> None:
-    """Derive monthly values (DESIGN §3) for the firm-years one monthly or tax file reported; store changes."""
+    """Derive monthly values (docs/architecture.md#input-contract) for the firm-years one monthly or tax file reported;
+    store changes."""
     params = {"kind": kind, "run_id": run_id, "file_id": file_id, "flows": list(KINDS[kind].flows)}
     tables = {"table": DERIVED_TABLE[kind]}
     run_sql(con, "derive_flows", params, tables)

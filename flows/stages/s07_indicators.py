@@ -1,4 +1,5 @@
-"""The indicator stage: monitoring indicators, classifications and ratings from core into mart (DESIGN §5).
+"""The indicator stage: monitoring indicators, classifications and ratings from core into mart
+(docs/architecture.md#indicators).
 
 One registry (flows/registry/indicators.toml) defines every indicator; this module loads it into
 mart.indicator_dictionary, generates the wide view from it, runs the sql/indicators_*.sql files it names and

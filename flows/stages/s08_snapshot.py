@@ -1,9 +1,11 @@
 """Snapshot stage: an immutable cluster map per period, in DuckDB and as GeoJSON, PNG and offline HTML.
 
-Runs after the indicators (DESIGN §2: … → indicators → snapshot → …). A snapshot's identity is the hash of
+Runs after the indicators (docs/architecture.md#one-night-in-data-order: … → indicators → snapshot → …). A snapshot's
+identity is the hash of
 its content (the classed, suppression-marked rows and the map configuration), not the night that made it:
 re-running a period whose inputs did not change finds the same hash and adds nothing; a revision that
-changes the period adds version n+1 and leaves version n, its rows and its files untouched (DESIGN §6).
+changes the period adds version n+1 and leaves version n, its rows and its files untouched
+(docs/architecture.md#snapshots-alerts-and-reports).
 The DuckDB rows keep suppressed values for internal analysts; every file applies disclosure control.
 """
 

@@ -1,4 +1,5 @@
-"""Data drift of firm-level monthly distributions per cluster and source kind, with Evidently (DESIGN §6).
+"""Data drift of firm-level monthly distributions per cluster and source kind, with Evidently
+(docs/architecture.md#snapshots-alerts-and-reports).
 
 Method (parameters in flows/registry/alerts.toml [rules.data_drift]): for a cluster, a source kind (monthly, tax) and
 a month m, each column's firm values of m (sign(x)·ln(1+|x|), flows per month of span) are compared with

@@ -1,4 +1,5 @@
-"""Alerts (DESIGN §6): threshold and drift rules → episodes in mart.alerts → notices in the outbox.
+"""Alerts (docs/architecture.md#snapshots-alerts-and-reports): threshold and drift rules → episodes in mart.alerts →
+notices in the outbox.
 
 Rules and their parameters live in flows/registry/alerts.toml. Every month in the data is evaluated, so the first
 night (36 months of history at once) records the history's episodes with their own months; only alerts

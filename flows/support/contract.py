@@ -1,4 +1,5 @@
-"""The input contract of DESIGN §3 as data: source kinds, canonical columns, Chinese aliases and units.
+"""The input contract of docs/architecture.md#input-contract as data: source kinds, canonical columns, Chinese aliases
+and units.
 
 Everything that reads or writes inbox files (standardise, validate, the sample generator, the docs) takes
 the contract from here, so a column is defined once. The other spellings a column and its values arrive
@@ -64,7 +65,7 @@ class Kind:
     zh: str
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
-    flows: tuple[str, ...] = ()  # flow measures differenced from 累计 reports (DESIGN §3)
+    flows: tuple[str, ...] = ()  # flow measures differenced from 累计 reports (docs/architecture.md#input-contract)
     registry: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -171,7 +172,7 @@ KIND_ORDER = ("clusters", "firms", "platforms", "monthly", "tax", "procurement",
 
 
 def kind_of(file_name: str) -> str | None:
-    """The kind is the file name's prefix up to the first '_' or '.' (DESIGN §3)."""
+    """The kind is the file name's prefix up to the first '_' or '.' (docs/architecture.md#input-contract)."""
     stem = file_name.lower()
     for kind in KINDS:
         if stem.startswith(kind) and stem[len(kind): len(kind) + 1] in ("_", ".", "-"):

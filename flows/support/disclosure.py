@@ -1,4 +1,5 @@
-"""Disclosure control for everything the report publishes (DESIGN §6), applied before anything is rendered.
+"""Disclosure control for everything the report publishes (docs/architecture.md#disclosure-control), applied before
+anything is rendered.
 
 Why a module of its own: the rules decide what may leave the warehouse, so they are kept apart from the
 layout code and tested on their own.

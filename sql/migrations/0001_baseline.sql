@@ -8,7 +8,7 @@
 -- writes: meta.*, quarantine.*, history.*, core.*, mart.*, work.indicator_state
 
 -- ===== schema ==============================================================================================
--- schema.sql: the warehouse's tables for landing, quarantine, history and the core facts (DESIGN §5a).
+-- schema.sql: the warehouse's tables for landing, quarantine, history and the core facts (docs/architecture.md#stable-names).
 -- Idempotent: every statement can run against an existing warehouse. Money is in 万元, land in 亩,
 -- energy in 吨标准煤; `period` is the first day of a month. DuckDB cannot comment on schemas, so each
 -- schema's description lives in meta.schemas.
@@ -89,7 +89,7 @@ CREATE TABLE IF NOT EXISTS quarantine.rows (
     quarantined_at TIMESTAMP DEFAULT current_timestamp
 );
 
--- Rows that were loaded but broke a warning-level rule (DESIGN §4: flagged, not quarantined).
+-- Rows that were loaded but broke a warning-level rule (docs/architecture.md#nothing-lost: flagged, not quarantined).
 CREATE TABLE IF NOT EXISTS meta.row_flags (
     file_id      INTEGER,
     row_number   BIGINT,
@@ -135,7 +135,7 @@ CREATE TABLE IF NOT EXISTS history.reported_values (
     row_number  BIGINT
 );
 
--- Monthly facts derived from the latest reported values (DESIGN §3: 累计 differenced within a year).
+-- Monthly facts derived from the latest reported values (docs/architecture.md#input-contract: 累计 differenced within a year).
 CREATE TABLE IF NOT EXISTS core.firm_monthly (
     uscc VARCHAR, period DATE, span_months INTEGER,
     output DOUBLE, value_added DOUBLE, revenue DOUBLE, profit DOUBLE, employees DOUBLE, energy DOUBLE,
@@ -170,7 +170,7 @@ CREATE TABLE IF NOT EXISTS core.firm_identifiers (
     PRIMARY KEY (scheme, identifier, uscc)
 );
 
--- The header report of every file: what each source column became (DESIGN §3: nothing dropped without a word).
+-- The header report of every file: what each source column became (docs/architecture.md#input-contract: nothing dropped without a word).
 CREATE TABLE IF NOT EXISTS meta.file_columns (
     file_id       INTEGER,
     position      INTEGER,   -- 1-based column, as the user counts
@@ -185,7 +185,7 @@ CREATE TABLE IF NOT EXISTS meta.file_columns (
 );
 
 -- ===== validation ==========================================================================================
--- validation.sql: what the validate stage found, per file and rule, and per run (DESIGN §4).
+-- validation.sql: what the validate stage found, per file and rule, and per run (docs/architecture.md#nothing-lost).
 -- One row per (file, expectation) of the file's Great Expectations suite (expectations/gx/expectations/<kind>.json).
 -- `severity` comes from the suite: critical rules quarantined the failing rows (quarantine.rows), warning
 -- rules loaded them and flagged them. Idempotent: safe to run against an existing warehouse.
@@ -274,7 +274,7 @@ COMMENT ON COLUMN meta.validation_results.column_name IS '校验的列 / column 
 COMMENT ON COLUMN meta.validation_results.recorded_at IS '记录时间 / recorded at';
 
 -- ===== indicators_schema ===================================================================================
--- indicators_schema.sql: the indicator marts (DESIGN §5a) and the indicator stage's state.
+-- indicators_schema.sql: the indicator marts (docs/architecture.md#stable-names) and the indicator stage's state.
 -- Idempotent. Every mart table and column carries a Chinese and English COMMENT. work.indicator_state records
 -- what the marts were computed with (hash of the configuration and the registries, data range).
 
@@ -482,12 +482,12 @@ COMMENT ON COLUMN mart.cluster_index.min_n_firms IS '所用指标中最少的贡
 COMMENT ON COLUMN mart.cluster_index.method IS '标准化方法（minmax 或 percentile） / normalisation method';
 
 -- ===== snapshot ============================================================================================
--- snapshot.sql: the cluster-map snapshot tables (DESIGN §6) and the global reference layer.
+-- snapshot.sql: the cluster-map snapshot tables (docs/architecture.md#snapshots-alerts-and-reports) and the global reference layer.
 -- Idempotent. A snapshot is immutable: flows/stages/s08_snapshot.py inserts a new version of a period only when the
 -- content hash of its rows differs from the latest version's, and never updates or deletes a row here.
 -- mart.map_snapshots holds one header row per (period, version); mart.map_snapshot_clusters one row per
 -- cluster of that version with the headline indicators, their contributing-firm counts, a suppression
--- mark (fewer than 3 firms, DESIGN §6) and the colour class on the fixed breaks of flows/registry/maps.toml.
+-- mark (fewer than 3 firms, docs/architecture.md#disclosure-control) and the colour class on the fixed breaks of flows/registry/maps.toml.
 -- Internal rows keep suppressed values (analysts see everything); the files rendered from them do not.
 
 CREATE SCHEMA IF NOT EXISTS mart;
@@ -644,7 +644,7 @@ COMMENT ON COLUMN mart.global_clusters.lat IS '纬度（国家代表点） / lat
 COMMENT ON COLUMN mart.global_clusters.coord_level IS '坐标精度：country 国家级 / coordinate precision: country';
 
 -- ===== alerts ==============================================================================================
--- Alert stage tables (DESIGN §6), written by flows/stages/s10_alerts.py and flows/stages/s09_drift.py.
+-- Alert stage tables (docs/architecture.md#snapshots-alerts-and-reports), written by flows/stages/s10_alerts.py and flows/stages/s09_drift.py.
 --   mart.drift_results  one row per month, cluster, source kind, column and reference: the Evidently drift
 --                       score of the firm-level distribution (see flows/registry/alerts.toml [rules.data_drift]).
 --   mart.alerts         one row per alert episode: (rule, subject, first month) → alert_id. Re-running a

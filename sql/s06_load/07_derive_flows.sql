@@ -1,4 +1,4 @@
--- derive_flows.sql: monthly values from the latest reported values (DESIGN §3) for the firm-years that
+-- derive_flows.sql: monthly values from the latest reported values (docs/architecture.md#input-contract) for the firm-years that
 -- file $file_id (kind $kind: monthly or tax) reported. Run after each file, so the next file of the
 -- night is validated against a history that already includes this one. {table} is the kind's derived
 -- table (core.firm_monthly or core.tax), read for what has been derived so far.

@@ -1,4 +1,4 @@
--- indicators_digital.sql: cloud_rate, transformation_done_rate, maturity_mean, digital_coverage (DESIGN §5).
+-- indicators_digital.sql: cloud_rate, transformation_done_rate, maturity_mean, digital_coverage (docs/architecture.md#indicators).
 -- Population at m: firms of F(c) with a digital survey dated on or before the end of m; each firm's latest
 -- such survey counts. A survey holds from its month until the month of the firm's next survey, so the state
 -- at m is a running sum of +/− events (no firm × month expansion). Appends to ind_new.

@@ -1,4 +1,4 @@
--- indicators_output.sql: output_month, n_reporting, output_ytd, output_ytd_yoy, output_ttm (DESIGN §5).
+-- indicators_output.sql: output_month, n_reporting, output_ytd, output_ytd_yoy, output_ttm (docs/architecture.md#indicators).
 -- Reads grid, fm, cm, cluster_ttm, bounds (indicators_base.sql); appends to ind_new.
 -- Flags: span (a record ending in m covers more than one month, e.g. 1–2月), span_edge (a TTM record
 -- reaches back before the window), partial_window (the window starts before the first month with data),

@@ -1,5 +1,5 @@
 -- indicators_procurement.sql: local_supporting_rate, unknown_supplier_share, local_supporting_rate_leaders,
--- local_supplier_count over TTM procurement by F(c) (DESIGN §5). Reads the per-cluster and month pre-aggregate
+-- local_supplier_count over TTM procurement by F(c) (docs/architecture.md#indicators). Reads the per-cluster and month pre-aggregate
 -- work.proc_cluster_month (indicators_work.sql), never core.procurement, so the cost does not grow with the
 -- number of procurement rows. Appends to ind_new.
 -- Distinct counts over the TTM window (buyers, chain-leader buyers, local suppliers) come exact from

@@ -1,5 +1,5 @@
 -- indicators_registry.sql: registry counts n_firms, n_above_scale, n_srdi, n_chain_leaders, n_platforms
--- (DESIGN §5), from the current registry rows (the same value in every period). n_firms (the column) is the
+-- (docs/architecture.md#indicators), from the current registry rows (the same value in every period). n_firms (the column) is the
 -- cluster's firm count. Appends to ind_new.
 -- reads: core.platforms, firm_cluster, grid
 -- writes: ind_new

@@ -1,5 +1,5 @@
 -- indicators_ttm.sql: TTM ratios — per_mu_tax, per_mu_output, rd_intensity, energy_intensity,
--- labour_productivity, top1_share, hhi (DESIGN §5). Reads cluster_ttm (indicators_base.sql); appends to
+-- labour_productivity, top1_share, hhi (docs/architecture.md#indicators). Reads cluster_ttm (indicators_base.sql); appends to
 -- ind_new. Every ratio stores numerator and denominator (the province roll-up recomputes from them) and is
 -- NULL with an undefined:<reason> flag when its denominator is zero or empty, or when no firm reported the
 -- numerator (e.g. bureaus that do not collect rd_expense: undefined:not_reported). Windows that start before the

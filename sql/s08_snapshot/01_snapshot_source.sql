@@ -1,6 +1,6 @@
 -- snapshot_source.sql: one row per cluster with indicators in period $period — the content of a map
 -- snapshot before classing and suppression (flows/stages/s08_snapshot.py adds those from flows/registry/maps.toml). Reads the
--- stable marts (DESIGN §5a) only. A cluster without any indicator row for the period is left out.
+-- stable marts (docs/architecture.md#stable-names) only. A cluster without any indicator row for the period is left out.
 -- reads: core.clusters, mart.cluster_classes, mart.cluster_indicators
 -- writes: (none)
 

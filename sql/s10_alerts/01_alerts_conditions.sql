@@ -1,4 +1,4 @@
--- Threshold alert conditions (DESIGN §6) for every cluster and month, parameters from flows/registry/alerts.toml.
+-- Threshold alert conditions (docs/architecture.md#snapshots-alerts-and-reports) for every cluster and month, parameters from flows/registry/alerts.toml.
 -- Output: TEMP TABLE alert_conditions, one row per (rule, subject, period) that could be evaluated, with
 -- `active` saying whether the condition holds; flows/stages/s10_alerts.py turns runs of active months into episodes.
 -- Values built on a partial window (TTM or last year's YTD starting before the data) are not evaluated:
