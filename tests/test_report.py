@@ -423,3 +423,29 @@ def test_the_report_map_is_drawn_at_the_text_width(internal):
     width, _ = Image.open(internal.map_png).size
     assert width == round(report.CHART_WIDTH_IN * 150)      # 150 dpi: placed at 1:1, its ≥ 8 pt texts stay 8 pt
     assert f'src="{report.data_uri(internal.map_png)}"' in internal.html.read_text(encoding="utf-8")
+
+
+def test_validation_problems_are_listed_internally_and_counted_in_public():
+    """An engine disagreement names file, rule and rows in the internal edition; the public one says how many
+    rules are unconfirmed without naming files; a rule not checked alone puts no error sentence in public."""
+    from flows.stages.s11_report import _validation_problems
+    from flows.support.warehouse import apply_schema
+
+    con = duckdb.connect()
+    apply_schema(con)
+    con.execute("""INSERT INTO meta.validation_problems (run_id, file_id, file_name, kind, rule, column_name, problem,
+                   severity, example_rows, detail_zh, detail_en) VALUES
+                   (1, 1, 'firms.csv', 'firms', 'unknown_cluster', 'cluster_id', 'not_checked', 'warning', NULL,
+                    '未校验', 'not checked')""")
+    assert _validation_problems(con, "en", "public") == {"problems": [], "problems_public": None}
+    con.execute("""INSERT INTO meta.validation_problems (run_id, file_id, file_name, kind, rule, column_name, problem,
+                   severity, example_rows, detail_zh, detail_en) VALUES
+                   (2, 3, 'monthly_2025-03.csv', 'monthly', 'negative_value', 'output', 'engines_disagree', 'error',
+                    '3', '仅 GX 判定 1 行', '1 only by Great Expectations')""")
+    internal = _validation_problems(con, "zh", "internal")
+    assert [(p["file_name"], p["label"], p["where"], p["rows"]) for p in internal["problems"]] == [
+        ("monthly_2025-03.csv", "校验复核不一致（错误）", "数值为负（output）", "（行 3）"),
+        ("firms.csv", "规则未校验", "集群不在名录中（cluster_id）", "")]
+    public = _validation_problems(con, "en", "public")
+    assert public["problems"] == [] and ": 1 (" in public["problems_public"]
+    assert "monthly_2025-03.csv" not in public["problems_public"]

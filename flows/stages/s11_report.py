@@ -89,7 +89,7 @@ TEXT: dict[str, dict[str, str]] = {
         "yi": "亿元", "na": "—", "colon": "：", "gap": "　", "rated_as_of": "（评价期：{period}）",
         "province_scope": "（{province}）",
         "engines_disagree": "校验复核不一致（错误）", "not_checked": "规则未校验",
-        "problems_public": "有{n}条校验规则的两种校验结果不一致，相关数据有待核实。",
+        "problems_public": "两种校验引擎结论不一致的校验规则：{n}条（相关数据的校验结论未获确认）。",
     },
     "en": {
         "title": "Industrial Cluster Monitoring Report", "toc": "Contents", "s1": "1. Overview",
@@ -144,8 +144,8 @@ TEXT: dict[str, dict[str, str]] = {
         "names_note": "Cluster names are given in Chinese where the cluster registry has no English name.",
         "province_scope": " ({province})",
         "engines_disagree": "Validation not confirmed (error)", "not_checked": "Rule not checked",
-        "problems_public": "On {n} validation rules the two validation engines disagreed; the data concerned is "
-                           "being verified.",
+        "problems_public": "Validation rules on which the two validation engines disagreed: {n} (the verdicts on "
+                           "the data concerned are not confirmed).",
     },
 }
 
