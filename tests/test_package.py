@@ -10,6 +10,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 # What a build needs of the checkout: the package, its metadata and the folders flows/resources links to.
 BUILD_INPUTS = ("pyproject.toml", "README.md", "flows", "sql", "expectations", "reports/templates", "reports/vendor",
@@ -33,8 +35,12 @@ def build_wheel(tmp: Path) -> Path:
     return wheel
 
 
-def test_the_wheel_holds_every_resource_the_runtime_reads(tmp_path):
-    wheel = build_wheel(tmp_path)
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+def test_the_wheel_holds_every_resource_the_runtime_reads(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     checkout = {f"flows/resources/sql/{p.relative_to(ROOT / 'sql')}" for p in (ROOT / "sql").rglob("*.sql")}
     checkout |= {f"flows/resources/templates/{p.name}" for p in (ROOT / "reports" / "templates").iterdir()}
@@ -46,13 +52,13 @@ def test_the_wheel_holds_every_resource_the_runtime_reads(tmp_path):
     assert checkout - names == set()
 
 
-def test_an_installed_wheel_checks_a_file_outside_the_checkout(tmp_path):
+def test_an_installed_wheel_checks_a_file_outside_the_checkout(wheel, tmp_path):
     """Install the wheel into a throwaway target and run `clusterwatch check` on a sample file from there: the
     SQL schema, the suites, the vocabulary and the source config all come from the installed package."""
     target = tmp_path / "target"
     uv = Path(sys.executable).with_name("uv")
     subprocess.run([str(uv), "pip", "install", "-q", "--no-deps", "--target", str(target),
-                    str(build_wheel(tmp_path))], check=True, capture_output=True, text=True, timeout=600)
+                    str(wheel)], check=True, capture_output=True, text=True, timeout=600)
     sample = next((ROOT / "data" / "sample" / "inbox").glob("tax_*.csv"))
     inbox = shutil.copy2(sample, tmp_path / sample.name)
     run = tmp_path / "elsewhere"
