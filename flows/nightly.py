@@ -203,8 +203,8 @@ def ingest_task(con: duckdb.DuckDBPyConnection, run_id: int, landed: LandedFile,
 def validate_gx_task(con: duckdb.DuckDBPyConnection, run_id: int, session: ValidationSession) -> int:
     """Great Expectations over the night's files, one run per kind; GX counts per file into the results.
 
-    Runs in a worker thread on its own DuckDB cursor, beside the indicator, snapshot, alerts and report
-    stages (its tables are its own, so the two transactions never touch the same rows).
+    Runs in a worker thread on its own DuckDB cursor, beside the indicator, snapshot and alerts stages (its
+    tables are its own, so the two transactions never touch the same rows); the report waits for it.
     """
     session.finish(con, run_id)
     return session.gx_runs
@@ -349,8 +349,9 @@ def _night(summary: NightSummary, reports: Path) -> None:
                 logger.info("[%d/%d] %s: %s, %d loaded, %d quarantined%s", i, len(landed), item.name,
                             outcome.status, outcome.rows_loaded, outcome.rows_quarantined,
                             f" ({outcome.reason})" if outcome.reason else "")
-        # Great Expectations re-checks the night's verdicts (one run per kind) beside the stages that follow:
-        # nothing downstream reads its counts, and its Python work overlaps their DuckDB work.
+        # Great Expectations re-checks the night's verdicts (one run per kind) beside indicators, snapshot and
+        # alerts, which do not read its counts: its Python work overlaps their DuckDB work. The report waits for
+        # it, since it says whether the two engines agreed.
         gx_con = con.cursor()
         checks = validate_gx_task.submit(gx_con, run_id, session)
         try:
