@@ -1,8 +1,9 @@
 """The report's supply-chain section: chain diagram, 招商线索 table, development index ranking and radar charts.
 
-Why a module of its own: flows/stages/s11_report.py lays out the monitoring report; this section reads its own marts
-(mart.chain_flows, chain_segments, supply_leads, cluster_index, sql/indicators_chain*.sql) and is included by a
-template partial (reports/templates/_chain.html.j2), so the two change independently.
+Why a module of its own: flows/stages/s11_report.py decides the monitoring report's content (flows/render/report.py
+lays it out); this section still reads its own marts (mart.chain_flows, chain_segments, supply_leads, cluster_index,
+sql/indicators_chain*.sql) and is included by a template partial (reports/templates/_chain.html.j2), so the two
+change independently.
 
 Disclosure (docs/architecture.md#disclosure-control): flows and leads name firms (a supplier, the segment a firm buys
 for), so they appear only
