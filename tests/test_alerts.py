@@ -33,8 +33,7 @@ def evaluated(tmp_path_factory, sample_warehouse):
     db = work / "clusterwatch.duckdb"
     shutil.copyfile(sample_warehouse.warehouse, db)
     con = duckdb.connect(str(db))
-    con.execute("DROP TABLE IF EXISTS mart.alerts; DROP TABLE IF EXISTS mart.drift_results; "
-                "DROP TABLE IF EXISTS meta.outbox")
+    con.execute("DELETE FROM mart.alerts; DELETE FROM mart.drift_results; DELETE FROM meta.outbox")
     settings = DeliverySettings(smtp_to=("analyst@example.cn",), webhook_url="http://127.0.0.1:9/robot")
     summary = evaluate_alerts(con, reports_dir=work / "reports", settings=settings)
     yield con, summary, settings, work

@@ -16,7 +16,7 @@ import pytest
 
 from flows.stages import s07_indicators as ind
 from flows.stages.s07_indicators import changed_periods, dictionary_markdown, registry, update_indicators
-from flows.support.warehouse import apply_schema
+from flows.support.warehouse import apply_schema, sql_path
 
 ROOT = Path(__file__).resolve().parent.parent
 TRUTH = ROOT / "data" / "sample" / "truth"
@@ -532,3 +532,16 @@ def test_firm_ratings_kept_for_december_and_latest_period_and_on_demand() -> Non
     update_indicators(con, {D(2025, 7, 1)})
     periods = {r[0] for r in con.execute("SELECT DISTINCT period FROM mart.firm_ratings").fetchall()}
     assert periods == {D(2024, 12, 1), D(2025, 7, 1)}
+
+
+def test_the_stage_runs_its_sql_files_in_the_order_of_their_numbers() -> None:
+    """sql/s07_indicators/ is numbered in run order (tests/test_sql_files.py checks the temp tables against the
+    numbers); the stage must run the files in that order, on a full recompute and on an incremental night."""
+    con = make_db(firms=[firm("F1"), firm("S1", adcode="320507")],
+                  monthly=[rec("F1", D(2024, 12, 1), 10.0), rec("F1", D(2025, 1, 1), 12.0)],
+                  procurement=[("F1", "S1", "s", None, D(2025, 1, 1), 5.0)])
+    for changed in (None, {D(2025, 1, 1)}):
+        update_indicators(con, changed)
+        ran = [name for name in ind.last_timings if name != "state"]   # first run of each file, in order
+        numbers = [int(sql_path(name).name.split("_", 1)[0]) for name in ran]
+        assert numbers == sorted(numbers) and len(ran) >= 20, ran

@@ -16,6 +16,7 @@ from test_nightly import CLUSTERS, LEADER, SUPPLIER
 
 from flows.nightly import nightly
 from flows.support.uscc import uscc_check_char
+from flows.support.warehouse import apply_schema
 
 REPORT = "监测月报"
 THIRD = "91130609MA0000004" + uscc_check_char("91130609MA0000004")
@@ -97,6 +98,7 @@ def test_clusterwatch_deliver_sends_what_the_outbox_holds(tmp_path, mail_env):
 
     warehouse = tmp_path / "cw.duckdb"
     with duckdb.connect(str(warehouse)) as con:
+        apply_schema(con)
         enqueue_email(con, ["a@example.cn"], "预警 2025-12", "正文")
     cmd = [str(Path(sys.executable).with_name("clusterwatch")), "deliver", "--warehouse", str(warehouse)]
     with smtp_on_loopback() as (controller, mailbox):

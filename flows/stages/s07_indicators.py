@@ -2,14 +2,14 @@
 (docs/architecture.md#indicators).
 
 One registry (flows/registry/indicators.toml) defines every indicator; this module loads it into
-mart.indicator_dictionary, generates the wide view from it, runs the sql/indicators_*.sql files it names and
+mart.indicator_dictionary, generates the wide view from it, runs the files of sql/s07_indicators/ it names and
 checks that they produce exactly the registered codes, and renders it as Markdown for the README. The
 classification thresholds and weights live in flows/registry/classification.toml.
 
 Work is set-based and grows with the changed months, not with history. The inputs are stored per month in
-schema work under integer ids (sql/indicators_work.sql): firm facts per firm and month and their sums per
-cluster and month (sql/indicators_firm_month.sql); procurement per buyer and month, the distinct local
-suppliers per cluster and month, and their sums per cluster and month (sql/indicators_proc_*.sql, one month of
+schema work under integer ids (indicators_work.sql): firm facts per firm and month and their sums per
+cluster and month (indicators_firm_month.sql); procurement per buyer and month, the distinct local
+suppliers per cluster and month, and their sums per cluster and month (indicators_proc_*.sql, one month of
 procurement rows per statement, so memory is bounded by a month). A full recompute builds every month, an
 incremental night only the changed ones. The indicator SQL then gets the target periods as a temp table; TTM
 sums are sums over 12 small per-cluster-month rows. Distinct counts over a TTM window (buyers, local
@@ -74,7 +74,7 @@ SQL_AFTER = ("indicators_publish", "classify_clusters", "classify_firms", "indic
 # Seconds per SQL file of the last update_indicators call (for bench/bench_indicators.py).
 last_timings: dict[str, float] = {}
 last_statement_timings: dict[str, float] = {}
-# Up to this many target periods, per-firm TTM sums come from a range join (sql/indicators_firm_ttm_few.sql).
+# Up to this many target periods, per-firm TTM sums come from a range join (indicators_firm_ttm_few.sql).
 FEW_TARGETS = 2
 
 

@@ -8,6 +8,7 @@ path. Analysts holding a read-only connection keep reading the old version and n
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import re
 import shutil
@@ -23,6 +24,7 @@ from flows.support.contract import CANONICAL_UNIT, KINDS
 from flows.support.settings import DUCKDB_MEMORY_LIMIT, SQL_DIR
 
 MIGRATIONS_DIR = SQL_DIR / "migrations"
+_LOG = logging.getLogger(__name__)
 
 
 # Files are found by name anywhere under sql/: a file's name is its stem without the run-order number, so
@@ -335,7 +337,9 @@ def building(published: Path) -> Iterator[duckdb.DuckDBPyConnection]:
                     shutil.copyfile(published, work)
             with _naming("opening the building copy", work):
                 con = duckdb.connect(str(work), config={"memory_limit": DUCKDB_MEMORY_LIMIT})
-            apply_schema(con)
+            applied = apply_schema(con)
+            if applied:
+                _LOG.warning("migrated %s to schema version %d: %s", published, schema_version(con), ", ".join(applied))
             yield con
             with _naming("writing the checkpoint of", work):
                 con.execute("CHECKPOINT")

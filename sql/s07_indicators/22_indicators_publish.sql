@@ -24,7 +24,8 @@ FROM ind_new;
 
 -- Rank 1.0 = best in the domain by the indicator's direction (highest value for neutral indicators);
 -- NULL when fewer than two clusters of the domain have a value.
-INSERT INTO mart.cluster_indicators
+INSERT INTO mart.cluster_indicators (cluster_id, period, indicator, value, numerator, denominator, n_firms, flags,
+                                     pct_rank_in_domain)
 SELECT n.cluster_id, n.period, n.indicator, n.value, n.numerator, n.denominator, n.n_firms, list_sort(n.flags),
        CASE WHEN n.value IS NOT NULL AND count(n.value) OVER d >= 2 THEN
            (rank() OVER (PARTITION BY c.domain, n.period, n.indicator, n.value IS NULL
@@ -41,7 +42,8 @@ WHERE period IN (SELECT period FROM tp)
    OR period < (SELECT first_period FROM bounds) OR period > (SELECT last_period FROM bounds);
 
 -- Additive indicators are summed; ratios are recomputed from summed numerators and denominators.
-INSERT INTO mart.province_indicators
+INSERT INTO mart.province_indicators (province, period, indicator, value, numerator, denominator, n_firms,
+                                      n_clusters, flags)
 WITH agg AS (
     SELECT c.province, n.period, n.indicator, r.rollup,
            sum(n.value) AS sum_value, count(n.value) AS n_values, sum(n.numerator) AS numerator,

@@ -9,7 +9,9 @@ DELETE FROM mart.cluster_classes
 WHERE period IN (SELECT period FROM tp)
    OR period < (SELECT first_period FROM bounds) OR period > (SELECT last_period FROM bounds);
 
-INSERT INTO mart.cluster_classes
+INSERT INTO mart.cluster_classes (cluster_id, period, output_ttm, scale_tier, scale_tier_en, local_supporting_rate,
+                                  n_chain_leaders, n_platforms, rd_intensity, test_linkage, test_leadership,
+                                  test_innovation, tests_passed, stage, stage_en)
 WITH w AS (
     SELECT cluster_id, period,
            max(value) FILTER (WHERE indicator = 'output_ttm') AS output_ttm,

@@ -36,7 +36,9 @@ WHERE w.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)
 GROUP BY w.fid, rp.period;
 
 -- Rows: every firm with a monthly record in the window (firm_ttm); values only for the evaluated ones.
-INSERT INTO mart.firm_ratings
+INSERT INTO mart.firm_ratings (uscc, period, cluster_id, score, class, rated, reason, rating_group, rank_in_group,
+                               n_rated_in_group, land_area, per_mu_tax, per_mu_value_added, value_added_basis,
+                               output_per_tce, labour_productivity, rd_intensity, flags)
 WITH base AS (
     SELECT f.fid, l.uscc, f.cluster_id, f.period, l.land_area,
            CASE WHEN cfg.require_above_scale AND NOT l.above_scale THEN 'not_above_scale'

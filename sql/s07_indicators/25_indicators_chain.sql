@@ -29,7 +29,9 @@ JOIN cluster_map c USING (cluster_id)
 JOIN work.chain_flow_month w ON w.cidx = c.cidx AND w.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
 GROUP BY ALL;
 
-INSERT INTO mart.chain_flows
+INSERT INTO mart.chain_flows (cluster_id, period, buyer_segment, supplier_group, supplier_segment, amount_ttm,
+                              local_amount_ttm, n_rows, share_of_buyer_segment, share_of_cluster, local_share,
+                              buyer_segment_local_share)
 SELECT cluster_id, period, buyer_segment, supplier_group, supplier_segment, amount, local_amount, n_rows,
        amount / nullif(sum(amount) OVER (PARTITION BY cluster_id, period, buyer_segment), 0),
        amount / nullif(sum(amount) OVER (PARTITION BY cluster_id, period), 0),
@@ -40,7 +42,9 @@ FROM chain_flow_ttm;
 
 -- Segments: registry counts, TTM output of the segment's firms (firm_ttm), purchases, and the weak-link test
 -- against the same segment in the other clusters of the domain.
-INSERT INTO mart.chain_segments
+INSERT INTO mart.chain_segments (cluster_id, period, segment, n_firms, n_srdi, n_chain_leaders, output_ttm,
+                                 n_firms_contrib, top2_output_ttm, purchases_ttm, local_purchases_ttm, local_share,
+                                 peer_local_share, n_peers, weak_link, weak_reason)
 WITH reg AS (
     SELECT cidx, segment, count(*) AS n_firms,
            count(*) FILTER (WHERE srdi_level IN ('provincial', 'national')) AS n_srdi,
@@ -158,7 +162,9 @@ JOIN rows r ON r.cidx = l.cidx AND r.supplier_key = l.supplier_key
            AND r.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
 GROUP BY ALL;
 
-INSERT INTO mart.supply_leads
+INSERT INTO mart.supply_leads (cluster_id, period, rank, supplier_key, supplier_name, supplier_uscc,
+                               supplier_adcode, province, city, location_class, amount_ttm, share_of_purchases,
+                               n_buying_firms, segments, main_segment, amount_prev_ttm, change_amount, change_rate)
 WITH totals AS (SELECT cluster_id, period, sum(amount) AS purchases FROM chain_flow_ttm GROUP BY ALL),
 with_prev AS (
     SELECT l.*, CASE WHEN (l.period - INTERVAL 23 MONTH)::DATE >= (SELECT first_period FROM bounds)

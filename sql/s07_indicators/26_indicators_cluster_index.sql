@@ -12,7 +12,8 @@ DELETE FROM mart.cluster_index
 WHERE period IN (SELECT period FROM tp)
    OR period < (SELECT first_period FROM bounds) OR period > (SELECT last_period FROM bounds);
 
-INSERT INTO mart.cluster_index
+INSERT INTO mart.cluster_index (cluster_id, period, scale, growth, linkage, innovation, digital, green, land, total,
+                                rank, n_clusters, missing_dimensions, min_n_firms, method)
 WITH v AS (
     SELECT ci.cluster_id, ci.period, i.dimension, ci.indicator, i.weight, ci.n_firms,
            CASE WHEN r.direction = 'lower_better' THEN -1 ELSE 1 END AS sgn,
