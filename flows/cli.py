@@ -218,15 +218,34 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from flows.stages.s11_report import report_command
+    """Render one month's report from the published warehouse, read-only."""
+    from flows.render.maps import parse_period
+    from flows.stages.s11_report import latest_period, render_report
+    from flows.support.warehouse import connect_readonly
 
-    return report_command(args.warehouse, args.period, args.lang, args.audience, args.province, args.out)
+    with connect_readonly(args.warehouse) as con:
+        when = parse_period(args.period) if args.period else latest_period(con)
+        if when is None:
+            print("no indicators in the warehouse yet: nothing to report")
+            return 1
+        files = render_report(con, when, lang=args.lang, audience=args.audience, province=args.province,
+                              out_dir=args.out)
+    print(f"report     {files.html}")
+    if files.pdf:
+        print(f"           {files.pdf}")
+    print(f"           {len(files.charts)} charts, {len(files.tables)} tables, {files.n_suppressed} cells withheld")
+    if files.edition:
+        print(f"edition    {files.edition}")
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from flows.support.export import export_command
+    """Write a mart table or a read-only query to CSV/XLSX/Parquet and say what was written."""
+    from flows.support.export import export
 
-    return export_command(args.warehouse, args.out, args.format, args.table, args.query)
+    result = export(args.warehouse, args.out, args.format, args.table, args.query)
+    print(f"{result.path}  ({result.rows:,} rows, {len(result.columns)} columns)")
+    return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -810,26 +810,6 @@ def _methodology(lang: str) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------------- CLI and nightly
 
 
-def report_command(warehouse: Path, period: str | None, lang: str = "zh", audience: str = "internal",
-                   province: str | None = None, out_dir: Path | None = None) -> int:
-    """`clusterwatch report --period 2025-12 [--lang zh|en] [--audience internal|public] [--province P]`."""
-    from flows.render.maps import parse_period
-
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        when = parse_period(period) if period else latest_period(con)
-        if when is None:
-            print("no indicators in the warehouse yet: nothing to report")
-            return 1
-        files = render_report(con, when, lang=lang, audience=audience, province=province, out_dir=out_dir)
-    print(f"report     {files.html}")
-    if files.pdf:
-        print(f"           {files.pdf}")
-    print(f"           {len(files.charts)} charts, {len(files.tables)} tables, {files.n_suppressed} cells withheld")
-    if files.edition:
-        print(f"edition    {files.edition}")
-    return 0
-
-
 def report_stage(con: duckdb.DuckDBPyConnection, period: dt.date | None = None,
                  recipients: Sequence[str] | None = None, langs: Sequence[str] = ("zh",),
                  audience: str = "internal", out_root: Path | None = None,

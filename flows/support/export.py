@@ -169,10 +169,3 @@ def _write_xlsx(out: Path, columns: Sequence[str], rows: Sequence[tuple], notes:
         for c, value in enumerate(entry):
             put(sheet, r, c, value, wrap)
     book.close()
-
-
-def export_command(warehouse: Path, out: Path, fmt: str | None, table: str | None, query: str | None) -> int:
-    """CLI entry: write the file and say what was written."""
-    result = export(warehouse, out, fmt, table, query)
-    print(f"{result.path}  ({result.rows:,} rows, {len(result.columns)} columns)")
-    return 0
