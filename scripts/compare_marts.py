@@ -1,0 +1,122 @@
+"""Compare the mart.* tables of two clusterwatch warehouses row by row (a refactoring must not change them).
+
+Usage: python scripts/compare_marts.py BEFORE.duckdb AFTER.duckdb [--schema mart] [--ignore COLUMN ...] [--show N]
+                                      [--digits N]
+
+Every table and view of the schema in either warehouse is compared as a multiset of rows (EXCEPT ALL both
+ways, so duplicates count) over the columns both sides have. Columns that say when or by which night a row was
+written differ between any two runs and are left out: every TIMESTAMP / TIMESTAMPTZ / DATE-less time column,
+`run_id` and `*_run_id`, plus any named with --ignore. A table or column present on one side only is a
+difference. Prints per table: rows before/after and differing rows; exits 1 on any difference, 0 when equal.
+
+Floating-point columns compare exactly unless --digits N is given: then DOUBLE/FLOAT values compare rounded to N
+significant digits. Two nights over the same inbox can differ in the last bits of a sum (DuckDB aggregates in
+parallel, in no fixed order), so an exact comparison can report noise; --digits 10 separates noise from change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import duckdb
+
+TIME_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "TIME")
+
+
+def _relations(con: duckdb.DuckDBPyConnection, db: str, schema: str) -> dict[str, dict[str, str]]:
+    """Table and view name → {column: type} of one attached warehouse's schema."""
+    rows = con.execute(
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+        "WHERE database_name = ? AND schema_name = ? ORDER BY table_name, column_index", [db, schema]).fetchall()
+    out: dict[str, dict[str, str]] = {}
+    for table, column, dtype in rows:
+        out.setdefault(table, {})[column] = dtype
+    return out
+
+
+def _ignored(column: str, dtype: str, extra: set[str]) -> bool:
+    """Run timestamps and run ids differ between any two nights; the caller may name more."""
+    return (dtype in TIME_TYPES or column == "run_id" or column.endswith("_run_id") or column in extra)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _select(column: str, dtype: str, digits: int | None) -> str:
+    """The column as compared: floats rounded to `digits` significant digits when asked."""
+    name = _quote(column)
+    if digits is None or dtype not in ("DOUBLE", "FLOAT", "REAL"):
+        return name
+    return (f"CASE WHEN {name} IS NULL OR {name} = 0 OR isnan({name}) OR isinf({name}) THEN {name} "
+            f"ELSE round({name}, {int(digits) - 1} - floor(log10(abs({name})))::INTEGER) END AS {name}")
+
+
+def compare(before: Path, after: Path, schema: str = "mart", ignore: tuple[str, ...] = (),
+            show: int = 3, digits: int | None = None) -> int:
+    """Print the comparison table by table; return the number of tables that differ."""
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{before}' AS b (READ_ONLY)")
+    con.execute(f"ATTACH '{after}' AS a (READ_ONLY)")
+    left, right = _relations(con, "b", schema), _relations(con, "a", schema)
+    extra = set(ignore)
+    n_diff = 0
+    print(f"{'table':<40} {'before':>9} {'after':>9} {'only before':>12} {'only after':>11}  note")
+    for table in sorted(set(left) | set(right)):
+        if table not in left or table not in right:
+            n_diff += 1
+            side = "after" if table in right else "before"
+            print(f"{schema}.{table:<{39 - len(schema)}} {'':>9} {'':>9} {'':>12} {'':>11}  only in {side}")
+            continue
+        cols_b, cols_a = left[table], right[table]
+        common = [c for c in cols_b if c in cols_a and not _ignored(c, cols_b[c], extra)
+                  and not _ignored(c, cols_a[c], extra)]
+        ignored = sorted(c for c in set(cols_b) | set(cols_a) if c not in common
+                         and c in cols_b and c in cols_a)
+        one_sided = sorted(set(cols_b) ^ set(cols_a))
+        select = ", ".join(_select(c, cols_b[c], digits) for c in common)
+        name = f"{_quote(schema)}.{_quote(table)}"
+        n_b = con.execute(f"SELECT count(*) FROM b.{name}").fetchone()[0]
+        n_a = con.execute(f"SELECT count(*) FROM a.{name}").fetchone()[0]
+        only_b = f"SELECT {select} FROM b.{name} EXCEPT ALL SELECT {select} FROM a.{name}"
+        only_a = f"SELECT {select} FROM a.{name} EXCEPT ALL SELECT {select} FROM b.{name}"
+        d_b = con.execute(f"SELECT count(*) FROM ({only_b})").fetchone()[0]
+        d_a = con.execute(f"SELECT count(*) FROM ({only_a})").fetchone()[0]
+        notes = []
+        if one_sided:
+            notes.append(f"columns on one side only: {', '.join(one_sided)}")
+        if ignored:
+            notes.append(f"ignored: {', '.join(ignored)}")
+        differs = bool(d_b or d_a or one_sided)
+        n_diff += differs
+        print(f"{schema}.{table:<{39 - len(schema)}} {n_b:>9} {n_a:>9} {d_b:>12} {d_a:>11}  "
+              f"{'DIFFERS ' if differs else ''}{'; '.join(notes)}")
+        if differs and show:
+            for label, query in (("before", only_b), ("after", only_a)):
+                for row in con.execute(f"{query} LIMIT {int(show)}").fetchall():
+                    print(f"    only {label}: {dict(zip(common, row, strict=True))}")
+    print(f"{n_diff} table(s) differ" if n_diff else "all tables equal")
+    return n_diff
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("before", type=Path)
+    parser.add_argument("after", type=Path)
+    parser.add_argument("--schema", default="mart")
+    parser.add_argument("--ignore", action="append", default=[], help="a further column to leave out (repeatable)")
+    parser.add_argument("--show", type=int, default=3, help="differing rows to print per side and table")
+    parser.add_argument("--digits", type=int, default=None,
+                        help="compare floating-point values rounded to this many significant digits")
+    args = parser.parse_args(argv)
+    for path in (args.before, args.after):
+        if not path.is_file():
+            print(f"compare_marts: no warehouse at {path}", file=sys.stderr)
+            return 2
+    return 1 if compare(args.before, args.after, args.schema, tuple(args.ignore), args.show, args.digits) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
