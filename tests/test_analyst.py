@@ -15,8 +15,8 @@ import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
-from flows.stages.s07_indicators import registry
 from flows.support.export import DATA_SHEET, NOTES_SHEET, export
+from flows.support.registry import registry
 
 DUCKDB_CLI = Path(sys.executable).with_name("duckdb")
 STABLE_SCHEMAS = ("meta", "quarantine", "core", "history", "mart")

@@ -4,7 +4,7 @@ exists in docs/architecture.md."""
 import re
 
 from flows.render.dictionary import README, render_readme
-from flows.stages.s07_indicators import registry
+from flows.support.registry import registry
 
 
 def test_readme_indicator_dictionary_is_up_to_date_with_the_registry():

@@ -14,8 +14,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from flows.render.dictionary import dictionary_markdown
 from flows.stages import s07_indicators as ind
-from flows.stages.s07_indicators import changed_periods, dictionary_markdown, registry, update_indicators
+from flows.stages.s07_indicators import changed_periods, update_indicators
+from flows.support.registry import registry
 from flows.support.warehouse import apply_schema, sql_path
 
 ROOT = Path(__file__).resolve().parent.parent

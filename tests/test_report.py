@@ -112,7 +112,7 @@ def test_trend_charts_draw_the_largest_clusters_and_their_csv_keeps_every_cluste
 
 
 def test_methodology_comes_from_the_registry(internal):
-    from flows.stages.s07_indicators import registry
+    from flows.support.registry import registry
 
     html = internal.html.read_text(encoding="utf-8")
     appendix = html[html.index('id="methodology"'):]

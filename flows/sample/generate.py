@@ -42,9 +42,10 @@ from flows.sample.spec import (
     TAX_STYLE,
 )
 from flows.sample.truth import chain, cluster_index, derive, indicators
-from flows.stages.s07_indicators import chain_index_config, registry
+from flows.stages.s07_indicators import chain_index_config
 from flows.support.adcodes import adcode_names
 from flows.support.contract import KINDS, LOCAL_SCOPES, UNITS
+from flows.support.registry import registry
 from flows.support.uscc import ALPHABET
 
 SCALES = ("sample", "province", "nation")

@@ -1,9 +1,9 @@
 """The indicator stage: monitoring indicators, classifications and ratings from core into mart
 (docs/architecture.md#indicators).
 
-One registry (flows/registry/indicators.toml) defines every indicator; this module loads it into
-mart.indicator_dictionary, generates the wide view from it, runs the files of sql/s07_indicators/ it names and
-checks that they produce exactly the registered codes, and renders it as Markdown for the README. The
+One registry (flows/registry/indicators.toml, loaded by flows/support/registry.py) defines every indicator;
+this module writes it into mart.indicator_dictionary, generates the wide view from it, runs the files of
+sql/s07_indicators/ it names and checks that they produce exactly the registered codes. The
 classification thresholds and weights live in flows/registry/classification.toml.
 
 Work is set-based and grows with the changed months, not with history. The inputs are stored per month in
@@ -48,24 +48,20 @@ import datetime as dt
 import hashlib
 import time
 import tomllib
-from dataclasses import dataclass
 from functools import cache
 
 import duckdb
 
 from flows.support.adcodes import adcode_names
+from flows.support.registry import REGISTRY_PATH, registry
 from flows.support.settings import REGISTRY_DIR
-from flows.support.warehouse import identifier, run_sql, sql_files, sql_path
+from flows.support.warehouse import identifier, run_sql, sql_files
 
-REGISTRY_PATH = REGISTRY_DIR / "indicators.toml"
 CLASSIFICATION_PATH = REGISTRY_DIR / "classification.toml"
 CHAIN_INDEX_PATH = REGISTRY_DIR / "chain_index.toml"
 # The dimensions of the development index: mart.cluster_index has one column per dimension, in this order.
 INDEX_DIMENSIONS = ("scale", "growth", "linkage", "innovation", "digital", "green", "land")
 
-DIRECTIONS = ("higher_better", "lower_better", "neutral")
-WINDOWS = ("month", "ytd", "ttm", "as_of", "registry")
-ROLLUPS = ("sum", "ratio", "growth", "max_share", "hhi")
 # The stage's SQL folder (numbered files in run order).
 STAGE_SQL = "s07_indicators"
 # Run after the indicator files (which the registry names): publish, classify, the chain marts, the index.
@@ -76,41 +72,6 @@ last_timings: dict[str, float] = {}
 last_statement_timings: dict[str, float] = {}
 # Up to this many target periods, per-firm TTM sums come from a range join (indicators_firm_ttm_few.sql).
 FEW_TARGETS = 2
-
-
-@dataclass(frozen=True)
-class Indicator:
-    """One registered indicator (see the field notes at the top of indicators.toml)."""
-
-    code: str
-    name_zh: str
-    name_en: str
-    unit: str
-    unit_en: str
-    direction: str
-    window: str
-    rollup: str
-    sql: str
-    definition: str
-    definition_zh: str
-
-
-@cache
-def registry() -> tuple[Indicator, ...]:
-    """The indicators in registry order, validated so a typo fails loudly rather than silently."""
-    raw = tomllib.loads(REGISTRY_PATH.read_text(encoding="utf-8"))["indicator"]
-    out = tuple(Indicator(**entry) for entry in raw)
-    codes = [i.code for i in out]
-    if len(set(codes)) != len(codes):
-        raise ValueError("duplicate indicator code in indicators.toml")
-    for ind in out:
-        if ind.direction not in DIRECTIONS or ind.window not in WINDOWS or ind.rollup not in ROLLUPS:
-            raise ValueError(f"indicator {ind.code}: bad direction/window/rollup")
-        if not ind.code.isidentifier():
-            raise ValueError(f"indicator code {ind.code!r} is not a valid column name")
-        if sql_path(ind.sql).parent.name != STAGE_SQL:
-            raise ValueError(f"indicator {ind.code}: {ind.sql} is not in sql/{STAGE_SQL}/")
-    return out
 
 
 @cache
@@ -142,17 +103,6 @@ def chain_index_config() -> dict:
             if float(ind["weight"]) <= 0 or ind.get("transform", "none") not in ("none", "log", "log1p"):
                 raise ValueError(f"chain_index.toml: {ind['code']}: weight > 0 and transform none|log|log1p")
     return cfg
-
-
-def dictionary_markdown() -> str:
-    """The registry as a Markdown table, for the README and the report's annex."""
-    head = "| code | 名称 | name | unit | direction | window | definition |\n|---|---|---|---|---|---|---|\n"
-    rows = [
-        f"| `{i.code}` | {i.name_zh} | {i.name_en} | {i.unit} | {i.direction} | {i.window} | "
-        f"{i.definition.replace('|', '/')} |"
-        for i in registry()
-    ]
-    return head + "\n".join(rows) + "\n"
 
 
 def _config_hash() -> str:
@@ -368,6 +318,7 @@ def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt
     """Run the indicator SQL for the target periods (also drops periods that left the data range), after
     rebuilding the stored inputs of the source months."""
     _run_file(con, "indicators_config", _config_params())
+    _run_file(con, "indicators_rollup")  # the roll-up formula (rollup_value), shared with the report's panel
     # Rated periods: the annual rating (December) and the latest period (the running year's provisional one).
     rated = [t for t in targets if t.month == 12 or t == last]
     _targets(con, targets, source, rated, (first, last), drop_unrated_periods=True)

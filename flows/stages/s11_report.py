@@ -7,7 +7,7 @@ Why it is built this way:
   the sections only ever see the `shown` values (Edition.cells), so nothing suppressed can slip into a table,
   a chart, a CSV or the PDF;
 * the indicator registry (flows/registry/indicators.toml) is read, never copied: names, units and the methodology
-  appendix come from flows.stages.s07_indicators.registry();
+  appendix come from flows.support.registry (the registry also says which table shows what, in which unit);
 * every query is a file in sql/ (report_*.sql) run with named parameters.
 """
 
@@ -29,25 +29,24 @@ from flows.render import chain as chain_render
 from flows.render import narrative
 from flows.render import report as page
 from flows.stages import s10_alerts as alert_rules
-from flows.stages.s07_indicators import Indicator, classification, registry
+from flows.stages.s07_indicators import classification
 from flows.support import disclosure
+from flows.support.registry import Indicator, codes_for, registry
 from flows.support.settings import REGISTRY_DIR, REPORTS_OUT
 from flows.support.warehouse import rows
 
 LANGS = ("zh", "en")
 TREND_MONTHS = 36
-# The cluster table's indicators, in column order (docs/architecture.md#indicators; names and units come from the
-# registry).
-TABLE_CODES = ("output_ttm", "output_ytd_yoy", "local_supporting_rate", "per_mu_tax", "cloud_rate",
-               "transformation_done_rate", "rd_intensity", "energy_intensity")
+# The cluster table's indicators, in column order, with a trend chart each; the KPIs; the province table
+# (docs/architecture.md#indicators; which indicators, in what order, names, units and precision: the registry's
+# `report` and `display`).
+TABLE_CODES = codes_for("table")
 TREND_CODES = TABLE_CODES
 # A trend chart draws at most this many clusters (the largest by output TTM): more lines are unreadable
 # and, at nation scale, slow to draw. The chart's CSV keeps every cluster.
 TREND_SERIES = 12
-KPI_CODES = ("output_ttm", "output_ytd", "output_ytd_yoy", "local_supporting_rate", "per_mu_tax", "cloud_rate",
-             "transformation_done_rate", "rd_intensity")
-PROVINCE_CODES = ("output_ttm", "output_ytd", "output_ytd_yoy", "local_supporting_rate", "per_mu_tax",
-                  "cloud_rate")
+KPI_CODES = codes_for("kpi")
+PROVINCE_CODES = codes_for("province")
 TEXT: dict[str, dict[str, str]] = {
     "zh": {
         "title": "产业集群运行监测月报", "toc": "目　录", "s1": "一、总体情况", "s2": "二、集群运行情况",
@@ -86,7 +85,7 @@ TEXT: dict[str, dict[str, str]] = {
         "source": "资料来源：产业集群监测数据库，按各集群企业月度统计、税收、采购与数字化调查数据计算。",
         "summary": ("{period}，纳入监测的{n}个产业集群近12个月实现工业总产值{ttm}亿元，同比{ttm_yoy}；"
                     "1—{month}月累计产值{ytd}亿元，可比口径同比增长{ytd_yoy}。集群本地配套率{lsr}，亩均税收{pmt}万元/亩。"),
-        "yi": "亿元", "na": "—", "colon": "：", "gap": "　", "rated_as_of": "（评价期：{period}）",
+        "na": "—", "colon": "：", "gap": "　", "rated_as_of": "（评价期：{period}）",
         "province_scope": "（{province}）",
         "engines_disagree": "校验复核不一致（错误）", "not_checked": "规则未校验",
         "problems_public": "两种校验引擎结论不一致的校验规则：{n}条（相关数据的校验结论未获确认）。",
@@ -140,7 +139,7 @@ TEXT: dict[str, dict[str, str]] = {
                     "the last 12 months ({ttm_yoy} year on year); year-to-date output to month {month} was {ytd} "
                     "(CNY 100 million), {ytd_yoy} on a comparable basis. Local supporting rate {lsr}; tax per mu "
                     "{pmt} (CNY 10 thousand per mu)."),
-        "yi": "CNY 100 million", "na": "—", "colon": ": ", "gap": " — ", "rated_as_of": " (rated on {period})",
+        "na": "—", "colon": ": ", "gap": " — ", "rated_as_of": " (rated on {period})",
         "names_note": "Cluster names are given in Chinese where the cluster registry has no English name.",
         "province_scope": " ({province})",
         "engines_disagree": "Validation not confirmed (error)", "not_checked": "Rule not checked",
@@ -257,25 +256,16 @@ def ind_name(code: str, lang: str) -> str:
 
 
 def display_unit(code: str, lang: str) -> str:
-    """The unit a value is shown in: money totals in 亿元, ratios in %, else the registry's unit."""
-    unit = indicators()[code].unit
-    if unit == "万元" and code.startswith("output"):
-        return TEXT[lang]["yi"]
-    if unit == "ratio":
-        return "%"
-    return unit if lang == "zh" else indicators()[code].unit_en
+    """The unit a value is shown in (registry display: money totals in 亿元, ratios in %)."""
+    display = indicators()[code].display
+    return display.unit_zh if lang == "zh" else display.unit_en
 
 
 def scaled(code: str, value: float | None) -> float | None:
     """A stored value in its display unit (万元 → 亿元 for output totals, ratio → percent)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    unit = indicators()[code].unit
-    if unit == "万元" and code.startswith("output"):
-        return value / 1e4
-    if unit == "ratio":
-        return value * 100
-    return value
+    return indicators()[code].display.apply(value)
 
 
 def fmt(code: str, value: float | None, with_unit: bool = False, lang: str = "zh") -> str:
@@ -283,12 +273,10 @@ def fmt(code: str, value: float | None, with_unit: bool = False, lang: str = "zh
     v = scaled(code, value)
     if v is None:
         return TEXT[lang]["na"]
-    unit = indicators()[code].unit
-    if unit == "ratio":
-        text = f"{v:,.1f}%"
-        return text
-    decimals = 3 if code == "energy_intensity" else (0 if unit in ("家", "个", "人") else 2)
-    text = f"{v:,.{decimals}f}"
+    display = indicators()[code].display
+    text = f"{v:,.{display.decimals}f}"
+    if display.unit_zh == "%":
+        return f"{text}%"
     return f"{text} {display_unit(code, lang)}" if with_unit else text
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tomllib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,18 +34,17 @@ from typing import TYPE_CHECKING
 import duckdb
 import polars as pl
 
-from flows.stages.s07_indicators import registry
 from flows.support import disclosure_audit
-from flows.support.settings import REGISTRY_DIR
-from flows.support.warehouse import sql_text
+from flows.support.registry import by_code, disclosure_settings, registry, with_role
+from flows.support.warehouse import run_sql, sql_text
 
 if TYPE_CHECKING:  # maps pulls in matplotlib and shapely; only the public map needs them
     from flows.render import maps
 
-SETTINGS_PATH = REGISTRY_DIR / "disclosure.toml"
-MIN_FIRMS = 3
-DOMINANCE_N = 2
-DOMINANCE_SHARE = 0.85
+_THRESHOLDS = disclosure_settings()  # flows/registry/disclosure.toml, the one home of these numbers
+MIN_FIRMS = int(_THRESHOLDS["min_firms"])
+DOMINANCE_N = int(_THRESHOLDS["dominance_n"])
+DOMINANCE_SHARE = float(_THRESHOLDS["dominance_share"])
 AUDIENCES = ("internal", "public")
 SYMBOL = "—*"
 FOOTNOTE_ZH = (f"“{SYMBOL}”表示依统计数据保密规定不予公布（贡献企业少于{MIN_FIRMS}家、"
@@ -55,23 +53,11 @@ FOOTNOTE_EN = (f"“{SYMBOL}”: withheld for confidentiality (fewer than {MIN_F
                f"{DOMINANCE_N} firms above {DOMINANCE_SHARE:.0%} of the total, or withheld so that another "
                "withheld value cannot be derived).")
 
-# The firm-level sums each indicator is built from (measures of sql/report_contributions.sql).
-DOMINANCE_MEASURES: dict[str, tuple[str, ...]] = {
-    "output_month": ("output_month",),
-    "output_ytd": ("output_ytd",),
-    "output_ytd_yoy": ("output_ytd",),
-    "output_ttm": ("output_ttm",),
-    "local_supporting_rate": ("proc_ttm", "proc_local_ttm"),
-    "unknown_supplier_share": ("proc_ttm",),
-    "local_supporting_rate_leaders": ("proc_ttm",),
-    "per_mu_tax": ("tax_ttm",),
-    "per_mu_output": ("output_ttm_land",),
-    "rd_intensity": ("rd_ttm", "revenue_ttm"),
-    "energy_intensity": ("energy_ttm", "output_ttm"),
-    "labour_productivity": ("output_ttm", "employees_ttm"),  # output ÷ it gives the headcount
-}
-NEVER_PUBLIC = ("top1_share", "hhi")
-
+# The firm-level sums each indicator is built from (registry: disclosure.dominance; measures of
+# sql/report_contributions.sql), and the indicators that describe the largest firms (role concentration).
+DOMINANCE_MEASURES: dict[str, tuple[str, ...]] = {i.code: i.disclosure.dominance for i in registry()
+                                                  if i.disclosure.dominance}
+NEVER_PUBLIC = with_role("concentration")
 
 @dataclass(frozen=True)
 class Relation:
@@ -108,32 +94,10 @@ def panel(con: duckdb.DuckDBPyConnection, periods: Iterable[dt.date]) -> pl.Data
     Columns: row_id, kind (cluster/province/all), province, period, indicator, value, n_firms.
     """
     _periods_table(con, periods)
-    rollups = ", ".join(f"('{i.code}', '{i.rollup}')" for i in registry())  # codes are identifiers
-    con.execute(f"CREATE OR REPLACE TEMP TABLE report_rollup AS SELECT * FROM (VALUES {rollups}) v(indicator, rollup)")
-    if True:
-        frame = con.execute(
-            """WITH ci AS (
-                   SELECT ci.cluster_id, c.province, ci.period, ci.indicator, ci.value, ci.numerator,
-                          ci.denominator, ci.n_firms
-                   FROM mart.cluster_indicators ci JOIN core.clusters c USING (cluster_id)
-                   WHERE ci.period IN (SELECT period FROM report_periods))
-               SELECT cluster_id AS row_id, 'cluster' AS kind, province, period, indicator, value, n_firms FROM ci
-               UNION ALL
-               SELECT 'P:' || province, 'province', province, period, indicator, value, n_firms
-               FROM mart.province_indicators WHERE period IN (SELECT period FROM report_periods)
-               UNION ALL
-               SELECT 'ALL', 'all', NULL, period, indicator,
-                      CASE r.rollup
-                          WHEN 'sum' THEN sum(coalesce(numerator, value))
-                          WHEN 'ratio' THEN sum(numerator) / nullif(sum(denominator), 0)
-                          WHEN 'growth' THEN sum(numerator) / nullif(sum(denominator), 0) - 1
-                          WHEN 'max_share' THEN max(numerator) / nullif(sum(denominator), 0)
-                          WHEN 'hhi' THEN sum(numerator) / nullif(sum(denominator), 0) ^ 2 END,
-                      sum(n_firms)
-               FROM ci JOIN report_rollup r USING (indicator)
-               GROUP BY period, indicator, r.rollup"""
-        ).pl().with_columns(pl.col("n_firms").cast(pl.Int64))
-    return frame
+    run_sql(con, "indicators_rollup")
+    inds = registry()
+    return run_sql(con, "report_panel", {"codes": [i.code for i in inds], "rollups": [i.rollup for i in inds]}
+                   ).pl().with_columns(pl.col("n_firms").cast(pl.Int64))
 
 
 def relations(frame: pl.DataFrame) -> list[Relation]:
@@ -204,23 +168,26 @@ def secondary(values: dict[tuple, float | None], status: dict[tuple, str], rels:
 def linked(frame_values: dict[tuple, float | None], status: dict[tuple, str]) -> dict[tuple, str]:
     """Indicators that share a sum are withheld together (returns a new dict).
 
-    output_ytd_yoy(m) = Σ YTD(m) / Σ YTD(m − 12) − 1 over comparable firms: shown beside output_ytd of either
-    month it gives the other one within the comparable-basis difference, so it is withheld whenever
-    output_ytd of m or of m − 12 is withheld.
+    An indicator with a linked additive indicator (registry: disclosure.linked), e.g. output_ytd_yoy(m) =
+    Σ YTD(m) / Σ YTD(m − 12) − 1 over comparable firms: shown beside output_ytd of either month it gives the
+    other one within the comparable-basis difference, so it is withheld whenever the linked indicator of m or
+    of m − 12 is withheld.
     """
     status = dict(status)
+    codes = by_code()
     for (row_id, period, indicator), value in frame_values.items():
-        if indicator != "output_ytd_yoy" or value is None or (row_id, period, indicator) in status:
+        base = codes[indicator].disclosure.linked if indicator in codes else None
+        if base is None or value is None or (row_id, period, indicator) in status:
             continue
         year_before = period.replace(year=period.year - 1)
-        if (row_id, period, "output_ytd") in status or (row_id, year_before, "output_ytd") in status:
+        if (row_id, period, base) in status or (row_id, year_before, base) in status:
             status[(row_id, period, indicator)] = "linked"
     return status
 
 
 def settings() -> dict:
-    """flows/registry/disclosure.toml (protection range of the audit, rounds)."""
-    return tomllib.loads(SETTINGS_PATH.read_text(encoding="utf-8"))
+    """flows/registry/disclosure.toml (thresholds, protection range of the audit, rounds)."""
+    return disclosure_settings()
 
 
 @dataclass

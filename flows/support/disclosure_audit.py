@@ -34,13 +34,13 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import csr_matrix
 
-from flows.stages.s07_indicators import registry
+from flows.support.registry import by_code, with_role
 
 # Indicators whose cells are sums of the month's output_month (over the cluster's months, the province's
-# clusters): the time relations. Every other additive indicator (roll-up "sum" in flows/registry/indicators.toml:
-# supplier and firm counts) is related across the hierarchy only.
-MONTHLY_SUMS = ("output_month", "output_ytd", "output_ttm")
-ADDITIVE = tuple(i.code for i in registry() if i.rollup == "sum")
+# clusters): the time relations (registry disclosure role monthly_sum). Every other additive indicator (role
+# additive: supplier and firm counts) is related across the hierarchy only.
+MONTHLY_SUMS = with_role("monthly_sum")
+ADDITIVE = with_role("monthly_sum", "additive")
 SENSITIVE = ("few", "dominance")
 Key = tuple[str, dt.date, str]
 
@@ -99,12 +99,14 @@ def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
 
 
 def window(indicator: str, period: dt.date, first: dt.date) -> list[dt.date]:
-    """The months whose output_month an additive cell of `period` sums (none before the first data month)."""
-    if indicator == "output_month":
+    """The months whose output_month an additive cell of `period` sums (none before the first data month),
+    by the indicator's registry window."""
+    kind = by_code()[indicator].window if indicator in MONTHLY_SUMS else None
+    if kind == "month":
         start = period
-    elif indicator == "output_ytd":
+    elif kind == "ytd":
         start = dt.date(period.year, 1, 1)
-    elif indicator == "output_ttm":
+    elif kind == "ttm":
         y, m = divmod(period.year * 12 + period.month - 1 - 11, 12)
         start = dt.date(y, m + 1, 1)
     else:

@@ -41,12 +41,13 @@ DELETE FROM mart.province_indicators
 WHERE period IN (SELECT period FROM tp)
    OR period < (SELECT first_period FROM bounds) OR period > (SELECT last_period FROM bounds);
 
--- Additive indicators are summed; ratios are recomputed from summed numerators and denominators.
+-- Additive indicators are summed; ratios are recomputed from summed numerators and denominators
+-- (rollup_value: sql/s07_indicators/07_indicators_rollup.sql, defined before this file runs).
 INSERT INTO mart.province_indicators (province, period, indicator, value, numerator, denominator, n_firms,
                                       n_clusters, flags)
 WITH agg AS (
     SELECT c.province, n.period, n.indicator, r.rollup,
-           sum(n.value) AS sum_value, count(n.value) AS n_values, sum(n.numerator) AS numerator,
+           sum(n.value) AS sum_value, sum(n.numerator) AS numerator,
            sum(n.denominator) AS denominator, max(n.numerator) AS max_numerator,
            sum(n.n_firms) AS n_firms, count(*) AS n_clusters,
            list_distinct(flatten(list(list_filter(n.flags, f -> f IN ('partial_window', 'span', 'span_edge')))))
@@ -57,13 +58,7 @@ WITH agg AS (
     GROUP BY ALL
 ),
 v AS (
-    SELECT *, CASE rollup
-                  WHEN 'sum' THEN CASE WHEN n_values > 0 THEN sum_value END
-                  WHEN 'ratio' THEN numerator / nullif(denominator, 0)
-                  WHEN 'growth' THEN numerator / nullif(denominator, 0) - 1
-                  WHEN 'max_share' THEN max_numerator / nullif(denominator, 0)
-                  WHEN 'hhi' THEN numerator / nullif(denominator * denominator, 0)
-              END AS value
+    SELECT *, rollup_value(rollup, sum_value, numerator, denominator, max_numerator) AS value
     FROM agg
 )
 SELECT province, period, indicator, sig12(value),
