@@ -38,7 +38,7 @@ from shapely.geometry.base import BaseGeometry
 from flows.render import safe_text
 from flows.support.registry import by_code, codes_for, min_firms
 from flows.support.settings import CACHE_DIR, REFERENCE_DIR, REGISTRY_DIR, TEMPLATES_DIR
-from flows.support.warehouse import sql_text
+from flows.support.warehouse import identifier, sql_text
 
 CONFIG_PATH = REGISTRY_DIR / "maps.toml"
 TEMPLATES = TEMPLATES_DIR
@@ -47,6 +47,13 @@ GLOBAL_CLUSTERS_CSV = REFERENCE_DIR / "global_clusters.csv"
 # [indicator.map]); the development stage is a classification coloured by maps.toml's [color.stage].
 HEADLINE = codes_for("headline")
 COLOR_CHOICES = (*codes_for("colour"), "stage")
+# A snapshot row's columns in the order files show them (GeoJSON properties): the cluster, then each headline
+# indicator with its firm count, suppression mark and colour class, then the stage and the scale tier.
+SNAPSHOT_COLUMNS = ("cluster_id", "cluster_name", "province", "city", "domain", "leading_industry", "level", "lon",
+                    "lat", "n_firms",
+                    *[f"{c}{s}" for c in HEADLINE
+                      for s in ("", "_n_firms", "_suppressed", *(("_class",) if c in COLOR_CHOICES else ()))],
+                    "stage", "stage_suppressed", "stage_class", "scale_tier")
 CJK_FONT = "Noto Sans CJK SC"
 
 # Extents (lon_min, lon_max, lat_min, lat_max): the mainland frame and the South China Sea inset.
@@ -201,8 +208,9 @@ def stored_rows(con: duckdb.DuckDBPyConnection, period: dt.date,
     if head is None:
         return None
     header = dict(zip(names, head, strict=True))
-    cursor = con.execute("SELECT * FROM mart.map_snapshot_clusters WHERE snapshot_id = ? ORDER BY cluster_id",
-                         [header["snapshot_id"]])
+    columns = ", ".join(identifier(c) for c in ("snapshot_id", "period", "version", *SNAPSHOT_COLUMNS))
+    cursor = con.execute(f"SELECT {columns} FROM mart.map_snapshot_clusters WHERE snapshot_id = ? "
+                         "ORDER BY cluster_id", [header["snapshot_id"]])
     names = [d[0] for d in cursor.description]
     return header, [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 

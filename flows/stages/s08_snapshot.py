@@ -22,12 +22,7 @@ import polars as pl
 from flows.render import maps
 
 # Columns of mart.map_snapshot_clusters filled from a map row (besides snapshot_id, period, version).
-ROW_COLUMNS = ("cluster_id", "cluster_name", "province", "city", "domain", "leading_industry", "level", "lon",
-               "lat", "n_firms",
-               *[f"{c}{s}" for c in maps.HEADLINE for s in ("", "_n_firms", "_suppressed")],
-               *[f"{c}_class" for c in maps.HEADLINE if c in maps.COLOR_CHOICES],
-               "stage", "stage_suppressed", "stage_class", "scale_tier")
-
+ROW_COLUMNS = maps.SNAPSHOT_COLUMNS
 
 @dataclass
 class SnapshotResult:
