@@ -1,7 +1,7 @@
 """Compare the mart.* tables of two clusterwatch warehouses row by row (a refactoring must not change them).
 
 Usage: python scripts/compare_marts.py BEFORE.duckdb AFTER.duckdb [--schema mart] [--ignore COLUMN ...] [--show N]
-                                      [--digits N]
+                                      [--rel-tol X]
 
 Every table and view of the schema in either warehouse is compared as a multiset of rows (EXCEPT ALL both
 ways, so duplicates count) over the columns both sides have. Columns that say when or by which night a row was
@@ -9,9 +9,10 @@ written differ between any two runs and are left out: every TIMESTAMP / TIMESTAM
 `run_id` and `*_run_id`, plus any named with --ignore. A table or column present on one side only is a
 difference. Prints per table: rows before/after and differing rows; exits 1 on any difference, 0 when equal.
 
-Floating-point columns compare exactly unless --digits N is given: then DOUBLE/FLOAT values compare rounded to N
-significant digits. Two nights over the same inbox can differ in the last bits of a sum (DuckDB aggregates in
-parallel, in no fixed order), so an exact comparison can report noise; --digits 10 separates noise from change.
+Floating-point columns compare exactly unless --rel-tol X is given: then rows are paired on every other column
+(and their order among rows equal in those) and two floats match when they differ by at most X relative to the
+larger. Two nights over the same inbox differ in the last bits of some sums (DuckDB aggregates in parallel, in no
+fixed order), so an exact comparison reports that noise; --rel-tol 1e-9 separates it from a change.
 """
 
 from __future__ import annotations
@@ -45,17 +46,29 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _select(column: str, dtype: str, digits: int | None) -> str:
-    """The column as compared: floats rounded to `digits` significant digits when asked."""
-    name = _quote(column)
-    if digits is None or dtype not in ("DOUBLE", "FLOAT", "REAL"):
-        return name
-    return (f"CASE WHEN {name} IS NULL OR {name} = 0 OR isnan({name}) OR isinf({name}) THEN {name} "
-            f"ELSE round({name}, {int(digits) - 1} - floor(log10(abs({name})))::INTEGER) END AS {name}")
+FLOATS = ("DOUBLE", "FLOAT", "REAL")
+
+
+def _unmatched(side: str, other: str, name: str, common: list[str], types: dict[str, str],
+               rel_tol: float | None) -> str:
+    """SQL for the rows of `side` that have no equal row in `other` (floats within rel_tol when given)."""
+    select = ", ".join(_quote(c) for c in common)
+    floats = [c for c in common if types[c] in FLOATS]
+    if rel_tol is None or not floats:
+        return f"SELECT {select} FROM {side}.{name} EXCEPT ALL SELECT {select} FROM {other}.{name}"
+    keys = [c for c in common if c not in floats]
+    part = f"PARTITION BY {', '.join(_quote(c) for c in keys)} " if keys else ""
+    ranked = (f"SELECT *, row_number() OVER ({part}ORDER BY {', '.join(_quote(c) for c in floats)}) AS _n "
+              f"FROM {{db}}.{name}")
+    same = [f"x.{_quote(c)} IS NOT DISTINCT FROM y.{_quote(c)}" for c in keys] + ["x._n = y._n"]
+    close = [f"(x.{q} IS NOT DISTINCT FROM y.{q} OR abs(x.{q} - y.{q}) <= {float(rel_tol)!r} * "
+             f"greatest(abs(x.{q}), abs(y.{q})))" for q in map(_quote, floats)]
+    return (f"SELECT {', '.join(f'x.{_quote(c)}' for c in common)} FROM ({ranked.format(db=side)}) x "
+            f"WHERE NOT EXISTS (SELECT 1 FROM ({ranked.format(db=other)}) y WHERE {' AND '.join(same + close)})")
 
 
 def compare(before: Path, after: Path, schema: str = "mart", ignore: tuple[str, ...] = (),
-            show: int = 3, digits: int | None = None) -> int:
+            show: int = 3, rel_tol: float | None = None) -> int:
     """Print the comparison table by table; return the number of tables that differ."""
     con = duckdb.connect()
     con.execute(f"ATTACH '{before}' AS b (READ_ONLY)")
@@ -76,12 +89,11 @@ def compare(before: Path, after: Path, schema: str = "mart", ignore: tuple[str, 
         ignored = sorted(c for c in set(cols_b) | set(cols_a) if c not in common
                          and c in cols_b and c in cols_a)
         one_sided = sorted(set(cols_b) ^ set(cols_a))
-        select = ", ".join(_select(c, cols_b[c], digits) for c in common)
         name = f"{_quote(schema)}.{_quote(table)}"
         n_b = con.execute(f"SELECT count(*) FROM b.{name}").fetchone()[0]
         n_a = con.execute(f"SELECT count(*) FROM a.{name}").fetchone()[0]
-        only_b = f"SELECT {select} FROM b.{name} EXCEPT ALL SELECT {select} FROM a.{name}"
-        only_a = f"SELECT {select} FROM a.{name} EXCEPT ALL SELECT {select} FROM b.{name}"
+        only_b = _unmatched("b", "a", name, common, cols_b, rel_tol)
+        only_a = _unmatched("a", "b", name, common, cols_b, rel_tol)
         d_b = con.execute(f"SELECT count(*) FROM ({only_b})").fetchone()[0]
         d_a = con.execute(f"SELECT count(*) FROM ({only_a})").fetchone()[0]
         notes = []
@@ -108,14 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--schema", default="mart")
     parser.add_argument("--ignore", action="append", default=[], help="a further column to leave out (repeatable)")
     parser.add_argument("--show", type=int, default=3, help="differing rows to print per side and table")
-    parser.add_argument("--digits", type=int, default=None,
-                        help="compare floating-point values rounded to this many significant digits")
+    parser.add_argument("--rel-tol", type=float, default=None,
+                        help="floats match within this relative difference (e.g. 1e-9); exact by default")
     args = parser.parse_args(argv)
     for path in (args.before, args.after):
         if not path.is_file():
             print(f"compare_marts: no warehouse at {path}", file=sys.stderr)
             return 2
-    return 1 if compare(args.before, args.after, args.schema, tuple(args.ignore), args.show, args.digits) else 0
+    return 1 if compare(args.before, args.after, args.schema, tuple(args.ignore), args.show, args.rel_tol) else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,51 @@
+"""scripts/compare_marts.py, which the lead uses to show that a refactoring leaves the night's marts unchanged:
+it must report a changed, missing or extra row, and only that — not run timestamps, not float noise when told."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "compare_marts.py"
+
+
+def _warehouse(path: Path, rows: list[tuple], run_id: int, at: str) -> Path:
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA mart")
+        con.execute("CREATE TABLE mart.t (k VARCHAR, v DOUBLE, flags VARCHAR[], run_id INTEGER, computed_at TIMESTAMP)")
+        con.executemany("INSERT INTO mart.t VALUES (?, ?, ?, ?, ?)", [[*r, run_id, at] for r in rows])
+    return path
+
+
+def _run(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True)
+
+
+def test_equal_marts_of_two_runs_compare_equal_whatever_their_run_ids_and_times(tmp_path):
+    rows = [("a", 1.0, ["x"]), ("a", 1.0, ["x"]), ("b", None, [])]
+    before = _warehouse(tmp_path / "b.duckdb", rows, 1, "2025-01-01 02:00")
+    after = _warehouse(tmp_path / "a.duckdb", list(reversed(rows)), 7, "2025-02-01 02:00")
+    run = _run(before, after)
+    assert run.returncode == 0 and "all tables equal" in run.stdout, run.stdout
+
+
+def test_a_changed_or_duplicated_row_is_a_difference(tmp_path):
+    before = _warehouse(tmp_path / "b.duckdb", [("a", 1.0, ["x"]), ("b", 2.0, [])], 1, "2025-01-01")
+    after = _warehouse(tmp_path / "a.duckdb", [("a", 1.0, ["x"]), ("a", 1.0, ["x"]), ("b", 2.5, [])], 1,
+                       "2025-01-01")
+    run = _run(before, after)
+    assert run.returncode == 1, run.stdout
+    line = next(x for x in run.stdout.splitlines() if x.startswith("mart.t "))
+    assert line.split()[1:5] == ["2", "3", "1", "2"]  # rows before/after, only before, only after
+
+
+def test_float_noise_is_a_difference_unless_a_tolerance_is_given(tmp_path):
+    before = _warehouse(tmp_path / "b.duckdb", [("a", 0.1 + 0.2, [])], 1, "2025-01-01")
+    after = _warehouse(tmp_path / "a.duckdb", [("a", 0.3, [])], 1, "2025-01-01")
+    assert _run(before, after).returncode == 1
+    assert _run(before, after, "--rel-tol", "1e-9").returncode == 0
+    changed = _warehouse(tmp_path / "c.duckdb", [("a", 0.31, [])], 1, "2025-01-01")
+    assert _run(before, changed, "--rel-tol", "1e-9").returncode == 1
