@@ -17,6 +17,7 @@ import random
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from flows.stages import s07_indicators as indicators
 from flows.support.warehouse import apply_schema
@@ -46,31 +47,38 @@ def build(path: Path, names: dict[str, str] | None = None, seed: int = 7) -> Pat
     """Write the planted warehouse to path (closed when returned); `names` overrides cluster names."""
     rng = random.Random(seed)
     names = names or {}
+    clusters, firms, monthly, tax = [], [], [], []
+    n = 0
+    for cid, name, province, city, adcode, lon, lat, n_firms in CLUSTERS:
+        clusters.append([cid, names.get(cid, name), province, city, adcode, "电子信息领域", "电子信息", "national",
+                         lon, lat, "city"])
+        for k in range(n_firms):
+            n += 1
+            firms.append([uscc(n), f"{name}企业{k + 1}", cid, adcode, True, k == 0, "none", 20.0 + k])
+            big = cid == "AH_DOM" and k == 0
+            base = (60_000.0 if big else 600.0) * (1 + rng.random())
+            for month in MONTHS:
+                if cid == "JS_B" and month == GAP_MONTH and k >= 2:
+                    continue
+                output = round(base * (0.8 + 0.4 * rng.random()), 2)
+                monthly.append([uscc(n), month, 1, output, output * 1.1, output * 0.05, 10 + k, output * 0.02,
+                                output * 0.01])
+                tax.append([uscc(n), month, 1, output * 0.03])
     with duckdb.connect(str(path)) as con:
         apply_schema(con)
-        n = 0
-        for cid, name, province, city, adcode, lon, lat, firms in CLUSTERS:
-            con.execute("INSERT INTO core.clusters (cluster_id, cluster_name, province, city, adcode, domain, "
-                        "leading_industry, level, lon, lat, local_scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [cid, names.get(cid, name), province, city, adcode, "电子信息领域", "电子信息", "national",
-                         lon, lat, "city"])
-            for k in range(firms):
-                n += 1
-                con.execute("INSERT INTO core.firms (uscc, firm_name, cluster_id, adcode, above_scale, chain_leader, "
-                            "srdi_level, land_area) VALUES (?, ?, ?, ?, true, ?, 'none', ?)",
-                            [uscc(n), f"{name}企业{k + 1}", cid, adcode, k == 0, 20.0 + k])
-                big = cid == "AH_DOM" and k == 0
-                base = (60_000.0 if big else 600.0) * (1 + rng.random())
-                rows = []
-                for month in MONTHS:
-                    if cid == "JS_B" and month == GAP_MONTH and k >= 2:
-                        continue
-                    output = round(base * (0.8 + 0.4 * rng.random()), 2)
-                    rows.append([uscc(n), month, output, output * 1.1, output * 0.05, 10 + k, output * 0.02,
-                                 output * 0.01])
-                    con.execute("INSERT INTO core.tax (uscc, period, span_months, tax_paid) VALUES (?, ?, 1, ?)",
-                                [uscc(n), month, output * 0.03])
-                con.executemany("INSERT INTO core.firm_monthly (uscc, period, span_months, output, revenue, profit, "
-                                "employees, energy, rd_expense) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?)", rows)
+        # One statement per table: ~2,000 single-row INSERTs cost seconds of every test module that builds.
+        for table, columns, rows in (
+                ("core.clusters", "cluster_id, cluster_name, province, city, adcode, domain, leading_industry, "
+                                  "level, lon, lat, local_scope", clusters),
+                ("core.firms", "uscc, firm_name, cluster_id, adcode, above_scale, chain_leader, srdi_level, "
+                               "land_area", firms),
+                ("core.firm_monthly", "uscc, period, span_months, output, revenue, profit, employees, energy, "
+                                      "rd_expense", monthly),
+                ("core.tax", "uscc, period, span_months, tax_paid", tax)):
+            frame = pl.DataFrame(rows, schema=[c.strip() for c in columns.split(",")], orient="row",
+                                 infer_schema_length=None)
+            con.register("planted_rows", frame)
+            con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM planted_rows")
+            con.unregister("planted_rows")
         indicators.update_indicators(con, None)
     return path
