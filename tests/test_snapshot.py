@@ -74,7 +74,7 @@ def test_snapshot_writes_header_rows_and_three_files(snap):
     assert all(p.exists() and p.parent == root / "maps" / "2025-12" for p in result.files)
     wide = con.execute("SELECT local_supporting_rate_class FROM mart.map_snapshot_clusters "
                        "WHERE cluster_id = 'XS_AUTO'").fetchone()[0]
-    assert wide == "≥60%"  # 0.70 on the fixed breaks of flows/registry/maps.toml
+    assert wide == "≥60%"  # 0.70 on the fixed breaks of the registry (indicators.toml [indicator.map])
 
 
 def test_every_snapshot_table_and_column_is_commented_in_chinese_and_english(snap):
