@@ -3,13 +3,15 @@ it must report a changed, missing or extra row, and only that — not run timest
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import importlib.util
 from pathlib import Path
 
 import duckdb
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "compare_marts.py"
+_spec = importlib.util.spec_from_file_location("compare_marts", SCRIPT)
+compare_marts = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(compare_marts)
 
 
 def _warehouse(path: Path, rows: list[tuple], run_id: int, at: str) -> Path:
@@ -20,32 +22,34 @@ def _warehouse(path: Path, rows: list[tuple], run_id: int, at: str) -> Path:
     return path
 
 
-def _run(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True)
+def _run(capsys, *args: object) -> tuple[int, str]:
+    """The script's exit status and printout (run in this process: a subprocess per call costs a second)."""
+    code = compare_marts.main([str(a) for a in args])
+    return code, capsys.readouterr().out
 
 
-def test_equal_marts_of_two_runs_compare_equal_whatever_their_run_ids_and_times(tmp_path):
+def test_equal_marts_of_two_runs_compare_equal_whatever_their_run_ids_and_times(tmp_path, capsys):
     rows = [("a", 1.0, ["x"]), ("a", 1.0, ["x"]), ("b", None, [])]
     before = _warehouse(tmp_path / "b.duckdb", rows, 1, "2025-01-01 02:00")
     after = _warehouse(tmp_path / "a.duckdb", list(reversed(rows)), 7, "2025-02-01 02:00")
-    run = _run(before, after)
-    assert run.returncode == 0 and "all tables equal" in run.stdout, run.stdout
+    code, out = _run(capsys, before, after)
+    assert code == 0 and "all tables equal" in out, out
 
 
-def test_a_changed_or_duplicated_row_is_a_difference(tmp_path):
+def test_a_changed_or_duplicated_row_is_a_difference(tmp_path, capsys):
     before = _warehouse(tmp_path / "b.duckdb", [("a", 1.0, ["x"]), ("b", 2.0, [])], 1, "2025-01-01")
     after = _warehouse(tmp_path / "a.duckdb", [("a", 1.0, ["x"]), ("a", 1.0, ["x"]), ("b", 2.5, [])], 1,
                        "2025-01-01")
-    run = _run(before, after)
-    assert run.returncode == 1, run.stdout
-    line = next(x for x in run.stdout.splitlines() if x.startswith("mart.t "))
+    code, out = _run(capsys, before, after)
+    assert code == 1, out
+    line = next(x for x in out.splitlines() if x.startswith("mart.t "))
     assert line.split()[1:5] == ["2", "3", "1", "2"]  # rows before/after, only before, only after
 
 
-def test_float_noise_is_a_difference_unless_a_tolerance_is_given(tmp_path):
+def test_float_noise_is_a_difference_unless_a_tolerance_is_given(tmp_path, capsys):
     before = _warehouse(tmp_path / "b.duckdb", [("a", 0.1 + 0.2, [])], 1, "2025-01-01")
     after = _warehouse(tmp_path / "a.duckdb", [("a", 0.3, [])], 1, "2025-01-01")
-    assert _run(before, after).returncode == 1
-    assert _run(before, after, "--rel-tol", "1e-9").returncode == 0
+    assert _run(capsys, before, after)[0] == 1
+    assert _run(capsys, before, after, "--rel-tol", "1e-9")[0] == 0
     changed = _warehouse(tmp_path / "c.duckdb", [("a", 0.31, [])], 1, "2025-01-01")
-    assert _run(before, changed, "--rel-tol", "1e-9").returncode == 1
+    assert _run(capsys, before, changed, "--rel-tol", "1e-9")[0] == 1
