@@ -33,6 +33,14 @@ os.environ.setdefault("CLUSTERWATCH_TASK_RETRY_DELAY_S", "0")
 NIGHT_MODULES = {"test_cli.py", "test_crash.py", "test_schedule.py", "test_night_delivery.py", "test_nightly.py"}
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With -m "not night" (make test-fast) the whole-night modules are not even imported: their imports (the
+    Prefect flow and server client) cost seconds in every test process, for tests that would be deselected."""
+    if config.getoption("markexpr", "").replace(" ", "") == "notnight" and collection_path.name in NIGHT_MODULES:
+        return True
+    return None
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that runs a night — through Prefect (the prefect_harness fixture, directly or through
     another fixture) or in a process of its own — as `night`; `make test-fast` runs the others."""

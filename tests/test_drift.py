@@ -15,8 +15,6 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
-from evidently.legacy.calculations.stattests import wasserstein_stat_test
-from evidently.legacy.core import ColumnType
 
 from flows.stages import s09_drift as drift
 from flows.stages.s10_alerts import config
@@ -58,6 +56,10 @@ def warehouse() -> duckdb.DuckDBPyConnection:
 
 def _evidently(con: duckdb.DuckDBPyConnection, kinds: dict, cfg: dict) -> pd.DataFrame:
     """Evidently's stattest per (month, cluster, kind, column, reference) on the plain firm values."""
+    # imported here, not at the top: importing evidently costs seconds in every process that collects this module
+    from evidently.legacy.calculations.stattests import wasserstein_stat_test
+    from evidently.legacy.core import ColumnType
+
     rows = []
     for kind, spec in kinds.items():
         frame = drift._input(con, kind, MONTHS[0], MONTHS[-1])
