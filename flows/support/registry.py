@@ -99,9 +99,6 @@ class Indicator:
     map: MapSpec | None = None
     report: tuple[tuple[str, int], ...] = ()   # (place, position): the report's table, KPI list, province table
 
-    def name(self, lang: str) -> str:
-        return self.name_zh if lang == "zh" else self.name_en
-
 
 def _fail(code: str, why: str) -> ValueError:
     return ValueError(f"flows/registry/indicators.toml: indicator {code}: {why}")
@@ -189,9 +186,9 @@ def codes_for(place: str) -> tuple[str, ...]:
     indicators a map can be coloured by), or a report place ('table', 'kpi', 'province')."""
     if place == "colour":
         return tuple(c for c in codes_for("headline") if by_code()[c].map.colour)  # type: ignore[union-attr]
-    ranked = [(p, i.code) for i in registry() if (p := _position(i, place)) is not None]
     if place not in ("headline", *REPORT_PLACES):
         raise ValueError(f"unknown place {place!r}")
+    ranked = [(p, i.code) for i in registry() if (p := _position(i, place)) is not None]
     return tuple(code for _, code in sorted(ranked))
 
 
