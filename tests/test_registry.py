@@ -167,3 +167,17 @@ def test_display_rules_show_output_in_yi_and_ratios_in_percent():
     assert report.fmt("energy_intensity", 0.12345, with_unit=True) == "0.123 吨标准煤/万元"
     assert report.fmt("n_platforms", 7.0, with_unit=True, lang="en") == "7 platforms"
     assert report.scaled("output_ttm", 12345.0) == 12345.0 / 1e4
+
+
+def test_the_migrated_snapshot_table_has_a_column_for_every_headline_property():
+    """A headline indicator added to the registry needs a migration adding its snapshot columns: without one,
+    this fails before a night does."""
+    import duckdb
+
+    from flows.support.warehouse import apply_schema
+
+    con = duckdb.connect()
+    apply_schema(con)
+    have = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'mart' "
+                                      "AND table_name = 'map_snapshot_clusters'").fetchall()}
+    assert set(maps.SNAPSHOT_COLUMNS) - have == set()
