@@ -203,9 +203,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_map(args: argparse.Namespace) -> int:
-    from flows.render.maps import map_command
+    """Render one month's map from the published warehouse, read-only."""
+    from flows.render.maps import parse_period, render_map
+    from flows.support.warehouse import connect_readonly
 
-    files = map_command(args.warehouse, args.period, args.color, args.out)
+    with connect_readonly(args.warehouse) as con:
+        files = render_map(con, parse_period(args.period), args.color, args.out)
     for path in (files.geojson, files.png, files.html):
         print(path)
     return 0

@@ -20,6 +20,7 @@ import shapely
 from conftest import headless_chromium
 from shapely.geometry import shape
 
+from flows.cli import main
 from flows.render import maps
 from flows.sample.spec import CLUSTERS, PROVINCES
 from flows.stages import s07_indicators as indicators
@@ -330,10 +331,12 @@ def test_an_empty_warehouse_snapshots_nothing(tmp_path):
     assert snapshot.snapshot_period(con, PERIOD, tmp_path / "maps").snapshot_id is None
 
 
-def test_map_command_renders_from_the_warehouse_file_read_only(tmp_path):
+def test_map_command_renders_from_the_warehouse_file_read_only(tmp_path, capsys):
     build_warehouse(tmp_path / "w.duckdb").close()
-    files = maps.map_command(tmp_path / "w.duckdb", "2025-12", "cloud_rate", tmp_path / "out")
-    assert files.png.exists() and files.png.parent == tmp_path / "out" / "2025-12"
+    assert main(["map", "--warehouse", str(tmp_path / "w.duckdb"), "--period", "2025-12", "--color", "cloud_rate",
+                 "--out", str(tmp_path / "out")]) == 0
+    png = Path(next(line for line in capsys.readouterr().out.splitlines() if line.endswith(".png")))
+    assert png.exists() and png.parent == tmp_path / "out" / "2025-12"
 
 
 def test_base_layers_are_built_once_and_read_back_exactly_from_the_cache(tmp_path, monkeypatch):

@@ -889,13 +889,3 @@ def parse_period(text: str) -> dt.date:
         digits = f"{digits[:4]}-{digits[4:]}"
     year, month = digits.split("-")[:2]
     return dt.date(int(year), int(month), 1)
-
-
-def map_command(warehouse: Path, period: str, color: str = "local_supporting_rate",
-                out_dir: Path | None = None) -> MapFiles:
-    """`clusterwatch map --period 2025-12 --color per_mu_tax`: open the warehouse read-only and render."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return render_map(con, parse_period(period), color, out_dir)
-    finally:
-        con.close()
