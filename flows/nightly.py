@@ -18,25 +18,24 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-import polars as pl
 from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.task_runners import TaskRunner
 
 from flows.stages import s06_load as loader
+from flows.stages.ingest import StagedFile, apply_staged, ingest_file, snapshot_tables, stale, waves
 from flows.stages.s01_discover import InboxFile, discover
 from flows.stages.s02_land import LandedFile, land, landed_hashes
-from flows.stages.s03_layout import columns_rows
-from flows.stages.s04_standardise import FileRejected, standardise
 from flows.stages.s05_validate import ValidationSession, render_data_docs
 from flows.stages.s07_indicators import changed_periods, update_indicators
 from flows.stages.s08_snapshot import SnapshotResult, snapshot_stage
 from flows.stages.s10_alerts import AlertSummary, evaluate_alerts
 from flows.stages.s11_report import ReportFiles, report_stage
 from flows.stages.s12_deliver import DeliveryReport, SentLog, flush, flush_published, load_settings, send_notice
-from flows.support import guards
 from flows.support.settings import DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, landing_for, release
+from flows.support.staging import staging_for, write_reference
 from flows.support.warehouse import building, migrations, query_one, rows, run_sql, schema_version
 
 
@@ -161,42 +160,14 @@ def land_task(files: list[InboxFile], store: Path, con: duckdb.DuckDBPyConnectio
 
 
 @task(name="ingest", task_run_name="ingest {landed.name}", cache_policy=NO_CACHE)
-def ingest_task(con: duckdb.DuckDBPyConnection, run_id: int, landed: LandedFile,
-                session: ValidationSession) -> loader.FileOutcome:
-    """standardise → validate → load for one file; a file that cannot be read is marked failed.
+def ingest_task(landed: LandedFile, run_id: int, reference: Path | duckdb.DuckDBPyConnection, staging: Path,
+                today: date, gx_rows: int) -> StagedFile:
+    """standardise → validate for one file, staged as Parquet for the load (flows.stages.ingest).
 
-    Every file is isolated (docs/architecture.md#nothing-lost): whatever goes wrong while reading, checking
-    or loading it (a bomb stopped by a guard, a parser error, a value no column type can hold) marks this file
-    failed with a reason code and a message, and the night goes on with the others. load_file rolls its own transaction
-    back, so a file that fails while loading leaves nothing behind. The file's verdicts are final here;
-    Great Expectations checks them once per kind in validate_gx_task.
+    A function of its inputs only when `reference` is a snapshot folder: it then runs on any Dask worker that
+    sees the landing and staging folders. A file that cannot be read is staged as failed, never raised.
     """
-    if landed.kind is None:
-        return loader.fail_file(con, landed.file_id, landed.name, None, "unknown_kind",
-                                "文件名前缀不是已知数据类别 / file name does not start with a known kind")
-    phase = "read"
-    try:
-        with guards.readable(landed.path, landed.name) as path:
-            std = standardise(path, landed.kind, file_name=landed.name)
-        phase = "check"
-        checked = session.validate(landed.kind, std.frame, landed.name, con, where=std.where,
-                                   headers=std.headers)
-        rejected = pl.concat([std.issues, checked.issues], how="vertical_relaxed")
-        flagged = pl.concat([std.warnings, checked.warnings], how="vertical_relaxed") if std.warnings.height \
-            else checked.warnings
-        phase = "load"
-        outcome = loader.load_file(
-            con, run_id, landed.file_id, landed.name, landed.kind, parsed=std.frame, loaded=checked.frame,
-            rejected=rejected, flagged=flagged, raw=std.raw, rows_in=std.rows_in,
-            encoding=std.encoding, header_map=std.header_map, columns=columns_rows(std.columns))
-    except FileRejected as exc:
-        return loader.fail_file(con, landed.file_id, landed.name, landed.kind, exc.reason, exc.message)
-    except Exception as exc:  # noqa: BLE001 — one file's failure of any kind must not stop the night
-        get_run_logger().exception("%s failed (%s)", landed.name, phase)
-        reason, message = guards.describe_failure(exc, landed.name, phase)
-        return loader.fail_file(con, landed.file_id, landed.name, landed.kind, reason, message)
-    session.record(con, landed.file_id, run_id, checked)
-    return outcome
+    return ingest_file(landed, run_id, reference, staging, today, gx_rows)
 
 
 @task(name="validate-gx", cache_policy=NO_CACHE)
@@ -250,6 +221,52 @@ def deliver_task(con: duckdb.DuckDBPyConnection, warehouse: Path) -> DeliveryRep
 
 
 
+@contextmanager
+def ingest_runner(workers: int, dask_address: str | None) -> Iterator[TaskRunner | None]:
+    """The Dask task runner the per-file ingest runs on, or None for this process alone (nothing of Dask is
+    imported then). `workers` processes of a local cluster, or the cluster whose scheduler is at dask_address."""
+    if not workers and not dask_address:
+        yield None
+        return
+    from prefect_dask import DaskTaskRunner
+
+    runner = DaskTaskRunner(address=dask_address) if dask_address else DaskTaskRunner(cluster_kwargs={
+        "n_workers": workers, "threads_per_worker": 1, "processes": True, "dashboard_address": None})
+    with runner:
+        yield runner
+
+
+def ingest(con: duckdb.DuckDBPyConnection, run_id: int, landed: list[LandedFile], session: ValidationSession,
+           staging: Path, runner: TaskRunner | None) -> Iterator[loader.FileOutcome]:
+    """Ingest the night's files and load them in order; yields each file's outcome as it is loaded.
+
+    In one process each file is read and checked against the building warehouse itself, then loaded. On
+    Dask the files run in waves (flows.stages.ingest.waves): a reference snapshot of what the wave's checks
+    read, every file of the wave as a task on the cluster, then the load in file order as results arrive; a
+    file whose history an earlier file of the wave changed is checked again here against the warehouse.
+    """
+    today, limit = session.today or date.today(), session.limit
+    if runner is None:
+        for item in landed:
+            yield apply_staged(con, run_id, ingest_task(item, run_id, con, staging, today, limit), session)
+        return
+    for n, wave in enumerate(waves([item.kind for item in landed])):
+        items = [landed[i] for i in wave]
+        reference = write_reference(con, snapshot_tables({i.kind for i in items if i.kind}),
+                                    staging / f"reference-{n}")
+        futures = [runner.submit(ingest_task, parameters={
+            "landed": item, "run_id": run_id, "reference": reference, "staging": staging, "today": today,
+            "gx_rows": limit}) for item in items]
+        touched: dict[str, set[str]] = {}
+        for item, future in zip(items, futures, strict=True):
+            staged = future.result()
+            if stale(staged, touched):
+                get_run_logger().info("%s: an earlier file of this night changed its firms' history; "
+                                      "checked again against the warehouse", item.name)
+                staged = ingest_file(item, run_id, con, staging, today, limit, tag="-live")
+            yield apply_staged(con, run_id, staged, session, touched)
+
+
 def new_files(files: list[InboxFile], warehouse: Path) -> tuple[list[InboxFile], bool]:
     """Files whose bytes the published warehouse has not landed yet, and whether it is at this release's schema
     (checked read-only, no rebuild; meta.files is in every release's schema, so a warehouse a night has yet to
@@ -264,8 +281,12 @@ def new_files(files: list[InboxFile], warehouse: Path) -> tuple[list[InboxFile],
 
 @flow(name="nightly", log_prints=True)
 def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE,
-            reports: Path = REPORTS_OUT) -> NightSummary:
+            reports: Path = REPORTS_OUT, workers: int = 0, dask_address: str | None = None) -> NightSummary:
     """Run one night over an inbox and publish the warehouse if anything new arrived.
+
+    The per-file ingest runs in this process (default), on a local Dask cluster of `workers` processes, or on
+    the Dask cluster at `dask_address` (default: CLUSTERWATCH_DASK_ADDRESS), whose workers must see the
+    landing and staging folders at the same paths (flows.support.staging).
 
     Maps, drift reports and monthly reports are written under `reports`. Every night leaves a markdown
     artifact (key `nightly-summary`) in Prefect; a night that fails also sends a failure notice through the
@@ -273,7 +294,7 @@ def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE,
     """
     summary = NightSummary(inbox=Path(inbox), warehouse=Path(warehouse), files_seen=0)
     try:
-        _night(summary, Path(reports))
+        _night(summary, Path(reports), workers, dask_address or os.environ.get("CLUSTERWATCH_DASK_ADDRESS"))
     except Exception as exc:
         summary.error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
         if isinstance(exc, OSError) and not exc.filename and summary.stage in STAGE_OUTPUT:
@@ -312,7 +333,7 @@ def _notify_failure(summary: NightSummary) -> None:
                            ", ".join(results) or "no channel configured")
 
 
-def _night(summary: NightSummary, reports: Path) -> None:
+def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str | None) -> None:
     logger = get_run_logger()
     inbox, warehouse = summary.inbox, summary.warehouse
     with summary.timed("discover"):
@@ -342,13 +363,16 @@ def _night(summary: NightSummary, reports: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
         with summary.timed("ingest"):
             landed = land_task(files, landing_for(warehouse), con, run_id)
-            session = ValidationSession(spool=reports / "gx_results")
-            for i, item in enumerate(landed, 1):
-                outcome = ingest_task(con, run_id, item, session)
-                summary.outcomes.append(outcome)
-                logger.info("[%d/%d] %s: %s, %d loaded, %d quarantined%s", i, len(landed), item.name,
-                            outcome.status, outcome.rows_loaded, outcome.rows_quarantined,
-                            f" ({outcome.reason})" if outcome.reason else "")
+            session = ValidationSession(spool=reports / "gx_results", today=date.today())
+            staging = staging_for(landing_for(warehouse)) / f"run-{run_id}"
+            shutil.rmtree(staging, ignore_errors=True)     # a night that died had the same run id
+            with ingest_runner(workers, dask_address) as runner:
+                for outcome in ingest(con, run_id, landed, session, staging, runner):
+                    summary.outcomes.append(outcome)
+                    logger.info("[%d/%d] %s: %s, %d loaded, %d quarantined%s", len(summary.outcomes),
+                                len(landed), outcome.name, outcome.status, outcome.rows_loaded,
+                                outcome.rows_quarantined, f" ({outcome.reason})" if outcome.reason else "")
+            shutil.rmtree(staging, ignore_errors=True)
         # Great Expectations re-checks the night's verdicts (one run per kind) beside indicators, snapshot and
         # alerts, which do not read its counts: its Python work overlaps their DuckDB work. The report waits for
         # it, since it says whether the two engines agreed.

@@ -34,7 +34,7 @@ def main(point: str, inbox: str, warehouse: str, reports: str) -> None:
     import flows.support.warehouse as wh
 
     if point == "ingest":
-        after(night.loader, "load_file")
+        after(night.loader, "apply_load")
     elif point == "indicators":
         after(night, "update_indicators")
     elif point == "deliver":

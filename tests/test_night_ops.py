@@ -80,14 +80,14 @@ def test_a_stage_that_fails_once_is_retried_and_the_night_publishes(tmp_path, pr
 def test_a_file_that_breaks_the_loader_fails_alone_and_the_night_publishes(tmp_path, prefect_harness, monkeypatch):
     import duckdb
 
-    real = night_module.loader.load_file
+    real = night_module.loader.apply_load
 
     def breaks_on_march(con, run_id, file_id, name, *args, **kwargs):
         if name == "monthly_2025-03.csv":
             raise KeyError("a pipeline fault on this file")
         return real(con, run_id, file_id, name, *args, **kwargs)
 
-    monkeypatch.setattr(night_module.loader, "load_file", breaks_on_march)
+    monkeypatch.setattr(night_module.loader, "apply_load", breaks_on_march)
     warehouse = tmp_path / "wh" / "cw.duckdb"
     nightly(inbox=write_inbox(tmp_path / "inbox"), warehouse=warehouse, reports=tmp_path / "reports")
     with duckdb.connect(str(warehouse), read_only=True) as con:

@@ -1116,12 +1116,17 @@ class ValidationSession:
         if inp is None:
             return
         inp.file_id, inp.results = file_id, validated.results
-        queue = [f for f in self.pending.get(validated.kind, []) if f.file_id != file_id] + [inp]
+        self.queue(validated.kind, inp)
+
+    def queue(self, kind: str, inp: GxInput) -> None:
+        """Queue one file's GX rows for the kind's GX run (a staged file's results are already recorded)."""
+        file_id = inp.file_id
+        queue = [f for f in self.pending.get(kind, []) if f.file_id != file_id] + [inp]
         plain = sum(f.batch.height - int(f.batch["_gx_flagged"].sum()) for f in queue)
         if plain > 4 * self.limit:      # bound memory on big nights: halve every file's sample
             for f in queue:
                 f.batch = _thin(f.batch, 2)
-        self.pending[validated.kind] = queue
+        self.pending[kind] = queue
 
     def finish(self, con: duckdb.DuckDBPyConnection, run_id: int) -> list[Path]:
         """Run GX once per kind over the queued rows; update meta.validation_results; spool for Data Docs."""

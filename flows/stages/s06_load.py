@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -91,11 +92,45 @@ def quarantine_frame(rejected: pl.DataFrame, raw: pl.DataFrame, parsed: pl.DataF
     return out
 
 
-def load_file(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: str, kind: str,
-              parsed: pl.DataFrame, loaded: pl.DataFrame, rejected: pl.DataFrame, flagged: pl.DataFrame,
-              raw: pl.DataFrame, rows_in: int, encoding: str | None, header_map: dict[str, str],
-              columns: list[dict] | None = None) -> FileOutcome:
-    """Load one file's outcome in one transaction of the building warehouse.
+@dataclass(frozen=True)
+class Accounting:
+    """What meta.files records of a loaded file, and what the night reports of it."""
+
+    rows_in: int
+    rows_loaded: int
+    rows_quarantined: int
+    encoding: str | None
+    header_map: dict[str, str]
+    rules: tuple[tuple[str, int], ...] = ()      # quarantined rows per rule
+    ignored_columns: tuple[str, ...] = ()
+    header_report: bool = False                  # a header report (view file_columns) comes with the file
+
+
+@dataclass
+class Prepared:
+    """One file's load, decided before the warehouse is touched: the rows for core (conformed), the rows for
+    quarantine (with their original values), warning flags, the header report, and the file's accounting.
+
+    Computed by the per-file ingest task (flows.stages.ingest) where the file is read; written to its staging
+    folder as Parquet and applied by apply_load in the one process that writes the warehouse.
+    """
+
+    incoming: pl.DataFrame
+    rejected: pl.DataFrame
+    flagged: pl.DataFrame
+    columns: pl.DataFrame
+    accounting: Accounting
+
+    def relations(self) -> dict[str, pl.DataFrame]:
+        """The views the load SQL reads, by name."""
+        return {"rejected": self.rejected, "flagged": self.flagged, "incoming": self.incoming,
+                "file_columns": self.columns}
+
+
+def prepare(name: str, kind: str, parsed: pl.DataFrame, loaded: pl.DataFrame, rejected: pl.DataFrame,
+            flagged: pl.DataFrame, raw: pl.DataFrame, rows_in: int, encoding: str | None,
+            header_map: dict[str, str], columns: list[dict] | None = None) -> Prepared:
+    """A file's load as frames, with the accounting checked: a row lost or counted twice raises.
 
     `parsed` holds every row that parsed, `loaded` those that also passed validation; `rejected` has one
     issue per quarantined source row (parse-level or validation); `flagged` warning-level issues on
@@ -110,39 +145,65 @@ def load_file(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: s
             f"{name}: rows_in {rows_in} != loaded {incoming.height} + quarantined {n_quarantined}; "
             "a row would be lost or counted twice")
     rejected = rejected.unique(subset="_row", keep="first", maintain_order=True)
+    by_rule = rejected.group_by("rule").len().sort("rule").rows()
+    ignored = tuple(c["source_header"] for c in columns or () if c["status"] == "ignored" and c["column_name"] is None
+                    and c["source_header"])
+    accounting = Accounting(rows_in, incoming.height, n_quarantined, encoding, header_map,
+                            rules=tuple((r, int(n)) for r, n in by_rule), ignored_columns=ignored,
+                            header_report=bool(columns))
+    return Prepared(incoming=incoming, rejected=quarantine_frame(rejected, raw, parsed, kind, header_map),
+                    flagged=flagged, columns=pl.DataFrame(columns or [], schema=FILE_COLUMNS_SCHEMA),
+                    accounting=accounting)
+
+
+def load_file(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: str, kind: str,
+              parsed: pl.DataFrame, loaded: pl.DataFrame, rejected: pl.DataFrame, flagged: pl.DataFrame,
+              raw: pl.DataFrame, rows_in: int, encoding: str | None, header_map: dict[str, str],
+              columns: list[dict] | None = None) -> FileOutcome:
+    """Prepare and load one file's outcome in one transaction (frames in memory; see prepare)."""
+    prepared = prepare(name, kind, parsed, loaded, rejected, flagged, raw, rows_in, encoding, header_map, columns)
+    return apply_load(con, run_id, file_id, name, kind, prepared.accounting, prepared.relations())
+
+
+def apply_load(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: str, kind: str,
+               accounting: Accounting, relations: dict[str, pl.DataFrame | Path]) -> FileOutcome:
+    """Apply one prepared file to the warehouse in one transaction: quarantine, core (+ history, derived
+    monthly values), resolved quarantine rows, header report, meta.files.
+
+    Each relation the SQL reads is a frame in memory or a staged Parquet file (read where it lies, through
+    a temporary view, so a staged file is never copied through Python).
+    """
     params = {"file_id": file_id, "file_name": name, "kind": kind, "run_id": run_id}
     con.begin()
     try:
-        con.register("rejected", quarantine_frame(rejected, raw, parsed, kind, header_map).to_arrow())
-        con.register("flagged", flagged.to_arrow())
+        for view, source in relations.items():
+            _bind(con, view, source)
         run_sql(con, "load_quarantine", params)
-        con.register("incoming", incoming.to_arrow())
         if kind in DERIVED_TABLE:
             run_sql(con, "load_reported", params)
             derive_monthly(con, run_id, file_id, kind)
         else:
             run_sql(con, REGISTRY_SQL[kind], params)
         run_sql(con, "load_resolve", params)
-        if columns:
-            con.register("file_columns", pl.DataFrame(columns, schema=FILE_COLUMNS_SCHEMA).to_arrow())
+        if accounting.header_report:
             run_sql(con, "file_columns", {"file_id": file_id})
-            con.unregister("file_columns")
         run_sql(con, "file_finish", {
-            "file_id": file_id, "status": "loaded", "reason": None, "encoding": encoding,
-            "header_map": json.dumps(header_map, ensure_ascii=False), "rows_in": rows_in,
-            "rows_loaded": incoming.height, "rows_quarantined": n_quarantined})
+            "file_id": file_id, "status": "loaded", "reason": None, "encoding": accounting.encoding,
+            "header_map": json.dumps(accounting.header_map, ensure_ascii=False), "rows_in": accounting.rows_in,
+            "rows_loaded": accounting.rows_loaded, "rows_quarantined": accounting.rows_quarantined})
         con.commit()
     except BaseException:
         con.rollback()
         raise
     finally:
-        for view in ("rejected", "flagged", "incoming"):
+        for view in relations:
             con.unregister(view)
-    by_rule = rejected.group_by("rule").len().sort("rule").rows()
-    ignored = tuple(c["source_header"] for c in columns or () if c["status"] == "ignored" and c["column_name"] is None
-                    and c["source_header"])
-    return FileOutcome(file_id, name, kind, "loaded", rows_in, incoming.height, n_quarantined,
-                       rules=tuple((r, int(n)) for r, n in by_rule), ignored_columns=ignored)
+    return FileOutcome(file_id, name, kind, "loaded", accounting.rows_in, accounting.rows_loaded,
+                       accounting.rows_quarantined, rules=accounting.rules, ignored_columns=accounting.ignored_columns)
+
+
+def _bind(con: duckdb.DuckDBPyConnection, view: str, source: pl.DataFrame | Path) -> None:
+    con.register(view, con.read_parquet(str(source)) if isinstance(source, Path) else source.to_arrow())
 
 
 def fail_file(con: duckdb.DuckDBPyConnection, file_id: int, name: str, kind: str | None, reason: str,

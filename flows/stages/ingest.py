@@ -1,0 +1,262 @@
+"""Stages 4–6 for one file as a pure task: standardise → validate → staged Parquet; the load applies it.
+
+`ingest_file` is a function of its inputs only — the landed file and a reference (the night's snapshot
+folder, flows.support.staging, or the warehouse connection itself when the night runs in one process) — so
+it runs on any Dask worker that sees the landing and staging folders. Its outputs go to one staging folder
+per file, written atomically; `apply_staged` loads them in the one process that holds the warehouse, in
+file order, so revisions, accounting and history behave as when everything ran in one process.
+
+Same answer on a cluster as in one process: a file's validation reads what earlier files of the same night
+wrote — registries (a firm registered tonight is known to tonight's monthly file), and for the unit check
+each firm's history (tonight's January file is history for tonight's February file). The night therefore
+runs in waves (`waves`): a kind starts a new wave when it reads a table a kind of the current wave writes
+(clusters | firms, platforms | facts); each wave's snapshot is taken after the previous wave is loaded. Within
+a wave, a file whose firms' history an earlier file of the wave changed (`stale`) is validated again in the
+loading process against the warehouse as it then is — on a night that backfills several months of the same
+firms, those files are read twice; on a usual night (one new month per bureau) none is.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from flows.stages import s06_load as loader
+from flows.stages.s02_land import LandedFile
+from flows.stages.s03_layout import columns_rows
+from flows.stages.s04_standardise import FileRejected, standardise
+from flows.stages.s05_validate import OLD_ID_COLUMNS, GxInput, ValidationSession, suite_rules
+from flows.support import guards
+from flows.support.contract import KINDS
+from flows.support.staging import reference_connection, write_atomically
+from flows.support.warehouse import run_sql
+
+log = logging.getLogger(__name__)
+
+# The tables each kind's load writes (sql/load_*.sql, store_flows.sql).
+WRITES: dict[str, frozenset[str]] = {
+    "clusters": frozenset({"core.clusters"}), "firms": frozenset({"core.firms", "core.firm_identifiers"}),
+    "platforms": frozenset({"core.platforms"}), "monthly": frozenset({"core.firm_monthly"}),
+    "tax": frozenset({"core.tax"}), "procurement": frozenset({"core.procurement"}),
+    "digital": frozenset({"core.digital_surveys"}),
+}
+MISSING = "文件名前缀不是已知数据类别 / file name does not start with a known kind"
+
+
+@cache
+def reads(kind: str) -> dict[str, dict]:
+    """What validating a kind reads of the warehouse, by table: {"keys": {...}} or {"history": {measure: months}}.
+
+    From the suite's derived columns (registry membership, history ratio) and old-identifier resolution.
+    """
+    _, derived = suite_rules(kind)
+    out: dict[str, dict] = {}
+    for spec in derived.values():
+        if spec["fn"] == "in_registry":
+            out.setdefault(spec["table"], {}).setdefault("keys", set()).add(spec["key"])
+        elif spec["fn"] == "history_ratio":
+            out.setdefault(spec["table"], {}).setdefault("history", {})[spec["column"]] = int(spec.get("months", 12))
+    if kind in OLD_ID_COLUMNS:
+        out.setdefault("core.firms", {}).setdefault("keys", set()).add("uscc")
+        out.setdefault("core.firm_identifiers", {}).setdefault("keys", set()).update({"uscc", "identifier", "scheme"})
+    for table, need in out.items():
+        if len(need) > 1:
+            raise ValueError(f"{kind}: {table} is read both as registry keys and as history; the snapshot "
+                             "keeps one of them")
+        if table in WRITES[kind] and "history" not in need:
+            raise ValueError(f"{kind} reads {table}, which it writes itself, other than as history: "
+                             "its files could not be validated apart")
+    return out
+
+
+def history_tables(kind: str) -> set[str]:
+    return {t for t, need in reads(kind).items() if "history" in need}
+
+
+def waves(kinds: list[str | None]) -> list[list[int]]:
+    """Positions of the night's files (registries first, then by name) grouped into waves: a file joins the
+    current wave unless its kind reads a table another kind of the wave writes."""
+    out: list[list[int]] = []
+    wave_kinds: set[str] = set()
+    for i, kind in enumerate(kinds):
+        need = set(reads(kind)) if kind in KINDS else set()
+        others = set().union(*(WRITES[k] for k in wave_kinds if k != kind)) if wave_kinds else set()
+        if not out or need & others:
+            out.append([])
+            wave_kinds = set()
+        out[-1].append(i)
+        if kind in KINDS:
+            wave_kinds.add(kind)
+    return out
+
+
+def snapshot_tables(kinds: set[str]) -> dict[str, dict]:
+    """The union of what the given kinds read, for one wave's snapshot."""
+    merged: dict[str, dict] = {}
+    for kind in sorted(kinds):
+        for table, need in reads(kind).items():
+            into = merged.setdefault(table, {})
+            for part, value in need.items():
+                if part == "keys":
+                    into.setdefault("keys", set()).update(value)
+                else:
+                    for measure, months in value.items():
+                        into.setdefault("history", {})[measure] = max(months, into.get("history", {}).get(measure, 0))
+    return merged
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """Where a file's ingest left its outputs (small: this is what a Dask worker sends back)."""
+
+    file_id: int
+    name: str
+    kind: str | None
+    folder: Path
+    status: str     # staged | failed
+
+
+def ingest_file(landed: LandedFile, run_id: int, reference: Path | duckdb.DuckDBPyConnection, staging: Path,
+                today: date, gx_rows: int, *, tag: str = "") -> StagedFile:
+    """standardise → validate → prepare the load of one file; the outputs go to staging/<file_id><tag>/.
+
+    `reference` is a snapshot folder (flows.support.staging.write_reference) or a live warehouse connection.
+    Every file is isolated: whatever goes wrong while reading or checking it (a bomb stopped by a guard, a
+    parser error, a value no column type can hold) is staged as this file's failure with a reason code and a
+    message, and the night goes on with the others.
+    """
+    folder = staging / f"{landed.file_id:08d}{tag}"
+
+    def write(tmp: Path) -> None:
+        meta = _stage(landed, run_id, reference, today, gx_rows, tmp)
+        (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+
+    write_atomically(folder, write)
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    return StagedFile(landed.file_id, landed.name, landed.kind, folder, meta["status"])
+
+
+def _stage(landed: LandedFile, run_id: int, reference: Path | duckdb.DuckDBPyConnection, today: date,
+           gx_rows: int, out: Path) -> dict:
+    """The work of ingest_file; returns meta.json's content."""
+    if landed.kind is None:
+        return {"status": "failed", "reason": "unknown_kind", "message": MISSING}
+    kind, name = landed.kind, landed.name
+    phase = "read"
+    try:
+        with guards.readable(landed.path, name) as path:
+            std = standardise(path, kind, file_name=name)
+        phase = "check"
+        session = ValidationSession(today=today, gx_rows=gx_rows)
+        if isinstance(reference, Path):
+            with reference_connection(reference) as con:
+                checked = session.validate(kind, std.frame, name, con, where=std.where, headers=std.headers)
+        else:
+            with reference.cursor() as con:
+                checked = session.validate(kind, std.frame, name, con, where=std.where, headers=std.headers)
+        rejected = pl.concat([std.issues, checked.issues], how="vertical_relaxed")
+        flagged = pl.concat([std.warnings, checked.warnings], how="vertical_relaxed") if std.warnings.height \
+            else checked.warnings
+        phase = "load"
+        prepared = loader.prepare(name, kind, parsed=std.frame, loaded=checked.frame, rejected=rejected,
+                                  flagged=flagged, raw=std.raw, rows_in=std.rows_in, encoding=std.encoding,
+                                  header_map=std.header_map, columns=columns_rows(std.columns))
+    except FileRejected as exc:
+        return {"status": "failed", "reason": exc.reason, "message": exc.message}
+    except Exception as exc:  # noqa: BLE001 — one file's failure of any kind must not stop the night
+        log.exception("%s failed (%s)", name, phase)
+        reason, message = guards.describe_failure(exc, name, phase)
+        return {"status": "failed", "reason": reason, "message": message}
+    for view, frame in prepared.relations().items():
+        frame.write_parquet(out / f"{view}.parquet")
+    inp = checked.gx_input
+    assert inp is not None
+    results = checked.results.with_columns(
+        pl.lit(run_id, pl.Int32).alias("run_id"), pl.lit(landed.file_id, pl.Int32).alias("file_id"),
+        pl.lit(name).alias("file_name"), pl.lit(kind).alias("kind"), pl.lit(kind).alias("suite"))
+    results.write_parquet(out / "results.parquet")
+    inp.batch.write_parquet(out / "gx.parquet")
+    history = bool(history_tables(kind))
+    if history:
+        column = OLD_ID_COLUMNS.get(kind, "uscc")
+        firms = pl.concat([std.frame.select(pl.col(column).cast(pl.Utf8).alias("uscc")),
+                           prepared.incoming.select(pl.col("uscc").cast(pl.Utf8))]).unique().drop_nulls()
+        firms.write_parquet(out / "firms.parquet")
+    acc = prepared.accounting
+    return {"status": "staged", "accounting": {
+        "rows_in": acc.rows_in, "rows_loaded": acc.rows_loaded, "rows_quarantined": acc.rows_quarantined,
+        "encoding": acc.encoding, "header_map": acc.header_map, "rules": acc.rules,
+        "ignored_columns": acc.ignored_columns, "header_report": acc.header_report},
+        "gx": {"rows": inp.rows, "table_ok": inp.table_ok},
+        "old_codes": history and _may_hold_old_codes(std.frame, OLD_ID_COLUMNS.get(kind, "uscc")),
+        "timings": checked.timings}
+
+
+def _may_hold_old_codes(frame: pl.DataFrame, column: str) -> bool:
+    """Whether any value could be an old identifier (the lengths resolve_identifiers looks at)."""
+    return column in frame.columns and bool(frame[column].cast(pl.Utf8).str.len_chars().is_in([9, 10, 15]).any())
+
+
+def stale(staged: StagedFile, touched: dict[str, set[str]]) -> bool:
+    """True when an earlier file of the wave changed the history this file's unit check read in the snapshot.
+
+    Exact per firm: the check reads only the file's own firms' rows. A file that resolved old identifiers is
+    treated as reading every touched firm (the codes it resolved are not kept).
+    """
+    if staged.status != "staged" or staged.kind is None:
+        return False
+    tables = [t for t in history_tables(staged.kind) if touched.get(t)]
+    if not tables:
+        return False
+    meta = json.loads((staged.folder / "meta.json").read_text(encoding="utf-8"))
+    if meta["old_codes"]:
+        return True
+    firms = set(pl.read_parquet(staged.folder / "firms.parquet")["uscc"].to_list())
+    return any(firms & touched[t] for t in tables)
+
+
+def apply_staged(con: duckdb.DuckDBPyConnection, run_id: int, staged: StagedFile, session: ValidationSession,
+                 touched: dict[str, set[str]] | None = None) -> loader.FileOutcome:
+    """Load one staged file into the building warehouse (one transaction), record its validation results and
+    queue its GX rows; a failed file is marked failed with its reason. `touched` collects, per history table,
+    the firms this file's rows changed (for `stale`)."""
+    meta = json.loads((staged.folder / "meta.json").read_text(encoding="utf-8"))
+    if meta["status"] == "failed":
+        return loader.fail_file(con, staged.file_id, staged.name, staged.kind, meta["reason"], meta["message"])
+    assert staged.kind is not None
+    a = meta["accounting"]
+    accounting = loader.Accounting(
+        a["rows_in"], a["rows_loaded"], a["rows_quarantined"], a["encoding"], a["header_map"],
+        rules=tuple((r, int(n)) for r, n in a["rules"]), ignored_columns=tuple(a["ignored_columns"]),
+        header_report=a["header_report"])
+    relations = {view: staged.folder / f"{view}.parquet" for view in ("rejected", "flagged", "incoming",
+                                                                      "file_columns")}
+    try:
+        outcome = loader.apply_load(con, run_id, staged.file_id, staged.name, staged.kind, accounting,
+                                    dict(relations))
+    except Exception as exc:  # noqa: BLE001 — one file's failure of any kind must not stop the night
+        log.exception("%s failed (load)", staged.name)
+        reason, message = guards.describe_failure(exc, staged.name, "load")
+        return loader.fail_file(con, staged.file_id, staged.name, staged.kind, reason, message)
+    con.register("_validation_rows", con.read_parquet(str(staged.folder / "results.parquet")))
+    try:
+        run_sql(con, "validation_record", {"run_id": run_id, "file_id": staged.file_id})
+    finally:
+        con.unregister("_validation_rows")
+    results = pl.read_parquet(staged.folder / "results.parquet").drop("run_id", "file_id", "file_name", "kind",
+                                                                      "suite")
+    session.queue(staged.kind, GxInput(staged.name, meta["gx"]["rows"], pl.read_parquet(staged.folder / "gx.parquet"),
+                                       meta["gx"]["table_ok"], results, staged.file_id))
+    if touched is not None and history_tables(staged.kind):
+        firms = set(pl.read_parquet(relations["incoming"], columns=["uscc"])["uscc"].drop_nulls().to_list())
+        for table in history_tables(staged.kind):
+            touched.setdefault(table, set()).update(firms)
+    return outcome
+

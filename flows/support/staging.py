@@ -1,0 +1,107 @@
+"""The staging folder and the night's reference snapshot: what lets one file's ingest run on any machine.
+
+A per-file ingest task (flows.stages.ingest) reads two things: its landed file, and a reference snapshot —
+the little of the warehouse that validation reads (registry keys, old identifiers, each firm's recent
+history of the measures checked for unit slips), written once per wave of the night as Parquet. It writes
+its outputs as Parquet into one folder per file under `<landing>/../staging/run-<id>/`, and only the process
+that holds the warehouse applies them (flows.stages.s06_load.apply_load). Both folders must be on storage
+every worker sees (an NFS path or a shared volume) when the night runs on a Dask cluster.
+
+Every folder is written under a temporary name and renamed into place: a task killed half-way leaves a
+`*.tmp-*` folder that nothing reads, and a folder that exists is complete.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from flows.support.warehouse import identifier, sql_statements
+
+_LOCAL = threading.local()   # one in-memory DuckDB per thread and snapshot: a task opens no new database
+
+
+def staging_for(landing: Path) -> Path:
+    """The staging folder beside a landing store (so both sit on the same shared volume)."""
+    return landing.parent / "staging"
+
+
+def write_atomically(final: Path, write: Callable[[Path], None]) -> Path:
+    """Run write(tmp) on a fresh temporary folder, then rename it to `final`.
+
+    A folder already at `final` is the complete output of an earlier try of the same task (the outputs are
+    a function of the inputs only), so it is kept and this try's copy dropped.
+    """
+    if final.is_dir():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f"{final.name}.tmp-{uuid.uuid4().hex}")
+    tmp.mkdir()
+    try:
+        write(tmp)
+        os.rename(tmp, final)
+    except OSError:
+        if not final.is_dir():
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def write_reference(con: duckdb.DuckDBPyConnection, tables: dict[str, dict], folder: Path) -> Path:
+    """Write the reference snapshot: one Parquet file per table a wave's validation reads.
+
+    `tables` maps a table to what is read of it: {"keys": [...]} (distinct key values: registry membership,
+    identifiers) or {"history": {measure: months}} (each firm's latest rows per measure).
+    """
+    def write(tmp: Path) -> None:
+        for table, need in tables.items():
+            target = str(tmp / f"{identifier(table)}.parquet").replace("'", "''")
+            if "history" in need:
+                measures = sorted(need["history"])
+                cols = ", ".join(identifier(m) for m in measures)
+                ranks = ", ".join(f"row_number() OVER (PARTITION BY uscc, {identifier(m)} IS NULL "
+                                  f"ORDER BY period DESC) AS _rn_{i}" for i, m in enumerate(measures))
+                keep = " OR ".join(f"({identifier(m)} IS NOT NULL AND _rn_{i} <= {int(need['history'][m])})"
+                                   for i, m in enumerate(measures))
+                query = sql_statements("reference_history")[0].format(
+                    table=identifier(table), measures=cols, ranks=ranks, keep=keep)
+            else:
+                keys = ", ".join(identifier(k) for k in sorted(need["keys"]))
+                query = sql_statements("reference_keys")[0].format(keys=keys, table=identifier(table))
+            con.execute(f"COPY ({query}) TO '{target}' (FORMAT parquet)")
+    return write_atomically(folder, write)
+
+
+@contextmanager
+def reference_connection(folder: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB cursor on which the snapshot's tables read as they do in the warehouse (core.firms …).
+
+    One in-memory database per thread and snapshot, built on first use: its views only point at the Parquet
+    files, so a task pays a cursor, not a database.
+    """
+    cache: dict[Path, duckdb.DuckDBPyConnection] = _LOCAL.__dict__.setdefault("cons", {})
+    con = cache.get(folder)
+    if con is None:
+        for old in cache.values():   # the previous night's or wave's snapshot
+            old.close()
+        cache.clear()
+        con = duckdb.connect()
+        for path in sorted(folder.glob("*.parquet")):
+            schema, table = path.stem.split(".")
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {identifier(schema)}")
+            con.execute(f"CREATE VIEW {identifier(path.stem)} AS SELECT * FROM read_parquet("
+                        f"'{str(path).replace(chr(39), chr(39) * 2)}')")
+        cache[folder] = con
+    cursor = con.cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
