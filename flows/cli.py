@@ -79,6 +79,35 @@ def _boot_prefect_server() -> threading.Thread | None:
     return thread
 
 
+def worker_count(text: str) -> int:
+    """--workers: a whole number of processes, at least 1."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"--workers takes a number of processes ≥ 1, not {text!r}")
+    return n
+
+
+def dask_address(text: str) -> str:
+    """--dask: a scheduler address such as tcp://10.0.0.5:8786."""
+    if not re.fullmatch(r"(tcp|tls|ucx|inproc)://[^\s/]+(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"--dask takes a scheduler address like tcp://HOST:8786, not {text!r}")
+    return text
+
+
+def add_dask_options(parser: argparse.ArgumentParser) -> None:
+    """Where the per-file ingest runs: this process (default), a local Dask cluster, or an existing one."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=worker_count, default=0, metavar="N",
+                       help="ingest files on a local Dask cluster of N worker processes")
+    where.add_argument("--dask", type=dask_address, default=None,
+                       metavar="tcp://HOST:8786", help="ingest files on the Dask cluster whose scheduler is at this "
+                       "address (default: CLUSTERWATCH_DASK_ADDRESS); its workers must see the landing and "
+                       "staging folders at the same paths")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     _quiet_prefect()
     booting = _boot_prefect_server()
@@ -86,7 +115,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if booting is not None:
         booting.join()
-    summary = nightly(inbox=args.inbox, warehouse=args.warehouse, reports=args.reports)
+    summary = nightly(inbox=args.inbox, warehouse=args.warehouse, reports=args.reports, workers=args.workers,
+                      dask_address=args.dask)
     print(f"inbox      {summary.inbox}  ({summary.files_seen} files)")
     for entry in summary.refused:
         print(f"refused    {entry.path}: {entry.refused}")
@@ -173,7 +203,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     wait_for_server(api_url, args.wait_server)
     from flows.nightly import nightly
 
-    parameters = {"inbox": str(args.inbox), "warehouse": str(args.warehouse), "reports": str(args.reports)}
+    parameters = {"inbox": str(args.inbox), "warehouse": str(args.warehouse), "reports": str(args.reports),
+                  "workers": args.workers, "dask_address": args.dask}
     while True:
         try:
             nightly.serve(name="clusterwatch-nightly", schedules=[Cron(args.cron, timezone=args.timezone)],
@@ -271,6 +302,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--inbox", type=existing_folder, default=DEFAULT_INBOX, help="folder of delivered files")
     run.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE, help="DuckDB file to publish")
     run.add_argument("--reports", type=Path, default=REPORTS_OUT, help="folder for maps, drift and reports")
+    add_dask_options(run)
     run.set_defaults(func=cmd_run)
 
     serve = sub.add_parser("serve", help="serve the nightly flow on a cron schedule (needs a Prefect server)")
@@ -279,6 +311,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--reports", type=Path, default=REPORTS_OUT, help="folder for maps, drift and reports")
     serve.add_argument("--cron", default=DEFAULT_CRON, help="cron expression")
     serve.add_argument("--timezone", default=TIMEZONE, help="time zone of the cron expression")
+    add_dask_options(serve)
     serve.add_argument("--wait-server", type=float, default=300.0, metavar="SECONDS",
                        help="how long to wait for the Prefect server (PREFECT_API_URL) to answer")
     serve.set_defaults(func=cmd_serve)

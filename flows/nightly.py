@@ -285,7 +285,7 @@ def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE,
     """Run one night over an inbox and publish the warehouse if anything new arrived.
 
     The per-file ingest runs in this process (default), on a local Dask cluster of `workers` processes, or on
-    the Dask cluster at `dask_address` (default: CLUSTERWATCH_DASK_ADDRESS), whose workers must see the
+    the Dask cluster at `dask_address` (default, without `workers`: CLUSTERWATCH_DASK_ADDRESS), whose workers see the
     landing and staging folders at the same paths (flows.support.staging).
 
     Maps, drift reports and monthly reports are written under `reports`. Every night leaves a markdown
@@ -294,7 +294,8 @@ def nightly(inbox: Path = DEFAULT_INBOX, warehouse: Path = DEFAULT_WAREHOUSE,
     """
     summary = NightSummary(inbox=Path(inbox), warehouse=Path(warehouse), files_seen=0)
     try:
-        _night(summary, Path(reports), workers, dask_address or os.environ.get("CLUSTERWATCH_DASK_ADDRESS"))
+        address = dask_address or (None if workers else os.environ.get("CLUSTERWATCH_DASK_ADDRESS") or None)
+        _night(summary, Path(reports), workers, address)
     except Exception as exc:
         summary.error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
         if isinstance(exc, OSError) and not exc.filename and summary.stage in STAGE_OUTPUT:
