@@ -25,7 +25,7 @@ from prefect.runtime import flow_run
 from prefect.task_runners import TaskRunner
 
 from flows.stages import s06_load as loader
-from flows.stages.ingest import StagedFile, apply_staged, ingest_file, snapshot_tables, stale, waves
+from flows.stages.ingest import StagedFile, apply_staged, ingest_file, recheck, snapshot_tables, stale, waves
 from flows.stages.s01_discover import InboxFile, discover
 from flows.stages.s02_land import LandedFile, land, landed_hashes
 from flows.stages.s05_validate import ValidationSession, render_data_docs
@@ -263,7 +263,7 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: int, landed: list[LandedFile]
             if stale(staged, touched):
                 get_run_logger().info("%s: an earlier file of this night changed its firms' history; "
                                       "checked again against the warehouse", item.name)
-                staged = ingest_file(item, run_id, con, staging, today, limit, tag="-live")
+                staged = recheck(staged, item, run_id, con, today, limit)
             yield apply_staged(con, run_id, staged, session, touched)
 
 

@@ -123,22 +123,75 @@ class StagedFile:
     status: str     # staged | failed
 
 
+@dataclass
+class Parsed:
+    """What validation and the load need of a standardised file (flows.stages.s04_standardise.Standardised),
+    in a form that round-trips through Parquet: a file whose check must be redone reads this back."""
+
+    frame: pl.DataFrame
+    raw: pl.DataFrame
+    issues: pl.DataFrame
+    warnings: pl.DataFrame
+    rows_in: int
+    encoding: str | None
+    header_map: dict[str, str]
+    where: str
+    columns: list[dict]
+
+    FRAMES = ("frame", "raw", "issues", "warnings")
+
+    def save(self, folder: Path) -> dict:
+        """Write the frames as parsed_<name>.parquet; returns the rest for meta.json."""
+        for name in self.FRAMES:
+            getattr(self, name).write_parquet(folder / f"parsed_{name}.parquet")
+        return {"rows_in": self.rows_in, "encoding": self.encoding, "header_map": self.header_map,
+                "where": self.where, "columns": self.columns}
+
+    @classmethod
+    def load(cls, folder: Path, meta: dict) -> Parsed:
+        frames = {name: pl.read_parquet(folder / f"parsed_{name}.parquet") for name in cls.FRAMES}
+        return cls(**frames, **meta)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {c: s for s, c in self.header_map.items()}
+
+
 def ingest_file(landed: LandedFile, run_id: int, reference: Path | duckdb.DuckDBPyConnection, staging: Path,
-                today: date, gx_rows: int, *, tag: str = "") -> StagedFile:
-    """standardise → validate → prepare the load of one file; the outputs go to staging/<file_id><tag>/.
+                today: date, gx_rows: int) -> StagedFile:
+    """standardise → validate → prepare the load of one file; the outputs go to staging/<file_id>/.
 
     `reference` is a snapshot folder (flows.support.staging.write_reference) or a live warehouse connection.
     Every file is isolated: whatever goes wrong while reading or checking it (a bomb stopped by a guard, a
     parser error, a value no column type can hold) is staged as this file's failure with a reason code and a
     message, and the night goes on with the others.
     """
-    folder = staging / f"{landed.file_id:08d}{tag}"
+    folder = staging / f"{landed.file_id:08d}"
 
     def write(tmp: Path) -> None:
         meta = _stage(landed, run_id, reference, today, gx_rows, tmp)
         (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
     write_atomically(folder, write)
+    return _staged(landed, folder)
+
+
+def recheck(staged: StagedFile, landed: LandedFile, run_id: int, con: duckdb.DuckDBPyConnection, today: date,
+            gx_rows: int) -> StagedFile:
+    """Validate a staged file again against the warehouse as it is now (see `stale`), from its parsed frames."""
+    meta = json.loads((staged.folder / "meta.json").read_text(encoding="utf-8"))
+    parsed = Parsed.load(staged.folder, meta["parsed"])
+    folder = staged.folder.with_name(f"{staged.folder.name}-recheck")
+
+    def write(tmp: Path) -> None:
+        out = _check(landed, parsed, run_id, con, today, gx_rows, tmp, keep_parsed=False)
+        (tmp / "meta.json").write_text(json.dumps(out, ensure_ascii=False), encoding="utf-8")
+
+    write_atomically(folder, write)
+    return _staged(landed, folder)
+
+
+def _staged(landed: LandedFile, folder: Path) -> StagedFile:
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     return StagedFile(landed.file_id, landed.name, landed.kind, folder, meta["status"])
 
@@ -148,28 +201,41 @@ def _stage(landed: LandedFile, run_id: int, reference: Path | duckdb.DuckDBPyCon
     """The work of ingest_file; returns meta.json's content."""
     if landed.kind is None:
         return {"status": "failed", "reason": "unknown_kind", "message": MISSING}
-    kind, name = landed.kind, landed.name
-    phase = "read"
     try:
-        with guards.readable(landed.path, name) as path:
-            std = standardise(path, kind, file_name=name)
-        phase = "check"
-        session = ValidationSession(today=today, gx_rows=gx_rows)
-        if isinstance(reference, Path):
-            with reference_connection(reference) as con:
-                checked = session.validate(kind, std.frame, name, con, where=std.where, headers=std.headers)
-        else:
-            with reference.cursor() as con:
-                checked = session.validate(kind, std.frame, name, con, where=std.where, headers=std.headers)
-        rejected = pl.concat([std.issues, checked.issues], how="vertical_relaxed")
-        flagged = pl.concat([std.warnings, checked.warnings], how="vertical_relaxed") if std.warnings.height \
-            else checked.warnings
-        phase = "load"
-        prepared = loader.prepare(name, kind, parsed=std.frame, loaded=checked.frame, rejected=rejected,
-                                  flagged=flagged, raw=std.raw, rows_in=std.rows_in, encoding=std.encoding,
-                                  header_map=std.header_map, columns=columns_rows(std.columns))
+        with guards.readable(landed.path, landed.name) as path:
+            std = standardise(path, landed.kind, file_name=landed.name)
+        parsed = Parsed(std.frame, std.raw, std.issues, std.warnings, std.rows_in, std.encoding, std.header_map,
+                        std.where, columns_rows(std.columns))
     except FileRejected as exc:
         return {"status": "failed", "reason": exc.reason, "message": exc.message}
+    except Exception as exc:  # noqa: BLE001 — one file's failure of any kind must not stop the night
+        log.exception("%s failed (read)", landed.name)
+        reason, message = guards.describe_failure(exc, landed.name, "read")
+        return {"status": "failed", "reason": reason, "message": message}
+    if isinstance(reference, Path):    # a snapshot: the night may have to check the file again (`recheck`)
+        with reference_connection(reference) as con:
+            return _check(landed, parsed, run_id, con, today, gx_rows, out, keep_parsed=True)
+    with reference.cursor() as con:
+        return _check(landed, parsed, run_id, con, today, gx_rows, out, keep_parsed=False)
+
+
+def _check(landed: LandedFile, parsed: Parsed, run_id: int, con: duckdb.DuckDBPyConnection, today: date,
+           gx_rows: int, out: Path, *, keep_parsed: bool) -> dict:
+    """validate → prepare the load → write the staged outputs; returns meta.json's content. keep_parsed also
+    stages the parsed frames of a kind checked against history, for `recheck`."""
+    assert landed.kind is not None
+    kind, name = landed.kind, landed.name
+    phase = "check"
+    try:
+        session = ValidationSession(today=today, gx_rows=gx_rows)
+        checked = session.validate(kind, parsed.frame, name, con, where=parsed.where, headers=parsed.headers)
+        rejected = pl.concat([parsed.issues, checked.issues], how="vertical_relaxed")
+        flagged = pl.concat([parsed.warnings, checked.warnings], how="vertical_relaxed") if parsed.warnings.height \
+            else checked.warnings
+        phase = "load"
+        prepared = loader.prepare(name, kind, parsed=parsed.frame, loaded=checked.frame, rejected=rejected,
+                                  flagged=flagged, raw=parsed.raw, rows_in=parsed.rows_in, encoding=parsed.encoding,
+                                  header_map=parsed.header_map, columns=parsed.columns)
     except Exception as exc:  # noqa: BLE001 — one file's failure of any kind must not stop the night
         log.exception("%s failed (%s)", name, phase)
         reason, message = guards.describe_failure(exc, name, phase)
@@ -183,20 +249,20 @@ def _stage(landed: LandedFile, run_id: int, reference: Path | duckdb.DuckDBPyCon
         pl.lit(name).alias("file_name"), pl.lit(kind).alias("kind"), pl.lit(kind).alias("suite"))
     results.write_parquet(out / "results.parquet")
     inp.batch.write_parquet(out / "gx.parquet")
-    history = bool(history_tables(kind))
-    if history:
-        column = OLD_ID_COLUMNS.get(kind, "uscc")
-        firms = pl.concat([std.frame.select(pl.col(column).cast(pl.Utf8).alias("uscc")),
-                           prepared.incoming.select(pl.col("uscc").cast(pl.Utf8))]).unique().drop_nulls()
-        firms.write_parquet(out / "firms.parquet")
     acc = prepared.accounting
-    return {"status": "staged", "accounting": {
+    meta = {"status": "staged", "accounting": {
         "rows_in": acc.rows_in, "rows_loaded": acc.rows_loaded, "rows_quarantined": acc.rows_quarantined,
         "encoding": acc.encoding, "header_map": acc.header_map, "rules": acc.rules,
         "ignored_columns": acc.ignored_columns, "header_report": acc.header_report},
-        "gx": {"rows": inp.rows, "table_ok": inp.table_ok},
-        "old_codes": history and _may_hold_old_codes(std.frame, OLD_ID_COLUMNS.get(kind, "uscc")),
-        "timings": checked.timings}
+        "gx": {"rows": inp.rows, "table_ok": inp.table_ok}, "timings": checked.timings}
+    if history_tables(kind) and keep_parsed:     # what `stale` needs, and what `recheck` reads instead of the file
+        column = OLD_ID_COLUMNS.get(kind, "uscc")
+        firms = pl.concat([parsed.frame.select(pl.col(column).cast(pl.Utf8).alias("uscc")),
+                           prepared.incoming.select(pl.col("uscc").cast(pl.Utf8))]).unique().drop_nulls()
+        firms.write_parquet(out / "firms.parquet")
+        meta["old_codes"] = _may_hold_old_codes(parsed.frame, column)
+        meta["parsed"] = parsed.save(out)
+    return meta
 
 
 def _may_hold_old_codes(frame: pl.DataFrame, column: str) -> bool:
@@ -210,7 +276,7 @@ def stale(staged: StagedFile, touched: dict[str, set[str]]) -> bool:
     Exact per firm: the check reads only the file's own firms' rows. A file that resolved old identifiers is
     treated as reading every touched firm (the codes it resolved are not kept).
     """
-    if staged.status != "staged" or staged.kind is None:
+    if staged.status != "staged" or staged.kind is None or staged.folder.name.endswith("-recheck"):
         return False
     tables = [t for t in history_tables(staged.kind) if touched.get(t)]
     if not tables:

@@ -1,0 +1,165 @@
+"""The same night in one process, on a local Dask cluster, and on a real `dask scheduler` with `dask worker`
+processes started apart (one of them killed mid-night): the published warehouses are the same."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import SAMPLE_UNDER_TEST, free_port
+
+pytestmark = pytest.mark.night
+
+# What a night publishes that must not depend on where its files were read. Columns that name the run or the
+# moment (run ids, timestamps) or a path of this test's folders are left out.
+COMPARED = ("mart", "core", "quarantine")
+COMPARED_META = ("files", "row_flags", "file_columns", "validation_results")
+IGNORED_COLUMNS = {"run_id", "landed_path"}
+DASK = Path(sys.executable).with_name("dask")
+
+
+def published(warehouse: Path) -> dict[str, tuple[set[int], list[tuple]]]:
+    """Every compared table as (positions of floating-point columns, rows in a canonical order)."""
+    out = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN (SELECT unnest($s)) "
+            "OR (schema_name = 'meta' AND table_name IN (SELECT unnest($m))) ORDER BY 1, 2",
+            {"s": list(COMPARED), "m": list(COMPARED_META)}).fetchall()
+        for schema, table in tables:
+            cols = [(c, t) for c, t in con.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+                "ORDER BY column_index", [schema, table]).fetchall()
+                    if not t.startswith("TIMESTAMP") and c not in IGNORED_COLUMNS]
+            floats = {i for i, (_, t) in enumerate(cols) if t in ("DOUBLE", "FLOAT")}
+            rows = con.execute(f"SELECT {', '.join(f'{chr(34)}{c}{chr(34)}' for c, _ in cols)} "
+                               f"FROM {schema}.{table}").fetchall()
+
+            def order(row: tuple, floats: set[int] = floats) -> tuple:
+                exact = tuple(repr(v) for i, v in enumerate(row) if i not in floats)
+                return exact, tuple(repr(None if row[i] is None else round(row[i], 6)) for i in sorted(floats))
+
+            out[f"{schema}.{table}"] = (floats, sorted(rows, key=order))
+    return out
+
+
+def differences(a: Path, b: Path) -> list[str]:
+    """Tables whose rows differ; sums of doubles may differ in the last bits (DuckDB adds in parallel)."""
+    left, right = published(a), published(b)
+    out = [f"{t}: only in one warehouse" for t in sorted(set(left) ^ set(right))]
+    for table in sorted(set(left) & set(right)):
+        floats, rows_a = left[table]
+        rows_b = right[table][1]
+        if len(rows_a) != len(rows_b):
+            out.append(f"{table}: {len(rows_a)} rows against {len(rows_b)}")
+            continue
+        for x, y in zip(rows_a, rows_b, strict=True):
+            if any(not (u == v or (i in floats and u is not None and v is not None
+                                   and math.isclose(u, v, rel_tol=1e-9, abs_tol=1e-9)))
+                   for i, (u, v) in enumerate(zip(x, y, strict=True))):
+                out.append(f"{table}: {x} against {y}")
+                break
+    return out
+
+
+@pytest.fixture(scope="module")
+def one_process(sample_warehouse) -> Path:
+    """The sample night in one process (the session's shared sample night)."""
+    assert sample_warehouse.outcomes and not sample_warehouse.error
+    return sample_warehouse.warehouse
+
+
+def test_a_local_dask_cluster_of_two_workers_publishes_the_same_warehouse(one_process, tmp_path, prefect_harness):
+    from flows.nightly import nightly
+
+    summary = nightly(inbox=SAMPLE_UNDER_TEST / "inbox", warehouse=tmp_path / "wh" / "cw.duckdb",
+                      reports=tmp_path / "reports", workers=2)
+    assert summary.files_seen == len(summary.outcomes) > 80
+    assert differences(one_process, summary.warehouse) == []
+    assert list((tmp_path / "wh" / "staging").iterdir()) == []      # the night's staging folder is gone
+
+
+@contextmanager
+def dask_cluster(workers: int) -> Iterator[tuple[str, dict[str, subprocess.Popen]]]:
+    """`dask scheduler` and `dask worker` processes on loopback (free ports), as an operator starts them; the
+    workers without a nanny, so each process is the worker itself. Torn down after."""
+    address = f"tcp://127.0.0.1:{free_port()}"
+    env = dict(os.environ, DASK_DISTRIBUTED__WORKER__DAEMON="False")
+    procs = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                               "--no-dashboard"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    named = {}
+    try:
+        for i in range(workers):
+            named[f"w{i}"] = subprocess.Popen(
+                [DASK, "worker", address, "--name", f"w{i}", "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1",
+                 "--no-dashboard"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(named[f"w{i}"])
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=120)
+        yield address, named
+    finally:
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def test_a_scheduler_and_workers_started_apart_give_the_same_answer_when_a_worker_dies_mid_night(
+        one_process, tmp_path, prefect_harness):
+    """The killed worker's task is rescheduled by Dask on the other worker; every file is loaded once."""
+    from distributed import Client
+
+    from flows.nightly import nightly
+
+    warehouse = tmp_path / "wh" / "cw.duckdb"
+    with dask_cluster(2) as (address, workers):
+        result: dict = {}
+
+        def night() -> None:
+            try:
+                result["summary"] = nightly(inbox=SAMPLE_UNDER_TEST / "inbox", warehouse=warehouse,
+                                            reports=tmp_path / "reports", dask_address=address)
+            except BaseException as exc:  # noqa: BLE001 — handed to the test thread
+                result["error"] = exc
+
+        runner = threading.Thread(target=night)
+        runner.start()
+        killed: tuple[str, tuple] | None = None
+        with Client(address, timeout=60) as client:
+            deadline = time.monotonic() + 600
+            while killed is None and runner.is_alive() and time.monotonic() < deadline:
+                staged = list((tmp_path / "wh" / "staging").glob("run-*/0*"))
+                busy = {info["name"]: client.processing().get(addr, ())
+                        for addr, info in client.scheduler_info()["workers"].items()}
+                victim = next((name for name, keys in sorted(busy.items()) if keys), None)
+                if len(staged) >= 20 and victim is not None:       # well into the facts
+                    workers[victim].send_signal(signal.SIGKILL)
+                    killed = (victim, tuple(busy[victim]))
+                time.sleep(0.05)
+        runner.join(timeout=900)
+    assert killed is not None and killed[1], "no worker was killed while it ran a task"
+    assert "error" not in result, result.get("error")
+    summary = result["summary"]
+    assert workers[killed[0]].returncode == -signal.SIGKILL
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        once = con.execute("SELECT count(*), count(DISTINCT file_name) "
+                           "FROM meta.files").fetchone()
+    assert once[0] == once[1] == summary.files_seen
+    assert differences(one_process, warehouse) == []

@@ -1,0 +1,96 @@
+"""The per-file ingest as a pure task: waves, atomic staging folders, and a reference snapshot that validates
+exactly as the warehouse it was taken from."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from test_validate import TODAY, code, frame
+
+from flows.stages.ingest import snapshot_tables, waves
+from flows.stages.s05_validate import ValidationSession
+from flows.support.staging import reference_connection, write_atomically, write_reference
+from flows.support.warehouse import apply_schema
+
+STEADY, SHIFTED, SPARSE, SHORT, OLD = (code(f"91320500MA1BBBBB{i}") for i in range(1, 6))
+OLD_TAX_ID = "320500" + OLD[8:17]      # a 15-digit 税务登记号: division code + organisation code
+
+
+def test_registries_are_validated_and_loaded_before_the_kinds_that_look_them_up():
+    kinds = ["clusters", "firms", "firms", "platforms", "monthly", "monthly", "tax", "procurement", "digital", None]
+    assert waves(kinds) == [[0], [1, 2, 3], [4, 5, 6, 7, 8, 9]]
+    assert waves(["monthly", "tax"]) == [[0, 1]]
+    # a file waits only for earlier files whose tables it reads: a firms file after a monthly one does not
+    # change what the monthly file saw; a digital file after it reads core.firms
+    assert waves(["monthly", "firms", "digital"]) == [[0, 1], [2]]
+
+
+def test_a_task_killed_while_writing_leaves_no_folder_that_counts(tmp_path):
+    final = tmp_path / "run-1" / "00000007"
+
+    def dies(tmp: Path) -> None:
+        (tmp / "incoming.parquet").write_bytes(b"PAR1 half")
+        raise MemoryError("killed")
+
+    with pytest.raises(MemoryError):
+        write_atomically(final, dies)
+    assert not final.exists() and list(final.parent.iterdir()) == []
+    (final.parent / "00000007.tmp-leftover").mkdir()     # what a SIGKILL mid-write leaves
+    write_atomically(final, lambda tmp: (tmp / "meta.json").write_text("{}"))
+    assert (final / "meta.json").read_text() == "{}"
+    write_atomically(final, lambda tmp: (tmp / "meta.json").write_text("second try"))   # complete: kept
+    assert (final / "meta.json").read_text() == "{}"
+
+
+@pytest.fixture
+def warehouse() -> duckdb.DuckDBPyConnection:
+    """Firms whose history only the latest 12 non-null months of a measure give the right median for."""
+    con = duckdb.connect()
+    apply_schema(con)
+    con.execute("INSERT INTO core.clusters (cluster_id, adcode) VALUES ('C1', '320500')")
+    for firm in (STEADY, SHIFTED, SPARSE, SHORT, OLD):
+        con.execute("INSERT INTO core.firms (uscc, cluster_id) VALUES (?, 'C1')", [firm])
+    con.execute("INSERT INTO core.firm_identifiers (uscc, scheme, identifier) VALUES (?, 'tax_registration_15', ?)",
+                [OLD, OLD_TAX_ID])
+    rows = []
+    for m in range(20):
+        period = date(2023 + m // 12, m % 12 + 1, 1)
+        rows += [(STEADY, period, 100.0, 90.0),
+                 # ten old months in 元, ten recent in 万元: the median of the last 12 is ≈100, of all 500,050
+                 (SHIFTED, period, 1e6 if m < 10 else 100.0, None),
+                 # revenue stops after 11 months: its latest 12 non-null months are the first 11
+                 (SPARSE, period, 100.0, (1e6 if m < 2 else 90.0) if m < 11 else None),
+                 (OLD, period, 100.0, 90.0)]
+    rows += [(SHORT, date(2024, m, 1), 100.0, 90.0) for m in (1, 2, 3)]
+    con.executemany("INSERT INTO core.firm_monthly (uscc, period, span_months, output, revenue) "
+                    "VALUES (?, ?, 1, ?, ?)", rows)
+    return con
+
+
+def test_the_reference_snapshot_validates_a_file_exactly_as_the_warehouse_does(warehouse, tmp_path):
+    month = date(2025, 9, 1)
+    incoming = frame("monthly", [
+        {"uscc": STEADY, "period": month, "output": 1_000_000.0, "revenue": 95.0},     # 10⁴× its median
+        {"uscc": SHIFTED, "period": month, "output": 1_000_000.0},                     # ditto (last 12 months)
+        {"uscc": SPARSE, "period": month, "output": 100.0, "revenue": 900_000.0},      # revenue 10⁴×
+        {"uscc": SHORT, "period": month, "output": 1_000_000.0},                       # too little history
+        {"uscc": OLD_TAX_ID, "period": month, "output": 100.0, "revenue": 90.0},       # old identifier
+        {"uscc": code("91320500MA1CCCCC9"), "period": month, "output": 1.0},           # not registered
+    ])
+    session = ValidationSession(today=TODAY)
+    live = session.validate("monthly", incoming, "monthly_2025-09.csv", warehouse)
+    folder = write_reference(warehouse, snapshot_tables({"monthly"}), tmp_path / "reference-2")
+    with reference_connection(folder) as con:
+        snap = session.validate("monthly", incoming, "monthly_2025-09.csv", con)
+    quarantined = dict(zip(live.issues["_row"], live.issues["rule"], strict=True))
+    assert quarantined == {2: "unit_suspect", 3: "unit_suspect", 4: "unit_suspect", 7: "unknown_firm"}
+    assert live.warnings["rule"].to_list() == ["old_identifier"]
+    for mine, theirs in ((snap.issues, live.issues), (snap.warnings, live.warnings), (snap.frame, live.frame),
+                         (snap.results, live.results)):
+        assert mine.equals(theirs)
+    kept = pl.read_parquet(folder / "core.firm_monthly.parquet")
+    assert kept.height < warehouse.execute("SELECT count(*) FROM core.firm_monthly").fetchone()[0]
