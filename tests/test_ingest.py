@@ -94,3 +94,29 @@ def test_the_reference_snapshot_validates_a_file_exactly_as_the_warehouse_does(w
         assert mine.equals(theirs)
     kept = pl.read_parquet(folder / "core.firm_monthly.parquet")
     assert kept.height < warehouse.execute("SELECT count(*) FROM core.firm_monthly").fetchone()[0]
+
+
+def test_run_and_serve_take_a_worker_count_or_a_scheduler_address_but_not_both(capsys):
+    from flows.cli import parser
+
+    for command in ("run", "serve"):
+        assert parser().parse_args([command, "--workers", "3"]).workers == 3
+        args = parser().parse_args([command, "--dask", "tcp://10.0.0.5:8786"])
+        assert (args.dask, args.workers) == ("tcp://10.0.0.5:8786", 0)
+        for bad in (["--workers", "0"], ["--workers", "two"], ["--dask", "10.0.0.5"],
+                    ["--workers", "2", "--dask", "tcp://10.0.0.5:8786"]):
+            with pytest.raises(SystemExit) as exit_:
+                parser().parse_args([command, *bad])
+            assert exit_.value.code == 2
+    assert "--workers" in capsys.readouterr().err
+
+
+def test_without_workers_or_an_address_the_night_imports_nothing_of_dask():
+    import subprocess
+    import sys
+
+    code_ = ("import sys; from flows.nightly import ingest_runner\n"
+             "with ingest_runner(0, None) as runner: assert runner is None\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'prefect_dask')))")
+    out = subprocess.run([sys.executable, "-c", code_], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
