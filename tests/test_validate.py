@@ -506,3 +506,10 @@ def test_a_missing_registry_or_history_table_fails_the_check_with_its_name(con):
     con.execute("DROP TABLE core.firm_monthly")
     with pytest.raises(CheckCannotRun, match="core.firm_monthly is missing.*history check"):
         validate("monthly", frame("monthly", [monthly()]), "m.csv", con, today=TODAY)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_the_rules_read_from_a_suite_file_are_the_rules_great_expectations_reads(kind):
+    from flows.stages.s05_validate import gx_suite_rules
+
+    assert suite_rules(kind) == gx_suite_rules(kind)

@@ -139,7 +139,32 @@ def load_suite(kind: str) -> Any:
 
 @cache
 def suite_rules(kind: str) -> tuple[tuple[Rule, ...], dict]:
-    """The suite's expectations as Rules (file order) and its declared derived columns."""
+    """The suite's expectations as Rules (file order) and its declared derived columns.
+
+    Read from the suite file as JSON, not through a GX context: importing GX and building its context costs
+    ≈6 s per process, which every Dask worker would pay before its first file (tests/test_validate.py checks
+    that GX reads the same rules from the same files)."""
+    suite = json.loads((EXPECTATIONS_DIR / "gx" / "expectations" / f"{kind}.json").read_text(encoding="utf-8"))
+    rules = []
+    for e in suite["expectations"]:
+        kw = {k: _as_gx_reads(k, v) for k, v in e["kwargs"].items()
+              if k not in ("result_format", "catch_exceptions", "meta")}
+        meta = e.get("meta") or {}
+        col = meta.get("column") or kw.get("column") or ",".join(kw.get("column_list", []))
+        rules.append(Rule(str(e["id"]), e["type"], kw, meta["rule"], meta["severity"], col,
+                          meta.get("message_zh", meta["rule"]), meta.get("message_en", meta["rule"])))
+    return tuple(rules), dict((suite.get("meta") or {}).get("derived_columns") or {})
+
+
+def _as_gx_reads(key: str, value: Any) -> Any:
+    """A bound as GX's expectation model parses it: an ISO date string is a date."""
+    if key in ("min_value", "max_value") and isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return date.fromisoformat(value)
+    return value
+
+
+def gx_suite_rules(kind: str) -> tuple[tuple[Rule, ...], dict]:
+    """suite_rules as Great Expectations reads the suite (the reference suite_rules is checked against)."""
     suite = load_suite(kind)
     rules = []
     for e in suite.expectations:
