@@ -230,8 +230,9 @@ def ingest_runner(workers: int, dask_address: str | None) -> Iterator[TaskRunner
         return
     from prefect_dask import DaskTaskRunner
 
+    # The scheduler's HTTP endpoint (dashboard, health) on a free port: two nights on one machine never collide.
     runner = DaskTaskRunner(address=dask_address) if dask_address else DaskTaskRunner(cluster_kwargs={
-        "n_workers": workers, "threads_per_worker": 1, "processes": True, "dashboard_address": None})
+        "n_workers": workers, "threads_per_worker": 1, "processes": True, "dashboard_address": "127.0.0.1:0"})
     with runner:
         yield runner
 

@@ -4,7 +4,6 @@ processes started apart (one of them killed mid-night): the published warehouses
 from __future__ import annotations
 
 import math
-import os
 import signal
 import subprocess
 import sys
@@ -94,15 +93,15 @@ def dask_cluster(workers: int) -> Iterator[tuple[str, dict[str, subprocess.Popen
     """`dask scheduler` and `dask worker` processes on loopback (free ports), as an operator starts them; the
     workers without a nanny, so each process is the worker itself. Torn down after."""
     address = f"tcp://127.0.0.1:{free_port()}"
-    env = dict(os.environ, DASK_DISTRIBUTED__WORKER__DAEMON="False")
     procs = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-                               "--no-dashboard"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+                               "--dashboard-address", "127.0.0.1:0"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     named = {}
     try:
         for i in range(workers):
             named[f"w{i}"] = subprocess.Popen(
                 [DASK, "worker", address, "--name", f"w{i}", "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1",
-                 "--no-dashboard"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             procs.append(named[f"w{i}"])
         from distributed import Client
 
