@@ -22,8 +22,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
-from flows.support.warehouse import identifier, sql_statements
+from flows.support.warehouse import identifier, run_sql
 
 _LOCAL = threading.local()   # one in-memory DuckDB per thread and snapshot: a task opens no new database
 
@@ -59,24 +60,18 @@ def write_reference(con: duckdb.DuckDBPyConnection, tables: dict[str, dict], fol
     """Write the reference snapshot: one Parquet file per table a wave's validation reads.
 
     `tables` maps a table to what is read of it: {"keys": [...]} (distinct key values: registry membership,
-    identifiers) or {"history": {measure: months}} (each firm's latest rows per measure).
+    identifiers) or {"history": {measure: months}} (each firm's latest rows per measure; a row appears once per
+    measure it carries, the other measures null, which is all validation_history.sql looks at).
     """
     def write(tmp: Path) -> None:
         for table, need in tables.items():
-            target = str(tmp / f"{identifier(table)}.parquet").replace("'", "''")
             if "history" in need:
-                measures = sorted(need["history"])
-                cols = ", ".join(identifier(m) for m in measures)
-                ranks = ", ".join(f"row_number() OVER (PARTITION BY uscc, {identifier(m)} IS NULL "
-                                  f"ORDER BY period DESC) AS _rn_{i}" for i, m in enumerate(measures))
-                keep = " OR ".join(f"({identifier(m)} IS NOT NULL AND _rn_{i} <= {int(need['history'][m])})"
-                                   for i, m in enumerate(measures))
-                query = sql_statements("reference_history")[0].format(
-                    table=identifier(table), measures=cols, ranks=ranks, keep=keep)
+                frame = pl.concat([
+                    run_sql(con, "reference_history", {"months": int(months)}, {"table": table, "column": measure})
+                    .pl() for measure, months in sorted(need["history"].items())], how="diagonal_relaxed")
             else:
-                keys = ", ".join(identifier(k) for k in sorted(need["keys"]))
-                query = sql_statements("reference_keys")[0].format(keys=keys, table=identifier(table))
-            con.execute(f"COPY ({query}) TO '{target}' (FORMAT parquet)")
+                frame = run_sql(con, "reference_keys", None, {"table": table, "keys": sorted(need["keys"])}).pl()
+            frame.write_parquet(tmp / f"{identifier(table)}.parquet")
     return write_atomically(folder, write)
 
 
@@ -97,8 +92,8 @@ def reference_connection(folder: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         for path in sorted(folder.glob("*.parquet")):
             schema, table = path.stem.split(".")
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {identifier(schema)}")
-            con.execute(f"CREATE VIEW {identifier(path.stem)} AS SELECT * FROM read_parquet("
-                        f"'{str(path).replace(chr(39), chr(39) * 2)}')")
+            quoted = str(path).replace("'", "''")   # a view cannot take a bound parameter
+            con.execute(f"CREATE VIEW {identifier(path.stem)} AS SELECT * FROM read_parquet('{quoted}')")
         cache[folder] = con
     cursor = con.cursor()
     try:
