@@ -12,8 +12,9 @@ each firm's history (tonight's January file is history for tonight's February fi
 runs in waves (`waves`): a kind starts a new wave when it reads a table a kind of the current wave writes
 (clusters | firms, platforms | facts); each wave's snapshot is taken after the previous wave is loaded. Within
 a wave, a file whose firms' history an earlier file of the wave changed (`stale`) is validated again in the
-loading process against the warehouse as it then is — on a night that backfills several months of the same
-firms, those files are read twice; on a usual night (one new month per bureau) none is.
+loading process against the warehouse as it then is, from the parsed frames the task staged (`recheck`) — on a
+night that backfills several months of the same firms most fact files are validated twice, the second time
+one after the other; on a usual night (one new month per bureau) none is.
 """
 
 from __future__ import annotations
