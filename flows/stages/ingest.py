@@ -33,7 +33,7 @@ from flows.stages import s06_load as loader
 from flows.stages.s02_land import LandedFile
 from flows.stages.s03_layout import columns_rows
 from flows.stages.s04_standardise import FileRejected, standardise
-from flows.stages.s05_validate import OLD_ID_COLUMNS, GxInput, ValidationSession, suite_rules
+from flows.stages.s05_validate import OLD_ID_COLUMNS, GxInput, ValidationSession, record_problems, suite_rules
 from flows.support import guards
 from flows.support.contract import KINDS
 from flows.support.staging import reference_connection, write_atomically
@@ -255,7 +255,8 @@ def _check(landed: LandedFile, parsed: Parsed, run_id: int, con: duckdb.DuckDBPy
         "rows_in": acc.rows_in, "rows_loaded": acc.rows_loaded, "rows_quarantined": acc.rows_quarantined,
         "encoding": acc.encoding, "header_map": acc.header_map, "rules": acc.rules,
         "ignored_columns": acc.ignored_columns, "header_report": acc.header_report},
-        "gx": {"rows": inp.rows, "table_ok": inp.table_ok}, "timings": checked.timings}
+        "gx": {"rows": inp.rows, "table_ok": inp.table_ok, "fail_bit": inp.fail_bit},
+        "problems": checked.problems, "timings": checked.timings}
     if history_tables(kind) and keep_parsed:     # what `stale` needs, and what `recheck` reads instead of the file
         column = OLD_ID_COLUMNS.get(kind, "uscc")
         firms = pl.concat([parsed.frame.select(pl.col(column).cast(pl.Utf8).alias("uscc")),
@@ -317,10 +318,14 @@ def apply_staged(con: duckdb.DuckDBPyConnection, run_id: int, staged: StagedFile
         run_sql(con, "validation_record", {"run_id": run_id, "file_id": staged.file_id})
     finally:
         con.unregister("_validation_rows")
+    problems = [dict(p, file_id=staged.file_id) for p in meta["problems"]]   # rules not checked on the file
+    record_problems(con, run_id, problems)
+    session.problems += problems
     results = pl.read_parquet(staged.folder / "results.parquet").drop("run_id", "file_id", "file_name", "kind",
                                                                       "suite")
-    session.queue(staged.kind, GxInput(staged.name, meta["gx"]["rows"], pl.read_parquet(staged.folder / "gx.parquet"),
-                                       meta["gx"]["table_ok"], results, staged.file_id))
+    session.queue(staged.kind, GxInput(
+        file_name=staged.name, rows=meta["gx"]["rows"], batch=pl.read_parquet(staged.folder / "gx.parquet"),
+        table_ok=meta["gx"]["table_ok"], results=results, fail_bit=meta["gx"]["fail_bit"], file_id=staged.file_id))
     if touched is not None and history_tables(staged.kind):
         firms = set(pl.read_parquet(relations["incoming"], columns=["uscc"])["uscc"].drop_nulls().to_list())
         for table in history_tables(staged.kind):
