@@ -149,7 +149,8 @@ def test_a_verdict_gx_does_not_confirm_is_an_error_of_the_night(tmp_path, prefec
     monkeypatch.setattr(validate, "fail_expr", lambda r, frame, params: pl.lit(False) if (
         r.rule, r.column) == ("negative_value", "output") else real(r, frame, params))
     warehouse, reports = tmp_path / "wh" / "clusterwatch.duckdb", tmp_path / "reports"
-    args = argparse.Namespace(inbox=write_inbox(tmp_path / "inbox"), warehouse=warehouse, reports=reports)
+    args = argparse.Namespace(inbox=write_inbox(tmp_path / "inbox"), warehouse=warehouse, reports=reports,
+                              workers=0, dask=None)
     assert cmd_run(args) == 1
     out = capsys.readouterr()
     assert "ERROR      monthly_2025-03.csv: rule negative_value (expect_column_values_to_be_between on output) " \

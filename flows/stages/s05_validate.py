@@ -220,9 +220,10 @@ class CheckCannotRun(RuntimeError):
 
 
 def _require_table(con: duckdb.DuckDBPyConnection, table: str, needed_by: str) -> None:
-    """Raise CheckCannotRun unless `table` (schema.name) exists in the warehouse the checks read."""
+    """Raise CheckCannotRun unless `table` (schema.name) exists in the warehouse the checks read (a table, or a
+    view of the night's reference snapshot, flows.support.staging)."""
     schema, _, name = table.partition(".")
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = $s AND table_name = $t",
+    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = $s AND table_name = $t",
                        {"s": schema, "t": name}).fetchone()[0]:
         raise CheckCannotRun(f"{table} is missing from the warehouse, so {needed_by} cannot run; a warehouse "
                              "written by an older release is upgraded by the next night")
