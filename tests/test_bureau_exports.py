@@ -12,8 +12,9 @@ import pytest
 import xlsxwriter
 import xlwt
 
+from flows.cli import check_files
 from flows.stages.s04_standardise import FileRejected, Standardised, standardise
-from flows.stages.s05_validate import check_files, validate
+from flows.stages.s05_validate import validate
 from flows.support.uscc import uscc_check_char
 from flows.support.warehouse import apply_schema
 

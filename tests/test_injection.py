@@ -239,7 +239,7 @@ def test_json_in_html_round_trips_and_hides_markup():
 
 
 def test_check_prints_rejected_values_without_terminal_sequences(tmp_path, capsys):
-    from flows.stages.s05_validate import check_files
+    from flows.cli import check_files
 
     path = tmp_path / "platforms_2025.csv"
     path.write_text("platform_name,cluster_id,level,type\n"

@@ -11,10 +11,10 @@ import polars as pl
 import pytest
 
 import flows.stages.s05_validate
+from flows.cli import check_files
 from flows.stages.s05_validate import (
     ISSUE_SCHEMA,
     ValidationSession,
-    check_files,
     distinct,
     load_suite,
     record_results,

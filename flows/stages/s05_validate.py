@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,10 +44,10 @@ import polars as pl
 import pyarrow as pa
 
 from flows.render import offline_docs, safe_text
-from flows.support.contract import KIND_ORDER, KINDS, kind_of
+from flows.support.contract import KIND_ORDER, KINDS
 from flows.support.settings import EXPECTATIONS_DIR, REPORTS_OUT
 from flows.support.uscc import ALPHABET, WEIGHTS
-from flows.support.warehouse import apply_schema, identifier, run_sql
+from flows.support.warehouse import identifier, run_sql
 
 try:  # the parse stage owns the issue schema; keep a copy so this module imports on its own
     from flows.stages.s04_standardise import ISSUE_SCHEMA
@@ -1310,75 +1309,3 @@ def render_data_docs(run_id: int, out_dir: Path | None = None, spool: Path | Non
 
 
 # ---------------------------------------------------------------- clusterwatch check
-
-def _issue_line(row: dict, message: str) -> str:
-    """One quarantined or flagged row as `clusterwatch check` prints it (a whole-row rule has no column), on one
-    line without control characters (a hostile cell cannot start a terminal sequence)."""
-    where = f"{row['column_name']}={row['value']}" if row["column_name"] else f"(whole row) {row['value']}"
-    return "  " + safe_text.one_line(f"[{row['severity']}] row {row['_row']} {where} {row['rule']}: {message}")
-
-
-def check_files(paths: list[Path], warehouse: Path | None) -> int:
-    """Standardise and validate files without loading them; print what would be quarantined; 1 on failure."""
-    from flows.stages.s03_layout import report_lines
-    from flows.stages.s04_standardise import FileRejected, standardise
-
-    if warehouse is not None and Path(warehouse).exists():
-        con = duckdb.connect(str(warehouse), read_only=True)
-    else:
-        con = duckdb.connect()
-        apply_schema(con)
-    extra: dict[str, set[str]] = {"core.clusters": set(), "core.firms": set()}
-    order = {k: i for i, k in enumerate(KIND_ORDER)}
-    todo = sorted((Path(p) for p in paths), key=lambda p: (order.get(kind_of(p.name) or "", 99), p.name))
-    status, total_q, total_w = 0, 0, 0
-    try:
-        for path in todo:
-            kind = kind_of(path.name)
-            if kind is None:
-                print(f"{path.name}: 文件名前缀不是已知数据类别 / file name does not start with a known kind")
-                status = 1
-                continue
-            try:
-                std = standardise(path, kind, file_name=path.name)
-            except FileRejected as exc:
-                print(f"{path.name}: 拒收 / rejected ({exc.reason}): {exc.message}")
-                status = 1
-                continue
-            print(f"== {path.name} ({kind}){f' sheet {std.sheet!r}' if std.sheet else ''}: header report")
-            for line in report_lines(std.columns):
-                print(line)
-            if std.skipped:
-                print("  skipped rows: " + ", ".join(f"{k}={v}" for k, v in std.skipped.items()))
-            v = validate(kind, std.frame, path.name, con, extra_keys=extra, where=std.where,
-                         headers=std.headers)
-            if kind == "clusters":
-                extra["core.clusters"] |= set(v.frame["cluster_id"].drop_nulls().to_list())
-            elif kind == "firms":
-                extra["core.firms"] |= set(v.frame["uscc"].drop_nulls().to_list())
-            quarantined = pl.concat([std.issues, v.issues], how="vertical_relaxed").sort("_row")
-            n_q = quarantined["_row"].n_unique()
-            total_q += n_q
-            total_w += v.warnings.height + std.warnings.height
-            print(f"== {path.name} ({kind}): {std.rows_in} rows, {v.frame.height} would load, "
-                  f"{n_q} would be quarantined, {v.warnings.height + std.warnings.height} warnings")
-            for row in quarantined.iter_rows(named=True):
-                print(_issue_line(row, f"{row['message']} / {row['message_en']}"))
-            warnings = pl.concat([std.warnings, v.warnings], how="vertical_relaxed").sort("_row")
-            for row in warnings.iter_rows(named=True):
-                print(_issue_line(row, f"{row['message']} / {row['message_en']}"))
-            failed = v.results.filter(~pl.col("passed"))
-            for row in failed.iter_rows(named=True):
-                print(f"  rule {row['rule']} ({row['severity']}) on {row['column_name']}: "
-                      f"{row['failed_rows']} of {row['evaluated']} rows fail")
-            for pr in v.problems:     # an engine disagreement is an error; a rule not checked is said
-                print(f"  [{pr['severity']}] rule {pr['rule']} on {pr['column_name']} {pr['problem']}: "
-                      f"{pr['detail_zh']} / {pr['detail_en']}")
-            if n_q or any(pr["severity"] == "error" for pr in v.problems):
-                status = 1
-        print(f"summary: {len(todo)} files, {total_q} rows would be quarantined, {total_w} warnings; "
-              f"{'FAIL' if status else 'OK'}")
-    finally:
-        con.close()
-    sys.stdout.flush()
-    return status
