@@ -35,6 +35,7 @@ import threading
 import time
 from pathlib import Path
 
+import duckdb
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,14 +173,17 @@ def raw_load(inbox: Path) -> dict:
     return {**json.loads(out.stdout.strip().splitlines()[-1]), "load": (load0, load())}
 
 
-def copy_cost(warehouse: Path) -> tuple[float, float, tuple[float, float]]:
-    """Size (MB) of the published warehouse and the seconds one copy of it takes."""
+def copy_cost(warehouse: Path) -> tuple[float, float, float, tuple[float, float]]:
+    """Size (MB) of the published warehouse file, the MB its blocks in use hold (the file keeps freed blocks
+    for reuse, so its size does not show one night's growth), and the seconds one copy of it takes."""
     load0 = load()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        used = con.execute("SELECT sum(used_blocks * block_size) FROM pragma_database_size()").fetchone()[0]
     with tempfile.TemporaryDirectory(dir=warehouse.parent) as tmp:
         started = time.perf_counter()
         shutil.copyfile(warehouse, Path(tmp) / "copy.duckdb")
         seconds = time.perf_counter() - started
-    return warehouse.stat().st_size / 2**20, seconds, (load0, load())
+    return warehouse.stat().st_size / 2**20, used / 2**20, seconds, (load0, load())
 
 
 def loads(pair: tuple[float, float]) -> str:
@@ -224,11 +228,11 @@ def main() -> None:
             raw = raw_load(raw_inbox)
             print(" " * 23 + f"raw load (read_parquet, {raw['rows']:,} rows): {raw['seconds']:.1f} s, "
                   f"{raw['cpu']:.1f} s CPU {loads(raw['load'])}; ingest / raw = {ingest / raw['seconds']:.1f}× wall")
-        size, seconds, load_pair = copy_cost(warehouse)
-        sizes.append(size)
-        print(" " * 23 + f"published warehouse {size:,.0f} MB; one copy {seconds:.1f} s "
+        size, used, seconds, load_pair = copy_cost(warehouse)
+        sizes.append(used)
+        print(" " * 23 + f"published warehouse {size:,.0f} MB ({used:,.0f} MB in use); one copy {seconds:.1f} s "
               f"({size / max(seconds, 1e-3):,.0f} MB/s) {loads(load_pair)}")
-    print(f"night 2 added {sizes[1] - sizes[0]:,.0f} MB to the warehouse ({warehouse})")
+    print(f"night 2 added {sizes[1] - sizes[0]:,.0f} MB in use to the warehouse ({warehouse})")
 
 
 if __name__ == "__main__":
