@@ -189,9 +189,8 @@ def _scope(con: duckdb.DuckDBPyConnection, months: list[dt.date], recomputed: se
     """
     if recomputed is None:
         return None
-    stored = con.execute("SELECT min(period), count(DISTINCT fingerprint), bool_and(fingerprint = ?) "
-                         "FROM mart.alert_conditions WHERE rule <> 'quarantine_share'", [stamp]).fetchone()
-    first, _, same = stored
+    first, same = con.execute("SELECT min(period), bool_and(fingerprint = ?) FROM mart.alert_conditions "
+                              "WHERE rule <> 'quarantine_share'", [stamp]).fetchone()
     touched = set(recomputed) | set(drift_periods)
     if first is None or not same or (touched and min(touched) <= first):
         return None
