@@ -34,7 +34,8 @@ def evaluated(tmp_path_factory, sample_warehouse):
     db = work / "clusterwatch.duckdb"
     shutil.copyfile(sample_warehouse.warehouse, db)
     con = duckdb.connect(str(db))
-    con.execute("DELETE FROM mart.alerts; DELETE FROM mart.drift_results; DELETE FROM meta.outbox")
+    con.execute("DELETE FROM mart.alerts; DELETE FROM mart.drift_results; DELETE FROM mart.alert_conditions; "
+                "DELETE FROM meta.outbox")
     settings = DeliverySettings(smtp_to=("analyst@example.cn",), webhook_url="http://127.0.0.1:9/robot")
     summary = evaluate_alerts(con, reports_dir=work / "reports", settings=settings)
     yield con, summary, settings, work
@@ -188,7 +189,7 @@ def test_incremental_alerts_after_revising_an_old_month_equal_a_full_evaluation(
     with duckdb.connect(str(base)) as con:
         before = con.execute("SELECT count(*) FROM mart.alert_conditions WHERE period = ? AND active",
                              [revised]).fetchone()[0]
-        run_id = query_one(con, "run_start", {"inbox": "revision"})
+        run_id = query_one(con, "run_start", {"inbox": "revision", "release": "test"})
         con.execute("DELETE FROM core.firm_monthly WHERE period = ? AND uscc IN "
                     "(SELECT uscc FROM core.firms WHERE cluster_id = 'HF_AI' AND hash(uscc) % 5 < 2)", [revised])
         con.execute("UPDATE core.firm_monthly SET output = output * 10, value_added = value_added * 10, "
