@@ -211,7 +211,8 @@ def store_conditions(con: duckdb.DuckDBPyConnection, cond: pd.DataFrame, months:
                     "OR list_contains(?::DATE[], period)", [months])
     if len(cond):
         con.register("alert_conditions_new", cond)
-        con.execute("INSERT INTO mart.alert_conditions SELECT *, ? FROM alert_conditions_new", [stamp])
+        con.execute("INSERT INTO mart.alert_conditions BY NAME SELECT *, ? AS fingerprint FROM alert_conditions_new",
+                    [stamp])
         con.unregister("alert_conditions_new")
     columns = ", ".join(f'"{c}"' for c in CONDITION_COLUMNS)
     return _parsed(con.execute(f"SELECT {columns} FROM mart.alert_conditions ORDER BY rule, subject, period").df())
