@@ -26,6 +26,7 @@ import duckdb
 from flows.stages import s07_indicators as indicators
 from flows.stages import s10_alerts as alerts
 from flows.stages.s12_deliver import DeliverySettings
+from flows.support import warehouse
 
 
 def cpu_seconds() -> float:
@@ -42,6 +43,8 @@ def main() -> int:
         db = Path(tmp) / "w.duckdb"
         shutil.copyfile(args.warehouse, db)
         con = duckdb.connect(str(db))
+        if hasattr(warehouse, "apply_schema"):   # a warehouse of an earlier schema version, as a night migrates it
+            warehouse.apply_schema(con)
         run_id = con.execute("SELECT max(run_id) FROM meta.runs").fetchone()[0]
         changed = indicators.changed_periods(con, run_id)
         first, last = indicators.data_range(con)
