@@ -1,12 +1,24 @@
-"""Ingest benchmark: land + standardise + validate + load at province or nation scale.
+"""Ingest benchmark: night 1 (history) and night 2 (+1 month) at province or nation scale, with the raw-load
+reference, CPU and peak RSS of every process of the night, and the published warehouse's size and copy cost.
 
-Night 1 loads everything but the last month; night 2 adds that month. Each night runs the real Prefect
-flow in a fresh process, so its peak RSS is its own (the whole night's: ingest and the stages after it).
-Prints, per night, the ingest stage's wall seconds and rows per second, the other stages' seconds, the
-night's wall seconds and peak RSS.
+Night 1 loads everything but the last month; night 2 adds that month. Each night runs the real Prefect flow
+in a fresh process (the coordinator); with --workers N (once `nightly` takes `workers`) the ingest runs on a
+local Dask cluster of N worker processes. Printed per night:
+  - wall seconds of the night and of each stage, rows per second of the ingest;
+  - CPU seconds of the coordinator and of the whole process tree (Prefect server, Dask workers included);
+  - peak RSS of the coordinator, the Prefect server and each other process of the tree (psutil, sampled
+    every 0.2 s over the tree; the coordinator's own figure is its exact ru_maxrss);
+  - the raw-load reference: the same night's files loaded into a fresh DuckDB file as they are
+    (`CREATE TABLE … AS SELECT * FROM read_parquet(…)` per kind), wall and CPU, and ingest / raw;
+  - the published warehouse's size and the seconds one copy of it takes (what every night pays before it
+    writes, DESIGN's publish-by-copy), and the growth night 2 added.
+The 1-minute load average is printed before and after every figure: the machine is shared, and a figure
+taken at load 10 on 2 cores is not the machine's speed.
 
-    .venv/bin/python bench/bench_ingest.py --scale province      # make bench-ingest
-    .venv/bin/python bench/bench_ingest.py --scale nation --last-month 2025-12
+    .venv/bin/python bench/bench_ingest.py --scale province                 # make bench-ingest
+    .venv/bin/python bench/bench_ingest.py --scale nation --workers 2
+    .venv/bin/python bench/bench_ingest.py --scale nation --format gbk-csv  # inbox_gbk-csv (see --formats
+                                                                              of `clusterwatch sample`)
 """
 
 from __future__ import annotations
@@ -14,25 +26,68 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
+
+import duckdb
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 
 NIGHT = """
-import json, resource, sys, time
+import inspect, json, resource, sys, time
 from pathlib import Path
 from flows.nightly import nightly
+workers = int(sys.argv[4])
+options = {}
+if workers:
+    if "workers" not in inspect.signature(nightly.fn).parameters:
+        sys.exit("this nightly flow has no `workers` option (issue 17's Dask runner): run without --workers")
+    options["workers"] = workers
 t = time.perf_counter()
-s = nightly(inbox=Path(sys.argv[1]), warehouse=Path(sys.argv[2]), reports=Path(sys.argv[3]))
+s = nightly(inbox=Path(sys.argv[1]), warehouse=Path(sys.argv[2]), reports=Path(sys.argv[3]), **options)
+self = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"seconds": time.perf_counter() - t, "stages": s.seconds, "files": len(s.outcomes),
-                  "rows_loaded": s.rows_loaded,
-                  "rows_quarantined": s.rows_quarantined,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "rows_loaded": s.rows_loaded, "rows_quarantined": s.rows_quarantined,
+                  "cpu_self": self.ru_utime + self.ru_stime, "peak_rss_mb": self.ru_maxrss / 1024}))
 """
+
+# The hand-written reference: every file of a kind loaded as it is, one CREATE TABLE per kind.
+RAW = """
+import json, resource, sys, time
+from collections import defaultdict
+from pathlib import Path
+import duckdb
+kinds = defaultdict(list)
+for path in sorted(Path(sys.argv[1]).iterdir()):
+    if path.suffix == ".parquet":
+        kinds[path.name.split("_")[0].split(".")[0]].append(str(path))
+con = duckdb.connect(sys.argv[2])
+t = time.perf_counter()
+rows = 0
+for kind, files in sorted(kinds.items()):
+    con.execute(f"CREATE TABLE {kind} AS SELECT * FROM read_parquet(?, union_by_name = true)", [files])
+    rows += con.execute(f"SELECT count(*) FROM {kind}").fetchone()[0]
+con.execute("CHECKPOINT")
+con.close()
+u = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"seconds": time.perf_counter() - t, "cpu": u.ru_utime + u.ru_stime, "rows": rows}))
+"""
+
+
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def month_tokens(month: str) -> tuple[str, ...]:
@@ -40,51 +95,144 @@ def month_tokens(month: str) -> tuple[str, ...]:
     return (month, f"{year}{mo}", f"{year}年{int(mo)}月")
 
 
-def split_inbox(inbox: Path, work: Path, month: str) -> tuple[Path, Path]:
-    """Night 1: every file except the last month's; night 2: the whole inbox (hard links, no copies)."""
-    first, second = work / "night1", work / "night2"
-    for folder in (first, second):
+def split_inbox(inbox: Path, work: Path, month: str) -> tuple[Path, Path, Path]:
+    """Night 1: every file except the last month's; night 2: the whole inbox; new: the last month's files
+    alone (what night 2 loads, for its raw reference). Hard links, no copies."""
+    first, second, new = work / "night1", work / "night2", work / "night2_new"
+    for folder in (first, second, new):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
     for path in sorted(inbox.iterdir()):
         os.link(path, second / path.name)
-        if not any(token in path.name for token in month_tokens(month)):
-            os.link(path, first / path.name)
-    return first, second
+        latest = any(token in path.name for token in month_tokens(month))
+        os.link(path, (new if latest else first) / path.name)
+    return first, second, new
 
 
-def run_night(inbox: Path, warehouse: Path) -> dict:
+class TreeWatch:
+    """Peak RSS per process of a process tree, sampled every `every` seconds in a thread."""
+
+    def __init__(self, root: int, every: float = 0.2) -> None:
+        self.root, self.every = root, every
+        self.peak: dict[int, tuple[str, int]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TreeWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                root = psutil.Process(self.root)
+                procs = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            for proc in procs:
+                try:
+                    rss, cmd = proc.memory_info().rss, " ".join(proc.cmdline())
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+                role = ("coordinator" if proc.pid == self.root else "prefect server" if "uvicorn" in cmd
+                        else "dask worker" if "dask" in cmd or "multiprocessing" in cmd else "other")
+                if rss > self.peak.get(proc.pid, ("", 0))[1]:
+                    self.peak[proc.pid] = (role, rss)
+            self._stop.wait(self.every)
+
+    def summary(self) -> str:
+        rows = sorted(self.peak.values(), key=lambda r: (r[0] != "coordinator", r[0], -r[1]))
+        return ", ".join(f"{role} {rss / 2**20:,.0f} MB" for role, rss in rows if rss > 50 * 2**20)
+
+
+def run_night(inbox: Path, warehouse: Path, workers: int) -> dict:
     env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING",
                PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180")
-    out = subprocess.run([sys.executable, "-c", NIGHT, str(inbox), str(warehouse), str(warehouse.parent / "reports")],
-                         check=True, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    cpu0, load0 = children_cpu(), load()
+    proc = subprocess.Popen([sys.executable, "-c", NIGHT, str(inbox), str(warehouse),
+                             str(warehouse.parent / "reports"), str(workers)],
+                            stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    with TreeWatch(proc.pid) as watch:
+        out, _ = proc.communicate()
+    if proc.returncode:
+        raise SystemExit(f"the night failed (exit {proc.returncode})")
+    result = json.loads(out.strip().splitlines()[-1])
+    result.update(cpu_tree=children_cpu() - cpu0, load=(load0, load()), rss=watch.summary())
+    return result
+
+
+def raw_load(inbox: Path) -> dict:
+    with tempfile.TemporaryDirectory(dir=inbox.parent) as tmp:
+        load0 = load()
+        out = subprocess.run([sys.executable, "-c", RAW, str(inbox), str(Path(tmp) / "raw.duckdb")],
+                             check=True, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "load": (load0, load())}
+
+
+def copy_cost(warehouse: Path) -> tuple[float, float, float, tuple[float, float]]:
+    """Size (MB) of the published warehouse file, the MB its blocks in use hold (the file keeps freed blocks
+    for reuse, so its size does not show one night's growth), and the seconds one copy of it takes."""
+    load0 = load()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        used = con.execute("SELECT sum(used_blocks * block_size) FROM pragma_database_size()").fetchone()[0]
+    with tempfile.TemporaryDirectory(dir=warehouse.parent) as tmp:
+        started = time.perf_counter()
+        shutil.copyfile(warehouse, Path(tmp) / "copy.duckdb")
+        seconds = time.perf_counter() - started
+    return warehouse.stat().st_size / 2**20, used / 2**20, seconds, (load0, load())
+
+
+def loads(pair: tuple[float, float]) -> str:
+    return f"[load {pair[0]:.1f}→{pair[1]:.1f}]"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=("province", "nation"), default="province")
     parser.add_argument("--data", type=Path, help="generated scale folder (default data/scale/<scale>)")
+    parser.add_argument("--format", default="parquet", choices=("parquet", "gbk-csv", "xlsx"),
+                        help="which inbox of the scale folder: inbox (Parquet) or inbox_<format>")
+    parser.add_argument("--workers", type=int, default=0, help="Dask worker processes (0: one process)")
     parser.add_argument("--last-month", default="2025-12")
+    parser.add_argument("--no-raw", action="store_true", help="skip the raw-load reference")
     args = parser.parse_args()
     data = args.data or ROOT / "data" / "scale" / args.scale
-    if not (data / "inbox").is_dir():
-        from flows.sample.generate import generate
-
-        started = time.perf_counter()
-        generate(data, scale=args.scale)
-        print(f"generated {args.scale} scale in {time.perf_counter() - started:.0f} s → {data}")
-    work = data / "bench"
-    first, second = split_inbox(data / "inbox", work, args.last_month)
+    inbox = data / ("inbox" if args.format == "parquet" else f"inbox_{args.format}")
+    if not inbox.is_dir():
+        raise SystemExit(f"no inbox at {inbox}: clusterwatch sample --scale {args.scale} --out {data}"
+                         + ("" if args.format == "parquet" else f" --formats {args.format}"))
+    work = data / f"bench_{args.format}_w{args.workers}"
+    first, second, new = split_inbox(inbox, work, args.last_month)
+    # the raw reference reads the Parquet files of the same rows, whatever format the night reads
+    raw_first, _, raw_new = split_inbox(data / "inbox", work / "raw", args.last_month)
     warehouse = work / "warehouse" / "clusterwatch.duckdb"
     shutil.rmtree(warehouse.parent, ignore_errors=True)
-    for label, inbox in (("night 1 (history)", first), (f"night 2 (+{args.last_month})", second)):
-        r = run_night(inbox, warehouse)
+    print(f"{args.scale} scale, {args.format} inbox, "
+          f"{'one process' if not args.workers else f'{args.workers} Dask workers'}, {os.cpu_count()} cores; "
+          "figures are wall seconds unless marked CPU; [load a→b] = 1-minute load average before → after")
+    sizes = []
+    for label, night_inbox, raw_inbox in (("night 1 (history)", first, raw_first),
+                                          (f"night 2 (+{args.last_month})", second, raw_new)):
+        r = run_night(night_inbox, warehouse, args.workers)
         rows, ingest = r["rows_loaded"] + r["rows_quarantined"], r["stages"]["ingest"]
         print(f"{label:<22} files {r['files']:>4}  rows {rows:>12,}  ingest {ingest:8.1f} s "
-              f"{rows / ingest:>11,.0f} rows/s  night {r['seconds']:8.1f} s  peak RSS {r['peak_rss_mb']:8,.0f} MB")
+              f"{rows / ingest:>11,.0f} rows/s  night {r['seconds']:8.1f} s {loads(r['load'])}")
         print(" " * 23 + " · ".join(f"{stage} {sec:.1f} s" for stage, sec in r["stages"].items()))
-    print(f"warehouse {warehouse} ({warehouse.stat().st_size / 2**20:,.0f} MB)")
+        print(" " * 23 + f"CPU: coordinator {r['cpu_self']:.1f} s, whole tree {r['cpu_tree']:.1f} s; "
+              f"peak RSS: coordinator {r['peak_rss_mb']:,.0f} MB (ru_maxrss); sampled: {r['rss']}")
+        if not args.no_raw:
+            raw = raw_load(raw_inbox)
+            print(" " * 23 + f"raw load (read_parquet, {raw['rows']:,} rows): {raw['seconds']:.1f} s, "
+                  f"{raw['cpu']:.1f} s CPU {loads(raw['load'])}; ingest / raw = {ingest / raw['seconds']:.1f}× wall")
+        size, used, seconds, load_pair = copy_cost(warehouse)
+        sizes.append(used)
+        print(" " * 23 + f"published warehouse {size:,.0f} MB ({used:,.0f} MB in use); one copy {seconds:.1f} s "
+              f"({size / max(seconds, 1e-3):,.0f} MB/s) {loads(load_pair)}")
+    print(f"night 2 added {sizes[1] - sizes[0]:,.0f} MB in use to the warehouse ({warehouse})")
 
 
 if __name__ == "__main__":

@@ -228,8 +228,18 @@ def cmd_deliver(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     from flows.sample.generate import generate
 
+    formats = [f for f in args.formats.split(",") if f and f != "parquet"]
+    if formats and args.scale == "sample":
+        print("--formats is for --scale province or nation (the sample's files have their own formats)",
+              file=sys.stderr)
+        return 2
     generate(args.out, scale=args.scale, seed=args.seed)
     print(f"sample ({args.scale}, seed {args.seed}) written to {args.out}")
+    if formats:
+        from flows.sample.big import write_formats
+
+        write_formats(args.out, formats)
+        print(f"the same inbox as {', '.join(formats)} in {args.out}/inbox_<format>")
     return 0
 
 
@@ -403,6 +413,9 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--scale", choices=("sample", "province", "nation"), default="sample", help="size")
     sample.add_argument("--out", type=Path, required=True, help="folder to write")
     sample.add_argument("--seed", type=int, default=20251231, help="random seed")
+    sample.add_argument("--formats", default="parquet",
+                        help="province/nation: also write the inbox as gbk-csv and/or xlsx (comma-separated), "
+                             "in inbox_<format> beside the Parquet inbox")
     sample.set_defaults(func=cmd_sample)
 
     from flows.render.maps import COLOR_CHOICES

@@ -200,10 +200,11 @@ def snapshot_task(con: duckdb.DuckDBPyConnection, periods: set[date], out_dir: P
 
 
 @task(name="alerts", cache_policy=NO_CACHE)
-def alerts_task(con: duckdb.DuckDBPyConnection, reports: Path) -> AlertSummary:
-    """Threshold and drift alerts for every month; new and resolved ones of the latest month are queued."""
+def alerts_task(con: duckdb.DuckDBPyConnection, reports: Path, periods: set[date]) -> AlertSummary:
+    """Threshold and drift alerts for every month (evaluated again where the recomputed `periods` reach);
+    new and resolved ones of the latest month are queued."""
     with in_transaction(con):
-        return evaluate_alerts(con, reports_dir=reports)
+        return evaluate_alerts(con, reports_dir=reports, recomputed=periods)
 
 
 @task(name="report", cache_policy=NO_CACHE)
@@ -387,7 +388,7 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             with summary.timed("snapshot"):
                 summary.snapshots = retrying(snapshot_task)(con, periods, reports / "maps")
             with summary.timed("alerts"):
-                summary.alerts = retrying(alerts_task)(con, reports)
+                summary.alerts = retrying(alerts_task)(con, reports, periods)
             logger.info("%s", summary.alerts)
             with summary.timed("checks"):       # the report states whether GX confirmed the verdicts: wait for it
                 logger.info("Great Expectations: %d runs for %d files", checks.result(), len(landed))

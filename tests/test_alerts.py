@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import re
 import shutil
 import unicodedata
@@ -33,7 +34,8 @@ def evaluated(tmp_path_factory, sample_warehouse):
     db = work / "clusterwatch.duckdb"
     shutil.copyfile(sample_warehouse.warehouse, db)
     con = duckdb.connect(str(db))
-    con.execute("DELETE FROM mart.alerts; DELETE FROM mart.drift_results; DELETE FROM meta.outbox")
+    con.execute("DELETE FROM mart.alerts; DELETE FROM mart.drift_results; DELETE FROM mart.alert_conditions; "
+                "DELETE FROM meta.outbox")
     settings = DeliverySettings(smtp_to=("analyst@example.cn",), webhook_url="http://127.0.0.1:9/robot")
     summary = evaluate_alerts(con, reports_dir=work / "reports", settings=settings)
     yield con, summary, settings, work
@@ -70,8 +72,6 @@ def test_no_drift_alert_without_planted_event_and_false_alarm_rate(evaluated):
 
 
 def test_unit_switch_is_visible_in_evidence(evaluated):
-    import json
-
     from flows.stages.s10_alerts import cluster_names, config, message_values, render_message
 
     con, *_ = evaluated
@@ -164,3 +164,57 @@ def test_report_digest_and_cli_list_the_same_alerts_with_current_values(evaluate
                           "AND indicator = 'local_supporting_rate'", [latest]).fetchone()[0]
     # the current value, not the first month's
     assert f"{latest.year}年{latest.month}月为{current:.1%}" in unicodedata.normalize("NFKC", ongoing)
+
+
+# What an evaluation leaves behind, without the run timestamps: alerts, stored conditions, drift scores, notices.
+STATE = {
+    "alerts": "SELECT * EXCLUDE (first_seen, last_seen, resolved_at, delivered_at, resolved_delivered_at) "
+              "FROM mart.alerts ORDER BY alert_id",
+    "conditions": "SELECT * FROM mart.alert_conditions ORDER BY rule, subject, period",
+    "drift": "SELECT * EXCLUDE (computed_at) FROM mart.drift_results ORDER BY ALL",
+    "outbox": "SELECT channel, recipient, subject, payload FROM meta.outbox ORDER BY id",
+}
+
+
+def test_incremental_alerts_after_revising_an_old_month_equal_a_full_evaluation(sample_warehouse, tmp_path):
+    """A night that revises 2024-03 (firms of HF_AI withdrawn, SZ_EI's money and energy ×10) evaluates again
+    only the months that revision reaches, and leaves the same alerts, conditions, drift scores and notices as
+    evaluating every month does."""
+    from flows.stages.s07_indicators import update_indicators
+    from flows.support.warehouse import query_one
+
+    revised = dt.date(2024, 3, 1)
+    base = tmp_path / "revised.duckdb"
+    shutil.copyfile(sample_warehouse.warehouse, base)
+    with duckdb.connect(str(base)) as con:
+        before = con.execute("SELECT count(*) FROM mart.alert_conditions WHERE period = ? AND active",
+                             [revised]).fetchone()[0]
+        run_id = query_one(con, "run_start", {"inbox": "revision", "release": "test"})
+        con.execute("DELETE FROM core.firm_monthly WHERE period = ? AND uscc IN "
+                    "(SELECT uscc FROM core.firms WHERE cluster_id = 'HF_AI' AND hash(uscc) % 5 < 2)", [revised])
+        con.execute("UPDATE core.firm_monthly SET output = output * 10, value_added = value_added * 10, "
+                    "revenue = revenue * 10, profit = profit * 10, energy = energy * 10, rd_expense = rd_expense * 10 "
+                    "WHERE period = ? AND uscc IN (SELECT uscc FROM core.firms WHERE cluster_id = 'SZ_EI')", [revised])
+        con.execute("INSERT INTO meta.changes VALUES (?, 'monthly', ?)", [run_id, revised])
+        recomputed = update_indicators(con, {revised})
+    settings = DeliverySettings(smtp_to=("analyst@example.cn",), webhook_url="http://127.0.0.1:9/robot")
+    state, evaluated = {}, {}
+    for mode, periods in (("incremental", recomputed), ("full", None)):
+        db = tmp_path / f"{mode}.duckdb"
+        shutil.copyfile(base, db)
+        with duckdb.connect(str(db)) as con:
+            summary = evaluate_alerts(con, reports_dir=tmp_path / mode, settings=settings, recomputed=periods)
+            evaluated[mode] = summary.evaluated
+            state[mode] = {name: con.execute(query).fetchall() for name, query in STATE.items()}
+    months = evaluated["incremental"]
+    assert evaluated["full"] is None
+    assert revised in months and dt.date(2024, 4, 1) in months and dt.date(2025, 3, 1) in months
+    assert min(months) == revised and len(months) < 36
+    # the revision shows: a reporting-gap episode, SZ_EI's ×10 firms in the drift evidence, more conditions holding
+    assert ("reporting_gap", "HF_AI", revised) in {(r[1], r[2], r[4]) for r in state["incremental"]["alerts"]}
+    (drift_evidence,) = [json.loads(r[8]) for r in state["incremental"]["conditions"]
+                         if r[:2] == ("data_drift", "SZ_EI") and r[3] == revised]
+    assert drift_evidence["n_unit_jump_x10"] > 200
+    assert sum(1 for r in state["incremental"]["conditions"] if r[3] == revised and r[4]) > before
+    for name in STATE:
+        assert state["incremental"][name] == state["full"][name], name

@@ -9,6 +9,7 @@ planted bad rows; per-indicator truth is only computed for the sample.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -262,3 +263,33 @@ def generate_big(out: Path, scale: str, rng: np.random.Generator) -> None:
         "see data/sample/truth/README.md for the semantics.\n",
         encoding="utf-8",
     )
+
+
+# The formats bureaus send besides Parquet, for `clusterwatch sample --formats` (the benchmark's inboxes).
+FORMATS = {"gbk-csv": Style(fmt="csv", encoding="gbk", lang="en"), "xlsx": Style(fmt="xlsx", lang="en")}
+XLSX_ROWS = 1_048_576 - 2   # a sheet's rows less the title row and the header row
+
+
+def write_formats(out: Path, formats: list[str]) -> list[Path]:
+    """The Parquet inbox of a scale again as out/inbox_<format>: the same rows and canonical headers, as GBK
+    CSV (CRLF, like a Windows export) or XLSX (a title row above the header). A file with more rows than an
+    XLSX sheet holds is written as parts (procurement_2025-01_part1.xlsx, …), as a bureau must split it.
+    The truth files describe the Parquet inbox only (row numbers differ in XLSX)."""
+    unknown = sorted(set(formats) - set(FORMATS) - {"parquet"})
+    if unknown:
+        raise ValueError(f"unknown formats {unknown}: choose from parquet, {', '.join(FORMATS)}")
+    written = []
+    for fmt in (f for f in formats if f != "parquet"):
+        style, folder = FORMATS[fmt], out / f"inbox_{fmt}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        suffix = ".csv" if style.fmt == "csv" else ".xlsx"
+        for path in sorted((out / "inbox").glob("*.parquet")):
+            frame = pl.read_parquet(path)
+            parts = [frame] if style.fmt == "csv" or frame.height <= XLSX_ROWS else \
+                [frame.slice(i, XLSX_ROWS) for i in range(0, frame.height, XLSX_ROWS)]
+            for n, part in enumerate(parts, 1):
+                name = path.stem + (f"_part{n}" if len(parts) > 1 else "") + suffix
+                write(_plain(part), folder / name, style, title=path.stem)
+                written.append(folder / name)
+    return written

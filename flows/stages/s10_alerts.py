@@ -12,6 +12,12 @@ Episodes: a month whose condition holds opens or continues an episode; a month e
 closes it (resolved). Months that cannot be evaluated (January for the reporting gap, a missing value) do
 not change the state. The drift rule has hysteresis (raise_score to open, keep_score to stay open), so an
 episode does not flicker around one threshold.
+
+Incremental (docs/scaling.md): the conditions of every month are kept in mart.alert_conditions. A night
+evaluates again only the months its recomputed indicators and drift scores can change (_scope); the firm-level
+SQL (reporting gap, unit-jump evidence) reads only those months. Episodes are then built over every stored
+month, so the result is the one a full evaluation gives (tests/test_alerts.py compares the two after a
+revision of an old month).
 """
 
 from __future__ import annotations
@@ -35,6 +41,10 @@ from flows.stages import s12_deliver as deliver
 from flows.support import disclosure
 from flows.support.settings import REGISTRY_DIR, REPORTS_OUT
 from flows.support.warehouse import connect_readonly, run_sql, sql_text
+
+# The SQL a stored condition was computed with: a change to one of them evaluates every month again.
+CONDITION_SQL = ("alerts_conditions", "drift_flags", "drift_unit_jumps")
+CONDITION_COLUMNS = ["rule", "subject", "cluster_id", "period", "active", "keep", "value", "baseline", "evidence"]
 
 CONFIG_PATH = REGISTRY_DIR / "alerts.toml"
 # One-off rules: the condition belongs to one month (a file), so the episode ends with that month and no
@@ -76,6 +86,7 @@ class AlertSummary:
     resolved: list[Alert] = field(default_factory=list)
     drift: drift.DriftRun | None = None
     outbox_ids: list[int] = field(default_factory=list)
+    evaluated: list[dt.date] | None = None   # the months whose conditions were evaluated again (None: all)
 
     @property
     def ongoing(self) -> list[Alert]:
@@ -85,7 +96,9 @@ class AlertSummary:
         d = self.drift
         return (f"alerts {self.latest}: {len(self.new)} new, {len(self.ongoing)} ongoing, {len(self.resolved)} "
                 f"resolved this month; {len(self.alerts)} episodes in history; drift {len(d.periods) if d else 0} "
-                f"months in {d.seconds if d else 0:.1f}s; {len(self.outbox_ids)} notices queued")
+                f"months in {d.seconds if d else 0:.1f}s; conditions of "
+                f"{'every month' if self.evaluated is None else f'{len(self.evaluated)} months'} evaluated; "
+                f"{len(self.outbox_ids)} notices queued")
 
 
 def _months(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
@@ -94,9 +107,14 @@ def _months(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
 
 
 def _drift_periods(con: duckdb.DuckDBPyConnection, months: list[dt.date], latest: dt.date) -> list[dt.date]:
-    """Months without drift results, plus months whose data or references (12 months on) changed last run."""
+    """Months after the last month with drift results (every month on a first evaluation), plus months whose
+    data or references (12 months on) changed last run.
+
+    Earlier months without results (the first months, whose references do not exist yet) would give none
+    again unless their data changed: scoring them every night read the whole history each time.
+    """
     done = {r[0] for r in con.execute("SELECT DISTINCT period FROM mart.drift_results").fetchall()}
-    todo = {m for m in months if m not in done and m <= latest}
+    todo = {m for m in months if m <= latest and (not done or m > max(done))}
     try:
         from flows.stages.s07_indicators import changed_periods
 
@@ -123,29 +141,88 @@ def _params(rules: dict) -> dict:
     }
 
 
-def conditions(con: duckdb.DuckDBPyConnection, cfg: dict, latest: dt.date, flags: pd.DataFrame) -> pd.DataFrame:
-    """Every (rule, subject, month) evaluated: active (opens/continues) and keep (continues only).
+def conditions(con: duckdb.DuckDBPyConnection, cfg: dict, latest: dt.date, flags: pd.DataFrame,
+               months: list[dt.date] | None = None) -> pd.DataFrame:
+    """(rule, subject, month) rows evaluated: active (opens/continues) and keep (continues only).
 
     flags: the data-drift rule per cluster and month (drift.cluster_flags, as the drift stage returned it).
+    months: evaluate only these months (None: every month); the quarantine rule's rows are always all there.
     """
-    run_sql(con, "alerts_conditions", _params(cfg["rules"]))
+    run_sql(con, "alerts_conditions", {**_params(cfg["rules"]), "months": months})
     cond = con.execute("SELECT * FROM alert_conditions WHERE period <= ?", [latest]).df()
     cond["keep"] = cond["active"]
-    cond["evidence"] = cond["evidence"].map(json.loads)
     if len(flags):
         flags = flags[flags["period"] <= latest]
+        if months is not None:
+            flags = flags[flags["period"].isin(set(months))]
         jumps = drift.unit_jumps(con, cfg["rules"]["data_drift"], flags[flags["raise"] | flags["keep"]])
         jump = {(r.cluster_id, pd.Timestamp(r.period).date()): int(r.n_firms) for r in jumps.itertuples()}
+        evidence = [{"score": s, "kinds": k, "columns": c, "n_unit_jump_x10": jump.get((cl, p), 0),
+                     "method": cfg["rules"]["data_drift"]["method"]}
+                    for s, k, c, cl, p in zip(flags["score"], flags["kinds"], flags["columns"],
+                                              flags["cluster_id"], flags["period"], strict=True)]
         dcond = pd.DataFrame({
             "rule": "data_drift", "subject": flags["cluster_id"], "cluster_id": flags["cluster_id"],
             "period": flags["period"], "active": flags["raise"], "keep": flags["keep"], "value": flags["score"],
-            "baseline": float("nan"),
-            "evidence": [{"score": s, "kinds": k, "columns": c, "n_unit_jump_x10": jump.get((cl, p), 0),
-                          "method": cfg["rules"]["data_drift"]["method"]}
-                         for s, k, c, cl, p in zip(flags["score"], flags["kinds"], flags["columns"],
-                                                   flags["cluster_id"], flags["period"], strict=True)]})
+            "baseline": float("nan"), "evidence": [json.dumps(e, ensure_ascii=False) for e in evidence]})
         cond = pd.concat([c for c in (cond, dcond) if len(c)], ignore_index=True)
     cond["period"] = pd.to_datetime(cond["period"]).dt.date
+    return cond[CONDITION_COLUMNS]
+
+
+def fingerprint(cfg: dict) -> str:
+    """What stored conditions depend on besides the data: the rule parameters and the rules' SQL."""
+    text = json.dumps(cfg["rules"], sort_keys=True) + "".join(sql_text(name) for name in CONDITION_SQL)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _scope(con: duckdb.DuckDBPyConnection, months: list[dt.date], recomputed: set[dt.date] | None,
+           drift_periods: list[dt.date], cfg: dict, stamp: str) -> list[dt.date] | None:
+    """The months whose conditions must be evaluated again; None for every month.
+
+    A month's threshold conditions read indicators of that month, of the month before (reporting gap),
+    lag_months and 12 months earlier; its drift condition reads the drift scores of that month and of 12
+    months earlier. So a recomputed month p is felt in p, p + 1, p + lag and p + 12, a rescored month d in d
+    and d + 12. Every month is evaluated when the caller does not say what it recomputed (None), when nothing
+    is stored or it was stored under other rules (fingerprint), and when a change reaches the first stored
+    month (the first months decide which months can be evaluated at all).
+    """
+    if recomputed is None:
+        return None
+    first, same = con.execute("SELECT min(period), bool_and(fingerprint = ?) FROM mart.alert_conditions "
+                              "WHERE rule <> 'quarantine_share'", [stamp]).fetchone()
+    touched = set(recomputed) | set(drift_periods)
+    if first is None or not same or (touched and min(touched) <= first):
+        return None
+    lag = int(cfg["rules"]["local_supporting_rate_drop"]["lag_months"])
+    affected = {drift._months_back(p, -k) for p in recomputed for k in (0, 1, lag, 12)}
+    affected |= {drift._months_back(d, -k) for d in drift_periods for k in (0, 12)}
+    return sorted(affected & set(months))
+
+
+def store_conditions(con: duckdb.DuckDBPyConnection, cond: pd.DataFrame, months: list[dt.date] | None,
+                     stamp: str) -> pd.DataFrame:
+    """Replace the evaluated months' rows (all rows when months is None; the quarantine rule's always) in
+    mart.alert_conditions and return every stored row, in (rule, subject, period) order."""
+    if months is None:
+        con.execute("DELETE FROM mart.alert_conditions")
+    else:
+        con.execute("DELETE FROM mart.alert_conditions WHERE rule = 'quarantine_share' "
+                    "OR list_contains(?::DATE[], period)", [months])
+    if len(cond):
+        con.register("alert_conditions_new", cond)
+        con.execute("INSERT INTO mart.alert_conditions BY NAME SELECT *, ? AS fingerprint FROM alert_conditions_new",
+                    [stamp])
+        con.unregister("alert_conditions_new")
+    columns = ", ".join(f'"{c}"' for c in CONDITION_COLUMNS)
+    return _parsed(con.execute(f"SELECT {columns} FROM mart.alert_conditions ORDER BY rule, subject, period").df())
+
+
+def _parsed(cond: pd.DataFrame) -> pd.DataFrame:
+    """Conditions with months as dates and evidence as dicts, as episodes() reads them."""
+    cond = cond.copy()
+    cond["period"] = pd.to_datetime(cond["period"]).dt.date
+    cond["evidence"] = cond["evidence"].map(json.loads)
     return cond
 
 
@@ -452,10 +529,14 @@ def notify(con: duckdb.DuckDBPyConnection, cfg: dict, latest: dt.date, alerts: l
 
 
 def evaluate_alerts(con: duckdb.DuckDBPyConnection, period: dt.date | None = None, reports_dir: Path = REPORTS_OUT,
-                    settings: deliver.DeliverySettings | None = None, config_path: Path = CONFIG_PATH
-                    ) -> AlertSummary:
+                    settings: deliver.DeliverySettings | None = None, config_path: Path = CONFIG_PATH,
+                    recomputed: set[dt.date] | None = None) -> AlertSummary:
     """Drift + threshold rules over every month up to `period` (default: the latest), upsert mart.alerts,
-    queue notices for the latest month's new/resolved alerts. `con` is the night's read-write connection."""
+    queue notices for the latest month's new/resolved alerts. `con` is the night's read-write connection.
+
+    recomputed: the months whose indicators the night recomputed; only the conditions they can change are
+    evaluated again (None: every month, as a first night or `period` before the latest month does).
+    """
     cfg = config(Path(config_path))
     months = _months(con)
     if not months:
@@ -464,12 +545,19 @@ def evaluate_alerts(con: duckdb.DuckDBPyConnection, period: dt.date | None = Non
     rule = cfg["rules"]["data_drift"]
     drift_run = drift.run(con, _drift_periods(con, months, latest), latest, rule, cfg["drift"]["kinds"],
                           Path(reports_dir))
-    cond = conditions(con, cfg, latest, drift_run.flags)
+    if latest == months[-1]:
+        stamp = fingerprint(cfg)
+        scope = _scope(con, months, recomputed, drift_run.periods, cfg, stamp)
+        cond = store_conditions(con, conditions(con, cfg, latest, drift_run.flags, scope), scope, stamp)
+    else:  # as of an earlier month: everything evaluated, nothing kept (the next night evaluates every month)
+        scope = None
+        con.execute("DELETE FROM mart.alert_conditions")
+        cond = _parsed(conditions(con, cfg, latest, drift_run.flags))
     alerts = upsert(con, episodes(cond, latest), cfg, latest)
     new, resolved, ids = notify(con, cfg, latest, alerts, settings or deliver.load_settings())
     return AlertSummary(latest=latest, alerts=alerts, new=[a for a in alerts if a.status == "new"],
                         resolved=[a for a in alerts if a.status == "resolved" and a.resolved_period == latest],
-                        drift=drift_run, outbox_ids=ids)
+                        drift=drift_run, outbox_ids=ids, evaluated=scope)
 
 
 def alerts_command(warehouse: Path, period: str | None = None, status: str | None = None,

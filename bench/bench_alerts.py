@@ -1,0 +1,75 @@
+"""The alert stage of a night again, on a copy of a published warehouse: wall and CPU per step, full vs incremental.
+
+Usage: .venv/bin/python bench/bench_alerts.py WAREHOUSE.duckdb [--full]
+WAREHOUSE is a warehouse a night published (e.g. bench_ingest's after night 2); it is copied, never written.
+The stage runs as that night ran it: the drift months from the last run's changes and, unless --full, only
+the conditions that the night's recomputed indicator months reach (s07 affected_periods of the last run's
+changes, what the nightly flow passes). --full evaluates every month, as before alerts were incremental.
+To time another checkout's code (a baseline), put it first on the path:
+    PYTHONPATH=/path/to/checkout .venv/bin/python bench/bench_alerts.py WAREHOUSE --full
+The load average is printed beside the figures: the machine may be shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from flows.stages import s07_indicators as indicators
+from flows.stages import s10_alerts as alerts
+from flows.stages.s12_deliver import DeliverySettings
+from flows.support import warehouse
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("warehouse", type=Path)
+    ap.add_argument("--full", action="store_true", help="evaluate every month's conditions")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(dir=args.warehouse.parent) as tmp:
+        db = Path(tmp) / "w.duckdb"
+        shutil.copyfile(args.warehouse, db)
+        con = duckdb.connect(str(db))
+        if hasattr(warehouse, "apply_schema"):   # a warehouse of an earlier schema version, as a night migrates it
+            warehouse.apply_schema(con)
+        run_id = con.execute("SELECT max(run_id) FROM meta.runs").fetchone()[0]
+        changed = indicators.changed_periods(con, run_id)
+        first, last = indicators.data_range(con)
+        recomputed = None if changed is None else indicators.affected_periods(
+            {c.replace(day=1) for c in changed}, first, last)
+        options = {}
+        if "recomputed" in inspect.signature(alerts.evaluate_alerts).parameters and not args.full:
+            options["recomputed"] = recomputed
+        load0, cpu0, t0 = os.getloadavg()[0], cpu_seconds(), time.perf_counter()
+        summary = alerts.evaluate_alerts(con, reports_dir=Path(tmp) / "reports",
+                                         settings=DeliverySettings(), **options)
+        wall, cpu, load1 = time.perf_counter() - t0, cpu_seconds() - cpu0, os.getloadavg()[0]
+        con.close()
+    d = summary.drift
+    steps = ", ".join(f"{k} {v:.1f} s" for k, v in d.steps.items()) if d else ""
+    mode = "incremental" if "recomputed" in options else "every month"
+    print(f"alerts ({mode}; run {run_id} changed "
+          f"{f'{len(changed)} months' if changed is not None else 'a registry'}, recomputed "
+          f"{f'{len(recomputed)} months' if recomputed is not None else 'every month'}): {wall:.1f} s wall, "
+          f"{cpu:.1f} s CPU; drift {d.seconds if d else 0:.1f} s ({len(d.periods) if d else 0} months; {steps}); "
+          f"rest {wall - (d.seconds if d else 0):.1f} s; {len(summary.alerts)} episodes; "
+          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB "
+          f"[load {load0:.1f}→{load1:.1f}, {os.cpu_count()} cores]")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
