@@ -256,9 +256,38 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    from flows.stages.s10_alerts import alerts_command
+    """Print alerts, read-only. With --period: the month's listing (new, ongoing, resolved), as the report and
+    the digest show it; else every episode in history with its status as of the latest month."""
+    from flows.render.safe_text import terminal_cell
+    from flows.support.warehouse import connect_readonly, rows
 
-    return alerts_command(args.warehouse, args.period, args.status, args.lang)
+    if not args.warehouse.exists():
+        print(f"no warehouse at {args.warehouse}")
+        return 1
+    if args.period:
+        from flows.render.maps import parse_period
+        from flows.stages.s10_alerts import cluster_names, config, listing_line, month_listing, stored_message
+
+        with connect_readonly(args.warehouse) as con:
+            listing = month_listing(con, parse_period(args.period))
+            names = cluster_names(con)
+        shown = [r for r in listing if args.status in (None, r["state"])]
+        for row in shown:  # names are data: rendered for a terminal (no escapes, no formula prefixes)
+            name = names.get(row["cluster_id"] or "", (row["subject"],) * 2)[args.lang == "en"]
+            message = (stored_message(row, args.lang, name, terminal_cell)
+                       if row["rule"] in config()["rules"] else None)
+            print(terminal_cell(listing_line(row, args.lang, message)))
+        print(f"{len(shown)} alerts" if args.lang == "en" else f"共{len(shown)}条")
+        return 0
+    with connect_readonly(args.warehouse) as con:
+        episodes = rows(con, "alerts_list", {"status": args.status})
+    widths = (7, 27, 24, 8, 9, 8, 0)
+    header = ("period", "rule", "subject", "severity", "status", "resolved", "message")
+    print("  ".join(f"{h:<{w}}" for h, w in zip(header, widths, strict=True)))
+    for episode in episodes:
+        print("  ".join(f"{terminal_cell(v or '-'):<{w}}" for v, w in zip(episode.values(), widths, strict=True)))
+    print(f"{len(episodes)} alerts")
+    return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -13,7 +13,8 @@ from html import unescape
 import duckdb
 import pytest
 
-from flows.stages.s10_alerts import alerts_command, evaluate_alerts
+from flows.cli import main
+from flows.stages.s10_alerts import evaluate_alerts
 from flows.stages.s12_deliver import DeliverySettings
 from flows.support.settings import SAMPLE_DIR
 
@@ -114,7 +115,7 @@ def test_alerts_command_prints_table(evaluated, capsys):
     con.execute("CHECKPOINT")
     copy = work / "readonly.duckdb"
     shutil.copyfile(work / "clusterwatch.duckdb", copy)
-    assert alerts_command(copy, None, "ongoing") == 0
+    assert main(["alerts", "--warehouse", str(copy), "--status", "ongoing"]) == 0
     out = capsys.readouterr().out
     assert "CS_CM" in out and "1 alerts" in out
 
@@ -139,7 +140,7 @@ def test_report_digest_and_cli_list_the_same_alerts_with_current_values(evaluate
     shutil.copyfile(work / "clusterwatch.duckdb", copy)
     latest = summary.latest
 
-    assert alerts_command(copy, f"{latest:%Y-%m}", None) == 0
+    assert main(["alerts", "--warehouse", str(copy), "--period", f"{latest:%Y-%m}"]) == 0
     cli = _state_messages(capsys.readouterr().out.splitlines())
 
     (payload,) = con.execute("SELECT payload->>'$.text' FROM meta.outbox WHERE channel = 'email'").fetchone()

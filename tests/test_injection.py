@@ -24,6 +24,7 @@ from markdown_it import MarkdownIt
 from planted import LATEST, build
 from test_validate import FIRM_A, frame
 
+from flows.cli import main
 from flows.render import maps, safe_text
 from flows.stages import s10_alerts as alerts
 from flows.stages import s12_deliver as deliver
@@ -221,7 +222,7 @@ def test_alerts_command_prints_names_without_escapes_or_formulas(hostile, tmp_pa
     shutil.copyfile(hostile, wh)
     with duckdb.connect(str(wh)) as con:
         alerts.upsert(con, _episodes(con), alerts.config(), LATEST)
-    assert alerts.alerts_command(wh, f"{LATEST:%Y-%m}") == 0
+    assert main(["alerts", "--warehouse", str(wh), "--period", f"{LATEST:%Y-%m}"]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\u2028" not in out
     lines = [line for line in out.splitlines() if alerts.rule_name("local_supporting_rate_drop", "zh") in line]

@@ -40,7 +40,7 @@ from flows.stages import s09_drift as drift
 from flows.stages import s12_deliver as deliver
 from flows.support import disclosure
 from flows.support.settings import REGISTRY_DIR, REPORTS_OUT
-from flows.support.warehouse import connect_readonly, run_sql, sql_text
+from flows.support.warehouse import run_sql, sql_text
 
 # The SQL a stored condition was computed with: a change to one of them evaluates every month again.
 CONDITION_SQL = ("alerts_conditions", "drift_flags", "drift_unit_jumps")
@@ -558,52 +558,3 @@ def evaluate_alerts(con: duckdb.DuckDBPyConnection, period: dt.date | None = Non
     return AlertSummary(latest=latest, alerts=alerts, new=[a for a in alerts if a.status == "new"],
                         resolved=[a for a in alerts if a.status == "resolved" and a.resolved_period == latest],
                         drift=drift_run, outbox_ids=ids, evaluated=scope)
-
-
-def alerts_command(warehouse: Path, period: str | None = None, status: str | None = None,
-                   lang: str = "zh") -> int:
-    """`clusterwatch alerts [--period 2025-12] [--status new]`: print alerts (read-only).
-
-    With --period: the month's listing (new, ongoing, resolved), the same as the report and the digest; else
-    every episode in history with its status as of the latest month."""
-    if not Path(warehouse).exists():
-        print(f"no warehouse at {warehouse}")
-        return 1
-    if period:
-        from flows.render.maps import parse_period
-
-        with connect_readonly(Path(warehouse)) as con:
-            try:
-                listing = month_listing(con, parse_period(period))
-            except duckdb.CatalogException:
-                print("no alerts yet (mart.alerts does not exist: run the nightly flow first)")
-                return 1
-            names = cluster_names(con)
-        shown = [r for r in listing if status in (None, r["state"])]
-        for row in shown:  # names are data: rendered for a terminal (no escapes, no formula prefixes)
-            name = names.get(row["cluster_id"] or "", (row["subject"],) * 2)[lang == "en"]
-            print(safe_text.terminal_cell(listing_line(row, lang, stored_message(
-                row, lang, name, safe_text.terminal_cell) if row["rule"] in config()["rules"] else None)))
-        print(f"{len(shown)} alerts" if lang == "en" else f"共{len(shown)}条")
-        return 0
-    where, params = [], []
-    if status:
-        where.append("status = ?")
-        params.append(status)
-    sql = ("SELECT strftime(period, '%Y-%m') AS period, rule, subject, severity, status, "
-           "strftime(resolved_period, '%Y-%m') AS resolved, message_zh FROM mart.alerts"
-           + (" WHERE " + " AND ".join(f"({w})" for w in where) if where else "")
-           + " ORDER BY period, rule, subject")
-    with connect_readonly(Path(warehouse)) as con:
-        try:
-            rows = con.execute(sql, params).fetchall()
-        except duckdb.CatalogException:
-            print("no alerts yet (mart.alerts does not exist: run the nightly flow first)")
-            return 1
-    header = ("period", "rule", "subject", "severity", "status", "resolved", "message")
-    print("  ".join(f"{h:<{w}}" for h, w in zip(header, (7, 27, 24, 8, 9, 8, 0), strict=True)))
-    for r in rows:
-        print("  ".join(f"{safe_text.terminal_cell(v or '-'):<{w}}" for v, w in zip(r, (7, 27, 24, 8, 9, 8, 0),
-                                                                                  strict=True)))
-    print(f"{len(rows)} alerts")
-    return 0
