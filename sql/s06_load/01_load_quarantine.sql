@@ -9,5 +9,5 @@ SELECT $file_id, $file_name, $kind, _row, column_name, value, rule, severity, me
        original, row_key, 'open'
 FROM rejected;
 
-INSERT INTO meta.row_flags
+INSERT INTO meta.row_flags (file_id, row_number, column_name, value, rule, message, message_en)
 SELECT $file_id, _row, column_name, value, rule, message, message_en FROM flagged;

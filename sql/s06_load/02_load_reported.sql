@@ -4,7 +4,7 @@
 -- reads: incoming
 -- writes: history.reported_values
 -- registered: incoming
-INSERT INTO history.reported_values
+INSERT INTO history.reported_values (kind, uscc, period, basis, measure, value, file_id, row_number)
 SELECT $kind, uscc, period, basis, measure, value, $file_id, _row
 FROM (UNPIVOT (SELECT * EXCLUDE (_key) FROM incoming)
       ON COLUMNS(* EXCLUDE (uscc, period, basis, _row)) INTO NAME measure VALUE value);

@@ -5,6 +5,7 @@
 -- registered: file_columns
 DELETE FROM meta.file_columns WHERE file_id = $file_id;
 
-INSERT INTO meta.file_columns
+INSERT INTO meta.file_columns (file_id, position, source_header, column_name, basis, unit, unit_source, factor,
+                               status, note)
 SELECT $file_id, position, source_header, column_name, basis, unit, unit_source, factor, status, note
 FROM file_columns;

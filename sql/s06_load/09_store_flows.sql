@@ -15,8 +15,8 @@ FROM ((FROM fresh EXCEPT FROM old) UNION ALL (FROM old EXCEPT FROM fresh));
 
 DELETE FROM {table} s USING changed c WHERE s.uscc = c.uscc AND s.period = c.period;
 
-INSERT INTO {table}
+INSERT INTO {table} BY NAME
 SELECT f.* FROM fresh f SEMI JOIN changed c ON f.uscc = c.uscc AND f.period = c.period;
 
-INSERT INTO meta.changes
+INSERT INTO meta.changes (run_id, kind, period)
 SELECT DISTINCT $run_id, $kind, period FROM changed;
