@@ -189,8 +189,7 @@ def _scope(con: duckdb.DuckDBPyConnection, months: list[dt.date], recomputed: se
     """
     if recomputed is None:
         return None
-    first, same = con.execute("SELECT min(period), bool_and(fingerprint = ?) FROM mart.alert_conditions "
-                              "WHERE rule <> 'quarantine_share'", [stamp]).fetchone()
+    first, same = run_sql(con, "alert_conditions_scope", {"stamp": stamp}).fetchone()
     touched = set(recomputed) | set(drift_periods)
     if first is None or not same or (touched and min(touched) <= first):
         return None
@@ -204,15 +203,10 @@ def store_conditions(con: duckdb.DuckDBPyConnection, cond: pd.DataFrame, months:
                      stamp: str) -> pd.DataFrame:
     """Replace the evaluated months' rows (all rows when months is None; the quarantine rule's always) in
     mart.alert_conditions and return every stored row, in (rule, subject, period) order."""
-    if months is None:
-        con.execute("DELETE FROM mart.alert_conditions")
-    else:
-        con.execute("DELETE FROM mart.alert_conditions WHERE rule = 'quarantine_share' "
-                    "OR list_contains(?::DATE[], period)", [months])
+    run_sql(con, "alert_conditions_clear", {"months": months})
     if len(cond):
         con.register("alert_conditions_new", cond)
-        con.execute("INSERT INTO mart.alert_conditions BY NAME SELECT *, ? AS fingerprint FROM alert_conditions_new",
-                    [stamp])
+        run_sql(con, "alert_conditions_store", {"stamp": stamp})
         con.unregister("alert_conditions_new")
     columns = ", ".join(f'"{c}"' for c in CONDITION_COLUMNS)
     return _parsed(con.execute(f"SELECT {columns} FROM mart.alert_conditions ORDER BY rule, subject, period").df())
@@ -403,11 +397,7 @@ def _status(ep: dict, latest: dt.date) -> str:
 
 def cluster_names(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
     """cluster_id → (Chinese name, English name); the Chinese name stands where the registry gives no English one."""
-    has_en = con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'core' AND table_name = 'clusters' "
-                         "AND column_name = 'cluster_name_en'").fetchone()[0]
-    en = "nullif(trim(cluster_name_en), '')" if has_en else "NULL"
-    return {r[0]: (r[1], r[2] or r[1]) for r in con.execute(
-        f"SELECT cluster_id, cluster_name, {en} FROM core.clusters").fetchall()}
+    return {r[0]: (r[1], r[2] or r[1]) for r in run_sql(con, "alerts_cluster_names").fetchall()}
 
 
 def upsert(con: duckdb.DuckDBPyConnection, eps: list[dict], cfg: dict, latest: dt.date) -> list[Alert]:
@@ -432,28 +422,17 @@ def upsert(con: duckdb.DuckDBPyConnection, eps: list[dict], cfg: dict, latest: d
             cluster_id=ep["cluster_id"] if isinstance(ep["cluster_id"], str) else None, period=ep["start"],
             last_period=ep["last"], resolved_period=resolved, status=_status(ep, latest),
             severity=rule_cfg.get("severity", "warning"), message_zh=zh, message_en=en, evidence=evidence))
-    rows = [[a.alert_id, a.rule, a.subject, a.cluster_id, a.period, a.last_period, a.resolved_period, a.severity,
-             a.message_zh, a.message_en, json.dumps(a.evidence, ensure_ascii=False, default=str), a.status]
-            for a in alerts]
+    columns = ("alert_id", "rule", "subject", "cluster_id", "period", "last_period", "resolved_period", "severity",
+               "message_zh", "message_en", "evidence", "status")
+    episodes = pd.DataFrame([[a.alert_id, a.rule, a.subject, a.cluster_id, a.period, a.last_period,
+                              a.resolved_period, a.severity, a.message_zh, a.message_en,
+                              json.dumps(a.evidence, ensure_ascii=False, default=str), a.status] for a in alerts],
+                            columns=list(columns), dtype=object)
     con.execute("CREATE OR REPLACE TEMP TABLE alerts_new AS SELECT * FROM mart.alerts LIMIT 0")
-    if rows:
-        con.executemany(
-            "INSERT INTO alerts_new (alert_id, rule, subject, cluster_id, period, last_period, resolved_period, "
-            "severity, message_zh, message_en, evidence, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    con.execute("""
-        INSERT INTO mart.alerts BY NAME
-        SELECT * REPLACE (current_localtimestamp() AS first_seen, current_localtimestamp() AS last_seen,
-                          CASE WHEN status = 'resolved' THEN current_localtimestamp() END AS resolved_at)
-        FROM alerts_new
-        ON CONFLICT (alert_id) DO UPDATE SET
-            last_period = excluded.last_period, resolved_period = excluded.resolved_period,
-            severity = excluded.severity, message_zh = excluded.message_zh, message_en = excluded.message_en,
-            evidence = excluded.evidence, status = excluded.status, last_seen = excluded.last_seen,
-            resolved_at = CASE WHEN excluded.status = 'resolved' THEN coalesce(mart.alerts.resolved_at,
-                                                                            excluded.resolved_at) END""")
-    con.execute("""
-        UPDATE mart.alerts SET status = 'withdrawn', last_seen = current_localtimestamp()
-        WHERE status <> 'withdrawn' AND alert_id NOT IN (SELECT alert_id FROM alerts_new)""")
+    con.register("alerts_tonight", episodes)
+    run_sql(con, "alerts_new_fill")
+    con.unregister("alerts_tonight")
+    run_sql(con, "alerts_upsert")
     return alerts
 
 
