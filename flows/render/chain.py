@@ -32,6 +32,7 @@ from flows.stages.s07_indicators import INDEX_DIMENSIONS, chain_index_config
 from flows.support import disclosure
 from flows.support.adcodes import adcode_names
 from flows.support.settings import TEMPLATES_DIR
+from flows.support.warehouse import rows, run_sql
 
 TEMPLATES = TEMPLATES_DIR
 # Leads shown per cluster in the report (the standalone page and the mart hold up to max_leads).
@@ -89,18 +90,9 @@ GROUP_LABELS = {
 }
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params)
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-
-
 def available(con: duckdb.DuckDBPyConnection, period: dt.date) -> bool:
     """The marts exist and hold the period (a warehouse built before them has none: the section is left out)."""
-    have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'mart'").fetchall()}
-    if not {"chain_flows", "chain_segments", "supply_leads", "cluster_index"} <= have:
-        return False
-    return con.execute("SELECT count(*) FROM mart.cluster_index WHERE period = ?", [period]).fetchone()[0] > 0
+    return run_sql(con, "chain_available", {"period": period}).fetchone()[0] > 0
 
 
 def _uri(path: Path) -> str:
@@ -291,9 +283,7 @@ def chain_section(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, au
     files: list[Path] = []
     na = t["na"]
 
-    index = {r["cluster_id"]: r for r in _rows(
-        con, "SELECT * FROM mart.cluster_index WHERE period = ? AND cluster_id IN (SELECT unnest(?::VARCHAR[]))",
-        [period, ids])}
+    index = {r["cluster_id"]: r for r in rows(con, "chain_index", {"period": period, "clusters": ids})}
     ranking = []
     for cid in sorted(index, key=lambda c: (index[c]["rank"] is None, index[c]["rank"] or 0, c)):
         r = index[cid]
@@ -315,10 +305,9 @@ def chain_section(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, au
         files.append(radar_png)
 
     segs: dict[str, list[dict[str, Any]]] = {}
-    for s in _rows(con, "SELECT * FROM mart.chain_segments WHERE period = ? ORDER BY cluster_id, segment", [period]):
+    for s in rows(con, "chain_segments", {"period": period}):
         segs.setdefault(s["cluster_id"], []).append(s)
-    out_ttm = dict(con.execute("SELECT cluster_id, value FROM mart.cluster_indicators WHERE period = ? "
-                               "AND indicator = 'output_ttm'", [period]).fetchall())
+    out_ttm = dict(run_sql(con, "chain_output_ttm", {"period": period}).fetchall())
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
     period_label = t["period"].format(y=period.year, m=period.month)
@@ -335,10 +324,8 @@ def chain_section(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, au
         block: dict[str, Any] = {"id": cid, "name": names[cid], "segments": seg_view,
                                  "weak": [s["segment"] for s in seg_rows if s["weak_link"]]}
         if audience == "internal":
-            flows = _rows(con, "SELECT * FROM mart.chain_flows WHERE cluster_id = ? AND period = ? "
-                               "ORDER BY buyer_segment, supplier_group, supplier_segment", [cid, period])
-            leads = _rows(con, "SELECT * FROM mart.supply_leads WHERE cluster_id = ? AND period = ? ORDER BY rank",
-                          [cid, period])
+            flows = rows(con, "chain_flows", {"cluster_id": cid, "period": period})
+            leads = rows(con, "chain_leads", {"cluster_id": cid, "period": period})
             lead_view = [{"rank": r["rank"], "name": r["supplier_name"], "uscc": r["supplier_uscc"] or "",
                           "location": _location(r, t, lang),
                           "amount": f"{r['amount_ttm']:,.1f}", "share": f"{r['share_of_purchases']:.1%}",

@@ -38,7 +38,7 @@ from shapely.geometry.base import BaseGeometry
 from flows.render import safe_text
 from flows.support.registry import by_code, codes_for, min_firms
 from flows.support.settings import CACHE_DIR, REFERENCE_DIR, REGISTRY_DIR, TEMPLATES_DIR
-from flows.support.warehouse import identifier, sql_text
+from flows.support.warehouse import run_sql, sql_text
 
 CONFIG_PATH = REGISTRY_DIR / "maps.toml"
 TEMPLATES = TEMPLATES_DIR
@@ -174,8 +174,6 @@ def classify_rows(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def live_rows(con: duckdb.DuckDBPyConnection, period: dt.date) -> list[dict[str, Any]]:
     """The period's cluster rows as the marts hold them now, classed and marked for suppression."""
-    if not all(_has_table(con, *t.split(".")) for t in ("mart.cluster_indicators", "mart.cluster_classes")):
-        return []  # the indicator stage has not run on this warehouse yet
     cursor = con.execute(sql_text("snapshot_source"), {"period": period, "headline": list(HEADLINE)})
     names = [d[0] for d in cursor.description]
     return classify_rows([_spread(dict(zip(names, r, strict=True))) for r in cursor.fetchall()])
@@ -190,27 +188,17 @@ def _spread(row: dict[str, Any]) -> dict[str, Any]:
     return {**out, **row}
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                       [schema, table]).fetchone()[0] > 0
-
-
 def stored_rows(con: duckdb.DuckDBPyConnection, period: dt.date,
                 version: int | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     """A stored snapshot (latest version unless given): its header and rows; None when there is none."""
-    if not _has_table(con, "mart", "map_snapshots"):
-        return None
-    cursor = con.execute(
-        "SELECT * FROM mart.map_snapshots WHERE period = ? AND (? IS NULL OR version = ?) "
-        "ORDER BY version DESC LIMIT 1", [period, version, version])
+    cursor = run_sql(con, "snapshot_stored_header", {"period": period, "version": version})
     names = [d[0] for d in cursor.description]
     head = cursor.fetchone()
     if head is None:
         return None
     header = dict(zip(names, head, strict=True))
-    columns = ", ".join(identifier(c) for c in ("snapshot_id", "period", "version", *SNAPSHOT_COLUMNS))
-    cursor = con.execute(f"SELECT {columns} FROM mart.map_snapshot_clusters WHERE snapshot_id = ? "
-                         "ORDER BY cluster_id", [header["snapshot_id"]])
+    cursor = run_sql(con, "snapshot_stored_rows", {"snapshot_id": header["snapshot_id"]},
+                     identifiers={"columns": ["snapshot_id", "period", "version", *SNAPSHOT_COLUMNS]})
     names = [d[0] for d in cursor.description]
     return header, [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 
@@ -803,8 +791,8 @@ def world_base(tolerance: float = 0.08) -> tuple[BaseGeometry, ...]:
 
 def global_rows(con: duckdb.DuckDBPyConnection | None = None) -> list[dict[str, Any]]:
     """The global reference clusters: mart.global_clusters when loaded, else the committed CSV."""
-    if con is not None and _has_table(con, "mart", "global_clusters"):
-        cursor = con.execute("SELECT * FROM mart.global_clusters ORDER BY seq")
+    if con is not None:
+        cursor = run_sql(con, "global_clusters")
         names = [d[0] for d in cursor.description]
         rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
         if rows:

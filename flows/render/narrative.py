@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-from flows.support.warehouse import sql_text
+from flows.support.warehouse import run_sql, sql_text
 
 TOP_CLUSTERS = 3     # clusters named in the text and whose firms are listed
 TOP_FIRMS = 3        # firms per cluster (internal edition)
@@ -76,10 +76,7 @@ def contributions(con: duckdb.DuckDBPyConnection, period: dt.date, ids: Sequence
                   shown: Callable[[str], bool]) -> list[dict[str, Any]]:
     """Each cluster's 拉动 (pp) and 贡献率 (%) to the growth of the clusters' comparable YTD output, largest
     first. `shown(cluster_id)` says whether the report shows that cluster's growth; the others carry None."""
-    rows = con.execute(
-        "SELECT cluster_id, numerator, denominator FROM mart.cluster_indicators WHERE indicator = 'output_ytd_yoy' "
-        "AND period = ? AND list_contains(?, cluster_id) AND numerator IS NOT NULL AND denominator > 0 "
-        "AND NOT list_contains(flags, 'partial_window')", [period, list(ids)]).fetchall()
+    rows = run_sql(con, "contribution_rows", {"period": period, "clusters": list(ids)}).fetchall()
     base = sum(d for _, _, d in rows)
     change = sum(n - d for _, n, d in rows)
     out = []
@@ -100,9 +97,7 @@ def firm_drivers(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: S
                                                           "top": TOP_FIRMS})
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
-    totals = dict(con.execute(
-        "SELECT cluster_id, numerator - denominator FROM mart.cluster_indicators WHERE indicator = 'output_ytd_yoy' "
-        "AND period = ? AND list_contains(?, cluster_id)", [period, list(cluster_ids)]).fetchall())
+    totals = dict(run_sql(con, "contribution_totals", {"period": period, "clusters": list(cluster_ids)}).fetchall())
     for r in rows:
         total = totals.get(r["cluster_id"])
         r["share"] = r["change"] / total * 100 if total else None

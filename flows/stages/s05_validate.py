@@ -275,13 +275,8 @@ def resolve_identifiers(kind: str, frame: pl.DataFrame, file_name: str, con: duc
         if u and len(u) == 18:
             by_org.setdefault(u[8:17], set()).add(u)
     by_tax: dict[str, set[str]] = {}
-    try:
-        for u, ident in con.execute("SELECT uscc, identifier FROM core.firm_identifiers "
-                                    "WHERE scheme = 'tax_registration_15'").fetchall():
-            by_tax.setdefault(ident, set()).add(u)
-    except duckdb.CatalogException as e:  # a warehouse from before the table existed: say so, never skip
-        raise RuntimeError(f"{file_name}: core.firm_identifiers is missing; run a night to upgrade the "
-                           "warehouse") from e
+    for u, ident in run_sql(con, "firm_tax_identifiers").fetchall():
+        by_tax.setdefault(ident, set()).add(u)
     mapped: dict[str, str] = {}
     verdict: dict[str, str] = {}
     for code in old:

@@ -20,6 +20,7 @@ import duckdb
 import polars as pl
 
 from flows.render import maps
+from flows.support.warehouse import run_sql
 
 # Columns of mart.map_snapshot_clusters filled from a map row (besides snapshot_id, period, version).
 ROW_COLUMNS = maps.SNAPSHOT_COLUMNS
@@ -87,16 +88,15 @@ def snapshot_period(con: duckdb.DuckDBPyConnection, period: dt.date, out_dir: Pa
     frame = pl.DataFrame([{**{k: r.get(k) for k in ROW_COLUMNS}, "snapshot_id": snapshot_id, "period": period,
                            "version": version} for r in rows],
                          infer_schema_length=None)
-    columns = ", ".join(("snapshot_id", "period", "version", *ROW_COLUMNS))
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(
-            "INSERT INTO mart.map_snapshots (snapshot_id, period, version, created_at, content_hash, n_clusters, "
-            "n_suppressed, config_hash, default_color, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [snapshot_id, period, version, created_at, digest, len(rows), n_suppressed, maps.config_hash(), color,
-             [str(p.relative_to(out_dir)) for p in files.all()]])
         con.register("snapshot_rows", frame)
-        con.execute(f"INSERT INTO mart.map_snapshot_clusters ({columns}) SELECT {columns} FROM snapshot_rows")
+        run_sql(con, "snapshot_store", {
+            "snapshot_id": snapshot_id, "period": period, "version": version, "created_at": created_at,
+            "content_hash": digest, "n_clusters": len(rows), "n_suppressed": n_suppressed,
+            "config_hash": maps.config_hash(), "default_color": color,
+            "files": [str(p.relative_to(out_dir)) for p in files.all()]},
+            identifiers={"columns": ["snapshot_id", "period", "version", *ROW_COLUMNS]})
         con.unregister("snapshot_rows")
         con.execute("COMMIT")
     except BaseException:
