@@ -115,13 +115,10 @@ def _drift_periods(con: duckdb.DuckDBPyConnection, months: list[dt.date], latest
     """
     done = {r[0] for r in con.execute("SELECT DISTINCT period FROM mart.drift_results").fetchall()}
     todo = {m for m in months if m <= latest and (not done or m > max(done))}
-    try:
-        from flows.stages.s07_indicators import changed_periods
+    from flows.stages.s07_indicators import changed_periods
 
-        run_id = con.execute("SELECT max(run_id) FROM meta.runs").fetchone()[0]
-        changed = changed_periods(con, run_id) if run_id is not None else set()
-    except duckdb.Error:
-        changed = set()
+    run_id = con.execute("SELECT max(run_id) FROM meta.runs").fetchone()[0]
+    changed = changed_periods(con, run_id) if run_id is not None else set()
     if changed is None:
         return [m for m in months if m <= latest]
     for c in changed:

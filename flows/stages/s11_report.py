@@ -304,14 +304,8 @@ def period_text(period: dt.date, lang: str) -> str:
 # ------------------------------------------------------------------------------------------- reading
 
 
-def _has(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(rows(con, "report_has_table", {"schema": schema, "table": table})[0]["present"])
-
-
 def latest_period(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     """The latest month with cluster indicators (what the nightly report covers)."""
-    if not _has(con, "mart", "cluster_indicators"):
-        return None
     return rows(con, "report_latest_period")[0]["period"]
 
 
@@ -375,8 +369,6 @@ def _alerts(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, names: d
     """The month's alerts (flows.stages.s10_alerts.month_listing: the same list as the digest and `clusterwatch alerts`)
     grouped new / ongoing / resolved. The public edition leaves out alerts about files (internal); a message
     that quotes a cell the edition withholds shows the symbol in its place."""
-    if not _has(con, "mart", "alerts"):
-        return {"available": False, "groups": []}
     groups: dict[str, list[dict[str, Any]]] = {state: [] for state in alert_rules.STATES}
     for row in alert_rules.month_listing(con, period):
         cluster = row["cluster_id"]
@@ -404,9 +396,9 @@ def _quality(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[
     Aggregates only, except the lists of unreadable files, unread columns and validation problems, which name
     files and so stay internal."""
     internal = audience == "internal"
-    files = rows(con, "report_quality_files") if _has(con, "meta", "files") else []
-    reasons = rows(con, "report_quality_reasons") if _has(con, "quarantine", "rows") else []
-    failed = rows(con, "report_quality_failed") if internal and _has(con, "meta", "files") else []
+    files = rows(con, "report_quality_files")
+    reasons = rows(con, "report_quality_reasons")
+    failed = rows(con, "report_quality_failed") if internal else []
     for f in files:
         f["failed"] = f["status"] == "failed"
         f["kind"] = kind_term(f["kind"], lang)
@@ -420,7 +412,7 @@ def _quality(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[
         f["reason"] = f"{quality_term(code, lang)}（{zh}）" if lang == "zh" else f"{quality_term(code, lang)} ({en})"
     missing = rows(con, "report_quality_missing", {"clusters": cluster_ids, "period": period,
                                                    "previous": add_months(period, -1)})
-    unread = rows(con, "report_quality_unread") if internal and _has(con, "meta", "file_columns") else []
+    unread = rows(con, "report_quality_unread") if internal else []
     for c in unread:   # note: "<zh> / <en>" (flows/stages/s03_layout.py)
         zh, _, en = str(c["note"] or "").partition(" / ")
         c["note"] = zh if lang == "zh" else en
@@ -431,7 +423,7 @@ def _quality(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[
 def _validation_problems(con: duckdb.DuckDBPyConnection, lang: str, audience: str) -> dict[str, Any]:
     """polars verdicts not confirmed by Great Expectations (errors) and rules not checked (warnings), from
     meta.validation_problems (flows/stages/s05_validate.py): listed by file internally, counted in public."""
-    problems = rows(con, "report_validation_problems") if _has(con, "meta", "validation_problems") else []
+    problems = rows(con, "report_validation_problems")
     for p in problems:
         p["label"] = TEXT[lang][p["problem"]]
         p["detail"] = p["detail_zh"] if lang == "zh" else p["detail_en"]
@@ -447,8 +439,6 @@ def _validation_problems(con: duckdb.DuckDBPyConnection, lang: str, audience: st
 def _ratings(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[str],
              audience: str) -> dict[str, Any]:
     """A/B/C/D counts per cluster (annual, TTM at December: the latest December ≤ period, else the period)."""
-    if not _has(con, "mart", "firm_ratings"):
-        return {"period": None, "rows": [], "d_firms": []}
     december = dt.date(period.year if period.month == 12 else period.year - 1, 12, 1)
     rp = december if rows(con, "report_ratings_count", {"period": december})[0]["n"] else period
     params = {"period": rp, "clusters": cluster_ids}
@@ -564,8 +554,7 @@ def _edition(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audienc
         disclosure.earlier_editions(out_dir.parent, edition) if audience == "public" else ())
     both = alert_rules.cluster_names(con)
     names = {c["cluster_id"]: both[c["cluster_id"]][0 if lang == "zh" else 1] for c in clusters}
-    classes = {r["cluster_id"]: r for r in rows(con, "report_classes", {"period": period})} \
-        if _has(con, "mart", "cluster_classes") else {}
+    classes = {r["cluster_id"]: r for r in rows(con, "report_classes", {"period": period})}
     return Edition(con, period, lang, audience, province, out_dir, maps_dir, stem,
                    f"P:{province}" if province else "ALL", months, clusters, names,
                    lang == "en" and any(both[cid][1] == both[cid][0] for cid in names), protected,
