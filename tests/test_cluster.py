@@ -3,6 +3,7 @@ processes started apart (one of them killed mid-night): the published warehouses
 
 from __future__ import annotations
 
+import json
 import math
 import signal
 import subprocess
@@ -52,6 +53,29 @@ def published(warehouse: Path) -> dict[str, tuple[set[int], list[tuple]]]:
     return out
 
 
+def _close(u: object, v: object) -> bool:
+    return isinstance(u, float) and isinstance(v, float) and math.isclose(u, v, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def _same_json(u: object, v: object) -> bool:
+    """Evidence written as JSON text quotes the same doubles (to 12 digits): equal when its numbers are close."""
+    if not (isinstance(u, str) and isinstance(v, str) and u[:1] in "{[" and v[:1] in "{["):
+        return False
+    try:
+        a, b = json.loads(u), json.loads(v)
+    except ValueError:
+        return False
+
+    def same(x: object, y: object) -> bool:
+        if isinstance(x, dict) and isinstance(y, dict):
+            return x.keys() == y.keys() and all(same(x[k], y[k]) for k in x)
+        if isinstance(x, list) and isinstance(y, list):
+            return len(x) == len(y) and all(same(p, q) for p, q in zip(x, y, strict=True))
+        return x == y or _close(x, y)
+
+    return same(a, b)
+
+
 def differences(a: Path, b: Path) -> list[str]:
     """Tables whose rows differ; sums of doubles may differ in the last bits (DuckDB adds in parallel)."""
     left, right = published(a), published(b)
@@ -63,8 +87,7 @@ def differences(a: Path, b: Path) -> list[str]:
             out.append(f"{table}: {len(rows_a)} rows against {len(rows_b)}")
             continue
         for x, y in zip(rows_a, rows_b, strict=True):
-            if any(not (u == v or (i in floats and u is not None and v is not None
-                                   and math.isclose(u, v, rel_tol=1e-9, abs_tol=1e-9)))
+            if any(not (u == v or (i in floats and _close(u, v)) or _same_json(u, v))
                    for i, (u, v) in enumerate(zip(x, y, strict=True))):
                 out.append(f"{table}: {x} against {y}")
                 break
