@@ -93,7 +93,7 @@ def snapshot_period(con: duckdb.DuckDBPyConnection, period: dt.date, out_dir: Pa
         con.register("snapshot_rows", frame)
         run_sql(con, "snapshot_store", {
             "snapshot_id": snapshot_id, "period": period, "version": version, "created_at": created_at,
-            "content_hash": digest, "n_clusters": len(rows), "n_suppressed": n_suppressed,
+            "content_hash": digest, "n_clusters": len(rows), "suppressed_count": n_suppressed,
             "config_hash": maps.config_hash(), "default_color": color,
             "files": [str(p.relative_to(out_dir)) for p in files.all()]},
             identifiers={"columns": ["snapshot_id", "period", "version", *ROW_COLUMNS]})

@@ -7,7 +7,7 @@
 
 INSERT INTO mart.map_snapshots (snapshot_id, period, version, created_at, content_hash, n_clusters, n_suppressed,
                                 config_hash, default_color, files)
-VALUES ($snapshot_id, $period, $version, $created_at, $content_hash, $n_clusters, $n_suppressed, $config_hash,
+VALUES ($snapshot_id, $period, $version, $created_at, $content_hash, $n_clusters, $suppressed_count, $config_hash,
         $default_color, $files);
 
 INSERT INTO mart.map_snapshot_clusters ({columns})
