@@ -65,7 +65,7 @@ TEXT: dict[str, dict[str, str]] = {
         "internal": "内部资料　注意保存", "public": "公开版", "compiled": "编制", "data_as_of": "数据截至",
         "map_missing": "本期集群分布图尚未生成，从略。",
         "map_caption": "图　{period}集群分布（点大小：近12个月产值；颜色：本地配套率）",
-        "alerts_none": "本月无预警。", "alerts_missing": "预警模块尚未启用，本节从略。",
+        "alerts_none": "本月无预警。",
         "new": "新增", "ongoing": "持续", "resolved": "已解除", "rule": "预警规则", "severity": "级别",
         "message": "说明", "state": "状态", "file_subject": "（数据文件）",
         "alert_withheld": "依保密规定，具体数值不予公布。",
@@ -112,7 +112,7 @@ TEXT: dict[str, dict[str, str]] = {
         "internal": "Internal — handle with care", "public": "Public edition", "compiled": "Compiled",
         "data_as_of": "Data as of", "map_missing": "No cluster map has been drawn for this period yet.",
         "map_caption": "Figure: clusters in {period} (size: output TTM; colour: local supporting rate)",
-        "alerts_none": "No alerts this month.", "alerts_missing": "Alerts are not enabled yet.",
+        "alerts_none": "No alerts this month.",
         "new": "new", "ongoing": "ongoing", "resolved": "resolved", "rule": "Rule", "severity": "Severity",
         "message": "Message", "state": "State", "file_subject": "(data file)",
         "alert_withheld": "Figures withheld for confidentiality.",
@@ -384,8 +384,7 @@ def _alerts(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, names: d
             "rule": alert_rules.rule_name(row["rule"], lang),
             "severity": alert_rules.severity_name(row["severity"], lang),
             "message": message})
-    return {"available": True,
-            "groups": [{"state": k, "label": TEXT[lang][k], "rows": v} for k, v in groups.items()]}
+    return {"groups": [{"state": k, "label": TEXT[lang][k], "rows": v} for k, v in groups.items()]}
 
 
 def _quality(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[str], lang: str,
