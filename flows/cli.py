@@ -324,9 +324,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _issue_line(row: dict, message: str) -> str:
     """One quarantined or flagged row as `clusterwatch check` prints it (a whole-row rule has no column), on one
     line without control characters (a hostile cell cannot start a terminal sequence)."""
-    where = f"{row['column_name']}={row['value']}" if row["column_name"] else f"(whole row) {row['value']}"
     from flows.render.safe_text import one_line
 
+    where = f"{row['column_name']}={row['value']}" if row["column_name"] else f"(whole row) {row['value']}"
     return "  " + one_line(f"[{row['severity']}] row {row['_row']} {where} {row['rule']}: {message}")
 
 
@@ -380,10 +380,8 @@ def check_files(paths: list[Path], warehouse: Path | None) -> int:
             total_w += v.warnings.height + std.warnings.height
             print(f"== {path.name} ({kind}): {std.rows_in} rows, {v.frame.height} would load, "
                   f"{n_q} would be quarantined, {v.warnings.height + std.warnings.height} warnings")
-            for row in quarantined.iter_rows(named=True):
-                print(_issue_line(row, f"{row['message']} / {row['message_en']}"))
             warnings = pl.concat([std.warnings, v.warnings], how="vertical_relaxed").sort("_row")
-            for row in warnings.iter_rows(named=True):
+            for row in (*quarantined.iter_rows(named=True), *warnings.iter_rows(named=True)):
                 print(_issue_line(row, f"{row['message']} / {row['message_en']}"))
             failed = v.results.filter(~pl.col("passed"))
             for row in failed.iter_rows(named=True):
