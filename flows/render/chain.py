@@ -27,7 +27,8 @@ from typing import Any
 import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from flows.render.maps import chart_style, save_chart
+from flows.render import report as page
+from flows.render.maps import chart_style
 from flows.stages.s07_indicators import INDEX_DIMENSIONS, chain_index_config
 from flows.support import disclosure
 from flows.support.adcodes import adcode_names
@@ -37,6 +38,8 @@ from flows.support.warehouse import rows, run_sql
 TEMPLATES = TEMPLATES_DIR
 # Leads shown per cluster in the report (the standalone page and the mart hold up to max_leads).
 REPORT_LEADS = 10
+RADAR_TILE_IN = (2.6, 2.7)   # one cluster's radar, also one cell of the index figure
+RADAR_DPI = 110
 GROUP_ORDER = ("local", "province", "other_province", "unknown")
 GROUP_COLOURS = {"member": "#3b6ea5", "local": "#5aa469", "province": "#e39b3b", "other_province": "#c8553d",
                  "unknown": "#9a9a9a"}
@@ -181,36 +184,65 @@ def chain_diagram(flows: list[dict[str, Any]], title: str, lang: str, path: Path
             ax.text(1.02, (lo + hi) / 2, f"{s}  {buyers[s] / 1e4:,.2f}{'亿' if lang == 'zh' else ''}{tail}",
                     ha="left", va="center", fontsize=8)
         ax.set_title(title, fontsize=11)
-        return save_chart(fig, path)
+        return page.save_chart(fig, path)
 
 
-def radar(series: list[tuple[str, list[float | None]]], median: list[float | None], labels: list[str],
-          path: Path, cols: int = 4) -> Path:
-    """Small-multiple radar charts, one per cluster: its dimension scores (0–100) over the median of all
-    clusters (dashed). A hidden or missing score is drawn as a gap at the centre and its axis label marked."""
+def radars(series: list[tuple[str, list[float | None]]], median: list[float | None],
+           labels: list[str]) -> list[Any]:
+    """One radar chart per cluster (RGB images, RADAR_TILE_IN at RADAR_DPI): its dimension scores (0–100) over the
+    median of all clusters (dashed). A hidden or missing score is drawn as a gap at the centre and its axis label
+    marked.
+
+    Why one figure for all: creating a polar axes and laying it out cost more than drawing it, so the axes is made
+    and laid out once (for the widest labels: every one marked) and only the cluster's line, area, labels and title
+    change between clusters. Every tile thus has the same geometry, and the index figure is tiles side by side."""
+    if not series:
+        return []
     plt = _plt()
-    n = max(len(series), 1)
-    cols = min(cols, n)
-    rows = math.ceil(n / cols)
     angles = [2 * math.pi * k / len(labels) for k in range(len(labels))]
+    ring = [*angles, angles[0]]
+
+    def closed(values: list[float | None]) -> list[float]:
+        ys = [0.0 if v is None else v for v in values]
+        return [*ys, ys[0]]
+
+    images = []
     with plt.rc_context(chart_style()):
-        fig = plt.figure(figsize=(2.6 * cols, 2.7 * rows), dpi=110)
-        for i, (name, values) in enumerate(series):
-            ax = fig.add_subplot(rows, cols, i + 1, polar=True)
-            for vals, style in ((median, dict(color="#888888", linestyle="--", linewidth=0.9)),
-                                (values, dict(color="#c8553d", linewidth=1.4))):
-                ys = [0.0 if v is None else v for v in vals]
-                ax.plot([*angles, angles[0]], [*ys, ys[0]], **style)
-            ax.fill([*angles, angles[0]], [*(0.0 if v is None else v for v in values), values[0] or 0.0],
-                    color="#c8553d", alpha=0.2)
+        fig = plt.figure(figsize=RADAR_TILE_IN, dpi=RADAR_DPI)
+        try:
+            ax = fig.add_subplot(1, 1, 1, polar=True)
+            ax.plot(ring, closed(median), color="#888888", linestyle="--", linewidth=0.9)
+            (line,) = ax.plot(ring, closed(median), color="#c8553d", linewidth=1.4)
+            (area,) = ax.fill(ring, closed(median), color="#c8553d", alpha=0.2)
             ax.set_ylim(0, 100)
             ax.set_yticks([25, 50, 75, 100])
             ax.set_yticklabels([])
             ax.set_xticks(angles)
-            ax.set_xticklabels([lab if v is not None else f"{lab}*" for lab, v in zip(labels, values, strict=True)],
-                               fontsize=6.5)
-            ax.set_title(name, fontsize=8.5, pad=12)
-        return save_chart(fig, path)
+            ax.set_xticklabels([f"{lab}*" for lab in labels], fontsize=6.5)
+            ax.set_title(series[0][0], fontsize=8.5, pad=12)
+            fig.tight_layout()
+            for name, values in series:
+                line.set_ydata(closed(values))
+                area.set_xy(list(zip(ring, closed(values), strict=True)))
+                ax.set_xticklabels([lab if v is not None else f"{lab}*" for lab, v in zip(labels, values, strict=True)],
+                                   fontsize=6.5)
+                ax.set_title(name, fontsize=8.5, pad=12)
+                images.append(page.chart_image(fig, tight=False))
+        finally:
+            plt.close(fig)
+    return images
+
+
+def radar_grid(images: list[Any], path: Path, cols: int = 4) -> Path:
+    """The radars side by side, `cols` to a row (the index figure of the report)."""
+    from PIL import Image
+
+    cols = min(cols, len(images))
+    width, height = images[0].size
+    grid = Image.new("RGB", (width * cols, height * math.ceil(len(images) / cols)), "white")
+    for i, image in enumerate(images):
+        grid.paste(image, ((i % cols) * width, (i // cols) * height))
+    return page.write_image(grid, path, RADAR_DPI)
 
 
 def _segment_output_status(segments: list[dict[str, Any]], cluster_output: float | None,
@@ -291,16 +323,19 @@ def chain_section(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, au
         for d in dims:
             withheld = audience == "public" and any(hidden(cid, i["code"]) for i in d["indicators"])
             scores.append(disclosure.SYMBOL if withheld else _fmt(r[d["code"]], "{:.1f}", na))
-        ranking.append({"rank": r["rank"] or na, "name": names[cid], "scores": scores,
-                        "total": _fmt(r["total"], "{:.1f}", na), "raw": r,
+        ranking.append({"id": cid, "rank": r["rank"] or na, "name": names[cid], "scores": scores,
+                        "total": _fmt(r["total"], "{:.1f}", na),
                         "withheld": any(s == disclosure.SYMBOL for s in scores)})
     drawn = [x for x in ranking if not x["withheld"]]
     median = []
     for d in INDEX_DIMENSIONS:
         vals = sorted(r[d] for r in index.values() if r[d] is not None)
         median.append(None if not vals else (vals[(len(vals) - 1) // 2] + vals[len(vals) // 2]) / 2)
-    radar_png = radar([(x["name"], [x["raw"][d] for d in INDEX_DIMENSIONS]) for x in drawn], median, dim_labels,
-                      chain_dir / "index_radar.png") if drawn else None
+    # each cluster's radar is drawn once: a cell of the index figure and, internally, the cluster's own PNG
+    tiled = [x["id"] for x in drawn] if audience == "public" else [x["id"] for x in ranking]
+    tiles = dict(zip(tiled, radars([(names[cid], [index[cid][d] for d in INDEX_DIMENSIONS]) for cid in tiled],
+                                   median, dim_labels), strict=True))
+    radar_png = radar_grid([tiles[x["id"]] for x in drawn], chain_dir / "index_radar.png") if drawn else None
     if radar_png:
         files.append(radar_png)
 
@@ -338,18 +373,17 @@ def chain_section(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, au
                 png = chain_diagram(flows, t["diagram"].format(name=names[cid]), lang, chain_dir / f"{cid}_chain.png")
                 files.append(png)
             one_radar = None
-            if cid in index:
-                one_radar = radar([(names[cid], [index[cid][d] for d in INDEX_DIMENSIONS])], median, dim_labels,
-                                  chain_dir / f"{cid}_radar.png")
+            if cid in tiles:
+                one_radar = page.write_image(tiles[cid], chain_dir / f"{cid}_radar.png", RADAR_DPI)
                 files.append(one_radar)
             block.update(diagram=_uri(png) if png else None, leads=lead_view[:REPORT_LEADS])
-            page = chain_dir / f"{cid}.html"
-            page.write_text(env.get_template("chain_cluster.html.j2").render(
+            standalone = chain_dir / f"{cid}.html"
+            standalone.write_text(env.get_template("chain_cluster.html.j2").render(
                 t=t, lang=lang, title=t["standalone"].format(name=names[cid], period=period_label),
                 block={**block, "leads": lead_view}, radar=_uri(one_radar) if one_radar else None,
                 n_leads=len(lead_view), weak_note=t["weak_note"].format(ratio=cfg["chain"]["weak_ratio"])),
                 encoding="utf-8")
-            files.append(page)
+            files.append(standalone)
         blocks.append(block)
     return {"t": t, "audience": audience, "ranking": ranking, "dim_labels": dim_labels,
             "radar": _uri(radar_png) if radar_png else None, "blocks": blocks, "files": files,
