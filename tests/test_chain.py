@@ -215,14 +215,16 @@ def test_a_revised_month_reaches_the_leads_that_compare_with_it_a_year_later() -
 
 
 def test_lead_table_says_new_and_where_an_unlocated_supplier_registered(tmp_path) -> None:
-    from flows.render.chain import chain_section
+    from flows.render.chain import draw_section
+    from flows.stages.s11_chain import chain_content
 
     con = _chain_db()
     con.execute("INSERT INTO core.procurement VALUES "
                 "('A', '91350203QJKLG54FQH', '厦门戊', NULL, '2025-08-01', 7, 1, 1)")
     update_indicators(con, None)
-    section = chain_section(con, D(2025, 12, 1), "zh", "internal", [{"cluster_id": "C1", "cluster_name": "苏州测试"}],
-                            lambda cid, code: False, tmp_path, "r")
+    section = draw_section(chain_content(con, D(2025, 12, 1), "zh", "internal",
+                                         [{"cluster_id": "C1", "cluster_name": "苏州测试"}], lambda cid, code: False),
+                           tmp_path, "r")
     leads = {lead["name"]: lead for lead in section["blocks"][0]["leads"]}
     assert leads["厦门戊"]["location"] == "所在地不明（信用代码登记地：福建省 厦门市）"
     assert leads["某丁"]["location"] == "所在地不明"  # no USCC: nothing to tell

@@ -1,39 +1,23 @@
-"""The report's supply-chain section: chain diagram, 招商线索 table, development index ranking and radar charts.
+"""Draw the report's supply-chain section: chain diagrams, development index radars, standalone pages per cluster.
 
-Why a module of its own: flows/stages/s11_report.py decides the monitoring report's content (flows/render/report.py
-lays it out); this section still reads its own marts (mart.chain_flows, chain_segments, supply_leads, cluster_index,
-sql/indicators_chain*.sql) and is included by a template partial (reports/templates/_chain.html.j2), so the two
-change independently.
-
-Disclosure (docs/architecture.md#disclosure-control): flows and leads name firms (a supplier, the segment a firm buys
-for), so they appear only
-in the internal edition, together with a standalone offline HTML page and PNG per cluster. The public edition
-shows per segment the registry counts and the TTM output where at least MIN_FIRMS firms contribute and, for the
-public, the two largest do not exceed the dominance share, with secondary suppression against the cluster's
-output (flows.support.disclosure.secondary). Index dimension scores are hidden in the public edition wherever an
-indicator behind the dimension is suppressed for that cluster; the total and rank (a blend of thirteen
-indicators over seven dimensions) are shown.
+flows/stages/s11_chain.py decides what the section says (queries, disclosure control, formatted cells); this module
+only turns that into files and the data the template partial (reports/templates/_chain.html.j2) shows. Flows and
+leads name firms, so diagrams, per-cluster radars and the standalone offline HTML pages exist only for the internal
+edition (the decided section holds no flows for the public one).
 """
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import math
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from flows.render import report as page
 from flows.render.maps import chart_style
-from flows.stages.s07_indicators import INDEX_DIMENSIONS, chain_index_config
-from flows.support import disclosure
-from flows.support.adcodes import adcode_names
 from flows.support.settings import TEMPLATES_DIR
-from flows.support.warehouse import rows, run_sql
 
 TEMPLATES = TEMPLATES_DIR
 # Leads shown per cluster in the report (the standalone page and the mart hold up to max_leads).
@@ -91,11 +75,6 @@ GROUP_LABELS = {
     "en": {"member": "", "local": "outside: local", "province": "outside: rest of province",
            "other_province": "outside: other provinces", "unknown": "outside: unknown location"},
 }
-
-
-def available(con: duckdb.DuckDBPyConnection, period: dt.date) -> bool:
-    """The marts exist and hold the period (a warehouse built before them has none: the section is left out)."""
-    return run_sql(con, "chain_available", {"period": period}).fetchone()[0] > 0
 
 
 def _uri(path: Path) -> str:
@@ -245,148 +224,48 @@ def radar_grid(images: list[Any], path: Path, cols: int = 4) -> Path:
     return page.write_image(grid, path, RADAR_DPI)
 
 
-def _segment_output_status(segments: list[dict[str, Any]], cluster_output: float | None,
-                           cluster_hidden: bool, audience: str) -> dict[str, str]:
-    """Suppression status of each segment's TTM output (flows.support.disclosure's rules and secondary suppression
-    against the cluster's output, which the parts add up to)."""
-    status: dict[tuple, str] = {}
-    values: dict[tuple, float | None] = {}
-    total = ("cluster", "output_ttm")
-    values[total] = cluster_output
-    if cluster_hidden:
-        status[total] = "primary"
-    parts = []
-    for s in segments:
-        key = ("segment", s["segment"])
-        parts.append(key)
-        values[key] = s["output_ttm"]
-        if s["output_ttm"] is None:
-            continue
-        if s["n_firms_contrib"] < disclosure.MIN_FIRMS:
-            status[key] = "few"
-        elif (audience == "public" and s["top2_output_ttm"] is not None
-              and s["top2_output_ttm"] > disclosure.DOMINANCE_SHARE * s["output_ttm"]):
-            status[key] = "dominance"
-    rel = disclosure.Relation(total, tuple(parts))  # type: ignore[arg-type]
-    done = disclosure.secondary(values, status, [rel])
-    return {k[1]: v for k, v in done.items() if k[0] == "segment"}
-
-
-def _location(lead: dict[str, Any], t: dict[str, str], lang: str) -> str:
-    """Province and city of a lead (the English edition: the province in English; city names have no English
-    table); for an unknown location the registration division of its USCC (characters 3–8, GB 32100),
-    labelled as such: where it registered, not necessarily where it supplies from."""
-    from flows.stages.s11_report import term
-
-    def place(province: str | None, city: str | None) -> str:
-        if lang == "en":
-            return term("province", province, "en") if province else ""
-        return " ".join(dict.fromkeys(x for x in (province, city) if x))
-
-    known = place(lead["province"], lead["city"])
-    if known:
-        return known
-    uscc = lead["supplier_uscc"] or ""
-    names = dict(adcode_names())
-    region = place(names.get(uscc[2:4]), names.get(uscc[2:6]))
-    return t["unknown"] + (t["registered"].format(region=region) if len(uscc) == 18 and region else "")
-
-
-def _fmt(v: float | None, pattern: str, na: str) -> str:
-    return na if v is None else pattern.format(v)
-
-
-def chain_section(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience: str,
-                  clusters: list[dict[str, Any]], hidden: Callable[[str, str], bool], out_dir: Path,
-                  stem: str) -> dict[str, Any] | None:
-    """Everything the partial _chain.html.j2 shows, and the files written beside the report (PNG per cluster,
-    standalone offline HTML per cluster for the internal edition). None when the marts hold nothing for period.
-
-    hidden(cluster_id, indicator) says whether the report's disclosure panel suppressed that cell."""
-    if not available(con, period):
-        return None
-    t = TEXT[lang]
-    cfg = chain_index_config()
-    dims = cfg["index"]["dimension"]
-    dim_labels = [d["name_zh"] if lang == "zh" else d["name_en"] for d in dims]
-    ids = [c["cluster_id"] for c in clusters]
-    names = {c["cluster_id"]: c["cluster_name"] for c in clusters}
+def draw_section(section: dict[str, Any], out_dir: Path, stem: str) -> dict[str, Any]:
+    """Draw the section that flows/stages/s11_chain.py decided: the index figure, and for the internal edition
+    each cluster's chain diagram, radar and standalone offline HTML page, into <out_dir>/<stem>_chain/. Returns
+    what the partial _chain.html.j2 shows, with the files written ("files")."""
+    t, lang = section["t"], section["lang"]
     chain_dir = out_dir / f"{stem}_chain"
     files: list[Path] = []
-    na = t["na"]
-
-    index = {r["cluster_id"]: r for r in rows(con, "chain_index", {"period": period, "clusters": ids})}
-    ranking = []
-    for cid in sorted(index, key=lambda c: (index[c]["rank"] is None, index[c]["rank"] or 0, c)):
-        r = index[cid]
-        scores = []
-        for d in dims:
-            withheld = audience == "public" and any(hidden(cid, i["code"]) for i in d["indicators"])
-            scores.append(disclosure.SYMBOL if withheld else _fmt(r[d["code"]], "{:.1f}", na))
-        ranking.append({"id": cid, "rank": r["rank"] or na, "name": names[cid], "scores": scores,
-                        "total": _fmt(r["total"], "{:.1f}", na),
-                        "withheld": any(s == disclosure.SYMBOL for s in scores)})
-    drawn = [x for x in ranking if not x["withheld"]]
-    median = []
-    for d in INDEX_DIMENSIONS:
-        vals = sorted(r[d] for r in index.values() if r[d] is not None)
-        median.append(None if not vals else (vals[(len(vals) - 1) // 2] + vals[len(vals) // 2]) / 2)
+    scores, names = section["scores"], {b["id"]: b["name"] for b in section["blocks"]}
+    internal = section["audience"] == "internal"
     # each cluster's radar is drawn once: a cell of the index figure and, internally, the cluster's own PNG
-    tiled = [x["id"] for x in drawn] if audience == "public" else [x["id"] for x in ranking]
-    tiles = dict(zip(tiled, radars([(names[cid], [index[cid][d] for d in INDEX_DIMENSIONS]) for cid in tiled],
-                                   median, dim_labels), strict=True))
-    radar_png = radar_grid([tiles[x["id"]] for x in drawn], chain_dir / "index_radar.png") if drawn else None
+    tiled = [x["id"] for x in section["ranking"]] if internal else section["drawn"]
+    tiles = dict(zip(tiled, radars([(names[cid], scores[cid]) for cid in tiled], section["median"],
+                                   section["dim_labels"]), strict=True))
+    radar_png = (radar_grid([tiles[cid] for cid in section["drawn"]], chain_dir / "index_radar.png")
+                 if section["drawn"] else None)
     if radar_png:
         files.append(radar_png)
-
-    segs: dict[str, list[dict[str, Any]]] = {}
-    for s in rows(con, "chain_segments", {"period": period}):
-        segs.setdefault(s["cluster_id"], []).append(s)
-    out_ttm = dict(run_sql(con, "chain_output_ttm", {"period": period}).fetchall())
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
-    period_label = t["period"].format(y=period.year, m=period.month)
     blocks = []
-    for cid in ids:
-        seg_rows = segs.get(cid, [])
-        status = _segment_output_status(seg_rows, out_ttm.get(cid), hidden(cid, "output_ttm"), audience)
-        seg_view = [{"segment": s["segment"], "n_firms": s["n_firms"], "n_srdi": s["n_srdi"],
-                     "leaders": s["n_chain_leaders"],
-                     "output": disclosure.SYMBOL if s["segment"] in status else
-                     _fmt(None if s["output_ttm"] is None else s["output_ttm"] / 1e4, "{:,.2f}", na),
-                     "local_share": _fmt(s["local_share"], "{:.1%}", na),
-                     "weak": t["yes"] if s["weak_link"] else ""} for s in seg_rows]
-        block: dict[str, Any] = {"id": cid, "name": names[cid], "segments": seg_view,
-                                 "weak": [s["segment"] for s in seg_rows if s["weak_link"]]}
-        if audience == "internal":
-            flows = rows(con, "chain_flows", {"cluster_id": cid, "period": period})
-            leads = rows(con, "chain_leads", {"cluster_id": cid, "period": period})
-            lead_view = [{"rank": r["rank"], "name": r["supplier_name"], "uscc": r["supplier_uscc"] or "",
-                          "location": _location(r, t, lang),
-                          "amount": f"{r['amount_ttm']:,.1f}", "share": f"{r['share_of_purchases']:.1%}",
-                          "buyers": r["n_buying_firms"],
-                          "supplies": ("、" if lang == "zh" else ", ").join(r["segments"] or []),
-                          "change": t["new"] if r["amount_prev_ttm"] == 0 else _fmt(r["change_rate"], "{:+.1%}", na)}
-                         for r in leads]
+    for decided in section["blocks"]:
+        cid = decided["id"]
+        block = {k: decided[k] for k in ("id", "name", "segments", "weak")}
+        if internal:
             png = None
-            if flows:
-                png = chain_diagram(flows, t["diagram"].format(name=names[cid]), lang, chain_dir / f"{cid}_chain.png")
+            if decided["flows"]:
+                png = chain_diagram(decided["flows"], t["diagram"].format(name=decided["name"]), lang,
+                                    chain_dir / f"{cid}_chain.png")
                 files.append(png)
             one_radar = None
             if cid in tiles:
                 one_radar = page.write_image(tiles[cid], chain_dir / f"{cid}_radar.png", RADAR_DPI)
                 files.append(one_radar)
-            block.update(diagram=_uri(png) if png else None, leads=lead_view[:REPORT_LEADS])
+            block.update(diagram=_uri(png) if png else None, leads=decided["leads"][:REPORT_LEADS])
             standalone = chain_dir / f"{cid}.html"
             standalone.write_text(env.get_template("chain_cluster.html.j2").render(
-                t=t, lang=lang, title=t["standalone"].format(name=names[cid], period=period_label),
-                block={**block, "leads": lead_view}, radar=_uri(one_radar) if one_radar else None,
-                n_leads=len(lead_view), weak_note=t["weak_note"].format(ratio=cfg["chain"]["weak_ratio"])),
-                encoding="utf-8")
+                t=t, lang=lang, title=decided["title"], block={**block, "leads": decided["leads"]},
+                radar=_uri(one_radar) if one_radar else None, n_leads=len(decided["leads"]),
+                weak_note=section["weak_note"]), encoding="utf-8")
             files.append(standalone)
         blocks.append(block)
-    return {"t": t, "audience": audience, "ranking": ranking, "dim_labels": dim_labels,
-            "radar": _uri(radar_png) if radar_png else None, "blocks": blocks, "files": files,
-            "index_note": t["index_note"].format(method=t.get(cfg["index"]["method"], cfg["index"]["method"])),
-            "weak_note": t["weak_note"].format(ratio=cfg["chain"]["weak_ratio"]),
+    return {"t": t, "audience": section["audience"], "ranking": section["ranking"],
+            "dim_labels": section["dim_labels"], "radar": _uri(radar_png) if radar_png else None, "blocks": blocks,
+            "files": files, "index_note": section["index_note"], "weak_note": section["weak_note"],
             "leads_title": t["leads"].format(n=REPORT_LEADS)}

@@ -29,6 +29,7 @@ from flows.render import chain as chain_render
 from flows.render import narrative
 from flows.render import report as page
 from flows.stages import s10_alerts as alert_rules
+from flows.stages import s11_chain
 from flows.stages.s07_indicators import classification
 from flows.support import disclosure
 from flows.support.registry import Indicator, codes_for, registry
@@ -576,9 +577,9 @@ def _render(e: Edition, make_pdf: bool) -> ReportFiles:
     growth = _growth(e)
     contrib = narrative.contributions(e.con, e.period, e.ids, lambda cid: growth(cid) is not None)
     files.n_suppressed = e.cells.frame.filter(pl.col("status").is_not_null() & (pl.col("period") == e.period)).height
-    chain = chain_render.chain_section(e.con, e.period, e.lang, e.audience, e.clusters,
-                                       lambda cid, code: bool(e.cells.hidden(cid, e.period, code)), e.out_dir,
-                                       e.stem)
+    decided = s11_chain.chain_content(e.con, e.period, e.lang, e.audience, e.clusters,
+                                      lambda cid, code: bool(e.cells.hidden(cid, e.period, code)))
+    chain = chain_render.draw_section(decided, e.out_dir, e.stem) if decided else None
     files.chain = chain["files"] if chain else []
     t = e.t
     content = {

@@ -1,0 +1,152 @@
+"""Stage 11, the report's supply-chain section: decide what it says; flows/render/chain.py draws it.
+
+The section reads its own marts (mart.chain_flows, chain_segments, supply_leads, cluster_index: the queries are
+sql/s11_report/18–25) and is included by a template partial (reports/templates/_chain.html.j2), so it changes
+independently of the rest of the report (flows/stages/s11_report.py). What comes out is data only — formatted
+cells, withheld flags, the flows a diagram draws, the radar's scores — so the drawing needs no warehouse.
+
+Disclosure (docs/architecture.md#disclosure-control): flows and leads name firms (a supplier, the segment a firm buys
+for), so they appear only in the internal edition, together with a standalone offline HTML page and PNG per
+cluster. The public edition shows per segment the registry counts and the TTM output where at least MIN_FIRMS firms
+contribute and, for the public, the two largest do not exceed the dominance share, with secondary suppression
+against the cluster's output (flows.support.disclosure.secondary). Index dimension scores are hidden in the public
+edition wherever an indicator behind the dimension is suppressed for that cluster; the total and rank (a blend of
+thirteen indicators over seven dimensions) are shown, and its radar is left out of the index figure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+
+from flows.render.chain import TEXT
+from flows.stages.s07_indicators import INDEX_DIMENSIONS, chain_index_config
+from flows.support import disclosure
+from flows.support.adcodes import adcode_names
+from flows.support.warehouse import rows, run_sql
+
+
+def available(con: duckdb.DuckDBPyConnection, period: dt.date) -> bool:
+    """The marts exist and hold the period (a warehouse built before them has none: the section is left out)."""
+    return run_sql(con, "chain_available", {"period": period}).fetchone()[0] > 0
+
+
+def _segment_output_status(segments: list[dict[str, Any]], cluster_output: float | None,
+                           cluster_hidden: bool, audience: str) -> dict[str, str]:
+    """Suppression status of each segment's TTM output (flows.support.disclosure's rules and secondary suppression
+    against the cluster's output, which the parts add up to)."""
+    status: dict[tuple, str] = {}
+    values: dict[tuple, float | None] = {}
+    total = ("cluster", "output_ttm")
+    values[total] = cluster_output
+    if cluster_hidden:
+        status[total] = "primary"
+    parts = []
+    for s in segments:
+        key = ("segment", s["segment"])
+        parts.append(key)
+        values[key] = s["output_ttm"]
+        if s["output_ttm"] is None:
+            continue
+        if s["n_firms_contrib"] < disclosure.MIN_FIRMS:
+            status[key] = "few"
+        elif (audience == "public" and s["top2_output_ttm"] is not None
+              and s["top2_output_ttm"] > disclosure.DOMINANCE_SHARE * s["output_ttm"]):
+            status[key] = "dominance"
+    rel = disclosure.Relation(total, tuple(parts))  # type: ignore[arg-type]
+    done = disclosure.secondary(values, status, [rel])
+    return {k[1]: v for k, v in done.items() if k[0] == "segment"}
+
+
+def _location(lead: dict[str, Any], t: dict[str, str], lang: str) -> str:
+    """Province and city of a lead (the English edition: the province in English; city names have no English
+    table); for an unknown location the registration division of its USCC (characters 3–8, GB 32100),
+    labelled as such: where it registered, not necessarily where it supplies from."""
+    from flows.stages.s11_report import term  # s11_report imports this module
+
+    def place(province: str | None, city: str | None) -> str:
+        if lang == "en":
+            return term("province", province, "en") if province else ""
+        return " ".join(dict.fromkeys(x for x in (province, city) if x))
+
+    known = place(lead["province"], lead["city"])
+    if known:
+        return known
+    uscc = lead["supplier_uscc"] or ""
+    names = dict(adcode_names())
+    region = place(names.get(uscc[2:4]), names.get(uscc[2:6]))
+    return t["unknown"] + (t["registered"].format(region=region) if len(uscc) == 18 and region else "")
+
+
+def _fmt(v: float | None, pattern: str, na: str) -> str:
+    return na if v is None else pattern.format(v)
+
+
+def chain_content(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience: str,
+                  clusters: list[dict[str, Any]], hidden: Callable[[str, str], bool]) -> dict[str, Any] | None:
+    """What the section says (flows.render.chain.draw_section draws it); None when the marts hold nothing for
+    period. hidden(cluster_id, indicator) says whether the report's disclosure panel suppressed that cell."""
+    if not available(con, period):
+        return None
+    t = TEXT[lang]
+    cfg = chain_index_config()
+    dims = cfg["index"]["dimension"]
+    ids = [c["cluster_id"] for c in clusters]
+    names = {c["cluster_id"]: c["cluster_name"] for c in clusters}
+    na = t["na"]
+
+    index = {r["cluster_id"]: r for r in rows(con, "chain_index", {"period": period, "clusters": ids})}
+    ranking = []
+    for cid in sorted(index, key=lambda c: (index[c]["rank"] is None, index[c]["rank"] or 0, c)):
+        r = index[cid]
+        scores = []
+        for d in dims:
+            withheld = audience == "public" and any(hidden(cid, i["code"]) for i in d["indicators"])
+            scores.append(disclosure.SYMBOL if withheld else _fmt(r[d["code"]], "{:.1f}", na))
+        ranking.append({"id": cid, "rank": r["rank"] or na, "name": names[cid], "scores": scores,
+                        "total": _fmt(r["total"], "{:.1f}", na),
+                        "withheld": any(s == disclosure.SYMBOL for s in scores)})
+    median = []
+    for d in INDEX_DIMENSIONS:
+        vals = sorted(r[d] for r in index.values() if r[d] is not None)
+        median.append(None if not vals else (vals[(len(vals) - 1) // 2] + vals[len(vals) // 2]) / 2)
+
+    segs: dict[str, list[dict[str, Any]]] = {}
+    for s in rows(con, "chain_segments", {"period": period}):
+        segs.setdefault(s["cluster_id"], []).append(s)
+    out_ttm = dict(run_sql(con, "chain_output_ttm", {"period": period}).fetchall())
+    period_label = t["period"].format(y=period.year, m=period.month)
+    blocks = []
+    for cid in ids:
+        seg_rows = segs.get(cid, [])
+        status = _segment_output_status(seg_rows, out_ttm.get(cid), hidden(cid, "output_ttm"), audience)
+        seg_view = [{"segment": s["segment"], "n_firms": s["n_firms"], "n_srdi": s["n_srdi"],
+                     "leaders": s["n_chain_leaders"],
+                     "output": disclosure.SYMBOL if s["segment"] in status else
+                     _fmt(None if s["output_ttm"] is None else s["output_ttm"] / 1e4, "{:,.2f}", na),
+                     "local_share": _fmt(s["local_share"], "{:.1%}", na),
+                     "weak": t["yes"] if s["weak_link"] else ""} for s in seg_rows]
+        block: dict[str, Any] = {"id": cid, "name": names[cid], "segments": seg_view,
+                                 "weak": [s["segment"] for s in seg_rows if s["weak_link"]]}
+        if audience == "internal":
+            leads = rows(con, "chain_leads", {"cluster_id": cid, "period": period})
+            block.update(
+                flows=rows(con, "chain_flows", {"cluster_id": cid, "period": period}),
+                title=t["standalone"].format(name=names[cid], period=period_label),
+                leads=[{"rank": r["rank"], "name": r["supplier_name"], "uscc": r["supplier_uscc"] or "",
+                        "location": _location(r, t, lang),
+                        "amount": f"{r['amount_ttm']:,.1f}", "share": f"{r['share_of_purchases']:.1%}",
+                        "buyers": r["n_buying_firms"],
+                        "supplies": ("、" if lang == "zh" else ", ").join(r["segments"] or []),
+                        "change": t["new"] if r["amount_prev_ttm"] == 0 else _fmt(r["change_rate"], "{:+.1%}", na)}
+                       for r in leads])
+        blocks.append(block)
+    return {"t": t, "lang": lang, "audience": audience, "ranking": ranking,
+            "dim_labels": [d["name_zh"] if lang == "zh" else d["name_en"] for d in dims], "median": median,
+            "scores": {cid: [r[d] for d in INDEX_DIMENSIONS] for cid, r in index.items()},
+            "drawn": [x["id"] for x in ranking if not x["withheld"]], "blocks": blocks,
+            "index_note": t["index_note"].format(method=t.get(cfg["index"]["method"], cfg["index"]["method"])),
+            "weak_note": t["weak_note"].format(ratio=cfg["chain"]["weak_ratio"])}
