@@ -100,13 +100,45 @@ def _ribbon(ax: Any, x0: float, y0: tuple[float, float], x1: float, y1: tuple[fl
              (x0, y0[1])]
     codes = [MPath.MOVETO, MPath.CURVE4, MPath.CURVE4, MPath.CURVE4, MPath.LINETO, MPath.CURVE4, MPath.CURVE4,
              MPath.CURVE4, MPath.CLOSEPOLY]
-    ax.add_patch(PathPatch(MPath(verts, codes), facecolor=colour, edgecolor="none", alpha=0.45))
+    ax.add_artist(PathPatch(MPath(verts, codes), facecolor=colour, edgecolor="none", alpha=0.45))
 
 
-def chain_diagram(flows: list[dict[str, Any]], title: str, lang: str, path: Path) -> Path:
-    """Layered Sankey: supplier sides (member segments, then the outside groups) on the left, buying segments on
-    the right, band widths proportional to the TTM amount. Text is never parsed as mathtext."""
+def chain_diagrams(diagrams: list[tuple[list[dict[str, Any]], str, Path]], lang: str) -> list[Path]:
+    """One layered Sankey per (flows, title, path): supplier sides (member segments, then the outside groups) on the
+    left, buying segments on the right, band widths proportional to the TTM amount. Text is never parsed as
+    mathtext.
+
+    Why one figure for all: making the figure and its axes costs as much as drawing the bands, so both are made
+    once; between clusters the bands, boxes and labels are removed and the layout starts again from the figure's
+    initial margins, so each PNG is what a figure of its own would give."""
+    if not diagrams:
+        return []
     plt = _plt()
+    written = []
+    with plt.rc_context(chart_style()):
+        fig, ax = plt.subplots(figsize=(9.0, 5.2), dpi=110)
+        try:
+            margins = {k: getattr(fig.subplotpars, k) for k in ("left", "right", "bottom", "top", "wspace", "hspace")}
+            ax.set_xlim(-0.62, 1.62)
+            ax.set_ylim(-0.04, 1.06)
+            ax.axis("off")
+            for flows, title, path in diagrams:
+                for artist in [*ax.patches, *ax.texts]:
+                    artist.remove()
+                fig.subplots_adjust(**margins)
+                _draw_flows(ax, flows, lang)
+                ax.set_title(title, fontsize=11)
+                written.append(page.write_image(page.chart_image(fig), path, fig.dpi))
+        finally:
+            plt.close(fig)
+    return written
+
+
+def _draw_flows(ax: Any, flows: list[dict[str, Any]], lang: str) -> None:
+    """The bands, side boxes and their labels of one diagram. The axes' limits are fixed, so the patches go in
+    without updating its data limits (add_artist: the same drawing as add_patch, without the Bézier extents)."""
+    from matplotlib.patches import Rectangle
+
     buyers: dict[str, float] = {}
     left: dict[tuple[str, str], float] = {}
     for f in flows:
@@ -134,36 +166,29 @@ def chain_diagram(flows: list[dict[str, Any]], title: str, lang: str, path: Path
     lcur = {k: v[1] for k, v in lpos.items()}
     rcur = {k: v[1] for k, v in rpos.items()}
     labels = GROUP_LABELS[lang]
-    with plt.rc_context(chart_style()):
-        fig, ax = plt.subplots(figsize=(9.0, 5.2), dpi=110)
-        ax.set_xlim(-0.62, 1.62)
-        ax.set_ylim(-0.04, 1.06)
-        ax.axis("off")
-        ordered = sorted(flows, key=lambda f: (left_order.index((f["supplier_group"], f["supplier_segment"])),
-                                               right_order.index(f["buyer_segment"])))
-        for f in ordered:
-            k = (f["supplier_group"], f["supplier_segment"])
-            hl, hr = f["amount_ttm"] * scale_l, f["amount_ttm"] * scale_r
-            y0 = (lcur[k] - hl, lcur[k])
-            y1 = (rcur[f["buyer_segment"]] - hr, rcur[f["buyer_segment"]])
-            lcur[k] -= hl
-            rcur[f["buyer_segment"]] -= hr
-            _ribbon(ax, 0.06, y0, 0.94, y1, GROUP_COLOURS[f["supplier_group"]])
-        for k, (lo, hi) in lpos.items():
-            ax.add_patch(plt.Rectangle((0.0, lo), 0.06, hi - lo, color=GROUP_COLOURS[k[0]]))
-            name = (f"成员·{k[1]}" if lang == "zh" else f"member: {k[1]}") if k[0] == "member" else labels[k[0]]
-            ax.text(-0.02, (lo + hi) / 2, f"{name}  {left[k] / 1e4:,.2f}亿 ({left[k] / total:.0%})"
-                    if lang == "zh" else f"{name}  {left[k] / 1e4:,.2f} ({left[k] / total:.0%})",
-                    ha="right", va="center", fontsize=8)
-        local = {f["buyer_segment"]: f["buyer_segment_local_share"] for f in flows}
-        for s, (lo, hi) in rpos.items():
-            ax.add_patch(plt.Rectangle((0.94, lo), 0.06, hi - lo, color="#2f4b7c"))
-            share = local.get(s)
-            tail = "" if share is None else (f"  本地配套率 {share:.0%}" if lang == "zh" else f"  local {share:.0%}")
-            ax.text(1.02, (lo + hi) / 2, f"{s}  {buyers[s] / 1e4:,.2f}{'亿' if lang == 'zh' else ''}{tail}",
-                    ha="left", va="center", fontsize=8)
-        ax.set_title(title, fontsize=11)
-        return page.save_chart(fig, path)
+    ordered = sorted(flows, key=lambda f: (left_order.index((f["supplier_group"], f["supplier_segment"])),
+                                           right_order.index(f["buyer_segment"])))
+    for f in ordered:
+        k = (f["supplier_group"], f["supplier_segment"])
+        hl, hr = f["amount_ttm"] * scale_l, f["amount_ttm"] * scale_r
+        y0 = (lcur[k] - hl, lcur[k])
+        y1 = (rcur[f["buyer_segment"]] - hr, rcur[f["buyer_segment"]])
+        lcur[k] -= hl
+        rcur[f["buyer_segment"]] -= hr
+        _ribbon(ax, 0.06, y0, 0.94, y1, GROUP_COLOURS[f["supplier_group"]])
+    for k, (lo, hi) in lpos.items():
+        ax.add_artist(Rectangle((0.0, lo), 0.06, hi - lo, color=GROUP_COLOURS[k[0]]))
+        name = (f"成员·{k[1]}" if lang == "zh" else f"member: {k[1]}") if k[0] == "member" else labels[k[0]]
+        ax.text(-0.02, (lo + hi) / 2, f"{name}  {left[k] / 1e4:,.2f}亿 ({left[k] / total:.0%})"
+                if lang == "zh" else f"{name}  {left[k] / 1e4:,.2f} ({left[k] / total:.0%})",
+                ha="right", va="center", fontsize=8)
+    local = {f["buyer_segment"]: f["buyer_segment_local_share"] for f in flows}
+    for s, (lo, hi) in rpos.items():
+        ax.add_artist(Rectangle((0.94, lo), 0.06, hi - lo, color="#2f4b7c"))
+        share = local.get(s)
+        tail = "" if share is None else (f"  本地配套率 {share:.0%}" if lang == "zh" else f"  local {share:.0%}")
+        ax.text(1.02, (lo + hi) / 2, f"{s}  {buyers[s] / 1e4:,.2f}{'亿' if lang == 'zh' else ''}{tail}",
+                ha="left", va="center", fontsize=8)
 
 
 def radars(series: list[tuple[str, list[float | None]]], median: list[float | None],
@@ -243,15 +268,17 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str) -> dict[str,
         files.append(radar_png)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
+    drawn = [b for b in section["blocks"] if internal and b["flows"]]
+    diagrams = dict(zip((b["id"] for b in drawn), chain_diagrams(
+        [(b["flows"], t["diagram"].format(name=b["name"]), chain_dir / f"{b['id']}_chain.png") for b in drawn],
+        lang), strict=True))
     blocks = []
     for decided in section["blocks"]:
         cid = decided["id"]
         block = {k: decided[k] for k in ("id", "name", "segments", "weak")}
         if internal:
-            png = None
-            if decided["flows"]:
-                png = chain_diagram(decided["flows"], t["diagram"].format(name=decided["name"]), lang,
-                                    chain_dir / f"{cid}_chain.png")
+            png = diagrams.get(cid)
+            if png:
                 files.append(png)
             one_radar = None
             if cid in tiles:
