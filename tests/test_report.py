@@ -95,9 +95,9 @@ def test_trend_charts_draw_the_largest_clusters_and_their_csv_keeps_every_cluste
     from flows.stages import s11_report as report
 
     drawn: list[list[str]] = []
-    real_chart = page.trend_chart
-    monkeypatch.setattr(page, "trend_chart", lambda title, series, *a: drawn.append(list(series)) or real_chart(
-        title, series, *a))
+    real_charts = page.trend_charts
+    monkeypatch.setattr(page, "trend_charts", lambda charts, months: drawn.extend(
+        list(series) for _, series, _, _ in charts) or real_charts(charts, months))
     render_report(warehouse, PERIOD, lang="zh", audience="internal", out_dir=tmp_path, pdf=False)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         largest = {r[0] for r in con.execute(

@@ -88,15 +88,21 @@ def save_chart(fig: Any, path: Path, tight: bool = True) -> Path:
         plt.close(fig)
 
 
-def trend_chart(title: str, series: dict[str, list[float | None]], months: list[dt.date], shared_scale: bool,
-                path: Path) -> Path:
-    """A trend chart; None (withheld, or a window not yet complete) is a gap, never a point.
+def trend_charts(charts: list[tuple[str, dict[str, list[float | None]], bool, Path]],
+                 months: list[dt.date]) -> list[Path]:
+    """The trend charts, one per (title, series, shared_scale, path); None (withheld, or a window not yet complete)
+    is a gap, never a point.
 
     A handful of clusters share one panel with a legend; more become small multiples, one panel per cluster,
     so no two series need telling apart by hue. With a shared scale (rates) the other clusters are drawn in
     grey for comparison; amounts differ by orders of magnitude between clusters, so each panel has its own
     scale (a shared one would flatten every cluster but the largest). Text is never parsed as mathtext, so
     names stay literal.
+
+    Why figures are reused: making a dozen panels costs as much as drawing them, and every chart of a report has
+    the same panels, so one figure per panel grid is made and between charts its lines and legend are removed, its
+    data limits recomputed and its layout restarted from the figure's initial margins: each PNG is what a figure
+    of its own would give.
     """
     import matplotlib
 
@@ -105,22 +111,41 @@ def trend_chart(title: str, series: dict[str, list[float | None]], months: list[
 
     from flows.render.maps import chart_style
 
-    lines = {name: [math.nan if v is None else v for v in values] for name, values in series.items()}
-    few = len(lines) <= FEW_SERIES
-    ncols = 1 if few else SMALL_COLUMNS
-    nrows = 1 if few else math.ceil(len(lines) / ncols)
+    figures: dict[tuple[int, bool], tuple[Any, list[Any], dict[str, float]]] = {}
+    written = []
     with plt.rc_context(chart_style(**{"font.size": CHART_FONT_PT})):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(CHART_WIDTH_IN, 3.2 if few else 0.6 + 1.45 * nrows),
-                                 dpi=150, sharex=True, sharey=shared_scale, squeeze=False)
-        panels = list(axes.flat)
-        if few:
-            _one_panel(panels[0], lines, months)
-        else:
-            _small_multiples(panels, lines, months, shared_scale)
-        for ax in panels:
-            _axes_style(ax)
-        fig.suptitle(title, fontsize=10)
-        return save_chart(fig, path)
+        try:
+            for title, series, shared_scale, path in charts:
+                lines = {name: [math.nan if v is None else v for v in values] for name, values in series.items()}
+                few = len(lines) <= FEW_SERIES
+                ncols = 1 if few else SMALL_COLUMNS
+                nrows = 1 if few else math.ceil(len(lines) / ncols)
+                key = (0 if few else nrows, shared_scale)
+                if key not in figures:
+                    fig, axes = plt.subplots(nrows, ncols, dpi=150, sharex=True, sharey=shared_scale, squeeze=False,
+                                             figsize=(CHART_WIDTH_IN, 3.2 if few else 0.6 + 1.45 * nrows))
+                    for ax in axes.flat:
+                        _axes_style(ax)
+                    figures[key] = fig, list(axes.flat), {k: getattr(fig.subplotpars, k) for k in
+                                                          ("left", "right", "bottom", "top", "wspace", "hspace")}
+                fig, panels, margins = figures[key]
+                for ax in panels:
+                    for line in list(ax.lines):
+                        line.remove()
+                    if ax.get_legend() is not None:
+                        ax.get_legend().remove()
+                    ax.relim()
+                fig.subplots_adjust(**margins)
+                if few:
+                    _one_panel(panels[0], lines, months)
+                else:
+                    _small_multiples(panels, lines, months, shared_scale)
+                fig.suptitle(title, fontsize=10)
+                written.append(write_image(chart_image(fig), path, fig.dpi))
+        finally:
+            for fig, _, _ in figures.values():
+                plt.close(fig)
+    return written
 
 
 def _one_panel(ax: Any, lines: dict[str, list[float]], months: list[dt.date]) -> None:
@@ -140,8 +165,8 @@ def _small_multiples(panels: list[Any], lines: dict[str, list[float]], months: l
             ax.plot(months, other, color="#d0d0d0", linewidth=0.7)
         ax.plot(months, ys, color="#b0181d", linewidth=1.6)
         ax.set_title(name if len(name) <= 18 else name[:17] + "…", fontsize=CHART_FONT_PT, pad=2, y=1.0)
-    for ax in panels[len(lines):]:
-        ax.set_visible(False)
+    for n, ax in enumerate(panels):
+        ax.set_visible(n < len(lines))
 
 
 def _axes_style(ax: Any) -> None:

@@ -698,21 +698,22 @@ def _trend_charts(e: Edition, files: ReportFiles) -> list[dict[str, Any]]:
     withheld month or one whose window is incomplete is a gap."""
     chart_dir = e.out_dir / f"{e.stem}_charts"
     drawn = sorted(e.ids, key=lambda cid: -(e.cells.value(cid, e.period, "output_ttm") or 0.0))[:TREND_SERIES]
-    charts = []
-    for n, code in enumerate(TREND_CODES, 1):
+    drawing = []
+    for code in TREND_CODES:
         series = {e.names[cid]: [None if (cid, m, code) in e.partial else scaled(code, e.cells.value(cid, m, code))
                                  for m in e.months] for cid in e.ids}
         unit = display_unit(code, e.lang)
         title = f"{ind_name(code, e.lang)}（{unit}）" if e.lang == "zh" else f"{ind_name(code, e.lang)} ({unit})"
-        png = page.trend_chart(title, {e.names[cid]: series[e.names[cid]] for cid in drawn}, e.months,
-                               unit == "%", chart_dir / f"trend_{code}.png")
-        data = page.write_csv(chart_dir / f"trend_{code}.csv", ["period", *[e.names[cid] for cid in e.ids]],
-                              [[f"{m:%Y-%m}", *["" if series[e.names[cid]][k] is None else series[e.names[cid]][k]
-                                                for cid in e.ids]] for k, m in enumerate(e.months)])
-        files.charts.append(png)
-        files.chart_data.append(data)
-        charts.append({"n": n, "title": ind_name(code, e.lang), "uri": page.data_uri(png)})
-    return charts
+        drawing.append((title, {e.names[cid]: series[e.names[cid]] for cid in drawn}, unit == "%",
+                        chart_dir / f"trend_{code}.png"))
+        files.chart_data.append(page.write_csv(
+            chart_dir / f"trend_{code}.csv", ["period", *[e.names[cid] for cid in e.ids]],
+            [[f"{m:%Y-%m}", *["" if series[e.names[cid]][k] is None else series[e.names[cid]][k] for cid in e.ids]]
+             for k, m in enumerate(e.months)]))
+    pngs = page.trend_charts(drawing, e.months)
+    files.charts += pngs
+    return [{"n": n, "title": ind_name(code, e.lang), "uri": page.data_uri(png)}
+            for n, (code, png) in enumerate(zip(TREND_CODES, pngs, strict=True), 1)]
 
 
 def _map(e: Edition, files: ReportFiles) -> tuple[str | None, str | None]:
