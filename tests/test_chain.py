@@ -233,6 +233,43 @@ def test_lead_table_says_new_and_where_an_unlocated_supplier_registered(tmp_path
     assert {p.name for p in section["files"]} == {"index_radar.png", "C1_chain.png", "C1_radar.png", "C1.html"}
 
 
+def _flow(buyer: str, group: str, supplier: str, amount: float, local: float | None) -> dict:
+    return {"buyer_segment": buyer, "supplier_group": group, "supplier_segment": supplier, "amount_ttm": amount,
+            "buyer_segment_local_share": local}
+
+
+def _pixels(path) -> bytes:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.convert("RGB").tobytes()
+
+
+def test_a_chain_diagram_drawn_after_another_cluster_equals_the_one_drawn_on_its_own(tmp_path) -> None:
+    """The diagrams share one figure: nothing of an earlier cluster (bands, labels, its layout) may remain."""
+    from flows.render.chain import chain_diagrams
+
+    # a label wider than the diagram's left margin: the layout must widen it for this cluster only
+    long_segment = "零部件及其配套的各种精密加工、表面处理、检测认证、仓储物流与售后维修服务的综合环节"
+    wide = [_flow("整机制造", "member", long_segment, 9e5, 0.4),
+            _flow("整机制造", "other_province", "", 3e5, 0.4), _flow("零部件", "unknown", "", 2e4, None)]
+    narrow = [_flow("封装", "local", "", 5e3, 0.9)]
+    first, second = chain_diagrams([(wide, "图　甲产业集群的一个很长的标题", tmp_path / "a.png"),
+                                    (narrow, "图　乙", tmp_path / "b.png")], "zh")
+    (alone,) = chain_diagrams([(narrow, "图　乙", tmp_path / "alone.png")], "zh")
+    assert _pixels(second) == _pixels(alone) != _pixels(first)
+
+
+def test_a_clusters_radar_does_not_depend_on_the_other_clusters_drawn_or_their_order() -> None:
+    from flows.render.chain import radars
+
+    labels = ["规模", "增长", "创新", "数字化"]
+    a, b = ("甲产业集群", [80.0, None, 30.0, 55.0]), ("乙", [10.0, 90.0, 45.0, 60.0])
+    ab, ba = radars([a, b], [50.0, 50.0, 50.0, 50.0], labels), radars([b, a], [50.0, 50.0, 50.0, 50.0], labels)
+    assert ab[0].tobytes() == ba[1].tobytes() and ab[1].tobytes() == ba[0].tobytes()
+    assert ab[0].tobytes() != ab[1].tobytes() and ab[0].size == ab[1].size
+
+
 def test_every_column_of_the_new_marts_has_a_chinese_and_english_comment() -> None:
     con = _chain_db()
     rows = con.execute("SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'mart' AND "

@@ -111,6 +111,33 @@ def test_trend_charts_draw_the_largest_clusters_and_their_csv_keeps_every_cluste
     assert f"产值最大的{report.TREND_SERIES}个集群" in internal.html.read_text(encoding="utf-8")
 
 
+def test_a_trend_chart_drawn_after_others_equals_the_one_drawn_on_its_own(tmp_path):
+    """The charts share figures: lines, legend, scales and layout of an earlier chart must not carry over."""
+    from PIL import Image
+
+    from flows.render import report as page
+
+    months = [dt.date(2024 + k // 12, k % 12 + 1, 1) for k in range(24)]
+
+    def series(n: int, scale: float) -> dict[str, list[float | None]]:
+        return {f"集群{i}": [None if k in (3, 10 + i) else scale * (i + 1) * (1 + k % 5) for k in range(24)]
+                for i in range(n)}
+
+    def pixels(path: Path) -> bytes:
+        with Image.open(path) as image:
+            return image.convert("RGB").tobytes()
+
+    last = ("产值（亿元）", series(7, 1e3), False, tmp_path / "last.png")
+    few = ("增速（%）", series(3, 0.5), True, tmp_path / "few.png")
+    drawn = page.trend_charts([("本地配套率（%）", series(7, 0.01), True, tmp_path / "a.png"),
+                               ("亩均税收（万元/亩）", series(3, 1e5), False, tmp_path / "b.png"),
+                               ("产值（亿元）", series(7, 1e6), False, tmp_path / "c.png"), last, few], months)
+    alone = [page.trend_charts([(t, s, shared, p.with_name(f"alone_{p.name}"))], months)[0]
+             for t, s, shared, p in (last, few)]
+    assert [pixels(p) for p in drawn[-2:]] == [pixels(p) for p in alone]
+    assert pixels(drawn[2]) != pixels(drawn[3])
+
+
 def test_methodology_comes_from_the_registry(internal):
     from flows.support.registry import registry
 

@@ -198,8 +198,9 @@ def radars(series: list[tuple[str, list[float | None]]], median: list[float | No
     marked.
 
     Why one figure for all: creating a polar axes and laying it out cost more than drawing it, so the axes is made
-    and laid out once (for the widest labels: every one marked) and only the cluster's line, area, labels and title
-    change between clusters. Every tile thus has the same geometry, and the index figure is tiles side by side."""
+    and laid out once (for the widest labels: every one marked, and the widest title) and only the cluster's line,
+    area, labels and title change between clusters. Every tile thus has the same geometry whatever the clusters'
+    order, and the index figure is tiles side by side."""
     if not series:
         return []
     plt = _plt()
@@ -223,7 +224,7 @@ def radars(series: list[tuple[str, list[float | None]]], median: list[float | No
             ax.set_yticklabels([])
             ax.set_xticks(angles)
             ax.set_xticklabels([f"{lab}*" for lab in labels], fontsize=6.5)
-            ax.set_title(series[0][0], fontsize=8.5, pad=12)
+            ax.set_title(max((name for name, _ in series), key=_text_width), fontsize=8.5, pad=12)
             fig.tight_layout()
             for name, values in series:
                 line.set_ydata(closed(values))
@@ -235,6 +236,11 @@ def radars(series: list[tuple[str, list[float | None]]], median: list[float | No
         finally:
             plt.close(fig)
     return images
+
+
+def _text_width(text: str) -> int:
+    """A title's width in half-width characters (a CJK character is about two Latin ones)."""
+    return sum(2 if ord(ch) >= 0x2E80 else 1 for ch in text)
 
 
 def radar_grid(images: list[Any], path: Path, cols: int = 4) -> Path:
