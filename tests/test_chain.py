@@ -270,6 +270,25 @@ def test_a_clusters_radar_does_not_depend_on_the_other_clusters_drawn_or_their_o
     assert ab[0].tobytes() != ab[1].tobytes() and ab[0].size == ab[1].size
 
 
+def test_the_index_radar_figure_is_split_so_that_every_part_fits_an_a4_page(tmp_path) -> None:
+    """A PDF page cannot split an image: one figure of 45 radars (12 rows) would run off the page and be cut."""
+    from PIL import Image
+
+    from flows.render.chain import radar_grids
+
+    tiles = [Image.new("RGB", (286, 297), (k, 0, 0)) for k in range(45)]
+    paths = radar_grids(tiles, tmp_path)
+    assert [p.name for p in paths] == ["index_radar.png", "index_radar_2.png", "index_radar_3.png"]
+    text_width_in, text_height_in = (210 - 2 * 15) / 25.4, (297 - 2 * 18) / 25.4  # monthly_report.css @page
+    seen = []
+    for path in paths:
+        with Image.open(path) as figure:
+            assert figure.height / figure.width * text_width_in < text_height_in - 0.5  # and room for the caption
+            seen += [figure.getpixel((col * 286 + 5, row * 297 + 5))[0] for row in range(figure.height // 297)
+                     for col in range(figure.width // 286)]
+    assert seen[:45] == list(range(45)) and set(seen[45:]) <= {255}  # every radar once, in order; blank cells
+
+
 def test_every_column_of_the_new_marts_has_a_chinese_and_english_comment() -> None:
     con = _chain_db()
     rows = con.execute("SELECT table_name, column_name, comment FROM duckdb_columns() WHERE schema_name = 'mart' AND "

@@ -24,6 +24,10 @@ TEMPLATES = TEMPLATES_DIR
 REPORT_LEADS = 10
 RADAR_TILE_IN = (2.6, 2.7)   # one cluster's radar, also one cell of the index figure
 RADAR_DPI = 110
+# The index figure's grid: 4 tiles to a row (10.4 in, shown at the 7 in text width) and at most 5 rows to a figure
+# (9.1 in tall on the page: an A4 page's text height is 10.3 in).
+RADAR_COLUMNS = 4
+RADAR_ROWS = 5
 GROUP_ORDER = ("local", "province", "other_province", "unknown")
 GROUP_COLOURS = {"member": "#3b6ea5", "local": "#5aa469", "province": "#e39b3b", "other_province": "#c8553d",
                  "unknown": "#9a9a9a"}
@@ -243,16 +247,24 @@ def _text_width(text: str) -> int:
     return sum(2 if ord(ch) >= 0x2E80 else 1 for ch in text)
 
 
-def radar_grid(images: list[Any], path: Path, cols: int = 4) -> Path:
-    """The radars side by side, `cols` to a row (the index figure of the report)."""
+def radar_grids(images: list[Any], chain_dir: Path) -> list[Path]:
+    """The index figure: the radars side by side, RADAR_COLUMNS to a row, in figures of at most RADAR_ROWS rows
+    (index_radar.png, index_radar_2.png, …). A PDF page cannot split an image, so a single figure for many
+    clusters would run off the page and be cut; RADAR_ROWS rows at the text width fit an A4 page."""
     from PIL import Image
 
-    cols = min(cols, len(images))
+    cols = min(RADAR_COLUMNS, len(images))
     width, height = images[0].size
-    grid = Image.new("RGB", (width * cols, height * math.ceil(len(images) / cols)), "white")
-    for i, image in enumerate(images):
-        grid.paste(image, ((i % cols) * width, (i // cols) * height))
-    return page.write_image(grid, path, RADAR_DPI)
+    per_figure = cols * RADAR_ROWS
+    paths = []
+    for k, start in enumerate(range(0, len(images), per_figure), 1):
+        part = images[start:start + per_figure]
+        grid = Image.new("RGB", (width * cols, height * math.ceil(len(part) / cols)), "white")
+        for i, image in enumerate(part):
+            grid.paste(image, ((i % cols) * width, (i // cols) * height))
+        paths.append(page.write_image(grid, chain_dir / ("index_radar.png" if k == 1 else f"index_radar_{k}.png"),
+                                      RADAR_DPI))
+    return paths
 
 
 def draw_section(section: dict[str, Any], out_dir: Path, stem: str) -> dict[str, Any]:
@@ -268,10 +280,8 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str) -> dict[str,
     tiled = [x["id"] for x in section["ranking"]] if internal else section["drawn"]
     tiles = dict(zip(tiled, radars([(names[cid], scores[cid]) for cid in tiled], section["median"],
                                    section["dim_labels"]), strict=True))
-    radar_png = (radar_grid([tiles[cid] for cid in section["drawn"]], chain_dir / "index_radar.png")
-                 if section["drawn"] else None)
-    if radar_png:
-        files.append(radar_png)
+    index_figures = radar_grids([tiles[cid] for cid in section["drawn"]], chain_dir) if section["drawn"] else []
+    files += index_figures
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
     drawn = [b for b in section["blocks"] if internal and b["flows"]]
@@ -299,6 +309,6 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str) -> dict[str,
             files.append(standalone)
         blocks.append(block)
     return {"t": t, "audience": section["audience"], "ranking": section["ranking"],
-            "dim_labels": section["dim_labels"], "radar": _uri(radar_png) if radar_png else None, "blocks": blocks,
+            "dim_labels": section["dim_labels"], "radars": [_uri(p) for p in index_figures], "blocks": blocks,
             "files": files, "index_note": section["index_note"], "weak_note": section["weak_note"],
             "leads_title": t["leads"].format(n=REPORT_LEADS)}
