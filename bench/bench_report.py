@@ -1,0 +1,92 @@
+"""The report stage of a night again, on a published warehouse: wall and CPU of the stage and of its parts.
+
+Usage: .venv/bin/python bench/bench_report.py WAREHOUSE.duckdb [--editions] [--out DIR]
+WAREHOUSE is a warehouse a night published (e.g. `clusterwatch run --warehouse …` on the sample); it is opened
+read-only. Without --editions the stage runs as the nightly flow runs it (report_stage: the latest month, zh,
+internal; nothing queued); with --editions the four editions (zh/en × internal/public) are rendered one after the
+other. matplotlib is imported before the clock starts, as the night's snapshot stage has imported it by then.
+To time another checkout's code (a baseline), put it first on the path:
+    PYTHONPATH=/path/to/checkout .venv/bin/python bench/bench_report.py WAREHOUSE
+The parts (PDF, trend charts, the supply-chain section's drawing) are timed where this checkout has them. The load
+average is printed beside the figures: the machine may be shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import resource
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot  # noqa: E402,F401  (imported before the clock, as in a night)
+
+from flows.render import chain, report  # noqa: E402
+from flows.stages import s11_report  # noqa: E402
+from flows.support.warehouse import connect_readonly  # noqa: E402
+
+PARTS = {"pdf (WeasyPrint)": (report, "write_pdf"), "trend charts": (report, "trend_charts"),
+         "chain section drawing": (chain, "draw_section")}
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(spent: dict[str, list[float]], label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        wall, cpu = time.perf_counter(), cpu_seconds()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            spent[label][0] += time.perf_counter() - wall
+            spent[label][1] += cpu_seconds() - cpu
+    return run
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("warehouse", type=Path)
+    ap.add_argument("--editions", action="store_true", help="render zh/en × internal/public")
+    ap.add_argument("--out", type=Path, help="where the report goes (default: a temporary folder, removed)")
+    args = ap.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix="bench_report_"))
+    spent: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for label, (module, name) in PARTS.items():
+        if hasattr(module, name):
+            setattr(module, name, timed(spent, label, getattr(module, name)))
+    try:
+        with connect_readonly(args.warehouse) as con:
+            wall, cpu = time.perf_counter(), cpu_seconds()
+            if args.editions:
+                period = s11_report.latest_period(con)
+                for lang in ("zh", "en"):
+                    for audience in ("internal", "public"):
+                        s11_report.render_report(con, period, lang=lang, audience=audience,
+                                                 out_dir=out / "reports" / f"{period:%Y-%m}", maps_dir=out / "maps")
+            else:
+                s11_report.report_stage(con, recipients=[], out_root=out / "reports", maps_dir=out / "maps")
+            wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
+    finally:
+        if args.out is None:
+            shutil.rmtree(out, ignore_errors=True)
+    print(f"report stage{' (4 editions)' if args.editions else ''}: wall {wall:.2f} s, CPU {cpu:.2f} s "
+          f"(load average {os.getloadavg()[0]:.2f})")
+    for label, (part_wall, part_cpu) in spent.items():
+        print(f"  {label:24s} wall {part_wall:6.2f} s, CPU {part_cpu:6.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
