@@ -8,7 +8,6 @@ edition (the decided section holds no flows for the public one).
 
 from __future__ import annotations
 
-import base64
 import math
 from pathlib import Path
 from typing import Any
@@ -79,10 +78,6 @@ GROUP_LABELS = {
     "en": {"member": "", "local": "outside: local", "province": "outside: rest of province",
            "other_province": "outside: other provinces", "unknown": "outside: unknown location"},
 }
-
-
-def _uri(path: Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
 def _plt() -> Any:
@@ -300,15 +295,15 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str) -> dict[str,
             if cid in tiles:
                 one_radar = page.write_image(tiles[cid], chain_dir / f"{cid}_radar.png", RADAR_DPI)
                 files.append(one_radar)
-            block.update(diagram=_uri(png) if png else None, leads=decided["leads"][:REPORT_LEADS])
+            block.update(diagram=page.data_uri(png) if png else None, leads=decided["leads"][:REPORT_LEADS])
             standalone = chain_dir / f"{cid}.html"
             standalone.write_text(env.get_template("chain_cluster.html.j2").render(
                 t=t, lang=lang, title=decided["title"], block={**block, "leads": decided["leads"]},
-                radar=_uri(one_radar) if one_radar else None, n_leads=len(decided["leads"]),
+                radar=page.data_uri(one_radar) if one_radar else None, n_leads=len(decided["leads"]),
                 weak_note=section["weak_note"]), encoding="utf-8")
             files.append(standalone)
         blocks.append(block)
     return {"t": t, "audience": section["audience"], "ranking": section["ranking"],
-            "dim_labels": section["dim_labels"], "radars": [_uri(p) for p in index_figures], "blocks": blocks,
+            "dim_labels": section["dim_labels"], "radars": [page.data_uri(p) for p in index_figures], "blocks": blocks,
             "files": files, "index_note": section["index_note"], "weak_note": section["weak_note"],
             "leads_title": t["leads"].format(n=REPORT_LEADS)}

@@ -388,17 +388,6 @@ def chart_style(**extra: object) -> dict:
             **extra}
 
 
-def save_chart(fig: object, path: Path) -> Path:
-    """Lay out, write as PNG without the software stamp (same bytes for the same chart) and free the figure."""
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return path
-
-
 def cjk_font() -> str:
     """Register Noto Sans CJK SC (Debian fonts-noto-cjk) with matplotlib so Chinese renders as glyphs."""
     from matplotlib import font_manager
