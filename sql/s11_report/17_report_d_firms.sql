@@ -5,5 +5,5 @@ SELECT r.cluster_id, f.firm_name, r.score
 FROM mart.firm_ratings r
 JOIN core.firms f USING (uscc)
 WHERE r.period = $period AND r.class = 'D' AND r.cluster_id IN (SELECT unnest($clusters::VARCHAR[]))
-ORDER BY r.cluster_id, r.score
+ORDER BY r.cluster_id, r.score, r.uscc
 LIMIT 60;
