@@ -78,16 +78,6 @@ def write_image(image: Any, path: Path, dpi: float) -> Path:
     return path
 
 
-def save_chart(fig: Any, path: Path, tight: bool = True) -> Path:
-    """Lay out, write as PNG and free the figure."""
-    import matplotlib.pyplot as plt
-
-    try:
-        return write_image(chart_image(fig, tight), path, fig.dpi)
-    finally:
-        plt.close(fig)
-
-
 def trend_charts(charts: list[tuple[str, dict[str, list[float | None]], bool, Path]],
                  months: list[dt.date]) -> list[Path]:
     """The trend charts, one per (title, series, shared_scale, path); None (withheld, or a window not yet complete)
