@@ -154,6 +154,8 @@ def _small_multiples(panels: list[Any], lines: dict[str, list[float]], months: l
         for other in lines.values() if shared_scale else ():
             ax.plot(months, other, color="#d0d0d0", linewidth=0.7)
         ax.plot(months, ys, color="#b0181d", linewidth=1.6)
+        # y=1.0 is where matplotlib's automatic placement puts it (no ticks on top); stating it spares that
+        # placement measuring every panel's tick labels again on each draw
         ax.set_title(name if len(name) <= 18 else name[:17] + "…", fontsize=CHART_FONT_PT, pad=2, y=1.0)
     for n, ax in enumerate(panels):
         ax.set_visible(n < len(lines))
