@@ -51,3 +51,17 @@ def test_a_row_lost_or_counted_twice_stops_the_file(con, loaded_rows, rejected_r
     with pytest.raises(AssertionError, match="lost or counted twice"):
         load(con, loaded_rows, rejected_rows)
     assert con.execute("SELECT count(*) FROM core.platforms").fetchone()[0] == 0
+
+
+def test_a_later_file_loading_a_quarantined_key_resolves_only_that_kinds_open_row(con):
+    load(con, [2, 3], [4])                       # file 1 quarantines 中试基地
+    con.execute("INSERT INTO quarantine.rows (file_id, file_name, kind, row_number, rule, severity, message, "
+                "message_en, row_key, status) VALUES (1, 'firms.csv', 'firms', 9, 'r', 'critical', 'm', 'm', "
+                "'中试基地|C1', 'open')")        # the same key text, of another kind
+    parsed, loaded, rejected, flagged, raw = frames([2, 3, 4], [])
+    con.execute("INSERT INTO meta.files (file_id, file_name, sha256) VALUES (2, 'platforms_fix.csv', 'h2')")
+    load_file(con, 1, 2, "platforms_fix.csv", "platforms", parsed=parsed, loaded=loaded, rejected=rejected,
+              flagged=flagged, raw=raw, rows_in=3, encoding="utf-8",
+              header_map={"平台名称": "platform_name", "集群编码": "cluster_id"})
+    rows = con.execute("SELECT kind, status, resolved_by_file_id FROM quarantine.rows ORDER BY kind").fetchall()
+    assert rows == [("firms", "open", None), ("platforms", "resolved", 2)]

@@ -306,20 +306,24 @@ def apply_staged(con: duckdb.DuckDBPyConnection, run_id: int, staged: StagedFile
         header_report=a["header_report"])
     relations = {view: staged.folder / f"{view}.parquet" for view in ("rejected", "flagged", "incoming",
                                                                       "file_columns")}
+    problems = [dict(p, file_id=staged.file_id) for p in meta["problems"]]   # rules not checked on the file
+
+    def record(con: duckdb.DuckDBPyConnection) -> None:
+        """The file's validation results, in its load's transaction."""
+        con.register("_validation_rows", con.read_parquet(str(staged.folder / "results.parquet")))
+        try:
+            run_sql(con, "validation_record", {"run_id": run_id, "file_id": staged.file_id})
+        finally:
+            con.unregister("_validation_rows")
+        record_problems(con, run_id, problems)
+
     try:
         outcome = loader.apply_load(con, run_id, staged.file_id, staged.name, staged.kind, accounting,
-                                    dict(relations))
+                                    dict(relations), also=record)
     except Exception as exc:  # noqa: BLE001 — one file's failure of any kind must not stop the night
         log.exception("%s failed (load)", staged.name)
         reason, message = guards.describe_failure(exc, staged.name, "load")
         return loader.fail_file(con, staged.file_id, staged.name, staged.kind, reason, message)
-    con.register("_validation_rows", con.read_parquet(str(staged.folder / "results.parquet")))
-    try:
-        run_sql(con, "validation_record", {"run_id": run_id, "file_id": staged.file_id})
-    finally:
-        con.unregister("_validation_rows")
-    problems = [dict(p, file_id=staged.file_id) for p in meta["problems"]]   # rules not checked on the file
-    record_problems(con, run_id, problems)
     session.problems += problems
     results = pl.read_parquet(staged.folder / "results.parquet").drop("run_id", "file_id", "file_name", "kind",
                                                                       "suite")

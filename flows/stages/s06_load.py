@@ -8,6 +8,7 @@ recorded in meta.files; a file that breaks it fails loudly rather than losing ro
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,12 +167,15 @@ def load_file(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: s
 
 
 def apply_load(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: str, kind: str,
-               accounting: Accounting, relations: dict[str, pl.DataFrame | Path]) -> FileOutcome:
+               accounting: Accounting, relations: dict[str, pl.DataFrame | Path],
+               also: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> FileOutcome:
     """Apply one prepared file to the warehouse in one transaction: quarantine, core (+ history, derived
-    monthly values), resolved quarantine rows, header report, meta.files.
+    monthly values), resolved quarantine rows, header report, whatever `also` writes of the file (its
+    validation results), meta.files.
 
     Each relation the SQL reads is a frame in memory or a staged Parquet file (read where it lies, through
-    a temporary view, so a staged file is never copied through Python).
+    a temporary view, so a staged file is never copied through Python). One commit per file: a commit is a
+    write of the log to disk, the largest fixed cost of a small file's load.
     """
     params = {"file_id": file_id, "file_name": name, "kind": kind, "run_id": run_id}
     con.begin()
@@ -184,9 +188,12 @@ def apply_load(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: 
             derive_monthly(con, run_id, file_id, kind)
         else:
             run_sql(con, REGISTRY_SQL[kind], params)
-        run_sql(con, "load_resolve", params)
+        if run_sql(con, "open_quarantine", params).fetchone()[0]:    # nothing open: no key to look at
+            run_sql(con, "load_resolve", params)
         if accounting.header_report:
             run_sql(con, "file_columns", {"file_id": file_id})
+        if also is not None:
+            also(con)
         run_sql(con, "file_finish", {
             "file_id": file_id, "status": "loaded", "reason": None, "encoding": accounting.encoding,
             "header_map": json.dumps(accounting.header_map, ensure_ascii=False), "rows_in": accounting.rows_in,
@@ -222,9 +229,13 @@ def fail_file(con: duckdb.DuckDBPyConnection, file_id: int, name: str, kind: str
 
 def derive_monthly(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, kind: str) -> None:
     """Derive monthly values (docs/architecture.md#input-contract) for the firm-years one monthly or tax file reported;
-    store changes."""
+    store changes. A file that only appends months (the usual night) takes the append path alone."""
     params = {"kind": kind, "run_id": run_id, "file_id": file_id, "flows": list(KINDS[kind].flows)}
     tables = {"table": DERIVED_TABLE[kind]}
     run_sql(con, "derive_flows", params, tables)
+    # The usual file only appends a month: the rework path would scan the history for nothing.
+    reworks = run_sql(con, "touched_reworked").fetchone()[0]
+    if reworks:
+        run_sql(con, "derive_rework", params)
     run_sql(con, f"pivot_{kind}")
-    run_sql(con, "store_flows", params, tables)
+    run_sql(con, "store_flows" if reworks else "store_appended", params, tables)

@@ -11,12 +11,13 @@
 -- Two paths give the same values:
 --   * append (the usual night): the file's one month of a firm-year comes after every month derived for
 --     it so far. The previous record's YTD is the sum of the year's derived values, so only the file's
---     own rows are derived: no window over the history.
+--     own rows are derived: no window over the history. This file derives those.
 --   * rework (a revision, a late or out-of-order file, several months in one file): every month of the
---     firm-year is derived again from all its reported values.
+--     firm-year is derived again from all its reported values — derive_rework.sql, run only when the file
+--     reworks a firm-year (on the usual night it would scan history.reported_values for nothing).
 -- Output: temp tables touched(uscc, yr, appended) and derived_flows(uscc, period, measure, value,
--- span_months) holding the rows (re)derived: the new month of appended firm-years, every month of
--- reworked ones.
+-- span_months) holding the rows derived: the new month of appended firm-years (derive_rework.sql adds
+-- every month of reworked ones).
 -- reads: history.reported_values, {table}
 -- writes: derived_flows, file_rows, touched
 CREATE OR REPLACE TEMP TABLE file_rows AS
@@ -55,40 +56,9 @@ WITH so_far AS (   -- appended firm-years: per measure the running YTD and the m
     FROM file_rows r
     JOIN touched t ON t.appended AND r.uscc = t.uscc AND year(r.period) = t.yr
     LEFT JOIN so_far p ON p.uscc = r.uscc AND p.yr = t.yr AND p.measure = r.measure
-), latest AS (
-    SELECT r.uscc, r.period, r.measure,
-           arg_max(r.value, r.file_id) AS value,
-           arg_max(r.basis, r.file_id) AS basis
-    FROM history.reported_values r
-    JOIN touched t ON NOT t.appended AND r.uscc = t.uscc AND year(r.period) = t.yr
-    WHERE r.kind = $kind
-    GROUP BY ALL
-), ordered AS (
-    SELECT *,
-           year(period) AS yr,
-           month(period) AS mo,
-           lag(month(period)) OVER w AS prev_mo,
-           count(*) FILTER (WHERE basis = 'ytd') OVER w AS grp
-    FROM latest
-    WINDOW w AS (PARTITION BY uscc, measure, year(period) ORDER BY period)
-), running AS (
-    SELECT *,
-           coalesce(max(value) FILTER (WHERE basis = 'ytd') OVER g, 0)
-             + coalesce(sum(value) FILTER (WHERE basis = 'month') OVER g, 0) AS ytd
-    FROM ordered
-    WINDOW g AS (PARTITION BY uscc, measure, yr, grp ORDER BY period
-                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-), reworked AS (
-    SELECT uscc, period, measure,
-           CASE WHEN list_contains($flows, measure)
-                THEN ytd - coalesce(lag(ytd) OVER w, 0) ELSE value END AS value,
-           CASE WHEN list_contains($flows, measure) AND basis = 'ytd'
-                THEN mo - coalesce(prev_mo, 0) ELSE 1 END AS span_months
-    FROM running
-    WINDOW w AS (PARTITION BY uscc, measure, yr ORDER BY period)
 )
 -- Stored to 6 decimals (万元 to 0.01 元): the two paths subtract in different orders, and without rounding a
 -- re-derived month differed from the stored one by float noise (875.3199999999997 vs 875.32), which
 -- store_flows.sql would record as a change.
 SELECT uscc, period, measure, round(value, 6) AS value, span_months
-FROM (SELECT * FROM appended UNION ALL SELECT * FROM reworked);
+FROM appended;
