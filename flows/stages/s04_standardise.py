@@ -682,16 +682,19 @@ def _drop_non_data(raw: pl.DataFrame, kind: Kind, header_map: dict[str, str]) ->
     first_text = pl.coalesce([pl.when(f).then(pl.col(c).str.strip_chars().str.replace_all(r"\s", ""))
                               for f, c in zip(filled, cols, strict=True)])
     required = [s for s, c in header_map.items() if kind.column(c).required]
-    tail = raw.tail(1000)
-    note_cell = pl.any_horizontal([first_text.str.starts_with(p) for p in NOTE_PREFIXES]) \
-        | first_text.str.contains(NOTE_PATTERN)
     signature = pl.all_horizontal([
         (~f) | pl.any_horizontal([pl.col(c).str.strip_chars().str.starts_with(p) for p in NOTE_PREFIXES])
         for f, c in zip(filled, cols, strict=True)])
+    # first_text is materialised once: written into each of the note tests it made an expression of
+    # (prefixes + 1) × columns branches whose planning cost ~50 ms a file, more than the rows
+    tail = raw.tail(1000).select(
+        pl.sum_horizontal(filled).alias("n_filled"), first_text.alias("first_text"), signature.alias("signature"),
+        (~pl.any_horizontal([(pl.col(s).str.strip_chars().str.len_bytes() > 0).fill_null(False)
+                             for s in required])).alias("no_required"))
+    text = pl.col("first_text")
+    note_cell = pl.any_horizontal([text.str.starts_with(p) for p in NOTE_PREFIXES]) | text.str.contains(NOTE_PATTERN)
     is_note = tail.select(
-        ((pl.sum_horizontal(filled) == 1) & note_cell) | signature
-        | ~pl.any_horizontal([(pl.col(s).str.strip_chars().str.len_bytes() > 0).fill_null(False)
-                              for s in required])
+        ((pl.col("n_filled") == 1) & note_cell) | pl.col("signature") | pl.col("no_required")
     ).to_series().to_list()
     n_notes = 0
     for flag in reversed(is_note):
