@@ -88,6 +88,7 @@ TOTAL_REGEX = r"^\s*(?:" + "|".join(
     [r"\s*".join(re.escape(ch) for ch in w.replace(" ", "")) for w in _ROWS["totals"]]
     + [p.lstrip("^").rstrip("$") for p in _ROWS["totals_patterns"]]) + r")\s*$"
 NOTE_PREFIXES = tuple(_ROWS["note_prefixes"])
+NOTE_PREFIX_REGEX = "^(?:" + "|".join(re.escape(p) for p in NOTE_PREFIXES) + ")"   # starts with one: one pass a cell
 NOTE_PATTERN = "|".join(f"(?:{p})" for p in _ROWS["note_patterns"])
 FLOW_ZERO = tuple(VOCABULARY["values"]["flow_zero"])
 USCC_COLUMNS = ("uscc", "buyer_uscc", "supplier_uscc")
@@ -682,9 +683,8 @@ def _drop_non_data(raw: pl.DataFrame, kind: Kind, header_map: dict[str, str]) ->
     first_text = pl.coalesce([pl.when(f).then(pl.col(c).str.strip_chars().str.replace_all(r"\s", ""))
                               for f, c in zip(filled, cols, strict=True)])
     required = [s for s, c in header_map.items() if kind.column(c).required]
-    signature = pl.all_horizontal([
-        (~f) | pl.any_horizontal([pl.col(c).str.strip_chars().str.starts_with(p) for p in NOTE_PREFIXES])
-        for f, c in zip(filled, cols, strict=True)])
+    signature = pl.all_horizontal([(~f) | pl.col(c).str.strip_chars().str.contains(NOTE_PREFIX_REGEX)
+                                   for f, c in zip(filled, cols, strict=True)])
     # first_text is materialised once: written into each of the note tests it made an expression of
     # (prefixes + 1) × columns branches whose planning cost ~50 ms a file, more than the rows
     tail = raw.tail(1000).select(
