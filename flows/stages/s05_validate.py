@@ -585,13 +585,25 @@ def _gx_params(params: dict[str, date]) -> dict:
     return {k: pd.Timestamp(v) for k, v in params.items()}
 
 
-def _type_ok(rule: Rule, work: pl.DataFrame) -> bool:
+def _pandas_dtypes(work: pl.DataFrame, columns: list[str]) -> dict[str, Any]:
+    """The pandas dtype _to_pandas gives each column, from one probe of a few rows: the first row and each
+    column's first null row (a null can make a column object). One conversion per file, not one per type rule."""
+    columns = [c for c in dict.fromkeys(columns) if c in work.columns]
+    if not columns:
+        return {}
+    cols = work.select(columns)
+    probe = pl.concat([cols.head(1), *(cols.filter(pl.col(c).is_null()).head(1) for c in columns)])
+    pdf = _to_pandas(probe.with_row_index("_row"))
+    return {c: pdf[c].dtype for c in columns}
+
+
+def _type_ok(rule: Rule, work: pl.DataFrame, dtypes: dict[str, Any]) -> bool:
     """expect_column_values_to_be_in_type_list for one file, judged on the pandas dtype GX would see.
 
-    The dtype is the one _to_pandas gives the column; it passes when it is one of the listed types (a numpy
-    dtype name or a pandas dtype class), and an object column passes when every value is an instance of a
-    listed type, as GX's pandas engine reads type names. GX itself re-checks the verdict every night
-    (agreement()).
+    The dtype is the one _to_pandas gives the column (`dtypes`, from _pandas_dtypes); it passes when it is one
+    of the listed types (a numpy dtype name or a pandas dtype class), and an object column passes when every
+    value is an instance of a listed type, as GX's pandas engine reads type names. GX itself re-checks the
+    verdict every night (agreement()).
     """
     c, types = rule.kwargs["column"], rule.kwargs.get("type_list")
     if c not in work.columns:
@@ -599,8 +611,7 @@ def _type_ok(rule: Rule, work: pl.DataFrame) -> bool:
     if types is None:
         return True
     col = work.select(c)
-    probe = pl.concat([col.head(1), col.filter(pl.col(c).is_null()).head(1)])   # a null can make it object
-    dtype = _to_pandas(probe.with_row_index("_row"))[c].dtype
+    dtype = dtypes[c]
     accepted = [_type_name(t) for t in types]
     if dtype.type.__name__ != "object_":
         return any(dtype == d or (isinstance(d, type) and isinstance(dtype, d)) for ds, _ in accepted for d in ds)
@@ -842,7 +853,10 @@ def _verdicts(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDB
     masks = _masks(row_rules, exprs, work, encoded) if row_rules else pl.DataFrame()
     any_fail = masks.select(pl.any_horizontal(pl.all())).to_series() if row_rules \
         else pl.Series([False] * work.height, dtype=pl.Boolean)
-    table_ok = {r.id: _table_ok(r, work) for r in rules if exprs[r.id] is None}
+    table_rules = [r for r in rules if exprs[r.id] is None]
+    dtypes = _pandas_dtypes(work, [r.kwargs["column"] for r in table_rules if r.kwargs.get("type_list")
+                                   and r.type == "expect_column_values_to_be_in_type_list"])
+    table_ok = {r.id: _table_ok(r, work, dtypes) for r in table_rules}
     lap("rules")
 
     # 2. the file's GX rows: all of them, or every flagged row plus a systematic sample
@@ -963,10 +977,10 @@ def _quarantined(rules: tuple[Rule, ...], table_ok: dict[str, bool], masks: pl.D
     return masks.select(pl.any_horizontal(critical)).to_series()
 
 
-def _table_ok(rule: Rule, work: pl.DataFrame) -> bool:
+def _table_ok(rule: Rule, work: pl.DataFrame, dtypes: dict[str, Any]) -> bool:
     """Verdict of a rule polars cannot judge row by row: column existence, dtype, or a missing column."""
     if rule.type == "expect_column_values_to_be_in_type_list":
-        return _type_ok(rule, work)
+        return _type_ok(rule, work, dtypes)
     cols = rule.kwargs.get("column_list") or [rule.kwargs.get("column")]
     return all(c in work.columns for c in cols)
 
