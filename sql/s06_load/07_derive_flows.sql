@@ -40,11 +40,16 @@ SELECT f.uscc, f.yr, f.lo = f.hi AND coalesce(d.last < f.lo, true) AS appended
 FROM f LEFT JOIN derived d USING (uscc, yr);
 
 CREATE OR REPLACE TEMP TABLE derived_flows AS
-WITH so_far AS (   -- appended firm-years: per measure the running YTD and the month of the last record
+WITH ytd_years AS (   -- appended firm-years the file reports 累计: only their values subtract what is stored
+    SELECT DISTINCT r.uscc, t.yr
+    FROM file_rows r
+    JOIN touched t ON t.appended AND r.uscc = t.uscc AND year(r.period) = t.yr
+    WHERE r.basis = 'ytd'
+), so_far AS (   -- those firm-years: per measure the running YTD and the month of the last record
     SELECT uscc, year(period) AS yr, measure, sum(value) AS ytd, max(month(period)) AS last_mo
     FROM (UNPIVOT (SELECT s.* EXCLUDE (span_months)
                    FROM {table} s
-                   JOIN touched t ON t.appended AND s.uscc = t.uscc AND year(s.period) = t.yr)
+                   JOIN ytd_years y ON s.uscc = y.uscc AND year(s.period) = y.yr)
           ON COLUMNS(* EXCLUDE (uscc, period)) INTO NAME measure VALUE value)
     GROUP BY ALL
 ), appended AS (
