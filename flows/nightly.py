@@ -248,6 +248,7 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: int, landed: list[LandedFile]
     file whose history an earlier file of the wave changed is checked again here against the warehouse.
     """
     today, limit = session.today or date.today(), session.limit
+    run_sql(con, "load_begin")      # one commit per file, without a checkpoint at most of them
     if runner is None:
         for item in landed:
             yield apply_staged(con, run_id, ingest_task(item, run_id, con, staging, today, limit), session)
