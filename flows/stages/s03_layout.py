@@ -229,11 +229,14 @@ def read_header(text: object, names: dict[str, tuple[Column, bool]]) -> HeaderTe
     return out
 
 
+_BASIS_WORDS = tuple(w for w in (*BASIS_MONTH, *BASIS_YTD) if len(w) >= 2)   # a basis word a header may carry
+
+
 def _strip_basis_prefix(h: str, names: dict) -> tuple[tuple[Column, bool], str] | None:
     """`本年累计工业总产值` / `工业总产值本月` → the column and the basis word."""
-    for word in (*BASIS_MONTH, *BASIS_YTD):
-        if len(word) < 2:
-            continue
+    if not (h.startswith(_BASIS_WORDS) or h.endswith(_BASIS_WORDS)):   # most cells (data rows of the header search)
+        return None
+    for word in _BASIS_WORDS:
         if h.startswith(word) and h[len(word):] in names:
             return names[h[len(word):]], word
         if h.endswith(word) and h[: -len(word)] in names:
