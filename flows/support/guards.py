@@ -75,7 +75,7 @@ def check_xlsx(path: Path, file_name: str) -> None:
         member = _first_sheet_member(z)
         if member is None:
             return
-        seen = max_row = max_col = cells = 0
+        seen = max_row = max_col = 0
         carry = b""
         with z.open(member) as sheet:
             while block := sheet.read(BLOCK):
@@ -85,12 +85,12 @@ def check_xlsx(path: Path, file_name: str) -> None:
                 text = carry + block
                 cut = text.rfind(b"<")            # a tag cut by the block boundary is read with the next block
                 head, carry = (text[:cut], text[cut:]) if cut > 0 else (text, b"")
-                for m in _CELL_REF.finditer(head):
-                    cells += 1
-                    max_col = max(max_col, _column_number(m.group(1)))
-                    max_row = max(max_row, int(m.group(2)))
-                for m in _ROW_REF.finditer(head):
-                    max_row = max(max_row, int(m.group(1)))
+                refs = _CELL_REF.findall(head)        # (column letters, row) per cell; the maxima over the
+                if refs:                              # distinct values: no Python step per cell
+                    letters, numbers = zip(*refs, strict=True)
+                    max_col = max(max_col, max(map(_column_number, set(letters))))
+                    max_row = max(max_row, max(map(int, set(numbers))))
+                max_row = max(max_row, max(map(int, set(_ROW_REF.findall(head))), default=0))
                 if max_row * max(max_col, 1) > MAX_SHEET_CELLS:
                     raise FileRejected("sheet_too_large", (
                         f"{file_name}：第一个工作表的范围达到{max_row:,}行×{max_col:,}列，"
