@@ -25,6 +25,13 @@ supply-chain marts (indicators_chain.sql: chain_segments, chain_flows, supply_le
 (indicators_cluster_index.sql), whose rules and weights are in flows/registry/chain_index.toml.
 The work tables hold registry-derived ids, so a changed registry or configuration forces a full recompute.
 
+Exact sums: every sum (and mean) of a DOUBLE casts the values to DECIMAL(38,12) — 12 decimals, 26 integer digits —
+adds them as 128-bit integers and casts the total back to DOUBLE. A DOUBLE sum depends on the order DuckDB's threads
+add in, so two runs of the same night differed in the last bits (a value rounded to 12 significant digits flipped,
+a firm's rating score or a supply lead's rank among equal amounts changed); an exact sum does not depend on order,
+so every run, on one process or on Dask workers, publishes the same marts. Sums of integers (counts, maturity
+levels) are exact in DOUBLE already.
+
 Firm ratings (mart.firm_ratings) are annual (TTM at December): they are computed for the December periods and
 for the latest period of the data (the provisional rating of the running year), not for every month;
 rate_firms(con, period) computes them for any other month on demand.

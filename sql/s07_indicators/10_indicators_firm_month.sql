@@ -32,14 +32,14 @@ FROM rec r FULL JOIN tax t ON t.fid = r.fid AND t.period = r.period;
 -- tax of land-holding firms likewise.
 INSERT INTO work.cluster_month
 SELECT cluster_id, period,
-       count(*) FILTER (WHERE is_record) AS n_records, sum(output) AS output, count(output) AS n_output,
-       bool_or(span_months > 1) AS has_span, sum(employees) AS employees, sum(revenue) AS revenue,
-       sum(rd_expense) AS rd_expense, sum(energy) AS energy,
-       sum(output) FILTER (WHERE has_land) AS output_land,
+       count(*) FILTER (WHERE is_record) AS n_records, sum(output::DECIMAL(38,12))::DOUBLE AS output, count(output) AS n_output,
+       bool_or(span_months > 1) AS has_span, sum(employees::DECIMAL(38,12))::DOUBLE AS employees, sum(revenue::DECIMAL(38,12))::DOUBLE AS revenue,
+       sum(rd_expense::DECIMAL(38,12))::DOUBLE AS rd_expense, sum(energy::DECIMAL(38,12))::DOUBLE AS energy,
+       (sum(output::DECIMAL(38,12)) FILTER (WHERE has_land))::DOUBLE AS output_land,
        count(*) FILTER (WHERE is_record AND has_land) AS n_records_land,
        (period - to_months(max(span_months) - 1))::DATE AS covers_from,
        (period - to_months(max(span_months) FILTER (WHERE has_land) - 1))::DATE AS covers_from_land,
-       sum(tax_paid) FILTER (WHERE is_tax AND has_land) AS tax_land,
+       (sum(tax_paid::DECIMAL(38,12)) FILTER (WHERE is_tax AND has_land))::DOUBLE AS tax_land,
        count(*) FILTER (WHERE is_tax AND has_land) AS n_tax_land,
        (period - to_months(max(tax_span_months) FILTER (WHERE is_tax AND has_land) - 1))::DATE AS tax_covers_from
 FROM work.firm_month

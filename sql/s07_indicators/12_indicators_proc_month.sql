@@ -4,6 +4,8 @@
 -- distinct (cluster, supplier) pairs in new_supplier_rows (prv is set later by indicators_proc_keys.sql).
 -- A supplier's location: the registry adcode when its supplier_uscc is registered, else supplier_adcode;
 -- unknown (NULL or blank) is not local. A supplier is its supplier_uscc when given, else its supplier_name.
+-- Amounts are summed exactly, as DECIMAL(38,12), and stored back as DOUBLE (flows/stages/s07_indicators.py: exact
+-- sums), so the sums do not depend on the order DuckDB's threads add in.
 -- reads: buyer_map, core.procurement, firm_cluster, supplier_map, work.supplier_ids
 -- writes: month_now, new_buyer_rows, new_supplier_rows, proc_rows, work.supplier_ids
 
@@ -11,7 +13,7 @@ CREATE OR REPLACE TEMP TABLE month_now AS SELECT $month::DATE AS period;
 
 CREATE OR REPLACE TEMP TABLE proc_rows AS
 WITH located AS (
-    SELECT b.fid, b.cidx, b.local_prefix, p.amount,
+    SELECT b.fid, b.cidx, b.local_prefix, p.amount::DECIMAL(38,12) AS amount,
            coalesce(nullif(trim(p.supplier_uscc), ''), p.supplier_name) AS supplier_key,
            coalesce(s.adcode, nullif(trim(p.supplier_adcode), '')) AS supplier_adcode
     FROM core.procurement p
@@ -28,7 +30,8 @@ SELECT fid, cidx, amount, is_unknown, is_local, CASE WHEN is_local THEN supplier
 FROM classified;
 
 INSERT INTO new_buyer_rows
-SELECT f.uscc, (SELECT period FROM month_now), b.amount, b.local_amount, b.unknown_amount, b.n_rows, b.fid
+SELECT f.uscc, (SELECT period FROM month_now), b.amount::DOUBLE, b.local_amount::DOUBLE, b.unknown_amount::DOUBLE,
+       b.n_rows, b.fid
 FROM (
     SELECT fid, sum(amount) AS amount, coalesce(sum(amount) FILTER (WHERE is_local), 0) AS local_amount,
            coalesce(sum(amount) FILTER (WHERE is_unknown), 0) AS unknown_amount, count(*) AS n_rows

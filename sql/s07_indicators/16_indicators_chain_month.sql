@@ -17,12 +17,13 @@ SELECT cidx, (SELECT period FROM month_now), buyer_segment, supplier_group,
        CASE supplier_group WHEN 'member' THEN member_segment WHEN 'local' THEN '外部·本地非成员'
             WHEN 'province' THEN '外部·省内其他地区' WHEN 'other_province' THEN '外部·外省'
             ELSE '外部·所在地不明' END,
-       sum(amount), coalesce(sum(amount) FILTER (WHERE is_local), 0), count(*)
+       sum(amount::DECIMAL(38,12))::DOUBLE, coalesce(sum(amount::DECIMAL(38,12)) FILTER (WHERE is_local), 0)::DOUBLE,
+       count(*)
 FROM chain_rows
 GROUP BY ALL;
 
 INSERT INTO work.chain_supplier_month
-SELECT cidx, (SELECT period FROM month_now), supplier_key, buyer_segment, sum(amount), count(*), min(supplier_name), min(supplier_uscc),
+SELECT cidx, (SELECT period FROM month_now), supplier_key, buyer_segment, sum(amount::DECIMAL(38,12))::DOUBLE, count(*), min(supplier_name), min(supplier_uscc),
        min(supplier_adcode)
 FROM chain_rows
 WHERE supplier_group IN ('province', 'other_province', 'unknown') AND supplier_key IS NOT NULL

@@ -22,8 +22,10 @@ WITH key_rows AS (
            NULL, NULL, NULL, NULL, NULL
     FROM work.proc_local_supplier SEMI JOIN proc_months USING (period)
 )
-SELECT cidx, period, counts_from, sum(buyers), sum(leader_buyers), sum(suppliers), sum(amount), sum(local_amount),
-       sum(unknown_amount), sum(leader_amount), sum(leader_local_amount)
+SELECT cidx, period, counts_from, sum(buyers), sum(leader_buyers), sum(suppliers),
+       sum(amount::DECIMAL(38,12))::DOUBLE, sum(local_amount::DECIMAL(38,12))::DOUBLE,
+       sum(unknown_amount::DECIMAL(38,12))::DOUBLE, sum(leader_amount::DECIMAL(38,12))::DOUBLE,
+       sum(leader_local_amount::DECIMAL(38,12))::DOUBLE
 FROM key_rows
 GROUP BY cidx, period, counts_from;
 

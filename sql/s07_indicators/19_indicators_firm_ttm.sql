@@ -22,10 +22,10 @@ spine AS (
 ),
 win AS (
     SELECT fid, cluster_id, period, is_target, is_record,
-           sum(output) OVER w AS output, sum(is_record) OVER w AS n_records
+           sum(output::DECIMAL(38,12)) OVER w AS output, sum(is_record) OVER w AS n_records
     FROM spine
     WINDOW w AS (PARTITION BY fid ORDER BY period RANGE BETWEEN INTERVAL 11 MONTH PRECEDING AND CURRENT ROW)
 )
-SELECT fid, cluster_id, period, output, n_records
+SELECT fid, cluster_id, period, output::DOUBLE AS output, n_records
 FROM win
 WHERE is_target AND n_records > 0;

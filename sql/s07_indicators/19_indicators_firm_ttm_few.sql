@@ -4,7 +4,7 @@
 -- reads: bounds, fm, tp
 -- writes: firm_ttm
 CREATE OR REPLACE TEMP TABLE firm_ttm AS
-SELECT f.fid, f.cluster_id, tp.period, sum(f.output) AS output, count(*) AS n_records
+SELECT f.fid, f.cluster_id, tp.period, sum(f.output::DECIMAL(38,12))::DOUBLE AS output, count(*) AS n_records
 FROM fm f
 JOIN tp ON f.period BETWEEN (tp.period - INTERVAL 11 MONTH)::DATE AND tp.period
 WHERE f.period >= (SELECT lo_ttm FROM bounds)

@@ -7,15 +7,16 @@
 CREATE OR REPLACE TEMP TABLE cluster_ttm AS
 WITH firms AS (
     SELECT cluster_id, period, count(*) AS n_firms, max(output) AS max_output,
-           sum(output * output) AS sum_sq_output
+           sum((output * output)::DECIMAL(38,12))::DOUBLE AS sum_sq_output
     FROM firm_ttm
     GROUP BY ALL
 ),
 months AS (
-    SELECT g.cluster_id, g.period, sum(c.output) AS output, sum(c.revenue) AS revenue,
-           sum(c.rd_expense) AS rd_expense, sum(c.energy) AS energy, avg(c.employees) AS employees_mean,
-           sum(c.output_land) AS output_land, sum(c.n_records_land) AS n_output_land,
-           sum(c.tax_land) AS tax_land, sum(c.n_tax_land) AS n_tax_land,
+    SELECT g.cluster_id, g.period, sum(c.output::DECIMAL(38,12))::DOUBLE AS output,
+           sum(c.revenue::DECIMAL(38,12))::DOUBLE AS revenue, sum(c.rd_expense::DECIMAL(38,12))::DOUBLE AS rd_expense,
+           sum(c.energy::DECIMAL(38,12))::DOUBLE AS energy, avg(c.employees::DECIMAL(38,12)) AS employees_mean,
+           sum(c.output_land::DECIMAL(38,12))::DOUBLE AS output_land, sum(c.n_records_land) AS n_output_land,
+           sum(c.tax_land::DECIMAL(38,12))::DOUBLE AS tax_land, sum(c.n_tax_land) AS n_tax_land,
            min(c.covers_from) < (g.period - INTERVAL 11 MONTH)::DATE AS span_edge,
            min(c.covers_from_land) < (g.period - INTERVAL 11 MONTH)::DATE AS span_edge_land,
            min(c.tax_covers_from) < (g.period - INTERVAL 11 MONTH)::DATE AS span_edge_tax
@@ -25,7 +26,7 @@ months AS (
     GROUP BY g.cluster_id, g.period
 ),
 land AS (
-    SELECT cluster_id, sum(land_area) AS land_area, count(*) AS n_land
+    SELECT cluster_id, sum(land_area::DECIMAL(38,12))::DOUBLE AS land_area, count(*) AS n_land
     FROM firm_cluster WHERE land_area > 0 GROUP BY ALL
 ),
 t AS (

@@ -55,13 +55,14 @@ WITH contrib AS (  -- cluster, year, the month it starts counting at, and what i
     JOIN fm f ON f.fid = c.fid AND date_trunc('year', f.period)::DATE = (c.yr - INTERVAL 1 YEAR)::DATE
 ),
 by_month AS (
-    SELECT cluster_id, yr, from_period, sum(ytd) AS ytd, sum(ytd_firms) AS ytd_firms,
-           sum(comparable_firms) AS comparable_firms, sum(cur) AS cur, sum(prev) AS prev
+    SELECT cluster_id, yr, from_period, sum(ytd::DECIMAL(38,12)) AS ytd, sum(ytd_firms) AS ytd_firms,
+           sum(comparable_firms) AS comparable_firms, sum(cur::DECIMAL(38,12)) AS cur,
+           sum(prev::DECIMAL(38,12)) AS prev
     FROM contrib GROUP BY ALL
 ),
 t AS (
-    SELECT g.cluster_id, g.period, sum(x.ytd) AS ytd, coalesce(sum(x.ytd_firms), 0) AS ytd_firms,
-           coalesce(sum(x.comparable_firms), 0) AS n_comparable, sum(x.cur) AS cur, sum(x.prev) AS prev,
+    SELECT g.cluster_id, g.period, sum(x.ytd)::DOUBLE AS ytd, coalesce(sum(x.ytd_firms), 0) AS ytd_firms,
+           coalesce(sum(x.comparable_firms), 0) AS n_comparable, sum(x.cur)::DOUBLE AS cur, sum(x.prev)::DOUBLE AS prev,
            date_trunc('year', g.period)::DATE < (SELECT first_period FROM bounds) AS partial_ytd,
            (date_trunc('year', g.period) - INTERVAL 1 YEAR)::DATE < (SELECT first_period FROM bounds) AS partial_yoy
     FROM grid g

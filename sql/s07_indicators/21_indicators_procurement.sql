@@ -11,9 +11,11 @@
 
 CREATE OR REPLACE TEMP TABLE proc_ttm AS
 WITH sums AS (
-    SELECT g.cluster_id, g.period, sum(p.amount) AS amount, sum(p.local_amount) AS local_amount,
-           sum(p.unknown_amount) AS unknown_amount, sum(p.leader_amount) AS leader_amount,
-           sum(p.leader_local_amount) AS leader_local_amount,
+    SELECT g.cluster_id, g.period, sum(p.amount::DECIMAL(38,12))::DOUBLE AS amount,
+           sum(p.local_amount::DECIMAL(38,12))::DOUBLE AS local_amount,
+           sum(p.unknown_amount::DECIMAL(38,12))::DOUBLE AS unknown_amount,
+           sum(p.leader_amount::DECIMAL(38,12))::DOUBLE AS leader_amount,
+           sum(p.leader_local_amount::DECIMAL(38,12))::DOUBLE AS leader_local_amount,
            coalesce(sum(p.buyers) FILTER (WHERE p.counts_from <= g.period), 0) AS n_buyers,
            coalesce(sum(p.leader_buyers) FILTER (WHERE p.counts_from <= g.period), 0) AS n_leader_buyers,
            coalesce(sum(p.suppliers) FILTER (WHERE p.counts_from <= g.period), 0) AS n_local_suppliers,

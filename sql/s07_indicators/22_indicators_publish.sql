@@ -47,8 +47,8 @@ INSERT INTO mart.province_indicators (province, period, indicator, value, numera
                                       n_clusters, flags)
 WITH agg AS (
     SELECT c.province, n.period, n.indicator, r.rollup,
-           sum(n.value) AS sum_value, sum(n.numerator) AS numerator,
-           sum(n.denominator) AS denominator, max(n.numerator) AS max_numerator,
+           sum(n.value::DECIMAL(38,12))::DOUBLE AS sum_value, sum(n.numerator::DECIMAL(38,12))::DOUBLE AS numerator,
+           sum(n.denominator::DECIMAL(38,12))::DOUBLE AS denominator, max(n.numerator) AS max_numerator,
            sum(n.n_firms) AS n_firms, count(*) AS n_clusters,
            list_distinct(flatten(list(list_filter(n.flags, f -> f IN ('partial_window', 'span', 'span_edge')))))
                AS flags

@@ -25,10 +25,11 @@ WITH evaluated AS (
     WHERE (f.above_scale OR NOT cfg.require_above_scale) AND coalesce(f.land_area, 0) >= cfg.min_land_mu
 )
 SELECT w.fid, rp.period,
-       sum(w.output) AS output, count(w.value_added) AS n_value_added,
-       sum(w.value_added) AS value_added, sum(w.revenue) AS revenue,
-       sum(w.employees) AS employees_sum, count(w.employees) AS n_employees,
-       sum(w.energy) AS energy, sum(w.rd_expense) AS rd_expense, sum(w.tax_paid) AS tax_paid
+       sum(w.output::DECIMAL(38,12))::DOUBLE AS output, count(w.value_added) AS n_value_added,
+       sum(w.value_added::DECIMAL(38,12))::DOUBLE AS value_added, sum(w.revenue::DECIMAL(38,12))::DOUBLE AS revenue,
+       sum(w.employees::DECIMAL(38,12))::DOUBLE AS employees_sum, count(w.employees) AS n_employees,
+       sum(w.energy::DECIMAL(38,12))::DOUBLE AS energy, sum(w.rd_expense::DECIMAL(38,12))::DOUBLE AS rd_expense,
+       sum(w.tax_paid::DECIMAL(38,12))::DOUBLE AS tax_paid
 FROM work.firm_month w
 SEMI JOIN evaluated USING (fid)
 JOIN rp ON w.period BETWEEN (rp.period - INTERVAL 11 MONTH)::DATE AND rp.period
@@ -67,13 +68,14 @@ long AS (
     WHERE b.reason IS NULL
 ),
 scored AS (
-    SELECT l.*, avg(l.value) OVER (PARTITION BY l.rating_group, l.period, l.metric) AS group_mean
+    SELECT l.*, avg(l.value::DECIMAL(38,12)) OVER (PARTITION BY l.rating_group, l.period, l.metric) AS group_mean
     FROM long l
 ),
 firm_scores AS (
     SELECT s.fid, s.period,
-           sum(s.weight * CASE WHEN s.value IS NULL OR NOT coalesce(s.group_mean > 0, false) THEN 1.0
-                               ELSE least(greatest(s.value / s.group_mean, 0), cfg.cap) END) AS score,
+           sum((s.weight * CASE WHEN s.value IS NULL OR NOT coalesce(s.group_mean > 0, false) THEN 1.0
+                                ELSE least(greatest(s.value / s.group_mean, 0), cfg.cap) END)::DECIMAL(38,12))::DOUBLE
+               AS score,
            list_sort(list('undefined:' || s.metric) FILTER (WHERE s.value IS NULL
                                                               OR NOT coalesce(s.group_mean > 0, false))) AS flags
     FROM scored s CROSS JOIN cfg_rating cfg

@@ -23,7 +23,8 @@ WHERE period IN (SELECT period FROM tp)
 -- Flows per cluster, target, buyer segment and supplier side over the TTM window.
 CREATE OR REPLACE TEMP TABLE chain_flow_ttm AS
 SELECT g.cluster_id, g.period, w.buyer_segment, w.supplier_group, w.supplier_segment,
-       sum(w.amount) AS amount, sum(w.local_amount) AS local_amount, sum(w.n_rows) AS n_rows
+       sum(w.amount::DECIMAL(38,12))::DOUBLE AS amount, sum(w.local_amount::DECIMAL(38,12))::DOUBLE AS local_amount,
+       sum(w.n_rows) AS n_rows
 FROM grid g
 JOIN cluster_map c USING (cluster_id)
 JOIN work.chain_flow_month w ON w.cidx = c.cidx AND w.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
@@ -33,12 +34,15 @@ INSERT INTO mart.chain_flows (cluster_id, period, buyer_segment, supplier_group,
                               local_amount_ttm, n_rows, share_of_buyer_segment, share_of_cluster, local_share,
                               buyer_segment_local_share)
 SELECT cluster_id, period, buyer_segment, supplier_group, supplier_segment, amount, local_amount, n_rows,
-       amount / nullif(sum(amount) OVER (PARTITION BY cluster_id, period, buyer_segment), 0),
-       amount / nullif(sum(amount) OVER (PARTITION BY cluster_id, period), 0),
-       local_amount / nullif(amount, 0),
-       sum(local_amount) OVER (PARTITION BY cluster_id, period, buyer_segment)
-           / nullif(sum(amount) OVER (PARTITION BY cluster_id, period, buyer_segment), 0)
-FROM chain_flow_ttm;
+       amount / nullif(segment_amount, 0), amount / nullif(cluster_amount, 0), local_amount / nullif(amount, 0),
+       segment_local_amount / nullif(segment_amount, 0)
+FROM (
+    SELECT *, (sum(amount::DECIMAL(38,12)) OVER s)::DOUBLE AS segment_amount,
+           (sum(local_amount::DECIMAL(38,12)) OVER s)::DOUBLE AS segment_local_amount,
+           (sum(amount::DECIMAL(38,12)) OVER (PARTITION BY cluster_id, period))::DOUBLE AS cluster_amount
+    FROM chain_flow_ttm
+    WINDOW s AS (PARTITION BY cluster_id, period, buyer_segment)
+);
 
 -- Segments: registry counts, TTM output of the segment's firms (firm_ttm), purchases, and the weak-link test
 -- against the same segment in the other clusters of the domain.
@@ -61,13 +65,13 @@ firm_out AS (
     FROM firm_ttm t JOIN chain_firm f USING (fid)
 ),
 out AS (
-    SELECT cluster_id, period, segment, sum(output) AS output_ttm, count(*) AS n_firms_contrib,
-           sum(output) FILTER (WHERE k <= 2) AS top2_output_ttm
+    SELECT cluster_id, period, segment, sum(output::DECIMAL(38,12))::DOUBLE AS output_ttm, count(*) AS n_firms_contrib,
+           (sum(output::DECIMAL(38,12)) FILTER (WHERE k <= 2))::DOUBLE AS top2_output_ttm
     FROM firm_out GROUP BY ALL
 ),
 buy AS (
-    SELECT cluster_id, period, buyer_segment AS segment, sum(amount) AS purchases,
-           sum(local_amount) AS local_purchases
+    SELECT cluster_id, period, buyer_segment AS segment, sum(amount::DECIMAL(38,12))::DOUBLE AS purchases,
+           sum(local_amount::DECIMAL(38,12))::DOUBLE AS local_purchases
     FROM chain_flow_ttm GROUP BY ALL
 ),
 s AS (
@@ -101,13 +105,13 @@ FROM s JOIN peers p USING (cluster_id, period, segment);
 -- for the kept leads only; the window a year earlier likewise (lead_prev).
 CREATE OR REPLACE TEMP TABLE lead_rank AS
 WITH per_key AS (
-    SELECT cidx, period, supplier_key, sum(amount) AS amount
+    SELECT cidx, period, supplier_key, sum(amount::DECIMAL(38,12)) AS amount
     FROM work.chain_supplier_month
     WHERE period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)
     GROUP BY ALL
 ),
 cur AS (
-    SELECT g.cluster_id, c.cidx, g.period, k.supplier_key, sum(k.amount) AS amount
+    SELECT g.cluster_id, c.cidx, g.period, k.supplier_key, sum(k.amount)::DOUBLE AS amount
     FROM grid g
     JOIN cluster_map c USING (cluster_id)
     JOIN per_key k ON k.cidx = c.cidx AND k.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
@@ -121,7 +125,7 @@ WHERE rank <= (SELECT max_leads FROM cfg_chain);
 
 CREATE OR REPLACE TEMP TABLE lead_ttm AS
 WITH per_segment AS (
-    SELECT l.cluster_id, l.period, l.supplier_key, s.buyer_segment, sum(s.amount) AS amount,
+    SELECT l.cluster_id, l.period, l.supplier_key, s.buyer_segment, sum(s.amount::DECIMAL(38,12))::DOUBLE AS amount,
            min(s.supplier_name) AS supplier_name, min(s.supplier_uscc) AS supplier_uscc,
            min(s.supplier_adcode) AS supplier_adcode
     FROM lead_rank l
@@ -140,7 +144,7 @@ SELECT l.*, d.* EXCLUDE (cluster_id, period, supplier_key)
 FROM lead_rank l JOIN details d USING (cluster_id, period, supplier_key);
 
 CREATE OR REPLACE TEMP TABLE lead_prev AS
-SELECT l.cluster_id, l.period, l.supplier_key, sum(s.amount) AS amount
+SELECT l.cluster_id, l.period, l.supplier_key, sum(s.amount::DECIMAL(38,12))::DOUBLE AS amount
 FROM lead_ttm l
 JOIN work.chain_supplier_month s
   ON s.cidx = l.cidx AND s.supplier_key = l.supplier_key
@@ -165,7 +169,9 @@ GROUP BY ALL;
 INSERT INTO mart.supply_leads (cluster_id, period, rank, supplier_key, supplier_name, supplier_uscc,
                                supplier_adcode, province, city, location_class, amount_ttm, share_of_purchases,
                                n_buying_firms, segments, main_segment, amount_prev_ttm, change_amount, change_rate)
-WITH totals AS (SELECT cluster_id, period, sum(amount) AS purchases FROM chain_flow_ttm GROUP BY ALL),
+WITH totals AS (
+    SELECT cluster_id, period, sum(amount::DECIMAL(38,12))::DOUBLE AS purchases FROM chain_flow_ttm GROUP BY ALL
+),
 with_prev AS (
     SELECT l.*, CASE WHEN (l.period - INTERVAL 23 MONTH)::DATE >= (SELECT first_period FROM bounds)
                      THEN coalesce(p.amount, 0) END AS amount_prev

@@ -42,7 +42,8 @@ scored AS (
     WINDOW w AS (PARTITION BY period, indicator)
 ),
 dims AS (
-    SELECT cluster_id, period, dimension, sum(weight * score) / sum(weight) AS score, min(n_firms) AS min_n_firms
+    SELECT cluster_id, period, dimension,
+           sum((weight * score)::DECIMAL(38,12))::DOUBLE / sum(weight::DECIMAL(38,12))::DOUBLE AS score, min(n_firms) AS min_n_firms
     FROM scored GROUP BY ALL
 ),
 grid_dims AS (
@@ -59,7 +60,8 @@ tot AS (
            max(score) FILTER (WHERE dimension = 'digital') AS digital,
            max(score) FILTER (WHERE dimension = 'green') AS green,
            max(score) FILTER (WHERE dimension = 'land') AS land,
-           sum(weight * score) / nullif(sum(weight) FILTER (WHERE score IS NOT NULL), 0) AS total,
+           sum((weight * score)::DECIMAL(38,12))::DOUBLE
+               / nullif((sum(weight::DECIMAL(38,12)) FILTER (WHERE score IS NOT NULL))::DOUBLE, 0) AS total,
            list(dimension ORDER BY dimension) FILTER (WHERE score IS NULL) AS missing,
            min(min_n_firms) AS min_n_firms
     FROM grid_dims GROUP BY ALL
