@@ -11,8 +11,9 @@ difference. Prints per table: rows before/after and differing rows; exits 1 on a
 
 Floating-point columns compare exactly unless --rel-tol X is given: then rows are paired on every other column
 (and their order among rows equal in those) and two floats match when they differ by at most X relative to the
-larger. Two nights over the same inbox differ in the last bits of some sums (DuckDB aggregates in parallel, in no
-fixed order), so an exact comparison reports that noise; --rel-tol 1e-9 separates it from a change.
+larger. Two nights over the same inbox publish identical marts (the indicator stage's sums are exact), so compare
+them exactly; --rel-tol 1e-9 is for a change to how a value is computed (another order of adding), where the last
+bits may move while the data did not.
 """
 
 from __future__ import annotations
