@@ -102,7 +102,8 @@ FROM s JOIN peers p USING (cluster_id, period, segment);
 -- Leads: non-local outside suppliers ranked by their TTM amount (summed per supplier and month first), ranked on
 -- the amount rounded to 0.01 元 (6 decimals of 万元), so suppliers with the same amount tie whatever the order of
 -- the floating-point sum, and ties go by supplier_key. Names, location and the segments supplied are then read
--- for the kept leads only; the window a year earlier likewise (lead_prev).
+-- for the kept leads only; the window a year earlier likewise (lead_prev). Only the suppliers at or above the
+-- max_leads-th rounded amount of their cluster and target (cut: a top-N per group, max(x, n)) are sorted to rank.
 CREATE OR REPLACE TEMP TABLE lead_rank AS
 WITH per_key AS (
     SELECT cidx, period, supplier_key, sum(amount::DECIMAL(38,12)) AS amount
@@ -116,10 +117,16 @@ cur AS (
     JOIN cluster_map c USING (cluster_id)
     JOIN per_key k ON k.cidx = c.cidx AND k.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
     GROUP BY ALL
+),
+cut AS (
+    SELECT cluster_id, period, list_min(max(round(amount, 6), (SELECT max_leads FROM cfg_chain))) AS least_kept
+    FROM cur GROUP BY ALL
 )
 SELECT * FROM (
-    SELECT *, row_number() OVER (PARTITION BY cluster_id, period ORDER BY round(amount, 6) DESC, supplier_key) AS rank
-    FROM cur
+    SELECT c.*, row_number() OVER (PARTITION BY c.cluster_id, c.period ORDER BY round(c.amount, 6) DESC, c.supplier_key)
+               AS rank
+    FROM cur c JOIN cut USING (cluster_id, period)
+    WHERE round(c.amount, 6) >= cut.least_kept OR c.amount IS NULL
 )
 WHERE rank <= (SELECT max_leads FROM cfg_chain);
 
@@ -154,7 +161,7 @@ GROUP BY ALL;
 -- Distinct buying firms of the kept leads: one scan of the window's procurement rows keeps those of the leads'
 -- supplier keys (a hash probe per row, lead_rows); only they are located and classified, for those pairs only.
 CREATE OR REPLACE TEMP TABLE lead_rows AS
-SELECT p.*
+SELECT p.buyer_uscc, p.supplier_uscc, p.supplier_name, p.supplier_adcode, p.period, p.amount
 FROM core.procurement p
 SEMI JOIN (SELECT DISTINCT supplier_key FROM lead_ttm) k
        ON k.supplier_key = coalesce(nullif(trim(p.supplier_uscc), ''), p.supplier_name)
