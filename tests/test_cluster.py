@@ -54,7 +54,7 @@ def published(warehouse: Path) -> dict[str, tuple[set[int], list[tuple]]]:
 
 
 def _close(u: object, v: object) -> bool:
-    return isinstance(u, float) and isinstance(v, float) and math.isclose(u, v, rel_tol=1e-9, abs_tol=1e-9)
+    return isinstance(u, float) and isinstance(v, float) and math.isclose(u, v, rel_tol=0.0, abs_tol=0.0)
 
 
 def _same_json(u: object, v: object) -> bool:
