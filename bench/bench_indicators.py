@@ -202,9 +202,9 @@ def on_warehouse(path: Path, full: bool, months: set[dt.date] | None, workdir: P
         run_id = con.execute("SELECT max(run_id) FROM meta.runs").fetchone()[0]
         changed = None if full else months or ind.changed_periods(con, run_id)
         if changed:
-            months = sorted({c.replace(day=1) for c in changed})
+            taken_out = sorted({c.replace(day=1) for c in changed})
             for table in ("work.proc_buyer_month", "work.proc_local_supplier"):
-                con.execute(f"DELETE FROM {table} WHERE period IN (SELECT unnest($m::DATE[]))", {"m": months})
+                con.execute(f"DELETE FROM {table} WHERE period IN (SELECT unnest($m::DATE[]))", {"m": taken_out})
         if as_current:
             first, last = ind.data_range(con)
             run_sql(con, "indicators_state_save",
