@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,10 +18,12 @@ from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import duckdb
 import pytest
 from aiosmtpd.controller import Controller
 
 from flows.support.settings import SAMPLE_DIR
+from flows.support.warehouse import apply_schema
 
 # The generated sample the sample_warehouse tests run on: the bundled one, or any other generated with
 # `clusterwatch sample --seed N --out DIR` (CLUSTERWATCH_TEST_SAMPLE=DIR), whose planted truth they check.
@@ -47,6 +52,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "prefect_harness" in getattr(item, "fixturenames", ()) or item.path.name in NIGHT_MODULES:
             item.add_marker(pytest.mark.night)
+
+
+@functools.cache
+def _schema_template() -> Path:
+    """A warehouse file brought to this release's schema by the real apply_schema, once per test process."""
+    folder = Path(tempfile.mkdtemp(prefix="cw-schema-"))
+    atexit.register(shutil.rmtree, folder, True)
+    with duckdb.connect(str(folder / "schema.duckdb")) as con:
+        apply_schema(con)
+    return folder / "schema.duckdb"
+
+
+def schema_warehouse(path: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A new warehouse at the current schema, in memory or as a file at `path`, copied from _schema_template:
+    apply_schema runs some 600 DDL statements (0.12 s of CPU), which over the ~130 warehouses the unit tests
+    build was a sixth of the layer's time; the copy costs 0.02 s and has the same tables, columns, comments,
+    constraints, types and sequences. Tests of the migrations themselves call apply_schema."""
+    if path is not None:
+        shutil.copyfile(_schema_template(), path)
+        return duckdb.connect(str(path))
+    con = duckdb.connect()
+    template = str(_schema_template()).replace("'", "''")   # ATTACH takes no parameter
+    con.execute(f"ATTACH '{template}' AS schema_template (READ_ONLY)")
+    con.execute("COPY FROM DATABASE schema_template TO memory")
+    con.execute("DETACH schema_template")
+    return con
 
 
 @pytest.fixture(scope="session")

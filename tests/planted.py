@@ -16,11 +16,10 @@ import datetime as dt
 import random
 from pathlib import Path
 
-import duckdb
 import polars as pl
+from conftest import schema_warehouse
 
 from flows.stages import s07_indicators as indicators
-from flows.support.warehouse import apply_schema
 
 CLUSTERS = [
     # cluster_id, name, province, city, adcode, lon, lat, firms
@@ -64,8 +63,7 @@ def build(path: Path, names: dict[str, str] | None = None, seed: int = 7) -> Pat
                 monthly.append([uscc(n), month, 1, output, output * 1.1, output * 0.05, 10 + k, output * 0.02,
                                 output * 0.01])
                 tax.append([uscc(n), month, 1, output * 0.03])
-    with duckdb.connect(str(path)) as con:
-        apply_schema(con)
+    with schema_warehouse(path) as con:
         # One statement per table: ~2,000 single-row INSERTs cost seconds of every test module that builds.
         for table, columns, rows in (
                 ("core.clusters", "cluster_id, cluster_name, province, city, adcode, domain, leading_industry, "

@@ -11,12 +11,12 @@ import polars as pl
 import pytest
 import xlsxwriter
 import xlwt
+from conftest import schema_warehouse
 
 from flows.cli import check_files
 from flows.stages.s04_standardise import FileRejected, Standardised, standardise
 from flows.stages.s05_validate import validate
 from flows.support.uscc import uscc_check_char
-from flows.support.warehouse import apply_schema
 
 
 def uscc(body: str) -> str:
@@ -382,8 +382,7 @@ def test_bool_and_srdi_words_in_other_spellings(tmp_path: Path) -> None:
 
 @pytest.fixture
 def registry() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    apply_schema(con)
+    con = schema_warehouse()
     con.execute("INSERT INTO core.firms (uscc, firm_name, cluster_id) VALUES (?, '甲', 'X'), (?, '乙', 'X')", [A, B])
     con.execute("INSERT INTO core.firm_identifiers VALUES (?, 'tax_registration_15', '320505999999999', 1)", [B])
     return con

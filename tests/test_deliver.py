@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import schema_warehouse
 
 from flows.stages.s12_deliver import (
     ROBOT_LIMITS,
@@ -26,14 +27,11 @@ from flows.stages.s12_deliver import (
     load_settings,
     robot_markdown,
 )
-from flows.support.warehouse import apply_schema
 
 
 def warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     """A read-write connection to a warehouse at the current schema (as a night's building copy is)."""
-    con = duckdb.connect(str(path))
-    apply_schema(con)
-    return con
+    return schema_warehouse(path)
 
 @pytest.fixture
 def http_server():

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
 import pytest
+from conftest import schema_warehouse
 
 from flows.stages.s06_load import derive_monthly
-from flows.support.warehouse import apply_schema
 
 FIRM = "91130609MA0000000X"
 
 
 @pytest.fixture
 def con():
-    con = duckdb.connect()
-    apply_schema(con)
-    return con
+    return schema_warehouse()
 
 
 def report(con, file_id, run_id, period, basis, measure, value, kind="monthly"):

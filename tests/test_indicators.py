@@ -13,12 +13,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import schema_warehouse
 
 from flows.render.dictionary import dictionary_markdown
 from flows.stages import s07_indicators as ind
 from flows.stages.s07_indicators import changed_periods, update_indicators
 from flows.support.registry import registry
-from flows.support.warehouse import apply_schema, sql_path
+from flows.support.warehouse import sql_path
 
 ROOT = Path(__file__).resolve().parent.parent
 TRUTH = ROOT / "data" / "sample" / "truth"
@@ -45,8 +46,7 @@ def make_db(
     digital: (uscc, survey_date, cloud, transformation, maturity)
     platforms: (platform_name, cluster_id)
     """
-    con = duckdb.connect()
-    apply_schema(con)
+    con = schema_warehouse()
     for c in clusters or [("C1", "江苏", "320506", "电子", "city")]:
         con.execute("INSERT INTO core.clusters (cluster_id, cluster_name, province, city, adcode, domain, "
                     "leading_industry, level, lon, lat, local_scope, file_id) "
@@ -474,8 +474,7 @@ def truth_warehouse() -> duckdb.DuckDBPyConnection:
 
     from flows.stages.s04_standardise import standardise
 
-    con = duckdb.connect()
-    apply_schema(con)
+    con = schema_warehouse()
     for table, name in (("clusters", "clusters_truth"), ("firms", "firms_truth"), ("firm_monthly", "monthly_truth"),
                         ("tax", "tax_truth"), ("procurement", "procurement_truth")):
         con.execute(f"INSERT INTO core.{table} BY NAME SELECT * FROM read_parquet('{TRUTH / name}.parquet')")

@@ -9,12 +9,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from conftest import schema_warehouse
 from test_validate import TODAY, code, frame
 
 from flows.stages.ingest import snapshot_tables, waves
 from flows.stages.s05_validate import ValidationSession
 from flows.support.staging import reference_connection, write_atomically, write_reference
-from flows.support.warehouse import apply_schema
 
 STEADY, SHIFTED, SPARSE, SHORT, OLD = (code(f"91320500MA1BBBBB{i}") for i in range(1, 6))
 OLD_TAX_ID = "320500" + OLD[8:17]      # a 15-digit 税务登记号: division code + organisation code
@@ -49,8 +49,7 @@ def test_a_task_killed_while_writing_leaves_no_folder_that_counts(tmp_path):
 @pytest.fixture
 def warehouse() -> duckdb.DuckDBPyConnection:
     """Firms whose history only the latest 12 non-null months of a measure give the right median for."""
-    con = duckdb.connect()
-    apply_schema(con)
+    con = schema_warehouse()
     con.execute("INSERT INTO core.clusters (cluster_id, adcode) VALUES ('C1', '320500')")
     for firm in (STEADY, SHIFTED, SPARSE, SHORT, OLD):
         con.execute("INSERT INTO core.firms (uscc, cluster_id) VALUES (?, 'C1')", [firm])

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import headless_chromium
+from conftest import headless_chromium, schema_warehouse
 from markdown_it import MarkdownIt
 from planted import LATEST, build
 from test_validate import FIRM_A, frame
@@ -30,7 +30,6 @@ from flows.stages import s10_alerts as alerts
 from flows.stages import s12_deliver as deliver
 from flows.stages.s05_validate import record_results, render_data_docs, validate
 from flows.stages.s11_report import render_report
-from flows.support.warehouse import apply_schema
 
 XSS_TITLE = "document.title='XSS'"
 PAYLOADS = {
@@ -72,8 +71,7 @@ def _no_script_ran(dom: str, title: str) -> None:
 
 
 def test_data_docs_show_rejected_values_as_text(tmp_path):
-    con = duckdb.connect()
-    apply_schema(con)
+    con = schema_warehouse()
     con.execute("INSERT INTO core.clusters (cluster_id, adcode) VALUES ('C1', '320500')")
     con.execute("INSERT INTO core.firms (uscc, cluster_id) VALUES (?, 'C1')", [FIRM_A])
     levels = [f"<img src=x onerror={XSS_TITLE}>", "&#x3C;IMG SRC=X ONERROR=DOCUMENT.TITLE='XSS'&#x3E;"]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import duckdb
 import polars as pl
 import pytest
+from conftest import schema_warehouse
 
 from flows.stages.s04_standardise import ISSUE_SCHEMA
 from flows.stages.s06_load import load_file
-from flows.support.warehouse import apply_schema
 
 
 def frames(loaded_rows: list[int], rejected_rows: list[int]):
@@ -33,9 +32,7 @@ def load(con, loaded_rows, rejected_rows):
 
 @pytest.fixture
 def con():
-    con = duckdb.connect()
-    apply_schema(con)
-    return con
+    return schema_warehouse()
 
 
 def test_each_row_loaded_or_quarantined_is_accounted_and_recorded(con):

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
-from conftest import headless_chromium
+from conftest import headless_chromium, schema_warehouse
 
 from flows.render.report import csv_safe
 from flows.stages.s11_report import render_report
@@ -456,10 +456,8 @@ def test_validation_problems_are_listed_internally_and_counted_in_public():
     """An engine disagreement names file, rule and rows in the internal edition; the public one says how many
     rules are unconfirmed without naming files; a rule not checked alone puts no error sentence in public."""
     from flows.stages.s11_report import _validation_problems
-    from flows.support.warehouse import apply_schema
 
-    con = duckdb.connect()
-    apply_schema(con)
+    con = schema_warehouse()
     con.execute("""INSERT INTO meta.validation_problems (run_id, file_id, file_name, kind, rule, column_name, problem,
                    severity, example_rows, detail_zh, detail_en) VALUES
                    (1, 1, 'firms.csv', 'firms', 'unknown_cluster', 'cluster_id', 'not_checked', 'warning', NULL,

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import shapely
-from conftest import headless_chromium
+from conftest import headless_chromium, schema_warehouse
 from shapely.geometry import shape
 
 from flows.cli import main
@@ -25,7 +25,6 @@ from flows.render import maps
 from flows.sample.spec import CLUSTERS, PROVINCES
 from flows.stages import s07_indicators as indicators
 from flows.stages import s08_snapshot as snapshot
-from flows.support.warehouse import apply_schema
 
 PERIOD = dt.date(2025, 12, 1)
 SUPPRESSED = ("JH_BIKE", "per_mu_tax")  # built from 2 firms → must not leave the warehouse
@@ -33,8 +32,7 @@ SUPPRESSED = ("JH_BIKE", "per_mu_tax")  # built from 2 firms → must not leave 
 
 def build_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     """A warehouse with the sample's 16 clusters and one period of headline indicators."""
-    con = duckdb.connect(str(path))
-    apply_schema(con)
+    con = schema_warehouse(path)
     indicators.refresh_dictionary(con)
     for c in CLUSTERS:
         con.execute("INSERT INTO core.clusters (cluster_id, cluster_name, province, city, adcode, domain, "
@@ -279,8 +277,7 @@ COVERED = ("澳洲", "北美洲", "南美洲", "欧洲")  # the appendix lists t
 
 
 def test_global_reference_table_matches_the_counts_stated_in_reference_004(tmp_path):
-    con = duckdb.connect()
-    apply_schema(con)
+    con = schema_warehouse()
     assert snapshot.load_global_clusters(con) == 104
     counts = Counter(con.execute("SELECT domain, continent FROM mart.global_clusters").fetchall())
     assert sum(sum(row.values()) for row in FIGURE_2_1.values()) == 150  # the report's stated total
@@ -325,8 +322,7 @@ def test_a_cluster_without_coordinates_keeps_its_row_with_a_null_geometry(tmp_pa
 
 
 def test_an_empty_warehouse_snapshots_nothing(tmp_path):
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    apply_schema(con)
+    con = schema_warehouse(tmp_path / "w.duckdb")
     assert snapshot.snapshot_latest(con, tmp_path / "maps") is None
     assert snapshot.snapshot_period(con, PERIOD, tmp_path / "maps").snapshot_id is None
 

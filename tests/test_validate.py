@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from conftest import schema_warehouse
 
 import flows.stages.s05_validate
 from flows.cli import check_files
@@ -25,7 +26,6 @@ from flows.stages.s05_validate import (
 )
 from flows.support.contract import KINDS
 from flows.support.uscc import uscc_check_char
-from flows.support.warehouse import apply_schema
 
 TODAY = date(2026, 11, 22)
 STABLE_RULES = {"invalid_uscc", "unknown_firm", "unknown_cluster", "negative_value", "unit_suspect",
@@ -64,8 +64,7 @@ def warm_gx():
 @pytest.fixture
 def con() -> duckdb.DuckDBPyConnection:
     """A warehouse with two clusters, two firms and a year of history for FIRM_A."""
-    c = duckdb.connect()
-    apply_schema(c)
+    c = schema_warehouse()
     c.execute("INSERT INTO core.clusters (cluster_id, adcode) VALUES ('C1', '320500'), ('C2', '320583')")
     c.execute("INSERT INTO core.firms (uscc, cluster_id) VALUES (?, 'C1'), (?, 'C1')", [FIRM_A, FIRM_B])
     for m in range(1, 13):
@@ -492,8 +491,7 @@ def test_check_files_fails_when_the_engines_disagree(tmp_path, capsys, monkeypat
 
 
 def test_an_empty_registry_reports_the_rule_as_not_checked(tmp_path):
-    empty = duckdb.connect()
-    apply_schema(empty)
+    empty = schema_warehouse()
     v = validate("monthly", frame("monthly", [monthly()]), "m.csv", empty, today=TODAY)
     assert [(p["rule"], p["problem"], p["severity"]) for p in v.problems] == \
         [("unknown_firm", "not_checked", "warning")]
