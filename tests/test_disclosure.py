@@ -18,13 +18,17 @@ import json
 import math
 import shutil
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
+from PIL import Image
 from planted import GAP_MONTH, LATEST, build
 
+from flows.render import report as page
 from flows.stages import s07_indicators as indicators
 from flows.stages import s10_alerts as alerts
 from flows.stages.s11_report import render_report
@@ -33,6 +37,21 @@ from flows.support import disclosure, disclosure_audit
 EDITIONS = (dt.date(2025, 11, 1), LATEST)
 PROTECTION = disclosure.settings()["protection_range"]
 Key = tuple[str, dt.date, str]
+
+
+@contextmanager
+def charts_unpainted() -> Iterator[None]:
+    """Editions rendered with every step real except the painting of trend-chart PNGs (matplotlib, 8 an edition,
+    about a third of a render's CPU): the attacks here read the charts' CSVs, written from the same series, and
+    no test of this module looks at a chart image (tests/test_report.py does)."""
+    def unpainted(title: str, series: dict, months: list, shared_scale: bool, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("L", (1, 1)).save(path)       # a valid 1×1 PNG, so the page still inlines one
+        return path
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(page, "trend_chart", unpainted)
+        yield
 
 
 def _month(text: str) -> dt.date:
@@ -56,8 +75,9 @@ def published(tmp_path_factory):
                     "message_zh, message_en, evidence, status) VALUES ('a1', 'output_ytd_yoy_low', 'AH_TWO', "
                     "'AH_TWO', ?, ?, 'warning', '合肥双企产业集群工业总产值累计同比-50.0%', 'x', ?, 'new')",
                     [LATEST, LATEST, json.dumps(evidence)])
-    files = [render_report(wh, p, lang="zh", audience="public", out_dir=root / "out" / f"{p:%Y-%m}",
-                           maps_dir=root / "maps", pdf=False) for p in EDITIONS]
+    with charts_unpainted():
+        files = [render_report(wh, p, lang="zh", audience="public", out_dir=root / "out" / f"{p:%Y-%m}",
+                               maps_dir=root / "maps", pdf=False) for p in EDITIONS]
     return wh, files
 
 
@@ -368,8 +388,9 @@ def sample_scenario(sample_warehouse, tmp_path_factory):
         con.execute("""UPDATE core.firm_monthly SET output = output * 2000 WHERE uscc = (
                            SELECT uscc FROM core.firms WHERE cluster_id = 'HF_AI' ORDER BY uscc LIMIT 1)""")
         indicators.update_indicators(con, None)
-    files = [render_report(wh, p, lang="zh", audience="public", out_dir=root / "out" / f"{p:%Y-%m}",
-                           maps_dir=root / "maps", pdf=False) for p in EDITIONS]
+    with charts_unpainted():
+        files = [render_report(wh, p, lang="zh", audience="public", out_dir=root / "out" / f"{p:%Y-%m}",
+                               maps_dir=root / "maps", pdf=False) for p in EDITIONS]
     return wh, files
 
 
@@ -424,8 +445,9 @@ def test_an_older_month_rendered_again_keeps_what_a_newer_edition_withheld(publi
     wh, files = published
     out = tmp_path / "out"
     shutil.copytree(files[0].html.parent.parent, out)
-    again = render_report(wh, EDITIONS[0], lang="zh", audience="public", out_dir=out / f"{EDITIONS[0]:%Y-%m}",
-                          maps_dir=tmp_path / "maps", pdf=False)
+    with charts_unpainted():
+        again = render_report(wh, EDITIONS[0], lang="zh", audience="public", out_dir=out / f"{EDITIONS[0]:%Y-%m}",
+                              maps_dir=tmp_path / "maps", pdf=False)
     body = json.loads(again.edition.read_text(encoding="utf-8"))
     newer = json.loads(files[1].edition.read_text(encoding="utf-8"))
     assert files[1].edition.name in body["earlier_editions"]
