@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import atexit
+import fcntl
 import functools
 import json
 import os
+import pickle
 import shutil
 import socket
 import subprocess
@@ -46,12 +48,23 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None
 
 
+# The night layer runs its modules on two processes (pytest-xdist --dist loadfile --no-loadscope-reorder), handed
+# out in collection order: the longest first (test_cluster, whose Dask nights are a third of the layer), then
+# the modules that need no sample night, so the other process does not sit waiting for it (sample_warehouse).
+NIGHT_FIRST = ("test_cluster.py", "test_crash.py", "test_schedule.py", "test_nightly.py", "test_hostile.py",
+               "test_migrations.py", "test_night_ops.py", "test_night_delivery.py", "test_package.py", "test_cli.py")
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that runs a night — through Prefect (the prefect_harness fixture, directly or through
-    another fixture) or in a process of its own — as `night`; `make test-fast` runs the others."""
+    another fixture) or in a process of its own — as `night`; `make test-fast` runs the others. Order the
+    modules as NIGHT_FIRST says."""
     for item in items:
         if "prefect_harness" in getattr(item, "fixturenames", ()) or item.path.name in NIGHT_MODULES:
             item.add_marker(pytest.mark.night)
+    rank = {name: i for i, name in enumerate(NIGHT_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
 @functools.cache
@@ -93,12 +106,45 @@ def prefect_harness():
 
 @pytest.fixture(scope="session")
 def sample_warehouse(tmp_path_factory, prefect_harness):
-    """The bundled sample run once through the real nightly flow; tests read the published warehouse."""
+    """The bundled sample run once through the real nightly flow; tests read the published warehouse (read-only
+    or a copy). Under pytest-xdist the first test process that needs it runs the night and the others wait for it
+    and read its summary: one sample night for the whole run."""
     from flows.nightly import nightly
 
-    root = Path(tmp_path_factory.mktemp("sample"))
-    return nightly(inbox=SAMPLE_UNDER_TEST / "inbox", warehouse=root / "clusterwatch.duckdb",
-                   reports=root / "reports")
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        root = Path(tmp_path_factory.mktemp("sample"))
+        return nightly(inbox=SAMPLE_UNDER_TEST / "inbox", warehouse=root / "clusterwatch.duckdb",
+                       reports=root / "reports")
+    root = tmp_path_factory.getbasetemp().parent / "sample-night"     # the folder every worker of this run shares
+    with open(root.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = root / "summary.pickle"
+        if done.exists():
+            return pickle.loads(done.read_bytes())
+        root.mkdir()
+        summary = nightly(inbox=SAMPLE_UNDER_TEST / "inbox", warehouse=root / "clusterwatch.duckdb",
+                          reports=root / "reports")
+        done.write_bytes(pickle.dumps(summary))
+        return summary
+
+
+@contextmanager
+def charts_unpainted() -> Iterator[None]:
+    """Reports rendered with every step real except the painting of their trend-chart PNGs (matplotlib, 8 a
+    report, half the CPU of a sample report): for tests that read a report's HTML, tables or chart CSVs (written
+    from the same series as the charts) and look at no chart image. tests/test_report.py checks the charts."""
+    from PIL import Image
+
+    from flows.render import report as page
+
+    def unpainted(title: str, series: dict, months: list, shared_scale: bool, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("L", (1, 1)).save(path)       # a valid 1×1 PNG, so the page still inlines one
+        return path
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(page, "trend_chart", unpainted)
+        yield
 
 
 class SmtpInbox:

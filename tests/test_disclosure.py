@@ -18,17 +18,14 @@ import json
 import math
 import shutil
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
-from PIL import Image
+from conftest import charts_unpainted
 from planted import GAP_MONTH, LATEST, build
 
-from flows.render import report as page
 from flows.stages import s07_indicators as indicators
 from flows.stages import s10_alerts as alerts
 from flows.stages.s11_report import render_report
@@ -37,21 +34,6 @@ from flows.support import disclosure, disclosure_audit
 EDITIONS = (dt.date(2025, 11, 1), LATEST)
 PROTECTION = disclosure.settings()["protection_range"]
 Key = tuple[str, dt.date, str]
-
-
-@contextmanager
-def charts_unpainted() -> Iterator[None]:
-    """Editions rendered with every step real except the painting of trend-chart PNGs (matplotlib, 8 an edition,
-    about a third of a render's CPU): the attacks here read the charts' CSVs, written from the same series, and
-    no test of this module looks at a chart image (tests/test_report.py does)."""
-    def unpainted(title: str, series: dict, months: list, shared_scale: bool, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.new("L", (1, 1)).save(path)       # a valid 1×1 PNG, so the page still inlines one
-        return path
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(page, "trend_chart", unpainted)
-        yield
 
 
 def _month(text: str) -> dt.date:
