@@ -137,13 +137,14 @@ def charts_unpainted() -> Iterator[None]:
 
     from flows.render import report as page
 
-    def unpainted(title: str, series: dict, months: list, shared_scale: bool, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.new("L", (1, 1)).save(path)       # a valid 1×1 PNG, so the page still inlines one
-        return path
+    def unpainted(charts: list[tuple[str, dict, bool, Path]], months: list) -> list[Path]:
+        for *_, path in charts:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.new("L", (1, 1)).save(path)       # a valid 1×1 PNG, so the page still inlines one
+        return [path for *_, path in charts]
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(page, "trend_chart", unpainted)
+        mp.setattr(page, "trend_charts", unpainted)
         yield
 
 

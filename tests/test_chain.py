@@ -15,7 +15,7 @@ import re
 import duckdb
 import polars as pl
 import pytest
-from conftest import SAMPLE_UNDER_TEST
+from conftest import SAMPLE_UNDER_TEST, charts_unpainted
 from polars.testing import assert_frame_equal
 from test_indicators import _rich_db, firm, make_db, rec
 
@@ -338,9 +338,10 @@ def editions(sample_warehouse, tmp_path_factory):
     from flows.stages.s11_report import render_report
 
     out = tmp_path_factory.mktemp("chain_report")
-    return {aud: render_report(sample_warehouse.warehouse, D(2025, 12, 1), lang="zh", audience=aud,
-                               out_dir=out / aud, maps_dir=out / "maps", pdf=False)
-            for aud in ("internal", "public")}
+    with charts_unpainted():        # the supply-chain section's own diagrams are drawn; the trend charts are not
+        return {aud: render_report(sample_warehouse.warehouse, D(2025, 12, 1), lang="zh", audience=aud,
+                                   out_dir=out / aud, maps_dir=out / "maps", pdf=False)
+                for aud in ("internal", "public")}
 
 
 def test_internal_report_shows_index_ranking_chain_diagrams_and_leads(editions, night, tmp_path) -> None:

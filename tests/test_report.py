@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
-from conftest import headless_chromium, schema_warehouse
+from conftest import charts_unpainted, headless_chromium, schema_warehouse
 
 from flows.render.report import csv_safe
 from flows.stages.s11_report import render_report
@@ -47,9 +47,23 @@ def warehouse(sample_warehouse, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def internal(warehouse, tmp_path_factory):
+def internal_drawn(warehouse, tmp_path_factory) -> tuple:
+    """The internal edition (with its PDF), and the series each of its trend charts was handed to draw."""
+    from flows.render import report as page
+
     out = tmp_path_factory.mktemp("internal")
-    return render_report(warehouse, PERIOD, lang="zh", audience="internal", out_dir=out, maps_dir=out / "maps")
+    drawn: list[list[str]] = []
+    real_charts = page.trend_charts
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(page, "trend_charts", lambda charts, months: drawn.extend(
+            list(series) for _, series, _, _ in charts) or real_charts(charts, months))
+        files = render_report(warehouse, PERIOD, lang="zh", audience="internal", out_dir=out, maps_dir=out / "maps")
+    return files, drawn
+
+
+@pytest.fixture(scope="module")
+def internal(internal_drawn):
+    return internal_drawn[0]
 
 
 @pytest.fixture(scope="module")
@@ -89,16 +103,10 @@ def test_numbers_equal_the_warehouse(internal, warehouse):
         assert heading in html
 
 
-def test_trend_charts_draw_the_largest_clusters_and_their_csv_keeps_every_cluster(warehouse, internal,
-                                                                                 tmp_path, monkeypatch):
-    from flows.render import report as page
+def test_trend_charts_draw_the_largest_clusters_and_their_csv_keeps_every_cluster(warehouse, internal_drawn):
     from flows.stages import s11_report as report
 
-    drawn: list[list[str]] = []
-    real_charts = page.trend_charts
-    monkeypatch.setattr(page, "trend_charts", lambda charts, months: drawn.extend(
-        list(series) for _, series, _, _ in charts) or real_charts(charts, months))
-    render_report(warehouse, PERIOD, lang="zh", audience="internal", out_dir=tmp_path, pdf=False)
+    internal, drawn = internal_drawn
     with duckdb.connect(str(warehouse), read_only=True) as con:
         largest = {r[0] for r in con.execute(
             """SELECT c.cluster_name FROM mart.cluster_indicators i JOIN core.clusters c USING (cluster_id)
@@ -351,7 +359,7 @@ def _visible_text(html: str, con: duckdb.DuckDBPyConnection) -> str:
 
 @pytest.mark.parametrize("audience", ["internal", "public"])
 def test_zh_edition_has_no_english_or_codes_and_en_edition_no_chinese(warehouse, tmp_path, audience):
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with duckdb.connect(str(warehouse), read_only=True) as con, charts_unpainted():     # text is what counts
         zh = render_report(con, PERIOD, lang="zh", audience=audience, out_dir=tmp_path / "zh", pdf=False)
         en = render_report(con, PERIOD, lang="en", audience=audience, out_dir=tmp_path / "en", pdf=False)
         zh_text = _visible_text(zh.html.read_text(encoding="utf-8"), con)
@@ -433,8 +441,9 @@ def test_en_edition_uses_the_registry_english_cluster_name(warehouse, tmp_path):
     with duckdb.connect(str(path)) as con:
         con.execute("UPDATE core.clusters SET cluster_name_en = 'Shenzhen Electronic Information Cluster' "
                     "WHERE cluster_id = 'SZ_EI'")
-    en = render_report(path, PERIOD, lang="en", audience="internal", out_dir=tmp_path / "en", pdf=False)
-    zh = render_report(path, PERIOD, lang="zh", audience="internal", out_dir=tmp_path / "zh", pdf=False)
+    with charts_unpainted():                                                        # the names in the tables
+        en = render_report(path, PERIOD, lang="en", audience="internal", out_dir=tmp_path / "en", pdf=False)
+        zh = render_report(path, PERIOD, lang="zh", audience="internal", out_dir=tmp_path / "zh", pdf=False)
     en_html, zh_html = en.html.read_text(encoding="utf-8"), zh.html.read_text(encoding="utf-8")
     assert _row_text(en_html, "SZ_EI")[0] == "Shenzhen Electronic Information Cluster"
     assert "深圳市电子信息产业集群" not in _row_text(en_html, "SZ_EI")
