@@ -48,11 +48,14 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None
 
 
-# The night layer runs its modules on two processes (pytest-xdist --dist loadfile --no-loadscope-reorder), handed
-# out in collection order: the longest first (test_cluster, whose Dask nights are a third of the layer), then
-# the modules that need no sample night, so the other process does not sit waiting for it (sample_warehouse).
+# The night layer runs its modules on the cores (pytest-xdist --dist loadfile --no-loadscope-reorder), handed out
+# in this order: the longest first (test_cluster, whose Dask nights are a third of the layer), then the modules
+# that need no sample night, so another process does not sit waiting for it (sample_warehouse), then the
+# sample night's readers, longest first.
 NIGHT_FIRST = ("test_cluster.py", "test_crash.py", "test_schedule.py", "test_nightly.py", "test_hostile.py",
-               "test_migrations.py", "test_night_ops.py", "test_night_delivery.py", "test_package.py", "test_cli.py")
+               "test_migrations.py", "test_night_ops.py", "test_night_delivery.py", "test_package.py", "test_cli.py",
+               "test_report.py", "test_disclosure.py", "test_sample_pipeline.py", "test_chain.py", "test_alerts.py",
+               "test_analyst.py")
 
 
 @pytest.hookimpl(tryfirst=True)
