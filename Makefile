@@ -26,13 +26,13 @@ run: env
 
 # The unit layer (every test that runs no night: no Prefect flow, no clusterwatch process) runs its modules in
 # parallel, one module per worker so module-scoped fixtures are built once (pytest-xdist); the night layer runs
-# after it the same way, its modules in the order tests/conftest.py gives them (longest first); each worker has
-# its own Prefect test server and the first to need the sample night runs it for all. Both layers always run.
-XDIST := -n auto --maxprocesses=4 --dist loadfile
+# after it the same way, each worker with its own Prefect test server, the first to need the sample night
+# running it for all. Modules are handed out in the order tests/conftest.py gives them (longest first).
+# Both layers always run.
+XDIST := -n auto --maxprocesses=4 --dist loadfile --no-loadscope-reorder
 
 test: env lint
-	$(VENV)/bin/pytest -m "not night" $(XDIST); unit=$$?; \
-	$(VENV)/bin/pytest -m night $(XDIST) --no-loadscope-reorder && exit $$unit
+	$(VENV)/bin/pytest -m "not night" $(XDIST); unit=$$?; $(VENV)/bin/pytest -m night $(XDIST) && exit $$unit
 
 # The unit layer alone: 418 tests in 71 s here when the machine is otherwise idle.
 test-fast: env lint

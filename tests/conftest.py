@@ -48,25 +48,28 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None
 
 
-# The night layer runs its modules on the cores (pytest-xdist --dist loadfile --no-loadscope-reorder), handed out
-# in this order: the longest first (test_cluster, whose Dask nights are a third of the layer), then the modules
-# that need no sample night, so another process does not sit waiting for it (sample_warehouse), then the
-# sample night's readers, longest first.
-NIGHT_FIRST = ("test_cluster.py", "test_crash.py", "test_schedule.py", "test_nightly.py", "test_hostile.py",
-               "test_migrations.py", "test_night_ops.py", "test_night_delivery.py", "test_package.py", "test_cli.py",
-               "test_report.py", "test_disclosure.py", "test_sample_pipeline.py", "test_chain.py", "test_alerts.py",
-               "test_analyst.py")
+# Both layers run their modules on the cores (pytest-xdist --dist loadfile --no-loadscope-reorder), handed out in
+# this order, longest first, so no process is left with a long module when the others are done (the number of
+# tests, xdist's own order, put the unit layer's test_injection last). Night layer: test_cluster (its Dask
+# nights are a third of the layer), then the modules that need no sample night, so another process does not
+# sit waiting for it (sample_warehouse), then the sample night's readers. Modules not listed come after.
+MODULE_ORDER = ("test_cluster.py", "test_crash.py", "test_schedule.py", "test_nightly.py", "test_hostile.py",
+                "test_migrations.py", "test_night_ops.py", "test_night_delivery.py", "test_package.py", "test_cli.py",
+                "test_report.py", "test_disclosure.py", "test_sample_pipeline.py", "test_chain.py", "test_alerts.py",
+                "test_analyst.py",
+                "test_validate.py", "test_indicators.py", "test_injection.py", "test_sample.py", "test_snapshot.py",
+                "test_bureau_exports.py", "test_drift.py", "test_ingest.py")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that runs a night — through Prefect (the prefect_harness fixture, directly or through
     another fixture) or in a process of its own — as `night`; `make test-fast` runs the others. Order the
-    modules as NIGHT_FIRST says."""
+    modules as MODULE_ORDER says."""
     for item in items:
         if "prefect_harness" in getattr(item, "fixturenames", ()) or item.path.name in NIGHT_MODULES:
             item.add_marker(pytest.mark.night)
-    rank = {name: i for i, name in enumerate(NIGHT_FIRST)}
+    rank = {name: i for i, name in enumerate(MODULE_ORDER)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
