@@ -381,7 +381,7 @@ def _alerts(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, names: d
         message = (alert_rules.stored_message(row, lang, name, withhold=withheld)
                    if row["rule"] in alert_rules.config()["rules"] else row[f"message_{lang}"])
         groups[row["state"]].append({
-            "rule_code": row["rule"], "state_label": TEXT[lang][row["state"]], "cluster": name,
+            "cluster_id": cluster, "rule_code": row["rule"], "state_label": TEXT[lang][row["state"]], "cluster": name,
             "rule": alert_rules.rule_name(row["rule"], lang),
             "severity": alert_rules.severity_name(row["severity"], lang),
             "message": message})
@@ -577,8 +577,9 @@ def _render(e: Edition, make_pdf: bool) -> ReportFiles:
     growth = _growth(e)
     contrib = narrative.contributions(e.con, e.period, e.ids, lambda cid: growth(cid) is not None)
     files.n_suppressed = e.cells.frame.filter(pl.col("status").is_not_null() & (pl.col("period") == e.period)).height
+    alerted = {row["cluster_id"] for group in alerts["groups"] for row in group["rows"]}
     decided = s11_chain.chain_content(e.con, e.period, e.lang, e.audience, e.clusters,
-                                      lambda cid, code: bool(e.cells.hidden(cid, e.period, code)))
+                                      lambda cid, code: bool(e.cells.hidden(cid, e.period, code)), alerted)
     chain = chain_render.draw_section(decided, e.out_dir, e.stem) if decided else None
     files.chain = chain["files"] if chain else []
     t = e.t
