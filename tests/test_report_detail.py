@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -18,7 +19,7 @@ import pytest
 from PIL import Image
 
 from flows.stages import s11_chain
-from flows.stages.s11_report import render_report
+from flows.stages.s11_report import ReportFiles, enqueue_report, render_report
 
 PERIOD = planted.LATEST
 CAP = 3
@@ -34,7 +35,8 @@ def warehouse(tmp_path_factory) -> Path:
         con.execute("INSERT INTO mart.alerts (alert_id, rule, subject, cluster_id, period, last_period, severity, "
                     "message_zh, message_en, evidence, status) VALUES ('planted', 'reporting_gap', ?, ?, ?, ?, "
                     "'warning', '', '', ?, 'active')",
-                    [last, last, PERIOD, PERIOD, json.dumps({"latest": {"n_missing": 2, "value": 0.4, "threshold": 0.1}})])
+                    [last, last, PERIOD, PERIOD,
+                     json.dumps({"latest": {"n_missing": 2, "value": 0.4, "threshold": 0.1}})])
     return path
 
 
@@ -146,3 +148,26 @@ def test_the_detailed_clusters_are_alerted_first_then_by_rank_unranked_last() ->
     assert s11_chain.detailed(ids, ranks, (), 5) == ids
     assert s11_chain.detailed(ids, ranks, (), 4) == ["a", "c", "d", "e"]        # the unranked one is left out
 
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_report_too_large_to_mail_attaches_what_fits_and_names_the_rest_with_its_path(
+        warehouse, tmp_path, lang) -> None:
+    pdf, html = tmp_path / "r.pdf", tmp_path / "r.html"
+    pdf.write_bytes(b"p" * 600_000)     # 0.8 MB once base64-encoded
+    html.write_bytes(b"h" * 900_000)    # 1.2 MB: both together are over 1.5 MB
+    files = ReportFiles(PERIOD, lang, "internal", None, html, pdf)
+    db = tmp_path / "cw.duckdb"
+    shutil.copyfile(warehouse, db)
+    with duckdb.connect(str(db)) as con:
+        small = enqueue_report(con, files, ["a@example.org"], max_message_mb=1.5)
+        large = enqueue_report(con, files, ["a@example.org"], max_message_mb=2.5)
+        got = {i: (json.loads(p)["text"], a) for i, p, a in
+               con.execute("SELECT id, payload, attachments FROM meta.outbox").fetchall()}
+    text, attached = got[small]
+    assert attached == [str(pdf)]
+    assert {"zh": f"r.html（0.9 MB）超过邮件大小上限（1.5 MB），未随信附送，见服务器上的 {html}。",
+            "en": f"r.html (0.9 MB) is over the mail size limit (1.5 MB) and is not attached; it is on the server "
+                  f"at {html}."}[lang] in text
+    text, attached = got[large]
+    assert attached == [str(pdf), str(html)] and "r.html" not in text

@@ -823,10 +823,16 @@ def report_stage(con: duckdb.DuckDBPyConnection, period: dt.date | None = None,
 
 
 def enqueue_report(con: duckdb.DuckDBPyConnection, files: ReportFiles, recipients: list[str],
-                   revision: str | None = None) -> int:
+                   revision: str | None = None, max_message_mb: float | None = None) -> int:
     """Queue one report e-mail (PDF and HTML attached) in the delivery outbox; returns the outbox id.
-    A revision (修订版) is marked in the subject and says what changed."""
+    A revision (修订版) is marked in the subject and says what changed.
+
+    The attachments stay under max_message_mb (default: the delivery settings' smtp max_message_mb) once
+    base64-encoded, the PDF first: a mail server refuses a larger message outright, every night again. A file
+    that does not fit is not attached; the mail names it with its size and where it is on the server."""
     from flows.stages import s12_deliver as deliver
+
+    limit = deliver.load_settings().smtp_max_message_mb if max_message_mb is None else max_message_mb
 
     t = TEXT[files.lang]
     label = period_text(files.period, files.lang)
@@ -837,6 +843,16 @@ def enqueue_report(con: duckdb.DuckDBPyConnection, files: ReportFiles, recipient
             else f"{subject}\n\nThe monthly report is attached (PDF and HTML). {t[files.audience]}.\n")
     if revision:
         text += f"\n{revision}\n"
-    attachments = [p for p in (files.pdf, files.html) if p is not None]
+    attachments, room = [], limit * 1e6
+    for path in (p for p in (files.pdf, files.html) if p is not None):
+        size = path.stat().st_size
+        if size * 4 / 3 <= room:
+            attachments.append(path)
+            room -= size * 4 / 3
+        else:
+            text += (f"\n{path.name}（{size / 1e6:.1f} MB）超过邮件大小上限（{limit:g} MB），未随信附送，见服务器上的"
+                     f" {path}。\n" if files.lang == "zh" else
+                     f"\n{path.name} ({size / 1e6:.1f} MB) is over the mail size limit ({limit:g} MB) and is not "
+                     f"attached; it is on the server at {path}.\n")
     return deliver.enqueue_email(con, recipients, subject, text, attachments=attachments)
 
