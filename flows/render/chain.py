@@ -49,6 +49,11 @@ TEXT: dict[str, dict[str, str]] = {
         "public_note": "公开版仅列示产业链环节汇总数据；采购流向与招商线索涉及具体企业，仅见内部版。",
         "standalone": "{name}　产业链图谱与招商线索（{period}，内部资料）", "yes": "是", "na": "—",
         "period": "{y}年{m}月",
+        "detail_internal": ("本节雷达图与（二）逐一列示{shown}个集群（有本月预警的集群在前，其余按集群发展指数名次）；"
+                            "其余{left}个集群的产业链图谱、雷达图与招商线索见随本报告生成的各集群单独页面"
+                            "（{folder}/集群代码.html），亦见分省版月报。"),
+        "detail_public": ("本节雷达图与（二）逐一列示{shown}个集群（有本月预警的集群在前，其余按集群发展指数名次）；"
+                          "其余{left}个集群的产业链环节汇总见分省版月报。"),
     },
     "en": {
         "s8": "8. Supply chain and cluster development index", "index": "8.1 Cluster development index",
@@ -70,6 +75,13 @@ TEXT: dict[str, dict[str, str]] = {
                         "the internal edition."),
         "standalone": "{name}: chain map and investment leads ({period}, internal)", "yes": "yes", "na": "—",
         "period": "{y}-{m:02d}",
+        "detail_internal": ("The radars and section 8.2 detail {shown} clusters (those with an alert this month first, "
+                            "then by development index rank); the chain maps, radars and investment leads of the other "
+                            "{left} clusters are in the standalone page per cluster written with this report "
+                            "({folder}/<cluster id>.html) and in the per-province editions."),
+        "detail_public": ("The radars and section 8.2 detail {shown} clusters (those with an alert this month first, "
+                          "then by development index rank); the segment aggregates of the other {left} clusters are "
+                          "in the per-province editions."),
     },
 }
 GROUP_LABELS = {
@@ -263,19 +275,22 @@ def radar_grids(images: list[Any], chain_dir: Path) -> list[Path]:
 
 
 def draw_section(section: dict[str, Any], out_dir: Path, stem: str) -> dict[str, Any]:
-    """Draw the section that flows/stages/s11_chain.py decided: the index figure, and for the internal edition
-    each cluster's chain diagram, radar and standalone offline HTML page, into <out_dir>/<stem>_chain/. Returns
-    what the partial _chain.html.j2 shows, with the files written ("files")."""
+    """Draw the section that flows/stages/s11_chain.py decided: the index figure and blocks of the clusters it
+    details ("featured"), and for the internal edition every cluster's chain diagram, radar and standalone offline
+    HTML page, into <out_dir>/<stem>_chain/. Returns what the partial _chain.html.j2 shows, with the files written
+    ("files") and, when clusters are left out, the sentence saying how many and where their detail is."""
     t, lang = section["t"], section["lang"]
     chain_dir = out_dir / f"{stem}_chain"
     files: list[Path] = []
     scores, names = section["scores"], {b["id"]: b["name"] for b in section["blocks"]}
     internal = section["audience"] == "internal"
+    featured = set(section["featured"])
+    in_figure = [cid for cid in section["drawn"] if cid in featured]
     # each cluster's radar is drawn once: a cell of the index figure and, internally, the cluster's own PNG
-    tiled = [x["id"] for x in section["ranking"]] if internal else section["drawn"]
+    tiled = [x["id"] for x in section["ranking"]] if internal else in_figure
     tiles = dict(zip(tiled, radars([(names[cid], scores[cid]) for cid in tiled], section["median"],
                                    section["dim_labels"]), strict=True))
-    index_figures = radar_grids([tiles[cid] for cid in section["drawn"]], chain_dir) if section["drawn"] else []
+    index_figures = radar_grids([tiles[cid] for cid in in_figure], chain_dir) if in_figure else []
     files += index_figures
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
@@ -302,8 +317,11 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str) -> dict[str,
                 radar=page.data_uri(one_radar) if one_radar else None, n_leads=len(decided["leads"]),
                 weak_note=section["weak_note"]), encoding="utf-8")
             files.append(standalone)
-        blocks.append(block)
-    return {"t": t, "audience": section["audience"], "ranking": section["ranking"],
+        if cid in featured:
+            blocks.append(block)
+    note = t["detail_internal" if internal else "detail_public"].format(
+        shown=len(featured), left=section["left_out"], folder=chain_dir.name) if section["left_out"] else None
+    return {"t": t, "audience": section["audience"], "ranking": section["ranking"], "detail_note": note,
             "dim_labels": section["dim_labels"], "radars": [page.data_uri(p) for p in index_figures], "blocks": blocks,
             "files": files, "index_note": section["index_note"], "weak_note": section["weak_note"],
             "leads_title": t["leads"].format(n=REPORT_LEADS)}

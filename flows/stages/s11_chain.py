@@ -17,7 +17,8 @@ thirteen indicators over seven dimensions) are shown, and its radar is left out 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import tomllib
+from collections.abc import Callable, Collection
 from typing import Any
 
 import duckdb
@@ -26,12 +27,32 @@ from flows.render.chain import TEXT
 from flows.stages.s07_indicators import INDEX_DIMENSIONS, chain_index_config
 from flows.support import disclosure
 from flows.support.adcodes import adcode_names
+from flows.support.settings import REGISTRY_DIR
 from flows.support.warehouse import rows, run_sql
+
+REPORT_CONFIG = REGISTRY_DIR / "report.toml"
 
 
 def available(con: duckdb.DuckDBPyConnection, period: dt.date) -> bool:
     """The marts exist and hold the period (a warehouse built before them has none: the section is left out)."""
     return run_sql(con, "chain_available", {"period": period}).fetchone()[0] > 0
+
+
+def detail_limit() -> int:
+    """How many clusters the section details one by one (flows/registry/report.toml, [detail] max_clusters)."""
+    n = tomllib.loads(REPORT_CONFIG.read_text(encoding="utf-8"))["detail"]["max_clusters"]
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{REPORT_CONFIG}: [detail] max_clusters must be a whole number ≥ 1, not {n!r}")
+    return n
+
+
+def detailed(ids: list[str], ranks: dict[str, int | None], alerted: Collection[str], limit: int) -> list[str]:
+    """The clusters the section details, in table order: those with an alert in the month first, then the others
+    by development index rank (unranked last, then by id), up to `limit`. Why a limit: at nation scale the detail of
+    every cluster made a report nobody reads through and a PDF no mail server accepts; the standalone pages keep it."""
+    order = sorted(ids, key=lambda c: (c not in alerted, ranks.get(c) is None, ranks.get(c) or 0, c))
+    chosen = set(order[:limit])
+    return [c for c in ids if c in chosen]
 
 
 def _segment_output_status(segments: list[dict[str, Any]], cluster_output: float | None,
@@ -86,9 +107,11 @@ def _fmt(v: float | None, pattern: str, na: str) -> str:
 
 
 def chain_content(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience: str,
-                  clusters: list[dict[str, Any]], hidden: Callable[[str, str], bool]) -> dict[str, Any] | None:
+                  clusters: list[dict[str, Any]], hidden: Callable[[str, str], bool],
+                  alerted: Collection[str] = ()) -> dict[str, Any] | None:
     """What the section says (flows.render.chain.draw_section draws it); None when the marts hold nothing for
-    period. hidden(cluster_id, indicator) says whether the report's disclosure panel suppressed that cell."""
+    period. hidden(cluster_id, indicator) says whether the report's disclosure panel suppressed that cell;
+    alerted are the clusters with an alert in the report's month (detailed first, see detailed())."""
     if not available(con, period):
         return None
     t = TEXT[lang]
@@ -114,13 +137,17 @@ def chain_content(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, au
         vals = sorted(r[d] for r in index.values() if r[d] is not None)
         median.append(None if not vals else (vals[(len(vals) - 1) // 2] + vals[len(vals) // 2]) / 2)
 
+    featured = detailed(ids, {cid: r["rank"] for cid, r in index.items()}, alerted, detail_limit())
+    # the public edition has no standalone pages: a cluster it does not detail needs no block
+    blocked = ids if audience == "internal" else featured
+
     segs: dict[str, list[dict[str, Any]]] = {}
     for s in rows(con, "chain_segments", {"period": period}):
         segs.setdefault(s["cluster_id"], []).append(s)
     out_ttm = dict(run_sql(con, "chain_output_ttm", {"period": period}).fetchall())
     period_label = t["period"].format(y=period.year, m=period.month)
     blocks = []
-    for cid in ids:
+    for cid in blocked:
         seg_rows = segs.get(cid, [])
         status = _segment_output_status(seg_rows, out_ttm.get(cid), hidden(cid, "output_ttm"), audience)
         seg_view = [{"segment": s["segment"], "n_firms": s["n_firms"], "n_srdi": s["n_srdi"],
@@ -147,6 +174,7 @@ def chain_content(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, au
     return {"t": t, "lang": lang, "audience": audience, "ranking": ranking,
             "dim_labels": [d["name_zh"] if lang == "zh" else d["name_en"] for d in dims], "median": median,
             "scores": {cid: [r[d] for d in INDEX_DIMENSIONS] for cid, r in index.items()},
-            "drawn": [x["id"] for x in ranking if not x["withheld"]], "blocks": blocks,
+            "drawn": [x["id"] for x in ranking if not x["withheld"]], "blocks": blocks, "featured": featured,
+            "left_out": len(ids) - len(featured),
             "index_note": t["index_note"].format(method=t.get(cfg["index"]["method"], cfg["index"]["method"])),
             "weak_note": t["weak_note"].format(ratio=cfg["chain"]["weak_ratio"])}

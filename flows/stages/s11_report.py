@@ -381,7 +381,7 @@ def _alerts(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, names: d
         message = (alert_rules.stored_message(row, lang, name, withhold=withheld)
                    if row["rule"] in alert_rules.config()["rules"] else row[f"message_{lang}"])
         groups[row["state"]].append({
-            "rule_code": row["rule"], "state_label": TEXT[lang][row["state"]], "cluster": name,
+            "cluster_id": cluster, "rule_code": row["rule"], "state_label": TEXT[lang][row["state"]], "cluster": name,
             "rule": alert_rules.rule_name(row["rule"], lang),
             "severity": alert_rules.severity_name(row["severity"], lang),
             "message": message})
@@ -577,8 +577,9 @@ def _render(e: Edition, make_pdf: bool) -> ReportFiles:
     growth = _growth(e)
     contrib = narrative.contributions(e.con, e.period, e.ids, lambda cid: growth(cid) is not None)
     files.n_suppressed = e.cells.frame.filter(pl.col("status").is_not_null() & (pl.col("period") == e.period)).height
+    alerted = {row["cluster_id"] for group in alerts["groups"] for row in group["rows"]}
     decided = s11_chain.chain_content(e.con, e.period, e.lang, e.audience, e.clusters,
-                                      lambda cid, code: bool(e.cells.hidden(cid, e.period, code)))
+                                      lambda cid, code: bool(e.cells.hidden(cid, e.period, code)), alerted)
     chain = chain_render.draw_section(decided, e.out_dir, e.stem) if decided else None
     files.chain = chain["files"] if chain else []
     t = e.t
@@ -822,10 +823,16 @@ def report_stage(con: duckdb.DuckDBPyConnection, period: dt.date | None = None,
 
 
 def enqueue_report(con: duckdb.DuckDBPyConnection, files: ReportFiles, recipients: list[str],
-                   revision: str | None = None) -> int:
+                   revision: str | None = None, max_message_mb: float | None = None) -> int:
     """Queue one report e-mail (PDF and HTML attached) in the delivery outbox; returns the outbox id.
-    A revision (修订版) is marked in the subject and says what changed."""
+    A revision (修订版) is marked in the subject and says what changed.
+
+    The attachments stay under max_message_mb (default: the delivery settings' smtp max_message_mb) once
+    base64-encoded, the PDF first: a mail server refuses a larger message outright, every night again. A file
+    that does not fit is not attached; the mail names it with its size and where it is on the server."""
     from flows.stages import s12_deliver as deliver
+
+    limit = deliver.load_settings().smtp_max_message_mb if max_message_mb is None else max_message_mb
 
     t = TEXT[files.lang]
     label = period_text(files.period, files.lang)
@@ -836,6 +843,16 @@ def enqueue_report(con: duckdb.DuckDBPyConnection, files: ReportFiles, recipient
             else f"{subject}\n\nThe monthly report is attached (PDF and HTML). {t[files.audience]}.\n")
     if revision:
         text += f"\n{revision}\n"
-    attachments = [p for p in (files.pdf, files.html) if p is not None]
+    attachments, room = [], limit * 1e6
+    for path in (p for p in (files.pdf, files.html) if p is not None):
+        size = path.stat().st_size
+        if size * 4 / 3 <= room:
+            attachments.append(path)
+            room -= size * 4 / 3
+        else:
+            text += (f"\n{path.name}（{size / 1e6:.1f} MB）超过邮件大小上限（{limit:g} MB），未随信附送，见服务器上的"
+                     f" {path}。\n" if files.lang == "zh" else
+                     f"\n{path.name} ({size / 1e6:.1f} MB) is over the mail size limit ({limit:g} MB) and is not "
+                     f"attached; it is on the server at {path}.\n")
     return deliver.enqueue_email(con, recipients, subject, text, attachments=attachments)
 

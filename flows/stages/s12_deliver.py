@@ -64,6 +64,7 @@ class DeliverySettings:
     smtp_starttls: bool = False
     smtp_ssl: bool = False
     smtp_timeout_s: float = 20.0
+    smtp_max_message_mb: float = 20.0  # mail servers refuse larger messages (attachments travel base64-encoded)
     webhook_url: str = ""
     webhook_name: str = "robot"       # what the outbox stores instead of the URL (which carries the token)
     webhook_flavour: str = "dingtalk"
@@ -100,6 +101,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         smtp_starttls=bool(smtp.get("starttls", False)),
         smtp_ssl=bool(smtp.get("ssl", False)),
         smtp_timeout_s=float(smtp.get("timeout_s", 20)),
+        smtp_max_message_mb=float(smtp.get("max_message_mb", 20)),
         webhook_url=str(pick("WEBHOOK_URL", hook.get("url", ""))),
         webhook_name=str(hook.get("name", "robot")),
         webhook_flavour=flavour,

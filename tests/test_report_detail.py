@@ -1,0 +1,173 @@
+"""The report details a configured number of clusters one by one (flows/registry/report.toml [detail]
+max_clusters): those with an alert in the month first, then by development index rank; it says in the report's
+language how many it leaves out and where their detail is, and the standalone pages keep every cluster.
+
+On the planted warehouse of tests/planted.py (9 clusters, real indicator stage) with one alert planted on the
+cluster the index ranks last, so "alerts first" is visible.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import planted
+import pytest
+from PIL import Image
+
+from flows.stages import s11_chain
+from flows.stages.s11_report import ReportFiles, enqueue_report, render_report
+
+PERIOD = planted.LATEST
+CAP = 3
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory) -> Path:
+    """The planted warehouse with a reporting-gap alert (new this month) on the lowest-ranked cluster."""
+    path = planted.build(tmp_path_factory.mktemp("detail") / "cw.duckdb")
+    with duckdb.connect(str(path)) as con:
+        last = con.execute("SELECT cluster_id FROM mart.cluster_index WHERE period = ? ORDER BY rank DESC LIMIT 1",
+                           [PERIOD]).fetchone()[0]
+        con.execute("INSERT INTO mart.alerts (alert_id, rule, subject, cluster_id, period, last_period, severity, "
+                    "message_zh, message_en, evidence, status) VALUES ('planted', 'reporting_gap', ?, ?, ?, ?, "
+                    "'warning', '', '', ?, 'active')",
+                    [last, last, PERIOD, PERIOD,
+                     json.dumps({"latest": {"n_missing": 2, "value": 0.4, "threshold": 0.1}})])
+    return path
+
+
+@pytest.fixture()
+def cap(monkeypatch, tmp_path) -> int:
+    """report.toml with max_clusters = CAP, in place of the registry's."""
+    config = tmp_path / "report.toml"
+    config.write_text(f"[detail]\nmax_clusters = {CAP}\n", encoding="utf-8")
+    monkeypatch.setattr(s11_chain, "REPORT_CONFIG", config)
+    return CAP
+
+
+def _expected(warehouse: Path) -> tuple[list[str], list[str], str]:
+    """(every cluster id in table order, the CAP detailed ones in table order, the alerted one)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        order = [r[0] for r in con.execute("SELECT cluster_id FROM core.clusters ORDER BY domain, cluster_id")
+                 .fetchall()]
+        ranked = [r[0] for r in con.execute("SELECT cluster_id FROM mart.cluster_index WHERE period = ? "
+                                            "ORDER BY rank", [PERIOD]).fetchall()]
+    alerted = ranked[-1]
+    chosen = {alerted, *ranked[:CAP - 1]}
+    return order, [c for c in order if c in chosen], alerted
+
+
+def _names(warehouse: Path, ids: list[str]) -> list[str]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        names = dict(con.execute("SELECT cluster_id, cluster_name FROM core.clusters").fetchall())
+    return [names[c] for c in ids]
+
+
+def _section(html: str) -> str:
+    return html.split('id="s8"', 1)[1]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_internal_edition_details_alerted_then_top_ranked_clusters_and_says_where_the_rest_are(
+        warehouse, cap, lang, tmp_path) -> None:
+    order, shown, alerted = _expected(warehouse)
+    files = render_report(warehouse, PERIOD, lang=lang, audience="internal", out_dir=tmp_path / "out",
+                          maps_dir=tmp_path / "maps", pdf=False)
+    section = _section(files.html.read_text(encoding="utf-8"))
+    assert re.findall(r'<h4 class="chain-cluster">([^<]*)</h4>', section) == _names(warehouse, shown)
+    assert alerted in shown
+    ranking = re.search(r'<table id="index-table">.*?</table>', section, re.S).group(0)
+    assert ranking.count("<tr>") == len(order) + 1  # the ranking keeps every cluster
+    notes = re.findall(r'<p class="note detail-note">([^<]*)</p>', section)
+    folder = f"{files.html.stem}_chain"
+    expected = {"zh": f"本节雷达图与（二）逐一列示{cap}个集群（有本月预警的集群在前，其余按集群发展指数名次）；"
+                      f"其余{len(order) - cap}个集群的产业链图谱、雷达图与招商线索见随本报告生成的各集群单独页面"
+                      f"（{folder}/集群代码.html），亦见分省版月报。",
+                "en": f"The radars and section 8.2 detail {cap} clusters (those with an alert this month first, "
+                      f"then by development index rank); the chain maps, radars and investment leads of the other "
+                      f"{len(order) - cap} clusters are in the standalone page per cluster written with this report "
+                      f"({folder}/&lt;cluster id&gt;.html) and in the per-province editions."}[lang]
+    assert notes == [expected, expected]   # under the index table and at the top of the chain subsection
+    # every cluster keeps its standalone page and radar; the index figure holds the detailed clusters' radars only
+    assert sorted(p.stem for p in files.chain if p.suffix == ".html") == sorted(order)
+    own = [p for p in files.chain if p.name.endswith("_radar.png") and not p.name.startswith("index_radar")]
+    assert sorted(p.name for p in own) == sorted(f"{c}_radar.png" for c in order)
+    figure = next(p for p in files.chain if p.name == "index_radar.png")
+    tile = Image.open(own[0]).size
+    assert Image.open(figure).size == (tile[0] * cap, tile[1])
+    assert not any(p.name == "index_radar_2.png" for p in files.chain)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_public_edition_details_the_same_clusters_and_points_to_the_province_editions(
+        warehouse, cap, lang, tmp_path) -> None:
+    order, shown, _ = _expected(warehouse)
+    files = render_report(warehouse, PERIOD, lang=lang, audience="public", out_dir=tmp_path / "out",
+                          maps_dir=tmp_path / "maps", pdf=False)
+    section = _section(files.html.read_text(encoding="utf-8"))
+    assert re.findall(r'<h4 class="chain-cluster">([^<]*)</h4>', section) == _names(warehouse, shown)
+    notes = re.findall(r'<p class="note detail-note">([^<]*)</p>', section)
+    left = len(order) - cap
+    assert notes and set(notes) == {
+        {"zh": f"本节雷达图与（二）逐一列示{cap}个集群（有本月预警的集群在前，其余按集群发展指数名次）；"
+               f"其余{left}个集群的产业链环节汇总见分省版月报。",
+         "en": f"The radars and section 8.2 detail {cap} clusters (those with an alert this month first, then by "
+               f"development index rank); the segment aggregates of the other {left} clusters are in the "
+               f"per-province editions."}[lang]}
+    assert not any(p.suffix == ".html" for p in files.chain)   # no standalone page in public
+
+
+def test_an_edition_within_the_limit_details_every_cluster_without_a_note(warehouse, tmp_path) -> None:
+    order, _, _ = _expected(warehouse)
+    assert s11_chain.detail_limit() >= len(order)   # the registry's limit, as the sample night uses it
+    files = render_report(warehouse, PERIOD, lang="zh", audience="internal", out_dir=tmp_path / "out",
+                          maps_dir=tmp_path / "maps", pdf=False)
+    section = _section(files.html.read_text(encoding="utf-8"))
+    assert re.findall(r'<h4 class="chain-cluster">([^<]*)</h4>', section) == _names(warehouse, order)
+    assert "detail-note" not in section
+
+
+@pytest.mark.parametrize("value", ["0", "2.5", '"30"', "true"])
+def test_a_limit_that_is_not_a_whole_number_of_at_least_one_is_refused(monkeypatch, tmp_path, value) -> None:
+    config = tmp_path / "report.toml"
+    config.write_text(f"[detail]\nmax_clusters = {value}\n", encoding="utf-8")
+    monkeypatch.setattr(s11_chain, "REPORT_CONFIG", config)
+    with pytest.raises(ValueError, match=r"report\.toml: \[detail\] max_clusters must be a whole number ≥ 1"):
+        s11_chain.detail_limit()
+
+
+def test_the_detailed_clusters_are_alerted_first_then_by_rank_unranked_last() -> None:
+    ids = ["a", "b", "c", "d", "e"]
+    ranks = {"a": 4, "b": None, "c": 1, "d": 2, "e": 3}
+    assert s11_chain.detailed(ids, ranks, {"a"}, 3) == ["a", "c", "d"]          # table order kept
+    assert s11_chain.detailed(ids, ranks, {"b"}, 2) == ["b", "c"]
+    assert s11_chain.detailed(ids, ranks, (), 5) == ids
+    assert s11_chain.detailed(ids, ranks, (), 4) == ["a", "c", "d", "e"]        # the unranked one is left out
+
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_report_too_large_to_mail_attaches_what_fits_and_names_the_rest_with_its_path(
+        warehouse, tmp_path, lang) -> None:
+    pdf, html = tmp_path / "r.pdf", tmp_path / "r.html"
+    pdf.write_bytes(b"p" * 600_000)     # 0.8 MB once base64-encoded
+    html.write_bytes(b"h" * 900_000)    # 1.2 MB: both together are over 1.5 MB
+    files = ReportFiles(PERIOD, lang, "internal", None, html, pdf)
+    db = tmp_path / "cw.duckdb"
+    shutil.copyfile(warehouse, db)
+    with duckdb.connect(str(db)) as con:
+        small = enqueue_report(con, files, ["a@example.org"], max_message_mb=1.5)
+        large = enqueue_report(con, files, ["a@example.org"], max_message_mb=2.5)
+        got = {i: (json.loads(p)["text"], a) for i, p, a in
+               con.execute("SELECT id, payload, attachments FROM meta.outbox").fetchall()}
+    text, attached = got[small]
+    assert attached == [str(pdf)]
+    assert {"zh": f"r.html（0.9 MB）超过邮件大小上限（1.5 MB），未随信附送，见服务器上的 {html}。",
+            "en": f"r.html (0.9 MB) is over the mail size limit (1.5 MB) and is not attached; it is on the server "
+                  f"at {html}."}[lang] in text
+    text, attached = got[large]
+    assert attached == [str(pdf), str(html)] and "r.html" not in text
