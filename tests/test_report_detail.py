@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import planted
 import pytest
+from conftest import charts_unpainted
 from PIL import Image
 
 from flows.stages import s11_chain
@@ -75,8 +76,9 @@ def _section(html: str) -> str:
 def test_internal_edition_details_alerted_then_top_ranked_clusters_and_says_where_the_rest_are(
         warehouse, cap, lang, tmp_path) -> None:
     order, shown, alerted = _expected(warehouse)
-    files = render_report(warehouse, PERIOD, lang=lang, audience="internal", out_dir=tmp_path / "out",
-                          maps_dir=tmp_path / "maps", pdf=False)
+    with charts_unpainted():     # the section's own radars and diagrams are drawn; trend charts are not
+        files = render_report(warehouse, PERIOD, lang=lang, audience="internal", out_dir=tmp_path / "out",
+                              maps_dir=tmp_path / "maps", pdf=False)
     section = _section(files.html.read_text(encoding="utf-8"))
     assert re.findall(r'<h4 class="chain-cluster">([^<]*)</h4>', section) == _names(warehouse, shown)
     assert alerted in shown
@@ -106,8 +108,9 @@ def test_internal_edition_details_alerted_then_top_ranked_clusters_and_says_wher
 def test_public_edition_details_the_same_clusters_and_points_to_the_province_editions(
         warehouse, cap, lang, tmp_path) -> None:
     order, shown, _ = _expected(warehouse)
-    files = render_report(warehouse, PERIOD, lang=lang, audience="public", out_dir=tmp_path / "out",
-                          maps_dir=tmp_path / "maps", pdf=False)
+    with charts_unpainted():     # the section's own radars and diagrams are drawn; trend charts are not
+        files = render_report(warehouse, PERIOD, lang=lang, audience="public", out_dir=tmp_path / "out",
+                              maps_dir=tmp_path / "maps", pdf=False)
     section = _section(files.html.read_text(encoding="utf-8"))
     assert re.findall(r'<h4 class="chain-cluster">([^<]*)</h4>', section) == _names(warehouse, shown)
     notes = re.findall(r'<p class="note detail-note">([^<]*)</p>', section)
@@ -124,8 +127,9 @@ def test_public_edition_details_the_same_clusters_and_points_to_the_province_edi
 def test_an_edition_within_the_limit_details_every_cluster_without_a_note(warehouse, tmp_path) -> None:
     order, _, _ = _expected(warehouse)
     assert s11_chain.detail_limit() >= len(order)   # the registry's limit, as the sample night uses it
-    files = render_report(warehouse, PERIOD, lang="zh", audience="internal", out_dir=tmp_path / "out",
-                          maps_dir=tmp_path / "maps", pdf=False)
+    with charts_unpainted():     # the section's own radars and diagrams are drawn; trend charts are not
+        files = render_report(warehouse, PERIOD, lang="zh", audience="internal", out_dir=tmp_path / "out",
+                              maps_dir=tmp_path / "maps", pdf=False)
     section = _section(files.html.read_text(encoding="utf-8"))
     assert re.findall(r'<h4 class="chain-cluster">([^<]*)</h4>', section) == _names(warehouse, order)
     assert "detail-note" not in section
