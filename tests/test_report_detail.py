@@ -68,19 +68,26 @@ def _names(warehouse: Path, ids: list[str]) -> list[str]:
     return [names[c] for c in ids]
 
 
-def _section(html: str) -> str:
-    return html.split('id="s8"', 1)[1]
+def _render(warehouse: Path, tmp_path: Path, lang: str, audience: str) -> tuple[ReportFiles, str]:
+    """An edition's files and its supply-chain section's HTML (the section's own radars and diagrams drawn,
+    the trend charts not)."""
+    with charts_unpainted():
+        files = render_report(warehouse, PERIOD, lang=lang, audience=audience, out_dir=tmp_path / "out",
+                              maps_dir=tmp_path / "maps", pdf=False)
+    return files, files.html.read_text(encoding="utf-8").split('id="s8"', 1)[1]
+
+
+def _detailed(section: str) -> list[str]:
+    """The names of the clusters the section details one by one, in order."""
+    return re.findall(r'<h4 class="chain-cluster">([^<]*)</h4>', section)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_internal_edition_details_alerted_then_top_ranked_clusters_and_says_where_the_rest_are(
         warehouse, cap, lang, tmp_path) -> None:
     order, shown, alerted = _expected(warehouse)
-    with charts_unpainted():     # the section's own radars and diagrams are drawn; trend charts are not
-        files = render_report(warehouse, PERIOD, lang=lang, audience="internal", out_dir=tmp_path / "out",
-                              maps_dir=tmp_path / "maps", pdf=False)
-    section = _section(files.html.read_text(encoding="utf-8"))
-    assert re.findall(r'<h4 class="chain-cluster">([^<]*)</h4>', section) == _names(warehouse, shown)
+    files, section = _render(warehouse, tmp_path, lang, "internal")
+    assert _detailed(section) == _names(warehouse, shown)
     assert alerted in shown
     ranking = re.search(r'<table id="index-table">.*?</table>', section, re.S).group(0)
     assert ranking.count("<tr>") == len(order) + 1  # the ranking keeps every cluster
@@ -108,11 +115,8 @@ def test_internal_edition_details_alerted_then_top_ranked_clusters_and_says_wher
 def test_public_edition_details_the_same_clusters_and_points_to_the_province_editions(
         warehouse, cap, lang, tmp_path) -> None:
     order, shown, _ = _expected(warehouse)
-    with charts_unpainted():     # the section's own radars and diagrams are drawn; trend charts are not
-        files = render_report(warehouse, PERIOD, lang=lang, audience="public", out_dir=tmp_path / "out",
-                              maps_dir=tmp_path / "maps", pdf=False)
-    section = _section(files.html.read_text(encoding="utf-8"))
-    assert re.findall(r'<h4 class="chain-cluster">([^<]*)</h4>', section) == _names(warehouse, shown)
+    files, section = _render(warehouse, tmp_path, lang, "public")
+    assert _detailed(section) == _names(warehouse, shown)
     notes = re.findall(r'<p class="note detail-note">([^<]*)</p>', section)
     left = len(order) - cap
     assert notes and set(notes) == {
@@ -127,11 +131,8 @@ def test_public_edition_details_the_same_clusters_and_points_to_the_province_edi
 def test_an_edition_within_the_limit_details_every_cluster_without_a_note(warehouse, tmp_path) -> None:
     order, _, _ = _expected(warehouse)
     assert s11_chain.detail_limit() >= len(order)   # the registry's limit, as the sample night uses it
-    with charts_unpainted():     # the section's own radars and diagrams are drawn; trend charts are not
-        files = render_report(warehouse, PERIOD, lang="zh", audience="internal", out_dir=tmp_path / "out",
-                              maps_dir=tmp_path / "maps", pdf=False)
-    section = _section(files.html.read_text(encoding="utf-8"))
-    assert re.findall(r'<h4 class="chain-cluster">([^<]*)</h4>', section) == _names(warehouse, order)
+    _, section = _render(warehouse, tmp_path, "zh", "internal")
+    assert _detailed(section) == _names(warehouse, order)
     assert "detail-note" not in section
 
 
