@@ -20,8 +20,8 @@ def con():
 def report(con, file_id, run_id, period, basis, measure, value, kind="monthly"):
     con.execute("INSERT OR IGNORE INTO meta.files (file_id, file_name, sha256, run_id) VALUES (?, ?, ?, ?)",
                 [file_id, f"f{file_id}", f"sha{file_id}", run_id])
-    con.execute("INSERT INTO history.reported_values VALUES (?, ?, ?, ?, ?, ?, ?, 2)",
-                [kind, FIRM, period, basis, measure, value, file_id])
+    con.execute(f"INSERT INTO history.reported_rows (kind, uscc, period, basis, {measure}, file_id, row_number) "
+                "VALUES (?, ?, ?, ?, ?, ?, 2)", [kind, FIRM, period, basis, value, file_id])
 
 
 def derive(con, file_id, kind="monthly"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -120,6 +121,30 @@ def test_a_warehouse_with_the_old_window_column_gets_time_window(tmp_path):
     columns = [r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'mart' "
                                          "AND table_name = 'indicator_dictionary'").fetchall()]
     assert "time_window" in columns and "window" not in columns
+
+
+def test_reported_values_stored_one_per_measure_become_one_row_per_source_row_and_read_the_same(
+        tmp_path, monkeypatch):
+    import flows.support.warehouse as warehouse
+
+    wide = next(v for v, path in migrations() if path.name == "0006_reported_rows.sql")
+    monkeypatch.setattr(warehouse, "migrations", lambda: migrations()[:wide - 1])
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    apply_schema(con)
+    long_rows = [("monthly", "A", date(2025, 1, 1), "month", "output", 10.5, 1, 2),
+                 ("monthly", "A", date(2025, 1, 1), "month", "employees", 7.0, 1, 2),
+                 ("monthly", "B", date(2025, 1, 1), "ytd", "rd_expense", 0.25, 1, 3),
+                 ("monthly", "A", date(2025, 1, 1), "month", "output", 11.0, 4, 2),    # a revision, file 4
+                 ("tax", "A", date(2025, 1, 1), "month", "tax_paid", 3.0, 2, 2)]
+    con.executemany("INSERT INTO history.reported_values VALUES (?, ?, ?, ?, ?, ?, ?, ?)", long_rows)
+    monkeypatch.undo()
+
+    assert apply_schema(con) == [path.name for v, path in migrations() if v >= wide]
+    assert sorted(con.execute("SELECT * FROM history.reported_values").fetchall()) == sorted(long_rows)
+    assert con.execute("SELECT kind, uscc, file_id, row_number, output, employees, rd_expense, tax_paid "
+                       "FROM history.reported_rows ORDER BY file_id, row_number").fetchall() == [
+        ("monthly", "A", 1, 2, 10.5, 7.0, None, None), ("monthly", "B", 1, 3, None, None, 0.25, None),
+        ("tax", "A", 2, 2, None, None, None, 3.0), ("monthly", "A", 4, 2, 11.0, None, None, None)]
 
 
 def test_a_warehouse_newer_than_the_release_is_refused(tmp_path):

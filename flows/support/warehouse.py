@@ -227,7 +227,9 @@ TABLE_KINDS = {
     "core.digital_surveys": "digital", "history.clusters": "clusters", "history.firms": "firms",
     "history.platforms": "platforms", "history.digital_surveys": "digital",
     "history.procurement_superseded": "procurement", "history.reported_values": "monthly",
+    "history.reported_rows": "monthly",
 }
+REPORTED = ("history.reported_values", "history.reported_rows")   # the contract's uscc/period read other names there
 FILE_ID_COMMENT = "来源文件编号 / id of the file the value came from (meta.files)"
 
 
@@ -246,8 +248,9 @@ def comment_from_contract(con: duckdb.DuckDBPyConnection) -> None:
                 con.execute(f"COMMENT ON COLUMN {identifier(table)}.{identifier(column.name)} IS '{quoted}'")
         if "file_id" in columns:
             con.execute(f"COMMENT ON COLUMN {identifier(table)}.file_id IS '{FILE_ID_COMMENT}'")
-    for column, text in (("uscc", "统一社会信用代码 / unified social credit code"), ("period", "月份 / month")):
-        con.execute(f"COMMENT ON COLUMN history.reported_values.{column} IS '{text}'")
+        if table in REPORTED and columns:
+            for column, text in (("uscc", "统一社会信用代码 / unified social credit code"), ("period", "月份 / month")):
+                con.execute(f"COMMENT ON COLUMN {identifier(table)}.{column} IS '{text}'")
 
 
 def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:
