@@ -78,6 +78,9 @@ def quarantine_frame(rejected: pl.DataFrame, raw: pl.DataFrame, parsed: pl.DataF
 
     Validation sees canonical values (万元); the person fixing the file needs the cell as it was typed.
     """
+    # Only the rejected rows are encoded: a file's other rows (millions at nation scale) need no JSON and no key.
+    wanted = rejected.select("_row").unique()
+    raw, parsed = raw.join(wanted, on="_row", how="semi"), parsed.join(wanted, on="_row", how="semi")
     source_of = {canonical: source for source, canonical in header_map.items()}
     delivered = [
         rejected.filter(pl.col("column_name") == column).select("_row", "column_name").join(
