@@ -36,7 +36,7 @@ from flows.stages.s04_standardise import FileRejected, standardise
 from flows.stages.s05_validate import OLD_ID_COLUMNS, GxInput, ValidationSession, record_problems, suite_rules
 from flows.support import guards
 from flows.support.contract import KINDS
-from flows.support.staging import reference_connection, write_atomically
+from flows.support.staging import COMPRESSION, reference_connection, write_atomically
 from flows.support.warehouse import run_sql
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ class Parsed:
     def save(self, folder: Path) -> dict:
         """Write the frames as parsed_<name>.parquet; returns the rest for meta.json."""
         for name in self.FRAMES:
-            getattr(self, name).write_parquet(folder / f"parsed_{name}.parquet")
+            getattr(self, name).write_parquet(folder / f"parsed_{name}.parquet", compression=COMPRESSION)
         return {"rows_in": self.rows_in, "encoding": self.encoding, "header_map": self.header_map,
                 "where": self.where, "columns": self.columns}
 
@@ -242,14 +242,14 @@ def _check(landed: LandedFile, parsed: Parsed, run_id: int, con: duckdb.DuckDBPy
         reason, message = guards.describe_failure(exc, name, phase)
         return {"status": "failed", "reason": reason, "message": message}
     for view, frame in prepared.relations().items():
-        frame.write_parquet(out / f"{view}.parquet")
+        frame.write_parquet(out / f"{view}.parquet", compression=COMPRESSION)
     inp = checked.gx_input
     assert inp is not None
     results = checked.results.with_columns(
         pl.lit(run_id, pl.Int32).alias("run_id"), pl.lit(landed.file_id, pl.Int32).alias("file_id"),
         pl.lit(name).alias("file_name"), pl.lit(kind).alias("kind"), pl.lit(kind).alias("suite"))
-    results.write_parquet(out / "results.parquet")
-    inp.batch.write_parquet(out / "gx.parquet")
+    results.write_parquet(out / "results.parquet", compression=COMPRESSION)
+    inp.batch.write_parquet(out / "gx.parquet", compression=COMPRESSION)
     acc = prepared.accounting
     meta = {"status": "staged", "accounting": {
         "rows_in": acc.rows_in, "rows_loaded": acc.rows_loaded, "rows_quarantined": acc.rows_quarantined,
@@ -261,7 +261,7 @@ def _check(landed: LandedFile, parsed: Parsed, run_id: int, con: duckdb.DuckDBPy
         column = OLD_ID_COLUMNS.get(kind, "uscc")
         firms = pl.concat([parsed.frame.select(pl.col(column).cast(pl.Utf8).alias("uscc")),
                            prepared.incoming.select(pl.col("uscc").cast(pl.Utf8))]).unique().drop_nulls()
-        firms.write_parquet(out / "firms.parquet")
+        firms.write_parquet(out / "firms.parquet", compression=COMPRESSION)
         meta["old_codes"] = _may_hold_old_codes(parsed.frame, column)
         meta["parsed"] = parsed.save(out)
     return meta

@@ -26,6 +26,10 @@ import polars as pl
 
 from flows.support.warehouse import identifier, run_sql
 
+# Staged files are read once, by the load, and deleted after the night: lz4 costs less CPU than Parquet's zstd on
+# both sides (a nation procurement file, 4 M rows: write 1.26 → 0.90 CPU-s, DuckDB's INSERT from it 3.2 → 2.9)
+# for files ~40 % larger.
+COMPRESSION = "lz4"
 _LOCAL = threading.local()   # one in-memory DuckDB per thread and snapshot: a task opens no new database
 
 
