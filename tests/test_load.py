@@ -62,3 +62,23 @@ def test_a_later_file_loading_a_quarantined_key_resolves_only_that_kinds_open_ro
               header_map={"平台名称": "platform_name", "集群编码": "cluster_id"})
     rows = con.execute("SELECT kind, status, resolved_by_file_id FROM quarantine.rows ORDER BY kind").fetchall()
     assert rows == [("firms", "open", None), ("platforms", "resolved", 2)]
+
+
+def test_a_monthly_file_is_kept_as_reported_one_row_per_source_row_and_read_long_without_empty_cells(con):
+    from datetime import date
+
+    parsed = pl.DataFrame({"uscc": ["A", "B", "C"], "period": [date(2025, 1, 1)] * 3, "basis": ["month"] * 3,
+                           "output": [10.0, None, 5.0], "employees": [7.0, 3.0, None], "_row": [2, 3, 4]})
+    raw = parsed.with_columns(pl.all().exclude("_row").cast(pl.Utf8))
+    rejected = pl.DataFrame({"_row": [4], "column_name": ["output"], "value": ["5.0"], "rule": ["r"],
+                             "severity": ["critical"], "message": ["m"], "message_en": ["m"]}, schema=ISSUE_SCHEMA)
+    con.execute("INSERT INTO meta.files (file_id, file_name, sha256) VALUES (1, 'monthly.csv', 'h')")
+    load_file(con, 1, 1, "monthly.csv", "monthly", parsed=parsed, loaded=parsed.filter(pl.col("_row") < 4),
+              rejected=rejected, flagged=pl.DataFrame(schema=ISSUE_SCHEMA), raw=raw, rows_in=3, encoding="utf-8",
+              header_map={c: c for c in ("uscc", "period", "basis", "output", "employees")})
+    assert con.execute("SELECT uscc, row_number, output, employees, revenue, tax_paid FROM history.reported_rows "
+                       "ORDER BY row_number").fetchall() == [("A", 2, 10.0, 7.0, None, None),
+                                                             ("B", 3, None, 3.0, None, None)]
+    assert con.execute("SELECT uscc, measure, value FROM history.reported_values ORDER BY uscc, measure"
+                       ).fetchall() == [("A", "employees", 7.0), ("A", "output", 10.0), ("B", "employees", 3.0)]
+    assert con.execute("SELECT row_key, original->>'uscc' FROM quarantine.rows").fetchall() == [("C|2025-01-01", "C")]
