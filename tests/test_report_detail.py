@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -77,6 +78,11 @@ def _render(warehouse: Path, tmp_path: Path, lang: str, audience: str) -> tuple[
     return files, files.html.read_text(encoding="utf-8").split('id="s8"', 1)[1]
 
 
+def _pixels(path: Path) -> bytes:
+    with Image.open(path) as image:
+        return image.convert("RGB").tobytes()
+
+
 def _detailed(section: str) -> list[str]:
     """The names of the clusters the section details one by one, in order."""
     return re.findall(r'<h4 class="chain-cluster">([^<]*)</h4>', section)
@@ -109,6 +115,38 @@ def test_internal_edition_details_alerted_then_top_ranked_clusters_and_says_wher
     tile = Image.open(own[0]).size
     assert Image.open(figure).size == (tile[0] * cap, tile[1])
     assert not any(p.name == "index_radar_2.png" for p in files.chain)
+
+
+
+def test_standalone_pages_drawn_by_worker_processes_are_the_pages_drawn_in_the_report_process(
+        warehouse, cap, monkeypatch, tmp_path) -> None:
+    """At nation scale the pages of the clusters the report does not detail are drawn in worker processes while the
+    PDF is made (flows/render/chain.py page_workers): same files, same order, same bytes and pixels."""
+    from flows.render import chain
+
+    order, _, _ = _expected(warehouse)
+    monkeypatch.setattr(chain, "PARALLEL_MIN_PAGES", 10**6)
+    alone, _ = _render(warehouse, tmp_path / "alone", "zh", "internal")
+    pools = []
+
+    @contextmanager
+    def recorded(section):
+        with real(section) as pool:
+            pools.append(pool)
+            yield pool
+
+    real = chain.page_workers
+    monkeypatch.setattr(chain, "page_workers", recorded)
+    monkeypatch.setattr(chain, "PARALLEL_MIN_PAGES", len(order) - cap)
+    workers, _ = _render(warehouse, tmp_path / "workers", "zh", "internal")
+    assert len(pools) == 1 and pools[0] is not None   # the pages were drawn by worker processes
+    assert [p.relative_to(tmp_path / "alone") for p in alone.all()] == \
+           [p.relative_to(tmp_path / "workers") for p in workers.all()]
+    for a, b in zip(alone.all(), workers.all(), strict=True):
+        if a.suffix == ".png":
+            assert _pixels(a) == _pixels(b), a.name
+        else:
+            assert a.read_bytes() == b.read_bytes(), a.name
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

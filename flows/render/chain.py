@@ -9,6 +9,12 @@ edition (the decided section holds no flows for the public one).
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +33,9 @@ RADAR_DPI = 110
 # (9.1 in tall on the page: an A4 page's text height is 10.3 in).
 RADAR_COLUMNS = 4
 RADAR_ROWS = 5
+# From this many standalone pages of clusters the report does not detail, they are drawn in worker processes
+# (page_workers): spawning them costs ≈1 s of imports each, which a province edition's handful would not repay.
+PARALLEL_MIN_PAGES = 60
 GROUP_ORDER = ("local", "province", "other_province", "unknown")
 GROUP_COLOURS = {"member": "#3b6ea5", "local": "#5aa469", "province": "#e39b3b", "other_province": "#c8553d",
                  "unknown": "#9a9a9a"}
@@ -138,7 +147,9 @@ def chain_diagrams(diagrams: list[tuple[list[dict[str, Any]], str, Path]], lang:
                     artist.remove()
                 fig.subplots_adjust(**margins)
                 _draw_flows(ax, flows, lang)
-                ax.set_title(title, fontsize=11)
+                # y=1.0 is where the automatic placement puts it (the axis is off: nothing above the axes);
+                # stating it spares that placement measuring both axes' ticks on every layout and draw
+                ax.set_title(title, fontsize=11, y=1.0)
                 written.append(page.write_image(page.chart_image(fig), path, fig.dpi))
         finally:
             plt.close(fig)
@@ -203,7 +214,7 @@ def _draw_flows(ax: Any, flows: list[dict[str, Any]], lang: str) -> None:
 
 
 def radars(series: list[tuple[str, list[float | None]]], median: list[float | None],
-           labels: list[str]) -> list[Any]:
+           labels: list[str], widest: str | None = None) -> list[Any]:
     """One radar chart per cluster (RGB images, RADAR_TILE_IN at RADAR_DPI): its dimension scores (0–100) over the
     median of all clusters (dashed). A hidden or missing score is drawn as a gap at the centre and its axis label
     marked.
@@ -211,7 +222,8 @@ def radars(series: list[tuple[str, list[float | None]]], median: list[float | No
     Why one figure for all: creating a polar axes and laying it out cost more than drawing it, so the axes is made
     and laid out once (for the widest labels: every one marked, and the widest title) and only the cluster's line,
     area, labels and title change between clusters. Every tile thus has the same geometry whatever the clusters'
-    order, and the index figure is tiles side by side."""
+    order, and the index figure is tiles side by side. `widest` is the title the layout is made for (default: the
+    widest of `series`): radars drawn in parts (flows/render/chain.py draw_section) pass the widest of all."""
     if not series:
         return []
     plt = _plt()
@@ -235,7 +247,7 @@ def radars(series: list[tuple[str, list[float | None]]], median: list[float | No
             ax.set_yticklabels([])
             ax.set_xticks(angles)
             ax.set_xticklabels([f"{lab}*" for lab in labels], fontsize=6.5)
-            ax.set_title(max((name for name, _ in series), key=_text_width), fontsize=8.5, pad=12)
+            ax.set_title(widest or widest_title(name for name, _ in series), fontsize=8.5, pad=12)
             fig.tight_layout()
             for name, values in series:
                 line.set_ydata(closed(values))
@@ -247,6 +259,11 @@ def radars(series: list[tuple[str, list[float | None]]], median: list[float | No
         finally:
             plt.close(fig)
     return images
+
+
+def widest_title(names: Iterable[str]) -> str:
+    """The title a radar's layout is made for: the widest name."""
+    return max(names, key=_text_width)
 
 
 def _text_width(text: str) -> int:
@@ -274,54 +291,142 @@ def radar_grids(images: list[Any], chain_dir: Path) -> list[Path]:
     return paths
 
 
-def draw_section(section: dict[str, Any], out_dir: Path, stem: str) -> dict[str, Any]:
+@contextmanager
+def page_workers(section: dict[str, Any] | None) -> Iterator[Executor | None]:
+    """Worker processes for the standalone pages of the clusters the report does not detail, when there are at least
+    PARALLEL_MIN_PAGES of them (the internal edition at nation scale); None otherwise (they are drawn here).
+
+    Why: at nation scale those pages are most of the section's time, and nothing in the report waits for them, so
+    they are drawn while this process lays out the report's HTML and PDF. Spawned, not forked: the night's process
+    holds DuckDB and Prefect threads. On leaving, pages not yet drawn are cancelled (the report failed)."""
+    if section is None or section["audience"] != "internal" or section["left_out"] < PARALLEL_MIN_PAGES:
+        yield None
+        return
+    pool = ProcessPoolExecutor(max_workers=_cpus(), mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Executor | None = None) -> dict[str, Any]:
     """Draw the section that flows/stages/s11_chain.py decided: the index figure and blocks of the clusters it
     details ("featured"), and for the internal edition every cluster's chain diagram, radar and standalone offline
     HTML page, into <out_dir>/<stem>_chain/. Returns what the partial _chain.html.j2 shows, with the files written
-    ("files") and, when clusters are left out, the sentence saying how many and where their detail is."""
-    t, lang = section["t"], section["lang"]
+    ("files") and, when clusters are left out, the sentence saying how many and where their detail is.
+
+    With `workers` (page_workers) the standalone pages of the clusters not featured are drawn there: "files" is then
+    complete only after wait_pages."""
+    t = section["t"]
     chain_dir = out_dir / f"{stem}_chain"
-    files: list[Path] = []
     scores, names = section["scores"], {b["id"]: b["name"] for b in section["blocks"]}
     internal = section["audience"] == "internal"
     featured = set(section["featured"])
     in_figure = [cid for cid in section["drawn"] if cid in featured]
-    # each cluster's radar is drawn once: a cell of the index figure and, internally, the cluster's own PNG
+    # each cluster's radar is drawn once: a cell of the index figure and, internally, the cluster's own PNG; every
+    # radar is laid out for the widest title of all the radars drawn
     tiled = [x["id"] for x in section["ranking"]] if internal else in_figure
-    tiles = dict(zip(tiled, radars([(names[cid], scores[cid]) for cid in tiled], section["median"],
-                                   section["dim_labels"]), strict=True))
+    radar = {"scores": {cid: scores[cid] for cid in tiled}, "median": section["median"],
+             "labels": section["dim_labels"], "widest": widest_title(names[cid] for cid in tiled) if tiled else None}
+    own = [b for b in section["blocks"] if b["id"] in featured]
+    tiles = _radar_tiles([b for b in own if b["id"] in radar["scores"]] if internal else
+                         [{"id": cid, "name": names[cid]} for cid in in_figure], radar)
     index_figures = radar_grids([tiles[cid] for cid in in_figure], chain_dir) if in_figure else []
-    files += index_figures
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
-                      trim_blocks=True, lstrip_blocks=True)
-    drawn = [b for b in section["blocks"] if internal and b["flows"]]
+    blocks, files = _cluster_blocks(own, tiles, section, chain_dir)
+    pages = _Pages(index_figures, [b["id"] for b in section["blocks"]], files)
+    rest = [b for b in section["blocks"] if b["id"] not in featured] if internal else []
+    if rest:
+        job = {k: section[k] for k in ("t", "lang", "audience", "weak_note")}
+        parts = [rest] if workers is None else [rest[k::2 * _cpus()] for k in range(2 * _cpus())]
+        for part in (p for p in parts if p):
+            args = (part, {**radar, "scores": {b["id"]: radar["scores"][b["id"]] for b in part
+                                               if b["id"] in radar["scores"]}}, job, chain_dir)
+            if workers is None:
+                pages.drawn.update(_standalone_pages(*args))
+            else:
+                pages.pending.append(workers.submit(_standalone_pages, *args))
+    note = t["detail_internal" if internal else "detail_public"].format(
+        shown=len(featured), left=section["left_out"], folder=chain_dir.name) if section["left_out"] else None
+    drawn = {"t": t, "audience": section["audience"], "ranking": section["ranking"], "detail_note": note,
+             "dim_labels": section["dim_labels"], "radars": [page.data_uri(p) for p in index_figures],
+             "blocks": blocks, "files": [], "pages": pages, "index_note": section["index_note"],
+             "weak_note": section["weak_note"], "leads_title": t["leads"].format(n=REPORT_LEADS)}
+    if not pages.pending:
+        wait_pages(drawn)
+    return drawn
+
+
+def wait_pages(drawn: dict[str, Any]) -> list[Path]:
+    """The section's files, once the standalone pages drawn by workers are written: the index figures, then each
+    cluster's chain PNG, radar PNG and page in the section's order (the same list whoever drew them)."""
+    pages: _Pages = drawn["pages"]
+    for future in pages.pending:
+        pages.drawn.update(future.result())
+    pages.pending = []
+    drawn["files"] = [*pages.head, *(p for cid in pages.order for p in pages.drawn.get(cid, []))]
+    return drawn["files"]
+
+
+@dataclass
+class _Pages:
+    """A section's files: the index figures, each cluster's files once drawn, and the parts still being drawn."""
+
+    head: list[Path]
+    order: list[str]
+    drawn: dict[str, list[Path]]
+    pending: list[Future[dict[str, list[Path]]]] = field(default_factory=list)
+
+
+def _radar_tiles(blocks: list[dict[str, Any]], radar: dict[str, Any]) -> dict[str, Any]:
+    """The radar tiles of some clusters (flows/render/chain.py radars), laid out for radar["widest"]."""
+    if not blocks:
+        return {}
+    return dict(zip((b["id"] for b in blocks), radars([(b["name"], radar["scores"][b["id"]]) for b in blocks],
+                                                      radar["median"], radar["labels"], radar["widest"]), strict=True))
+
+
+def _standalone_pages(blocks: list[dict[str, Any]], radar: dict[str, Any], section: dict[str, Any],
+                      chain_dir: Path) -> dict[str, list[Path]]:
+    """Draw some clusters' radars, chain diagrams and standalone pages (in a worker process or not): their files."""
+    tiles = _radar_tiles([b for b in blocks if b["id"] in radar["scores"]], radar)
+    return _cluster_blocks(blocks, tiles, section, chain_dir)[1]
+
+
+def _cluster_blocks(decided_blocks: list[dict[str, Any]], tiles: dict[str, Any], section: dict[str, Any],
+                    chain_dir: Path) -> tuple[list[dict[str, Any]], dict[str, list[Path]]]:
+    """Each cluster's block as the report shows it, and for the internal edition its files: the chain diagram, the
+    radar (from `tiles`) and the standalone offline HTML page."""
+    t, lang = section["t"], section["lang"]
+    internal = section["audience"] == "internal"
+    drawn = [b for b in decided_blocks if internal and b["flows"]]
     diagrams = dict(zip((b["id"] for b in drawn), chain_diagrams(
         [(b["flows"], t["diagram"].format(name=b["name"]), chain_dir / f"{b['id']}_chain.png") for b in drawn],
         lang), strict=True))
-    blocks = []
-    for decided in section["blocks"]:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    blocks, files = [], {}
+    for decided in decided_blocks:
         cid = decided["id"]
         block = {k: decided[k] for k in ("id", "name", "segments", "weak")}
         if internal:
+            own: list[Path] = []
             png = diagrams.get(cid)
             if png:
-                files.append(png)
+                own.append(png)
             one_radar = None
             if cid in tiles:
                 one_radar = page.write_image(tiles[cid], chain_dir / f"{cid}_radar.png", RADAR_DPI)
-                files.append(one_radar)
+                own.append(one_radar)
             block.update(diagram=page.data_uri(png) if png else None, leads=decided["leads"][:REPORT_LEADS])
             standalone = chain_dir / f"{cid}.html"
             standalone.write_text(env.get_template("chain_cluster.html.j2").render(
                 t=t, lang=lang, title=decided["title"], block={**block, "leads": decided["leads"]},
                 radar=page.data_uri(one_radar) if one_radar else None, n_leads=len(decided["leads"]),
                 weak_note=section["weak_note"]), encoding="utf-8")
-            files.append(standalone)
-        if cid in featured:
-            blocks.append(block)
-    note = t["detail_internal" if internal else "detail_public"].format(
-        shown=len(featured), left=section["left_out"], folder=chain_dir.name) if section["left_out"] else None
-    return {"t": t, "audience": section["audience"], "ranking": section["ranking"], "detail_note": note,
-            "dim_labels": section["dim_labels"], "radars": [page.data_uri(p) for p in index_figures], "blocks": blocks,
-            "files": files, "index_note": section["index_note"], "weak_note": section["weak_note"],
-            "leads_title": t["leads"].format(n=REPORT_LEADS)}
+            files[cid] = [*own, standalone]
+        blocks.append(block)
+    return blocks, files

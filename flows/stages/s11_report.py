@@ -580,28 +580,29 @@ def _render(e: Edition, make_pdf: bool) -> ReportFiles:
     alerted = {row["cluster_id"] for group in alerts["groups"] for row in group["rows"]}
     decided = s11_chain.chain_content(e.con, e.period, e.lang, e.audience, e.clusters,
                                       lambda cid, code: bool(e.cells.hidden(cid, e.period, code)), alerted)
-    chain = chain_render.draw_section(decided, e.out_dir, e.stem) if decided else None
-    files.chain = chain["files"] if chain else []
     t = e.t
-    content = {
-        "t": t, "lang": e.lang, "audience": e.audience, "period": e.period,
-        "period_label": period_text(e.period, e.lang), "province": e.province,
-        "scope": t["province_scope"].format(province=term("province", e.province, e.lang)) if e.province else "",
-        "untranslated": e.untranslated, "kpis": kpis, "summary": summary, **tables, "charts": charts,
-        "map_uri": map_uri, "charts_top": len(e.ids) > TREND_SERIES, "trend_series": TREND_SERIES,
-        "map_note": map_note, "alerts": alerts, "ratings": ratings,
-        "analysis": _analysis(e, summary, kpis, contrib, growth, alerts, quality),
-        "contrib_rows": _contribution_rows(e, contrib, growth), "drivers": _drivers(e, contrib),
-        "ratings_label": period_text(ratings["period"], e.lang) if ratings["period"] else "",
-        "quality": quality, "names": e.names, "methodology": _methodology(e.lang),
-        "symbol": disclosure.SYMBOL,
-        "footnote": disclosure.FOOTNOTE_ZH if e.lang == "zh" else disclosure.FOOTNOTE_EN,
-        "audit_note": disclosure.audit_note(e.protected.audit, e.lang), "compiled": dt.date.today().isoformat(),
-        "chain": chain}
-    html = page.report_html(content)
-    files.html.write_text(html, encoding="utf-8")
-    if files.pdf is not None:
-        page.write_pdf(html, files.pdf)
+    with chain_render.page_workers(decided) as workers:   # the pages of clusters not detailed, beside the PDF
+        chain = chain_render.draw_section(decided, e.out_dir, e.stem, workers) if decided else None
+        content = {
+            "t": t, "lang": e.lang, "audience": e.audience, "period": e.period,
+            "period_label": period_text(e.period, e.lang), "province": e.province,
+            "scope": t["province_scope"].format(province=term("province", e.province, e.lang)) if e.province else "",
+            "untranslated": e.untranslated, "kpis": kpis, "summary": summary, **tables, "charts": charts,
+            "map_uri": map_uri, "charts_top": len(e.ids) > TREND_SERIES, "trend_series": TREND_SERIES,
+            "map_note": map_note, "alerts": alerts, "ratings": ratings,
+            "analysis": _analysis(e, summary, kpis, contrib, growth, alerts, quality),
+            "contrib_rows": _contribution_rows(e, contrib, growth), "drivers": _drivers(e, contrib),
+            "ratings_label": period_text(ratings["period"], e.lang) if ratings["period"] else "",
+            "quality": quality, "names": e.names, "methodology": _methodology(e.lang),
+            "symbol": disclosure.SYMBOL,
+            "footnote": disclosure.FOOTNOTE_ZH if e.lang == "zh" else disclosure.FOOTNOTE_EN,
+            "audit_note": disclosure.audit_note(e.protected.audit, e.lang), "compiled": dt.date.today().isoformat(),
+            "chain": chain}
+        html = page.report_html(content)
+        files.html.write_text(html, encoding="utf-8")
+        if files.pdf is not None:
+            page.write_pdf(html, files.pdf)
+        files.chain = chain_render.wait_pages(chain) if chain else []
     if e.audience == "public":
         files.edition = disclosure.write_edition(e.edition_file, e.protected, {
             "edition": e.stem, "period": f"{e.period:%Y-%m}", "lang": e.lang, "audience": e.audience,
