@@ -7,8 +7,9 @@ internal; nothing queued); with --editions the four editions (zh/en × internal/
 other. matplotlib is imported before the clock starts, as the night's snapshot stage has imported it by then.
 To time another checkout's code (a baseline), put it first on the path:
     PYTHONPATH=/path/to/checkout .venv/bin/python bench/bench_report.py WAREHOUSE
-The parts (PDF, trend charts, the supply-chain section's drawing) are timed where this checkout has them. The load
-average is printed beside the figures: the machine may be shared.
+The parts (PDF, trend charts, the supply-chain section's drawing, the wait for the standalone pages drawn by worker
+processes) are timed where this checkout has them; the stage's CPU includes the worker processes', a part's CPU is
+this process's only. The load average is printed beside the figures: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -35,12 +36,14 @@ from flows.stages import s11_report  # noqa: E402
 from flows.support.warehouse import connect_readonly  # noqa: E402
 
 PARTS = {"pdf (WeasyPrint)": (report, "write_pdf"), "trend charts": (report, "trend_charts"),
-         "chain section drawing": (chain, "draw_section")}
+         "chain section drawing": (chain, "draw_section"),
+         "waiting for the pages' workers": (chain, "wait_pages")}
 
 
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+def cpu_seconds(children: bool = False) -> float:
+    """CPU of this process (with children: also of the worker processes it has waited for)."""
+    who = [resource.RUSAGE_SELF, *([resource.RUSAGE_CHILDREN] if children else [])]
+    return sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage, who))
 
 
 def timed(spent: dict[str, list[float]], label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -68,7 +71,7 @@ def main() -> int:
             setattr(module, name, timed(spent, label, getattr(module, name)))
     try:
         with connect_readonly(args.warehouse) as con:
-            wall, cpu = time.perf_counter(), cpu_seconds()
+            wall, cpu = time.perf_counter(), cpu_seconds(children=True)
             if args.editions:
                 period = s11_report.latest_period(con)
                 for lang in ("zh", "en"):
@@ -77,7 +80,7 @@ def main() -> int:
                                                  out_dir=out / "reports" / f"{period:%Y-%m}", maps_dir=out / "maps")
             else:
                 s11_report.report_stage(con, recipients=[], out_root=out / "reports", maps_dir=out / "maps")
-            wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
+            wall, cpu = time.perf_counter() - wall, cpu_seconds(children=True) - cpu
     finally:
         if args.out is None:
             shutil.rmtree(out, ignore_errors=True)
