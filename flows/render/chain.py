@@ -341,7 +341,7 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Exe
     rest = [b for b in section["blocks"] if b["id"] not in featured] if internal else []
     if rest:
         job = {k: section[k] for k in ("t", "lang", "audience", "weak_note")}
-        parts = [rest] if workers is None else [rest[k::2 * _cpus()] for k in range(2 * _cpus())]
+        parts = [rest] if workers is None else [rest[k::_cpus()] for k in range(_cpus())]
         for part in (p for p in parts if p):
             args = (part, {**radar, "scores": {b["id"]: radar["scores"][b["id"]] for b in part
                                                if b["id"] in radar["scores"]}}, job, chain_dir)
