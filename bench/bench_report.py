@@ -71,7 +71,7 @@ def main() -> int:
             setattr(module, name, timed(spent, label, getattr(module, name)))
     try:
         with connect_readonly(args.warehouse) as con:
-            wall, cpu = time.perf_counter(), cpu_seconds(children=True)
+            wall, cpu, own = time.perf_counter(), cpu_seconds(children=True), cpu_seconds()
             if args.editions:
                 period = s11_report.latest_period(con)
                 for lang in ("zh", "en"):
@@ -80,12 +80,12 @@ def main() -> int:
                                                  out_dir=out / "reports" / f"{period:%Y-%m}", maps_dir=out / "maps")
             else:
                 s11_report.report_stage(con, recipients=[], out_root=out / "reports", maps_dir=out / "maps")
-            wall, cpu = time.perf_counter() - wall, cpu_seconds(children=True) - cpu
+            wall, cpu, own = time.perf_counter() - wall, cpu_seconds(children=True) - cpu, cpu_seconds() - own
     finally:
         if args.out is None:
             shutil.rmtree(out, ignore_errors=True)
     print(f"report stage{' (4 editions)' if args.editions else ''}: wall {wall:.2f} s, CPU {cpu:.2f} s "
-          f"(load average {os.getloadavg()[0]:.2f})")
+          f"(load average {os.getloadavg()[0]:.2f}); this process CPU {own:.2f} s, worker processes {cpu - own:.2f} s")
     for label, (part_wall, part_cpu) in spent.items():
         print(f"  {label:24s} wall {part_wall:6.2f} s, CPU {part_cpu:6.2f} s")
     return 0
