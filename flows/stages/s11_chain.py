@@ -146,6 +146,12 @@ def chain_content(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, au
         segs.setdefault(s["cluster_id"], []).append(s)
     out_ttm = dict(run_sql(con, "chain_output_ttm", {"period": period}).fetchall())
     period_label = t["period"].format(y=period.year, m=period.month)
+    flows: dict[str, list[dict[str, Any]]] = {}
+    leads: dict[str, list[dict[str, Any]]] = {}
+    if audience == "internal":
+        for name, into in (("chain_flows", flows), ("chain_leads", leads)):
+            for r in rows(con, name, {"period": period, "clusters": blocked}):
+                into.setdefault(r["cluster_id"], []).append(r)
     blocks = []
     for cid in blocked:
         seg_rows = segs.get(cid, [])
@@ -159,9 +165,8 @@ def chain_content(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, au
         block: dict[str, Any] = {"id": cid, "name": names[cid], "segments": seg_view,
                                  "weak": [s["segment"] for s in seg_rows if s["weak_link"]]}
         if audience == "internal":
-            leads = rows(con, "chain_leads", {"cluster_id": cid, "period": period})
             block.update(
-                flows=rows(con, "chain_flows", {"cluster_id": cid, "period": period}),
+                flows=flows.get(cid, []),
                 title=t["standalone"].format(name=names[cid], period=period_label),
                 leads=[{"rank": r["rank"], "name": r["supplier_name"], "uscc": r["supplier_uscc"] or "",
                         "location": _location(r, t, lang),
@@ -169,7 +174,7 @@ def chain_content(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, au
                         "buyers": r["n_buying_firms"],
                         "supplies": ("、" if lang == "zh" else ", ").join(r["segments"] or []),
                         "change": t["new"] if r["amount_prev_ttm"] == 0 else _fmt(r["change_rate"], "{:+.1%}", na)}
-                       for r in leads])
+                       for r in leads.get(cid, [])])
         blocks.append(block)
     return {"t": t, "lang": lang, "audience": audience, "ranking": ranking,
             "dim_labels": [d["name_zh"] if lang == "zh" else d["name_en"] for d in dims], "median": median,
