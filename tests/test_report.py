@@ -146,24 +146,6 @@ def test_a_trend_chart_drawn_after_others_equals_the_one_drawn_on_its_own(tmp_pa
     assert pixels(drawn[2]) != pixels(drawn[3])
 
 
-
-def test_a_chart_png_reads_back_as_the_pixels_and_dpi_it_was_written_with(tmp_path):
-    """write_image encodes the PNG itself (flows/render/report.py): a reader must get exactly the chart back."""
-    from PIL import Image
-
-    from flows.render import report as page
-
-    rng = np.random.default_rng(7)
-    noisy = rng.integers(0, 256, size=(37, 53, 3), dtype=np.uint8)
-    noisy[:10] = 255        # a flat band, as charts have, beside pixels no filter can predict
-    path = page.write_image(Image.fromarray(noisy, "RGB"), tmp_path / "c.png", 110)
-    with Image.open(path) as back:
-        assert (back.mode, back.size, back.info["dpi"]) == ("RGB", (53, 37), pytest.approx((110, 110), abs=0.01))
-        assert np.array_equal(np.asarray(back), noisy)
-    with pytest.raises(ValueError, match="a chart image is RGB, not RGBA"):
-        page.write_image(Image.new("RGBA", (2, 2)), tmp_path / "d.png", 110)
-
-
 def test_methodology_comes_from_the_registry(internal):
     from flows.support.registry import registry
 
