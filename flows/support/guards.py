@@ -9,6 +9,7 @@ column), before any reader allocates for it. Limits are generous for real bureau
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -32,11 +33,81 @@ _CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"")
 _ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=\"([0-9]{1,7})\"")
 
 
+# Any r="…" attribute whose column letters or row number (leading zeros aside) may exceed the maxima so
+# far: a superset of the references _CELL_REF / _ROW_REF can return, found by one scan in C. Built per
+# (row, column) pair by _beyond; the text around each hit is then read with the exact patterns above.
+_SEED_BYTES = 64 * 1024          # the end of a block read exactly first: with rows in order it holds the maxima
+_MAX_HITS = 16                   # hits per block before the block is read exactly from there on
+_MAX_SPAN = 64 * 1024            # bytes of one tag read back from a hit before the same
+
+
 def _column_number(letters: bytes) -> int:
     n = 0
     for ch in letters:
         n = n * 26 + ch - 64
     return n
+
+
+def _column_letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _greater(value: str, alphabet: str, longest: int) -> str:
+    """Regex alternatives for the strings of `alphabet` (at most `longest` long, no leading zero) that
+    sort above `value` as numbers do: longer ones, or as long and larger at the first differing place."""
+    first, last = alphabet[0], alphabet[-1]
+    lead = alphabet.lstrip("0")[0]
+    options = [f"[{lead}-{last}][{first}-{last}]{{{len(value)},{longest - 1}}}"] if len(value) < longest else []
+    for i, ch in enumerate(value):
+        above = alphabet[alphabet.index(ch) + 1:]
+        if above:
+            options.append(f"{value[:i]}[{above[0]}-{last}][{first}-{last}]{{{len(value) - i - 1}}}")
+    return "|".join(options) or "(?!)"
+
+
+@functools.lru_cache(maxsize=64)
+def _beyond(max_row: int, max_col: int) -> re.Pattern[bytes]:
+    """The r="…" references with a row above max_row or a column above max_col (no word boundary before
+    the r: a superset is safe, every hit is read exactly)."""
+    rows = _greater(str(max_row), "0123456789", 7) if max_row else "[1-9][0-9]*"
+    columns = _greater(_column_letters(max_col), "ABCDEFGHIJKLMNOPQRSTUVWXYZ", 3) if max_col else "[A-Z]{1,3}"
+    return re.compile(rf'r="(?:[A-Z]{{0,3}}(?=[0-9]{{1,7}}")0*(?:{rows})|(?:{columns})[0-9]{{1,7}})"'.encode())
+
+
+def _exact_extent(head: bytes, start: int, end: int, max_row: int, max_col: int) -> tuple[int, int]:
+    """The maxima raised by the cell and row references _CELL_REF and _ROW_REF find in head[start:end]
+    (a match there is a match in the whole block: pos/endpos keep what precedes start)."""
+    refs = _CELL_REF.findall(head, start, end)      # (column letters, row) per cell; the maxima over the
+    if refs:                                        # distinct values
+        letters, numbers = zip(*refs, strict=True)
+        max_col = max(max_col, max(map(_column_number, set(letters))))
+        max_row = max(max_row, max(map(int, set(numbers))))
+    return max(max_row, max(map(int, set(_ROW_REF.findall(head, start, end))), default=0)), max_col
+
+
+def _block_extent(head: bytes, max_row: int, max_col: int) -> tuple[int, int]:
+    """The maxima of the cells' and rows' references over head (whole tags only) and the maxima before it,
+    exactly as _exact_extent over the whole block, without a Python object per cell: read the block's end
+    exactly (its last rows hold the maxima when rows are in order), then search for any reference beyond
+    those and read the tag around each hit exactly. A tag cannot span a '>', so every reference that counts
+    lies in the text from the last '>' before it. Many hits or a long tag (a hostile or unordered sheet):
+    the rest of the block is read exactly, as it was before this shortcut."""
+    max_row, max_col = _exact_extent(head, max(0, len(head) - _SEED_BYTES), len(head), max_row, max_col)
+    pos = 0
+    for _ in range(_MAX_HITS):
+        hit = _beyond(max_row, max_col).search(head, pos)
+        if hit is None:
+            return max_row, max_col
+        tag = head.rfind(b">", 0, hit.start()) + 1
+        if hit.start() - tag > _MAX_SPAN:
+            break
+        max_row, max_col = _exact_extent(head, tag, hit.end(), max_row, max_col)
+        pos = hit.end()
+    return _exact_extent(head, head.rfind(b">", 0, pos) + 1, len(head), max_row, max_col)
 
 
 def _first_sheet_member(z: zipfile.ZipFile) -> str | None:
@@ -85,12 +156,7 @@ def check_xlsx(path: Path, file_name: str) -> None:
                 text = carry + block
                 cut = text.rfind(b"<")            # a tag cut by the block boundary is read with the next block
                 head, carry = (text[:cut], text[cut:]) if cut > 0 else (text, b"")
-                refs = _CELL_REF.findall(head)        # (column letters, row) per cell; the maxima over the
-                if refs:                              # distinct values: no Python step per cell
-                    letters, numbers = zip(*refs, strict=True)
-                    max_col = max(max_col, max(map(_column_number, set(letters))))
-                    max_row = max(max_row, max(map(int, set(numbers))))
-                max_row = max(max_row, max(map(int, set(_ROW_REF.findall(head))), default=0))
+                max_row, max_col = _block_extent(head, max_row, max_col)
                 if max_row * max(max_col, 1) > MAX_SHEET_CELLS:
                     raise FileRejected("sheet_too_large", (
                         f"{file_name}：第一个工作表的范围达到{max_row:,}行×{max_col:,}列，"
