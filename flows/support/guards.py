@@ -38,7 +38,7 @@ _ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=\"([0-9]{1,7})\"")
 # (row, column) pair by _beyond; the text around each hit is then read with the exact patterns above.
 _SEED_BYTES = 64 * 1024          # the end of a block read exactly first: with rows in order it holds the maxima
 _MAX_HITS = 16                   # hits per block before the block is read exactly from there on
-_MAX_SPAN = 64 * 1024            # bytes of one tag read back from a hit before the same
+_MAX_SPAN = 64 * 1024            # a longer tag before a hit: the rest of the block is read exactly
 
 
 def _column_number(letters: bytes) -> int:
