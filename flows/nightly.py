@@ -22,6 +22,7 @@ from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.settings import PREFECT_UI_URL
 from prefect.task_runners import TaskRunner
 
 from flows.stages import s06_load as loader
@@ -322,7 +323,8 @@ def _artifact(summary: NightSummary) -> None:
 
 def _notify_failure(summary: NightSummary) -> None:
     """Tell someone: a failed night is otherwise only visible to whoever opens the Prefect UI."""
-    url = flow_run.ui_url or "(Prefect UI)"
+    # a temporary server has no UI (no UI URL): the run's id is what can be looked up
+    url = flow_run.ui_url if PREFECT_UI_URL.value() else f"Prefect flow run {flow_run.id}"
     subject = f"clusterwatch 夜间运行失败 / nightly run failed: {summary.stage}"
     text = (f"{subject}\n\n"
             f"阶段 / stage: {summary.stage}\n"
