@@ -8,10 +8,12 @@ simply run again. One Prefect task per stage, and one per inbox file for the ing
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import time
 from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -201,11 +203,12 @@ def snapshot_task(con: duckdb.DuckDBPyConnection, periods: set[date], out_dir: P
 
 
 @task(name="alerts", cache_policy=NO_CACHE)
-def alerts_task(con: duckdb.DuckDBPyConnection, reports: Path, periods: set[date]) -> AlertSummary:
+def alerts_task(con: duckdb.DuckDBPyConnection, reports: Path, periods: set[date],
+                html_pool: Executor) -> AlertSummary:
     """Threshold and drift alerts for every month (evaluated again where the recomputed `periods` reach);
-    new and resolved ones of the latest month are queued."""
+    new and resolved ones of the latest month are queued. The drift HTML renders in `html_pool` meanwhile."""
     with in_transaction(con):
-        return evaluate_alerts(con, reports_dir=reports, recomputed=periods)
+        return evaluate_alerts(con, reports_dir=reports, recomputed=periods, html_pool=html_pool)
 
 
 @task(name="report", cache_policy=NO_CACHE)
@@ -381,9 +384,11 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             shutil.rmtree(staging, ignore_errors=True)
         # Great Expectations re-checks the night's verdicts (one run per kind) beside indicators, snapshot and
         # alerts, which do not read its counts: its Python work overlaps their DuckDB work. The report waits for
-        # it, since it says whether the two engines agreed.
+        # it, since it says whether the two engines agreed. The drift stage's Evidently HTML, which nothing
+        # later reads, renders in a process of its own beside the report (flows.stages.s09_drift).
         gx_con = con.cursor()
         checks = validate_gx_task.submit(gx_con, run_id, session)
+        html_pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
         try:
             with summary.timed("indicators"):
                 periods = retrying(indicators_task)(con, run_id)
@@ -391,7 +396,7 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             with summary.timed("snapshot"):
                 summary.snapshots = retrying(snapshot_task)(con, periods, reports / "maps")
             with summary.timed("alerts"):
-                summary.alerts = retrying(alerts_task)(con, reports, periods)
+                summary.alerts = retrying(alerts_task)(con, reports, periods, html_pool)
             logger.info("%s", summary.alerts)
             with summary.timed("checks"):       # the report states whether GX confirmed the verdicts: wait for it
                 logger.info("Great Expectations: %d runs for %d files", checks.result(), len(landed))
@@ -403,9 +408,13 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
                 summary.reports = retrying(report_task)(con, reports)
             with summary.timed("checks"):
                 summary.data_docs = retrying(data_docs_task)(run_id, reports)
+            if summary.alerts.drift is not None:
+                with summary.timed("drift html"):       # what of it the report stage did not hide
+                    summary.alerts.drift.wait_html()
         finally:
             checks.wait()       # a failed stage must not drop the building copy while GX still writes to it
             gx_con.close()
+            html_pool.shutdown(cancel_futures=True)
         with summary.timed("deliver"):
             summary.delivery = deliver_task(con, warehouse)
         logger.info("delivery: %s", summary.delivery)
