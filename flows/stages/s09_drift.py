@@ -74,11 +74,11 @@ def _months_back(period: dt.date, n: int) -> dt.date:
 
 
 def _input(con: duckdb.DuckDBPyConnection, kind: str, start: dt.date, end: dt.date,
-           clusters: list[str] | None = None) -> pl.DataFrame:
-    """The kind's firm values of months start..end (of `clusters` only, if given); `month` counts months from
-    start."""
+           clusters: list[str] | None = None, months: list[int] | None = None) -> pl.DataFrame:
+    """The kind's firm values of months start..end (of `clusters` only and of `months` only, if given); `month`
+    and `months` count months from start."""
     (statement,) = sql_statements(f"drift_input_{kind}")
-    return con.execute(statement, {"from": start, "to": end, "clusters": clusters}).pl()
+    return con.execute(statement, {"from": start, "to": end, "clusters": clusters, "months": months}).pl()
 
 
 def _values(column: pl.Series) -> np.ndarray:
@@ -144,9 +144,14 @@ def compute(con: duckdb.DuckDBPyConnection, periods: list[dt.date], cfg: dict, k
     start, end = _months_back(min(periods), max(12, n_ref)), max(periods)
     n_months = (end.year - start.year) * 12 + end.month - start.month + 1
     targets = sorted({(p.year - start.year) * 12 + p.month - start.month for p in periods})
+    # The months a target's tests read: itself, its trailing months and the month a year earlier. A night that
+    # scores one new month reads 8 of the 13 months before it; where the targets need every month (a first
+    # night), all are read as one range.
+    needed = sorted({m for t in targets for m in (t - 12, *range(t - n_ref, t + 1)) if m >= 0})
+    months = None if len(needed) == n_months else needed
     rows: list[tuple] = []
     for kind, spec in kinds.items():
-        by_cluster = _input(con, kind, start, end).partition_by("cluster_id", as_dict=True)
+        by_cluster = _input(con, kind, start, end, months=months).partition_by("cluster_id", as_dict=True)
         for (cluster,), frame in sorted(by_cluster.items()):
             months = frame["month"].to_numpy()
             for column in spec["columns"]:
