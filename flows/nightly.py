@@ -39,7 +39,7 @@ from flows.stages.s11_report import ReportFiles, report_stage
 from flows.stages.s12_deliver import DeliveryReport, SentLog, flush, flush_published, load_settings, send_notice
 from flows.support.settings import DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, landing_for, release
 from flows.support.staging import staging_for, write_reference
-from flows.support.warehouse import building, migrations, query_one, rows, run_sql, schema_version
+from flows.support.warehouse import building, migrations, query_one, release_cache, rows, run_sql, schema_version
 
 
 @dataclass
@@ -255,6 +255,7 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: int, landed: list[LandedFile]
     run_sql(con, "load_begin")      # one commit per file, without a checkpoint at most of them
     if runner is None:
         for item in landed:
+            release_cache(con)      # the file's frames are about to take the memory: DuckDB's cache gives way
             yield apply_staged(con, run_id, ingest_task(item, run_id, con, staging, today, limit), session)
         return
     for n, wave in enumerate(waves([item.kind for item in landed])):
