@@ -1,9 +1,10 @@
 """Drift stage at scale: wall time, CPU time and peak RSS of flows.stages.s09_drift over a generated warehouse.
 
-Usage: .venv/bin/python bench/bench_drift.py WAREHOUSE.duckdb [--months N]
+Usage: .venv/bin/python bench/bench_drift.py WAREHOUSE.duckdb [--months N] [--tmp DIR]
 WAREHOUSE is a warehouse built by the nightly flow (e.g. from `clusterwatch sample --scale province`);
-it is copied, never written. --months limits the evaluation to the last N months (a nightly increment);
-without it every month is scored, as on a first night.
+it is copied, never written: the copy goes in a fresh folder under --tmp (default: the system's temporary
+folder), is opened with the night's DuckDB memory limit, and is deleted at the end. --months limits the
+evaluation to the last N months (a nightly increment); without it every month is scored, as on a first night.
 
 Timed: drift.run (scores for the months → mart.drift_results, the rule over all stored scores, then the
 latest month's Evidently HTML) and alerts.conditions, the rest of the alert stage's drift work (unit-jump
@@ -25,6 +26,7 @@ import duckdb
 
 from flows.stages import s09_drift as drift
 from flows.stages import s10_alerts as alerts
+from flows.support.settings import DUCKDB_MEMORY_LIMIT
 
 
 def cpu_seconds() -> float:
@@ -36,12 +38,13 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("warehouse", type=Path)
     ap.add_argument("--months", type=int, default=0, help="only the last N months (0 = every month)")
+    ap.add_argument("--tmp", type=Path, default=None, help="where the copy is made (a folder with room for it)")
     args = ap.parse_args()
     cfg = alerts.config()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         db = Path(tmp) / "w.duckdb"
         shutil.copyfile(args.warehouse, db)
-        con = duckdb.connect(str(db))
+        con = duckdb.connect(str(db), config={"memory_limit": DUCKDB_MEMORY_LIMIT})
         months = [r[0] for r in con.execute("SELECT DISTINCT period FROM mart.cluster_indicators ORDER BY 1")
                   .fetchall()]
         months = months[-args.months:] if args.months else months

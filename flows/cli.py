@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import re
+import socket
+import subprocess
 import sys
-import threading
 import time
 import traceback
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -61,22 +66,97 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
-def _boot_prefect_server() -> threading.Thread | None:
-    """Boot Prefect's temporary local server in the background while the pipeline's libraries import.
+class TemporaryServer:
+    """Prefect's temporary API server for one `clusterwatch run`, started before anything of Prefect is imported.
 
-    With no PREFECT_API_URL, the first flow call starts a server (≈7 s) and only then runs; importing the
-    pipeline (≈4 s) can overlap it. The flow then finds it running (one server per process); if booting
-    fails here, the flow call starts it itself and reports why.
+    It is the server Prefect itself would start on the flow's first API call (its SubprocessASGIServer: uvicorn
+    serving prefect.server.api.server:create_app, UI off), but Prefect starts it only after the pipeline's imports
+    (≈3 s) and after importing the server module into this process as well (≈2 s). Started first, its boot (≈3 s:
+    an interpreter importing the server, the database check) overlaps all of that. Stopped at exit, after
+    Prefect's own exit handlers have sent their last events and logs to it.
     """
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
 
-    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+    # uvicorn's exit status when it cannot start, e.g. the port was taken after we found it free
+    STARTUP_FAILURE = 3
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+        self.port = 0
+        self._spawn()
+        atexit.register(self.stop)     # registered before Prefect's handlers, so it runs after them
+
+    def _spawn(self) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+               "PREFECT__SERVER_FINAL": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app", "--host",
+             "127.0.0.1", "--port", str(self.port), "--log-level", "error", "--lifespan", "on"], env=env)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def wait(self, timeout_s: float) -> None:
+        """Until the server answers its health check; a server that exits or stays silent is an error."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            status = self.process.poll()
+            if status == self.STARTUP_FAILURE:
+                self._spawn()          # the port was taken meanwhile: another one, as Prefect does
+                continue
+            if status is not None:
+                raise RuntimeError(f"the temporary Prefect server exited with status {status} while starting")
+            try:
+                with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"the temporary Prefect server at {self.api_url} did not answer within "
+                                   f"{timeout_s:.0f} s")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+def boot_prefect_server() -> TemporaryServer | None:
+    """Start the temporary server now, while the pipeline imports, unless a server is named or Prefect is already
+    imported (a test harness, an embedding program: Prefect's own settings decide there, as always)."""
+    if os.environ.get("PREFECT_API_URL") or "prefect" in sys.modules:
         return None
-    from prefect.server.api.server import SubprocessASGIServer
+    return TemporaryServer()
 
-    thread = threading.Thread(target=SubprocessASGIServer().start, name="prefect-server-boot", daemon=True)
-    thread.start()
-    return thread
+
+@contextmanager
+def prefect_api(server: TemporaryServer | None) -> Iterator[None]:
+    """Flows run in this block use the server boot_prefect_server started. Where Prefect's settings (a profile)
+    name a server or disable temporary ones, that server is stopped unused and Prefect decides as it always does."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED, PREFECT_UI_URL, temporary_settings
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as STARTUP_TIMEOUT
+
+    if server is not None and (PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value()):
+        server.stop()
+        server = None
+    if server is None:
+        yield
+        return
+    server.wait(STARTUP_TIMEOUT.value())
+    # No UI URL: the temporary server serves no UI and is gone after the run (as Prefect's own temporary one)
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url, PREFECT_UI_URL: ""}):
+        yield
 
 
 def worker_count(text: str) -> int:
@@ -110,13 +190,12 @@ def add_dask_options(parser: argparse.ArgumentParser) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     _quiet_prefect()
-    booting = _boot_prefect_server()
+    server = boot_prefect_server()
     from flows.nightly import nightly
 
-    if booting is not None:
-        booting.join()
-    summary = nightly(inbox=args.inbox, warehouse=args.warehouse, reports=args.reports, workers=args.workers,
-                      dask_address=args.dask)
+    with prefect_api(server):
+        summary = nightly(inbox=args.inbox, warehouse=args.warehouse, reports=args.reports, workers=args.workers,
+                          dask_address=args.dask)
     print(f"inbox      {summary.inbox}  ({summary.files_seen} files)")
     for entry in summary.refused:
         print(f"refused    {entry.path}: {entry.refused}")

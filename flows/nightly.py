@@ -8,10 +8,12 @@ simply run again. One Prefect task per stage, and one per inbox file for the ing
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import time
 from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,6 +24,7 @@ from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.settings import PREFECT_UI_URL
 from prefect.task_runners import TaskRunner
 
 from flows.stages import s06_load as loader
@@ -36,7 +39,7 @@ from flows.stages.s11_report import ReportFiles, report_stage
 from flows.stages.s12_deliver import DeliveryReport, SentLog, flush, flush_published, load_settings, send_notice
 from flows.support.settings import DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, landing_for, release
 from flows.support.staging import staging_for, write_reference
-from flows.support.warehouse import building, migrations, query_one, rows, run_sql, schema_version
+from flows.support.warehouse import building, migrations, query_one, release_cache, rows, run_sql, schema_version
 
 
 @dataclass
@@ -200,11 +203,12 @@ def snapshot_task(con: duckdb.DuckDBPyConnection, periods: set[date], out_dir: P
 
 
 @task(name="alerts", cache_policy=NO_CACHE)
-def alerts_task(con: duckdb.DuckDBPyConnection, reports: Path, periods: set[date]) -> AlertSummary:
+def alerts_task(con: duckdb.DuckDBPyConnection, reports: Path, periods: set[date],
+                html_pool: Executor) -> AlertSummary:
     """Threshold and drift alerts for every month (evaluated again where the recomputed `periods` reach);
-    new and resolved ones of the latest month are queued."""
+    new and resolved ones of the latest month are queued. The drift HTML renders in `html_pool` meanwhile."""
     with in_transaction(con):
-        return evaluate_alerts(con, reports_dir=reports, recomputed=periods)
+        return evaluate_alerts(con, reports_dir=reports, recomputed=periods, html_pool=html_pool)
 
 
 @task(name="report", cache_policy=NO_CACHE)
@@ -251,6 +255,7 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: int, landed: list[LandedFile]
     run_sql(con, "load_begin")      # one commit per file, without a checkpoint at most of them
     if runner is None:
         for item in landed:
+            release_cache(con)      # the file's frames are about to take the memory: DuckDB's cache gives way
             yield apply_staged(con, run_id, ingest_task(item, run_id, con, staging, today, limit), session)
         return
     for n, wave in enumerate(waves([item.kind for item in landed])):
@@ -322,7 +327,8 @@ def _artifact(summary: NightSummary) -> None:
 
 def _notify_failure(summary: NightSummary) -> None:
     """Tell someone: a failed night is otherwise only visible to whoever opens the Prefect UI."""
-    url = flow_run.ui_url or "(Prefect UI)"
+    # a temporary server has no UI (no UI URL): the run's id is what can be looked up
+    url = flow_run.ui_url if PREFECT_UI_URL.value() else f"Prefect flow run {flow_run.id}"
     subject = f"clusterwatch 夜间运行失败 / nightly run failed: {summary.stage}"
     text = (f"{subject}\n\n"
             f"阶段 / stage: {summary.stage}\n"
@@ -379,9 +385,11 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             shutil.rmtree(staging, ignore_errors=True)
         # Great Expectations re-checks the night's verdicts (one run per kind) beside indicators, snapshot and
         # alerts, which do not read its counts: its Python work overlaps their DuckDB work. The report waits for
-        # it, since it says whether the two engines agreed.
+        # it, since it says whether the two engines agreed. The drift stage's Evidently HTML, which nothing
+        # later reads, renders in a process of its own beside the report (flows.stages.s09_drift).
         gx_con = con.cursor()
         checks = validate_gx_task.submit(gx_con, run_id, session)
+        html_pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
         try:
             with summary.timed("indicators"):
                 periods = retrying(indicators_task)(con, run_id)
@@ -389,7 +397,7 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             with summary.timed("snapshot"):
                 summary.snapshots = retrying(snapshot_task)(con, periods, reports / "maps")
             with summary.timed("alerts"):
-                summary.alerts = retrying(alerts_task)(con, reports, periods)
+                summary.alerts = retrying(alerts_task)(con, reports, periods, html_pool)
             logger.info("%s", summary.alerts)
             with summary.timed("checks"):       # the report states whether GX confirmed the verdicts: wait for it
                 logger.info("Great Expectations: %d runs for %d files", checks.result(), len(landed))
@@ -401,9 +409,13 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
                 summary.reports = retrying(report_task)(con, reports)
             with summary.timed("checks"):
                 summary.data_docs = retrying(data_docs_task)(run_id, reports)
+            if summary.alerts.drift is not None:
+                with summary.timed("drift html"):       # what of it the report stage did not hide
+                    summary.alerts.drift.wait_html()
         finally:
             checks.wait()       # a failed stage must not drop the building copy while GX still writes to it
             gx_con.close()
+            html_pool.shutdown(cancel_futures=True)
         with summary.timed("deliver"):
             summary.delivery = deliver_task(con, warehouse)
         logger.info("delivery: %s", summary.delivery)

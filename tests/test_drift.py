@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 import duckdb
 import numpy as np
@@ -98,13 +100,17 @@ def test_a_nightly_month_scores_as_the_first_night(warehouse):
     pd.testing.assert_frame_equal(first[first["period"] == MONTHS[-1]].reset_index(drop=True), nightly)
 
 
-def test_html_report_shows_the_stored_scores(warehouse, tmp_path):
-    """The Evidently Report of the latest month computes its own scores: they are the stored ones."""
+def test_html_report_rendered_in_its_own_process_shows_the_stored_scores(warehouse, tmp_path):
+    """The Evidently Report of the latest month computes its own scores: they are the stored ones. Rendered as
+    the night renders it, in a spawned process from the jobs read here."""
     cfg, kinds = config()["rules"]["data_drift"], config()["drift"]["kinds"]
     results = drift.compute(warehouse, MONTHS[-1:], cfg, kinds)
-    html = drift.render_html(warehouse, MONTHS[-1], cfg, kinds, results, pd.DataFrame(columns=drift.FLAG_COLUMNS),
-                             tmp_path)
-    assert [p.name for p in html] == ["drift_monthly.html", "drift_tax.html"]
+    jobs = drift.html_jobs(warehouse, MONTHS[-1], cfg, kinds, results, pd.DataFrame(columns=drift.FLAG_COLUMNS),
+                           tmp_path)
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        run = drift.DriftRun(pending=[pool.submit(drift.render_job, job) for job in jobs])
+        html = run.wait_html()
+    assert [p.name for p in html] == ["drift_monthly.html", "drift_tax.html"] and not run.pending
     stored = {f"{r.cluster_id}·{r.column_name}": r.score
               for r in results[results["reference"] == "trailing_6m"].itertuples()}
     for path in html:

@@ -62,3 +62,27 @@ def test_every_table_and_column_is_commented_in_chinese_and_english(tmp_path):
         zh, en = comment.split("/", 1)
         assert any("\u4e00" <= ch <= "\u9fff" for ch in zh), f"{name}: no Chinese in {comment!r}"
         assert any(ch.isascii() and ch.isalpha() for ch in en), f"{name}: no English in {comment!r}"
+
+
+def test_duckdb_drops_its_cache_for_python_work_and_keeps_the_night_limit(tmp_path):
+    """release_cache: the pool's cached blocks beyond `keep` are evicted at once (the memory DuckDB reports
+    falls) and the limit is the night's again after it; a size that is not one is refused before any SET."""
+    from flows.support.warehouse import release_cache
+
+    def limit(con) -> str:
+        return con.execute("SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'").fetchone()[0]
+
+    def used(con) -> int:
+        return con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0]
+
+    with building(tmp_path / "w.duckdb") as con:
+        night = limit(con)
+        con.execute("CREATE TABLE big AS SELECT range AS i, md5(range::VARCHAR) AS s FROM range(3000000)")
+        con.execute("CHECKPOINT")
+        con.execute("SELECT count(DISTINCT s) FROM big").fetchall()        # the table's blocks are now cached
+        cached = used(con)
+        release_cache(con, "16MB")
+        assert used(con) <= 16_000_000 < cached and limit(con) == night
+        with pytest.raises(ValueError, match="not a memory size"):
+            release_cache(con, "16MB'; DROP TABLE big; --")
+        assert limit(con) == night and con.execute("SELECT count(*) FROM big").fetchone()[0] == 3000000

@@ -21,13 +21,17 @@ sums of x and x². tests/test_drift.py checks the scores against Evidently's own
 
 The Evidently Report (the HTML an analyst opens) costs ≈0.2 s per column, nearly all of it drawing plotly
 figures, so it is rendered for the latest month only, for at most html_max_columns columns per kind (drifting
-clusters first). It is given the same data, so its scores are the stored ones.
+clusters first). It is given the same data, so its scores are the stored ones. Its input is read here (HtmlJob:
+plain arrays), and the night renders it in a process of its own (run's html_pool) beside the report stage:
+importing Evidently (≈3 s) and drawing its figures were most of a night's alert stage, and nothing later in the
+night reads the HTML.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,14 +50,22 @@ FLAG_COLUMNS = ["cluster_id", "period", "raise", "keep", "score", "kinds", "colu
 @dataclass
 class DriftRun:
     """What the drift stage computed: months, result rows, the rule per cluster and month over every stored
-    score (cluster_flags, which the alerts read), HTML reports, seconds spent (total and per step)."""
+    score (cluster_flags, which the alerts read), HTML reports (those still rendering elsewhere in `pending`
+    until wait_html), seconds spent (total and per step)."""
 
     periods: list[dt.date] = field(default_factory=list)
     rows: int = 0
     flags: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLAG_COLUMNS), repr=False)
     html: list[Path] = field(default_factory=list)
+    pending: list[Future] = field(default_factory=list, repr=False)
     seconds: float = 0.0
     steps: dict[str, float] = field(default_factory=dict)
+
+    def wait_html(self) -> list[Path]:
+        """The HTML reports once every one rendering in another process is written (its failure raises here)."""
+        while self.pending:
+            self.html.append(self.pending.pop(0).result())
+        return self.html
 
 
 def _months_back(period: dt.date, n: int) -> dt.date:
@@ -61,10 +73,12 @@ def _months_back(period: dt.date, n: int) -> dt.date:
     return dt.date(y, m + 1, 1)
 
 
-def _input(con: duckdb.DuckDBPyConnection, kind: str, start: dt.date, end: dt.date) -> pl.DataFrame:
-    """The kind's firm values of months start..end; `month` counts months from start."""
+def _input(con: duckdb.DuckDBPyConnection, kind: str, start: dt.date, end: dt.date,
+           clusters: list[str] | None = None, months: list[int] | None = None) -> pl.DataFrame:
+    """The kind's firm values of months start..end (of `clusters` only and of `months` only, if given); `month`
+    and `months` count months from start."""
     (statement,) = sql_statements(f"drift_input_{kind}")
-    return con.execute(statement, {"from": start, "to": end}).pl()
+    return con.execute(statement, {"from": start, "to": end, "clusters": clusters, "months": months}).pl()
 
 
 def _values(column: pl.Series) -> np.ndarray:
@@ -130,9 +144,14 @@ def compute(con: duckdb.DuckDBPyConnection, periods: list[dt.date], cfg: dict, k
     start, end = _months_back(min(periods), max(12, n_ref)), max(periods)
     n_months = (end.year - start.year) * 12 + end.month - start.month + 1
     targets = sorted({(p.year - start.year) * 12 + p.month - start.month for p in periods})
+    # The months a target's tests read: itself, its trailing months and the month a year earlier. A night that
+    # scores one new month reads 8 of the 13 months before it; where the targets need every month (a first
+    # night), all are read as one range.
+    needed = sorted({m for t in targets for m in (t - 12, *range(t - n_ref, t + 1)) if m >= 0})
+    months = None if len(needed) == n_months else needed
     rows: list[tuple] = []
     for kind, spec in kinds.items():
-        by_cluster = _input(con, kind, start, end).partition_by("cluster_id", as_dict=True)
+        by_cluster = _input(con, kind, start, end, months=months).partition_by("cluster_id", as_dict=True)
         for (cluster,), frame in sorted(by_cluster.items()):
             months = frame["month"].to_numpy()
             for column in spec["columns"]:
@@ -196,44 +215,71 @@ def _html_columns(results: pd.DataFrame, kind: str, period: dt.date, drifting: s
     return list(picked.head(limit).itertuples(index=False, name=None))
 
 
-def render_html(con: duckdb.DuckDBPyConnection, period: dt.date, cfg: dict, kinds: dict, results: pd.DataFrame,
-                flags: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """The Evidently Report (HTML + JSON snapshot) per kind for one month, trailing-6-month reference."""
-    # Imported here, not at module level: `import evidently` takes ≈7 s (it loads its legacy metrics,
-    # sklearn, nltk, scipy.stats), which `clusterwatch alerts` and every other reader of flows.stages.s10_alerts paid.
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.metrics import ValueDrift
+@dataclass
+class HtmlJob:
+    """One kind's Evidently Report as plain data: the picked columns' firm values of the month (current) and of
+    the trailing months (reference), by "cluster·column", and where it goes. Rendered by render_job in any
+    process: nothing in it refers to the warehouse."""
 
+    current: dict[str, np.ndarray]
+    reference: dict[str, np.ndarray]
+    method: str
+    threshold: float
+    html: Path
+
+
+def html_jobs(con: duckdb.DuckDBPyConnection, period: dt.date, cfg: dict, kinds: dict, results: pd.DataFrame,
+              flags: pd.DataFrame, out_dir: Path) -> list[HtmlJob]:
+    """The Evidently Reports of one month, trailing-6-month reference, one per kind with columns to show; reads
+    only the picked clusters' values."""
     out_dir.mkdir(parents=True, exist_ok=True)
     drifting = set(flags.loc[(flags["period"] == period) & flags["raise"], "cluster_id"]) if len(flags) else set()
-    written: list[Path] = []
+    jobs: list[HtmlJob] = []
     n_ref = int(cfg["reference_months"])
     for kind, spec in kinds.items():
         picked = _html_columns(results, kind, period, drifting, spec["columns"][0], int(cfg["html_max_columns"]))
         if not picked:
             continue
-        frame = _input(con, kind, _months_back(period, n_ref), period)
+        frame = _input(con, kind, _months_back(period, n_ref), period, sorted({c for c, _ in picked}))
         current, reference = {}, {}
         for cluster, column in picked:
             rows = frame.filter(pl.col("cluster_id") == cluster)
-            current[f"{cluster}·{column}"] = pd.Series(_values(rows.filter(pl.col("month") == n_ref)[column]))
-            reference[f"{cluster}·{column}"] = pd.Series(_values(rows.filter(pl.col("month") < n_ref)[column]))
-        definition = DataDefinition(numerical_columns=list(current))
-        report = Report([ValueDrift(column=c, method=cfg["method"], threshold=float(cfg["raise_score"]))
-                         for c in current])
-        snapshot = report.run(Dataset.from_pandas(pd.DataFrame(current), data_definition=definition),
-                              Dataset.from_pandas(pd.DataFrame(reference), data_definition=definition))
-        html = out_dir / f"drift_{kind}.html"
-        snapshot.save_html(str(html))
-        (out_dir / f"drift_{kind}.json").write_text(snapshot.json(), encoding="utf-8")
-        written.append(html)
-    return written
+            current[f"{cluster}·{column}"] = _values(rows.filter(pl.col("month") == n_ref)[column])
+            reference[f"{cluster}·{column}"] = _values(rows.filter(pl.col("month") < n_ref)[column])
+        jobs.append(HtmlJob(current, reference, cfg["method"], float(cfg["raise_score"]),
+                            out_dir / f"drift_{kind}.html"))
+    return jobs
+
+
+def render_job(job: HtmlJob) -> Path:
+    """Write one Evidently Report (HTML + JSON snapshot beside it); returns the HTML's path."""
+    # Imported here, not at module level: `import evidently` takes ≈3–7 s (it loads its legacy metrics,
+    # sklearn, nltk, scipy.stats), which `clusterwatch alerts` and every other reader of flows.stages.s10_alerts paid.
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import ValueDrift
+
+    definition = DataDefinition(numerical_columns=list(job.current))
+    report = Report([ValueDrift(column=c, method=job.method, threshold=job.threshold) for c in job.current])
+    current = pd.DataFrame({c: pd.Series(v) for c, v in job.current.items()})
+    reference = pd.DataFrame({c: pd.Series(v) for c, v in job.reference.items()})
+    snapshot = report.run(Dataset.from_pandas(current, data_definition=definition),
+                          Dataset.from_pandas(reference, data_definition=definition))
+    snapshot.save_html(str(job.html))
+    job.html.with_suffix(".json").write_text(snapshot.json(), encoding="utf-8")
+    return job.html
+
+
+def render_html(con: duckdb.DuckDBPyConnection, period: dt.date, cfg: dict, kinds: dict, results: pd.DataFrame,
+                flags: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """The Evidently Report (HTML + JSON snapshot) per kind for one month, rendered here."""
+    return [render_job(job) for job in html_jobs(con, period, cfg, kinds, results, flags, out_dir)]
 
 
 def run(con: duckdb.DuckDBPyConnection, periods: list[dt.date], latest: dt.date, cfg: dict, kinds: dict,
-        reports_dir: Path) -> DriftRun:
+        reports_dir: Path, html_pool: Executor | None = None) -> DriftRun:
     """Compute and store the months' drift scores, judge the rule over every stored score, and render the
-    HTML report for the latest month."""
+    HTML report for the latest month: here, or in `html_pool` (a process pool), in which case it is pending in
+    the result until its wait_html."""
     out = DriftRun(periods=list(periods))
     t0 = time.perf_counter()
     results = compute(con, periods, cfg, kinds)
@@ -245,8 +291,12 @@ def run(con: duckdb.DuckDBPyConnection, periods: list[dt.date], latest: dt.date,
     out.steps["rule"] = time.perf_counter() - t1
     if latest in periods:
         t2 = time.perf_counter()
-        out.html = render_html(con, latest, cfg, kinds, results, out.flags,
-                               Path(reports_dir) / "drift" / latest.strftime("%Y-%m"))
+        jobs = html_jobs(con, latest, cfg, kinds, results, out.flags,
+                         Path(reports_dir) / "drift" / latest.strftime("%Y-%m"))
+        if html_pool is None:
+            out.html = [render_job(job) for job in jobs]
+        else:
+            out.pending = [html_pool.submit(render_job, job) for job in jobs]
         out.steps["html"] = time.perf_counter() - t2
     out.seconds = time.perf_counter() - t0
     return out

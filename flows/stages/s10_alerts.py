@@ -27,6 +27,7 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -506,12 +507,14 @@ def notify(con: duckdb.DuckDBPyConnection, cfg: dict, latest: dt.date, alerts: l
 
 def evaluate_alerts(con: duckdb.DuckDBPyConnection, period: dt.date | None = None, reports_dir: Path = REPORTS_OUT,
                     settings: deliver.DeliverySettings | None = None, config_path: Path = CONFIG_PATH,
-                    recomputed: set[dt.date] | None = None) -> AlertSummary:
+                    recomputed: set[dt.date] | None = None, html_pool: Executor | None = None) -> AlertSummary:
     """Drift + threshold rules over every month up to `period` (default: the latest), upsert mart.alerts,
     queue notices for the latest month's new/resolved alerts. `con` is the night's read-write connection.
 
     recomputed: the months whose indicators the night recomputed; only the conditions they can change are
     evaluated again (None: every month, as a first night or `period` before the latest month does).
+    html_pool: where the drift stage's Evidently HTML is rendered (s09_drift.run); the caller then waits for it
+    (summary.drift.wait_html()). None: rendered here before this returns.
     """
     cfg = config(Path(config_path))
     months = _months(con)
@@ -520,7 +523,7 @@ def evaluate_alerts(con: duckdb.DuckDBPyConnection, period: dt.date | None = Non
     latest = period or months[-1]
     rule = cfg["rules"]["data_drift"]
     drift_run = drift.run(con, _drift_periods(con, months, latest), latest, rule, cfg["drift"]["kinds"],
-                          Path(reports_dir))
+                          Path(reports_dir), html_pool)
     if latest == months[-1]:
         stamp = fingerprint(cfg)
         scope = _scope(con, months, recomputed, drift_run.periods, cfg, stamp)

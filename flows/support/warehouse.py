@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from flows.support.contract import CANONICAL_UNIT, KINDS
-from flows.support.settings import DUCKDB_MEMORY_LIMIT, SQL_DIR
+from flows.support.settings import DUCKDB_MEMORY_LIMIT, DUCKDB_TASK_MEMORY_LIMIT, SQL_DIR
 
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 _LOG = logging.getLogger(__name__)
@@ -251,6 +251,21 @@ def comment_from_contract(con: duckdb.DuckDBPyConnection) -> None:
         if table in REPORTED and columns:
             for column, text in (("uscc", "统一社会信用代码 / unified social credit code"), ("period", "月份 / month")):
                 con.execute(f"COMMENT ON COLUMN {identifier(table)}.{column} IS '{text}'")
+
+
+_MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+def release_cache(con: duckdb.DuckDBPyConnection, keep: str = DUCKDB_TASK_MEMORY_LIMIT) -> None:
+    """Let DuckDB's buffer pool drop what it caches beyond `keep` now (blocks it re-reads from disk or the OS
+    page cache when needed) and grow back up to the night's DUCKDB_MEMORY_LIMIT as queries need it: for Python
+    work that is about to take much memory (settings.DUCKDB_TASK_MEMORY_LIMIT)."""
+    for size in (keep, DUCKDB_MEMORY_LIMIT):
+        if not _MEMORY_SIZE.match(size):
+            raise ValueError(f"not a memory size (e.g. 512MB, 3GB): {size!r}")
+    # A SET takes no parameter; the values are checked above. Lowering the limit evicts down to it at once.
+    con.execute(f"SET memory_limit = '{keep}'")
+    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
 
 
 def connect_readonly(path: Path) -> duckdb.DuckDBPyConnection:

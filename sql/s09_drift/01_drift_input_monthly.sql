@@ -3,6 +3,8 @@
 -- so a reporting gap that resumes with a 3-month 累计 difference is not mistaken for a distribution shift);
 -- employees is an average and taken as is. Values go through sign(x)·ln(1+|x|): firm sizes span orders of
 -- magnitude, and on the log scale a ×10 unit switch is a shift of ln 10 whatever the firm's size.
+-- $clusters: only these clusters (the Evidently report's), NULL for every cluster; $months: only these
+-- months, counted from $from (those a night's scores read), NULL for every month from $from to $to.
 -- reads: core.firm_monthly, core.firms
 -- writes: (none)
 SELECT f.cluster_id, datediff('month', $from::DATE, m.period)::INTEGER AS month,
@@ -15,4 +17,7 @@ SELECT f.cluster_id, datediff('month', $from::DATE, m.period)::INTEGER AS month,
        sign(m.rd_expense / m.span_months) * ln(1 + abs(m.rd_expense / m.span_months)) AS rd_expense
 FROM core.firm_monthly m JOIN core.firms f USING (uscc)
 WHERE m.period BETWEEN $from AND $to AND f.cluster_id IS NOT NULL
+  AND ($clusters::VARCHAR[] IS NULL OR list_contains($clusters::VARCHAR[], f.cluster_id))
+  AND ($months::INTEGER[] IS NULL
+       OR list_contains($months::INTEGER[], datediff('month', $from::DATE, m.period)::INTEGER))
 ORDER BY f.cluster_id, m.period, m.uscc;
