@@ -7,7 +7,7 @@
 -- bounds.lo_ttm..hi and only those (cluster, supplier) pairs.
 -- reads: adcode_names, bounds, cfg_chain, chain_firm, chain_located, cluster_map, firm_ttm, grid, tp,
 --        core.procurement, work.chain_flow_month, work.chain_supplier_month
--- writes: chain_flow_ttm, lead_buyers, lead_prev, lead_rank, lead_rows, lead_ttm, mart.chain_flows,
+-- writes: chain_flow_ttm, lead_buyers, lead_per_key, lead_prev, lead_rank, lead_rows, lead_ttm, mart.chain_flows,
 --         mart.chain_segments, mart.supply_leads
 
 DELETE FROM mart.chain_segments
@@ -104,18 +104,52 @@ FROM s JOIN peers p USING (cluster_id, period, segment);
 -- the floating-point sum, and ties go by supplier_key. Names, location and the segments supplied are then read
 -- for the kept leads only; the window a year earlier likewise (lead_prev). Only the suppliers at or above the
 -- max_leads-th rounded amount of their cluster and target (cut: a top-N per group, max(x, n)) are sorted to rank.
+-- Most suppliers sell to a cluster in one month only, far below its leads, so before the window sums a supplier is
+-- dropped when no window can lift it to the cut (exactly: both bounds are exact DECIMAL sums, and round(x, 6) of a
+-- DOUBLE never decreases as x grows). Its TTM amount at any target is at most pos, the sum of its positive
+-- months in lo_ttm..hi; the max_leads-th amount at target m is at least floor_m, the max_leads-th of the lower
+-- bounds lb = amount in m + the supplier's negative months other than m (max_leads distinct suppliers reach
+-- theirs). A supplier with round(pos, 6) below every target's floor_m of its cluster is never kept; a cluster
+-- with a target of fewer than max_leads suppliers in its month (floor NULL) and a supplier with a NULL month are
+-- kept whole.
+CREATE OR REPLACE TEMP TABLE lead_per_key AS
+SELECT cidx, period, supplier_key, sum(amount::DECIMAL(38,12)) AS amount
+FROM work.chain_supplier_month
+WHERE period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)
+GROUP BY ALL;
+
 CREATE OR REPLACE TEMP TABLE lead_rank AS
-WITH per_key AS (
-    SELECT cidx, period, supplier_key, sum(amount::DECIMAL(38,12)) AS amount
-    FROM work.chain_supplier_month
-    WHERE period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)
+WITH key_bounds AS (
+    SELECT cidx, supplier_key, sum(greatest(amount, 0)) AS pos, coalesce(sum(least(amount, 0)), 0) AS neg,
+           count(*) > count(amount) AS has_null
+    FROM lead_per_key GROUP BY ALL
+),
+floors AS (
+    SELECT g.period, c.cidx,
+           CASE WHEN count(k.lb) >= (SELECT max_leads FROM cfg_chain)
+                THEN list_min(max(round(k.lb::DOUBLE, 6), (SELECT max_leads FROM cfg_chain))) END AS floor_m
+    FROM grid g
+    JOIN cluster_map c USING (cluster_id)
+    LEFT JOIN (SELECT k.cidx, k.period, k.amount + b.neg - least(k.amount, 0) AS lb
+               FROM lead_per_key k JOIN key_bounds b USING (cidx, supplier_key)) k
+           ON k.cidx = c.cidx AND k.period = g.period
     GROUP BY ALL
+),
+cluster_floor AS (
+    SELECT cidx, CASE WHEN bool_and(floor_m IS NOT NULL) THEN min(floor_m) END AS floor_all
+    FROM floors GROUP BY ALL
+),
+kept AS (
+    SELECT b.cidx, b.supplier_key
+    FROM key_bounds b LEFT JOIN cluster_floor f USING (cidx)
+    WHERE b.has_null OR f.floor_all IS NULL OR round(b.pos::DOUBLE, 6) >= f.floor_all
 ),
 cur AS (
     SELECT g.cluster_id, c.cidx, g.period, k.supplier_key, sum(k.amount)::DOUBLE AS amount
     FROM grid g
     JOIN cluster_map c USING (cluster_id)
-    JOIN per_key k ON k.cidx = c.cidx AND k.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
+    JOIN (SELECT * FROM lead_per_key SEMI JOIN kept USING (cidx, supplier_key)) k
+      ON k.cidx = c.cidx AND k.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
     GROUP BY ALL
 ),
 cut AS (
@@ -205,4 +239,4 @@ LEFT JOIN lead_buyers b USING (cluster_id, period, supplier_key)
 LEFT JOIN adcode_names pv ON pv.prefix = left(l.supplier_adcode, 2)
 LEFT JOIN adcode_names ci ON ci.prefix = left(l.supplier_adcode, 4);
 
-DROP TABLE lead_rank; DROP TABLE lead_ttm; DROP TABLE lead_prev; DROP TABLE lead_rows; DROP TABLE lead_buyers;
+DROP TABLE lead_per_key; DROP TABLE lead_rank; DROP TABLE lead_ttm; DROP TABLE lead_prev; DROP TABLE lead_rows; DROP TABLE lead_buyers;
