@@ -1,17 +1,12 @@
--- indicators_chain_month.sql: the supply-chain aggregates of one month ($month, kept in temp table month_now; flows/stages/s07_indicators.py runs it
--- for every rebuilt month, so memory stays bounded by a month of rows): the month's rows of the stored tables
--- (indicators_chain_work.sql) are replaced from one scan of core.procurement (chain_located,
--- indicators_chain_maps.sql).
--- reads: chain_located
--- writes: chain_rows, month_now, work.chain_flow_month, work.chain_supplier_month
-
-CREATE OR REPLACE TEMP TABLE month_now AS SELECT $month::DATE AS period;
+-- indicators_chain_month.sql: the supply-chain aggregates of one month (month_now), run by
+-- flows/stages/s07_indicators.py right after sql/indicators_proc_month.sql for every rebuilt month, so memory stays
+-- bounded by a month of rows: the month's rows of the stored tables (indicators_chain_work.sql) are replaced
+-- from the month's located procurement rows (chain_rows, from that file's one scan of core.procurement).
+-- reads: chain_rows, month_now
+-- writes: chain_rows, work.chain_flow_month, work.chain_supplier_month
 
 DELETE FROM work.chain_flow_month WHERE period = (SELECT period FROM month_now);
 DELETE FROM work.chain_supplier_month WHERE period = (SELECT period FROM month_now);
-
-CREATE OR REPLACE TEMP TABLE chain_rows AS
-SELECT * FROM chain_located('core.procurement', (SELECT period FROM month_now), (SELECT period FROM month_now));
 
 INSERT INTO work.chain_flow_month
 SELECT cidx, (SELECT period FROM month_now), buyer_segment, supplier_group,
