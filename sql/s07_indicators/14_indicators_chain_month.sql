@@ -19,8 +19,7 @@ FROM chain_rows
 GROUP BY ALL;
 
 INSERT INTO work.chain_supplier_month
-SELECT cidx, (SELECT period FROM month_now), supplier_key, buyer_segment, sum(amount::DECIMAL(38,12))::DOUBLE, count(*), min(supplier_name), min(supplier_uscc),
-       min(supplier_adcode)
+SELECT cidx, (SELECT period FROM month_now), supplier_key, buyer_segment, sum(amount::DECIMAL(38,12))::DOUBLE, count(*)
 FROM chain_rows
 WHERE supplier_group IN ('province', 'other_province', 'unknown') AND supplier_key IS NOT NULL
 GROUP BY ALL;
