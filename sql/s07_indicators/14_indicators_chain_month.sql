@@ -1,12 +1,10 @@
 -- indicators_chain_month.sql: the supply-chain aggregates of one month (month_now), run by
 -- flows/stages/s07_indicators.py right after sql/indicators_proc_month.sql for every rebuilt month, so memory stays
--- bounded by a month of rows: the month's rows of the stored tables (indicators_chain_work.sql) are replaced
--- from the month's located procurement rows (chain_rows, from that file's one scan of core.procurement).
+-- bounded by a month of rows: the month's rows of the stored tables (indicators_chain_work.sql), deleted for all
+-- months of sp by sql/indicators_proc_begin.sql, are inserted from the month's located procurement rows
+-- (chain_rows, from that file's one scan of core.procurement).
 -- reads: chain_rows, month_now
 -- writes: chain_rows, work.chain_flow_month, work.chain_supplier_month
-
-DELETE FROM work.chain_flow_month WHERE period = (SELECT period FROM month_now);
-DELETE FROM work.chain_supplier_month WHERE period = (SELECT period FROM month_now);
 
 INSERT INTO work.chain_flow_month
 SELECT cidx, (SELECT period FROM month_now), buyer_segment, supplier_group,
