@@ -17,13 +17,15 @@ bench prints. --statements N lists the slowest SQL statements (file:statement nu
 On a published warehouse (e.g. bench_ingest's after night 2), the stage again as that night ran it:
 
     .venv/bin/python bench/bench_indicators.py --warehouse W.duckdb [--full | --months 2025-12,…] [--statements N]
+    .venv/bin/python bench/bench_indicators.py --warehouse W.duckdb --then-incremental   # both, this code's layout
 
 W is copied (beside it, or into --workdir), never written. The months the last run changed (meta.changes; or
 --months) are first taken out of the stored procurement inputs (work.proc_buyer_month, work.proc_local_supplier),
 as they were before a night that brought them new; then update_indicators runs for them, or for everything with
 --full. --as-current first records the stored marts and work tables as computed by this checkout's code, so a
 change to the stage's SQL (which forces a full recompute) can be timed on the incremental path; use it only when
-the change keeps the work tables' layout, and never on a warehouse you keep.
+the change keeps the work tables' layout, and never on a warehouse you keep. --then-incremental times a full
+recompute and then, on the work tables it left (so also a changed layout), the last night's months incremental.
 Prints wall, CPU, peak RSS and the load average, and the seconds per SQL file. To time another checkout's code
 (a baseline), put it first on the path: PYTHONPATH=/path/to/checkout .venv/bin/python bench/bench_indicators.py …
 """
@@ -186,8 +188,10 @@ def cpu_seconds() -> float:
 
 
 def on_warehouse(path: Path, full: bool, months: set[dt.date] | None, workdir: Path | None, statements: int,
-                 as_current: bool = False) -> None:
-    """The indicator stage of the warehouse's last run again, on a copy: incremental as the night ran it, or full."""
+                 as_current: bool = False, then_incremental: bool = False) -> None:
+    """The indicator stage of the warehouse's last run again, on a copy: incremental as the night ran it, or full;
+    with then_incremental, full and then the incremental night on the work tables that full left (this code's
+    layout)."""
     from flows.stages import s07_indicators as ind
     from flows.support.settings import DUCKDB_MEMORY_LIMIT
     from flows.support.warehouse import apply_schema, run_sql
@@ -200,31 +204,35 @@ def on_warehouse(path: Path, full: bool, months: set[dt.date] | None, workdir: P
         con = duckdb.connect(str(db), config={"memory_limit": DUCKDB_MEMORY_LIMIT})
         apply_schema(con)   # a warehouse of an earlier schema version, as a night migrates it
         run_id = con.execute("SELECT max(run_id) FROM meta.runs").fetchone()[0]
-        changed = None if full else months or ind.changed_periods(con, run_id)
-        if changed:
-            taken_out = sorted({c.replace(day=1) for c in changed})
-            for table in ("work.proc_buyer_month", "work.proc_local_supplier"):
-                con.execute(f"DELETE FROM {table} WHERE period IN (SELECT unnest($m::DATE[]))", {"m": taken_out})
-        if as_current:
-            first, last = ind.data_range(con)
-            run_sql(con, "indicators_state_save",
-                    {"config_hash": ind._state(con)[0], "first_period": first, "last_period": last})
-        con.execute("CHECKPOINT")
-        load0, cpu0, t0 = os.getloadavg(), cpu_seconds(), time.perf_counter()
-        done = ind.update_indicators(con, changed)
-        wall, cpu, load1 = time.perf_counter() - t0, cpu_seconds() - cpu0, os.getloadavg()
+        night = months or ind.changed_periods(con, run_id)
+        runs = [None, night] if then_incremental else [None if full else night]
+        for changed in runs:
+            if changed:
+                taken_out = sorted({c.replace(day=1) for c in changed})
+                for table in ("work.proc_buyer_month", "work.proc_local_supplier"):
+                    con.execute(f"DELETE FROM {table} WHERE period IN (SELECT unnest($m::DATE[]))", {"m": taken_out})
+            if as_current:
+                first, last = ind.data_range(con)
+                run_sql(con, "indicators_state_save",
+                        {"config_hash": ind._state(con)[0], "first_period": first, "last_period": last})
+            con.execute("CHECKPOINT")
+            load0, cpu0, t0 = os.getloadavg(), cpu_seconds(), time.perf_counter()
+            done = ind.update_indicators(con, changed)
+            wall, cpu, load1 = time.perf_counter() - t0, cpu_seconds() - cpu0, os.getloadavg()
+            names = ", ".join(sorted(m.strftime("%Y-%m") for m in changed or ()))
+            mode = "full" if changed is None else (
+                f"incremental, months {names} ({'--months' if months else f'run {run_id}'})")
+            print(f"indicator stage, {mode}: {len(done)} target periods; {wall:.1f} s wall, {cpu:.1f} s CPU, "
+                  f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB "
+                  f"(copy of {path.stat().st_size / 2**30:.2f} GB took {copy_s:.1f} s, not counted)")
+            print("load average (1/5/15 min) before: {:.2f} {:.2f} {:.2f}, after: {:.2f} {:.2f} {:.2f} on {} cores"
+                  .format(*load0, *load1, os.cpu_count()))
+            for name, seconds in sorted(ind.last_timings.items(), key=lambda kv: -kv[1]):
+                print(f"  {seconds:8.2f} s  {name}")
+            for label, seconds in sorted(ind.last_statement_timings.items(), key=lambda kv: -kv[1])[:statements]:
+                print(f"    {seconds:8.2f} s  {label}")
+            sys.stdout.flush()
         con.close()
-    names = ", ".join(sorted(m.strftime("%Y-%m") for m in changed or ()))
-    mode = "full" if changed is None else f"incremental, months {names} ({'--months' if months else f'run {run_id}'})"
-    print(f"indicator stage, {mode}: {len(done)} target periods; {wall:.1f} s wall, {cpu:.1f} s CPU, "
-          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB "
-          f"(copy of {path.stat().st_size / 2**30:.2f} GB took {copy_s:.1f} s, not counted)")
-    print("load average (1/5/15 min) before: {:.2f} {:.2f} {:.2f}, after: {:.2f} {:.2f} {:.2f} on {} cores".format(
-        *load0, *load1, os.cpu_count()))
-    for name, seconds in sorted(ind.last_timings.items(), key=lambda kv: -kv[1]):
-        print(f"  {seconds:8.2f} s  {name}")
-    for label, seconds in sorted(ind.last_statement_timings.items(), key=lambda kv: -kv[1])[:statements]:
-        print(f"    {seconds:8.2f} s  {label}")
 
 
 def main() -> int:
@@ -241,6 +249,8 @@ def main() -> int:
     ap.add_argument("--warehouse", type=Path,
                     help="a published warehouse: run its last night's indicator stage again on a copy")
     ap.add_argument("--full", action="store_true", help="with --warehouse: recompute every period")
+    ap.add_argument("--then-incremental", action="store_true",
+                    help="with --warehouse: full, then the last night's months incremental on the same copy")
     ap.add_argument("--months", type=lambda v: {dt.date.fromisoformat(m + "-01") for m in v.split(",")},
                     help="with --warehouse: the months the night brought (YYYY-MM,…; default: the last run's)")
     ap.add_argument("--as-current", action="store_true",
@@ -248,7 +258,8 @@ def main() -> int:
     ap.add_argument("--workdir", type=Path, help="with --warehouse: where the copy goes (default: beside it)")
     args = ap.parse_args()
     if args.warehouse:
-        on_warehouse(args.warehouse, args.full, args.months, args.workdir, args.statements, args.as_current)
+        on_warehouse(args.warehouse, args.full, args.months, args.workdir, args.statements, args.as_current,
+                     args.then_incremental)
         return 0
     db = args.db or ROOT / "data" / "scale" / f"bench_indicators_{args.scale}.duckdb"
     if args.measure:

@@ -181,6 +181,34 @@ def test_index_config_refuses_a_neutral_indicator_or_weights_not_summing_to_one(
     ind.chain_index_config.cache_clear()
 
 
+def test_leads_are_the_top_suppliers_by_ttm_amount_when_most_suppliers_fall_below_the_cut(monkeypatch) -> None:
+    """With max_leads = 2 most suppliers are dropped before the window sums (indicators_chain.sql): the leads must
+    still be the two largest TTM amounts of all suppliers, ties by key — including a supplier of many small months,
+    one whose later return (a negative amount) takes it below the cut, and two equal amounts."""
+    cfg = copy.deepcopy(chain_index_config())
+    cfg["chain"]["max_leads"] = 2
+    monkeypatch.setattr(ind, "chain_index_config", lambda: cfg)
+    rows = [("多月", m, 10.0) for m in range(1, 7)] + [("大单", 3, 100.0), ("退货", 2, 80.0), ("退货", 4, -50.0),
+                                                       ("平甲", 6, 45.0), ("平乙", 6, 45.0)]
+    rows += [(f"小{i:02d}", 1 + i % 6, float(1 + i)) for i in range(20)]
+    con = make_db(firms=[firm("A")], monthly=[rec("A", D(2025, m, 1), 1.0) for m in range(1, 7)],
+                  procurement=[("A", None, key, "110105", D(2025, m, 1), amount) for key, m, amount in rows])
+    update_indicators(con, None)
+    got = con.execute("SELECT period, rank, supplier_key, amount_ttm FROM mart.supply_leads "
+                      "ORDER BY period, rank").fetchall()
+    want = []
+    for m in range(1, 7):
+        ttm: dict[str, float] = {}
+        for key, month, amount in rows:
+            if month <= m:
+                ttm[key] = ttm.get(key, 0.0) + amount
+        top = sorted(ttm.items(), key=lambda kv: (-kv[1], kv[0]))[:2]
+        want += [(D(2025, m, 1), r, key, amount) for r, (key, amount) in enumerate(top, start=1)]
+    assert got == want
+    assert ("退货", 80.0) in [(k, a) for _, _, k, a in want] and ("退货", 30.0) not in [(k, a) for _, _, k, a in want]
+    assert [(k, a) for p, _, k, a in want if p == D(2025, 6, 1)] == [("大单", 100.0), ("多月", 60.0)]
+
+
 def test_chain_marts_incremental_equal_full_recompute() -> None:
     inc, ref = _rich_db(), _rich_db()
     for con in (inc, ref):

@@ -330,17 +330,17 @@ def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt
     rated = [t for t in targets if t.month == 12 or t == last]
     _targets(con, targets, source, rated, (first, last), drop_unrated_periods=True)
     _run_file(con, "indicators_maps")
-    # The stored inputs of the source months: firm facts, then procurement one month at a time.
+    # The stored inputs of the source months: firm facts, then procurement one month at a time — the month's rows
+    # located once (indicators_proc_month) feed both the procurement and the supply-chain aggregates
+    # (indicators_chain_month, indicators_chain_work.sql).
     _run_file(con, "indicators_firm_month")
+    _run_file(con, "indicators_chain_maps")
     _run_file(con, "indicators_proc_begin")
     for month in source:
         _run_file(con, "indicators_proc_month", {"month": month})
+        _run_file(con, "indicators_chain_month")
     _run_file(con, "indicators_proc_keys_full" if full else "indicators_proc_keys_incremental")
     _run_file(con, "indicators_proc_end")
-    # The supply-chain aggregates of the source months (indicators_chain_work.sql), one month at a time.
-    _run_file(con, "indicators_chain_maps")
-    for month in source:
-        _run_file(con, "indicators_chain_month", {"month": month})
     _run_file(con, "indicators_proc_clusters")
     _run_file(con, "indicators_base")
     _run_file(con, "indicators_firm_ttm_few" if len(targets) <= FEW_TARGETS else "indicators_firm_ttm")

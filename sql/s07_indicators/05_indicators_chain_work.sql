@@ -14,7 +14,7 @@ CREATE OR REPLACE TABLE work.chain_flow_month (
     amount DOUBLE, local_amount DOUBLE, n_rows BIGINT
 );
 -- Per cluster, month, non-local outside supplier (group province / other_province / unknown) and buyer segment.
+-- No names: sql/indicators_chain.sql reads those of the kept leads from their procurement rows.
 CREATE OR REPLACE TABLE work.chain_supplier_month (
-    cidx INTEGER, period DATE, supplier_key VARCHAR, buyer_segment VARCHAR, amount DOUBLE, n_rows BIGINT,
-    supplier_name VARCHAR, supplier_uscc VARCHAR, supplier_adcode VARCHAR
+    cidx INTEGER, period DATE, supplier_key VARCHAR, buyer_segment VARCHAR, amount DOUBLE, n_rows BIGINT
 );

@@ -3,11 +3,11 @@
 -- and the registry (chain_firm, indicators_chain_maps.sql). Replaces the target periods and drops periods
 -- outside the data range (bounds). Expects cfg_chain(unlabelled_segment, max_leads, weak_ratio, min_peers) and
 -- adcode_names(prefix, name) from indicators_config.sql. Sums over the TTM window are sums of a few rows per
--- cluster and month; only the buyer counts of the kept leads read core.procurement again, for the window
+-- cluster and month; only the names and buyer counts of the kept leads read core.procurement again, for the window
 -- bounds.lo_ttm..hi and only those (cluster, supplier) pairs.
 -- reads: adcode_names, bounds, cfg_chain, chain_firm, chain_located, cluster_map, firm_ttm, grid, tp,
 --        core.procurement, work.chain_flow_month, work.chain_supplier_month
--- writes: chain_flow_ttm, lead_buyers, lead_prev, lead_rank, lead_rows, lead_ttm, mart.chain_flows,
+-- writes: chain_flow_ttm, lead_located, lead_per_key, lead_prev, lead_rank, lead_rows, lead_ttm, mart.chain_flows,
 --         mart.chain_segments, mart.supply_leads
 
 DELETE FROM mart.chain_segments
@@ -104,18 +104,52 @@ FROM s JOIN peers p USING (cluster_id, period, segment);
 -- the floating-point sum, and ties go by supplier_key. Names, location and the segments supplied are then read
 -- for the kept leads only; the window a year earlier likewise (lead_prev). Only the suppliers at or above the
 -- max_leads-th rounded amount of their cluster and target (cut: a top-N per group, max(x, n)) are sorted to rank.
+-- Most suppliers sell to a cluster in one month only, far below its leads, so before the window sums a supplier is
+-- dropped when no window can lift it to the cut (exactly: both bounds are exact DECIMAL sums, and round(x, 6) of a
+-- DOUBLE never decreases as x grows). Its TTM amount at any target is at most pos, the sum of its positive
+-- months in lo_ttm..hi; the max_leads-th amount at target m is at least floor_m, the max_leads-th of the lower
+-- bounds lb = amount in m + the supplier's negative months other than m (max_leads distinct suppliers reach
+-- theirs). A supplier with round(pos, 6) below every target's floor_m of its cluster is never kept; a cluster
+-- with a target of fewer than max_leads suppliers in its month (floor NULL) and a supplier with a NULL month are
+-- kept whole.
+CREATE OR REPLACE TEMP TABLE lead_per_key AS
+SELECT cidx, period, supplier_key, sum(amount::DECIMAL(38,12)) AS amount
+FROM work.chain_supplier_month
+WHERE period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)
+GROUP BY ALL;
+
 CREATE OR REPLACE TEMP TABLE lead_rank AS
-WITH per_key AS (
-    SELECT cidx, period, supplier_key, sum(amount::DECIMAL(38,12)) AS amount
-    FROM work.chain_supplier_month
-    WHERE period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)
+WITH key_bounds AS (
+    SELECT cidx, supplier_key, sum(greatest(amount, 0)) AS pos, coalesce(sum(least(amount, 0)), 0) AS neg,
+           count(*) > count(amount) AS has_null
+    FROM lead_per_key GROUP BY ALL
+),
+floors AS (
+    SELECT g.period, c.cidx,
+           CASE WHEN count(k.lb) >= (SELECT max_leads FROM cfg_chain)
+                THEN list_min(max(round(k.lb::DOUBLE, 6), (SELECT max_leads FROM cfg_chain))) END AS floor_m
+    FROM grid g
+    JOIN cluster_map c USING (cluster_id)
+    LEFT JOIN (SELECT k.cidx, k.period, k.amount + b.neg - least(k.amount, 0) AS lb
+               FROM lead_per_key k JOIN key_bounds b USING (cidx, supplier_key)) k
+           ON k.cidx = c.cidx AND k.period = g.period
     GROUP BY ALL
+),
+cluster_floor AS (
+    SELECT cidx, CASE WHEN bool_and(floor_m IS NOT NULL) THEN min(floor_m) END AS floor_all
+    FROM floors GROUP BY ALL
+),
+kept AS (
+    SELECT b.cidx, b.supplier_key
+    FROM key_bounds b LEFT JOIN cluster_floor f USING (cidx)
+    WHERE b.has_null OR f.floor_all IS NULL OR round(b.pos::DOUBLE, 6) >= f.floor_all
 ),
 cur AS (
     SELECT g.cluster_id, c.cidx, g.period, k.supplier_key, sum(k.amount)::DOUBLE AS amount
     FROM grid g
     JOIN cluster_map c USING (cluster_id)
-    JOIN per_key k ON k.cidx = c.cidx AND k.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
+    JOIN (SELECT * FROM lead_per_key SEMI JOIN kept USING (cidx, supplier_key)) k
+      ON k.cidx = c.cidx AND k.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
     GROUP BY ALL
 ),
 cut AS (
@@ -130,25 +164,51 @@ SELECT * FROM (
 )
 WHERE rank <= (SELECT max_leads FROM cfg_chain);
 
+-- The kept leads' procurement rows of the window: one scan of the window's procurement rows keeps those of the
+-- leads' supplier keys (a hash probe per row, lead_rows); only they are located and classified, and only those of
+-- the (cluster, supplier) pairs that lead are kept (lead_located): their names, location and buying firms.
+CREATE OR REPLACE TEMP TABLE lead_rows AS
+SELECT p.buyer_uscc, p.supplier_uscc, p.supplier_name, p.supplier_adcode, p.period, p.amount
+FROM core.procurement p
+SEMI JOIN (SELECT DISTINCT supplier_key FROM lead_rank) k
+       ON k.supplier_key = coalesce(nullif(trim(p.supplier_uscc), ''), p.supplier_name)
+WHERE p.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds);
+
+CREATE OR REPLACE TEMP TABLE lead_located AS
+SELECT r.cidx, r.supplier_key, r.period, r.fid, r.supplier_name, r.supplier_uscc, r.supplier_adcode
+FROM chain_located('lead_rows', (SELECT lo_ttm FROM bounds), (SELECT hi FROM bounds)) r
+SEMI JOIN (SELECT DISTINCT cidx, supplier_key FROM lead_rank) k ON k.cidx = r.cidx AND k.supplier_key = r.supplier_key
+WHERE r.supplier_group IN ('province', 'other_province', 'unknown');
+
+-- Per lead: the segments supplied, by their TTM amounts (work.chain_supplier_month), and from its located rows in
+-- the window the name, registered uscc and location (the least of each, as the rows may differ) and the number
+-- of distinct buying firms.
 CREATE OR REPLACE TEMP TABLE lead_ttm AS
 WITH per_segment AS (
-    SELECT l.cluster_id, l.period, l.supplier_key, s.buyer_segment, sum(s.amount::DECIMAL(38,12))::DOUBLE AS amount,
-           min(s.supplier_name) AS supplier_name, min(s.supplier_uscc) AS supplier_uscc,
-           min(s.supplier_adcode) AS supplier_adcode
+    SELECT l.cluster_id, l.period, l.supplier_key, s.buyer_segment, sum(s.amount::DECIMAL(38,12))::DOUBLE AS amount
     FROM lead_rank l
     JOIN work.chain_supplier_month s
       ON s.cidx = l.cidx AND s.supplier_key = l.supplier_key
      AND s.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
     GROUP BY ALL
 ),
-details AS (
-    SELECT cluster_id, period, supplier_key, min(supplier_name) AS supplier_name,
-           min(supplier_uscc) AS supplier_uscc, min(supplier_adcode) AS supplier_adcode,
-           list(buyer_segment ORDER BY amount DESC, buyer_segment) AS segments
+segments AS (
+    SELECT cluster_id, period, supplier_key, list(buyer_segment ORDER BY amount DESC, buyer_segment) AS segments
     FROM per_segment GROUP BY ALL
+),
+details AS (
+    SELECT l.cluster_id, l.period, l.supplier_key, min(r.supplier_name) AS supplier_name,
+           min(r.supplier_uscc) AS supplier_uscc, min(r.supplier_adcode) AS supplier_adcode,
+           count(DISTINCT r.fid) AS n_buying_firms
+    FROM lead_rank l
+    JOIN lead_located r ON r.cidx = l.cidx AND r.supplier_key = l.supplier_key
+                       AND r.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
+    GROUP BY ALL
 )
-SELECT l.*, d.* EXCLUDE (cluster_id, period, supplier_key)
-FROM lead_rank l JOIN details d USING (cluster_id, period, supplier_key);
+SELECT l.*, d.supplier_name, d.supplier_uscc, d.supplier_adcode, s.segments, coalesce(d.n_buying_firms, 0) AS n_buying_firms
+FROM lead_rank l
+JOIN segments s USING (cluster_id, period, supplier_key)
+LEFT JOIN details d USING (cluster_id, period, supplier_key);
 
 CREATE OR REPLACE TEMP TABLE lead_prev AS
 SELECT l.cluster_id, l.period, l.supplier_key, sum(s.amount::DECIMAL(38,12))::DOUBLE AS amount
@@ -156,29 +216,6 @@ FROM lead_ttm l
 JOIN work.chain_supplier_month s
   ON s.cidx = l.cidx AND s.supplier_key = l.supplier_key
  AND s.period BETWEEN (l.period - INTERVAL 23 MONTH)::DATE AND (l.period - INTERVAL 12 MONTH)::DATE
-GROUP BY ALL;
-
--- Distinct buying firms of the kept leads: one scan of the window's procurement rows keeps those of the leads'
--- supplier keys (a hash probe per row, lead_rows); only they are located and classified, for those pairs only.
-CREATE OR REPLACE TEMP TABLE lead_rows AS
-SELECT p.buyer_uscc, p.supplier_uscc, p.supplier_name, p.supplier_adcode, p.period, p.amount
-FROM core.procurement p
-SEMI JOIN (SELECT DISTINCT supplier_key FROM lead_ttm) k
-       ON k.supplier_key = coalesce(nullif(trim(p.supplier_uscc), ''), p.supplier_name)
-WHERE p.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds);
-
-CREATE OR REPLACE TEMP TABLE lead_buyers AS
-WITH keys AS (SELECT DISTINCT cidx, supplier_key FROM lead_ttm),
-rows AS (
-    SELECT DISTINCT r.cidx, r.supplier_key, r.fid, r.period
-    FROM chain_located('lead_rows', (SELECT lo_ttm FROM bounds), (SELECT hi FROM bounds)) r
-    SEMI JOIN keys k ON k.cidx = r.cidx AND k.supplier_key = r.supplier_key
-    WHERE r.supplier_group IN ('province', 'other_province', 'unknown')
-)
-SELECT l.cluster_id, l.period, l.supplier_key, count(DISTINCT r.fid) AS n_buying_firms
-FROM lead_ttm l
-JOIN rows r ON r.cidx = l.cidx AND r.supplier_key = l.supplier_key
-           AND r.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
 GROUP BY ALL;
 
 INSERT INTO mart.supply_leads (cluster_id, period, rank, supplier_key, supplier_name, supplier_uscc,
@@ -196,13 +233,13 @@ SELECT l.cluster_id, l.period, l.rank, l.supplier_key, l.supplier_name, l.suppli
        pv.name, ci.name,
        CASE WHEN l.supplier_adcode IS NULL THEN 'unknown'
             WHEN starts_with(l.supplier_adcode, left(c.adcode, 2)) THEN 'province' ELSE 'other_province' END,
-       l.amount, l.amount / nullif(t.purchases, 0), coalesce(b.n_buying_firms, 0), l.segments, l.segments[1],
+       l.amount, l.amount / nullif(t.purchases, 0), l.n_buying_firms, l.segments, l.segments[1],
        l.amount_prev, l.amount - l.amount_prev, (l.amount - l.amount_prev) / nullif(l.amount_prev, 0)
 FROM with_prev l
 JOIN cluster_map c USING (cluster_id)
 JOIN totals t USING (cluster_id, period)
-LEFT JOIN lead_buyers b USING (cluster_id, period, supplier_key)
 LEFT JOIN adcode_names pv ON pv.prefix = left(l.supplier_adcode, 2)
 LEFT JOIN adcode_names ci ON ci.prefix = left(l.supplier_adcode, 4);
 
-DROP TABLE lead_rank; DROP TABLE lead_ttm; DROP TABLE lead_prev; DROP TABLE lead_rows; DROP TABLE lead_buyers;
+DROP TABLE lead_per_key; DROP TABLE lead_rank; DROP TABLE lead_rows; DROP TABLE lead_located; DROP TABLE lead_ttm;
+DROP TABLE lead_prev;

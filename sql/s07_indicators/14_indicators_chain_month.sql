@@ -1,0 +1,25 @@
+-- indicators_chain_month.sql: the supply-chain aggregates of one month (month_now), run by
+-- flows/stages/s07_indicators.py right after sql/indicators_proc_month.sql for every rebuilt month, so memory stays
+-- bounded by a month of rows: the month's rows of the stored tables (indicators_chain_work.sql), deleted for all
+-- months of sp by sql/indicators_proc_begin.sql, are inserted from the month's located procurement rows
+-- (chain_rows, from that file's one scan of core.procurement).
+-- reads: chain_rows, month_now
+-- writes: chain_rows, work.chain_flow_month, work.chain_supplier_month
+
+INSERT INTO work.chain_flow_month
+SELECT cidx, (SELECT period FROM month_now), buyer_segment, supplier_group,
+       CASE supplier_group WHEN 'member' THEN member_segment WHEN 'local' THEN '外部·本地非成员'
+            WHEN 'province' THEN '外部·省内其他地区' WHEN 'other_province' THEN '外部·外省'
+            ELSE '外部·所在地不明' END,
+       sum(amount::DECIMAL(38,12))::DOUBLE, coalesce(sum(amount::DECIMAL(38,12)) FILTER (WHERE is_local), 0)::DOUBLE,
+       count(*)
+FROM chain_rows
+GROUP BY ALL;
+
+INSERT INTO work.chain_supplier_month
+SELECT cidx, (SELECT period FROM month_now), supplier_key, buyer_segment, sum(amount::DECIMAL(38,12))::DOUBLE, count(*)
+FROM chain_rows
+WHERE supplier_group IN ('province', 'other_province', 'unknown') AND supplier_key IS NOT NULL
+GROUP BY ALL;
+
+DROP TABLE chain_rows;
