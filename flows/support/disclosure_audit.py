@@ -5,7 +5,8 @@ totals minus the clusters shown, trailing-12-month sums month after month (out(m
 out(m−12)), year-to-date sums, earlier editions — and every one of those relations is linear in the
 clusters' monthly outputs. The tightest interval such a reader can derive for a cell is therefore the
 minimum and the maximum of the cell's linear expression subject to the published values and outputs ≥ 0,
-which HiGHS (through scipy.optimize.linprog) solves exactly; τ-ARGUS and sdcTable audit tables the same way.
+which HiGHS (the build scipy.optimize.linprog(method="highs") runs) solves exactly; τ-ARGUS and sdcTable
+audit tables the same way.
 
 The model: one variable per cluster and month, x[c, m] = Σ output of the cluster's firms over records
 ending in m (output_month). Every output cell is a sum of them: output_month → x[c, m]; output_ytd →
@@ -31,8 +32,8 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy.optimize import linprog
-from scipy.sparse import csr_matrix
+from scipy.optimize._highspy import _core as highs
+from scipy.sparse import csc_array, csr_matrix
 
 from flows.support.registry import by_code, with_role
 
@@ -78,7 +79,8 @@ class Audit:
     rounds: int = 0
     lps_solved: int = 0
     seconds: float = 0.0
-    solver: str = "scipy.optimize.linprog(method='highs')"
+    solver: str = (f"HiGHS {highs.HIGHS_VERSION_MAJOR}.{highs.HIGHS_VERSION_MINOR}.{highs.HIGHS_VERSION_PATCH}, "
+                   "dual simplex as scipy.optimize.linprog(method='highs') runs it")
     passed: bool = False
     failures: list[str] = field(default_factory=list)
     out_before: list[str] = field(default_factory=list)  # confidential cells an earlier edition already showed
@@ -166,6 +168,55 @@ def family(key: Key) -> str:
     return "output" if key[2] in MONTHLY_SUMS else key[2]
 
 
+class Block:
+    """One LP block's published cells as a HiGHS model, built once and solved for one objective after another.
+
+    Why not scipy.optimize.linprog: for every objective it validates its inputs again, converts the same
+    matrix to CSC, checks each option and reads the bound duals in a Python loop, half the time of a solve
+    here. This passes HiGHS — the build scipy ships, which linprog(method="highs") drives — the model and
+    options linprog passes it, in a fresh solver each time as linprog does, so every bound and every dual is
+    the one linprog returns, bit for bit (tests/test_disclosure.py checks it), and the suppression the duals
+    choose stays the same.
+    """
+
+    TOL = float(np.sqrt(1e-9) * 10)     # linprog's feasibility check of a solution HiGHS calls optimal
+
+    def __init__(self, a_eq: csr_matrix, b: np.ndarray) -> None:
+        m, n = a_eq.shape
+        a = csc_array(a_eq)
+        lp = highs.HighsLp()
+        lp.num_col_, lp.num_row_ = n, m
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, m
+        lp.a_matrix_.format_ = highs.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
+        lp.col_lower_, lp.col_upper_ = np.zeros(n), np.full(n, highs.kHighsInf)
+        lp.row_lower_ = lp.row_upper_ = b
+        self.lp, self.b = lp, b
+        # linprog's options for method="highs" (the others it leaves at HiGHS's defaults)
+        self.options = highs.HighsOptions()
+        self.options.presolve = "on"
+        self.options.simplex_strategy = int(highs.simplex_constants.SimplexStrategy.kSimplexStrategyDual)
+        self.options.log_to_console = self.options.output_flag = False
+
+    def solve(self, c: np.ndarray, key: Key) -> tuple[float, np.ndarray] | None:
+        """min c·x subject to the block: (objective, duals of the published cells); None when unbounded."""
+        self.lp.col_cost_ = c
+        solver = highs._Highs()
+        solver.passOptions(self.options)
+        solver.passModel(self.lp)
+        solver.run()
+        status = solver.getModelStatus()
+        if status == highs.HighsModelStatus.kUnbounded:
+            return None
+        if status != highs.HighsModelStatus.kOptimal:
+            raise DisclosureError(f"audit LP for {_label(key)} failed: {solver.modelStatusToString(status)}")
+        solution = solver.getSolution()
+        x, rows = np.asarray(solution.col_value), np.asarray(solution.row_value)
+        if not (np.all(x >= -self.TOL) and np.all(np.abs(self.b - rows) <= self.TOL)):
+            raise DisclosureError(f"audit LP for {_label(key)} failed: its solution violates the published cells")
+        return solver.getInfo().objective_function_value, np.asarray(solution.row_dual)
+
+
 def _bounds(model: Model, known: dict[Key, float], sensitive: dict[Key, float]
             ) -> tuple[list[CellBound], dict[Key, dict[str, list[Key]]], int]:
     """bounds() for one family."""
@@ -176,9 +227,8 @@ def _bounds(model: Model, known: dict[Key, float], sensitive: dict[Key, float]
     n = len(model.index)
     # Values to order 1 (HiGHS's tolerances are absolute, 1e-7): the median magnitude of the block.
     scale = float(np.median([abs(v) for v in [*known.values(), *sensitive.values()] if v] or [1.0]))
-    b = np.array([known[k] for k in known_keys]) / scale
-    a_eq = _matrix(model, known_exprs, n) if len(known_keys) else None
-    b_eq = b if len(known_keys) else None
+    b = np.array([known[k] for k in known_keys], dtype=float) / scale
+    block = Block(_matrix(model, known_exprs, n), b)
     solved_for: dict[frozenset[int], tuple[dict[str, float], dict[str, list[Key]]]] = {}
     out, support, solved = [], {}, 0
     for key, expr in zip(sens_keys, sens_exprs, strict=True):
@@ -189,16 +239,13 @@ def _bounds(model: Model, known: dict[Key, float], sensitive: dict[Key, float]
             side: dict[str, float] = {}
             used: dict[str, list[Key]] = {}
             for name, sign in (("low", 1.0), ("high", -1.0)):
-                res = linprog(sign * c, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+                found = block.solve(sign * c, key)
                 solved += 1
-                if res.status == 3:          # unbounded: nothing published limits the cell from above
+                if found is None:            # unbounded: nothing published limits the cell from above
                     side[name], used[name] = float("inf"), []
                     continue
-                if res.status != 0:
-                    raise DisclosureError(f"audit LP for {_label(key)} failed: {res.message}")
-                side[name] = sign * res.fun * scale
-                marg = np.abs(res.eqlin.marginals) if a_eq is not None else np.zeros(0)
-                used[name] = [known_keys[i] for i in np.flatnonzero(marg > 1e-12)]
+                side[name] = sign * found[0] * scale
+                used[name] = [known_keys[i] for i in np.flatnonzero(np.abs(found[1]) > 1e-12)]
             cached = solved_for[frozenset(expr)] = (side, used)
         side, used = cached
         out.append(CellBound(key, sensitive[key], side["low"], side["high"]))
