@@ -197,6 +197,7 @@ class Block:
         self.options.presolve = "on"
         self.options.simplex_strategy = int(highs.simplex_constants.SimplexStrategy.kSimplexStrategyDual)
         self.options.log_to_console = self.options.output_flag = False
+        self.free = np.diff(a.indptr) == 0      # the variables no published cell contains
 
     def solve(self, c: np.ndarray, key: Key) -> tuple[float, np.ndarray] | None:
         """min c·x subject to the block: (objective, duals of the published cells); None when unbounded."""
@@ -238,9 +239,18 @@ def _bounds(model: Model, known: dict[Key, float], sensitive: dict[Key, float]
             c[expr] = 1.0
             side: dict[str, float] = {}
             used: dict[str, list[Key]] = {}
+            free = block.free[expr]
             for name, sign in (("low", 1.0), ("high", -1.0)):
-                found = block.solve(sign * c, key)
-                solved += 1
+                # No LP when a variable of the cell is in no published cell: then the max is unbounded (a variable
+                # in one is bounded by its value: coefficients are positive, variables ≥ 0); when all are, the
+                # min is 0 and rests on no cell.
+                if name == "low" and free.all():
+                    found = (0.0, np.zeros(len(known_keys)))
+                elif name == "high" and free.any():
+                    found = None
+                else:
+                    found = block.solve(sign * c, key)
+                    solved += 1
                 if found is None:            # unbounded: nothing published limits the cell from above
                     side[name], used[name] = float("inf"), []
                     continue
