@@ -322,30 +322,35 @@ def test_lp_bounds_are_the_tightest_a_reader_can_derive():
     assert found[0].low == pytest.approx(15.0) and found[0].high == pytest.approx(15.0)
 
 
-def test_the_audit_solver_gives_linprogs_bounds_and_duals_bit_for_bit():
+def test_the_audit_solver_gives_linprogs_bounds_and_dual_support_bit_for_bit():
     """The audit drives scipy's HiGHS directly (disclosure_audit.Block) for speed; the complementary cells it
     withholds follow the duals, so on blocks shaped like the audit's (0/1 sums of non-negative monthly
-    outputs, degenerate as published tables are) every objective, dual and unbounded side must be exactly
-    what scipy.optimize.linprog(method="highs") gives — also with no published cell at all."""
+    outputs, degenerate as published tables are) every optimum, the cells with a non-zero dual and every
+    unbounded side must be exactly what scipy.optimize.linprog(method="highs") gives — also with no published
+    cell at all, and when an LP met before is answered from memory."""
     rng = np.random.default_rng(7)
     for rows, cols in ((40, 60), (120, 90), (0, 12)):
         a = (rng.random((rows, cols)) < 0.08).astype(float)
         a[:, rng.integers(cols)] = 0.0                              # a variable no cell bounds: max unbounded
         b = a @ rng.integers(0, 5, cols).astype(float)              # integral sums: degenerate vertices
-        block = disclosure_audit.Block(csr_matrix(a), b)
+        objectives = []
         for _ in range(30):
             c = np.zeros(cols)
             c[rng.choice(cols, size=int(rng.integers(1, 4)), replace=False)] = 1.0
-            for sign in (1.0, -1.0):
-                ref = linprog(sign * c, A_eq=a if rows else None, b_eq=b if rows else None, bounds=(0, None),
+            objectives += [c, -c]
+        for block in (disclosure_audit.Block(csr_matrix(a), b), disclosure_audit.Block(csr_matrix(a), b)):
+            for c in objectives:
+                ref = linprog(c, A_eq=a if rows else None, b_eq=b if rows else None, bounds=(0, None),
                               method="highs")
-                got = block.solve(sign * c, ("x", dt.date(2025, 1, 1), "output_month"))
+                got = block.minimum(c, ("x", dt.date(2025, 1, 1), "output_month"))
                 if ref.status == 3:
                     assert got is None
                     continue
                 assert ref.status == 0 and got is not None
                 assert got[0] == ref.fun
-                assert np.array_equal(got[1], ref.eqlin.marginals if rows else np.zeros(0))
+                assert np.array_equal(got[1], np.flatnonzero(np.abs(ref.eqlin.marginals) > 1e-12)
+                                      if rows else np.zeros(0))
+        assert block.solved == 0   # the second block, the same as the first, was answered from memory
 
 
 def test_a_sensitive_cell_pinned_by_earlier_editions_refuses_the_edition():

@@ -27,8 +27,9 @@ flows/support/disclosure.py (never exactly one withheld member).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -77,7 +78,7 @@ class Audit:
     earlier_edition_cells: int = 0           # of those, cells fixed by editions already published
     complementary: int = 0                   # cells the audit withheld besides the primary ones
     rounds: int = 0
-    lps_solved: int = 0
+    lps_solved: int = 0                      # solved for it (an LP met before is answered from Block.ANSWERS)
     seconds: float = 0.0
     solver: str = (f"HiGHS {highs.HIGHS_VERSION_MAJOR}.{highs.HIGHS_VERSION_MINOR}.{highs.HIGHS_VERSION_PATCH}, "
                    "dual simplex as scipy.optimize.linprog(method='highs') runs it")
@@ -176,10 +177,14 @@ class Block:
     here. This passes HiGHS — the build scipy ships, which linprog(method="highs") drives — the model and
     options linprog passes it, in a fresh solver each time as linprog does, so every bound and every dual is
     the one linprog returns, bit for bit (tests/test_disclosure.py checks it), and the suppression the duals
-    choose stays the same.
+    choose stays the same. For the same reason an LP met again — the same constraints, values and objective,
+    as when the zh and en editions of a month are audited apart — is answered from ANSWERS, not solved again.
     """
 
     TOL = float(np.sqrt(1e-9) * 10)     # linprog's feasibility check of a solution HiGHS calls optimal
+    # (block digest, objective) → (optimum, the rows with a non-zero dual) or None (unbounded); least recent out
+    ANSWERS: OrderedDict[tuple[bytes, bytes], tuple[float, np.ndarray] | None] = OrderedDict()
+    MAX_ANSWERS = 20_000
 
     def __init__(self, a_eq: csr_matrix, b: np.ndarray) -> None:
         m, n = a_eq.shape
@@ -198,24 +203,39 @@ class Block:
         self.options.simplex_strategy = int(highs.simplex_constants.SimplexStrategy.kSimplexStrategyDual)
         self.options.log_to_console = self.options.output_flag = False
         self.free = np.diff(a.indptr) == 0      # the variables no published cell contains
+        self.digest = hashlib.sha256(b"".join(np.ascontiguousarray(x).tobytes() for x in (
+            np.array([m, n]), a.indptr, a.indices, a.data, b))).digest()
+        self.solved = 0
 
-    def solve(self, c: np.ndarray, key: Key) -> tuple[float, np.ndarray] | None:
-        """min c·x subject to the block: (objective, duals of the published cells); None when unbounded."""
+    def minimum(self, c: np.ndarray, key: Key) -> tuple[float, np.ndarray] | None:
+        """min c·x subject to the block: (the optimum, the rows whose dual is not 0); None when unbounded."""
+        memo = (self.digest, c.tobytes())
+        if memo in self.ANSWERS:
+            self.ANSWERS.move_to_end(memo)
+            return self.ANSWERS[memo]
         self.lp.col_cost_ = c
         solver = highs._Highs()
         solver.passOptions(self.options)
         solver.passModel(self.lp)
         solver.run()
+        self.solved += 1
         status = solver.getModelStatus()
         if status == highs.HighsModelStatus.kUnbounded:
-            return None
-        if status != highs.HighsModelStatus.kOptimal:
+            answer = None
+        elif status != highs.HighsModelStatus.kOptimal:
             raise DisclosureError(f"audit LP for {_label(key)} failed: {solver.modelStatusToString(status)}")
-        solution = solver.getSolution()
-        x, rows = np.asarray(solution.col_value), np.asarray(solution.row_value)
-        if not (np.all(x >= -self.TOL) and np.all(np.abs(self.b - rows) <= self.TOL)):
-            raise DisclosureError(f"audit LP for {_label(key)} failed: its solution violates the published cells")
-        return solver.getInfo().objective_function_value, np.asarray(solution.row_dual)
+        else:
+            solution = solver.getSolution()
+            x, rows = np.asarray(solution.col_value), np.asarray(solution.row_value)
+            if not (np.all(x >= -self.TOL) and np.all(np.abs(self.b - rows) <= self.TOL)):
+                raise DisclosureError(f"audit LP for {_label(key)} failed: its solution violates the published "
+                                      "cells")
+            answer = (solver.getInfo().objective_function_value,
+                      np.flatnonzero(np.abs(np.asarray(solution.row_dual)) > 1e-12))
+        self.ANSWERS[memo] = answer
+        if len(self.ANSWERS) > self.MAX_ANSWERS:
+            self.ANSWERS.popitem(last=False)
+        return answer
 
 
 def _bounds(model: Model, known: dict[Key, float], sensitive: dict[Key, float]
@@ -231,7 +251,7 @@ def _bounds(model: Model, known: dict[Key, float], sensitive: dict[Key, float]
     b = np.array([known[k] for k in known_keys], dtype=float) / scale
     block = Block(_matrix(model, known_exprs, n), b)
     solved_for: dict[frozenset[int], tuple[dict[str, float], dict[str, list[Key]]]] = {}
-    out, support, solved = [], {}, 0
+    out, support = [], {}
     for key, expr in zip(sens_keys, sens_exprs, strict=True):
         cached = solved_for.get(frozenset(expr))
         if cached is None:
@@ -245,22 +265,21 @@ def _bounds(model: Model, known: dict[Key, float], sensitive: dict[Key, float]
                 # in one is bounded by its value: coefficients are positive, variables ≥ 0); when all are, the
                 # min is 0 and rests on no cell.
                 if name == "low" and free.all():
-                    found = (0.0, np.zeros(len(known_keys)))
+                    found = (0.0, np.zeros(0, dtype=int))
                 elif name == "high" and free.any():
                     found = None
                 else:
-                    found = block.solve(sign * c, key)
-                    solved += 1
+                    found = block.minimum(sign * c, key)
                 if found is None:            # unbounded: nothing published limits the cell from above
                     side[name], used[name] = float("inf"), []
                     continue
                 side[name] = sign * found[0] * scale
-                used[name] = [known_keys[i] for i in np.flatnonzero(np.abs(found[1]) > 1e-12)]
+                used[name] = [known_keys[i] for i in found[1]]
             cached = solved_for[frozenset(expr)] = (side, used)
         side, used = cached
         out.append(CellBound(key, sensitive[key], side["low"], side["high"]))
         support[key] = used
-    return out, support, solved
+    return out, support, block.solved
 
 
 def _complement(bound: CellBound, support: dict[str, list[Key]], values: dict[Key, float | None],
