@@ -96,11 +96,16 @@ def schema_warehouse(path: Path | None = None) -> duckdb.DuckDBPyConnection:
     """A new warehouse at the current schema, in memory or as a file at `path`, copied from _schema_template:
     apply_schema runs some 600 DDL statements (0.12 s of CPU), which over the ~130 warehouses the unit tests
     build was a sixth of the layer's time; the copy costs 0.02 s and has the same tables, columns, comments,
-    constraints, types and sequences. Tests of the migrations themselves call apply_schema."""
+    constraints, types and sequences. Tests of the migrations themselves call apply_schema.
+
+    The connection runs DuckDB on one thread: the tests' tables are each far below one row group (122,880
+    rows), so a second thread has no rows of its own to work on and only adds its scheduling to every
+    statement — a quarter of the CPU of tests/test_indicators.py, whose tests run the indicator stage's SQL
+    over and over on a few dozen rows."""
     if path is not None:
         shutil.copyfile(_schema_template(), path)
-        return duckdb.connect(str(path))
-    con = duckdb.connect()
+        return duckdb.connect(str(path), config={"threads": 1})
+    con = duckdb.connect(config={"threads": 1})
     template = str(_schema_template()).replace("'", "''")   # ATTACH takes no parameter
     con.execute(f"ATTACH '{template}' AS schema_template (READ_ONLY)")
     con.execute("COPY FROM DATABASE schema_template TO memory")
