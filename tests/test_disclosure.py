@@ -334,7 +334,7 @@ def test_the_audit_solver_gives_linprogs_bounds_and_dual_support_bit_for_bit():
         a[:, rng.integers(cols)] = 0.0                              # a variable no cell bounds: max unbounded
         b = a @ rng.integers(0, 5, cols).astype(float)              # integral sums: degenerate vertices
         objectives = []
-        for _ in range(30):
+        for _ in range(20):
             c = np.zeros(cols)
             c[rng.choice(cols, size=int(rng.integers(1, 4)), replace=False)] = 1.0
             objectives += [c, -c]
