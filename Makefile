@@ -34,7 +34,8 @@ XDIST := -n auto --maxprocesses=4 --dist loadfile --no-loadscope-reorder
 test: env lint
 	$(VENV)/bin/pytest -m "not night" $(XDIST); unit=$$?; $(VENV)/bin/pytest -m night $(XDIST) && exit $$unit
 
-# The unit layer alone: 438 tests, 108 CPU-seconds, 67–70 s on this machine's 2 cores otherwise idle.
+# The unit layer alone: 456 tests, 96 CPU-seconds, measured with another process busy on one core (load 5),
+# where the layer before session 7's speed-ups took 119 (session 6, idle: 108 CPU-seconds, 67–70 s).
 test-fast: env lint
 	$(VENV)/bin/pytest -m "not night" $(XDIST)
 
