@@ -117,3 +117,20 @@ def test_html_report_rendered_in_its_own_process_shows_the_stored_scores(warehou
         metrics = json.loads(path.with_suffix(".json").read_text())["metrics"]
         shown = {m["config"]["column"]: m["value"] for m in metrics}
         assert shown and all(abs(v - stored[c]) < 1e-9 for c, v in shown.items()), shown
+
+
+def test_each_kind_reads_every_month_its_scores_need_whatever_the_kind_before_it_held(warehouse):
+    """A nightly month's input is cut to the months its tests read; the cut is the same for every kind, not the
+    months the previous kind's last cluster happened to report."""
+    cfg, kinds = config()["rules"]["data_drift"], config()["drift"]["kinds"]
+    assert list(kinds)[-1] == "tax" and len(kinds) > 1
+    warehouse.begin()
+    try:      # cluster B, the last one read, reports no monthly statistics in the latest month
+        warehouse.execute("DELETE FROM core.firm_monthly WHERE period = ? AND uscc LIKE 'B%'", [MONTHS[-1]])
+        together = drift.compute(warehouse, MONTHS[-1:], cfg, kinds)
+        alone = drift.compute(warehouse, MONTHS[-1:], cfg, {"tax": kinds["tax"]})
+    finally:
+        warehouse.rollback()
+    tax = together[together["kind"] == "tax"].reset_index(drop=True)
+    assert set(tax["cluster_id"]) == {"A", "B"} and tax["n_current"].gt(0).all()
+    pd.testing.assert_frame_equal(tax, alone)

@@ -148,14 +148,14 @@ def compute(con: duckdb.DuckDBPyConnection, periods: list[dt.date], cfg: dict, k
     # scores one new month reads 8 of the 13 months before it; where the targets need every month (a first
     # night), all are read as one range.
     needed = sorted({m for t in targets for m in (t - 12, *range(t - n_ref, t + 1)) if m >= 0})
-    months = None if len(needed) == n_months else needed
+    read = None if len(needed) == n_months else needed
     rows: list[tuple] = []
     for kind, spec in kinds.items():
-        by_cluster = _input(con, kind, start, end, months=months).partition_by("cluster_id", as_dict=True)
+        by_cluster = _input(con, kind, start, end, months=read).partition_by("cluster_id", as_dict=True)
         for (cluster,), frame in sorted(by_cluster.items()):
-            months = frame["month"].to_numpy()
+            row_months = frame["month"].to_numpy()
             for column in spec["columns"]:
-                values = _Sorted.build(frame[column].to_numpy(), months, n_months)
+                values = _Sorted.build(frame[column].to_numpy(), row_months, n_months)
                 for t in targets:
                     references = {"trailing_6m": range(t - n_ref, t), "same_month_last_year": range(t - 12, t - 11)}
                     for reference, (score, n) in values.scores(t, references, min_n).items():
