@@ -88,6 +88,11 @@ def _detailed(section: str) -> list[str]:
     return re.findall(r'<h4 class="chain-cluster">([^<]*)</h4>', section)
 
 
+def _notes(section: str) -> list[str]:
+    """The section's sentences saying how many clusters it leaves out and where their detail is."""
+    return re.findall(r'<p class="note detail-note">([^<]*)</p>', section)
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_internal_edition_details_alerted_then_top_ranked_clusters_and_says_where_the_rest_are(
         warehouse, cap, lang, tmp_path) -> None:
@@ -97,7 +102,7 @@ def test_internal_edition_details_alerted_then_top_ranked_clusters_and_says_wher
     assert alerted in shown
     ranking = re.search(r'<table id="index-table">.*?</table>', section, re.S).group(0)
     assert ranking.count("<tr>") == len(order) + 1  # the ranking keeps every cluster
-    notes = re.findall(r'<p class="note detail-note">([^<]*)</p>', section)
+    notes = _notes(section)
     folder = f"{files.html.stem}_chain"
     expected = {"zh": f"本节雷达图与（二）逐一列示{cap}个集群（有本月预警的集群在前，其余按集群发展指数名次）；"
                       f"其余{len(order) - cap}个集群的产业链图谱、雷达图与招商线索见随本报告生成的各集群单独页面"
@@ -115,7 +120,6 @@ def test_internal_edition_details_alerted_then_top_ranked_clusters_and_says_wher
     tile = Image.open(own[0]).size
     assert Image.open(figure).size == (tile[0] * cap, tile[1])
     assert not any(p.name == "index_radar_2.png" for p in files.chain)
-
 
 
 def test_standalone_pages_drawn_by_worker_processes_are_the_pages_drawn_in_the_report_process(
@@ -155,7 +159,7 @@ def test_public_edition_details_the_same_clusters_and_points_to_the_province_edi
     order, shown, _ = _expected(warehouse)
     files, section = _render(warehouse, tmp_path, lang, "public")
     assert _detailed(section) == _names(warehouse, shown)
-    notes = re.findall(r'<p class="note detail-note">([^<]*)</p>', section)
+    notes = _notes(section)
     left = len(order) - cap
     assert notes and set(notes) == {
         {"zh": f"本节雷达图与（二）逐一列示{cap}个集群（有本月预警的集群在前，其余按集群发展指数名次）；"
