@@ -1,6 +1,8 @@
 """The report details a configured number of clusters one by one (flows/registry/report.toml [detail]
 max_clusters): those with an alert in the month first, then by development index rank; it says in the report's
 language how many it leaves out and where their detail is, and the standalone pages keep every cluster.
+Its per-cluster tables list a configured number of clusters ([tables] max_rows): alerted first, then the largest
+by output TTM (the index ranking: the best ranked); a sentence under each says where every row is (the CSVs).
 
 On the planted warehouse of tests/planted.py (9 clusters, real indicator stage) with one alert planted on the
 cluster the index ranks last, so "alerts first" is visible.
@@ -46,7 +48,16 @@ def warehouse(tmp_path_factory) -> Path:
 def cap(monkeypatch, tmp_path) -> int:
     """report.toml with max_clusters = CAP, in place of the registry's."""
     config = tmp_path / "report.toml"
-    config.write_text(f"[detail]\nmax_clusters = {CAP}\n", encoding="utf-8")
+    config.write_text(f"[detail]\nmax_clusters = {CAP}\n[tables]\nmax_rows = 50\n", encoding="utf-8")
+    monkeypatch.setattr(s11_chain, "REPORT_CONFIG", config)
+    return CAP
+
+
+@pytest.fixture()
+def rows_cap(monkeypatch, tmp_path) -> int:
+    """report.toml with [tables] max_rows = CAP (every cluster detailed in the chain section)."""
+    config = tmp_path / "report.toml"
+    config.write_text(f"[detail]\nmax_clusters = 30\n[tables]\nmax_rows = {CAP}\n", encoding="utf-8")
     monkeypatch.setattr(s11_chain, "REPORT_CONFIG", config)
     return CAP
 
@@ -218,3 +229,84 @@ def test_a_report_too_large_to_mail_attaches_what_fits_and_names_the_rest_with_i
                   f"at {html}."}[lang] in text
     text, attached = got[large]
     assert attached == [str(pdf), str(html)] and "r.html" not in text
+
+
+def _cluster_table_ids(html: str) -> list[str]:
+    """The cluster ids the cluster table lists, in order."""
+    body = re.search(r'<table id="cluster-table".*?</table>', html, re.S).group(0)
+    return re.findall(r'<tr data-row="cluster" data-id="([^"]+)"', body)
+
+
+def _csv_ids(path: Path, column: str = "cluster_id") -> list[str]:
+    import csv
+
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return [r[column] for r in csv.DictReader(handle) if r.get("row_kind", "cluster") == "cluster"]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_tables_over_the_row_limit_list_alerted_then_leading_clusters_and_name_the_csv_with_every_row(
+        warehouse, rows_cap, lang, tmp_path) -> None:
+    order, _, alerted = _expected(warehouse)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        largest = [r[0] for r in con.execute(
+            "SELECT cluster_id FROM mart.cluster_indicators WHERE period = ? AND indicator = 'output_ttm' "
+            "AND value IS NOT NULL ORDER BY value DESC, cluster_id", [PERIOD]).fetchall()]
+        ranked = [r[0] for r in con.execute("SELECT cluster_id FROM mart.cluster_index WHERE period = ? "
+                                            "ORDER BY rank", [PERIOD]).fetchall()]
+        rated = sorted(r[0] for r in con.execute("SELECT DISTINCT cluster_id FROM mart.firm_ratings WHERE period = ?",
+                                                 [PERIOD]).fetchall())
+    by_output = [c for c in order if c in {alerted, *[c for c in largest if c != alerted][:rows_cap - 1]}]
+    by_rank = [c for c in ranked if c in {alerted, *ranked[:rows_cap - 1]}]
+    files, _ = _render(warehouse, tmp_path, lang, "internal")
+    html = files.html.read_text(encoding="utf-8")
+    names = dict(zip(order, _names(warehouse, order), strict=True))
+    assert _cluster_table_ids(html) == by_output
+    missing = re.search(r'<table id="missing-table">.*?</table>', html, re.S).group(0)
+    assert re.findall(r'<tr><td class="text">([^<]*)</td>', missing) == [names[c] for c in sorted(by_output)]
+    index = re.search(r'<table id="index-table">.*?</table>', html, re.S).group(0)
+    assert re.findall(r'<tr><td class="num">[^<]*</td><td class="text">([^<]*)</td>', index) == \
+        [names[c] for c in by_rank]
+    # every row stays in the CSVs beside the report
+    csvs = {p.stem.rsplit("_", 1)[-1]: p for p in [*files.tables, *files.full_tables]}
+    assert sorted(_csv_ids(csvs["clusters"])) == sorted(order)
+    assert sorted(_csv_ids(csvs["missing"])) == sorted(order)
+    assert _csv_ids(csvs["index"]) == ranked
+    assert _csv_ids(csvs["ratings"]) == rated
+    ratings = re.search(r'<table id="ratings-table">.*?</table>', html, re.S).group(0)
+    assert re.findall(r'<tr><td class="text">([^<]*)</td>', ratings) == [names[c] for c in rated if c in by_output]
+    notes = dict(re.findall(r'<p class="note listed-note" data-table="([a-z]+)">([^<]*)</p>', html))
+    n = len(order)
+    stem = files.html.stem
+    expected = {
+        "zh": {"clusters": f"本表列示{rows_cap}个集群（有本月预警的集群，以及近12个月产值最大的集群）；"
+                           f"全部{n}个集群见随本报告生成的数据文件 {stem}_clusters.csv。",
+               "index": f"本表列示{rows_cap}个集群（有本月预警的集群，以及发展指数名次居前的集群）；"
+                        f"全部{n}个集群见随本报告生成的数据文件 {stem}_index.csv。"},
+        "en": {"clusters": f"This table lists {rows_cap} of the {n} clusters (those with an alert this month, and the "
+                           f"largest by 12-month output); every cluster is in the data file {stem}_clusters.csv "
+                           f"written with this report.",
+               "index": f"This table lists {rows_cap} of the {n} clusters (those with an alert this month, and the "
+                        f"best ranked by development index); every cluster is in the data file {stem}_index.csv "
+                        f"written with this report."}}[lang]
+    assert notes["clusters"] == expected["clusters"] and notes["index"] == expected["index"]
+    assert notes["missing"] == expected["clusters"].replace("_clusters.csv", "_missing.csv")
+    assert ("ratings" in notes) == (len(rated) > len([c for c in rated if c in by_output]))
+
+
+def test_tables_within_the_row_limit_list_every_cluster_without_a_note(warehouse, tmp_path) -> None:
+    order, _, _ = _expected(warehouse)
+    assert s11_chain.table_limit() >= len(order)   # the registry's limit, as the sample night uses it
+    files, _ = _render(warehouse, tmp_path, "zh", "internal")
+    html = files.html.read_text(encoding="utf-8")
+    assert _cluster_table_ids(html) == order
+    assert "listed-note" not in html
+
+
+@pytest.mark.parametrize("value", ["0", "2.5", '"30"', "true"])
+def test_a_row_limit_that_is_not_a_whole_number_of_at_least_one_is_refused(monkeypatch, tmp_path, value) -> None:
+    config = tmp_path / "report.toml"
+    config.write_text(f"[tables]\nmax_rows = {value}\n", encoding="utf-8")
+    monkeypatch.setattr(s11_chain, "REPORT_CONFIG", config)
+    with pytest.raises(ValueError, match=r"report\.toml: \[tables\] max_rows must be a whole number ≥ 1"):
+        s11_chain.table_limit()

@@ -351,7 +351,9 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Exe
                 pages.pending.append(workers.submit(_standalone_pages, *args))
     note = t["detail_internal" if internal else "detail_public"].format(
         shown=len(featured), left=section["left_out"], folder=chain_dir.name) if section["left_out"] else None
-    drawn = {"t": t, "audience": section["audience"], "ranking": section["ranking"], "detail_note": note,
+    listed = set(section["listed"])
+    drawn = {"t": t, "audience": section["audience"], "detail_note": note,
+             "ranking": [x for x in section["ranking"] if x["id"] in listed],
              "dim_labels": section["dim_labels"], "radars": [page.data_uri(p) for p in index_figures],
              "blocks": blocks, "files": [], "pages": pages, "index_note": section["index_note"],
              "weak_note": section["weak_note"], "leads_title": t["leads"].format(n=REPORT_LEADS)}

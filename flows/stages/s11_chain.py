@@ -38,12 +38,23 @@ def available(con: duckdb.DuckDBPyConnection, period: dt.date) -> bool:
     return run_sql(con, "chain_available", {"period": period}).fetchone()[0] > 0
 
 
+def _limit(table: str, key: str) -> int:
+    """A whole number ≥ 1 from flows/registry/report.toml; anything else is refused, naming the file and key."""
+    n = tomllib.loads(REPORT_CONFIG.read_text(encoding="utf-8"))[table][key]
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{REPORT_CONFIG}: [{table}] {key} must be a whole number ≥ 1, not {n!r}")
+    return n
+
+
 def detail_limit() -> int:
     """How many clusters the section details one by one (flows/registry/report.toml, [detail] max_clusters)."""
-    n = tomllib.loads(REPORT_CONFIG.read_text(encoding="utf-8"))["detail"]["max_clusters"]
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{REPORT_CONFIG}: [detail] max_clusters must be a whole number ≥ 1, not {n!r}")
-    return n
+    return _limit("detail", "max_clusters")
+
+
+def table_limit() -> int:
+    """How many clusters a per-cluster table of the report lists (flows/registry/report.toml, [tables] max_rows);
+    the CSV beside the report holds every cluster."""
+    return _limit("tables", "max_rows")
 
 
 def detailed(ids: list[str], ranks: dict[str, int | None], alerted: Collection[str], limit: int) -> list[str]:
@@ -131,13 +142,17 @@ def chain_content(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, au
             scores.append(disclosure.SYMBOL if withheld else _fmt(r[d["code"]], "{:.1f}", na))
         ranking.append({"id": cid, "rank": r["rank"] or na, "name": names[cid], "scores": scores,
                         "total": _fmt(r["total"], "{:.1f}", na),
-                        "withheld": any(s == disclosure.SYMBOL for s in scores)})
+                        "withheld": any(s == disclosure.SYMBOL for s in scores),
+                        # the index CSV's row (every cluster): stored scores, the symbol where withheld
+                        "raw": [r["rank"], *[disclosure.SYMBOL if s == disclosure.SYMBOL else r[d["code"]]
+                                             for s, d in zip(scores, dims, strict=True)], r["total"]]})
     median = []
     for d in INDEX_DIMENSIONS:
         vals = sorted(r[d] for r in index.values() if r[d] is not None)
         median.append(None if not vals else (vals[(len(vals) - 1) // 2] + vals[len(vals) // 2]) / 2)
 
-    featured = detailed(ids, {cid: r["rank"] for cid, r in index.items()}, alerted, detail_limit())
+    ranks = {cid: r["rank"] for cid, r in index.items()}
+    featured = detailed(ids, ranks, alerted, detail_limit())
     # the public edition has no standalone pages: a cluster it does not detail needs no block
     blocked = ids if audience == "internal" else featured
 
@@ -180,6 +195,9 @@ def chain_content(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, au
             "dim_labels": [d["name_zh"] if lang == "zh" else d["name_en"] for d in dims], "median": median,
             "scores": {cid: [r[d] for d in INDEX_DIMENSIONS] for cid, r in index.items()},
             "drawn": [x["id"] for x in ranking if not x["withheld"]], "blocks": blocks, "featured": featured,
+            # the rows the index table lists (alerted first, then by rank, up to [tables] max_rows)
+            "listed": detailed(list(index), ranks, alerted, table_limit()),
+            "dim_codes": [d["code"] for d in dims],
             "left_out": len(ids) - len(featured),
             "index_note": t["index_note"].format(method=t.get(cfg["index"]["method"], cfg["index"]["method"])),
             "weak_note": t["weak_note"].format(ratio=cfg["chain"]["weak_ratio"])}

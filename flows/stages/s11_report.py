@@ -90,6 +90,9 @@ TEXT: dict[str, dict[str, str]] = {
         "province_scope": "（{province}）",
         "engines_disagree": "校验复核不一致（错误）", "not_checked": "规则未校验",
         "problems_public": "两种校验引擎结论不一致的校验规则：{n}条（相关数据的校验结论未获确认）。",
+        "listed_note": ("本表列示{shown}个集群（有本月预警的集群，以及{leading}）；"
+                        "全部{n}个集群见随本报告生成的数据文件 {file}。"),
+        "leading_output": "近12个月产值最大的集群", "leading_index": "发展指数名次居前的集群",
     },
     "en": {
         "title": "Industrial Cluster Monitoring Report", "toc": "Contents", "s1": "1. Overview",
@@ -146,6 +149,9 @@ TEXT: dict[str, dict[str, str]] = {
         "engines_disagree": "Validation not confirmed (error)", "not_checked": "Rule not checked",
         "problems_public": "Validation rules on which the two validation engines disagreed: {n} (the verdicts on "
                            "the data concerned are not confirmed).",
+        "listed_note": ("This table lists {shown} of the {n} clusters (those with an alert this month, and {leading}); "
+                        "every cluster is in the data file {file} written with this report."),
+        "leading_output": "the largest by 12-month output", "leading_index": "the best ranked by development index",
     },
 }
 
@@ -236,11 +242,14 @@ class ReportFiles:
     map_png: Path | None = None
     n_suppressed: int = 0
     chain: list[Path] = field(default_factory=list)  # flows/render/chain.py: PNGs and standalone pages
+    # every row of the ratings, missing-firms and index tables (the report lists up to [tables] max_rows); apart
+    # from `tables`, whose CSVs decide whether a new edition is a revision (flows/support/editions.py)
+    full_tables: list[Path] = field(default_factory=list)
     edition: Path | None = None  # public edition: what it published and withheld, and the audit (JSON)
 
     def all(self) -> list[Path]:
-        return [p for p in (self.html, self.pdf, *self.tables, *self.charts, *self.chart_data, *self.chain)
-                if p is not None]
+        return [p for p in (self.html, self.pdf, *self.tables, *self.full_tables, *self.charts, *self.chart_data,
+                            *self.chain) if p is not None]
 
 
 # ----------------------------------------------------------------------------------------- formatting
@@ -580,6 +589,12 @@ def _render(e: Edition, make_pdf: bool) -> ReportFiles:
     alerted = {row["cluster_id"] for group in alerts["groups"] for row in group["rows"]}
     decided = s11_chain.chain_content(e.con, e.period, e.lang, e.audience, e.clusters,
                                       lambda cid, code: bool(e.cells.hidden(cid, e.period, code)), alerted)
+    files.full_tables += _full_table_csvs(e, ratings, quality, decided)
+    listed = _listed(e, alerted)
+    # the tables as the report lists them (the full ones went to the CSVs; the analysis reads the full ones)
+    shown = {"rows": [r for r in tables["rows"] if r["id"] in listed],
+             "ratings": {**ratings, "rows": [r for r in ratings["rows"] if r["cluster_id"] in listed]},
+             "quality": {**quality, "missing": [m for m in quality["missing"] if m["cluster_id"] in listed]}}
     t = e.t
     with chain_render.page_workers(decided) as workers:   # the pages of clusters not detailed, beside the PDF
         chain = chain_render.draw_section(decided, e.out_dir, e.stem, workers) if decided else None
@@ -589,11 +604,12 @@ def _render(e: Edition, make_pdf: bool) -> ReportFiles:
             "scope": t["province_scope"].format(province=term("province", e.province, e.lang)) if e.province else "",
             "untranslated": e.untranslated, "kpis": kpis, "summary": summary, **tables, "charts": charts,
             "map_uri": map_uri, "charts_top": len(e.ids) > TREND_SERIES, "trend_series": TREND_SERIES,
-            "map_note": map_note, "alerts": alerts, "ratings": ratings,
+            "map_note": map_note, "alerts": alerts,
             "analysis": _analysis(e, summary, kpis, contrib, growth, alerts, quality),
             "contrib_rows": _contribution_rows(e, contrib, growth), "drivers": _drivers(e, contrib),
             "ratings_label": period_text(ratings["period"], e.lang) if ratings["period"] else "",
-            "quality": quality, "names": e.names, "methodology": _methodology(e.lang),
+            "names": e.names, "methodology": _methodology(e.lang), **shown,
+            "table_notes": _listed_notes(e, tables["rows"], ratings["rows"], quality["missing"], decided, shown),
             "symbol": disclosure.SYMBOL,
             "footnote": disclosure.FOOTNOTE_ZH if e.lang == "zh" else disclosure.FOOTNOTE_EN,
             "audit_note": disclosure.audit_note(e.protected.audit, e.lang), "compiled": dt.date.today().isoformat(),
@@ -693,6 +709,51 @@ def _table_csvs(e: Edition, tables: dict[str, Any]) -> list[Path]:
                for p in tables["provinces"]),
              ["total", "ALL", len(e.clusters), *[raw(everything["cells"][c]) for c in PROVINCE_CODES]]]))
     return out
+
+
+def _full_table_csvs(e: Edition, ratings: dict[str, Any], quality: dict[str, Any],
+                     decided: dict[str, Any] | None) -> list[Path]:
+    """Every row of the ratings, missing-firms and development index tables as CSV beside the report, whether the
+    report lists them all or not (the index as the edition shows it: the symbol where a score is withheld)."""
+    rated = f"{ratings['period']:%Y-%m}" if ratings["period"] else ""
+    out = [page.write_csv(e.out_dir / f"{e.stem}_ratings.csv",
+                          ["cluster_id", "cluster_name", "rating_period", "a", "b", "c", "d", "rated"],
+                          ([r["cluster_id"], e.names.get(r["cluster_id"], r["cluster_id"]), rated,
+                            r["a"], r["b"], r["c"], r["d"], r["rated"]] for r in ratings["rows"])),
+           page.write_csv(e.out_dir / f"{e.stem}_missing.csv",
+                          ["cluster_id", "cluster_name", "n_firms", "n_reporting", "n_missing", "lost"],
+                          ([m["cluster_id"], e.names.get(m["cluster_id"], m["cluster_id"]), m["n_firms"],
+                            m["n_reporting"], m["n_missing"], m["lost"]] for m in quality["missing"]))]
+    if decided is not None:
+        out.append(page.write_csv(e.out_dir / f"{e.stem}_index.csv",
+                                  ["rank", "cluster_id", "cluster_name", *decided["dim_codes"], "total"],
+                                  ([x["raw"][0], x["id"], x["name"], *x["raw"][1:]] for x in decided["ranking"])))
+    return out
+
+
+def _listed(e: Edition, alerted: set[str]) -> set[str]:
+    """The clusters the cluster, ratings and missing-firms tables list: those with an alert in the month, then the
+    largest by output TTM as the edition shows it (a withheld value counts as none), up to [tables] max_rows
+    (flows/registry/report.toml: why a limit is said there). The CSVs keep every cluster."""
+    output = {cid: v for cid in e.ids if (v := e.cells.value(cid, e.period, "output_ttm")) is not None}
+    ranks = {cid: k for k, cid in enumerate(sorted(output, key=lambda cid: -output[cid]), 1)}
+    return set(s11_chain.detailed(e.ids, ranks, alerted, s11_chain.table_limit()))
+
+
+def _listed_notes(e: Edition, rows_: list[dict[str, Any]], ratings: list[dict[str, Any]],
+                  missing: list[dict[str, Any]], decided: dict[str, Any] | None,
+                  shown: dict[str, Any]) -> dict[str, str | None]:
+    """Under each table that leaves clusters out: how many it lists and which file holds every row; None where
+    the table lists every cluster."""
+    def note(full: int, listed: int, suffix: str, leading: str) -> str | None:
+        return None if listed == full else e.t["listed_note"].format(
+            shown=listed, n=full, leading=e.t[leading], file=f"{e.stem}_{suffix}.csv")
+
+    return {"clusters": note(len(rows_), len(shown["rows"]), "clusters", "leading_output"),
+            "ratings": note(len(ratings), len(shown["ratings"]["rows"]), "ratings", "leading_output"),
+            "missing": note(len(missing), len(shown["quality"]["missing"]), "missing", "leading_output"),
+            "index": None if decided is None else note(len(decided["ranking"]), len(decided["listed"]), "index",
+                                                       "leading_index")}
 
 
 def _trend_charts(e: Edition, files: ReportFiles) -> list[dict[str, Any]]:
