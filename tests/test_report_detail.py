@@ -310,3 +310,51 @@ def test_a_row_limit_that_is_not_a_whole_number_of_at_least_one_is_refused(monke
     monkeypatch.setattr(s11_chain, "REPORT_CONFIG", config)
     with pytest.raises(ValueError, match=r"report\.toml: \[tables\] max_rows must be a whole number ≥ 1"):
         s11_chain.table_limit()
+
+
+def test_a_standalone_page_is_drawn_again_exactly_when_what_it_is_drawn_from_changed(
+        warehouse, cap, monkeypatch, tmp_path) -> None:
+    """The pages of the clusters the report does not detail keep a hash of their inputs (flows/render/chain.py
+    page_inputs): rendering the same month again redraws none of them and changes no byte; a changed flow of one
+    cluster redraws that cluster's page only, and it is then what a render from scratch draws; a changed drawing
+    redraws every page."""
+    from flows.render import chain
+
+    order, shown, _ = _expected(warehouse)
+    rest = [c for c in order if c not in shown]
+    copy = tmp_path / "cw.duckdb"
+    shutil.copy(warehouse, copy)
+    monkeypatch.setattr(chain, "PARALLEL_MIN_PAGES", 10**6)   # in this process, so the drawing can be watched
+    drawn: list[str] = []
+    real = chain._cluster_blocks
+
+    def watched(blocks, *args):
+        drawn.extend(b["id"] for b in blocks)
+        return real(blocks, *args)
+
+    monkeypatch.setattr(chain, "_cluster_blocks", watched)
+
+    def render(out: Path) -> dict[Path, bytes]:
+        drawn.clear()
+        files, _ = _render(copy, out, "zh", "internal")
+        assert not any(p.suffix == ".inputs" for p in files.all())
+        return {p.relative_to(out): p.read_bytes() for p in files.chain}
+
+    first = render(tmp_path / "a")
+    assert sorted(drawn) == sorted(order)
+    again = render(tmp_path / "a")
+    assert sorted(drawn) == sorted(shown)          # the detailed ones are drawn in the report; no page again
+    assert again == first
+    changed = rest[0]
+    with duckdb.connect(str(copy)) as con:   # one more firm in one segment of one cluster the report does not detail
+        con.execute("UPDATE mart.chain_segments SET n_firms = n_firms + 1 WHERE period = ? AND cluster_id = ?",
+                    [PERIOD, changed])
+    after = render(tmp_path / "a")
+    assert sorted(drawn) == sorted([*shown, changed])
+    page = next(p for p in first if p.name == f"{changed}.html")
+    assert after[page] != first[page]
+    fresh = render(tmp_path / "b")
+    assert after == fresh                           # byte for byte what a render from scratch gives
+    monkeypatch.setattr(chain, "_drawing_version", lambda: "another drawing")
+    render(tmp_path / "a")
+    assert sorted(drawn) == sorted(order)

@@ -8,6 +8,8 @@ edition (the decided section holds no flows for the public one).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import multiprocessing
 import os
@@ -15,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -393,9 +396,66 @@ def _radar_tiles(blocks: list[dict[str, Any]], radar: dict[str, Any]) -> dict[st
 
 def _standalone_pages(blocks: list[dict[str, Any]], radar: dict[str, Any], section: dict[str, Any],
                       chain_dir: Path) -> dict[str, list[Path]]:
-    """Draw some clusters' radars, chain diagrams and standalone pages (in a worker process or not): their files."""
-    tiles = _radar_tiles([b for b in blocks if b["id"] in radar["scores"]], radar)
-    return _cluster_blocks(blocks, tiles, section, chain_dir)[1]
+    """Draw some clusters' radars, chain diagrams and standalone pages (in a worker process or not): their files.
+
+    A page whose inputs are those it was last drawn from (page_inputs: the same hash in <cluster id>.inputs beside
+    it, and its files all there) is not drawn again: a night that leaves a cluster's month as it was (a quiet night,
+    a revision of another province) then costs the hash. Any other page is drawn, its hash removed first and written
+    last, so a page interrupted half-way is never taken for a finished one."""
+    digests = {b["id"]: page_inputs(b, radar, section) for b in blocks}
+    files = {cid: kept for cid in digests if (kept := _kept(chain_dir, cid, digests[cid])) is not None}
+    todo = [b for b in blocks if b["id"] not in files]
+    tiles = _radar_tiles([b for b in todo if b["id"] in radar["scores"]], radar)
+    drawn = _cluster_blocks(todo, tiles, section, chain_dir)[1]
+    for cid, paths in drawn.items():
+        marker = _inputs_file(chain_dir, cid)
+        partial = marker.with_name(marker.name + ".part")
+        partial.write_text(json.dumps({"inputs": digests[cid], "files": [p.name for p in paths]}), encoding="utf-8")
+        os.replace(partial, marker)
+    files.update(drawn)
+    return {b["id"]: files[b["id"]] for b in blocks}
+
+
+def page_inputs(block: dict[str, Any], radar: dict[str, Any], section: dict[str, Any]) -> str:
+    """SHA-256 of everything a standalone page and its PNGs are drawn from: the cluster's block (segments, flows,
+    leads, title), its radar scores with the median, labels and the title width the radars are laid out for, the
+    section's texts, and the drawing itself (_drawing_version)."""
+    what = {"block": block, "scores": radar["scores"].get(block["id"]),
+            **{k: radar[k] for k in ("median", "labels", "widest")},
+            "section": {k: section[k] for k in ("t", "lang", "audience", "weak_note")}, "drawing": _drawing_version()}
+    return hashlib.sha256(json.dumps(what, sort_keys=True, ensure_ascii=False, default=repr).encode()).hexdigest()
+
+
+@cache
+def _drawing_version() -> str:
+    """What draws the pages: this module, the chart helpers and style, the page template, the libraries' versions
+    and the CJK font file; a change to any of them draws every page again."""
+    import matplotlib
+    import PIL
+    from matplotlib import font_manager
+
+    from flows.render import maps
+
+    digest = hashlib.sha256()
+    for source in (Path(__file__), Path(page.__file__), Path(maps.__file__), TEMPLATES / "chain_cluster.html.j2"):
+        digest.update(source.read_bytes())
+    font = Path(font_manager.findfont(chart_style()["font.family"][0]))
+    digest.update(f"{matplotlib.__version__} {PIL.__version__} {font} {font.stat().st_size}".encode())
+    return digest.hexdigest()
+
+
+def _inputs_file(chain_dir: Path, cid: str) -> Path:
+    return chain_dir / f"{cid}.inputs"
+
+
+def _kept(chain_dir: Path, cid: str, digest: str) -> list[Path] | None:
+    """The files of a page drawn from these very inputs, or None when it must be drawn."""
+    marker = _inputs_file(chain_dir, cid)
+    if not marker.is_file():
+        return None
+    kept = json.loads(marker.read_text(encoding="utf-8"))
+    paths = [chain_dir / name for name in kept["files"]]
+    return paths if kept["inputs"] == digest and all(p.is_file() for p in paths) else None
 
 
 def _cluster_blocks(decided_blocks: list[dict[str, Any]], tiles: dict[str, Any], section: dict[str, Any],
@@ -405,6 +465,8 @@ def _cluster_blocks(decided_blocks: list[dict[str, Any]], tiles: dict[str, Any],
     t, lang = section["t"], section["lang"]
     internal = section["audience"] == "internal"
     drawn = [b for b in decided_blocks if internal and b["flows"]]
+    for b in decided_blocks if internal else ():   # a page's kept hash says nothing of what is drawn over it now
+        _inputs_file(chain_dir, b["id"]).unlink(missing_ok=True)
     diagrams = dict(zip((b["id"] for b in drawn), chain_diagrams(
         [(b["flows"], t["diagram"].format(name=b["name"]), chain_dir / f"{b['id']}_chain.png") for b in drawn],
         lang), strict=True))
