@@ -112,7 +112,7 @@ def test_internal_edition_details_alerted_then_top_ranked_clusters_and_says_wher
     assert _detailed(section) == _names(warehouse, shown)
     assert alerted in shown
     ranking = re.search(r'<table id="index-table">.*?</table>', section, re.S).group(0)
-    assert ranking.count("<tr>") == len(order) + 1  # the ranking keeps every cluster
+    assert ranking.count("<tr>") == len(order) + 1  # the ranking lists every cluster (under [tables] max_rows)
     notes = _notes(section)
     folder = f"{files.html.stem}_chain"
     expected = {"zh": f"本节雷达图与（二）逐一列示{cap}个集群（有本月预警的集群在前，其余按集群发展指数名次）；"
