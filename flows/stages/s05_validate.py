@@ -233,16 +233,33 @@ def _registry_keys(con: duckdb.DuckDBPyConnection, table: str, key: str) -> pl.S
     return con.sql(f"SELECT DISTINCT {identifier(key)} AS k FROM {identifier(table)}").pl()["k"]
 
 
-def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, spec: dict) -> pl.DataFrame:
-    _require_table(con, spec["table"], f"the history check (unit_suspect) on {spec['column']}")
+def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, specs: list[dict]
+                     ) -> dict[tuple[str, str], pl.DataFrame]:
+    """Per (table, measure) of the history_ratio specs: each firm's recent median where it has min_months.
+
+    The measures a table is read for with the same window come from one query (validation_history.sql).
+    """
+    if not specs:
+        return {}
     firms = frame.select(pl.col("uscc").drop_nulls().unique())
+    groups: dict[tuple[str, int], list[dict]] = {}
+    for spec in specs:
+        _require_table(con, spec["table"], f"the history check (unit_suspect) on {spec['column']}")
+        groups.setdefault((spec["table"], int(spec.get("months", 12))), []).append(spec)
+    out: dict[tuple[str, str], pl.DataFrame] = {}
     con.register("_validate_firms", firms.to_arrow())
     try:
-        return run_sql(con, "validation_history", {"months": int(spec.get("months", 12)),
-                                                   "min_months": int(spec.get("min_months", 6))},
-                       {"table": spec["table"], "column": spec["column"]}).pl()
+        for (table, months), group in groups.items():
+            measures = sorted({spec["column"] for spec in group})
+            wide = run_sql(con, "validation_history", {"months": months},
+                           {"table": table, "columns": measures}).pl()
+            for spec in group:
+                column = spec["column"]
+                out[(table, column)] = wide.select("uscc", pl.col(column).struct.unnest()).filter(
+                    pl.col("months") >= int(spec.get("min_months", 6)))
     finally:
         con.unregister("_validate_firms")
+    return out
 
 
 OLD_ID_COLUMNS = {"monthly": "uscc", "tax": "uscc", "digital": "uscc", "procurement": "buyer_uscc"}
@@ -409,6 +426,8 @@ def derive(frame: pl.DataFrame, derived: dict, con: duckdb.DuckDBPyConnection,
     encoded = encoded or {}
     notes: list[tuple[str, str, str]] = []
     cols: list[pl.Series] = []
+    history = _history_medians(con, frame, [spec for spec in derived.values()
+                                            if spec["fn"] == "history_ratio" and spec["column"] in frame.columns])
     for name, spec in derived.items():
         src = spec["column"]
         if src not in frame.columns:
@@ -436,7 +455,7 @@ def derive(frame: pl.DataFrame, derived: dict, con: duckdb.DuckDBPyConnection,
                 out = per_value(s, encoded.get(src), lambda v, keys=keys: pl.select(
                     pl.when(v.is_null()).then(None).otherwise(v.is_in(keys))).to_series())
         elif fn == "history_ratio":
-            med = _history_medians(con, frame, spec)
+            med = history[(spec["table"], src)]
             med = pl.concat([med.select("uscc", "recent_median"), _file_medians(frame, src, med)])
             joined = frame.select("uscc", src).join(med, on="uscc", how="left", maintain_order="left")
             out = joined.select(
