@@ -100,3 +100,20 @@ def test_years_are_differenced_separately_and_tax_goes_to_core_tax(con):
     derive(con, 1, kind="tax")
     rows = con.execute("SELECT period, span_months, tax_paid FROM core.tax ORDER BY period").fetchall()
     assert rows == [(date(2024, 12, 1), 12, 1200.0), (date(2025, 1, 1), 1, 90.0)]
+
+
+def test_months_revised_resent_and_appended_keep_one_row_per_firm_and_month_in_both_tables(con):
+    # core.firm_monthly and core.tax carry no key index (migration 0007): the derivation alone keeps
+    # (uscc, period) unique — the same value sent again, a changed value, an appended month, a whole resend.
+    files = [[(3, 300.0), (4, 400.0)], [(4, 400.0)], [(4, 430.0)], [(5, 520.0)], [(3, 300.0), (4, 430.0), (5, 520.0)]]
+    for file_id, months in enumerate(files, 1):
+        for month, value in months:
+            report(con, file_id, file_id, date(2025, month, 1), "ytd", "output", value)
+            report(con, file_id, file_id, date(2025, month, 1), "ytd", "tax_paid", value / 10, kind="tax")
+        derive(con, file_id)
+        derive(con, file_id, kind="tax")
+    assert [(p.month, o) for p, _, o, _ in monthly(con)] == [(3, 300.0), (4, 130.0), (5, 90.0)]
+    assert con.execute("SELECT month(period), tax_paid FROM core.tax ORDER BY period").fetchall() == [
+        (3, 30.0), (4, 13.0), (5, 9.0)]
+    for table in ("core.firm_monthly", "core.tax"):
+        assert con.execute(f"SELECT count(*), count(DISTINCT (uscc, period)) FROM {table}").fetchone() == (3, 3)

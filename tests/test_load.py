@@ -82,3 +82,23 @@ def test_a_monthly_file_is_kept_as_reported_one_row_per_source_row_and_read_long
     assert con.execute("SELECT uscc, measure, value FROM history.reported_values ORDER BY uscc, measure"
                        ).fetchall() == [("A", "employees", 7.0), ("A", "output", 10.0), ("B", "employees", 3.0)]
     assert con.execute("SELECT row_key, original->>'uscc' FROM quarantine.rows").fetchall() == [("C|2025-01-01", "C")]
+
+
+def test_a_monthly_file_whose_rows_repeat_a_firm_and_month_is_refused_naming_the_rows(con):
+    # Validation quarantines such rows; were one pair to reach the load, the derivation would keep one value of
+    # the two without a word (core.firm_monthly has no key index to stop it, migration 0007).
+    from datetime import date
+
+    from flows.stages.s06_load import RepeatedKey
+
+    parsed = pl.DataFrame({"uscc": ["A", "B", "A"], "period": [date(2025, 1, 1)] * 3, "basis": ["month"] * 3,
+                           "output": [10.0, 4.0, 12.0], "_row": [2, 3, 7]})
+    con.execute("INSERT INTO meta.files (file_id, file_name, sha256) VALUES (1, 'monthly.csv', 'h')")
+    with pytest.raises(RepeatedKey, match=r"monthly\.csv: several rows carry the same firm and month "
+                                          r"\(key: rows A\|2025-01-01: 2, 7\)"):
+        load_file(con, 1, 1, "monthly.csv", "monthly", parsed=parsed, loaded=parsed,
+                  rejected=pl.DataFrame(schema=ISSUE_SCHEMA), flagged=pl.DataFrame(schema=ISSUE_SCHEMA),
+                  raw=parsed.with_columns(pl.all().exclude("_row").cast(pl.Utf8)), rows_in=3, encoding="utf-8",
+                  header_map={c: c for c in ("uscc", "period", "basis", "output")})
+    assert con.execute("SELECT (SELECT count(*) FROM history.reported_rows) + (SELECT count(*) FROM "
+                       "core.firm_monthly), (SELECT status FROM meta.files)").fetchone() == (0, None)

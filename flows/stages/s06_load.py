@@ -187,6 +187,7 @@ def apply_load(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: 
             _bind(con, view, source)
         run_sql(con, "load_quarantine", params)
         if kind in DERIVED_TABLE:
+            _refuse_repeated_keys(con, name)
             run_sql(con, "load_reported", params)
             derive_monthly(con, run_id, file_id, kind)
         else:
@@ -210,6 +211,20 @@ def apply_load(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: 
             con.unregister(view)
     return FileOutcome(file_id, name, kind, "loaded", accounting.rows_in, accounting.rows_loaded,
                        accounting.rows_quarantined, rules=accounting.rules, ignored_columns=accounting.ignored_columns)
+
+
+class RepeatedKey(ValueError):
+    """Rows of one monthly-statistics or tax file that share a key reached the load (validation quarantines
+    them): the file fails rather than lose one of the values in the derivation."""
+
+
+def _refuse_repeated_keys(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Raise RepeatedKey naming the rows when two rows of the file (view `incoming`) carry the same key."""
+    repeated = run_sql(con, "repeated_keys").fetchall()
+    if repeated:
+        where = "; ".join(f"{key}: {', '.join(map(str, rows))}" for key, rows in repeated)
+        raise RepeatedKey(f"{name}：同一企业同一月份有多行（键：行号 {where}） / {name}: several rows carry the same "
+                          f"firm and month (key: rows {where})")
 
 
 def _bind(con: duckdb.DuckDBPyConnection, view: str, source: pl.DataFrame | Path) -> None:
