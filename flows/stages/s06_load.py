@@ -142,6 +142,8 @@ def prepare(name: str, kind: str, parsed: pl.DataFrame, loaded: pl.DataFrame, re
     file's header report (flows.stages.s03_layout.columns_rows) for meta.file_columns.
     """
     incoming = conform(loaded, kind)
+    if kind in DERIVED_TABLE:
+        _refuse_repeated_keys(incoming, name)
     n_quarantined = rejected["_row"].n_unique()
     both = rejected.join(incoming.select("_row"), on="_row", how="semi").height
     if incoming.height + n_quarantined != rows_in or both:
@@ -158,6 +160,26 @@ def prepare(name: str, kind: str, parsed: pl.DataFrame, loaded: pl.DataFrame, re
     return Prepared(incoming=incoming, rejected=quarantine_frame(rejected, raw, parsed, kind, header_map),
                     flagged=flagged, columns=pl.DataFrame(columns or [], schema=FILE_COLUMNS_SCHEMA),
                     accounting=accounting)
+
+
+class RepeatedKey(ValueError):
+    """Rows of one monthly-statistics or tax file that share a key are about to be loaded (validation
+    quarantines them): the file fails rather than lose one of the values in the derivation."""
+
+
+def _refuse_repeated_keys(incoming: pl.DataFrame, name: str) -> None:
+    """Raise RepeatedKey naming the rows (first five keys) when two rows to load carry the same firm and month.
+
+    With the derivation (one row per firm and month, derive_flows.sql) this is what keeps (uscc, period) unique
+    in core.firm_monthly and core.tax, which have no key index (migration 0007). Checked here, in the per-file
+    task, not by the single writer.
+    """
+    repeated = incoming.filter(pl.col("_key").is_duplicated())
+    if repeated.height:
+        where = "; ".join(f"{key}: {', '.join(map(str, rows))}" for key, rows in repeated.group_by("_key").agg(
+            pl.col("_row").sort()).sort(pl.col("_row").list.first()).head(5).rows())
+        raise RepeatedKey(f"{name}：同一企业同一月份有多行（键：行号 {where}） / {name}: several rows carry the same "
+                          f"firm and month (key: rows {where})")
 
 
 def load_file(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: str, kind: str,
@@ -187,7 +209,6 @@ def apply_load(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: 
             _bind(con, view, source)
         run_sql(con, "load_quarantine", params)
         if kind in DERIVED_TABLE:
-            _refuse_repeated_keys(con, name)
             run_sql(con, "load_reported", params)
             derive_monthly(con, run_id, file_id, kind)
         else:
@@ -211,20 +232,6 @@ def apply_load(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: 
             con.unregister(view)
     return FileOutcome(file_id, name, kind, "loaded", accounting.rows_in, accounting.rows_loaded,
                        accounting.rows_quarantined, rules=accounting.rules, ignored_columns=accounting.ignored_columns)
-
-
-class RepeatedKey(ValueError):
-    """Rows of one monthly-statistics or tax file that share a key reached the load (validation quarantines
-    them): the file fails rather than lose one of the values in the derivation."""
-
-
-def _refuse_repeated_keys(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Raise RepeatedKey naming the rows when two rows of the file (view `incoming`) carry the same key."""
-    repeated = run_sql(con, "repeated_keys").fetchall()
-    if repeated:
-        where = "; ".join(f"{key}: {', '.join(map(str, rows))}" for key, rows in repeated)
-        raise RepeatedKey(f"{name}：同一企业同一月份有多行（键：行号 {where}） / {name}: several rows carry the same "
-                          f"firm and month (key: rows {where})")
 
 
 def _bind(con: duckdb.DuckDBPyConnection, view: str, source: pl.DataFrame | Path) -> None:

@@ -2,7 +2,7 @@
 -- The key stays unique by construction — the load derives one row per (firm, month) (pivot_monthly.sql,
 -- pivot_tax.sql group by it), appends only months after every stored month of the firm-year (derive_flows.sql)
 -- and otherwise deletes a changed row before it inserts its new version (store_flows.sql); a file whose rows
--- repeat a key never reaches the derivation (load_reported.sql refuses it, naming the rows) — and
+-- repeat a key never reaches the derivation (flows/stages/s06_load.py prepare refuses it, naming the rows) — and
 -- tests/test_load.py checks it after revisions, re-derivations and a double load. The index guarded nothing
 -- beyond that and cost, at nation scale (5.85 M rows each, measured with one month inserted on 11 stored): 0.7
 -- CPU-s more per month inserted plus 0.5 s at its commit and checkpoint, 131 MB of ART in memory for one
