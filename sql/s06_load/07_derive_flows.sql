@@ -30,14 +30,18 @@ WITH f AS (
     SELECT uscc, year(period) AS yr, min(period) AS lo, max(period) AS hi
     FROM file_rows
     GROUP BY ALL
-), derived AS (
+), later AS (
+    -- A firm-year is appended when no stored month of it is at or after the file's month: only stored rows
+    -- from the file's earliest month on can say otherwise, and on the usual night (the table grows month by
+    -- month, in period order) their row groups are the only ones read. Joining every stored row of the file's
+    -- firms cost 0.9 CPU-s per nation file against 0.4, for the same flags.
     SELECT s.uscc, year(s.period) AS yr, max(s.period) AS last
     FROM {table} s
-    JOIN f ON s.uscc = f.uscc AND year(s.period) = f.yr
+    WHERE s.period >= (SELECT min(lo) FROM f)
     GROUP BY ALL
 )
 SELECT f.uscc, f.yr, f.lo = f.hi AND coalesce(d.last < f.lo, true) AS appended
-FROM f LEFT JOIN derived d USING (uscc, yr);
+FROM f LEFT JOIN later d USING (uscc, yr);
 
 CREATE OR REPLACE TEMP TABLE derived_flows AS
 WITH ytd_years AS (   -- appended firm-years the file reports 累计: only their values subtract what is stored
