@@ -254,13 +254,19 @@ def fail_file(con: duckdb.DuckDBPyConnection, file_id: int, name: str, kind: str
 
 def derive_monthly(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, kind: str) -> None:
     """Derive monthly values (docs/architecture.md#input-contract) for the firm-years one monthly or tax file reported;
-    store changes. A file that only appends months (the usual night) takes the append path alone."""
+    store changes. A file that only appends months (the usual night) takes the append path alone, and one that
+    appends only 当月 values goes to core as reported (nothing to difference)."""
     params = {"kind": kind, "run_id": run_id, "file_id": file_id, "flows": list(KINDS[kind].flows)}
     tables = {"table": DERIVED_TABLE[kind]}
     run_sql(con, "derive_flows", params, tables)
     # The usual file only appends a month: the rework path would scan the history for nothing.
-    reworks = run_sql(con, "touched_reworked").fetchone()[0]
-    if reworks:
-        run_sql(con, "derive_rework", params)
-    run_sql(con, f"pivot_{kind}")
+    reworks, ytd_values = run_sql(con, "touched_reworked").fetchone()
+    if not reworks and not ytd_values:
+        measures = [c.name for c in KINDS[kind].stored_columns if c.name not in ("uscc", "period", "basis")]
+        run_sql(con, "fresh_reported", params, {"measures": measures})
+    else:
+        run_sql(con, "derive_appended", params, tables)
+        if reworks:
+            run_sql(con, "derive_rework", params)
+        run_sql(con, f"pivot_{kind}")
     run_sql(con, "store_flows" if reworks else "store_appended", params, tables)

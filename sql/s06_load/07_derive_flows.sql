@@ -11,15 +11,15 @@
 -- Two paths give the same values:
 --   * append (the usual night): the file's one month of a firm-year comes after every month derived for
 --     it so far. The previous record's YTD is the sum of the year's derived values, so only the file's
---     own rows are derived: no window over the history. This file derives those.
+--     own rows are derived: no window over the history (derive_appended.sql; a file of 当月 rows that only
+--     appends needs no arithmetic at all and goes straight to core rows, fresh_reported.sql).
 --   * rework (a revision, a late or out-of-order file, several months in one file): every month of the
 --     firm-year is derived again from all its reported values — derive_rework.sql, run only when the file
 --     reworks a firm-year (on the usual night it would scan history.reported_values for nothing).
--- Output: temp tables touched(uscc, yr, appended) and derived_flows(uscc, period, measure, value,
--- span_months) holding the rows derived: the new month of appended firm-years (derive_rework.sql adds
--- every month of reworked ones).
+-- This file finds which: temp tables file_rows (the file's reported values, long) and touched(uscc, yr,
+-- appended); flows.stages.s06_load.derive_monthly picks the path (touched_reworked.sql).
 -- reads: history.reported_values, {table}
--- writes: derived_flows, file_rows, touched
+-- writes: file_rows, touched
 CREATE OR REPLACE TEMP TABLE file_rows AS
 SELECT uscc, period, basis, measure, value
 FROM history.reported_values
@@ -42,32 +42,3 @@ WITH f AS (
 )
 SELECT f.uscc, f.yr, f.lo = f.hi AND coalesce(d.last < f.lo, true) AS appended
 FROM f LEFT JOIN later d USING (uscc, yr);
-
-CREATE OR REPLACE TEMP TABLE derived_flows AS
-WITH ytd_years AS (   -- appended firm-years the file reports 累计: only their values subtract what is stored
-    SELECT DISTINCT r.uscc, t.yr
-    FROM file_rows r
-    JOIN touched t ON t.appended AND r.uscc = t.uscc AND year(r.period) = t.yr
-    WHERE r.basis = 'ytd'
-), so_far AS (   -- those firm-years: per measure the running YTD and the month of the last record
-    SELECT uscc, year(period) AS yr, measure, sum(value) AS ytd, max(month(period)) AS last_mo
-    FROM (UNPIVOT (SELECT s.* EXCLUDE (span_months)
-                   FROM {table} s
-                   JOIN ytd_years y ON s.uscc = y.uscc AND year(s.period) = y.yr)
-          ON COLUMNS(* EXCLUDE (uscc, period)) INTO NAME measure VALUE value)
-    GROUP BY ALL
-), appended AS (
-    SELECT r.uscc, r.period, r.measure,
-           CASE WHEN list_contains($flows, r.measure) AND r.basis = 'ytd'
-                THEN r.value - coalesce(p.ytd, 0) ELSE r.value END AS value,
-           CASE WHEN list_contains($flows, r.measure) AND r.basis = 'ytd'
-                THEN month(r.period) - coalesce(p.last_mo, 0) ELSE 1 END AS span_months
-    FROM file_rows r
-    JOIN touched t ON t.appended AND r.uscc = t.uscc AND year(r.period) = t.yr
-    LEFT JOIN so_far p ON p.uscc = r.uscc AND p.yr = t.yr AND p.measure = r.measure
-)
--- Stored to 6 decimals (万元 to 0.01 元): the two paths subtract in different orders, and without rounding a
--- re-derived month differed from the stored one by float noise (875.3199999999997 vs 875.32), which
--- store_flows.sql would record as a change.
-SELECT uscc, period, measure, round(value, 6) AS value, span_months
-FROM appended;

@@ -1,5 +1,8 @@
--- touched_reworked.sql: how many firm-years file's rows rework rather than append (touched, derive_flows.sql):
--- none on the usual night, and then the rework path (derive_rework.sql, store_flows.sql) is skipped.
--- reads: touched
+-- touched_reworked.sql: how many firm-years the file's rows rework rather than append (touched, derive_flows.sql),
+-- and how many of its reported values are 累计 (file_rows). No rework on the usual night: the rework path
+-- (derive_rework.sql, store_flows.sql) is skipped; no 累计 value either: nothing is differenced, and the file's
+-- rows go to core as reported (fresh_reported.sql).
+-- reads: file_rows, touched
 -- writes: (none)
-SELECT count(*) FROM touched WHERE NOT appended;
+SELECT (SELECT count(*) FROM touched WHERE NOT appended) AS reworks,
+       (SELECT count(*) FROM file_rows WHERE basis = 'ytd') AS ytd_values;
