@@ -238,8 +238,28 @@ def ingest_runner(workers: int, dask_address: str | None) -> Iterator[TaskRunner
     # The scheduler's HTTP endpoint (dashboard, health) on a free port: two nights on one machine never collide.
     runner = DaskTaskRunner(address=dask_address) if dask_address else DaskTaskRunner(cluster_kwargs={
         "n_workers": workers, "threads_per_worker": 1, "processes": True, "dashboard_address": "127.0.0.1:0"})
-    with runner:
+    with _workers_report_here(local=not dask_address), runner:
         yield runner
+
+
+@contextmanager
+def _workers_report_here(local: bool) -> Iterator[None]:
+    """The temporary Prefect server of this night, named in the settings every submitted task carries to its worker.
+
+    A night without a configured server (PREFECT_API_URL) runs on a temporary one only this process knows of; a
+    Dask worker that finds no API URL in its task's settings starts a temporary server of its own — a uvicorn
+    process with the whole Prefect server and its background services — and reports its task runs to a database
+    nobody reads. Workers of the local cluster reach this night's server instead. A temporary server listens on
+    loopback, which workers on other machines cannot reach: there a configured server is the way (README).
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if PREFECT_API_URL.value() or not local:
+        yield
+        return
+    with temporary_settings(updates={PREFECT_API_URL: str(get_client(sync_client=True).api_url)}):
+        yield
 
 
 def ingest(con: duckdb.DuckDBPyConnection, run_id: int, landed: list[LandedFile], session: ValidationSession,
