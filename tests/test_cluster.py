@@ -185,3 +185,29 @@ def test_a_scheduler_and_workers_started_apart_give_the_same_answer_when_a_worke
                            "FROM meta.files").fetchone()
     assert once[0] == once[1] == summary.files_seen
     assert differences(one_process, warehouse) == []
+
+
+def test_tasks_sent_to_local_workers_name_the_nights_temporary_server(monkeypatch):
+    """Without a configured server the night runs on a temporary one; the settings each task carries to a local
+    worker name it, so no worker starts a temporary server of its own. A cluster elsewhere, which cannot reach a
+    loopback server, is sent the settings as they are."""
+    from prefect.context import serialize_context
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    import flows.nightly as nightly_module
+
+    class Client:
+        api_url = "http://127.0.0.1:4321/api"
+
+    monkeypatch.setattr("prefect.client.orchestration.get_client", lambda sync_client: Client())
+
+    def carried() -> str | None:
+        return serialize_context()["settings_context"]["settings"]["api"]["url"]
+
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        assert carried() is None
+        with nightly_module._workers_report_here(local=True):
+            assert carried() == Client.api_url
+        with nightly_module._workers_report_here(local=False):
+            assert carried() is None
+        assert carried() is None
