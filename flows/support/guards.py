@@ -32,6 +32,147 @@ BLOCK = 4 * MiB
 _CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"")
 _ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=\"([0-9]{1,7})\"")
 
+# The reference search (_block_extent) is exact for a block whose cell and row tags all start with their reference
+# in the form Excel, WPS and the common writers emit (`<c r="B7" s="1" t="s">`, `<row r="7" spans="1:3">`): the
+# reader — calamine, under polars/fastexcel — then puts every cell where its reference says. Any other tag sends
+# the block to _Placement, which places cells as calamine does: a cell without a usable reference, a reference
+# written otherwise (single quotes, lower case, four letters, eight digits, spaces around '='), a second r
+# attribute, a quoted '>' or '<' in a cell tag, a namespace prefix, a comment or CDATA section (text that merely
+# looks like one of these only costs the exact reading). Separate searches: each keeps its literal-prefix scan.
+_IRREGULAR = (re.compile(rb'<c(?=[\s/>])(?! r="[A-Z]{1,3}[0-9]{1,7}"(?: (?!r=)[\w:]+="[^"<>]*")*/?>)'),
+              re.compile(rb'<row(?=[\s/>])(?! r="[0-9]{1,7}"[\s/>])'), re.compile(rb":(?:c|row)[\s/>]"),
+              re.compile(rb"<!"))
+
+
+def _irregular(head: bytes) -> bool:
+    return any(pattern.search(head) for pattern in _IRREGULAR)
+
+
+# sheetData as calamine's cell reader walks it (src/xlsx/cells_reader.rs): text, comments, row start and end tags,
+# and whole cells — a cell's values, formulas and inline strings are read inside it, so nothing in them moves a
+# cell. Tags are read as its XML reader reads them: a quoted value may hold '>' and '<'. What does not parse as
+# these units (a row tag or a stray end tag inside a cell, an unknown element) is not guessed at: refused.
+_ATTRS = rb"""(?:[^>"'<]|"[^"]*"|'[^']*')*+"""
+_NS = rb"(?:[A-Za-z_][\w.-]*:)?"
+_TEXT = rb"(?:[^<]++|<!\[CDATA\[.*?\]\]>|<!--.*?-->)*+"
+_INNER = (rb"(?:[^<]++|<!\[CDATA\[.*?\]\]>|<!--.*?-->|<(?!/?" + _NS + rb"(?:is|c|row|v|f)[\s/>])/?[\w:.-]+" + _ATTRS
+          + rb">)*+")
+_VALUE = (rb"<(?P<v>" + _NS + rb"(?:v|f))(?=[\s/>])" + _ATTRS + rb"(?:(?<=/)>|>" + _TEXT + rb"</(?P=v)\s*>)"
+          rb"|<(?P<s>" + _NS + rb"is)(?=[\s/>])" + _ATTRS + rb"(?:(?<=/)>|>" + _INNER + rb"</(?P=s)\s*>)")
+_UNIT = re.compile(
+    rb"[^<]++|<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>"
+    rb"|<" + _NS + rb"c(?=[\s/>])(?P<cell>" + _ATTRS + rb")(?:(?<=/)>|>(?:[^<]++|<!--.*?-->|" + _VALUE
+    + rb")*+</" + _NS + rb"c\s*>)"
+    rb"|<" + _NS + rb"row(?=[\s/>])(?P<row>" + _ATTRS + rb")>|(?P<end></" + _NS + rb"row\s*>)"
+    rb"|(?P<done></" + _NS + rb"sheetData\s*>)", re.S)
+_SHEET_DATA = re.compile(rb"<" + _NS + rb"sheetData(?=[\s/>])" + _ATTRS + rb">", re.S)
+_WHITESPACE = b" \t\n\r\x0c"
+
+
+def _attributes(raw: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """A tag's attributes as calamine reads them (src/attrs.rs RawAttrIter): the key is everything up to '=',
+    the value quoted either way. A malformed attribute (calamine's error: it reads nothing of the sheet) ends them."""
+    pos, end = 0, len(raw)
+    while True:
+        while pos < end and raw[pos] in _WHITESPACE:
+            pos += 1
+        equals = raw.find(b"=", pos)
+        if pos >= end or equals < 0:
+            return
+        key, pos = raw[pos:equals].rstrip(_WHITESPACE), equals + 1
+        while pos < end and raw[pos] in _WHITESPACE:
+            pos += 1
+        if pos >= end or raw[pos] not in b"\"'":
+            return
+        close = raw.find(raw[pos:pos + 1], pos + 1)
+        close = end if close < 0 else close
+        yield key, raw[pos + 1:close]
+        pos = close + 1
+
+
+def _reference(value: bytes) -> tuple[int, int] | None:
+    """calamine's get_row_and_optional_column: letters (either case) then digits, as 0-based (row, column);
+    column -1 when there are no letters; None where calamine fails the sheet. Python integers do not wrap where
+    calamine's u32 would: a reference that large is only ever refused."""
+    match = re.fullmatch(rb"([A-Za-z]*)([0-9]+)", value)
+    if match is None or int(match.group(2)) == 0:
+        return None
+    return int(match.group(2)) - 1, _column_number(match.group(1).upper()) - 1
+
+
+class _Placement:
+    """Where calamine's cell reader stands (row_index, col_index) and the used range so far (1-based extents).
+
+    Blocks of the common form are read by their references (_block_extent); `after_references` then leaves the
+    reader's position at a bound it cannot exceed, so a later block read with `scan` never places a cell lower or
+    further right than calamine would. Every cell counts, valued or not (calamine keeps only valued ones)."""
+
+    def __init__(self) -> None:
+        self.row = self.col = self.max_row = self.max_col = 0
+        self.in_data = False          # between <sheetData> and </sheetData>, the only part calamine reads
+        self.done = False
+
+    def after_references(self, head: bytes) -> None:
+        """The position after a block read by references: each row start sets the row to its number at most
+        (a self-closing one then ends it: still at most the largest number), each end tag adds one, and a column
+        never passes the widest cell so far. A block cut after a row's end tag leaves the column at 0: if
+        calamine were still inside a cell there, what `scan` reads next is no unit it accepts."""
+        self.row = max(self.row, self.max_row) + head.count(b"</row")
+        self.col = 0 if head.endswith(b"</row>") else max(self.col, self.max_col)
+        self.in_data = self.in_data or (b"sheetData" in head and _SHEET_DATA.search(head) is not None)
+
+    def scan(self, text: bytes, final: bool, file_name: str) -> int:
+        """Place the cells of text as calamine does; returns where the last whole unit ends (the rest waits for
+        the next block). Refuses a sheetData whose content is not rows and cells calamine reads unambiguously."""
+        pos = 0
+        if not self.in_data:
+            start = _SHEET_DATA.search(text)
+            if start is None:
+                return max(0, text.rfind(b"<")) if not final else len(text)
+            self.in_data, pos = True, start.end()
+            if text[start.end() - 2:start.end()] == b"/>":
+                self.done = True
+                return len(text)
+        for unit in _UNIT.finditer(text, pos):
+            if unit.start() != pos:
+                break
+            pos = unit.end()
+            if unit.group("cell") is not None:
+                self._cell(unit.group("cell"))
+            elif unit.group("row") is not None:
+                attrs = unit.group("row")
+                number = next((v for k, v in _attributes(attrs.rstrip(b"/")) if k == b"r"), None)
+                where = _reference(number) if number is not None else None
+                if where is not None:
+                    self.row = where[0]
+                if attrs.endswith(b"/"):
+                    self.row, self.col = self.row + 1, 0
+            elif unit.group("end") is not None:
+                self.row, self.col = self.row + 1, 0
+            elif unit.group("done") is not None:
+                self.done = True
+                return len(text)
+        if len(text) - pos > BLOCK or (final and pos < len(text)):
+            raise FileRejected("unreadable_file", (
+                f"{file_name}：第一个工作表的单元格结构无法确定位置（约第{pos:,}字节起），为免读取时耗尽内存而拒收 / "
+                f"{file_name}: the first sheet's XML does not lay out its rows and cells in a way that places every "
+                f"cell (from about byte {pos:,} of the sheet); refused rather than risk the reader's memory"))
+        return pos
+
+    def _cell(self, attrs: bytes) -> None:
+        """calamine's get_attrs!(r, s, t): the r read last before all three were found."""
+        found, reference = 0, None
+        for key, value in _attributes(attrs.rstrip(b"/")):
+            if key in (b"r", b"s", b"t"):
+                found += 1
+                reference = value if key == b"r" else reference
+                if found == 3:
+                    break
+        where = _reference(reference) if reference is not None else None
+        row, col = where if where is not None and where[1] >= 0 else (self.row, self.col)
+        self.max_row, self.max_col = max(self.max_row, row + 1), max(self.max_col, col + 1)
+        self.col = col + 1
+
 
 # Any r="…" attribute whose column letters or row number (leading zeros aside) may exceed the maxima so
 # far: a superset of the references _CELL_REF / _ROW_REF can return, found by one scan in C. Built per
@@ -133,8 +274,8 @@ def _first_sheet_member(z: zipfile.ZipFile) -> str | None:
 
 def check_xlsx(path: Path, file_name: str) -> None:
     """Refuse an XLSX that would expand beyond MAX_XLSX_BYTES or whose first sheet spans more than
-    MAX_SHEET_CELLS cells, reading the sheet as a stream with its own byte count (a zip's declared sizes
-    can lie) and never holding more than one block of it."""
+    MAX_SHEET_CELLS cells as the reader places them, reading the sheet as a stream with its own byte count (a
+    zip's declared sizes can lie) and never holding more than two blocks of it."""
     try:
         z = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
@@ -146,23 +287,38 @@ def check_xlsx(path: Path, file_name: str) -> None:
         member = _first_sheet_member(z)
         if member is None:
             return
-        seen = max_row = max_col = 0
+        seen = 0
+        place = _Placement()
         carry = b""
         with z.open(member) as sheet:
-            while block := sheet.read(BLOCK):
+            while True:
+                block = sheet.read(BLOCK)
                 seen += len(block)
                 if seen > MAX_XLSX_BYTES:
                     raise _too_big(file_name, seen)
-                text = carry + block
-                cut = text.rfind(b"<")            # a tag cut by the block boundary is read with the next block
-                head, carry = (text[:cut], text[cut:]) if cut > 0 else (text, b"")
-                max_row, max_col = _block_extent(head, max_row, max_col)
-                if max_row * max(max_col, 1) > MAX_SHEET_CELLS:
+                if place.done:             # calamine reads nothing after sheetData; the bytes still count
+                    if not block:
+                        return
+                    continue
+                text, final = carry + block, not block
+                # whole rows when the block ends in one; else whole tags (the rest is read with the next block)
+                row_end = text.rfind(b"</row>")
+                cut = len(text) if final else row_end + 6 if row_end >= 0 else text.rfind(b"<")
+                head = text[:cut] if cut > 0 else text
+                if not _irregular(head):
+                    place.max_row, place.max_col = _block_extent(head, place.max_row, place.max_col)
+                    place.after_references(head)
+                    carry = text[len(head):]
+                else:
+                    carry = text[place.scan(text, final, file_name):]
+                if place.max_row * max(place.max_col, 1) > MAX_SHEET_CELLS:
                     raise FileRejected("sheet_too_large", (
-                        f"{file_name}：第一个工作表的范围达到{max_row:,}行×{max_col:,}列，"
+                        f"{file_name}：第一个工作表的范围达到{place.max_row:,}行×{place.max_col:,}列，"
                         f"超过{MAX_SHEET_CELLS:,}个单元格上限 / "
-                        f"{file_name}: the first sheet spans {max_row:,} rows × {max_col:,} columns, more than "
-                        f"the limit of {MAX_SHEET_CELLS:,} cells (CLUSTERWATCH_MAX_SHEET_CELLS)"))
+                        f"{file_name}: the first sheet spans {place.max_row:,} rows × {place.max_col:,} columns, "
+                        f"more than the limit of {MAX_SHEET_CELLS:,} cells (CLUSTERWATCH_MAX_SHEET_CELLS)"))
+                if final:
+                    return
 
 
 def _too_big(file_name: str, size: int) -> FileRejected:
