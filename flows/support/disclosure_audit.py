@@ -5,8 +5,8 @@ totals minus the clusters shown, trailing-12-month sums month after month (out(m
 out(m−12)), year-to-date sums, earlier editions — and every one of those relations is linear in the
 clusters' monthly outputs. The tightest interval such a reader can derive for a cell is therefore the
 minimum and the maximum of the cell's linear expression subject to the published values and outputs ≥ 0,
-which HiGHS (the build scipy.optimize.linprog(method="highs") runs) solves exactly; τ-ARGUS and sdcTable
-audit tables the same way.
+which HiGHS solves exactly (through highspy, HiGHS's own Python bindings, at the HiGHS version
+scipy.optimize.linprog(method="highs") runs); τ-ARGUS and sdcTable audit tables the same way.
 
 The model: one variable per cluster and month, x[c, m] = Σ output of the cluster's firms over records
 ending in m (output_month). Every output cell is a sum of them: output_month → x[c, m]; output_ytd →
@@ -33,7 +33,7 @@ from collections import OrderedDict, defaultdict
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy.optimize._highspy import _core as highs
+from highspy import _core as highs
 from scipy.sparse import csc_array, csr_matrix
 
 from flows.support.registry import by_code, with_role
@@ -174,10 +174,10 @@ class Block:
 
     Why not scipy.optimize.linprog: for every objective it validates its inputs again, converts the same
     matrix to CSC, checks each option and reads the bound duals in a Python loop, half the time of a solve
-    here. This passes HiGHS — the build scipy ships, which linprog(method="highs") drives — the model and
-    options linprog passes it, in a fresh solver each time as linprog does, so every bound and every dual is
-    the one linprog returns, bit for bit (tests/test_disclosure.py checks it), and the suppression the duals
-    choose stays the same. For the same reason an LP met again — the same constraints, values and objective,
+    here. This passes HiGHS — highspy, pinned to the HiGHS version scipy bundles for linprog(method="highs")
+    — the model and options linprog passes it, in a fresh solver each time as linprog does, so every bound and
+    every dual is the one linprog returns, bit for bit (tests/test_disclosure.py checks it), and the suppression
+    the duals choose stays the same. For the same reason an LP met again — the same constraints, values and objective,
     as when the zh and en editions of a month are audited apart — is answered from ANSWERS, not solved again.
     """
 
