@@ -23,12 +23,23 @@ import duckdb
 from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_UI_URL
 from prefect.task_runners import TaskRunner
 
 from flows.stages import s06_load as loader
-from flows.stages.ingest import StagedFile, apply_staged, ingest_file, recheck, snapshot_tables, stale, waves
+from flows.stages.ingest import (
+    StagedFile,
+    apply_staged,
+    firms_read,
+    history_tables,
+    ingest_file,
+    recheck,
+    snapshot_tables,
+    stale,
+    waves,
+)
 from flows.stages.s01_discover import InboxFile, discover
 from flows.stages.s02_land import LandedFile, land, landed_hashes
 from flows.stages.s05_validate import ValidationSession, render_data_docs
@@ -38,7 +49,7 @@ from flows.stages.s10_alerts import AlertSummary, evaluate_alerts
 from flows.stages.s11_report import ReportFiles, report_stage
 from flows.stages.s12_deliver import DeliveryReport, SentLog, flush, flush_published, load_settings, send_notice
 from flows.support.settings import DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, landing_for, release
-from flows.support.staging import staging_for, write_reference
+from flows.support.staging import reference_connection, staging_for, write_reference
 from flows.support.warehouse import building, migrations, query_one, release_cache, rows, run_sql, schema_version
 
 
@@ -163,14 +174,23 @@ def land_task(files: list[InboxFile], store: Path, con: duckdb.DuckDBPyConnectio
 
 
 @task(name="ingest", task_run_name="ingest {landed.name}", cache_policy=NO_CACHE)
-def ingest_task(landed: LandedFile, run_id: int, reference: Path | duckdb.DuckDBPyConnection, staging: Path,
-                today: date, gx_rows: int) -> StagedFile:
+def ingest_task(landed: LandedFile, run_id: int, reference: Path | duckdb.DuckDBPyConnection | None,
+                staging: Path, today: date, gx_rows: int) -> StagedFile:
     """standardise → validate for one file, staged as Parquet for the load (flows.stages.ingest).
 
     A function of its inputs only when `reference` is a snapshot folder: it then runs on any Dask worker that
     sees the landing and staging folders. A file that cannot be read is staged as failed, never raised.
     """
     return ingest_file(landed, run_id, reference, staging, today, gx_rows)
+
+
+@task(name="check", task_run_name="check {landed.name}", cache_policy=NO_CACHE)
+def check_task(staged: StagedFile, landed: LandedFile, run_id: int, reference: Path, today: date,
+               gx_rows: int) -> StagedFile:
+    """validate → staged outputs for a file ingest_task only read, against the wave's snapshot: the night sends
+    it once no earlier file of the wave can change the history its check reads (see `ingest`)."""
+    with reference_connection(reference) as con:
+        return recheck(staged, landed, run_id, con, today, gx_rows)
 
 
 @task(name="validate-gx", cache_policy=NO_CACHE)
@@ -269,7 +289,8 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: int, landed: list[LandedFile]
     In one process each file is read and checked against the building warehouse itself, then loaded. On
     Dask the files run in waves (flows.stages.ingest.waves): a reference snapshot of what the wave's checks
     read, every file of the wave as a task on the cluster, then the load in file order as results arrive; a
-    file whose history an earlier file of the wave changed is checked again here against the warehouse.
+    file whose firms' history an earlier file of the wave may change is checked here, against the warehouse as
+    it then is (`_wave`).
     """
     today, limit = session.today or date.today(), session.limit
     run_sql(con, "load_begin")      # one commit per file, without a checkpoint at most of them
@@ -282,17 +303,62 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: int, landed: list[LandedFile]
         items = [landed[i] for i in wave]
         reference = write_reference(con, snapshot_tables({i.kind for i in items if i.kind}),
                                     staging / f"reference-{n}")
-        futures = [runner.submit(ingest_task, parameters={
-            "landed": item, "run_id": run_id, "reference": reference, "staging": staging, "today": today,
-            "gx_rows": limit}) for item in items]
-        touched: dict[str, set[str]] = {}
-        for item, future in zip(items, futures, strict=True):
-            staged = future.result()
-            if stale(staged, touched):
-                get_run_logger().info("%s: an earlier file of this night changed its firms' history; "
-                                      "checked again against the warehouse", item.name)
-                staged = recheck(staged, item, run_id, con, today, limit)
-            yield apply_staged(con, run_id, staged, session, touched)
+        yield from _wave(con, run_id, items, reference, session, staging, runner)
+
+
+def _wave(con: duckdb.DuckDBPyConnection, run_id: int, items: list[LandedFile], reference: Path,
+          session: ValidationSession, staging: Path, runner: TaskRunner) -> Iterator[loader.FileOutcome]:
+    """One wave on the cluster, loaded here in file order.
+
+    A file whose history table an earlier file of the wave writes too (a night that backfills months) is only
+    read on the cluster at first: checked against the snapshot it could be stale by its turn, and the second
+    check here would waste the first. Once its firms and the earlier files' are known, a file that shares none
+    of them is checked on the cluster after all (`check_task`); the others are checked here, in their turn,
+    against the warehouse as it then is — what one process does.
+    """
+    today, limit = session.today or date.today(), session.limit
+
+    def tables(item: LandedFile) -> set[str]:
+        return history_tables(item.kind) if item.kind else set()
+
+    earlier = {i: [k for k in range(i) if tables(items[k]) & tables(item)] for i, item in enumerate(items)}
+    later = [i for i in earlier if earlier[i]]
+    futures = [runner.submit(ingest_task, parameters={
+        "landed": item, "run_id": run_id, "reference": None if earlier[i] else reference, "staging": staging,
+        "today": today, "gx_rows": limit}) for i, item in enumerate(items)]
+    checks: dict[int, PrefectFuture] = {}      # position → the check_task of a file read first
+    here: set[int] = set()                     # positions checked here, in their turn
+
+    def decide(upto: int) -> None:
+        """Where each file read first is checked, in file order, as far as results are in (waiting for them up
+        to position `upto`)."""
+        for i in later:
+            if i in checks or i in here:
+                continue
+            if i > upto and not all(futures[k].wrapped_future.done() for k in (*earlier[i], i)):
+                return
+            mine = firms_read(futures[i].result())
+            theirs = [firms_read(futures[k].result()) for k in earlier[i] if futures[k].result().status != "failed"]
+            if mine is None or any(other is None or mine & other for other in theirs):
+                here.add(i)
+            else:
+                checks[i] = runner.submit(check_task, parameters={
+                    "staged": futures[i].result(), "landed": items[i], "run_id": run_id, "reference": reference,
+                    "today": today, "gx_rows": limit})
+
+    touched: dict[str, set[str]] = {}
+    for i, (item, future) in enumerate(zip(items, futures, strict=True)):
+        decide(i)
+        staged = future.result()
+        if i in here and staged.status == "parsed":
+            staged = recheck(staged, item, run_id, con, today, limit)
+        elif stale(staged, touched):        # what a check against the snapshot read has changed since
+            get_run_logger().info("%s: an earlier file of this night changed its firms' history; "
+                                  "checked against the warehouse", item.name)
+            staged = recheck(staged, item, run_id, con, today, limit)
+        elif i in checks:
+            staged = checks[i].result()
+        yield apply_staged(con, run_id, staged, session, touched)
 
 
 def new_files(files: list[InboxFile], warehouse: Path) -> tuple[list[InboxFile], bool]:

@@ -11,10 +11,12 @@ wrote — registries (a firm registered tonight is known to tonight's monthly fi
 each firm's history (tonight's January file is history for tonight's February file). The night therefore
 runs in waves (`waves`): a kind starts a new wave when it reads a table a kind of the current wave writes
 (clusters | firms, platforms | facts); each wave's snapshot is taken after the previous wave is loaded. Within
-a wave, a file whose firms' history an earlier file of the wave changed (`stale`) is validated again in the
-loading process against the warehouse as it then is, from the parsed frames the task staged (`recheck`) — on a
-night that backfills several months of the same firms most fact files are validated twice, the second time
-one after the other; on a usual night (one new month per bureau) none is.
+a wave, a file whose history table an earlier file of the wave writes too is only read by its task
+(`reference` None); the night then validates it in the loading process against the warehouse as it then is,
+from the parsed frames staged (`recheck`), unless its firms and the earlier files' are disjoint, when a worker
+validates it against the snapshot (flows.nightly._wave). A file whose firms' history an earlier file changed
+all the same (`stale`, a check that costs no validation) is validated again the same way. On a usual night
+(one new month per bureau) every file is validated on the cluster, once.
 """
 
 from __future__ import annotations
@@ -158,11 +160,12 @@ class Parsed:
         return {c: s for s, c in self.header_map.items()}
 
 
-def ingest_file(landed: LandedFile, run_id: int, reference: Path | duckdb.DuckDBPyConnection, staging: Path,
-                today: date, gx_rows: int) -> StagedFile:
+def ingest_file(landed: LandedFile, run_id: int, reference: Path | duckdb.DuckDBPyConnection | None,
+                staging: Path, today: date, gx_rows: int) -> StagedFile:
     """standardise → validate → prepare the load of one file; the outputs go to staging/<file_id>/.
 
-    `reference` is a snapshot folder (flows.support.staging.write_reference) or a live warehouse connection.
+    `reference` is a snapshot folder (flows.support.staging.write_reference) or a live warehouse connection;
+    None stages the parsed file alone (status "parsed", its firms beside it), for `recheck` to check.
     Every file is isolated: whatever goes wrong while reading or checking it (a bomb stopped by a guard, a
     parser error, a value no column type can hold) is staged as this file's failure with a reason code and a
     message, and the night goes on with the others.
@@ -197,7 +200,7 @@ def _staged(landed: LandedFile, folder: Path) -> StagedFile:
     return StagedFile(landed.file_id, landed.name, landed.kind, folder, meta["status"])
 
 
-def _stage(landed: LandedFile, run_id: int, reference: Path | duckdb.DuckDBPyConnection, today: date,
+def _stage(landed: LandedFile, run_id: int, reference: Path | duckdb.DuckDBPyConnection | None, today: date,
            gx_rows: int, out: Path) -> dict:
     """The work of ingest_file; returns meta.json's content."""
     if landed.kind is None:
@@ -213,6 +216,13 @@ def _stage(landed: LandedFile, run_id: int, reference: Path | duckdb.DuckDBPyCon
         log.exception("%s failed (read)", landed.name)
         reason, message = guards.describe_failure(exc, landed.name, "read")
         return {"status": "failed", "reason": reason, "message": message}
+    if reference is None:              # read only: the night checks it later, where it can (`recheck`)
+        column = OLD_ID_COLUMNS.get(landed.kind, "uscc")
+        if column in parsed.frame.columns:
+            parsed.frame.select(pl.col(column).cast(pl.Utf8).alias("uscc")).unique().drop_nulls().write_parquet(
+                out / "firms.parquet", compression=COMPRESSION)
+        return {"status": "parsed", "parsed": parsed.save(out),
+                "old_codes": _may_hold_old_codes(parsed.frame, column)}
     if isinstance(reference, Path):    # a snapshot: the night may have to check the file again (`recheck`)
         with reference_connection(reference) as con:
             return _check(landed, parsed, run_id, con, today, gx_rows, out, keep_parsed=True)
@@ -272,13 +282,23 @@ def _may_hold_old_codes(frame: pl.DataFrame, column: str) -> bool:
     return column in frame.columns and bool(frame[column].cast(pl.Utf8).str.len_chars().is_in([9, 10, 15]).any())
 
 
+def firms_read(staged: StagedFile) -> set[str] | None:
+    """The firms whose history a staged file's unit check reads (its own), or None when that cannot be told
+    from the file: it may hold old identifiers, which resolve to firms it does not name, or it names none."""
+    meta = json.loads((staged.folder / "meta.json").read_text(encoding="utf-8"))
+    if meta["status"] not in ("staged", "parsed") or meta.get("old_codes", True) \
+            or not (staged.folder / "firms.parquet").exists():
+        return None
+    return set(pl.read_parquet(staged.folder / "firms.parquet")["uscc"].to_list())
+
+
 def stale(staged: StagedFile, touched: dict[str, set[str]]) -> bool:
     """True when an earlier file of the wave changed the history this file's unit check read in the snapshot.
 
     Exact per firm: the check reads only the file's own firms' rows. A file that resolved old identifiers is
     treated as reading every touched firm (the codes it resolved are not kept).
     """
-    if staged.status != "staged" or staged.kind is None or staged.folder.name.endswith("-recheck"):
+    if staged.status not in ("staged", "parsed") or staged.kind is None or staged.folder.name.endswith("-recheck"):
         return False
     tables = [t for t in history_tables(staged.kind) if touched.get(t)]
     if not tables:
