@@ -75,8 +75,8 @@ def _months_back(period: dt.date, n: int) -> dt.date:
 
 def _input(con: duckdb.DuckDBPyConnection, kind: str, start: dt.date, end: dt.date,
            clusters: list[str] | None = None, months: list[int] | None = None) -> pl.DataFrame:
-    """The kind's firm values of months start..end (of `clusters` only and of `months` only, if given); `month`
-    and `months` count months from start."""
+    """The kind's firm values of months start..end (of `clusters` only and of `months` only, if given), in no
+    order; `month` and `months` count months from start."""
     (statement,) = sql_statements(f"drift_input_{kind}")
     return con.execute(statement, {"from": start, "to": end, "clusters": clusters, "months": months}).pl()
 
@@ -102,7 +102,10 @@ class _Sorted:
     @classmethod
     def build(cls, values: np.ndarray, months: np.ndarray, n_months: int) -> _Sorted:
         ok = ~np.isnan(values)
-        order = np.argsort(values[ok], kind="stable")
+        # Not a stable sort (≈3× faster): the order of equal values is then not fixed, and need not be. They form
+        # one block in any order, and every sum below is the same over any order of a block: W1's terms inside
+        # it have gap 0 and the counts at its end are the block's; s1, s2 and the mean add equal numbers.
+        order = np.argsort(values[ok])
         u, month = values[ok][order], months[ok][order]
         x = u - u.mean() if len(u) else u
         return cls(u, month, np.bincount(month, minlength=n_months),
@@ -197,10 +200,16 @@ def unit_jumps(con: duckdb.DuckDBPyConnection, cfg: dict, targets: pd.DataFrame)
     months in which the rule holds need it.
     """
     (statement,) = sql_statements("drift_unit_jumps")
+    months = int(cfg["reference_months"])
+    periods = pd.to_datetime(targets["period"])
+    # The history the medians read, as constants: the scan of core.firm_monthly skips the other months' blocks.
+    since = (periods.min() - pd.DateOffset(months=months)).date() if len(targets) else None
+    until = periods.max().date() if len(targets) else None
     con.register("drift_targets", targets[["cluster_id", "period"]])
     try:
-        return con.execute(statement, {"months": int(cfg["reference_months"]), "low": float(cfg["unit_jump_low"]),
-                                       "high": float(cfg["unit_jump_high"])}).df()
+        return con.execute(statement, {"months": months, "low": float(cfg["unit_jump_low"]),
+                                       "high": float(cfg["unit_jump_high"]), "since": since,
+                                       "until": until}).df()
     finally:
         con.unregister("drift_targets")
 
@@ -240,7 +249,8 @@ def html_jobs(con: duckdb.DuckDBPyConnection, period: dt.date, cfg: dict, kinds:
         picked = _html_columns(results, kind, period, drifting, spec["columns"][0], int(cfg["html_max_columns"]))
         if not picked:
             continue
-        frame = _input(con, kind, _months_back(period, n_ref), period, sorted({c for c, _ in picked}))
+        frame = _input(con, kind, _months_back(period, n_ref), period, sorted({c for c, _ in picked})
+                       ).sort("cluster_id", "month", "uscc")
         current, reference = {}, {}
         for cluster, column in picked:
             rows = frame.filter(pl.col("cluster_id") == cluster)

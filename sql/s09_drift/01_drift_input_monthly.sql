@@ -5,9 +5,11 @@
 -- magnitude, and on the log scale a ×10 unit switch is a shift of ln 10 whatever the firm's size.
 -- $clusters: only these clusters (the Evidently report's), NULL for every cluster; $months: only these
 -- months, counted from $from (those a night's scores read), NULL for every month from $from to $to.
+-- In no order (the scores sort each column's values themselves; the Evidently report orders its few clusters'
+-- rows by cluster_id, month, uscc).
 -- reads: core.firm_monthly, core.firms
 -- writes: (none)
-SELECT f.cluster_id, datediff('month', $from::DATE, m.period)::INTEGER AS month,
+SELECT f.cluster_id, datediff('month', $from::DATE, m.period)::INTEGER AS month, m.uscc,
        sign(m.output / m.span_months) * ln(1 + abs(m.output / m.span_months)) AS output,
        sign(m.value_added / m.span_months) * ln(1 + abs(m.value_added / m.span_months)) AS value_added,
        sign(m.revenue / m.span_months) * ln(1 + abs(m.revenue / m.span_months)) AS revenue,
@@ -19,5 +21,4 @@ FROM core.firm_monthly m JOIN core.firms f USING (uscc)
 WHERE m.period BETWEEN $from AND $to AND f.cluster_id IS NOT NULL
   AND ($clusters::VARCHAR[] IS NULL OR list_contains($clusters::VARCHAR[], f.cluster_id))
   AND ($months::INTEGER[] IS NULL
-       OR list_contains($months::INTEGER[], datediff('month', $from::DATE, m.period)::INTEGER))
-ORDER BY f.cluster_id, m.period, m.uscc;
+       OR list_contains($months::INTEGER[], datediff('month', $from::DATE, m.period)::INTEGER));
