@@ -48,7 +48,14 @@ from flows.stages.s08_snapshot import SnapshotResult, snapshot_stage
 from flows.stages.s10_alerts import AlertSummary, evaluate_alerts
 from flows.stages.s11_report import ReportFiles, report_stage
 from flows.stages.s12_deliver import DeliveryReport, SentLog, flush, flush_published, load_settings, send_notice
-from flows.support.settings import DEFAULT_INBOX, DEFAULT_WAREHOUSE, REPORTS_OUT, landing_for, release
+from flows.support.settings import (
+    DEFAULT_INBOX,
+    DEFAULT_WAREHOUSE,
+    DUCKDB_STAGE_MEMORY_LIMIT,
+    REPORTS_OUT,
+    landing_for,
+    release,
+)
 from flows.support.staging import reference_connection, staging_for, write_reference
 from flows.support.warehouse import building, migrations, query_one, release_cache, rows, run_sql, schema_version
 
@@ -450,7 +457,8 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
         return
     publish_started = time.perf_counter()
     summary.stage = "copy"
-    with building(warehouse) as con:
+    with building(warehouse) as work:
+        con = work.con
         run_id = query_one(con, "run_start", {"inbox": str(inbox), "release": release()})
         summary.run_id = run_id
         # A night that died had the same run id (its building copy is gone): its spooled GX results and
@@ -469,6 +477,10 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
                                 len(landed), outcome.name, outcome.status, outcome.rows_loaded,
                                 outcome.rows_quarantined, f" ({outcome.reason})" if outcome.reason else "")
             shutil.rmtree(staging, ignore_errors=True)
+            # The load's indexes and buffers stay in DuckDB's memory while its connection is open: the stages
+            # after it run on a fresh one, with their own limit (settings.DUCKDB_STAGE_MEMORY_LIMIT).
+            con = work.reopen(DUCKDB_STAGE_MEMORY_LIMIT)
+            run_sql(con, "load_begin")      # its checkpoint threshold holds for the rest of the night, as before
         # Great Expectations re-checks the night's verdicts (one run per kind) beside indicators, snapshot and
         # alerts, which do not read its counts: its Python work overlaps their DuckDB work. The report waits for
         # it, since it says whether the two engines agreed. The drift stage's Evidently HTML, which nothing

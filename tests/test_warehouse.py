@@ -19,11 +19,11 @@ def add_run(con) -> None:
 
 def test_an_open_reader_neither_blocks_the_build_nor_sees_it_until_it_reconnects(tmp_path):
     path = tmp_path / "w.duckdb"
-    with building(path) as con:
-        add_run(con)
+    with building(path) as work:
+        add_run(work.con)
     reader = connect_readonly(path)
-    with building(path) as con:
-        add_run(con)
+    with building(path) as work:
+        add_run(work.con)
         assert count_runs(path) == 1  # mid-build, the published file still shows the old night
     assert reader.execute("SELECT count(*) FROM meta.runs").fetchone()[0] == 1
     reader.close()
@@ -32,10 +32,10 @@ def test_an_open_reader_neither_blocks_the_build_nor_sees_it_until_it_reconnects
 
 def test_a_failed_build_leaves_the_published_warehouse_untouched(tmp_path):
     path = tmp_path / "w.duckdb"
-    with building(path) as con:
-        add_run(con)
-    with pytest.raises(RuntimeError), building(path) as con:
-        add_run(con)
+    with building(path) as work:
+        add_run(work.con)
+    with pytest.raises(RuntimeError), building(path) as work:
+        add_run(work.con)
         raise RuntimeError("night failed half way")
     assert count_runs(path) == 1
     assert not (tmp_path / "w.duckdb.building").exists()
@@ -75,7 +75,8 @@ def test_duckdb_drops_its_cache_for_python_work_and_keeps_the_night_limit(tmp_pa
     def used(con) -> int:
         return con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0]
 
-    with building(tmp_path / "w.duckdb") as con:
+    with building(tmp_path / "w.duckdb") as work:
+        con = work.con
         night = limit(con)
         con.execute("CREATE TABLE big AS SELECT range AS i, md5(range::VARCHAR) AS s FROM range(3000000)")
         con.execute("CHECKPOINT")
@@ -86,3 +87,26 @@ def test_duckdb_drops_its_cache_for_python_work_and_keeps_the_night_limit(tmp_pa
         with pytest.raises(ValueError, match="not a memory size"):
             release_cache(con, "16MB'; DROP TABLE big; --")
         assert limit(con) == night and con.execute("SELECT count(*) FROM big").fetchone()[0] == 3000000
+
+
+def test_reopening_the_building_copy_gives_back_what_a_load_left_in_duckdb_memory_and_keeps_its_rows(tmp_path):
+    """Building.reopen: a load's primary-key index and buffers stay in DuckDB's memory, evicting the cache does
+    not free them, a reopened connection holds none of it, has the given limit, and the rows are published."""
+    from flows.support.warehouse import release_cache
+
+    def used(con) -> int:
+        return con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0]
+
+    path = tmp_path / "w.duckdb"
+    with building(path) as work:
+        work.con.execute("CREATE TABLE facts (k VARCHAR PRIMARY KEY, v DOUBLE)")
+        work.con.execute("INSERT INTO facts SELECT md5(range::VARCHAR), range FROM range(1000000)")
+        release_cache(work.con, "16MB")
+        left = used(work.con)
+        con = work.reopen("700MB")
+        assert con is work.con
+        assert used(con) < left / 4, (used(con), left)
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "667.5 MiB"
+        assert con.execute("SELECT count(*), sum(v) FROM facts").fetchone() == (1000000, 499999500000.0)
+        add_run(con)
+    assert count_runs(path) == 1
