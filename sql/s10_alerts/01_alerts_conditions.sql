@@ -50,7 +50,8 @@ FROM t cur JOIN t prev ON prev.cluster_id = cur.cluster_id AND prev.period = cur
 WHERE $months::DATE[] IS NULL OR list_contains($months::DATE[], cur.period);
 
 -- reporting gap: firms of the cluster with a record ending last month and none ending this month (the firm rows
--- read are those of the months evaluated and of the months before them)
+-- read are those of the months evaluated and of the months before them; the constant range from the month before
+-- the first to the last lets the scan skip the other months' blocks)
 INSERT INTO alert_conditions
 WITH months AS (
     SELECT DISTINCT period FROM mart.cluster_indicators WHERE indicator = 'n_firms'),
@@ -59,8 +60,10 @@ scope AS (
 rep AS (
     SELECT f.cluster_id, m.uscc, m.period
     FROM core.firm_monthly m JOIN core.firms f USING (uscc)
-    WHERE m.period IN (SELECT period FROM scope)
-       OR (m.period + INTERVAL 1 MONTH)::DATE IN (SELECT period FROM scope)),
+    WHERE ($months::DATE[] IS NULL OR m.period BETWEEN (list_min($months::DATE[]) - INTERVAL 1 MONTH)::DATE
+                                                   AND list_max($months::DATE[]))
+      AND (m.period IN (SELECT period FROM scope)
+           OR (m.period + INTERVAL 1 MONTH)::DATE IN (SELECT period FROM scope))),
 missing AS (
     SELECT prev.cluster_id, scope.period, count(*) AS n_missing
     FROM rep prev
