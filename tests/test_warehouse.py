@@ -113,3 +113,23 @@ def test_reopening_the_building_copy_gives_back_the_index_a_load_read_into_memor
         assert con.execute("SELECT count(*), sum(v) FROM facts").fetchone() == (1010000, 499999500000.0 - 10000)
         add_run(con)
     assert count_runs(path) == 1
+
+
+def test_a_cache_that_cannot_be_dropped_leaves_the_night_running_at_its_limit_and_says_so(tmp_path, caplog):
+    """release_cache where DuckDB holds more than `keep` that no eviction reaches (an index an insert read into
+    memory): the night goes on — the limit is the night's, the rows are there — and the log says the cache was
+    not dropped."""
+    from flows.support.warehouse import release_cache
+
+    with building(tmp_path / "w.duckdb") as work:
+        con = work.con
+        night = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        con.execute("CREATE TABLE facts (k VARCHAR PRIMARY KEY, v DOUBLE)")
+        con.execute("INSERT INTO facts SELECT md5(range::VARCHAR), range FROM range(1000000)")
+        con.execute("CHECKPOINT")
+        con.execute("INSERT INTO facts SELECT md5(range::VARCHAR), -1 FROM range(1000000, 1010000)")
+        with caplog.at_level("WARNING", logger="flows.support.warehouse"):
+            release_cache(con, "16MB")
+        assert "was not dropped to 16MB" in caplog.text
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == night
+        assert con.execute("SELECT count(*) FROM facts").fetchone()[0] == 1010000

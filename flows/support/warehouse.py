@@ -263,8 +263,14 @@ def release_cache(con: duckdb.DuckDBPyConnection, keep: str = DUCKDB_TASK_MEMORY
     for size in (keep, DUCKDB_MEMORY_LIMIT):
         if not _MEMORY_SIZE.match(size):
             raise ValueError(f"not a memory size (e.g. 512MB, 3GB): {size!r}")
-    # A SET takes no parameter; the values are checked above. Lowering the limit evicts down to it at once.
-    con.execute(f"SET memory_limit = '{keep}'")
+    # A SET takes no parameter; the values are checked above. Lowering the limit evicts down to it at once —
+    # unless DuckDB holds more than `keep` it cannot evict (the primary-key indexes an insert read into memory
+    # stay until the connection closes, Building.reopen): then what could be evicted is not, the limit stays,
+    # and the night goes on with the memory it had, said in the log.
+    try:
+        con.execute(f"SET memory_limit = '{keep}'")
+    except duckdb.OutOfMemoryException as exc:
+        _LOG.warning("DuckDB's cache was not dropped to %s before a file's task: %s", keep, str(exc).splitlines()[0])
     con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
 
 
