@@ -242,6 +242,46 @@ def test_a_revised_month_reaches_the_leads_that_compare_with_it_a_year_later() -
     assert_frame_equal(_mart(inc, "supply_leads", "supplier_key = 'X' AND period = DATE '2026-02-01'"), got)
 
 
+def _lead_x(con: duckdb.DuckDBPyConnection, period: dt.date) -> tuple:
+    return con.execute("SELECT supplier_name, supplier_adcode, n_buying_firms, amount_ttm FROM mart.supply_leads "
+                       "WHERE supplier_key = 'X' AND period = ?", [period]).fetchone()
+
+
+def test_incremental_leads_read_a_revised_old_month_and_a_new_month_as_a_full_recompute_does() -> None:
+    """A lead's name, location and distinct buying firms come from per-month stored rows (work.chain_supplier_month).
+    A revised old month must replace its stored rows in every window holding it: X's January row changes buyer
+    (A → B, so A no longer buys from X), name (the least 北京丙 → 北京甲, by code point) and location (the least
+    110101 → 110108); a stale January would keep 3 buyers, 北京丙 and 110101. A new month then adds a buyer to
+    windows read from the stored months only. Night after night, incremental equals a full recompute."""
+    months = [D(2025, m, 1) for m in range(1, 8)]
+    firms = [firm("A", "C1", "320506"), firm("B", "C1", "320506"), firm("C", "C1", "320506")]
+    procurement = [("A", "X", "北京丙", "110101", D(2025, 1, 1), 10.0),
+                   ("B", "X", "北京乙", "110105", D(2025, 2, 1), 20.0),
+                   ("C", "X", "北京乙", "110105", D(2025, 4, 1), 30.0),
+                   ("B", None, "天津丁", "120101", D(2025, 6, 1), 1.0)]
+    inc, ref = (make_db(firms=firms, monthly=[rec(u, m, 1.0) for u in "ABC" for m in months[:6]],
+                        procurement=procurement) for _ in range(2))
+    update_indicators(inc, None)
+    assert _lead_x(inc, D(2025, 6, 1)) == ("北京丙", "110101", 3, 60.0)
+    nights = [
+        ({D(2025, 1, 1)}, "UPDATE core.procurement SET buyer_uscc = 'B', supplier_name = '北京甲', "
+                          "supplier_adcode = '110108' WHERE period = '2025-01-01'"),
+        ({D(2025, 7, 1)}, "INSERT INTO core.procurement VALUES ('A', 'X', '北京戊', '110109', '2025-07-01', 5, 1, 1)"),
+    ]
+    for changed, statement in nights:
+        for con in (inc, ref):
+            con.execute(statement)
+        update_indicators(inc, changed)
+        update_indicators(ref, None)
+        for table in KEYS:
+            assert_frame_equal(_mart(inc, table), _mart(ref, table), check_exact=True), table
+    # hand-worked: January's row now B's; every window from January to July holds it
+    assert [_lead_x(inc, m) for m in months] == [
+        ("北京甲", "110108", 1, 10.0), ("北京乙", "110105", 1, 30.0), ("北京乙", "110105", 1, 30.0),
+        ("北京乙", "110105", 2, 60.0), ("北京乙", "110105", 2, 60.0), ("北京乙", "110105", 2, 60.0),
+        ("北京乙", "110105", 3, 65.0)]
+
+
 def test_lead_table_says_new_and_where_an_unlocated_supplier_registered(tmp_path) -> None:
     from flows.render.chain import draw_section
     from flows.stages.s11_chain import chain_content

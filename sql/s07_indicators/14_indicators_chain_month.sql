@@ -2,7 +2,8 @@
 -- flows/stages/s07_indicators.py right after sql/indicators_proc_month.sql for every rebuilt month, so memory stays
 -- bounded by a month of rows: the month's rows of the stored tables (indicators_chain_work.sql), deleted for all
 -- months of sp by sql/indicators_proc_begin.sql, are inserted from the month's located procurement rows
--- (chain_rows, from that file's one scan of core.procurement).
+-- (chain_rows, from that file's one scan of core.procurement). sql/indicators_chain.sql reads only these stored
+-- rows (never core.procurement), so a month's procurement is read when the month is rebuilt and not again.
 -- reads: chain_rows, month_now
 -- writes: chain_rows, work.chain_flow_month, work.chain_supplier_month
 
@@ -17,9 +18,10 @@ FROM chain_rows
 GROUP BY ALL;
 
 INSERT INTO work.chain_supplier_month
-SELECT cidx, (SELECT period FROM month_now), supplier_key, buyer_segment, sum(amount::DECIMAL(38,12))::DOUBLE, count(*)
+SELECT cidx, (SELECT period FROM month_now), supplier_key, buyer_segment, sum(amount::DECIMAL(38,12))::DOUBLE, count(*),
+       min(supplier_name), min(supplier_uscc), min(supplier_adcode), list(DISTINCT fid ORDER BY fid)
 FROM chain_rows
 WHERE supplier_group IN ('province', 'other_province', 'unknown') AND supplier_key IS NOT NULL
-GROUP BY ALL;
+GROUP BY cidx, supplier_key, buyer_segment;
 
 DROP TABLE chain_rows;

@@ -2,12 +2,13 @@
 -- tp(period), from the stored monthly aggregates (indicators_chain_work.sql), firm_ttm (indicators_base.sql)
 -- and the registry (chain_firm, indicators_chain_maps.sql). Replaces the target periods and drops periods
 -- outside the data range (bounds). Expects cfg_chain(unlabelled_segment, max_leads, weak_ratio, min_peers) and
--- adcode_names(prefix, name) from indicators_config.sql. Sums over the TTM window are sums of a few rows per
--- cluster and month; only the names and buyer counts of the kept leads read core.procurement again, for the window
--- bounds.lo_ttm..hi and only those (cluster, supplier) pairs.
--- reads: adcode_names, bounds, cfg_chain, chain_firm, chain_located, cluster_map, firm_ttm, grid, tp,
---        core.procurement, work.chain_flow_month, work.chain_supplier_month
--- writes: chain_flow_ttm, lead_located, lead_per_key, lead_prev, lead_rank, lead_rows, lead_ttm, mart.chain_flows,
+-- adcode_names(prefix, name) from indicators_config.sql. Everything is read from the stored monthly aggregates,
+-- never from core.procurement: sums over the TTM window are sums of a few rows per cluster and month, and the kept
+-- leads' names and buying firms come from the months' least names and buyers (work.chain_supplier_month), so a
+-- night with one new month reads that month's procurement only.
+-- reads: adcode_names, bounds, cfg_chain, chain_firm, cluster_map, firm_ttm, grid, tp,
+--        work.chain_flow_month, work.chain_supplier_month
+-- writes: chain_flow_ttm, lead_per_key, lead_prev, lead_rank, lead_ttm, mart.chain_flows,
 --         mart.chain_segments, mart.supply_leads
 
 DELETE FROM mart.chain_segments
@@ -164,28 +165,15 @@ SELECT * FROM (
 )
 WHERE rank <= (SELECT max_leads FROM cfg_chain);
 
--- The kept leads' procurement rows of the window: one scan of the window's procurement rows keeps those of the
--- leads' supplier keys (a hash probe per row, lead_rows); only they are located and classified, and only those of
--- the (cluster, supplier) pairs that lead are kept (lead_located): their names, location and buying firms.
-CREATE OR REPLACE TEMP TABLE lead_rows AS
-SELECT p.buyer_uscc, p.supplier_uscc, p.supplier_name, p.supplier_adcode, p.period, p.amount
-FROM core.procurement p
-SEMI JOIN (SELECT DISTINCT supplier_key FROM lead_rank) k
-       ON k.supplier_key = coalesce(nullif(trim(p.supplier_uscc), ''), p.supplier_name)
-WHERE p.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds);
-
-CREATE OR REPLACE TEMP TABLE lead_located AS
-SELECT r.cidx, r.supplier_key, r.period, r.fid, r.supplier_name, r.supplier_uscc, r.supplier_adcode
-FROM chain_located('lead_rows', (SELECT lo_ttm FROM bounds), (SELECT hi FROM bounds)) r
-SEMI JOIN (SELECT DISTINCT cidx, supplier_key FROM lead_rank) k ON k.cidx = r.cidx AND k.supplier_key = r.supplier_key
-WHERE r.supplier_group IN ('province', 'other_province', 'unknown');
-
--- Per lead: the segments supplied, by their TTM amounts (work.chain_supplier_month), and from its located rows in
--- the window the name, registered uscc and location (the least of each, as the rows may differ) and the number
--- of distinct buying firms.
+-- Per lead: the segments supplied, by their TTM amounts, the name, registered uscc and location (the least of each
+-- over the window's rows, as the rows may differ: the least of the months' least values) and the number of
+-- distinct buying firms (a firm buying in several months or segments counts once), all from the window's rows of
+-- work.chain_supplier_month.
 CREATE OR REPLACE TEMP TABLE lead_ttm AS
 WITH per_segment AS (
-    SELECT l.cluster_id, l.period, l.supplier_key, s.buyer_segment, sum(s.amount::DECIMAL(38,12))::DOUBLE AS amount
+    SELECT l.cluster_id, l.period, l.supplier_key, s.buyer_segment, sum(s.amount::DECIMAL(38,12))::DOUBLE AS amount,
+           min(s.supplier_name) AS supplier_name, min(s.supplier_uscc) AS supplier_uscc,
+           min(s.supplier_adcode) AS supplier_adcode, flatten(list(s.buyer_fids)) AS buyer_fids
     FROM lead_rank l
     JOIN work.chain_supplier_month s
       ON s.cidx = l.cidx AND s.supplier_key = l.supplier_key
@@ -193,22 +181,14 @@ WITH per_segment AS (
     GROUP BY ALL
 ),
 segments AS (
-    SELECT cluster_id, period, supplier_key, list(buyer_segment ORDER BY amount DESC, buyer_segment) AS segments
+    SELECT cluster_id, period, supplier_key, list(buyer_segment ORDER BY amount DESC, buyer_segment) AS segments,
+           min(supplier_name) AS supplier_name, min(supplier_uscc) AS supplier_uscc,
+           min(supplier_adcode) AS supplier_adcode, list_unique(flatten(list(buyer_fids))) AS n_buying_firms
     FROM per_segment GROUP BY ALL
-),
-details AS (
-    SELECT l.cluster_id, l.period, l.supplier_key, min(r.supplier_name) AS supplier_name,
-           min(r.supplier_uscc) AS supplier_uscc, min(r.supplier_adcode) AS supplier_adcode,
-           count(DISTINCT r.fid) AS n_buying_firms
-    FROM lead_rank l
-    JOIN lead_located r ON r.cidx = l.cidx AND r.supplier_key = l.supplier_key
-                       AND r.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
-    GROUP BY ALL
 )
-SELECT l.*, d.supplier_name, d.supplier_uscc, d.supplier_adcode, s.segments, coalesce(d.n_buying_firms, 0) AS n_buying_firms
+SELECT l.*, s.supplier_name, s.supplier_uscc, s.supplier_adcode, s.segments, s.n_buying_firms
 FROM lead_rank l
-JOIN segments s USING (cluster_id, period, supplier_key)
-LEFT JOIN details d USING (cluster_id, period, supplier_key);
+JOIN segments s USING (cluster_id, period, supplier_key);
 
 CREATE OR REPLACE TEMP TABLE lead_prev AS
 SELECT l.cluster_id, l.period, l.supplier_key, sum(s.amount::DECIMAL(38,12))::DOUBLE AS amount
@@ -241,5 +221,4 @@ JOIN totals t USING (cluster_id, period)
 LEFT JOIN adcode_names pv ON pv.prefix = left(l.supplier_adcode, 2)
 LEFT JOIN adcode_names ci ON ci.prefix = left(l.supplier_adcode, 4);
 
-DROP TABLE lead_per_key; DROP TABLE lead_rank; DROP TABLE lead_rows; DROP TABLE lead_located; DROP TABLE lead_ttm;
-DROP TABLE lead_prev;
+DROP TABLE lead_per_key; DROP TABLE lead_rank; DROP TABLE lead_ttm; DROP TABLE lead_prev;
