@@ -13,13 +13,16 @@ CREATE OR REPLACE TABLE work.chain_flow_month (
     cidx INTEGER, period DATE, buyer_segment VARCHAR, supplier_group VARCHAR, supplier_segment VARCHAR,
     amount DOUBLE, local_amount DOUBLE, n_rows BIGINT
 );
--- Per cluster, month, non-local outside supplier (group province / other_province / unknown) and buyer segment,
--- with the least name, registered uscc and location of the group's rows and its buying firms (fids, ascending).
--- The least over a lead's window is the least of these; a distinct count does not add up across months (a firm
--- buying in two months of a window is one buying firm), so each row keeps its buyers themselves and a lead's
--- n_buying_firms is the number of distinct fids in its window's rows: exact. So sql/indicators_chain.sql never
--- reads core.procurement again.
+-- Per cluster, month and non-local outside supplier (group province / other_province / unknown; sid from
+-- work.supplier_ids): the month's amount (the exact sum of its buyer segments' amounts), the segments with their
+-- amounts, the least name, registered uscc and location of its rows, and its buying firms (fids, ascending).
+-- sql/indicators_chain.sql ranks the leads on integer keys from this table alone and reads their details from it:
+-- the least over a window is the least of the months' least values, and a distinct count does not add up across
+-- months (a firm buying in two months of a window is one buying firm), so each row keeps its buyers themselves and
+-- a lead's n_buying_firms is the number of distinct fids in its window's rows: exact. So the leads never read
+-- core.procurement again.
 CREATE OR REPLACE TABLE work.chain_supplier_month (
-    cidx INTEGER, period DATE, supplier_key VARCHAR, buyer_segment VARCHAR, amount DOUBLE, n_rows BIGINT,
+    cidx INTEGER, period DATE, sid INTEGER, amount DECIMAL(38,12),
+    segments STRUCT(segment VARCHAR, amount DOUBLE)[],
     supplier_name VARCHAR, supplier_uscc VARCHAR, supplier_adcode VARCHAR, buyer_fids INTEGER[]
 );

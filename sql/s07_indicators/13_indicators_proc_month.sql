@@ -28,10 +28,12 @@ FROM (
 ) b
 JOIN firm_cluster f USING (fid);
 
--- New supplier keys get the next ids (the order among them is immaterial: ids only need to be distinct).
+-- New supplier keys get the next ids (the order among them is immaterial: ids only need to be distinct): local
+-- suppliers (counted here) and non-local outside ones (the leads' keys, sql/indicators_chain_month.sql).
 INSERT INTO work.supplier_ids
 SELECT supplier_key, (SELECT coalesce(max(sid), 0) FROM work.supplier_ids) + row_number() OVER ()
-FROM (SELECT DISTINCT supplier_key FROM chain_rows WHERE is_local AND supplier_key IS NOT NULL) k
+FROM (SELECT DISTINCT supplier_key FROM chain_rows
+      WHERE (is_local OR supplier_group IN ('province', 'other_province', 'unknown')) AND supplier_key IS NOT NULL) k
 ANTI JOIN work.supplier_ids USING (supplier_key);
 
 INSERT INTO new_supplier_rows

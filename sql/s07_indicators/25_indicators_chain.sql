@@ -7,8 +7,8 @@
 -- leads' names and buying firms come from the months' least names and buyers (work.chain_supplier_month), so a
 -- night with one new month reads that month's procurement only.
 -- reads: adcode_names, bounds, cfg_chain, chain_firm, cluster_map, firm_ttm, grid, tp,
---        work.chain_flow_month, work.chain_supplier_month
--- writes: chain_flow_ttm, lead_per_key, lead_prev, lead_rank, lead_ttm, mart.chain_flows,
+--        work.chain_flow_month, work.chain_supplier_month, work.supplier_ids
+-- writes: chain_flow_ttm, lead_per_key, lead_rows, lead_prev, lead_rank, lead_ttm, mart.chain_flows,
 --         mart.chain_segments, mart.supply_leads
 
 DELETE FROM mart.chain_segments
@@ -100,7 +100,7 @@ SELECT s.cluster_id, s.period, s.segment, s.n_firms, s.n_srdi, s.n_chain_leaders
             WHEN p.n_peers < (SELECT min_peers FROM cfg_chain) THEN 'too_few_peers' END
 FROM s JOIN peers p USING (cluster_id, period, segment);
 
--- Leads: non-local outside suppliers ranked by their TTM amount (summed per supplier and month first), ranked on
+-- Leads: non-local outside suppliers ranked by their TTM amount (stored per supplier and month), ranked on
 -- the amount rounded to 0.01 元 (6 decimals of 万元), so suppliers with the same amount tie whatever the order of
 -- the floating-point sum, and ties go by supplier_key. Names, location and the segments supplied are then read
 -- for the kept leads only; the window a year earlier likewise (lead_prev). Only the suppliers at or above the
@@ -113,15 +113,16 @@ FROM s JOIN peers p USING (cluster_id, period, segment);
 -- theirs). A supplier with round(pos, 6) below every target's floor_m of its cluster is never kept; a cluster
 -- with a target of fewer than max_leads suppliers in its month (floor NULL) and a supplier with a NULL month are
 -- kept whole.
+-- Suppliers are their integer ids (sid) until the ranking needs the keys of the candidates; the bounds lb are
+-- needed in the target months only.
 CREATE OR REPLACE TEMP TABLE lead_per_key AS
-SELECT cidx, period, supplier_key, sum(amount::DECIMAL(38,12)) AS amount
+SELECT cidx, period, sid, amount
 FROM work.chain_supplier_month
-WHERE period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)
-GROUP BY ALL;
+WHERE period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds);
 
 CREATE OR REPLACE TEMP TABLE lead_rank AS
 WITH key_bounds AS (
-    SELECT cidx, supplier_key, sum(greatest(amount, 0)) AS pos, coalesce(sum(least(amount, 0)), 0) AS neg,
+    SELECT cidx, sid, sum(greatest(amount, 0)) AS pos, coalesce(sum(least(amount, 0)), 0) AS neg,
            count(*) > count(amount) AS has_null
     FROM lead_per_key GROUP BY ALL
 ),
@@ -132,7 +133,8 @@ floors AS (
     FROM grid g
     JOIN cluster_map c USING (cluster_id)
     LEFT JOIN (SELECT k.cidx, k.period, k.amount + b.neg - least(k.amount, 0) AS lb
-               FROM lead_per_key k JOIN key_bounds b USING (cidx, supplier_key)) k
+               FROM (SELECT * FROM lead_per_key WHERE period IN (SELECT period FROM tp)) k
+               JOIN key_bounds b USING (cidx, sid)) k
            ON k.cidx = c.cidx AND k.period = g.period
     GROUP BY ALL
 ),
@@ -141,15 +143,15 @@ cluster_floor AS (
     FROM floors GROUP BY ALL
 ),
 kept AS (
-    SELECT b.cidx, b.supplier_key
+    SELECT b.cidx, b.sid
     FROM key_bounds b LEFT JOIN cluster_floor f USING (cidx)
     WHERE b.has_null OR f.floor_all IS NULL OR round(b.pos::DOUBLE, 6) >= f.floor_all
 ),
 cur AS (
-    SELECT g.cluster_id, c.cidx, g.period, k.supplier_key, sum(k.amount)::DOUBLE AS amount
+    SELECT g.cluster_id, c.cidx, g.period, k.sid, sum(k.amount)::DOUBLE AS amount
     FROM grid g
     JOIN cluster_map c USING (cluster_id)
-    JOIN (SELECT * FROM lead_per_key SEMI JOIN kept USING (cidx, supplier_key)) k
+    JOIN (SELECT * FROM lead_per_key SEMI JOIN kept USING (cidx, sid)) k
       ON k.cidx = c.cidx AND k.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
     GROUP BY ALL
 ),
@@ -158,43 +160,58 @@ cut AS (
     FROM cur GROUP BY ALL
 )
 SELECT * FROM (
-    SELECT c.*, row_number() OVER (PARTITION BY c.cluster_id, c.period ORDER BY round(c.amount, 6) DESC, c.supplier_key)
+    SELECT c.*, i.supplier_key,
+           row_number() OVER (PARTITION BY c.cluster_id, c.period ORDER BY round(c.amount, 6) DESC, i.supplier_key)
                AS rank
-    FROM cur c JOIN cut USING (cluster_id, period)
+    FROM cur c JOIN cut USING (cluster_id, period) JOIN work.supplier_ids i USING (sid)
     WHERE round(c.amount, 6) >= cut.least_kept OR c.amount IS NULL
 )
 WHERE rank <= (SELECT max_leads FROM cfg_chain);
 
--- Per lead: the segments supplied, by their TTM amounts, the name, registered uscc and location (the least of each
--- over the window's rows, as the rows may differ: the least of the months' least values) and the number of
--- distinct buying firms (a firm buying in several months or segments counts once), all from the window's rows of
--- work.chain_supplier_month.
+-- Per lead, from the window's rows of work.chain_supplier_month: the segments supplied, by their TTM amounts, the
+-- name, registered uscc and location (the least of each over the window's rows, as the rows may differ: the least
+-- of the months' least values) and the number of distinct buying firms (a firm buying in several months counts
+-- once). lead_rows holds the stored rows of the leads' suppliers once (one probe per stored row), from a year
+-- before the first window (lead_prev reads those).
+CREATE OR REPLACE TEMP TABLE lead_rows AS
+SELECT s.*
+FROM work.chain_supplier_month s
+SEMI JOIN (SELECT DISTINCT cidx, sid FROM lead_rank) k USING (cidx, sid)
+WHERE s.period BETWEEN ((SELECT lo_ttm FROM bounds) - INTERVAL 12 MONTH)::DATE AND (SELECT hi FROM bounds);
+
 CREATE OR REPLACE TEMP TABLE lead_ttm AS
-WITH per_segment AS (
-    SELECT l.cluster_id, l.period, l.supplier_key, s.buyer_segment, sum(s.amount::DECIMAL(38,12))::DOUBLE AS amount,
-           min(s.supplier_name) AS supplier_name, min(s.supplier_uscc) AS supplier_uscc,
-           min(s.supplier_adcode) AS supplier_adcode, flatten(list(s.buyer_fids)) AS buyer_fids
+WITH win AS (
+    SELECT l.cluster_id, l.period, l.supplier_key, s.segments, s.supplier_name, s.supplier_uscc, s.supplier_adcode,
+           s.buyer_fids
     FROM lead_rank l
-    JOIN work.chain_supplier_month s
-      ON s.cidx = l.cidx AND s.supplier_key = l.supplier_key
-     AND s.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
+    JOIN lead_rows s
+      ON s.cidx = l.cidx AND s.sid = l.sid AND s.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
+),
+per_segment AS (
+    SELECT cluster_id, period, supplier_key, seg.segment AS buyer_segment,
+           sum(seg.amount::DECIMAL(38,12))::DOUBLE AS amount
+    FROM (SELECT cluster_id, period, supplier_key, unnest(segments) AS seg FROM win)
     GROUP BY ALL
 ),
 segments AS (
-    SELECT cluster_id, period, supplier_key, list(buyer_segment ORDER BY amount DESC, buyer_segment) AS segments,
-           min(supplier_name) AS supplier_name, min(supplier_uscc) AS supplier_uscc,
-           min(supplier_adcode) AS supplier_adcode, list_unique(flatten(list(buyer_fids))) AS n_buying_firms
+    SELECT cluster_id, period, supplier_key, list(buyer_segment ORDER BY amount DESC, buyer_segment) AS segments
     FROM per_segment GROUP BY ALL
+),
+details AS (
+    SELECT cluster_id, period, supplier_key, min(supplier_name) AS supplier_name, min(supplier_uscc) AS supplier_uscc,
+           min(supplier_adcode) AS supplier_adcode, list_unique(flatten(list(buyer_fids))) AS n_buying_firms
+    FROM win GROUP BY ALL
 )
-SELECT l.*, s.supplier_name, s.supplier_uscc, s.supplier_adcode, s.segments, s.n_buying_firms
+SELECT l.*, d.supplier_name, d.supplier_uscc, d.supplier_adcode, s.segments, d.n_buying_firms
 FROM lead_rank l
-JOIN segments s USING (cluster_id, period, supplier_key);
+JOIN segments s USING (cluster_id, period, supplier_key)
+JOIN details d USING (cluster_id, period, supplier_key);
 
 CREATE OR REPLACE TEMP TABLE lead_prev AS
-SELECT l.cluster_id, l.period, l.supplier_key, sum(s.amount::DECIMAL(38,12))::DOUBLE AS amount
+SELECT l.cluster_id, l.period, l.supplier_key, sum(s.amount)::DOUBLE AS amount
 FROM lead_ttm l
-JOIN work.chain_supplier_month s
-  ON s.cidx = l.cidx AND s.supplier_key = l.supplier_key
+JOIN lead_rows s
+  ON s.cidx = l.cidx AND s.sid = l.sid
  AND s.period BETWEEN (l.period - INTERVAL 23 MONTH)::DATE AND (l.period - INTERVAL 12 MONTH)::DATE
 GROUP BY ALL;
 
@@ -221,4 +238,4 @@ JOIN totals t USING (cluster_id, period)
 LEFT JOIN adcode_names pv ON pv.prefix = left(l.supplier_adcode, 2)
 LEFT JOIN adcode_names ci ON ci.prefix = left(l.supplier_adcode, 4);
 
-DROP TABLE lead_per_key; DROP TABLE lead_rank; DROP TABLE lead_ttm; DROP TABLE lead_prev;
+DROP TABLE lead_per_key; DROP TABLE lead_rank; DROP TABLE lead_rows; DROP TABLE lead_ttm; DROP TABLE lead_prev;
