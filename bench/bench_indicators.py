@@ -19,13 +19,14 @@ On a published warehouse (e.g. bench_ingest's after night 2), the stage again as
     .venv/bin/python bench/bench_indicators.py --warehouse W.duckdb [--full | --months 2025-12,…] [--statements N]
     .venv/bin/python bench/bench_indicators.py --warehouse W.duckdb --then-incremental   # both, this code's layout
 
-W is copied (beside it, or into --workdir), never written. The months the last run changed (meta.changes; or
---months) are first taken out of the stored procurement inputs (work.proc_buyer_month, work.proc_local_supplier),
-as they were before a night that brought them new; then update_indicators runs for them, or for everything with
---full. --as-current first records the stored marts and work tables as computed by this checkout's code, so a
-change to the stage's SQL (which forces a full recompute) can be timed on the incremental path; use it only when
-the change keeps the work tables' layout, and never on a warehouse you keep. --then-incremental times a full
-recompute and then, on the work tables it left (so also a changed layout), the last night's months incremental.
+W is copied (beside it, or into --workdir), never written; --keep PATH keeps the copy after the runs. The months
+the last run changed (meta.changes; or --months) are first taken out of the stored procurement inputs
+(work.proc_buyer_month, work.proc_local_supplier), as they were before a night that brought them new; then
+update_indicators runs for them, or for everything with --full. --as-current first records the stored marts and
+work tables as computed by this checkout's code, so a change to the stage's SQL (which forces a full recompute)
+can be timed on the incremental path; use it only when the change keeps the work tables' layout, and never on a
+warehouse you keep. --then-incremental times a full recompute and then, on the work tables it left (so also a
+changed layout), the last night's months incremental.
 Prints wall, CPU, peak RSS and the load average, and the seconds per SQL file. To time another checkout's code
 (a baseline), put it first on the path: PYTHONPATH=/path/to/checkout .venv/bin/python bench/bench_indicators.py …
 """
@@ -188,10 +189,10 @@ def cpu_seconds() -> float:
 
 
 def on_warehouse(path: Path, full: bool, months: set[dt.date] | None, workdir: Path | None, statements: int,
-                 as_current: bool = False, then_incremental: bool = False) -> None:
+                 as_current: bool = False, then_incremental: bool = False, keep: Path | None = None) -> None:
     """The indicator stage of the warehouse's last run again, on a copy: incremental as the night ran it, or full;
     with then_incremental, full and then the incremental night on the work tables that full left (this code's
-    layout)."""
+    layout). keep: move the copy there afterwards (to compare its marts with scripts/compare_marts.py)."""
     from flows.stages import s07_indicators as ind
     from flows.support.settings import DUCKDB_MEMORY_LIMIT
     from flows.support.warehouse import apply_schema, run_sql
@@ -233,6 +234,8 @@ def on_warehouse(path: Path, full: bool, months: set[dt.date] | None, workdir: P
                 print(f"    {seconds:8.2f} s  {label}")
             sys.stdout.flush()
         con.close()
+        if keep:
+            os.replace(db, keep)
 
 
 def main() -> int:
@@ -256,10 +259,12 @@ def main() -> int:
     ap.add_argument("--as-current", action="store_true",
                     help="with --warehouse: take the stored work tables as computed by this code (see above)")
     ap.add_argument("--workdir", type=Path, help="with --warehouse: where the copy goes (default: beside it)")
+    ap.add_argument("--keep", type=Path, help="with --warehouse: keep the copy at this path (same file system as the "
+                                              "copy) to compare its marts, e.g. with scripts/compare_marts.py")
     args = ap.parse_args()
     if args.warehouse:
         on_warehouse(args.warehouse, args.full, args.months, args.workdir, args.statements, args.as_current,
-                     args.then_incremental)
+                     args.then_incremental, args.keep)
         return 0
     db = args.db or ROOT / "data" / "scale" / f"bench_indicators_{args.scale}.duckdb"
     if args.measure:

@@ -4,7 +4,7 @@
 -- them over the TTM windows of the target periods. cidx is the run's cluster id (indicators_maps.sql); a
 -- registry change forces a full recompute, so stored ids always match the registry.
 -- reads: (none)
--- writes: work.chain_flow_month, work.chain_supplier_month
+-- writes: work.chain_flow_month, work.chain_supplier_buyer, work.chain_supplier_month, work.chain_supplier_segment
 
 CREATE SCHEMA IF NOT EXISTS work;
 
@@ -13,16 +13,19 @@ CREATE OR REPLACE TABLE work.chain_flow_month (
     cidx INTEGER, period DATE, buyer_segment VARCHAR, supplier_group VARCHAR, supplier_segment VARCHAR,
     amount DOUBLE, local_amount DOUBLE, n_rows BIGINT
 );
--- Per cluster, month and non-local outside supplier (group province / other_province / unknown; sid from
--- work.supplier_ids): the month's amount (the exact sum of its buyer segments' amounts), the segments with their
--- amounts, the least name, registered uscc and location of its rows, and its buying firms (fids, ascending).
--- sql/indicators_chain.sql ranks the leads on integer keys from this table alone and reads their details from it:
--- the least over a window is the least of the months' least values, and a distinct count does not add up across
--- months (a firm buying in two months of a window is one buying firm), so each row keeps its buyers themselves and
--- a lead's n_buying_firms is the number of distinct fids in its window's rows: exact. So the leads never read
--- core.procurement again.
-CREATE OR REPLACE TABLE work.chain_supplier_month (
-    cidx INTEGER, period DATE, sid INTEGER, amount DECIMAL(38,12),
-    segments STRUCT(segment VARCHAR, amount DOUBLE)[],
-    supplier_name VARCHAR, supplier_uscc VARCHAR, supplier_adcode VARCHAR, buyer_fids INTEGER[]
+-- The non-local outside suppliers (group province / other_province / unknown) under their integer ids (sid, from
+-- work.supplier_ids), so sql/indicators_chain.sql ranks and joins the leads on integers and never reads
+-- core.procurement again:
+-- per cluster, month and supplier, the month's amount (the exact sum of its buyer segments' amounts) the ranking
+-- reads;
+CREATE OR REPLACE TABLE work.chain_supplier_month (cidx INTEGER, period DATE, sid INTEGER, amount DECIMAL(38,12));
+-- per cluster, month, supplier and buyer segment, the amount and the least name, registered uscc and location of
+-- the rows (the least over a lead's window is the least of the months' least values);
+CREATE OR REPLACE TABLE work.chain_supplier_segment (
+    cidx INTEGER, period DATE, sid INTEGER, buyer_segment VARCHAR, amount DOUBLE,
+    supplier_name VARCHAR, supplier_uscc VARCHAR, supplier_adcode VARCHAR
 );
+-- and the buying firms, one row per cluster, month, supplier and buyer (fid). A distinct count does not add up
+-- across months (a firm buying in two months of a window is one buying firm), so each month keeps its buyers
+-- themselves and a lead's n_buying_firms is the number of distinct fids in its window's rows: exact.
+CREATE OR REPLACE TABLE work.chain_supplier_buyer (cidx INTEGER, period DATE, sid INTEGER, fid INTEGER);

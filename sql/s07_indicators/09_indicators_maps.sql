@@ -2,11 +2,10 @@
 -- Expects temp table tp(period) (target periods) from indicators_targets.sql.
 -- Builds: cluster_map (cluster with its integer id cidx, adcode and local scope), firm_cluster (F(c): firms
 -- whose registry row names an existing cluster, with the integer firm id fid and the cluster's attributes),
--- grid (cluster × target period), buyer_map / supplier_map (look-ups for the procurement aggregates,
--- sql/indicators_proc_*.sql). fid and cidx are dense ranks of uscc and cluster_id: the same for the same
+-- grid (cluster × target period), buyer_map (the look-up of the procurement aggregates, sql/indicators_proc_*.sql). fid and cidx are dense ranks of uscc and cluster_id: the same for the same
 -- registry, which is what lets the work tables (sql/indicators_work.sql) store them.
 -- reads: core.clusters, core.firms, tp
--- writes: buyer_map, cluster_map, firm_cluster, grid, supplier_map
+-- writes: buyer_map, cluster_map, firm_cluster, grid
 
 CREATE OR REPLACE TEMP TABLE cluster_map AS
 SELECT cluster_id, dense_rank() OVER (ORDER BY cluster_id)::INTEGER AS cidx, adcode, domain, province,
@@ -24,12 +23,9 @@ JOIN cluster_map c USING (cluster_id);
 CREATE OR REPLACE TEMP TABLE grid AS
 SELECT c.cluster_id, tp.period FROM core.clusters c CROSS JOIN tp;
 
--- Small look-ups for the procurement aggregates: buyer → ids and the prefix a supplier's adcode must start with
--- to be local (the cluster adcode's first scope_len digits; NULL, so nothing is local, when it is shorter),
--- supplier uscc → registry adcode (the non-blank ones).
+-- A small look-up for the procurement aggregates: buyer → ids and the prefix a supplier's adcode must start with
+-- to be local (the cluster adcode's first scope_len digits; NULL, so nothing is local, when it is shorter).
 CREATE OR REPLACE TEMP TABLE buyer_map AS
 SELECT uscc, fid, cidx,
        CASE WHEN length(cluster_adcode) >= scope_len THEN left(cluster_adcode, scope_len) END AS local_prefix
 FROM firm_cluster;
-CREATE OR REPLACE TEMP TABLE supplier_map AS
-SELECT uscc, trim(adcode) AS adcode FROM core.firms WHERE nullif(trim(adcode), '') IS NOT NULL;

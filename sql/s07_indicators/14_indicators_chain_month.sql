@@ -5,7 +5,8 @@
 -- (chain_rows, from that file's one scan of core.procurement). sql/indicators_chain.sql reads only these stored
 -- rows (never core.procurement), so a month's procurement is read when the month is rebuilt and not again.
 -- reads: chain_rows, month_now, work.supplier_ids
--- writes: chain_rows, work.chain_flow_month, work.chain_supplier_month
+-- writes: chain_rows, outside_rows, outside_segments, work.chain_flow_month, work.chain_supplier_buyer,
+--         work.chain_supplier_month, work.chain_supplier_segment
 
 INSERT INTO work.chain_flow_month
 SELECT cidx, (SELECT period FROM month_now), buyer_segment, supplier_group,
@@ -17,21 +18,31 @@ SELECT cidx, (SELECT period FROM month_now), buyer_segment, supplier_group,
 FROM chain_rows
 GROUP BY ALL;
 
--- The outside suppliers: per buyer segment first (its amount an exact sum, stored as DOUBLE as the flows are),
--- then per supplier with the segments as a list; the supplier's amount is the exact sum of its segments' amounts.
-INSERT INTO work.chain_supplier_month
-SELECT s.cidx, (SELECT period FROM month_now), i.sid, sum(s.amount::DECIMAL(38,12)),
-       list({'segment': s.buyer_segment, 'amount': s.amount} ORDER BY s.buyer_segment),
-       min(s.supplier_name), min(s.supplier_uscc), min(s.supplier_adcode), list_sort(flatten(list(s.buyer_fids)))
-FROM (
-    SELECT cidx, supplier_key, buyer_segment, sum(amount::DECIMAL(38,12))::DOUBLE AS amount,
-           min(supplier_name) AS supplier_name, min(supplier_uscc) AS supplier_uscc,
-           min(supplier_adcode) AS supplier_adcode, list(DISTINCT fid) AS buyer_fids
-    FROM chain_rows
-    WHERE supplier_group IN ('province', 'other_province', 'unknown') AND supplier_key IS NOT NULL
-    GROUP BY cidx, supplier_key, buyer_segment
-) s
+-- The outside suppliers' rows under their ids (one join on the key per row), then their aggregates on integers.
+CREATE OR REPLACE TEMP TABLE outside_rows AS
+SELECT r.cidx, i.sid, r.fid, r.buyer_segment, r.amount, r.supplier_name, r.supplier_uscc, r.supplier_adcode
+FROM chain_rows r
 JOIN work.supplier_ids i USING (supplier_key)
-GROUP BY s.cidx, i.sid;
+WHERE r.supplier_group IN ('province', 'other_province', 'unknown');
 
+CREATE OR REPLACE TEMP TABLE outside_segments AS
+SELECT cidx, sid, buyer_segment, sum(amount::DECIMAL(38,12))::DOUBLE AS amount, min(supplier_name) AS supplier_name,
+       min(supplier_uscc) AS supplier_uscc, min(supplier_adcode) AS supplier_adcode
+FROM outside_rows
+GROUP BY cidx, sid, buyer_segment;
+
+INSERT INTO work.chain_supplier_segment
+SELECT cidx, (SELECT period FROM month_now), sid, buyer_segment, amount, supplier_name, supplier_uscc, supplier_adcode
+FROM outside_segments;
+
+INSERT INTO work.chain_supplier_month
+SELECT cidx, (SELECT period FROM month_now), sid, sum(amount::DECIMAL(38,12))
+FROM outside_segments
+GROUP BY cidx, sid;
+
+INSERT INTO work.chain_supplier_buyer
+SELECT DISTINCT cidx, (SELECT period FROM month_now), sid, fid
+FROM outside_rows;
+
+DROP TABLE outside_rows; DROP TABLE outside_segments;
 DROP TABLE chain_rows;

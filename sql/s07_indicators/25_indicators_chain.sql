@@ -4,11 +4,12 @@
 -- outside the data range (bounds). Expects cfg_chain(unlabelled_segment, max_leads, weak_ratio, min_peers) and
 -- adcode_names(prefix, name) from indicators_config.sql. Everything is read from the stored monthly aggregates,
 -- never from core.procurement: sums over the TTM window are sums of a few rows per cluster and month, and the kept
--- leads' names and buying firms come from the months' least names and buyers (work.chain_supplier_month), so a
--- night with one new month reads that month's procurement only.
+-- leads' names and buying firms come from the months' least names and buyers (work.chain_supplier_segment,
+-- work.chain_supplier_buyer), so a night with one new month reads that month's procurement only.
 -- reads: adcode_names, bounds, cfg_chain, chain_firm, cluster_map, firm_ttm, grid, tp,
---        work.chain_flow_month, work.chain_supplier_month, work.supplier_ids
--- writes: chain_flow_ttm, lead_per_key, lead_rows, lead_prev, lead_rank, lead_ttm, mart.chain_flows,
+--        work.chain_flow_month, work.chain_supplier_buyer, work.chain_supplier_month, work.chain_supplier_segment,
+--        work.supplier_ids
+-- writes: chain_flow_ttm, lead_buyers, lead_per_key, lead_rows, lead_prev, lead_rank, lead_ttm, mart.chain_flows,
 --         mart.chain_segments, mart.supply_leads
 
 DELETE FROM mart.chain_segments
@@ -168,49 +169,55 @@ SELECT * FROM (
 )
 WHERE rank <= (SELECT max_leads FROM cfg_chain);
 
--- Per lead, from the window's rows of work.chain_supplier_month: the segments supplied, by their TTM amounts, the
--- name, registered uscc and location (the least of each over the window's rows, as the rows may differ: the least
--- of the months' least values) and the number of distinct buying firms (a firm buying in several months counts
--- once). lead_rows holds the stored rows of the leads' suppliers once (one probe per stored row), from a year
--- before the first window (lead_prev reads those).
+-- Per lead: the segments supplied, by their TTM amounts, the name, registered uscc and location (the least of each
+-- over the window's rows, as the rows may differ: the least of the months' least values), from the stored
+-- per-segment rows of the leads' suppliers (lead_rows: one probe per stored row); the number of distinct buying
+-- firms from the window's buyers (lead_buyers; a firm buying in several months counts once); the TTM a year
+-- earlier from the monthly amounts (lead_prev).
 CREATE OR REPLACE TEMP TABLE lead_rows AS
 SELECT s.*
-FROM work.chain_supplier_month s
+FROM work.chain_supplier_segment s
 SEMI JOIN (SELECT DISTINCT cidx, sid FROM lead_rank) k USING (cidx, sid)
-WHERE s.period BETWEEN ((SELECT lo_ttm FROM bounds) - INTERVAL 12 MONTH)::DATE AND (SELECT hi FROM bounds);
+WHERE s.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds);
+
+CREATE OR REPLACE TEMP TABLE lead_buyers AS
+SELECT l.cluster_id, l.period, l.supplier_key, count(DISTINCT b.fid) AS n_buying_firms
+FROM lead_rank l
+JOIN (SELECT * FROM work.chain_supplier_buyer
+      SEMI JOIN (SELECT DISTINCT cidx, sid FROM lead_rank) k USING (cidx, sid)
+      WHERE period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)) b
+  ON b.cidx = l.cidx AND b.sid = l.sid AND b.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
+GROUP BY ALL;
 
 CREATE OR REPLACE TEMP TABLE lead_ttm AS
-WITH win AS (
-    SELECT l.cluster_id, l.period, l.supplier_key, s.segments, s.supplier_name, s.supplier_uscc, s.supplier_adcode,
-           s.buyer_fids
+WITH per_segment AS (
+    SELECT l.cluster_id, l.period, l.supplier_key, s.buyer_segment, sum(s.amount::DECIMAL(38,12))::DOUBLE AS amount,
+           min(s.supplier_name) AS supplier_name, min(s.supplier_uscc) AS supplier_uscc,
+           min(s.supplier_adcode) AS supplier_adcode
     FROM lead_rank l
     JOIN lead_rows s
       ON s.cidx = l.cidx AND s.sid = l.sid AND s.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
-),
-per_segment AS (
-    SELECT cluster_id, period, supplier_key, seg.segment AS buyer_segment,
-           sum(seg.amount::DECIMAL(38,12))::DOUBLE AS amount
-    FROM (SELECT cluster_id, period, supplier_key, unnest(segments) AS seg FROM win)
     GROUP BY ALL
 ),
 segments AS (
-    SELECT cluster_id, period, supplier_key, list(buyer_segment ORDER BY amount DESC, buyer_segment) AS segments
+    SELECT cluster_id, period, supplier_key, list(buyer_segment ORDER BY amount DESC, buyer_segment) AS segments,
+           min(supplier_name) AS supplier_name, min(supplier_uscc) AS supplier_uscc,
+           min(supplier_adcode) AS supplier_adcode
     FROM per_segment GROUP BY ALL
-),
-details AS (
-    SELECT cluster_id, period, supplier_key, min(supplier_name) AS supplier_name, min(supplier_uscc) AS supplier_uscc,
-           min(supplier_adcode) AS supplier_adcode, list_unique(flatten(list(buyer_fids))) AS n_buying_firms
-    FROM win GROUP BY ALL
 )
-SELECT l.*, d.supplier_name, d.supplier_uscc, d.supplier_adcode, s.segments, d.n_buying_firms
+SELECT l.*, s.supplier_name, s.supplier_uscc, s.supplier_adcode, s.segments,
+       coalesce(b.n_buying_firms, 0) AS n_buying_firms
 FROM lead_rank l
 JOIN segments s USING (cluster_id, period, supplier_key)
-JOIN details d USING (cluster_id, period, supplier_key);
+LEFT JOIN lead_buyers b USING (cluster_id, period, supplier_key);
 
 CREATE OR REPLACE TEMP TABLE lead_prev AS
 SELECT l.cluster_id, l.period, l.supplier_key, sum(s.amount)::DOUBLE AS amount
 FROM lead_ttm l
-JOIN lead_rows s
+JOIN (SELECT * FROM work.chain_supplier_month
+      SEMI JOIN (SELECT DISTINCT cidx, sid FROM lead_rank) k USING (cidx, sid)
+      WHERE period BETWEEN ((SELECT lo_ttm FROM bounds) - INTERVAL 12 MONTH)::DATE
+                       AND ((SELECT hi FROM bounds) - INTERVAL 12 MONTH)::DATE) s
   ON s.cidx = l.cidx AND s.sid = l.sid
  AND s.period BETWEEN (l.period - INTERVAL 23 MONTH)::DATE AND (l.period - INTERVAL 12 MONTH)::DATE
 GROUP BY ALL;
@@ -238,4 +245,5 @@ JOIN totals t USING (cluster_id, period)
 LEFT JOIN adcode_names pv ON pv.prefix = left(l.supplier_adcode, 2)
 LEFT JOIN adcode_names ci ON ci.prefix = left(l.supplier_adcode, 4);
 
-DROP TABLE lead_per_key; DROP TABLE lead_rank; DROP TABLE lead_rows; DROP TABLE lead_ttm; DROP TABLE lead_prev;
+DROP TABLE lead_per_key; DROP TABLE lead_rank; DROP TABLE lead_rows; DROP TABLE lead_buyers; DROP TABLE lead_ttm;
+DROP TABLE lead_prev;
