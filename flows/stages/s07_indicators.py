@@ -10,11 +10,14 @@ Work is set-based and grows with the changed months, not with history. The input
 schema work under integer ids (indicators_work.sql): firm facts per firm and month and their sums per
 cluster and month (indicators_firm_month.sql); procurement per buyer and month, the distinct local
 suppliers per cluster and month, and their sums per cluster and month (indicators_proc_*.sql, one month of
-procurement rows per statement, so memory is bounded by a month). A full recompute builds every month, an
-incremental night only the changed ones. The indicator SQL then gets the target periods as a temp table; TTM
-sums are sums over 12 small per-cluster-month rows. Distinct counts over a TTM window (buyers, local
-suppliers) are exact without a distinct aggregation: each stored key-month row carries prv, the previous month
-its key was seen, so it counts at the targets from max(month, prv + 12 months) to month + 11 months.
+procurement rows per statement, so memory is bounded by a month), and the supply leads' inputs — each month's
+outside suppliers with their amounts, least names and buying firms under integer ids (indicators_chain_work.sql) —
+so no later step reads core.procurement again. A full recompute builds every month, an incremental night only the
+changed ones: it reads the changed months' procurement and the stored rows of the others. The indicator SQL then
+gets the target periods as a temp table; TTM sums are sums over 12 small per-cluster-month rows. Distinct counts
+over a TTM window (buyers, local suppliers) are exact without a distinct aggregation: each stored key-month row
+carries prv, the previous month its key was seen, so it counts at the targets from max(month, prv + 12 months) to
+month + 11 months.
 
 Run order: the numbered files of sql/s07_indicators/, each declaring the tables it reads and writes — the
 dictionary and wide view, the data range and state, the config and target temp tables (the only values bound
