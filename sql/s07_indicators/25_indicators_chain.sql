@@ -173,7 +173,7 @@ WHERE rank <= (SELECT max_leads FROM cfg_chain);
 -- over the window's rows, as the rows may differ: the least of the months' least values), from the stored
 -- per-segment rows of the leads' suppliers (lead_rows: one probe per stored row); the number of distinct buying
 -- firms from the window's buyers (lead_buyers; a firm buying in several months counts once); the TTM a year
--- earlier from the monthly amounts (lead_prev).
+-- earlier from the monthly amounts (lead_prev). Grouped on the integer keys (cluster id, supplier id, period).
 CREATE OR REPLACE TEMP TABLE lead_rows AS
 SELECT s.*
 FROM work.chain_supplier_segment s
@@ -181,35 +181,35 @@ SEMI JOIN (SELECT DISTINCT cidx, sid FROM lead_rank) k USING (cidx, sid)
 WHERE s.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds);
 
 CREATE OR REPLACE TEMP TABLE lead_buyers AS
-SELECT l.cluster_id, l.period, l.supplier_key, count(DISTINCT b.fid) AS n_buying_firms
+SELECT l.cidx, l.sid, l.period, count(DISTINCT b.fid) AS n_buying_firms
 FROM lead_rank l
 JOIN (SELECT * FROM work.chain_supplier_buyer
       SEMI JOIN (SELECT DISTINCT cidx, sid FROM lead_rank) k USING (cidx, sid)
       WHERE period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)) b
   ON b.cidx = l.cidx AND b.sid = l.sid AND b.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
-GROUP BY ALL;
+GROUP BY l.cidx, l.sid, l.period;
 
 CREATE OR REPLACE TEMP TABLE lead_ttm AS
 WITH per_segment AS (
-    SELECT l.cluster_id, l.period, l.supplier_key, s.buyer_segment, sum(s.amount::DECIMAL(38,12))::DOUBLE AS amount,
+    SELECT l.cidx, l.sid, l.period, s.buyer_segment, sum(s.amount::DECIMAL(38,12))::DOUBLE AS amount,
            min(s.supplier_name) AS supplier_name, min(s.supplier_uscc) AS supplier_uscc,
            min(s.supplier_adcode) AS supplier_adcode
     FROM lead_rank l
     JOIN lead_rows s
       ON s.cidx = l.cidx AND s.sid = l.sid AND s.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
-    GROUP BY ALL
+    GROUP BY l.cidx, l.sid, l.period, s.buyer_segment
 ),
 segments AS (
-    SELECT cluster_id, period, supplier_key, list(buyer_segment ORDER BY amount DESC, buyer_segment) AS segments,
+    SELECT cidx, sid, period, list(buyer_segment ORDER BY amount DESC, buyer_segment) AS segments,
            min(supplier_name) AS supplier_name, min(supplier_uscc) AS supplier_uscc,
            min(supplier_adcode) AS supplier_adcode
-    FROM per_segment GROUP BY ALL
+    FROM per_segment GROUP BY cidx, sid, period
 )
 SELECT l.*, s.supplier_name, s.supplier_uscc, s.supplier_adcode, s.segments,
        coalesce(b.n_buying_firms, 0) AS n_buying_firms
 FROM lead_rank l
-JOIN segments s USING (cluster_id, period, supplier_key)
-LEFT JOIN lead_buyers b USING (cluster_id, period, supplier_key);
+JOIN segments s USING (cidx, sid, period)
+LEFT JOIN lead_buyers b USING (cidx, sid, period);
 
 CREATE OR REPLACE TEMP TABLE lead_prev AS
 SELECT l.cluster_id, l.period, l.supplier_key, sum(s.amount)::DOUBLE AS amount
