@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow.parquet as pq
 
 from flows.support.contract import KINDS
 from flows.support.warehouse import run_sql
@@ -203,11 +204,18 @@ def apply_load(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: 
     write of the log to disk, the largest fixed cost of a small file's load.
     """
     params = {"file_id": file_id, "file_name": name, "kind": kind, "run_id": run_id}
+    # Most files have no rejected and no flagged row: such a relation is neither bound nor inserted from (its row
+    # count is the staged Parquet file's footer or the frame's height), two statements and a binding saved.
+    bound = {view: source for view, source in relations.items()
+             if view not in ("rejected", "flagged") or _has_rows(source)}
     con.begin()
     try:
-        for view, source in relations.items():
+        for view, source in bound.items():
             _bind(con, view, source)
-        run_sql(con, "load_quarantine", params)
+        if "rejected" in bound:
+            run_sql(con, "load_quarantine", params)
+        if "flagged" in bound:
+            run_sql(con, "load_flags", {"file_id": file_id})
         if kind in DERIVED_TABLE:
             run_sql(con, "load_reported", params)
             derive_monthly(con, run_id, file_id, kind)
@@ -228,10 +236,15 @@ def apply_load(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: 
         con.rollback()
         raise
     finally:
-        for view in relations:
+        for view in bound:
             con.unregister(view)
     return FileOutcome(file_id, name, kind, "loaded", accounting.rows_in, accounting.rows_loaded,
                        accounting.rows_quarantined, rules=accounting.rules, ignored_columns=accounting.ignored_columns)
+
+
+def _has_rows(source: pl.DataFrame | Path) -> bool:
+    """Whether a relation holds a row: a frame's height, or a staged Parquet file's row count from its footer."""
+    return (pq.read_metadata(source).num_rows if isinstance(source, Path) else source.height) > 0
 
 
 def _bind(con: duckdb.DuckDBPyConnection, view: str, source: pl.DataFrame | Path) -> None:
