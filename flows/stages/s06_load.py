@@ -273,12 +273,15 @@ def derive_monthly(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, ki
     tables = {"table": DERIVED_TABLE[kind]}
     run_sql(con, "derive_flows", params, tables)
     # The usual file only appends a month: the rework path would scan the history for nothing.
-    reworks, ytd_values = run_sql(con, "touched_reworked").fetchone()
+    reworks, appends, ytd_values = run_sql(con, "touched_reworked").fetchone()
     if not reworks and not ytd_values:
         measures = [c.name for c in KINDS[kind].stored_columns if c.name not in ("uscc", "period", "basis")]
         run_sql(con, "fresh_reported", params, {"measures": measures})
     else:
-        run_sql(con, "derive_appended", params, tables)
+        if appends:
+            run_sql(con, "derive_appended", params, tables)
+        else:
+            run_sql(con, "derive_none_appended")
         if reworks:
             run_sql(con, "derive_rework", params)
         run_sql(con, f"pivot_{kind}")
