@@ -275,8 +275,7 @@ def derive_monthly(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, ki
     # The usual file only appends a month: the rework path would scan the history for nothing.
     reworks, appends, ytd_values = run_sql(con, "touched_reworked").fetchone()
     if not reworks and not ytd_values:
-        measures = [c.name for c in KINDS[kind].stored_columns if c.name not in ("uscc", "period", "basis")]
-        run_sql(con, "fresh_reported", params, {"measures": measures})
+        run_sql(con, "fresh_reported", params, {"measures": list(KINDS[kind].measures)})
     else:
         if appends:
             run_sql(con, "derive_appended", params, tables)
