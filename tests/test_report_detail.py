@@ -190,12 +190,15 @@ def test_an_edition_within_the_limit_details_every_cluster_without_a_note(wareho
 
 
 @pytest.mark.parametrize("value", ["0", "2.5", '"30"', "true"])
-def test_a_limit_that_is_not_a_whole_number_of_at_least_one_is_refused(monkeypatch, tmp_path, value) -> None:
+@pytest.mark.parametrize(("section", "key", "read"), [("detail", "max_clusters", s11_chain.detail_limit),
+                                                      ("tables", "max_rows", s11_chain.table_limit)])
+def test_a_limit_that_is_not_a_whole_number_of_at_least_one_is_refused(monkeypatch, tmp_path, value, section, key,
+                                                                         read) -> None:
     config = tmp_path / "report.toml"
-    config.write_text(f"[detail]\nmax_clusters = {value}\n", encoding="utf-8")
+    config.write_text(f"[{section}]\n{key} = {value}\n", encoding="utf-8")
     monkeypatch.setattr(s11_chain, "REPORT_CONFIG", config)
-    with pytest.raises(ValueError, match=r"report\.toml: \[detail\] max_clusters must be a whole number ≥ 1"):
-        s11_chain.detail_limit()
+    with pytest.raises(ValueError, match=rf"report\.toml: \[{section}\] {key} must be a whole number ≥ 1"):
+        read()
 
 
 def test_the_detailed_clusters_are_alerted_first_then_by_rank_unranked_last() -> None:
@@ -301,15 +304,6 @@ def test_tables_within_the_row_limit_list_every_cluster_without_a_note(warehouse
     html = files.html.read_text(encoding="utf-8")
     assert _cluster_table_ids(html) == order
     assert "listed-note" not in html
-
-
-@pytest.mark.parametrize("value", ["0", "2.5", '"30"', "true"])
-def test_a_row_limit_that_is_not_a_whole_number_of_at_least_one_is_refused(monkeypatch, tmp_path, value) -> None:
-    config = tmp_path / "report.toml"
-    config.write_text(f"[tables]\nmax_rows = {value}\n", encoding="utf-8")
-    monkeypatch.setattr(s11_chain, "REPORT_CONFIG", config)
-    with pytest.raises(ValueError, match=r"report\.toml: \[tables\] max_rows must be a whole number ≥ 1"):
-        s11_chain.table_limit()
 
 
 def test_a_standalone_page_is_drawn_again_exactly_when_what_it_is_drawn_from_changed(
