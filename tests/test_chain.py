@@ -298,7 +298,7 @@ def test_lead_table_says_new_and_where_an_unlocated_supplier_registered(tmp_path
     assert leads["某丁"]["location"] == "所在地不明"  # no USCC: nothing to tell
     assert (leads["北京甲"]["location"], leads["北京甲"]["change"]) == ("北京市", "+100.0%")
     assert leads["无锡丙"]["change"] == "新增"  # nothing bought from it a year earlier
-    assert {p.name for p in section["files"]} == {"index_radar.png", "C1_chain.png", "C1_radar.png", "C1.html"}
+    assert {p.name for p in section["files"]} == {"index_radar.png", "C1_chain.png", "C1.html"}
 
 
 def _flow(buyer: str, group: str, supplier: str, amount: float, local: float | None) -> dict:

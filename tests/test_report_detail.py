@@ -123,12 +123,14 @@ def test_internal_edition_details_alerted_then_top_ranked_clusters_and_says_wher
                       f"{len(order) - cap} clusters are in the standalone page per cluster written with this report "
                       f"({folder}/&lt;cluster id&gt;.html) and in the per-province editions."}[lang]
     assert notes == [expected, expected]   # under the index table and at the top of the chain subsection
-    # every cluster keeps its standalone page and radar; the index figure holds the detailed clusters' radars only
-    assert sorted(p.stem for p in files.chain if p.suffix == ".html") == sorted(order)
-    own = [p for p in files.chain if p.name.endswith("_radar.png") and not p.name.startswith("index_radar")]
-    assert sorted(p.name for p in own) == sorted(f"{c}_radar.png" for c in order)
+    # every cluster keeps its standalone page with its radar (inline SVG); the index figure holds the detailed
+    # clusters' radars only
+    pages = [p for p in files.chain if p.suffix == ".html"]
+    assert sorted(p.stem for p in pages) == sorted(order)
+    assert all('<img id="radar" src="data:image/svg+xml;base64,' in p.read_text(encoding="utf-8") for p in pages)
+    assert not any(p.name.endswith("_radar.png") and not p.name.startswith("index_radar") for p in files.chain)
     figure = next(p for p in files.chain if p.name == "index_radar.png")
-    tile = Image.open(own[0]).size
+    tile = (286, 297)   # a radar tile: 2.6 × 2.7 in at 110 dpi
     assert Image.open(figure).size == (tile[0] * cap, tile[1])
     assert not any(p.name == "index_radar_2.png" for p in files.chain)
 
@@ -322,9 +324,9 @@ def test_a_standalone_page_is_drawn_again_exactly_when_what_it_is_drawn_from_cha
     drawn: list[str] = []
     real = chain._cluster_blocks
 
-    def watched(blocks, *args):
+    def watched(blocks, *args, **kwargs):
         drawn.extend(b["id"] for b in blocks)
-        return real(blocks, *args)
+        return real(blocks, *args, **kwargs)
 
     monkeypatch.setattr(chain, "_cluster_blocks", watched)
 

@@ -8,7 +8,9 @@ edition (the decided section holds no flows for the public one).
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import json
 import math
 import multiprocessing
@@ -30,6 +32,8 @@ from flows.support.settings import TEMPLATES_DIR
 TEMPLATES = TEMPLATES_DIR
 # Leads shown per cluster in the report (the standalone page and the mart hold up to max_leads).
 REPORT_LEADS = 10
+DIAGRAM_IN = (9.0, 5.2)      # one cluster's chain diagram
+DIAGRAM_DPI = 110
 RADAR_TILE_IN = (2.6, 2.7)   # one cluster's radar, also one cell of the index figure
 RADAR_DPI = 110
 # The index figure's grid: 4 tiles to a row (10.4 in, shown at the 7 in text width) and at most 5 rows to a figure
@@ -39,6 +43,12 @@ RADAR_ROWS = 5
 # From this many standalone pages of clusters the report does not detail, they are drawn in worker processes
 # (page_workers): spawning them costs ≈1 s of imports each, which a province edition's handful would not repay.
 PARALLEL_MIN_PAGES = 60
+# The standalone pages' chain diagram: the margins tight_layout gives 189 of 200 nation diagrams (the rest: right
+# 0.983), fixed so that no page pays for fitting them.
+DIAGRAM_MARGINS = {"left": 0.017, "right": 0.98, "bottom": 0.029, "top": 0.929}
+# SVG for the standalone pages: text as <text> (not paths), clip-path ids from a fixed salt (the same bytes for the
+# same chart on every run).
+SVG_STYLE = {"svg.fonttype": "none", "svg.hashsalt": "clusterwatch"}
 GROUP_ORDER = ("local", "province", "other_province", "unknown")
 GROUP_COLOURS = {"member": "#3b6ea5", "local": "#5aa469", "province": "#e39b3b", "other_province": "#c8553d",
                  "unknown": "#9a9a9a"}
@@ -127,36 +137,62 @@ def _ribbon(ax: Any, x0: float, y0: tuple[float, float], x1: float, y1: tuple[fl
 
 
 def chain_diagrams(diagrams: list[tuple[list[dict[str, Any]], str, Path]], lang: str) -> list[Path]:
-    """One layered Sankey per (flows, title, path): supplier sides (member segments, then the outside groups) on the
-    left, buying segments on the right, band widths proportional to the TTM amount. Text is never parsed as
-    mathtext.
+    """One layered Sankey per (flows, title, path) as PNG, for the report (its PDF takes raster images): supplier
+    sides (member segments, then the outside groups) on the left, buying segments on the right, band widths
+    proportional to the TTM amount; the layout fitted to each diagram's labels (tight_layout)."""
+    return [page.write_image(page.chart_image(fig), path, fig.dpi)
+            for fig, path in zip(_diagram_figures([(flows, title) for flows, title, _ in diagrams], lang, None),
+                                 [path for _, _, path in diagrams], strict=True)]
+
+
+def chain_svgs(diagrams: list[tuple[list[dict[str, Any]], str]], lang: str) -> list[str]:
+    """The same diagrams as SVG data URIs, for the standalone pages: text stays text (the browser sets it in the
+    system's Noto Sans CJK), nothing is rasterised or PNG-encoded — at nation scale the pages' PNGs were most of the
+    report stage's CPU. The layout is fixed (DIAGRAM_MARGINS: what tight_layout gives nearly every diagram), as
+    fitting it to each diagram's labels cost as much as drawing it."""
+    return [svg_uri(fig) for fig in _diagram_figures(diagrams, lang, DIAGRAM_MARGINS)]
+
+
+def svg_uri(fig: Any) -> str:
+    """The figure as an SVG data URI with its text as text (SVG_STYLE); no date, so the same chart gives the same
+    bytes."""
+    buffer = io.BytesIO()
+    with _plt().rc_context(SVG_STYLE):
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _diagram_figures(diagrams: list[tuple[list[dict[str, Any]], str]], lang: str,
+                     margins: dict[str, float] | None) -> Iterator[Any]:
+    """The figure with each (flows, title) drawn in turn (use it before asking for the next); with `margins` the
+    layout is those, else the figure's initial margins (chart_image fits them to the labels). Text is never parsed
+    as mathtext.
 
     Why one figure for all: making the figure and its axes costs as much as drawing the bands, so both are made
-    once; between clusters the bands, boxes and labels are removed and the layout starts again from the figure's
-    initial margins, so each PNG is what a figure of its own would give."""
+    once; between clusters the bands, boxes and labels are removed and the layout starts again from the same
+    margins, so each image is what a figure of its own would give."""
     if not diagrams:
-        return []
+        return
     plt = _plt()
-    written = []
     with plt.rc_context(chart_style()):
-        fig, ax = plt.subplots(figsize=(9.0, 5.2), dpi=110)
+        fig, ax = plt.subplots(figsize=DIAGRAM_IN, dpi=DIAGRAM_DPI)
         try:
-            margins = {k: getattr(fig.subplotpars, k) for k in ("left", "right", "bottom", "top", "wspace", "hspace")}
+            start = margins or {k: getattr(fig.subplotpars, k)
+                                for k in ("left", "right", "bottom", "top", "wspace", "hspace")}
             ax.set_xlim(-0.62, 1.62)
             ax.set_ylim(-0.04, 1.06)
             ax.axis("off")
-            for flows, title, path in diagrams:
+            for flows, title in diagrams:
                 for artist in [*ax.patches, *ax.texts]:
                     artist.remove()
-                fig.subplots_adjust(**margins)
+                fig.subplots_adjust(**start)
                 _draw_flows(ax, flows, lang)
                 # y=1.0 is where the automatic placement puts it (the axis is off: nothing above the axes);
                 # stating it spares that placement measuring both axes' ticks on every layout and draw
                 ax.set_title(title, fontsize=11, y=1.0)
-                written.append(page.write_image(page.chart_image(fig), path, fig.dpi))
+                yield fig
         finally:
             plt.close(fig)
-    return written
 
 
 def _draw_flows(ax: Any, flows: list[dict[str, Any]], lang: str) -> None:
@@ -217,10 +253,10 @@ def _draw_flows(ax: Any, flows: list[dict[str, Any]], lang: str) -> None:
 
 
 def radars(series: list[tuple[str, list[float | None]]], median: list[float | None],
-           labels: list[str], widest: str | None = None) -> list[Any]:
-    """One radar chart per cluster (RGB images, RADAR_TILE_IN at RADAR_DPI): its dimension scores (0–100) over the
-    median of all clusters (dashed). A hidden or missing score is drawn as a gap at the centre and its axis label
-    marked.
+           labels: list[str], widest: str | None = None, svg: bool = False) -> list[Any]:
+    """One radar chart per cluster (RGB images, RADAR_TILE_IN at RADAR_DPI; with `svg`, SVG data URIs for the
+    standalone pages, see chain_svgs): its dimension scores (0–100) over the median of all clusters (dashed). A
+    hidden or missing score is drawn as a gap at the centre and its axis label marked.
 
     Why one figure for all: creating a polar axes and laying it out cost more than drawing it, so the axes is made
     and laid out once (for the widest labels: every one marked, and the widest title) and only the cluster's line,
@@ -252,13 +288,19 @@ def radars(series: list[tuple[str, list[float | None]]], median: list[float | No
             ax.set_xticklabels([f"{lab}*" for lab in labels], fontsize=6.5)
             ax.set_title(widest or widest_title(name for name, _ in series), fontsize=8.5, pad=12)
             fig.tight_layout()
+            # the layout is kept from here on: without a layout engine savefig does not lay the figure out (a
+            # draw) before drawing it, and with the title's height fixed where the automatic placement put it
+            # (above the tick labels, whose height no cluster changes) no draw measures every tick label for it
+            fig.set_layout_engine(None)
+            fig.draw_without_rendering()
+            title_y = ax.title.get_position()[1]
             for name, values in series:
                 line.set_ydata(closed(values))
                 area.set_xy(list(zip(ring, closed(values), strict=True)))
                 ax.set_xticklabels([lab if v is not None else f"{lab}*" for lab, v in zip(labels, values, strict=True)],
                                    fontsize=6.5)
-                ax.set_title(name, fontsize=8.5, pad=12)
-                images.append(page.chart_image(fig, tight=False))
+                ax.set_title(name, fontsize=8.5, pad=12, y=title_y)
+                images.append(svg_uri(fig) if svg else page.chart_image(fig, tight=False))
         finally:
             plt.close(fig)
     return images
@@ -330,8 +372,8 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Exe
     internal = section["audience"] == "internal"
     featured = set(section["featured"])
     in_figure = [cid for cid in section["drawn"] if cid in featured]
-    # each cluster's radar is drawn once: a cell of the index figure and, internally, the cluster's own PNG; every
-    # radar is laid out for the widest title of all the radars drawn
+    # the radars of the index figure (PNG tiles) and of the standalone pages (SVG) are all laid out for the widest
+    # title of all the radars drawn
     tiled = [x["id"] for x in section["ranking"]] if internal else in_figure
     radar = {"scores": {cid: scores[cid] for cid in tiled}, "median": section["median"],
              "labels": section["dim_labels"], "widest": widest_title(names[cid] for cid in tiled) if tiled else None}
@@ -339,7 +381,7 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Exe
     tiles = _radar_tiles([b for b in own if b["id"] in radar["scores"]] if internal else
                          [{"id": cid, "name": names[cid]} for cid in in_figure], radar)
     index_figures = radar_grids([tiles[cid] for cid in in_figure], chain_dir) if in_figure else []
-    blocks, files = _cluster_blocks(own, tiles, section, chain_dir)
+    blocks, files = _cluster_blocks(own, section, chain_dir, radar, report=True)
     pages = _Pages(index_figures, [b["id"] for b in section["blocks"]], files)
     rest = [b for b in section["blocks"] if b["id"] not in featured] if internal else []
     if rest:
@@ -367,7 +409,8 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Exe
 
 def wait_pages(drawn: dict[str, Any]) -> list[Path]:
     """The section's files, once the standalone pages drawn by workers are written: the index figures, then each
-    cluster's chain PNG, radar PNG and page in the section's order (the same list whoever drew them)."""
+    cluster's chain PNG (the clusters the report details) and page in the section's order (the same list whoever
+    drew them)."""
     pages: _Pages = drawn["pages"]
     for future in pages.pending:
         pages.drawn.update(future.result())
@@ -405,8 +448,7 @@ def _standalone_pages(blocks: list[dict[str, Any]], radar: dict[str, Any], secti
     digests = {b["id"]: page_inputs(b, radar, section) for b in blocks}
     files = {cid: kept for cid in digests if (kept := _kept(chain_dir, cid, digests[cid])) is not None}
     todo = [b for b in blocks if b["id"] not in files]
-    tiles = _radar_tiles([b for b in todo if b["id"] in radar["scores"]], radar)
-    drawn = _cluster_blocks(todo, tiles, section, chain_dir)[1]
+    drawn = _cluster_blocks(todo, section, chain_dir, radar, report=False)[1]
     for cid, paths in drawn.items():
         marker = _inputs_file(chain_dir, cid)
         partial = marker.with_name(marker.name + ".part")
@@ -417,7 +459,7 @@ def _standalone_pages(blocks: list[dict[str, Any]], radar: dict[str, Any], secti
 
 
 def page_inputs(block: dict[str, Any], radar: dict[str, Any], section: dict[str, Any]) -> str:
-    """SHA-256 of everything a standalone page and its PNGs are drawn from: the cluster's block (segments, flows,
+    """SHA-256 of everything a standalone page and its diagrams are drawn from: the cluster's block (segments, flows,
     leads, title), its radar scores with the median, labels and the title width the radars are laid out for, the
     section's texts, and the drawing itself (_drawing_version)."""
     what = {"block": block, "scores": radar["scores"].get(block["id"]),
@@ -458,39 +500,42 @@ def _kept(chain_dir: Path, cid: str, digest: str) -> list[Path] | None:
     return paths if kept["inputs"] == digest and all(p.is_file() for p in paths) else None
 
 
-def _cluster_blocks(decided_blocks: list[dict[str, Any]], tiles: dict[str, Any], section: dict[str, Any],
-                    chain_dir: Path) -> tuple[list[dict[str, Any]], dict[str, list[Path]]]:
-    """Each cluster's block as the report shows it, and for the internal edition its files: the chain diagram, the
-    radar (from `tiles`) and the standalone offline HTML page."""
+def _cluster_blocks(decided_blocks: list[dict[str, Any]], section: dict[str, Any], chain_dir: Path,
+                    radar: dict[str, Any], report: bool) -> tuple[list[dict[str, Any]], dict[str, list[Path]]]:
+    """Each cluster's block as the report shows it, and for the internal edition its files: with `report` (the
+    clusters the report details) the chain diagram as PNG for the report's HTML and PDF, and for every cluster the
+    standalone offline HTML page with its chain diagram and radar inline as SVG (chain_svgs)."""
     t, lang = section["t"], section["lang"]
-    internal = section["audience"] == "internal"
-    drawn = [b for b in decided_blocks if internal and b["flows"]]
-    for b in decided_blocks if internal else ():   # a page's kept hash says nothing of what is drawn over it now
+    blocks = [{k: decided[k] for k in ("id", "name", "segments", "weak")} for decided in decided_blocks]
+    if section["audience"] != "internal":
+        return blocks, {}
+    chain_dir.mkdir(parents=True, exist_ok=True)
+    for b in decided_blocks:   # a page's kept hash says nothing of what is drawn over it now
         _inputs_file(chain_dir, b["id"]).unlink(missing_ok=True)
-    diagrams = dict(zip((b["id"] for b in drawn), chain_diagrams(
-        [(b["flows"], t["diagram"].format(name=b["name"]), chain_dir / f"{b['id']}_chain.png") for b in drawn],
-        lang), strict=True))
+    drawn = [b for b in decided_blocks if b["flows"]]
+    titles = [t["diagram"].format(name=b["name"]) for b in drawn]
+    pngs = dict(zip((b["id"] for b in drawn), chain_diagrams(
+        [(b["flows"], title, chain_dir / f"{b['id']}_chain.png") for b, title in zip(drawn, titles, strict=True)],
+        lang), strict=True)) if report else {}
+    svgs = dict(zip((b["id"] for b in drawn), chain_svgs(
+        [(b["flows"], title) for b, title in zip(drawn, titles, strict=True)], lang), strict=True))
+    scored = [b for b in decided_blocks if b["id"] in radar["scores"]]
+    radar_svgs = dict(zip((b["id"] for b in scored), radars(
+        [(b["name"], radar["scores"][b["id"]]) for b in scored], radar["median"], radar["labels"], radar["widest"],
+        svg=True), strict=True))
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
-    blocks, files = [], {}
-    for decided in decided_blocks:
+    files = {}
+    for decided, block in zip(decided_blocks, blocks, strict=True):
         cid = decided["id"]
-        block = {k: decided[k] for k in ("id", "name", "segments", "weak")}
-        if internal:
-            own: list[Path] = []
-            png = diagrams.get(cid)
-            if png:
-                own.append(png)
-            one_radar = None
-            if cid in tiles:
-                one_radar = page.write_image(tiles[cid], chain_dir / f"{cid}_radar.png", RADAR_DPI)
-                own.append(one_radar)
-            block.update(diagram=page.data_uri(png) if png else None, leads=decided["leads"][:REPORT_LEADS])
-            standalone = chain_dir / f"{cid}.html"
-            standalone.write_text(env.get_template("chain_cluster.html.j2").render(
-                t=t, lang=lang, title=decided["title"], block={**block, "leads": decided["leads"]},
-                radar=page.data_uri(one_radar) if one_radar else None, n_leads=len(decided["leads"]),
-                weak_note=section["weak_note"]), encoding="utf-8")
-            files[cid] = [*own, standalone]
-        blocks.append(block)
+        png = pngs.get(cid)
+        block.update(diagram=page.data_uri(png) if png else None, leads=decided["leads"][:REPORT_LEADS])
+        standalone = chain_dir / f"{cid}.html"
+        standalone.write_text(env.get_template("chain_cluster.html.j2").render(
+            t=t, lang=lang, title=decided["title"],
+            block={**block, "diagram": svgs.get(cid), "leads": decided["leads"]}, radar=radar_svgs.get(cid),
+            # shown as wide as the PNGs they replace were (their pixels at 1 CSS px each)
+            diagram_px=round(DIAGRAM_IN[0] * DIAGRAM_DPI), radar_px=round(RADAR_TILE_IN[0] * RADAR_DPI),
+            n_leads=len(decided["leads"]), weak_note=section["weak_note"]), encoding="utf-8")
+        files[cid] = [*([png] if png else []), standalone]
     return blocks, files
