@@ -46,6 +46,9 @@ PARALLEL_MIN_PAGES = 60
 # The standalone pages' chain diagram: the margins tight_layout gives 189 of 200 nation diagrams (the rest: right
 # 0.983), fixed so that no page pays for fitting them.
 DIAGRAM_MARGINS = {"left": 0.017, "right": 0.98, "bottom": 0.029, "top": 0.929}
+# Between a diagram label's parts: a browser collapses the PNG's two spaces in an SVG <text> into one, not an en
+# space (about as wide as the two).
+SVG_GAP = "\u2002"
 # SVG for the standalone pages: text as <text> (not paths), clip-path ids from a fixed salt (the same bytes for the
 # same chart on every run).
 SVG_STYLE = {"svg.fonttype": "none", "svg.hashsalt": "clusterwatch"}
@@ -149,8 +152,8 @@ def chain_svgs(diagrams: list[tuple[list[dict[str, Any]], str]], lang: str) -> l
     """The same diagrams as SVG data URIs, for the standalone pages: text stays text (the browser sets it in the
     system's Noto Sans CJK), nothing is rasterised or PNG-encoded — at nation scale the pages' PNGs were most of the
     report stage's CPU. The layout is fixed (DIAGRAM_MARGINS: what tight_layout gives nearly every diagram), as
-    fitting it to each diagram's labels cost as much as drawing it."""
-    return [svg_uri(fig) for fig in _diagram_figures(diagrams, lang, DIAGRAM_MARGINS)]
+    fitting it to each diagram's labels cost as much as drawing it; SVG_GAP between a label's parts."""
+    return [svg_uri(fig) for fig in _diagram_figures(diagrams, lang, DIAGRAM_MARGINS, SVG_GAP)]
 
 
 def svg_uri(fig: Any) -> str:
@@ -163,7 +166,7 @@ def svg_uri(fig: Any) -> str:
 
 
 def _diagram_figures(diagrams: list[tuple[list[dict[str, Any]], str]], lang: str,
-                     margins: dict[str, float] | None) -> Iterator[Any]:
+                     margins: dict[str, float] | None, sep: str = "  ") -> Iterator[Any]:
     """The figure with each (flows, title) drawn in turn (use it before asking for the next); with `margins` the
     layout is those, else the figure's initial margins (chart_image fits them to the labels). Text is never parsed
     as mathtext.
@@ -186,7 +189,7 @@ def _diagram_figures(diagrams: list[tuple[list[dict[str, Any]], str]], lang: str
                 for artist in [*ax.patches, *ax.texts]:
                     artist.remove()
                 fig.subplots_adjust(**start)
-                _draw_flows(ax, flows, lang)
+                _draw_flows(ax, flows, lang, sep)
                 # y=1.0 is where the automatic placement puts it (the axis is off: nothing above the axes);
                 # stating it spares that placement measuring both axes' ticks on every layout and draw
                 ax.set_title(title, fontsize=11, y=1.0)
@@ -195,9 +198,10 @@ def _diagram_figures(diagrams: list[tuple[list[dict[str, Any]], str]], lang: str
             plt.close(fig)
 
 
-def _draw_flows(ax: Any, flows: list[dict[str, Any]], lang: str) -> None:
-    """The bands, side boxes and their labels of one diagram. The axes' limits are fixed, so the patches go in
-    without updating its data limits (add_artist: the same drawing as add_patch, without the Bézier extents)."""
+def _draw_flows(ax: Any, flows: list[dict[str, Any]], lang: str, sep: str) -> None:
+    """The bands, side boxes and their labels of one diagram (`sep` between a label's parts). The axes' limits are
+    fixed, so the patches go in without updating its data limits (add_artist: the same drawing as add_patch, without
+    the Bézier extents)."""
     from matplotlib.patches import Rectangle
 
     buyers: dict[str, float] = {}
@@ -240,15 +244,15 @@ def _draw_flows(ax: Any, flows: list[dict[str, Any]], lang: str) -> None:
     for k, (lo, hi) in lpos.items():
         ax.add_artist(Rectangle((0.0, lo), 0.06, hi - lo, color=GROUP_COLOURS[k[0]]))
         name = (f"成员·{k[1]}" if lang == "zh" else f"member: {k[1]}") if k[0] == "member" else labels[k[0]]
-        ax.text(-0.02, (lo + hi) / 2, f"{name}  {left[k] / 1e4:,.2f}亿 ({left[k] / total:.0%})"
-                if lang == "zh" else f"{name}  {left[k] / 1e4:,.2f} ({left[k] / total:.0%})",
+        ax.text(-0.02, (lo + hi) / 2, f"{name}{sep}{left[k] / 1e4:,.2f}亿 ({left[k] / total:.0%})"
+                if lang == "zh" else f"{name}{sep}{left[k] / 1e4:,.2f} ({left[k] / total:.0%})",
                 ha="right", va="center", fontsize=8)
     local = {f["buyer_segment"]: f["buyer_segment_local_share"] for f in flows}
     for s, (lo, hi) in rpos.items():
         ax.add_artist(Rectangle((0.94, lo), 0.06, hi - lo, color="#2f4b7c"))
         share = local.get(s)
-        tail = "" if share is None else (f"  本地配套率 {share:.0%}" if lang == "zh" else f"  local {share:.0%}")
-        ax.text(1.02, (lo + hi) / 2, f"{s}  {buyers[s] / 1e4:,.2f}{'亿' if lang == 'zh' else ''}{tail}",
+        tail = "" if share is None else (f"{sep}本地配套率 {share:.0%}" if lang == "zh" else f"{sep}local {share:.0%}")
+        ax.text(1.02, (lo + hi) / 2, f"{s}{sep}{buyers[s] / 1e4:,.2f}{'亿' if lang == 'zh' else ''}{tail}",
                 ha="left", va="center", fontsize=8)
 
 
