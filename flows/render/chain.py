@@ -342,8 +342,8 @@ def radar_grids(images: list[Any], chain_dir: Path) -> list[Path]:
 
 @contextmanager
 def page_workers(section: dict[str, Any] | None) -> Iterator[Executor | None]:
-    """Worker processes for the standalone pages of the clusters the report does not detail, when there are at least
-    PARALLEL_MIN_PAGES of them (the internal edition at nation scale); None otherwise (they are drawn here).
+    """Worker processes for the standalone pages, when the report leaves at least PARALLEL_MIN_PAGES clusters
+    undetailed (the internal edition at nation scale); None otherwise (they are drawn here).
 
     Why: at nation scale those pages are most of the section's time, and nothing in the report waits for them, so
     they are drawn while this process lays out the report's HTML and PDF. Spawned, not forked: the night's process
@@ -368,8 +368,8 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Exe
     HTML page, into <out_dir>/<stem>_chain/. Returns what the partial _chain.html.j2 shows, with the files written
     ("files") and, when clusters are left out, the sentence saying how many and where their detail is.
 
-    With `workers` (page_workers) the standalone pages of the clusters not featured are drawn there: "files" is then
-    complete only after wait_pages."""
+    With `workers` (page_workers) every standalone page is drawn there (here, only what the report shows): "files"
+    is then complete only after wait_pages."""
     t = section["t"]
     chain_dir = out_dir / f"{stem}_chain"
     scores, names = section["scores"], {b["id"]: b["name"] for b in section["blocks"]}
@@ -385,9 +385,11 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Exe
     tiles = _radar_tiles([b for b in own if b["id"] in radar["scores"]] if internal else
                          [{"id": cid, "name": names[cid]} for cid in in_figure], radar)
     index_figures = radar_grids([tiles[cid] for cid in in_figure], chain_dir) if in_figure else []
-    blocks, files = _cluster_blocks(own, section, chain_dir, radar, report=True)
+    # with workers, every standalone page is theirs (the detailed clusters' too): this process, the longest, keeps
+    # only what the report shows
+    blocks, files = _cluster_blocks(own, section, chain_dir, radar, report=True, pages=workers is None)
     pages = _Pages(index_figures, [b["id"] for b in section["blocks"]], files)
-    rest = [b for b in section["blocks"] if b["id"] not in featured] if internal else []
+    rest = [b for b in section["blocks"] if workers is not None or b["id"] not in featured] if internal else []
     if rest:
         job = {k: section[k] for k in ("t", "lang", "audience", "weak_note")}
         parts = [rest] if workers is None else [rest[k::_cpus()] for k in range(_cpus())]
@@ -395,7 +397,7 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Exe
             args = (part, {**radar, "scores": {b["id"]: radar["scores"][b["id"]] for b in part
                                                if b["id"] in radar["scores"]}}, job, chain_dir)
             if workers is None:
-                pages.drawn.update(_standalone_pages(*args))
+                pages.add(_standalone_pages(*args))
             else:
                 pages.pending.append(workers.submit(_standalone_pages, *args))
     note = t["detail_internal" if internal else "detail_public"].format(
@@ -417,7 +419,7 @@ def wait_pages(drawn: dict[str, Any]) -> list[Path]:
     drew them)."""
     pages: _Pages = drawn["pages"]
     for future in pages.pending:
-        pages.drawn.update(future.result())
+        pages.add(future.result())
     pages.pending = []
     drawn["files"] = [*pages.head, *(p for cid in pages.order for p in pages.drawn.get(cid, []))]
     return drawn["files"]
@@ -431,6 +433,11 @@ class _Pages:
     order: list[str]
     drawn: dict[str, list[Path]]
     pending: list[Future[dict[str, list[Path]]]] = field(default_factory=list)
+
+    def add(self, files: dict[str, list[Path]]) -> None:
+        """Some clusters' files, after those already drawn (a detailed cluster's PNG, then its page)."""
+        for cid, paths in files.items():
+            self.drawn[cid] = [*self.drawn.get(cid, []), *paths]
 
 
 def _radar_tiles(blocks: list[dict[str, Any]], radar: dict[str, Any]) -> dict[str, Any]:
@@ -505,22 +512,29 @@ def _kept(chain_dir: Path, cid: str, digest: str) -> list[Path] | None:
 
 
 def _cluster_blocks(decided_blocks: list[dict[str, Any]], section: dict[str, Any], chain_dir: Path,
-                    radar: dict[str, Any], report: bool) -> tuple[list[dict[str, Any]], dict[str, list[Path]]]:
+                    radar: dict[str, Any], report: bool,
+                    pages: bool = True) -> tuple[list[dict[str, Any]], dict[str, list[Path]]]:
     """Each cluster's block as the report shows it, and for the internal edition its files: with `report` (the
-    clusters the report details) the chain diagram as PNG for the report's HTML and PDF, and for every cluster the
+    clusters the report details) the chain diagram as PNG for the report's HTML and PDF, and with `pages` the
     standalone offline HTML page with its chain diagram and radar inline as SVG (chain_svgs)."""
     t, lang = section["t"], section["lang"]
     blocks = [{k: decided[k] for k in ("id", "name", "segments", "weak")} for decided in decided_blocks]
     if section["audience"] != "internal":
         return blocks, {}
     chain_dir.mkdir(parents=True, exist_ok=True)
-    for b in decided_blocks:   # a page's kept hash says nothing of what is drawn over it now
-        _inputs_file(chain_dir, b["id"]).unlink(missing_ok=True)
     drawn = [b for b in decided_blocks if b["flows"]]
     titles = [t["diagram"].format(name=b["name"]) for b in drawn]
     pngs = dict(zip((b["id"] for b in drawn), chain_diagrams(
         [(b["flows"], title, chain_dir / f"{b['id']}_chain.png") for b, title in zip(drawn, titles, strict=True)],
         lang), strict=True)) if report else {}
+    files = {b["id"]: [pngs[b["id"]]] if b["id"] in pngs else [] for b in decided_blocks}
+    for decided, block in zip(decided_blocks, blocks, strict=True):
+        png = pngs.get(decided["id"])
+        block.update(diagram=page.data_uri(png) if png else None, leads=decided["leads"][:REPORT_LEADS])
+    if not pages:
+        return blocks, files
+    for b in decided_blocks:   # a page's kept hash says nothing of what is drawn over it now
+        _inputs_file(chain_dir, b["id"]).unlink(missing_ok=True)
     svgs = dict(zip((b["id"] for b in drawn), chain_svgs(
         [(b["flows"], title) for b, title in zip(drawn, titles, strict=True)], lang), strict=True))
     scored = [b for b in decided_blocks if b["id"] in radar["scores"]]
@@ -529,11 +543,8 @@ def _cluster_blocks(decided_blocks: list[dict[str, Any]], section: dict[str, Any
         svg=True), strict=True))
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
-    files = {}
     for decided, block in zip(decided_blocks, blocks, strict=True):
         cid = decided["id"]
-        png = pngs.get(cid)
-        block.update(diagram=page.data_uri(png) if png else None, leads=decided["leads"][:REPORT_LEADS])
         standalone = chain_dir / f"{cid}.html"
         standalone.write_text(env.get_template("chain_cluster.html.j2").render(
             t=t, lang=lang, title=decided["title"],
@@ -541,5 +552,5 @@ def _cluster_blocks(decided_blocks: list[dict[str, Any]], section: dict[str, Any
             # shown as wide as the PNGs they replace were (their pixels at 1 CSS px each)
             diagram_px=round(DIAGRAM_IN[0] * DIAGRAM_DPI), radar_px=round(RADAR_TILE_IN[0] * RADAR_DPI),
             n_leads=len(decided["leads"]), weak_note=section["weak_note"]), encoding="utf-8")
-        files[cid] = [*([png] if png else []), standalone]
+        files[cid].append(standalone)
     return blocks, files
