@@ -6,6 +6,7 @@ Hand-worked cases from rows the tests insert, incremental == full, and the sampl
 
 from __future__ import annotations
 
+import base64
 import copy
 import csv
 import datetime as dt
@@ -299,6 +300,29 @@ def test_lead_table_says_new_and_where_an_unlocated_supplier_registered(tmp_path
     assert (leads["北京甲"]["location"], leads["北京甲"]["change"]) == ("北京市", "+100.0%")
     assert leads["无锡丙"]["change"] == "新增"  # nothing bought from it a year earlier
     assert {p.name for p in section["files"]} == {"index_radar.png", "C1_chain.png", "C1.html"}
+
+
+def test_a_standalone_page_shows_its_diagram_and_radar_as_svg_with_the_names_kept_as_text(tmp_path) -> None:
+    """The page's images are SVG whose labels are <text> the browser sets in the system's fonts (not glyph outlines,
+    not pixels), and drawing the page again gives the same bytes (no date, fixed clip ids)."""
+    from flows.render.chain import draw_section
+    from flows.stages.s11_chain import chain_content
+
+    con = _chain_db()
+    update_indicators(con, None)
+    decided = chain_content(con, D(2025, 12, 1), "zh", "internal",
+                            [{"cluster_id": "C1", "cluster_name": "苏州测试"}], lambda cid, code: False)
+    pages = []
+    for out in (tmp_path / "a", tmp_path / "b"):
+        draw_section(decided, out, "r")
+        pages.append((out / "r_chain" / "C1.html").read_bytes())
+    assert pages[0] == pages[1]
+    diagram, radar = (base64.b64decode(uri).decode("utf-8") for uri in
+                      re.findall(r'<img id="(?:diagram|radar)" src="data:image/svg\+xml;base64,([^"]+)"',
+                                 pages[0].decode("utf-8")))
+    assert re.search(r"<text[^>]*>图　苏州测试产业链采购流向", diagram)
+    assert re.search(r"<text[^>]*>成员·", diagram) and re.search(r"<text[^>]*>外部·", diagram)
+    assert re.search(r"<text[^>]*>苏州测试</text>", radar)
 
 
 def _flow(buyer: str, group: str, supplier: str, amount: float, local: float | None) -> dict:
