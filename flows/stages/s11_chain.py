@@ -5,13 +5,14 @@ sql/s11_report/18–25) and is included by a template partial (reports/templates
 independently of the rest of the report (flows/stages/s11_report.py). What comes out is data only — formatted
 cells, withheld flags, the flows a diagram draws, the radar's scores — so the drawing needs no warehouse.
 
-Disclosure (docs/architecture.md#disclosure-control): flows and leads name firms (a supplier, the segment a firm buys
-for), so they appear only in the internal edition, together with a standalone offline HTML page and PNG per
-cluster. The public edition shows per segment the registry counts and the TTM output where at least MIN_FIRMS firms
-contribute and, for the public, the two largest do not exceed the dominance share, with secondary suppression
-against the cluster's output (flows.support.disclosure.secondary). Index dimension scores are hidden in the public
-edition wherever an indicator behind the dimension is suppressed for that cluster; the total and rank (a blend of
-thirteen indicators over seven dimensions) are shown, and its radar is left out of the index figure.
+Disclosure (docs/architecture.md#disclosure-control): flows and leads name firms (a supplier, the segment a firm
+buys for), so they appear only in the internal edition, together with a standalone offline HTML page per cluster
+(its diagram and radar inline SVG). The public edition shows per segment the registry counts and the TTM output
+where at least MIN_FIRMS firms contribute and, for the public, the two largest do not exceed the dominance share,
+with secondary suppression against the cluster's output (flows.support.disclosure.secondary). Index dimension scores
+are hidden in the public edition wherever an indicator behind the dimension is suppressed for that cluster; the
+total and rank (a blend of thirteen indicators over seven dimensions) are shown, and its radar is left out of the
+index figure.
 """
 
 from __future__ import annotations
