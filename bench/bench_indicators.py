@@ -27,8 +27,16 @@ work tables as computed by this checkout's code, so a change to the stage's SQL 
 can be timed on the incremental path; use it only when the change keeps the work tables' layout, and never on a
 warehouse you keep. --then-incremental times a full recompute and then, on the work tables it left (so also a
 changed layout), the last night's months incremental.
-Prints wall, CPU, peak RSS and the load average, and the seconds per SQL file. To time another checkout's code
-(a baseline), put it first on the path: PYTHONPATH=/path/to/checkout .venv/bin/python bench/bench_indicators.py …
+--nights replays the two nights as bench_ingest.py runs them: the last night's months of core.firm_monthly, core.tax
+and core.procurement are set aside on the copy, a full recompute runs (night 1, without them), the rows come back and
+the months run incremental (night 2); after each night the snapshot stage runs as the night runs it (its maps drawn
+into the copy's folder; the copy's stored map snapshots are deleted first, as night 1 finds none). The copy runs as a
+night's stages do: DUCKDB_STAGE_MEMORY_LIMIT, the load's checkpoint threshold, DuckDB's spill files beside the copy.
+--export DIR writes the mart schema after each run into DIR/<run>.duckdb (full, incremental; night1, night2), so two
+checkouts' marts can be compared with scripts/compare_marts.py.
+Prints wall, CPU, peak RSS and the load average, and the seconds per SQL file (commit: the stage's COMMIT). To time
+another checkout's code (a baseline), run its copy of this file: /path/to/checkout/bench/bench_indicators.py puts
+that checkout first on the path.
 """
 
 from __future__ import annotations
@@ -188,13 +196,37 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+# The fact tables a night's new months arrive in (--nights sets their rows of those months aside for night 1).
+NIGHT_FACTS = ("core.firm_monthly", "core.tax", "core.procurement")
+
+
+def export_marts(con: duckdb.DuckDBPyConnection, target: Path) -> None:
+    """Write every table of schema mart into a new DuckDB file (for scripts/compare_marts.py)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    tables = [r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'mart' "
+        "ORDER BY 1").fetchall()]
+    con.execute(f"ATTACH '{target}' AS marts_out")
+    try:
+        con.execute("CREATE SCHEMA marts_out.mart")
+        for table in tables:
+            con.execute(f'CREATE TABLE marts_out.mart."{table}" AS SELECT * FROM mart."{table}"')
+    finally:
+        con.execute("DETACH marts_out")
+
+
 def on_warehouse(path: Path, full: bool, months: set[dt.date] | None, workdir: Path | None, statements: int,
-                 as_current: bool = False, then_incremental: bool = False, keep: Path | None = None) -> None:
+                 as_current: bool = False, then_incremental: bool = False, keep: Path | None = None,
+                 nights: bool = False, export: Path | None = None) -> None:
     """The indicator stage of the warehouse's last run again, on a copy: incremental as the night ran it, or full;
     with then_incremental, full and then the incremental night on the work tables that full left (this code's
-    layout). keep: move the copy there afterwards (to compare its marts with scripts/compare_marts.py)."""
+    layout); with nights, night 1 without the last night's months and night 2 with them (see the module's doc).
+    keep: move the copy there afterwards; export: the marts after each run (to compare with
+    scripts/compare_marts.py)."""
     from flows.stages import s07_indicators as ind
-    from flows.support.settings import DUCKDB_MEMORY_LIMIT
+    from flows.stages.s08_snapshot import snapshot_stage
+    from flows.support.settings import DUCKDB_STAGE_MEMORY_LIMIT
     from flows.support.warehouse import apply_schema, run_sql
 
     with tempfile.TemporaryDirectory(dir=workdir or path.parent) as tmp:
@@ -202,13 +234,32 @@ def on_warehouse(path: Path, full: bool, months: set[dt.date] | None, workdir: P
         t = time.perf_counter()
         shutil.copyfile(path, db)
         copy_s = time.perf_counter() - t
-        con = duckdb.connect(str(db), config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+        con = duckdb.connect(str(db), config={"memory_limit": DUCKDB_STAGE_MEMORY_LIMIT,
+                                              "temp_directory": str(Path(tmp) / "spill")})
         apply_schema(con)   # a warehouse of an earlier schema version, as a night migrates it
+        run_sql(con, "load_begin")  # the night's checkpoint threshold, which its later stages run with
         run_id = con.execute("SELECT max(run_id) FROM meta.runs").fetchone()[0]
         night = months or ind.changed_periods(con, run_id)
-        runs = [None, night] if then_incremental else [None if full else night]
+        if nights:
+            if not night:
+                raise SystemExit(f"--nights: run {run_id} changed no month (give --months)")
+            taken_out = sorted({c.replace(day=1) for c in night})
+            # night 1 starts with no map snapshot, night 2 finds night 1's
+            con.execute("DELETE FROM mart.map_snapshot_clusters; DELETE FROM mart.map_snapshots")
+            con.execute("CREATE SCHEMA bench_aside")
+            for table in NIGHT_FACTS:
+                aside = "bench_aside." + table.split(".")[1]
+                con.execute(f"CREATE TABLE {aside} AS SELECT * FROM {table} "
+                            "WHERE date_trunc('month', period)::DATE IN (SELECT unnest($m::DATE[]))", {"m": taken_out})
+                con.execute(f"DELETE FROM {table} WHERE date_trunc('month', period)::DATE IN "
+                            "(SELECT unnest($m::DATE[]))", {"m": taken_out})
+        runs = [None, night] if then_incremental or nights else [None if full else night]
         for changed in runs:
-            if changed:
+            if nights and changed:
+                for table in NIGHT_FACTS:
+                    con.execute(f"INSERT INTO {table} SELECT * FROM bench_aside.{table.split('.')[1]}")
+                con.execute("DROP SCHEMA bench_aside CASCADE")
+            elif changed:
                 taken_out = sorted({c.replace(day=1) for c in changed})
                 for table in ("work.proc_buyer_month", "work.proc_local_supplier"):
                     con.execute(f"DELETE FROM {table} WHERE period IN (SELECT unnest($m::DATE[]))", {"m": taken_out})
@@ -232,6 +283,15 @@ def on_warehouse(path: Path, full: bool, months: set[dt.date] | None, workdir: P
                 print(f"  {seconds:8.2f} s  {name}")
             for label, seconds in sorted(ind.last_statement_timings.items(), key=lambda kv: -kv[1])[:statements]:
                 print(f"    {seconds:8.2f} s  {label}")
+            label = ("night1" if changed is None else "night2") if nights else (
+                "full" if changed is None else "incremental")
+            if nights:
+                cpu0, t0 = cpu_seconds(), time.perf_counter()
+                snaps = snapshot_stage(con, done, Path(tmp) / f"maps-{label}")
+                print(f"snapshot stage: {len(snaps)} periods, {sum(s.created for s in snaps)} new versions; "
+                      f"{time.perf_counter() - t0:.1f} s wall, {cpu_seconds() - cpu0:.1f} s CPU")
+            if export:
+                export_marts(con, export / f"{label}.duckdb")
             sys.stdout.flush()
         con.close()
         if keep:
@@ -259,12 +319,16 @@ def main() -> int:
     ap.add_argument("--as-current", action="store_true",
                     help="with --warehouse: take the stored work tables as computed by this code (see above)")
     ap.add_argument("--workdir", type=Path, help="with --warehouse: where the copy goes (default: beside it)")
+    ap.add_argument("--nights", action="store_true",
+                    help="with --warehouse: night 1 (full) without the last night's months, then night 2 with them")
+    ap.add_argument("--export", type=Path, metavar="DIR",
+                    help="with --warehouse: write the marts after each run into DIR/<run>.duckdb")
     ap.add_argument("--keep", type=Path, help="with --warehouse: keep the copy at this path (same file system as the "
                                               "copy) to compare its marts, e.g. with scripts/compare_marts.py")
     args = ap.parse_args()
     if args.warehouse:
         on_warehouse(args.warehouse, args.full, args.months, args.workdir, args.statements, args.as_current,
-                     args.then_incremental, args.keep)
+                     args.then_incremental, args.keep, args.nights, args.export)
         return 0
     db = args.db or ROOT / "data" / "scale" / f"bench_indicators_{args.scale}.duckdb"
     if args.measure:

@@ -275,7 +275,9 @@ def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | No
         run_sql(con, "indicators_state_save", {"config_hash": state, "first_period": rng[0] if rng else None,
                                                "last_period": rng[1] if rng else None})
         if own_transaction:
+            t = time.perf_counter()
             con.execute("COMMIT")
+            last_timings["commit"] = time.perf_counter() - t
     except BaseException:
         if own_transaction:
             con.execute("ROLLBACK")
