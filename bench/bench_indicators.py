@@ -279,7 +279,7 @@ def on_warehouse(path: Path, full: bool, months: set[dt.date] | None, workdir: P
                   f"(copy of {path.stat().st_size / 2**30:.2f} GB took {copy_s:.1f} s, not counted)")
             print("load average (1/5/15 min) before: {:.2f} {:.2f} {:.2f}, after: {:.2f} {:.2f} {:.2f} on {} cores"
                   .format(*load0, *load1, os.cpu_count()))
-            for name, seconds in sorted(ind.last_timings.items(), key=lambda kv: -kv[1]):
+            for name, seconds in sorted({**ind.last_timings, **ind.last_commit_timing}.items(), key=lambda kv: -kv[1]):
                 print(f"  {seconds:8.2f} s  {name}")
             for label, seconds in sorted(ind.last_statement_timings.items(), key=lambda kv: -kv[1])[:statements]:
                 print(f"    {seconds:8.2f} s  {label}")
