@@ -24,8 +24,10 @@ dictionary and wide view, the data range and state, the config and target temp t
 from Python, as named parameters), indicators_maps.sql (registry → ids), the work-table rebuilds of the changed
 months (firm facts, procurement, and the supply-chain aggregates of indicators_chain_month.sql), the shared
 inputs (fm, cm, firm_ttm, cluster_ttm), the indicator files the registry names, then publish, classify, the
-supply-chain marts (indicators_chain.sql: chain_segments, chain_flows, supply_leads) and the development index
-(indicators_cluster_index.sql), whose rules and weights are in flows/registry/chain_index.toml.
+supply-chain marts (indicators_chain.sql: chain_segments, chain_flows and the lead candidates;
+indicators_lead_amounts.sql or, with one target, indicators_lead_amounts_one.sql; indicators_leads.sql: supply_leads)
+and the development index (indicators_cluster_index.sql), whose rules and weights are in
+flows/registry/chain_index.toml.
 The work tables hold registry-derived ids, so a changed registry or configuration forces a full recompute.
 
 Exact sums: every sum (and mean) of a DOUBLE casts the values to DECIMAL(38,12) — 12 decimals, 26 integer digits —
@@ -76,7 +78,7 @@ INDEX_DIMENSIONS = ("scale", "growth", "linkage", "innovation", "digital", "gree
 STAGE_SQL = "s07_indicators"
 # Run after the indicator files (which the registry names): publish, classify, the chain marts, the index.
 SQL_AFTER = ("indicators_publish", "classify_clusters", "classify_firms", "indicators_chain",
-             "indicators_cluster_index")
+             "indicators_lead_amounts", "indicators_leads", "indicators_cluster_index")
 # Seconds per SQL file of the last update_indicators call (for bench/bench_indicators.py).
 last_timings: dict[str, float] = {}
 last_statement_timings: dict[str, float] = {}
@@ -361,4 +363,6 @@ def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt
         raise RuntimeError(f"indicator SQL and registry disagree: missing {sorted(expected - produced)}, "
                            f"unregistered {sorted(produced - expected)}")
     for name in SQL_AFTER:
-        _run_file(con, name)
+        # one target (an ordinary night): a lead candidate's TTM amount is its total over the range already summed
+        one = name == "indicators_lead_amounts" and len(targets) == 1
+        _run_file(con, "indicators_lead_amounts_one" if one else name)

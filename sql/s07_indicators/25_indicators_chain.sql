@@ -6,11 +6,10 @@
 -- never from core.procurement: sums over the TTM window are sums of a few rows per cluster and month, and the kept
 -- leads' names and buying firms come from the months' least names and buyers (work.chain_supplier_segment,
 -- work.chain_supplier_buyer), so a night with one new month reads that month's procurement only.
--- reads: adcode_names, bounds, cfg_chain, chain_firm, cluster_map, firm_ttm, grid, tp,
---        work.chain_flow_month, work.chain_supplier_buyer, work.chain_supplier_month, work.chain_supplier_segment,
---        work.supplier_ids
--- writes: chain_flow_ttm, lead_buyers, lead_per_key, lead_rows, lead_prev, lead_rank, lead_ttm, mart.chain_flows,
---         mart.chain_segments, mart.supply_leads
+-- reads: bounds, cfg_chain, chain_firm, cluster_map, firm_ttm, grid, tp,
+--        work.chain_flow_month, work.chain_supplier_month
+-- writes: chain_flow_ttm, lead_bounds, lead_kept, lead_per_key, mart.chain_flows, mart.chain_segments,
+--         mart.supply_leads
 
 DELETE FROM mart.chain_segments
 WHERE period IN (SELECT period FROM tp)
@@ -115,19 +114,21 @@ FROM s JOIN peers p USING (cluster_id, period, segment);
 -- with a target of fewer than max_leads suppliers in its month (floor NULL) and a supplier with a NULL month are
 -- kept whole.
 -- Suppliers are their integer ids (sid) until the ranking needs the keys of the candidates; the bounds lb are
--- needed in the target months only.
+-- needed in the target months only. This file keeps the candidates (lead_kept, with their total over lo_ttm..hi);
+-- indicators_lead_amounts.sql (or indicators_lead_amounts_one.sql, with one target) sums their TTM amounts and
+-- indicators_leads.sql ranks them and writes mart.supply_leads.
 CREATE OR REPLACE TEMP TABLE lead_per_key AS
 SELECT cidx, period, sid, amount
 FROM work.chain_supplier_month
 WHERE period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds);
 
-CREATE OR REPLACE TEMP TABLE lead_rank AS
-WITH key_bounds AS (
-    SELECT cidx, sid, sum(greatest(amount, 0)) AS pos, coalesce(sum(least(amount, 0)), 0) AS neg,
-           count(*) > count(amount) AS has_null
-    FROM lead_per_key GROUP BY ALL
-),
-floors AS (
+CREATE OR REPLACE TEMP TABLE lead_bounds AS
+SELECT cidx, sid, sum(greatest(amount, 0)) AS pos, coalesce(sum(least(amount, 0)), 0) AS neg,
+       count(*) > count(amount) AS has_null, sum(amount) AS total
+FROM lead_per_key GROUP BY ALL;
+
+CREATE OR REPLACE TEMP TABLE lead_kept AS
+WITH floors AS (
     SELECT g.period, c.cidx,
            CASE WHEN count(k.lb) >= (SELECT max_leads FROM cfg_chain)
                 THEN list_min(max(round(k.lb::DOUBLE, 6), (SELECT max_leads FROM cfg_chain))) END AS floor_m
@@ -135,115 +136,16 @@ floors AS (
     JOIN cluster_map c USING (cluster_id)
     LEFT JOIN (SELECT k.cidx, k.period, k.amount + b.neg - least(k.amount, 0) AS lb
                FROM (SELECT * FROM lead_per_key WHERE period IN (SELECT period FROM tp)) k
-               JOIN key_bounds b USING (cidx, sid)) k
+               JOIN lead_bounds b USING (cidx, sid)) k
            ON k.cidx = c.cidx AND k.period = g.period
     GROUP BY ALL
 ),
 cluster_floor AS (
     SELECT cidx, CASE WHEN bool_and(floor_m IS NOT NULL) THEN min(floor_m) END AS floor_all
     FROM floors GROUP BY ALL
-),
-kept AS (
-    SELECT b.cidx, b.sid
-    FROM key_bounds b LEFT JOIN cluster_floor f USING (cidx)
-    WHERE b.has_null OR f.floor_all IS NULL OR round(b.pos::DOUBLE, 6) >= f.floor_all
-),
-cur AS (
-    SELECT g.cluster_id, c.cidx, g.period, k.sid, sum(k.amount)::DOUBLE AS amount
-    FROM grid g
-    JOIN cluster_map c USING (cluster_id)
-    JOIN (SELECT * FROM lead_per_key SEMI JOIN kept USING (cidx, sid)) k
-      ON k.cidx = c.cidx AND k.period BETWEEN (g.period - INTERVAL 11 MONTH)::DATE AND g.period
-    GROUP BY ALL
-),
-cut AS (
-    SELECT cluster_id, period, list_min(max(round(amount, 6), (SELECT max_leads FROM cfg_chain))) AS least_kept
-    FROM cur GROUP BY ALL
 )
-SELECT * FROM (
-    SELECT c.*, i.supplier_key,
-           row_number() OVER (PARTITION BY c.cluster_id, c.period ORDER BY round(c.amount, 6) DESC, i.supplier_key)
-               AS rank
-    FROM cur c JOIN cut USING (cluster_id, period) JOIN work.supplier_ids i USING (sid)
-    WHERE round(c.amount, 6) >= cut.least_kept OR c.amount IS NULL
-)
-WHERE rank <= (SELECT max_leads FROM cfg_chain);
+SELECT b.cidx, b.sid, b.total
+FROM lead_bounds b LEFT JOIN cluster_floor f USING (cidx)
+WHERE b.has_null OR f.floor_all IS NULL OR round(b.pos::DOUBLE, 6) >= f.floor_all;
 
--- Per lead: the segments supplied, by their TTM amounts, the name, registered uscc and location (the least of each
--- over the window's rows, as the rows may differ: the least of the months' least values), from the stored
--- per-segment rows of the leads' suppliers (lead_rows: one probe per stored row); the number of distinct buying
--- firms from the window's buyers (lead_buyers; a firm buying in several months counts once); the TTM a year
--- earlier from the monthly amounts (lead_prev). Grouped on the integer keys (cluster id, supplier id, period).
-CREATE OR REPLACE TEMP TABLE lead_rows AS
-SELECT s.*
-FROM work.chain_supplier_segment s
-SEMI JOIN (SELECT DISTINCT cidx, sid FROM lead_rank) k USING (cidx, sid)
-WHERE s.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds);
-
-CREATE OR REPLACE TEMP TABLE lead_buyers AS
-SELECT l.cidx, l.sid, l.period, count(DISTINCT b.fid) AS n_buying_firms
-FROM lead_rank l
-JOIN (SELECT * FROM work.chain_supplier_buyer
-      SEMI JOIN (SELECT DISTINCT cidx, sid FROM lead_rank) k USING (cidx, sid)
-      WHERE period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)) b
-  ON b.cidx = l.cidx AND b.sid = l.sid AND b.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
-GROUP BY l.cidx, l.sid, l.period;
-
-CREATE OR REPLACE TEMP TABLE lead_ttm AS
-WITH per_segment AS (
-    SELECT l.cidx, l.sid, l.period, s.buyer_segment, sum(s.amount::DECIMAL(38,12))::DOUBLE AS amount,
-           min(s.supplier_name) AS supplier_name, min(s.supplier_uscc) AS supplier_uscc,
-           min(s.supplier_adcode) AS supplier_adcode
-    FROM lead_rank l
-    JOIN lead_rows s
-      ON s.cidx = l.cidx AND s.sid = l.sid AND s.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
-    GROUP BY l.cidx, l.sid, l.period, s.buyer_segment
-),
-segments AS (
-    SELECT cidx, sid, period, list(buyer_segment ORDER BY amount DESC, buyer_segment) AS segments,
-           min(supplier_name) AS supplier_name, min(supplier_uscc) AS supplier_uscc,
-           min(supplier_adcode) AS supplier_adcode
-    FROM per_segment GROUP BY cidx, sid, period
-)
-SELECT l.*, s.supplier_name, s.supplier_uscc, s.supplier_adcode, s.segments,
-       coalesce(b.n_buying_firms, 0) AS n_buying_firms
-FROM lead_rank l
-JOIN segments s USING (cidx, sid, period)
-LEFT JOIN lead_buyers b USING (cidx, sid, period);
-
-CREATE OR REPLACE TEMP TABLE lead_prev AS
-SELECT l.cluster_id, l.period, l.supplier_key, sum(s.amount)::DOUBLE AS amount
-FROM lead_ttm l
-JOIN (SELECT * FROM work.chain_supplier_month
-      SEMI JOIN (SELECT DISTINCT cidx, sid FROM lead_rank) k USING (cidx, sid)
-      WHERE period BETWEEN ((SELECT lo_ttm FROM bounds) - INTERVAL 12 MONTH)::DATE
-                       AND ((SELECT hi FROM bounds) - INTERVAL 12 MONTH)::DATE) s
-  ON s.cidx = l.cidx AND s.sid = l.sid
- AND s.period BETWEEN (l.period - INTERVAL 23 MONTH)::DATE AND (l.period - INTERVAL 12 MONTH)::DATE
-GROUP BY ALL;
-
-INSERT INTO mart.supply_leads (cluster_id, period, rank, supplier_key, supplier_name, supplier_uscc,
-                               supplier_adcode, province, city, location_class, amount_ttm, share_of_purchases,
-                               n_buying_firms, segments, main_segment, amount_prev_ttm, change_amount, change_rate)
-WITH totals AS (
-    SELECT cluster_id, period, sum(amount::DECIMAL(38,12))::DOUBLE AS purchases FROM chain_flow_ttm GROUP BY ALL
-),
-with_prev AS (
-    SELECT l.*, CASE WHEN (l.period - INTERVAL 23 MONTH)::DATE >= (SELECT first_period FROM bounds)
-                     THEN coalesce(p.amount, 0) END AS amount_prev
-    FROM lead_ttm l LEFT JOIN lead_prev p USING (cluster_id, period, supplier_key)
-)
-SELECT l.cluster_id, l.period, l.rank, l.supplier_key, l.supplier_name, l.supplier_uscc, l.supplier_adcode,
-       pv.name, ci.name,
-       CASE WHEN l.supplier_adcode IS NULL THEN 'unknown'
-            WHEN starts_with(l.supplier_adcode, left(c.adcode, 2)) THEN 'province' ELSE 'other_province' END,
-       l.amount, l.amount / nullif(t.purchases, 0), l.n_buying_firms, l.segments, l.segments[1],
-       l.amount_prev, l.amount - l.amount_prev, (l.amount - l.amount_prev) / nullif(l.amount_prev, 0)
-FROM with_prev l
-JOIN cluster_map c USING (cluster_id)
-JOIN totals t USING (cluster_id, period)
-LEFT JOIN adcode_names pv ON pv.prefix = left(l.supplier_adcode, 2)
-LEFT JOIN adcode_names ci ON ci.prefix = left(l.supplier_adcode, 4);
-
-DROP TABLE lead_per_key; DROP TABLE lead_rank; DROP TABLE lead_rows; DROP TABLE lead_buyers; DROP TABLE lead_ttm;
-DROP TABLE lead_prev;
+DROP TABLE lead_bounds;

@@ -1,0 +1,102 @@
+-- indicators_leads.sql: mart.supply_leads for the target periods tp(period): the kept candidates' TTM amounts
+-- (lead_cur, indicators_lead_amounts.sql) ranked per cluster and target, then per lead the segments supplied, names,
+-- location, buying firms and the TTM a year earlier, from the stored monthly aggregates (see indicators_chain.sql,
+-- which deletes the target periods of mart.supply_leads first). Expects cfg_chain(max_leads) and
+-- adcode_names(prefix, name) from indicators_config.sql.
+-- reads: adcode_names, bounds, cfg_chain, chain_flow_ttm, cluster_map, lead_cur, work.chain_supplier_buyer,
+--        work.chain_supplier_month, work.chain_supplier_segment, work.supplier_ids
+-- writes: lead_buyers, lead_cur, lead_kept, lead_per_key, lead_prev, lead_rank, lead_rows, lead_ttm, mart.supply_leads
+
+CREATE OR REPLACE TEMP TABLE lead_rank AS
+WITH cur AS (SELECT * FROM lead_cur),
+cut AS (
+    SELECT cluster_id, period, list_min(max(round(amount, 6), (SELECT max_leads FROM cfg_chain))) AS least_kept
+    FROM cur GROUP BY ALL
+)
+SELECT * FROM (
+    SELECT c.*, i.supplier_key,
+           row_number() OVER (PARTITION BY c.cluster_id, c.period ORDER BY round(c.amount, 6) DESC, i.supplier_key)
+               AS rank
+    FROM cur c JOIN cut USING (cluster_id, period) JOIN work.supplier_ids i USING (sid)
+    WHERE round(c.amount, 6) >= cut.least_kept OR c.amount IS NULL
+)
+WHERE rank <= (SELECT max_leads FROM cfg_chain);
+
+-- Per lead: the segments supplied, by their TTM amounts, the name, registered uscc and location (the least of each
+-- over the window's rows, as the rows may differ: the least of the months' least values), from the stored
+-- per-segment rows of the leads' suppliers (lead_rows: one probe per stored row); the number of distinct buying
+-- firms from the window's buyers (lead_buyers; a firm buying in several months counts once); the TTM a year
+-- earlier from the monthly amounts (lead_prev). Grouped on the integer keys (cluster id, supplier id, period).
+CREATE OR REPLACE TEMP TABLE lead_rows AS
+SELECT s.*
+FROM work.chain_supplier_segment s
+SEMI JOIN (SELECT DISTINCT cidx, sid FROM lead_rank) k USING (cidx, sid)
+WHERE s.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds);
+
+CREATE OR REPLACE TEMP TABLE lead_buyers AS
+SELECT l.cidx, l.sid, l.period, count(DISTINCT b.fid) AS n_buying_firms
+FROM lead_rank l
+JOIN (SELECT * FROM work.chain_supplier_buyer
+      SEMI JOIN (SELECT DISTINCT cidx, sid FROM lead_rank) k USING (cidx, sid)
+      WHERE period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)) b
+  ON b.cidx = l.cidx AND b.sid = l.sid AND b.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
+GROUP BY l.cidx, l.sid, l.period;
+
+CREATE OR REPLACE TEMP TABLE lead_ttm AS
+WITH per_segment AS (
+    SELECT l.cidx, l.sid, l.period, s.buyer_segment, sum(s.amount::DECIMAL(38,12))::DOUBLE AS amount,
+           min(s.supplier_name) AS supplier_name, min(s.supplier_uscc) AS supplier_uscc,
+           min(s.supplier_adcode) AS supplier_adcode
+    FROM lead_rank l
+    JOIN lead_rows s
+      ON s.cidx = l.cidx AND s.sid = l.sid AND s.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
+    GROUP BY l.cidx, l.sid, l.period, s.buyer_segment
+),
+segments AS (
+    SELECT cidx, sid, period, list(buyer_segment ORDER BY amount DESC, buyer_segment) AS segments,
+           min(supplier_name) AS supplier_name, min(supplier_uscc) AS supplier_uscc,
+           min(supplier_adcode) AS supplier_adcode
+    FROM per_segment GROUP BY cidx, sid, period
+)
+SELECT l.*, s.supplier_name, s.supplier_uscc, s.supplier_adcode, s.segments,
+       coalesce(b.n_buying_firms, 0) AS n_buying_firms
+FROM lead_rank l
+JOIN segments s USING (cidx, sid, period)
+LEFT JOIN lead_buyers b USING (cidx, sid, period);
+
+CREATE OR REPLACE TEMP TABLE lead_prev AS
+SELECT l.cluster_id, l.period, l.supplier_key, sum(s.amount)::DOUBLE AS amount
+FROM lead_ttm l
+JOIN (SELECT * FROM work.chain_supplier_month
+      SEMI JOIN (SELECT DISTINCT cidx, sid FROM lead_rank) k USING (cidx, sid)
+      WHERE period BETWEEN ((SELECT lo_ttm FROM bounds) - INTERVAL 12 MONTH)::DATE
+                       AND ((SELECT hi FROM bounds) - INTERVAL 12 MONTH)::DATE) s
+  ON s.cidx = l.cidx AND s.sid = l.sid
+ AND s.period BETWEEN (l.period - INTERVAL 23 MONTH)::DATE AND (l.period - INTERVAL 12 MONTH)::DATE
+GROUP BY ALL;
+
+INSERT INTO mart.supply_leads (cluster_id, period, rank, supplier_key, supplier_name, supplier_uscc,
+                               supplier_adcode, province, city, location_class, amount_ttm, share_of_purchases,
+                               n_buying_firms, segments, main_segment, amount_prev_ttm, change_amount, change_rate)
+WITH totals AS (
+    SELECT cluster_id, period, sum(amount::DECIMAL(38,12))::DOUBLE AS purchases FROM chain_flow_ttm GROUP BY ALL
+),
+with_prev AS (
+    SELECT l.*, CASE WHEN (l.period - INTERVAL 23 MONTH)::DATE >= (SELECT first_period FROM bounds)
+                     THEN coalesce(p.amount, 0) END AS amount_prev
+    FROM lead_ttm l LEFT JOIN lead_prev p USING (cluster_id, period, supplier_key)
+)
+SELECT l.cluster_id, l.period, l.rank, l.supplier_key, l.supplier_name, l.supplier_uscc, l.supplier_adcode,
+       pv.name, ci.name,
+       CASE WHEN l.supplier_adcode IS NULL THEN 'unknown'
+            WHEN starts_with(l.supplier_adcode, left(c.adcode, 2)) THEN 'province' ELSE 'other_province' END,
+       l.amount, l.amount / nullif(t.purchases, 0), l.n_buying_firms, l.segments, l.segments[1],
+       l.amount_prev, l.amount - l.amount_prev, (l.amount - l.amount_prev) / nullif(l.amount_prev, 0)
+FROM with_prev l
+JOIN cluster_map c USING (cluster_id)
+JOIN totals t USING (cluster_id, period)
+LEFT JOIN adcode_names pv ON pv.prefix = left(l.supplier_adcode, 2)
+LEFT JOIN adcode_names ci ON ci.prefix = left(l.supplier_adcode, 4);
+
+DROP TABLE lead_per_key; DROP TABLE lead_kept; DROP TABLE lead_cur; DROP TABLE lead_rank; DROP TABLE lead_rows;
+DROP TABLE lead_buyers; DROP TABLE lead_ttm; DROP TABLE lead_prev;
