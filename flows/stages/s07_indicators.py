@@ -254,11 +254,9 @@ def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | No
     # Insertion order is never relied on (every reader sorts); dropping it lets DuckDB stream with less memory.
     keep_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
     con.execute("SET preserve_insertion_order = false")
-    try:
-        con.execute("BEGIN TRANSACTION")
-        own_transaction = True
-    except duckdb.TransactionException:  # the caller's transaction already covers the whole night
-        own_transaction = False
+    # Its own transaction, always: DuckDB refuses a BEGIN inside an open one and aborts it, so the stage cannot
+    # join a caller's transaction (a retry starts clean).
+    con.execute("BEGIN TRANSACTION")
     try:
         if full:  # the work tables start empty (and in their current layout)
             _run_file(con, "indicators_work")
@@ -279,13 +277,11 @@ def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | No
             _run(con, sorted(targets), sorted(source), first, last, full)
         run_sql(con, "indicators_state_save", {"config_hash": state, "first_period": rng[0] if rng else None,
                                                "last_period": rng[1] if rng else None})
-        if own_transaction:
-            t = time.perf_counter()
-            con.execute("COMMIT")
-            last_commit_timing["commit"] = time.perf_counter() - t
+        t = time.perf_counter()
+        con.execute("COMMIT")
+        last_commit_timing["commit"] = time.perf_counter() - t
     except BaseException:
-        if own_transaction:
-            con.execute("ROLLBACK")
+        con.execute("ROLLBACK")
         raise
     finally:
         con.execute(f"SET preserve_insertion_order = {bool(keep_order)}")
