@@ -14,7 +14,13 @@ from test_validate import TODAY, code, frame
 
 from flows.stages.ingest import snapshot_tables, waves
 from flows.stages.s05_validate import ValidationSession
-from flows.support.staging import reference_connection, write_atomically, write_reference
+from flows.support.staging import (
+    ROW_GROUP_ROWS,
+    reference_connection,
+    write_atomically,
+    write_reference,
+    write_relation,
+)
 
 STEADY, SHIFTED, SPARSE, SHORT, OLD = (code(f"91320500MA1BBBBB{i}") for i in range(1, 6))
 OLD_TAX_ID = "320500" + OLD[8:17]      # a 15-digit 税务登记号: division code + organisation code
@@ -44,6 +50,32 @@ def test_a_task_killed_while_writing_leaves_no_folder_that_counts(tmp_path):
     assert (final / "meta.json").read_text() == "{}"
     write_atomically(final, lambda tmp: (tmp / "meta.json").write_text("second try"))   # complete: kept
     assert (final / "meta.json").read_text() == "{}"
+
+
+def test_staged_rows_fill_whole_duckdb_row_groups_that_the_checkpoint_after_the_load_keeps(tmp_path):
+    """Two files' staged rows, each inserted in its own transaction as the load does, fill DuckDB row groups (all
+    full but each file's last: the staging row group size is DuckDB's), and the CHECKPOINT rewrites none of them.
+    Staged in polars' own cut (125,000-row groups here), the second file's rows were merged at the checkpoint."""
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    con.execute("CREATE TABLE procurement (buyer VARCHAR, amount DOUBLE)")
+    rows = 500_000
+    for n in range(2):
+        staged = tmp_path / f"incoming-{n}.parquet"
+        write_relation(pl.DataFrame({"buyer": pl.int_range(rows, eager=True).cast(pl.Utf8),
+                                     "amount": pl.int_range(rows, eager=True).cast(pl.Float64) / 8}), staged)
+        con.execute("INSERT INTO procurement SELECT * FROM read_parquet($path)", {"path": str(staged)})
+
+    def row_groups() -> list[int]:
+        return [n for (n,) in con.execute("SELECT max(count) FROM pragma_storage_info('procurement') "
+                                          "WHERE column_id = 0 GROUP BY row_group_id ORDER BY row_group_id").fetchall()]
+
+    written = row_groups()
+    tail = rows - 4 * ROW_GROUP_ROWS
+    assert written == [ROW_GROUP_ROWS] * 4 + [tail] + [ROW_GROUP_ROWS] * 4 + [tail]
+    con.execute("CHECKPOINT")
+    assert row_groups() == written
+    assert con.execute("SELECT count(*), sum(amount) FROM procurement").fetchone() == (2 * rows, 2 * sum(
+        range(rows)) / 8)   # eighths: the sum is exact in any order
 
 
 @pytest.fixture

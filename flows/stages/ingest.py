@@ -38,7 +38,7 @@ from flows.stages.s04_standardise import FileRejected, standardise
 from flows.stages.s05_validate import OLD_ID_COLUMNS, GxInput, ValidationSession, record_problems, suite_rules
 from flows.support import guards
 from flows.support.contract import KINDS
-from flows.support.staging import COMPRESSION, reference_connection, write_atomically
+from flows.support.staging import COMPRESSION, reference_connection, write_atomically, write_relation
 from flows.support.warehouse import run_sql
 
 log = logging.getLogger(__name__)
@@ -252,7 +252,7 @@ def _check(landed: LandedFile, parsed: Parsed, run_id: int, con: duckdb.DuckDBPy
         reason, message = guards.describe_failure(exc, name, phase)
         return {"status": "failed", "reason": reason, "message": message}
     for view, frame in prepared.relations().items():
-        frame.write_parquet(out / f"{view}.parquet", compression=COMPRESSION)
+        write_relation(frame, out / f"{view}.parquet")
     inp = checked.gx_input
     assert inp is not None
     results = checked.results.with_columns(
