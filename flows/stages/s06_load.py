@@ -271,11 +271,12 @@ def derive_monthly(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, ki
     appends only 当月 values goes to core as reported (nothing to difference)."""
     params = {"kind": kind, "run_id": run_id, "file_id": file_id, "flows": list(KINDS[kind].flows)}
     tables = {"table": DERIVED_TABLE[kind]}
-    run_sql(con, "derive_flows", params, tables)
+    measures = {"measures": list(KINDS[kind].measures)}
+    run_sql(con, "derive_flows", params, tables | measures)
     # The usual file only appends a month: the rework path would scan the history for nothing.
-    reworks, appends, ytd_values = run_sql(con, "touched_reworked").fetchone()
-    if not reworks and not ytd_values:
-        run_sql(con, "fresh_reported", params, {"measures": list(KINDS[kind].measures)})
+    reworks, appends, ytd_rows = run_sql(con, "touched_reworked", params, measures).fetchone()
+    if not reworks and not ytd_rows:
+        run_sql(con, "fresh_reported", params, measures)
     else:
         if appends:
             run_sql(con, "derive_appended", params, tables)

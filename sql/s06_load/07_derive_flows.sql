@@ -16,19 +16,18 @@
 --   * rework (a revision, a late or out-of-order file, several months in one file): every month of the
 --     firm-year is derived again from all its reported values — derive_rework.sql, run only when the file
 --     reworks a firm-year (on the usual night it would scan history.reported_values for nothing).
--- This file finds which: temp tables file_rows (the file's reported values, long) and touched(uscc, yr,
--- appended); flows.stages.s06_load.derive_monthly picks the path (touched_reworked.sql).
--- reads: history.reported_values, {table}
--- writes: file_rows, touched
-CREATE OR REPLACE TEMP TABLE file_rows AS
-SELECT uscc, period, basis, measure, value
-FROM history.reported_values
-WHERE kind = $kind AND file_id = $file_id;
-
+-- This file finds which: temp table touched(uscc, yr, appended); flows.stages.s06_load.derive_monthly picks the
+-- path (touched_reworked.sql). The file's firm-years are those of its reported rows with a value — what the long
+-- view history.reported_values (which skips empty cells) holds of the file — read from the wide rows: one row per
+-- source row instead of one per value (7 for a monthly file; 0.43 → ≈ 0.1 CPU-s for a nation file). {measures}
+-- are the kind's measure columns (the others are empty in its rows, load_reported.sql).
+-- reads: history.reported_rows, {table}
+-- writes: touched
 CREATE OR REPLACE TEMP TABLE touched AS
 WITH f AS (
     SELECT uscc, year(period) AS yr, min(period) AS lo, max(period) AS hi
-    FROM file_rows
+    FROM history.reported_rows
+    WHERE kind = $kind AND file_id = $file_id AND coalesce({measures}) IS NOT NULL
     GROUP BY ALL
 ), later AS (
     -- A firm-year is appended when no stored month of it is at or after the file's month: only stored rows

@@ -1,9 +1,14 @@
 -- derive_appended.sql: the append path of derive_flows.sql (read its header): the file's rows of appended
 -- firm-years derived into temp table derived_flows(uscc, period, measure, value, span_months), long, for
 -- pivot_<kind>.sql (derive_rework.sql adds every month of reworked ones). A 累计 value subtracts what is stored
--- for its year; a 当月 value is itself.
--- reads: file_rows, touched, {table}
--- writes: derived_flows
+-- for its year; a 当月 value is itself. file_rows: the file's reported values, long.
+-- reads: history.reported_values, touched, {table}
+-- writes: derived_flows, file_rows
+CREATE OR REPLACE TEMP TABLE file_rows AS
+SELECT uscc, period, basis, measure, value
+FROM history.reported_values
+WHERE kind = $kind AND file_id = $file_id;
+
 CREATE OR REPLACE TEMP TABLE derived_flows AS
 WITH ytd_years AS (   -- appended firm-years the file reports 累计: only their values subtract what is stored
     SELECT DISTINCT r.uscc, t.yr
