@@ -6,5 +6,5 @@
 -- writes: history.reported_rows
 -- registered: incoming
 INSERT INTO history.reported_rows BY NAME
-SELECT * EXCLUDE (_key, _row), $kind AS kind, $file_id AS file_id, _row AS row_number
+SELECT * EXCLUDE (_row), $kind AS kind, $file_id AS file_id, _row AS row_number
 FROM incoming;
