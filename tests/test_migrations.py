@@ -14,6 +14,7 @@ import pytest
 from flows.support.settings import DEFAULT_INBOX
 from flows.support.warehouse import (
     apply_schema,
+    comment_from_contract,
     migrations,
     require_current_schema,
     schema_version,
@@ -89,6 +90,22 @@ def test_a_new_warehouse_gets_every_migration_once_and_a_second_start_applies_no
         list(range(1, len(migrations()) + 1))
     assert apply_schema(con) == []
     assert con.execute("SELECT count(*) FROM meta.schema_migrations").fetchone()[0] == len(migrations())
+
+
+def test_an_opened_warehouse_rewrites_only_the_column_comments_that_differ_from_the_contract(tmp_path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    apply_schema(con)
+    said = con.execute("SELECT schema_name, table_name, column_name, comment FROM duckdb_columns() "
+                       "ORDER BY ALL").fetchall()
+    assert comment_from_contract(con) == 0      # what every night after the first finds: nothing to write
+    con.execute("COMMENT ON COLUMN core.firms.uscc IS 'edited by hand'")
+    con.execute("COMMENT ON COLUMN history.reported_rows.period IS NULL")
+    assert comment_from_contract(con) == 2
+    assert con.execute("SELECT schema_name, table_name, column_name, comment FROM duckdb_columns() "
+                       "ORDER BY ALL").fetchall() == said
+    reported = con.execute("SELECT comment FROM duckdb_columns() WHERE schema_name = 'history' "
+                           "AND table_name = 'reported_rows' AND column_name = 'period'").fetchone()[0]
+    assert reported == "月份 / month"
 
 
 def test_the_previous_release_warehouse_is_upgraded_to_the_current_layout_and_keeps_its_rows(tmp_path):
