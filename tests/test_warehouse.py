@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import duckdb
 import pytest
 
@@ -15,6 +18,24 @@ def count_runs(path) -> int:
 
 def add_run(con) -> None:
     con.execute("INSERT INTO meta.runs (run_id, status) VALUES (nextval('meta.run_seq'), 'test')")
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory) -> Path:
+    """A published warehouse whose table `facts` holds 1,000,000 rows under a VARCHAR primary key (md5 strings,
+    spread over the index as firms' codes are), built once: inserting them costs ≈4 CPU-s, a copy 0.02 s."""
+    path = tmp_path_factory.mktemp("keyed") / "w.duckdb"
+    with building(path) as work:
+        work.con.execute("CREATE TABLE facts (k VARCHAR PRIMARY KEY, v DOUBLE)")
+        work.con.execute("INSERT INTO facts SELECT md5(range::VARCHAR), range FROM range(1000000)")
+    return path
+
+
+def published_copy(keyed: Path, folder: Path) -> Path:
+    """A warehouse of its own for one test, with the keyed facts published in it."""
+    path = folder / "w.duckdb"
+    shutil.copyfile(keyed, path)
+    return path
 
 
 def test_an_open_reader_neither_blocks_the_build_nor_sees_it_until_it_reconnects(tmp_path):
@@ -64,7 +85,7 @@ def test_every_table_and_column_is_commented_in_chinese_and_english(tmp_path):
         assert any(ch.isascii() and ch.isalpha() for ch in en), f"{name}: no English in {comment!r}"
 
 
-def test_duckdb_drops_its_cache_for_python_work_and_keeps_the_night_limit(tmp_path):
+def test_duckdb_drops_its_cache_for_python_work_and_keeps_the_night_limit(keyed, tmp_path):
     """release_cache: the pool's cached blocks beyond `keep` are evicted at once (the memory DuckDB reports
     falls) and the limit is the night's again after it; a size that is not one is refused before any SET."""
     from flows.support.warehouse import release_cache
@@ -75,21 +96,19 @@ def test_duckdb_drops_its_cache_for_python_work_and_keeps_the_night_limit(tmp_pa
     def used(con) -> int:
         return con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0]
 
-    with building(tmp_path / "w.duckdb") as work:
+    with building(published_copy(keyed, tmp_path)) as work:
         con = work.con
         night = limit(con)
-        con.execute("CREATE TABLE big AS SELECT range AS i, md5(range::VARCHAR) AS s FROM range(3000000)")
-        con.execute("CHECKPOINT")
-        con.execute("SELECT count(DISTINCT s) FROM big").fetchall()        # the table's blocks are now cached
+        con.execute("SELECT count(DISTINCT k), sum(v) FROM facts").fetchall()    # the table's blocks are now cached
         cached = used(con)
         release_cache(con, "16MB")
         assert used(con) <= 16_000_000 < cached and limit(con) == night
         with pytest.raises(ValueError, match="not a memory size"):
-            release_cache(con, "16MB'; DROP TABLE big; --")
-        assert limit(con) == night and con.execute("SELECT count(*) FROM big").fetchone()[0] == 3000000
+            release_cache(con, "16MB'; DROP TABLE facts; --")
+        assert limit(con) == night and con.execute("SELECT count(*) FROM facts").fetchone()[0] == 1000000
 
 
-def test_reopening_the_building_copy_gives_back_the_index_a_load_read_into_memory_and_keeps_its_rows(tmp_path):
+def test_reopening_the_building_copy_gives_back_the_index_a_load_read_into_memory_and_keeps_its_rows(keyed, tmp_path):
     """Building.reopen: inserts into a table with a primary key read its index into DuckDB's memory, where
     no eviction reaches it (a limit below it is refused); a reopened connection holds none of it, has the given
     limit, and the rows are published."""
@@ -97,12 +116,9 @@ def test_reopening_the_building_copy_gives_back_the_index_a_load_read_into_memor
     def index_bytes(con) -> int:
         return con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory() WHERE tag = 'ART_INDEX'").fetchone()[0]
 
-    path = tmp_path / "w.duckdb"
+    path = published_copy(keyed, tmp_path)
     with building(path) as work:
-        work.con.execute("CREATE TABLE facts (k VARCHAR PRIMARY KEY, v DOUBLE)")
-        work.con.execute("INSERT INTO facts SELECT md5(range::VARCHAR), range FROM range(1000000)")
-        work.con.execute("CHECKPOINT")
-        # a later file's load: its keys, spread over the index as new firms' are, read most of it into memory
+        # a night's load: its keys, spread over the index as new firms' are, read most of it into memory
         work.con.execute("INSERT INTO facts SELECT md5(range::VARCHAR), -1 FROM range(1000000, 1010000)")
         assert index_bytes(work.con) > 32_000_000
         with pytest.raises(duckdb.OutOfMemoryException):
@@ -115,18 +131,15 @@ def test_reopening_the_building_copy_gives_back_the_index_a_load_read_into_memor
     assert count_runs(path) == 1
 
 
-def test_a_cache_that_cannot_be_dropped_leaves_the_night_running_at_its_limit_and_says_so(tmp_path, caplog):
+def test_a_cache_that_cannot_be_dropped_leaves_the_night_running_at_its_limit_and_says_so(keyed, tmp_path, caplog):
     """release_cache where DuckDB holds more than `keep` that no eviction reaches (an index an insert read into
     memory): the night goes on — the limit is the night's, the rows are there — and the log says the cache was
     not dropped."""
     from flows.support.warehouse import release_cache
 
-    with building(tmp_path / "w.duckdb") as work:
+    with building(published_copy(keyed, tmp_path)) as work:
         con = work.con
         night = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-        con.execute("CREATE TABLE facts (k VARCHAR PRIMARY KEY, v DOUBLE)")
-        con.execute("INSERT INTO facts SELECT md5(range::VARCHAR), range FROM range(1000000)")
-        con.execute("CHECKPOINT")
         con.execute("INSERT INTO facts SELECT md5(range::VARCHAR), -1 FROM range(1000000, 1010000)")
         with caplog.at_level("WARNING", logger="flows.support.warehouse"):
             release_cache(con, "16MB")
