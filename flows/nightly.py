@@ -455,7 +455,9 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             summary.delivery = flush_published(warehouse)
         logger.info("delivery: %s", summary.delivery)
         return
-    publish_started = time.perf_counter()
+    # "copy + publish": the night's time inside the building copy that no stage timed (the copy, the schema check,
+    # the last checkpoint, the rename), so the stages before it (discover) are not taken off it
+    publish_started, timed_before = time.perf_counter(), sum(summary.seconds.values())
     summary.stage = "copy"
     with building(warehouse) as work:
         con = work.con
@@ -524,5 +526,6 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
         logger.info("delivery: %s", summary.delivery)
         run_sql(con, "run_finish", {"run_id": run_id, "files_seen": len(files)})
         summary.stage = "publish"
-    summary.seconds["copy + publish"] = time.perf_counter() - publish_started - sum(summary.seconds.values())
+    summary.seconds["copy + publish"] = (time.perf_counter() - publish_started
+                                         - (sum(summary.seconds.values()) - timed_before))
     logger.info("published %s", warehouse)
