@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import importlib
 import os
 import re
 import socket
@@ -12,7 +13,7 @@ import sys
 import time
 import traceback
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -99,9 +100,12 @@ class TemporaryServer:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api"
 
-    def wait(self, timeout_s: float) -> None:
-        """Until the server answers its health check; a server that exits or stays silent is an error."""
+    def wait(self, timeout_s: float, meanwhile: Sequence[str] = ()) -> None:
+        """Until the server answers its health check; a server that exits or stays silent is an error. While it
+        does not answer yet, the modules `meanwhile` names are imported, one between two checks: work the run
+        does later anyway, done while this process would only wait."""
         deadline = time.monotonic() + timeout_s
+        pending = list(meanwhile)
         while True:
             status = self.process.poll()
             if status == self.STARTUP_FAILURE:
@@ -118,7 +122,10 @@ class TemporaryServer:
             if time.monotonic() >= deadline:
                 raise RuntimeError(f"the temporary Prefect server at {self.api_url} did not answer within "
                                    f"{timeout_s:.0f} s")
-            time.sleep(0.05)
+            if pending:
+                importlib.import_module(pending.pop(0))
+            else:
+                time.sleep(0.05)
 
     def stop(self) -> None:
         if self.process is None:
@@ -140,10 +147,16 @@ def boot_prefect_server() -> TemporaryServer | None:
     return TemporaryServer()
 
 
+# What a night imports on its main thread later, imported while its temporary server boots (TemporaryServer.wait):
+# Great Expectations (≈1.6 CPU-s), which the first file's validation would otherwise import.
+NIGHT_IMPORTS = ("great_expectations",)
+
+
 @contextmanager
-def prefect_api(server: TemporaryServer | None) -> Iterator[None]:
-    """Flows run in this block use the server boot_prefect_server started. Where Prefect's settings (a profile)
-    name a server or disable temporary ones, that server is stopped unused and Prefect decides as it always does."""
+def prefect_api(server: TemporaryServer | None, meanwhile: Sequence[str] = ()) -> Iterator[None]:
+    """Flows run in this block use the server boot_prefect_server started (the modules `meanwhile` names are
+    imported while it boots). Where Prefect's settings (a profile) name a server or disable temporary ones, that
+    server is stopped unused and Prefect decides as it always does."""
     from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED, PREFECT_UI_URL, temporary_settings
     from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as STARTUP_TIMEOUT
 
@@ -153,7 +166,7 @@ def prefect_api(server: TemporaryServer | None) -> Iterator[None]:
     if server is None:
         yield
         return
-    server.wait(STARTUP_TIMEOUT.value())
+    server.wait(STARTUP_TIMEOUT.value(), meanwhile)
     # No UI URL: the temporary server serves no UI and is gone after the run (as Prefect's own temporary one)
     with temporary_settings(updates={PREFECT_API_URL: server.api_url, PREFECT_UI_URL: ""}):
         yield
@@ -193,7 +206,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     server = boot_prefect_server()
     from flows.nightly import nightly
 
-    with prefect_api(server):
+    with prefect_api(server, NIGHT_IMPORTS):
         summary = nightly(inbox=args.inbox, warehouse=args.warehouse, reports=args.reports, workers=args.workers,
                           dask_address=args.dask)
     print(f"inbox      {summary.inbox}  ({summary.files_seen} files)")

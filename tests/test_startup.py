@@ -1,0 +1,72 @@
+"""`clusterwatch run`'s start-up: what the night imports while its temporary Prefect server boots."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from flows import cli
+
+# A stand-in for the server's boot on loopback: it listens only once the first module of `meanwhile` has begun
+# to import (the flag file), then answers the health check the way Prefect's server does.
+SERVER = textwrap.dedent("""
+    import sys, time
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from pathlib import Path
+    flag, port = Path(sys.argv[1]), int(sys.argv[2])
+    while not flag.exists():
+        time.sleep(0.01)
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/api/health" else 404)
+            self.end_headers()
+        def log_message(self, *args):
+            pass
+    HTTPServer(("127.0.0.1", port), Health).serve_forever()
+""")
+
+
+class SlowServer(cli.TemporaryServer):
+    """A TemporaryServer whose process is SERVER: it answers only after `flag` exists."""
+
+    def __init__(self, flag: Path) -> None:
+        self.flag = flag
+        super().__init__()
+
+    def _spawn(self) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.process = subprocess.Popen([sys.executable, "-c", SERVER, str(self.flag), str(self.port)])
+
+
+def test_the_modules_named_are_imported_while_the_server_does_not_answer_and_no_more_once_it_does(
+        tmp_path, monkeypatch):
+    flag = tmp_path / "first-import-began"
+    server = SlowServer(flag)
+    # the first module lets the server answer and returns once it does; the second would be imported only if
+    # the wait went on importing after the server answered
+    (tmp_path / "cw_warm_first.py").write_text(textwrap.dedent(f"""
+        import time, urllib.request
+        from pathlib import Path
+        Path({str(flag)!r}).touch()
+        for _ in range(500):
+            try:
+                urllib.request.urlopen("{server.api_url}/health", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.02)
+    """))
+    (tmp_path / "cw_warm_second.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        server.wait(30, meanwhile=("cw_warm_first", "cw_warm_second"))
+        assert "cw_warm_first" in sys.modules and "cw_warm_second" not in sys.modules
+    finally:
+        server.stop()
+        for name in ("cw_warm_first", "cw_warm_second"):
+            sys.modules.pop(name, None)
