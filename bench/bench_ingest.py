@@ -57,7 +57,7 @@ if workers:
     if "workers" not in inspect.signature(nightly.fn).parameters:
         sys.exit("this nightly flow has no `workers` option (issue 17's Dask runner): run without --workers")
     options["workers"] = workers
-with cli.prefect_api(server, cli.NIGHT_IMPORTS):
+with cli.prefect_api(server, cli.NIGHT_IMPORTS), cli.frozen_heap():
     t = time.perf_counter()
     s = nightly(inbox=Path(sys.argv[1]), warehouse=Path(sys.argv[2]), reports=Path(sys.argv[3]), **options)
     seconds = time.perf_counter() - t

@@ -38,7 +38,7 @@ from flows import cli
 cli._quiet_prefect()
 server = cli.boot_prefect_server()
 from flows.nightly import nightly
-with cli.prefect_api(server, cli.NIGHT_IMPORTS):
+with cli.prefect_api(server, cli.NIGHT_IMPORTS), cli.frozen_heap():
     ready = time.time()
     state = nightly(inbox=Path(sys.argv[1]), warehouse=Path(sys.argv[2]), reports=Path(sys.argv[3]),
                     return_state=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import textwrap
@@ -70,3 +71,18 @@ def test_the_modules_named_are_imported_while_the_server_does_not_answer_and_no_
         server.stop()
         for name in ("cw_warm_first", "cw_warm_second"):
             sys.modules.pop(name, None)
+
+
+def test_the_imports_before_a_night_and_what_the_night_made_are_out_of_the_collectors_reach():
+    class Made:
+        """A cyclic object the night makes: every collection of its generation would walk it."""
+
+    before = gc.get_freeze_count()
+    with cli.frozen_heap():
+        # the imported modules' objects (the test process holds hundreds of thousands) are frozen
+        assert gc.get_freeze_count() > before + 10_000
+        made = Made()
+        made.me = made
+        assert any(o is made for o in gc.get_objects())
+    # what the block made has left the collector's generations too: the exit walks none of it
+    assert not any(o is made for o in gc.get_objects())
