@@ -233,23 +233,19 @@ REPORTED = ("history.reported_values", "history.reported_rows")   # the contract
 FILE_ID_COMMENT = "来源文件编号 / id of the file the value came from (meta.files)"
 
 
-def contract_comments(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
-    """The comment each source column of a core or history table takes from the contract: {(table, column): text}."""
-    present: dict[str, set[str]] = {}
-    for schema, name, column in con.execute(
-            "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE schema_name IN ('core', 'history')"
-            ).fetchall():
-        present.setdefault(f"{schema}.{name}", set()).add(column)
+def contract_comments(columns: dict[str, set[str]]) -> dict[tuple[str, str], str]:
+    """The comment each source column of a core or history table takes from the contract, {(table, column):
+    text}, for the tables' `columns` ({table: its column names})."""
     wanted: dict[tuple[str, str], str] = {}
     for table, kind in TABLE_KINDS.items():
-        columns = present.get(table, set())
+        present = columns.get(table, set())
         for column in KINDS[kind].columns:
-            if column.name in columns:
+            if column.name in present:
                 unit = CANONICAL_UNIT.get(column.dtype)
                 wanted[table, column.name] = f"{column.zh}{f'（{unit}）' if unit else ''} / {column.en}"
-        if "file_id" in columns:
+        if "file_id" in present:
             wanted[table, "file_id"] = FILE_ID_COMMENT
-        if table in REPORTED and columns:
+        if table in REPORTED and present:
             wanted[table, "uscc"] = "统一社会信用代码 / unified social credit code"
             wanted[table, "period"] = "月份 / month"
     return wanted
@@ -263,10 +259,11 @@ def comment_from_contract(con: duckdb.DuckDBPyConnection) -> int:
     building copy with this, and one COMMENT a statement was some 120 commits (each a WAL write and an fsync,
     ≈0.4 s of a night) to write what the warehouse already said.
     """
-    stored = {(f"{s}.{t}", c): comment for s, t, c, comment in con.execute(
-        "SELECT schema_name, table_name, column_name, comment FROM duckdb_columns() "
-        "WHERE schema_name IN ('core', 'history')").fetchall()}
-    changed = {key: text for key, text in contract_comments(con).items() if stored.get(key) != text}
+    stored = {(r["table_name"], r["column_name"]): r["comment"] for r in rows(con, "source_column_comments")}
+    columns: dict[str, set[str]] = {}
+    for table, column in stored:
+        columns.setdefault(table, set()).add(column)
+    changed = {key: text for key, text in contract_comments(columns).items() if stored.get(key) != text}
     if not changed:
         return 0
     con.begin()
