@@ -20,6 +20,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import polars as pl
 from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
@@ -36,6 +37,7 @@ from flows.stages.ingest import (
     history_tables,
     ingest_file,
     recheck,
+    share_firms,
     snapshot_tables,
     stale,
     waves,
@@ -48,6 +50,7 @@ from flows.stages.s08_snapshot import SnapshotResult, snapshot_stage
 from flows.stages.s10_alerts import AlertSummary, evaluate_alerts
 from flows.stages.s11_report import ReportFiles, report_stage
 from flows.stages.s12_deliver import DeliveryReport, SentLog, flush, flush_published, load_settings, send_notice
+from flows.support.cluster import LocalWorkers, local_workers
 from flows.support.settings import (
     DEFAULT_INBOX,
     DEFAULT_WAREHOUSE,
@@ -254,17 +257,16 @@ def deliver_task(con: duckdb.DuckDBPyConnection, warehouse: Path) -> DeliveryRep
 
 
 @contextmanager
-def ingest_runner(workers: int, dask_address: str | None) -> Iterator[TaskRunner | None]:
+def ingest_runner(local: LocalWorkers | None, dask_address: str | None) -> Iterator[TaskRunner | None]:
     """The Dask task runner the per-file ingest runs on, or None for this process alone (nothing of Dask is
-    imported then). `workers` processes of a local cluster, or the cluster whose scheduler is at dask_address."""
-    if not workers and not dask_address:
+    imported then): the local cluster started for this night (flows.support.cluster), or the cluster whose
+    scheduler is at dask_address."""
+    if local is None and not dask_address:
         yield None
         return
     from prefect_dask import DaskTaskRunner
 
-    # The scheduler's HTTP endpoint (dashboard, health) on a free port: two nights on one machine never collide.
-    runner = DaskTaskRunner(address=dask_address) if dask_address else DaskTaskRunner(cluster_kwargs={
-        "n_workers": workers, "threads_per_worker": 1, "processes": True, "dashboard_address": "127.0.0.1:0"})
+    runner = DaskTaskRunner(address=dask_address) if dask_address else DaskTaskRunner(cluster=local.cluster())
     with _workers_report_here(local=not dask_address), runner:
         yield runner
 
@@ -295,9 +297,9 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: int, landed: list[LandedFile]
 
     In one process each file is read and checked against the building warehouse itself, then loaded. On
     Dask the files run in waves (flows.stages.ingest.waves): a reference snapshot of what the wave's checks
-    read, every file of the wave as a task on the cluster, then the load in file order as results arrive; a
-    file whose firms' history an earlier file of the wave may change is checked here, against the warehouse as
-    it then is (`_wave`).
+    read, every file of the wave but the first as a task on the cluster while this process reads and checks the
+    first, then the load in file order as results arrive; a file whose firms' history an earlier file of the
+    wave may change is checked here, against the warehouse as it then is (`_wave`).
     """
     today, limit = session.today or date.today(), session.limit
     run_sql(con, "load_begin")      # one commit per file, without a checkpoint at most of them
@@ -307,16 +309,19 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: int, landed: list[LandedFile]
             yield apply_staged(con, run_id, ingest_task(item, run_id, con, staging, today, limit), session)
         return
     for n, wave in enumerate(waves([item.kind for item in landed])):
-        items = [landed[i] for i in wave]
-        reference = write_reference(con, snapshot_tables({i.kind for i in items if i.kind}),
-                                    staging / f"reference-{n}")
-        yield from _wave(con, run_id, items, reference, session, staging, runner)
+        yield from _wave(con, run_id, [landed[i] for i in wave], session, staging, staging / f"reference-{n}",
+                         runner)
 
 
-def _wave(con: duckdb.DuckDBPyConnection, run_id: int, items: list[LandedFile], reference: Path,
-          session: ValidationSession, staging: Path, runner: TaskRunner) -> Iterator[loader.FileOutcome]:
-    """One wave on the cluster, loaded here in file order.
+def _wave(con: duckdb.DuckDBPyConnection, run_id: int, items: list[LandedFile], session: ValidationSession,
+          staging: Path, reference: Path, runner: TaskRunner) -> Iterator[loader.FileOutcome]:
+    """One wave, loaded here in file order: its first file read and checked here, the others on the cluster.
 
+    The first file is loaded first: sent to the cluster, this process would only wait for it. It is read and
+    checked here instead, against the warehouse itself (as in one process), while the cluster takes the others,
+    checked against a snapshot (`reference`) of what their kinds read; a wave of one file needs neither. (It goes
+    to the cluster all the same when a later file of the wave waits on the firms it names, which only the
+    cluster's task stages: see below.)
     A file whose history table an earlier file of the wave writes too (a night that backfills months) is only
     read on the cluster at first: checked against the snapshot it could be stale by its turn, and the second
     check here would waste the first. Once its firms and the earlier files' are known, a file that shares none
@@ -330,11 +335,27 @@ def _wave(con: duckdb.DuckDBPyConnection, run_id: int, items: list[LandedFile], 
 
     earlier = {i: [k for k in range(i) if tables(items[k]) & tables(item)] for i, item in enumerate(items)}
     later = [i for i in earlier if earlier[i]]
-    futures = [runner.submit(ingest_task, parameters={
-        "landed": item, "run_id": run_id, "reference": None if earlier[i] else reference, "staging": staging,
-        "today": today, "gx_rows": limit}) for i, item in enumerate(items)]
+    mine = not any(0 in earlier[i] for i in later)
+    sent = [i for i in range(len(items)) if i or not mine]
+    if sent:
+        write_reference(con, snapshot_tables({items[i].kind for i in sent if items[i].kind}), reference)
+    futures = {i: runner.submit(ingest_task, parameters={
+        "landed": items[i], "run_id": run_id, "reference": None if earlier[i] else reference, "staging": staging,
+        "today": today, "gx_rows": limit}) for i in sent}
+    if mine:
+        release_cache(con)      # the file's frames are about to take the memory: DuckDB's cache gives way
+        first = ingest_task(items[0], run_id, con, staging, today, limit)
     checks: dict[int, PrefectFuture] = {}      # position → the check_task of a file read first
     here: set[int] = set()                     # positions checked here, in their turn
+    known: dict[int, pl.Series | None] = {}    # position → its firms (firms_read), each file's read once
+
+    def result(k: int) -> StagedFile:
+        return futures[k].result() if k in futures else first
+
+    def firms_of(k: int) -> pl.Series | None:
+        if k not in known:
+            known[k] = firms_read(result(k))
+        return known[k]
 
     def decide(upto: int) -> None:
         """Where each file read first is checked, in file order, as far as results are in (waiting for them up
@@ -342,21 +363,21 @@ def _wave(con: duckdb.DuckDBPyConnection, run_id: int, items: list[LandedFile], 
         for i in later:
             if i in checks or i in here:
                 continue
-            if i > upto and not all(futures[k].wrapped_future.done() for k in (*earlier[i], i)):
+            if i > upto and not all(futures[k].wrapped_future.done() for k in (*earlier[i], i) if k in futures):
                 return
-            mine = firms_read(futures[i].result())
-            theirs = [firms_read(futures[k].result()) for k in earlier[i] if futures[k].result().status != "failed"]
-            if mine is None or any(other is None or mine & other for other in theirs):
+            mine = firms_of(i)
+            if mine is None or any(share_firms(mine, firms_of(k)) for k in earlier[i]
+                                   if result(k).status != "failed"):
                 here.add(i)
             else:
                 checks[i] = runner.submit(check_task, parameters={
-                    "staged": futures[i].result(), "landed": items[i], "run_id": run_id, "reference": reference,
+                    "staged": result(i), "landed": items[i], "run_id": run_id, "reference": reference,
                     "today": today, "gx_rows": limit})
 
-    touched: dict[str, set[str]] = {}
-    for i, (item, future) in enumerate(zip(items, futures, strict=True)):
+    touched: dict[str, list[Path]] = {}
+    for i, item in enumerate(items):
         decide(i)
-        staged = future.result()
+        staged = result(i)
         if i in here and staged.status == "parsed":
             staged = recheck(staged, item, run_id, con, today, limit)
         elif stale(staged, touched):        # what a check against the snapshot read has changed since
@@ -459,7 +480,9 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
     # the last checkpoint, the rename), so the stages before it (discover) are not taken off it
     publish_started, timed_before = time.perf_counter(), sum(summary.seconds.values())
     summary.stage = "copy"
-    with building(warehouse) as work:
+    # A local cluster starts now and its workers import the pipeline while the warehouse is copied and the files
+    # landed (flows.support.cluster); it is stopped once the files are loaded.
+    with local_workers(0 if dask_address else workers) as local, building(warehouse) as work:
         con = work.con
         run_id = query_one(con, "run_start", {"inbox": str(inbox), "release": release()})
         summary.run_id = run_id
@@ -472,12 +495,14 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             session = ValidationSession(spool=reports / "gx_results", today=date.today())
             staging = staging_for(landing_for(warehouse)) / f"run-{run_id}"
             shutil.rmtree(staging, ignore_errors=True)     # a night that died had the same run id
-            with ingest_runner(workers, dask_address) as runner:
+            with ingest_runner(local, dask_address) as runner:
                 for outcome in ingest(con, run_id, landed, session, staging, runner):
                     summary.outcomes.append(outcome)
                     logger.info("[%d/%d] %s: %s, %d loaded, %d quarantined%s", len(summary.outcomes),
                                 len(landed), outcome.name, outcome.status, outcome.rows_loaded,
                                 outcome.rows_quarantined, f" ({outcome.reason})" if outcome.reason else "")
+            if local is not None:
+                local.close()
             shutil.rmtree(staging, ignore_errors=True)
             # The load's indexes and buffers stay in DuckDB's memory while its connection is open: the stages
             # after it run on a fresh one, with their own limit (settings.DUCKDB_STAGE_MEMORY_LIMIT).

@@ -187,6 +187,24 @@ def test_a_scheduler_and_workers_started_apart_give_the_same_answer_when_a_worke
     assert differences(one_process, warehouse) == []
 
 
+def test_local_workers_start_with_the_pipeline_imported_at_a_lower_priority_than_the_night():
+    """What a local worker would otherwise do on the ingest's path (import the pipeline) it does at start-up, and
+    it yields the cores to the night's process, whose load is the ingest's critical path."""
+    import os
+
+    from distributed import Client
+
+    from flows.support.cluster import WORKER_NICE, local_workers
+
+    def state() -> tuple[bool, int]:
+        return "flows.nightly" in sys.modules, os.getpriority(os.PRIO_PROCESS, 0)
+
+    with local_workers(2) as local, Client(local.cluster()) as client:
+        seen = client.run(state)
+    assert len(seen) == 2
+    assert set(seen.values()) == {(True, min(os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE, 19))}
+
+
 def test_tasks_sent_to_local_workers_name_the_nights_temporary_server(monkeypatch):
     """Without a configured server the night runs on a temporary one; the settings each task carries to a local
     worker name it, so no worker starts a temporary server of its own. A cluster elsewhere, which cannot reach a

@@ -12,7 +12,7 @@ import pytest
 from conftest import schema_warehouse
 from test_validate import TODAY, code, frame
 
-from flows.stages.ingest import snapshot_tables, waves
+from flows.stages.ingest import share_firms, snapshot_tables, waves
 from flows.stages.s05_validate import ValidationSession
 from flows.support.staging import (
     ROW_GROUP_ROWS,
@@ -33,6 +33,16 @@ def test_registries_are_validated_and_loaded_before_the_kinds_that_look_them_up(
     # a file waits only for earlier files whose tables it reads: a firms file after a monthly one does not
     # change what the monthly file saw; a digital file after it reads core.firms
     assert waves(["monthly", "firms", "digital"]) == [[0, 1], [2]]
+
+
+def test_two_files_share_firms_when_any_one_firm_is_in_both_wherever_it_stands():
+    """Whether a backfilled file is checked on the cluster or by the night (flows.nightly._wave)."""
+    mine = pl.Series([f"F{i:05d}" for i in range(5000)])
+    assert share_firms(mine, pl.Series(["X1", "F04999", "X2"]))      # past the slice looked at first
+    assert share_firms(mine, pl.Series(["F00000"]))
+    assert share_firms(mine, None)                                   # not known (old identifiers): may
+    assert not share_firms(mine, pl.Series(["F5000", "X"]))
+    assert not share_firms(mine, pl.Series([], dtype=pl.Utf8))
 
 
 def test_a_task_killed_while_writing_leaves_no_folder_that_counts(tmp_path):
@@ -148,8 +158,9 @@ def test_without_workers_or_an_address_the_night_imports_nothing_of_dask():
     import subprocess
     import sys
 
-    code_ = ("import sys; from flows.nightly import ingest_runner\n"
-             "with ingest_runner(0, None) as runner: assert runner is None\n"
+    code_ = ("import sys; from flows.nightly import ingest_runner, local_workers\n"
+             "with local_workers(0) as local: assert local is None\n"
+             "with ingest_runner(None, None) as runner: assert runner is None\n"
              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'prefect_dask')))")
     out = subprocess.run([sys.executable, "-c", code_], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -282,21 +282,29 @@ def _may_hold_old_codes(frame: pl.DataFrame, column: str) -> bool:
     return column in frame.columns and bool(frame[column].cast(pl.Utf8).str.len_chars().is_in([9, 10, 15]).any())
 
 
-def firms_read(staged: StagedFile) -> set[str] | None:
-    """The firms whose history a staged file's unit check reads (its own), or None when that cannot be told
-    from the file: it may hold old identifiers, which resolve to firms it does not name, or it names none."""
+def firms_read(staged: StagedFile) -> pl.Series | None:
+    """The firms whose history a staged file's unit check reads (its own, distinct), or None when that cannot be
+    told from the file: it may hold old identifiers, which resolve to firms it does not name, or it names none."""
     meta = json.loads((staged.folder / "meta.json").read_text(encoding="utf-8"))
     if meta["status"] not in ("staged", "parsed") or meta.get("old_codes", True) \
             or not (staged.folder / "firms.parquet").exists():
         return None
-    return set(pl.read_parquet(staged.folder / "firms.parquet")["uscc"].to_list())
+    return pl.read_parquet(staged.folder / "firms.parquet")["uscc"]
 
 
-def stale(staged: StagedFile, touched: dict[str, set[str]]) -> bool:
+def share_firms(mine: pl.Series, theirs: pl.Series | None) -> bool:
+    """Whether two files' firms (firms_read) may overlap: None (not known) may. Files of one kind mostly name the
+    same firms: a slice of one usually shows it without hashing the other whole."""
+    return (theirs is None or bool(theirs.is_in(mine.head(1024).implode()).any())
+            or bool(mine.is_in(theirs.implode()).any()))
+
+
+def stale(staged: StagedFile, touched: dict[str, list[Path]]) -> bool:
     """True when an earlier file of the wave changed the history this file's unit check read in the snapshot.
 
-    Exact per firm: the check reads only the file's own firms' rows. A file that resolved old identifiers is
-    treated as reading every touched firm (the codes it resolved are not kept).
+    Exact per firm: the check reads only the file's own firms' rows; `touched` holds, per history table, the
+    staged rows (incoming.parquet) of the files loaded since the snapshot. A file that resolved old identifiers
+    is treated as reading every touched firm (the codes it resolved are not kept).
     """
     if staged.status not in ("staged", "parsed") or staged.kind is None or staged.folder.name.endswith("-recheck"):
         return False
@@ -306,15 +314,16 @@ def stale(staged: StagedFile, touched: dict[str, set[str]]) -> bool:
     meta = json.loads((staged.folder / "meta.json").read_text(encoding="utf-8"))
     if meta["old_codes"]:
         return True
-    firms = set(pl.read_parquet(staged.folder / "firms.parquet")["uscc"].to_list())
-    return any(firms & touched[t] for t in tables)
+    firms = pl.read_parquet(staged.folder / "firms.parquet")["uscc"]
+    return any(pl.scan_parquet(path).select(pl.col("uscc").cast(pl.Utf8).is_in(firms.implode()).any()).collect().item()
+               for t in tables for path in touched[t])
 
 
 def apply_staged(con: duckdb.DuckDBPyConnection, run_id: int, staged: StagedFile, session: ValidationSession,
-                 touched: dict[str, set[str]] | None = None) -> loader.FileOutcome:
+                 touched: dict[str, list[Path]] | None = None) -> loader.FileOutcome:
     """Load one staged file into the building warehouse (one transaction), record its validation results and
     queue its GX rows; a failed file is marked failed with its reason. `touched` collects, per history table,
-    the firms this file's rows changed (for `stale`)."""
+    the staged rows this file loaded (for `stale`, which reads their firms only when it has to)."""
     meta = json.loads((staged.folder / "meta.json").read_text(encoding="utf-8"))
     if meta["status"] == "failed":
         return loader.fail_file(con, staged.file_id, staged.name, staged.kind, meta["reason"], meta["message"])
@@ -350,9 +359,8 @@ def apply_staged(con: duckdb.DuckDBPyConnection, run_id: int, staged: StagedFile
     session.queue(staged.kind, GxInput(
         file_name=staged.name, rows=meta["gx"]["rows"], batch=pl.read_parquet(staged.folder / "gx.parquet"),
         table_ok=meta["gx"]["table_ok"], results=results, fail_bit=meta["gx"]["fail_bit"], file_id=staged.file_id))
-    if touched is not None and history_tables(staged.kind):
-        firms = set(pl.read_parquet(relations["incoming"], columns=["uscc"])["uscc"].drop_nulls().to_list())
+    if touched is not None:
         for table in history_tables(staged.kind):
-            touched.setdefault(table, set()).update(firms)
+            touched.setdefault(table, []).append(relations["incoming"])
     return outcome
 

@@ -1,0 +1,85 @@
+"""The local Dask cluster of `clusterwatch run --workers N`, started while the night does its serial first steps.
+
+A worker process costs seconds before its first task: Python, distributed, then — when the first task arrives and
+is unpickled — the pipeline itself (Prefect, polars, DuckDB, flows.nightly: ≈ 2–4 CPU-s each). Started at the
+first submit, as DaskTaskRunner does with cluster_kwargs, all of it lay on the ingest's path after the landing.
+Here the cluster starts in a thread of its own as soon as the night knows it has files to load, and its workers
+import the pipeline at start-up (Dask's `preload`: this module's `dask_setup`), while this process copies the
+warehouse, migrates it and lands the files; the ingest then hands the running cluster to DaskTaskRunner
+(`cluster=`). The workers run at a lower priority than this process (`WORKER_NICE`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from distributed import LocalCluster, Worker
+
+# What a worker imports at start-up: the module whose tasks the ingest sends (its functions are unpickled there).
+TASKS_MODULE = "flows.nightly"
+# How much nicer the local workers run than this process (CLUSTERWATCH_WORKER_NICE, default 10). They share this
+# machine's cores with the process that holds the warehouse, whose load of file i is the night's critical path
+# while they parse files i+1, …: at +10 (a tenth of the CPU share under contention) they take what the single
+# writer leaves, and all of a core it does not use. On a machine other work shares, 0 keeps them its equals.
+WORKER_NICE = int(os.environ.get("CLUSTERWATCH_WORKER_NICE", "10"))
+
+
+def dask_setup(worker: Worker) -> None:
+    """Dask's preload hook, run in each local worker process before it joins the cluster: lower the priority of
+    its threads (those it starts later — the task thread, DuckDB's and polars' pools — inherit it) and import the
+    pipeline."""
+    for thread in os.listdir("/proc/self/task"):
+        os.setpriority(os.PRIO_PROCESS, int(thread), min(os.getpriority(os.PRIO_PROCESS, int(thread)) + WORKER_NICE,
+                                                         19))
+    importlib.import_module(TASKS_MODULE)
+
+
+def _start(workers: int) -> LocalCluster:
+    from distributed import LocalCluster
+
+    # The scheduler's HTTP endpoint (dashboard, health) on a free port: two nights on one machine never collide.
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
+                        preload=[__name__])
+
+
+class LocalWorkers:
+    """A local cluster of `workers` processes, starting in a background thread from construction on."""
+
+    def __init__(self, workers: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dask-start")
+        self._starting: Future[LocalCluster] = self._pool.submit(_start, workers)
+        self._closed = False
+
+    def cluster(self) -> LocalCluster:
+        """The running cluster (waits for its start; raises what the start raised)."""
+        return self._starting.result()
+
+    def close(self) -> None:
+        """Stop the workers (their memory back before the stages after the ingest); idempotent. A start that
+        failed has nothing to stop: its error is raised by `cluster()`, where the night uses the cluster."""
+        if self._closed:
+            return
+        self._closed = True
+        self._pool.shutdown(wait=True)
+        if self._starting.exception() is None:
+            self._starting.result().close()
+
+
+@contextmanager
+def local_workers(workers: int) -> Iterator[LocalWorkers | None]:
+    """Start a local cluster of `workers` processes now (None: no cluster, nothing of Dask imported); stopped on
+    exit at the latest."""
+    if not workers:
+        yield None
+        return
+    started = LocalWorkers(workers)
+    try:
+        yield started
+    finally:
+        started.close()
