@@ -337,6 +337,35 @@ def _pixels(path) -> bytes:
         return image.convert("RGB").tobytes()
 
 
+def _texts_past_the_edge(fig) -> list[str]:
+    renderer = fig.canvas.get_renderer()
+    edge = fig.bbox
+    return [text.get_text() for text in [*fig.axes[0].texts, fig.axes[0].title]
+            if not (edge.x0 <= text.get_window_extent(renderer).x0 and text.get_window_extent(renderer).x1 <= edge.x1
+                    and edge.y0 <= text.get_window_extent(renderer).y0
+                    and text.get_window_extent(renderer).y1 <= edge.y1)]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_standalone_diagram_keeps_a_long_segment_name_inside_its_svg_and_a_short_one_at_the_fixed_margins(
+        lang: str) -> None:
+    """An SVG cuts off what lies past its edge: a segment name longer than the fixed margins allow (they fit the
+    names seen so far) gets the layout fitted to its labels; short names keep the fixed margins."""
+    from flows.render.chain import DIAGRAM_MARGINS, SVG_GAP, _diagram_figures, fit_overflowing_labels
+
+    long_name = "新能源汽车关键零部件及系统集成服务"
+    cases = {"short": [_flow("整机制造", "member", "核心零部件", 1.2e6, 0.64),
+                       _flow("整机制造", "local", None, 2e6, 0.64)],
+             "long": [_flow(long_name, "member", long_name, 1.2e6, 0.64),
+                      _flow(long_name, "other_province", None, 3.4e6, 0.64)]}
+    for case, flows in cases.items():
+        for fig in _diagram_figures([(flows, "图　苏州测试产业链采购流向")], lang, DIAGRAM_MARGINS, SVG_GAP):
+            assert bool(_texts_past_the_edge(fig)) == (case == "long")  # the fixed margins cut the long name off
+            fit_overflowing_labels(fig)
+            assert _texts_past_the_edge(fig) == [], case
+            assert (fig.subplotpars.left == DIAGRAM_MARGINS["left"]) == (case == "short")
+
+
 def test_a_chain_diagram_drawn_after_another_cluster_equals_the_one_drawn_on_its_own(tmp_path) -> None:
     """The diagrams share one figure: nothing of an earlier cluster (bands, labels, its layout) may remain."""
     from flows.render.chain import chain_diagrams

@@ -153,7 +153,34 @@ def chain_svgs(diagrams: list[tuple[list[dict[str, Any]], str]], lang: str) -> l
     system's Noto Sans CJK), nothing is rasterised or PNG-encoded — at nation scale the pages' PNGs were most of the
     report stage's CPU. The layout is fixed (DIAGRAM_MARGINS: what tight_layout gives nearly every diagram), as
     fitting it to each diagram's labels cost as much as drawing it; SVG_GAP between a label's parts."""
-    return [svg_uri(fig) for fig in _diagram_figures(diagrams, lang, DIAGRAM_MARGINS, SVG_GAP)]
+    return [svg_uri(fit_overflowing_labels(fig)) for fig in _diagram_figures(diagrams, lang, DIAGRAM_MARGINS, SVG_GAP)]
+
+
+def fit_overflowing_labels(fig: Any) -> Any:
+    """The figure as is, unless a label or the title reaches past its edge (a long segment or cluster name: the
+    fixed margins fit the names seen so far, and an SVG cuts off what lies outside its box, so the start of a name
+    would be lost without a word); then the layout the report's PNG gets (tight_layout from matplotlib's default
+    margins), fitted again while a label still reaches out (tight_layout fits in one step, the labels' anchors
+    move with the axes). Measuring the texts costs their layout only, which the SVG's writing then reuses."""
+    plt = _plt()
+    for attempt in range(3):
+        if _labels_inside(fig):
+            break
+        if attempt == 0:
+            fig.subplots_adjust(**{side: plt.rcParams[f"figure.subplot.{side}"]
+                                   for side in ("left", "right", "bottom", "top")})
+        fig.tight_layout()
+    return fig
+
+
+def _labels_inside(fig: Any) -> bool:
+    renderer = fig.canvas.get_renderer()
+    edge = fig.bbox
+    for text in [*fig.axes[0].texts, fig.axes[0].title]:
+        box = text.get_window_extent(renderer)
+        if box.x0 < edge.x0 or box.x1 > edge.x1 or box.y0 < edge.y0 or box.y1 > edge.y1:
+            return False
+    return True
 
 
 def svg_uri(fig: Any) -> str:
