@@ -50,6 +50,7 @@ from flows.stages.s08_snapshot import SnapshotResult, snapshot_stage
 from flows.stages.s10_alerts import AlertSummary, evaluate_alerts
 from flows.stages.s11_report import ReportFiles, report_stage
 from flows.stages.s12_deliver import DeliveryReport, SentLog, flush, flush_published, load_settings, send_notice
+from flows.support import cluster
 from flows.support.cluster import LocalWorkers, local_workers
 from flows.support.settings import (
     DEFAULT_INBOX,
@@ -389,6 +390,12 @@ def _wave(con: duckdb.DuckDBPyConnection, run_id: int, items: list[LandedFile], 
         yield apply_staged(con, run_id, staged, session, touched)
 
 
+def cluster_mb(new: list[InboxFile]) -> float:
+    """The megabytes of the night's new files a cluster would read: each wave's files but the first, which the
+    night reads itself (the measure of cluster.CLUSTER_MIN_MB)."""
+    return sum(new[i].path.stat().st_size for wave in waves([f.kind for f in new]) for i in wave[1:]) / 1e6
+
+
 def new_files(files: list[InboxFile], warehouse: Path) -> tuple[list[InboxFile], bool]:
     """Files whose bytes the published warehouse has not landed yet, and whether it is at this release's schema
     (checked read-only, no rebuild; meta.files is in every release's schema, so a warehouse a night has yet to
@@ -482,7 +489,13 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
     summary.stage = "copy"
     # A local cluster starts now and its workers import the pipeline while the warehouse is copied and the files
     # landed (flows.support.cluster); it is stopped once the files are loaded.
-    with local_workers(0 if dask_address else workers) as local, building(warehouse) as work:
+    size = 0 if dask_address else workers
+    if size and (sent := cluster_mb(new)) < cluster.CLUSTER_MIN_MB:
+        logger.info("%d new files, %.0f MB for a cluster (< CLUSTERWATCH_CLUSTER_MIN_MB %d): it would cost more "
+                    "than it gains; no cluster started, the night reads them itself", len(new), sent,
+                    cluster.CLUSTER_MIN_MB)
+        size = 0
+    with local_workers(size) as local, building(warehouse) as work:
         con = work.con
         run_id = query_one(con, "run_start", {"inbox": str(inbox), "release": release()})
         summary.run_id = run_id

@@ -101,14 +101,30 @@ def one_process(sample_warehouse) -> Path:
     return sample_warehouse.warehouse
 
 
-def test_a_local_dask_cluster_of_two_workers_publishes_the_same_warehouse(one_process, tmp_path, prefect_harness):
+def test_a_local_dask_cluster_of_two_workers_publishes_the_same_warehouse(one_process, tmp_path, prefect_harness,
+                                                                          monkeypatch):
     from flows.nightly import nightly
 
+    monkeypatch.setattr("flows.support.cluster.CLUSTER_MIN_MB", 0)     # the sample is below the threshold
     summary = nightly(inbox=SAMPLE_UNDER_TEST / "inbox", warehouse=tmp_path / "wh" / "cw.duckdb",
                       reports=tmp_path / "reports", workers=2)
     assert summary.files_seen == len(summary.outcomes) > 80
     assert differences(one_process, summary.warehouse) == []
     assert list((tmp_path / "wh" / "staging").iterdir()) == []      # the night's staging folder is gone
+
+
+def test_a_night_whose_files_would_give_the_cluster_little_to_read_starts_none(tmp_path):
+    from flows.nightly import cluster_mb
+    from flows.stages.s01_discover import discover
+    from flows.support.cluster import CLUSTER_MIN_MB
+
+    files = [f for f in discover(SAMPLE_UNDER_TEST / "inbox") if f.refused is None]
+    total = sum(f.path.stat().st_size for f in files) / 1e6
+    # each wave's first file is read by the night itself: the cluster would read less than the whole inbox
+    assert 0 < cluster_mb(files) < total
+    assert cluster_mb(files) < CLUSTER_MIN_MB     # the sample night stays in one process on --workers 2
+    # a night of one file reads it itself: nothing for a cluster
+    assert cluster_mb(files[-1:]) == 0
 
 
 @contextmanager

@@ -28,6 +28,15 @@ TASKS_MODULE = "flows.nightly"
 # while they parse files i+1, …: at +10 (a tenth of the CPU share under contention) they take what the single
 # writer leaves, and all of a core it does not use. On a machine other work shares, 0 keeps them its equals.
 WORKER_NICE = int(os.environ.get("CLUSTERWATCH_WORKER_NICE", "10"))
+# The least a night must hand the local cluster to start one (CLUSTERWATCH_CLUSTER_MIN_MB, default 256): the
+# bytes of the files its workers would read (each wave's files but the first, which the night reads itself). A
+# local cluster costs the same whatever it takes — its workers' start (≈ 3.7 CPU-s each with the pipeline's
+# imports) on the cores the night's copy and migrations use, a reference snapshot per wave, the round trips —
+# and gains in proportion to what it reads. Measured on 2 cores (bench/bench_scaleout.py and bench_ingest.py,
+# 2 workers vs one process, nation warehouse): night 2 hands it 65 MB (tax + procurement) and loses 1.3 s of 9.9;
+# night 1 hands it ≈ 880 MB and gains 3.9 s of 90.7. A line through the two: gain ≈ 6.4 ms a MB − 1.7 s, zero
+# at ≈ 270 MB. Below it the night runs in one process, as without --workers, and says so (nightly.cluster_mb).
+CLUSTER_MIN_MB = int(os.environ.get("CLUSTERWATCH_CLUSTER_MIN_MB", "256"))
 
 
 def dask_setup(worker: Worker) -> None:
