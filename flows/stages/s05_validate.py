@@ -233,6 +233,10 @@ def _registry_keys(con: duckdb.DuckDBPyConnection, table: str, key: str) -> pl.S
     return con.sql(f"SELECT DISTINCT {identifier(key)} AS k FROM {identifier(table)}").pl()["k"]
 
 
+# _history_medians' answer for a table holding fewer months than min_months: validation_history.sql's columns.
+_NO_HISTORY = pl.DataFrame(schema={"uscc": pl.String, "recent_median": pl.Float64, "months": pl.Int64})
+
+
 def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, specs: list[dict]
                      ) -> dict[tuple[str, str], pl.DataFrame]:
     """Per (table, measure) of the history_ratio specs: each firm's recent median where it has min_months.
@@ -250,6 +254,10 @@ def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, specs:
     con.register("_validate_firms", firms.to_arrow())
     try:
         for (table, months), group in groups.items():
+            least = min(int(spec.get("min_months", 6)) for spec in group)
+            if run_sql(con, "validation_history_periods", None, {"table": table}).fetchone()[0] < least:
+                out.update({(table, spec["column"]): _NO_HISTORY for spec in group})   # no firm can qualify
+                continue
             measures = sorted({spec["column"] for spec in group})
             wide = run_sql(con, "validation_history", {"months": months},
                            {"table": table, "columns": measures}).pl()
