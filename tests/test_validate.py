@@ -511,3 +511,18 @@ def test_the_rules_read_from_a_suite_file_are_the_rules_great_expectations_reads
     from flows.stages.s05_validate import gx_suite_rules
 
     assert suite_rules(kind) == gx_suite_rules(kind)
+
+
+def test_history_check_with_fewer_stored_months_than_min_months_finds_no_firm_and_keeps_the_query_columns():
+    """Below min_months stored periods the history query is skipped: same (empty) answer, same columns."""
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA core; CREATE TABLE core.firm_monthly (uscc VARCHAR, period DATE, span_months INTEGER,"
+                " output DOUBLE)")
+    con.execute("INSERT INTO core.firm_monthly SELECT 'A', make_date(2025, m, 1), 1, 10.0 * m FROM range(1, 6) t(m)")
+    frame = pl.DataFrame({"uscc": ["A"]})
+    spec = {"table": "core.firm_monthly", "column": "output", "fn": "history_ratio", "months": 12}
+    skipped = flows.stages.s05_validate._history_medians(con, frame, [dict(spec, min_months=6)])
+    queried = flows.stages.s05_validate._history_medians(con, frame, [dict(spec, min_months=5)])
+    assert skipped[("core.firm_monthly", "output")].is_empty()
+    assert queried[("core.firm_monthly", "output")].rows() == [("A", 30.0, 5)]
+    assert skipped[("core.firm_monthly", "output")].schema == queried[("core.firm_monthly", "output")].schema
