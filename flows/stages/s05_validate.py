@@ -254,7 +254,7 @@ def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, specs:
     con.register("_validate_firms", firms.to_arrow())
     try:
         for (table, months), group in groups.items():
-            least = min(int(spec.get("min_months", 6)) for spec in group)
+            least = min(_min_months(spec) for spec in group)
             if run_sql(con, "validation_history_periods", None, {"table": table}).fetchone()[0] < least:
                 out.update({(table, spec["column"]): _NO_HISTORY for spec in group})   # no firm can qualify
                 continue
@@ -264,10 +264,15 @@ def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, specs:
             for spec in group:
                 column = spec["column"]
                 out[(table, column)] = wide.select("uscc", pl.col(column).struct.unnest()).filter(
-                    pl.col("months") >= int(spec.get("min_months", 6)))
+                    pl.col("months") >= _min_months(spec))
     finally:
         con.unregister("_validate_firms")
     return out
+
+
+def _min_months(spec: dict) -> int:
+    """The months of history a firm needs for the unit check of `spec` (its suite's min_months, else 6)."""
+    return int(spec.get("min_months", 6))
 
 
 OLD_ID_COLUMNS = {"monthly": "uscc", "tax": "uscc", "digital": "uscc", "procurement": "buyer_uscc"}
