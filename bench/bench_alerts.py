@@ -32,17 +32,13 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import duckdb
+from rusage import cpu_seconds
 
 from flows.stages import s07_indicators as indicators
 from flows.stages import s10_alerts as alerts
 from flows.stages.s12_deliver import DeliverySettings
 from flows.support import warehouse
 from flows.support.settings import DUCKDB_MEMORY_LIMIT
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -96,9 +92,8 @@ def main() -> int:
           f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB "
           f"[load {load0:.1f}→{load1:.1f}, {os.cpu_count()} cores]")
     if "html_pool" in options:
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         print(f"  Evidently HTML in its own process: done {html_after:.1f} s after the stage "
-              f"({children.ru_utime + children.ru_stime:.1f} s CPU there)")
+              f"({cpu_seconds(resource.RUSAGE_CHILDREN):.1f} s CPU there)")
     return 0
 
 

@@ -23,15 +23,11 @@ import time
 from pathlib import Path
 
 import duckdb
+from rusage import cpu_seconds
 
 from flows.stages import s09_drift as drift
 from flows.stages import s10_alerts as alerts
 from flows.support.settings import DUCKDB_MEMORY_LIMIT
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:

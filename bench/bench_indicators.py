@@ -54,6 +54,7 @@ import time
 from pathlib import Path
 
 import duckdb
+from rusage import cpu_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -188,12 +189,6 @@ def measure(path: Path, threads: int | None, memory_limit: str) -> dict:
     out["incremental_over_full"] = out["incremental_s"] / out["full_s"]
     con.close()
     return out
-
-
-def cpu_seconds() -> float:
-    """CPU time of this process and its threads (DuckDB's included)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 # The fact tables a night's new months arrive in (--nights sets their rows of those months aside for night 1).

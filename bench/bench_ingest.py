@@ -38,6 +38,7 @@ from pathlib import Path
 
 import duckdb
 import psutil
+from rusage import cpu_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,11 +105,6 @@ def load() -> float:
     return os.getloadavg()[0]
 
 
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def month_tokens(month: str) -> tuple[str, ...]:
     year, mo = month.split("-")
     return (month, f"{year}{mo}", f"{year}年{int(mo)}月")
@@ -171,7 +167,7 @@ class TreeWatch:
 def run_night(inbox: Path, warehouse: Path, workers: int) -> dict:
     env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING",
                PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180")
-    cpu0, load0 = children_cpu(), load()
+    cpu0, load0 = cpu_seconds(resource.RUSAGE_CHILDREN), load()
     proc = subprocess.Popen([sys.executable, "-c", NIGHT, str(inbox), str(warehouse),
                              str(warehouse.parent / "reports"), str(workers)],
                             stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
@@ -180,7 +176,7 @@ def run_night(inbox: Path, warehouse: Path, workers: int) -> dict:
     if proc.returncode:
         raise SystemExit(f"the night failed (exit {proc.returncode})")
     result = json.loads(out.strip().splitlines()[-1])
-    result.update(cpu_tree=children_cpu() - cpu0, load=(load0, load()), rss=watch.summary())
+    result.update(cpu_tree=cpu_seconds(resource.RUSAGE_CHILDREN) - cpu0, load=(load0, load()), rss=watch.summary())
     return result
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 from collections import defaultdict
@@ -25,6 +24,8 @@ from datetime import date
 from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))   # after PYTHONPATH: another clone's code wins
+
+from rusage import cpu_seconds  # noqa: E402
 
 import flows  # noqa: E402
 from flows.stages.ingest import apply_staged, ingest_file  # noqa: E402
@@ -36,11 +37,6 @@ from flows.support.staging import staging_for  # noqa: E402
 from flows.support.warehouse import Building, apply_schema, query_one, release_cache, run_sql  # noqa: E402
 
 
-def cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inbox", type=Path)
@@ -50,13 +46,13 @@ def main() -> None:
 
     @contextmanager
     def phase(name: str) -> Iterator[None]:
-        c, w = cpu(), time.perf_counter()
+        c, w = cpu_seconds(), time.perf_counter()
         yield
-        spent[name][0] += cpu() - c
+        spent[name][0] += cpu_seconds() - c
         spent[name][1] += time.perf_counter() - w
 
     print(f"code: {Path(flows.__file__).parent}", file=sys.stderr)
-    c0, w0 = cpu(), time.perf_counter()
+    c0, w0 = cpu_seconds(), time.perf_counter()
     args.warehouse.parent.mkdir(parents=True, exist_ok=True)
     work = Building(args.warehouse)
     apply_schema(work.con)
@@ -79,7 +75,7 @@ def main() -> None:
     with phase("reopen (checkpoint)"):
         work.reopen(DUCKDB_STAGE_MEMORY_LIMIT)
     work.close()
-    print(json.dumps({"cpu_s": round(cpu() - c0, 1), "wall_s": round(time.perf_counter() - w0, 1),
+    print(json.dumps({"cpu_s": round(cpu_seconds() - c0, 1), "wall_s": round(time.perf_counter() - w0, 1),
                       "phases [cpu_s, wall_s]": {k: [round(v, 1) for v in s] for k, s in sorted(spent.items())}},
                      indent=1, ensure_ascii=False))
 

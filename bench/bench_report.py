@@ -30,20 +30,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot  # noqa: E402,F401  (imported before the clock, as in a night)
+from rusage import cpu_seconds  # noqa: E402
 
 from flows.render import chain, report  # noqa: E402
 from flows.stages import s11_report  # noqa: E402
 from flows.support.warehouse import connect_readonly  # noqa: E402
 
+# this process and the worker processes it has waited for (the standalone pages' workers)
+TREE = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+
 PARTS = {"pdf (WeasyPrint)": (report, "write_pdf"), "trend charts": (report, "trend_charts"),
          "chain section drawing": (chain, "draw_section"),
          "waiting for the pages' workers": (chain, "wait_pages")}
-
-
-def cpu_seconds(children: bool = False) -> float:
-    """CPU of this process (with children: also of the worker processes it has waited for)."""
-    who = [resource.RUSAGE_SELF, *([resource.RUSAGE_CHILDREN] if children else [])]
-    return sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage, who))
 
 
 def timed(spent: dict[str, list[float]], label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -71,7 +69,7 @@ def main() -> int:
             setattr(module, name, timed(spent, label, getattr(module, name)))
     try:
         with connect_readonly(args.warehouse) as con:
-            wall, cpu, own = time.perf_counter(), cpu_seconds(children=True), cpu_seconds()
+            wall, cpu, own = time.perf_counter(), cpu_seconds(*TREE), cpu_seconds()
             if args.editions:
                 period = s11_report.latest_period(con)
                 for lang in ("zh", "en"):
@@ -80,7 +78,7 @@ def main() -> int:
                                                  out_dir=out / "reports" / f"{period:%Y-%m}", maps_dir=out / "maps")
             else:
                 s11_report.report_stage(con, recipients=[], out_root=out / "reports", maps_dir=out / "maps")
-            wall, cpu, own = time.perf_counter() - wall, cpu_seconds(children=True) - cpu, cpu_seconds() - own
+            wall, cpu, own = time.perf_counter() - wall, cpu_seconds(*TREE) - cpu, cpu_seconds() - own
     finally:
         if args.out is None:
             shutil.rmtree(out, ignore_errors=True)
