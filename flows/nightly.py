@@ -336,14 +336,14 @@ def _wave(con: duckdb.DuckDBPyConnection, run_id: int, items: list[LandedFile], 
 
     earlier = {i: [k for k in range(i) if tables(items[k]) & tables(item)] for i, item in enumerate(items)}
     later = [i for i in earlier if earlier[i]]
-    mine = not any(0 in earlier[i] for i in later)
-    sent = [i for i in range(len(items)) if i or not mine]
+    first_here = not any(0 in earlier[i] for i in later)
+    sent = [i for i in range(len(items)) if i or not first_here]
     if sent:
         write_reference(con, snapshot_tables({items[i].kind for i in sent if items[i].kind}), reference)
     futures = {i: runner.submit(ingest_task, parameters={
         "landed": items[i], "run_id": run_id, "reference": None if earlier[i] else reference, "staging": staging,
         "today": today, "gx_rows": limit}) for i in sent}
-    if mine:
+    if first_here:
         release_cache(con)      # the file's frames are about to take the memory: DuckDB's cache gives way
         first = ingest_task(items[0], run_id, con, staging, today, limit)
     checks: dict[int, PrefectFuture] = {}      # position → the check_task of a file read first
