@@ -15,7 +15,8 @@ _CREATE = re.compile(r"\bcreate\s+(?:or\s+replace\s+)?(?:temp\s+|temporary\s+)?(
 _WRITE = [
     _CREATE,
     re.compile(r"\binsert\s+(?:or\s+replace\s+|or\s+ignore\s+)?into\s+" + _NAME),
-    re.compile(r"(?<!\bdo )\bupdate\s+" + _NAME + r"(?=\s)"),  # not ON CONFLICT … DO UPDATE SET
+    re.compile(r"(?<!\bdo )(?<!\bthen )\bupdate\s+" + _NAME + r"(?=\s)"),  # not DO UPDATE SET, MERGE's THEN UPDATE SET
+    re.compile(r"\bmerge\s+into\s+" + _NAME),
     re.compile(r"\bdelete\s+from\s+" + _NAME),
     re.compile(r"\bdrop\s+(?:table|view|macro)\s+(?:if\s+exists\s+)?" + _NAME),
     re.compile(r"\balter\s+table\s+" + _NAME),

@@ -283,6 +283,65 @@ def test_incremental_leads_read_a_revised_old_month_and_a_new_month_as_a_full_re
         ("北京乙", "110105", 3, 65.0)]
 
 
+def _ttm_top(rows: list[tuple[str, dt.date, float]], period: dt.date, n: int) -> list[tuple[str, float]]:
+    """The n largest TTM amounts at `period` (window period − 11 months … period), ties by key: worked out from
+    the rows the test inserts."""
+    lo = D(period.year - 1, period.month, 1) if period.month == 12 else D(period.year - 1, period.month + 1, 1)
+    ttm: dict[str, float] = {}
+    for key, month, amount in rows:
+        if lo <= month <= period:
+            ttm[key] = ttm.get(key, 0.0) + amount
+    return sorted(ttm.items(), key=lambda kv: (-round(kv[1], 6), kv[0]))[:n]
+
+
+def test_an_ordinary_nights_leads_roll_the_window_a_month_in_and_a_month_out_and_take_revisions(monkeypatch) -> None:
+    """An ordinary night ranks the leads on the rolled window (work.chain_supplier_window): the new month is added and
+    the month that leaves the window taken out, a revised month swaps its old amounts for the new ones. 旧大 leads
+    with January 2024 and drops out when January leaves; 新秀 rises with its new months; a revision of a month inside
+    the window (June) and of the last month itself change the ranking. The leads at each night's last period are the
+    top two TTM amounts worked out from the rows, and the stored window equals the rows' sums."""
+    cfg = copy.deepcopy(chain_index_config())
+    cfg["chain"]["max_leads"] = 2
+    monkeypatch.setattr(ind, "chain_index_config", lambda: cfg)
+    months = [D(2024, m, 1) for m in range(1, 13)] + [D(2025, m, 1) for m in range(1, 5)]
+    rows: list[tuple[str, dt.date, float]] = [("旧大", D(2024, 1, 1), 500.0), ("旧大", D(2024, 2, 1), 10.0)]
+    rows += [("稳定", m, 30.0) for m in months]
+    rows += [("新秀", m, 100.0) for m in months[12:]]
+    rows += [("退货", D(2024, 6, 1), 200.0), ("退货", D(2025, 2, 1), -150.0)]
+    con = make_db(firms=[firm("A")], monthly=[rec("A", m, 1.0) for m in months if m <= D(2024, 12, 1)],
+                  procurement=[("A", None, k, "110105", m, a) for k, m, a in rows if m <= D(2024, 12, 1)])
+    update_indicators(con, None)
+
+    def night(changed: set[dt.date], statement: str | None = None) -> None:
+        if statement:
+            con.execute(statement)
+        for month in changed - {r[0] for r in con.execute("SELECT DISTINCT period FROM core.firm_monthly").fetchall()}:
+            con.execute("INSERT INTO core.firm_monthly VALUES ('A', ?, 1, 1.0, NULL, 0, 0, 0, 0, 0)", [month])
+            con.executemany("INSERT INTO core.procurement VALUES ('A', NULL, ?, '110105', ?, ?, 1, 1)",
+                            [[key, m, amount] for key, m, amount in rows if m == month])
+        update_indicators(con, changed)
+        last = con.execute("SELECT max(period) FROM core.procurement").fetchone()[0]
+        got = con.execute("SELECT supplier_key, amount_ttm FROM mart.supply_leads WHERE period = ? ORDER BY rank",
+                          [last]).fetchall()
+        assert got == _ttm_top(rows, last, 2), last
+        window = dict(con.execute(
+            "SELECT i.supplier_key, w.amount::DOUBLE FROM work.chain_supplier_window w JOIN work.supplier_ids i "
+            "USING (sid) WHERE (SELECT period FROM work.chain_window) = ?", [last]).fetchall())
+        assert window == dict(_ttm_top(rows, last, 99)), last
+
+    night({D(2025, 1, 1)})   # 2024-01 leaves: 旧大 (510 at 2024-12) falls to 10, and leaves the window with 2024-02
+    assert ind.last_timings.keys() >= {"indicators_lead_window_incremental", "indicators_lead_amounts_one"}
+    rows[rows.index(("退货", D(2024, 6, 1), 200.0))] = ("退货", D(2024, 6, 1), 400.0)
+    night({D(2024, 6, 1), D(2025, 2, 1)}, "UPDATE core.procurement SET amount = 400 WHERE supplier_name = '退货' "
+                                          "AND period = '2024-06-01'")   # a revised month inside the window
+    night({D(2025, 3, 1)})
+    rows[rows.index(("新秀", D(2025, 3, 1), 100.0))] = ("新秀", D(2025, 3, 1), 1.0)
+    night({D(2025, 3, 1)}, "UPDATE core.procurement SET amount = 1 WHERE supplier_name = '新秀' "
+                           "AND period = '2025-03-01'")   # the last month itself revised
+    assert _ttm_top(rows, D(2025, 3, 1), 2) == [("稳定", 360.0), ("退货", 250.0)]   # 新秀 201 now
+    night({D(2025, 4, 1)})
+
+
 def test_lead_table_says_new_and_where_an_unlocated_supplier_registered(tmp_path) -> None:
     from flows.render.chain import draw_section
     from flows.stages.s11_chain import chain_content

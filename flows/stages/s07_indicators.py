@@ -24,8 +24,10 @@ dictionary and wide view, the data range and state, the config and target temp t
 from Python, as named parameters), indicators_maps.sql (registry → ids), the work-table rebuilds of the changed
 months (firm facts, procurement, and the supply-chain aggregates of indicators_chain_month.sql), the shared
 inputs (fm, cm, firm_ttm, cluster_ttm), the indicator files the registry names, then publish, classify, the
-supply-chain marts (indicators_chain.sql: chain_segments, chain_flows and the lead candidates;
-indicators_lead_amounts.sql or, with one target, indicators_lead_amounts_one.sql; indicators_leads.sql: supply_leads)
+supply-chain marts (indicators_chain.sql: chain_segments and chain_flows; indicators_lead_window_full.sql or
+_incremental.sql: the supply leads' window, summed afresh or rolled by a month; indicators_lead_amounts.sql: the lead
+candidates and their TTM amounts, or with one target indicators_lead_amounts_one.sql from the rolled window;
+indicators_leads.sql: supply_leads)
 and the development index (indicators_cluster_index.sql), whose rules and weights are in
 flows/registry/chain_index.toml.
 The work tables hold registry-derived ids, so a changed registry or configuration forces a full recompute.
@@ -78,7 +80,7 @@ INDEX_DIMENSIONS = ("scale", "growth", "linkage", "innovation", "digital", "gree
 STAGE_SQL = "s07_indicators"
 # Run after the indicator files (which the registry names): publish, classify, the chain marts, the index.
 SQL_AFTER = ("indicators_publish", "classify_clusters", "classify_firms", "indicators_chain",
-             "indicators_lead_amounts", "indicators_leads", "indicators_cluster_index")
+             "indicators_lead_window", "indicators_lead_amounts", "indicators_leads", "indicators_cluster_index")
 # Seconds per SQL file of the last update_indicators call (for bench/bench_indicators.py).
 last_timings: dict[str, float] = {}
 last_statement_timings: dict[str, float] = {}
@@ -341,6 +343,8 @@ def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt
     # (indicators_chain_month, indicators_chain_work.sql).
     _run_file(con, "indicators_firm_month")
     _run_file(con, "indicators_chain_maps")
+    if not full:  # the supply leads' window: out go the months leaving it or rebuilt, as they were stored
+        _run_file(con, "indicators_lead_window_out")
     _run_file(con, "indicators_proc_begin")
     for month in source:
         _run_file(con, "indicators_proc_month", {"month": month})
@@ -359,6 +363,9 @@ def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt
         raise RuntimeError(f"indicator SQL and registry disagree: missing {sorted(expected - produced)}, "
                            f"unregistered {sorted(produced - expected)}")
     for name in SQL_AFTER:
-        # one target (an ordinary night): a lead candidate's TTM amount is its total over the range already summed
-        one = name == "indicators_lead_amounts" and len(targets) == 1
-        _run_file(con, "indicators_lead_amounts_one" if one else name)
+        if name == "indicators_lead_window":  # rolled on an incremental night, summed afresh on a full recompute
+            name += "_full" if full else "_incremental"
+        # one target (an ordinary night: the last period) is ranked on the rolled window
+        elif name == "indicators_lead_amounts" and targets == [last]:
+            name = "indicators_lead_amounts_one"
+        _run_file(con, name)

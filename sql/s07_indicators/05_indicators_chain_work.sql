@@ -4,7 +4,8 @@
 -- them over the TTM windows of the target periods. cidx is the run's cluster id (indicators_maps.sql); a
 -- registry change forces a full recompute, so stored ids always match the registry.
 -- reads: (none)
--- writes: work.chain_flow_month, work.chain_supplier_buyer, work.chain_supplier_month, work.chain_supplier_segment
+-- writes: work.chain_flow_month, work.chain_supplier_buyer, work.chain_supplier_month, work.chain_supplier_segment,
+--         work.chain_supplier_window, work.chain_window
 
 CREATE SCHEMA IF NOT EXISTS work;
 
@@ -29,3 +30,13 @@ CREATE OR REPLACE TABLE work.chain_supplier_segment (
 -- across months (a firm buying in two months of a window is one buying firm), so each month keeps its buyers
 -- themselves and a lead's n_buying_firms is the number of distinct fids in its window's rows: exact.
 CREATE OR REPLACE TABLE work.chain_supplier_buyer (cidx INTEGER, period DATE, sid INTEGER, fid INTEGER);
+-- The supply leads' window at the last period L of the data (work.chain_window holds L; no row: no window yet): per
+-- cluster and outside supplier with a stored month in L − 11 … L, the exact sum of its monthly amounts there, the
+-- months with an amount and the months with a row. A sum is additive, so a night rolls it
+-- (indicators_lead_window_out.sql takes out the months that leave the window or are rebuilt,
+-- indicators_lead_window_incremental.sql adds the months that enter it or were rebuilt) instead of summing twelve
+-- stored months again; an ordinary night's leads are ranked on it (indicators_lead_amounts_one.sql).
+CREATE OR REPLACE TABLE work.chain_supplier_window (
+    cidx INTEGER, sid INTEGER, amount DECIMAL(38,12), n_amount INTEGER, n_months INTEGER
+);
+CREATE OR REPLACE TABLE work.chain_window (period DATE);

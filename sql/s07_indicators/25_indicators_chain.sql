@@ -1,15 +1,15 @@
 -- indicators_chain.sql: mart.chain_segments, mart.chain_flows and mart.supply_leads for the target periods
 -- tp(period), from the stored monthly aggregates (indicators_chain_work.sql), firm_ttm (indicators_base.sql)
 -- and the registry (chain_firm, indicators_chain_maps.sql). Replaces the target periods and drops periods
--- outside the data range (bounds). Expects cfg_chain(unlabelled_segment, max_leads, weak_ratio, min_peers) and
--- adcode_names(prefix, name) from indicators_config.sql. Everything is read from the stored monthly aggregates,
--- never from core.procurement: sums over the TTM window are sums of a few rows per cluster and month, and the kept
--- leads' names and buying firms come from the months' least names and buyers (work.chain_supplier_segment,
--- work.chain_supplier_buyer), so a night with one new month reads that month's procurement only.
--- reads: bounds, cfg_chain, chain_firm, cluster_map, firm_ttm, grid, tp,
---        work.chain_flow_month, work.chain_supplier_month
--- writes: chain_flow_ttm, lead_bounds, lead_kept, lead_per_key, mart.chain_flows, mart.chain_segments,
---         mart.supply_leads
+-- outside the data range (bounds); the flows and segments are written here, the leads by
+-- indicators_lead_amounts.sql (or indicators_lead_amounts_one.sql) and indicators_leads.sql. Expects
+-- cfg_chain(unlabelled_segment, max_leads, weak_ratio, min_peers) and adcode_names(prefix, name) from
+-- indicators_config.sql. Everything is read from the stored monthly aggregates, never from core.procurement: sums
+-- over the TTM window are sums of a few rows per cluster and month, and the kept leads' names and buying firms come
+-- from the months' least names and buyers (work.chain_supplier_segment, work.chain_supplier_buyer), so a night with
+-- one new month reads that month's procurement only.
+-- reads: bounds, cfg_chain, chain_firm, cluster_map, firm_ttm, grid, tp, work.chain_flow_month
+-- writes: chain_flow_ttm, mart.chain_flows, mart.chain_segments, mart.supply_leads
 
 DELETE FROM mart.chain_segments
 WHERE period IN (SELECT period FROM tp)
@@ -99,53 +99,3 @@ SELECT s.cluster_id, s.period, s.segment, s.n_firms, s.n_srdi, s.n_chain_leaders
        CASE WHEN s.local_share IS NULL THEN 'no_purchases'
             WHEN p.n_peers < (SELECT min_peers FROM cfg_chain) THEN 'too_few_peers' END
 FROM s JOIN peers p USING (cluster_id, period, segment);
-
--- Leads: non-local outside suppliers ranked by their TTM amount (stored per supplier and month), ranked on
--- the amount rounded to 0.01 元 (6 decimals of 万元), so suppliers with the same amount tie whatever the order of
--- the floating-point sum, and ties go by supplier_key. Names, location and the segments supplied are then read
--- for the kept leads only; the window a year earlier likewise (lead_prev). Only the suppliers at or above the
--- max_leads-th rounded amount of their cluster and target (cut: a top-N per group, max(x, n)) are sorted to rank.
--- Most suppliers sell to a cluster in one month only, far below its leads, so before the window sums a supplier is
--- dropped when no window can lift it to the cut (exactly: both bounds are exact DECIMAL sums, and round(x, 6) of a
--- DOUBLE never decreases as x grows). Its TTM amount at any target is at most pos, the sum of its positive
--- months in lo_ttm..hi; the max_leads-th amount at target m is at least floor_m, the max_leads-th of the lower
--- bounds lb = amount in m + the supplier's negative months other than m (max_leads distinct suppliers reach
--- theirs). A supplier with round(pos, 6) below every target's floor_m of its cluster is never kept; a cluster
--- with a target of fewer than max_leads suppliers in its month (floor NULL) and a supplier with a NULL month are
--- kept whole.
--- Suppliers are their integer ids (sid) until the ranking needs the keys of the candidates; the bounds lb are
--- needed in the target months only. This file keeps the candidates (lead_kept, with their total over lo_ttm..hi);
--- indicators_lead_amounts.sql (or indicators_lead_amounts_one.sql, with one target) sums their TTM amounts and
--- indicators_leads.sql ranks them and writes mart.supply_leads.
-CREATE OR REPLACE TEMP TABLE lead_per_key AS
-SELECT cidx, period, sid, amount
-FROM work.chain_supplier_month
-WHERE period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds);
-
-CREATE OR REPLACE TEMP TABLE lead_bounds AS
-SELECT cidx, sid, sum(greatest(amount, 0)) AS pos, coalesce(sum(least(amount, 0)), 0) AS neg,
-       count(*) > count(amount) AS has_null, sum(amount) AS total
-FROM lead_per_key GROUP BY ALL;
-
-CREATE OR REPLACE TEMP TABLE lead_kept AS
-WITH floors AS (
-    SELECT g.period, c.cidx,
-           CASE WHEN count(k.lb) >= (SELECT max_leads FROM cfg_chain)
-                THEN list_min(max(round(k.lb::DOUBLE, 6), (SELECT max_leads FROM cfg_chain))) END AS floor_m
-    FROM grid g
-    JOIN cluster_map c USING (cluster_id)
-    LEFT JOIN (SELECT k.cidx, k.period, k.amount + b.neg - least(k.amount, 0) AS lb
-               FROM (SELECT * FROM lead_per_key WHERE period IN (SELECT period FROM tp)) k
-               JOIN lead_bounds b USING (cidx, sid)) k
-           ON k.cidx = c.cidx AND k.period = g.period
-    GROUP BY ALL
-),
-cluster_floor AS (
-    SELECT cidx, CASE WHEN bool_and(floor_m IS NOT NULL) THEN min(floor_m) END AS floor_all
-    FROM floors GROUP BY ALL
-)
-SELECT b.cidx, b.sid, b.total
-FROM lead_bounds b LEFT JOIN cluster_floor f USING (cidx)
-WHERE b.has_null OR f.floor_all IS NULL OR round(b.pos::DOUBLE, 6) >= f.floor_all;
-
-DROP TABLE lead_bounds;

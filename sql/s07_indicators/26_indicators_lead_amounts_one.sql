@@ -1,11 +1,21 @@
--- indicators_lead_amounts_one.sql: lead_cur for a night with one target (flows/stages/s07_indicators.py runs it instead
--- of indicators_lead_amounts.sql; the same rows). Its window is then the whole range lo_ttm..hi of lead_per_key, so a
--- kept candidate's TTM amount is its total (lead_kept.total, the same exact DECIMAL sum over the same rows) and no
--- stored month is read again.
--- reads: bounds, cluster_map, lead_kept
+-- indicators_lead_amounts_one.sql: lead_cur for a night with one target, the data range's last period
+-- (flows/stages/s07_indicators.py runs it instead of indicators_lead_amounts.sql; the same ranking). A supplier's TTM
+-- amount there is its sum in the rolled window (work.chain_supplier_window: the exact DECIMAL sum of its stored months
+-- in the window, NULL when no month has an amount), so no stored month is read again. Only the suppliers at or above
+-- their cluster's max_leads-th rounded amount (or without an amount, or of a cluster with none) can be ranked by
+-- indicators_leads.sql, which takes the same cut over these rows: the others are left out here.
+-- reads: bounds, cfg_chain, cluster_map, work.chain_supplier_window
 -- writes: lead_cur
 
 CREATE OR REPLACE TEMP TABLE lead_cur AS
-SELECT c.cluster_id, k.cidx, (SELECT hi FROM bounds) AS period, k.sid, k.total::DOUBLE AS amount
-FROM lead_kept k
-JOIN cluster_map c USING (cidx);
+WITH w AS (
+    SELECT cidx, sid, (CASE WHEN n_amount > 0 THEN amount END)::DOUBLE AS amount FROM work.chain_supplier_window
+),
+cut AS (
+    SELECT cidx, list_min(max(round(amount, 6), (SELECT max_leads FROM cfg_chain))) AS least_kept FROM w GROUP BY cidx
+)
+SELECT c.cluster_id, w.cidx, (SELECT last_period FROM bounds) AS period, w.sid, w.amount
+FROM w
+JOIN cut USING (cidx)
+JOIN cluster_map c USING (cidx)
+WHERE round(w.amount, 6) >= cut.least_kept OR w.amount IS NULL OR cut.least_kept IS NULL;

@@ -5,7 +5,7 @@
 -- adcode_names(prefix, name) from indicators_config.sql.
 -- reads: adcode_names, bounds, cfg_chain, chain_flow_ttm, cluster_map, lead_cur, work.chain_supplier_buyer,
 --        work.chain_supplier_month, work.chain_supplier_segment, work.supplier_ids
--- writes: lead_buyers, lead_cur, lead_kept, lead_per_key, lead_prev, lead_rank, lead_rows, lead_ttm, mart.supply_leads
+-- writes: lead_buyers, lead_cur, lead_prev, lead_rank, lead_ttm, mart.supply_leads
 
 CREATE OR REPLACE TEMP TABLE lead_rank AS
 WITH cur AS (SELECT * FROM lead_cur),
@@ -24,15 +24,10 @@ WHERE rank <= (SELECT max_leads FROM cfg_chain);
 
 -- Per lead: the segments supplied, by their TTM amounts, the name, registered uscc and location (the least of each
 -- over the window's rows, as the rows may differ: the least of the months' least values), from the stored
--- per-segment rows of the leads' suppliers (lead_rows: one probe per stored row); the number of distinct buying
+-- per-segment rows of the leads' suppliers (lead_rows: one probe per stored row, read in the query that groups
+-- them: a temp table of their text columns cost three times the query); the number of distinct buying
 -- firms from the window's buyers (lead_buyers; a firm buying in several months counts once); the TTM a year
 -- earlier from the monthly amounts (lead_prev). Grouped on the integer keys (cluster id, supplier id, period).
-CREATE OR REPLACE TEMP TABLE lead_rows AS
-SELECT s.*
-FROM work.chain_supplier_segment s
-SEMI JOIN (SELECT DISTINCT cidx, sid FROM lead_rank) k USING (cidx, sid)
-WHERE s.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds);
-
 CREATE OR REPLACE TEMP TABLE lead_buyers AS
 SELECT l.cidx, l.sid, l.period, count(DISTINCT b.fid) AS n_buying_firms
 FROM lead_rank l
@@ -43,7 +38,13 @@ JOIN (SELECT * FROM work.chain_supplier_buyer
 GROUP BY l.cidx, l.sid, l.period;
 
 CREATE OR REPLACE TEMP TABLE lead_ttm AS
-WITH per_segment AS (
+WITH lead_rows AS (
+    SELECT s.*
+    FROM work.chain_supplier_segment s
+    SEMI JOIN (SELECT DISTINCT cidx, sid FROM lead_rank) k USING (cidx, sid)
+    WHERE s.period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)
+),
+per_segment AS (
     SELECT l.cidx, l.sid, l.period, s.buyer_segment, sum(s.amount::DECIMAL(38,12))::DOUBLE AS amount,
            min(s.supplier_name) AS supplier_name, min(s.supplier_uscc) AS supplier_uscc,
            min(s.supplier_adcode) AS supplier_adcode
@@ -98,5 +99,5 @@ JOIN totals t USING (cluster_id, period)
 LEFT JOIN adcode_names pv ON pv.prefix = left(l.supplier_adcode, 2)
 LEFT JOIN adcode_names ci ON ci.prefix = left(l.supplier_adcode, 4);
 
-DROP TABLE lead_per_key; DROP TABLE lead_kept; DROP TABLE lead_cur; DROP TABLE lead_rank; DROP TABLE lead_rows;
+DROP TABLE lead_cur; DROP TABLE lead_rank;
 DROP TABLE lead_buyers; DROP TABLE lead_ttm; DROP TABLE lead_prev;
