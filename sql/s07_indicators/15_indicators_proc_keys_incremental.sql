@@ -11,17 +11,29 @@
 -- writes: buyer_changed, buyer_links, proc_months, supplier_changed, supplier_links, work.proc_buyer_month,
 --         work.proc_local_supplier
 
--- Buyers whose presence in a rebuilt month changed; their rows in all months, linked again.
+-- Keys whose presence in a rebuilt month changed, with the first month of a change (since): only their rows from
+-- then on can get another link. Those rows, stored and new, are linked again in order after an anchor, the key's
+-- last month before `since` (stored, or rebuilt with the key present as before); rows before `since` keep theirs.
+-- On an ordinary night the changed keys are the new month's, and no stored row lies after it.
 CREATE OR REPLACE TEMP TABLE buyer_changed AS
-SELECT DISTINCT coalesce(o.fid, n.fid) AS fid
+SELECT coalesce(o.fid, n.fid) AS fid, min(coalesce(o.period, n.period)) AS since
 FROM old_buyer_rows o FULL JOIN new_buyer_rows n ON n.fid = o.fid AND n.period = o.period
-WHERE o.fid IS NULL OR n.fid IS NULL;
+WHERE o.fid IS NULL OR n.fid IS NULL
+GROUP BY ALL;
 
 CREATE OR REPLACE TEMP TABLE buyer_links AS
 WITH key_rows AS (
-    SELECT fid, period, prv AS old_prv, false AS is_new FROM work.proc_buyer_month SEMI JOIN buyer_changed USING (fid)
+    SELECT b.fid, b.period, b.prv AS old_prv, false AS is_new
+    FROM work.proc_buyer_month b JOIN buyer_changed c ON c.fid = b.fid AND b.period >= c.since
+    WHERE b.period >= (SELECT min(since) FROM buyer_changed)
     UNION ALL
-    SELECT fid, period, NULL, true FROM new_buyer_rows SEMI JOIN buyer_changed USING (fid)
+    SELECT n.fid, n.period, NULL, true FROM new_buyer_rows n JOIN buyer_changed c ON c.fid = n.fid AND n.period >= c.since
+    UNION ALL
+    SELECT fid, max(period), NULL, NULL
+    FROM (SELECT fid, period FROM work.proc_buyer_month UNION ALL SELECT fid, period FROM new_buyer_rows) r
+    JOIN buyer_changed c USING (fid)
+    WHERE r.period < c.since
+    GROUP BY fid
 )
 SELECT fid, period, old_prv, is_new, lag(period) OVER (PARTITION BY fid ORDER BY period) AS prv
 FROM key_rows;
@@ -30,28 +42,39 @@ UPDATE work.proc_buyer_month b SET prv = l.prv
 FROM buyer_links l
 WHERE NOT l.is_new AND l.prv IS DISTINCT FROM l.old_prv AND b.fid = l.fid AND b.period = l.period;
 
--- New rows: linked afresh, or (a buyer present as before) with the link its row of that month had.
+-- New rows: linked again, or (before `since`, or a key present as before) with the link its row of that month had.
 INSERT INTO work.proc_buyer_month
 SELECT n.*, l.prv FROM new_buyer_rows n JOIN buyer_links l ON l.is_new AND l.fid = n.fid AND l.period = n.period
 UNION ALL
 SELECT n.*, o.prv
 FROM new_buyer_rows n
 JOIN old_buyer_rows o ON o.fid = n.fid AND o.period = n.period
-ANTI JOIN buyer_changed c ON c.fid = n.fid;
+ANTI JOIN buyer_changed c ON c.fid = n.fid AND n.period >= c.since;
 
 -- The same for the (cluster, local supplier) pairs.
 CREATE OR REPLACE TEMP TABLE supplier_changed AS
-SELECT DISTINCT coalesce(o.cidx, n.cidx) AS cidx, coalesce(o.sid, n.sid) AS sid
+SELECT coalesce(o.cidx, n.cidx) AS cidx, coalesce(o.sid, n.sid) AS sid, min(coalesce(o.period, n.period)) AS since
 FROM old_supplier_rows o
 FULL JOIN new_supplier_rows n ON n.cidx = o.cidx AND n.sid = o.sid AND n.period = o.period
-WHERE o.cidx IS NULL OR n.cidx IS NULL;
+WHERE o.cidx IS NULL OR n.cidx IS NULL
+GROUP BY ALL;
 
 CREATE OR REPLACE TEMP TABLE supplier_links AS
 WITH key_rows AS (
-    SELECT cidx, sid, period, prv AS old_prv, false AS is_new
-    FROM work.proc_local_supplier SEMI JOIN supplier_changed USING (cidx, sid)
+    SELECT s.cidx, s.sid, s.period, s.prv AS old_prv, false AS is_new
+    FROM work.proc_local_supplier s
+    JOIN supplier_changed c ON c.cidx = s.cidx AND c.sid = s.sid AND s.period >= c.since
+    WHERE s.period >= (SELECT min(since) FROM supplier_changed)
     UNION ALL
-    SELECT cidx, sid, period, NULL, true FROM new_supplier_rows SEMI JOIN supplier_changed USING (cidx, sid)
+    SELECT n.cidx, n.sid, n.period, NULL, true
+    FROM new_supplier_rows n JOIN supplier_changed c ON c.cidx = n.cidx AND c.sid = n.sid AND n.period >= c.since
+    UNION ALL
+    SELECT cidx, sid, max(period), NULL, NULL
+    FROM (SELECT cidx, sid, period FROM work.proc_local_supplier
+          UNION ALL SELECT cidx, sid, period FROM new_supplier_rows) r
+    JOIN supplier_changed c USING (cidx, sid)
+    WHERE r.period < c.since
+    GROUP BY cidx, sid
 )
 SELECT cidx, sid, period, old_prv, is_new, lag(period) OVER (PARTITION BY cidx, sid ORDER BY period) AS prv
 FROM key_rows;
@@ -67,7 +90,7 @@ UNION ALL
 SELECT n.cidx, n.sid, n.period, o.prv
 FROM new_supplier_rows n
 JOIN old_supplier_rows o ON o.cidx = n.cidx AND o.sid = n.sid AND o.period = n.period
-ANTI JOIN supplier_changed c ON c.cidx = n.cidx AND c.sid = n.sid;
+ANTI JOIN supplier_changed c ON c.cidx = n.cidx AND c.sid = n.sid AND n.period >= c.since;
 
 -- The months whose per-cluster sums change: the rebuilt ones and those of re-linked rows.
 CREATE OR REPLACE TEMP TABLE proc_months AS
