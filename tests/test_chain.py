@@ -410,7 +410,7 @@ def test_a_standalone_diagram_keeps_a_long_segment_name_inside_its_svg_and_a_sho
         lang: str) -> None:
     """An SVG cuts off what lies past its edge: a segment name longer than the fixed margins allow (they fit the
     names seen so far) gets the layout fitted to its labels; short names keep the fixed margins."""
-    from flows.render.chain import DIAGRAM_MARGINS, SVG_GAP, _diagram_figures, fit_overflowing_labels
+    from flows.render.chain import DIAGRAM_MARGINS, SVG_GAP, _diagram_figures, _fitted_svg
 
     long_name = "新能源汽车关键零部件及系统集成服务"
     cases = {"short": [_flow("整机制造", "member", "核心零部件", 1.2e6, 0.64),
@@ -420,7 +420,7 @@ def test_a_standalone_diagram_keeps_a_long_segment_name_inside_its_svg_and_a_sho
     for case, flows in cases.items():
         for fig in _diagram_figures([(flows, "图　苏州测试产业链采购流向")], lang, DIAGRAM_MARGINS, SVG_GAP):
             assert bool(_texts_past_the_edge(fig)) == (case == "long")  # the fixed margins cut the long name off
-            fit_overflowing_labels(fig)
+            _fitted_svg(fig)
             assert _texts_past_the_edge(fig) == [], case
             assert (fig.subplotpars.left == DIAGRAM_MARGINS["left"]) == (case == "short")
 

@@ -153,28 +153,43 @@ def chain_svgs(diagrams: list[tuple[list[dict[str, Any]], str]], lang: str) -> l
     system's Noto Sans CJK), nothing is rasterised or PNG-encoded — at nation scale the pages' PNGs were most of the
     report stage's CPU. The layout is fixed (DIAGRAM_MARGINS: what tight_layout gives nearly every diagram), as
     fitting it to each diagram's labels cost as much as drawing it; SVG_GAP between a label's parts."""
-    return [svg_uri(fit_overflowing_labels(fig)) for fig in _diagram_figures(diagrams, lang, DIAGRAM_MARGINS, SVG_GAP)]
+    return [_fitted_svg(fig) for fig in _diagram_figures(diagrams, lang, DIAGRAM_MARGINS, SVG_GAP)]
 
 
-def fit_overflowing_labels(fig: Any) -> Any:
-    """The figure as is, unless a label or the title reaches past its edge (a long segment or cluster name: the
-    fixed margins fit the names seen so far, and an SVG cuts off what lies outside its box, so the start of a name
-    would be lost without a word); then the layout the report's PNG gets (tight_layout from matplotlib's default
-    margins), fitted again while a label still reaches out (tight_layout fits in one step, the labels' anchors
-    move with the axes). Measuring the texts costs their layout only, which the SVG's writing then reuses."""
+def _fitted_svg(fig: Any) -> str:
+    """The figure as SVG (svg_uri), unless a label or the title reaches past its edge (a long segment or cluster
+    name: the fixed margins fit the names seen so far, and an SVG cuts off what lies outside its box, so the start
+    of a name would be lost without a word); then the SVG of the figure refitted (_refit_labels).
+
+    Whether a text reaches out is seen once the SVG is drawn (its draw_event), from the text layout the SVG's
+    drawing has just done: measuring the texts beforehand with another renderer laid out every text a second time,
+    and a text's layout (HarfBuzz shaping in the CJK font) was a third of a page's CPU."""
+    inside: list[bool] = []
+    hook = fig.canvas.mpl_connect("draw_event", lambda event: inside.append(_labels_inside(fig, event.renderer)))
+    try:
+        svg = svg_uri(fig)
+    finally:
+        fig.canvas.mpl_disconnect(hook)
+    return svg if inside == [True] else svg_uri(_refit_labels(fig))
+
+
+def _refit_labels(fig: Any) -> Any:
+    """The figure laid out as the report's PNG is (tight_layout from matplotlib's default margins), fitted again
+    while a label still reaches past its edge (tight_layout fits in one step, the labels' anchors move with the
+    axes)."""
     plt = _plt()
-    for attempt in range(3):
-        if _labels_inside(fig):
+    fig.subplots_adjust(**{side: plt.rcParams[f"figure.subplot.{side}"] for side in ("left", "right", "bottom", "top")})
+    fig.tight_layout()
+    for _ in range(2):
+        if _labels_inside(fig, fig.canvas.get_renderer()):
             break
-        if attempt == 0:
-            fig.subplots_adjust(**{side: plt.rcParams[f"figure.subplot.{side}"]
-                                   for side in ("left", "right", "bottom", "top")})
         fig.tight_layout()
     return fig
 
 
-def _labels_inside(fig: Any) -> bool:
-    renderer = fig.canvas.get_renderer()
+def _labels_inside(fig: Any, renderer: Any) -> bool:
+    """Whether every label and the title of the figure's axes lie inside the figure, as `renderer` lays them out
+    (in its dpi: the figure's bbox is read at the same time)."""
     edge = fig.bbox
     for text in [*fig.axes[0].texts, fig.axes[0].title]:
         box = text.get_window_extent(renderer)
