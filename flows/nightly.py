@@ -13,7 +13,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -228,9 +228,11 @@ def indicators_task(con: duckdb.DuckDBPyConnection, run_id: int) -> set[date]:
 
 
 @task(name="snapshot", cache_policy=NO_CACHE)
-def snapshot_task(con: duckdb.DuckDBPyConnection, periods: set[date], out_dir: Path) -> list[SnapshotResult]:
-    """A new map snapshot version for each recomputed period whose content changed; files for the latest."""
-    return snapshot_stage(con, periods, out_dir)   # one transaction per snapshot of its own
+def snapshot_task(con: duckdb.DuckDBPyConnection, periods: set[date], out_dir: Path,
+                  draw: Executor) -> list[SnapshotResult]:
+    """A new map snapshot version for each recomputed period whose content changed; files for the latest,
+    drawn in `draw` (each result's wait() has them)."""
+    return snapshot_stage(con, periods, out_dir, draw=draw)   # one transaction per snapshot of its own
 
 
 @task(name="alerts", cache_policy=NO_CACHE)
@@ -528,18 +530,25 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
         gx_con = con.cursor()
         checks = validate_gx_task.submit(gx_con, run_id, session)
         html_pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        # The snapshot's map files (matplotlib: Python holding the GIL) are drawn in a thread beside the alert
+        # stage, whose time is mostly DuckDB's and numpy's (they release it), and the GX checks; the night
+        # waits for them before the report, which draws with matplotlib's global state too.
+        draw = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot-draw")
         rendered = False
         try:
             with summary.timed("indicators"):
                 periods = retrying(indicators_task)(con, run_id)
             summary.periods_recomputed = len(periods)
             with summary.timed("snapshot"):
-                summary.snapshots = retrying(snapshot_task)(con, periods, reports / "maps")
+                summary.snapshots = retrying(snapshot_task)(con, periods, reports / "maps", draw)
             with summary.timed("alerts"):
                 summary.alerts = retrying(alerts_task)(con, reports, periods, html_pool)
             logger.info("%s", summary.alerts)
             with summary.timed("checks"):       # the report states whether GX confirmed the verdicts: wait for it
                 logger.info("Great Expectations: %d runs for %d files", checks.result(), len(landed))
+            with summary.timed("snapshot"):     # what of the drawing the alerts and checks did not hide
+                for snapshot in summary.snapshots:
+                    snapshot.wait()
             summary.validation_problems = rows(con, "validation_problems_run", {"run_id": run_id})
             for problem in summary.engine_disagreements:
                 logger.error("validation engines disagree: %s, rule %s: %s", problem["file_name"], problem["rule"],
@@ -555,6 +564,7 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
         finally:
             checks.wait()       # a failed stage must not drop the building copy while GX still writes to it
             gx_con.close()
+            draw.shutdown(wait=True)    # a failed night reports its failure once no map is half-written
             # Once every HTML report is in, the worker's exit (its interpreter unloading Evidently, pandas and
             # plotly: 0.3-1.8 s wall on the sample night) goes on beside the delivery and the publish; a failed
             # night still waits for a report being written before it says it failed.

@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -115,6 +116,33 @@ def test_a_revision_adds_version_2_and_keeps_version_1(tmp_path):
     assert not set(v1.files) & set(v2.files)
     again = snapshot.snapshot_period(con, PERIOD, out)
     assert not again.created and again.version == 2
+
+
+def test_files_drawn_in_a_thread_are_the_files_drawn_here_byte_for_byte(snap, tmp_path):
+    """The night hands the drawing to a thread (beside the alert stage): the same files, once wait() returns;
+    the DuckDB rows are stored before the call returns, whatever the drawing does."""
+    con, here, root = snap
+    with ThreadPoolExecutor(max_workers=1) as draw:
+        handed = snapshot.snapshot_period(con, PERIOD, tmp_path / "maps", draw=draw)
+        assert handed.pending is not None
+        files = handed.wait()
+    assert handed.pending is None and files == handed.files
+    assert [p.relative_to(tmp_path / "maps") for p in files] == [p.relative_to(root / "maps") for p in here.files]
+    assert [p.read_bytes() for p in files] == [p.read_bytes() for p in here.files]
+
+
+def test_a_drawing_that_fails_in_its_thread_fails_at_wait(tmp_path, monkeypatch):
+    con = build_warehouse(tmp_path / "w.duckdb")
+
+    def broken(*_args: object) -> None:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(maps, "render_rows", broken)
+    with ThreadPoolExecutor(max_workers=1) as draw:
+        result = snapshot.snapshot_period(con, PERIOD, tmp_path / "maps", draw=draw)
+        assert result.created       # the rows are stored; the files are the drawing's
+        with pytest.raises(OSError, match="No space left"):
+            result.wait()
 
 
 def test_fewer_than_3_firms_is_marked_in_duckdb_and_suppressed_in_every_file(snap):

@@ -12,6 +12,7 @@ The DuckDB rows keep suppressed values for internal analysts; every file applies
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,14 @@ class SnapshotResult:
     files: list[Path] = field(default_factory=list)
     n_clusters: int = 0
     drawn: bool = False          # files drawn by this call (existing ones kept); render=False leaves them
+    pending: Future | None = field(default=None, repr=False)   # the drawing, when handed to an executor
+
+    def wait(self) -> list[Path]:
+        """The files once their drawing is done (one handed to an executor raises its failure here)."""
+        if self.pending is not None:
+            self.files = self.pending.result()
+            self.pending = None
+        return self.files
 
 
 def _files(out_dir: Path, period: dt.date, version: int, color: str) -> maps.MapFiles:
@@ -45,8 +54,7 @@ def _files(out_dir: Path, period: dt.date, version: int, color: str) -> maps.Map
     return maps.MapFiles(folder / f"{stem}.geojson", folder / f"{stem}_{color}.png", folder / f"{stem}.html")
 
 
-def _render(con: duckdb.DuckDBPyConnection, header: dict[str, Any], rows: list[dict[str, Any]],
-            out_dir: Path, color: str) -> list[Path]:
+def _render(header: dict[str, Any], rows: list[dict[str, Any]], out_dir: Path, color: str) -> list[Path]:
     """Write a snapshot's files unless they exist: a version's files, like its rows, never change."""
     period, version = header["period"], header["version"]
     wanted = _files(out_dir, period, version, color)
@@ -57,13 +65,24 @@ def _render(con: duckdb.DuckDBPyConnection, header: dict[str, Any], rows: list[d
     return written.all()
 
 
+def _drawn(header: dict[str, Any], rows: list[dict[str, Any]], out_dir: Path, color: str,
+           draw: Executor | None) -> tuple[list[Path], Future | None]:
+    """The files of a snapshot, drawn here, or handed to `draw` (their paths now, the drawing pending)."""
+    if draw is None:
+        return _render(header, rows, out_dir, color), None
+    return _files(out_dir, header["period"], header["version"], color).all(), draw.submit(
+        _render, header, rows, out_dir, color)
+
+
 def snapshot_period(con: duckdb.DuckDBPyConnection, period: dt.date, out_dir: Path,
-                    color: str = "local_supporting_rate", render: bool = True) -> SnapshotResult:
+                    color: str = "local_supporting_rate", render: bool = True,
+                    draw: Executor | None = None) -> SnapshotResult:
     """Snapshot one period: add a version only when the content hash is new, then make sure its files exist.
 
     `con` is the read-write building warehouse; `out_dir` is the maps folder (files go to out_dir/<YYYY-MM>/).
     With render=False only the DuckDB rows are written (a history night recomputing 36 months); the files
-    of any stored version can be drawn later, identically, with render_snapshot().
+    of any stored version can be drawn later, identically, with render_snapshot(). With `draw` (an executor)
+    the files are drawn there from rows already read, and the result's wait() returns them once written.
     """
     if color not in maps.COLOR_CHOICES:
         raise ValueError(f"unknown colour indicator {color!r}; choose one of {', '.join(maps.COLOR_CHOICES)}")
@@ -75,10 +94,10 @@ def snapshot_period(con: duckdb.DuckDBPyConnection, period: dt.date, out_dir: Pa
     latest = maps.stored_rows(con, period)
     if latest is not None and latest[0]["content_hash"] == digest:
         header, stored = latest
-        files = _render(con, header, stored, out_dir, color) if render else _files(
-            out_dir, period, header["version"], color).all()
+        files, pending = _drawn(header, stored, out_dir, color, draw) if render else (_files(
+            out_dir, period, header["version"], color).all(), None)
         return SnapshotResult(header["snapshot_id"], period, header["version"], digest, created=False,
-                              files=files, n_clusters=len(stored), drawn=render)
+                              files=files, n_clusters=len(stored), drawn=render, pending=pending)
 
     version = 1 if latest is None else latest[0]["version"] + 1
     snapshot_id = f"map-{period:%Y-%m}-v{version}"
@@ -102,12 +121,12 @@ def snapshot_period(con: duckdb.DuckDBPyConnection, period: dt.date, out_dir: Pa
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    written = files.all()
+    written, pending = files.all(), None
     if render:
         header, stored = maps.stored_rows(con, period, version)  # type: ignore[misc]
-        written = _render(con, header, stored, out_dir, color)
+        written, pending = _drawn(header, stored, out_dir, color, draw)
     return SnapshotResult(snapshot_id, period, version, digest, created=True, files=written, n_clusters=len(rows),
-                          drawn=render)
+                          drawn=render, pending=pending)
 
 
 def render_snapshot(con: duckdb.DuckDBPyConnection, period: dt.date, out_dir: Path,
@@ -116,28 +135,29 @@ def render_snapshot(con: duckdb.DuckDBPyConnection, period: dt.date, out_dir: Pa
     stored = maps.stored_rows(con, period.replace(day=1), version)
     if stored is None:
         raise LookupError(f"no map snapshot for {period:%Y-%m}")
-    return _render(con, stored[0], stored[1], out_dir, color)
+    return _render(stored[0], stored[1], out_dir, color)
 
 
 def snapshot_periods(con: duckdb.DuckDBPyConnection, periods: set[dt.date] | list[dt.date], out_dir: Path,
-                     color: str = "local_supporting_rate", files_for: str = "latest") -> list[SnapshotResult]:
+                     color: str = "local_supporting_rate", files_for: str = "latest",
+                     draw: Executor | None = None) -> list[SnapshotResult]:
     """Snapshot the periods the indicator stage recomputed tonight (call with its return value).
 
     Every period gets its DuckDB snapshot; files are drawn for the latest period only (files_for="latest",
-    keeps a 36-month history night fast) or for every period (files_for="all").
+    keeps a 36-month history night fast) or for every period (files_for="all"), here or in `draw`.
     """
     ordered = sorted(periods)
-    return [snapshot_period(con, p, out_dir, color, render=files_for == "all" or p == ordered[-1])
+    return [snapshot_period(con, p, out_dir, color, render=files_for == "all" or p == ordered[-1], draw=draw)
             for p in ordered]
 
 
-def snapshot_latest(con: duckdb.DuckDBPyConnection, out_dir: Path,
-                    color: str = "local_supporting_rate") -> SnapshotResult | None:
+def snapshot_latest(con: duckdb.DuckDBPyConnection, out_dir: Path, color: str = "local_supporting_rate",
+                    draw: Executor | None = None) -> SnapshotResult | None:
     """Snapshot the latest period that has cluster indicators; None when there are none yet."""
     row = con.execute("SELECT max(period) FROM mart.cluster_indicators").fetchone()
     if row is None or row[0] is None:
         return None
-    return snapshot_period(con, row[0], out_dir, color)
+    return snapshot_period(con, row[0], out_dir, color, draw=draw)
 
 
 def load_global_clusters(con: duckdb.DuckDBPyConnection, csv_path: Path | None = None) -> int:
@@ -152,12 +172,14 @@ def load_global_clusters(con: duckdb.DuckDBPyConnection, csv_path: Path | None =
 
 
 def snapshot_stage(con: duckdb.DuckDBPyConnection, periods: set[dt.date] | list[dt.date] | None,
-                   out_dir: Path | None = None, color: str = "local_supporting_rate") -> list[SnapshotResult]:
+                   out_dir: Path | None = None, color: str = "local_supporting_rate",
+                   draw: Executor | None = None) -> list[SnapshotResult]:
     """The nightly flow's snapshot stage, in one call after the indicators (one Prefect task).
 
     `periods` is what flows.stages.s07_indicators.update_indicators returned (None or empty: the latest period only).
     Also refreshes the global reference table and draws the world overview once (it changes only with the
-    committed CSV).
+    committed CSV). With `draw` the latest map's files are drawn there (see snapshot_period): the night hands
+    them to a thread, whose matplotlib work goes on beside the alert stage's DuckDB work.
     """
     from flows.support.settings import REPORTS_OUT
 
@@ -167,6 +189,6 @@ def snapshot_stage(con: duckdb.DuckDBPyConnection, periods: set[dt.date] | list[
     if not world.exists():
         maps.render_world_map(con, world)
     if periods:
-        return snapshot_periods(con, periods, out_dir, color)
-    latest = snapshot_latest(con, out_dir, color)
+        return snapshot_periods(con, periods, out_dir, color, draw=draw)
+    latest = snapshot_latest(con, out_dir, color, draw)
     return [latest] if latest is not None else []
