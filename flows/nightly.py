@@ -47,6 +47,7 @@ from flows.stages.s02_land import LandedFile, land, landed_hashes
 from flows.stages.s05_validate import ValidationSession, render_data_docs
 from flows.stages.s07_indicators import changed_periods, update_indicators
 from flows.stages.s08_snapshot import SnapshotResult, snapshot_stage
+from flows.stages.s09_drift import prepare_html
 from flows.stages.s10_alerts import AlertSummary, evaluate_alerts
 from flows.stages.s11_report import ReportFiles, report_stage
 from flows.stages.s12_deliver import DeliveryReport, SentLog, flush, flush_published, load_settings, send_notice
@@ -392,6 +393,20 @@ def _wave(con: duckdb.DuckDBPyConnection, run_id: int, items: list[LandedFile], 
         yield apply_staged(con, run_id, staged, session, touched)
 
 
+@contextmanager
+def html_worker() -> Iterator[ProcessPoolExecutor]:
+    """The process the drift stage's Evidently HTML renders in (flows.stages.s09_drift.run's html_pool), started as
+    the night opens its building copy, with Evidently's import (s09_drift.prepare_html, ≈3 CPU-s) as its first
+    job: the copy and the ingest leave a core to spare, the report stage, beside which the HTML renders, does not.
+    Shut down without waiting once the block ends (the night waits for what it needs: DriftRun.wait_html)."""
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    pool.submit(prepare_html)     # a failed import fails again, and is raised, in the render_job that needs it
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
 def cluster_mb(new: list[InboxFile]) -> float:
     """The megabytes of the night's new files a cluster would read: each wave's files but the first, which the
     night reads itself (the measure of cluster.CLUSTER_MIN_MB)."""
@@ -497,7 +512,7 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
                     "than it gains; no cluster started, the night reads them itself", len(new), sent,
                     cluster.CLUSTER_MIN_MB)
         size = 0
-    with local_workers(size) as local, building(warehouse) as work:
+    with local_workers(size) as local, html_worker() as html_pool, building(warehouse) as work:
         con = work.con
         run_id = query_one(con, "run_start", {"inbox": str(inbox), "release": release()})
         summary.run_id = run_id
@@ -529,7 +544,6 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
         # later reads, renders in a process of its own beside the report (flows.stages.s09_drift).
         gx_con = con.cursor()
         checks = validate_gx_task.submit(gx_con, run_id, session)
-        html_pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
         # The snapshot's map files (matplotlib: Python holding the GIL) are drawn in a thread beside the alert
         # stage, whose time is mostly DuckDB's and numpy's (they release it), and the GX checks; the night
         # waits for them before the report, which draws with matplotlib's global state too.

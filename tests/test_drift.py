@@ -102,13 +102,15 @@ def test_a_nightly_month_scores_as_the_first_night(warehouse):
 
 def test_html_report_rendered_in_its_own_process_shows_the_stored_scores(warehouse, tmp_path):
     """The Evidently Report of the latest month computes its own scores: they are the stored ones. Rendered as
-    the night renders it, in a spawned process from the jobs read here."""
+    the night renders it, in a spawned process from the jobs read here, whose first job imported Evidently."""
     cfg, kinds = config()["rules"]["data_drift"], config()["drift"]["kinds"]
     results = drift.compute(warehouse, MONTHS[-1:], cfg, kinds)
     jobs = drift.html_jobs(warehouse, MONTHS[-1], cfg, kinds, results, pd.DataFrame(columns=drift.FLAG_COLUMNS),
                            tmp_path)
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        prepared = pool.submit(drift.prepare_html)      # as flows.nightly.html_worker starts it
         run = drift.DriftRun(pending=[pool.submit(drift.render_job, job) for job in jobs])
+        assert prepared.result() is None
         html = run.wait_html()
     assert [p.name for p in html] == ["drift_monthly.html", "drift_tax.html"] and not run.pending
     stored = {f"{r.cluster_id}·{r.column_name}": r.score

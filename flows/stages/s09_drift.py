@@ -261,6 +261,13 @@ def html_jobs(con: duckdb.DuckDBPyConnection, period: dt.date, cfg: dict, kinds:
     return jobs
 
 
+def prepare_html() -> None:
+    """Import what render_job needs (Evidently: ≈3 CPU-s), as the first job of the process the HTML renders in;
+    the night starts that process early, while the ingest leaves a core to spare (flows.nightly.html_worker)."""
+    from evidently import DataDefinition, Dataset, Report  # noqa: F401
+    from evidently.metrics import ValueDrift  # noqa: F401
+
+
 def render_job(job: HtmlJob) -> Path:
     """Write one Evidently Report (HTML + JSON snapshot beside it); returns the HTML's path."""
     # Imported here, not at module level: `import evidently` takes ≈3–7 s (it loads its legacy metrics,
