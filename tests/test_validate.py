@@ -526,3 +526,45 @@ def test_history_check_with_fewer_stored_months_than_min_months_finds_no_firm_an
     assert skipped[("core.firm_monthly", "output")].is_empty()
     assert queried[("core.firm_monthly", "output")].rows() == [("A", 30.0, 5)]
     assert skipped[("core.firm_monthly", "output")].schema == queried[("core.firm_monthly", "output")].schema
+
+
+def _history_table(periods: int) -> duckdb.DuckDBPyConnection:
+    """core.firm_monthly over `periods` months: firm A every month (output = 10 × month, revenue NULL in month 2),
+    B every month but a gap at month 3, C six months of which one NULL, D a 3-month year-to-date row at the end."""
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA core; CREATE TABLE core.firm_monthly (uscc VARCHAR, period DATE, span_months INTEGER,"
+                " output DOUBLE, revenue DOUBLE)")
+    con.execute("""INSERT INTO core.firm_monthly
+        SELECT 'A', make_date(2024, 1, 1) + INTERVAL (m - 1) MONTH, 1, 10.0 * m, CASE WHEN m <> 2 THEN m END
+        FROM range(1, $n + 1) t(m)
+        UNION ALL SELECT 'B', make_date(2024, 1, 1) + INTERVAL (m - 1) MONTH, 1, 100.0 + m, 1.0
+        FROM range(1, $n + 1) t(m) WHERE m <> 3
+        UNION ALL SELECT 'C', make_date(2024, 1, 1) + INTERVAL (m - 1) MONTH, 1, CASE WHEN m <> 4 THEN 5.0 END, 1.0
+        FROM range(1, 7) t(m)
+        UNION ALL SELECT 'D', make_date(2024, 1, 1) + INTERVAL (m - 1) MONTH, CASE WHEN m = 7 THEN 3 ELSE 1 END,
+               CASE WHEN m = 7 THEN 90.0 ELSE 20.0 END, 1.0
+        FROM range(1, 8) t(m)
+        ORDER BY 2, 1""", {"n": periods})
+    return con
+
+
+@pytest.mark.parametrize(("periods", "expected"), [
+    # 7 stored months (within the 12-month window): each firm's months are all of its non-NULL months
+    (7, {("output", "A"): (40.0, 7), ("output", "B"): (104.5, 6), ("output", "D"): (20.0, 7),
+         ("revenue", "A"): (4.5, 6), ("revenue", "B"): (1.0, 6), ("revenue", "C"): (1.0, 6),
+         ("revenue", "D"): (1.0, 7)}),
+    # 14 stored months: A's latest 12 are months 3–14, B's (a gap at 3) months 2 and 4–14
+    (14, {("output", "A"): (85.0, 12), ("output", "B"): (108.5, 12), ("output", "D"): (20.0, 7),
+          ("revenue", "A"): (8.5, 12), ("revenue", "B"): (1.0, 12), ("revenue", "C"): (1.0, 6),
+          ("revenue", "D"): (1.0, 7)}),
+])
+def test_history_check_takes_each_firms_latest_reported_months_whatever_the_stored_span(periods, expected):
+    """Within the window or beyond it, a firm's recent median is over its latest non-NULL months only (a NULL
+    month or a gap does not count), a year-to-date row counts per month, and min_months (6) is met exactly."""
+    con = _history_table(periods)
+    spec = {"table": "core.firm_monthly", "fn": "history_ratio", "months": 12, "min_months": 6}
+    got = flows.stages.s05_validate._history_medians(
+        con, pl.DataFrame({"uscc": ["A", "B", "C", "D", "E"]}),
+        [dict(spec, column="output"), dict(spec, column="revenue")])
+    assert {(column, uscc): (median, months) for (_, column), f in got.items()
+            for uscc, median, months in f.rows()} == expected

@@ -241,7 +241,8 @@ def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, specs:
                      ) -> dict[tuple[str, str], pl.DataFrame]:
     """Per (table, measure) of the history_ratio specs: each firm's recent median where it has min_months.
 
-    The measures a table is read for with the same window come from one query (validation_history.sql).
+    The measures a table is read for with the same window come from one query: validation_history.sql, or
+    validation_history_whole.sql while the table holds no more distinct periods than the window.
     """
     if not specs:
         return {}
@@ -255,12 +256,15 @@ def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, specs:
     try:
         for (table, months), group in groups.items():
             least = min(_min_months(spec) for spec in group)
-            if run_sql(con, "validation_history_periods", None, {"table": table}).fetchone()[0] < least:
+            periods = run_sql(con, "validation_history_periods", None, {"table": table}).fetchone()[0]
+            if periods < least:
                 out.update({(table, spec["column"]): _NO_HISTORY for spec in group})   # no firm can qualify
                 continue
             measures = sorted({spec["column"] for spec in group})
-            wide = run_sql(con, "validation_history", {"months": months},
-                           {"table": table, "columns": measures}).pl()
+            ids = {"table": table, "columns": measures}
+            # every stored month within the window: all of a firm's months are its latest, no top-n needed
+            wide = (run_sql(con, "validation_history_whole", None, ids) if periods <= months
+                    else run_sql(con, "validation_history", {"months": months}, ids)).pl()
             for spec in group:
                 column = spec["column"]
                 out[(table, column)] = wide.select("uscc", pl.col(column).struct.unnest()).filter(
