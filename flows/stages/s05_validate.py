@@ -256,7 +256,8 @@ def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, specs:
     try:
         for (table, months), group in groups.items():
             least = min(_min_months(spec) for spec in group)
-            periods = run_sql(con, "validation_history_periods", None, {"table": table}).fetchone()[0]
+            periods, window_start = run_sql(con, "validation_history_periods", {"months": months},
+                                            {"table": table}).fetchone()
             if periods < least:
                 out.update({(table, spec["column"]): _NO_HISTORY for spec in group})   # no firm can qualify
                 continue
@@ -264,7 +265,8 @@ def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, specs:
             ids = {"table": table, "columns": measures}
             # every stored month within the window: all of a firm's months are its latest, no top-n needed
             wide = (run_sql(con, "validation_history_whole", None, ids) if periods <= months
-                    else run_sql(con, "validation_history", {"months": months}, ids)).pl()
+                    else run_sql(con, "validation_history", {"months": months, "window_start": window_start},
+                                 ids)).pl()
             for spec in group:
                 column = spec["column"]
                 out[(table, column)] = wide.select("uscc", pl.col(column).struct.unnest()).filter(
