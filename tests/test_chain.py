@@ -418,7 +418,7 @@ def test_a_standalone_diagram_keeps_a_long_segment_name_inside_its_svg_and_a_sho
              "long": [_flow(long_name, "member", long_name, 1.2e6, 0.64),
                       _flow(long_name, "other_province", None, 3.4e6, 0.64)]}
     for case, flows in cases.items():
-        for fig in _diagram_figures([(flows, "图　苏州测试产业链采购流向")], lang, DIAGRAM_MARGINS, SVG_GAP):
+        for fig in _diagram_figures([(flows, "图　苏州测试产业链采购流向")], lang, DIAGRAM_MARGINS, SVG_GAP, svg=True):
             assert bool(_texts_past_the_edge(fig)) == (case == "long")  # the fixed margins cut the long name off
             _fitted_svg(fig)
             assert _texts_past_the_edge(fig) == [], case
