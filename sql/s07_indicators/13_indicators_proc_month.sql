@@ -13,8 +13,16 @@
 
 CREATE OR REPLACE TEMP TABLE month_now AS SELECT $month::DATE AS period;
 
+-- Only the columns the month's aggregates read, and the supplier's name, registered uscc and location only on the
+-- rows of the outside suppliers, whose least values sql/indicators_chain_month.sql stores (no_adcode stands for a
+-- missing location on every row): a month of rows costs by its width to materialise, most in its text columns.
 CREATE OR REPLACE TEMP TABLE chain_rows AS
-SELECT * FROM chain_located('core.procurement', (SELECT period FROM month_now), (SELECT period FROM month_now));
+SELECT cidx, fid, buyer_segment, amount, supplier_key, is_local, supplier_group, member_segment,
+       supplier_adcode IS NULL AS no_adcode,
+       CASE WHEN supplier_group IN ('province', 'other_province', 'unknown') THEN supplier_name END AS supplier_name,
+       CASE WHEN supplier_group IN ('province', 'other_province', 'unknown') THEN supplier_uscc END AS supplier_uscc,
+       CASE WHEN supplier_group IN ('province', 'other_province', 'unknown') THEN supplier_adcode END AS supplier_adcode
+FROM chain_located('core.procurement', (SELECT period FROM month_now), (SELECT period FROM month_now));
 
 INSERT INTO new_buyer_rows
 SELECT f.uscc, (SELECT period FROM month_now), b.amount::DOUBLE, b.local_amount::DOUBLE, b.unknown_amount::DOUBLE,
@@ -22,7 +30,7 @@ SELECT f.uscc, (SELECT period FROM month_now), b.amount::DOUBLE, b.local_amount:
 FROM (
     SELECT fid, sum(amount::DECIMAL(38,12)) AS amount,
            coalesce(sum(amount::DECIMAL(38,12)) FILTER (WHERE is_local), 0) AS local_amount,
-           coalesce(sum(amount::DECIMAL(38,12)) FILTER (WHERE supplier_adcode IS NULL), 0) AS unknown_amount,
+           coalesce(sum(amount::DECIMAL(38,12)) FILTER (WHERE no_adcode), 0) AS unknown_amount,
            count(*) AS n_rows
     FROM chain_rows GROUP BY fid
 ) b
