@@ -18,14 +18,16 @@ CREATE OR REPLACE TABLE work.chain_flow_month (
 -- work.supplier_ids), so sql/indicators_chain.sql ranks and joins the leads on integers and never reads
 -- core.procurement again:
 -- per cluster, month and supplier, the month's amount (the exact sum of its buyer segments' amounts) the ranking
--- reads;
-CREATE OR REPLACE TABLE work.chain_supplier_month (cidx INTEGER, period DATE, sid INTEGER, amount DECIMAL(38,12));
--- per cluster, month, supplier and buyer segment, the amount and the least name, registered uscc and location of
--- the rows (the least over a lead's window is the least of the months' least values);
-CREATE OR REPLACE TABLE work.chain_supplier_segment (
-    cidx INTEGER, period DATE, sid INTEGER, buyer_segment VARCHAR, amount DOUBLE,
+-- reads, and the least name, registered uscc and location of the month's rows (the least over a lead's window is
+-- the least of the months' least values) — kept here, once per supplier and month, rather than once per buyer
+-- segment: writing text columns is most of the cost of storing these rows;
+CREATE OR REPLACE TABLE work.chain_supplier_month (
+    cidx INTEGER, period DATE, sid INTEGER, amount DECIMAL(38,12),
     supplier_name VARCHAR, supplier_uscc VARCHAR, supplier_adcode VARCHAR
 );
+-- per cluster, month, supplier and buyer segment, the amount (the segments a lead supplies);
+CREATE OR REPLACE TABLE work.chain_supplier_segment (cidx INTEGER, period DATE, sid INTEGER, buyer_segment VARCHAR,
+                                                     amount DOUBLE);
 -- and the buying firms, one row per cluster, month, supplier and buyer (fid). A distinct count does not add up
 -- across months (a firm buying in two months of a window is one buying firm), so each month keeps its buyers
 -- themselves and a lead's n_buying_firms is the number of distinct fids in its window's rows: exact.

@@ -32,11 +32,12 @@ FROM outside_rows
 GROUP BY cidx, sid, buyer_segment;
 
 INSERT INTO work.chain_supplier_segment
-SELECT cidx, (SELECT period FROM month_now), sid, buyer_segment, amount, supplier_name, supplier_uscc, supplier_adcode
+SELECT cidx, (SELECT period FROM month_now), sid, buyer_segment, amount
 FROM outside_segments;
 
 INSERT INTO work.chain_supplier_month
-SELECT cidx, (SELECT period FROM month_now), sid, sum(amount::DECIMAL(38,12))
+SELECT cidx, (SELECT period FROM month_now), sid, sum(amount::DECIMAL(38,12)), min(supplier_name), min(supplier_uscc),
+       min(supplier_adcode)
 FROM outside_segments
 GROUP BY cidx, sid;
 

@@ -25,7 +25,8 @@ WHERE rank <= (SELECT max_leads FROM cfg_chain);
 -- Per lead: the segments supplied, by their TTM amounts, the name, registered uscc and location (the least of each
 -- over the window's rows, as the rows may differ: the least of the months' least values), from the stored
 -- per-segment rows of the leads' suppliers (read in the query that groups them: a temp table of their text columns
--- cost three times the query); the number of distinct buying firms from the window's buyers (lead_buyers; a firm
+-- cost three times the query) and, for the name, uscc and location, their per-month rows
+-- (work.chain_supplier_month); the number of distinct buying firms from the window's buyers (lead_buyers; a firm
 -- buying in several months counts once); the TTM a year earlier from the monthly amounts (lead_prev). Grouped on
 -- the integer keys (cluster id, supplier id, period). The per-segment rows are joined to lead_rank directly (one
 -- hash probe per row, the targets' months as the join's range condition) instead of a semi join on the leads'
@@ -42,9 +43,7 @@ GROUP BY l.cidx, l.sid, l.period;
 
 CREATE OR REPLACE TEMP TABLE lead_ttm AS
 WITH per_segment AS (
-    SELECT l.cidx, l.sid, l.period, s.buyer_segment, sum(s.amount::DECIMAL(38,12))::DOUBLE AS amount,
-           min(s.supplier_name) AS supplier_name, min(s.supplier_uscc) AS supplier_uscc,
-           min(s.supplier_adcode) AS supplier_adcode
+    SELECT l.cidx, l.sid, l.period, s.buyer_segment, sum(s.amount::DECIMAL(38,12))::DOUBLE AS amount
     FROM work.chain_supplier_segment s
     JOIN lead_rank l
       ON s.cidx = l.cidx AND s.sid = l.sid AND s.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
@@ -52,15 +51,24 @@ WITH per_segment AS (
     GROUP BY l.cidx, l.sid, l.period, s.buyer_segment
 ),
 segments AS (
-    SELECT cidx, sid, period, list(buyer_segment ORDER BY amount DESC, buyer_segment) AS segments,
-           min(supplier_name) AS supplier_name, min(supplier_uscc) AS supplier_uscc,
-           min(supplier_adcode) AS supplier_adcode
+    SELECT cidx, sid, period, list(buyer_segment ORDER BY amount DESC, buyer_segment) AS segments
     FROM per_segment GROUP BY cidx, sid, period
+),
+names AS (  -- stored once per supplier and month (work.chain_supplier_month), in the months of its segment rows
+    SELECT l.cidx, l.sid, l.period, min(m.supplier_name) AS supplier_name, min(m.supplier_uscc) AS supplier_uscc,
+           min(m.supplier_adcode) AS supplier_adcode
+    FROM lead_rank l
+    JOIN (SELECT * FROM work.chain_supplier_month
+          SEMI JOIN (SELECT DISTINCT cidx, sid FROM lead_rank) k USING (cidx, sid)
+          WHERE period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)) m
+      ON m.cidx = l.cidx AND m.sid = l.sid AND m.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
+    GROUP BY l.cidx, l.sid, l.period
 )
-SELECT l.*, s.supplier_name, s.supplier_uscc, s.supplier_adcode, s.segments,
+SELECT l.*, n.supplier_name, n.supplier_uscc, n.supplier_adcode, s.segments,
        coalesce(b.n_buying_firms, 0) AS n_buying_firms
 FROM lead_rank l
 JOIN segments s USING (cidx, sid, period)
+JOIN names n USING (cidx, sid, period)
 LEFT JOIN lead_buyers b USING (cidx, sid, period);
 
 CREATE OR REPLACE TEMP TABLE lead_prev AS
