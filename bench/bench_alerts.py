@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import multiprocessing
 import os
 import resource
 import shutil
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -38,6 +36,7 @@ from flows.stages import s07_indicators as indicators
 from flows.stages import s10_alerts as alerts
 from flows.stages.s12_deliver import DeliverySettings
 from flows.support import warehouse
+from flows.support.processes import spawned_pool
 from flows.support.settings import DUCKDB_MEMORY_LIMIT
 
 
@@ -67,7 +66,7 @@ def main() -> int:
         accepts = inspect.signature(alerts.evaluate_alerts).parameters
         if "recomputed" in accepts and not args.full:
             options["recomputed"] = recomputed
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        pool = spawned_pool(1)
         if "html_pool" in accepts:     # as the night runs it: the Evidently HTML in a process of its own
             options["html_pool"] = pool
         load0, cpu0, t0 = os.getloadavg()[0], cpu_seconds(), time.perf_counter()

@@ -8,7 +8,6 @@ simply run again. One Prefect task per stage, and one per inbox file for the ing
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 import time
@@ -53,6 +52,7 @@ from flows.stages.s11_report import ReportFiles, report_stage
 from flows.stages.s12_deliver import DeliveryReport, SentLog, flush, flush_published, load_settings, send_notice
 from flows.support import cluster
 from flows.support.cluster import LocalWorkers, local_workers
+from flows.support.processes import spawned_pool
 from flows.support.settings import (
     DEFAULT_INBOX,
     DEFAULT_WAREHOUSE,
@@ -399,7 +399,7 @@ def html_worker() -> Iterator[ProcessPoolExecutor]:
     the night opens its building copy, with Evidently's import (s09_drift.prepare_html, ≈3 CPU-s) as its first
     job: the copy and the ingest leave a core to spare, the report stage, beside which the HTML renders, does not.
     Shut down without waiting once the block ends (the night waits for what it needs: DriftRun.wait_html)."""
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    pool = spawned_pool(1)
     pool.submit(prepare_html)     # a failed import fails again, and is raised, in the render_job that needs it
     try:
         yield pool

@@ -13,10 +13,9 @@ import hashlib
 import io
 import json
 import math
-import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -27,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from flows.render import report as page
 from flows.render.maps import chart_style
+from flows.support.processes import spawned_pool
 from flows.support.settings import TEMPLATES_DIR
 
 TEMPLATES = TEMPLATES_DIR
@@ -410,7 +410,7 @@ def page_workers(section: dict[str, Any] | None) -> Iterator[Executor | None]:
     if section is None or section["audience"] != "internal" or section["left_out"] < PARALLEL_MIN_PAGES:
         yield None
         return
-    pool = ProcessPoolExecutor(max_workers=_cpus(), mp_context=multiprocessing.get_context("spawn"))
+    pool = spawned_pool(_cpus())
     try:
         yield pool
     finally:

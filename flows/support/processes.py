@@ -1,0 +1,39 @@
+"""Worker processes of a night (the drift HTML's worker, the report's page workers) that end with the night.
+
+Why: a ProcessPoolExecutor's worker waits on its call queue, whose writing end it holds itself, so a night killed
+with SIGKILL (or by the OOM killer) left its workers behind for good — each with ≈ 300 MB and the night's stdout and
+stderr, so whatever waited for the night's output (a supervisor, a test) waited for them too. multiprocessing gives
+a spawned child its parent's sentinel (`multiprocessing.parent_process().sentinel`), ready once the parent is gone:
+a thread in each worker waits on it and ends the worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.connection import wait
+
+# The exit status of a worker whose night died (nothing reads it: its parent is gone).
+ORPHANED = 70
+
+
+def spawned_pool(max_workers: int) -> ProcessPoolExecutor:
+    """Worker processes started by spawn (the night holds DuckDB and Prefect threads, which a fork would copy
+    mid-state) that exit when the process that made them dies."""
+    return ProcessPoolExecutor(max_workers=max_workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=exit_with_parent)
+
+
+def exit_with_parent() -> None:
+    """In a worker: end this process as soon as its parent's sentinel says the parent is gone."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        raise RuntimeError("exit_with_parent runs in a worker process, not in the process that starts them")
+    threading.Thread(target=_exit_when_ready, args=(parent.sentinel,), name="exit-with-parent", daemon=True).start()
+
+
+def _exit_when_ready(sentinel: int) -> None:
+    wait([sentinel])
+    os._exit(ORPHANED)      # no cleanup to run: the pool's queues and its parent are gone

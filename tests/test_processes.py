@@ -1,0 +1,43 @@
+"""A night's worker processes (flows.support.processes) end when the night's process is killed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# A process that starts a worker, prints its pid and dies by SIGKILL, as a night killed mid-way does.
+KILLED_WITH_A_WORKER = """
+import os, signal, sys
+from flows.support.processes import spawned_pool
+if __name__ == "__main__":
+    pool = spawned_pool(1)
+    print(pool.submit(os.getpid).result(), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_worker_ends_when_the_process_that_started_it_is_killed(tmp_path):
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_WITH_A_WORKER)
+    # capture_output: before exit_with_parent, the orphaned worker held these pipes open and this call timed out
+    killed = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert killed.returncode == -9, killed.stderr
+    worker = int(killed.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(worker)
