@@ -400,21 +400,72 @@ def radar_grids(images: list[Any], chain_dir: Path) -> list[Path]:
 
 
 @contextmanager
-def page_workers(section: dict[str, Any] | None) -> Iterator[Executor | None]:
+def page_workers(section: dict[str, Any] | None, early: EarlyPages | None = None) -> Iterator[Executor | None]:
     """Worker processes for the standalone pages, when the report leaves at least PARALLEL_MIN_PAGES clusters
     undetailed (the internal edition at nation scale); None otherwise (they are drawn here).
 
     Why: at nation scale those pages are most of the section's time, and nothing in the report waits for them, so
     they are drawn while this process lays out the report's HTML and PDF. Spawned, not forked: the night's process
-    holds DuckDB and Prefect threads. On leaving, pages not yet drawn are cancelled (the report failed)."""
-    if section is None or section["audience"] != "internal" or section["left_out"] < PARALLEL_MIN_PAGES:
+    holds DuckDB and Prefect threads. On leaving, pages not yet drawn are cancelled (the report failed).
+
+    With `early` (pages started before the report, start_pages) its pages are waited for first — they write into
+    the folder this section's pages go to, and a page they drew from the same inputs is kept, not drawn again — and
+    its workers are the section's (their owner shuts them down)."""
+    if early is not None:
+        early.wait()
+    if section is None or not pages_in_workers(section["audience"], section["left_out"]):
         yield None
+        return
+    if early is not None:
+        yield early.pool
         return
     pool = spawned_pool(_cpus())
     try:
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def pages_in_workers(audience: str, left_out: int) -> bool:
+    """Whether an edition of this audience leaving `left_out` clusters undetailed has its standalone pages drawn in
+    worker processes (page_workers)."""
+    return audience == "internal" and left_out >= PARALLEL_MIN_PAGES
+
+
+@dataclass
+class EarlyPages:
+    """Standalone pages submitted before the report stage (start_pages) and the worker processes drawing them."""
+
+    pool: Executor
+    pending: list[Future[dict[str, list[Path]]]]
+
+    def wait(self) -> None:
+        """Until every page submitted is written; a page that failed to draw raises here."""
+        for future in self.pending:
+            future.result()
+        self.pending = []
+
+
+@contextmanager
+def start_pages(section: dict[str, Any] | None, out_dir: Path, stem: str) -> Iterator[EarlyPages | None]:
+    """Start drawing the standalone pages of the section that the report will decide (the internal edition at
+    nation scale, as page_workers), in worker processes, before the report stage: None when page_workers would
+    have none.
+
+    Why: the pages are ≈ 13 CPU-s at nation and the report's own process ≈ 14; drawn beside the report, both cores
+    are busy for the whole stage. A page is the same whichever clusters the report details (its inputs do not
+    include the month's alerts, which the report reads), so the pages can be drawn from the indicators on, while the
+    night does its snapshot and alerts. The report's section draws its pages as always: those drawn here from the
+    same inputs (page_inputs) are kept, any other is drawn again."""
+    with page_workers(section) as pool:
+        if pool is None or section is None:
+            yield None
+            return
+        chain_dir = out_dir / f"{stem}_chain"
+        early = EarlyPages(pool, [pool.submit(_standalone_pages, *args)
+                                  for args in _page_parts(section["blocks"], _radar(section, set()), section,
+                                                          chain_dir, _cpus())])
+        yield early
 
 
 def _cpus() -> int:
@@ -431,15 +482,11 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Exe
     is then complete only after wait_pages."""
     t = section["t"]
     chain_dir = out_dir / f"{stem}_chain"
-    scores, names = section["scores"], {b["id"]: b["name"] for b in section["blocks"]}
+    names = {b["id"]: b["name"] for b in section["blocks"]}
     internal = section["audience"] == "internal"
     featured = set(section["featured"])
     in_figure = [cid for cid in section["drawn"] if cid in featured]
-    # the radars of the index figure (PNG tiles) and of the standalone pages (SVG) are all laid out for the widest
-    # title of all the radars drawn
-    tiled = [x["id"] for x in section["ranking"]] if internal else in_figure
-    radar = {"scores": {cid: scores[cid] for cid in tiled}, "median": section["median"],
-             "labels": section["dim_labels"], "widest": widest_title(names[cid] for cid in tiled) if tiled else None}
+    radar = _radar(section, featured)
     own = [b for b in section["blocks"] if b["id"] in featured]
     tiles = _radar_tiles([b for b in own if b["id"] in radar["scores"]] if internal else
                          [{"id": cid, "name": names[cid]} for cid in in_figure], radar)
@@ -449,16 +496,11 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Exe
     blocks, files = _cluster_blocks(own, section, chain_dir, radar, report=True, pages=workers is None)
     pages = _Pages(index_figures, [b["id"] for b in section["blocks"]], files)
     rest = [b for b in section["blocks"] if workers is not None or b["id"] not in featured] if internal else []
-    if rest:
-        job = {k: section[k] for k in ("t", "lang", "audience", "weak_note")}
-        parts = [rest] if workers is None else [rest[k::_cpus()] for k in range(_cpus())]
-        for part in (p for p in parts if p):
-            args = (part, {**radar, "scores": {b["id"]: radar["scores"][b["id"]] for b in part
-                                               if b["id"] in radar["scores"]}}, job, chain_dir)
-            if workers is None:
-                pages.add(_standalone_pages(*args))
-            else:
-                pages.pending.append(workers.submit(_standalone_pages, *args))
+    for args in _page_parts(rest, radar, section, chain_dir, 1 if workers is None else _cpus()):
+        if workers is None:
+            pages.add(_standalone_pages(*args))
+        else:
+            pages.pending.append(workers.submit(_standalone_pages, *args))
     note = t["detail_internal" if internal else "detail_public"].format(
         shown=len(featured), left=section["left_out"], folder=chain_dir.name) if section["left_out"] else None
     listed = set(section["listed"])
@@ -470,6 +512,26 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Exe
     if not pages.pending:
         wait_pages(drawn)
     return drawn
+
+
+def _radar(section: dict[str, Any], featured: set[str]) -> dict[str, Any]:
+    """What every radar of the section is drawn from. The radars of the index figure (PNG tiles) and of the
+    standalone pages (SVG) are all laid out for the widest title of all the radars drawn: in the internal edition
+    every ranked cluster's (whichever are featured), in the public one the featured ones in the figure."""
+    names = {b["id"]: b["name"] for b in section["blocks"]}
+    tiled = [x["id"] for x in section["ranking"]] if section["audience"] == "internal" else \
+        [cid for cid in section["drawn"] if cid in featured]
+    return {"scores": {cid: section["scores"][cid] for cid in tiled}, "median": section["median"],
+            "labels": section["dim_labels"], "widest": widest_title(names[cid] for cid in tiled) if tiled else None}
+
+
+def _page_parts(blocks: list[dict[str, Any]], radar: dict[str, Any], section: dict[str, Any], chain_dir: Path,
+                n: int) -> list[tuple[Any, ...]]:
+    """The arguments of _standalone_pages for these clusters' pages, in n parts (one per worker; empty ones left
+    out), each with only its clusters' radar scores."""
+    job = {k: section[k] for k in ("t", "lang", "audience", "weak_note")}
+    return [(part, {**radar, "scores": {b["id"]: radar["scores"][b["id"]] for b in part if b["id"] in radar["scores"]}},
+             job, chain_dir) for part in (blocks[k::n] for k in range(n)) if part]
 
 
 def wait_pages(drawn: dict[str, Any]) -> list[Path]:

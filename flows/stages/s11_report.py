@@ -16,7 +16,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -37,6 +38,9 @@ from flows.support.settings import REGISTRY_DIR, REPORTS_OUT
 from flows.support.warehouse import rows
 
 LANGS = ("zh", "en")
+# The edition a night renders (report_stage, report_pages).
+REPORT_LANGS = ("zh",)
+REPORT_AUDIENCE = "internal"
 TREND_MONTHS = 36
 # The cluster table's indicators, in column order, with a trend chart each; the KPIs; the province table
 # (docs/architecture.md#indicators; which indicators, in what order, names, units and precision: the registry's
@@ -488,11 +492,13 @@ def _connect(warehouse_or_con: Path | str | duckdb.DuckDBPyConnection) -> tuple[
 
 def render_report(warehouse_or_con: Path | str | duckdb.DuckDBPyConnection, period: dt.date, lang: str = "zh",
                   audience: str = "internal", province: str | None = None, out_dir: Path | None = None,
-                  maps_dir: Path | None = None, pdf: bool = True) -> ReportFiles:
+                  maps_dir: Path | None = None, pdf: bool = True,
+                  pages: chain_render.EarlyPages | None = None) -> ReportFiles:
     """Render the monthly report of `period` (HTML, PDF, table and chart CSVs, chart PNGs) into out_dir.
 
     Disclosure control (flows/support/disclosure.py) is applied to every period shown before anything is laid out.
-    Works on a read-only connection; default out_dir is reports/out/reports/<YYYY-MM>/.
+    Works on a read-only connection; default out_dir is reports/out/reports/<YYYY-MM>/. `pages`: its standalone
+    pages started before (report_pages), waited for before its own are drawn.
     """
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {LANGS}")
@@ -503,7 +509,7 @@ def render_report(warehouse_or_con: Path | str | duckdb.DuckDBPyConnection, peri
     maps_dir = Path(maps_dir or REPORTS_OUT / "maps")
     con, own = _connect(warehouse_or_con)
     try:
-        return _render(_edition(con, period, lang, audience, province, out_dir, maps_dir), pdf)
+        return _render(_edition(con, period, lang, audience, province, out_dir, maps_dir), pdf, pages)
     finally:
         if own:
             con.close()
@@ -570,8 +576,15 @@ def _edition(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audienc
                    Cells(protected.frame), partial_cells(con, months), classes)
 
 
-def _render(e: Edition, make_pdf: bool) -> ReportFiles:
-    """Decide every section's content, then hand it to flows/render/report.py to lay out."""
+def _chain_section(e: Edition, alerted: set[str]) -> dict[str, Any] | None:
+    """The supply-chain section as flows/stages/s11_chain.py decides it, with the edition's withheld cells."""
+    return s11_chain.chain_content(e.con, e.period, e.lang, e.audience, e.clusters,
+                                   lambda cid, code: bool(e.cells.hidden(cid, e.period, code)), alerted)
+
+
+def _render(e: Edition, make_pdf: bool, pages: chain_render.EarlyPages | None = None) -> ReportFiles:
+    """Decide every section's content, then hand it to flows/render/report.py to lay out (`pages`: the standalone
+    pages started before, report_pages)."""
     files = ReportFiles(e.period, e.lang, e.audience, e.province, e.out_dir / f"{e.stem}.html",
                         e.out_dir / f"{e.stem}.pdf" if make_pdf else None)
     kpis, summary = _kpis(e)
@@ -587,8 +600,7 @@ def _render(e: Edition, make_pdf: bool) -> ReportFiles:
     contrib = narrative.contributions(e.con, e.period, e.ids, lambda cid: growth(cid) is not None)
     files.n_suppressed = e.cells.frame.filter(pl.col("status").is_not_null() & (pl.col("period") == e.period)).height
     alerted = {row["cluster_id"] for group in alerts["groups"] for row in group["rows"]}
-    decided = s11_chain.chain_content(e.con, e.period, e.lang, e.audience, e.clusters,
-                                      lambda cid, code: bool(e.cells.hidden(cid, e.period, code)), alerted)
+    decided = _chain_section(e, alerted)
     files.full_tables += _full_table_csvs(e, ratings, quality, decided)
     listed = _listed(e, alerted)
     # the tables as the report lists them (the full ones went to the CSVs; the analysis reads the full ones)
@@ -596,7 +608,7 @@ def _render(e: Edition, make_pdf: bool) -> ReportFiles:
              "ratings": {**ratings, "rows": [r for r in ratings["rows"] if r["cluster_id"] in listed]},
              "quality": {**quality, "missing": [m for m in quality["missing"] if m["cluster_id"] in listed]}}
     t = e.t
-    with chain_render.page_workers(decided) as workers:   # the pages of clusters not detailed, beside the PDF
+    with chain_render.page_workers(decided, pages) as workers:  # the pages of clusters not detailed, beside the PDF
         chain = chain_render.draw_section(decided, e.out_dir, e.stem, workers) if decided else None
         content = {
             "t": t, "lang": e.lang, "audience": e.audience, "period": e.period,
@@ -851,22 +863,46 @@ def _methodology(lang: str) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------------- CLI and nightly
 
 
+@contextmanager
+def report_pages(con: duckdb.DuckDBPyConnection, out_root: Path | None = None,
+                 maps_dir: Path | None = None) -> Iterator[chain_render.EarlyPages | None]:
+    """The nightly report's standalone pages (the latest month, report_stage's first language and audience),
+    started in worker processes now (flows/render/chain.py start_pages); None where the report draws them itself.
+
+    Why: the night calls this once the indicators are in, so the pages are drawn beside its snapshot and alerts
+    instead of beside the report's PDF. They read only what the indicator stage wrote (not the month's alerts);
+    report_stage(pages=…) keeps every page drawn here from the inputs it decides itself and draws any other."""
+    period = latest_period(con)
+    n = len(rows(con, "report_clusters", {"province": None}))
+    # where the report draws its pages itself (the sample, a province) this costs one count
+    if period is None or not chain_render.pages_in_workers(REPORT_AUDIENCE, n - min(n, s11_chain.detail_limit())):
+        yield None
+        return
+    out_dir = (out_root / f"{period:%Y-%m}") if out_root else None
+    e = _edition(con, period, REPORT_LANGS[0], REPORT_AUDIENCE, None,
+                 Path(out_dir or REPORTS_OUT / "reports" / f"{period:%Y-%m}"), Path(maps_dir or REPORTS_OUT / "maps"))
+    with chain_render.start_pages(_chain_section(e, set()), e.out_dir, e.stem) as pages:
+        yield pages
+
+
 def report_stage(con: duckdb.DuckDBPyConnection, period: dt.date | None = None,
-                 recipients: Sequence[str] | None = None, langs: Sequence[str] = ("zh",),
-                 audience: str = "internal", out_root: Path | None = None,
-                 maps_dir: Path | None = None) -> list[ReportFiles]:
+                 recipients: Sequence[str] | None = None, langs: Sequence[str] = REPORT_LANGS,
+                 audience: str = REPORT_AUDIENCE, out_root: Path | None = None,
+                 maps_dir: Path | None = None, pages: chain_render.EarlyPages | None = None) -> list[ReportFiles]:
     """The nightly report stage: render the latest month and queue it for e-mail through the outbox.
 
     Recipients default to the delivery settings' smtp.to (config/delivery.toml); with none configured the
     report is rendered but not queued. Sending is flows.stages.s12_deliver.flush's job (retried and recorded there).
+    `pages`: the first edition's standalone pages started before (report_pages).
     """
     period = period or latest_period(con)
     if period is None:
         return []
     out = []
-    for lang in langs:
+    for n, lang in enumerate(langs):
         out_dir = (out_root / f"{period:%Y-%m}") if out_root else None
-        out.append(render_report(con, period, lang=lang, audience=audience, out_dir=out_dir, maps_dir=maps_dir))
+        out.append(render_report(con, period, lang=lang, audience=audience, out_dir=out_dir, maps_dir=maps_dir,
+                                 pages=pages if n == 0 else None))
     if recipients is None:
         from flows.stages import s12_deliver as deliver
 
