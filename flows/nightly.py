@@ -551,15 +551,15 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
         # waits for them before the report, which draws with matplotlib's global state too.
         draw = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot-draw")
         rendered = False
-        report_workers = ExitStack()    # the report's standalone pages, drawn beside the snapshot and alerts
+        report_workers = ExitStack()    # the report's standalone pages, charts and map, drawn beside the alerts
         try:
             with summary.timed("indicators"):
                 periods = retrying(indicators_task)(con, run_id)
             summary.periods_recomputed = len(periods)
-            with summary.timed("report"):
-                pages = report_workers.enter_context(report_pages(con, reports / "reports", reports / "maps"))
             with summary.timed("snapshot"):
                 summary.snapshots = retrying(snapshot_task)(con, periods, reports / "maps", draw)
+            with summary.timed("report"):   # its pages, charts and map read the indicators and the snapshot
+                pages = report_workers.enter_context(report_pages(con, reports / "reports", reports / "maps"))
             with summary.timed("alerts"):
                 summary.alerts = retrying(alerts_task)(con, reports, periods, html_pool)
             logger.info("%s", summary.alerts)

@@ -168,30 +168,35 @@ def test_standalone_pages_drawn_by_worker_processes_are_the_pages_drawn_in_the_r
 
 def test_pages_started_before_the_alerts_are_kept_by_the_report_and_are_the_pages_it_draws_alone(
         warehouse, cap, monkeypatch, tmp_path) -> None:
-    """The night starts the standalone pages once the indicators are in (report_pages), before the month's alerts
-    (here one on the lowest-ranked cluster, which the report details): the report keeps every page so drawn (none is
-    drawn again) and its files are, byte for byte, those of a report that drew its pages itself."""
+    """The night starts the standalone pages, trend charts and map once the indicators and snapshot are in
+    (report_pages), before the month's alerts (here one on the lowest-ranked cluster, which the report details):
+    the report keeps every file so drawn (none is drawn again) and its files are, byte for byte, those of a report
+    that drew everything itself."""
     from flows.render import chain
-    from flows.stages.s11_report import report_pages
+    from flows.stages.s11_report import TREND_CODES, report_pages
 
     order, shown, alerted = _expected(warehouse)
     monkeypatch.setattr(chain, "PARALLEL_MIN_PAGES", len(order) - cap)
-    alone, _ = _render(warehouse, tmp_path / "alone", "zh", "internal")
+    alone = render_report(warehouse, PERIOD, "zh", "internal", out_dir=tmp_path / "alone", maps_dir=tmp_path / "am",
+                          pdf=False)
     root = tmp_path / "early"
     out_dir = root / "reports" / f"{PERIOD:%Y-%m}"
     with duckdb.connect(str(warehouse), read_only=True) as con, \
             report_pages(con, root / "reports", root / "maps") as pages:
         assert pages is not None
         pages.wait()
-        drawn = {p: p.stat().st_mtime_ns for p in out_dir.rglob("*") if p.is_file()}
+        for _, _, future in pages.ahead.values():
+            future.result()
+        drawn = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
         assert sorted(p.stem for p in drawn if p.suffix == ".html") == sorted(order)   # every cluster's page
-        with charts_unpainted():
-            early = render_report(con, PERIOD, "zh", "internal", out_dir=out_dir, maps_dir=root / "maps", pdf=False,
-                                  pages=pages)
+        assert len([p for p in drawn if p.suffix == ".png"]) == 1 + len(TREND_CODES)   # the map, the charts
+        early = render_report(con, PERIOD, "zh", "internal", out_dir=out_dir, maps_dir=root / "maps", pdf=False,
+                              pages=pages)
     assert alerted in shown and {p: p.stat().st_mtime_ns for p in drawn} == drawn
     assert [p.name for p in alone.all()] == [p.name for p in early.all()]
     for a, b in zip(alone.all(), early.all(), strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
+    assert alone.map_png is not None and alone.map_png.read_bytes() == early.map_png.read_bytes()
 
 
 def test_a_report_that_draws_its_pages_itself_has_none_started_before(warehouse, cap, tmp_path) -> None:

@@ -14,7 +14,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -434,10 +434,12 @@ def pages_in_workers(audience: str, left_out: int) -> bool:
 
 @dataclass
 class EarlyPages:
-    """Standalone pages submitted before the report stage (start_pages) and the worker processes drawing them."""
+    """Standalone pages submitted before the report stage (start_pages), the worker processes drawing them, and
+    other images of the report they draw ahead of it (draw_ahead)."""
 
     pool: Executor
     pending: list[Future[dict[str, list[Path]]]]
+    ahead: dict[str, tuple[tuple[Any, ...], dict[str, Any], Future[Any]]] = field(default_factory=dict)
 
     def wait(self) -> None:
         """Until every page submitted is written; a page that failed to draw raises here."""
@@ -445,9 +447,24 @@ class EarlyPages:
             future.result()
         self.pending = []
 
+    def draw_ahead(self, name: str, draw: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Start draw(*args, **kwargs) in the workers, for the report to take (drawn_ahead)."""
+        self.ahead[name] = (args, kwargs, self.pool.submit(draw, *args, **kwargs))
+
+    def drawn_ahead(self, name: str, *args: Any, **kwargs: Any) -> Any | None:
+        """What draw_ahead(name, …) drew, if it drew it from these very arguments (compared by value); None when
+        the report must draw it itself — over the same files, once the drawing ahead has finished (a drawing that
+        failed raises here)."""
+        if name not in self.ahead:
+            return None
+        was_args, was_kwargs, future = self.ahead.pop(name)
+        result = future.result()
+        return result if (was_args, was_kwargs) == (args, kwargs) else None
+
 
 @contextmanager
-def start_pages(section: dict[str, Any] | None, out_dir: Path, stem: str) -> Iterator[EarlyPages | None]:
+def start_pages(section: dict[str, Any] | None, out_dir: Path, stem: str,
+                first: Callable[[EarlyPages], None] | None = None) -> Iterator[EarlyPages | None]:
     """Start drawing the standalone pages of the section that the report will decide (the internal edition at
     nation scale, as page_workers), in worker processes, before the report stage: None when page_workers would
     have none.
@@ -456,15 +473,17 @@ def start_pages(section: dict[str, Any] | None, out_dir: Path, stem: str) -> Ite
     are busy for the whole stage. A page is the same whichever clusters the report details (its inputs do not
     include the month's alerts, which the report reads), so the pages can be drawn from the indicators on, while the
     night does its snapshot and alerts. The report's section draws its pages as always: those drawn here from the
-    same inputs (page_inputs) are kept, any other is drawn again."""
+    same inputs (page_inputs) are kept, any other is drawn again. `first` submits what the workers draw before the
+    pages (EarlyPages.draw_ahead)."""
     with page_workers(section) as pool:
         if pool is None or section is None:
             yield None
             return
-        chain_dir = out_dir / f"{stem}_chain"
-        early = EarlyPages(pool, [pool.submit(_standalone_pages, *args)
-                                  for args in _page_parts(section["blocks"], _radar(section, set()), section,
-                                                          chain_dir, _cpus())])
+        early = EarlyPages(pool, [])
+        if first is not None:
+            first(early)
+        early.pending = [pool.submit(_standalone_pages, *args) for args in _page_parts(
+            section["blocks"], _radar(section, set()), section, out_dir / f"{stem}_chain", _cpus())]
         yield early
 
 

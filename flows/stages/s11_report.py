@@ -460,11 +460,24 @@ def _ratings(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[
     return {"period": rp, "rows": rows(con, "report_ratings", params), "d_firms": d_firms}
 
 
-def _map_png(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path, lang: str) -> Path | None:
+def _map_png(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path, lang: str,
+             pages: chain_render.EarlyPages | None = None) -> Path | None:
     """The report's copy of the period's cluster map, drawn at the page's text width with texts of at least
     CHART_FONT_PT and in the report's language: the latest stored snapshot (what was published), else the
     marts as they are now; None (the report says so) when the period has no cluster to draw. Written beside
-    the period's map files."""
+    the period's map files (by the workers ahead of the report when they drew it from the same rows)."""
+    from flows.render import maps
+
+    drawing = _map_drawing(con, period, maps_dir, lang)
+    if drawing is None:
+        return None
+    png = pages.drawn_ahead("map", *drawing[0], **drawing[1]) if pages else None
+    return png if png is not None else maps.write_png(*drawing[0], **drawing[1])
+
+
+def _map_drawing(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path,
+                 lang: str) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+    """maps.write_png's arguments for the report's copy of the map (_map_png); None when no cluster is located."""
     from flows.render import maps
 
     stored = maps.stored_rows(con, period)
@@ -477,8 +490,8 @@ def _map_png(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path, la
     if not maps.located(map_rows):
         return None
     path = maps_dir / f"{period:%Y-%m}" / f"map_{period:%Y-%m}_report_{lang}_local_supporting_rate.png"
-    return maps.write_png(map_rows, path, period, "local_supporting_rate", meta, width_in=page.CHART_WIDTH_IN,
-                          min_pt=page.CHART_FONT_PT, lang=lang)
+    return ((map_rows, path, period, "local_supporting_rate", meta),
+            {"width_in": page.CHART_WIDTH_IN, "min_pt": page.CHART_FONT_PT, "lang": lang})
 
 
 # ------------------------------------------------------------------------------------------- render
@@ -590,8 +603,8 @@ def _render(e: Edition, make_pdf: bool, pages: chain_render.EarlyPages | None = 
     kpis, summary = _kpis(e)
     tables = _tables(e)
     files.tables += _table_csvs(e, tables)
-    charts = _trend_charts(e, files)
-    map_uri, map_note = _map(e, files)
+    charts = _trend_charts(e, files, pages)
+    map_uri, map_note = _map(e, files, pages)
     hidden_clusters = {cid for cid in e.ids if any(e.cells.hidden(cid, e.period, c) for c in TABLE_CODES)}
     alerts = _alerts(e.con, e.period, e.lang, e.names, hidden_clusters, e.audience, e.cells)
     ratings = _ratings(e.con, e.period, e.ids, e.audience)
@@ -768,12 +781,26 @@ def _listed_notes(e: Edition, rows_: list[dict[str, Any]], ratings: list[dict[st
                                                        "leading_index")}
 
 
-def _trend_charts(e: Edition, files: ReportFiles) -> list[dict[str, Any]]:
+def _trend_charts(e: Edition, files: ReportFiles, pages: chain_render.EarlyPages | None = None) -> list[dict[str, Any]]:
     """One chart per trend indicator (the TREND_SERIES largest clusters drawn, every cluster in its CSV); a
     withheld month or one whose window is incomplete is a gap."""
+    drawing, tables = _trend_data(e)
+    files.chart_data += [page.write_csv(path, header, table) for path, header, table in tables]
+    pngs = pages.drawn_ahead("trend_charts", drawing, e.months) if pages else None
+    if pngs is None:
+        pngs = page.trend_charts(drawing, e.months)
+    files.charts += pngs
+    return [{"n": n, "title": ind_name(code, e.lang), "uri": page.data_uri(png)}
+            for n, (code, png) in enumerate(zip(TREND_CODES, pngs, strict=True), 1)]
+
+
+def _trend_data(e: Edition) -> tuple[list[tuple[str, dict[str, list[float | None]], bool, Path]],
+                                     list[tuple[Path, list[str], list[list[Any]]]]]:
+    """What the trend charts draw (page.trend_charts: title, the drawn clusters' series, shared scale, PNG path)
+    and their CSVs (path, header, rows: every cluster)."""
     chart_dir = e.out_dir / f"{e.stem}_charts"
     drawn = sorted(e.ids, key=lambda cid: -(e.cells.value(cid, e.period, "output_ttm") or 0.0))[:TREND_SERIES]
-    drawing = []
+    drawing, tables = [], []
     for code in TREND_CODES:
         series = {e.names[cid]: [None if (cid, m, code) in e.partial else scaled(code, e.cells.value(cid, m, code))
                                  for m in e.months] for cid in e.ids}
@@ -781,17 +808,13 @@ def _trend_charts(e: Edition, files: ReportFiles) -> list[dict[str, Any]]:
         title = f"{ind_name(code, e.lang)}（{unit}）" if e.lang == "zh" else f"{ind_name(code, e.lang)} ({unit})"
         drawing.append((title, {e.names[cid]: series[e.names[cid]] for cid in drawn}, unit == "%",
                         chart_dir / f"trend_{code}.png"))
-        files.chart_data.append(page.write_csv(
-            chart_dir / f"trend_{code}.csv", ["period", *[e.names[cid] for cid in e.ids]],
-            [[f"{m:%Y-%m}", *["" if series[e.names[cid]][k] is None else series[e.names[cid]][k] for cid in e.ids]]
-             for k, m in enumerate(e.months)]))
-    pngs = page.trend_charts(drawing, e.months)
-    files.charts += pngs
-    return [{"n": n, "title": ind_name(code, e.lang), "uri": page.data_uri(png)}
-            for n, (code, png) in enumerate(zip(TREND_CODES, pngs, strict=True), 1)]
+        tables.append((chart_dir / f"trend_{code}.csv", ["period", *[e.names[cid] for cid in e.ids]],
+                       [[f"{m:%Y-%m}", *["" if series[e.names[cid]][k] is None else series[e.names[cid]][k]
+                                         for cid in e.ids]] for k, m in enumerate(e.months)]))
+    return drawing, tables
 
 
-def _map(e: Edition, files: ReportFiles) -> tuple[str | None, str | None]:
+def _map(e: Edition, files: ReportFiles, pages: chain_render.EarlyPages | None = None) -> tuple[str | None, str | None]:
     """The map (data URI) or the note that there is none. The internal edition shows the published snapshot;
     the public edition its own map drawn through the edition's disclosure control (every value it withholds
     is withheld on the map as well)."""
@@ -799,7 +822,7 @@ def _map(e: Edition, files: ReportFiles) -> tuple[str | None, str | None]:
         public_map = disclosure.public_map(e.con, e.period, e.cells.frame, e.out_dir / f"{e.stem}_map")
         files.map_png = public_map.png if public_map else None
     else:
-        files.map_png = _map_png(e.con, e.period, e.maps_dir, e.lang)
+        files.map_png = _map_png(e.con, e.period, e.maps_dir, e.lang, pages)
     if files.map_png is None:
         return None, e.t["map_missing"]
     return page.data_uri(files.map_png), None
@@ -867,11 +890,13 @@ def _methodology(lang: str) -> list[dict[str, Any]]:
 def report_pages(con: duckdb.DuckDBPyConnection, out_root: Path | None = None,
                  maps_dir: Path | None = None) -> Iterator[chain_render.EarlyPages | None]:
     """The nightly report's standalone pages (the latest month, report_stage's first language and audience),
-    started in worker processes now (flows/render/chain.py start_pages); None where the report draws them itself.
+    started in worker processes now (flows/render/chain.py start_pages), and before them its trend charts and map;
+    None where the report draws its pages itself.
 
-    Why: the night calls this once the indicators are in, so the pages are drawn beside its snapshot and alerts
-    instead of beside the report's PDF. They read only what the indicator stage wrote (not the month's alerts);
-    report_stage(pages=…) keeps every page drawn here from the inputs it decides itself and draws any other."""
+    Why: the night calls this once the indicators and the snapshot are in, so these are drawn beside its alerts
+    instead of beside the report's PDF. They read only what those stages wrote (not the month's alerts);
+    report_stage(pages=…) keeps every page drawn here from the inputs it decides itself, and the charts and map
+    drawn from the very arguments it would draw them from, and draws any other."""
     period = latest_period(con)
     n = len(rows(con, "report_clusters", {"province": None}))
     # where the report draws its pages itself (the sample, a province) this costs one count
@@ -881,7 +906,15 @@ def report_pages(con: duckdb.DuckDBPyConnection, out_root: Path | None = None,
     out_dir = (out_root / f"{period:%Y-%m}") if out_root else None
     e = _edition(con, period, REPORT_LANGS[0], REPORT_AUDIENCE, None,
                  Path(out_dir or REPORTS_OUT / "reports" / f"{period:%Y-%m}"), Path(maps_dir or REPORTS_OUT / "maps"))
-    with chain_render.start_pages(_chain_section(e, set()), e.out_dir, e.stem) as pages:
+    def charts_first(pages: chain_render.EarlyPages) -> None:
+        """The trend charts and the map, which the report needs first, before the pages."""
+        from flows.render import maps
+
+        pages.draw_ahead("trend_charts", page.trend_charts, _trend_data(e)[0], e.months)
+        if (drawing := _map_drawing(con, period, e.maps_dir, e.lang)) is not None:
+            pages.draw_ahead("map", maps.write_png, *drawing[0], **drawing[1])
+
+    with chain_render.start_pages(_chain_section(e, set()), e.out_dir, e.stem, charts_first) as pages:
         yield pages
 
 
