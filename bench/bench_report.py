@@ -1,10 +1,14 @@
 """The report stage of a night again, on a published warehouse: wall and CPU of the stage and of its parts.
 
-Usage: .venv/bin/python bench/bench_report.py WAREHOUSE.duckdb [--editions] [--out DIR]
+Usage: .venv/bin/python bench/bench_report.py WAREHOUSE.duckdb [--editions] [--early] [--out DIR]
 WAREHOUSE is a warehouse a night published (e.g. `clusterwatch run --warehouse …` on the sample); it is opened
 read-only. Without --editions the stage runs as the nightly flow runs it (report_stage: the latest month, zh,
 internal; nothing queued); with --editions the four editions (zh/en × internal/public) are rendered one after the
 other. matplotlib is imported before the clock starts, as the night's snapshot stage has imported it by then.
+With --early the stage runs as the night runs it since session 11: s11_report.report_pages first (the night calls
+it after the snapshot, so the standalone pages, trend charts and map are drawn by the page workers beside the
+alerts), its coordinator CPU printed apart, the drawing let finish, then the stage timed with those workers (their
+CPU, drawing ahead included, is printed as the workers'; this process's CPU is the stage's own).
 To time another checkout's code (a baseline), put it first on the path:
     PYTHONPATH=/path/to/checkout .venv/bin/python bench/bench_report.py WAREHOUSE
 The parts (PDF, trend charts, the supply-chain section's drawing, the wait for the standalone pages drawn by worker
@@ -63,8 +67,9 @@ def main() -> int:
     ap.add_argument("--editions", action="store_true", help="render zh/en × internal/public")
     ap.add_argument("--out", type=Path, help="where the report goes (default: a temporary folder, removed)")
     ap.add_argument("--early", action="store_true",
-                    help="as the night: start the standalone pages first (s11_report.report_pages), let them "
-                         "finish (the night draws them beside its snapshot and alerts), then time the stage")
+                    help="as the night: start the standalone pages, trend charts and map first "
+                         "(s11_report.report_pages), let them finish (the night draws them beside its alerts), "
+                         "then time the stage")
     args = ap.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="bench_report_"))
     spent: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
