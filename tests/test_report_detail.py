@@ -401,3 +401,32 @@ def test_a_standalone_page_is_drawn_again_exactly_when_what_it_is_drawn_from_cha
     monkeypatch.setattr(chain, "_drawing_version", lambda: "another drawing")
     render(tmp_path / "a")
     assert sorted(drawn) == sorted(order)
+
+
+def _write(path: Path, text: str) -> Path:
+    if text == "broken":
+        raise ValueError("a drawing that fails")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_drawing_done_ahead_is_taken_only_for_the_same_arguments_and_only_once(tmp_path) -> None:
+    """EarlyPages.drawn_ahead: the report takes what the workers drew ahead only when it would draw it from equal
+    arguments; otherwise it gets None once that drawing has finished (so its own drawing comes after, over the same
+    file), and a drawing that failed raises."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from flows.render.chain import EarlyPages
+
+    path = tmp_path / "chart.txt"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        early = EarlyPages(pool, [])
+        early.draw_ahead("charts", _write, path, "last month's")
+        assert early.drawn_ahead("charts", path, "this month's") is None
+        assert path.read_text(encoding="utf-8") == "last month's"
+        early.draw_ahead("charts", _write, path, "this month's")
+        assert early.drawn_ahead("charts", path, "this month's") == path
+        assert early.drawn_ahead("charts", path, "this month's") is None
+        early.draw_ahead("map", _write, path, "broken")
+        with pytest.raises(ValueError, match="a drawing that fails"):
+            early.drawn_ahead("map", path, "broken")
