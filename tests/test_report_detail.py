@@ -166,16 +166,24 @@ def test_standalone_pages_drawn_by_worker_processes_are_the_pages_drawn_in_the_r
             assert a.read_bytes() == b.read_bytes(), a.name
 
 
+@pytest.mark.parametrize("alert", [True, False])
 def test_pages_started_before_the_alerts_are_kept_by_the_report_and_are_the_pages_it_draws_alone(
-        warehouse, cap, monkeypatch, tmp_path) -> None:
-    """The night starts the standalone pages, trend charts and map once the indicators and snapshot are in
-    (report_pages), before the month's alerts (here one on the lowest-ranked cluster, which the report details):
-    the report keeps every file so drawn (none is drawn again) and its files are, byte for byte, those of a report
-    that drew everything itself."""
+        warehouse, cap, monkeypatch, tmp_path, alert) -> None:
+    """The night starts the standalone pages, trend charts, map and chain figures once the indicators and snapshot
+    are in (report_pages), before the month's alerts: the report keeps every page, chart and map so drawn (none is
+    drawn again), and the chain figures of the detailed clusters unless an alert changed which clusters it details
+    (here one on the lowest-ranked cluster); its files are, byte for byte, those of a report that drew everything
+    itself."""
     from flows.render import chain
     from flows.stages.s11_report import TREND_CODES, report_pages
 
     order, shown, alerted = _expected(warehouse)
+    if not alert:
+        copy = tmp_path / "quiet.duckdb"
+        shutil.copy(warehouse, copy)
+        with duckdb.connect(str(copy)) as con:
+            con.execute("DELETE FROM mart.alerts WHERE alert_id = 'planted'")
+        warehouse = copy
     monkeypatch.setattr(chain, "PARALLEL_MIN_PAGES", len(order) - cap)
     alone = render_report(warehouse, PERIOD, "zh", "internal", out_dir=tmp_path / "alone", maps_dir=tmp_path / "am",
                           pdf=False)
@@ -189,10 +197,15 @@ def test_pages_started_before_the_alerts_are_kept_by_the_report_and_are_the_page
             future.result()
         drawn = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
         assert sorted(p.stem for p in drawn if p.suffix == ".html") == sorted(order)   # every cluster's page
-        assert len([p for p in drawn if p.suffix == ".png"]) == 1 + len(TREND_CODES)   # the map, the charts
+        figures = {p for p in drawn if p.name.endswith("_chain.png") or p.name.startswith("index_radar")}
+        # the index figure and the detailed clusters' diagrams (those with flows), as the report alone drew them
+        assert {p.name for p in figures} == {p.name for p in alone.chain if p.suffix == ".png"}
+        assert any(p.name == "index_radar.png" for p in figures)
+        assert len([p for p in drawn if p.suffix == ".png"]) == 1 + len(TREND_CODES) + len(figures)
         early = render_report(con, PERIOD, "zh", "internal", out_dir=out_dir, maps_dir=root / "maps", pdf=False,
                               pages=pages)
-    assert alerted in shown and {p: p.stat().st_mtime_ns for p in drawn} == drawn
+    again = {p for p in drawn if p.stat().st_mtime_ns != drawn[p]}
+    assert again == (figures if alert else set())
     assert [p.name for p in alone.all()] == [p.name for p in early.all()]
     for a, b in zip(alone.all(), early.all(), strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name

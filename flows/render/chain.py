@@ -491,28 +491,24 @@ def _cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Executor | None = None) -> dict[str, Any]:
+def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Executor | None = None,
+                 early: EarlyPages | None = None) -> dict[str, Any]:
     """Draw the section that flows/stages/s11_chain.py decided: the index figure and blocks of the clusters it
     details ("featured"), and for the internal edition every cluster's chain diagram, radar and standalone offline
     HTML page, into <out_dir>/<stem>_chain/. Returns what the partial _chain.html.j2 shows, with the files written
     ("files") and, when clusters are left out, the sentence saying how many and where their detail is.
 
     With `workers` (page_workers) every standalone page is drawn there (here, only what the report shows): "files"
-    is then complete only after wait_pages."""
+    is then complete only after wait_pages. With `early`, what the report shows is taken from there when the
+    workers drew it ahead from the same arguments (figures_ahead)."""
     t = section["t"]
     chain_dir = out_dir / f"{stem}_chain"
-    names = {b["id"]: b["name"] for b in section["blocks"]}
     internal = section["audience"] == "internal"
     featured = set(section["featured"])
-    in_figure = [cid for cid in section["drawn"] if cid in featured]
     radar = _radar(section, featured)
-    own = [b for b in section["blocks"] if b["id"] in featured]
-    tiles = _radar_tiles([b for b in own if b["id"] in radar["scores"]] if internal else
-                         [{"id": cid, "name": names[cid]} for cid in in_figure], radar)
-    index_figures = radar_grids([tiles[cid] for cid in in_figure], chain_dir) if in_figure else []
-    # with workers, every standalone page is theirs (the detailed clusters' too): this process, the longest, keeps
-    # only what the report shows
-    blocks, files = _cluster_blocks(own, section, chain_dir, radar, report=True, pages=workers is None)
+    args = _figure_args(section, chain_dir, radar, workers is None)
+    shown = early.drawn_ahead("chain", *args) if early is not None else None
+    index_figures, blocks, files = shown if shown is not None else _report_figures(*args)
     pages = _Pages(index_figures, [b["id"] for b in section["blocks"]], files)
     rest = [b for b in section["blocks"] if workers is not None or b["id"] not in featured] if internal else []
     for args in _page_parts(rest, radar, section, chain_dir, 1 if workers is None else _cpus()):
@@ -531,6 +527,43 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Exe
     if not pages.pending:
         wait_pages(drawn)
     return drawn
+
+
+def figures_ahead(early: EarlyPages, section: dict[str, Any], out_dir: Path, stem: str) -> None:
+    """Have the workers draw ahead what the report shows of this section (the index figure, the detailed clusters'
+    blocks and diagrams), for draw_section to take when it would draw it from the same arguments: the section
+    decided before the month's alerts details the clusters the report details when none of them has an alert."""
+    chain_dir = out_dir / f"{stem}_chain"
+    radar = _radar(section, set(section["featured"]))
+    early.draw_ahead("chain", _report_figures, *_figure_args(section, chain_dir, radar, False))
+
+
+def _figure_args(section: dict[str, Any], chain_dir: Path, radar: dict[str, Any],
+                 pages: bool) -> tuple[Any, ...]:
+    """_report_figures' arguments: the detailed clusters' blocks, those in the index figure, their names, the
+    radars' inputs, the section's texts (not its other clusters), where the files go, and whether the detailed
+    clusters' standalone pages are drawn too (without page workers)."""
+    featured = set(section["featured"])
+    names = {b["id"]: b["name"] for b in section["blocks"]}
+    in_figure = [cid for cid in section["drawn"] if cid in featured]
+    own = [b for b in section["blocks"] if b["id"] in featured]
+    texts = {k: section[k] for k in ("t", "lang", "audience", "weak_note")}
+    return own, in_figure, {cid: names[cid] for cid in in_figure}, radar, texts, chain_dir, pages
+
+
+def _report_figures(own: list[dict[str, Any]], in_figure: list[str], names: dict[str, str], radar: dict[str, Any],
+                    texts: dict[str, Any], chain_dir: Path,
+                    pages: bool) -> tuple[list[Path], list[dict[str, Any]], dict[str, list[Path]]]:
+    """What the report shows of the section (in this process or a worker): the index figures, the detailed
+    clusters' blocks as the report shows them and their files (_cluster_blocks)."""
+    internal = texts["audience"] == "internal"
+    tiles = _radar_tiles([b for b in own if b["id"] in radar["scores"]] if internal else
+                         [{"id": cid, "name": names[cid]} for cid in in_figure], radar)
+    index_figures = radar_grids([tiles[cid] for cid in in_figure], chain_dir) if in_figure else []
+    # with workers, every standalone page is theirs (the detailed clusters' too): this process, the longest, keeps
+    # only what the report shows
+    blocks, files = _cluster_blocks(own, texts, chain_dir, radar, report=True, pages=pages)
+    return index_figures, blocks, files
 
 
 def _radar(section: dict[str, Any], featured: set[str]) -> dict[str, Any]:

@@ -622,7 +622,7 @@ def _render(e: Edition, make_pdf: bool, pages: chain_render.EarlyPages | None = 
              "quality": {**quality, "missing": [m for m in quality["missing"] if m["cluster_id"] in listed]}}
     t = e.t
     with chain_render.page_workers(decided, pages) as workers:  # the pages of clusters not detailed, beside the PDF
-        chain = chain_render.draw_section(decided, e.out_dir, e.stem, workers) if decided else None
+        chain = chain_render.draw_section(decided, e.out_dir, e.stem, workers, pages) if decided else None
         content = {
             "t": t, "lang": e.lang, "audience": e.audience, "period": e.period,
             "period_label": period_text(e.period, e.lang), "province": e.province,
@@ -890,13 +890,14 @@ def _methodology(lang: str) -> list[dict[str, Any]]:
 def report_pages(con: duckdb.DuckDBPyConnection, out_root: Path | None = None,
                  maps_dir: Path | None = None) -> Iterator[chain_render.EarlyPages | None]:
     """The nightly report's standalone pages (the latest month, report_stage's first language and audience),
-    started in worker processes now (flows/render/chain.py start_pages), and before them its trend charts and map;
-    None where the report draws its pages itself.
+    started in worker processes now (flows/render/chain.py start_pages), and before them its trend charts, map and
+    the chain section's figures as they are when no detailed cluster has an alert; None where the report draws its
+    pages itself.
 
     Why: the night calls this once the indicators and the snapshot are in, so these are drawn beside its alerts
     instead of beside the report's PDF. They read only what those stages wrote (not the month's alerts);
-    report_stage(pages=…) keeps every page drawn here from the inputs it decides itself, and the charts and map
-    drawn from the very arguments it would draw them from, and draws any other."""
+    report_stage(pages=…) keeps every page drawn here from the inputs it decides itself, and the charts, map and
+    figures drawn from the very arguments it would draw them from, and draws any other."""
     period = latest_period(con)
     n = len(rows(con, "report_clusters", {"province": None}))
     # where the report draws its pages itself (the sample, a province) this costs one count
@@ -906,15 +907,20 @@ def report_pages(con: duckdb.DuckDBPyConnection, out_root: Path | None = None,
     out_dir = (out_root / f"{period:%Y-%m}") if out_root else None
     e = _edition(con, period, REPORT_LANGS[0], REPORT_AUDIENCE, None,
                  Path(out_dir or REPORTS_OUT / "reports" / f"{period:%Y-%m}"), Path(maps_dir or REPORTS_OUT / "maps"))
+    section = _chain_section(e, set())
+
     def charts_first(pages: chain_render.EarlyPages) -> None:
-        """The trend charts and the map, which the report needs first, before the pages."""
+        """The trend charts, the map and the chain section's figures, which the report needs first, before the
+        pages."""
         from flows.render import maps
 
         pages.draw_ahead("trend_charts", page.trend_charts, _trend_data(e)[0], e.months)
         if (drawing := _map_drawing(con, period, e.maps_dir, e.lang)) is not None:
             pages.draw_ahead("map", maps.write_png, *drawing[0], **drawing[1])
+        if section is not None:
+            chain_render.figures_ahead(pages, section, e.out_dir, e.stem)
 
-    with chain_render.start_pages(_chain_section(e, set()), e.out_dir, e.stem, charts_first) as pages:
+    with chain_render.start_pages(section, e.out_dir, e.stem, charts_first) as pages:
         yield pages
 
 
