@@ -174,7 +174,15 @@ def _refuse_repeated_keys(incoming: pl.DataFrame, name: str, kind: str) -> None:
     With the derivation (one row per firm and month, derive_flows.sql) this is what keeps (uscc, period) unique
     in core.firm_monthly and core.tax, which have no key index (migration 0007). Checked here, in the per-file
     task, not by the single writer.
+
+    Whether any key repeats is asked of the key columns themselves (0.13 → 0.03 CPU-s a nation monthly file);
+    the key text (row_key) is built only to name the rows. A NULL in a key column makes the whole text NULL,
+    so NULL keys are all one key there: such a frame takes the text path for the answer too.
     """
+    cols = [c for c in KINDS[kind].key if c in incoming.columns]
+    if not incoming.select(pl.struct(cols).is_duplicated().any()
+                            | pl.any_horizontal(pl.col(cols).is_null()).any()).item():
+        return
     keys = incoming.select("_row", row_key(incoming, kind).alias("_key"))
     repeated = keys.filter(pl.col("_key").is_duplicated())
     if repeated.height:
