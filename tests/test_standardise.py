@@ -222,6 +222,29 @@ def test_parquet_rows_and_types(tmp_path: Path) -> None:
     assert s.raw["amount"].dtype == pl.Utf8
 
 
+def test_parquet_typed_numbers_give_what_their_text_gives(tmp_path: Path) -> None:
+    # A Float64 or integer Parquet column parses from its typed values, not from its text: the canonical
+    # values, the issues (a NaN or an infinity is unparsable, a null is missing) and the raw text kept for
+    # quarantine must be those of the same numbers delivered as text.
+    values = {"uscc": [U1, U1, U1, U1, U1, U1], "period": [f"2025-0{m}" for m in range(1, 7)],
+              "output": [1.5, -0.0, float("nan"), None, 1e300, 0.1 + 0.2],
+              "employees": [10, 2**53 + 1, 0, None, -3, 7], "profit": [1.0, 2.0, float("inf"), 4.0, 5.0, 6.0]}
+    typed, text = tmp_path / "typed" / "monthly_2025.parquet", tmp_path / "text" / "monthly_2025.parquet"
+    for path, frame in ((typed, pl.DataFrame(values)),
+                        (text, pl.DataFrame(values).with_columns(pl.all().cast(pl.Utf8)))):
+        path.parent.mkdir()
+        frame.write_parquet(path)
+    a, b = standardise(typed, "monthly"), standardise(text, "monthly")
+    accounted(a)
+    assert pl.read_parquet_schema(typed)["output"] == pl.Float64
+    assert a.frame.equals(b.frame) and a.issues.equals(b.issues) and a.raw.equals(b.raw)
+    assert a.frame["_row"].to_list() == [2, 3, 6, 7]
+    assert a.frame["output"].to_list() == [1.5, -0.0, 1e300, 0.1 + 0.2]
+    assert a.frame["employees"].to_list() == [10, 2**53, -3, 7]       # 2**53 + 1 has no float: as its text gives
+    assert a.issues.select("_row", "column_name", "rule", "value").rows() == [
+        (4, "output", "unparsable_number", "NaN"), (5, "output", "missing_value", None)]
+
+
 def test_rejections(tmp_path: Path) -> None:
     with pytest.raises(FileRejected) as e:
         standardise(write_csv(tmp_path / "tax_m.csv", f"uscc,税收期\n{U1},2025-06\n"), "tax")

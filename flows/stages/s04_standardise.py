@@ -95,6 +95,7 @@ USCC_COLUMNS = ("uscc", "buyer_uscc", "supplier_uscc")
 CODE_COLUMNS = ("adcode", "supplier_adcode", "cluster_id")
 ADCODE_COLUMNS = ("adcode", "supplier_adcode")
 READ_CHUNK = 1 << 24
+NUMBER_PREFIX = "__n_"   # a Parquet number column as stored, beside its text (_read_parquet)
 # A CSV row with a value beyond the header's last column: an unquoted delimiter inside a value shifted its
 # cells, so every value after it sits under the wrong header. The raw frame keeps that cell under this name.
 BEYOND_HEADER = "（表头以外的单元格）"
@@ -385,13 +386,24 @@ def _read_xls(path: Path, kind: Kind, file_name: str) -> tuple[pl.DataFrame, Lay
     return raw, layout, sheet.name
 
 
-def _read_parquet(path: Path, kind: Kind, file_name: str) -> tuple[pl.DataFrame, Layout]:
-    """Parquet → (raw frame, layout), every column cast to text so raw keeps what the source said."""
+def _read_parquet(path: Path, kind: Kind, file_name: str) -> tuple[pl.DataFrame, Layout, pl.DataFrame]:
+    """Parquet → (raw frame, layout, typed numbers), every column of raw cast to text so raw keeps what the
+    source said.
+
+    The typed numbers are the Float64 and integer columns as stored, named NUMBER_PREFIX + field: a number
+    column parses from them (`_column`) instead of from its text, which gives the same float (polars' text of a
+    Float64 is its shortest round-trip form; an integer's text parses to the float its cast gives) without
+    cleaning and parsing millions of strings again (≈ 0.2 CPU-s per 4 M values).
+    """
     try:
         df = pl.read_parquet(path)
     except Exception as e:  # polars raises several error types for corrupt parquet
         raise FileRejected("unreadable_file", f"{file_name}：无法读取Parquet文件（{e}） / "
                                               f"{file_name}: cannot read the Parquet file ({e})") from e
+    layout = _layout([list(df.columns)], kind, file_name)
+    fields = dict(zip(df.columns, layout.fields, strict=True))
+    numbers = df.select(pl.col(name).alias(NUMBER_PREFIX + fields[name]) for name, dtype in df.schema.items()
+                        if dtype == pl.Float64 or dtype.is_integer())
     casts = []
     for name, dtype in df.schema.items():
         if dtype == pl.Utf8:
@@ -401,9 +413,8 @@ def _read_parquet(path: Path, kind: Kind, file_name: str) -> tuple[pl.DataFrame,
         else:
             casts.append(pl.col(name).cast(pl.Utf8))
     df = df.with_columns(casts) if casts else df
-    layout = _layout([list(df.columns)], kind, file_name)
-    df = df.rename(dict(zip(df.columns, layout.fields, strict=True)))
-    return df.with_columns(pl.int_range(2, 2 + df.height, dtype=pl.Int64).alias("_row")), layout
+    df = df.rename(fields)
+    return df.with_columns(pl.int_range(2, 2 + df.height, dtype=pl.Int64).alias("_row")), layout, numbers
 
 
 # --------------------------------------------------------------------------------------------- values
@@ -495,8 +506,9 @@ def _distinct(df: pl.DataFrame, src: str) -> list[str]:
     return [v for v in vals if v.strip()]
 
 
-def _flags(df: pl.DataFrame, header_map: dict[str, str], kind: Kind) -> dict[str, dict[str, bool]]:
-    """Whole-column facts, one parallel pass: which columns need the slow clean-up paths."""
+def _flags(df: pl.DataFrame, header_map: dict[str, str], kind: Kind, typed: set[str]) -> dict[str, dict[str, bool]]:
+    """Whole-column facts, one parallel pass: which columns need the slow clean-up paths (none for a column
+    parsed from its typed numbers, `typed`)."""
     exprs = []
     for src, name in header_map.items():
         if df.schema[src] != pl.Utf8:
@@ -504,6 +516,8 @@ def _flags(df: pl.DataFrame, header_map: dict[str, str], kind: Kind) -> dict[str
         c = pl.col(src)
         dt = kind.column(name).dtype
         if dt in ("money", "land", "energy", "float", "int"):
+            if src in typed:
+                continue
             exprs.append(c.str.contains(r"[^0-9.eE+-]|^[+]").any().alias(f"{name}|messy_number"))
         elif name in USCC_COLUMNS:
             exprs.append((c.str.len_bytes() != c.str.len_chars()).any().alias(f"{name}|non_ascii"))
@@ -535,11 +549,12 @@ class _Parse:
 
 
 def _column(df: pl.DataFrame, col: Column, src: str, factor: float, flags: dict[str, bool],
-            flow: bool = False) -> _Parse:
+            flow: bool = False, typed: bool = False) -> _Parse:
     """Parse one source column into the canonical value and a rule code (null when fine).
 
     flags are whole-column facts measured once (does any value need number clean-up, full-width
-    folding, '.0' stripping?) so clean columns skip the costly string passes.
+    folding, '.0' stripping?) so clean columns skip the costly string passes. `typed`: a number column
+    parses from the Parquet file's typed values (NUMBER_PREFIX + src, _read_parquet), not from its text.
     """
     raw = pl.col(src)
     tn, xn, vn = f"__t_{col.name}", f"__x_{col.name}", f"__v_{col.name}"
@@ -552,9 +567,12 @@ def _column(df: pl.DataFrame, col: Column, src: str, factor: float, flags: dict[
     dt = col.dtype
     if dt in ("money", "land", "energy", "float", "int"):
         # number text: full-width digits → ASCII, no thousands separators or spaces, no leading '+'
-        if df.schema[src] != pl.Utf8:  # typed Parquet column: no text round trip
-            stage1 = [raw.alias(xn)]
-            stage2.append(raw.cast(pl.Float64).alias(vn))
+        words = VOCABULARY["values"].get(col.name)
+        typed = typed and not words        # words such as 二级（规范级） are text
+        if typed:  # typed Parquet column: no text round trip
+            number = pl.col(NUMBER_PREFIX + src)
+            stage1 = [number.alias(xn)]
+            stage2.append(number.cast(pl.Float64).alias(vn))
         elif flags.get("messy_number", True):
             stage1 = [raw.str.replace_many(_FULLWIDTH, _HALFWIDTH).str.replace_all(r"[,\s]", "")
                       .str.strip_prefix("+").alias(xn)]
@@ -562,7 +580,6 @@ def _column(df: pl.DataFrame, col: Column, src: str, factor: float, flags: dict[
         else:
             stage1 = [raw.alias(xn)]
             stage2.append(raw.cast(pl.Float64, strict=False).alias(vn))
-        words = VOCABULARY["values"].get(col.name)
         if words:  # words such as 二级（规范级） are numbers
             mapping = {_vkey(k): str(v) for k, v in words.items()}
             folded = _vfold(stage1[0])
@@ -571,10 +588,10 @@ def _column(df: pl.DataFrame, col: Column, src: str, factor: float, flags: dict[
         x = pl.col(xn)
         f = pl.col(vn)
         blanks = [m for m in _NULL_MARKS if not (flow and m in FLOW_ZERO)]
-        present = (x.is_not_null() if df.schema[src] != pl.Utf8
+        present = (x.is_not_null() if typed
                    else x.is_not_null() & (x.str.len_bytes() > 0) & ~x.is_in(blanks))
         ok = f.is_finite().fill_null(False)
-        if flow and df.schema[src] == pl.Utf8:  # `-` is zero in a flow column (a firm that produced nothing)
+        if flow and not typed:  # `-` is zero in a flow column (a firm that produced nothing)
             ok = ok | x.is_in(FLOW_ZERO)
             f = pl.when(x.is_in(FLOW_ZERO)).then(pl.lit(0.0)).otherwise(f)
         bad = present & ~ok
@@ -769,20 +786,21 @@ def _duplicates(good: pl.DataFrame, kind: Kind, cols: list[str], file_name: str,
 
 # --------------------------------------------------------------------------------------------- main
 
-def _read(path: Path, k: Kind, file_name: str) -> tuple[pl.DataFrame, Layout, str | None, str | None]:
-    """Any inbox format → (raw text frame with _row, layout, encoding, sheet)."""
+def _read(path: Path, k: Kind, file_name: str
+          ) -> tuple[pl.DataFrame, Layout, str | None, str | None, pl.DataFrame | None]:
+    """Any inbox format → (raw text frame with _row, layout, encoding, sheet, typed numbers of a Parquet file)."""
     suffix = path.suffix.lower()
     if suffix == ".xls":
         raw, layout, sheet = _read_xls(path, k, file_name)
-        return raw, layout, None, sheet
+        return raw, layout, None, sheet, None
     if suffix in (".xlsx", ".xlsm"):
         raw, layout, sheet = _read_xlsx(path, k, file_name)
-        return raw, layout, None, sheet
+        return raw, layout, None, sheet, None
     if suffix in (".parquet", ".pq"):
-        raw, layout = _read_parquet(path, k, file_name)
-        return raw, layout, None, None
+        raw, layout, numbers = _read_parquet(path, k, file_name)
+        return raw, layout, None, None, numbers
     raw, encoding, layout = _read_csv(path, k, file_name)
-    return raw, layout, encoding, None
+    return raw, layout, encoding, None, None
 
 
 def standardise(path: Path, kind: str, file_name: str | None = None) -> Standardised:
@@ -790,7 +808,8 @@ def standardise(path: Path, kind: str, file_name: str | None = None) -> Standard
     path = Path(path)
     file_name = file_name or path.name
     k = KINDS[kind]
-    raw, layout, encoding, sheet = _read(path, k, file_name)
+    raw, layout, encoding, sheet, numbers = _read(path, k, file_name)
+    typed = {c.removeprefix(NUMBER_PREFIX) for c in numbers.columns} if numbers is not None else set()
     where = _where(file_name, sheet)
     constants = [pl.lit(c.value, pl.Utf8).alias(c.field) for c in layout.columns if c.value is not None]
     if constants:  # e.g. the period a title line states, for every row
@@ -813,17 +832,18 @@ def standardise(path: Path, kind: str, file_name: str | None = None) -> Standard
     stage1: list[pl.Expr] = []
     stage2: list[pl.Expr] = []
     parses: dict[str, _Parse] = {}
-    flags = _flags(raw, header_map, k)
+    flags = _flags(raw, header_map, k, typed)
     for col in k.columns:
         if col.name in src_of:
             parses[col.name] = p = _column(raw, col, src_of[col.name], factors.get(col.name, 1.0),
-                                           flags.get(col.name, {}), flow=col.name in k.flows)
+                                           flags.get(col.name, {}), flow=col.name in k.flows,
+                                           typed=src_of[col.name] in typed)
             stage1 += p.stage1
             stage2 += p.stage2
     checks = {m: c for m, c in layout.cross_checks().items() if m in k.flows and m in src_of}
     for m, c in checks.items():
         p = _column(raw, Column(f"_ytd_{m}", "", k.column(m).dtype, required=False), c.field, c.factor,
-                    {}, flow=True)
+                    {}, flow=True, typed=c.field in typed)
         stage1 += p.stage1
         stage2 += p.stage2
         values.append(p.value.alias(f"_ytd_{m}"))
@@ -850,7 +870,7 @@ def standardise(path: Path, kind: str, file_name: str | None = None) -> Standard
     # values and one rule column per parsed column; the first problem is picked on failed rows only
     ecols = [f"__e_{n}_{i}" for i, (n, _) in enumerate(errors)]
     sources = [src_of.get(n, src_of.get("period")) for n, _ in errors]
-    parsed = raw.lazy().with_columns(stage1).with_columns(stage2).select(
+    parsed = (raw.hstack(numbers) if typed else raw).lazy().with_columns(stage1).with_columns(stage2).select(
         "_row", *values, *[e.alias(en) for (_, e), en in zip(errors, ecols, strict=True)],
         *[pl.col(src).alias(f"__s_{i}") for i, src in enumerate(sources)],
     ).with_columns(pl.any_horizontal([pl.col(e).is_not_null() for e in ecols]).alias("__bad")).collect()
