@@ -749,6 +749,10 @@ def _duplicates(good: pl.DataFrame, kind: Kind, cols: list[str], file_name: str,
     if kind.name == "procurement" or good.height == 0:
         return good, empty
     key = list(kind.key)
+    # A copy of a row repeats its key too: a file whose keys are all distinct (the usual one) has neither kind,
+    # found without hashing every column (a nation monthly file 0.09 → 0.03 CPU-s).
+    if key and not good.select(pl.struct(key).is_duplicated().any()).item():
+        return good, empty
     flagged = good.with_columns(pl.struct(cols).is_first_distinct().alias("__first"))
     flagged = flagged.with_columns(pl.col("__first").cast(pl.Int64).sum().over(key).alias("__versions")
                                    if key else pl.lit(1).alias("__versions"))
