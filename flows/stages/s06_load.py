@@ -301,13 +301,13 @@ def derive_monthly(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, ki
     # The usual file only appends a month: the rework path would scan the history for nothing.
     reworks, appends, ytd_rows = run_sql(con, "touched_reworked", params, measures).fetchone()
     if not reworks and not ytd_rows:
-        run_sql(con, "fresh_reported", params, measures)
+        run_sql(con, "fresh_reported", params, tables | measures)     # stored as reported: nothing to derive
+        return
+    if appends:
+        run_sql(con, "derive_appended", params, tables)
     else:
-        if appends:
-            run_sql(con, "derive_appended", params, tables)
-        else:
-            run_sql(con, "derive_none_appended")
-        if reworks:
-            run_sql(con, "derive_rework", params)
-        run_sql(con, f"pivot_{kind}")
+        run_sql(con, "derive_none_appended")
+    if reworks:
+        run_sql(con, "derive_rework", params)
+    run_sql(con, f"pivot_{kind}")
     run_sql(con, "store_flows" if reworks else "store_appended", params, tables)
