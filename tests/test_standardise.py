@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import polars as pl
 import pytest
 import xlsxwriter
 
-from flows.stages.s04_standardise import ISSUE_SCHEMA, FileRejected, Standardised, standardise
+from flows.stages.s04_standardise import ISSUE_SCHEMA, FileRejected, Standardised, standardise, typed_columns
+from flows.stages.s06_load import quarantine_frame
 
 U1 = "91320500MA1XXXXXX1"
 U2 = "91320500MA1XXXXXX2"
@@ -219,13 +221,14 @@ def test_parquet_rows_and_types(tmp_path: Path) -> None:
     assert s.frame["amount"].to_list() == [1.5, 2.0]
     assert s.frame["supplier_uscc"].dtype == pl.Utf8 and s.frame["supplier_uscc"].null_count() == 2
     assert issue(s, 4)["rule"] == "missing_value"
-    assert s.raw["amount"].dtype == pl.Utf8
+    assert s.raw["supplier_name"].dtype == pl.Utf8 and s.raw["period"].dtype == pl.Utf8
+    assert s.raw["amount"].dtype == pl.Float64     # a number column stays as stored (typed_columns)
 
 
 def test_parquet_typed_numbers_give_what_their_text_gives(tmp_path: Path) -> None:
-    # A Float64 or integer Parquet column parses from its typed values, not from its text: the canonical
-    # values, the issues (a NaN or an infinity is unparsable, a null is missing) and the raw text kept for
-    # quarantine must be those of the same numbers delivered as text.
+    # A Float64 or integer Parquet column of a number column stays typed in raw and parses from its typed values:
+    # the canonical values, the issues (a NaN or an infinity is unparsable, a null is missing) and the quarantined
+    # rows' original values must be those of the same numbers delivered as text.
     values = {"uscc": [U1, U1, U1, U1, U1, U1], "period": [f"2025-0{m}" for m in range(1, 7)],
               "output": [1.5, -0.0, float("nan"), None, 1e300, 0.1 + 0.2],
               "employees": [10, 2**53 + 1, 0, None, -3, 7], "profit": [1.0, 2.0, float("inf"), 4.0, 5.0, 6.0]}
@@ -236,13 +239,18 @@ def test_parquet_typed_numbers_give_what_their_text_gives(tmp_path: Path) -> Non
         frame.write_parquet(path)
     a, b = standardise(typed, "monthly"), standardise(text, "monthly")
     accounted(a)
-    assert pl.read_parquet_schema(typed)["output"] == pl.Float64
-    assert a.frame.equals(b.frame) and a.issues.equals(b.issues) and a.raw.equals(b.raw)
+    assert typed_columns(a.raw) == ["output", "employees", "profit"] and typed_columns(b.raw) == []
+    assert a.frame.equals(b.frame) and a.issues.equals(b.issues)
+    assert a.raw.with_columns(pl.col(typed_columns(a.raw)).cast(pl.Utf8)).equals(b.raw)
     assert a.frame["_row"].to_list() == [2, 3, 6, 7]
     assert a.frame["output"].to_list() == [1.5, -0.0, 1e300, 0.1 + 0.2]
     assert a.frame["employees"].to_list() == [10, 2**53, -3, 7]       # 2**53 + 1 has no float: as its text gives
     assert a.issues.select("_row", "column_name", "rule", "value").rows() == [
         (4, "output", "unparsable_number", "NaN"), (5, "output", "missing_value", None)]
+    kept = [quarantine_frame(s.issues, s.raw, s.frame, "monthly", s.header_map) for s in (a, b)]
+    assert kept[0].equals(kept[1])
+    assert kept[0].select("_row", "value", "original").rows()[0] == (4, "NaN", json.dumps(
+        {"uscc": U1, "period": "2025-03", "output": "NaN", "employees": "0", "profit": "inf"}, separators=(",", ":")))
 
 
 def test_rejections(tmp_path: Path) -> None:

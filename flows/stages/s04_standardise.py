@@ -95,7 +95,7 @@ USCC_COLUMNS = ("uscc", "buyer_uscc", "supplier_uscc")
 CODE_COLUMNS = ("adcode", "supplier_adcode", "cluster_id")
 ADCODE_COLUMNS = ("adcode", "supplier_adcode")
 READ_CHUNK = 1 << 24
-NUMBER_PREFIX = "__n_"   # a Parquet number column as stored, beside its text (_read_parquet)
+_NUMBER_TYPES = ("money", "land", "energy", "float", "int")
 # A CSV row with a value beyond the header's last column: an unquoted delimiter inside a value shifted its
 # cells, so every value after it sits under the wrong header. The raw frame keeps that cell under this name.
 BEYOND_HEADER = "（表头以外的单元格）"
@@ -386,14 +386,14 @@ def _read_xls(path: Path, kind: Kind, file_name: str) -> tuple[pl.DataFrame, Lay
     return raw, layout, sheet.name
 
 
-def _read_parquet(path: Path, kind: Kind, file_name: str) -> tuple[pl.DataFrame, Layout, pl.DataFrame]:
-    """Parquet → (raw frame, layout, typed numbers), every column of raw cast to text so raw keeps what the
-    source said.
+def _read_parquet(path: Path, kind: Kind, file_name: str) -> tuple[pl.DataFrame, Layout]:
+    """Parquet → (raw frame, layout), every column cast to text so raw keeps what the source said — but for the
+    Float64 and integer columns of number columns (`_number_fields`), which stay as stored.
 
-    The typed numbers are the Float64 and integer columns as stored, named NUMBER_PREFIX + field: a number
-    column parses from them (`_column`) instead of from its text, which gives the same float (polars' text of a
-    Float64 is its shortest round-trip form; an integer's text parses to the float its cast gives) without
-    cleaning and parsing millions of strings again (≈ 0.2 CPU-s per 4 M values).
+    A number column parses from its typed values (`_column`): the same float its text gives (polars' text of a
+    Float64 is its shortest round-trip form; an integer's text parses to the float its cast gives), without
+    writing and parsing millions of strings (≈ 0.3 CPU-s per 4 M values). The few values that need their text
+    (a quarantined row's original, a rejected cell) are cast where they are written, the same cast.
     """
     try:
         df = pl.read_parquet(path)
@@ -402,11 +402,10 @@ def _read_parquet(path: Path, kind: Kind, file_name: str) -> tuple[pl.DataFrame,
                                               f"{file_name}: cannot read the Parquet file ({e})") from e
     layout = _layout([list(df.columns)], kind, file_name)
     fields = dict(zip(df.columns, layout.fields, strict=True))
-    numbers = df.select(pl.col(name).alias(NUMBER_PREFIX + fields[name]) for name, dtype in df.schema.items()
-                        if dtype == pl.Float64 or dtype.is_integer())
+    numbers = _number_fields(layout, kind)
     casts = []
     for name, dtype in df.schema.items():
-        if dtype == pl.Utf8:
+        if dtype == pl.Utf8 or (fields[name] in numbers and (dtype == pl.Float64 or dtype.is_integer())):
             continue
         if dtype.is_nested() or dtype == pl.Object:
             casts.append(pl.col(name).map_elements(str, return_dtype=pl.Utf8))
@@ -414,7 +413,18 @@ def _read_parquet(path: Path, kind: Kind, file_name: str) -> tuple[pl.DataFrame,
             casts.append(pl.col(name).cast(pl.Utf8))
     df = df.with_columns(casts) if casts else df
     df = df.rename(fields)
-    return df.with_columns(pl.int_range(2, 2 + df.height, dtype=pl.Int64).alias("_row")), layout, numbers
+    return df.with_columns(pl.int_range(2, 2 + df.height, dtype=pl.Int64).alias("_row")), layout
+
+
+def _number_fields(layout: Layout, kind: Kind) -> set[str]:
+    """The raw fields parsed as numbers (loaded or cross-checked), except those whose values may be words."""
+    names = {c.name for c in kind.columns if c.dtype in _NUMBER_TYPES and not VOCABULARY["values"].get(c.name)}
+    return {c.field for c in layout.columns if c.column in names and c.status in ("loaded", "cross_check")}
+
+
+def typed_columns(raw: pl.DataFrame) -> list[str]:
+    """The columns of a raw frame kept as typed numbers (_read_parquet); every other column is text."""
+    return [c for c, t in raw.schema.items() if c != "_row" and t != pl.Utf8]
 
 
 # --------------------------------------------------------------------------------------------- values
@@ -506,18 +516,15 @@ def _distinct(df: pl.DataFrame, src: str) -> list[str]:
     return [v for v in vals if v.strip()]
 
 
-def _flags(df: pl.DataFrame, header_map: dict[str, str], kind: Kind, typed: set[str]) -> dict[str, dict[str, bool]]:
-    """Whole-column facts, one parallel pass: which columns need the slow clean-up paths (none for a column
-    parsed from its typed numbers, `typed`)."""
+def _flags(df: pl.DataFrame, header_map: dict[str, str], kind: Kind) -> dict[str, dict[str, bool]]:
+    """Whole-column facts, one parallel pass: which columns need the slow clean-up paths."""
     exprs = []
     for src, name in header_map.items():
         if df.schema[src] != pl.Utf8:
             continue
         c = pl.col(src)
         dt = kind.column(name).dtype
-        if dt in ("money", "land", "energy", "float", "int"):
-            if src in typed:
-                continue
+        if dt in _NUMBER_TYPES:
             exprs.append(c.str.contains(r"[^0-9.eE+-]|^[+]").any().alias(f"{name}|messy_number"))
         elif name in USCC_COLUMNS:
             exprs.append((c.str.len_bytes() != c.str.len_chars()).any().alias(f"{name}|non_ascii"))
@@ -553,8 +560,8 @@ def _column(df: pl.DataFrame, col: Column, src: str, factor: float, flags: dict[
     """Parse one source column into the canonical value and a rule code (null when fine).
 
     flags are whole-column facts measured once (does any value need number clean-up, full-width
-    folding, '.0' stripping?) so clean columns skip the costly string passes. `typed`: a number column
-    parses from the Parquet file's typed values (NUMBER_PREFIX + src, _read_parquet), not from its text.
+    folding, '.0' stripping?) so clean columns skip the costly string passes. `typed`: src holds a number
+    column's typed values (a Parquet file's, _read_parquet), not text.
     """
     raw = pl.col(src)
     tn, xn, vn = f"__t_{col.name}", f"__x_{col.name}", f"__v_{col.name}"
@@ -567,12 +574,10 @@ def _column(df: pl.DataFrame, col: Column, src: str, factor: float, flags: dict[
     dt = col.dtype
     if dt in ("money", "land", "energy", "float", "int"):
         # number text: full-width digits → ASCII, no thousands separators or spaces, no leading '+'
-        words = VOCABULARY["values"].get(col.name)
-        typed = typed and not words        # words such as 二级（规范级） are text
+        words = VOCABULARY["values"].get(col.name)     # never typed: _number_fields
         if typed:  # typed Parquet column: no text round trip
-            number = pl.col(NUMBER_PREFIX + src)
-            stage1 = [number.alias(xn)]
-            stage2.append(number.cast(pl.Float64).alias(vn))
+            stage1 = [raw.alias(xn)]
+            stage2.append(raw.cast(pl.Float64).alias(vn))
         elif flags.get("messy_number", True):
             stage1 = [raw.str.replace_many(_FULLWIDTH, _HALFWIDTH).str.replace_all(r"[,\s]", "")
                       .str.strip_prefix("+").alias(xn)]
@@ -790,21 +795,21 @@ def _duplicates(good: pl.DataFrame, kind: Kind, cols: list[str], file_name: str,
 
 # --------------------------------------------------------------------------------------------- main
 
-def _read(path: Path, k: Kind, file_name: str
-          ) -> tuple[pl.DataFrame, Layout, str | None, str | None, pl.DataFrame | None]:
-    """Any inbox format → (raw text frame with _row, layout, encoding, sheet, typed numbers of a Parquet file)."""
+def _read(path: Path, k: Kind, file_name: str) -> tuple[pl.DataFrame, Layout, str | None, str | None]:
+    """Any inbox format → (raw frame with _row, layout, encoding, sheet): text, but for a Parquet file's typed
+    numbers (_read_parquet)."""
     suffix = path.suffix.lower()
     if suffix == ".xls":
         raw, layout, sheet = _read_xls(path, k, file_name)
-        return raw, layout, None, sheet, None
+        return raw, layout, None, sheet
     if suffix in (".xlsx", ".xlsm"):
         raw, layout, sheet = _read_xlsx(path, k, file_name)
-        return raw, layout, None, sheet, None
+        return raw, layout, None, sheet
     if suffix in (".parquet", ".pq"):
-        raw, layout, numbers = _read_parquet(path, k, file_name)
-        return raw, layout, None, None, numbers
+        raw, layout = _read_parquet(path, k, file_name)
+        return raw, layout, None, None
     raw, encoding, layout = _read_csv(path, k, file_name)
-    return raw, layout, encoding, None, None
+    return raw, layout, encoding, None
 
 
 def standardise(path: Path, kind: str, file_name: str | None = None) -> Standardised:
@@ -812,8 +817,8 @@ def standardise(path: Path, kind: str, file_name: str | None = None) -> Standard
     path = Path(path)
     file_name = file_name or path.name
     k = KINDS[kind]
-    raw, layout, encoding, sheet, numbers = _read(path, k, file_name)
-    typed = {c.removeprefix(NUMBER_PREFIX) for c in numbers.columns} if numbers is not None else set()
+    raw, layout, encoding, sheet = _read(path, k, file_name)
+    typed = set(typed_columns(raw))
     where = _where(file_name, sheet)
     constants = [pl.lit(c.value, pl.Utf8).alias(c.field) for c in layout.columns if c.value is not None]
     if constants:  # e.g. the period a title line states, for every row
@@ -836,7 +841,7 @@ def standardise(path: Path, kind: str, file_name: str | None = None) -> Standard
     stage1: list[pl.Expr] = []
     stage2: list[pl.Expr] = []
     parses: dict[str, _Parse] = {}
-    flags = _flags(raw, header_map, k, typed)
+    flags = _flags(raw, header_map, k)
     for col in k.columns:
         if col.name in src_of:
             parses[col.name] = p = _column(raw, col, src_of[col.name], factors.get(col.name, 1.0),
@@ -874,7 +879,7 @@ def standardise(path: Path, kind: str, file_name: str | None = None) -> Standard
     # values and one rule column per parsed column; the first problem is picked on failed rows only
     ecols = [f"__e_{n}_{i}" for i, (n, _) in enumerate(errors)]
     sources = [src_of.get(n, src_of.get("period")) for n, _ in errors]
-    parsed = (raw.hstack(numbers) if typed else raw).lazy().with_columns(stage1).with_columns(stage2).select(
+    parsed = raw.lazy().with_columns(stage1).with_columns(stage2).select(
         "_row", *values, *[e.alias(en) for (_, e), en in zip(errors, ecols, strict=True)],
         *[pl.col(src).alias(f"__s_{i}") for i, src in enumerate(sources)],
     ).with_columns(pl.any_horizontal([pl.col(e).is_not_null() for e in ecols]).alias("__bad")).collect()
@@ -885,7 +890,7 @@ def standardise(path: Path, kind: str, file_name: str | None = None) -> Standard
         "_row",
         pl.coalesce([pl.when(pl.col(en).is_not_null()).then(pl.struct(
             pl.lit(n).alias("column_name"), pl.lit(sources[i]).alias("header"),
-            pl.col(f"__s_{i}").alias("value"), pl.col(en).alias("rule")))
+            pl.col(f"__s_{i}").cast(pl.Utf8).alias("value"), pl.col(en).alias("rule")))
             for i, ((n, _), en) in enumerate(zip(errors, ecols, strict=True))]).alias("__issue"),
         pl.sum_horizontal([pl.col(e).is_not_null() for e in ecols]).alias("__n_err"))
     del parsed

@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 
+from flows.stages.s04_standardise import typed_columns
 from flows.support.contract import KINDS
 from flows.support.warehouse import run_sql
 
@@ -80,8 +81,11 @@ def quarantine_frame(rejected: pl.DataFrame, raw: pl.DataFrame, parsed: pl.DataF
     Validation sees canonical values (万元); the person fixing the file needs the cell as it was typed.
     """
     # Only the rejected rows are encoded: a file's other rows (millions at nation scale) need no JSON and no key.
+    # A Parquet file's typed number columns (flows.stages.s04_standardise.typed_columns) are kept as the text
+    # every other reader gives them: the same cast the raw text of such a column had, on these rows only.
     wanted = rejected.select("_row").unique()
-    raw, parsed = raw.join(wanted, on="_row", how="semi"), parsed.join(wanted, on="_row", how="semi")
+    raw = raw.join(wanted, on="_row", how="semi").with_columns(pl.col(typed_columns(raw)).cast(pl.Utf8))
+    parsed = parsed.join(wanted, on="_row", how="semi")
     source_of = {canonical: source for source, canonical in header_map.items()}
     delivered = [
         rejected.filter(pl.col("column_name") == column).select("_row", "column_name").join(
