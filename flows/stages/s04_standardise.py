@@ -128,7 +128,7 @@ class Standardised:
 
     kind: str
     frame: pl.DataFrame
-    raw: pl.DataFrame
+    raw: pl.DataFrame          # text as delivered; a Parquet file's number columns as stored (typed_columns)
     issues: pl.DataFrame
     encoding: str | None
     header_map: dict[str, str]
@@ -572,7 +572,7 @@ def _column(df: pl.DataFrame, col: Column, src: str, factor: float, flags: dict[
     rng = None
     present = t.is_not_null()
     dt = col.dtype
-    if dt in ("money", "land", "energy", "float", "int"):
+    if dt in _NUMBER_TYPES:
         # number text: full-width digits → ASCII, no thousands separators or spaces, no leading '+'
         words = VOCABULARY["values"].get(col.name)     # never typed: _number_fields
         if typed:  # typed Parquet column: no text round trip
