@@ -498,11 +498,12 @@ def test_an_empty_registry_reports_the_rule_as_not_checked(tmp_path):
     assert "core.firms" in v.problems[0]["detail_en"]
 
 
-def test_a_missing_registry_or_history_table_fails_the_check_with_its_name(con):
+@pytest.mark.parametrize(("table", "check"), [("core.firm_monthly", "history check"), ("core.firms", "registry check")])
+def test_a_missing_registry_or_history_table_fails_the_check_with_its_name(con, table, check):
     from flows.stages.s05_validate import CheckCannotRun
 
-    con.execute("DROP TABLE core.firm_monthly")
-    with pytest.raises(CheckCannotRun, match="core.firm_monthly is missing.*history check"):
+    con.execute(f"DROP TABLE {table}")
+    with pytest.raises(CheckCannotRun, match=f"{table} is missing.*{check}"):
         validate("monthly", frame("monthly", [monthly()]), "m.csv", con, today=TODAY)
 
 
@@ -513,8 +514,17 @@ def test_the_rules_read_from_a_suite_file_are_the_rules_great_expectations_reads
     assert suite_rules(kind) == gx_suite_rules(kind)
 
 
-def test_history_check_with_fewer_stored_months_than_min_months_finds_no_firm_and_keeps_the_query_columns():
-    """Below min_months stored periods the history query is skipped: same (empty) answer, same columns."""
+# The unit check's history read: one pass on a small table, the periods count and the window read on a larger one
+# (settings.HISTORY_ONE_READ_ROWS); the tables below are tiny, so 0 sends them down the large table's path.
+HISTORY_READS = pytest.mark.parametrize("one_read_rows", [0, 500_000], ids=["window_read", "one_read"])
+
+
+@HISTORY_READS
+def test_history_check_with_fewer_stored_months_than_min_months_finds_no_firm_and_keeps_the_query_columns(
+        monkeypatch, one_read_rows):
+    """Below min_months stored periods no firm qualifies (the window path skips its query): an empty answer with
+    the query's columns either way."""
+    monkeypatch.setattr(flows.stages.s05_validate.settings, "HISTORY_ONE_READ_ROWS", one_read_rows)
     con = duckdb.connect()
     con.execute("CREATE SCHEMA core; CREATE TABLE core.firm_monthly (uscc VARCHAR, period DATE, span_months INTEGER,"
                 " output DOUBLE)")
@@ -558,9 +568,13 @@ def _history_table(periods: int) -> duckdb.DuckDBPyConnection:
           ("revenue", "A"): (8.5, 12), ("revenue", "B"): (1.0, 12), ("revenue", "C"): (1.0, 6),
           ("revenue", "D"): (1.0, 7)}),
 ])
-def test_history_check_takes_each_firms_latest_reported_months_whatever_the_stored_span(periods, expected):
+@HISTORY_READS
+def test_history_check_takes_each_firms_latest_reported_months_whatever_the_stored_span(
+        monkeypatch, one_read_rows, periods, expected):
     """Within the window or beyond it, a firm's recent median is over its latest non-NULL months only (a NULL
-    month or a gap does not count), a year-to-date row counts per month, and min_months (6) is met exactly."""
+    month or a gap does not count), a year-to-date row counts per month, and min_months (6) is met exactly —
+    whichever read the table's size picks."""
+    monkeypatch.setattr(flows.stages.s05_validate.settings, "HISTORY_ONE_READ_ROWS", one_read_rows)
     con = _history_table(periods)
     spec = {"table": "core.firm_monthly", "fn": "history_ratio", "months": 12, "min_months": 6}
     got = flows.stages.s05_validate._history_medians(
