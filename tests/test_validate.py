@@ -515,16 +515,23 @@ def test_the_rules_read_from_a_suite_file_are_the_rules_great_expectations_reads
 
 
 # The unit check's history read: one pass on a small table, the periods count and the window read on a larger one
-# (settings.HISTORY_ONE_READ_ROWS); the tables below are tiny, so 0 sends them down the large table's path.
-HISTORY_READS = pytest.mark.parametrize("one_read_rows", [0, 500_000], ids=["window_read", "one_read"])
+# (settings.HISTORY_ONE_READ_ROWS), within the window gathering every firm first for a file naming nearly all of
+# them (settings.HISTORY_ALL_FIRMS_SHARE); the tables below are tiny, so 0 rows sends them down the large path.
+HISTORY_READS = pytest.mark.parametrize(("one_read_rows", "all_firms_share"), [
+    (0, float("inf")), (0, 0.0), (500_000, 0.8)], ids=["window_read", "window_read_all_firms", "one_read"])
+
+
+def _history_read(monkeypatch: pytest.MonkeyPatch, one_read_rows: int, all_firms_share: float) -> None:
+    monkeypatch.setattr(flows.stages.s05_validate.settings, "HISTORY_ONE_READ_ROWS", one_read_rows)
+    monkeypatch.setattr(flows.stages.s05_validate.settings, "HISTORY_ALL_FIRMS_SHARE", all_firms_share)
 
 
 @HISTORY_READS
 def test_history_check_with_fewer_stored_months_than_min_months_finds_no_firm_and_keeps_the_query_columns(
-        monkeypatch, one_read_rows):
+        monkeypatch, one_read_rows, all_firms_share):
     """Below min_months stored periods no firm qualifies (the window path skips its query): an empty answer with
     the query's columns either way."""
-    monkeypatch.setattr(flows.stages.s05_validate.settings, "HISTORY_ONE_READ_ROWS", one_read_rows)
+    _history_read(monkeypatch, one_read_rows, all_firms_share)
     con = duckdb.connect()
     con.execute("CREATE SCHEMA core; CREATE TABLE core.firm_monthly (uscc VARCHAR, period DATE, span_months INTEGER,"
                 " output DOUBLE)")
@@ -570,11 +577,11 @@ def _history_table(periods: int) -> duckdb.DuckDBPyConnection:
 ])
 @HISTORY_READS
 def test_history_check_takes_each_firms_latest_reported_months_whatever_the_stored_span(
-        monkeypatch, one_read_rows, periods, expected):
+        monkeypatch, one_read_rows, all_firms_share, periods, expected):
     """Within the window or beyond it, a firm's recent median is over its latest non-NULL months only (a NULL
     month or a gap does not count), a year-to-date row counts per month, and min_months (6) is met exactly —
-    whichever read the table's size picks."""
-    monkeypatch.setattr(flows.stages.s05_validate.settings, "HISTORY_ONE_READ_ROWS", one_read_rows)
+    whichever read the table's size and the file's firms pick."""
+    _history_read(monkeypatch, one_read_rows, all_firms_share)
     con = _history_table(periods)
     spec = {"table": "core.firm_monthly", "fn": "history_ratio", "months": 12, "min_months": 6}
     got = flows.stages.s05_validate._history_medians(

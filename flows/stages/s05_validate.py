@@ -259,8 +259,9 @@ def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, specs:
 
     The measures a table is read for with the same window come from one query: on a table of at most
     HISTORY_ONE_READ_ROWS rows validation_history_one_read.sql; on a larger one validation_history.sql, or
-    validation_history_whole.sql while the table holds no more distinct periods than the window (and none while
-    it holds fewer than min_months). The same answer from each.
+    while the table holds no more distinct periods than the window validation_history_whole.sql (or, for a file
+    naming HISTORY_ALL_FIRMS_SHARE of the table's firms, validation_history_whole_all_firms.sql), and none while
+    it holds fewer than min_months. The same answer from each.
     """
     if not specs:
         return {}
@@ -284,10 +285,13 @@ def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, specs:
                 if periods < min(_min_months(spec) for spec in group):
                     out.update({(table, spec["column"]): _NO_HISTORY for spec in group})   # no firm can qualify
                     continue
-                # every stored month within the window: all of a firm's months are its latest, no top-n needed
-                wide = (run_sql(con, "validation_history_whole", None, ids) if periods <= months
-                        else run_sql(con, "validation_history", {"months": months, "window_start": window_start},
-                                     ids)).pl()
+                if periods <= months:    # every stored month is within the window: no top-n needed
+                    nearly_all = firms.height * periods >= settings.HISTORY_ALL_FIRMS_SHARE * rows
+                    wide = run_sql(con, "validation_history_whole_all_firms" if nearly_all
+                                   else "validation_history_whole", None, ids).pl()
+                else:
+                    wide = run_sql(con, "validation_history", {"months": months, "window_start": window_start},
+                                   ids).pl()
             for spec in group:
                 column = spec["column"]
                 out[(table, column)] = wide.select("uscc", pl.col(column).struct.unnest()).filter(
