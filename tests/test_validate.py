@@ -589,3 +589,17 @@ def test_history_check_takes_each_firms_latest_reported_months_whatever_the_stor
         [dict(spec, column="output"), dict(spec, column="revenue")])
     assert {(column, uscc): (median, months) for (_, column), f in got.items()
             for uscc, median, months in f.rows()} == expected
+
+
+def test_the_pandas_dtype_judged_for_a_type_rule_follows_each_files_own_nulls():
+    """A boolean column is bool in pandas until it holds a null (then object): a later file with the same
+    columns but other nulls gets its own dtypes, not those of the file seen before."""
+    from flows.stages.s05_validate import _pandas_dtypes
+
+    whole = pl.DataFrame({"flag": [True, False], "n": [1, 2], "name": ["a", "b"]})
+    holed = pl.DataFrame({"flag": [True, None], "n": [1, None], "name": ["a", None]})
+    columns = ["flag", "n", "name"]
+    first, second, again = (_pandas_dtypes(f, columns) for f in (whole, holed, whole))
+    assert {c: str(d) for c, d in first.items()} == {"flag": "bool", "n": "float64", "name": "string"}
+    assert {c: str(d) for c, d in second.items()} == {"flag": "object", "n": "float64", "name": "string"}
+    assert again == first
