@@ -283,6 +283,60 @@ def test_incremental_leads_read_a_revised_old_month_and_a_new_month_as_a_full_re
         ("北京乙", "110105", 3, 65.0)]
 
 
+def _lead_text(con: duckdb.DuckDBPyConnection, cluster: str, period: dt.date) -> list[tuple]:
+    return con.execute("SELECT supplier_key, supplier_name, supplier_uscc, supplier_adcode FROM mart.supply_leads "
+                       "WHERE cluster_id = ? AND period = ? ORDER BY supplier_key", [cluster, period]).fetchall()
+
+
+def test_a_suppliers_text_is_stored_once_and_a_clusters_month_only_where_its_rows_spell_it_otherwise() -> None:
+    """A supplier's name, uscc and location are stored once (work.supplier_text: the least of its first month's rows);
+    a cluster's month gets its own least values (work.chain_supplier_text) only where its rows differ, and a lead
+    still shows the least of each over its cluster's window. X (uscc X, Beijing) is 北京乙 to C1 and 北京甲 to C2 in
+    January: its text is 北京乙 (乙 U+4E59 < 甲 U+7532) and only C2's January is stored apart. In February C2 writes
+    北京丙 (U+4E19) at 110108: C2's February is stored apart. 某丁 (no uscc, no location) is spelled alike everywhere:
+    nothing apart. Then January is revised (C1 now writes 北京丁, U+4E01): the supplier's text stays, C1's January is
+    stored apart, and the marts equal a full recompute's."""
+    months = [D(2025, 1, 1), D(2025, 2, 1)]
+    firms = [firm("A", "C1", "320506"), firm("B", "C2", "330106")]
+    clusters = [("C1", "江苏", "320506", "电子", "city"), ("C2", "浙江", "330106", "电子", "city")]
+    procurement = [("A", "X", "北京乙", "110105", months[0], 10.0), ("B", "X", "北京甲", "110105", months[0], 20.0),
+                   ("A", "X", "北京乙", "110105", months[1], 1.0), ("B", "X", "北京丙", "110108", months[1], 2.0),
+                   ("A", None, "某丁", None, months[0], 3.0), ("B", None, "某丁", None, months[1], 4.0)]
+    inc, ref = (make_db(clusters=clusters, firms=firms, monthly=[rec(u, m, 1.0) for u in "AB" for m in months],
+                        procurement=procurement) for _ in range(2))
+    update_indicators(inc, None)
+
+    def stored(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple], list[tuple]]:
+        text = con.execute("SELECT i.supplier_key, t.supplier_name, t.supplier_uscc, t.supplier_adcode "
+                           "FROM work.supplier_text t JOIN work.supplier_ids i USING (sid) ORDER BY 1").fetchall()
+        apart = con.execute(
+            "SELECT c.cluster_id, d.period, i.supplier_key, d.supplier_name, d.supplier_uscc, d.supplier_adcode "
+            "FROM work.chain_supplier_text d JOIN work.supplier_ids i USING (sid) JOIN cluster_map c USING (cidx) "
+            "ORDER BY 1, 2, 3").fetchall()
+        return text, apart
+
+    assert stored(inc) == (
+        [("X", "北京乙", "X", "110105"), ("某丁", "某丁", None, None)],
+        [("C2", months[0], "X", "北京甲", "X", "110105"), ("C2", months[1], "X", "北京丙", "X", "110108")])
+    assert _lead_text(inc, "C1", months[1]) == [("X", "北京乙", "X", "110105"), ("某丁", "某丁", None, None)]
+    assert _lead_text(inc, "C2", months[0]) == [("X", "北京甲", "X", "110105")]
+    assert _lead_text(inc, "C2", months[1]) == [("X", "北京丙", "X", "110105"), ("某丁", "某丁", None, None)]
+
+    revision = ("UPDATE core.procurement SET supplier_name = '北京丁' "
+                "WHERE buyer_uscc = 'A' AND period = '2025-01-01' AND supplier_uscc = 'X'")
+    for con in (inc, ref):
+        con.execute(revision)
+    update_indicators(inc, {months[0]})
+    update_indicators(ref, None)
+    assert stored(inc) == (
+        [("X", "北京乙", "X", "110105"), ("某丁", "某丁", None, None)],
+        [("C1", months[0], "X", "北京丁", "X", "110105"), ("C2", months[0], "X", "北京甲", "X", "110105"),
+         ("C2", months[1], "X", "北京丙", "X", "110108")])
+    assert _lead_text(inc, "C1", months[1]) == [("X", "北京丁", "X", "110105"), ("某丁", "某丁", None, None)]
+    for table in KEYS:
+        assert_frame_equal(_mart(inc, table), _mart(ref, table), check_exact=True), table
+
+
 def _ttm_top(rows: list[tuple[str, dt.date, float]], period: dt.date, n: int) -> list[tuple[str, float]]:
     """The n largest TTM amounts at `period` (window period − 11 months … period), ties by key: worked out from
     the rows the test inserts."""

@@ -5,7 +5,7 @@
 -- registry change forces a full recompute, so stored ids always match the registry.
 -- reads: (none)
 -- writes: work.chain_flow_month, work.chain_supplier_buyer, work.chain_supplier_month, work.chain_supplier_segment,
---         work.chain_supplier_window, work.chain_window
+--         work.chain_supplier_text, work.chain_supplier_window, work.chain_window, work.supplier_text
 
 CREATE SCHEMA IF NOT EXISTS work;
 
@@ -18,12 +18,19 @@ CREATE OR REPLACE TABLE work.chain_flow_month (
 -- work.supplier_ids), so sql/indicators_chain.sql ranks and joins the leads on integers and never reads
 -- core.procurement again:
 -- per cluster, month and supplier, the month's amount (the exact sum of its buyer segments' amounts) the ranking
--- reads, and the least name, registered uscc and location of the month's rows (the least over a lead's window is
--- the least of the months' least values) — kept here, once per supplier and month, rather than once per buyer
--- segment: writing text columns is most of the cost of storing these rows;
-CREATE OR REPLACE TABLE work.chain_supplier_month (
-    cidx INTEGER, period DATE, sid INTEGER, amount DECIMAL(38,12),
-    supplier_name VARCHAR, supplier_uscc VARCHAR, supplier_adcode VARCHAR
+-- reads;
+CREATE OR REPLACE TABLE work.chain_supplier_month (cidx INTEGER, period DATE, sid INTEGER, amount DECIMAL(38,12));
+-- a lead's name, registered uscc and location are the least of each over its window's rows, that is the least of
+-- the months' least values per cluster. A supplier is spelled the same in nearly all its rows, in every cluster and
+-- month (nation: 722,069 outside suppliers a month; new ones 124 k in the second month, a handful by the twelfth), so its
+-- text is kept once (work.supplier_text: the least name, uscc and location of the rows of the first month it was
+-- seen in, never changed until a full recompute), and a cluster's month gets its own least values
+-- (work.chain_supplier_text) only where its rows differ from that text: writing text columns was most of the cost
+-- of storing the month's rows (945 k per cluster, supplier and month at nation).
+CREATE OR REPLACE TABLE work.supplier_text (sid INTEGER, supplier_name VARCHAR, supplier_uscc VARCHAR,
+                                            supplier_adcode VARCHAR);
+CREATE OR REPLACE TABLE work.chain_supplier_text (
+    cidx INTEGER, period DATE, sid INTEGER, supplier_name VARCHAR, supplier_uscc VARCHAR, supplier_adcode VARCHAR
 );
 -- per cluster, month, supplier and buyer segment, the amount (the segments a lead supplies);
 CREATE OR REPLACE TABLE work.chain_supplier_segment (cidx INTEGER, period DATE, sid INTEGER, buyer_segment VARCHAR,

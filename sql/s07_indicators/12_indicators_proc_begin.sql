@@ -4,8 +4,8 @@
 -- month. The range of sp (bounds.sp_lo..sp_hi) lets the scans skip the row groups of other months.
 -- reads: bounds, sp, work.proc_buyer_month, work.proc_local_supplier
 -- writes: new_buyer_rows, new_supplier_rows, old_buyer_rows, old_supplier_rows, work.chain_flow_month,
---         work.chain_supplier_buyer, work.chain_supplier_month, work.chain_supplier_segment, work.proc_buyer_month,
---         work.proc_local_supplier
+--         work.chain_supplier_buyer, work.chain_supplier_month, work.chain_supplier_segment, work.chain_supplier_text,
+--         work.proc_buyer_month, work.proc_local_supplier
 
 CREATE OR REPLACE TEMP TABLE old_buyer_rows AS
 SELECT fid, period, prv FROM work.proc_buyer_month WHERE period BETWEEN (SELECT sp_lo FROM bounds) AND (SELECT sp_hi FROM bounds) AND period IN (SELECT period FROM sp);
@@ -20,6 +20,7 @@ DELETE FROM work.chain_flow_month WHERE period BETWEEN (SELECT sp_lo FROM bounds
 DELETE FROM work.chain_supplier_month WHERE period BETWEEN (SELECT sp_lo FROM bounds) AND (SELECT sp_hi FROM bounds) AND period IN (SELECT period FROM sp);
 DELETE FROM work.chain_supplier_segment WHERE period BETWEEN (SELECT sp_lo FROM bounds) AND (SELECT sp_hi FROM bounds) AND period IN (SELECT period FROM sp);
 DELETE FROM work.chain_supplier_buyer WHERE period BETWEEN (SELECT sp_lo FROM bounds) AND (SELECT sp_hi FROM bounds) AND period IN (SELECT period FROM sp);
+DELETE FROM work.chain_supplier_text WHERE period BETWEEN (SELECT sp_lo FROM bounds) AND (SELECT sp_hi FROM bounds) AND period IN (SELECT period FROM sp);
 
 CREATE OR REPLACE TEMP TABLE new_buyer_rows AS
 SELECT * EXCLUDE (prv) FROM work.proc_buyer_month WITH NO DATA;

@@ -4,9 +4,9 @@
 -- months of sp by sql/indicators_proc_begin.sql, are inserted from the month's located procurement rows
 -- (chain_rows, from that file's one scan of core.procurement). sql/indicators_chain.sql reads only these stored
 -- rows (never core.procurement), so a month's procurement is read when the month is rebuilt and not again.
--- reads: chain_rows, month_now, work.supplier_ids
+-- reads: chain_rows, month_now, work.supplier_ids, work.supplier_text
 -- writes: chain_rows, outside_rows, outside_segments, work.chain_flow_month, work.chain_supplier_buyer,
---         work.chain_supplier_month, work.chain_supplier_segment
+--         work.chain_supplier_month, work.chain_supplier_segment, work.chain_supplier_text, work.supplier_text
 
 INSERT INTO work.chain_flow_month
 SELECT cidx, (SELECT period FROM month_now), buyer_segment, supplier_group,
@@ -18,16 +18,53 @@ SELECT cidx, (SELECT period FROM month_now), buyer_segment, supplier_group,
 FROM chain_rows
 GROUP BY ALL;
 
--- The outside suppliers' rows under their ids (one join on the key per row), then their aggregates on integers.
+-- The outside suppliers' rows under their ids (one join on the key per row), each compared with its supplier's text
+-- (work.supplier_text, indicators_chain_work.sql): a row spelled as that text keeps no text of its own; a row of a
+-- supplier without one yet (new) or spelled otherwise keeps its name, uscc and location (own_text).
 CREATE OR REPLACE TEMP TABLE outside_rows AS
-SELECT r.cidx, i.sid, r.fid, r.buyer_segment, r.amount, r.supplier_name, r.supplier_uscc, r.supplier_adcode
-FROM chain_rows r
-JOIN work.supplier_ids i USING (supplier_key)
-WHERE r.supplier_group IN ('province', 'other_province', 'unknown');
+SELECT cidx, sid, fid, buyer_segment, amount, own_text,
+       CASE WHEN own_text THEN supplier_name END AS supplier_name,
+       CASE WHEN own_text THEN supplier_uscc END AS supplier_uscc,
+       CASE WHEN own_text THEN supplier_adcode END AS supplier_adcode
+FROM (
+    SELECT r.cidx, i.sid, r.fid, r.buyer_segment, r.amount, r.supplier_name, r.supplier_uscc, r.supplier_adcode,
+           t.sid IS NULL OR r.supplier_name IS DISTINCT FROM t.supplier_name
+               OR r.supplier_uscc IS DISTINCT FROM t.supplier_uscc
+               OR r.supplier_adcode IS DISTINCT FROM t.supplier_adcode AS own_text
+    FROM chain_rows r
+    JOIN work.supplier_ids i USING (supplier_key)
+    LEFT JOIN work.supplier_text t ON t.sid = i.sid
+    WHERE r.supplier_group IN ('province', 'other_province', 'unknown')
+);
+
+-- A new supplier's text: the least name, uscc and location of its rows this month (kept until a full recompute).
+INSERT INTO work.supplier_text
+SELECT sid, min(supplier_name), min(supplier_uscc), min(supplier_adcode)
+FROM outside_rows
+ANTI JOIN work.supplier_text USING (sid)
+WHERE own_text
+GROUP BY sid;
+
+-- A cluster's least name, uscc and location this month where they differ from its supplier's text: over the rows of
+-- the cluster and supplier that have a row with its own text, each row's own text or (spelled as it) the supplier's.
+INSERT INTO work.chain_supplier_text
+SELECT m.cidx, (SELECT period FROM month_now), m.sid, m.supplier_name, m.supplier_uscc, m.supplier_adcode
+FROM (
+    SELECT r.cidx, r.sid,
+           min(CASE WHEN r.own_text THEN r.supplier_name ELSE t.supplier_name END) AS supplier_name,
+           min(CASE WHEN r.own_text THEN r.supplier_uscc ELSE t.supplier_uscc END) AS supplier_uscc,
+           min(CASE WHEN r.own_text THEN r.supplier_adcode ELSE t.supplier_adcode END) AS supplier_adcode
+    FROM outside_rows r
+    SEMI JOIN (SELECT DISTINCT cidx, sid FROM outside_rows WHERE own_text) g USING (cidx, sid)
+    JOIN work.supplier_text t USING (sid)
+    GROUP BY r.cidx, r.sid
+) m
+JOIN work.supplier_text t USING (sid)
+WHERE m.supplier_name IS DISTINCT FROM t.supplier_name OR m.supplier_uscc IS DISTINCT FROM t.supplier_uscc
+   OR m.supplier_adcode IS DISTINCT FROM t.supplier_adcode;
 
 CREATE OR REPLACE TEMP TABLE outside_segments AS
-SELECT cidx, sid, buyer_segment, sum(amount::DECIMAL(38,12))::DOUBLE AS amount, min(supplier_name) AS supplier_name,
-       min(supplier_uscc) AS supplier_uscc, min(supplier_adcode) AS supplier_adcode
+SELECT cidx, sid, buyer_segment, sum(amount::DECIMAL(38,12))::DOUBLE AS amount
 FROM outside_rows
 GROUP BY cidx, sid, buyer_segment;
 
@@ -36,8 +73,7 @@ SELECT cidx, (SELECT period FROM month_now), sid, buyer_segment, amount
 FROM outside_segments;
 
 INSERT INTO work.chain_supplier_month
-SELECT cidx, (SELECT period FROM month_now), sid, sum(amount::DECIMAL(38,12)), min(supplier_name), min(supplier_uscc),
-       min(supplier_adcode)
+SELECT cidx, (SELECT period FROM month_now), sid, sum(amount::DECIMAL(38,12))
 FROM outside_segments
 GROUP BY cidx, sid;
 

@@ -4,7 +4,8 @@
 -- which deletes the target periods of mart.supply_leads first). Expects cfg_chain(max_leads) and
 -- adcode_names(prefix, name) from indicators_config.sql.
 -- reads: adcode_names, bounds, cfg_chain, chain_flow_ttm, cluster_map, lead_cur, work.chain_supplier_buyer,
---        work.chain_supplier_month, work.chain_supplier_segment, work.supplier_ids
+--        work.chain_supplier_month, work.chain_supplier_segment, work.chain_supplier_text, work.supplier_ids,
+--        work.supplier_text
 -- writes: lead_buyers, lead_cur, lead_prev, lead_rank, lead_ttm, mart.supply_leads
 
 CREATE OR REPLACE TEMP TABLE lead_rank AS
@@ -25,9 +26,9 @@ WHERE rank <= (SELECT max_leads FROM cfg_chain);
 -- Per lead: the segments supplied, by their TTM amounts, the name, registered uscc and location (the least of each
 -- over the window's rows, as the rows may differ: the least of the months' least values), from the stored
 -- per-segment rows of the leads' suppliers (read in the query that groups them: a temp table of their text columns
--- cost three times the query) and, for the name, uscc and location, their per-month rows
--- (work.chain_supplier_month); the number of distinct buying firms from the window's buyers (lead_buyers; a firm
--- buying in several months counts once); the TTM a year earlier from the monthly amounts (lead_prev). Grouped on
+-- cost three times the query) and, for the name, uscc and location, their months (work.chain_supplier_month) with
+-- each month's text (the supplier's, or the cluster's own where its rows differ); the number of distinct buying
+-- firms from the window's buyers (lead_buyers; a firm buying in several months counts once); the TTM a year earlier from the monthly amounts (lead_prev). Grouped on
 -- the integer keys (cluster id, supplier id, period). The per-segment rows are joined to lead_rank directly (one
 -- hash probe per row, the targets' months as the join's range condition) instead of a semi join on the leads'
 -- distinct keys first: nation leads' segments 2.41 -> 2.18 CPU-s (night 2), 15.9 -> 9.8 (night 1). The
@@ -54,14 +55,19 @@ segments AS (
     SELECT cidx, sid, period, list(buyer_segment ORDER BY amount DESC, buyer_segment) AS segments
     FROM per_segment GROUP BY cidx, sid, period
 ),
-names AS (  -- stored once per supplier and month (work.chain_supplier_month), in the months of its segment rows
-    SELECT l.cidx, l.sid, l.period, min(m.supplier_name) AS supplier_name, min(m.supplier_uscc) AS supplier_uscc,
-           min(m.supplier_adcode) AS supplier_adcode
+names AS (  -- per month of its stored rows (work.chain_supplier_month) the cluster's own text where it has one
+    -- (work.chain_supplier_text), else its supplier's (work.supplier_text, indicators_chain_work.sql)
+    SELECT l.cidx, l.sid, l.period,
+           min(CASE WHEN d.sid IS NULL THEN t.supplier_name ELSE d.supplier_name END) AS supplier_name,
+           min(CASE WHEN d.sid IS NULL THEN t.supplier_uscc ELSE d.supplier_uscc END) AS supplier_uscc,
+           min(CASE WHEN d.sid IS NULL THEN t.supplier_adcode ELSE d.supplier_adcode END) AS supplier_adcode
     FROM lead_rank l
-    JOIN (SELECT * FROM work.chain_supplier_month
+    JOIN (SELECT cidx, sid, period FROM work.chain_supplier_month
           SEMI JOIN (SELECT DISTINCT cidx, sid FROM lead_rank) k USING (cidx, sid)
           WHERE period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)) m
       ON m.cidx = l.cidx AND m.sid = l.sid AND m.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
+    JOIN work.supplier_text t ON t.sid = m.sid
+    LEFT JOIN work.chain_supplier_text d ON d.cidx = m.cidx AND d.sid = m.sid AND d.period = m.period
     GROUP BY l.cidx, l.sid, l.period
 )
 SELECT l.*, n.supplier_name, n.supplier_uscc, n.supplier_adcode, s.segments,
