@@ -7,6 +7,7 @@ code twice.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
 from pathlib import Path
@@ -295,6 +296,34 @@ def test_firm_ratings_by_rank_with_weights_and_cap() -> None:
     assert [got[u][1] for u in ("A", "B", "C", "E")] == ["A", "B", "B", "D"]
     assert got["S"][1:] == (None, "not_above_scale")
     assert got["M"][1:] == (None, "land_below_minimum")
+
+
+def test_firm_ratings_score_only_the_weighed_metrics_and_flag_a_neutral_one(monkeypatch) -> None:
+    """Weights on two metrics only: per-mu tax (3) and R&D intensity (1). A pays 100 and B 10 on 10 亩 each: per mu
+    10 and 1, group mean 5.5; A spends 4 on R&D of 200 revenue (0.02, the group mean: ratio 1), B has no revenue, so
+    its R&D intensity is undefined and scores the neutral 1, flagged. A = 3 × 10/5.5 + 1, B = 3 × 1/5.5 + 1; the
+    other metrics are neither scored nor flagged."""
+    cfg = copy.deepcopy(ind.classification())
+    cfg["firm_rating"]["weights"] = {"per_mu_tax": 3.0, "rd_intensity": 1.0}
+    monkeypatch.setattr(ind, "classification", lambda: cfg)
+    p = D(2025, 12, 1)
+    con = make_db(firms=[firm("A"), firm("B")],
+                  monthly=[rec("A", p, 100.0, revenue=200.0, rd=4.0), rec("B", p, 100.0, revenue=0.0, rd=4.0)],
+                  tax=[("A", p, 1, 100.0), ("B", p, 1, 10.0)])
+    update_indicators(con, None)
+    got = {r[0]: r[1:] for r in con.execute(
+        "SELECT uscc, score, rank_in_group, flags FROM mart.firm_ratings WHERE period = ?", [p]).fetchall()}
+    assert got["A"][0] == pytest.approx(3 * 10 / 5.5 + 1) and got["A"][1:] == (1, [])
+    assert got["B"][0] == pytest.approx(3 * 1 / 5.5 + 1) and got["B"][1:] == (2, ["undefined:rd_intensity"])
+
+
+def test_firm_rating_weights_on_an_unknown_metric_are_refused(monkeypatch) -> None:
+    cfg = copy.deepcopy(ind.classification())
+    cfg["firm_rating"]["weights"] = {"per_mu_tax": 1.0, "return_on_equity": 1.0}
+    monkeypatch.setattr(ind, "classification", lambda: cfg)
+    con = make_db(firms=[firm("A")], monthly=[rec("A", D(2025, 12, 1), 100.0)])
+    with pytest.raises(ValueError, match="return_on_equity"):
+        update_indicators(con, None)
 
 
 def test_province_rollup_recomputes_ratios() -> None:

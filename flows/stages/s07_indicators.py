@@ -88,6 +88,8 @@ last_statement_timings: dict[str, float] = {}
 last_commit_timing: dict[str, float] = {}
 # Up to this many target periods, per-firm TTM sums come from a range join (indicators_firm_ttm_few.sql).
 FEW_TARGETS = 2
+# The firm rating's metrics (sql/s07_indicators/24_classify_firms.sql scores each in its own column).
+RATING_METRICS = ("per_mu_tax", "per_mu_value_added", "output_per_tce", "labour_productivity", "rd_intensity")
 
 
 @cache
@@ -200,6 +202,9 @@ def _config_params() -> dict[str, object]:
     classes = sorted(fr["classes"], key=lambda c: float(c["upto"]))
     if fr["group"] not in ("cluster", "all"):
         raise ValueError("classification.toml: firm_rating.group must be 'cluster' or 'all'")
+    if not fr["weights"] or not set(fr["weights"]) <= set(RATING_METRICS):
+        raise ValueError(f"classification.toml: firm_rating.weights must weigh some of {RATING_METRICS} and nothing "
+                         f"else, not {sorted(fr['weights'])}")
     chain = chain_index_config()
     ch, ix = chain["chain"], chain["index"]
     dim_inds = [(d["code"], i) for d in ix["dimension"] for i in d["indicators"]]

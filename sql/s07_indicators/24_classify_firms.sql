@@ -58,28 +58,60 @@ WITH base AS (
     LEFT JOIN rating_ttm r ON r.fid = f.fid AND r.period = f.period
     CROSS JOIN cfg_rating cfg
 ),
-long AS (
-    SELECT b.fid, b.period, b.rating_group, w.metric, w.weight,
-           CASE w.metric WHEN 'per_mu_tax' THEN b.per_mu_tax WHEN 'per_mu_value_added' THEN b.per_mu_value_added
-                         WHEN 'output_per_tce' THEN b.output_per_tce
-                         WHEN 'labour_productivity' THEN b.labour_productivity
-                         WHEN 'rd_intensity' THEN b.rd_intensity END AS value
-    FROM base b CROSS JOIN cfg_weight w
+-- The scores on one row per firm, a column per metric (no metric × firm rows, no window over them): a metric's
+-- group mean is the exact DECIMAL mean over the group's evaluated firms, its term weight × (value / mean, within
+-- 0 … cap; the neutral 1 when the value or a positive mean is missing, flagged undefined:<metric>) as DECIMAL(38,12),
+-- and the score the exact sum of the terms of the metrics cfg_weight weighs (s07_indicators.py refuses an unknown
+-- metric or no metric), so the same as summing them as rows.
+weights AS (
+    SELECT max(weight) FILTER (WHERE metric = 'per_mu_tax') AS w_tax,
+           max(weight) FILTER (WHERE metric = 'per_mu_value_added') AS w_va,
+           max(weight) FILTER (WHERE metric = 'output_per_tce') AS w_tce,
+           max(weight) FILTER (WHERE metric = 'labour_productivity') AS w_lab,
+           max(weight) FILTER (WHERE metric = 'rd_intensity') AS w_rd
+    FROM cfg_weight
+),
+means AS (
+    SELECT rating_group, period,
+           avg(per_mu_tax::DECIMAL(38,12)) AS m_tax, avg(per_mu_value_added::DECIMAL(38,12)) AS m_va,
+           avg(output_per_tce::DECIMAL(38,12)) AS m_tce, avg(labour_productivity::DECIMAL(38,12)) AS m_lab,
+           avg(rd_intensity::DECIMAL(38,12)) AS m_rd
+    FROM base WHERE reason IS NULL GROUP BY rating_group, period
+),
+undefined AS (
+    SELECT b.fid, b.period, b.per_mu_tax, b.per_mu_value_added, b.output_per_tce, b.labour_productivity,
+           b.rd_intensity, m.m_tax, m.m_va, m.m_tce, m.m_lab, m.m_rd,
+           b.per_mu_tax IS NULL OR NOT coalesce(m.m_tax > 0, false) AS u_tax,
+           b.per_mu_value_added IS NULL OR NOT coalesce(m.m_va > 0, false) AS u_va,
+           b.output_per_tce IS NULL OR NOT coalesce(m.m_tce > 0, false) AS u_tce,
+           b.labour_productivity IS NULL OR NOT coalesce(m.m_lab > 0, false) AS u_lab,
+           b.rd_intensity IS NULL OR NOT coalesce(m.m_rd > 0, false) AS u_rd
+    FROM base b JOIN means m USING (rating_group, period)
     WHERE b.reason IS NULL
 ),
-scored AS (
-    SELECT l.*, avg(l.value::DECIMAL(38,12)) OVER (PARTITION BY l.rating_group, l.period, l.metric) AS group_mean
-    FROM long l
-),
 firm_scores AS (
-    SELECT s.fid, s.period,
-           sum((s.weight * CASE WHEN s.value IS NULL OR NOT coalesce(s.group_mean > 0, false) THEN 1.0
-                                ELSE least(greatest(s.value / s.group_mean, 0), cfg.cap) END)::DECIMAL(38,12))::DOUBLE
-               AS score,
-           list_sort(list('undefined:' || s.metric) FILTER (WHERE s.value IS NULL
-                                                              OR NOT coalesce(s.group_mean > 0, false))) AS flags
-    FROM scored s CROSS JOIN cfg_rating cfg
-    GROUP BY ALL
+    SELECT u.fid, u.period,
+           (coalesce((w.w_tax * CASE WHEN u.u_tax THEN 1.0
+                                     ELSE least(greatest(u.per_mu_tax / u.m_tax, 0), cfg.cap) END)::DECIMAL(38,12), 0)
+            + coalesce((w.w_va * CASE WHEN u.u_va THEN 1.0
+                                      ELSE least(greatest(u.per_mu_value_added / u.m_va, 0), cfg.cap) END
+                       )::DECIMAL(38,12), 0)
+            + coalesce((w.w_tce * CASE WHEN u.u_tce THEN 1.0
+                                       ELSE least(greatest(u.output_per_tce / u.m_tce, 0), cfg.cap) END
+                       )::DECIMAL(38,12), 0)
+            + coalesce((w.w_lab * CASE WHEN u.u_lab THEN 1.0
+                                       ELSE least(greatest(u.labour_productivity / u.m_lab, 0), cfg.cap) END
+                       )::DECIMAL(38,12), 0)
+            + coalesce((w.w_rd * CASE WHEN u.u_rd THEN 1.0
+                                      ELSE least(greatest(u.rd_intensity / u.m_rd, 0), cfg.cap) END)::DECIMAL(38,12), 0)
+           )::DOUBLE AS score,
+           list_sort(list_filter([CASE WHEN w.w_tax IS NOT NULL AND u.u_tax THEN 'undefined:per_mu_tax' END,
+                                  CASE WHEN w.w_va IS NOT NULL AND u.u_va THEN 'undefined:per_mu_value_added' END,
+                                  CASE WHEN w.w_tce IS NOT NULL AND u.u_tce THEN 'undefined:output_per_tce' END,
+                                  CASE WHEN w.w_lab IS NOT NULL AND u.u_lab THEN 'undefined:labour_productivity' END,
+                                  CASE WHEN w.w_rd IS NOT NULL AND u.u_rd THEN 'undefined:rd_intensity' END],
+                                 x -> x IS NOT NULL)) AS flags
+    FROM undefined u CROSS JOIN weights w CROSS JOIN cfg_rating cfg
 ),
 ranked AS (
     SELECT b.fid, b.period, b.rating_group, s.score, s.flags,
