@@ -8,21 +8,35 @@
 -- unknown (NULL or blank) is not local. A supplier is its supplier_uscc when given, else its supplier_name.
 -- Amounts are summed exactly, as DECIMAL(38,12), and stored back as DOUBLE (flows/stages/s07_indicators.py: exact
 -- sums), so the sums do not depend on the order DuckDB's threads add in.
--- reads: chain_located, firm_cluster, work.supplier_ids
--- writes: chain_rows, month_now, new_buyer_rows, new_supplier_rows, work.supplier_ids
+-- reads: chain_located, firm_cluster, work.supplier_ids, work.supplier_text
+-- writes: chain_rows, month_now, new_buyer_rows, new_ids, new_supplier_rows, work.supplier_ids
 
 CREATE OR REPLACE TEMP TABLE month_now AS SELECT $month::DATE AS period;
 
--- Only the columns the month's aggregates read, and the supplier's name, registered uscc and location only on the
--- rows of the outside suppliers, whose least values sql/indicators_chain_month.sql stores (no_adcode stands for a
--- missing location on every row): a month of rows costs by its width to materialise, most in its text columns.
+-- Only the columns the month's aggregates read (a month of rows costs by its width to materialise, most in its text
+-- columns): the supplier under its id (sid, work.supplier_ids; its key kept only on the rows of a key without an id
+-- yet), and on the outside suppliers' rows whether the row is spelled as its supplier's stored text
+-- (work.supplier_text, see sql/indicators_chain_month.sql): only a row spelled otherwise, or of a supplier without a
+-- text yet, keeps its name, registered uscc and location (own_text). no_adcode stands for a missing location on
+-- every row.
 CREATE OR REPLACE TEMP TABLE chain_rows AS
-SELECT cidx, fid, buyer_segment, amount, supplier_key, is_local, supplier_group, member_segment,
-       supplier_adcode IS NULL AS no_adcode,
-       CASE WHEN supplier_group IN ('province', 'other_province', 'unknown') THEN supplier_name END AS supplier_name,
-       CASE WHEN supplier_group IN ('province', 'other_province', 'unknown') THEN supplier_uscc END AS supplier_uscc,
-       CASE WHEN supplier_group IN ('province', 'other_province', 'unknown') THEN supplier_adcode END AS supplier_adcode
-FROM chain_located('core.procurement', (SELECT period FROM month_now), (SELECT period FROM month_now));
+SELECT cidx, fid, buyer_segment, amount, sid, CASE WHEN sid IS NULL THEN supplier_key END AS supplier_key, is_local,
+       supplier_group, member_segment, no_adcode, own_text,
+       CASE WHEN own_text THEN supplier_name END AS supplier_name,
+       CASE WHEN own_text THEN supplier_uscc END AS supplier_uscc,
+       CASE WHEN own_text THEN supplier_adcode END AS supplier_adcode
+FROM (
+    SELECT r.cidx, r.fid, r.buyer_segment, r.amount, r.supplier_key, i.sid, r.is_local, r.supplier_group,
+           r.member_segment, r.supplier_adcode IS NULL AS no_adcode, r.supplier_name, r.supplier_uscc,
+           r.supplier_adcode,
+           r.supplier_group IN ('province', 'other_province', 'unknown')
+               AND (t.sid IS NULL OR r.supplier_name IS DISTINCT FROM t.supplier_name
+                    OR r.supplier_uscc IS DISTINCT FROM t.supplier_uscc
+                    OR r.supplier_adcode IS DISTINCT FROM t.supplier_adcode) AS own_text
+    FROM chain_located('core.procurement', (SELECT period FROM month_now), (SELECT period FROM month_now)) r
+    LEFT JOIN work.supplier_ids i USING (supplier_key)
+    LEFT JOIN work.supplier_text t ON t.sid = i.sid
+);
 
 INSERT INTO new_buyer_rows
 SELECT f.uscc, (SELECT period FROM month_now), b.amount::DOUBLE, b.local_amount::DOUBLE, b.unknown_amount::DOUBLE,
@@ -37,14 +51,16 @@ FROM (
 JOIN firm_cluster f USING (fid);
 
 -- New supplier keys get the next ids (the order among them is immaterial: ids only need to be distinct): local
--- suppliers (counted here) and non-local outside ones (the leads' keys, sql/indicators_chain_month.sql).
-INSERT INTO work.supplier_ids
-SELECT supplier_key, (SELECT coalesce(max(sid), 0) FROM work.supplier_ids) + row_number() OVER ()
+-- suppliers (counted here) and non-local outside ones (the leads' keys, sql/indicators_chain_month.sql). Their rows
+-- find them in new_ids (the month's few new keys rather than every key again).
+CREATE OR REPLACE TEMP TABLE new_ids AS
+SELECT supplier_key, (SELECT coalesce(max(sid), 0) FROM work.supplier_ids) + row_number() OVER () AS sid
 FROM (SELECT DISTINCT supplier_key FROM chain_rows
-      WHERE (is_local OR supplier_group IN ('province', 'other_province', 'unknown')) AND supplier_key IS NOT NULL) k
-ANTI JOIN work.supplier_ids USING (supplier_key);
+      WHERE sid IS NULL AND (is_local OR supplier_group IN ('province', 'other_province', 'unknown'))
+        AND supplier_key IS NOT NULL) k;
+INSERT INTO work.supplier_ids SELECT supplier_key, sid FROM new_ids;
 
 INSERT INTO new_supplier_rows
-SELECT DISTINCT r.cidx, coalesce(s.sid, 0), (SELECT period FROM month_now)
-FROM chain_rows r LEFT JOIN work.supplier_ids s USING (supplier_key)
+SELECT DISTINCT r.cidx, coalesce(r.sid, n.sid, 0), (SELECT period FROM month_now)
+FROM chain_rows r LEFT JOIN new_ids n ON r.sid IS NULL AND n.supplier_key = r.supplier_key
 WHERE r.is_local;

@@ -4,8 +4,8 @@
 -- months of sp by sql/indicators_proc_begin.sql, are inserted from the month's located procurement rows
 -- (chain_rows, from that file's one scan of core.procurement). sql/indicators_chain.sql reads only these stored
 -- rows (never core.procurement), so a month's procurement is read when the month is rebuilt and not again.
--- reads: chain_rows, month_now, work.supplier_ids, work.supplier_text
--- writes: chain_rows, outside_rows, outside_segments, work.chain_flow_month, work.chain_supplier_buyer,
+-- reads: chain_rows, month_now, new_ids, work.supplier_text
+-- writes: chain_rows, new_ids, outside_rows, outside_segments, work.chain_flow_month, work.chain_supplier_buyer,
 --         work.chain_supplier_month, work.chain_supplier_segment, work.chain_supplier_text, work.supplier_text
 
 INSERT INTO work.chain_flow_month
@@ -18,24 +18,15 @@ SELECT cidx, (SELECT period FROM month_now), buyer_segment, supplier_group,
 FROM chain_rows
 GROUP BY ALL;
 
--- The outside suppliers' rows under their ids (one join on the key per row), each compared with its supplier's text
--- (work.supplier_text, indicators_chain_work.sql): a row spelled as that text keeps no text of its own; a row of a
--- supplier without one yet (new) or spelled otherwise keeps its name, uscc and location (own_text).
+-- The outside suppliers' rows under their ids (those of new keys from new_ids, sql/indicators_proc_month.sql) and,
+-- where a row is not spelled as its supplier's text (work.supplier_text) or the supplier has none yet, the row's own
+-- name, uscc and location (own_text).
 CREATE OR REPLACE TEMP TABLE outside_rows AS
-SELECT cidx, sid, fid, buyer_segment, amount, own_text,
-       CASE WHEN own_text THEN supplier_name END AS supplier_name,
-       CASE WHEN own_text THEN supplier_uscc END AS supplier_uscc,
-       CASE WHEN own_text THEN supplier_adcode END AS supplier_adcode
-FROM (
-    SELECT r.cidx, i.sid, r.fid, r.buyer_segment, r.amount, r.supplier_name, r.supplier_uscc, r.supplier_adcode,
-           t.sid IS NULL OR r.supplier_name IS DISTINCT FROM t.supplier_name
-               OR r.supplier_uscc IS DISTINCT FROM t.supplier_uscc
-               OR r.supplier_adcode IS DISTINCT FROM t.supplier_adcode AS own_text
-    FROM chain_rows r
-    JOIN work.supplier_ids i USING (supplier_key)
-    LEFT JOIN work.supplier_text t ON t.sid = i.sid
-    WHERE r.supplier_group IN ('province', 'other_province', 'unknown')
-);
+SELECT r.cidx, coalesce(r.sid, n.sid) AS sid, r.fid, r.buyer_segment, r.amount, r.own_text, r.supplier_name,
+       r.supplier_uscc, r.supplier_adcode
+FROM chain_rows r
+LEFT JOIN new_ids n ON r.sid IS NULL AND n.supplier_key = r.supplier_key
+WHERE r.supplier_group IN ('province', 'other_province', 'unknown') AND coalesce(r.sid, n.sid) IS NOT NULL;
 
 -- A new supplier's text: the least name, uscc and location of its rows this month (kept until a full recompute).
 INSERT INTO work.supplier_text
@@ -82,4 +73,4 @@ SELECT DISTINCT cidx, (SELECT period FROM month_now), sid, fid
 FROM outside_rows;
 
 DROP TABLE outside_rows; DROP TABLE outside_segments;
-DROP TABLE chain_rows;
+DROP TABLE chain_rows; DROP TABLE new_ids;
