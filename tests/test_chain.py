@@ -337,6 +337,26 @@ def test_a_suppliers_text_is_stored_once_and_a_clusters_month_only_where_its_row
         assert_frame_equal(_mart(inc, table), _mart(ref, table), check_exact=True), table
 
 
+def test_a_supplier_first_seen_local_gets_its_text_when_it_first_supplies_a_cluster_from_outside() -> None:
+    """Y (uscc Y, Suzhou 320505) is local to C1 (Suzhou) in January: it gets an id but no stored text (only outside
+    suppliers' texts are kept). In February it supplies C2 (Hangzhou) from outside: its text comes from February's
+    row, and C2's lead shows it. A row without uscc and name has no supplier key and is no lead."""
+    months = [D(2025, 1, 1), D(2025, 2, 1)]
+    con = make_db(clusters=[("C1", "江苏", "320506", "电子", "city"), ("C2", "浙江", "330106", "电子", "city")],
+                  firms=[firm("A", "C1", "320506"), firm("B", "C2", "330106")],
+                  monthly=[rec(u, m, 1.0) for u in "AB" for m in months],
+                  procurement=[("A", "Y", "苏州乙", "320505", months[0], 10.0),
+                               ("B", "Y", "苏州甲", "320505", months[1], 20.0),
+                               ("B", None, None, "110105", months[1], 5.0)])
+    update_indicators(con, None)
+    update_indicators(con, {months[1]})   # February rebuilt: Y keeps its one text
+    assert con.execute("SELECT i.supplier_key, t.supplier_name, t.supplier_uscc, t.supplier_adcode "
+                       "FROM work.supplier_text t JOIN work.supplier_ids i USING (sid)").fetchall() == [
+        ("Y", "苏州甲", "Y", "320505")]
+    assert _lead_text(con, "C2", months[1]) == [("Y", "苏州甲", "Y", "320505")]
+    assert _lead_text(con, "C1", months[1]) == []
+
+
 def _ttm_top(rows: list[tuple[str, dt.date, float]], period: dt.date, n: int) -> list[tuple[str, float]]:
     """The n largest TTM amounts at `period` (window period − 11 months … period), ties by key: worked out from
     the rows the test inserts."""
