@@ -52,7 +52,9 @@ JOIN firm_cluster f USING (fid);
 
 -- New supplier keys get the next ids (the order among them is immaterial: ids only need to be distinct): local
 -- suppliers (counted here) and non-local outside ones (the leads' keys, sql/indicators_chain_month.sql). Their rows
--- find them in new_ids (the month's few new keys rather than every key again).
+-- find them in new_ids (the month's few new keys rather than every key again; a row with an id has no key, so it
+-- finds none: a join on the key alone — with `r.sid IS NULL` in its condition DuckDB joined every row with every
+-- new key).
 CREATE OR REPLACE TEMP TABLE new_ids AS
 SELECT supplier_key, (SELECT coalesce(max(sid), 0) FROM work.supplier_ids) + row_number() OVER () AS sid
 FROM (SELECT DISTINCT supplier_key FROM chain_rows
@@ -62,5 +64,5 @@ INSERT INTO work.supplier_ids SELECT supplier_key, sid FROM new_ids;
 
 INSERT INTO new_supplier_rows
 SELECT DISTINCT r.cidx, coalesce(r.sid, n.sid, 0), (SELECT period FROM month_now)
-FROM chain_rows r LEFT JOIN new_ids n ON r.sid IS NULL AND n.supplier_key = r.supplier_key
+FROM chain_rows r LEFT JOIN new_ids n USING (supplier_key)
 WHERE r.is_local;

@@ -25,7 +25,7 @@ CREATE OR REPLACE TEMP TABLE outside_rows AS
 SELECT r.cidx, coalesce(r.sid, n.sid) AS sid, r.fid, r.buyer_segment, r.amount, r.own_text, r.supplier_name,
        r.supplier_uscc, r.supplier_adcode
 FROM chain_rows r
-LEFT JOIN new_ids n ON r.sid IS NULL AND n.supplier_key = r.supplier_key
+LEFT JOIN new_ids n USING (supplier_key)
 WHERE r.supplier_group IN ('province', 'other_province', 'unknown') AND coalesce(r.sid, n.sid) IS NOT NULL;
 
 -- A new supplier's text: the least name, uscc and location of its rows this month (kept until a full recompute).
