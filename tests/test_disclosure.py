@@ -24,7 +24,7 @@ import duckdb
 import numpy as np
 import polars as pl
 import pytest
-from conftest import charts_unpainted
+from conftest import charts_unpainted, schema_warehouse
 from planted import GAP_MONTH, LATEST, build
 from scipy.optimize import linprog
 from scipy.sparse import csr_matrix
@@ -483,3 +483,22 @@ def test_labour_productivity_is_withheld_when_one_firm_dominates_the_headcount(t
         frame = disclosure.protect_edition(con, [LATEST], "public").frame
     status = {(r, i): s for r, p, i, s in frame.select("row_id", "period", "indicator", "status").rows()}
     assert status[("HN_C", "labour_productivity")] == "dominance" and status[("HN_C", "output_ttm")] is None
+
+
+def test_the_all_cluster_row_is_the_exact_sum_whatever_order_the_clusters_are_added_in():
+    """Ω = 0.1 + 0.2 + 0.3: added as doubles in file order the sum is 0.6000000000000001 (and 0.6 in another
+    order, so the report's total row changed in its last digits from one night to the next); summed exactly, as
+    the province roll-up is, it is 0.6 — and a ratio's Σ numerator / Σ denominator likewise."""
+    con = schema_warehouse()
+    con.execute("INSERT INTO core.clusters (cluster_id, province) VALUES ('A', '甲'), ('B', '甲'), ('C', '乙')")
+    period = dt.date(2025, 12, 1)
+    con.executemany("INSERT INTO mart.cluster_indicators (cluster_id, period, indicator, value, numerator, "
+                    "denominator, n_firms) VALUES (?, ?, ?, ?, ?, ?, 3)",
+                    [[cid, period, "output_ttm", v, None, None] for cid, v in (("A", 0.1), ("B", 0.2), ("C", 0.3))]
+                    + [[cid, period, "local_supporting_rate", n / 0.3, n, 0.3]
+                       for cid, n in (("A", 0.1), ("B", 0.2), ("C", 0.3))])
+    frame = disclosure.panel(con, [period]).filter(pl.col("row_id") == "ALL")
+    got = dict(frame.select("indicator", "value").rows())
+    assert (0.1 + 0.2) + 0.3 != 0.6      # the doubles' sum in file order is not the exact one
+    assert got["output_ttm"] == 0.6
+    assert got["local_supporting_rate"] == 0.6 / 0.9

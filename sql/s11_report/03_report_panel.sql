@@ -1,8 +1,9 @@
 -- report_panel.sql: every cell the report can show for the periods in report_periods (temp table): one row per
 -- (row_id, period, indicator) for each cluster, each province (mart.province_indicators) and all clusters
 -- ('ALL', rolled up here from the cluster rows by the registry's roll-up type with rollup_value of
--- sql/s07_indicators/07_indicators_rollup.sql). $codes and $rollups: the registry's codes and their roll-up types,
--- in one order.
+-- sql/s07_indicators/07_indicators_rollup.sql; summed exactly as DECIMAL, as the province roll-up is, so the row
+-- does not change in its last bits with the order DuckDB's threads add the clusters in). $codes and $rollups:
+-- the registry's codes and their roll-up types, in one order.
 -- reads: core.clusters, mart.cluster_indicators, mart.province_indicators, report_periods
 -- writes: (none)
 -- registered: report_periods
@@ -21,7 +22,9 @@ SELECT 'P:' || province, 'province', province, period, indicator, value, n_firms
 FROM mart.province_indicators WHERE period IN (SELECT period FROM report_periods)
 UNION ALL
 SELECT 'ALL', 'all', NULL, period, indicator,
-       rollup_value(r.rollup, sum(coalesce(numerator, value)), sum(numerator), sum(denominator), max(numerator)),
+       rollup_value(r.rollup, sum(coalesce(numerator, value)::DECIMAL(38,12))::DOUBLE,
+                    sum(numerator::DECIMAL(38,12))::DOUBLE, sum(denominator::DECIMAL(38,12))::DOUBLE,
+                    max(numerator)),
        sum(n_firms)
 FROM ci JOIN reg r USING (indicator)
 GROUP BY period, indicator, r.rollup
