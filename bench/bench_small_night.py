@@ -2,12 +2,12 @@
 
 Usage: .venv/bin/python bench/bench_small_night.py INBOX WAREHOUSE [--shift YYYY-MM]
 Runs on WAREHOUSE IN PLACE (a copy: it is written; never a published file) what flows.nightly._night runs once the
-building copy is open, in one process and as the night orders it: the Evidently HTML worker started first
-(flows.nightly.html_worker), land + the per-file ingest and its load, Building.reopen's checkpoint, the indicators,
-the snapshot (its map drawn in a thread), the alerts, the GX checks (here after the alerts; the night runs them in
+building copy is open, in one process and as the night orders it: the night's worker process started first
+(flows.nightly.night_worker), land + the per-file ingest and its load, Building.reopen's checkpoint, the indicators,
+the snapshot (its map drawn in that worker), the alerts, the GX checks (here after the alerts; the night runs them in
 a thread beside the indicators), the map and the HTML waited for, delivery + run_finish, the final CHECKPOINT. No
 report (bench/bench_report.py) and no Prefect. Printed per phase: CPU seconds of this process (every thread:
-DuckDB's, the map thread, GX) and wall seconds, with the load average; then the HTML worker's CPU. On 2 shared
+DuckDB's, GX) and wall seconds, with the load average; then the night worker's CPU (map and drift HTML). On 2 shared
 cores compare CPU seconds; wall seconds follow the load.
 
 --shift YYYY-MM: the INBOX's files re-dated to that month (their `period` column set to it, the month in their
@@ -33,7 +33,6 @@ import resource
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -43,7 +42,7 @@ sys.path.append(str(Path(__file__).resolve().parent.parent))   # after PYTHONPAT
 import polars as pl  # noqa: E402
 from rusage import cpu_seconds  # noqa: E402
 
-from flows.nightly import html_worker, in_transaction  # noqa: E402
+from flows.nightly import in_transaction, night_worker  # noqa: E402
 from flows.stages import s07_indicators as indicators  # noqa: E402
 from flows.stages.ingest import apply_staged, ingest_file  # noqa: E402
 from flows.stages.s01_discover import discover  # noqa: E402
@@ -90,7 +89,7 @@ def main() -> int:
     inbox = shifted(args.inbox, args.shift, args.warehouse.parent / f"inbox-{args.shift}") if args.shift \
         else args.inbox
     started = time.perf_counter()
-    with html_worker() as html_pool, ThreadPoolExecutor(max_workers=1) as draw:
+    with night_worker() as side:
         work = Building(args.warehouse)
         with phase("migrations"):
             apply_schema(work.con)
@@ -115,9 +114,9 @@ def main() -> int:
         with phase("indicators"):
             periods = indicators.update_indicators(con, indicators.changed_periods(con, run_id))
         with phase("snapshot"):
-            snapshots = snapshot_stage(con, periods, reports / "maps", draw=draw)
+            snapshots = snapshot_stage(con, periods, reports / "maps", draw=side)
         with phase("alerts"), in_transaction(con):
-            summary = evaluate_alerts(con, reports_dir=reports, recomputed=periods, html_pool=html_pool,
+            summary = evaluate_alerts(con, reports_dir=reports, recomputed=periods, html_pool=side,
                                       settings=DeliverySettings())
         with phase("checks (GX, here)"):
             session.finish(con.cursor(), run_id)
@@ -133,10 +132,10 @@ def main() -> int:
         with phase("final checkpoint"):
             con.execute("CHECKPOINT")
             work.close()
-        html_pool.shutdown(wait=True)       # its CPU is counted once it has exited
+        side.shutdown(wait=True)       # its CPU is counted once it has exited
     print(json.dumps({"periods recomputed": len(periods), "alerts": str(summary),
                       "wall_s": round(time.perf_counter() - started, 1), "cpu_s": round(cpu_seconds(), 1),
-                      "html worker cpu_s": round(cpu_seconds(resource.RUSAGE_CHILDREN), 1),
+                      "night worker cpu_s": round(cpu_seconds(resource.RUSAGE_CHILDREN), 1),
                       "phases": {k: f"{c} CPU-s, {w} s [load {load}]" for k, (c, w, load) in spent.items()}},
                      indent=1, ensure_ascii=False))
     return 0

@@ -12,7 +12,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -46,7 +46,7 @@ from flows.stages.s01_discover import InboxFile, discover
 from flows.stages.s02_land import LandedFile, land, landed_hashes
 from flows.stages.s05_validate import ValidationSession, render_data_docs
 from flows.stages.s07_indicators import changed_periods, update_indicators
-from flows.stages.s08_snapshot import SnapshotResult, snapshot_stage
+from flows.stages.s08_snapshot import SnapshotResult, prepare_drawing, snapshot_stage
 from flows.stages.s09_drift import prepare_html
 from flows.stages.s10_alerts import AlertSummary, evaluate_alerts
 from flows.stages.s11_report import ReportFiles, report_pages, report_stage
@@ -396,13 +396,18 @@ def _wave(con: duckdb.DuckDBPyConnection, run_id: int, items: list[LandedFile], 
 
 
 @contextmanager
-def html_worker() -> Iterator[ProcessPoolExecutor]:
-    """The process the drift stage's Evidently HTML renders in (flows.stages.s09_drift.run's html_pool), started as
-    the night opens its building copy, with Evidently's import (s09_drift.prepare_html, ≈3 CPU-s) as its first
-    job: the copy and the ingest leave a core to spare, the report stage, beside which the HTML renders, does not.
-    Shut down without waiting once the block ends (the night waits for what it needs: DriftRun.wait_html)."""
+def night_worker() -> Iterator[ProcessPoolExecutor]:
+    """The process the latest map is drawn in (the snapshot stage's `draw`) and the drift stage's Evidently HTML
+    renders in (flows.stages.s09_drift.run's html_pool), started as the night opens its building copy, with their
+    imports (Evidently: s09_drift.prepare_html, ≈3 CPU-s; matplotlib and the base map: s08_snapshot.prepare_drawing)
+    as its first jobs: the copy and the ingest leave a core to spare, the alert and report stages, beside which the
+    map and the HTML are drawn, do not. The map was drawn in a thread of the night, whose matplotlib work held the
+    GIL the alert stage's Python needed: here it runs on the other core. Shut down without waiting once the block
+    ends (the night waits for what it needs: SnapshotResult.wait, DriftRun.wait_html)."""
     pool = spawned_pool(1)
-    pool.submit(prepare_html)     # a failed import fails again, and is raised, in the render_job that needs it
+    # a failed import fails again, and is raised, in the job that needs it (render_job, the map's drawing)
+    pool.submit(prepare_html)
+    pool.submit(prepare_drawing)
     try:
         yield pool
     finally:
@@ -514,7 +519,7 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
                     "than it gains; no cluster started, the night reads them itself", len(new), sent,
                     cluster.CLUSTER_MIN_MB)
         size = 0
-    with local_workers(size) as local, html_worker() as html_pool, building(warehouse) as work:
+    with local_workers(size) as local, night_worker() as side, building(warehouse) as work:
         con = work.con
         run_id = query_one(con, "run_start", {"inbox": str(inbox), "release": release()})
         summary.run_id = run_id
@@ -546,10 +551,8 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
         # later reads, renders in a process of its own beside the report (flows.stages.s09_drift).
         gx_con = con.cursor()
         checks = validate_gx_task.submit(gx_con, run_id, session)
-        # The snapshot's map files (matplotlib: Python holding the GIL) are drawn in a thread beside the alert
-        # stage, whose time is mostly DuckDB's and numpy's (they release it), and the GX checks; the night
-        # waits for them before the report, which draws with matplotlib's global state too.
-        draw = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot-draw")
+        # The snapshot's map files (matplotlib) are drawn in the night's worker process beside the alert stage and
+        # the GX checks; the night waits for them before the report, which shows the map.
         rendered = False
         report_workers = ExitStack()    # the report's standalone pages, charts and map, drawn beside the alerts
         try:
@@ -557,11 +560,11 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
                 periods = retrying(indicators_task)(con, run_id)
             summary.periods_recomputed = len(periods)
             with summary.timed("snapshot"):
-                summary.snapshots = retrying(snapshot_task)(con, periods, reports / "maps", draw)
+                summary.snapshots = retrying(snapshot_task)(con, periods, reports / "maps", side)
             with summary.timed("report"):   # its pages, charts and map read the indicators and the snapshot
                 pages = report_workers.enter_context(report_pages(con, reports / "reports", reports / "maps"))
             with summary.timed("alerts"):
-                summary.alerts = retrying(alerts_task)(con, reports, periods, html_pool)
+                summary.alerts = retrying(alerts_task)(con, reports, periods, side)
             logger.info("%s", summary.alerts)
             with summary.timed("checks"):       # the report states whether GX confirmed the verdicts: wait for it
                 logger.info("Great Expectations: %d runs for %d files", checks.result(), len(landed))
@@ -583,12 +586,12 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
         finally:
             checks.wait()       # a failed stage must not drop the building copy while GX still writes to it
             gx_con.close()
-            draw.shutdown(wait=True)    # a failed night reports its failure once no map is half-written
-            report_workers.close()      # and once no page is (its pages not yet drawn are cancelled)
+            report_workers.close()      # a failed night reports its failure once no page is half-written (its
+                                        # pages not yet drawn are cancelled)
             # Once every HTML report is in, the worker's exit (its interpreter unloading Evidently, pandas and
             # plotly: 0.3-1.8 s wall on the sample night) goes on beside the delivery and the publish; a failed
-            # night still waits for a report being written before it says it failed.
-            html_pool.shutdown(wait=not rendered, cancel_futures=True)
+            # night still waits for a map or report being written before it says it failed.
+            side.shutdown(wait=not rendered, cancel_futures=True)
         with summary.timed("deliver"):
             summary.delivery = deliver_task(con, warehouse)
         logger.info("delivery: %s", summary.delivery)

@@ -26,6 +26,7 @@ from flows.render import maps
 from flows.sample.spec import CLUSTERS, PROVINCES
 from flows.stages import s07_indicators as indicators
 from flows.stages import s08_snapshot as snapshot
+from flows.support.processes import spawned_pool
 
 PERIOD = dt.date(2025, 12, 1)
 SUPPRESSED = ("JH_BIKE", "per_mu_tax")  # built from 2 firms → must not leave the warehouse
@@ -118,14 +119,19 @@ def test_a_revision_adds_version_2_and_keeps_version_1(tmp_path):
     assert not again.created and again.version == 2
 
 
-def test_files_drawn_in_a_thread_are_the_files_drawn_here_byte_for_byte(snap, tmp_path):
-    """The night hands the drawing to a thread (beside the alert stage): the same files, once wait() returns;
-    the DuckDB rows are stored before the call returns, whatever the drawing does."""
+def test_files_drawn_in_the_night_worker_process_are_the_files_drawn_here_byte_for_byte(snap, tmp_path):
+    """The night hands the drawing to its worker process (flows.nightly.night_worker, beside the alert stage): the
+    rows travel pickled, the same files come out once wait() returns; the DuckDB rows are stored before the call
+    returns, whatever the drawing does."""
     con, here, root = snap
-    with ThreadPoolExecutor(max_workers=1) as draw:
+    draw = spawned_pool(1)
+    try:
+        draw.submit(snapshot.prepare_drawing).result()      # as the night starts it: its imports first
         handed = snapshot.snapshot_period(con, PERIOD, tmp_path / "maps", draw=draw)
         assert handed.pending is not None
         files = handed.wait()
+    finally:
+        draw.shutdown(wait=True)
     assert handed.pending is None and files == handed.files
     assert [p.relative_to(tmp_path / "maps") for p in files] == [p.relative_to(root / "maps") for p in here.files]
     assert [p.read_bytes() for p in files] == [p.read_bytes() for p in here.files]

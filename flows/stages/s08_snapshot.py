@@ -65,6 +65,19 @@ def _render(header: dict[str, Any], rows: list[dict[str, Any]], out_dir: Path, c
     return written.all()
 
 
+def prepare_drawing() -> None:
+    """Load what drawing a map needs (matplotlib with the CJK font, the base map's layers: ≈1–2 CPU-s), as a job of
+    the process the night draws its map in, started early while the ingest leaves a core to spare
+    (flows.nightly.night_worker)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+
+    maps.cjk_font()
+    maps.base_map(0.01)
+
+
 def _drawn(header: dict[str, Any], rows: list[dict[str, Any]], out_dir: Path, color: str,
            draw: Executor | None) -> tuple[list[Path], Future | None]:
     """The files of a snapshot, drawn here, or handed to `draw` (their paths now, the drawing pending)."""
@@ -179,7 +192,8 @@ def snapshot_stage(con: duckdb.DuckDBPyConnection, periods: set[dt.date] | list[
     `periods` is what flows.stages.s07_indicators.update_indicators returned (None or empty: the latest period only).
     Also refreshes the global reference table and draws the world overview once (it changes only with the
     committed CSV). With `draw` the latest map's files are drawn there (see snapshot_period): the night hands
-    them to a thread, whose matplotlib work goes on beside the alert stage's DuckDB work.
+    them to the night's worker process (flows.nightly.night_worker), where matplotlib's Python work runs on a core
+    of its own beside the alert stage instead of taking turns at this process's GIL.
     """
     from flows.support.settings import REPORTS_OUT
 
