@@ -3,12 +3,12 @@
 Usage: .venv/bin/python bench/bench_small_night.py INBOX WAREHOUSE [--shift YYYY-MM]
 Runs on WAREHOUSE IN PLACE (a copy: it is written; never a published file) what flows.nightly._night runs once the
 building copy is open, in one process and as the night orders it: the night's worker process started first
-(flows.nightly.night_worker), land + the per-file ingest and its load, Building.reopen's checkpoint, the indicators,
-the snapshot (its map drawn in that worker), the alerts, the GX checks (here after the alerts; the night runs them in
-a thread beside the indicators), the map and the HTML waited for, delivery + run_finish, the final CHECKPOINT. No
-report (bench/bench_report.py) and no Prefect. Printed per phase: CPU seconds of this process (every thread:
-DuckDB's, GX) and wall seconds, with the load average; then the night worker's CPU (map and drift HTML). On 2 shared
-cores compare CPU seconds; wall seconds follow the load.
+(flows.nightly.night_worker), land + the per-file ingest and its load, Building.reopen's checkpoint, the GX checks
+(in that worker, from the indicators on, a thread waiting to write their counts), the indicators, the snapshot (its
+map drawn in that worker), the alerts, the checks, the map and the HTML waited for, delivery + run_finish, the final
+CHECKPOINT. No report (bench/bench_report.py) and no Prefect. Printed per phase: CPU seconds of this process (every
+thread: DuckDB's, the checks' thread) and wall seconds, with the load average; then the night worker's CPU (GX, map
+and drift HTML). On 2 shared cores compare CPU seconds; wall seconds follow the load.
 
 --shift YYYY-MM: the INBOX's files re-dated to that month (their `period` column set to it, the month in their
 names replaced) and written beside WAREHOUSE first — a month the warehouse has not seen, e.g. the nation's
@@ -33,6 +33,7 @@ import resource
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -111,6 +112,8 @@ def main() -> int:
         with phase("reopen (checkpoint)"):
             con = work.reopen(DUCKDB_STAGE_MEMORY_LIMIT)
             run_sql(con, "load_begin")
+        checking = ThreadPoolExecutor(max_workers=1)     # as the night: GX beside indicators, snapshot, alerts
+        checks = checking.submit(session.finish, con.cursor(), run_id, side)
         with phase("indicators"):
             periods = indicators.update_indicators(con, indicators.changed_periods(con, run_id))
         with phase("snapshot"):
@@ -118,8 +121,9 @@ def main() -> int:
         with phase("alerts"), in_transaction(con):
             summary = evaluate_alerts(con, reports_dir=reports, recomputed=periods, html_pool=side,
                                       settings=DeliverySettings())
-        with phase("checks (GX, here)"):
-            session.finish(con.cursor(), run_id)
+        with phase("checks (GX) waited for"):
+            checks.result()
+            checking.shutdown()
         with phase("map files waited for"):
             for snapshot in snapshots:
                 snapshot.wait()

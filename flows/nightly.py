@@ -44,7 +44,7 @@ from flows.stages.ingest import (
 )
 from flows.stages.s01_discover import InboxFile, discover
 from flows.stages.s02_land import LandedFile, land, landed_hashes
-from flows.stages.s05_validate import ValidationSession, render_data_docs
+from flows.stages.s05_validate import ValidationSession, prepare_gx, render_data_docs
 from flows.stages.s07_indicators import changed_periods, update_indicators
 from flows.stages.s08_snapshot import SnapshotResult, prepare_drawing, snapshot_stage
 from flows.stages.s09_drift import prepare_html
@@ -207,20 +207,24 @@ def check_task(staged: StagedFile, landed: LandedFile, run_id: int, reference: P
 
 
 @task(name="validate-gx", cache_policy=NO_CACHE)
-def validate_gx_task(con: duckdb.DuckDBPyConnection, run_id: int, session: ValidationSession) -> int:
-    """Great Expectations over the night's files, one run per kind; GX counts per file into the results.
+def validate_gx_task(con: duckdb.DuckDBPyConnection, run_id: int, session: ValidationSession,
+                     side: Executor) -> int:
+    """Great Expectations over the night's files, one run per kind, in the night's worker process `side`; GX counts
+    per file into the results.
 
-    Runs in a worker thread on its own DuckDB cursor, beside the indicator, snapshot and alerts stages (its
+    Runs in a thread that writes on its own DuckDB cursor, beside the indicator, snapshot and alerts stages (its
     tables are its own, so the two transactions never touch the same rows); the report waits for it.
     """
-    session.finish(con, run_id)
+    session.finish(con, run_id, pool=side)
     return session.gx_runs
 
 
 @task(name="data-docs", cache_policy=NO_CACHE)
-def data_docs_task(run_id: int, reports: Path) -> Path:
-    """Great Expectations Data Docs for this night's validations, browsable under reports/data_docs."""
-    return render_data_docs(run_id, reports / "data_docs" / f"run-{run_id}", spool=reports / "gx_results")
+def data_docs_task(run_id: int, reports: Path, side: Executor) -> Path:
+    """Great Expectations Data Docs for this night's validations, browsable under reports/data_docs; built in the
+    night's worker process `side` (where GX is imported already) beside the report stage."""
+    return side.submit(render_data_docs, run_id, reports / "data_docs" / f"run-{run_id}",
+                       reports / "gx_results").result()
 
 
 @task(name="indicators", cache_policy=NO_CACHE)
@@ -397,17 +401,21 @@ def _wave(con: duckdb.DuckDBPyConnection, run_id: int, items: list[LandedFile], 
 
 @contextmanager
 def night_worker() -> Iterator[ProcessPoolExecutor]:
-    """The process the latest map is drawn in (the snapshot stage's `draw`) and the drift stage's Evidently HTML
-    renders in (flows.stages.s09_drift.run's html_pool), started as the night opens its building copy, with their
-    imports (Evidently: s09_drift.prepare_html, ≈3 CPU-s; matplotlib and the base map: s08_snapshot.prepare_drawing)
-    as its first jobs: the copy and the ingest leave a core to spare, the alert and report stages, beside which the
-    map and the HTML are drawn, do not. The map was drawn in a thread of the night, whose matplotlib work held the
-    GIL the alert stage's Python needed: here it runs on the other core. Shut down without waiting once the block
-    ends (the night waits for what it needs: SnapshotResult.wait, DriftRun.wait_html)."""
+    """The process the night's Python-heavy side work runs in, beside the stages of the process that holds the
+    warehouse: the GX checks and Data Docs (ValidationSession.finish's pool), the latest map (the snapshot stage's
+    `draw`) and the drift stage's Evidently HTML (flows.stages.s09_drift.run's html_pool).
+
+    Started as the night opens its building copy, with their imports as its first jobs (Evidently:
+    s09_drift.prepare_html, ≈3 CPU-s; matplotlib and the base map: s08_snapshot.prepare_drawing; GX:
+    s05_validate.prepare_gx): the copy and the ingest leave a core to spare, the indicator, alert and report stages
+    do not. In a thread of the night, matplotlib's and GX's Python held the GIL the alert stage needed; here they
+    run on the other core. Shut down without waiting once the block ends (the night waits for what it needs:
+    the checks' task, SnapshotResult.wait, DriftRun.wait_html, the Data Docs' task)."""
     pool = spawned_pool(1)
-    # a failed import fails again, and is raised, in the job that needs it (render_job, the map's drawing)
+    # a failed import fails again, and is raised, in the job that needs it (render_job, the map's drawing, GX's)
     pool.submit(prepare_html)
     pool.submit(prepare_drawing)
+    pool.submit(prepare_gx)
     try:
         yield pool
     finally:
@@ -545,12 +553,12 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             # after it run on a fresh one, with their own limit (settings.DUCKDB_STAGE_MEMORY_LIMIT).
             con = work.reopen(DUCKDB_STAGE_MEMORY_LIMIT)
             run_sql(con, "load_begin")      # its checkpoint threshold holds for the rest of the night, as before
-        # Great Expectations re-checks the night's verdicts (one run per kind) beside indicators, snapshot and
-        # alerts, which do not read its counts: its Python work overlaps their DuckDB work. The report waits for
+        # Great Expectations re-checks the night's verdicts (one run per kind, in the night's worker process) beside
+        # indicators, snapshot and alerts, which do not read its counts. The report waits for
         # it, since it says whether the two engines agreed. The drift stage's Evidently HTML, which nothing
         # later reads, renders in a process of its own beside the report (flows.stages.s09_drift).
         gx_con = con.cursor()
-        checks = validate_gx_task.submit(gx_con, run_id, session)
+        checks = validate_gx_task.submit(gx_con, run_id, session, side)
         # The snapshot's map files (matplotlib) are drawn in the night's worker process beside the alert stage and
         # the GX checks; the night waits for them before the report, which shows the map.
         rendered = False
@@ -568,6 +576,7 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             logger.info("%s", summary.alerts)
             with summary.timed("checks"):       # the report states whether GX confirmed the verdicts: wait for it
                 logger.info("Great Expectations: %d runs for %d files", checks.result(), len(landed))
+            docs = retrying(data_docs_task).submit(run_id, reports, side)     # built beside the report
             with summary.timed("snapshot"):     # what of the drawing the alerts and checks did not hide
                 for snapshot in summary.snapshots:
                     snapshot.wait()
@@ -578,7 +587,7 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             with summary.timed("report"):
                 summary.reports = retrying(report_task)(con, reports, pages)
             with summary.timed("checks"):
-                summary.data_docs = retrying(data_docs_task)(run_id, reports)
+                summary.data_docs = docs.result()
             if summary.alerts.drift is not None:
                 with summary.timed("drift html"):       # what of it the report stage did not hide
                     summary.alerts.drift.wait_html()

@@ -227,9 +227,9 @@ def test_a_failing_stage_waits_for_great_expectations_and_publishes_nothing(tmp_
     finished = []
     real_finish = ValidationSession.finish
 
-    def slow_finish(self, con, run_id):
+    def slow_finish(self, con, run_id, pool=None):
         time.sleep(1.5)                         # GX is still busy when the indicator stage fails
-        out = real_finish(self, con, run_id)
+        out = real_finish(self, con, run_id, pool)
         finished.append(run_id)
         return out
 
@@ -245,25 +245,24 @@ def test_a_failing_stage_waits_for_great_expectations_and_publishes_nothing(tmp_
     assert not warehouse.exists() and not warehouse.with_name("clusterwatch.duckdb.building").exists()
 
 
-def test_a_map_that_fails_to_draw_in_its_thread_fails_the_night_in_the_snapshot_stage(tmp_path, prefect_harness,
-                                                                                       monkeypatch):
-    """The snapshot's files are drawn in a thread beside the alert stage: a drawing that fails there (a full disk)
-    fails the night, named as the snapshot stage's failure with where it writes, and nothing is published."""
+def test_a_map_that_fails_to_draw_in_the_night_worker_fails_the_night_in_the_snapshot_stage(tmp_path,
+                                                                                             prefect_harness,
+                                                                                             monkeypatch):
+    """The snapshot's files are drawn in the night's worker process beside the alert stage: a drawing that fails
+    there (its folder cannot be made: a file is in the way) fails the night, named as the snapshot stage's failure
+    with the path, and nothing is published."""
     import flows.nightly as night_module
-    from flows.render import maps
-
-    def full_disk(*args, **kwargs):
-        raise OSError(28, "No space left on device")
 
     failed = []
-    monkeypatch.setattr(maps, "render_rows", full_disk)
     monkeypatch.setattr(night_module, "_notify_failure", lambda summary: failed.append(summary))
     monkeypatch.setenv("CLUSTERWATCH_TASK_RETRIES", "0")
+    in_the_way = tmp_path / "reports" / "maps" / "2025-03"       # the latest month's map folder
+    in_the_way.parent.mkdir(parents=True)
+    in_the_way.write_text("not a folder", encoding="utf-8")
     warehouse = tmp_path / "wh" / "clusterwatch.duckdb"
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(FileExistsError):
         nightly(inbox=write_inbox(tmp_path / "inbox"), warehouse=warehouse, reports=tmp_path / "reports")
     [summary] = failed
-    assert summary.stage == "snapshot" and "No space left" in summary.error
-    assert f"writes under {tmp_path / 'reports' / 'maps'}" in summary.error
+    assert summary.stage == "snapshot" and str(in_the_way) in summary.error
     assert not warehouse.exists() and not warehouse.with_name("clusterwatch.duckdb.building").exists()
     assert not (tmp_path / "reports" / "reports").exists()      # the report never started

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from flows.stages.s05_validate import (
     ValidationSession,
     distinct,
     load_suite,
+    prepare_gx,
     record_results,
     render_data_docs,
     suite_rules,
@@ -25,6 +27,7 @@ from flows.stages.s05_validate import (
     validate,
 )
 from flows.support.contract import KINDS
+from flows.support.processes import spawned_pool
 from flows.support.uscc import uscc_check_char
 
 TODAY = date(2026, 11, 22)
@@ -371,6 +374,37 @@ def test_session_samples_per_kind_and_keeps_flagged_rows(con, tmp_path, caplog):
     evaluated = con.execute("SELECT sum(gx_evaluated) FROM meta.validation_results WHERE run_id = 8 "
                             "AND rule = 'negative_value' AND column_name = 'output'").fetchone()[0]
     assert 10 <= evaluated < 72    # flagged rows + a sample of ≈10 rows for the kind, not 3 × 24
+
+
+def test_gx_checks_in_the_night_worker_process_count_what_they_count_here(con, tmp_path):
+    """The night runs GX in its worker process (finish's pool, flows.nightly.night_worker): the files' GX rows
+    travel pickled, and each file's GX counts come back into meta.validation_results as GX run here writes them."""
+    def night(run_id: int, pool: ProcessPoolExecutor | None) -> tuple[ValidationSession, list[Path]]:
+        session = ValidationSession(spool=tmp_path / f"spool-{run_id}", today=TODAY)
+        for file_id in (1, 2):
+            rows = [monthly(uscc=FIRM_A if i % 2 else FIRM_B, period=date(2010 + file_id, i + 1, 1),
+                            output=-1.0 if i == file_id else float(100 + i)) for i in range(12)]
+            session.record(con, file_id, run_id,
+                           session.validate("monthly", frame("monthly", rows), f"m{file_id}.csv", con))
+        session.record(con, 3, run_id, session.validate("tax", frame("tax", [
+            {"uscc": FIRM_A, "period": date(2025, 6, 1), "tax_paid": -2.0}]), "t.csv", con))
+        return session, session.finish(con, run_id, pool=pool)
+
+    here, spooled_here = night(7, None)
+    pool = spawned_pool(1)
+    try:
+        pool.submit(prepare_gx).result()
+        there, spooled_there = night(8, pool)
+    finally:
+        pool.shutdown(wait=True)
+    assert here.gx_runs == there.gx_runs == 2 and there.problems == here.problems == []
+    counts = _gx_counts(con, 8)
+    assert counts == _gx_counts(con, 7)
+    assert counts[(1, "negative_value")][:2] == counts[(2, "negative_value")][:2] == (1, 1)
+    assert counts[(3, "negative_value")][:2] == (1, 1)
+    assert con.execute("SELECT count(*) FROM meta.validation_results WHERE run_id = 8 AND gx_failed IS NULL"
+                       ).fetchone()[0] == 0
+    assert [p.name for p in spooled_there] == [p.name for p in spooled_here]
 
 
 def test_session_file_missing_a_column_agrees_with_gx(con, tmp_path, caplog):
