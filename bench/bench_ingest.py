@@ -151,6 +151,11 @@ class TreeWatch:
             for proc in procs:
                 try:
                     rss, cmd = proc.memory_info().rss, " ".join(proc.cmdline())
+                    if proc.pid != self.root and cmd == " ".join(root.cmdline()):
+                        # a child between vfork() and its exec (subprocess: ctypes.util.find_library's ldconfig,
+                        # gcc and ld, ≈50 a night as WeasyPrint looks its libraries up) runs in the coordinator's
+                        # address space: its RSS is the coordinator's memory, not a process of its own
+                        continue
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     continue
                 role = ("coordinator" if proc.pid == self.root else "prefect server" if "uvicorn" in cmd
