@@ -149,8 +149,10 @@ def boot_prefect_server() -> TemporaryServer | None:
 
 
 # What a night imports on its main thread later, imported while its temporary server boots (TemporaryServer.wait):
-# Great Expectations (≈1.6 CPU-s), which the first file's validation would otherwise import.
-NIGHT_IMPORTS = ("great_expectations",)
+# WeasyPrint, which the report stage would otherwise import — its import looks ≈15 library names up through
+# ctypes.util.find_library, ≈50 ldconfig/gcc/ld processes: little CPU, but seconds of wall on a busy machine. (Great
+# Expectations no longer: the night runs it in its worker process, flows.nightly.night_worker.)
+NIGHT_IMPORTS = ("weasyprint",)
 
 
 @contextmanager
