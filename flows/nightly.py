@@ -222,7 +222,7 @@ def validate_gx_task(con: duckdb.DuckDBPyConnection, run_id: int, session: Valid
 @task(name="data-docs", cache_policy=NO_CACHE)
 def data_docs_task(run_id: int, reports: Path, side: Executor) -> Path:
     """Great Expectations Data Docs for this night's validations, browsable under reports/data_docs; built in the
-    night's worker process `side` (where GX is imported already) beside the report stage."""
+    night's worker process `side`, where GX is imported already (this process never imports it)."""
     return side.submit(render_data_docs, run_id, reports / "data_docs" / f"run-{run_id}",
                        reports / "gx_results").result()
 
@@ -576,7 +576,6 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             logger.info("%s", summary.alerts)
             with summary.timed("checks"):       # the report states whether GX confirmed the verdicts: wait for it
                 logger.info("Great Expectations: %d runs for %d files", checks.result(), len(landed))
-            docs = retrying(data_docs_task).submit(run_id, reports, side)     # built beside the report
             with summary.timed("snapshot"):     # what of the drawing the alerts and checks did not hide
                 for snapshot in summary.snapshots:
                     snapshot.wait()
@@ -587,7 +586,7 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             with summary.timed("report"):
                 summary.reports = retrying(report_task)(con, reports, pages)
             with summary.timed("checks"):
-                summary.data_docs = docs.result()
+                summary.data_docs = retrying(data_docs_task)(run_id, reports, side)
             if summary.alerts.drift is not None:
                 with summary.timed("drift html"):       # what of it the report stage did not hide
                     summary.alerts.drift.wait_html()
