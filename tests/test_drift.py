@@ -108,7 +108,7 @@ def test_html_report_rendered_in_its_own_process_shows_the_stored_scores(warehou
     jobs = drift.html_jobs(warehouse, MONTHS[-1], cfg, kinds, results, pd.DataFrame(columns=drift.FLAG_COLUMNS),
                            tmp_path)
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        prepared = pool.submit(drift.prepare_html)      # as flows.nightly.html_worker starts it
+        prepared = pool.submit(drift.prepare_html)      # as flows.nightly.night_worker starts it
         run = drift.DriftRun(pending=[pool.submit(drift.render_job, job) for job in jobs])
         assert prepared.result() is None
         html = run.wait_html()

@@ -263,7 +263,7 @@ def html_jobs(con: duckdb.DuckDBPyConnection, period: dt.date, cfg: dict, kinds:
 
 def prepare_html() -> None:
     """Import what render_job needs (Evidently: ≈3 CPU-s), as the first job of the process the HTML renders in;
-    the night starts that process early, while the ingest leaves a core to spare (flows.nightly.html_worker)."""
+    the night starts that process early, while the ingest leaves a core to spare (flows.nightly.night_worker)."""
     from evidently import DataDefinition, Dataset, Report  # noqa: F401
     from evidently.metrics import ValueDrift  # noqa: F401
 
