@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import planted
@@ -22,7 +24,7 @@ import pytest
 from conftest import charts_unpainted
 from PIL import Image
 
-from flows.stages import s11_chain
+from flows.stages import s11_chain, s11_report
 from flows.stages.s11_report import ReportFiles, enqueue_report, render_report
 
 PERIOD = planted.LATEST
@@ -202,14 +204,97 @@ def test_pages_started_before_the_alerts_are_kept_by_the_report_and_are_the_page
         assert {p.name for p in figures} == {p.name for p in alone.chain if p.suffix == ".png"}
         assert any(p.name == "index_radar.png" for p in figures)
         assert len([p for p in drawn if p.suffix == ".png"]) == 1 + len(TREND_CODES) + len(figures)
+        decided = []   # the edition and chain section, decided before the alerts, are taken, not decided again
+        for name in ("_edition", "_chain_section"):
+            monkeypatch.setattr(s11_report, name, _recorded(decided, name, getattr(s11_report, name)))
         early = render_report(con, PERIOD, "zh", "internal", out_dir=out_dir, maps_dir=root / "maps", pdf=False,
                               pages=pages)
+    assert decided == []
     again = {p for p in drawn if p.stat().st_mtime_ns != drawn[p]}
     assert again == (figures if alert else set())
     assert [p.name for p in alone.all()] == [p.name for p in early.all()]
     for a, b in zip(alone.all(), early.all(), strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
     assert alone.map_png is not None and alone.map_png.read_bytes() == early.map_png.read_bytes()
+
+
+def _recorded(calls: list[str], name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        calls.append(name)
+        return function(*args, **kwargs)
+    return recorded
+
+
+def test_an_edition_kept_from_before_the_alerts_is_taken_only_for_the_same_arguments(warehouse, cap, monkeypatch,
+                                                                                      tmp_path) -> None:
+    """report_pages keeps the edition it read for the report's first edition; a report of another language,
+    audience or folder reads its own (the kept one is not taken for it)."""
+    from flows.render import chain
+    from flows.stages.s11_report import report_pages
+
+    order, _, _ = _expected(warehouse)
+    monkeypatch.setattr(chain, "PARALLEL_MIN_PAGES", len(order) - cap)
+    decided: list[str] = []
+    with duckdb.connect(str(warehouse), read_only=True) as con, \
+            report_pages(con, tmp_path / "reports", tmp_path / "maps") as pages:
+        assert pages is not None
+        monkeypatch.setattr(s11_report, "_edition", _recorded(decided, "_edition", s11_report._edition))
+        render_report(con, PERIOD, "en", "internal", out_dir=tmp_path / "reports" / f"{PERIOD:%Y-%m}",
+                      maps_dir=tmp_path / "maps", pdf=False, pages=pages)
+        assert decided == ["_edition"]
+        assert pages.kept("edition", ("anything",)) is None      # taken once: gone after the first report asked
+
+
+def test_the_chain_section_decided_before_the_alerts_is_the_one_decided_with_them(warehouse, cap) -> None:
+    """The internal edition's section decided with no alert, given the month's alerted clusters afterwards
+    (s11_chain.with_alerted), equals the section chain_content decides with them: for none, the planted alert, and
+    clusters from the top and the bottom of the ranking; the public edition's section is refused (it has blocks
+    only for the clusters it details)."""
+    order, _, alerted = _expected(warehouse)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        e = s11_report._edition(con, PERIOD, "zh", "internal", None, Path("unused"), Path("unused"))
+        before = s11_report._chain_section(e, set())
+        assert before is not None and len(before["featured"]) == cap < len(order)
+        for given in (set(), {alerted}, {alerted, order[0]}, set(order[-cap - 1:])):
+            after = s11_chain.with_alerted(before, given)
+            assert after == s11_report._chain_section(e, given), given
+            assert set(given) <= set(after["featured"]) or len(given) > cap
+        public = s11_report._chain_section(
+            s11_report._edition(con, PERIOD, "zh", "public", None, Path("unused"), Path("unused")), set())
+        with pytest.raises(ValueError, match="internal"):
+            s11_chain.with_alerted(public, {alerted})
+
+
+def test_what_the_report_decides_before_the_alerts_reads_no_table_the_alerts_or_checks_write(
+        warehouse, monkeypatch) -> None:
+    """The night decides the report's edition and chain section before its alerts and GX checks' finish
+    (report_pages) and the report takes them: sound only while none of the SQL they run reads a table that the
+    alert, drift, delivery (outbox) or validation SQL files declare they write (tests/test_sql_files.py holds the
+    declarations to the SQL)."""
+    from sql_refs import declarations
+
+    from flows.support import warehouse as wh
+    from flows.support.settings import SQL_DIR
+
+    ran: list[str] = []
+    statements = wh._statements
+
+    def recording(name: str, identifiers: Any) -> Any:
+        ran.append(name)
+        return statements(name, identifiers)
+
+    monkeypatch.setattr(wh, "_statements", recording)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        e = s11_report._edition(con, PERIOD, "zh", "internal", None, Path("unused"), Path("unused"))
+        s11_report._chain_section(e, set())
+    monkeypatch.undo()
+    reads = {t for name in set(ran) for t in declarations(wh.sql_path(name).read_text(encoding="utf-8"))["reads"]}
+    assert {"mart.cluster_indicators", "mart.cluster_index", "mart.supply_leads"} <= reads
+    writes = {t for folder in ("s05_validate", "s09_drift", "s10_alerts", "s12_deliver")
+              for path in (SQL_DIR / folder).glob("*.sql")
+              for t in declarations(path.read_text(encoding="utf-8"))["writes"]}
+    assert {"mart.alerts", "meta.outbox", "meta.validation_results"} <= writes
+    assert reads & writes == set()
 
 
 def test_a_report_that_draws_its_pages_itself_has_none_started_before(warehouse, cap, tmp_path) -> None:

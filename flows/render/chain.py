@@ -440,6 +440,7 @@ class EarlyPages:
     pool: Executor
     pending: list[Future[dict[str, list[Path]]]]
     ahead: dict[str, tuple[tuple[Any, ...], dict[str, Any], Future[Any]]] = field(default_factory=dict)
+    decided: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
     def wait(self) -> None:
         """Until every page submitted is written; a page that failed to draw raises here."""
@@ -460,6 +461,19 @@ class EarlyPages:
         was_args, was_kwargs, future = self.ahead.pop(name)
         result = future.result()
         return result if (was_args, was_kwargs) == (args, kwargs) else None
+
+    def keep(self, name: str, key: tuple[Any, ...], value: Any) -> None:
+        """Keep what the caller decided before the report stage (its edition, its section), for the report to take
+        (kept) when it would decide it for the same key."""
+        self.decided[name] = (key, value)
+
+    def kept(self, name: str, key: tuple[Any, ...]) -> Any | None:
+        """What keep(name, …) kept for this very key (compared by value), once; None when the report must decide
+        it itself."""
+        if name not in self.decided:
+            return None
+        was_key, value = self.decided.pop(name)
+        return value if was_key == key else None
 
 
 @contextmanager

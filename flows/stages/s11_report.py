@@ -522,7 +522,9 @@ def render_report(warehouse_or_con: Path | str | duckdb.DuckDBPyConnection, peri
     maps_dir = Path(maps_dir or REPORTS_OUT / "maps")
     con, own = _connect(warehouse_or_con)
     try:
-        return _render(_edition(con, period, lang, audience, province, out_dir, maps_dir), pdf, pages)
+        key = (con, period, lang, audience, province, out_dir, maps_dir)
+        e = pages.kept("edition", key) if pages is not None else None
+        return _render(e or _edition(con, period, lang, audience, province, out_dir, maps_dir), pdf, pages)
     finally:
         if own:
             con.close()
@@ -589,6 +591,12 @@ def _edition(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audienc
                    Cells(protected.frame), partial_cells(con, months), classes)
 
 
+def _key(e: Edition) -> tuple[Any, ...]:
+    """What an edition is read for (render_report's arguments): the key under which report_pages keeps what it
+    decided for the report (EarlyPages.keep)."""
+    return (e.con, e.period, e.lang, e.audience, e.province, e.out_dir, e.maps_dir)
+
+
 def _chain_section(e: Edition, alerted: set[str]) -> dict[str, Any] | None:
     """The supply-chain section as flows/stages/s11_chain.py decides it, with the edition's withheld cells."""
     return s11_chain.chain_content(e.con, e.period, e.lang, e.audience, e.clusters,
@@ -613,7 +621,8 @@ def _render(e: Edition, make_pdf: bool, pages: chain_render.EarlyPages | None = 
     contrib = narrative.contributions(e.con, e.period, e.ids, lambda cid: growth(cid) is not None)
     files.n_suppressed = e.cells.frame.filter(pl.col("status").is_not_null() & (pl.col("period") == e.period)).height
     alerted = {row["cluster_id"] for group in alerts["groups"] for row in group["rows"]}
-    decided = _chain_section(e, alerted)
+    early = pages.kept("chain_section", _key(e)) if pages is not None else None
+    decided = s11_chain.with_alerted(early, alerted) if early is not None else _chain_section(e, alerted)
     files.full_tables += _full_table_csvs(e, ratings, quality, decided)
     listed = _listed(e, alerted)
     # the tables as the report lists them (the full ones went to the CSVs; the analysis reads the full ones)
@@ -921,6 +930,13 @@ def report_pages(con: duckdb.DuckDBPyConnection, out_root: Path | None = None,
             chain_render.figures_ahead(pages, section, e.out_dir, e.stem)
 
     with chain_render.start_pages(section, e.out_dir, e.stem, charts_first) as pages:
+        if pages is not None and section is not None:
+            # Why the report may take them: until the report stage the night writes only the month's alerts (and
+            # the GX checks their counts), which neither the edition nor the section reads
+            # (tests/test_report_detail.py checks the SQL files' declarations); the section's alert-dependent
+            # choice of detailed clusters is made again by the report (s11_chain.with_alerted).
+            pages.keep("edition", _key(e), e)
+            pages.keep("chain_section", _key(e), section)
         yield pages
 
 
