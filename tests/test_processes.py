@@ -41,3 +41,12 @@ def test_a_worker_ends_when_the_process_that_started_it_is_killed(tmp_path):
     while alive(worker) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(worker)
+
+
+def test_workers_given_a_niceness_run_that_much_nicer_than_the_process_that_started_them() -> None:
+    """The report's page workers, drawing beside the night's alerts, yield the cores to the night's own process."""
+    from flows.support.processes import spawned_pool
+
+    with spawned_pool(1, niceness=4) as nicer, spawned_pool(1) as plain:
+        assert nicer.submit(os.nice, 0).result() == os.nice(0) + 4
+        assert plain.submit(os.nice, 0).result() == os.nice(0)

@@ -43,6 +43,9 @@ RADAR_ROWS = 5
 # From this many standalone pages of clusters the report does not detail, they are drawn in worker processes
 # (page_workers): spawning them costs ≈1 s of imports each, which a province edition's handful would not repay.
 PARALLEL_MIN_PAGES = 60
+# The page workers' niceness: the night starts them beside its alerts (report_pages), which are on its critical path
+# while the pages need only be done by the end of the report stage.
+PAGE_NICENESS = 10
 # The standalone pages' chain diagram: the margins tight_layout gives 189 of 200 nation diagrams (the rest: right
 # 0.983), fixed so that no page pays for fitting them.
 DIAGRAM_MARGINS = {"left": 0.017, "right": 0.98, "bottom": 0.029, "top": 0.929}
@@ -419,7 +422,7 @@ def page_workers(section: dict[str, Any] | None, early: EarlyPages | None = None
     if early is not None:
         yield early.pool
         return
-    pool = spawned_pool(_cpus())
+    pool = spawned_pool(_cpus(), niceness=PAGE_NICENESS)
     try:
         yield pool
     finally:

@@ -19,11 +19,18 @@ from multiprocessing.connection import wait
 ORPHANED = 70
 
 
-def spawned_pool(max_workers: int) -> ProcessPoolExecutor:
+def spawned_pool(max_workers: int, niceness: int = 0) -> ProcessPoolExecutor:
     """Worker processes started by spawn (the night holds DuckDB and Prefect threads, which a fork would copy
-    mid-state) that exit when the process that made them dies."""
+    mid-state) that exit when the process that made them dies; `niceness` is added to theirs (os.nice): work that
+    may wait yields the cores to the night's own process."""
     return ProcessPoolExecutor(max_workers=max_workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=exit_with_parent)
+                               initializer=_start_worker, initargs=(niceness,))
+
+
+def _start_worker(niceness: int) -> None:
+    exit_with_parent()
+    if niceness:
+        os.nice(niceness)
 
 
 def exit_with_parent() -> None:
