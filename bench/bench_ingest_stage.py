@@ -31,7 +31,7 @@ import flows  # noqa: E402
 from flows.stages.ingest import apply_staged, ingest_file  # noqa: E402
 from flows.stages.s01_discover import discover  # noqa: E402
 from flows.stages.s02_land import land  # noqa: E402
-from flows.stages.s05_validate import ValidationSession  # noqa: E402
+from flows.stages.s05_validate import ValidationSession, registry_keys_once  # noqa: E402
 from flows.support.settings import DUCKDB_STAGE_MEMORY_LIMIT  # noqa: E402
 from flows.support.staging import staging_for  # noqa: E402
 from flows.support.warehouse import Building, apply_schema, query_one, release_cache, run_sql  # noqa: E402
@@ -64,14 +64,15 @@ def main() -> None:
     session = ValidationSession(spool=args.warehouse.parent / "gx_results", today=date.today())
     staging = staging_for(store) / f"run-{run_id}"
     run_sql(con, "load_begin")
-    for item in landed:
-        release_cache(con)
-        with phase(f"task {item.kind}"):
-            staged = ingest_file(item, run_id, con, staging, session.today or date.today(), session.limit)
-        with phase(f"load {item.kind}"):
-            outcome = apply_staged(con, run_id, staged, session)
-        print(f"{item.name}: {outcome.status}, {outcome.rows_loaded} loaded, {outcome.rows_quarantined} "
-              f"quarantined {outcome.reason or ''}", file=sys.stderr)
+    with registry_keys_once(con):      # as flows.nightly.ingest
+        for item in landed:
+            release_cache(con)
+            with phase(f"task {item.kind}"):
+                staged = ingest_file(item, run_id, con, staging, session.today or date.today(), session.limit)
+            with phase(f"load {item.kind}"):
+                outcome = apply_staged(con, run_id, staged, session)
+            print(f"{item.name}: {outcome.status}, {outcome.rows_loaded} loaded, {outcome.rows_quarantined} "
+                  f"quarantined {outcome.reason or ''}", file=sys.stderr)
     with phase("reopen (checkpoint)"):
         work.reopen(DUCKDB_STAGE_MEMORY_LIMIT)
     work.close()

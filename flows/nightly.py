@@ -44,7 +44,7 @@ from flows.stages.ingest import (
 )
 from flows.stages.s01_discover import InboxFile, discover
 from flows.stages.s02_land import LandedFile, land, landed_hashes
-from flows.stages.s05_validate import ValidationSession, prepare_gx, render_data_docs
+from flows.stages.s05_validate import ValidationSession, prepare_gx, registry_keys_once, render_data_docs
 from flows.stages.s07_indicators import changed_periods, update_indicators
 from flows.stages.s08_snapshot import SnapshotResult, prepare_drawing, snapshot_stage
 from flows.stages.s09_drift import prepare_html
@@ -313,14 +313,15 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: int, landed: list[LandedFile]
     """
     today, limit = session.today or date.today(), session.limit
     run_sql(con, "load_begin")      # one commit per file, without a checkpoint at most of them
-    if runner is None:
-        for item in landed:
-            release_cache(con)      # the file's frames are about to take the memory: DuckDB's cache gives way
-            yield apply_staged(con, run_id, ingest_task(item, run_id, con, staging, today, limit), session)
-        return
-    for n, wave in enumerate(waves([item.kind for item in landed])):
-        yield from _wave(con, run_id, [landed[i] for i in wave], session, staging, staging / f"reference-{n}",
-                         runner)
+    with registry_keys_once(con):   # the fact files checked here read each registry's keys once
+        if runner is None:
+            for item in landed:
+                release_cache(con)  # the file's frames are about to take the memory: DuckDB's cache gives way
+                yield apply_staged(con, run_id, ingest_task(item, run_id, con, staging, today, limit), session)
+            return
+        for n, wave in enumerate(waves([item.kind for item in landed])):
+            yield from _wave(con, run_id, [landed[i] for i in wave], session, staging, staging / f"reference-{n}",
+                             runner)
 
 
 def _wave(con: duckdb.DuckDBPyConnection, run_id: int, items: list[LandedFile], session: ValidationSession,

@@ -12,8 +12,8 @@ import pytest
 from conftest import schema_warehouse
 from test_validate import TODAY, code, frame
 
-from flows.stages.ingest import share_firms, snapshot_tables, waves
-from flows.stages.s05_validate import ValidationSession
+from flows.stages.ingest import WRITES, StagedFile, apply_staged, share_firms, snapshot_tables, waves
+from flows.stages.s05_validate import ValidationSession, forget_registry_keys, registry_keys_once
 from flows.support.staging import (
     ROW_GROUP_ROWS,
     reference_connection,
@@ -137,6 +137,46 @@ def test_the_reference_snapshot_validates_a_file_exactly_as_the_warehouse_does(w
     for measure in ("output", "revenue"):
         per_firm = kept.filter(pl.col(measure).is_not_null()).group_by("uscc").len()
         assert per_firm["len"].max() == 12
+
+
+def test_a_nights_registry_keys_are_read_once_until_a_load_of_their_table_forgets_them(tmp_path):
+    con = schema_warehouse(tmp_path / "cw.duckdb")
+    con.execute("INSERT INTO core.clusters (cluster_id, adcode) VALUES ('C1', '320500')")
+    con.execute("INSERT INTO core.firms (uscc, cluster_id) VALUES (?, 'C1')", [STEADY])
+    new = code("91320500MA1CCCCC9")
+    incoming = frame("monthly", [{"uscc": STEADY, "period": date(2025, 9, 1), "output": 100.0},
+                                 {"uscc": new, "period": date(2025, 9, 1), "output": 100.0}])
+    session = ValidationSession(today=TODAY)
+    before = write_reference(con, snapshot_tables({"monthly"}), tmp_path / "reference-0")
+
+    def unknown(con: duckdb.DuckDBPyConnection) -> list[int]:
+        issues = session.validate("monthly", incoming, "monthly_2025-09.csv", con).issues
+        return issues.filter(pl.col("rule") == "unknown_firm")["_row"].to_list()
+
+    with registry_keys_once(con) as night:
+        assert unknown(con) == [3]
+        assert ("core.firms", "uscc") in night.keys
+        con.execute("INSERT INTO core.firms (uscc, cluster_id) VALUES (?, 'C1')", [new])   # as a firms load
+        forget_registry_keys(WRITES["monthly"])         # a monthly load leaves the registry as it was read
+        assert unknown(con) == [3]
+        forget_registry_keys(WRITES["firms"])
+        assert unknown(con) == []
+        with reference_connection(before) as snap:      # a snapshot reads its own tables, never the night's keys
+            assert unknown(snap) == [3]
+    con.execute("DELETE FROM core.firms WHERE uscc = ?", [new])
+    assert unknown(con) == [3]                          # after the night nothing is kept
+
+
+def test_loading_a_registry_file_forgets_the_keys_read_of_its_tables_even_when_it_failed(tmp_path):
+    con = schema_warehouse(tmp_path / "cw.duckdb")
+    folder = tmp_path / "staged"
+    folder.mkdir()
+    (folder / "meta.json").write_text('{"status": "failed", "reason": "bad", "message": "unreadable"}')
+    with registry_keys_once(con) as night:
+        night.keys = {("core.firms", "uscc"): pl.Series("k", [STEADY]),
+                      ("core.clusters", "cluster_id"): pl.Series("k", ["C1"])}
+        apply_staged(con, 1, StagedFile(1, "firms.csv", "firms", folder, "failed"), ValidationSession())
+        assert list(night.keys) == [("core.clusters", "cluster_id")]
 
 
 def test_run_and_serve_take_a_worker_count_or_a_scheduler_address_but_not_both(capsys):

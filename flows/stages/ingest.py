@@ -35,7 +35,14 @@ from flows.stages import s06_load as loader
 from flows.stages.s02_land import LandedFile
 from flows.stages.s03_layout import columns_rows
 from flows.stages.s04_standardise import FileRejected, standardise
-from flows.stages.s05_validate import OLD_ID_COLUMNS, GxInput, ValidationSession, record_problems, suite_rules
+from flows.stages.s05_validate import (
+    OLD_ID_COLUMNS,
+    GxInput,
+    ValidationSession,
+    forget_registry_keys,
+    record_problems,
+    suite_rules,
+)
 from flows.support import guards
 from flows.support.contract import KINDS
 from flows.support.staging import COMPRESSION, reference_connection, write_atomically, write_relation
@@ -324,6 +331,14 @@ def apply_staged(con: duckdb.DuckDBPyConnection, run_id: int, staged: StagedFile
     """Load one staged file into the building warehouse (one transaction), record its validation results and
     queue its GX rows; a failed file is marked failed with its reason. `touched` collects, per history table,
     the staged rows this file loaded (for `stale`, which reads their firms only when it has to)."""
+    try:
+        return _apply_staged(con, run_id, staged, session, touched)
+    finally:
+        forget_registry_keys(WRITES.get(staged.kind or "", frozenset()))   # what later files' checks read
+
+
+def _apply_staged(con: duckdb.DuckDBPyConnection, run_id: int, staged: StagedFile, session: ValidationSession,
+                  touched: dict[str, list[Path]] | None) -> loader.FileOutcome:
     meta = json.loads((staged.folder / "meta.json").read_text(encoding="utf-8"))
     if meta["status"] == "failed":
         return loader.fail_file(con, staged.file_id, staged.name, staged.kind, meta["reason"], meta["message"])

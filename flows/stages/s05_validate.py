@@ -245,9 +245,58 @@ def _reading(con: duckdb.DuckDBPyConnection, table: str, needed_by: str) -> Iter
         raise
 
 
+class RegistryKeys:
+    """The distinct keys of registry tables, read once per night from the building warehouse at `path`.
+
+    Every fact file of a night checks the same registries: until a file of a kind writing a table is loaded
+    (`forget_registry_keys`, called by the load), its keys cannot change. Only connections to the warehouse
+    file itself use them: a reference snapshot (in memory, flows.support.staging) reads its own tables.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.keys: dict[tuple[str, str], pl.Series] = {}
+
+
+_REGISTRY: RegistryKeys | None = None    # the night's, while registry_keys_once's block runs
+
+
+@contextmanager
+def registry_keys_once(con: duckdb.DuckDBPyConnection) -> Iterator[RegistryKeys]:
+    """Within the block, the registry keys of the warehouse file `con` is connected to are read once and kept
+    until the load of a file writing their table forgets them. (A block left unclosed by an earlier night
+    that died is replaced: its keys belong to another warehouse or another night.)"""
+    global _REGISTRY
+    path = _database_path(con)
+    if path is None:
+        raise ValueError("registry_keys_once needs a connection to a warehouse file")
+    mine = _REGISTRY = RegistryKeys(path)
+    try:
+        yield mine
+    finally:
+        if _REGISTRY is mine:
+            _REGISTRY = None
+
+
+def forget_registry_keys(tables: frozenset[str]) -> None:
+    """A file writing `tables` has been loaded (or failed to load): their keys are read again when next asked."""
+    if _REGISTRY is not None:
+        _REGISTRY.keys = {k: v for k, v in _REGISTRY.keys.items() if k[0] not in tables}
+
+
+def _database_path(con: duckdb.DuckDBPyConnection) -> str | None:
+    return con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
+
+
 def _registry_keys(con: duckdb.DuckDBPyConnection, table: str, key: str) -> pl.Series:
+    cached = _REGISTRY if _REGISTRY is not None and _database_path(con) == _REGISTRY.path else None
+    if cached is not None and (table, key) in cached.keys:
+        return cached.keys[(table, key)]
     with _reading(con, table, f"the registry check on {table}.{key}"):
-        return con.sql(f"SELECT DISTINCT {identifier(key)} AS k FROM {identifier(table)}").pl()["k"]
+        keys = con.sql(f"SELECT DISTINCT {identifier(key)} AS k FROM {identifier(table)}").pl()["k"]
+    if cached is not None:
+        cached.keys[(table, key)] = keys
+    return keys
 
 
 # _history_medians' answer for a table holding fewer months than min_months: validation_history.sql's columns.
