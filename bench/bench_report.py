@@ -1,14 +1,10 @@
 """The report stage of a night again, on a published warehouse: wall and CPU of the stage and of its parts.
 
-Usage: .venv/bin/python bench/bench_report.py WAREHOUSE.duckdb [--editions] [--early] [--out DIR]
+Usage: .venv/bin/python bench/bench_report.py WAREHOUSE.duckdb [--editions] [--out DIR]
 WAREHOUSE is a warehouse a night published (e.g. `clusterwatch run --warehouse …` on the sample); it is opened
 read-only. Without --editions the stage runs as the nightly flow runs it (report_stage: the latest month, zh,
 internal; nothing queued); with --editions the four editions (zh/en × internal/public) are rendered one after the
 other. matplotlib is imported before the clock starts, as the night's snapshot stage has imported it by then.
-With --early the stage runs as the night runs it since session 11: s11_report.report_pages first (the night calls
-it after the snapshot, so the standalone pages, trend charts and map are drawn by the page workers beside the
-alerts), its coordinator CPU printed apart, the drawing let finish, then the stage timed with those workers (their
-CPU, drawing ahead included, is printed as the workers'; this process's CPU is the stage's own).
 To time another checkout's code (a baseline), put it first on the path:
     PYTHONPATH=/path/to/checkout .venv/bin/python bench/bench_report.py WAREHOUSE
 The parts (PDF, trend charts, the supply-chain section's drawing, the wait for the standalone pages drawn by worker
@@ -27,7 +23,6 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +61,6 @@ def main() -> int:
     ap.add_argument("warehouse", type=Path)
     ap.add_argument("--editions", action="store_true", help="render zh/en × internal/public")
     ap.add_argument("--out", type=Path, help="where the report goes (default: a temporary folder, removed)")
-    ap.add_argument("--early", action="store_true",
-                    help="as the night: start the standalone pages, trend charts and map first "
-                         "(s11_report.report_pages), let them finish (the night draws them beside its alerts), "
-                         "then time the stage")
     args = ap.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="bench_report_"))
     spent: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
@@ -77,18 +68,7 @@ def main() -> int:
         if hasattr(module, name):
             setattr(module, name, timed(spent, label, getattr(module, name)))
     try:
-        with connect_readonly(args.warehouse) as con, ExitStack() as early:
-            pages = None
-            if args.early:
-                wall, cpu, own = time.perf_counter(), cpu_seconds(*TREE), cpu_seconds()
-                pages = early.enter_context(s11_report.report_pages(con, out / "reports", out / "maps"))
-                started = time.perf_counter() - wall, cpu_seconds() - own
-                if pages is not None:
-                    pages.wait()
-                # the workers' CPU is counted once they have exited: here it is what the coordinator spent
-                print(f"pages started before the stage: coordinator wall {started[0]:.2f} s, CPU {started[1]:.2f} s;"
-                      f" pages drawn after {time.perf_counter() - wall:.2f} s of wall (load average "
-                      f"{os.getloadavg()[0]:.2f})")
+        with connect_readonly(args.warehouse) as con:
             wall, cpu, own = time.perf_counter(), cpu_seconds(*TREE), cpu_seconds()
             if args.editions:
                 period = s11_report.latest_period(con)
@@ -97,16 +77,13 @@ def main() -> int:
                         s11_report.render_report(con, period, lang=lang, audience=audience,
                                                  out_dir=out / "reports" / f"{period:%Y-%m}", maps_dir=out / "maps")
             else:
-                s11_report.report_stage(con, recipients=[], out_root=out / "reports", maps_dir=out / "maps",
-                                        pages=pages)
-            early.close()      # the early pages' workers exit: their CPU joins the tree's
+                s11_report.report_stage(con, recipients=[], out_root=out / "reports", maps_dir=out / "maps")
             wall, cpu, own = time.perf_counter() - wall, cpu_seconds(*TREE) - cpu, cpu_seconds() - own
     finally:
         if args.out is None:
             shutil.rmtree(out, ignore_errors=True)
     print(f"report stage{' (4 editions)' if args.editions else ''}: wall {wall:.2f} s, CPU {cpu:.2f} s "
-          f"(load average {os.getloadavg()[0]:.2f}); this process CPU {own:.2f} s, worker processes {cpu - own:.2f} s"
-          + (" (with the early pages' drawing, before the stage)" if args.early else ""))
+          f"(load average {os.getloadavg()[0]:.2f}); this process CPU {own:.2f} s, worker processes {cpu - own:.2f} s")
     for label, (part_wall, part_cpu) in spent.items():
         print(f"  {label:24s} wall {part_wall:6.2f} s, CPU {part_cpu:6.2f} s")
     return 0

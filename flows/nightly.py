@@ -13,7 +13,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,7 +28,6 @@ from prefect.runtime import flow_run
 from prefect.settings import PREFECT_UI_URL
 from prefect.task_runners import TaskRunner
 
-from flows.render.chain import EarlyPages
 from flows.stages import s06_load as loader
 from flows.stages.ingest import (
     StagedFile,
@@ -49,7 +48,7 @@ from flows.stages.s07_indicators import changed_periods, update_indicators
 from flows.stages.s08_snapshot import SnapshotResult, prepare_drawing, snapshot_stage
 from flows.stages.s09_drift import prepare_html
 from flows.stages.s10_alerts import AlertSummary, evaluate_alerts
-from flows.stages.s11_report import ReportFiles, report_pages, report_stage
+from flows.stages.s11_report import ReportFiles, report_stage
 from flows.stages.s12_deliver import DeliveryReport, SentLog, flush, flush_published, load_settings, send_notice
 from flows.support import cluster
 from flows.support.cluster import LocalWorkers, local_workers
@@ -251,11 +250,10 @@ def alerts_task(con: duckdb.DuckDBPyConnection, reports: Path, periods: set[date
 
 
 @task(name="report", cache_policy=NO_CACHE)
-def report_task(con: duckdb.DuckDBPyConnection, reports: Path, pages: EarlyPages | None = None) -> list[ReportFiles]:
-    """The monthly report of the latest month (HTML + PDF), queued for e-mail to the configured recipients
-    (`pages`: its standalone pages, started once the indicators were in)."""
+def report_task(con: duckdb.DuckDBPyConnection, reports: Path) -> list[ReportFiles]:
+    """The monthly report of the latest month (HTML + PDF), queued for e-mail to the configured recipients."""
     with in_transaction(con):
-        return report_stage(con, out_root=reports / "reports", maps_dir=reports / "maps", pages=pages)
+        return report_stage(con, out_root=reports / "reports", maps_dir=reports / "maps")
 
 
 @task(name="deliver", cache_policy=NO_CACHE)
@@ -563,15 +561,12 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
         # The snapshot's map files (matplotlib) are drawn in the night's worker process beside the alert stage and
         # the GX checks; the night waits for them before the report, which shows the map.
         rendered = False
-        report_workers = ExitStack()    # the report's standalone pages, charts and map, drawn beside the alerts
         try:
             with summary.timed("indicators"):
                 periods = retrying(indicators_task)(con, run_id)
             summary.periods_recomputed = len(periods)
             with summary.timed("snapshot"):
                 summary.snapshots = retrying(snapshot_task)(con, periods, reports / "maps", side)
-            with summary.timed("report"):   # its pages, charts and map read the indicators and the snapshot
-                pages = report_workers.enter_context(report_pages(con, reports / "reports", reports / "maps"))
             with summary.timed("alerts"):
                 summary.alerts = retrying(alerts_task)(con, reports, periods, side)
             logger.info("%s", summary.alerts)
@@ -585,7 +580,7 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
                 logger.error("validation engines disagree: %s, rule %s: %s", problem["file_name"], problem["rule"],
                              problem["detail_en"])
             with summary.timed("report"):
-                summary.reports = retrying(report_task)(con, reports, pages)
+                summary.reports = retrying(report_task)(con, reports)
             with summary.timed("checks"):
                 summary.data_docs = retrying(data_docs_task)(run_id, reports, side)
             if summary.alerts.drift is not None:
@@ -595,8 +590,6 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
         finally:
             checks.wait()       # a failed stage must not drop the building copy while GX still writes to it
             gx_con.close()
-            report_workers.close()      # a failed night reports its failure once no page is half-written (its
-                                        # pages not yet drawn are cancelled)
             # Once every HTML report is in, the worker's exit (its interpreter unloading Evidently, pandas and
             # plotly: 0.3-1.8 s wall on the sample night) goes on beside the delivery and the publish; a failed
             # night still waits for a map or report being written before it says it failed.

@@ -13,10 +13,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import planted
@@ -24,7 +22,7 @@ import pytest
 from conftest import charts_unpainted
 from PIL import Image
 
-from flows.stages import s11_chain, s11_report
+from flows.stages import s11_chain
 from flows.stages.s11_report import ReportFiles, enqueue_report, render_report
 
 PERIOD = planted.LATEST
@@ -149,8 +147,8 @@ def test_standalone_pages_drawn_by_worker_processes_are_the_pages_drawn_in_the_r
     pools = []
 
     @contextmanager
-    def recorded(section, early=None):
-        with real(section, early) as pool:
+    def recorded(section):
+        with real(section) as pool:
             pools.append(pool)
             yield pool
 
@@ -166,149 +164,6 @@ def test_standalone_pages_drawn_by_worker_processes_are_the_pages_drawn_in_the_r
             assert _pixels(a) == _pixels(b), a.name
         else:
             assert a.read_bytes() == b.read_bytes(), a.name
-
-
-@pytest.mark.parametrize("alert", [True, False])
-def test_pages_started_before_the_alerts_are_kept_by_the_report_and_are_the_pages_it_draws_alone(
-        warehouse, cap, monkeypatch, tmp_path, alert) -> None:
-    """The night starts the standalone pages, trend charts, map and chain figures once the indicators and snapshot
-    are in (report_pages), before the month's alerts: the report keeps every page, chart and map so drawn (none is
-    drawn again), and the chain figures of the detailed clusters unless an alert changed which clusters it details
-    (here one on the lowest-ranked cluster); its files are, byte for byte, those of a report that drew everything
-    itself."""
-    from flows.render import chain
-    from flows.stages.s11_report import TREND_CODES, report_pages
-
-    order, shown, alerted = _expected(warehouse)
-    if not alert:
-        copy = tmp_path / "quiet.duckdb"
-        shutil.copy(warehouse, copy)
-        with duckdb.connect(str(copy)) as con:
-            con.execute("DELETE FROM mart.alerts WHERE alert_id = 'planted'")
-        warehouse = copy
-    monkeypatch.setattr(chain, "PARALLEL_MIN_PAGES", len(order) - cap)
-    alone = render_report(warehouse, PERIOD, "zh", "internal", out_dir=tmp_path / "alone", maps_dir=tmp_path / "am",
-                          pdf=False)
-    root = tmp_path / "early"
-    out_dir = root / "reports" / f"{PERIOD:%Y-%m}"
-    with duckdb.connect(str(warehouse), read_only=True) as con, \
-            report_pages(con, root / "reports", root / "maps") as pages:
-        assert pages is not None
-        pages.wait()
-        for _, _, future in pages.ahead.values():
-            future.result()
-        drawn = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
-        assert sorted(p.stem for p in drawn if p.suffix == ".html") == sorted(order)   # every cluster's page
-        figures = {p for p in drawn if p.name.endswith("_chain.png") or p.name.startswith("index_radar")}
-        # the index figure and the detailed clusters' diagrams (those with flows), as the report alone drew them
-        assert {p.name for p in figures} == {p.name for p in alone.chain if p.suffix == ".png"}
-        assert any(p.name == "index_radar.png" for p in figures)
-        assert len([p for p in drawn if p.suffix == ".png"]) == 1 + len(TREND_CODES) + len(figures)
-        decided = []   # the edition and chain section, decided before the alerts, are taken, not decided again
-        for name in ("_edition", "_chain_section"):
-            monkeypatch.setattr(s11_report, name, _recorded(decided, name, getattr(s11_report, name)))
-        early = render_report(con, PERIOD, "zh", "internal", out_dir=out_dir, maps_dir=root / "maps", pdf=False,
-                              pages=pages)
-    assert decided == []
-    again = {p for p in drawn if p.stat().st_mtime_ns != drawn[p]}
-    assert again == (figures if alert else set())
-    assert [p.name for p in alone.all()] == [p.name for p in early.all()]
-    for a, b in zip(alone.all(), early.all(), strict=True):
-        assert a.read_bytes() == b.read_bytes(), a.name
-    assert alone.map_png is not None and alone.map_png.read_bytes() == early.map_png.read_bytes()
-
-
-def _recorded(calls: list[str], name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-    def recorded(*args: Any, **kwargs: Any) -> Any:
-        calls.append(name)
-        return function(*args, **kwargs)
-    return recorded
-
-
-def test_an_edition_kept_from_before_the_alerts_is_taken_only_for_the_same_arguments(warehouse, cap, monkeypatch,
-                                                                                      tmp_path) -> None:
-    """report_pages keeps the edition it read for the report's first edition; a report of another language,
-    audience or folder reads its own (the kept one is not taken for it)."""
-    from flows.render import chain
-    from flows.stages.s11_report import report_pages
-
-    order, _, _ = _expected(warehouse)
-    monkeypatch.setattr(chain, "PARALLEL_MIN_PAGES", len(order) - cap)
-    decided: list[str] = []
-    with duckdb.connect(str(warehouse), read_only=True) as con, \
-            report_pages(con, tmp_path / "reports", tmp_path / "maps") as pages:
-        assert pages is not None
-        monkeypatch.setattr(s11_report, "_edition", _recorded(decided, "_edition", s11_report._edition))
-        render_report(con, PERIOD, "en", "internal", out_dir=tmp_path / "reports" / f"{PERIOD:%Y-%m}",
-                      maps_dir=tmp_path / "maps", pdf=False, pages=pages)
-        assert decided == ["_edition"]
-        assert pages.kept("edition", ("anything",)) is None      # taken once: gone after the first report asked
-
-
-def test_the_chain_section_decided_before_the_alerts_is_the_one_decided_with_them(warehouse, cap) -> None:
-    """The internal edition's section decided with no alert, given the month's alerted clusters afterwards
-    (s11_chain.with_alerted), equals the section chain_content decides with them: for none, the planted alert, and
-    clusters from the top and the bottom of the ranking; the public edition's section is refused (it has blocks
-    only for the clusters it details)."""
-    order, _, alerted = _expected(warehouse)
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        e = s11_report._edition(con, PERIOD, "zh", "internal", None, Path("unused"), Path("unused"))
-        before = s11_report._chain_section(e, set())
-        assert before is not None and len(before["featured"]) == cap < len(order)
-        for given in (set(), {alerted}, {alerted, order[0]}, set(order[-cap - 1:])):
-            after = s11_chain.with_alerted(before, given)
-            assert after == s11_report._chain_section(e, given), given
-            assert set(given) <= set(after["featured"]) or len(given) > cap
-        public = s11_report._chain_section(
-            s11_report._edition(con, PERIOD, "zh", "public", None, Path("unused"), Path("unused")), set())
-        with pytest.raises(ValueError, match="internal"):
-            s11_chain.with_alerted(public, {alerted})
-
-
-def test_what_the_report_decides_before_the_alerts_reads_no_table_the_alerts_or_checks_write(
-        warehouse, monkeypatch) -> None:
-    """The night decides the report's edition and chain section before its alerts and GX checks' finish
-    (report_pages) and the report takes them: sound only while none of the SQL they run reads a table that the
-    alert, drift, delivery (outbox) or validation SQL files declare they write (tests/test_sql_files.py holds the
-    declarations to the SQL)."""
-    from sql_refs import declarations
-
-    from flows.support import warehouse as wh
-    from flows.support.settings import SQL_DIR
-
-    ran: list[str] = []
-    statements = wh._statements
-
-    def recording(name: str, identifiers: Any) -> Any:
-        ran.append(name)
-        return statements(name, identifiers)
-
-    monkeypatch.setattr(wh, "_statements", recording)
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        e = s11_report._edition(con, PERIOD, "zh", "internal", None, Path("unused"), Path("unused"))
-        s11_report._chain_section(e, set())
-    monkeypatch.undo()
-    reads = {t for name in set(ran) for t in declarations(wh.sql_path(name).read_text(encoding="utf-8"))["reads"]}
-    assert {"mart.cluster_indicators", "mart.cluster_index", "mart.supply_leads"} <= reads
-    writes = {t for folder in ("s05_validate", "s09_drift", "s10_alerts", "s12_deliver")
-              for path in (SQL_DIR / folder).glob("*.sql")
-              for t in declarations(path.read_text(encoding="utf-8"))["writes"]}
-    assert {"mart.alerts", "meta.outbox", "meta.validation_results"} <= writes
-    assert reads & writes == set()
-
-
-def test_a_report_that_draws_its_pages_itself_has_none_started_before(warehouse, cap, tmp_path) -> None:
-    """Below PARALLEL_MIN_PAGES clusters left undetailed (the sample, a province) the report draws its pages in its
-    own process, and the night starts none before it."""
-    from flows.render import chain
-    from flows.stages.s11_report import report_pages
-
-    order, _, _ = _expected(warehouse)
-    assert len(order) - cap < chain.PARALLEL_MIN_PAGES
-    out = tmp_path / "out"
-    with duckdb.connect(str(warehouse), read_only=True) as con, report_pages(con, out, out) as pages:
-        assert pages is None
-    assert not out.exists()
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -499,32 +354,3 @@ def test_a_standalone_page_is_drawn_again_exactly_when_what_it_is_drawn_from_cha
     monkeypatch.setattr(chain, "_drawing_version", lambda: "another drawing")
     render(tmp_path / "a")
     assert sorted(drawn) == sorted(order)
-
-
-def _write(path: Path, text: str) -> Path:
-    if text == "broken":
-        raise ValueError("a drawing that fails")
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def test_a_drawing_done_ahead_is_taken_only_for_the_same_arguments_and_only_once(tmp_path) -> None:
-    """EarlyPages.drawn_ahead: the report takes what the workers drew ahead only when it would draw it from equal
-    arguments; otherwise it gets None once that drawing has finished (so its own drawing comes after, over the same
-    file), and a drawing that failed raises."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from flows.render.chain import EarlyPages
-
-    path = tmp_path / "chart.txt"
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        early = EarlyPages(pool, [])
-        early.draw_ahead("charts", _write, path, "last month's")
-        assert early.drawn_ahead("charts", path, "this month's") is None
-        assert path.read_text(encoding="utf-8") == "last month's"
-        early.draw_ahead("charts", _write, path, "this month's")
-        assert early.drawn_ahead("charts", path, "this month's") == path
-        assert early.drawn_ahead("charts", path, "this month's") is None
-        early.draw_ahead("map", _write, path, "broken")
-        with pytest.raises(ValueError, match="a drawing that fails"):
-            early.drawn_ahead("map", path, "broken")

@@ -14,7 +14,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,8 +43,8 @@ RADAR_ROWS = 5
 # From this many standalone pages of clusters the report does not detail, they are drawn in worker processes
 # (page_workers): spawning them costs ≈1 s of imports each, which a province edition's handful would not repay.
 PARALLEL_MIN_PAGES = 60
-# The page workers' niceness: the night starts them beside its alerts (report_pages), which are on its critical path
-# while the pages need only be done by the end of the report stage.
+# The page workers' niceness: they draw beside the report's own process (its HTML and PDF) and the night's worker
+# (the drift HTML, the Data Docs), whose work the night waits for as much; they take what those leave of the cores.
 PAGE_NICENESS = 10
 # The standalone pages' chain diagram: the margins tight_layout gives 189 of 200 nation diagrams (the rest: right
 # 0.983), fixed so that no page pays for fitting them.
@@ -403,24 +403,15 @@ def radar_grids(images: list[Any], chain_dir: Path) -> list[Path]:
 
 
 @contextmanager
-def page_workers(section: dict[str, Any] | None, early: EarlyPages | None = None) -> Iterator[Executor | None]:
+def page_workers(section: dict[str, Any] | None) -> Iterator[Executor | None]:
     """Worker processes for the standalone pages, when the report leaves at least PARALLEL_MIN_PAGES clusters
     undetailed (the internal edition at nation scale); None otherwise (they are drawn here).
 
     Why: at nation scale those pages are most of the section's time, and nothing in the report waits for them, so
     they are drawn while this process lays out the report's HTML and PDF. Spawned, not forked: the night's process
-    holds DuckDB and Prefect threads. On leaving, pages not yet drawn are cancelled (the report failed).
-
-    With `early` (pages started before the report, start_pages) its pages are waited for first — they write into
-    the folder this section's pages go to, and a page they drew from the same inputs is kept, not drawn again — and
-    its workers are the section's (their owner shuts them down)."""
-    if early is not None:
-        early.wait()
-    if section is None or not pages_in_workers(section["audience"], section["left_out"]):
+    holds DuckDB and Prefect threads. On leaving, pages not yet drawn are cancelled (the report failed)."""
+    if section is None or section["audience"] != "internal" or section["left_out"] < PARALLEL_MIN_PAGES:
         yield None
-        return
-    if early is not None:
-        yield early.pool
         return
     pool = spawned_pool(_cpus(), niceness=PAGE_NICENESS)
     try:
@@ -429,110 +420,48 @@ def page_workers(section: dict[str, Any] | None, early: EarlyPages | None = None
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def pages_in_workers(audience: str, left_out: int) -> bool:
-    """Whether an edition of this audience leaving `left_out` clusters undetailed has its standalone pages drawn in
-    worker processes (page_workers)."""
-    return audience == "internal" and left_out >= PARALLEL_MIN_PAGES
-
-
-@dataclass
-class EarlyPages:
-    """Standalone pages submitted before the report stage (start_pages), the worker processes drawing them, and
-    other images of the report they draw ahead of it (draw_ahead)."""
-
-    pool: Executor
-    pending: list[Future[dict[str, list[Path]]]]
-    ahead: dict[str, tuple[tuple[Any, ...], dict[str, Any], Future[Any]]] = field(default_factory=dict)
-    decided: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-
-    def wait(self) -> None:
-        """Until every page submitted is written; a page that failed to draw raises here."""
-        for future in self.pending:
-            future.result()
-        self.pending = []
-
-    def draw_ahead(self, name: str, draw: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """Start draw(*args, **kwargs) in the workers, for the report to take (drawn_ahead)."""
-        self.ahead[name] = (args, kwargs, self.pool.submit(draw, *args, **kwargs))
-
-    def drawn_ahead(self, name: str, *args: Any, **kwargs: Any) -> Any | None:
-        """What draw_ahead(name, …) drew, if it drew it from these very arguments (compared by value); None when
-        the report must draw it itself — over the same files, once the drawing ahead has finished (a drawing that
-        failed raises here)."""
-        if name not in self.ahead:
-            return None
-        was_args, was_kwargs, future = self.ahead.pop(name)
-        result = future.result()
-        return result if (was_args, was_kwargs) == (args, kwargs) else None
-
-    def keep(self, name: str, key: tuple[Any, ...], value: Any) -> None:
-        """Keep what the caller decided before the report stage (its edition, its section), for the report to take
-        (kept) when it would decide it for the same key."""
-        self.decided[name] = (key, value)
-
-    def kept(self, name: str, key: tuple[Any, ...]) -> Any | None:
-        """What keep(name, …) kept for this very key (compared by value), once; None when the report must decide
-        it itself."""
-        if name not in self.decided:
-            return None
-        was_key, value = self.decided.pop(name)
-        return value if was_key == key else None
-
-
-@contextmanager
-def start_pages(section: dict[str, Any] | None, out_dir: Path, stem: str,
-                first: Callable[[EarlyPages], None] | None = None) -> Iterator[EarlyPages | None]:
-    """Start drawing the standalone pages of the section that the report will decide (the internal edition at
-    nation scale, as page_workers), in worker processes, before the report stage: None when page_workers would
-    have none.
-
-    Why: the pages are ≈ 13 CPU-s at nation and the report's own process ≈ 14; drawn beside the report, both cores
-    are busy for the whole stage. A page is the same whichever clusters the report details (its inputs do not
-    include the month's alerts, which the report reads), so the pages can be drawn from the indicators on, while the
-    night does its snapshot and alerts. The report's section draws its pages as always: those drawn here from the
-    same inputs (page_inputs) are kept, any other is drawn again. `first` submits what the workers draw before the
-    pages (EarlyPages.draw_ahead)."""
-    with page_workers(section) as pool:
-        if pool is None or section is None:
-            yield None
-            return
-        early = EarlyPages(pool, [])
-        if first is not None:
-            first(early)
-        early.pending = [pool.submit(_standalone_pages, *args) for args in _page_parts(
-            section["blocks"], _radar(section, set()), section, out_dir / f"{stem}_chain", _cpus())]
-        yield early
-
-
 def _cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Executor | None = None,
-                 early: EarlyPages | None = None) -> dict[str, Any]:
+def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Executor | None = None) -> dict[str, Any]:
     """Draw the section that flows/stages/s11_chain.py decided: the index figure and blocks of the clusters it
     details ("featured"), and for the internal edition every cluster's chain diagram, radar and standalone offline
     HTML page, into <out_dir>/<stem>_chain/. Returns what the partial _chain.html.j2 shows, with the files written
     ("files") and, when clusters are left out, the sentence saying how many and where their detail is.
 
     With `workers` (page_workers) every standalone page is drawn there (here, only what the report shows): "files"
-    is then complete only after wait_pages. With `early`, what the report shows is taken from there when the
-    workers drew it ahead from the same arguments (figures_ahead)."""
+    is then complete only after wait_pages."""
     t = section["t"]
     chain_dir = out_dir / f"{stem}_chain"
+    scores, names = section["scores"], {b["id"]: b["name"] for b in section["blocks"]}
     internal = section["audience"] == "internal"
     featured = set(section["featured"])
-    radar = _radar(section, featured)
-    args = _figure_args(section, chain_dir, radar, workers is None)
-    shown = early.drawn_ahead("chain", *args) if early is not None else None
-    index_figures, blocks, files = shown if shown is not None else _report_figures(*args)
+    in_figure = [cid for cid in section["drawn"] if cid in featured]
+    # the radars of the index figure (PNG tiles) and of the standalone pages (SVG) are all laid out for the widest
+    # title of all the radars drawn
+    tiled = [x["id"] for x in section["ranking"]] if internal else in_figure
+    radar = {"scores": {cid: scores[cid] for cid in tiled}, "median": section["median"],
+             "labels": section["dim_labels"], "widest": widest_title(names[cid] for cid in tiled) if tiled else None}
+    own = [b for b in section["blocks"] if b["id"] in featured]
+    tiles = _radar_tiles([b for b in own if b["id"] in radar["scores"]] if internal else
+                         [{"id": cid, "name": names[cid]} for cid in in_figure], radar)
+    index_figures = radar_grids([tiles[cid] for cid in in_figure], chain_dir) if in_figure else []
+    # with workers, every standalone page is theirs (the detailed clusters' too): this process, the longest, keeps
+    # only what the report shows
+    blocks, files = _cluster_blocks(own, section, chain_dir, radar, report=True, pages=workers is None)
     pages = _Pages(index_figures, [b["id"] for b in section["blocks"]], files)
     rest = [b for b in section["blocks"] if workers is not None or b["id"] not in featured] if internal else []
-    for args in _page_parts(rest, radar, section, chain_dir, 1 if workers is None else _cpus()):
-        if workers is None:
-            pages.add(_standalone_pages(*args))
-        else:
-            pages.pending.append(workers.submit(_standalone_pages, *args))
+    if rest:
+        job = {k: section[k] for k in ("t", "lang", "audience", "weak_note")}
+        parts = [rest] if workers is None else [rest[k::_cpus()] for k in range(_cpus())]
+        for part in (p for p in parts if p):
+            args = (part, {**radar, "scores": {b["id"]: radar["scores"][b["id"]] for b in part
+                                               if b["id"] in radar["scores"]}}, job, chain_dir)
+            if workers is None:
+                pages.add(_standalone_pages(*args))
+            else:
+                pages.pending.append(workers.submit(_standalone_pages, *args))
     note = t["detail_internal" if internal else "detail_public"].format(
         shown=len(featured), left=section["left_out"], folder=chain_dir.name) if section["left_out"] else None
     listed = set(section["listed"])
@@ -544,63 +473,6 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Exe
     if not pages.pending:
         wait_pages(drawn)
     return drawn
-
-
-def figures_ahead(early: EarlyPages, section: dict[str, Any], out_dir: Path, stem: str) -> None:
-    """Have the workers draw ahead what the report shows of this section (the index figure, the detailed clusters'
-    blocks and diagrams), for draw_section to take when it would draw it from the same arguments: the section
-    decided before the month's alerts details the clusters the report details when none of them has an alert."""
-    chain_dir = out_dir / f"{stem}_chain"
-    radar = _radar(section, set(section["featured"]))
-    early.draw_ahead("chain", _report_figures, *_figure_args(section, chain_dir, radar, False))
-
-
-def _figure_args(section: dict[str, Any], chain_dir: Path, radar: dict[str, Any],
-                 pages: bool) -> tuple[Any, ...]:
-    """_report_figures' arguments: the detailed clusters' blocks, those in the index figure, their names, the
-    radars' inputs, the section's texts (not its other clusters), where the files go, and whether the detailed
-    clusters' standalone pages are drawn too (without page workers)."""
-    featured = set(section["featured"])
-    names = {b["id"]: b["name"] for b in section["blocks"]}
-    in_figure = [cid for cid in section["drawn"] if cid in featured]
-    own = [b for b in section["blocks"] if b["id"] in featured]
-    texts = {k: section[k] for k in ("t", "lang", "audience", "weak_note")}
-    return own, in_figure, {cid: names[cid] for cid in in_figure}, radar, texts, chain_dir, pages
-
-
-def _report_figures(own: list[dict[str, Any]], in_figure: list[str], names: dict[str, str], radar: dict[str, Any],
-                    texts: dict[str, Any], chain_dir: Path,
-                    pages: bool) -> tuple[list[Path], list[dict[str, Any]], dict[str, list[Path]]]:
-    """What the report shows of the section (in this process or a worker): the index figures, the detailed
-    clusters' blocks as the report shows them and their files (_cluster_blocks)."""
-    internal = texts["audience"] == "internal"
-    tiles = _radar_tiles([b for b in own if b["id"] in radar["scores"]] if internal else
-                         [{"id": cid, "name": names[cid]} for cid in in_figure], radar)
-    index_figures = radar_grids([tiles[cid] for cid in in_figure], chain_dir) if in_figure else []
-    # with workers, every standalone page is theirs (the detailed clusters' too): this process, the longest, keeps
-    # only what the report shows
-    blocks, files = _cluster_blocks(own, texts, chain_dir, radar, report=True, pages=pages)
-    return index_figures, blocks, files
-
-
-def _radar(section: dict[str, Any], featured: set[str]) -> dict[str, Any]:
-    """What every radar of the section is drawn from. The radars of the index figure (PNG tiles) and of the
-    standalone pages (SVG) are all laid out for the widest title of all the radars drawn: in the internal edition
-    every ranked cluster's (whichever are featured), in the public one the featured ones in the figure."""
-    names = {b["id"]: b["name"] for b in section["blocks"]}
-    tiled = [x["id"] for x in section["ranking"]] if section["audience"] == "internal" else \
-        [cid for cid in section["drawn"] if cid in featured]
-    return {"scores": {cid: section["scores"][cid] for cid in tiled}, "median": section["median"],
-            "labels": section["dim_labels"], "widest": widest_title(names[cid] for cid in tiled) if tiled else None}
-
-
-def _page_parts(blocks: list[dict[str, Any]], radar: dict[str, Any], section: dict[str, Any], chain_dir: Path,
-                n: int) -> list[tuple[Any, ...]]:
-    """The arguments of _standalone_pages for these clusters' pages, in n parts (one per worker; empty ones left
-    out), each with only its clusters' radar scores."""
-    job = {k: section[k] for k in ("t", "lang", "audience", "weak_note")}
-    return [(part, {**radar, "scores": {b["id"]: radar["scores"][b["id"]] for b in part if b["id"] in radar["scores"]}},
-             job, chain_dir) for part in (blocks[k::n] for k in range(n)) if part]
 
 
 def wait_pages(drawn: dict[str, Any]) -> list[Path]:

@@ -197,24 +197,8 @@ def chain_content(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, au
             "scores": {cid: [r[d] for d in INDEX_DIMENSIONS] for cid, r in index.items()},
             "drawn": [x["id"] for x in ranking if not x["withheld"]], "blocks": blocks, "featured": featured,
             # the rows the index table lists (alerted first, then by rank, up to [tables] max_rows)
-            "listed": detailed(list(index), ranks, alerted, table_limit()), "ids": ids, "ranks": ranks,
+            "listed": detailed(list(index), ranks, alerted, table_limit()),
             "dim_codes": [d["code"] for d in dims],
             "left_out": len(ids) - len(featured),
             "index_note": t["index_note"].format(method=t.get(cfg["index"]["method"], cfg["index"]["method"])),
             "weak_note": t["weak_note"].format(ratio=cfg["chain"]["weak_ratio"])}
-
-
-def with_alerted(section: dict[str, Any], alerted: Collection[str]) -> dict[str, Any]:
-    """The internal edition's section that chain_content decided for no alerted cluster, as chain_content decides
-    it for these: only which clusters it details and lists depend on the alerts (the internal edition has a block
-    for every cluster).
-
-    Why: the night decides the section before the month's alerts (s11_report.report_pages); the report takes it
-    from there instead of reading and building it again (≈ 0.5 CPU-s at nation)."""
-    if section["audience"] != "internal":
-        raise ValueError("only the internal edition's section has every cluster's block; decide the public one "
-                         "with its alerts (chain_content)")
-    ids, ranks = section["ids"], section["ranks"]
-    featured = detailed(ids, ranks, alerted, detail_limit())
-    return {**section, "featured": featured, "listed": detailed(list(ranks), ranks, alerted, table_limit()),
-            "left_out": len(ids) - len(featured)}

@@ -16,8 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import tomllib
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -38,9 +37,6 @@ from flows.support.settings import REGISTRY_DIR, REPORTS_OUT
 from flows.support.warehouse import rows
 
 LANGS = ("zh", "en")
-# The edition a night renders (report_stage, report_pages).
-REPORT_LANGS = ("zh",)
-REPORT_AUDIENCE = "internal"
 TREND_MONTHS = 36
 # The cluster table's indicators, in column order, with a trend chart each; the KPIs; the province table
 # (docs/architecture.md#indicators; which indicators, in what order, names, units and precision: the registry's
@@ -460,24 +456,11 @@ def _ratings(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[
     return {"period": rp, "rows": rows(con, "report_ratings", params), "d_firms": d_firms}
 
 
-def _map_png(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path, lang: str,
-             pages: chain_render.EarlyPages | None = None) -> Path | None:
+def _map_png(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path, lang: str) -> Path | None:
     """The report's copy of the period's cluster map, drawn at the page's text width with texts of at least
     CHART_FONT_PT and in the report's language: the latest stored snapshot (what was published), else the
     marts as they are now; None (the report says so) when the period has no cluster to draw. Written beside
-    the period's map files (by the workers ahead of the report when they drew it from the same rows)."""
-    from flows.render import maps
-
-    drawing = _map_drawing(con, period, maps_dir, lang)
-    if drawing is None:
-        return None
-    png = pages.drawn_ahead("map", *drawing[0], **drawing[1]) if pages else None
-    return png if png is not None else maps.write_png(*drawing[0], **drawing[1])
-
-
-def _map_drawing(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path,
-                 lang: str) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
-    """maps.write_png's arguments for the report's copy of the map (_map_png); None when no cluster is located."""
+    the period's map files."""
     from flows.render import maps
 
     stored = maps.stored_rows(con, period)
@@ -490,8 +473,8 @@ def _map_drawing(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path
     if not maps.located(map_rows):
         return None
     path = maps_dir / f"{period:%Y-%m}" / f"map_{period:%Y-%m}_report_{lang}_local_supporting_rate.png"
-    return ((map_rows, path, period, "local_supporting_rate", meta),
-            {"width_in": page.CHART_WIDTH_IN, "min_pt": page.CHART_FONT_PT, "lang": lang})
+    return maps.write_png(map_rows, path, period, "local_supporting_rate", meta, width_in=page.CHART_WIDTH_IN,
+                          min_pt=page.CHART_FONT_PT, lang=lang)
 
 
 # ------------------------------------------------------------------------------------------- render
@@ -505,13 +488,11 @@ def _connect(warehouse_or_con: Path | str | duckdb.DuckDBPyConnection) -> tuple[
 
 def render_report(warehouse_or_con: Path | str | duckdb.DuckDBPyConnection, period: dt.date, lang: str = "zh",
                   audience: str = "internal", province: str | None = None, out_dir: Path | None = None,
-                  maps_dir: Path | None = None, pdf: bool = True,
-                  pages: chain_render.EarlyPages | None = None) -> ReportFiles:
+                  maps_dir: Path | None = None, pdf: bool = True) -> ReportFiles:
     """Render the monthly report of `period` (HTML, PDF, table and chart CSVs, chart PNGs) into out_dir.
 
     Disclosure control (flows/support/disclosure.py) is applied to every period shown before anything is laid out.
-    Works on a read-only connection; default out_dir is reports/out/reports/<YYYY-MM>/. `pages`: its standalone
-    pages started before (report_pages), waited for before its own are drawn.
+    Works on a read-only connection; default out_dir is reports/out/reports/<YYYY-MM>/.
     """
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {LANGS}")
@@ -522,9 +503,7 @@ def render_report(warehouse_or_con: Path | str | duckdb.DuckDBPyConnection, peri
     maps_dir = Path(maps_dir or REPORTS_OUT / "maps")
     con, own = _connect(warehouse_or_con)
     try:
-        key = (con, period, lang, audience, province, out_dir, maps_dir)
-        e = pages.kept("edition", key) if pages is not None else None
-        return _render(e or _edition(con, period, lang, audience, province, out_dir, maps_dir), pdf, pages)
+        return _render(_edition(con, period, lang, audience, province, out_dir, maps_dir), pdf)
     finally:
         if own:
             con.close()
@@ -591,28 +570,15 @@ def _edition(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audienc
                    Cells(protected.frame), partial_cells(con, months), classes)
 
 
-def _key(e: Edition) -> tuple[Any, ...]:
-    """What an edition is read for (render_report's arguments): the key under which report_pages keeps what it
-    decided for the report (EarlyPages.keep)."""
-    return (e.con, e.period, e.lang, e.audience, e.province, e.out_dir, e.maps_dir)
-
-
-def _chain_section(e: Edition, alerted: set[str]) -> dict[str, Any] | None:
-    """The supply-chain section as flows/stages/s11_chain.py decides it, with the edition's withheld cells."""
-    return s11_chain.chain_content(e.con, e.period, e.lang, e.audience, e.clusters,
-                                   lambda cid, code: bool(e.cells.hidden(cid, e.period, code)), alerted)
-
-
-def _render(e: Edition, make_pdf: bool, pages: chain_render.EarlyPages | None = None) -> ReportFiles:
-    """Decide every section's content, then hand it to flows/render/report.py to lay out (`pages`: the standalone
-    pages started before, report_pages)."""
+def _render(e: Edition, make_pdf: bool) -> ReportFiles:
+    """Decide every section's content, then hand it to flows/render/report.py to lay out."""
     files = ReportFiles(e.period, e.lang, e.audience, e.province, e.out_dir / f"{e.stem}.html",
                         e.out_dir / f"{e.stem}.pdf" if make_pdf else None)
     kpis, summary = _kpis(e)
     tables = _tables(e)
     files.tables += _table_csvs(e, tables)
-    charts = _trend_charts(e, files, pages)
-    map_uri, map_note = _map(e, files, pages)
+    charts = _trend_charts(e, files)
+    map_uri, map_note = _map(e, files)
     hidden_clusters = {cid for cid in e.ids if any(e.cells.hidden(cid, e.period, c) for c in TABLE_CODES)}
     alerts = _alerts(e.con, e.period, e.lang, e.names, hidden_clusters, e.audience, e.cells)
     ratings = _ratings(e.con, e.period, e.ids, e.audience)
@@ -621,8 +587,8 @@ def _render(e: Edition, make_pdf: bool, pages: chain_render.EarlyPages | None = 
     contrib = narrative.contributions(e.con, e.period, e.ids, lambda cid: growth(cid) is not None)
     files.n_suppressed = e.cells.frame.filter(pl.col("status").is_not_null() & (pl.col("period") == e.period)).height
     alerted = {row["cluster_id"] for group in alerts["groups"] for row in group["rows"]}
-    early = pages.kept("chain_section", _key(e)) if pages is not None else None
-    decided = s11_chain.with_alerted(early, alerted) if early is not None else _chain_section(e, alerted)
+    decided = s11_chain.chain_content(e.con, e.period, e.lang, e.audience, e.clusters,
+                                      lambda cid, code: bool(e.cells.hidden(cid, e.period, code)), alerted)
     files.full_tables += _full_table_csvs(e, ratings, quality, decided)
     listed = _listed(e, alerted)
     # the tables as the report lists them (the full ones went to the CSVs; the analysis reads the full ones)
@@ -630,8 +596,8 @@ def _render(e: Edition, make_pdf: bool, pages: chain_render.EarlyPages | None = 
              "ratings": {**ratings, "rows": [r for r in ratings["rows"] if r["cluster_id"] in listed]},
              "quality": {**quality, "missing": [m for m in quality["missing"] if m["cluster_id"] in listed]}}
     t = e.t
-    with chain_render.page_workers(decided, pages) as workers:  # the pages of clusters not detailed, beside the PDF
-        chain = chain_render.draw_section(decided, e.out_dir, e.stem, workers, pages) if decided else None
+    with chain_render.page_workers(decided) as workers:   # the pages of clusters not detailed, beside the PDF
+        chain = chain_render.draw_section(decided, e.out_dir, e.stem, workers) if decided else None
         content = {
             "t": t, "lang": e.lang, "audience": e.audience, "period": e.period,
             "period_label": period_text(e.period, e.lang), "province": e.province,
@@ -790,26 +756,12 @@ def _listed_notes(e: Edition, rows_: list[dict[str, Any]], ratings: list[dict[st
                                                        "leading_index")}
 
 
-def _trend_charts(e: Edition, files: ReportFiles, pages: chain_render.EarlyPages | None = None) -> list[dict[str, Any]]:
+def _trend_charts(e: Edition, files: ReportFiles) -> list[dict[str, Any]]:
     """One chart per trend indicator (the TREND_SERIES largest clusters drawn, every cluster in its CSV); a
     withheld month or one whose window is incomplete is a gap."""
-    drawing, tables = _trend_data(e)
-    files.chart_data += [page.write_csv(path, header, table) for path, header, table in tables]
-    pngs = pages.drawn_ahead("trend_charts", drawing, e.months) if pages else None
-    if pngs is None:
-        pngs = page.trend_charts(drawing, e.months)
-    files.charts += pngs
-    return [{"n": n, "title": ind_name(code, e.lang), "uri": page.data_uri(png)}
-            for n, (code, png) in enumerate(zip(TREND_CODES, pngs, strict=True), 1)]
-
-
-def _trend_data(e: Edition) -> tuple[list[tuple[str, dict[str, list[float | None]], bool, Path]],
-                                     list[tuple[Path, list[str], list[list[Any]]]]]:
-    """What the trend charts draw (page.trend_charts: title, the drawn clusters' series, shared scale, PNG path)
-    and their CSVs (path, header, rows: every cluster)."""
     chart_dir = e.out_dir / f"{e.stem}_charts"
     drawn = sorted(e.ids, key=lambda cid: -(e.cells.value(cid, e.period, "output_ttm") or 0.0))[:TREND_SERIES]
-    drawing, tables = [], []
+    drawing = []
     for code in TREND_CODES:
         series = {e.names[cid]: [None if (cid, m, code) in e.partial else scaled(code, e.cells.value(cid, m, code))
                                  for m in e.months] for cid in e.ids}
@@ -817,13 +769,17 @@ def _trend_data(e: Edition) -> tuple[list[tuple[str, dict[str, list[float | None
         title = f"{ind_name(code, e.lang)}（{unit}）" if e.lang == "zh" else f"{ind_name(code, e.lang)} ({unit})"
         drawing.append((title, {e.names[cid]: series[e.names[cid]] for cid in drawn}, unit == "%",
                         chart_dir / f"trend_{code}.png"))
-        tables.append((chart_dir / f"trend_{code}.csv", ["period", *[e.names[cid] for cid in e.ids]],
-                       [[f"{m:%Y-%m}", *["" if series[e.names[cid]][k] is None else series[e.names[cid]][k]
-                                         for cid in e.ids]] for k, m in enumerate(e.months)]))
-    return drawing, tables
+        files.chart_data.append(page.write_csv(
+            chart_dir / f"trend_{code}.csv", ["period", *[e.names[cid] for cid in e.ids]],
+            [[f"{m:%Y-%m}", *["" if series[e.names[cid]][k] is None else series[e.names[cid]][k] for cid in e.ids]]
+             for k, m in enumerate(e.months)]))
+    pngs = page.trend_charts(drawing, e.months)
+    files.charts += pngs
+    return [{"n": n, "title": ind_name(code, e.lang), "uri": page.data_uri(png)}
+            for n, (code, png) in enumerate(zip(TREND_CODES, pngs, strict=True), 1)]
 
 
-def _map(e: Edition, files: ReportFiles, pages: chain_render.EarlyPages | None = None) -> tuple[str | None, str | None]:
+def _map(e: Edition, files: ReportFiles) -> tuple[str | None, str | None]:
     """The map (data URI) or the note that there is none. The internal edition shows the published snapshot;
     the public edition its own map drawn through the edition's disclosure control (every value it withholds
     is withheld on the map as well)."""
@@ -831,7 +787,7 @@ def _map(e: Edition, files: ReportFiles, pages: chain_render.EarlyPages | None =
         public_map = disclosure.public_map(e.con, e.period, e.cells.frame, e.out_dir / f"{e.stem}_map")
         files.map_png = public_map.png if public_map else None
     else:
-        files.map_png = _map_png(e.con, e.period, e.maps_dir, e.lang, pages)
+        files.map_png = _map_png(e.con, e.period, e.maps_dir, e.lang)
     if files.map_png is None:
         return None, e.t["map_missing"]
     return page.data_uri(files.map_png), None
@@ -895,69 +851,22 @@ def _methodology(lang: str) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------------- CLI and nightly
 
 
-@contextmanager
-def report_pages(con: duckdb.DuckDBPyConnection, out_root: Path | None = None,
-                 maps_dir: Path | None = None) -> Iterator[chain_render.EarlyPages | None]:
-    """The nightly report's standalone pages (the latest month, report_stage's first language and audience),
-    started in worker processes now (flows/render/chain.py start_pages), and before them its trend charts, map and
-    the chain section's figures as they are when no detailed cluster has an alert; None where the report draws its
-    pages itself.
-
-    Why: the night calls this once the indicators and the snapshot are in, so these are drawn beside its alerts
-    instead of beside the report's PDF. They read only what those stages wrote (not the month's alerts);
-    report_stage(pages=…) keeps every page drawn here from the inputs it decides itself, and the charts, map and
-    figures drawn from the very arguments it would draw them from, and draws any other."""
-    period = latest_period(con)
-    n = len(rows(con, "report_clusters", {"province": None}))
-    # where the report draws its pages itself (the sample, a province) this costs one count
-    if period is None or not chain_render.pages_in_workers(REPORT_AUDIENCE, n - min(n, s11_chain.detail_limit())):
-        yield None
-        return
-    out_dir = (out_root / f"{period:%Y-%m}") if out_root else None
-    e = _edition(con, period, REPORT_LANGS[0], REPORT_AUDIENCE, None,
-                 Path(out_dir or REPORTS_OUT / "reports" / f"{period:%Y-%m}"), Path(maps_dir or REPORTS_OUT / "maps"))
-    section = _chain_section(e, set())
-
-    def charts_first(pages: chain_render.EarlyPages) -> None:
-        """The trend charts, the map and the chain section's figures, which the report needs first, before the
-        pages."""
-        from flows.render import maps
-
-        pages.draw_ahead("trend_charts", page.trend_charts, _trend_data(e)[0], e.months)
-        if (drawing := _map_drawing(con, period, e.maps_dir, e.lang)) is not None:
-            pages.draw_ahead("map", maps.write_png, *drawing[0], **drawing[1])
-        if section is not None:
-            chain_render.figures_ahead(pages, section, e.out_dir, e.stem)
-
-    with chain_render.start_pages(section, e.out_dir, e.stem, charts_first) as pages:
-        if pages is not None and section is not None:
-            # Why the report may take them: until the report stage the night writes only the month's alerts (and
-            # the GX checks their counts), which neither the edition nor the section reads
-            # (tests/test_report_detail.py checks the SQL files' declarations); the section's alert-dependent
-            # choice of detailed clusters is made again by the report (s11_chain.with_alerted).
-            pages.keep("edition", _key(e), e)
-            pages.keep("chain_section", _key(e), section)
-        yield pages
-
-
 def report_stage(con: duckdb.DuckDBPyConnection, period: dt.date | None = None,
-                 recipients: Sequence[str] | None = None, langs: Sequence[str] = REPORT_LANGS,
-                 audience: str = REPORT_AUDIENCE, out_root: Path | None = None,
-                 maps_dir: Path | None = None, pages: chain_render.EarlyPages | None = None) -> list[ReportFiles]:
+                 recipients: Sequence[str] | None = None, langs: Sequence[str] = ("zh",),
+                 audience: str = "internal", out_root: Path | None = None,
+                 maps_dir: Path | None = None) -> list[ReportFiles]:
     """The nightly report stage: render the latest month and queue it for e-mail through the outbox.
 
     Recipients default to the delivery settings' smtp.to (config/delivery.toml); with none configured the
     report is rendered but not queued. Sending is flows.stages.s12_deliver.flush's job (retried and recorded there).
-    `pages`: the first edition's standalone pages started before (report_pages).
     """
     period = period or latest_period(con)
     if period is None:
         return []
     out = []
-    for n, lang in enumerate(langs):
+    for lang in langs:
         out_dir = (out_root / f"{period:%Y-%m}") if out_root else None
-        out.append(render_report(con, period, lang=lang, audience=audience, out_dir=out_dir, maps_dir=maps_dir,
-                                 pages=pages if n == 0 else None))
+        out.append(render_report(con, period, lang=lang, audience=audience, out_dir=out_dir, maps_dir=maps_dir))
     if recipients is None:
         from flows.stages import s12_deliver as deliver
 
