@@ -553,9 +553,9 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             con = work.reopen(DUCKDB_STAGE_MEMORY_LIMIT)
             run_sql(con, "load_begin")      # its checkpoint threshold holds for the rest of the night, as before
         # Great Expectations re-checks the night's verdicts (one run per kind, in the night's worker process) beside
-        # indicators, snapshot and alerts, which do not read its counts. The report waits for
-        # it, since it says whether the two engines agreed. The drift stage's Evidently HTML, which nothing
-        # later reads, renders in a process of its own beside the report (flows.stages.s09_drift).
+        # indicators, snapshot and alerts, which do not read its counts. The report waits for it, since it says
+        # whether the two engines agreed. The drift stage's Evidently HTML, which nothing later reads, renders in
+        # the same worker process beside the report (flows.stages.s09_drift).
         gx_con = con.cursor()
         checks = validate_gx_task.submit(gx_con, run_id, session, side)
         # The snapshot's map files (matplotlib) are drawn in the night's worker process beside the alert stage and
