@@ -450,12 +450,15 @@ def test_a_standalone_page_shows_its_diagram_and_radar_as_svg_with_the_names_kep
         draw_section(decided, out, "r")
         pages.append((out / "r_chain" / "C1.html").read_bytes())
     assert pages[0] == pages[1]
-    diagram, radar = (base64.b64decode(uri).decode("utf-8") for uri in
-                      re.findall(r'<img id="(?:diagram|radar)" src="data:image/svg\+xml;base64,([^"]+)"',
-                                 pages[0].decode("utf-8")))
+    html = pages[0].decode("utf-8")
+    (diagram,) = (base64.b64decode(uri).decode("utf-8") for uri in
+                  re.findall(r'<img id="diagram" src="data:image/svg\+xml;base64,([^"]+)"', html))
     assert re.search(r"<text[^>]*>图　苏州测试产业链采购流向", diagram)
     assert re.search(r"<text[^>]*>成员·", diagram) and re.search(r"<text[^>]*>外部·", diagram)
-    assert re.search(r"<text[^>]*>苏州测试</text>", radar)
+    (radar,) = re.findall(r'<div id="radar">(.*?)</div>', html)
+    layers = [base64.b64decode(uri).decode("utf-8") for uri in
+              re.findall(r'<img src="data:image/svg\+xml;base64,([^"]+)"', radar)]
+    assert len(layers) == 3 and re.search(r"<text[^>]*>苏州测试</text>", layers[2])
 
 
 def _flow(buyer: str, group: str, supplier: str, amount: float, local: float | None) -> dict:
@@ -522,6 +525,34 @@ def test_a_clusters_radar_does_not_depend_on_the_other_clusters_drawn_or_their_o
     ab, ba = radars([a, b], [50.0, 50.0, 50.0, 50.0], labels), radars([b, a], [50.0, 50.0, 50.0, 50.0], labels)
     assert ab[0].tobytes() == ba[1].tobytes() and ab[1].tobytes() == ba[0].tobytes()
     assert ab[0].tobytes() != ab[1].tobytes() and ab[0].size == ab[1].size
+
+
+def test_a_standalone_pages_radar_is_the_frame_drawn_once_per_marks_between_the_clusters_own_area_and_line() -> None:
+    """The page's radar is three SVG layers shown one over the other in the figure's drawing order: under (the white
+    background and the cluster's area), the frame (grid, dimension labels, dashed median: drawn once for each set of
+    marked labels) and over (the cluster's line, the outer circle, its title). Every artist is in exactly one layer,
+    and a cluster's layers do not depend on the clusters drawn before it."""
+    from flows.render.chain import radars
+
+    labels = ["规模", "增长", "创新", "数字化"]
+    a, b, c = ("甲产业集群", [80.0, None, 30.0, 55.0]), ("乙", [10.0, 90.0, 45.0, 60.0]), ("丙", [5.0, 5.0, 5.0, 5.0])
+    abc = radars([a, b, c], [50.0, 50.0, 50.0, 50.0], labels, svg=True)
+    cba = radars([c, b, a], [50.0, 50.0, 50.0, 50.0], labels, svg=True)
+    assert abc == cba[::-1]
+    svg = [{k: base64.b64decode(uri.split(",", 1)[1]).decode("utf-8") for k, uri in layers.items()} for layers in abc]
+    texts = [{k: re.findall(r"<text[^>]*>([^<]*)</text>", layer) for k, layer in layers.items()} for layers in svg]
+    assert texts[0] == {"under": [], "frame": ["规模", "增长*", "创新", "数字化"], "over": ["甲产业集群"]}
+    assert texts[1] == {"under": [], "frame": labels, "over": ["乙"]}
+    assert abc[1]["frame"] == abc[2]["frame"] != abc[0]["frame"]    # the same marks: the frame drawn once
+    for layers in svg:
+        # the white background and the area (alpha 0.2) under everything; the dashed median only in the frame;
+        # the cluster's line (1.4 pt) and the outer circle (black) over the frame
+        assert 'style="fill: #ffffff"' in layers["under"] and "fill: #c8553d; opacity: 0.2" in layers["under"]
+        assert "#ffffff" not in layers["frame"] + layers["over"] and "opacity" not in layers["frame"] + layers["over"]
+        assert "stroke: #000000" in layers["over"] and "stroke: #000000" not in layers["under"] + layers["frame"]
+        assert "stroke-dasharray" in layers["frame"] and "stroke-dasharray" not in layers["under"] + layers["over"]
+        assert "stroke-width: 1.4" in layers["over"] and "stroke-width: 1.4" not in layers["under"] + layers["frame"]
+    assert texts[2]["over"] == ["丙"] and svg[2]["under"] != svg[1]["under"]
 
 
 def test_the_index_radar_figure_is_split_so_that_every_part_fits_an_a4_page(tmp_path) -> None:

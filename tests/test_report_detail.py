@@ -127,7 +127,7 @@ def test_internal_edition_details_alerted_then_top_ranked_clusters_and_says_wher
     # clusters' radars only
     pages = [p for p in files.chain if p.suffix == ".html"]
     assert sorted(p.stem for p in pages) == sorted(order)
-    assert all('<img id="radar" src="data:image/svg+xml;base64,' in p.read_text(encoding="utf-8") for p in pages)
+    assert all('<div id="radar"><img src="data:image/svg+xml;base64,' in p.read_text(encoding="utf-8") for p in pages)
     assert not any(p.name.endswith("_radar.png") and not p.name.startswith("index_radar") for p in files.chain)
     figure = next(p for p in files.chain if p.name == "index_radar.png")
     tile = (286, 297)   # a radar tile: 2.6 × 2.7 in at 110 dpi

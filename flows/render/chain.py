@@ -310,9 +310,9 @@ def _draw_flows(ax: Any, flows: list[dict[str, Any]], lang: str, sep: str) -> No
 
 def radars(series: list[tuple[str, list[float | None]]], median: list[float | None],
            labels: list[str], widest: str | None = None, svg: bool = False) -> list[Any]:
-    """One radar chart per cluster (RGB images, RADAR_TILE_IN at RADAR_DPI; with `svg`, SVG data URIs for the
-    standalone pages, see chain_svgs): its dimension scores (0–100) over the median of all clusters (dashed). A
-    hidden or missing score is drawn as a gap at the centre and its axis label marked.
+    """One radar chart per cluster (RGB images, RADAR_TILE_IN at RADAR_DPI; with `svg`, for the standalone pages,
+    its three layers as SVG data URIs, see _RadarLayers and chain_svgs): its dimension scores (0–100) over the median
+    of all clusters (dashed). A hidden or missing score is drawn as a gap at the centre and its axis label marked.
 
     Why one figure for all: creating a polar axes and laying it out cost more than drawing it, so the axes is made
     and laid out once (for the widest labels: every one marked, and the widest title) and only the cluster's line,
@@ -334,7 +334,7 @@ def radars(series: list[tuple[str, list[float | None]]], median: list[float | No
         fig = plt.figure(figsize=RADAR_TILE_IN, dpi=RADAR_DPI)
         try:
             ax = fig.add_subplot(1, 1, 1, polar=True)
-            ax.plot(ring, closed(median), color="#888888", linestyle="--", linewidth=0.9)
+            (median_line,) = ax.plot(ring, closed(median), color="#888888", linestyle="--", linewidth=0.9)
             (line,) = ax.plot(ring, closed(median), color="#c8553d", linewidth=1.4)
             (area,) = ax.fill(ring, closed(median), color="#c8553d", alpha=0.2)
             ax.set_ylim(0, 100)
@@ -358,18 +358,50 @@ def radars(series: list[tuple[str, list[float | None]]], median: list[float | No
                 fig.set_dpi(72)
             for axis in (ax.xaxis, ax.yaxis):   # no axis label to place: fixed, so no draw measures every tick label
                 axis.set_label_coords(0.5, 0.5)  # of the axis again (as tall as its ticks) to place it
+            layers = _RadarLayers(fig, ax, median_line, line, area) if svg else None
             for name, values in series:
                 line.set_ydata(closed(values))
                 area.set_xy(list(zip(ring, closed(values), strict=True)))
                 marked = [lab if v is not None else f"{lab}*" for lab, v in zip(labels, values, strict=True)]
-                if marked != shown:   # most clusters mark the same axes (none) as the one before
+                if marked != shown and (layers is None or tuple(marked) not in layers.frames):
+                    # most clusters mark the same axes (none) as the one before
                     ax.set_xticklabels(marked, fontsize=6.5)
                     shown = marked
                 ax.set_title(name, fontsize=8.5, pad=12, y=title_y)
-                images.append(svg_uri(fig) if svg else page.chart_image(fig, tight=False))
+                images.append(layers.draw(tuple(marked)) if layers else page.chart_image(fig, tight=False))
         finally:
             plt.close(fig)
     return images
+
+
+class _RadarLayers:
+    """A standalone page's radar as three SVG layers shown one over the other (reports/templates/
+    chain_cluster.html.j2), in the order matplotlib draws the figure: "under" (the white figure and axes, the
+    cluster's area), "frame" (the grid, the dimension labels, the median polygon) and "over" (the cluster's line, the
+    outer circle, its title) — the picture of the one SVG they replace.
+
+    Why: the frame is most of a radar's drawing (its axes' ticks, grid lines and labels) and the same on every page
+    but for the marks of missing scores, so it is drawn once per set of marks (`frames`) instead of once per page."""
+
+    def __init__(self, fig: Any, ax: Any, median: Any, line: Any, area: Any) -> None:
+        outline = [spine for spine in ax.spines.values() if spine.get_visible()]
+        self.fig = fig
+        self.under = [fig.patch, ax.patch, area]
+        self.frame = [ax.xaxis, ax.yaxis, median]
+        self.over = [line, *outline, ax.title]
+        self.frames: dict[tuple[str, ...], str] = {}
+
+    def draw(self, marks: tuple[str, ...]) -> dict[str, str]:
+        """The layers of the radar drawn now, whose axes are labelled `marks` (the frame drawn for those once)."""
+        if marks not in self.frames:
+            self.frames[marks] = self._only(self.frame)
+        return {"under": self._only(self.under), "frame": self.frames[marks], "over": self._only(self.over)}
+
+    def _only(self, shown: list[Any]) -> str:
+        """The SVG of the figure with only `shown` of the layers' artists visible (the rest transparent)."""
+        for artist in [*self.under, *self.frame, *self.over]:
+            artist.set_visible(any(artist is s for s in shown))
+        return svg_uri(self.fig)
 
 
 def widest_title(names: Iterable[str]) -> str:
