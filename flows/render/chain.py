@@ -246,9 +246,9 @@ def _diagram_figures(diagrams: list[tuple[list[dict[str, Any]], str]], lang: str
 
 def _draw_flows(ax: Any, flows: list[dict[str, Any]], lang: str, sep: str) -> None:
     """The bands, side boxes and their labels of one diagram (`sep` between a label's parts). The axes' limits are
-    fixed, so the bands and boxes go in without updating its data limits (add_artist, and add_collection without
-    autolim: the same drawing as add_patch, without the Bézier extents)."""
-    from matplotlib.collections import PathCollection
+    fixed, so the bands and boxes go in without updating its data limits (add_collection without autolim: the same
+    drawing as add_patch, without the Bézier extents)."""
+    from matplotlib.collections import PatchCollection, PathCollection
     from matplotlib.patches import Rectangle
 
     buyers: dict[str, float] = {}
@@ -293,19 +293,23 @@ def _draw_flows(ax: Any, flows: list[dict[str, Any]], lang: str, sep: str) -> No
     # the bands as one collection (drawn in this order, each path in its own colour): one artist to add, clip and
     # transform instead of one per band — the same drawing
     ax.add_collection(PathCollection(bands, facecolors=colours, edgecolors="none", alpha=0.45), autolim=False)
+    boxes: list[Any] = []
     for k, (lo, hi) in lpos.items():
-        ax.add_artist(Rectangle((0.0, lo), 0.06, hi - lo, color=GROUP_COLOURS[k[0]]))
+        boxes.append(Rectangle((0.0, lo), 0.06, hi - lo, color=GROUP_COLOURS[k[0]]))
         name = (f"成员·{k[1]}" if lang == "zh" else f"member: {k[1]}") if k[0] == "member" else labels[k[0]]
         ax.text(-0.02, (lo + hi) / 2, f"{name}{sep}{left[k] / 1e4:,.2f}亿 ({left[k] / total:.0%})"
                 if lang == "zh" else f"{name}{sep}{left[k] / 1e4:,.2f} ({left[k] / total:.0%})",
                 ha="right", va="center", fontsize=8)
     local = {f["buyer_segment"]: f["buyer_segment_local_share"] for f in flows}
     for s, (lo, hi) in rpos.items():
-        ax.add_artist(Rectangle((0.94, lo), 0.06, hi - lo, color="#2f4b7c"))
+        boxes.append(Rectangle((0.94, lo), 0.06, hi - lo, color="#2f4b7c"))
         share = local.get(s)
         tail = "" if share is None else (f"{sep}本地配套率 {share:.0%}" if lang == "zh" else f"{sep}local {share:.0%}")
         ax.text(1.02, (lo + hi) / 2, f"{s}{sep}{buyers[s] / 1e4:,.2f}{'亿' if lang == 'zh' else ''}{tail}",
                 ha="left", va="center", fontsize=8)
+    # the side boxes as one collection too (over the bands, in the same order, each with its own colour and the
+    # patches' mitred edge)
+    ax.add_collection(PatchCollection(boxes, match_original=True, joinstyle="miter"), autolim=False)
 
 
 def radars(series: list[tuple[str, list[float | None]]], median: list[float | None],
