@@ -504,7 +504,7 @@ def test_a_standalone_diagram_keeps_a_long_segment_name_inside_its_svg_and_a_sho
 
 def test_a_chain_diagram_drawn_after_another_cluster_equals_the_one_drawn_on_its_own(tmp_path) -> None:
     """The diagrams share one figure: nothing of an earlier cluster (bands, labels, its layout) may remain."""
-    from flows.render.chain import chain_diagrams
+    from flows.render.chain import chain_diagrams, chain_svgs
 
     # a label wider than the diagram's left margin: the layout must widen it for this cluster only
     long_segment = "零部件及其配套的各种精密加工、表面处理、检测认证、仓储物流与售后维修服务的综合环节"
@@ -515,6 +515,11 @@ def test_a_chain_diagram_drawn_after_another_cluster_equals_the_one_drawn_on_its
                                     (narrow, "图　乙", tmp_path / "b.png")], "zh")
     (alone,) = chain_diagrams([(narrow, "图　乙", tmp_path / "alone.png")], "zh")
     assert _pixels(second) == _pixels(alone) != _pixels(first)
+    # the standalone pages' SVG: the labels kept from one diagram to the next show the next one's texts only (the
+    # wide diagram's labels hidden under the narrow one, shown again after it)
+    long_title = "图　甲产业集群的一个很长的标题"
+    svgs = chain_svgs([(wide, long_title), (narrow, "图　乙"), (wide, long_title)], "zh")
+    assert svgs[1] == chain_svgs([(narrow, "图　乙")], "zh")[0] and svgs[2] == svgs[0] != svgs[1]
 
 
 def test_a_clusters_radar_does_not_depend_on_the_other_clusters_drawn_or_their_order() -> None:

@@ -186,6 +186,11 @@ def _refit_labels(fig: Any) -> Any:
         if _labels_inside(fig, fig.canvas.get_renderer()):
             break
         fig.tight_layout()
+    # tight_layout leaves a placeholder layout engine, with which every later savefig of the figure draws it twice
+    # (a layout pass first): the next cluster's SVG then had two draw_events, was taken for one with a label
+    # outside and refitted too — every diagram after a refitted one, at tight_layout's margins instead of the fixed
+    # ones. Without an engine the figure keeps the layout set here.
+    fig.set_layout_engine(None)
     return fig
 
 
@@ -193,7 +198,7 @@ def _labels_inside(fig: Any, renderer: Any) -> bool:
     """Whether every label and the title of the figure's axes lie inside the figure, as `renderer` lays them out
     (in its dpi: the figure's bbox is read at the same time)."""
     edge = fig.bbox
-    for text in [*fig.axes[0].texts, fig.axes[0].title]:
+    for text in [*(t for t in fig.axes[0].texts if t.get_visible()), fig.axes[0].title]:
         box = text.get_window_extent(renderer)
         if box.x0 < edge.x0 or box.x1 > edge.x1 or box.y0 < edge.y0 or box.y1 > edge.y1:
             return False
@@ -218,8 +223,9 @@ def _diagram_figures(diagrams: list[tuple[list[dict[str, Any]], str]], lang: str
     as mathtext; with `svg` under SVG_STYLE (for svg_uri).
 
     Why one figure for all: making the figure and its axes costs as much as drawing the bands, so both are made
-    once; between clusters the bands, boxes and labels are removed and the layout starts again from the same
-    margins, so each image is what a figure of its own would give."""
+    once; between clusters the bands and boxes are removed, the labels given the next cluster's texts and places
+    (_Labels), and the layout starts again from the same margins, so each image is what a figure of its own would
+    give."""
     if not diagrams:
         return
     plt = _plt()
@@ -231,11 +237,14 @@ def _diagram_figures(diagrams: list[tuple[list[dict[str, Any]], str]], lang: str
             ax.set_xlim(-0.62, 1.62)
             ax.set_ylim(-0.04, 1.06)
             ax.axis("off")
+            labels = _Labels(ax)
             for flows, title in diagrams:
-                for artist in [*ax.patches, *ax.collections, *ax.texts]:
+                for artist in [*ax.patches, *ax.collections]:
                     artist.remove()
                 fig.subplots_adjust(**start)
-                _draw_flows(ax, flows, lang, sep)
+                labels.used = 0
+                _draw_flows(ax, flows, lang, sep, labels)
+                labels.hide_unused()
                 # y=1.0 is where the automatic placement puts it (the axis is off: nothing above the axes);
                 # stating it spares that placement measuring both axes' ticks on every layout and draw
                 ax.set_title(title, fontsize=11, y=1.0)
@@ -244,12 +253,39 @@ def _diagram_figures(diagrams: list[tuple[list[dict[str, Any]], str]], lang: str
             plt.close(fig)
 
 
-def _draw_flows(ax: Any, flows: list[dict[str, Any]], lang: str, sep: str) -> None:
+class _Labels:
+    """A diagram figure's side labels, kept from one diagram to the next: the next one's texts and places are set on
+    them (a label not needed is hidden) rather than new Text artists made and removed for each — making a Text (its
+    properties, its clip path) cost about as much as drawing it. The same drawing: the labels are drawn in the order
+    they are put, as new ones would be."""
+
+    def __init__(self, ax: Any) -> None:
+        self.ax = ax
+        self.texts: list[Any] = []
+        self.used = 0
+
+    def put(self, x: float, y: float, text: str, ha: str) -> None:
+        """The next label: `text` at (x, y), vertically centred, aligned `ha`."""
+        if self.used == len(self.texts):
+            self.texts.append(self.ax.text(x, y, text, ha=ha, va="center", fontsize=8))
+        else:
+            label = self.texts[self.used]
+            label.set_position((x, y))
+            label.set_text(text)
+            label.set_horizontalalignment(ha)
+            label.set_visible(True)
+        self.used += 1
+
+    def hide_unused(self) -> None:
+        for label in self.texts[self.used:]:
+            label.set_visible(False)
+
+
+def _draw_flows(ax: Any, flows: list[dict[str, Any]], lang: str, sep: str, labels: _Labels) -> None:
     """The bands, side boxes and their labels of one diagram (`sep` between a label's parts). The axes' limits are
     fixed, so the bands and boxes go in without updating its data limits (add_collection without autolim: the same
     drawing as add_patch, without the Bézier extents)."""
-    from matplotlib.collections import PatchCollection, PathCollection
-    from matplotlib.patches import Rectangle
+    from matplotlib.collections import PathCollection
 
     buyers: dict[str, float] = {}
     left: dict[tuple[str, str], float] = {}
@@ -277,7 +313,7 @@ def _draw_flows(ax: Any, flows: list[dict[str, Any]], lang: str, sep: str) -> No
     lpos, rpos = stack(left_order, left, scale_l), stack(right_order, buyers, scale_r)
     lcur = {k: v[1] for k, v in lpos.items()}
     rcur = {k: v[1] for k, v in rpos.items()}
-    labels = GROUP_LABELS[lang]
+    names = GROUP_LABELS[lang]
     ordered = sorted(flows, key=lambda f: (left_order.index((f["supplier_group"], f["supplier_segment"])),
                                            right_order.index(f["buyer_segment"])))
     bands, colours = [], []
@@ -293,23 +329,32 @@ def _draw_flows(ax: Any, flows: list[dict[str, Any]], lang: str, sep: str) -> No
     # the bands as one collection (drawn in this order, each path in its own colour): one artist to add, clip and
     # transform instead of one per band — the same drawing
     ax.add_collection(PathCollection(bands, facecolors=colours, edgecolors="none", alpha=0.45), autolim=False)
-    boxes: list[Any] = []
+    boxes, box_colours = [], []
     for k, (lo, hi) in lpos.items():
-        boxes.append(Rectangle((0.0, lo), 0.06, hi - lo, color=GROUP_COLOURS[k[0]]))
-        name = (f"成员·{k[1]}" if lang == "zh" else f"member: {k[1]}") if k[0] == "member" else labels[k[0]]
-        ax.text(-0.02, (lo + hi) / 2, f"{name}{sep}{left[k] / 1e4:,.2f}亿 ({left[k] / total:.0%})"
-                if lang == "zh" else f"{name}{sep}{left[k] / 1e4:,.2f} ({left[k] / total:.0%})",
-                ha="right", va="center", fontsize=8)
+        boxes.append(_box(0.0, 0.06, lo, hi))
+        box_colours.append(GROUP_COLOURS[k[0]])
+        name = (f"成员·{k[1]}" if lang == "zh" else f"member: {k[1]}") if k[0] == "member" else names[k[0]]
+        labels.put(-0.02, (lo + hi) / 2, f"{name}{sep}{left[k] / 1e4:,.2f}亿 ({left[k] / total:.0%})"
+                   if lang == "zh" else f"{name}{sep}{left[k] / 1e4:,.2f} ({left[k] / total:.0%})", "right")
     local = {f["buyer_segment"]: f["buyer_segment_local_share"] for f in flows}
     for s, (lo, hi) in rpos.items():
-        boxes.append(Rectangle((0.94, lo), 0.06, hi - lo, color="#2f4b7c"))
+        boxes.append(_box(0.94, 0.06, lo, hi))
+        box_colours.append("#2f4b7c")
         share = local.get(s)
         tail = "" if share is None else (f"{sep}本地配套率 {share:.0%}" if lang == "zh" else f"{sep}local {share:.0%}")
-        ax.text(1.02, (lo + hi) / 2, f"{s}{sep}{buyers[s] / 1e4:,.2f}{'亿' if lang == 'zh' else ''}{tail}",
-                ha="left", va="center", fontsize=8)
-    # the side boxes as one collection too (over the bands, in the same order, each with its own colour and the
-    # patches' mitred edge)
-    ax.add_collection(PatchCollection(boxes, match_original=True, joinstyle="miter"), autolim=False)
+        labels.put(1.02, (lo + hi) / 2, f"{s}{sep}{buyers[s] / 1e4:,.2f}{'亿' if lang == 'zh' else ''}{tail}", "left")
+    # the side boxes as one collection too (over the bands, in the same order): each filled and edged in its colour
+    # with the edge of a patch (rcParams' patch.linewidth, mitred), as a Rectangle(color=…) of its own was drawn
+    ax.add_collection(PathCollection(boxes, facecolors=box_colours, edgecolors=box_colours,
+                                     linewidths=_plt().rcParams["patch.linewidth"], joinstyle="miter"), autolim=False)
+
+
+def _box(x: float, width: float, lo: float, hi: float) -> Any:
+    """The path of a side box from (x, lo) to (x + width, hi), as a Rectangle's (corners in the same order)."""
+    from matplotlib.path import Path as MPath
+
+    return MPath([(x, lo), (x + width, lo), (x + width, hi), (x, hi), (x, lo)],
+                 [MPath.MOVETO, MPath.LINETO, MPath.LINETO, MPath.LINETO, MPath.CLOSEPOLY])
 
 
 def radars(series: list[tuple[str, list[float | None]]], median: list[float | None],
