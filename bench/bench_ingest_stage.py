@@ -68,7 +68,8 @@ def main() -> None:
         for item in landed:
             release_cache(con)
             with phase(f"task {item.kind}"):
-                staged = ingest_file(item, run_id, con, staging, session.today or date.today(), session.limit)
+                staged = ingest_file(item, run_id, con, staging, session.today or date.today(), session.limit,
+                                     hold=True)
             with phase(f"load {item.kind}"):
                 outcome = apply_staged(con, run_id, staged, session)
             print(f"{item.name}: {outcome.status}, {outcome.rows_loaded} loaded, {outcome.rows_quarantined} "

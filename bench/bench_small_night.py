@@ -107,7 +107,8 @@ def main() -> int:
             run_sql(con, "load_begin")
             for item in landed:
                 release_cache(con)
-                staged = ingest_file(item, run_id, con, staging, session.today or date.today(), session.limit)
+                staged = ingest_file(item, run_id, con, staging, session.today or date.today(), session.limit,
+                                     hold=True)
                 apply_staged(con, run_id, staged, session)
         with phase("reopen (checkpoint)"):
             con = work.reopen(DUCKDB_STAGE_MEMORY_LIMIT)

@@ -187,13 +187,14 @@ def land_task(files: list[InboxFile], store: Path, con: duckdb.DuckDBPyConnectio
 
 @task(name="ingest", task_run_name="ingest {landed.name}", cache_policy=NO_CACHE)
 def ingest_task(landed: LandedFile, run_id: int, reference: Path | duckdb.DuckDBPyConnection | None,
-                staging: Path, today: date, gx_rows: int) -> StagedFile:
+                staging: Path, today: date, gx_rows: int, hold: bool = False) -> StagedFile:
     """standardise → validate for one file, staged as Parquet for the load (flows.stages.ingest).
 
     A function of its inputs only when `reference` is a snapshot folder: it then runs on any Dask worker that
-    sees the landing and staging folders. A file that cannot be read is staged as failed, never raised.
+    sees the landing and staging folders. A file that cannot be read is staged as failed, never raised. `hold`:
+    this process loads it next, from the frames in memory (ingest_file).
     """
-    return ingest_file(landed, run_id, reference, staging, today, gx_rows)
+    return ingest_file(landed, run_id, reference, staging, today, gx_rows, hold=hold)
 
 
 @task(name="check", task_run_name="check {landed.name}", cache_policy=NO_CACHE)
@@ -315,7 +316,8 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: int, landed: list[LandedFile]
         if runner is None:
             for item in landed:
                 release_cache(con)  # the file's frames are about to take the memory: DuckDB's cache gives way
-                yield apply_staged(con, run_id, ingest_task(item, run_id, con, staging, today, limit), session)
+                yield apply_staged(con, run_id, ingest_task(item, run_id, con, staging, today, limit, hold=True),
+                                   session)
             return
         for n, wave in enumerate(waves([item.kind for item in landed])):
             yield from _wave(con, run_id, [landed[i] for i in wave], session, staging, staging / f"reference-{n}",

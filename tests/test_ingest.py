@@ -12,11 +12,14 @@ import pytest
 from conftest import schema_warehouse
 from test_validate import TODAY, code, frame
 
-from flows.stages.ingest import WRITES, StagedFile, apply_staged, share_firms, snapshot_tables, waves
+from flows.stages.ingest import WRITES, StagedFile, apply_staged, ingest_file, share_firms, snapshot_tables, waves
+from flows.stages.s01_discover import InboxFile
+from flows.stages.s02_land import land
 from flows.stages.s05_validate import ValidationSession, forget_registry_keys, registry_keys_once
 from flows.support.staging import (
     ROW_GROUP_ROWS,
     reference_connection,
+    relation_batches,
     write_atomically,
     write_reference,
     write_relation,
@@ -62,18 +65,27 @@ def test_a_task_killed_while_writing_leaves_no_folder_that_counts(tmp_path):
     assert (final / "meta.json").read_text() == "{}"
 
 
-def test_staged_rows_fill_whole_duckdb_row_groups_that_the_checkpoint_after_the_load_keeps(tmp_path):
+@pytest.mark.parametrize("held", [False, True], ids=["staged as parquet", "held in memory"])
+def test_staged_rows_fill_whole_duckdb_row_groups_that_the_checkpoint_after_the_load_keeps(tmp_path, held):
     """Two files' staged rows, each inserted in its own transaction as the load does, fill DuckDB row groups (all
     full but each file's last: the staging row group size is DuckDB's), and the CHECKPOINT rewrites none of them.
-    Staged in polars' own cut (125,000-row groups here), the second file's rows were merged at the checkpoint."""
+    Staged in polars' own cut (125,000-row groups here), the second file's rows were merged at the checkpoint.
+    Held in memory (one process), a frame in chunks of any size is bound as batches of the same cut."""
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     con.execute("CREATE TABLE procurement (buyer VARCHAR, amount DOUBLE)")
     rows = 500_000
     for n in range(2):
-        staged = tmp_path / f"incoming-{n}.parquet"
-        write_relation(pl.DataFrame({"buyer": pl.int_range(rows, eager=True).cast(pl.Utf8),
-                                     "amount": pl.int_range(rows, eager=True).cast(pl.Float64) / 8}), staged)
-        con.execute("INSERT INTO procurement SELECT * FROM read_parquet($path)", {"path": str(staged)})
+        frame = pl.concat([pl.DataFrame({"buyer": pl.int_range(lo, hi, eager=True).cast(pl.Utf8),
+                                         "amount": pl.int_range(lo, hi, eager=True).cast(pl.Float64) / 8})
+                           for lo, hi in ((0, 100_000), (100_000, 350_000), (350_000, rows))], rechunk=False)
+        if held:
+            con.register("incoming", relation_batches(frame))
+            con.execute("INSERT INTO procurement SELECT * FROM incoming")
+            con.unregister("incoming")
+        else:
+            staged = tmp_path / f"incoming-{n}.parquet"
+            write_relation(frame, staged)
+            con.execute("INSERT INTO procurement SELECT * FROM read_parquet($path)", {"path": str(staged)})
 
     def row_groups() -> list[int]:
         return [n for (n,) in con.execute("SELECT max(count) FROM pragma_storage_info('procurement') "
@@ -204,3 +216,47 @@ def test_without_workers_or_an_address_the_night_imports_nothing_of_dask():
              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'prefect_dask')))")
     out = subprocess.run([sys.executable, "-c", code_], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_file_loaded_from_frames_held_in_memory_writes_what_its_staged_parquet_writes(tmp_path):
+    """One process keeps a file's load in memory (ingest_file's hold); a Dask worker's file is loaded from its
+    staged Parquet. Both give the same core rows, history, quarantine (originals and keys), row flags, header
+    report, validation results and meta.files, and the held file stages no relation as Parquet."""
+    inbox = tmp_path / "monthly_2025-09.csv"
+    unknown = code("91320500MA1CCCCC9")
+    inbox.write_text("统一社会信用代码,统计期,工业总产值（万元）,营业收入,工业增加值,从业人员平均人数\n"
+                     f"{STEADY},2025-09,\"1,200.5\",1000,80,12\n"
+                     f"{unknown},2025-09,300,250,80,3\n"          # not in the registry: quarantined
+                     f"{SHIFTED},2025-13,300,250,80,3\n"          # no such month: quarantined
+                     f"{SPARSE},2025-09,300,250,-5,3\n",          # a negative value added: loaded, flagged
+                     encoding="utf-8")
+    tables = ("core.firm_monthly", "history.reported_rows", "quarantine.rows", "meta.row_flags", "meta.file_columns",
+              "meta.validation_results", "meta.files")
+    written = {}
+    for hold in (False, True):
+        con = schema_warehouse(tmp_path / f"cw-{hold}.duckdb")
+        con.execute("INSERT INTO core.clusters (cluster_id, adcode) VALUES ('C1', '320500')")
+        for firm in (STEADY, SHIFTED, SPARSE):
+            con.execute("INSERT INTO core.firms (uscc, cluster_id) VALUES (?, 'C1')", [firm])
+        store = tmp_path / f"landing-{hold}"
+        [landed] = land([InboxFile(inbox, "monthly")], store, con, 1)
+        staged = ingest_file(landed, 1, con, store.parent / f"staging-{hold}", TODAY, 1000, hold=hold)
+        assert (staged.held is not None) == hold
+        assert {p.name for p in staged.folder.glob("incoming.parquet")} == (set() if hold else {"incoming.parquet"})
+        outcome = apply_staged(con, 1, staged, ValidationSession(today=TODAY))
+        assert (outcome.status, outcome.rows_loaded, outcome.rows_quarantined) == ("loaded", 2, 2)
+        written[hold] = {t: _rows(con, t) for t in tables}
+    for t in tables:
+        assert written[True][t] == written[False][t], t
+    assert written[True]["meta.row_flags"] and written[True]["quarantine.rows"]
+
+
+def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
+    """`table`'s rows, sorted, without the columns that differ between two loads of the same file only by where or
+    when they ran (timestamps, the landed path)."""
+    schema, name = table.split(".")
+    columns = [c for (c,) in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "AND data_type NOT LIKE 'TIMESTAMP%' AND column_name <> 'landed_path' ORDER BY ordinal_position",
+        [schema, name]).fetchall()]
+    return con.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY ALL").fetchall()

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from flows.stages.s04_standardise import typed_columns
 from flows.support.contract import KINDS
+from flows.support.staging import relation_batches
 from flows.support.warehouse import run_sql
 
 REGISTRY_SQL = {"clusters": "load_clusters", "firms": "load_firms", "platforms": "load_platforms",
@@ -277,7 +278,7 @@ def _has_rows(source: pl.DataFrame | Path) -> bool:
 
 
 def _bind(con: duckdb.DuckDBPyConnection, view: str, source: pl.DataFrame | Path) -> None:
-    con.register(view, con.read_parquet(str(source)) if isinstance(source, Path) else source.to_arrow())
+    con.register(view, con.read_parquet(str(source)) if isinstance(source, Path) else relation_batches(source))
 
 
 def fail_file(con: duckdb.DuckDBPyConnection, file_id: int, name: str, kind: str | None, reason: str,

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from flows.support.warehouse import identifier, run_sql
 
@@ -47,6 +48,15 @@ _LOCAL = threading.local()   # one in-memory DuckDB per thread and snapshot: a t
 def write_relation(frame: pl.DataFrame, path: Path) -> None:
     """Stage a relation the load inserts into the warehouse, in row groups of ROW_GROUP_ROWS."""
     frame.write_parquet(path, compression=RELATION_COMPRESSION, row_group_size=ROW_GROUP_ROWS)
+
+
+def relation_batches(frame: pl.DataFrame) -> pa.Table:
+    """A relation the load inserts straight from memory (a file read and loaded by the same process), cut into
+    Arrow batches of ROW_GROUP_ROWS as write_relation cuts its Parquet row groups, for the same reason: DuckDB's
+    insert keeps a batch's rows together, and whole row groups are what the checkpoint after the load keeps.
+    The batches are slices of the frame's buffers (no copy once the frame is in one chunk)."""
+    table = frame.rechunk().to_arrow()
+    return pa.Table.from_batches(table.to_batches(max_chunksize=ROW_GROUP_ROWS), schema=table.schema)
 
 
 def staging_for(landing: Path) -> Path:
