@@ -91,6 +91,19 @@ def test_land_units_and_registry_values(tmp_path: Path) -> None:
     assert standardise(p, "firms").frame["land_area"].to_list() == [30.0]
 
 
+@pytest.mark.parametrize(("adcodes", "read"), [
+    (["320505.0", "320500", "320506"], ["320505", "320500", "320506"]),   # a number format's '.0' is dropped
+    (["320505.0 ", "320500", "320506"], ["320505", "320500", "320506"]),  # also where the cell had a space after it
+    (["320500", "320506", "320510"], ["320500", "320506", "320510"]),     # no '.' anywhere: nothing to drop
+    (["32.0505", "320507", "320506"], ["32.0505", "320507", "320506"]),   # a '.' but no value ends in 0: as written
+])
+def test_an_adcode_written_as_a_number_with_dot_zero_reads_as_the_code(tmp_path: Path, adcodes: list[str],
+                                                                      read: list[str]) -> None:
+    rows = "".join(f"{u},甲,C1,{a}\n" for u, a in zip((U1, U2, U3), adcodes, strict=True))
+    s = standardise(write_csv(tmp_path / "firms.csv", "uscc,firm_name,cluster_id,adcode\n" + rows), "firms")
+    assert s.frame.sort("_row")["adcode"].to_list() == read
+
+
 @pytest.mark.parametrize(("text", "period", "basis"), [
     ("2025-06", dt.date(2025, 6, 1), "month"), ("202506", dt.date(2025, 6, 1), "month"),
     ("2025年6月", dt.date(2025, 6, 1), "month"), ("2025/6", dt.date(2025, 6, 1), "month"),

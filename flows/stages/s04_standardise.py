@@ -529,7 +529,11 @@ def _flags(df: pl.DataFrame, header_map: dict[str, str], kind: Kind) -> dict[str
         elif name in USCC_COLUMNS:
             exprs.append((c.str.len_bytes() != c.str.len_chars()).any().alias(f"{name}|non_ascii"))
         elif name in CODE_COLUMNS:
-            exprs.append(c.str.ends_with("0").any().alias(f"{name}|dot_zero"))
+            # the '.0' stripping (_column) changes only a value holding a '.': a column of codes without one but
+            # with some ending in 0 (city-level adcodes such as 320500) skips the regex pass, 0.28 CPU-s for 4.1 M
+            # codes (the nation benchmark's county-level codes end in no 0 and never took it)
+            exprs.append((c.str.ends_with("0").any() & c.str.contains(".", literal=True).any())
+                         .alias(f"{name}|dot_zero"))
             if name in ADCODE_COLUMNS:
                 exprs.append((c.str.strip_chars().str.len_bytes() == 12).any().alias(f"{name}|statistical_code"))
     out: dict[str, dict[str, bool]] = {}
