@@ -304,7 +304,8 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: int, landed: list[LandedFile]
            staging: Path, runner: TaskRunner | None) -> Iterator[loader.FileOutcome]:
     """Ingest the night's files and load them in order; yields each file's outcome as it is loaded.
 
-    In one process each file is read and checked against the building warehouse itself, then loaded. On
+    In one process each file is read and checked against the building warehouse itself, then loaded from the
+    frames its task kept in memory (nothing of it staged as Parquet but meta.json, its results and GX rows). On
     Dask the files run in waves (flows.stages.ingest.waves): a reference snapshot of what the wave's checks
     read, every file of the wave but the first as a task on the cluster while this process reads and checks the
     first, then the load in file order as results arrive; a file whose firms' history an earlier file of the
