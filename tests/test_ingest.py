@@ -191,6 +191,23 @@ def test_loading_a_registry_file_forgets_the_keys_read_of_its_tables_even_when_i
         assert list(night.keys) == [("core.clusters", "cluster_id")]
 
 
+def test_a_file_whose_rows_were_held_in_another_process_memory_is_refused_not_loaded_as_empty(tmp_path):
+    """A staging folder whose rows stayed in the memory of the process that read the file (hold) has no Parquet
+    to load: without the frames its load stops the night, naming the file, instead of loading nothing."""
+    con = schema_warehouse(tmp_path / "cw.duckdb")
+    inbox = tmp_path / "tax_2025-09.csv"
+    inbox.write_text(f"统一社会信用代码,统计期,实缴税金\n{STEADY},2025-09,10\n", encoding="utf-8")
+    [landed] = land([InboxFile(inbox, "tax")], tmp_path / "landing", con, 1)
+    staged = ingest_file(landed, 1, con, tmp_path / "staging", TODAY, 1000, hold=True)
+    assert staged.held is not None and staged.status == "staged"
+    with pytest.raises(ValueError, match="tax_2025-09.csv: its load's frames were held"):
+        apply_staged(con, 1, StagedFile(staged.file_id, staged.name, staged.kind, staged.folder, staged.status),
+                     ValidationSession(today=TODAY))
+    assert con.execute("SELECT status FROM meta.files").fetchall() == [("landed",)]
+    with pytest.raises(ValueError, match="hold keeps a file's load in memory"):
+        ingest_file(landed, 1, tmp_path / "reference-0", tmp_path / "staging-2", TODAY, 1000, hold=True)
+
+
 def test_run_and_serve_take_a_worker_count_or_a_scheduler_address_but_not_both(capsys):
     from flows.cli import parser
 

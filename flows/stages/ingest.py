@@ -216,8 +216,10 @@ def recheck(staged: StagedFile, landed: LandedFile, run_id: int, con: duckdb.Duc
 
 def _staged(landed: LandedFile, folder: Path, held: dict[str, pl.DataFrame] | None = None) -> StagedFile:
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    # a folder an earlier try left (write_atomically keeps it) was not written by this try: nothing is held then,
+    # and apply_staged refuses a folder whose meta says its rows were held
     return StagedFile(landed.file_id, landed.name, landed.kind, folder, meta["status"],
-                      held if meta.get("held") else None)
+                      held if meta.get("held") and held else None)
 
 
 def _stage(landed: LandedFile, run_id: int, reference: Path | duckdb.DuckDBPyConnection | None, today: date,
