@@ -1,8 +1,9 @@
 """The ingest stage alone, in one process, with CPU seconds per phase: what to compare when the load changes.
 
 Runs what flows.nightly runs for the ingest stage without Prefect and without the later stages — land, then per
-file the in-process task (standardise → validate → staged Parquet, flows.stages.ingest.ingest_file) and its load
-(apply_staged), then Building.reopen's CHECKPOINT — on WAREHOUSE in place (no building copy, nothing published).
+file the in-process task (standardise → validate, its rows to load held in memory as the night holds them:
+flows.stages.ingest.ingest_file's hold) and its load (apply_staged), then Building.reopen's CHECKPOINT — on
+WAREHOUSE in place (no building copy, nothing published).
 Prints CPU and wall seconds of each phase by kind. CPU seconds (getrusage, every thread of the process) are the
 figure to compare on a shared machine; run it under `nice` and on a copy. Night 2 is the same command on the
 warehouse night 1 left, with the new month's files as the inbox.
