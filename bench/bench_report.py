@@ -4,7 +4,7 @@ Usage: .venv/bin/python bench/bench_report.py WAREHOUSE.duckdb [--editions] [--o
 WAREHOUSE is a warehouse a night published (e.g. `clusterwatch run --warehouse …` on the sample); it is opened
 read-only. Without --editions the stage runs as the nightly flow runs it (report_stage: the latest month, zh,
 internal; nothing queued); with --editions the four editions (zh/en × internal/public) are rendered one after the
-other. matplotlib is imported before the clock starts, as the night's snapshot stage has imported it by then.
+other. matplotlib and WeasyPrint are imported before the clock starts, as a night has imported them by then.
 To time another checkout's code (a baseline), put it first on the path:
     PYTHONPATH=/path/to/checkout .venv/bin/python bench/bench_report.py WAREHOUSE
 The parts (PDF, trend charts, the supply-chain section's drawing, the wait for the standalone pages drawn by worker
@@ -30,18 +30,20 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot  # noqa: E402,F401  (imported before the clock, as in a night)
+import weasyprint  # noqa: E402,F401  (a night imports it while its Prefect server boots: flows/cli.py NIGHT_IMPORTS)
 from rusage import cpu_seconds  # noqa: E402
 
 from flows.render import chain, report  # noqa: E402
-from flows.stages import s11_report  # noqa: E402
+from flows.stages import s11_chain, s11_report  # noqa: E402
 from flows.support.warehouse import connect_readonly  # noqa: E402
 
 # this process and the worker processes it has waited for (the standalone pages' workers)
 TREE = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
 
-PARTS = {"pdf (WeasyPrint)": (report, "write_pdf"), "trend charts": (report, "trend_charts"),
-         "chain section drawing": (chain, "draw_section"),
-         "waiting for the pages' workers": (chain, "wait_pages")}
+PARTS = {"edition (disclosure control)": (s11_report, "_edition"), "supply-chain content": (s11_chain, "chain_content"),
+         "trend charts": (report, "trend_charts"), "map": (s11_report, "_map"),
+         "chain section drawing": (chain, "draw_section"), "html": (report, "report_html"),
+         "pdf (WeasyPrint)": (report, "write_pdf"), "waiting for the pages' workers": (chain, "wait_pages")}
 
 
 def timed(spent: dict[str, list[float]], label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
