@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -527,13 +528,15 @@ def write_png(rows: list[dict[str, Any]], path: Path, period: dt.date, color: st
     halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
     renderer = fig.canvas.get_renderer()
     placed: list[Any] = [inset.get_window_extent(renderer)]    # no label under the 南海诸岛 inset
-    for i in order:
-        row = public[i]
-        suppressed = bool(row.get(f"{color}_suppressed"))
-        radius = marker_radius(row.get("output_ttm"), bool(row.get("output_ttm_suppressed"))) * shrink
-        fill = class_color(color, row.get(f"{color}_class"), suppressed)
-        ax.scatter([xs[i]], [ys[i]], s=(2 * radius) ** 2, c=fill, edgecolors="#303030", linewidths=0.7,
-                   alpha=0.9, zorder=5, hatch="////" if suppressed else None)
+    # one scatter per run of markers alike in hatching (a collection has one hatch), drawn in the same order as a
+    # scatter per cluster would be: a collection draws its markers in order (600 collections cost ≈ 0.5 s to make)
+    for suppressed, run in itertools.groupby(order, key=lambda i: bool(public[i].get(f"{color}_suppressed"))):
+        run = list(run)
+        ax.scatter(xs[run], ys[run], zorder=5, edgecolors="#303030", linewidths=0.7, alpha=0.9,
+                   hatch="////" if suppressed else None,
+                   s=[(2 * marker_radius(public[i].get("output_ttm"), bool(public[i].get("output_ttm_suppressed")))
+                       * shrink) ** 2 for i in run],
+                   c=[class_color(color, public[i].get(f"{color}_class"), suppressed) for i in run])
 
     en = PNG_TEXT_EN
     if lang == "zh":
