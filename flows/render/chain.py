@@ -525,13 +525,9 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Exe
     radar = {"scores": {cid: scores[cid] for cid in tiled}, "median": section["median"],
              "labels": section["dim_labels"], "widest": widest_title(names[cid] for cid in tiled) if tiled else None}
     own = [b for b in section["blocks"] if b["id"] in featured]
-    tiles = _radar_tiles([b for b in own if b["id"] in radar["scores"]] if internal else
-                         [{"id": cid, "name": names[cid]} for cid in in_figure], radar)
-    index_figures = radar_grids([tiles[cid] for cid in in_figure], chain_dir) if in_figure else []
-    # with workers, every standalone page is theirs (the detailed clusters' too): this process, the longest, keeps
-    # only what the report shows
-    blocks, files = _cluster_blocks(own, section, chain_dir, radar, report=True, pages=workers is None)
-    pages = _Pages(index_figures, [b["id"] for b in section["blocks"]], files)
+    # the standalone pages first: with workers they are drawn there while this process draws what the report shows
+    # (and goes on with the report); with workers, every standalone page is theirs (the detailed clusters' too)
+    pages = _Pages([], [b["id"] for b in section["blocks"]], {})
     rest = [b for b in section["blocks"] if workers is not None or b["id"] not in featured] if internal else []
     if rest:
         job = {k: section[k] for k in ("t", "lang", "audience", "weak_note")}
@@ -543,6 +539,12 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Exe
                 pages.add(_standalone_pages(*args))
             else:
                 pages.pending.append(workers.submit(_standalone_pages, *args))
+    tiles = _radar_tiles([b for b in own if b["id"] in radar["scores"]] if internal else
+                         [{"id": cid, "name": names[cid]} for cid in in_figure], radar)
+    index_figures = radar_grids([tiles[cid] for cid in in_figure], chain_dir) if in_figure else []
+    blocks, files = _cluster_blocks(own, section, chain_dir, radar, report=True, pages=workers is None)
+    pages.head = index_figures
+    pages.add(files)
     note = t["detail_internal" if internal else "detail_public"].format(
         shown=len(featured), left=section["left_out"], folder=chain_dir.name) if section["left_out"] else None
     listed = set(section["listed"])

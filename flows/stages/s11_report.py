@@ -577,8 +577,6 @@ def _render(e: Edition, make_pdf: bool) -> ReportFiles:
     kpis, summary = _kpis(e)
     tables = _tables(e)
     files.tables += _table_csvs(e, tables)
-    charts = _trend_charts(e, files)
-    map_uri, map_note = _map(e, files)
     hidden_clusters = {cid for cid in e.ids if any(e.cells.hidden(cid, e.period, c) for c in TABLE_CODES)}
     alerts = _alerts(e.con, e.period, e.lang, e.names, hidden_clusters, e.audience, e.cells)
     ratings = _ratings(e.con, e.period, e.ids, e.audience)
@@ -596,8 +594,12 @@ def _render(e: Edition, make_pdf: bool) -> ReportFiles:
              "ratings": {**ratings, "rows": [r for r in ratings["rows"] if r["cluster_id"] in listed]},
              "quality": {**quality, "missing": [m for m in quality["missing"] if m["cluster_id"] in listed]}}
     t = e.t
-    with chain_render.page_workers(decided) as workers:   # the pages of clusters not detailed, beside the PDF
+    # the standalone pages of the supply-chain section are drawn by worker processes (at nation) from here on, beside
+    # the rest of the report: the section is decided first, the charts and the map drawn after
+    with chain_render.page_workers(decided) as workers:
         chain = chain_render.draw_section(decided, e.out_dir, e.stem, workers) if decided else None
+        charts = _trend_charts(e, files)
+        map_uri, map_note = _map(e, files)
         content = {
             "t": t, "lang": e.lang, "audience": e.audience, "period": e.period,
             "period_label": period_text(e.period, e.lang), "province": e.province,
