@@ -489,8 +489,9 @@ def page_workers(section: dict[str, Any] | None) -> Iterator[Executor | None]:
     undetailed (the internal edition at nation scale); None otherwise (they are drawn here).
 
     Why: at nation scale those pages are most of the section's time, and nothing in the report waits for them, so
-    they are drawn while this process lays out the report's HTML and PDF. Spawned, not forked: the night's process
-    holds DuckDB and Prefect threads. On leaving, pages not yet drawn are cancelled (the report failed)."""
+    they are drawn while this process draws the report's charts and map and lays out its HTML and PDF. Spawned, not
+    forked: the night's process holds DuckDB and Prefect threads. On leaving, pages not yet drawn are cancelled (the
+    report failed)."""
     if section is None or section["audience"] != "internal" or section["left_out"] < PARALLEL_MIN_PAGES:
         yield None
         return
