@@ -456,8 +456,9 @@ def test_the_report_map_is_drawn_at_the_text_width(internal):
 
     from flows.render import report
 
-    width, _ = Image.open(internal.map_png).size
-    assert width == round(report.CHART_WIDTH_IN * 150)      # 150 dpi: placed at 1:1, its ≥ 8 pt texts stay 8 pt
+    image = Image.open(internal.map_png)
+    assert image.size[0] == round(report.CHART_WIDTH_IN * 150)  # 150 dpi: placed at 1:1, its ≥ 8 pt texts stay 8 pt
+    assert image.mode == "RGB"           # opaque: no alpha channel for WeasyPrint to split into a mask
     assert f'src="{report.data_uri(internal.map_png)}"' in internal.html.read_text(encoding="utf-8")
 
 

@@ -581,6 +581,11 @@ def write_png(rows: list[dict[str, Any]], path: Path, period: dt.date, color: st
               title_fontsize=pt(9), handleheight=biggest / 8 + 0.3, handlelength=biggest / 8 + 0.3, labelspacing=0.6,
               borderpad=0.8, framealpha=0.92)
     placed += [legend.get_window_extent(renderer), size_legend.get_window_extent(renderer)]   # labels keep clear
+    # the placed boxes as (x0, y0, x1, y1) rows, tested all at once as Bbox.overlaps tests one (edges touching
+    # count as overlapping): at nation ≈90 000 Bbox.overlaps calls of Python were ≈10 % of the map's CPU
+    boxes = np.empty((len(placed) + len(public), 4))
+    boxes[:len(placed)] = [_box(extent) for extent in placed]
+    n_placed = len(placed)
     for i in sorted(range(len(public)), key=lambda i: ys[i], reverse=True):
         row = public[i]
         radius = marker_radius(row.get("output_ttm"), bool(row.get("output_ttm_suppressed"))) * shrink
@@ -591,19 +596,37 @@ def write_png(rows: list[dict[str, Any]], path: Path, period: dt.date, color: st
             text = ax.annotate(label, (xs[i], ys[i]), xytext=(dx * (radius + 2), dy * (radius + 2)),
                                textcoords="offset points", ha=ha, va=va, fontsize=pt(7), zorder=6,
                                path_effects=halo, parse_math=False)
-            extent = text.get_window_extent(renderer)
-            if not any(extent.overlaps(other) for other in placed):
-                placed.append(extent)
+            box = _box(text.get_window_extent(renderer))
+            if not overlaps_any(boxes[:n_placed], box):
+                boxes[n_placed] = box
+                n_placed += 1
                 break
             text.remove()
         # no free position: the label is left out rather than drawn over another (the HTML map shows it)
 
     fig.text(0.02, 0.035, base_note, fontsize=pt(8), color="#505050", wrap=True, va="bottom")
     fig.text(0.02, 0.008, made, fontsize=pt(7), color="#808080")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=150, metadata={"Software": None})
+    # through the report's PNG writer: the figure is opaque, so its RGB is every pixel of savefig's RGBA, and the
+    # report's zlib level 1 writes it in ≈40 % of the CPU and a smaller file (nation: 783 → 645 kB); WeasyPrint
+    # needs no alpha mask (SMask) for the report's copy
+    from flows.render import report
+
+    report.write_image(report.chart_image(fig, tight=False), path, 150)
     plt.close(fig)
     return path
+
+
+def _box(extent: Any) -> tuple[float, float, float, float]:
+    """A Bbox's corners ordered (x0 ≤ x1, y0 ≤ y1), as Bbox.overlaps orders them before comparing."""
+    x0, y0, x1, y1 = extent.extents
+    return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+
+def overlaps_any(boxes: np.ndarray, box: tuple[float, float, float, float]) -> bool:
+    """Whether an ordered box overlaps any row (x0, y0, x1, y1) of boxes, by Bbox.overlaps' rule (touching
+    edges overlap)."""
+    x0, y0, x1, y1 = box
+    return bool(((boxes[:, 0] <= x1) & (x0 <= boxes[:, 2]) & (boxes[:, 1] <= y1) & (y0 <= boxes[:, 3])).any())
 
 
 # ---------------------------------------------------------------------------------------------- HTML
