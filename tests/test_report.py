@@ -137,13 +137,16 @@ def test_a_trend_chart_drawn_after_others_equals_the_one_drawn_on_its_own(tmp_pa
 
     last = ("产值（亿元）", series(7, 1e3), False, tmp_path / "last.png")
     few = ("增速（%）", series(3, 0.5), True, tmp_path / "few.png")
-    drawn = page.trend_charts([("本地配套率（%）", series(7, 0.01), True, tmp_path / "a.png"),
+    # no value before the second year: a shorter x range, with fewer year ticks than the charts after it
+    late = ("研发强度（%）", {name: [None] * 14 + values[14:] for name, values in series(7, 0.02).items()}, True,
+            tmp_path / "late.png")
+    drawn = page.trend_charts([late, ("本地配套率（%）", series(7, 0.01), True, tmp_path / "a.png"),
                                ("亩均税收（万元/亩）", series(3, 1e5), False, tmp_path / "b.png"),
                                ("产值（亿元）", series(7, 1e6), False, tmp_path / "c.png"), last, few], months)
     alone = [page.trend_charts([(t, s, shared, p.with_name(f"alone_{p.name}"))], months)[0]
-             for t, s, shared, p in (last, few)]
-    assert [pixels(p) for p in drawn[-2:]] == [pixels(p) for p in alone]
-    assert pixels(drawn[2]) != pixels(drawn[3])
+             for t, s, shared, p in (late, last, few)]
+    assert [pixels(p) for p in (drawn[0], *drawn[-2:])] == [pixels(p) for p in alone]
+    assert pixels(drawn[3]) != pixels(drawn[4])
 
 
 def test_methodology_comes_from_the_registry(internal):

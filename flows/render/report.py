@@ -102,6 +102,7 @@ def trend_charts(charts: list[tuple[str, dict[str, list[float | None]], bool, Pa
     from flows.render.maps import chart_style
 
     figures: dict[tuple[int, bool], tuple[Any, list[Any], dict[str, float]]] = {}
+    year_ticks: dict[tuple[float, float], list[float]] = {}
     written = []
     with plt.rc_context(chart_style(**{"font.size": CHART_FONT_PT})):
         try:
@@ -115,7 +116,7 @@ def trend_charts(charts: list[tuple[str, dict[str, list[float | None]], bool, Pa
                     fig, axes = plt.subplots(nrows, ncols, dpi=150, sharex=True, sharey=shared_scale, squeeze=False,
                                              figsize=(CHART_WIDTH_IN, 3.2 if few else 0.6 + 1.45 * nrows))
                     for ax in axes.flat:
-                        _axes_style(ax)
+                        _axes_style(ax, year_ticks)
                     figures[key] = fig, list(axes.flat), {k: getattr(fig.subplotpars, k) for k in
                                                           ("left", "right", "bottom", "top", "wspace", "hspace")}
                 fig, panels, margins = figures[key]
@@ -161,16 +162,32 @@ def _small_multiples(panels: list[Any], lines: dict[str, list[float]], months: l
         ax.set_visible(n < len(lines))
 
 
-def _axes_style(ax: Any) -> None:
+def _axes_style(ax: Any, year_ticks: dict[tuple[float, float], list[float]]) -> None:
     import matplotlib
     import matplotlib.dates as mdates
 
     ax.grid(True, color="#e4e4e4", linewidth=0.5)
     ax.spines[["top", "right"]].set_visible(False)
     ax.tick_params(labelsize=CHART_FONT_PT)
-    ax.xaxis.set_major_locator(mdates.YearLocator())
+    ax.xaxis.set_major_locator(_year_locator(year_ticks))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.6g}"))
+
+
+def _year_locator(ticks: dict[tuple[float, float], list[float]]) -> Any:
+    """matplotlib's YearLocator, its ticks computed once per view interval and shared by the panels that share
+    it: every panel of a report's charts spans the same months, and tight_layout and the drawing each ask
+    every panel's locator again (an rrule expanded each time: ≈10 % of the charts' CPU at nation)."""
+    import matplotlib.dates as mdates
+
+    class YearTicks(mdates.YearLocator):
+        def __call__(self) -> list[float]:
+            view = (float(self.axis.get_view_interval()[0]), float(self.axis.get_view_interval()[1]))
+            if view not in ticks:
+                ticks[view] = list(super().__call__())
+            return list(ticks[view])
+
+    return YearTicks()
 
 
 def report_html(content: dict[str, Any]) -> str:
