@@ -52,6 +52,7 @@ from flows.stages.s11_report import ReportFiles, report_stage
 from flows.stages.s12_deliver import DeliveryReport, SentLog, flush, flush_published, load_settings, send_notice
 from flows.support import cluster
 from flows.support.cluster import LocalWorkers, local_workers
+from flows.support.file_hashes import FileHash, load_record, record_for, save_record
 from flows.support.processes import spawned_pool
 from flows.support.settings import (
     DEFAULT_INBOX,
@@ -176,8 +177,8 @@ def in_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 @task(name="discover", cache_policy=NO_CACHE)
-def discover_task(inbox: Path) -> list[InboxFile]:
-    return discover(inbox)
+def discover_task(inbox: Path, record: dict[str, FileHash]) -> list[InboxFile]:
+    return discover(inbox, record)
 
 
 @task(name="land", cache_policy=NO_CACHE)
@@ -501,14 +502,18 @@ def _notify_failure(summary: NightSummary) -> None:
 def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str | None) -> None:
     logger = get_run_logger()
     inbox, warehouse = summary.inbox, summary.warehouse
+    # the inbox's files are hashed here, unless an earlier night recorded their hash (flows.support.file_hashes)
     with summary.timed("discover"):
-        entries = retrying(discover_task)(inbox)
-    files = [f for f in entries if f.refused is None]
+        hashes = record_for(landing_for(warehouse))
+        record = load_record(hashes)
+        entries = retrying(discover_task)(inbox, record)
+        files = [f for f in entries if f.refused is None]
+        new, current = new_files(files, warehouse)
+        save_record(hashes, [(f.path, f.hashed) for f in files], record)
     summary.files_seen = len(files)
     summary.refused = [f for f in entries if f.refused is not None]
     for entry in summary.refused:
         logger.warning("refused %s: %s", entry.path, entry.refused)
-    new, current = new_files(files, warehouse)
     if not current:
         logger.info("the warehouse is not at this release's schema: this night migrates it")
     elif not new:

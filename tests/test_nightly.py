@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import time
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +14,8 @@ import pytest
 from conftest import smtp_on_loopback
 
 from flows.nightly import nightly
+from flows.support import file_hashes
+from flows.support.file_hashes import load_record, record_for
 from flows.support.uscc import uscc_check_char
 
 LEADER = "91130609MA0000001X"
@@ -170,6 +174,28 @@ def test_running_the_same_inbox_again_changes_nothing(night):
     again = nightly(inbox=inbox, warehouse=warehouse, reports=warehouse.parent / "reports")
     assert again.run_id is None and again.outcomes == []
     assert sha(warehouse) == before
+
+
+def test_a_night_reuses_the_hashes_it_recorded_and_lands_a_file_rewritten_in_place(night, tmp_path, monkeypatch):
+    """flows.support.file_hashes through the flow: the record a night writes is read by the next, which still sees
+    a file rewritten with its size and mtime kept (ctime) as new."""
+    _, inbox, warehouse, _ = night
+    monkeypatch.setattr(file_hashes, "RECENT_NS", 0)     # the test's files count as settled
+    copy = tmp_path / "wh.duckdb"
+    shutil.copyfile(warehouse, copy)
+    shutil.copytree(inbox, tmp_path / "inbox")
+    nothing = nightly(inbox=tmp_path / "inbox", warehouse=copy, reports=tmp_path / "reports")
+    assert nothing.run_id is None
+    record = load_record(record_for(tmp_path / "landing"))
+    assert sorted(Path(p).name for p in record) == sorted(p.name for p in inbox.iterdir())
+    memo = tmp_path / "inbox" / "tax_memo.csv"
+    before = memo.stat()
+    time.sleep(0.05)
+    memo.write_text("这是一份备注，不是表格。\n", encoding="utf-8")      # same length as the memo it rewrites
+    os.utime(memo, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (memo.stat().st_size, memo.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    summary = nightly(inbox=tmp_path / "inbox", warehouse=copy, reports=tmp_path / "reports")
+    assert [o.name for o in summary.outcomes] == ["tax_memo.csv"]
 
 
 def test_a_revision_replaces_the_value_and_resolves_the_quarantined_row(night, tmp_path):
