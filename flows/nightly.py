@@ -177,7 +177,7 @@ def in_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 @task(name="discover", cache_policy=NO_CACHE)
-def discover_task(inbox: Path, record: dict[str, FileHash]) -> list[InboxFile]:
+def discover_task(inbox: Path, record: dict[tuple[int, int], FileHash]) -> list[InboxFile]:
     return discover(inbox, record)
 
 
@@ -509,7 +509,7 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
         entries = retrying(discover_task)(inbox, record)
         files = [f for f in entries if f.refused is None]
         new, current = new_files(files, warehouse)
-        save_record(hashes, [(f.path, f.hashed) for f in files], record)
+        save_record(hashes, [f.hashed for f in files], record)
     summary.files_seen = len(files)
     summary.refused = [f for f in entries if f.refused is not None]
     for entry in summary.refused:

@@ -34,7 +34,7 @@ def night_of_hashing(inbox: Path, record_path: Path) -> list[InboxFile]:
     """What a night does before its stages: discover with the record, hash what it must, record the hashes."""
     record = load_record(record_path)
     files = discover(inbox, record)
-    save_record(record_path, [(f.path, f.hashed) for f in files], record)
+    save_record(record_path, [f.hashed for f in files], record)
     return files
 
 
@@ -106,7 +106,26 @@ def test_a_file_gone_from_the_inbox_leaves_the_record(tmp_path, settled):
     night_of_hashing(inbox, record_path)
     (inbox / "monthly_2025-02.csv").unlink()
     night_of_hashing(inbox, record_path)
-    assert list(load_record(record_path)) == [os.path.abspath(inbox / "monthly_2025-03.csv")]
+    kept = os.stat(inbox / "monthly_2025-03.csv")
+    assert list(load_record(record_path)) == [(kept.st_dev, kept.st_ino)]
+
+
+def test_a_hard_link_in_another_folder_is_the_same_recorded_file(tmp_path, settled, monkeypatch):
+    """An inbox assembled from hard links (bench/bench_ingest.py's night 2) reuses what night 1 recorded."""
+    first = inbox_with(tmp_path / "night1", ["monthly_2025-03.csv"])
+    record_path = record_for(tmp_path / "landing")
+    night_of_hashing(first, record_path)
+    second = tmp_path / "night2"
+    second.mkdir()
+    os.link(first / "monthly_2025-03.csv", second / "monthly_2025-03.csv")   # a link is a change of the inode
+    night_of_hashing(first, record_path)                                       # ... so it is hashed again once
+    (second / "monthly_2025-04.csv").write_text(CSV.replace("03", "04"), encoding="utf-8")
+    read, digest = [], hashlib.file_digest
+    monkeypatch.setattr(hashlib, "file_digest", lambda handle, name: read.append(Path(handle.name).name)
+                        or digest(handle, name))
+    files = night_of_hashing(second, record_path)
+    assert read == ["monthly_2025-04.csv"]
+    assert [f.sha256 for f in files] == [sha(second / "monthly_2025-03.csv"), sha(second / "monthly_2025-04.csv")]
 
 
 @pytest.mark.parametrize("damage", ["not json", "wrong shape", "bad hash", "bool for int", "a folder"])
@@ -115,15 +134,15 @@ def test_an_unreadable_record_is_logged_and_every_file_hashed(tmp_path, settled,
     record_path = record_for(tmp_path / "landing")
     night_of_hashing(inbox, record_path)
     entry = json.loads(record_path.read_text(encoding="utf-8"))
-    [(key, value)] = entry["files"].items()
+    [value] = entry["files"]
     if damage == "not json":
         record_path.write_bytes(b"\x00{\xff")
     elif damage == "wrong shape":
-        record_path.write_text(json.dumps({"format": 1, "files": [key, value]}), encoding="utf-8")
+        record_path.write_text(json.dumps({"format": 1, "files": {"0": value}}), encoding="utf-8")
     elif damage == "bad hash":
-        record_path.write_text(json.dumps({"format": 1, "files": {key: ["0" * 63, *value[1:]]}}), encoding="utf-8")
+        record_path.write_text(json.dumps({"format": 1, "files": [["0" * 63, *value[1:]]]}), encoding="utf-8")
     elif damage == "bool for int":
-        record_path.write_text(json.dumps({"format": 1, "files": {key: [*value[:5], True]}}), encoding="utf-8")
+        record_path.write_text(json.dumps({"format": 1, "files": [[*value[:5], True]]}), encoding="utf-8")
     else:
         record_path.unlink()
         record_path.mkdir()

@@ -47,7 +47,7 @@ def _refusal(path: Path, mode: int) -> str | None:
     return None
 
 
-def discover(inbox: Path, record: Mapping[str, FileHash] | None = None) -> list[InboxFile]:
+def discover(inbox: Path, record: Mapping[tuple[int, int], FileHash] | None = None) -> list[InboxFile]:
     """Inbox entries in processing order: registries before facts, then by file name
     (docs/architecture.md#input-contract).
 
@@ -67,7 +67,7 @@ def discover(inbox: Path, record: Mapping[str, FileHash] | None = None) -> list[
             path = base / name
             st = os.lstat(path)
             refused = _refusal(path, st.st_mode)
-            known = known_hash(record, path, st) if record and refused is None else None
+            known = known_hash(record, st) if record and refused is None else None
             files.append(InboxFile(path, kind_of(name), refused, known))
     rank = {kind: i for i, kind in enumerate(KIND_ORDER)}
     return sorted(files, key=lambda f: (rank.get(f.kind or "", len(rank)), f.name))
