@@ -128,7 +128,7 @@ def test_a_hard_link_in_another_folder_is_the_same_recorded_file(tmp_path, settl
     assert [f.sha256 for f in files] == [sha(second / "monthly_2025-03.csv"), sha(second / "monthly_2025-04.csv")]
 
 
-@pytest.mark.parametrize("damage", ["not json", "wrong shape", "bad hash", "bool for int", "a folder"])
+@pytest.mark.parametrize("damage", ["not json", "too deep", "wrong shape", "bad hash", "bool for int", "a folder"])
 def test_an_unreadable_record_is_logged_and_every_file_hashed(tmp_path, settled, caplog, damage):
     inbox = inbox_with(tmp_path / "inbox", ["monthly_2025-03.csv"])
     record_path = record_for(tmp_path / "landing")
@@ -137,6 +137,8 @@ def test_an_unreadable_record_is_logged_and_every_file_hashed(tmp_path, settled,
     [value] = entry["files"]
     if damage == "not json":
         record_path.write_bytes(b"\x00{\xff")
+    elif damage == "too deep":
+        record_path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
     elif damage == "wrong shape":
         record_path.write_text(json.dumps({"format": 1, "files": {"0": value}}), encoding="utf-8")
     elif damage == "bad hash":

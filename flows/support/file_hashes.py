@@ -85,7 +85,8 @@ def load_record(path: Path) -> dict[tuple[int, int], FileHash]:
         return record
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as exc:   # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
+    # json.JSONDecodeError and UnicodeDecodeError are ValueErrors; a record nested too deep to parse, RecursionError
+    except (OSError, ValueError, RecursionError) as exc:
         log.warning("inbox hash record %s ignored, every inbox file is hashed: %s", path, exc)
         return {}
 
