@@ -21,8 +21,9 @@ month + 11 months.
 
 Run order: the numbered files of sql/s07_indicators/, each declaring the tables it reads and writes — the
 dictionary and wide view, the data range and state, the config and target temp tables (the only values bound
-from Python, as named parameters), indicators_maps.sql (registry → ids), the work-table rebuilds of the changed
-months (firm facts, procurement, and the supply-chain aggregates of indicators_chain_month.sql), the shared
+from Python, as named parameters), indicators_maps.sql and indicators_chain_maps.sql (registry → ids: these
+look-ups are made before the stage's transaction, see update_indicators), on a full recompute the work tables
+emptied (indicators_work.sql, indicators_chain_work.sql), the work-table rebuilds of the changed months (firm facts, procurement, and the supply-chain aggregates of indicators_chain_month.sql), the shared
 inputs (fm, cm, firm_ttm, cluster_ttm), the indicator files the registry names, then publish, classify, the
 supply-chain marts (indicators_chain.sql: chain_segments and chain_flows; indicators_lead_window_full.sql or
 _incremental.sql: the supply leads' window, summed afresh or rolled by a month; indicators_lead_amounts.sql: the lead
@@ -258,38 +259,46 @@ def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | No
     state, current = _state(con)
     full = changed is None or not current
     last_timings["state"] = time.perf_counter() - t
+    if rng is None:
+        targets: set[dt.date] = set()
+        source: set[dt.date] = set()
+    elif full:
+        targets = source = set(_months(*rng))
+    else:
+        assert changed is not None
+        source = {c.replace(day=1) for c in changed}
+        targets = affected_periods(source, *rng)
     # Insertion order is never relied on (every reader sorts); dropping it lets DuckDB stream with less memory.
     keep_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
     con.execute("SET preserve_insertion_order = false")
-    # Its own transaction, always: DuckDB refuses a BEGIN inside an open one and aborts it, so the stage cannot
-    # join a caller's transaction (a retry starts clean).
-    con.execute("BEGIN TRANSACTION")
     try:
-        if full:  # the work tables start empty (and in their current layout)
-            _run_file(con, "indicators_work")
-            _run_file(con, "indicators_chain_work")
-        if rng is None:
-            _run_file(con, "indicators_clear")
-            targets: set[dt.date] = set()
-        else:
-            first, last = rng
-            all_months = _months(first, last)
-            if full:
-                targets = set(all_months)
-                source = set(all_months)
+        if rng is not None:
+            # The run's look-ups are temp tables made before the transaction: DuckDB's join planner counts a table
+            # created inside it as empty until the commit (its rows are the transaction's own), so every join with one
+            # was planned as if it were empty — the month's 4.1 M procurement rows were built into a hash table to
+            # probe with the 1.1 M supplier ids (nation: proc_month's located rows 4.1 → 3.1 CPU-s). They read only
+            # the registries and the configuration, which the transaction does not write; readers never see temp
+            # tables.
+            _lookups(con, sorted(targets), sorted(source), rng)
+        # Its own transaction, always: DuckDB refuses a BEGIN inside an open one and aborts it, so the stage cannot
+        # join a caller's transaction (a retry starts clean).
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if full:  # the work tables start empty (and in their current layout)
+                _run_file(con, "indicators_work")
+                _run_file(con, "indicators_chain_work")
+            if rng is None:
+                _run_file(con, "indicators_clear")
             else:
-                assert changed is not None
-                source = {c.replace(day=1) for c in changed}
-                targets = affected_periods(source, first, last)
-            _run(con, sorted(targets), sorted(source), first, last, full)
-        run_sql(con, "indicators_state_save", {"config_hash": state, "first_period": rng[0] if rng else None,
-                                               "last_period": rng[1] if rng else None})
-        t = time.perf_counter()
-        con.execute("COMMIT")
-        last_commit_timing["commit"] = time.perf_counter() - t
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+                _run(con, sorted(targets), sorted(source), rng[1], full)
+            run_sql(con, "indicators_state_save", {"config_hash": state, "first_period": rng[0] if rng else None,
+                                                   "last_period": rng[1] if rng else None})
+            t = time.perf_counter()
+            con.execute("COMMIT")
+            last_commit_timing["commit"] = time.perf_counter() - t
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
     finally:
         con.execute(f"SET preserve_insertion_order = {bool(keep_order)}")
     return targets
@@ -333,21 +342,27 @@ def _add_months(d: dt.date, n: int) -> dt.date:
     return dt.date(k // 12, k % 12 + 1, 1)
 
 
-def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt.date],
-         first: dt.date, last: dt.date, full: bool) -> None:
-    """Run the indicator SQL for the target periods (also drops periods that left the data range), after
-    rebuilding the stored inputs of the source months."""
+def _lookups(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt.date],
+             rng: tuple[dt.date, dt.date]) -> None:
+    """The run's temp look-ups, from the configuration and the registries only: configuration, targets, registry
+    maps and the supply-chain maps (update_indicators makes them before its transaction, see there)."""
     _run_file(con, "indicators_config", _config_params())
     _run_file(con, "indicators_rollup")  # the roll-up formula (rollup_value), shared with the report's panel
     # Rated periods: the annual rating (December) and the latest period (the running year's provisional one).
-    rated = [t for t in targets if t.month == 12 or t == last]
-    _targets(con, targets, source, rated, (first, last), drop_unrated_periods=True)
+    rated = [t for t in targets if t.month == 12 or t == rng[1]]
+    _targets(con, targets, source, rated, rng, drop_unrated_periods=True)
     _run_file(con, "indicators_maps")
+    _run_file(con, "indicators_chain_maps")
+
+
+def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt.date], last: dt.date,
+         full: bool) -> None:
+    """Run the indicator SQL for the target periods (also drops periods that left the data range), after
+    rebuilding the stored inputs of the source months (the look-ups of _lookups are made)."""
     # The stored inputs of the source months: firm facts, then procurement one month at a time — the month's rows
     # located once (indicators_proc_month) feed both the procurement and the supply-chain aggregates
     # (indicators_chain_month, indicators_chain_work.sql).
     _run_file(con, "indicators_firm_month")
-    _run_file(con, "indicators_chain_maps")
     if not full:  # the supply leads' window: out go the months leaving it or rebuilt, as they were stored
         _run_file(con, "indicators_lead_window_out")
     _run_file(con, "indicators_proc_begin")
