@@ -23,8 +23,9 @@ Run order: the numbered files of sql/s07_indicators/, each declaring the tables 
 dictionary and wide view, the data range and state, the config and target temp tables (the only values bound
 from Python, as named parameters), indicators_maps.sql and indicators_chain_maps.sql (registry → ids: these
 look-ups are made before the stage's transaction, see update_indicators), on a full recompute the work tables
-emptied (indicators_work.sql, indicators_chain_work.sql), the work-table rebuilds of the changed months (firm facts, procurement, and the supply-chain aggregates of indicators_chain_month.sql), the shared
-inputs (fm, cm, firm_ttm, cluster_ttm), the indicator files the registry names, then publish, classify, the
+emptied (indicators_work.sql, indicators_chain_work.sql), the work-table rebuilds of the changed months (firm
+facts, procurement, and the supply-chain aggregates of indicators_chain_month.sql), the shared inputs (fm, cm,
+firm_ttm, cluster_ttm), the indicator files the registry names, then publish, classify, the
 supply-chain marts (indicators_chain.sql: chain_segments and chain_flows; indicators_lead_window_full.sql or
 _incremental.sql: the supply leads' window, summed afresh or rolled by a month; indicators_lead_amounts.sql: the lead
 candidates and their TTM amounts, or with one target indicators_lead_amounts_one.sql from the rolled window;

@@ -20,14 +20,14 @@ CREATE OR REPLACE TEMP TABLE month_now AS SELECT $month::DATE AS period;
 -- text yet, keeps its name, registered uscc and location (own_text). no_adcode stands for a missing location on
 -- every row.
 CREATE OR REPLACE TEMP TABLE chain_rows AS
-SELECT cidx, fid, buyer_segment, amount, sid, CASE WHEN sid IS NULL THEN supplier_key END AS supplier_key, is_local,
-       supplier_group, member_segment, no_adcode, own_text,
+SELECT cidx, fid, buyer_seg, amount, sid, CASE WHEN sid IS NULL THEN supplier_key END AS supplier_key, is_local,
+       supplier_group, member_seg, no_adcode, own_text,
        CASE WHEN own_text THEN supplier_name END AS supplier_name,
        CASE WHEN own_text THEN supplier_uscc END AS supplier_uscc,
        CASE WHEN own_text THEN supplier_adcode END AS supplier_adcode
 FROM (
-    SELECT r.cidx, r.fid, r.buyer_segment, r.amount, r.supplier_key, i.sid, r.is_local, r.supplier_group,
-           r.member_segment, r.supplier_adcode IS NULL AS no_adcode, r.supplier_name, r.supplier_uscc,
+    SELECT r.cidx, r.fid, r.buyer_seg, r.amount, r.supplier_key, i.sid, r.is_local, r.supplier_group,
+           r.member_seg, r.supplier_adcode IS NULL AS no_adcode, r.supplier_name, r.supplier_uscc,
            r.supplier_adcode,
            r.supplier_group IN ('province', 'other_province', 'unknown')
                AND (t.sid IS NULL OR r.supplier_name IS DISTINCT FROM t.supplier_name

@@ -4,25 +4,31 @@
 -- months of sp by sql/indicators_proc_begin.sql, are inserted from the month's located procurement rows
 -- (chain_rows, from that file's one scan of core.procurement). sql/indicators_chain.sql reads only these stored
 -- rows (never core.procurement), so a month's procurement is read when the month is rebuilt and not again.
--- reads: chain_rows, month_now, new_ids, work.supplier_text
+-- reads: chain_rows, chain_segment, month_now, new_ids, work.supplier_text
 -- writes: chain_rows, new_ids, outside_rows, outside_segments, work.chain_flow_month, work.chain_supplier_buyer,
 --         work.chain_supplier_month, work.chain_supplier_segment, work.chain_supplier_text, work.supplier_text
 
+-- Grouped on the segment ids (chain_segment holds their names).
 INSERT INTO work.chain_flow_month
-SELECT cidx, (SELECT period FROM month_now), buyer_segment, supplier_group,
-       CASE supplier_group WHEN 'member' THEN member_segment WHEN 'local' THEN '外部·本地非成员'
+SELECT f.cidx, (SELECT period FROM month_now), b.segment, f.supplier_group,
+       CASE f.supplier_group WHEN 'member' THEN m.segment WHEN 'local' THEN '外部·本地非成员'
             WHEN 'province' THEN '外部·省内其他地区' WHEN 'other_province' THEN '外部·外省'
             ELSE '外部·所在地不明' END,
-       sum(amount::DECIMAL(38,12))::DOUBLE, coalesce(sum(amount::DECIMAL(38,12)) FILTER (WHERE is_local), 0)::DOUBLE,
-       count(*)
-FROM chain_rows
-GROUP BY ALL;
+       f.amount, f.local_amount, f.n_rows
+FROM (
+    SELECT cidx, buyer_seg, supplier_group, member_seg, sum(amount::DECIMAL(38,12))::DOUBLE AS amount,
+           coalesce(sum(amount::DECIMAL(38,12)) FILTER (WHERE is_local), 0)::DOUBLE AS local_amount, count(*) AS n_rows
+    FROM chain_rows
+    GROUP BY cidx, buyer_seg, supplier_group, member_seg
+) f
+JOIN chain_segment b ON b.seg = f.buyer_seg
+LEFT JOIN chain_segment m ON m.seg = f.member_seg;
 
 -- The outside suppliers' rows under their ids (those of new keys from new_ids, sql/indicators_proc_month.sql) and,
 -- where a row is not spelled as its supplier's text (work.supplier_text) or the supplier has none yet, the row's own
 -- name, uscc and location (own_text).
 CREATE OR REPLACE TEMP TABLE outside_rows AS
-SELECT r.cidx, coalesce(r.sid, n.sid) AS sid, r.fid, r.buyer_segment, r.amount, r.own_text, r.supplier_name,
+SELECT r.cidx, coalesce(r.sid, n.sid) AS sid, r.fid, r.buyer_seg, r.amount, r.own_text, r.supplier_name,
        r.supplier_uscc, r.supplier_adcode
 FROM chain_rows r
 LEFT JOIN new_ids n USING (supplier_key)
@@ -55,13 +61,13 @@ WHERE m.supplier_name IS DISTINCT FROM t.supplier_name OR m.supplier_uscc IS DIS
    OR m.supplier_adcode IS DISTINCT FROM t.supplier_adcode;
 
 CREATE OR REPLACE TEMP TABLE outside_segments AS
-SELECT cidx, sid, buyer_segment, sum(amount::DECIMAL(38,12))::DOUBLE AS amount
+SELECT cidx, sid, buyer_seg, sum(amount::DECIMAL(38,12))::DOUBLE AS amount
 FROM outside_rows
-GROUP BY cidx, sid, buyer_segment;
+GROUP BY cidx, sid, buyer_seg;
 
 INSERT INTO work.chain_supplier_segment
-SELECT cidx, (SELECT period FROM month_now), sid, buyer_segment, amount
-FROM outside_segments;
+SELECT o.cidx, (SELECT period FROM month_now), o.sid, g.segment, o.amount
+FROM outside_segments o JOIN chain_segment g ON g.seg = o.buyer_seg;
 
 INSERT INTO work.chain_supplier_month
 SELECT cidx, (SELECT period FROM month_now), sid, sum(amount::DECIMAL(38,12))
