@@ -86,6 +86,9 @@ SQL_AFTER = ("indicators_publish", "classify_clusters", "classify_firms", "indic
 # Seconds per SQL file of the last update_indicators call (for bench/bench_indicators.py).
 last_timings: dict[str, float] = {}
 last_statement_timings: dict[str, float] = {}
+# CPU seconds (the process's, DuckDB's threads included) per SQL file of the last call: on a shared machine wall
+# seconds say little, and the stage's cost is its CPU.
+last_cpu_timings: dict[str, float] = {}
 # Seconds of the last update_indicators call's COMMIT (its own transaction), under "commit".
 last_commit_timing: dict[str, float] = {}
 # Up to this many target periods, per-firm TTM sums come from a range join (indicators_firm_ttm_few.sql).
@@ -253,6 +256,7 @@ def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | No
     """
     last_timings.clear()
     last_statement_timings.clear()
+    last_cpu_timings.clear()
     last_commit_timing.clear()
     t = time.perf_counter()
     refresh_dictionary(con)
@@ -331,11 +335,12 @@ def _targets(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: lis
 
 
 def _run_file(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> None:
-    """Run one SQL file of the stage, adding up the time of the file (last_timings) and of each statement
-    (last_statement_timings; a file run once per month sums over the months)."""
-    t0 = time.perf_counter()
+    """Run one SQL file of the stage, adding up the time of the file (last_timings, last_cpu_timings) and of each
+    statement (last_statement_timings; a file run once per month sums over the months)."""
+    t0, c0 = time.perf_counter(), time.process_time()
     run_sql(con, name, params, timings=last_statement_timings)
     last_timings[name] = last_timings.get(name, 0.0) + time.perf_counter() - t0
+    last_cpu_timings[name] = last_cpu_timings.get(name, 0.0) + time.process_time() - c0
 
 
 def _add_months(d: dt.date, n: int) -> dt.date:
