@@ -1,7 +1,8 @@
 -- indicators_maps.sql: the registry maps every step of the indicator stage reads, built once per run.
 -- Expects temp table tp(period) (target periods) from indicators_targets.sql.
 -- Builds: cluster_map (cluster with its integer id cidx, adcode and local scope), firm_cluster (F(c): firms
--- whose registry row names an existing cluster, with the integer firm id fid and the cluster's attributes),
+-- whose registry row names an existing cluster, with the integer firm id fid, the cluster's attributes and the
+-- firm's registry chain_segment),
 -- grid (cluster × target period), buyer_map (the look-up of the procurement aggregates, sql/indicators_proc_*.sql). fid and cidx are dense ranks of uscc and cluster_id: the same for the same
 -- registry, which is what lets the work tables (sql/indicators_work.sql) store them.
 -- reads: core.clusters, core.firms, tp
@@ -16,7 +17,7 @@ FROM core.clusters;
 CREATE OR REPLACE TEMP TABLE firm_cluster AS
 SELECT f.uscc, dense_rank() OVER (ORDER BY f.uscc)::INTEGER AS fid, f.cluster_id, c.cidx, f.land_area,
        coalesce(f.above_scale, false) AS above_scale, coalesce(f.chain_leader, false) AS chain_leader,
-       f.srdi_level, c.adcode AS cluster_adcode, c.domain, c.province, c.scope_len
+       f.srdi_level, c.adcode AS cluster_adcode, c.domain, c.province, c.scope_len, f.chain_segment
 FROM core.firms f
 JOIN cluster_map c USING (cluster_id);
 

@@ -20,19 +20,19 @@
 -- reads: buyer_map, cfg_chain, core.firms, firm_cluster
 -- writes: chain_firm, chain_located, chain_segment, chain_supplier
 
-CREATE OR REPLACE TEMP TABLE chain_firm AS
-SELECT *, dense_rank() OVER (ORDER BY segment)::INTEGER AS seg
-FROM (
-    SELECT f.uscc, f.fid, f.cidx, f.chain_leader, f.srdi_level,
-           coalesce(nullif(trim(r.chain_segment), ''), (SELECT unlabelled_segment FROM cfg_chain)) AS segment,
-           b.local_prefix, CASE WHEN length(f.cluster_adcode) >= 2 THEN left(f.cluster_adcode, 2) END AS prov_prefix
-    FROM firm_cluster f
-    JOIN core.firms r USING (uscc)
-    JOIN buyer_map b USING (uscc)
-);
+-- seg numbers the segments in the order of their names, so ordering by seg orders by name.
+CREATE OR REPLACE TEMP TABLE chain_segment AS
+SELECT segment, row_number() OVER (ORDER BY segment)::INTEGER AS seg
+FROM (SELECT DISTINCT coalesce(nullif(trim(chain_segment), ''), (SELECT unlabelled_segment FROM cfg_chain)) AS segment
+      FROM firm_cluster);
 
--- seg orders as segment does (a dense rank of the names), so ordering by seg orders by name.
-CREATE OR REPLACE TEMP TABLE chain_segment AS SELECT DISTINCT seg, segment FROM chain_firm;
+CREATE OR REPLACE TEMP TABLE chain_firm AS
+SELECT f.uscc, f.fid, f.cidx, f.chain_leader, f.srdi_level, g.segment, g.seg,
+       b.local_prefix, CASE WHEN length(f.cluster_adcode) >= 2 THEN left(f.cluster_adcode, 2) END AS prov_prefix
+FROM firm_cluster f
+JOIN chain_segment g
+  ON g.segment = coalesce(nullif(trim(f.chain_segment), ''), (SELECT unlabelled_segment FROM cfg_chain))
+JOIN buyer_map b USING (fid);
 
 CREATE OR REPLACE TEMP TABLE chain_supplier AS
 SELECT f.uscc, CASE WHEN nullif(trim(f.adcode), '') IS NOT NULL THEN trim(f.adcode) END AS adcode, m.cidx, m.seg

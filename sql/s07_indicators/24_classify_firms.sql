@@ -18,14 +18,15 @@ WHERE period IN (SELECT period FROM tp)
 -- TTM sums per evaluated firm and target period (evaluated: above scale if required, enough land), over its
 -- monthly and tax records. rp holds a few periods (Decembers and the latest one): an equality-free range join
 -- of the firm-months with them is cheaper than a window over every firm-month. A firm without facts in a
--- window gets no row (it is not in firm_ttm either, so it is not rated).
+-- window gets no row (it is not in firm_ttm either, so it is not rated). The output is firm_ttm's (the exact sum of
+-- the same values: a row without a monthly record has no output), so it is not summed again here.
 CREATE OR REPLACE TEMP TABLE rating_ttm AS
 WITH evaluated AS (
     SELECT f.fid FROM firm_cluster f CROSS JOIN cfg_rating cfg
     WHERE (f.above_scale OR NOT cfg.require_above_scale) AND coalesce(f.land_area, 0) >= cfg.min_land_mu
 )
 SELECT w.fid, rp.period,
-       sum(w.output::DECIMAL(38,12))::DOUBLE AS output, count(w.value_added) AS n_value_added,
+       count(w.value_added) AS n_value_added,
        sum(w.value_added::DECIMAL(38,12))::DOUBLE AS value_added, sum(w.revenue::DECIMAL(38,12))::DOUBLE AS revenue,
        sum(w.employees::DECIMAL(38,12))::DOUBLE AS employees_sum, count(w.employees) AS n_employees,
        sum(w.energy::DECIMAL(38,12))::DOUBLE AS energy, sum(w.rd_expense::DECIMAL(38,12))::DOUBLE AS rd_expense,
@@ -55,7 +56,9 @@ WITH base AS (
            r.rd_expense / nullif(r.revenue, 0) AS rd_intensity
     FROM (SELECT * FROM firm_ttm WHERE period IN (SELECT period FROM rp)) f
     JOIN firm_cluster l USING (fid)
-    LEFT JOIN rating_ttm r ON r.fid = f.fid AND r.period = f.period
+    -- an evaluated firm's window sums, with the output of its firm_ttm row (NULL for a firm not evaluated)
+    LEFT JOIN (SELECT r.*, f.output FROM rating_ttm r JOIN firm_ttm f USING (fid, period)) r
+           ON r.fid = f.fid AND r.period = f.period
     CROSS JOIN cfg_rating cfg
 ),
 -- The scores on one row per firm, a column per metric (no metric × firm rows, no window over them): a metric's
