@@ -5,10 +5,17 @@ with SIGKILL (or by the OOM killer) left its workers behind for good — each wi
 stderr, so whatever waited for the night's output (a supervisor, a test) waited for them too. multiprocessing gives
 a spawned child its parent's sentinel (`multiprocessing.parent_process().sentinel`), ready once the parent is gone:
 a thread in each worker waits on it and ends the worker.
+
+A worker's ordinary exit freezes its heap first (freeze_at_exit): the night's worker holds Evidently, Great
+Expectations, pandas, plotly and matplotlib, and the collections of the interpreter's finalization walked all of
+it — 1.35 CPU-s of its exit, 0.07 with the heap frozen (the same as flows.cli.frozen_heap does for the night's own
+process).
 """
 
 from __future__ import annotations
 
+import atexit
+import gc
 import multiprocessing
 import os
 import threading
@@ -29,8 +36,17 @@ def spawned_pool(max_workers: int, niceness: int = 0) -> ProcessPoolExecutor:
 
 def _start_worker(niceness: int) -> None:
     exit_with_parent()
+    freeze_at_exit()
     if niceness:
         os.nice(niceness)
+
+
+def freeze_at_exit() -> None:
+    """In a worker: gc.freeze() as the interpreter starts to exit, so the collections of its finalization walk
+    none of what the worker's jobs imported and kept (≈1.3 CPU-s of the night worker's exit, on the cores the
+    night's delivery and publish run on). Registered before any job runs, it is the last exit handler: every
+    library's own handlers (logging's flush, temporary files) still run, and so does the finalization."""
+    atexit.register(gc.freeze)
 
 
 def exit_with_parent() -> None:
