@@ -86,3 +86,26 @@ def test_the_imports_before_a_night_and_what_the_night_made_are_out_of_the_colle
         assert any(o is made for o in gc.get_objects())
     # what the block made has left the collector's generations too: the exit walks none of it
     assert not any(o is made for o in gc.get_objects())
+
+
+def test_a_night_on_its_temporary_server_sends_no_heartbeats_whose_thread_its_end_would_wait_for(tmp_path):
+    """Prefect's flow-run heartbeat thread sleeps in whole seconds and the flow's end joins it (0.9-1.0 s of every
+    short flow's end measured): the temporary server dies with the night, so nothing would read them."""
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_SERVER_EPHEMERAL_ENABLED,
+        temporary_settings,
+    )
+
+    flag = tmp_path / "answer"
+    flag.touch()
+    server = SlowServer(flag)
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: None, PREFECT_SERVER_EPHEMERAL_ENABLED: True}):
+            assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() is not None    # Prefect's default sends them
+            with cli.prefect_api(server):
+                assert PREFECT_API_URL.value() == server.api_url
+                assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() is None
+    finally:
+        server.stop()
