@@ -3,15 +3,21 @@
 DuckDB allows one writer or many readers per file, never both. The nightly run therefore never writes the
 published file: it copies it to `<name>.building`, writes there, and os.replace()s it over the published
 path. Analysts holding a read-only connection keep reading the old version and never see half a night.
+
+The replaced version's disk space is released after the publish, in a thread of its own (release_previous): on a
+file system mounted with `discard` (this machine's ext4) freeing a 2.9 GB file waits 1.2-1.5 s for the device's
+discards, with 0.12-0.16 s of CPU, and the new version is readable as soon as the rename is done.
 """
 
 from __future__ import annotations
 
 import fcntl
+import glob
 import logging
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -326,9 +332,50 @@ def exclusive(path: Path) -> Iterator[None]:
 
 def building_leftovers(published: Path) -> list[Path]:
     """What a night that died (kill -9, power cut, full disk) may leave beside the warehouse: its building
-    copy, that copy's write-ahead log and DuckDB's spill folder."""
+    copy, that copy's write-ahead log and DuckDB's spill folder, and a replaced version whose release it did not
+    live to finish (release_previous)."""
     work = published.with_name(published.name + ".building")
-    return [work, work.with_name(work.name + ".wal"), work.with_name(work.name + ".tmp")]
+    return [work, work.with_name(work.name + ".wal"), work.with_name(work.name + ".tmp"),
+            *sorted(published.parent.glob(f"{glob.escape(published.name)}{RETIRED}*"))]
+
+
+# The name a replaced version keeps, beside the warehouse, until release_previous has removed it.
+RETIRED = ".retired-"
+
+
+def release_previous(published: Path, work: Path) -> threading.Thread | None:
+    """Publish `work` as `published` (os.replace) and remove the version it replaced in a thread of its own;
+    returns that thread (None on a first night, which replaces nothing).
+
+    The replaced version is linked under a name of its own first (RETIRED), so the rename does not free its
+    blocks; the thread then unlinks that name. The thread is not a daemon: the process waits for it before it
+    exits. A reader holding the old version keeps reading it either way (it holds the inode).
+    """
+    if not published.exists():
+        os.replace(work, published)
+        return None
+    retired = published.with_name(f"{published.name}{RETIRED}{os.getpid()}-{time.time_ns()}")
+    try:
+        os.link(published, retired)
+    except OSError as exc:      # a file system without hard links: the rename frees the old version itself
+        _LOG.warning("%s cannot be linked as %s (%s): the replaced version is freed by the publish itself",
+                     published, retired.name, exc.strerror or exc)
+        os.replace(work, published)
+        return None
+    os.replace(work, published)
+    thread = threading.Thread(target=_remove_retired, args=(retired,), name=f"release {retired.name}")
+    thread.start()
+    return thread
+
+
+def _remove_retired(retired: Path) -> None:
+    """Unlink a replaced version (release_previous's thread)."""
+    try:
+        retired.unlink()
+    except FileNotFoundError:
+        pass        # a night that started meanwhile removed it as a leftover (remove_leftovers)
+    except OSError as exc:
+        _LOG.warning("the replaced version %s was not removed (%s); the next night removes it", retired, exc)
 
 
 def remove_leftovers(published: Path) -> list[Path]:
@@ -424,7 +471,7 @@ def building(published: Path) -> Iterator[Building]:
                 copy.con.execute("CHECKPOINT")
             copy.close()
             with _naming(f"publishing {work} as", published):
-                os.replace(work, published)
+                release_previous(published, work)
         except BaseException:
             if copy is not None:
                 copy.close()
