@@ -197,3 +197,28 @@ def test_a_first_night_replaces_nothing_and_starts_no_release(tmp_path):
     work.write_bytes(b"first")
     assert wh.release_previous(tmp_path / "w.duckdb", work) is None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb"]
+
+
+def test_a_copy_that_cannot_be_written_to_disk_fails_the_night_naming_it_and_publishes_nothing(tmp_path,
+                                                                                                  monkeypatch):
+    """The copy is flushed in a thread beside the night's stages (flush_in_background); what that fsync raises is
+    the night's failure, before anything is published."""
+    import errno
+
+    from flows.support import warehouse as wh
+
+    path = tmp_path / "w.duckdb"
+    with building(path) as work:
+        add_run(work.con)
+
+    def failing(handle: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(wh.os, "fsync", failing)
+    with pytest.raises(wh.WarehouseIOError) as failed, building(path) as work:
+        add_run(work.con)
+    assert "flushing the copy" in str(failed.value) and "w.duckdb.building" in str(failed.value)
+    assert "Input/output error" in str(failed.value)
+    monkeypatch.undo()
+    assert count_runs(path) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb", "w.duckdb.lock"]
