@@ -63,7 +63,16 @@ from flows.support.settings import (
     release,
 )
 from flows.support.staging import reference_connection, staging_for, write_reference
-from flows.support.warehouse import building, migrations, query_one, release_cache, rows, run_sql, schema_version
+from flows.support.warehouse import (
+    building,
+    checkpoint_beside,
+    migrations,
+    query_one,
+    release_cache,
+    rows,
+    run_sql,
+    schema_version,
+)
 
 
 @dataclass
@@ -587,7 +596,8 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             for problem in summary.engine_disagreements:
                 logger.error("validation engines disagree: %s, rule %s: %s", problem["file_name"], problem["rule"],
                              problem["detail_en"])
-            with summary.timed("report"):
+            # the indicators' and alerts' log is written to the file beside the report (warehouse.checkpoint_beside)
+            with summary.timed("report"), checkpoint_beside(con):
                 summary.reports = retrying(report_task)(con, reports)
             with summary.timed("checks"):
                 summary.data_docs = retrying(data_docs_task)(run_id, reports, side)

@@ -222,3 +222,56 @@ def test_a_copy_that_cannot_be_written_to_disk_fails_the_night_naming_it_and_pub
     monkeypatch.undo()
     assert count_runs(path) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb", "w.duckdb.lock"]
+
+
+def _logged_updates(path: Path) -> duckdb.DuckDBPyConnection:
+    """A warehouse file whose last changes are still in its write-ahead log (updates, as the indicator stage's)."""
+    con = duckdb.connect(str(path))
+    con.execute("SET checkpoint_threshold = '10GB'")
+    con.execute("CREATE TABLE t AS SELECT range AS i, 0.0::DOUBLE AS x FROM range(300000)")
+    con.execute("CREATE TABLE outbox (i INTEGER)")
+    con.execute("CHECKPOINT")
+    con.execute("UPDATE t SET x = i * 0.5 WHERE i % 3 = 0")
+    return con
+
+
+def test_the_checkpoint_beside_the_report_writes_the_log_while_the_report_reads_and_inserts(tmp_path):
+    from flows.support.warehouse import checkpoint_beside
+
+    path = tmp_path / "w.duckdb"
+    con = _logged_updates(path)
+    wal = Path(f"{path}.wal")
+    before = wal.stat().st_size
+    assert before > 100_000
+    report = con.cursor()
+    report.execute("BEGIN")
+    with checkpoint_beside(con):
+        total = report.execute("SELECT sum(x) FROM t").fetchone()[0]
+        report.execute("INSERT INTO outbox VALUES (1)")
+        report.execute("COMMIT")
+    assert total == sum(i * 0.5 for i in range(0, 300000, 3))
+    # the updates are in the file now: what is left in the log is the report's insert at most
+    assert not wal.exists() or wal.stat().st_size < before / 10
+    con.close()
+    with duckdb.connect(str(path), read_only=True) as again:
+        assert again.execute("SELECT count(*) FROM outbox").fetchone()[0] == 1
+        assert again.execute("SELECT sum(x) FROM t").fetchone()[0] == total
+
+
+def test_a_checkpoint_refused_beside_the_report_is_logged_and_left_to_the_publish(tmp_path, caplog):
+    from flows.support.warehouse import checkpoint_beside
+
+    path = tmp_path / "w.duckdb"
+    con = _logged_updates(path)
+    other = con.cursor()
+    other.execute("BEGIN")
+    other.execute("UPDATE t SET x = -1 WHERE i = 1")     # DuckDB checkpoints beside no open update
+    with caplog.at_level("WARNING"), checkpoint_beside(con):
+        pass
+    assert "checkpoint beside the report was not made" in caplog.text
+    other.execute("COMMIT")
+    con.execute("CHECKPOINT")
+    con.close()
+    with duckdb.connect(str(path), read_only=True) as again:
+        assert again.execute("SELECT x FROM t WHERE i = 1").fetchone()[0] == -1
+        assert again.execute("SELECT x FROM t WHERE i = 3").fetchone()[0] == 1.5

@@ -466,6 +466,34 @@ def flush_in_background(path: Path) -> Future[None]:
 
 
 @contextmanager
+def checkpoint_beside(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """CHECKPOINT the building copy on a cursor of its own, in a thread, while the block runs.
+
+    Why: the publish's final CHECKPOINT writes what the indicator and alert stages left in the write-ahead log
+    (≈ 60 MB at nation: 1.7 s of wall, 2.6 CPU-s) while nothing else runs. The report stage's process lays out
+    the report in one thread and leaves part of a core to its niced page workers; the checkpoint's DuckDB threads
+    run there instead, and the final checkpoint then writes only what the report and the delivery added.
+    DuckDB checkpoints beside a transaction that reads and inserts (the report's); one it refuses (another
+    transaction has updated rows or changed the catalog) is logged, and the final checkpoint writes it all, as
+    before. An error of the disk is logged too and then met again, and raised, by the final checkpoint.
+    """
+    cursor = con.cursor()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
+    try:
+        done = pool.submit(cursor.execute, "CHECKPOINT")
+        yield
+    finally:
+        try:
+            done.result()
+        except duckdb.Error as exc:
+            _LOG.warning("the checkpoint beside the report was not made (%s); the publish's checkpoint writes it",
+                         str(exc).splitlines()[0])
+        finally:
+            pool.shutdown(wait=True)
+            cursor.close()
+
+
+@contextmanager
 def building(published: Path) -> Iterator[Building]:
     """Yield the next version's read-write connection (in a Building); publish it only if the block succeeds.
 
