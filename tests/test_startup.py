@@ -88,6 +88,20 @@ def test_the_imports_before_a_night_and_what_the_night_made_are_out_of_the_colle
     assert not any(o is made for o in gc.get_objects())
 
 
+def test_a_night_collects_its_youngest_objects_less_often_and_gives_the_default_back_after():
+    from flows.support.processes import GC_YOUNG_THRESHOLD
+
+    before = gc.get_threshold()
+    with cli.frozen_heap():
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *before[1:])
+        assert before[0] < GC_YOUNG_THRESHOLD
+        collections = gc.get_stats()[0]["collections"]
+        keep = [[k] for k in range(GC_YOUNG_THRESHOLD // 2)]   # half a threshold of new containers
+        assert gc.get_stats()[0]["collections"] - collections <= 1
+        del keep
+    assert gc.get_threshold() == before
+
+
 def test_a_night_on_its_temporary_server_sends_no_heartbeats_whose_thread_its_end_would_wait_for(tmp_path):
     """Prefect's flow-run heartbeat thread sleeps in whole seconds and the flow's end joins it (0.9-1.0 s of every
     short flow's end measured): the temporary server dies with the night, so nothing would read them."""
