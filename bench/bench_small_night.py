@@ -30,6 +30,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -104,6 +105,7 @@ def main() -> int:
         with phase("ingest"):
             landed = land([f for f in discover(inbox) if f.refused is None], store, con, run_id)
             staging = staging_for(store) / f"run-{run_id}"
+            shutil.rmtree(staging, ignore_errors=True)     # as the night: an earlier run on this copy had this run id
             run_sql(con, "load_begin")
             for item in landed:
                 release_cache(con)
