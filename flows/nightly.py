@@ -340,8 +340,7 @@ def _wave(con: duckdb.DuckDBPyConnection, run_id: int, items: list[LandedFile], 
     """One wave, loaded here in file order: its first file read and checked here, the others on the cluster.
 
     The first file is loaded first: sent to the cluster, this process would only wait for it. It is read and
-    checked here instead, against the warehouse itself and loaded from its frames in memory (as in one process),
-    while the cluster takes the others,
+    checked here instead, against the warehouse itself (as in one process), while the cluster takes the others,
     checked against a snapshot (`reference`) of what their kinds read; a wave of one file needs neither. (It goes
     to the cluster all the same when a later file of the wave waits on the firms it names, which only the
     cluster's task stages: see below.)
@@ -367,7 +366,7 @@ def _wave(con: duckdb.DuckDBPyConnection, run_id: int, items: list[LandedFile], 
         "today": today, "gx_rows": limit}) for i in sent}
     if first_here:
         release_cache(con)      # the file's frames are about to take the memory: DuckDB's cache gives way
-        first = ingest_task(items[0], run_id, con, staging, today, limit, hold=True)
+        first = ingest_task(items[0], run_id, con, staging, today, limit)
     checks: dict[int, PrefectFuture] = {}      # position → the check_task of a file read first
     here: set[int] = set()                     # positions checked here, in their turn
     known: dict[int, pl.Series | None] = {}    # position → its firms (firms_read), each file's read once
@@ -397,7 +396,7 @@ def _wave(con: duckdb.DuckDBPyConnection, run_id: int, items: list[LandedFile], 
                     "staged": result(i), "landed": items[i], "run_id": run_id, "reference": reference,
                     "today": today, "gx_rows": limit})
 
-    touched: dict[str, list[pl.LazyFrame]] = {}
+    touched: dict[str, list[Path]] = {}
     for i, item in enumerate(items):
         decide(i)
         staged = result(i)

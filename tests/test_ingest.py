@@ -3,7 +3,6 @@ exactly as the warehouse it was taken from."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 
@@ -13,16 +12,7 @@ import pytest
 from conftest import schema_warehouse
 from test_validate import TODAY, code, frame
 
-from flows.stages.ingest import (
-    WRITES,
-    StagedFile,
-    apply_staged,
-    ingest_file,
-    share_firms,
-    snapshot_tables,
-    stale,
-    waves,
-)
+from flows.stages.ingest import WRITES, StagedFile, apply_staged, ingest_file, share_firms, snapshot_tables, waves
 from flows.stages.s01_discover import InboxFile
 from flows.stages.s02_land import land
 from flows.stages.s05_validate import ValidationSession, forget_registry_keys, registry_keys_once
@@ -56,23 +46,6 @@ def test_two_files_share_firms_when_any_one_firm_is_in_both_wherever_it_stands()
     assert share_firms(mine, None)                                   # not known (old identifiers): may
     assert not share_firms(mine, pl.Series(["F5000", "X"]))
     assert not share_firms(mine, pl.Series([], dtype=pl.Utf8))
-
-
-def test_a_file_checked_on_the_cluster_is_stale_when_an_earlier_file_held_in_memory_loaded_one_of_its_firms(
-        tmp_path):
-    """A wave's first file is loaded from the frames held in memory (flows.nightly._wave): only its firms are kept
-    for `stale`, which must see them as it sees a staged file's incoming.parquet."""
-    folder = tmp_path / "00000002"
-    folder.mkdir()
-    (folder / "meta.json").write_text(json.dumps({"status": "staged", "old_codes": False}), encoding="utf-8")
-    pl.DataFrame({"uscc": ["F2", "F3"]}).write_parquet(folder / "firms.parquet")
-    later = StagedFile(2, "monthly_2025-02.parquet", "monthly", folder, "staged")
-    staged = tmp_path / "incoming.parquet"
-    pl.DataFrame({"uscc": ["F9"], "output": [1.0]}).write_parquet(staged)
-    held = pl.DataFrame({"uscc": ["F1", "F3"], "output": [1.0, 2.0]}).select("uscc").lazy()
-    assert stale(later, {"core.firm_monthly": [pl.scan_parquet(staged), held]})
-    assert not stale(later, {"core.firm_monthly": [pl.scan_parquet(staged)]})
-    assert not stale(later, {"core.firm_monthly": [pl.DataFrame({"uscc": ["F1"]}).lazy()]})
 
 
 def test_a_task_killed_while_writing_leaves_no_folder_that_counts(tmp_path):
