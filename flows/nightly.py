@@ -396,7 +396,7 @@ def _wave(con: duckdb.DuckDBPyConnection, run_id: int, items: list[LandedFile], 
                     "staged": result(i), "landed": items[i], "run_id": run_id, "reference": reference,
                     "today": today, "gx_rows": limit})
 
-    touched: dict[str, list[Path]] = {}
+    touched: dict[str, list[pl.LazyFrame]] = {}
     for i, item in enumerate(items):
         decide(i)
         staged = result(i)

@@ -3,6 +3,7 @@ exactly as the warehouse it was taken from."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +13,17 @@ import pytest
 from conftest import schema_warehouse
 from test_validate import TODAY, code, frame
 
-from flows.stages.ingest import WRITES, StagedFile, apply_staged, ingest_file, share_firms, snapshot_tables, waves
+from flows.stages.ingest import (
+    WRITES,
+    StagedFile,
+    apply_staged,
+    ingest_file,
+    recheck,
+    share_firms,
+    snapshot_tables,
+    stale,
+    waves,
+)
 from flows.stages.s01_discover import InboxFile
 from flows.stages.s02_land import land
 from flows.stages.s05_validate import ValidationSession, forget_registry_keys, registry_keys_once
@@ -46,6 +57,23 @@ def test_two_files_share_firms_when_any_one_firm_is_in_both_wherever_it_stands()
     assert share_firms(mine, None)                                   # not known (old identifiers): may
     assert not share_firms(mine, pl.Series(["F5000", "X"]))
     assert not share_firms(mine, pl.Series([], dtype=pl.Utf8))
+
+
+def test_a_file_checked_on_the_cluster_is_stale_when_an_earlier_file_held_in_memory_loaded_one_of_its_firms(
+        tmp_path):
+    """A wave's first file is loaded from the frames held in memory (flows.nightly._wave): only its firms are kept
+    for `stale`, which must see them as it sees a staged file's incoming.parquet."""
+    folder = tmp_path / "00000002"
+    folder.mkdir()
+    (folder / "meta.json").write_text(json.dumps({"status": "staged", "old_codes": False}), encoding="utf-8")
+    pl.DataFrame({"uscc": ["F2", "F3"]}).write_parquet(folder / "firms.parquet")
+    later = StagedFile(2, "monthly_2025-02.parquet", "monthly", folder, "staged")
+    staged = tmp_path / "incoming.parquet"
+    pl.DataFrame({"uscc": ["F9"], "output": [1.0]}).write_parquet(staged)
+    held = pl.DataFrame({"uscc": ["F1", "F3"], "output": [1.0, 2.0]}).select("uscc").lazy()
+    assert stale(later, {"core.firm_monthly": [pl.scan_parquet(staged), held]})
+    assert not stale(later, {"core.firm_monthly": [pl.scan_parquet(staged)]})
+    assert not stale(later, {"core.firm_monthly": [pl.DataFrame({"uscc": ["F1"]}).lazy()]})
 
 
 def test_a_task_killed_while_writing_leaves_no_folder_that_counts(tmp_path):
@@ -236,9 +264,11 @@ def test_without_workers_or_an_address_the_night_imports_nothing_of_dask():
 
 
 def test_a_file_loaded_from_frames_held_in_memory_writes_what_its_staged_parquet_writes(tmp_path):
-    """One process keeps a file's load in memory (ingest_file's hold); a Dask worker's file is loaded from its
-    staged Parquet. Both give the same core rows, history, quarantine (originals and keys), row flags, header
-    report, validation results and meta.files, and the held file stages no relation as Parquet."""
+    """One process keeps a file's load in memory (ingest_file's hold), and so does the night's process for a file a
+    Dask worker only read and it checks itself (recheck); a file a worker checked is loaded from its staged Parquet.
+    All three give the same core rows, history, quarantine (originals and keys), row flags, header report,
+    validation results and meta.files; a held file stages no relation as Parquet, and its firms are kept for
+    `stale` as a staged file's are."""
     inbox = tmp_path / "monthly_2025-09.csv"
     unknown = code("91320500MA1CCCCC9")
     inbox.write_text("统一社会信用代码,统计期,工业总产值（万元）,营业收入,工业增加值,从业人员平均人数\n"
@@ -250,22 +280,32 @@ def test_a_file_loaded_from_frames_held_in_memory_writes_what_its_staged_parquet
     tables = ("core.firm_monthly", "history.reported_rows", "quarantine.rows", "meta.row_flags", "meta.file_columns",
               "meta.validation_results", "meta.files")
     written = {}
-    for hold in (False, True):
-        con = schema_warehouse(tmp_path / f"cw-{hold}.duckdb")
+    for mode in ("staged", "held", "rechecked"):
+        con = schema_warehouse(tmp_path / f"cw-{mode}.duckdb")
         con.execute("INSERT INTO core.clusters (cluster_id, adcode) VALUES ('C1', '320500')")
         for firm in (STEADY, SHIFTED, SPARSE):
             con.execute("INSERT INTO core.firms (uscc, cluster_id) VALUES (?, 'C1')", [firm])
-        store = tmp_path / f"landing-{hold}"
+        store = tmp_path / f"landing-{mode}"
         [landed] = land([InboxFile(inbox, "monthly")], store, con, 1)
-        staged = ingest_file(landed, 1, con, store.parent / f"staging-{hold}", TODAY, 1000, hold=hold)
-        assert (staged.held is not None) == hold
-        assert {p.name for p in staged.folder.glob("incoming.parquet")} == (set() if hold else {"incoming.parquet"})
-        outcome = apply_staged(con, 1, staged, ValidationSession(today=TODAY))
+        staging = store.parent / f"staging-{mode}"
+        if mode == "rechecked":
+            read = ingest_file(landed, 1, None, staging, TODAY, 1000)      # what a worker stages: parsed only
+            assert read.status == "parsed" and read.held is None
+            staged = recheck(read, landed, 1, con, TODAY, 1000)
+        else:
+            staged = ingest_file(landed, 1, con, staging, TODAY, 1000, hold=mode == "held")
+        assert (staged.held is not None) == (mode != "staged")
+        assert {p.name for p in staged.folder.glob("incoming.parquet")} == ({"incoming.parquet"} if mode == "staged"
+                                                                           else set())
+        touched: dict[str, list[pl.LazyFrame]] = {}
+        outcome = apply_staged(con, 1, staged, ValidationSession(today=TODAY), touched)
         assert (outcome.status, outcome.rows_loaded, outcome.rows_quarantined) == ("loaded", 2, 2)
-        written[hold] = {t: _rows(con, t) for t in tables}
-    for t in tables:
-        assert written[True][t] == written[False][t], t
-    assert written[True]["meta.row_flags"] and written[True]["quarantine.rows"]
+        assert sorted(touched["core.firm_monthly"][0].collect()["uscc"]) == sorted([STEADY, SPARSE])
+        written[mode] = {t: _rows(con, t) for t in tables}
+    for mode in ("held", "rechecked"):
+        for t in tables:
+            assert written[mode][t] == written["staged"][t], (mode, t)
+    assert written["held"]["meta.row_flags"] and written["held"]["quarantine.rows"]
 
 
 def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:

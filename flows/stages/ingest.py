@@ -201,17 +201,23 @@ def ingest_file(landed: LandedFile, run_id: int, reference: Path | duckdb.DuckDB
 
 def recheck(staged: StagedFile, landed: LandedFile, run_id: int, con: duckdb.DuckDBPyConnection, today: date,
             gx_rows: int) -> StagedFile:
-    """Validate a staged file again against the warehouse as it is now (see `stale`), from its parsed frames."""
+    """Validate a staged file again against the warehouse as it is now (see `stale`), from its parsed frames.
+
+    The process that holds the warehouse checks it and loads it next, so the relations its load inserts stay in
+    memory (StagedFile.held), as in one process: on Dask most of a night-1 wave's monthly and tax files are checked
+    here (they name the same firms as the files before them), and each was staged as Parquet only to be read back.
+    """
     meta = json.loads((staged.folder / "meta.json").read_text(encoding="utf-8"))
     parsed = Parsed.load(staged.folder, meta["parsed"])
     folder = staged.folder.with_name(f"{staged.folder.name}-recheck")
+    held: dict[str, pl.DataFrame] = {}
 
     def write(tmp: Path) -> None:
-        out = _check(landed, parsed, run_id, con, today, gx_rows, tmp, keep_parsed=False)
+        out = _check(landed, parsed, run_id, con, today, gx_rows, tmp, keep_parsed=False, held=held)
         (tmp / "meta.json").write_text(json.dumps(out, ensure_ascii=False), encoding="utf-8")
 
     write_atomically(folder, write)
-    return _staged(landed, folder)
+    return _staged(landed, folder, held)
 
 
 def _staged(landed: LandedFile, folder: Path, held: dict[str, pl.DataFrame] | None = None) -> StagedFile:
@@ -325,12 +331,12 @@ def share_firms(mine: pl.Series, theirs: pl.Series | None) -> bool:
             or bool(mine.is_in(theirs.implode()).any()))
 
 
-def stale(staged: StagedFile, touched: dict[str, list[Path]]) -> bool:
+def stale(staged: StagedFile, touched: dict[str, list[pl.LazyFrame]]) -> bool:
     """True when an earlier file of the wave changed the history this file's unit check read in the snapshot.
 
     Exact per firm: the check reads only the file's own firms' rows; `touched` holds, per history table, the
-    staged rows (incoming.parquet) of the files loaded since the snapshot. A file that resolved old identifiers
-    is treated as reading every touched firm (the codes it resolved are not kept).
+    firms of the files loaded since the snapshot (their staged incoming.parquet, or the held rows' uscc). A file
+    that resolved old identifiers is treated as reading every touched firm (the codes it resolved are not kept).
     """
     if staged.status not in ("staged", "parsed") or staged.kind is None or staged.folder.name.endswith("-recheck"):
         return False
@@ -341,15 +347,15 @@ def stale(staged: StagedFile, touched: dict[str, list[Path]]) -> bool:
     if meta["old_codes"]:
         return True
     firms = pl.read_parquet(staged.folder / "firms.parquet")["uscc"]
-    return any(pl.scan_parquet(path).select(pl.col("uscc").cast(pl.Utf8).is_in(firms.implode()).any()).collect().item()
-               for t in tables for path in touched[t])
+    return any(loaded.select(pl.col("uscc").cast(pl.Utf8).is_in(firms.implode()).any()).collect().item()
+               for t in tables for loaded in touched[t])
 
 
 def apply_staged(con: duckdb.DuckDBPyConnection, run_id: int, staged: StagedFile, session: ValidationSession,
-                 touched: dict[str, list[Path]] | None = None) -> loader.FileOutcome:
+                 touched: dict[str, list[pl.LazyFrame]] | None = None) -> loader.FileOutcome:
     """Load one staged file into the building warehouse (one transaction), record its validation results and
     queue its GX rows; a failed file is marked failed with its reason. `touched` collects, per history table,
-    the staged rows this file loaded (for `stale`, which reads their firms only when it has to)."""
+    the firms this file loaded (for `stale`, which reads them only when it has to)."""
     try:
         return _apply_staged(con, run_id, staged, session, touched)
     finally:
@@ -357,7 +363,7 @@ def apply_staged(con: duckdb.DuckDBPyConnection, run_id: int, staged: StagedFile
 
 
 def _apply_staged(con: duckdb.DuckDBPyConnection, run_id: int, staged: StagedFile, session: ValidationSession,
-                  touched: dict[str, list[Path]] | None) -> loader.FileOutcome:
+                  touched: dict[str, list[pl.LazyFrame]] | None) -> loader.FileOutcome:
     meta = json.loads((staged.folder / "meta.json").read_text(encoding="utf-8"))
     if meta["status"] == "failed":
         return loader.fail_file(con, staged.file_id, staged.name, staged.kind, meta["reason"], meta["message"])
@@ -397,12 +403,11 @@ def _apply_staged(con: duckdb.DuckDBPyConnection, run_id: int, staged: StagedFil
     session.queue(staged.kind, GxInput(
         file_name=staged.name, rows=meta["gx"]["rows"], batch=pl.read_parquet(staged.folder / "gx.parquet"),
         table_ok=meta["gx"]["table_ok"], results=results, fail_bit=meta["gx"]["fail_bit"], file_id=staged.file_id))
-    if touched is not None:
+    if touched is not None and (tables := history_tables(staged.kind)):
         incoming = relations["incoming"]
-        if not isinstance(incoming, Path):
-            raise ValueError(f"{staged.name}: a file held in memory is loaded alone, not in a wave that tracks "
-                             "what its files touched")
-        for table in history_tables(staged.kind):
-            touched.setdefault(table, []).append(incoming)
+        # the firms the file loaded, for `stale`: read from its staged rows, or kept (only them) from its held ones
+        firms = pl.scan_parquet(incoming) if isinstance(incoming, Path) else incoming.select("uscc").lazy()
+        for table in tables:
+            touched.setdefault(table, []).append(firms)
     return outcome
 
