@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from collections import defaultdict
@@ -64,6 +65,7 @@ def main() -> None:
         landed = land([f for f in discover(args.inbox) if f.refused is None], store, con, run_id)
     session = ValidationSession(spool=args.warehouse.parent / "gx_results", today=date.today())
     staging = staging_for(store) / f"run-{run_id}"
+    shutil.rmtree(staging, ignore_errors=True)     # as the night: an earlier run on this copy had this run id
     run_sql(con, "load_begin")
     with registry_keys_once(con):      # as flows.nightly.ingest
         for item in landed:
