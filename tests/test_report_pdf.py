@@ -1,0 +1,74 @@
+"""The report's PDF writer (flows/render/report.py write_pdf): a chart PNG goes into the PDF with its own compressed
+rows, not decoded and compressed again, and the PDF shows the same pixels; a PNG whose rows a PDF cannot hold as
+they are goes WeasyPrint's own way."""
+
+from __future__ import annotations
+
+import base64
+import io
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from flows.render.report import png_rows, write_pdf
+
+
+def _chart(size: tuple[int, int] = (420, 260)) -> Image.Image:
+    """An RGB image with gradients and sharp edges (every PNG row filter has something to do)."""
+    y, x = np.mgrid[0:size[1], 0:size[0]]
+    pixels = np.stack([(x * 7) % 256, (y * 3) % 256, ((x // 9 + y // 13) % 2) * 255], axis=-1).astype(np.uint8)
+    return Image.fromarray(pixels, "RGB")
+
+
+def _png(image: Image.Image, **options: object) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="png", **options)
+    return out.getvalue()
+
+
+def _pdf_with(png: bytes, path: Path) -> bytes:
+    html = f'<html><body><p>chart</p><img src="data:image/png;base64,{base64.b64encode(png).decode()}"></body></html>'
+    return write_pdf(html, path).read_bytes()
+
+
+def _pdf_images(pdf: Path, out: Path) -> list[np.ndarray]:
+    subprocess.run(["pdfimages", "-png", str(pdf), str(out / "image")], check=True)
+    return [np.asarray(Image.open(p)) for p in sorted(out.glob("image-*.png"))]
+
+
+def test_a_chart_png_goes_into_the_pdf_with_its_own_compressed_rows_and_pixels(tmp_path):
+    image = _chart()
+    png = _png(image, compress_level=1)    # as the report's charts: WeasyPrint alone compresses at level 6
+    pdf = _pdf_with(png, tmp_path / "chart.pdf")
+    assert png_rows(png) in pdf
+    (shown,) = _pdf_images(tmp_path / "chart.pdf", tmp_path)
+    assert np.array_equal(shown, np.asarray(image))
+
+
+def test_png_rows_are_every_idat_chunk_of_an_8_bit_grey_or_rgb_png_in_order():
+    for image in (_chart((700, 900)), _chart().convert("L")):
+        png = _png(image, compress_level=0)    # uncompressed: many IDAT chunks
+        rows = png_rows(png)
+        assert rows is not None and png.count(b"IDAT") > 1
+        # the rows alone, as the one IDAT chunk of a PNG with the same header, are the same image
+        header = png[8:33]
+        alone = b"".join((png[:8], header, struct.pack(">I", len(rows)), b"IDAT", rows,
+                          struct.pack(">I", zlib.crc32(b"IDAT" + rows)), png[-12:]))
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(alone))), np.asarray(image))
+
+
+def test_a_png_a_pdf_cannot_hold_as_it_is_keeps_its_pixels_through_weasyprint(tmp_path):
+    image = _chart()
+    for kind, png in (("palette", _png(image.convert("P", palette=Image.Palette.ADAPTIVE, colors=16))),
+                      ("16-bit grey", _png(image.convert("I;16"))), ("alpha", _png(image.convert("RGBA")))):
+        assert png_rows(png) is None, kind
+    rgba = image.convert("RGBA")
+    pdf = tmp_path / "alpha.pdf"
+    _pdf_with(_png(rgba), pdf)
+    shown = _pdf_images(pdf, tmp_path)     # the colour, then its alpha as a mask
+    assert np.array_equal(shown[0], np.asarray(image))
+
