@@ -1,10 +1,11 @@
 """The report's PDF writer (flows/render/report.py write_pdf): a chart PNG goes into the PDF with its own compressed
 rows, not decoded and compressed again, and the PDF shows the same pixels; a PNG whose rows a PDF cannot hold as
-they are goes WeasyPrint's own way."""
+they are goes WeasyPrint's own way; WeasyPrint lays the PDF out with the garbage collector paused."""
 
 from __future__ import annotations
 
 import base64
+import gc
 import io
 import struct
 import subprocess
@@ -12,9 +13,10 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from flows.render.report import png_rows, write_pdf
+from flows.render.report import collector_paused, png_rows, write_pdf
 
 
 def _chart(size: tuple[int, int] = (420, 260)) -> Image.Image:
@@ -72,3 +74,31 @@ def test_a_png_a_pdf_cannot_hold_as_it_is_keeps_its_pixels_through_weasyprint(tm
     shown = _pdf_images(pdf, tmp_path)     # the colour, then its alpha as a mask
     assert np.array_equal(shown[0], np.asarray(image))
 
+
+def test_weasyprint_lays_out_the_pdf_with_the_collector_off_and_it_is_on_again_after(tmp_path, monkeypatch):
+    import weasyprint
+
+    seen: list[bool] = []
+    real = weasyprint.HTML.write_pdf
+
+    def recorded(self, *args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(weasyprint.HTML, "write_pdf", recorded)
+    assert gc.isenabled()
+    _pdf_with(_png(_chart()), tmp_path / "chart.pdf")
+    assert seen == [False] and gc.isenabled()
+
+
+def test_the_collector_is_as_it_was_after_a_failed_pdf_or_when_it_was_off():
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("the layout failed")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
