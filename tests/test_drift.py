@@ -104,8 +104,9 @@ def test_html_report_rendered_in_its_own_process_shows_the_stored_scores(warehou
     """The Evidently Report of the latest month computes its own scores: they are the stored ones. Rendered as
     the night renders it, in a spawned process from the jobs read here, whose first job imported Evidently."""
     cfg, kinds = config()["rules"]["data_drift"], config()["drift"]["kinds"]
-    results = drift.compute(warehouse, MONTHS[-1:], cfg, kinds)
-    jobs = drift.html_jobs(warehouse, MONTHS[-1], cfg, kinds, results, pd.DataFrame(columns=drift.FLAG_COLUMNS),
+    inputs = drift.read_inputs(warehouse, MONTHS[-1:], cfg, kinds)
+    results = drift.scores(inputs, cfg, kinds)
+    jobs = drift.html_jobs(inputs, MONTHS[-1], cfg, kinds, results, pd.DataFrame(columns=drift.FLAG_COLUMNS),
                            tmp_path)
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         prepared = pool.submit(drift.prepare_html)      # as flows.nightly.night_worker starts it
@@ -119,6 +120,34 @@ def test_html_report_rendered_in_its_own_process_shows_the_stored_scores(warehou
         metrics = json.loads(path.with_suffix(".json").read_text())["metrics"]
         shown = {m["config"]["column"]: m["value"] for m in metrics}
         assert shown and all(abs(v - stored[c]) < 1e-9 for c, v in shown.items()), shown
+
+
+def test_html_jobs_take_the_latest_and_trailing_months_from_the_scores_inputs_in_firm_order(warehouse, tmp_path):
+    """The HTML's values are not read again: each picked column holds the month's and its 6 trailing months' firm
+    values as the warehouse gives them ordered by month and firm (the order Evidently's index plot follows)."""
+    cfg, kinds = config()["rules"]["data_drift"], config()["drift"]["kinds"]
+    inputs = drift.read_inputs(warehouse, MONTHS[-1:], cfg, kinds)
+    results = drift.scores(inputs, cfg, kinds)
+    jobs = drift.html_jobs(inputs, MONTHS[-1], cfg, kinds, results, pd.DataFrame(columns=drift.FLAG_COLUMNS),
+                           tmp_path)
+    assert [j.html.name for j in jobs] == ["drift_monthly.html", "drift_tax.html"]
+    for kind, job in zip(kinds, jobs, strict=True):
+        frame = drift._input(warehouse, kind, MONTHS[-7], MONTHS[-1]).sort("month", "uscc")   # months 0..6
+        assert job.current.keys() == job.reference.keys() and len(job.current) > 1
+        for key in job.current:
+            cluster, column = key.split("·")
+            rows = frame.filter(pl.col("cluster_id") == cluster)
+            np.testing.assert_array_equal(job.current[key], drift._values(rows.filter(pl.col("month") == 6)[column]))
+            np.testing.assert_array_equal(job.reference[key], drift._values(rows.filter(pl.col("month") < 6)[column]))
+            assert len(job.current[key]) and len(job.reference[key]) > len(job.current[key])
+
+
+def test_html_jobs_refuse_a_month_the_inputs_did_not_score(warehouse, tmp_path):
+    cfg, kinds = config()["rules"]["data_drift"], config()["drift"]["kinds"]
+    inputs = drift.read_inputs(warehouse, MONTHS[-1:], cfg, kinds)
+    with pytest.raises(ValueError, match="do not hold"):
+        drift.html_jobs(inputs, MONTHS[-2], cfg, kinds, drift.scores(inputs, cfg, kinds),
+                        pd.DataFrame(columns=drift.FLAG_COLUMNS), tmp_path)
 
 
 def test_each_kind_reads_every_month_its_scores_need_whatever_the_kind_before_it_held(warehouse):

@@ -21,8 +21,9 @@ sums of x and x². tests/test_drift.py checks the scores against Evidently's own
 
 The Evidently Report (the HTML an analyst opens) costs ≈0.2 s per column, nearly all of it drawing plotly
 figures, so it is rendered for the latest month only, for at most html_max_columns columns per kind (drifting
-clusters first). It is given the same data, so its scores are the stored ones. Its input is read here (HtmlJob:
-plain arrays), and the night renders it in a process of its own (run's html_pool) beside the report stage:
+clusters first). It is given the same data, so its scores are the stored ones. Its input is taken from the values
+the scores read (HtmlJob: plain arrays; reading the picked clusters again cost ≈0.7 CPU-s a nation night), and
+the night renders it in a process of its own (run's html_pool) beside the report stage:
 importing Evidently (≈3 s) and drawing its figures were most of a night's alert stage, and nothing later in the
 night reads the HTML.
 """
@@ -74,11 +75,11 @@ def _months_back(period: dt.date, n: int) -> dt.date:
 
 
 def _input(con: duckdb.DuckDBPyConnection, kind: str, start: dt.date, end: dt.date,
-           clusters: list[str] | None = None, months: list[int] | None = None) -> pl.DataFrame:
-    """The kind's firm values of months start..end (of `clusters` only and of `months` only, if given), in no
-    order; `month` and `months` count months from start."""
+           months: list[int] | None = None) -> pl.DataFrame:
+    """The kind's firm values of months start..end (of `months` only, if given), in no order; `month` and
+    `months` count months from start."""
     (statement,) = sql_statements(f"drift_input_{kind}")
-    return con.execute(statement, {"from": start, "to": end, "clusters": clusters, "months": months}).pl()
+    return con.execute(statement, {"from": start, "to": end, "months": months}).pl()
 
 
 def _values(column: pl.Series) -> np.ndarray:
@@ -139,11 +140,20 @@ class _Sorted:
         return out
 
 
-def compute(con: duckdb.DuckDBPyConnection, periods: list[dt.date], cfg: dict, kinds: dict) -> pd.DataFrame:
-    """Per-column drift scores for the given months, all clusters and kinds (rows of mart.drift_results)."""
-    if not periods:
-        return pd.DataFrame(columns=RESULT_COLUMNS)
-    n_ref, min_n, threshold = int(cfg["reference_months"]), int(cfg["min_firms"]), float(cfg["raise_score"])
+@dataclass
+class Inputs:
+    """The firm values a night's scores read, per kind and cluster (`month` counts months from start): read once
+    for the scores and kept for the latest month's HTML jobs, whose values are among them."""
+
+    start: dt.date
+    n_months: int
+    targets: list[int]
+    by_kind: dict[str, dict[str, pl.DataFrame]] = field(default_factory=dict, repr=False)
+
+
+def read_inputs(con: duckdb.DuckDBPyConnection, periods: list[dt.date], cfg: dict, kinds: dict) -> Inputs:
+    """Every kind's firm values that the given months' tests read, partitioned by cluster."""
+    n_ref = int(cfg["reference_months"])
     start, end = _months_back(min(periods), max(12, n_ref)), max(periods)
     n_months = (end.year - start.year) * 12 + end.month - start.month + 1
     targets = sorted({(p.year - start.year) * 12 + p.month - start.month for p in periods})
@@ -152,17 +162,31 @@ def compute(con: duckdb.DuckDBPyConnection, periods: list[dt.date], cfg: dict, k
     # night), all are read as one range.
     needed = sorted({m for t in targets for m in (t - 12, *range(t - n_ref, t + 1)) if m >= 0})
     read = None if len(needed) == n_months else needed
+    return Inputs(start, n_months, targets, {
+        kind: {cluster: frame for (cluster,), frame in _input(con, kind, start, end, months=read).partition_by(
+            "cluster_id", as_dict=True).items()} for kind in kinds})
+
+
+def compute(con: duckdb.DuckDBPyConnection, periods: list[dt.date], cfg: dict, kinds: dict) -> pd.DataFrame:
+    """Per-column drift scores for the given months, all clusters and kinds (rows of mart.drift_results)."""
+    if not periods:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    return scores(read_inputs(con, periods, cfg, kinds), cfg, kinds)
+
+
+def scores(inputs: Inputs, cfg: dict, kinds: dict) -> pd.DataFrame:
+    """The drift scores of the inputs' target months (rows of mart.drift_results)."""
+    n_ref, min_n, threshold = int(cfg["reference_months"]), int(cfg["min_firms"]), float(cfg["raise_score"])
     rows: list[tuple] = []
     for kind, spec in kinds.items():
-        by_cluster = _input(con, kind, start, end, months=read).partition_by("cluster_id", as_dict=True)
-        for (cluster,), frame in sorted(by_cluster.items()):
+        for cluster, frame in sorted(inputs.by_kind[kind].items()):
             row_months = frame["month"].to_numpy()
             for column in spec["columns"]:
-                values = _Sorted.build(frame[column].to_numpy(), row_months, n_months)
-                for t in targets:
+                values = _Sorted.build(frame[column].to_numpy(), row_months, inputs.n_months)
+                for t in inputs.targets:
                     references = {"trailing_6m": range(t - n_ref, t), "same_month_last_year": range(t - 12, t - 11)}
                     for reference, (score, n) in values.scores(t, references, min_n).items():
-                        rows.append((_months_back(start, -t), cluster, kind, column, reference, cfg["method"],
+                        rows.append((_months_back(inputs.start, -t), cluster, kind, column, reference, cfg["method"],
                                      threshold, score, score >= threshold, int(values.n[t]), n))
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
@@ -237,25 +261,29 @@ class HtmlJob:
     html: Path
 
 
-def html_jobs(con: duckdb.DuckDBPyConnection, period: dt.date, cfg: dict, kinds: dict, results: pd.DataFrame,
+def html_jobs(inputs: Inputs, period: dt.date, cfg: dict, kinds: dict, results: pd.DataFrame,
               flags: pd.DataFrame, out_dir: Path) -> list[HtmlJob]:
-    """The Evidently Reports of one month, trailing-6-month reference, one per kind with columns to show; reads
-    only the picked clusters' values."""
+    """The Evidently Reports of one month (one the inputs scored), trailing-6-month reference, one per kind with
+    columns to show; the picked clusters' values taken from the inputs (ordered by month and firm), not read
+    again."""
     out_dir.mkdir(parents=True, exist_ok=True)
     drifting = set(flags.loc[(flags["period"] == period) & flags["raise"], "cluster_id"]) if len(flags) else set()
     jobs: list[HtmlJob] = []
     n_ref = int(cfg["reference_months"])
+    t = (period.year - inputs.start.year) * 12 + period.month - inputs.start.month
+    if t not in inputs.targets:
+        raise ValueError(f"the drift inputs do not hold {period:%Y-%m}'s tests (their start: {inputs.start})")
     for kind, spec in kinds.items():
         picked = _html_columns(results, kind, period, drifting, spec["columns"][0], int(cfg["html_max_columns"]))
         if not picked:
             continue
-        frame = _input(con, kind, _months_back(period, n_ref), period, sorted({c for c, _ in picked})
-                       ).sort("cluster_id", "month", "uscc")
+        frames = {cluster: inputs.by_kind[kind][cluster].filter(pl.col("month").is_between(t - n_ref, t)).sort(
+            "month", "uscc") for cluster in {c for c, _ in picked}}
         current, reference = {}, {}
         for cluster, column in picked:
-            rows = frame.filter(pl.col("cluster_id") == cluster)
-            current[f"{cluster}·{column}"] = _values(rows.filter(pl.col("month") == n_ref)[column])
-            reference[f"{cluster}·{column}"] = _values(rows.filter(pl.col("month") < n_ref)[column])
+            rows = frames[cluster]
+            current[f"{cluster}·{column}"] = _values(rows.filter(pl.col("month") == t)[column])
+            reference[f"{cluster}·{column}"] = _values(rows.filter(pl.col("month") < t)[column])
         jobs.append(HtmlJob(current, reference, cfg["method"], float(cfg["raise_score"]),
                             out_dir / f"drift_{kind}.html"))
     return jobs
@@ -286,12 +314,6 @@ def render_job(job: HtmlJob) -> Path:
     return job.html
 
 
-def render_html(con: duckdb.DuckDBPyConnection, period: dt.date, cfg: dict, kinds: dict, results: pd.DataFrame,
-                flags: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """The Evidently Report (HTML + JSON snapshot) per kind for one month, rendered here."""
-    return [render_job(job) for job in html_jobs(con, period, cfg, kinds, results, flags, out_dir)]
-
-
 def run(con: duckdb.DuckDBPyConnection, periods: list[dt.date], latest: dt.date, cfg: dict, kinds: dict,
         reports_dir: Path, html_pool: Executor | None = None) -> DriftRun:
     """Compute and store the months' drift scores, judge the rule over every stored score, and render the
@@ -299,16 +321,17 @@ def run(con: duckdb.DuckDBPyConnection, periods: list[dt.date], latest: dt.date,
     the result until its wait_html."""
     out = DriftRun(periods=list(periods))
     t0 = time.perf_counter()
-    results = compute(con, periods, cfg, kinds)
+    inputs = read_inputs(con, periods, cfg, kinds) if periods else None
+    results = scores(inputs, cfg, kinds) if inputs else pd.DataFrame(columns=RESULT_COLUMNS)
     store(con, periods, results)
     out.rows = len(results)
     out.steps["scores"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     out.flags = cluster_flags(con, cfg)
     out.steps["rule"] = time.perf_counter() - t1
-    if latest in periods:
+    if inputs is not None and latest in periods:
         t2 = time.perf_counter()
-        jobs = html_jobs(con, latest, cfg, kinds, results, out.flags,
+        jobs = html_jobs(inputs, latest, cfg, kinds, results, out.flags,
                          Path(reports_dir) / "drift" / latest.strftime("%Y-%m"))
         if html_pool is None:
             out.html = [render_job(job) for job in jobs]

@@ -3,10 +3,10 @@
 -- so a reporting gap that resumes with a 3-month 累计 difference is not mistaken for a distribution shift);
 -- employees is an average and taken as is. Values go through sign(x)·ln(1+|x|): firm sizes span orders of
 -- magnitude, and on the log scale a ×10 unit switch is a shift of ln 10 whatever the firm's size.
--- $clusters: only these clusters (the Evidently report's), NULL for every cluster; $months: only these
--- months, counted from $from (those a night's scores read), NULL for every month from $from to $to.
+-- $months: only these months, counted from $from (those a night's scores read), NULL for every month from
+-- $from to $to.
 -- In no order (the scores sort each column's values themselves; the Evidently report orders its few clusters'
--- rows by cluster_id, month, uscc).
+-- rows by month and uscc).
 -- reads: core.firm_monthly, core.firms
 -- writes: (none)
 SELECT f.cluster_id, datediff('month', $from::DATE, m.period)::INTEGER AS month, m.uscc,
@@ -19,6 +19,5 @@ SELECT f.cluster_id, datediff('month', $from::DATE, m.period)::INTEGER AS month,
        sign(m.rd_expense / m.span_months) * ln(1 + abs(m.rd_expense / m.span_months)) AS rd_expense
 FROM core.firm_monthly m JOIN core.firms f USING (uscc)
 WHERE m.period BETWEEN $from AND $to AND f.cluster_id IS NOT NULL
-  AND ($clusters::VARCHAR[] IS NULL OR list_contains($clusters::VARCHAR[], f.cluster_id))
   AND ($months::INTEGER[] IS NULL
        OR list_contains($months::INTEGER[], datediff('month', $from::DATE, m.period)::INTEGER));
