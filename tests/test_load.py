@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 import pytest
 from conftest import schema_warehouse
 
 from flows.stages.s04_standardise import ISSUE_SCHEMA
-from flows.stages.s06_load import load_file
+from flows.stages.s06_load import apply_load, load_file, prepare
+from flows.support.warehouse import ROW_GROUP_ROWS
 
 
 def frames(loaded_rows: list[int], rejected_rows: list[int]):
@@ -102,3 +105,39 @@ def test_a_monthly_file_whose_rows_repeat_a_firm_and_month_is_refused_naming_the
                   header_map={c: c for c in ("uscc", "period", "basis", "output")})
     assert con.execute("SELECT (SELECT count(*) FROM history.reported_rows) + (SELECT count(*) FROM "
                        "core.firm_monthly), (SELECT status FROM meta.files)").fetchone() == (0, None)
+
+
+def threads(con) -> int:
+    return int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+
+
+@pytest.mark.parametrize(("rows_in", "during"), [(3, 1), (ROW_GROUP_ROWS, 3)])
+def test_a_file_of_fewer_rows_than_a_row_group_is_loaded_on_one_duckdb_thread_and_the_threads_come_back(
+        con, rows_in, during):
+    con.execute("SET threads = 3")
+    con.execute("INSERT INTO meta.files (file_id, file_name, sha256) VALUES (1, 'platforms.csv', 'h')")
+    parsed, loaded, rejected, flagged, raw = frames([2, 3, 4], [])
+    prepared = prepare("platforms.csv", "platforms", parsed, loaded, rejected, flagged, raw, 3, "utf-8",
+                       {"平台名称": "platform_name", "集群编码": "cluster_id"})
+    accounting = replace(prepared.accounting, rows_in=rows_in)    # the size decides, not what the frames hold
+    seen = []
+    apply_load(con, 1, 1, "platforms.csv", "platforms", accounting, prepared.relations(),
+               also=lambda c: seen.append(threads(c)))
+    assert seen == [during]
+    assert threads(con) == 3
+
+
+def test_a_small_file_whose_load_fails_leaves_duckdb_its_threads(con):
+    con.execute("SET threads = 3")
+    con.execute("INSERT INTO meta.files (file_id, file_name, sha256) VALUES (1, 'platforms.csv', 'h')")
+    parsed, loaded, rejected, flagged, raw = frames([2, 3, 4], [])
+    prepared = prepare("platforms.csv", "platforms", parsed, loaded, rejected, flagged, raw, 3, "utf-8",
+                       {"平台名称": "platform_name", "集群编码": "cluster_id"})
+
+    def fail(c):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        apply_load(con, 1, 1, "platforms.csv", "platforms", prepared.accounting, prepared.relations(), also=fail)
+    assert threads(con) == 3
+    assert con.execute("SELECT count(*) FROM core.platforms").fetchone()[0] == 0

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from flows.stages.s04_standardise import typed_columns
 from flows.support.contract import KINDS
 from flows.support.staging import relation_batches
-from flows.support.warehouse import run_sql
+from flows.support.warehouse import one_thread_below, run_sql
 
 REGISTRY_SQL = {"clusters": "load_clusters", "firms": "load_firms", "platforms": "load_platforms",
                 "digital": "load_digital", "procurement": "load_procurement"}
@@ -224,40 +224,41 @@ def apply_load(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: 
     # count is the staged Parquet file's footer or the frame's height), two statements and a binding saved.
     bound = {view: source for view, source in relations.items()
              if view not in ("rejected", "flagged") or _has_rows(source)}
-    con.begin()
-    try:
-        for view, source in bound.items():
-            _bind(con, view, source)
-        if "rejected" in bound:
-            run_sql(con, "load_quarantine", params)
-        if "flagged" in bound:
-            run_sql(con, "load_flags", {"file_id": file_id})
-        if kind in DERIVED_TABLE:
-            run_sql(con, "load_reported", params)
-            derive_monthly(con, run_id, file_id, kind)
-        else:
-            run_sql(con, REGISTRY_SQL[kind], params)
-        if run_sql(con, "open_quarantine", params).fetchone()[0]:    # nothing open: no key to look at
-            con.register("loaded_keys", loaded_keys(relations["incoming"], kind).to_arrow())
-            try:
-                run_sql(con, "load_resolve", params)
-            finally:
-                con.unregister("loaded_keys")
-        if accounting.header_report:
-            run_sql(con, "file_columns", {"file_id": file_id})
-        if also is not None:
-            also(con)
-        run_sql(con, "file_finish", {
-            "file_id": file_id, "status": "loaded", "reason": None, "encoding": accounting.encoding,
-            "header_map": json.dumps(accounting.header_map, ensure_ascii=False), "rows_in": accounting.rows_in,
-            "rows_loaded": accounting.rows_loaded, "rows_quarantined": accounting.rows_quarantined})
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
-    finally:
-        for view in bound:
-            con.unregister(view)
+    with one_thread_below(con, accounting.rows_in):    # a small file's statements
+        con.begin()
+        try:
+            for view, source in bound.items():
+                _bind(con, view, source)
+            if "rejected" in bound:
+                run_sql(con, "load_quarantine", params)
+            if "flagged" in bound:
+                run_sql(con, "load_flags", {"file_id": file_id})
+            if kind in DERIVED_TABLE:
+                run_sql(con, "load_reported", params)
+                derive_monthly(con, run_id, file_id, kind)
+            else:
+                run_sql(con, REGISTRY_SQL[kind], params)
+            if run_sql(con, "open_quarantine", params).fetchone()[0]:    # nothing open: no key to look at
+                con.register("loaded_keys", loaded_keys(relations["incoming"], kind).to_arrow())
+                try:
+                    run_sql(con, "load_resolve", params)
+                finally:
+                    con.unregister("loaded_keys")
+            if accounting.header_report:
+                run_sql(con, "file_columns", {"file_id": file_id})
+            if also is not None:
+                also(con)
+            run_sql(con, "file_finish", {
+                "file_id": file_id, "status": "loaded", "reason": None, "encoding": accounting.encoding,
+                "header_map": json.dumps(accounting.header_map, ensure_ascii=False), "rows_in": accounting.rows_in,
+                "rows_loaded": accounting.rows_loaded, "rows_quarantined": accounting.rows_quarantined})
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        finally:
+            for view in bound:
+                con.unregister(view)
     return FileOutcome(file_id, name, kind, "loaded", accounting.rows_in, accounting.rows_loaded,
                        accounting.rows_quarantined, rules=accounting.rules, ignored_columns=accounting.ignored_columns)
 
