@@ -28,13 +28,13 @@ from flows.stages.s01_discover import InboxFile
 from flows.stages.s02_land import land
 from flows.stages.s05_validate import ValidationSession, forget_registry_keys, registry_keys_once
 from flows.support.staging import (
-    ROW_GROUP_ROWS,
     reference_connection,
     relation_batches,
     write_atomically,
     write_reference,
     write_relation,
 )
+from flows.support.warehouse import ROW_GROUP_ROWS
 
 STEADY, SHIFTED, SPARSE, SHORT, OLD = (code(f"91320500MA1BBBBB{i}") for i in range(1, 6))
 OLD_TAX_ID = "320500" + OLD[8:17]      # a 15-digit 税务登记号: division code + organisation code

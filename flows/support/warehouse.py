@@ -306,7 +306,8 @@ def release_cache(con: duckdb.DuckDBPyConnection, keep: str = DUCKDB_TASK_MEMORY
     con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
 
 
-# DuckDB's row group: the rows its scans hand to one thread at a time.
+# DuckDB's row group (its storage default; tests/test_ingest.py checks it against DuckDB): the rows its scans hand to
+# one thread at a time, and what the staged relations are cut into (flows.support.staging).
 ROW_GROUP_ROWS = 122_880
 
 
