@@ -34,8 +34,8 @@ into the copy's folder; the copy's stored map snapshots are deleted first, as ni
 night's stages do: DUCKDB_STAGE_MEMORY_LIMIT, the load's checkpoint threshold, DuckDB's spill files beside the copy.
 --export DIR writes the mart schema after each run into DIR/<run>.duckdb (full, incremental; night1, night2), so two
 checkouts' marts can be compared with scripts/compare_marts.py.
-Prints wall, CPU, peak RSS and the load average, and the wall and CPU seconds per SQL file (commit: the stage's
-COMMIT, wall). To time another checkout's code (a baseline), run its copy of this file:
+Prints wall, CPU, peak RSS and the load average, and the wall and CPU seconds per SQL file. To time another
+checkout's code (a baseline), run its copy of this file:
 /path/to/checkout/bench/bench_indicators.py puts that checkout first on the path.
 """
 
@@ -274,7 +274,7 @@ def on_warehouse(path: Path, full: bool, months: set[dt.date] | None, workdir: P
                   f"(copy of {path.stat().st_size / 2**30:.2f} GB took {copy_s:.1f} s, not counted)")
             print("load average (1/5/15 min) before: {:.2f} {:.2f} {:.2f}, after: {:.2f} {:.2f} {:.2f} on {} cores"
                   .format(*load0, *load1, os.cpu_count()))
-            for name, seconds in sorted({**ind.last_timings, **ind.last_commit_timing}.items(), key=lambda kv: -kv[1]):
+            for name, seconds in sorted(ind.last_timings.items(), key=lambda kv: -kv[1]):
                 cpu_s = ind.last_cpu_timings.get(name)
                 print(f"  {seconds:8.2f} s  " + (f"{cpu_s:6.2f} CPU-s  " if cpu_s is not None else " " * 14) + name)
             for label, seconds in sorted(ind.last_statement_timings.items(), key=lambda kv: -kv[1])[:statements]:

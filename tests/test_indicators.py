@@ -408,6 +408,31 @@ def test_incremental_equals_full_recompute() -> None:
     assert D(2024, 4, 1) not in done
 
 
+def test_a_stage_stopped_midway_leaves_the_marts_not_current_and_the_next_try_recomputes_all(monkeypatch) -> None:
+    """The stage's statements commit one by one (DuckDB plans a table by its committed rows): a try that fails after
+    rebuilding a month's work tables must not leave them passing as current, or the next try would build on them."""
+    con, ref = _rich_db(), _rich_db()
+    update_indicators(con, None)
+    revise = "UPDATE core.procurement SET supplier_adcode = '320500', amount = 77 WHERE period = '2024-05-01'"
+    for db in (con, ref):
+        db.execute(revise)
+    run_file = ind._run_file
+
+    def failing(db: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> None:
+        if name == "indicators_publish":
+            raise RuntimeError("stopped")
+        run_file(db, name, params)
+
+    monkeypatch.setattr(ind, "_run_file", failing)
+    with pytest.raises(RuntimeError, match="stopped"):
+        update_indicators(con, {D(2024, 5, 1)})
+    assert not ind._state(con)[1]
+    monkeypatch.setattr(ind, "_run_file", run_file)
+    assert len(update_indicators(con, {D(2024, 5, 1)})) == 18   # every month of 2024-01 … 2025-06: a full recompute
+    update_indicators(ref, None)
+    _same(_dump(con), _dump(ref))
+
+
 def test_incremental_adding_a_new_month() -> None:
     con = _rich_db()
     update_indicators(con, None)

@@ -20,12 +20,12 @@ carries prv, the previous month its key was seen, so it counts at the targets fr
 month + 11 months.
 
 Run order: the numbered files of sql/s07_indicators/, each declaring the tables it reads and writes — the
-dictionary and wide view, the data range and state, the config and target temp tables (the only values bound
-from Python, as named parameters), indicators_maps.sql and indicators_chain_maps.sql (registry → ids: these
-look-ups are made before the stage's transaction, see update_indicators), on a full recompute the work tables
-emptied (indicators_work.sql, indicators_chain_work.sql), the work-table rebuilds of the changed months (firm
-facts, procurement, and the supply-chain aggregates of indicators_chain_month.sql), the shared inputs (fm, cm,
-firm_ttm, cluster_ttm), the indicator files the registry names, then publish, classify, the
+dictionary and wide view, the data range and state, the state cleared (indicators_state_clear.sql: the stage's
+statements commit one by one, see update_indicators), the config and target temp tables (the only values bound
+from Python, as named parameters), indicators_maps.sql and indicators_chain_maps.sql (registry → ids), on a full
+recompute the work tables emptied (indicators_work.sql, indicators_chain_work.sql), the work-table rebuilds of the
+changed months (firm facts, procurement, and the supply-chain aggregates of indicators_chain_month.sql), the
+shared inputs (fm, cm, firm_ttm, cluster_ttm), the indicator files the registry names, then publish, classify, the
 supply-chain marts (indicators_chain.sql: chain_segments and chain_flows; indicators_lead_window_full.sql or
 _incremental.sql: the supply leads' window, summed afresh or rolled by a month; indicators_lead_amounts.sql: the lead
 candidates and their TTM amounts, or with one target indicators_lead_amounts_one.sql from the rolled window;
@@ -89,8 +89,6 @@ last_statement_timings: dict[str, float] = {}
 # CPU seconds (the process's, DuckDB's threads included) per SQL file of the last call: on a shared machine wall
 # seconds say little, and the stage's cost is its CPU.
 last_cpu_timings: dict[str, float] = {}
-# Seconds of the last update_indicators call's COMMIT (its own transaction), under "commit".
-last_commit_timing: dict[str, float] = {}
 # Up to this many target periods, per-firm TTM sums come from a range join (indicators_firm_ttm_few.sql).
 FEW_TARGETS = 2
 # The firm rating's metrics (sql/s07_indicators/24_classify_firms.sql scores each in its own column).
@@ -252,12 +250,12 @@ def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | No
     """Recompute the marts for the periods whose windows touch `changed` (None: everything) and return them.
 
     A changed registry or configuration, or marts never computed, force a full recompute, so the result is
-    always what a full recompute would give. Runs in one transaction: readers never see half a night.
+    always what a full recompute would give. Its statements commit one by one (see inside): a stage stopped midway
+    leaves no state, so the next try recomputes everything.
     """
     last_timings.clear()
     last_statement_timings.clear()
     last_cpu_timings.clear()
-    last_commit_timing.clear()
     t = time.perf_counter()
     refresh_dictionary(con)
     rng = data_range(con)
@@ -277,33 +275,26 @@ def update_indicators(con: duckdb.DuckDBPyConnection, changed: set[dt.date] | No
     keep_order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
     con.execute("SET preserve_insertion_order = false")
     try:
+        # Each statement commits on its own, not the stage as one transaction: DuckDB's planner estimates a table by
+        # its committed rows, so inside a transaction every table the stage made or filled counted as empty (its temp
+        # tables; on a full recompute every work table too) and its joins built their hash tables on the big side
+        # (nation full recompute 250 → 191 CPU-s; session 12 had taken the look-ups out of the transaction for the
+        # same reason). The state is cleared first and saved last, so a stage stopped midway (a failed try, a killed
+        # night) leaves the marts not current and the next try recomputes everything: the result is always what a
+        # full recompute gives. Nobody reads the night's copy before it is published, and it is published only when
+        # the whole night succeeded (flows/support/warehouse.py building).
+        _run_file(con, "indicators_state_clear")
         if rng is not None:
-            # The run's look-ups are temp tables made before the transaction: DuckDB's join planner counts a table
-            # created inside it as empty until the commit (its rows are the transaction's own), so every join with one
-            # was planned as if it were empty — the month's 4.1 M procurement rows were built into a hash table to
-            # probe with the 1.1 M supplier ids (nation: proc_month's located rows 4.1 → 3.1 CPU-s). They read only
-            # the registries and the configuration, which the transaction does not write; readers never see temp
-            # tables.
             _lookups(con, sorted(targets), sorted(source), rng)
-        # Its own transaction, always: DuckDB refuses a BEGIN inside an open one and aborts it, so the stage cannot
-        # join a caller's transaction (a retry starts clean).
-        con.execute("BEGIN TRANSACTION")
-        try:
-            if full:  # the work tables start empty (and in their current layout)
-                _run_file(con, "indicators_work")
-                _run_file(con, "indicators_chain_work")
-            if rng is None:
-                _run_file(con, "indicators_clear")
-            else:
-                _run(con, sorted(targets), sorted(source), rng[1], full)
-            run_sql(con, "indicators_state_save", {"config_hash": state, "first_period": rng[0] if rng else None,
-                                                   "last_period": rng[1] if rng else None})
-            t = time.perf_counter()
-            con.execute("COMMIT")
-            last_commit_timing["commit"] = time.perf_counter() - t
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+        if full:  # the work tables start empty (and in their current layout)
+            _run_file(con, "indicators_work")
+            _run_file(con, "indicators_chain_work")
+        if rng is None:
+            _run_file(con, "indicators_clear")
+        else:
+            _run(con, sorted(targets), sorted(source), rng[1], full)
+        run_sql(con, "indicators_state_save", {"config_hash": state, "first_period": rng[0] if rng else None,
+                                               "last_period": rng[1] if rng else None})
     finally:
         con.execute(f"SET preserve_insertion_order = {bool(keep_order)}")
     return targets
@@ -351,7 +342,7 @@ def _add_months(d: dt.date, n: int) -> dt.date:
 def _lookups(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt.date],
              rng: tuple[dt.date, dt.date]) -> None:
     """The run's temp look-ups, from the configuration and the registries only: configuration, targets, registry
-    maps and the supply-chain maps (update_indicators makes them before its transaction, see there)."""
+    maps and the supply-chain maps."""
     _run_file(con, "indicators_config", _config_params())
     _run_file(con, "indicators_rollup")  # the roll-up formula (rollup_value), shared with the report's panel
     # Rated periods: the annual rating (December) and the latest period (the running year's provisional one).
