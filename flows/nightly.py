@@ -166,8 +166,9 @@ class NightSummary:
 def retrying(stage: Task) -> Task:
     """The stage with the configured retries: CLUSTERWATCH_TASK_RETRIES (default 2) more tries after a
     failure, waiting CLUSTERWATCH_TASK_RETRY_DELAY_S (default 20) seconds, doubled before each next try.
-    A stage that writes the warehouse does so in one transaction (indicators and snapshot open their own;
-    alerts and report run in in_transaction), so a retry starts clean."""
+    A stage that writes the warehouse does so in one transaction (the snapshot opens its own; alerts and report
+    run in in_transaction), so a retry starts clean; the indicator stage commits statement by statement and leaves
+    its marts not current when a try fails, so the retry recomputes them all."""
     retries = int(os.environ.get("CLUSTERWATCH_TASK_RETRIES", "2"))
     delay = float(os.environ.get("CLUSTERWATCH_TASK_RETRY_DELAY_S", "20"))
     return stage.with_options(retries=retries, retry_delay_seconds=[delay * 2 ** i for i in range(retries)])
@@ -240,7 +241,7 @@ def data_docs_task(run_id: int, reports: Path, side: Executor) -> Path:
 @task(name="indicators", cache_policy=NO_CACHE)
 def indicators_task(con: duckdb.DuckDBPyConnection, run_id: int) -> set[date]:
     """Recompute the indicator marts for the periods whose windows touch what this night changed."""
-    return update_indicators(con, changed_periods(con, run_id))   # its own transaction (a retry starts clean)
+    return update_indicators(con, changed_periods(con, run_id))   # a retry recomputes everything
 
 
 @task(name="snapshot", cache_policy=NO_CACHE)
