@@ -260,6 +260,7 @@ def on_warehouse(path: Path, full: bool, months: set[dt.date] | None, workdir: P
                     con.execute(f"DELETE FROM {table} WHERE period IN (SELECT unnest($m::DATE[]))", {"m": taken_out})
             if as_current:
                 first, last = ind.data_range(con)
+                run_sql(con, "indicators_state_clear")   # the save only adds a row (the stage clears first)
                 run_sql(con, "indicators_state_save",
                         {"config_hash": ind._state(con)[0], "first_period": first, "last_period": last})
             con.execute("CHECKPOINT")
