@@ -218,6 +218,21 @@ def test_uscc_check_matches_reference():
     assert got == [None if c is None else is_valid_uscc(c) for c in codes]
 
 
+def test_uscc_check_matches_reference_for_any_character_at_any_position():
+    """Each of the 18 positions of a valid code (the check character's too) replaced by every alphabet character
+    and by characters outside it (letters GB 32100 leaves out, punctuation, a full-width digit), with
+    the codes put where their bytes start at an odd offset of the buffer: the same verdict as is_valid_uscc."""
+    from flows.support.uscc import ALPHABET, is_valid_uscc
+
+    codes = [None, "1"]         # a 1-byte code first: the 18-byte codes after it start at odd offsets
+    for i in range(18):
+        for ch in ALPHABET + "IOSVZ*-１":
+            codes.append(FIRM_A[:i] + ch + FIRM_A[i + 1:])
+    got = uscc_ok(pl.Series(codes, dtype=pl.Utf8).slice(1)).to_list()
+    assert got == [is_valid_uscc(c) for c in codes[1:]]
+    assert 0 < sum(got) < len(got) - 18 * 8
+
+
 def test_distinct_values_and_row_positions():
     s = pl.Series(["b", "a", None, "b", "a", "a", None, "c"] * 10)
     enc = distinct(s)
