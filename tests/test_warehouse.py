@@ -275,3 +275,19 @@ def test_a_checkpoint_refused_beside_the_report_is_logged_and_left_to_the_publis
     with duckdb.connect(str(path), read_only=True) as again:
         assert again.execute("SELECT x FROM t WHERE i = 1").fetchone()[0] == -1
         assert again.execute("SELECT x FROM t WHERE i = 3").fetchone()[0] == 1.5
+
+
+def test_the_building_connection_draws_no_progress_bar_on_the_nights_output(tmp_path):
+    """DuckDB draws a progress bar on standard output for a statement that commits on its own and runs past 2 s; a
+    night's output is its logs and the result a caller reads (bench_ingest parses its last line), so the night's
+    connection has it off, also after reopen(). Checked in a process of its own: DuckDB's default depends on what
+    sys.stdout is (on in a night's process, off under pytest's capture)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from pathlib import Path; from flows.support.warehouse import Building\n"
+            "work = Building(Path(sys.argv[1])); setting = \"SELECT current_setting('enable_progress_bar')\"\n"
+            "print(work.con.execute(setting).fetchone()[0], work.reopen().execute(setting).fetchone()[0])")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "w.duckdb")], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["False", "False"]

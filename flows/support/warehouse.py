@@ -441,11 +441,20 @@ def _naming(action: str, path: Path) -> Iterator[None]:
 
 
 class Building:
-    """The night's read-write connection to the building copy (`con`), which reopen() replaces."""
+    """The night's read-write connection to the building copy (`con`), which reopen() replaces.
+
+    DuckDB's progress bar is off: a connection's own is on by default and draws on the night's standard output for
+    every statement that commits on its own and runs past 2 s (the indicator stage's, since they commit one by one),
+    into the logs of a scheduled night and into the output a caller reads the night's result from."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.con = duckdb.connect(str(path), config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+        self.con = self._connect(DUCKDB_MEMORY_LIMIT)
+
+    def _connect(self, memory_limit: str) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(str(self.path), config={"memory_limit": memory_limit})
+        con.execute("SET enable_progress_bar = false")     # a connection's own setting (its cursors start without)
+        return con
 
     def reopen(self, memory_limit: str = DUCKDB_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
         """Write what is committed to the file (CHECKPOINT), close the connection and open the copy again with
@@ -462,7 +471,7 @@ class Building:
             self.con.execute("CHECKPOINT")
         self.con.close()
         with _naming("opening the building copy", self.path):
-            self.con = duckdb.connect(str(self.path), config={"memory_limit": memory_limit})
+            self.con = self._connect(memory_limit)
         return self.con
 
     def close(self) -> None:
