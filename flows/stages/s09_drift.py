@@ -74,6 +74,11 @@ def _months_back(period: dt.date, n: int) -> dt.date:
     return dt.date(y, m + 1, 1)
 
 
+def _month_of(start: dt.date, period: dt.date) -> int:
+    """`period` counted in months from `start` (the `month` of the inputs)."""
+    return (period.year - start.year) * 12 + period.month - start.month
+
+
 def _input(con: duckdb.DuckDBPyConnection, kind: str, start: dt.date, end: dt.date,
            months: list[int] | None = None) -> pl.DataFrame:
     """The kind's firm values of months start..end (of `months` only, if given), in no order; `month` and
@@ -155,8 +160,8 @@ def read_inputs(con: duckdb.DuckDBPyConnection, periods: list[dt.date], cfg: dic
     """Every kind's firm values that the given months' tests read, partitioned by cluster."""
     n_ref = int(cfg["reference_months"])
     start, end = _months_back(min(periods), max(12, n_ref)), max(periods)
-    n_months = (end.year - start.year) * 12 + end.month - start.month + 1
-    targets = sorted({(p.year - start.year) * 12 + p.month - start.month for p in periods})
+    n_months = _month_of(start, end) + 1
+    targets = sorted({_month_of(start, p) for p in periods})
     # The months a target's tests read: itself, its trailing months and the month a year earlier. A night that
     # scores one new month reads 8 of the 13 months before it; where the targets need every month (a first
     # night), all are read as one range.
@@ -270,7 +275,7 @@ def html_jobs(inputs: Inputs, period: dt.date, cfg: dict, kinds: dict, results: 
     drifting = set(flags.loc[(flags["period"] == period) & flags["raise"], "cluster_id"]) if len(flags) else set()
     jobs: list[HtmlJob] = []
     n_ref = int(cfg["reference_months"])
-    t = (period.year - inputs.start.year) * 12 + period.month - inputs.start.month
+    t = _month_of(inputs.start, period)
     if t not in inputs.targets:
         raise ValueError(f"the drift inputs do not hold {period:%Y-%m}'s tests (their start: {inputs.start})")
     for kind, spec in kinds.items():
