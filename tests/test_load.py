@@ -141,3 +141,35 @@ def test_a_small_file_whose_load_fails_leaves_duckdb_its_threads(con):
         apply_load(con, 1, 1, "platforms.csv", "platforms", prepared.accounting, prepared.relations(), also=fail)
     assert threads(con) == 3
     assert con.execute("SELECT count(*) FROM core.platforms").fetchone()[0] == 0
+
+
+def _load_procurement(con, file_id: int, rows: list[tuple[str, str, float]]) -> None:
+    """Load a procurement file of (buyer, month, amount) rows, all to supplier S."""
+    from datetime import date
+
+    parsed = pl.DataFrame({"buyer_uscc": [b for b, _, _ in rows], "supplier_uscc": ["S"] * len(rows),
+                           "period": [date.fromisoformat(f"{m}-01") for _, m, _ in rows],
+                           "amount": [a for _, _, a in rows], "_row": list(range(2, 2 + len(rows)))})
+    con.execute("INSERT INTO meta.files (file_id, file_name, sha256) VALUES ($id, 'p.csv', $id::VARCHAR)",
+                {"id": file_id})
+    load_file(con, 1, file_id, f"p{file_id}.csv", "procurement", parsed=parsed, loaded=parsed,
+              rejected=pl.DataFrame(schema=ISSUE_SCHEMA), flagged=pl.DataFrame(schema=ISSUE_SCHEMA),
+              raw=parsed.with_columns(pl.all().exclude("_row").cast(pl.Utf8)), rows_in=len(rows), encoding="utf-8",
+              header_map={c: c for c in ("buyer_uscc", "supplier_uscc", "period", "amount")})
+
+
+def test_a_procurement_file_replaces_a_stored_buyers_month_as_a_whole_and_a_new_months_file_only_adds(con):
+    """A month core already holds is revised per buyer (the old rows move to history.procurement_superseded);
+    a file of months core does not hold yet adds its rows without working out the buyer keys a revision needs."""
+    _load_procurement(con, 1, [("A", "2025-01", 1.0), ("A", "2025-01", 2.0), ("B", "2025-01", 5.0)])
+    _load_procurement(con, 2, [("A", "2025-02", 7.0)])
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'incoming_keys'").fetchone()[0] == 0
+    _load_procurement(con, 3, [("A", "2025-01", 4.0)])
+    assert con.execute("SELECT buyer_uscc, strftime(period, '%Y-%m'), amount, file_id FROM core.procurement "
+                       "ORDER BY ALL").fetchall() == [("A", "2025-01", 4.0, 3), ("A", "2025-02", 7.0, 2),
+                                                      ("B", "2025-01", 5.0, 1)]
+    assert con.execute("SELECT buyer_uscc, amount, file_id, superseded_by FROM history.procurement_superseded "
+                       "ORDER BY ALL").fetchall() == [("A", 1.0, 1, 3), ("A", 2.0, 1, 3)]
+    assert con.execute("SELECT run_id, kind, strftime(period, '%Y-%m') FROM meta.changes ORDER BY ALL"
+                       ).fetchall() == [(1, "procurement", "2025-01"), (1, "procurement", "2025-01"),
+                                        (1, "procurement", "2025-02")]

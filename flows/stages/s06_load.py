@@ -22,7 +22,7 @@ from flows.support.staging import relation_batches
 from flows.support.warehouse import one_thread_below, run_sql
 
 REGISTRY_SQL = {"clusters": "load_clusters", "firms": "load_firms", "platforms": "load_platforms",
-                "digital": "load_digital", "procurement": "load_procurement"}
+                "digital": "load_digital"}
 DERIVED_TABLE = {"monthly": "core.firm_monthly", "tax": "core.tax"}
 _DTYPES = {"str": pl.Utf8, "scope": pl.Utf8, "srdi": pl.Utf8, "transformation": pl.Utf8, "basis": pl.Utf8,
            "float": pl.Float64, "money": pl.Float64, "land": pl.Float64, "energy": pl.Float64,
@@ -236,6 +236,8 @@ def apply_load(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: 
             if kind in DERIVED_TABLE:
                 run_sql(con, "load_reported", params)
                 derive_monthly(con, run_id, file_id, kind)
+            elif kind == "procurement":
+                load_procurement(con, params)
             else:
                 run_sql(con, REGISTRY_SQL[kind], params)
             if run_sql(con, "open_quarantine", params).fetchone()[0]:    # nothing open: no key to look at
@@ -261,6 +263,15 @@ def apply_load(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: 
                 con.unregister(view)
     return FileOutcome(file_id, name, kind, "loaded", accounting.rows_in, accounting.rows_loaded,
                        accounting.rows_quarantined, rules=accounting.rules, ignored_columns=accounting.ignored_columns)
+
+
+def load_procurement(con: duckdb.DuckDBPyConnection, params: dict) -> None:
+    """A procurement file's rows into core, replacing what earlier files held for its (buyer, month)s. The
+    replacement is looked for only when core holds a row of one of the file's months: the usual file brings a
+    new month, whose distinct buyer keys would be worked out for nothing (procurement_periods.sql)."""
+    if run_sql(con, "procurement_periods").fetchone()[0]:
+        run_sql(con, "procurement_supersede", params)
+    run_sql(con, "load_procurement", params)
 
 
 def loaded_keys(incoming: pl.DataFrame | Path, kind: str) -> pl.DataFrame:
