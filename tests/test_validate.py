@@ -210,6 +210,22 @@ def test_sampled_gx_batch_keeps_every_flagged_row(con):
     assert 10 <= v.results["gx_evaluated"].max() < 60
 
 
+def test_a_sampled_gx_batch_is_the_whole_files_batch_on_the_rows_it_keeps(con):
+    """Sampling keeps every flagged row and a systematic share of the others, each with the same values, flag and
+    rule bits as in the batch of the whole file (the bits are worked out for the kept rows only)."""
+    from flows.stages.s05_validate import _verdicts
+
+    rows = [monthly(uscc=FIRM_A if i % 2 else FIRM_B, period=date(2020 + i // 12, i % 12 + 1, 1))
+            for i in range(60)]
+    rows[7]["output"] = -1.0
+    rows[31]["uscc"] = BAD_CHECK
+    whole, sampled = (_verdicts("monthly", frame("monthly", rows), "monthly_x.csv", con, today=TODAY,
+                                gx_rows=limit).gx_input.batch for limit in (1000, 10))
+    assert whole.height == 60 and 10 <= sampled.height < 60
+    assert {9, 33} <= set(sampled.filter(pl.col("_gx_flagged"))["_row"])
+    assert sampled.equals(whole.join(sampled.select("_row"), on="_row", how="semi", maintain_order="left"))
+
+
 def test_uscc_check_matches_reference():
     from flows.support.uscc import is_valid_uscc
 
