@@ -89,6 +89,13 @@ class TemporaryServer:
     # interval later, and the rest at the server's stop (tests/test_startup.py).
     RECORDER = {"PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "1000"}
 
+    # No block auto-registration at boot (unless the environment asks for it). Prefect registers every block type of
+    # every installed collection in the server's database at each start, and even when a memo of the last start says
+    # nothing changed it first imports the collections to hash them: prefect-dask, and with it Dask and distributed,
+    # ≈0.5 of the boot's ≈4 CPU-s. A night uses no block (its tasks cache and persist nothing): the temporary server
+    # has no use for the types. Both settings: without the memo alone, registration would run in full.
+    BLOCKS = {"PREFECT_API_BLOCKS_REGISTER_ON_START": "false", "PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false"}
+
     def __init__(self) -> None:
         self.process: subprocess.Popen | None = None
         self.port = 0
@@ -99,8 +106,8 @@ class TemporaryServer:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
-        env = {**self.RECORDER, **os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
-               "PREFECT__SERVER_FINAL": "1"}
+        env = {**self.RECORDER, **self.BLOCKS, **os.environ, "PREFECT_UI_ENABLED": "0",
+               "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app", "--host",
              "127.0.0.1", "--port", str(self.port), "--log-level", "error", "--lifespan", "on"], env=env)

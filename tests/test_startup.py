@@ -191,3 +191,25 @@ def test_the_temporary_server_records_task_runs_in_batches_and_has_written_every
     assert int(batch) > 1
     assert held == "0"          # in the recorder's batch, not yet written, at the end of the flow
     assert json.loads(run(READ, flow_run)) == [[f"file {n}", "COMPLETED"] for n in range(5)]
+
+
+# A temporary server on its own (empty) database: the block types it holds once it answers.
+BLOCK_TYPES = textwrap.dedent("""
+    from flows import cli
+    cli._quiet_prefect()
+    server = cli.boot_prefect_server()
+    from prefect.client.orchestration import get_client
+    with cli.prefect_api(server), get_client(sync_client=True) as client:
+        print(len(client.read_block_types()))
+""")
+
+
+def test_the_temporary_server_boots_without_registering_block_types_which_a_night_does_not_use(tmp_path):
+    """Prefect registers every installed collection's block types at each server start (and imports the collections,
+    prefect-dask with Dask and distributed, to tell whether they changed: ≈0.5 of the boot's ≈4 CPU-s). A night runs
+    without them: the night of the test above runs on such a server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(tmp_path), PREFECT_SERVER_ANALYTICS_ENABLED="false", PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", BLOCK_TYPES], env=env, cwd=ROOT, capture_output=True, text=True,
+                         timeout=300, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "0"
