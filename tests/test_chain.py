@@ -283,6 +283,34 @@ def test_incremental_leads_read_a_revised_old_month_and_a_new_month_as_a_full_re
         ("北京乙", "110105", 3, 65.0)]
 
 
+def test_an_ordinary_night_counts_its_leads_buying_firms_once_each_as_a_full_recompute_does() -> None:
+    """A night with one target (a new last month) counts its leads' distinct buying firms with
+    indicators_lead_buyers_one.sql: A buys from X in three months of the window and B in one, so X has 2 buying firms,
+    not 4 rows; Y's only buyer is A. The marts equal a full recompute's."""
+    months = [D(2025, m, 1) for m in range(1, 5)]
+    firms = [firm("A", "C1", "320506"), firm("B", "C1", "320506")]
+    procurement = [("A", "X", "北京乙", "110105", D(2025, 1, 1), 10.0),
+                   ("A", "X", "北京乙", "110105", D(2025, 2, 1), 10.0),
+                   ("A", "Y", "天津丁", "120101", D(2025, 2, 1), 5.0),
+                   ("B", "X", "北京乙", "110105", D(2025, 3, 1), 10.0)]
+    inc, ref = (make_db(firms=firms, monthly=[rec(u, m, 1.0) for u in "AB" for m in months[:3]],
+                        procurement=procurement) for _ in range(2))
+    update_indicators(inc, None)
+    new_month = ("INSERT INTO core.firm_monthly VALUES ('A', '2025-04-01', 1, 1.0, NULL, 0, 0, 0, 0, 0); "
+                 "INSERT INTO core.procurement VALUES ('A', 'X', '北京乙', '110105', '2025-04-01', 10, 1, 1)")
+    for con in (inc, ref):
+        con.execute(new_month)
+    update_indicators(inc, {D(2025, 4, 1)})
+    assert "indicators_lead_buyers_one" in ind.last_timings and "indicators_lead_buyers" not in ind.last_timings
+    got = inc.execute("SELECT supplier_key, n_buying_firms FROM mart.supply_leads WHERE period = '2025-04-01' "
+                      "ORDER BY supplier_key").fetchall()
+    assert got == [("X", 2), ("Y", 1)]
+    update_indicators(ref, None)
+    assert "indicators_lead_buyers" in ind.last_timings
+    for table in KEYS:
+        assert_frame_equal(_mart(inc, table), _mart(ref, table), check_exact=True), table
+
+
 def _lead_text(con: duckdb.DuckDBPyConnection, cluster: str, period: dt.date) -> list[tuple]:
     return con.execute("SELECT supplier_key, supplier_name, supplier_uscc, supplier_adcode FROM mart.supply_leads "
                        "WHERE cluster_id = ? AND period = ? ORDER BY supplier_key", [cluster, period]).fetchall()

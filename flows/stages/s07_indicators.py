@@ -29,7 +29,8 @@ shared inputs (fm, cm, firm_ttm, cluster_ttm), the indicator files the registry 
 supply-chain marts (indicators_chain.sql: chain_segments and chain_flows; indicators_lead_window_full.sql or
 _incremental.sql: the supply leads' window, summed afresh or rolled by a month; indicators_lead_amounts.sql: the lead
 candidates and their TTM amounts, or with one target indicators_lead_amounts_one.sql from the rolled window;
-indicators_leads.sql: supply_leads)
+indicators_lead_rank.sql: the leads ranked; indicators_lead_buyers.sql, or with one target
+indicators_lead_buyers_one.sql: their distinct buying firms; indicators_leads.sql: supply_leads)
 and the development index (indicators_cluster_index.sql), whose rules and weights are in
 flows/registry/chain_index.toml.
 The work tables hold registry-derived ids, so a changed registry or configuration forces a full recompute.
@@ -82,7 +83,8 @@ INDEX_DIMENSIONS = ("scale", "growth", "linkage", "innovation", "digital", "gree
 STAGE_SQL = "s07_indicators"
 # Run after the indicator files (which the registry names): publish, classify, the chain marts, the index.
 SQL_AFTER = ("indicators_publish", "classify_clusters", "classify_firms", "indicators_chain",
-             "indicators_lead_window", "indicators_lead_amounts", "indicators_leads", "indicators_cluster_index")
+             "indicators_lead_window", "indicators_lead_amounts", "indicators_lead_rank", "indicators_lead_buyers",
+             "indicators_leads", "indicators_cluster_index")
 # Seconds per SQL file of the last update_indicators call (for bench/bench_indicators.py).
 last_timings: dict[str, float] = {}
 last_statement_timings: dict[str, float] = {}
@@ -382,7 +384,8 @@ def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt
     for name in SQL_AFTER:
         if name == "indicators_lead_window":  # rolled on an incremental night, summed afresh on a full recompute
             name += "_full" if full else "_incremental"
-        # one target (an ordinary night: the last period) is ranked on the rolled window
-        elif name == "indicators_lead_amounts" and targets == [last]:
-            name = "indicators_lead_amounts_one"
+        # one target (an ordinary night: the last period) is ranked on the rolled window, and its leads' buyers are
+        # counted without first cutting the window's rows to the leads' keys
+        elif name in ("indicators_lead_amounts", "indicators_lead_buyers") and targets == [last]:
+            name += "_one"
         _run_file(con, name)

@@ -1,47 +1,21 @@
--- indicators_leads.sql: mart.supply_leads for the target periods tp(period): the kept candidates' TTM amounts
--- (lead_cur, indicators_lead_amounts.sql) ranked per cluster and target, then per lead the segments supplied, names,
--- location, buying firms and the TTM a year earlier, from the stored monthly aggregates (see indicators_chain.sql,
--- which deletes the target periods of mart.supply_leads first). Expects cfg_chain(max_leads) and
--- adcode_names(prefix, name) from indicators_config.sql.
--- reads: adcode_names, bounds, cfg_chain, chain_flow_ttm, cluster_map, lead_cur, work.chain_supplier_buyer,
---        work.chain_supplier_month, work.chain_supplier_segment, work.chain_supplier_text, work.supplier_ids,
---        work.supplier_text
+-- indicators_leads.sql: mart.supply_leads for the target periods tp(period): per lead (lead_rank,
+-- indicators_lead_rank.sql) the segments supplied, names, location, buying firms (lead_buyers,
+-- indicators_lead_buyers.sql) and the TTM a year earlier, from the stored monthly aggregates (see indicators_chain.sql,
+-- which deletes the target periods of mart.supply_leads first). Expects adcode_names(prefix, name) from
+-- indicators_config.sql.
+-- reads: adcode_names, bounds, chain_flow_ttm, cluster_map, lead_buyers, lead_rank, work.chain_supplier_month,
+--        work.chain_supplier_segment, work.chain_supplier_text, work.supplier_text
 -- writes: lead_buyers, lead_cur, lead_prev, lead_rank, lead_ttm, mart.supply_leads
-
-CREATE OR REPLACE TEMP TABLE lead_rank AS
-WITH cur AS (SELECT * FROM lead_cur),
-cut AS (
-    SELECT cluster_id, period, list_min(max(round(amount, 6), (SELECT max_leads FROM cfg_chain))) AS least_kept
-    FROM cur GROUP BY ALL
-)
-SELECT * FROM (
-    SELECT c.*, i.supplier_key,
-           row_number() OVER (PARTITION BY c.cluster_id, c.period ORDER BY round(c.amount, 6) DESC, i.supplier_key)
-               AS rank
-    FROM cur c JOIN cut USING (cluster_id, period) JOIN work.supplier_ids i USING (sid)
-    WHERE round(c.amount, 6) >= cut.least_kept OR c.amount IS NULL
-)
-WHERE rank <= (SELECT max_leads FROM cfg_chain);
 
 -- Per lead: the segments supplied, by their TTM amounts, the name, registered uscc and location (the least of each
 -- over the window's rows, as the rows may differ: the least of the months' least values), from the stored
 -- per-segment rows of the leads' suppliers (read in the query that groups them: a temp table of their text columns
 -- cost three times the query) and, for the name, uscc and location, their months (work.chain_supplier_month) with
 -- each month's text (the supplier's, or the cluster's own where its rows differ); the number of distinct buying
--- firms from the window's buyers (lead_buyers; a firm buying in several months counts once); the TTM a year earlier from the monthly amounts (lead_prev). Grouped on
+-- firms (lead_buyers); the TTM a year earlier from the monthly amounts (lead_prev). Grouped on
 -- the integer keys (cluster id, supplier id, period). The per-segment rows are joined to lead_rank directly (one
 -- hash probe per row, the targets' months as the join's range condition) instead of a semi join on the leads'
--- distinct keys first: nation leads' segments 2.41 -> 2.18 CPU-s (night 2), 15.9 -> 9.8 (night 1). The
--- buyers keep the semi join: joined directly, night 1's twelve targets cost 6.2 -> 10.2 CPU-s.
-CREATE OR REPLACE TEMP TABLE lead_buyers AS
-SELECT l.cidx, l.sid, l.period, count(DISTINCT b.fid) AS n_buying_firms
-FROM lead_rank l
-JOIN (SELECT * FROM work.chain_supplier_buyer
-      SEMI JOIN (SELECT DISTINCT cidx, sid FROM lead_rank) k USING (cidx, sid)
-      WHERE period BETWEEN (SELECT lo_ttm FROM bounds) AND (SELECT hi FROM bounds)) b
-  ON b.cidx = l.cidx AND b.sid = l.sid AND b.period BETWEEN (l.period - INTERVAL 11 MONTH)::DATE AND l.period
-GROUP BY l.cidx, l.sid, l.period;
-
+-- distinct keys first: nation leads' segments 2.41 -> 2.18 CPU-s (night 2), 15.9 -> 9.8 (night 1).
 CREATE OR REPLACE TEMP TABLE lead_ttm AS
 WITH per_segment AS (
     SELECT l.cidx, l.sid, l.period, s.buyer_segment, sum(s.amount::DECIMAL(38,12))::DOUBLE AS amount
