@@ -221,6 +221,33 @@ def test_local_workers_start_with_the_pipeline_imported_at_a_lower_priority_than
     assert set(seen.values()) == {(True, min(os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE, 19))}
 
 
+def test_local_workers_run_without_the_dashboards_profiler_and_with_a_slow_tick():
+    """The local cluster's scheduler, nannies and workers skip the monitoring only a dashboard shows (each worker's
+    profiler; a tick and a system monitor every 1 and 5 s instead of 20 and 500 ms): it cost CPU every second on the
+    cores the workers share with the single writer. The memory monitor that pauses or restarts a worker keeps its
+    interval."""
+    import dask
+    from distributed import Client
+
+    from flows.support.cluster import local_workers
+
+    def every(server) -> dict[str, float]:
+        return {name: server.periodic_callbacks[name].callback_time for name in ("tick", "monitor")
+                if name in server.periodic_callbacks} | {"profile": "profile" in server.periodic_callbacks}
+
+    default_memory = dask.config.get("distributed.worker.memory.monitor-interval")
+    with local_workers(2) as local, Client(local.cluster()) as client:
+        workers = client.run(lambda dask_worker: (every(dask_worker),
+                                                  dask.config.get("distributed.worker.memory.monitor-interval")))
+        scheduler = client.run_on_scheduler(lambda dask_scheduler: every(dask_scheduler))
+        nannies = [every(nanny) for nanny in local.cluster().workers.values()]
+    quiet = {"tick": 1000, "monitor": 5000, "profile": False}
+    assert list(workers.values()) == [(quiet, default_memory)] * 2
+    assert scheduler == quiet
+    assert nannies == [quiet] * 2
+    assert dask.config.get("distributed.admin.tick.interval") == "20ms"   # only the cluster's, not this process's
+
+
 def test_tasks_sent_to_local_workers_name_the_nights_temporary_server(monkeypatch):
     """Without a configured server the night runs on a temporary one; the settings each task carries to a local
     worker name it, so no worker starts a temporary server of its own. A cluster elsewhere, which cannot reach a
