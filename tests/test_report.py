@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from html import unescape
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -147,6 +148,25 @@ def test_a_trend_chart_drawn_after_others_equals_the_one_drawn_on_its_own(tmp_pa
              for t, s, shared, p in (late, last, few)]
     assert [pixels(p) for p in (drawn[0], *drawn[-2:])] == [pixels(p) for p in alone]
     assert pixels(drawn[3]) != pixels(drawn[4])
+
+
+def test_trend_charts_never_place_their_empty_axis_labels_by_the_tick_labels(tmp_path, monkeypatch):
+    """Placing an axis label measures the tick labels of the axis and its siblings on every layout and draw; the
+    charts have no axis labels, so theirs stay at a fixed point."""
+    import matplotlib.axis
+
+    from flows.render import report as page
+
+    def measured(self: Any, renderer: Any) -> Any:
+        raise AssertionError("an axis label placed by its tick labels")
+
+    monkeypatch.setattr(matplotlib.axis.Axis, "_get_tick_boxes_siblings", measured)
+    months = [dt.date(2024 + k // 12, k % 12 + 1, 1) for k in range(24)]
+    few = {f"集群{i}": [float(i + k) for k in range(24)] for i in range(3)}
+    many = {f"集群{i}": [float(i * k) for k in range(24)] for i in range(7)}
+    drawn = page.trend_charts([("增速（%）", few, True, tmp_path / "few.png"),
+                               ("产值（亿元）", many, False, tmp_path / "many.png")], months)
+    assert [p.name for p in drawn] == ["few.png", "many.png"] and all(p.stat().st_size > 0 for p in drawn)
 
 
 def test_methodology_comes_from_the_registry(internal):

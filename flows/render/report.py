@@ -176,6 +176,11 @@ def _axes_style(ax: Any, year_ticks: dict[tuple[float, float], list[float]]) -> 
     ax.xaxis.set_major_locator(_year_locator(year_ticks))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.6g}"))
+    # the axes have no axis labels: placed at a fixed point, the empty labels are not placed beside the tick labels
+    # of the axis and of its siblings on every layout and draw (each measuring them all: ≈20 % of the charts' CPU);
+    # an empty label draws nothing and has no extent wherever it is
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_label_coords(0.5, 0.5)
 
 
 def _year_locator(ticks: dict[tuple[float, float], list[float]]) -> Any:
