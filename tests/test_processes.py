@@ -90,3 +90,13 @@ def test_a_worker_exits_without_collecting_the_heap_its_jobs_kept() -> None:
     unfrozen = _exit_cpu(ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")))
     assert unfrozen > 0.1, unfrozen     # the heap is big enough for its collection to show
     assert frozen < unfrozen / 4, (frozen, unfrozen)
+
+
+def test_a_page_worker_imports_no_warehouse_or_geometry_library():
+    """The report's page workers draw with flows/render/chain.py: its imports are each worker's start (DuckDB,
+    pyarrow and shapely are the maps module's, ≈ 0.12 CPU-s of it)."""
+    heavy = ("duckdb", "pyarrow", "shapely", "flows.render.maps")
+    probe = f"import sys\nimport flows.render.chain\nprint(' '.join(m for m in {heavy!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
+    assert loaded.stdout.split() == []

@@ -25,7 +25,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from flows.render import report as page
-from flows.render.maps import chart_style
+from flows.render.style import chart_style
 from flows.support.processes import spawned_pool
 from flows.support.settings import TEMPLATES_DIR
 
@@ -633,10 +633,10 @@ def _drawing_version() -> str:
     import PIL
     from matplotlib import font_manager
 
-    from flows.render import maps
+    from flows.render import style
 
     digest = hashlib.sha256()
-    for source in (Path(__file__), Path(page.__file__), Path(maps.__file__), TEMPLATES / "chain_cluster.html.j2"):
+    for source in (Path(__file__), Path(page.__file__), Path(style.__file__), TEMPLATES / "chain_cluster.html.j2"):
         digest.update(source.read_bytes())
     font = Path(font_manager.findfont(chart_style()["font.family"][0]))
     digest.update(f"{matplotlib.__version__} {PIL.__version__} {font} {font.stat().st_size}".encode())

@@ -37,6 +37,7 @@ from shapely.geometry import LineString, MultiLineString, MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
 from flows.render import safe_text
+from flows.render.style import cjk_font
 from flows.support.registry import by_code, codes_for, min_firms
 from flows.support.settings import CACHE_DIR, REFERENCE_DIR, REGISTRY_DIR, TEMPLATES_DIR
 from flows.support.warehouse import run_sql, sql_text
@@ -55,7 +56,6 @@ SNAPSHOT_COLUMNS = ("cluster_id", "cluster_name", "province", "city", "domain", 
                     *[f"{c}{s}" for c in HEADLINE
                       for s in ("", "_n_firms", "_suppressed", *(("_class",) if c in COLOR_CHOICES else ()))],
                     "stage", "stage_suppressed", "stage_class", "scale_tier")
-CJK_FONT = "Noto Sans CJK SC"
 
 # Extents (lon_min, lon_max, lat_min, lat_max): the mainland frame and the South China Sea inset.
 MAIN_EXTENT = (73.0, 135.5, 17.5, 54.0)
@@ -380,25 +380,6 @@ def write_geojson(rows: list[dict[str, Any]], path: Path, meta: dict[str, Any]) 
 
 
 # ----------------------------------------------------------------------------------------------- PNG
-
-
-def chart_style(**extra: object) -> dict:
-    """matplotlib rc settings for every report chart: the CJK font, names never parsed as mathtext, and a plain
-    hyphen for minus (the CJK font has no U+2212)."""
-    return {"font.family": [cjk_font(), "DejaVu Sans"], "text.parse_math": False, "axes.unicode_minus": False,
-            **extra}
-
-
-def cjk_font() -> str:
-    """Register Noto Sans CJK SC (Debian fonts-noto-cjk) with matplotlib so Chinese renders as glyphs."""
-    from matplotlib import font_manager
-
-    if not any(f.name == CJK_FONT for f in font_manager.fontManager.ttflist):
-        for candidate in Path("/usr/share/fonts").rglob("NotoSansCJK-Regular.ttc"):
-            font_manager.fontManager.addfont(str(candidate))
-    if not any(f.name == CJK_FONT for f in font_manager.fontManager.ttflist):
-        raise RuntimeError(f"{CJK_FONT} not found: install Debian fonts-noto-cjk (scripts/system-deps.sh)")
-    return CJK_FONT
 
 
 def _compound_path(geoms: Any) -> Any:

@@ -103,7 +103,7 @@ def trend_charts(charts: list[tuple[str, dict[str, list[float | None]], bool, Pa
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from flows.render.maps import chart_style
+    from flows.render.style import chart_style
 
     figures: dict[tuple[int, bool], tuple[Any, list[Any], dict[str, float]]] = {}
     year_ticks: dict[tuple[float, float], list[float]] = {}

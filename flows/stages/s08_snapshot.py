@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from flows.render import maps
+from flows.render import maps, style
 from flows.support.warehouse import run_sql
 
 # Columns of mart.map_snapshot_clusters filled from a map row (besides snapshot_id, period, version).
@@ -74,7 +74,7 @@ def prepare_drawing() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot  # noqa: F401
 
-    maps.cjk_font()
+    style.cjk_font()
     maps.base_map(0.01)
 
 
