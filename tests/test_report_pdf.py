@@ -102,3 +102,29 @@ def test_the_collector_is_as_it_was_after_a_failed_pdf_or_when_it_was_off():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_tables_whose_columns_the_template_knows_are_laid_out_at_stated_widths_not_measured(tmp_path, monkeypatch):
+    """Measuring every cell's narrowest width (a CJK name at every character) is the PDF's automatic table layout:
+    only the tables with a column per indicator keep it."""
+    from weasyprint.layout import table as layout_table
+
+    from flows.render.report import TEMPLATES_DIR
+
+    measured: list[str] = []
+    automatic = layout_table.auto_table_layout
+
+    def auto_table_layout(context, box, containing_block):  # type: ignore[no-untyped-def]
+        element = box.get_wrapped_table().element
+        measured.append(element.get("id") or element.get("class"))
+        return automatic(context, box, containing_block)
+
+    monkeypatch.setattr(layout_table, "auto_table_layout", auto_table_layout)
+    css = (TEMPLATES_DIR / "monthly_report.css").read_text(encoding="utf-8")
+    tables = "".join(f'<table {attr}><thead><tr><th>集群</th><th>数</th></tr></thead>'
+                     f'<tbody><tr><td class="text">某某集群</td><td class="num">1</td></tr></tbody></table>'
+                     for attr in ('id="kpis"', 'id="cluster-table"', 'id="province-table"', 'id="ratings-table"',
+                                  'id="d-firms"', 'id="files-table"', 'id="quarantine-table"', 'id="missing-table"',
+                                  'id="index-table"', 'class="chain-segments"', 'class="leads"', 'id="methodology"'))
+    write_pdf(f"<html><head><style>{css}</style></head><body>{tables}</body></html>", tmp_path / "t.pdf")
+    assert sorted(set(measured)) == ["cluster-table", "province-table"]
