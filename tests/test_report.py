@@ -141,13 +141,41 @@ def test_a_trend_chart_drawn_after_others_equals_the_one_drawn_on_its_own(tmp_pa
     # no value before the second year: a shorter x range, with fewer year ticks than the charts after it
     late = ("研发强度（%）", {name: [None] * 14 + values[14:] for name, values in series(7, 0.02).items()}, True,
             tmp_path / "late.png")
-    drawn = page.trend_charts([late, ("本地配套率（%）", series(7, 0.01), True, tmp_path / "a.png"),
+    # one month of values only: its x range is fixed to the window, which must not carry over either
+    one = ("研发强度（%）", {name: [None] * 23 + values[23:] for name, values in series(7, 0.02).items()}, True,
+           tmp_path / "one.png")
+    drawn = page.trend_charts([one, late, ("本地配套率（%）", series(7, 0.01), True, tmp_path / "a.png"),
                                ("亩均税收（万元/亩）", series(3, 1e5), False, tmp_path / "b.png"),
                                ("产值（亿元）", series(7, 1e6), False, tmp_path / "c.png"), last, few], months)
     alone = [page.trend_charts([(t, s, shared, p.with_name(f"alone_{p.name}"))], months)[0]
              for t, s, shared, p in (late, last, few)]
-    assert [pixels(p) for p in (drawn[0], *drawn[-2:])] == [pixels(p) for p in alone]
-    assert pixels(drawn[3]) != pixels(drawn[4])
+    assert [pixels(p) for p in (drawn[1], *drawn[-2:])] == [pixels(p) for p in alone]
+    assert pixels(drawn[4]) != pixels(drawn[5])
+
+
+def test_a_trend_chart_of_values_in_one_month_marks_them_as_dots_within_the_months_window(tmp_path):
+    """A 12-month indicator has its first value in the twelfth month of data: one value per cluster is a line of no
+    length, so without dots the chart would be empty panels (the nation's first year), on an x range matplotlib
+    widens to ±2 years around that month."""
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from flows.render import report as page
+
+    months = [dt.date(2025, k + 1, 1) for k in range(12)]
+    series = {f"集群{i}": [None] * 11 + [2.0 + i / 10] for i in range(7)}
+    few = {name: values for name, values in list(series.items())[:3]}
+    drawn = page.trend_charts([("研发投入强度（%）", series, True, tmp_path / "many.png"),
+                               ("研发投入强度（%）", few, True, tmp_path / "few.png")], months)
+    red = (0xb0, 0x18, 0x1d)
+    with Image.open(drawn[0]) as image:
+        colours = {colour for _, colour in image.convert("RGB").getcolors(1 << 20)}
+    assert red in colours           # each panel's value, drawn as a dot
+    with Image.open(drawn[1]) as image:
+        colours = {colour for _, colour in image.convert("RGB").getcolors(1 << 20)}
+    assert {tuple(round(255 * c) for c in plt.get_cmap("tab10")(n)[:3]) for n in range(3)} <= colours
+    assert page._dots([float("nan"), 1.0, float("nan"), 2.0, 3.0])["markevery"] == [False, True, False, False, False]
+    assert page._dots([1.0, 2.0, float("nan")]) == {}      # a series with no lone value is drawn as before
 
 
 def test_trend_charts_never_place_their_empty_axis_labels_by_the_tick_labels(tmp_path, monkeypatch):

@@ -129,12 +129,19 @@ def trend_charts(charts: list[tuple[str, dict[str, list[float | None]], bool, Pa
                         line.remove()
                     if ax.get_legend() is not None:
                         ax.get_legend().remove()
+                    ax.set_autoscalex_on(True)      # an earlier chart of one month fixed its x range
                     ax.relim()
                 fig.subplots_adjust(**margins)
                 if few:
                     _one_panel(panels[0], lines, months)
                 else:
                     _small_multiples(panels, lines, months, shared_scale)
+                if len({k for ys in lines.values() for k, v in enumerate(ys) if not math.isnan(v)}) == 1:
+                    # values in one month only (a 12-month indicator in the first year of data): matplotlib would
+                    # widen that single date to ±2 years; the chart's window, with matplotlib's usual 5 % margin
+                    # (a dot on the edge would be cut in half), says where the month stands
+                    margin = (months[-1] - months[0]) * 0.05
+                    panels[0].set_xlim(months[0] - margin, months[-1] + margin)
                 fig.suptitle(title, fontsize=10)
                 written.append(write_image(chart_image(fig), path, fig.dpi))
         finally:
@@ -148,7 +155,7 @@ def _one_panel(ax: Any, lines: dict[str, list[float]], months: list[dt.date]) ->
 
     palette = plt.get_cmap("tab10")
     for n, (name, ys) in enumerate(lines.items()):
-        ax.plot(months, ys, label=name, color=palette(n), linewidth=1.5)
+        ax.plot(months, ys, label=name, color=palette(n), linewidth=1.5, **_dots(ys))
     if lines:
         ax.legend(fontsize=CHART_FONT_PT, loc="upper left", frameon=False)
 
@@ -157,13 +164,22 @@ def _small_multiples(panels: list[Any], lines: dict[str, list[float]], months: l
                      shared_scale: bool) -> None:
     for ax, (name, ys) in zip(panels, lines.items(), strict=False):
         for other in lines.values() if shared_scale else ():
-            ax.plot(months, other, color="#d0d0d0", linewidth=0.7)
-        ax.plot(months, ys, color="#b0181d", linewidth=1.6)
+            ax.plot(months, other, color="#d0d0d0", linewidth=0.7, **_dots(other, 1.5))
+        ax.plot(months, ys, color="#b0181d", linewidth=1.6, **_dots(ys))
         # y=1.0 is where matplotlib's automatic placement puts it (no ticks on top); stating it spares that
         # placement measuring every panel's tick labels again on each draw
         ax.set_title(name if len(name) <= 18 else name[:17] + "…", fontsize=CHART_FONT_PT, pad=2, y=1.0)
     for n, ax in enumerate(panels):
         ax.set_visible(n < len(lines))
+
+
+def _dots(ys: list[float], size: float = 3.0) -> dict[str, Any]:
+    """A value with no value beside it (the month a 12-month window first completes, a month between gaps) is a
+    line of no length, which draws nothing: such values are marked with a dot, or a chart of them looks empty.
+    A series without one is drawn as before (no marker)."""
+    alone = [not math.isnan(v) and (k == 0 or math.isnan(ys[k - 1])) and (k == len(ys) - 1 or math.isnan(ys[k + 1]))
+             for k, v in enumerate(ys)]
+    return {"marker": "o", "markersize": size, "markevery": alone} if any(alone) else {}
 
 
 def _axes_style(ax: Any, year_ticks: dict[tuple[float, float], list[float]]) -> None:
