@@ -32,11 +32,11 @@ from flows.support.warehouse import ROW_GROUP_ROWS, identifier, run_sql
 # for files ~40 % larger.
 COMPRESSION = "lz4"
 # The relations the load inserts (flows.stages.s06_load.apply_load) are staged in row groups of DuckDB's row group
-# size (warehouse.ROW_GROUP_ROWS). DuckDB's insert from
-# Parquet keeps each Parquet row group's rows together: with polars' default cut (a nation procurement file in 33
-# groups of 122,826 rows) every file after the first left a 20-row row group beside each full one, and the
-# CHECKPOINT after the load merged them by decompressing and compressing again nearly every row of
-# core.procurement — 9 CPU-s and 15–25 s of night 1's ingest, for the same rows in the same order.
+# size (warehouse.ROW_GROUP_ROWS). DuckDB's insert from Parquet keeps each Parquet row group's rows together: with
+# polars' default cut (a nation procurement file in 33 groups of 122,826 rows) every file after the first left a
+# 20-row row group beside each full one, and the CHECKPOINT after the load merged them by decompressing and
+# compressing again nearly every row of core.procurement — 9 CPU-s and 15–25 s of night 1's ingest, for the same
+# rows in the same order.
 # ... and without compression: the load's Parquet is written once and read once, in the same night. A nation
 # procurement file (4.05 M rows): write 0.80–0.92 → 0.63–0.67 CPU-s, DuckDB's INSERT from it 2.95–2.98 → 2.90–2.95,
 # for 175 MB staged instead of 94 (deleted after the night's load).
