@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from conftest import schema_warehouse
 
+from flows.stages import s06_load
 from flows.stages.s06_load import derive_monthly
 
 FIRM = "91130609MA0000000X"
@@ -79,6 +80,50 @@ def test_one_file_per_month_derives_what_one_file_of_all_months_derives(con):
                             (date(2025, 7, 1), 1, 110.0, None)]
     changed = con.execute("SELECT run_id, period FROM meta.changes WHERE run_id >= 5 ORDER BY 1").fetchall()
     assert [(r, p.month) for r, p in changed] == [(5, 5), (6, 6), (7, 7)]  # each file only its own month
+
+
+def statements_run(monkeypatch) -> list[str]:
+    """The names of the SQL files derive_monthly runs from here on."""
+    ran: list[str] = []
+    real = s06_load.run_sql
+
+    def recording(con, name, *args, **kwargs):
+        ran.append(name)
+        return real(con, name, *args, **kwargs)
+
+    monkeypatch.setattr(s06_load, "run_sql", recording)
+    return ran
+
+
+def test_months_of_month_values_after_the_stored_ones_go_to_core_as_reported_without_the_rework(con, monkeypatch):
+    # Jan–Feb stored (累计 300 on February); then one file of March–May 当月 (a backfill, a first night's year):
+    # each month is its own value, whatever came before, and no stored month is touched.
+    report(con, 1, 1, date(2025, 2, 1), "ytd", "output", 300.0)
+    derive(con, 1)
+    for month, value in [(3, 110.0), (4, 120.5), (5, 99.25)]:
+        report(con, 2, 2, date(2025, month, 1), "month", "output", value)
+    ran = statements_run(monkeypatch)
+    derive(con, 2)
+    assert "derive_rework" not in ran and "fresh_reported" in ran
+    assert monthly(con) == [(date(2025, 2, 1), 2, 300.0, None), (date(2025, 3, 1), 1, 110.0, None),
+                            (date(2025, 4, 1), 1, 120.5, None), (date(2025, 5, 1), 1, 99.25, None)]
+    changed = con.execute("SELECT DISTINCT period FROM meta.changes WHERE run_id = 2 ORDER BY 1").fetchall()
+    assert [p.month for (p,) in changed] == [3, 4, 5]
+
+
+def test_month_values_reaching_back_to_a_stored_month_rework_the_year(con, monkeypatch):
+    # March 累计 330 is stored (Jan–Mar); a file of 当月 February and April reaches back before it: February's
+    # value splits March's record (330 − 200 − 90 = 40 for March alone), so the year is derived again.
+    report(con, 1, 1, date(2025, 1, 1), "ytd", "output", 200.0)
+    report(con, 1, 1, date(2025, 3, 1), "ytd", "output", 330.0)
+    derive(con, 1)
+    report(con, 2, 2, date(2025, 2, 1), "month", "output", 90.0)
+    report(con, 2, 2, date(2025, 4, 1), "month", "output", 50.0)
+    ran = statements_run(monkeypatch)
+    derive(con, 2)
+    assert "derive_rework" in ran and "fresh_reported" not in ran
+    assert [(p.month, s, o) for p, s, o, _ in monthly(con)] == [(1, 1, 200.0), (2, 1, 90.0), (3, 1, 40.0),
+                                                               (4, 1, 50.0)]
 
 
 def test_a_late_month_reworks_the_rest_of_the_year(con):

@@ -16,8 +16,9 @@
 --   * rework (a revision, a late or out-of-order file, several months in one file): every month of the
 --     firm-year is derived again from all its reported values — derive_rework.sql, run only when the file
 --     reworks a firm-year (on the usual night it would scan history.reported_values for nothing).
--- This file finds which: temp table touched(uscc, yr, appended); flows.stages.s06_load.derive_monthly picks the
--- path (touched_reworked.sql). The file's firm-years are those of its reported rows with a value — what the long
+-- This file finds which: temp table touched(uscc, yr, appended, after); flows.stages.s06_load.derive_monthly picks
+-- the path (touched_reworked.sql). `after`: every month the file gives the firm-year comes after every month stored
+-- for it (one month or several) — such 当月 values derive to themselves (fresh_reported.sql). The file's firm-years are those of its reported rows with a value — what the long
 -- view history.reported_values (which skips empty cells) holds of the file — read from the wide rows: one row per
 -- source row instead of one per value (7 for a monthly file; 0.43 → ≈ 0.1 CPU-s for a nation file). {measures}
 -- are the kind's measure columns (the others are empty in its rows, load_reported.sql).
@@ -39,5 +40,5 @@ WITH f AS (
     WHERE s.period >= (SELECT min(lo) FROM f)
     GROUP BY ALL
 )
-SELECT f.uscc, f.yr, f.lo = f.hi AND coalesce(d.last < f.lo, true) AS appended
-FROM f LEFT JOIN later d USING (uscc, yr);
+SELECT f.uscc, f.yr, f.lo = f.hi AND after AS appended, after
+FROM (SELECT f.*, coalesce(d.last < f.lo, true) AS after FROM f LEFT JOIN later d USING (uscc, yr)) f;
