@@ -53,3 +53,16 @@ def test_float_noise_is_a_difference_unless_a_tolerance_is_given(tmp_path, capsy
     assert _run(capsys, before, after, "--rel-tol", "1e-9")[0] == 0
     changed = _warehouse(tmp_path / "c.duckdb", [("a", 0.31, [])], 1, "2025-01-01")
     assert _run(capsys, before, changed, "--rel-tol", "1e-9")[0] == 1
+
+
+def test_the_fingerprint_finds_a_changed_or_duplicated_row_and_not_run_times_or_order(tmp_path, capsys):
+    rows = [("a", 1.0, ["x"]), ("b", 2.0, [])]
+    before = _warehouse(tmp_path / "b.duckdb", rows, 1, "2025-01-01")
+    same = _warehouse(tmp_path / "s.duckdb", list(reversed(rows)), 9, "2025-03-01")
+    code, out = _run(capsys, before, same, "--fingerprint")
+    assert code == 0 and "fingerprint equal" in out, out
+    changed = _warehouse(tmp_path / "c.duckdb", [("a", 1.0, ["x"]), ("b", 2.5, [])], 1, "2025-01-01")
+    doubled = _warehouse(tmp_path / "d.duckdb", [*rows, ("a", 1.0, ["x"])], 1, "2025-01-01")
+    for other in (changed, doubled):
+        code, out = _run(capsys, before, other, "--fingerprint")
+        assert code == 1 and "fingerprint DIFFERS" in out, out
