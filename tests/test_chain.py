@@ -501,38 +501,115 @@ def _pixels(path) -> bytes:
         return image.convert("RGB").tobytes()
 
 
-def _texts_past_the_edge(fig) -> list[str]:
-    renderer = fig.canvas.get_renderer()
-    edge = fig.bbox
-    return [text.get_text() for text in [*fig.axes[0].texts, fig.axes[0].title]
-            if not (edge.x0 <= text.get_window_extent(renderer).x0 and text.get_window_extent(renderer).x1 <= edge.x1
-                    and edge.y0 <= text.get_window_extent(renderer).y0
-                    and text.get_window_extent(renderer).y1 <= edge.y1)]
+def _svg(uri: str):
+    import xml.etree.ElementTree as ET
+
+    return ET.fromstring(base64.b64decode(uri.split(",", 1)[1]))
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _svg_texts(root) -> list[tuple[float, str, float, str]]:
+    """Each <text> of an SVG: x, anchor, font size and text."""
+    return [(float(t.get("x")), t.get("text-anchor"), float(t.get("font-size")), t.text)
+            for t in root.iter(f"{SVG}text")]
+
+
+def _drawn_width(text: str, size: float) -> float:
+    """The text's width in points as matplotlib lays it out (shaped) in the chart font: what a browser setting it in
+    Noto Sans CJK SC draws."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    from flows.render.style import chart_style
+
+    return TextToPath().get_text_width_height_descent(
+        text, FontProperties(family=chart_style()["font.family"], size=size), ismath=False)[0]
+
+
+def _texts_past_the_view(root) -> list[str]:
+    view_left, _, view_width, _ = (float(v) for v in root.get("viewBox").split())
+    past = []
+    for x, anchor, size, text in _svg_texts(root):
+        width = _drawn_width(text, size)
+        start = {"start": x, "end": x - width, "middle": x - width / 2}[anchor]
+        if start < view_left or start + width > view_left + view_width:
+            past.append(text)
+    return past
+
+
+def _band_start(root) -> float:
+    """Where the first band leaves the left boxes (pt): the axes' place."""
+    return float(re.match(r"M([\d.]+) ", next(root.iter(f"{SVG}path")).get("d")).group(1))
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_a_standalone_diagram_keeps_a_long_segment_name_inside_its_svg_and_a_short_one_at_the_fixed_margins(
+def test_a_standalone_diagram_keeps_every_name_inside_its_svg_and_short_names_at_the_fixed_margins(
         lang: str) -> None:
-    """An SVG cuts off what lies past its edge: a segment name longer than the fixed margins allow (they fit the
-    names seen so far) gets the layout fitted to its labels; short names keep the fixed margins."""
-    from flows.render.chain import DIAGRAM_MARGINS, SVG_GAP, _diagram_figures, _fitted_svg
+    """An SVG cuts off what lies past its edge, and the browser sets the names unmeasured: a segment name longer than
+    the fixed margins allow (they fit the names seen so far) moves the axes in, one too long for that widens the
+    view; short names keep the fixed margins and the figure's own view. Checked against the names' widths as
+    matplotlib shapes them in the chart font."""
+    from flows.render.chain import BAND_X, DIAGRAM_MARGINS, DIAGRAM_XLIM, chain_svgs
 
     long_name = "新能源汽车关键零部件及系统集成服务"
+    very_long = "零部件及其配套的各种精密加工、表面处理、检测认证、仓储物流与售后维修服务的综合环节"
     cases = {"short": [_flow("整机制造", "member", "核心零部件", 1.2e6, 0.64),
                        _flow("整机制造", "local", None, 2e6, 0.64)],
              "long": [_flow(long_name, "member", long_name, 1.2e6, 0.64),
-                      _flow(long_name, "other_province", None, 3.4e6, 0.64)]}
-    for case, flows in cases.items():
-        for fig in _diagram_figures([(flows, "图　苏州测试产业链采购流向")], lang, DIAGRAM_MARGINS, SVG_GAP, svg=True):
-            assert bool(_texts_past_the_edge(fig)) == (case == "long")  # the fixed margins cut the long name off
-            _fitted_svg(fig)
-            assert _texts_past_the_edge(fig) == [], case
-            assert (fig.subplotpars.left == DIAGRAM_MARGINS["left"]) == (case == "short")
+                      _flow(long_name, "other_province", None, 3.4e6, 0.64)],
+             "very long": [_flow(very_long, "member", very_long, 1.2e6, 0.64),
+                           _flow(long_name, "other_province", None, 3.4e6, 0.64)]}
+    svgs = {case: _svg(uri) for case, uri in zip(cases, chain_svgs(
+        [(flows, "图　苏州测试产业链采购流向") for flows in cases.values()], lang), strict=True)}
+    for case, root in svgs.items():
+        assert _texts_past_the_view(root) == [], case
+    figure = "0 0 648 374.4"   # DIAGRAM_IN at 72 pt an inch
+    assert svgs["short"].get("viewBox") == svgs["long"].get("viewBox") == figure != svgs["very long"].get("viewBox")
+    (x0, x1), m = DIAGRAM_XLIM, DIAGRAM_MARGINS
+    fixed = 648 * (m["left"] + (BAND_X[0] - x0) / (x1 - x0) * (m["right"] - m["left"]))
+    assert round(fixed, 2) == _band_start(svgs["short"]) < _band_start(svgs["long"])
+
+
+def test_a_standalone_diagram_shows_the_report_diagrams_labels_bands_and_boxes() -> None:
+    """The page's SVG and the report's PNG are drawn from one layout: the same labels, aligned to the same sides of
+    the boxes, and the bands and boxes in the same colours and order (the SVG's gap between a label's parts is an en
+    space, which a browser does not collapse)."""
+    from flows.render.chain import SVG_GAP, _diagram_figures, chain_svgs
+
+    flows = [_flow("整机制造", "member", "核心零部件", 1.2e6, 0.64), _flow("整机制造", "local", None, 2e6, 0.64),
+             _flow("核心零部件", "province", None, 5e5, None), _flow("核心零部件", "unknown", None, 1e5, None)]
+    for lang in ("zh", "en"):
+        (fig,) = list(_diagram_figures([(flows, "图　苏州测试")], lang))
+        ax = fig.axes[0]
+        png_labels = [(t.get_text(), t.get_horizontalalignment()) for t in ax.texts if t.get_visible()]
+        png_colours = [tuple(round(c, 3) for c in rgba[:3]) for coll in ax.collections for rgba in coll.get_facecolor()]
+        root = _svg(chain_svgs([(flows, "图　苏州测试")], lang)[0])
+        texts = _svg_texts(root)
+        assert [(text.replace(SVG_GAP, "  "), {"end": "right", "start": "left"}[anchor])
+                for _, anchor, _, text in texts[:-1]] == png_labels
+        assert texts[-1][1:] == ("middle", 11.0, "图　苏州测试")
+        paths = list(root.iter(f"{SVG}path"))
+        svg_colours = [tuple(round(int(p.get("fill")[k:k + 2], 16) / 255, 3) for k in (1, 3, 5)) for p in paths]
+        assert svg_colours == png_colours and len(paths) == len(flows) + 4 + 2   # bands, left boxes, right boxes
+        assert [p.get("fill-opacity") for p in paths] == ["0.45"] * len(flows) + [None] * 6
+
+
+def test_a_standalone_diagram_is_well_formed_svg_whatever_a_name_holds() -> None:
+    """Segment names come from the registry: markup characters in one are text, not SVG."""
+    from flows.render.chain import chain_svgs
+
+    name = 'A&B <i>"x"</i>'
+    root = _svg(chain_svgs([([_flow(name, "member", name, 1e6, 0.5)], f"图　{name}")], "zh")[0])
+    assert [text for *_, text in _svg_texts(root)] == [f"成员·{name}\u2002100.00亿 (100%)",
+                                                        f"{name}\u2002100.00亿\u2002本地配套率 50%", f"图　{name}"]
 
 
 def test_a_chain_diagram_drawn_after_another_cluster_equals_the_one_drawn_on_its_own(tmp_path) -> None:
-    """The diagrams share one figure: nothing of an earlier cluster (bands, labels, its layout) may remain."""
-    from flows.render.chain import chain_diagrams, chain_svgs
+    """The report's diagrams share one figure: nothing of an earlier cluster (bands, labels, its layout) may
+    remain."""
+    from flows.render.chain import chain_diagrams
 
     # a label wider than the diagram's left margin: the layout must widen it for this cluster only
     long_segment = "零部件及其配套的各种精密加工、表面处理、检测认证、仓储物流与售后维修服务的综合环节"
@@ -543,11 +620,6 @@ def test_a_chain_diagram_drawn_after_another_cluster_equals_the_one_drawn_on_its
                                     (narrow, "图　乙", tmp_path / "b.png")], "zh")
     (alone,) = chain_diagrams([(narrow, "图　乙", tmp_path / "alone.png")], "zh")
     assert _pixels(second) == _pixels(alone) != _pixels(first)
-    # the standalone pages' SVG: the labels kept from one diagram to the next show the next one's texts only (the
-    # wide diagram's labels hidden under the narrow one, shown again after it)
-    long_title = "图　甲产业集群的一个很长的标题"
-    svgs = chain_svgs([(wide, long_title), (narrow, "图　乙"), (wide, long_title)], "zh")
-    assert svgs[1] == chain_svgs([(narrow, "图　乙")], "zh")[0] and svgs[2] == svgs[0] != svgs[1]
 
 
 def test_a_clusters_radar_does_not_depend_on_the_other_clusters_drawn_or_their_order() -> None:

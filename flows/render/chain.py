@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import escape
 
 from flows.render import report as page
 from flows.render.style import chart_style
@@ -46,14 +47,36 @@ PARALLEL_MIN_PAGES = 60
 # The page workers' niceness: they draw beside the report's own process (its HTML and PDF) and the night's worker
 # (the drift HTML, the Data Docs), whose work the night waits for as much; they take what those leave of the cores.
 PAGE_NICENESS = 10
+# A chain diagram's data limits; its side boxes (BOX_WIDTH wide at x 0 and BAND_X[1]) and the bands between them
+# (BAND_X, drawn BAND_ALPHA opaque); the labels' and the title's sizes (pt).
+DIAGRAM_XLIM = (-0.62, 1.62)
+DIAGRAM_YLIM = (-0.04, 1.06)
+BOX_WIDTH = 0.06
+BAND_X = (BOX_WIDTH, 0.94)
+BAND_ALPHA = 0.45
+BUYER_COLOUR = "#2f4b7c"
+LABEL_SIZE = 8
+TITLE_SIZE = 11
 # The standalone pages' chain diagram: the margins tight_layout gives 189 of 200 nation diagrams (the rest: right
-# 0.983), fixed so that no page pays for fitting them.
+# 0.983), fixed so that no page pays for fitting them; a longer name widens the SVG's view (_diagram_svg).
 DIAGRAM_MARGINS = {"left": 0.017, "right": 0.98, "bottom": 0.029, "top": 0.929}
+# Where the left and the right side labels are placed (data x).
+LABEL_X = (-0.02, 1.02)
+# A standalone diagram whose labels reach past the fixed margins: how far inside the figure's edge they end (pt), and
+# the least of the bands' width at the fixed margins left to them (_axes_span).
+LABEL_PAD = 4.0
+MIN_BANDS = 0.25
+# The fonts the standalone diagrams' text is set in (the pages' own), and how much wider than the chart font's
+# advances a browser may set a text (its own shaping, hinting or fallback font) before a name reaches the SVG's edge.
+SVG_FONTS = "'Noto Sans CJK SC', 'Noto Sans', sans-serif"
+WIDTH_MARGIN = 1.1
+# The size (pt, at 72 dpi) the chart font is loaded at to read its characters' advances (_advance, in ems).
+ADVANCE_SIZE = 100
 # Between a diagram label's parts: a browser collapses the PNG's two spaces in an SVG <text> into one, not an en
 # space (about as wide as the two).
 SVG_GAP = "\u2002"
-# SVG for the standalone pages: text as <text> (not paths), clip-path ids from a fixed salt (the same bytes for the
-# same chart on every run).
+# SVG of the standalone pages' radars: text as <text> (not paths), clip-path ids from a fixed salt (the same bytes for
+# the same chart on every run).
 SVG_STYLE = {"svg.fonttype": "none", "svg.hashsalt": "clusterwatch"}
 GROUP_ORDER = ("local", "province", "other_province", "unknown")
 GROUP_COLOURS = {"member": "#3b6ea5", "local": "#5aa469", "province": "#e39b3b", "other_province": "#c8553d",
@@ -146,63 +169,111 @@ def chain_diagrams(diagrams: list[tuple[list[dict[str, Any]], str, Path]], lang:
     sides (member segments, then the outside groups) on the left, buying segments on the right, band widths
     proportional to the TTM amount; the layout fitted to each diagram's labels (tight_layout)."""
     return [page.write_image(page.chart_image(fig), path, fig.dpi)
-            for fig, path in zip(_diagram_figures([(flows, title) for flows, title, _ in diagrams], lang, None),
+            for fig, path in zip(_diagram_figures([(flows, title) for flows, title, _ in diagrams], lang),
                                  [path for _, _, path in diagrams], strict=True)]
 
 
 def chain_svgs(diagrams: list[tuple[list[dict[str, Any]], str]], lang: str) -> list[str]:
-    """The same diagrams as SVG data URIs, for the standalone pages: text stays text (the browser sets it in the
-    system's Noto Sans CJK), nothing is rasterised or PNG-encoded — at nation scale the pages' PNGs were most of the
-    report stage's CPU. The layout is fixed (DIAGRAM_MARGINS: what tight_layout gives nearly every diagram), as
-    fitting it to each diagram's labels cost as much as drawing it; SVG_GAP between a label's parts."""
-    return [_fitted_svg(fig) for fig in _diagram_figures(diagrams, lang, DIAGRAM_MARGINS, SVG_GAP, svg=True)]
+    """The same diagrams as SVG data URIs, for the standalone pages, written directly from their layout
+    (_diagram_layout, what the PNG is drawn from) at DIAGRAM_MARGINS: text stays text, placed by its anchor (the
+    browser sets it in the system's Noto Sans CJK), SVG_GAP between a label's parts.
+
+    Why not matplotlib: drawing a figure per page through savefig, with every label shaped and measured, was 73 % of
+    a page's CPU; the bands and boxes are a few paths and the labels need no measuring for their place."""
+    with _plt().rc_context(chart_style()):
+        rc = {k: _plt().rcParams[k] for k in ("patch.linewidth", "axes.titlepad")}
+    return [_diagram_svg(_diagram_layout(flows, lang, SVG_GAP), title, rc) for flows, title in diagrams]
 
 
-def _fitted_svg(fig: Any) -> str:
-    """The figure as SVG (svg_uri), unless a label or the title reaches past its edge (a long segment or cluster
-    name: the fixed margins fit the names seen so far, and an SVG cuts off what lies outside its box, so the start
-    of a name would be lost without a word); then the SVG of the figure refitted (_refit_labels).
+def _diagram_svg(layout: _Layout, title: str, rc: dict[str, float]) -> str:
+    """One diagram as an SVG data URI, in points as matplotlib's SVG of the DIAGRAM_IN figure would be (the page
+    shows it DIAGRAM_IN wide at DIAGRAM_DPI), its axes where _axes_span puts them, the boxes' edges and the title's
+    pad as the report's charts have them (`rc`). An SVG cuts off what lies outside
+    its view, so a long segment or cluster name would lose its start without a word: where a label's or the title's
+    width bound (_width_bound) still reaches past the figure's edge, the view is widened to take it in."""
+    width, height = DIAGRAM_IN[0] * 72, DIAGRAM_IN[1] * 72
+    (x0, x1), (y0, y1) = DIAGRAM_XLIM, DIAGRAM_YLIM
+    m = DIAGRAM_MARGINS
+    left, right = _axes_span(layout, width)
 
-    Whether a text reaches out is seen once the SVG is drawn (its draw_event), from the text layout the SVG's
-    drawing has just done: measuring the texts beforehand with another renderer laid out every text a second time,
-    and a text's layout (HarfBuzz shaping in the CJK font) was a third of a page's CPU."""
-    inside: list[bool] = []
-    hook = fig.canvas.mpl_connect("draw_event", lambda event: inside.append(_labels_inside(fig, event.renderer)))
-    try:
-        svg = svg_uri(fig)
-    finally:
-        fig.canvas.mpl_disconnect(hook)
-    return svg if inside == [True] else svg_uri(_refit_labels(fig))
+    def px(x: float) -> float:
+        return width * (left + (x - x0) / (x1 - x0) * (right - left))
+
+    def py(y: float) -> float:
+        return height * (1 - m["bottom"] - (y - y0) / (y1 - y0) * (m["top"] - m["bottom"]))
+
+    parts = []
+    for (left_lo, left_hi), (right_lo, right_hi), colour in layout.bands:
+        xa, xm, xb = px(BAND_X[0]), px(sum(BAND_X) / 2), px(BAND_X[1])
+        parts.append(f'<path d="M{xa:.2f} {py(left_hi):.2f}C{xm:.2f} {py(left_hi):.2f} {xm:.2f} {py(right_hi):.2f} '
+                     f'{xb:.2f} {py(right_hi):.2f}L{xb:.2f} {py(right_lo):.2f}C{xm:.2f} {py(right_lo):.2f} '
+                     f'{xm:.2f} {py(left_lo):.2f} {xa:.2f} {py(left_lo):.2f}Z" fill="{colour}" '
+                     f'fill-opacity="{BAND_ALPHA}"/>')
+    stroke = rc["patch.linewidth"]
+    for x, lo, hi, colour in layout.boxes:
+        parts.append(f'<path d="M{px(x):.2f} {py(lo):.2f}H{px(x + BOX_WIDTH):.2f}V{py(hi):.2f}H{px(x):.2f}Z" '
+                     f'fill="{colour}" stroke="{colour}" stroke-width="{stroke}" stroke-linejoin="miter"/>')
+    view = [0.0, width]
+    for x, y, text, ha in layout.labels:
+        parts.append(f'<text x="{px(x):.2f}" y="{py(y):.2f}" text-anchor="{"end" if ha == "right" else "start"}" '
+                     f'dominant-baseline="central" font-size="{LABEL_SIZE}">{escape(text)}</text>')
+        reach = _width_bound(text, LABEL_SIZE)
+        view = [min(view[0], px(x) - reach), view[1]] if ha == "right" else [view[0], max(view[1], px(x) + reach)]
+    # the title where matplotlib puts it: centred over the axes, its baseline axes.titlepad above them
+    centre, half = px((x0 + x1) / 2), _width_bound(title, TITLE_SIZE) / 2
+    view = [min(view[0], centre - half), max(view[1], centre + half)]
+    parts.append(f'<text x="{centre:.2f}" y="{height * (1 - m["top"]) - rc["axes.titlepad"]:.2f}" '
+                 f'text-anchor="middle" font-size="{TITLE_SIZE}">{escape(title)}</text>')
+    start, span = math.floor(view[0]), math.ceil(view[1]) - math.floor(view[0])
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{span}pt" height="{height:g}pt" '
+           f'viewBox="{start} 0 {span} {height:g}" font-family="{SVG_FONTS}">'
+           f'<rect x="{start}" width="{span}" height="{height:g}" fill="#ffffff"/>{"".join(parts)}</svg>')
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
-def _refit_labels(fig: Any) -> Any:
-    """The figure laid out as the report's PNG is (tight_layout from matplotlib's default margins), fitted again
-    while a label still reaches past its edge (tight_layout fits in one step, the labels' anchors move with the
-    axes)."""
-    plt = _plt()
-    fig.subplots_adjust(**{side: plt.rcParams[f"figure.subplot.{side}"] for side in ("left", "right", "bottom", "top")})
-    fig.tight_layout()
-    for _ in range(2):
-        if _labels_inside(fig, fig.canvas.get_renderer()):
-            break
-        fig.tight_layout()
-    # tight_layout leaves a placeholder layout engine, with which every later savefig of the figure draws it twice
-    # (a layout pass first): the next cluster's SVG then had two draw_events, was taken for one with a label
-    # outside and refitted too — every diagram after a refitted one, at tight_layout's margins instead of the fixed
-    # ones. Without an engine the figure keeps the layout set here.
-    fig.set_layout_engine(None)
-    return fig
+def _axes_span(layout: _Layout, width: float) -> tuple[float, float]:
+    """The axes' left and right edges (fractions of the figure's `width` in points): DIAGRAM_MARGINS', or, where a
+    label's width bound reaches past the figure's edge, moved in as tight_layout moved them for the PNG, until it
+    ends LABEL_PAD inside (the labels keep their size, the bands between them narrow). Not past the point where the
+    bands would keep less than MIN_BANDS of their width: a name too long for that widens the view instead."""
+    (x0, x1), m = DIAGRAM_XLIM, DIAGRAM_MARGINS
+    at = [(x - x0) / (x1 - x0) for x in LABEL_X]    # where the left and the right labels start, in axes fractions
+    reach = [max((_width_bound(text, LABEL_SIZE) for _, _, text, ha in layout.labels if ha == side), default=0.0)
+             for side in ("right", "left")]
+    fixed = [m["left"] + a * (m["right"] - m["left"]) for a in at]
+    want = [max(fixed[0], (reach[0] + LABEL_PAD) / width), min(fixed[1], 1 - (reach[1] + LABEL_PAD) / width)]
+    if want == fixed or want[1] - want[0] < MIN_BANDS * (fixed[1] - fixed[0]):
+        return m["left"], m["right"]
+    span = (want[1] - want[0]) / (at[1] - at[0])
+    return want[0] - at[0] * span, want[0] - at[0] * span + span
 
 
-def _labels_inside(fig: Any, renderer: Any) -> bool:
-    """Whether every label and the title of the figure's axes lie inside the figure, as `renderer` lays them out
-    (in its dpi: the figure's bbox is read at the same time)."""
-    edge = fig.bbox
-    for text in [*(t for t in fig.axes[0].texts if t.get_visible()), fig.axes[0].title]:
-        box = text.get_window_extent(renderer)
-        if box.x0 < edge.x0 or box.x1 > edge.x1 or box.y0 < edge.y0 or box.y1 > edge.y1:
-            return False
-    return True
+def _width_bound(text: str, size: float) -> float:
+    """At least the width in points of `text` set at `size` in the chart font, without laying it out: the sum of
+    its characters' advances (no kerning or shaping narrows it much), WIDTH_MARGIN more for a browser's own."""
+    return sum(_advance(ch) for ch in text) * size * WIDTH_MARGIN
+
+
+@cache
+def _advance(ch: str) -> float:
+    """A character's advance in the chart font (Noto Sans CJK SC), in ems; a full em for a character it lacks
+    (another font sets it, at most about as wide)."""
+    font = _chart_font()
+    index = font.get_char_index(ord(ch))
+    if index == 0:
+        return 1.0
+    return font.load_glyph(index).linearHoriAdvance / 65536 / ADVANCE_SIZE
+
+
+@cache
+def _chart_font() -> Any:
+    """The chart font's file, loaded once a process at ADVANCE_SIZE (an em of ADVANCE_SIZE points at 72 dpi)."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    font = FT2Font(font_manager.findfont(chart_style()["font.family"][0]))
+    font.set_size(ADVANCE_SIZE, 72)
+    return font
 
 
 def svg_uri(fig: Any) -> str:
@@ -216,11 +287,9 @@ def svg_uri(fig: Any) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _diagram_figures(diagrams: list[tuple[list[dict[str, Any]], str]], lang: str,
-                     margins: dict[str, float] | None, sep: str = "  ", svg: bool = False) -> Iterator[Any]:
-    """The figure with each (flows, title) drawn in turn (use it before asking for the next); with `margins` the
-    layout is those, else the figure's initial margins (chart_image fits them to the labels). Text is never parsed
-    as mathtext; with `svg` under SVG_STYLE (for svg_uri).
+def _diagram_figures(diagrams: list[tuple[list[dict[str, Any]], str]], lang: str) -> Iterator[Any]:
+    """The figure with each (flows, title) drawn in turn (use it before asking for the next), from the figure's
+    initial margins (chart_image fits them to the labels). Text is never parsed as mathtext.
 
     Why one figure for all: making the figure and its axes costs as much as drawing the bands, so both are made
     once; between clusters the bands and boxes are removed, the labels given the next cluster's texts and places
@@ -229,13 +298,12 @@ def _diagram_figures(diagrams: list[tuple[list[dict[str, Any]], str]], lang: str
     if not diagrams:
         return
     plt = _plt()
-    with plt.rc_context(chart_style(**SVG_STYLE) if svg else chart_style()):
+    with plt.rc_context(chart_style()):
         fig, ax = plt.subplots(figsize=DIAGRAM_IN, dpi=DIAGRAM_DPI)
         try:
-            start = margins or {k: getattr(fig.subplotpars, k)
-                                for k in ("left", "right", "bottom", "top", "wspace", "hspace")}
-            ax.set_xlim(-0.62, 1.62)
-            ax.set_ylim(-0.04, 1.06)
+            start = {k: getattr(fig.subplotpars, k) for k in ("left", "right", "bottom", "top", "wspace", "hspace")}
+            ax.set_xlim(*DIAGRAM_XLIM)
+            ax.set_ylim(*DIAGRAM_YLIM)
             ax.axis("off")
             labels = _Labels(ax)
             for flows, title in diagrams:
@@ -243,11 +311,11 @@ def _diagram_figures(diagrams: list[tuple[list[dict[str, Any]], str]], lang: str
                     artist.remove()
                 fig.subplots_adjust(**start)
                 labels.used = 0
-                _draw_flows(ax, flows, lang, sep, labels)
+                _draw_flows(ax, _diagram_layout(flows, lang, "  "), labels)
                 labels.hide_unused()
                 # y=1.0 is where the automatic placement puts it (the axis is off: nothing above the axes);
                 # stating it spares that placement measuring both axes' ticks on every layout and draw
-                ax.set_title(title, fontsize=11, y=1.0)
+                ax.set_title(title, fontsize=TITLE_SIZE, y=1.0)
                 yield fig
         finally:
             plt.close(fig)
@@ -267,7 +335,7 @@ class _Labels:
     def put(self, x: float, y: float, text: str, ha: str) -> None:
         """The next label: `text` at (x, y), vertically centred, aligned `ha`."""
         if self.used == len(self.texts):
-            self.texts.append(self.ax.text(x, y, text, ha=ha, va="center", fontsize=8))
+            self.texts.append(self.ax.text(x, y, text, ha=ha, va="center", fontsize=LABEL_SIZE))
         else:
             label = self.texts[self.used]
             label.set_position((x, y))
@@ -281,12 +349,22 @@ class _Labels:
             label.set_visible(False)
 
 
-def _draw_flows(ax: Any, flows: list[dict[str, Any]], lang: str, sep: str, labels: _Labels) -> None:
-    """The bands, side boxes and their labels of one diagram (`sep` between a label's parts). The axes' limits are
-    fixed, so the bands and boxes go in without updating its data limits (add_collection without autolim: the same
-    drawing as add_patch, without the Bézier extents)."""
-    from matplotlib.collections import PathCollection
+@dataclass(frozen=True)
+class _Layout:
+    """One chain diagram in data coordinates (DIAGRAM_XLIM × DIAGRAM_YLIM), in drawing order: the bands (left side's
+    (bottom, top), right side's (bottom, top), colour; from BAND_X[0] to BAND_X[1]), the side boxes (left x, bottom,
+    top, colour; BOX_WIDTH wide) and their labels (x, y, text, horizontal alignment; vertically centred). Both
+    renderers draw it: matplotlib for the report's PNG (_draw_flows), SVG for the standalone pages (_diagram_svg)."""
 
+    bands: list[tuple[tuple[float, float], tuple[float, float], str]]
+    boxes: list[tuple[float, float, float, str]]
+    labels: list[tuple[float, float, str, str]]
+
+
+def _diagram_layout(flows: list[dict[str, Any]], lang: str, sep: str) -> _Layout:
+    """The bands, side boxes and labels of one diagram (`sep` between a label's parts): supplier sides (member
+    segments in the order of the buying segments they match, then the outside groups) on the left, buying segments
+    by amount on the right, stacked from the top with a gap, heights proportional to the TTM amount."""
     buyers: dict[str, float] = {}
     left: dict[tuple[str, str], float] = {}
     for f in flows:
@@ -316,7 +394,7 @@ def _draw_flows(ax: Any, flows: list[dict[str, Any]], lang: str, sep: str, label
     names = GROUP_LABELS[lang]
     ordered = sorted(flows, key=lambda f: (left_order.index((f["supplier_group"], f["supplier_segment"])),
                                            right_order.index(f["buyer_segment"])))
-    bands, colours = [], []
+    bands = []
     for f in ordered:
         k = (f["supplier_group"], f["supplier_segment"])
         hl, hr = f["amount_ttm"] * scale_l, f["amount_ttm"] * scale_r
@@ -324,28 +402,40 @@ def _draw_flows(ax: Any, flows: list[dict[str, Any]], lang: str, sep: str, label
         y1 = (rcur[f["buyer_segment"]] - hr, rcur[f["buyer_segment"]])
         lcur[k] -= hl
         rcur[f["buyer_segment"]] -= hr
-        bands.append(_ribbon(0.06, y0, 0.94, y1))
-        colours.append(GROUP_COLOURS[f["supplier_group"]])
-    # the bands as one collection (drawn in this order, each path in its own colour): one artist to add, clip and
-    # transform instead of one per band — the same drawing
-    ax.add_collection(PathCollection(bands, facecolors=colours, edgecolors="none", alpha=0.45), autolim=False)
-    boxes, box_colours = [], []
+        bands.append((y0, y1, GROUP_COLOURS[f["supplier_group"]]))
+    boxes, labels = [], []
     for k, (lo, hi) in lpos.items():
-        boxes.append(_box(0.0, 0.06, lo, hi))
-        box_colours.append(GROUP_COLOURS[k[0]])
+        boxes.append((0.0, lo, hi, GROUP_COLOURS[k[0]]))
         name = (f"成员·{k[1]}" if lang == "zh" else f"member: {k[1]}") if k[0] == "member" else names[k[0]]
-        labels.put(-0.02, (lo + hi) / 2, f"{name}{sep}{left[k] / 1e4:,.2f}亿 ({left[k] / total:.0%})"
-                   if lang == "zh" else f"{name}{sep}{left[k] / 1e4:,.2f} ({left[k] / total:.0%})", "right")
+        labels.append((LABEL_X[0], (lo + hi) / 2, f"{name}{sep}{left[k] / 1e4:,.2f}亿 ({left[k] / total:.0%})"
+                       if lang == "zh" else f"{name}{sep}{left[k] / 1e4:,.2f} ({left[k] / total:.0%})", "right"))
     local = {f["buyer_segment"]: f["buyer_segment_local_share"] for f in flows}
     for s, (lo, hi) in rpos.items():
-        boxes.append(_box(0.94, 0.06, lo, hi))
-        box_colours.append("#2f4b7c")
+        boxes.append((BAND_X[1], lo, hi, BUYER_COLOUR))
         share = local.get(s)
         tail = "" if share is None else (f"{sep}本地配套率 {share:.0%}" if lang == "zh" else f"{sep}local {share:.0%}")
-        labels.put(1.02, (lo + hi) / 2, f"{s}{sep}{buyers[s] / 1e4:,.2f}{'亿' if lang == 'zh' else ''}{tail}", "left")
+        labels.append((LABEL_X[1], (lo + hi) / 2, f"{s}{sep}{buyers[s] / 1e4:,.2f}{'亿' if lang == 'zh' else ''}{tail}",
+                       "left"))
+    return _Layout(bands, boxes, labels)
+
+
+def _draw_flows(ax: Any, layout: _Layout, labels: _Labels) -> None:
+    """Draw one diagram's layout on the axes. Its limits are fixed, so the bands and boxes go in without updating its
+    data limits (add_collection without autolim: the same drawing as add_patch, without the Bézier extents)."""
+    from matplotlib.collections import PathCollection
+
+    # the bands as one collection (drawn in this order, each path in its own colour): one artist to add, clip and
+    # transform instead of one per band — the same drawing
+    ax.add_collection(PathCollection([_ribbon(BAND_X[0], y0, BAND_X[1], y1) for y0, y1, _ in layout.bands],
+                                     facecolors=[colour for _, _, colour in layout.bands], edgecolors="none",
+                                     alpha=BAND_ALPHA), autolim=False)
+    for x, y, text, ha in layout.labels:
+        labels.put(x, y, text, ha)
     # the side boxes as one collection too (over the bands, in the same order): each filled and edged in its colour
     # with the edge of a patch (rcParams' patch.linewidth, mitred), as a Rectangle(color=…) of its own was drawn
-    ax.add_collection(PathCollection(boxes, facecolors=box_colours, edgecolors=box_colours,
+    colours = [colour for *_, colour in layout.boxes]
+    ax.add_collection(PathCollection([_box(x, BOX_WIDTH, lo, hi) for x, lo, hi, _ in layout.boxes],
+                                     facecolors=colours, edgecolors=colours,
                                      linewidths=_plt().rcParams["patch.linewidth"], joinstyle="miter"), autolim=False)
 
 
