@@ -651,13 +651,53 @@ def test_a_standalone_pages_radar_is_the_frame_drawn_once_per_marks_between_the_
     assert abc[1]["frame"] == abc[2]["frame"] != abc[0]["frame"]    # the same marks: the frame drawn once
     for layers in svg:
         # the white background and the area (alpha 0.2) under everything; the dashed median only in the frame;
-        # the cluster's line (1.4 pt) and the outer circle (black) over the frame
-        assert 'style="fill: #ffffff"' in layers["under"] and "fill: #c8553d; opacity: 0.2" in layers["under"]
+        # the cluster's line (1.4 pt) and the outer circle (black) over the frame (matplotlib's frame states a
+        # style in CSS, the layers written directly in attributes)
+        assert _styled(layers["under"], "fill", "#ffffff") and _styled(layers["under"], "opacity", "0.2")
+        assert _styled(layers["under"], "fill", "#c8553d")
         assert "#ffffff" not in layers["frame"] + layers["over"] and "opacity" not in layers["frame"] + layers["over"]
-        assert "stroke: #000000" in layers["over"] and "stroke: #000000" not in layers["under"] + layers["frame"]
+        assert _styled(layers["over"], "stroke", "#000000")
+        assert not _styled(layers["under"] + layers["frame"], "stroke", "#000000")
         assert "stroke-dasharray" in layers["frame"] and "stroke-dasharray" not in layers["under"] + layers["over"]
-        assert "stroke-width: 1.4" in layers["over"] and "stroke-width: 1.4" not in layers["under"] + layers["frame"]
+        assert _styled(layers["over"], "stroke-width", "1.4")
+        assert not _styled(layers["under"] + layers["frame"], "stroke-width", "1.4")
     assert texts[2]["over"] == ["丙"] and svg[2]["under"] != svg[1]["under"]
+
+
+def _styled(svg: str, prop: str, value: str) -> bool:
+    """Whether an element of the SVG has `prop` set to `value`, as CSS (matplotlib) or as an attribute."""
+    return re.search(rf'(?:[;"]\s*{prop}: {re.escape(value)}[;"]|\s{prop}="{re.escape(value)}")', svg) is not None
+
+
+def test_a_standalone_radars_line_and_area_lie_at_the_clusters_scores_and_its_title_above() -> None:
+    """The layers drawn without matplotlib put the cluster's line and area where the scores are: each vertex at its
+    score's share of the outer circle's radius (a missing score at the centre), the area under the same points, the
+    title (markup in a name is text) centred over the circle."""
+    from flows.render.chain import radars
+
+    labels = ["规模", "增长", "创新", "数字化"]
+    values = [80.0, None, 30.0, 100.0]
+    (layers,) = radars([("甲&<乙>集群", values)], [50.0] * 4, labels, svg=True)
+    under, over = (base64.b64decode(layers[k].split(",", 1)[1]).decode("utf-8") for k in ("under", "over"))
+
+    def points(d: str) -> list[tuple[float, float]]:
+        numbers = [float(v) for v in re.findall(r"-?[\d.]+", d)]
+        return list(zip(numbers[::2], numbers[1::2], strict=True))
+
+    circle = points(re.search(r'<path d="([^"]*)" fill="none" stroke="#000000"', over).group(1))
+    xs, ys = [x for x, _ in circle], [y for _, y in circle]
+    centre, radius = ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2), (max(xs) - min(xs)) / 2
+    line = points(re.search(r'<path d="([^"]*)" clip-path="url\(#axes\)" fill="none"', over).group(1))
+    area = points(re.search(r'<path d="([^"]*)" clip-path="url\(#axes\)" fill="#c8553d"', under).group(1))
+    assert line[:-1] == area and line[-1] == line[0]
+    shares = [math.dist(p, centre) / radius for p in line[:-1]]
+    assert shares == pytest.approx([(v or 0.0) / 100 for v in values], abs=0.002)
+    assert math.atan2(centre[1] - line[0][1], line[0][0] - centre[0]) == pytest.approx(0.0, abs=0.002)  # east
+    assert math.atan2(centre[1] - line[2][1], line[2][0] - centre[0]) == pytest.approx(math.pi, abs=0.002)
+    assert math.atan2(centre[1] - line[3][1], line[3][0] - centre[0]) == pytest.approx(-math.pi / 2, abs=0.002)
+    (title,) = _svg(layers["over"]).iter(f"{SVG}text")
+    assert (title.text, title.get("text-anchor")) == ("甲&<乙>集群", "middle")
+    assert float(title.get("x")) == pytest.approx(centre[0], abs=0.01) and float(title.get("y")) < min(ys)
 
 
 def test_the_index_radar_figure_is_split_so_that_every_part_fits_an_a4_page(tmp_path) -> None:

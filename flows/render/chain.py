@@ -66,9 +66,8 @@ LABEL_X = (-0.02, 1.02)
 # the least of the bands' width at the fixed margins left to them (_axes_span).
 LABEL_PAD = 4.0
 MIN_BANDS = 0.25
-# The fonts the standalone diagrams' text is set in (the pages' own), and how much wider than the chart font's
-# advances a browser may set a text (its own shaping, hinting or fallback font) before a name reaches the SVG's edge.
-SVG_FONTS = "'Noto Sans CJK SC', 'Noto Sans', sans-serif"
+# How much wider than the chart font's advances a browser may set a text (its own shaping, hinting or fallback font)
+# before a name reaches the standalone diagram's edge.
 WIDTH_MARGIN = 1.1
 # The size (pt, at 72 dpi) the chart font is loaded at to read its characters' advances (_advance, in ems).
 ADVANCE_SIZE = 100
@@ -78,6 +77,8 @@ SVG_GAP = "\u2002"
 # SVG of the standalone pages' radars: text as <text> (not paths), clip-path ids from a fixed salt (the same bytes for
 # the same chart on every run).
 SVG_STYLE = {"svg.fonttype": "none", "svg.hashsalt": "clusterwatch"}
+# matplotlib's cap styles in SVG's words.
+_SVG_CAPS = {"butt": "butt", "round": "round", "projecting": "square"}
 GROUP_ORDER = ("local", "province", "other_province", "unknown")
 GROUP_COLOURS = {"member": "#3b6ea5", "local": "#5aa469", "province": "#e39b3b", "other_province": "#c8553d",
                  "unknown": "#9a9a9a"}
@@ -226,9 +227,19 @@ def _diagram_svg(layout: _Layout, title: str, rc: dict[str, float]) -> str:
                  f'text-anchor="middle" font-size="{TITLE_SIZE}">{escape(title)}</text>')
     start, span = math.floor(view[0]), math.ceil(view[1]) - math.floor(view[0])
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{span}pt" height="{height:g}pt" '
-           f'viewBox="{start} 0 {span} {height:g}" font-family="{SVG_FONTS}">'
+           f'viewBox="{start} 0 {span} {height:g}" font-family="{_svg_fonts()}">'
            f'<rect x="{start}" width="{span}" height="{height:g}" fill="#ffffff"/>{"".join(parts)}</svg>')
+    return _svg_data_uri(svg)
+
+
+def _svg_data_uri(svg: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+@cache
+def _svg_fonts() -> str:
+    """The font-family of the SVG written here: the charts' fonts (as matplotlib's SVG names them)."""
+    return ", ".join(f"'{family}'" for family in chart_style()["font.family"])
 
 
 def _axes_span(layout: _Layout, width: float) -> tuple[float, float]:
@@ -515,32 +526,68 @@ def radars(series: list[tuple[str, list[float | None]]], median: list[float | No
 
 class _RadarLayers:
     """A standalone page's radar as three SVG layers shown one over the other (reports/templates/
-    chain_cluster.html.j2), in the order matplotlib draws the figure: "under" (the white figure and axes, the
-    cluster's area), "frame" (the grid, the dimension labels, the median polygon) and "over" (the cluster's line, the
-    outer circle, its title) — the picture of the one SVG they replace.
+    chain_cluster.html.j2), in the order matplotlib draws the figure: "under" (the white figure, the cluster's area),
+    "frame" (the grid, the dimension labels, the median polygon) and "over" (the cluster's line, the outer circle,
+    its title) — the picture of the one SVG they replace.
 
     Why: the frame is most of a radar's drawing (its axes' ticks, grid lines and labels) and the same on every page
-    but for the marks of missing scores, so it is drawn once per set of marks (`frames`) instead of once per page."""
+    but for the marks of missing scores, so matplotlib draws it once per set of marks (`frames`); the other two
+    layers are a few paths and a title, written here from the artists' own geometry (their transforms in the laid
+    out figure, at 72 dpi: SVG points) and style — a savefig per layer and page cost more than the page's chain
+    diagram. The axes' background, white on the white figure, is left out of "under"."""
 
     def __init__(self, fig: Any, ax: Any, median: Any, line: Any, area: Any) -> None:
+        from matplotlib.colors import to_hex
+
+        self.fig, self.line, self.area, self.title = fig, line, area, ax.title
         outline = [spine for spine in ax.spines.values() if spine.get_visible()]
-        self.fig = fig
-        self.under = [fig.patch, ax.patch, area]
-        self.frame = [ax.xaxis, ax.yaxis, median]
-        self.over = [line, *outline, ax.title]
+        for artist in [fig.patch, ax.patch, area, line, *outline, ax.title]:
+            artist.set_visible(False)    # drawn here: the frame is what matplotlib draws
         self.frames: dict[tuple[str, ...], str] = {}
+        width, self.height = fig.bbox.width, fig.bbox.height
+        clip = f'<clipPath id="axes"><path d="{self._d(ax.patch)}"/></clipPath>'
+        self.head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}pt" height="{self.height:g}pt" '
+                     f'viewBox="0 0 {width:g} {self.height:g}">{clip}')
+        self.white = f'<rect width="{width:g}" height="{self.height:g}" fill="{to_hex(fig.patch.get_facecolor())}"/>'
+        self.outline = "".join(
+            f'<path d="{self._d(spine)}" fill="none" stroke="{to_hex(spine.get_edgecolor())}" '
+            f'stroke-width="{spine.get_linewidth():g}" stroke-linejoin="{spine.get_joinstyle()}" '
+            f'stroke-linecap="{_SVG_CAPS[spine.get_capstyle()]}"/>' for spine in outline)
+        self.area_style = (f'fill="{to_hex(area.get_facecolor())}" stroke="{to_hex(area.get_edgecolor())}" '
+                           f'stroke-width="{area.get_linewidth():g}" opacity="{area.get_alpha():g}" '
+                           f'stroke-linejoin="{area.get_joinstyle()}"')
+        self.line_style = (f'fill="none" stroke="{to_hex(line.get_color())}" stroke-width="{line.get_linewidth():g}" '
+                           f'stroke-linejoin="{line.get_solid_joinstyle()}" '
+                           f'stroke-linecap="{_SVG_CAPS[line.get_solid_capstyle()]}"')
+        x, y = ax.title.get_transform().transform(ax.title.get_position())
+        self.title_at = (f'x="{x:.2f}" y="{self.height - y:.2f}" text-anchor="middle" '
+                         f'font-size="{ax.title.get_fontsize():g}" font-family="{_svg_fonts()}"')
+        if (ax.title.get_horizontalalignment(), ax.title.get_verticalalignment()) != ("center", "baseline"):
+            raise RuntimeError("the radar's title is placed by its baseline's centre")
 
     def draw(self, marks: tuple[str, ...]) -> dict[str, str]:
         """The layers of the radar drawn now, whose axes are labelled `marks` (the frame drawn for those once)."""
         if marks not in self.frames:
-            self.frames[marks] = self._only(self.frame)
-        return {"under": self._only(self.under), "frame": self.frames[marks], "over": self._only(self.over)}
+            self.frames[marks] = svg_uri(self.fig)
+        under = (f'{self.head}{self.white}<path d="{self._d(self.area)}" clip-path="url(#axes)" {self.area_style}/>'
+                 f'</svg>')
+        over = (f'{self.head}<path d="{self._d(self.line)}" clip-path="url(#axes)" {self.line_style}/>{self.outline}'
+                f'<text {self.title_at}>{escape(self.title.get_text())}</text></svg>')
+        return {"under": _svg_data_uri(under), "frame": self.frames[marks], "over": _svg_data_uri(over)}
 
-    def _only(self, shown: list[Any]) -> str:
-        """The SVG of the figure with only `shown` of the layers' artists visible (the rest transparent)."""
-        for artist in [*self.under, *self.frame, *self.over]:
-            artist.set_visible(any(artist is s for s in shown))
-        return svg_uri(self.fig)
+    def _d(self, artist: Any) -> str:
+        """The artist's path as the figure draws it, as SVG path data (y down from the figure's top)."""
+        from matplotlib.path import Path as MPath
+
+        letters = {MPath.MOVETO: "M", MPath.LINETO: "L", MPath.CURVE3: "Q", MPath.CURVE4: "C"}
+        d = []
+        for vertices, code in artist.get_transform().transform_path(artist.get_path()).iter_segments(simplify=False):
+            if code == MPath.CLOSEPOLY:
+                d.append("Z")
+            else:
+                d.append(letters[code] + " ".join(f"{x:.2f} {self.height - y:.2f}"
+                                                  for x, y in vertices.reshape(-1, 2)))
+        return "".join(d)
 
 
 def widest_title(names: Iterable[str]) -> str:
