@@ -484,7 +484,7 @@ def radars(series: list[tuple[str, list[float | None]]], median: list[float | No
         fig = plt.figure(figsize=RADAR_TILE_IN, dpi=RADAR_DPI)
         try:
             ax = fig.add_subplot(1, 1, 1, polar=True)
-            (median_line,) = ax.plot(ring, closed(median), color="#888888", linestyle="--", linewidth=0.9)
+            ax.plot(ring, closed(median), color="#888888", linestyle="--", linewidth=0.9)
             (line,) = ax.plot(ring, closed(median), color="#c8553d", linewidth=1.4)
             (area,) = ax.fill(ring, closed(median), color="#c8553d", alpha=0.2)
             ax.set_ylim(0, 100)
@@ -508,7 +508,7 @@ def radars(series: list[tuple[str, list[float | None]]], median: list[float | No
                 fig.set_dpi(72)
             for axis in (ax.xaxis, ax.yaxis):   # no axis label to place: fixed, so no draw measures every tick label
                 axis.set_label_coords(0.5, 0.5)  # of the axis again (as tall as its ticks) to place it
-            layers = _RadarLayers(fig, ax, median_line, line, area) if svg else None
+            layers = _RadarLayers(fig, ax, line, area) if svg else None
             for name, values in series:
                 line.set_ydata(closed(values))
                 area.set_xy(list(zip(ring, closed(values), strict=True)))
@@ -536,7 +536,7 @@ class _RadarLayers:
     out figure, at 72 dpi: SVG points) and style — a savefig per layer and page cost more than the page's chain
     diagram. The axes' background, white on the white figure, is left out of "under"."""
 
-    def __init__(self, fig: Any, ax: Any, median: Any, line: Any, area: Any) -> None:
+    def __init__(self, fig: Any, ax: Any, line: Any, area: Any) -> None:
         from matplotlib.colors import to_hex
 
         self.fig, self.line, self.area, self.title = fig, line, area, ax.title
