@@ -42,8 +42,10 @@ RADAR_DPI = 110
 RADAR_COLUMNS = 4
 RADAR_ROWS = 5
 # From this many standalone pages of clusters the report does not detail, they are drawn in worker processes
-# (page_workers): spawning them costs ≈1 s of imports each, which a province edition's handful would not repay.
-PARALLEL_MIN_PAGES = 60
+# (page_workers). A page drawn here costs ≈1.2 ms (the nation's 600: +0.7 CPU-s in this process), and the two
+# workers' spawn, imports and own frames ≈4.5 CPU-s (the nation's 600 pages in them: 4.9–5.4 CPU-s): below this the
+# workers would cost the night's busy cores more than the pages they take off this process.
+PARALLEL_MIN_PAGES = 4000
 # The page workers' niceness: they draw beside the report's own process (its HTML and PDF) and the night's worker
 # (the drift HTML, the Data Docs), whose work the night waits for as much; they take what those leave of the cores.
 PAGE_NICENESS = 10
@@ -623,10 +625,11 @@ def radar_grids(images: list[Any], chain_dir: Path) -> list[Path]:
 @contextmanager
 def page_workers(section: dict[str, Any] | None) -> Iterator[Executor | None]:
     """Worker processes for the standalone pages, when the report leaves at least PARALLEL_MIN_PAGES clusters
-    undetailed (the internal edition at nation scale); None otherwise (they are drawn here).
+    undetailed (an internal edition of several thousand clusters); None otherwise (they are drawn here, the nation's
+    600 too).
 
-    Why: at nation scale those pages are most of the section's time, and nothing in the report waits for them, so
-    they are drawn while this process draws the report's charts and map and lays out its HTML and PDF. Spawned, not
+    Why: nothing in the report waits for those pages, so with enough of them they are drawn while this process draws
+    the report's charts and map and lays out its HTML and PDF. Spawned, not
     forked: the night's process holds DuckDB and Prefect threads. On leaving, pages not yet drawn are cancelled (the
     report failed)."""
     if section is None or section["audience"] != "internal" or section["left_out"] < PARALLEL_MIN_PAGES:
