@@ -11,6 +11,7 @@ cluster the index ranks last, so "alerts first" is visible.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from contextlib import contextmanager
@@ -135,30 +136,42 @@ def test_internal_edition_details_alerted_then_top_ranked_clusters_and_says_wher
     assert not any(p.name == "index_radar_2.png" for p in files.chain)
 
 
-def test_standalone_pages_drawn_by_worker_processes_are_the_pages_drawn_in_the_report_process(
-        warehouse, cap, monkeypatch, tmp_path) -> None:
-    """With enough of them the pages of the clusters the report does not detail are drawn in worker processes while
-    the PDF is made (flows/render/chain.py page_workers): same files, same order, same bytes and pixels."""
+@pytest.mark.parametrize("per_core", [False, True], ids=["one drawing worker", "one per core"])
+def test_what_worker_processes_draw_is_what_the_report_process_draws(
+        warehouse, cap, monkeypatch, tmp_path, per_core) -> None:
+    """With enough undetailed clusters a worker process draws the trend charts, the map and the standalone pages
+    while this process draws the supply-chain section and lays out the HTML and PDF (flows/render/chain.py
+    page_workers; with thousands of pages, one worker per core draws the pages): same files, same order, same bytes
+    and pixels."""
     from flows.render import chain
 
+    def drawn(out: Path) -> ReportFiles:     # the charts painted: a worker draws them with its own matplotlib
+        return render_report(warehouse, PERIOD, lang="zh", audience="internal", out_dir=out / "out",
+                             maps_dir=out / "maps", pdf=False)
+
     order, _, _ = _expected(warehouse)
+    monkeypatch.setattr(chain, "DRAWING_WORKER_MIN_PAGES", 10**6)
     monkeypatch.setattr(chain, "PARALLEL_MIN_PAGES", 10**6)
-    alone, _ = _render(warehouse, tmp_path / "alone", "zh", "internal")
+    alone = drawn(tmp_path / "alone")
     pools = []
 
     @contextmanager
-    def recorded(section):
-        with real(section) as pool:
-            pools.append(pool)
-            yield pool
+    def recorded(audience, pages):
+        with real(audience, pages) as workers:
+            pools.append(workers)
+            yield workers
 
     real = chain.page_workers
     monkeypatch.setattr(chain, "page_workers", recorded)
-    monkeypatch.setattr(chain, "PARALLEL_MIN_PAGES", len(order) - cap)
-    workers, _ = _render(warehouse, tmp_path / "workers", "zh", "internal")
-    assert len(pools) == 1 and pools[0] is not None   # the pages were drawn by worker processes
+    monkeypatch.setattr(chain, "DRAWING_WORKER_MIN_PAGES", len(order))
+    if per_core:
+        monkeypatch.setattr(chain, "PARALLEL_MIN_PAGES", len(order))
+    workers = drawn(tmp_path / "workers")
+    assert len(pools) == 1 and pools[0] is not None   # drawn by worker processes
+    assert pools[0].size == (chain._cpus() if per_core else 1)
     assert [p.relative_to(tmp_path / "alone") for p in alone.all()] == \
            [p.relative_to(tmp_path / "workers") for p in workers.all()]
+    assert workers.charts and workers.map_png is not None
     for a, b in zip(alone.all(), workers.all(), strict=True):
         if a.suffix == ".png":
             assert _pixels(a) == _pixels(b), a.name
@@ -166,13 +179,17 @@ def test_standalone_pages_drawn_by_worker_processes_are_the_pages_drawn_in_the_r
             assert a.read_bytes() == b.read_bytes(), a.name
 
 
-def test_a_nation_sized_internal_edition_draws_its_standalone_pages_in_the_report_process() -> None:
-    """The nation's 600 undetailed clusters: their pages cost ≈0.7 CPU-s drawn in the report's process, two spawned
-    page workers ≈5 CPU-s on the night's busy cores."""
+def test_a_nation_sized_internal_edition_draws_beside_the_report_in_one_worker_at_its_priority() -> None:
+    """The nation's 600 undetailed clusters: one worker process draws the charts, the map and the pages (the report
+    waits for its charts and map: not niced); several thousand take a worker per core, niced."""
     from flows.render.chain import page_workers
 
-    with page_workers({"audience": "internal", "left_out": 600}) as workers:
-        assert workers is None
+    with page_workers("internal", 600) as workers:
+        assert workers is not None and workers.size == 1
+        assert workers.pool.submit(os.getpriority, os.PRIO_PROCESS, 0).result() == os.getpriority(os.PRIO_PROCESS, 0)
+    for audience, pages in (("internal", 20), ("public", 600)):
+        with page_workers(audience, pages) as workers:
+            assert workers is None
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -329,7 +346,7 @@ def test_a_standalone_page_is_drawn_again_exactly_when_what_it_is_drawn_from_cha
     rest = [c for c in order if c not in shown]
     copy = tmp_path / "cw.duckdb"
     shutil.copy(warehouse, copy)
-    monkeypatch.setattr(chain, "PARALLEL_MIN_PAGES", 10**6)   # in this process, so the drawing can be watched
+    monkeypatch.setattr(chain, "DRAWING_WORKER_MIN_PAGES", 10**6)   # in this process, so the drawing can be watched
     drawn: list[str] = []
     real = chain._cluster_blocks
 

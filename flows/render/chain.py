@@ -41,10 +41,16 @@ RADAR_DPI = 110
 # (9.1 in tall on the page: an A4 page's text height is 10.3 in).
 RADAR_COLUMNS = 4
 RADAR_ROWS = 5
-# From this many standalone pages of clusters the report does not detail, they are drawn in worker processes
-# (page_workers). A page drawn here costs ≈1.2 ms (the nation's 600: +0.7 CPU-s in this process), and the two
-# workers' spawn, imports and own frames ≈4.5 CPU-s (the nation's 600 pages in them: 4.9–5.4 CPU-s): below this the
-# workers would cost the night's busy cores more than the pages they take off this process.
+# From this many standalone pages (an internal edition has one per cluster: the nation's 600), one worker process draws
+# beside the report's own, from the report's start: the report's trend charts and map first (flows/stages/
+# s11_report.py waits for them before its HTML, so the worker runs at the report's priority), then the standalone
+# pages. Its start (≈1.1 CPU-s of imports) lies on the night's other core, which the report leaves idle, and it takes
+# ≈3.4 s of drawing off the report's own path. Below it (a province, the sample) the report draws everything itself.
+DRAWING_WORKER_MIN_PAGES = 60
+# From this many, one worker process per core draws the pages, at PAGE_NICENESS. A page drawn in the report's process
+# costs ≈1.2 ms (the nation's 600: +0.7 CPU-s), and two page workers' spawn, imports and own frames ≈4.5 CPU-s (the
+# nation's 600 pages in them: 4.9–5.4 CPU-s): below this more workers would cost the night's cores more than the
+# pages they take.
 PARALLEL_MIN_PAGES = 4000
 # The page workers' niceness: they draw beside the report's own process (its HTML and PDF) and the night's worker
 # (the drift HTML, the Data Docs), whose work the night waits for as much; they take what those leave of the cores.
@@ -622,22 +628,34 @@ def radar_grids(images: list[Any], chain_dir: Path) -> list[Path]:
     return paths
 
 
-@contextmanager
-def page_workers(section: dict[str, Any] | None) -> Iterator[Executor | None]:
-    """Worker processes for the standalone pages, when the report leaves at least PARALLEL_MIN_PAGES clusters
-    undetailed (an internal edition of several thousand clusters); None otherwise (they are drawn here, the nation's
-    600 too).
+@dataclass(frozen=True)
+class PageWorkers:
+    """The worker processes a report draws in beside its own (page_workers): the pool and how many it runs."""
 
-    Why: nothing in the report waits for those pages, so with enough of them they are drawn while this process draws
-    the report's charts and map and lays out its HTML and PDF. Spawned, not
+    pool: Executor
+    size: int
+
+
+@contextmanager
+def page_workers(audience: str, pages: int) -> Iterator[PageWorkers | None]:
+    """Worker processes for what an edition draws without the warehouse, by its standalone pages (one per cluster of
+    an internal edition): from DRAWING_WORKER_MIN_PAGES one (its trend charts, its map and the standalone pages),
+    from PARALLEL_MIN_PAGES one per core at a lower priority (the standalone pages of an internal edition of several
+    thousand clusters); None otherwise (everything is drawn here). Started before the report decides anything, so
+    the worker's imports are done by the time its first drawing is asked for.
+
+    Why: nothing in the report waits for those pages, so they are drawn while this process lays out its HTML and PDF;
+    the charts and map are drawn there while this process decides and draws the supply-chain section. Spawned, not
     forked: the night's process holds DuckDB and Prefect threads. On leaving, pages not yet drawn are cancelled (the
     report failed)."""
-    if section is None or section["audience"] != "internal" or section["left_out"] < PARALLEL_MIN_PAGES:
+    if audience != "internal" or pages < DRAWING_WORKER_MIN_PAGES:
         yield None
         return
-    pool = spawned_pool(_cpus(), niceness=PAGE_NICENESS)
+    many = pages >= PARALLEL_MIN_PAGES
+    size = _cpus() if many else 1
+    pool = spawned_pool(size, niceness=PAGE_NICENESS if many else 0)
     try:
-        yield pool
+        yield PageWorkers(pool, size)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -646,7 +664,8 @@ def _cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Executor | None = None) -> dict[str, Any]:
+def draw_section(section: dict[str, Any], out_dir: Path, stem: str,
+                 workers: PageWorkers | None = None) -> dict[str, Any]:
     """Draw the section that flows/stages/s11_chain.py decided: the index figure and blocks of the clusters it
     details ("featured"), and for the internal edition every cluster's chain diagram, radar and standalone offline
     HTML page, into <out_dir>/<stem>_chain/. Returns what the partial _chain.html.j2 shows, with the files written
@@ -672,14 +691,14 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str, workers: Exe
     rest = [b for b in section["blocks"] if workers is not None or b["id"] not in featured] if internal else []
     if rest:
         job = {k: section[k] for k in ("t", "lang", "audience", "weak_note")}
-        parts = [rest] if workers is None else [rest[k::_cpus()] for k in range(_cpus())]
+        parts = [rest] if workers is None else [rest[k::workers.size] for k in range(workers.size)]
         for part in (p for p in parts if p):
             args = (part, {**radar, "scores": {b["id"]: radar["scores"][b["id"]] for b in part
                                                if b["id"] in radar["scores"]}}, job, chain_dir)
             if workers is None:
                 pages.add(_standalone_pages(*args))
             else:
-                pages.pending.append(workers.submit(_standalone_pages, *args))
+                pages.pending.append(workers.pool.submit(_standalone_pages, *args))
     tiles = _radar_tiles([b for b in own if b["id"] in radar["scores"]] if internal else
                          [{"id": cid, "name": names[cid]} for cid in in_figure], radar)
     index_figures = radar_grids([tiles[cid] for cid in in_figure], chain_dir) if in_figure else []

@@ -17,10 +17,11 @@ import datetime as dt
 import math
 import tomllib
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import polars as pl
@@ -35,6 +36,8 @@ from flows.support import disclosure
 from flows.support.registry import Indicator, codes_for, registry
 from flows.support.settings import REGISTRY_DIR, REPORTS_OUT
 from flows.support.warehouse import rows
+
+T = TypeVar("T")
 
 LANGS = ("zh", "en")
 TREND_MONTHS = 36
@@ -456,11 +459,12 @@ def _ratings(con: duckdb.DuckDBPyConnection, period: dt.date, cluster_ids: list[
     return {"period": rp, "rows": rows(con, "report_ratings", params), "d_firms": d_firms}
 
 
-def _map_png(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path, lang: str) -> Path | None:
+def _map_png(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path, lang: str,
+             pool: Executor | None = None) -> Callable[[], Path | None]:
     """The report's copy of the period's cluster map, drawn at the page's text width with texts of at least
     CHART_FONT_PT and in the report's language: the latest stored snapshot (what was published), else the
     marts as they are now; None (the report says so) when the period has no cluster to draw. Written beside
-    the period's map files."""
+    the period's map files; drawn in `pool` when given (the rows are read here). Returns the wait for it."""
     from flows.render import maps
 
     stored = maps.stored_rows(con, period)
@@ -471,10 +475,18 @@ def _map_png(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path, la
         map_rows = maps.live_rows(con, period)
         meta = {"snapshot_id": None, "period": period, "content_hash": maps.content_hash(map_rows)}
     if not maps.located(map_rows):
-        return None
+        return _drawn(None, lambda: None)
     path = maps_dir / f"{period:%Y-%m}" / f"map_{period:%Y-%m}_report_{lang}_local_supporting_rate.png"
-    return maps.write_png(map_rows, path, period, "local_supporting_rate", meta, width_in=page.CHART_WIDTH_IN,
-                          min_pt=page.CHART_FONT_PT, lang=lang)
+    return _drawn(pool, maps.write_png, map_rows, path, period, "local_supporting_rate", meta,
+                  width_in=page.CHART_WIDTH_IN, min_pt=page.CHART_FONT_PT, lang=lang)
+
+
+def _drawn(pool: Executor | None, draw: Callable[..., T], *args: Any, **kwargs: Any) -> Callable[[], T]:
+    """draw(*args, **kwargs) in `pool` (the wait for its result returned), or here at once."""
+    if pool is None:
+        result = draw(*args, **kwargs)
+        return lambda: result
+    return pool.submit(draw, *args, **kwargs).result
 
 
 # ------------------------------------------------------------------------------------------- render
@@ -571,9 +583,22 @@ def _edition(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audienc
 
 
 def _render(e: Edition, make_pdf: bool) -> ReportFiles:
-    """Decide every section's content, then hand it to flows/render/report.py to lay out."""
+    """Decide every section's content, then hand it to flows/render/report.py to lay out. At nation a worker process
+    draws the trend charts and the map, then the supply-chain section's standalone pages, while this process decides
+    the content and draws the section (chain_render.page_workers); the HTML waits for the charts and the map."""
     files = ReportFiles(e.period, e.lang, e.audience, e.province, e.out_dir / f"{e.stem}.html",
                         e.out_dir / f"{e.stem}.pdf" if make_pdf else None)
+    with chain_render.page_workers(e.audience, len(e.clusters)) as workers:
+        pool = workers.pool if workers else None
+        charts_drawn = _trend_charts(e, files, pool)
+        map_drawn = _map(e, files, pool)
+        return _laid_out(e, files, workers, charts_drawn, map_drawn)
+
+
+def _laid_out(e: Edition, files: ReportFiles, workers: chain_render.PageWorkers | None,
+              charts_drawn: Callable[[], list[dict[str, Any]]],
+              map_drawn: Callable[[], tuple[str | None, str | None]]) -> ReportFiles:
+    """The rest of _render, while `workers` draw: every section's content, the HTML, the PDF and the pages."""
     kpis, summary = _kpis(e)
     tables = _tables(e)
     files.tables += _table_csvs(e, tables)
@@ -594,33 +619,30 @@ def _render(e: Edition, make_pdf: bool) -> ReportFiles:
              "ratings": {**ratings, "rows": [r for r in ratings["rows"] if r["cluster_id"] in listed]},
              "quality": {**quality, "missing": [m for m in quality["missing"] if m["cluster_id"] in listed]}}
     t = e.t
-    # the standalone pages of the supply-chain section are drawn by worker processes (at nation) from here on, beside
-    # the rest of the report: the section is decided first, the charts and the map drawn after
-    with chain_render.page_workers(decided) as workers:
-        chain = chain_render.draw_section(decided, e.out_dir, e.stem, workers) if decided else None
-        charts = _trend_charts(e, files)
-        map_uri, map_note = _map(e, files)
-        content = {
-            "t": t, "lang": e.lang, "audience": e.audience, "period": e.period,
-            "period_label": period_text(e.period, e.lang), "province": e.province,
-            "scope": t["province_scope"].format(province=term("province", e.province, e.lang)) if e.province else "",
-            "untranslated": e.untranslated, "kpis": kpis, "summary": summary, **tables, "charts": charts,
-            "map_uri": map_uri, "charts_top": len(e.ids) > TREND_SERIES, "trend_series": TREND_SERIES,
-            "map_note": map_note, "alerts": alerts,
-            "analysis": _analysis(e, summary, kpis, contrib, growth, alerts, quality),
-            "contrib_rows": _contribution_rows(e, contrib, growth), "drivers": _drivers(e, contrib),
-            "ratings_label": period_text(ratings["period"], e.lang) if ratings["period"] else "",
-            "names": e.names, "methodology": _methodology(e.lang), **shown,
-            "table_notes": _listed_notes(e, tables["rows"], ratings["rows"], quality["missing"], decided, shown),
-            "symbol": disclosure.SYMBOL,
-            "footnote": disclosure.FOOTNOTE_ZH if e.lang == "zh" else disclosure.FOOTNOTE_EN,
-            "audit_note": disclosure.audit_note(e.protected.audit, e.lang), "compiled": dt.date.today().isoformat(),
-            "chain": chain}
-        html = page.report_html(content)
-        files.html.write_text(html, encoding="utf-8")
-        if files.pdf is not None:
-            page.write_pdf(html, files.pdf)
-        files.chain = chain_render.wait_pages(chain) if chain else []
+    chain = chain_render.draw_section(decided, e.out_dir, e.stem, workers) if decided else None
+    charts = charts_drawn()
+    map_uri, map_note = map_drawn()
+    content = {
+        "t": t, "lang": e.lang, "audience": e.audience, "period": e.period,
+        "period_label": period_text(e.period, e.lang), "province": e.province,
+        "scope": t["province_scope"].format(province=term("province", e.province, e.lang)) if e.province else "",
+        "untranslated": e.untranslated, "kpis": kpis, "summary": summary, **tables, "charts": charts,
+        "map_uri": map_uri, "charts_top": len(e.ids) > TREND_SERIES, "trend_series": TREND_SERIES,
+        "map_note": map_note, "alerts": alerts,
+        "analysis": _analysis(e, summary, kpis, contrib, growth, alerts, quality),
+        "contrib_rows": _contribution_rows(e, contrib, growth), "drivers": _drivers(e, contrib),
+        "ratings_label": period_text(ratings["period"], e.lang) if ratings["period"] else "",
+        "names": e.names, "methodology": _methodology(e.lang), **shown,
+        "table_notes": _listed_notes(e, tables["rows"], ratings["rows"], quality["missing"], decided, shown),
+        "symbol": disclosure.SYMBOL,
+        "footnote": disclosure.FOOTNOTE_ZH if e.lang == "zh" else disclosure.FOOTNOTE_EN,
+        "audit_note": disclosure.audit_note(e.protected.audit, e.lang), "compiled": dt.date.today().isoformat(),
+        "chain": chain}
+    html = page.report_html(content)
+    files.html.write_text(html, encoding="utf-8")
+    if files.pdf is not None:
+        page.write_pdf(html, files.pdf)
+    files.chain = chain_render.wait_pages(chain) if chain else []
     if e.audience == "public":
         files.edition = disclosure.write_edition(e.edition_file, e.protected, {
             "edition": e.stem, "period": f"{e.period:%Y-%m}", "lang": e.lang, "audience": e.audience,
@@ -758,9 +780,11 @@ def _listed_notes(e: Edition, rows_: list[dict[str, Any]], ratings: list[dict[st
                                                        "leading_index")}
 
 
-def _trend_charts(e: Edition, files: ReportFiles) -> list[dict[str, Any]]:
+def _trend_charts(e: Edition, files: ReportFiles,
+                  pool: Executor | None = None) -> Callable[[], list[dict[str, Any]]]:
     """One chart per trend indicator (the TREND_SERIES largest clusters drawn, every cluster in its CSV); a
-    withheld month or one whose window is incomplete is a gap."""
+    withheld month or one whose window is incomplete is a gap. Drawn in `pool` when given; returns the wait for
+    the charts as the report shows them."""
     chart_dir = e.out_dir / f"{e.stem}_charts"
     drawn = sorted(e.ids, key=lambda cid: -(e.cells.value(cid, e.period, "output_ttm") or 0.0))[:TREND_SERIES]
     drawing = []
@@ -775,24 +799,33 @@ def _trend_charts(e: Edition, files: ReportFiles) -> list[dict[str, Any]]:
             chart_dir / f"trend_{code}.csv", ["period", *[e.names[cid] for cid in e.ids]],
             [[f"{m:%Y-%m}", *["" if series[e.names[cid]][k] is None else series[e.names[cid]][k] for cid in e.ids]]
              for k, m in enumerate(e.months)]))
-    pngs = page.trend_charts(drawing, e.months)
-    files.charts += pngs
-    return [{"n": n, "title": ind_name(code, e.lang), "uri": page.data_uri(png)}
-            for n, (code, png) in enumerate(zip(TREND_CODES, pngs, strict=True), 1)]
+    pngs = _drawn(pool, page.trend_charts, drawing, e.months)
+
+    def shown() -> list[dict[str, Any]]:
+        drawn = pngs()
+        files.charts += drawn
+        return [{"n": n, "title": ind_name(code, e.lang), "uri": page.data_uri(png)}
+                for n, (code, png) in enumerate(zip(TREND_CODES, drawn, strict=True), 1)]
+    return shown
 
 
-def _map(e: Edition, files: ReportFiles) -> tuple[str | None, str | None]:
-    """The map (data URI) or the note that there is none. The internal edition shows the published snapshot;
-    the public edition its own map drawn through the edition's disclosure control (every value it withholds
-    is withheld on the map as well)."""
+def _map(e: Edition, files: ReportFiles,
+         pool: Executor | None = None) -> Callable[[], tuple[str | None, str | None]]:
+    """The map (data URI) or the note that there is none; returns the wait for it. The internal edition shows the
+    published snapshot (drawn in `pool` when given); the public edition its own map drawn through the edition's
+    disclosure control (every value it withholds is withheld on the map as well)."""
     if e.audience == "public":
         public_map = disclosure.public_map(e.con, e.period, e.cells.frame, e.out_dir / f"{e.stem}_map")
-        files.map_png = public_map.png if public_map else None
+        drawn = _drawn(None, lambda: public_map.png if public_map else None)
     else:
-        files.map_png = _map_png(e.con, e.period, e.maps_dir, e.lang)
-    if files.map_png is None:
-        return None, e.t["map_missing"]
-    return page.data_uri(files.map_png), None
+        drawn = _map_png(e.con, e.period, e.maps_dir, e.lang, pool)
+
+    def shown() -> tuple[str | None, str | None]:
+        files.map_png = drawn()
+        if files.map_png is None:
+            return None, e.t["map_missing"]
+        return page.data_uri(files.map_png), None
+    return shown
 
 
 def _growth(e: Edition) -> Callable[[str], float | None]:
