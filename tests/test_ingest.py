@@ -28,9 +28,13 @@ from flows.stages.s01_discover import InboxFile
 from flows.stages.s02_land import land
 from flows.stages.s05_validate import ValidationSession, forget_registry_keys, registry_keys_once
 from flows.support.staging import (
+    read_frame,
+    read_relation,
     reference_connection,
     relation_batches,
+    staged_path,
     write_atomically,
+    write_frame,
     write_reference,
     write_relation,
 )
@@ -62,18 +66,35 @@ def test_two_files_share_firms_when_any_one_firm_is_in_both_wherever_it_stands()
 def test_a_file_checked_on_the_cluster_is_stale_when_an_earlier_file_held_in_memory_loaded_one_of_its_firms(
         tmp_path):
     """A wave's first file is loaded from the frames held in memory (flows.nightly._wave): only its firms are kept
-    for `stale`, which must see them as it sees a staged file's incoming.parquet."""
+    for `stale`, which must see them as it sees a staged file's incoming relation."""
     folder = tmp_path / "00000002"
     folder.mkdir()
     (folder / "meta.json").write_text(json.dumps({"status": "staged", "old_codes": False}), encoding="utf-8")
-    pl.DataFrame({"uscc": ["F2", "F3"]}).write_parquet(folder / "firms.parquet")
+    write_frame(pl.DataFrame({"uscc": ["F2", "F3"]}), staged_path(folder, "firms"))
     later = StagedFile(2, "monthly_2025-02.parquet", "monthly", folder, "staged")
-    staged = tmp_path / "incoming.parquet"
-    pl.DataFrame({"uscc": ["F9"], "output": [1.0]}).write_parquet(staged)
+    staged = staged_path(tmp_path, "incoming")
+    write_relation(pl.DataFrame({"uscc": ["F9"], "output": [1.0]}), staged)
     held = pl.DataFrame({"uscc": ["F1", "F3"], "output": [1.0, 2.0]}).select("uscc").lazy()
-    assert stale(later, {"core.firm_monthly": [pl.scan_parquet(staged), held]})
-    assert not stale(later, {"core.firm_monthly": [pl.scan_parquet(staged)]})
+    assert stale(later, {"core.firm_monthly": [pl.scan_ipc(staged), held]})
+    assert not stale(later, {"core.firm_monthly": [pl.scan_ipc(staged)]})
     assert not stale(later, {"core.firm_monthly": [pl.DataFrame({"uscc": ["F1"]}).lazy()]})
+
+
+def test_a_staged_relation_reads_back_as_the_arrow_batches_a_held_frame_is_bound_as(tmp_path):
+    """A worker's staged relation is inserted as the frame one process holds is: the same schema, the same values
+    and the same ROW_GROUP_ROWS batches (not polars' chunks), read memory-mapped; a staged frame reads back equal."""
+    rows = ROW_GROUP_ROWS + 1_000
+    frame = pl.concat([pl.DataFrame({"uscc": pl.int_range(lo, hi, eager=True).cast(pl.Utf8),
+                                     "amount": pl.int_range(lo, hi, eager=True).cast(pl.Float64)})
+                       for lo, hi in ((0, 7), (7, rows))], rechunk=False)
+    path = staged_path(tmp_path, "incoming")
+    write_relation(frame, path)
+    staged, held = read_relation(path), relation_batches(frame)
+    assert staged.equals(held) and staged.schema == held.schema
+    assert [b.num_rows for b in staged.to_batches()] == [b.num_rows for b in held.to_batches()] == [ROW_GROUP_ROWS,
+                                                                                                     1_000]
+    write_frame(frame, staged_path(tmp_path, "parsed_frame"))
+    assert read_frame(staged_path(tmp_path, "parsed_frame")).equals(frame)
 
 
 def test_a_task_killed_while_writing_leaves_no_folder_that_counts(tmp_path):
@@ -93,12 +114,13 @@ def test_a_task_killed_while_writing_leaves_no_folder_that_counts(tmp_path):
     assert (final / "meta.json").read_text() == "{}"
 
 
-@pytest.mark.parametrize("held", [False, True], ids=["staged as parquet", "held in memory"])
+@pytest.mark.parametrize("held", [False, True], ids=["staged", "held in memory"])
 def test_staged_rows_fill_whole_duckdb_row_groups_that_the_checkpoint_after_the_load_keeps(tmp_path, held):
     """Two files' staged rows, each inserted in its own transaction as the load does, fill DuckDB row groups (all
     full but each file's last: the staging row group size is DuckDB's), and the CHECKPOINT rewrites none of them.
-    Staged in polars' own cut (125,000-row groups here), the second file's rows were merged at the checkpoint.
-    Held in memory (one process), a frame in chunks of any size is bound as batches of the same cut."""
+    In polars' own cut (chunks of 100,000, 250,000 and 150,000 rows here), the second file's rows were merged at
+    the checkpoint. Staged (a worker's) or held in memory (one process), a frame in chunks of any size is bound as
+    batches of the same cut."""
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     con.execute("CREATE TABLE procurement (buyer VARCHAR, amount DOUBLE)")
     rows = 500_000
@@ -106,14 +128,12 @@ def test_staged_rows_fill_whole_duckdb_row_groups_that_the_checkpoint_after_the_
         frame = pl.concat([pl.DataFrame({"buyer": pl.int_range(lo, hi, eager=True).cast(pl.Utf8),
                                          "amount": pl.int_range(lo, hi, eager=True).cast(pl.Float64) / 8})
                            for lo, hi in ((0, 100_000), (100_000, 350_000), (350_000, rows))], rechunk=False)
-        if held:
-            con.register("incoming", relation_batches(frame))
-            con.execute("INSERT INTO procurement SELECT * FROM incoming")
-            con.unregister("incoming")
-        else:
-            staged = tmp_path / f"incoming-{n}.parquet"
+        staged = staged_path(tmp_path, f"incoming-{n}")
+        if not held:
             write_relation(frame, staged)
-            con.execute("INSERT INTO procurement SELECT * FROM read_parquet($path)", {"path": str(staged)})
+        con.register("incoming", relation_batches(frame) if held else read_relation(staged))
+        con.execute("INSERT INTO procurement SELECT * FROM incoming")
+        con.unregister("incoming")
 
     def row_groups() -> list[int]:
         return [n for (n,) in con.execute("SELECT max(count) FROM pragma_storage_info('procurement') "
@@ -263,11 +283,11 @@ def test_without_workers_or_an_address_the_night_imports_nothing_of_dask():
     assert out.stdout.strip() == "[]"
 
 
-def test_a_file_loaded_from_frames_held_in_memory_writes_what_its_staged_parquet_writes(tmp_path):
+def test_a_file_loaded_from_frames_held_in_memory_writes_what_its_staged_relations_write(tmp_path):
     """One process keeps a file's load in memory (ingest_file's hold), and so does the night's process for a file a
-    Dask worker only read and it checks itself (recheck); a file a worker checked is loaded from its staged Parquet.
+    Dask worker only read and it checks itself (recheck); a file a worker checked is loaded from its staged files.
     All three give the same core rows, history, quarantine (originals and keys), row flags, header report,
-    validation results and meta.files; a held file stages no relation as Parquet, and its firms are kept for
+    validation results and meta.files; a held file stages no relation, and its firms are kept for
     `stale` as a staged file's are."""
     inbox = tmp_path / "monthly_2025-09.csv"
     unknown = code("91320500MA1CCCCC9")
@@ -295,8 +315,7 @@ def test_a_file_loaded_from_frames_held_in_memory_writes_what_its_staged_parquet
         else:
             staged = ingest_file(landed, 1, con, staging, TODAY, 1000, hold=mode == "held")
         assert (staged.held is not None) == (mode != "staged")
-        assert {p.name for p in staged.folder.glob("incoming.parquet")} == ({"incoming.parquet"} if mode == "staged"
-                                                                           else set())
+        assert staged_path(staged.folder, "incoming").exists() == (mode == "staged")
         touched: dict[str, list[pl.LazyFrame]] = {}
         outcome = apply_staged(con, 1, staged, ValidationSession(today=TODAY), touched)
         assert (outcome.status, outcome.rows_loaded, outcome.rows_quarantined) == ("loaded", 2, 2)

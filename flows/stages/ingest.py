@@ -1,4 +1,4 @@
-"""Stages 4–6 for one file as a pure task: standardise → validate → staged Parquet; the load applies it.
+"""Stages 4–6 for one file as a pure task: standardise → validate → staged frames; the load applies it.
 
 `ingest_file` is a function of its inputs only — the landed file and a reference (the night's snapshot
 folder, flows.support.staging, or the warehouse connection itself when the night runs in one process) — so
@@ -45,7 +45,14 @@ from flows.stages.s05_validate import (
 )
 from flows.support import guards
 from flows.support.contract import KINDS
-from flows.support.staging import COMPRESSION, reference_connection, write_atomically, write_relation
+from flows.support.staging import (
+    read_frame,
+    reference_connection,
+    staged_path,
+    write_atomically,
+    write_frame,
+    write_relation,
+)
 from flows.support.warehouse import run_sql
 
 log = logging.getLogger(__name__)
@@ -127,8 +134,9 @@ class StagedFile:
     """Where a file's ingest left its outputs (small: this is what a Dask worker sends back).
 
     `held`: the relations the load inserts, kept in memory for a load by the process that read the file
-    (`ingest_file`'s hold) instead of staged as Parquet. In one process, writing them and reading them back was
-    work for nothing: a nation procurement file's 183 MB, ≈ 0.7 CPU-s to write and ≈ 0.3 more for DuckDB to read.
+    (`ingest_file`'s hold) instead of staged (flows.support.staging). In one process, writing them and reading them
+    back was work for nothing: a nation procurement file's 183 MB, ≈ 0.7 CPU-s to write and ≈ 0.3 more for DuckDB
+    to read (as Parquet).
     The rest (meta.json, the validation results, the GX rows: small) is staged all the same."""
 
     file_id: int
@@ -142,7 +150,7 @@ class StagedFile:
 @dataclass
 class Parsed:
     """What validation and the load need of a standardised file (flows.stages.s04_standardise.Standardised),
-    in a form that round-trips through Parquet: a file whose check must be redone reads this back."""
+    in a form that round-trips through the staging folder: a file whose check must be redone reads this back."""
 
     frame: pl.DataFrame
     raw: pl.DataFrame
@@ -157,15 +165,15 @@ class Parsed:
     FRAMES = ("frame", "raw", "issues", "warnings")
 
     def save(self, folder: Path) -> dict:
-        """Write the frames as parsed_<name>.parquet; returns the rest for meta.json."""
+        """Stage the frames as parsed_<name>; returns the rest for meta.json."""
         for name in self.FRAMES:
-            getattr(self, name).write_parquet(folder / f"parsed_{name}.parquet", compression=COMPRESSION)
+            write_frame(getattr(self, name), staged_path(folder, f"parsed_{name}"))
         return {"rows_in": self.rows_in, "encoding": self.encoding, "header_map": self.header_map,
                 "where": self.where, "columns": self.columns}
 
     @classmethod
     def load(cls, folder: Path, meta: dict) -> Parsed:
-        frames = {name: pl.read_parquet(folder / f"parsed_{name}.parquet") for name in cls.FRAMES}
+        frames = {name: read_frame(staged_path(folder, f"parsed_{name}")) for name in cls.FRAMES}
         return cls(**frames, **meta)
 
     @property
@@ -180,14 +188,14 @@ def ingest_file(landed: LandedFile, run_id: int, reference: Path | duckdb.DuckDB
     `reference` is a snapshot folder (flows.support.staging.write_reference) or a live warehouse connection;
     None stages the parsed file alone (status "parsed", its firms beside it), for `recheck` to check. `hold`
     (only with a live connection: this process loads the file next) keeps the relations the load inserts in
-    memory (StagedFile.held) instead of staging them as Parquet.
+    memory (StagedFile.held) instead of staging them.
     Every file is isolated: whatever goes wrong while reading or checking it (a bomb stopped by a guard, a
     parser error, a value no column type can hold) is staged as this file's failure with a reason code and a
     message, and the night goes on with the others.
     """
     if hold and not isinstance(reference, duckdb.DuckDBPyConnection):
         raise ValueError("hold keeps a file's load in memory for the process that checks it against the warehouse "
-                         "itself; a task checked against a snapshot or not at all is loaded from its staged Parquet")
+                         "itself; a task checked against a snapshot or not at all is loaded from its staged relations")
     folder = staging / f"{landed.file_id:08d}"
     held: dict[str, pl.DataFrame] | None = {} if hold else None
 
@@ -205,7 +213,7 @@ def recheck(staged: StagedFile, landed: LandedFile, run_id: int, con: duckdb.Duc
 
     The process that holds the warehouse checks it and loads it next, so the relations its load inserts stay in
     memory (StagedFile.held), as in one process: on Dask most of a night-1 wave's monthly and tax files are checked
-    here (they name the same firms as the files before them), and each was staged as Parquet only to be read back.
+    here (they name the same firms as the files before them), and each was staged only to be read back.
     """
     meta = json.loads((staged.folder / "meta.json").read_text(encoding="utf-8"))
     parsed = Parsed.load(staged.folder, meta["parsed"])
@@ -247,8 +255,8 @@ def _stage(landed: LandedFile, run_id: int, reference: Path | duckdb.DuckDBPyCon
     if reference is None:              # read only: the night checks it later, where it can (`recheck`)
         column = OLD_ID_COLUMNS.get(landed.kind, "uscc")
         if column in parsed.frame.columns:
-            parsed.frame.select(pl.col(column).cast(pl.Utf8).alias("uscc")).unique().drop_nulls().write_parquet(
-                out / "firms.parquet", compression=COMPRESSION)
+            write_frame(parsed.frame.select(pl.col(column).cast(pl.Utf8).alias("uscc")).unique().drop_nulls(),
+                        staged_path(out, "firms"))
         return {"status": "parsed", "parsed": parsed.save(out),
                 "old_codes": _may_hold_old_codes(parsed.frame, column)}
     if isinstance(reference, Path):    # a snapshot: the night may have to check the file again (`recheck`)
@@ -284,14 +292,14 @@ def _check(landed: LandedFile, parsed: Parsed, run_id: int, con: duckdb.DuckDBPy
         held.update(prepared.relations())
     else:
         for view, frame in prepared.relations().items():
-            write_relation(frame, out / f"{view}.parquet")
+            write_relation(frame, staged_path(out, view))
     inp = checked.gx_input
     assert inp is not None
     results = checked.results.with_columns(
         pl.lit(run_id, pl.Int32).alias("run_id"), pl.lit(landed.file_id, pl.Int32).alias("file_id"),
         pl.lit(name).alias("file_name"), pl.lit(kind).alias("kind"), pl.lit(kind).alias("suite"))
-    results.write_parquet(out / "results.parquet", compression=COMPRESSION)
-    inp.batch.write_parquet(out / "gx.parquet", compression=COMPRESSION)
+    write_frame(results, staged_path(out, "results"))
+    write_frame(inp.batch, staged_path(out, "gx"))
     acc = prepared.accounting
     meta = {"status": "staged", "held": held is not None, "accounting": {
         "rows_in": acc.rows_in, "rows_loaded": acc.rows_loaded, "rows_quarantined": acc.rows_quarantined,
@@ -303,7 +311,7 @@ def _check(landed: LandedFile, parsed: Parsed, run_id: int, con: duckdb.DuckDBPy
         column = OLD_ID_COLUMNS.get(kind, "uscc")
         firms = pl.concat([parsed.frame.select(pl.col(column).cast(pl.Utf8).alias("uscc")),
                            prepared.incoming.select(pl.col("uscc").cast(pl.Utf8))]).unique().drop_nulls()
-        firms.write_parquet(out / "firms.parquet", compression=COMPRESSION)
+        write_frame(firms, staged_path(out, "firms"))
         meta["old_codes"] = _may_hold_old_codes(parsed.frame, column)
         meta["parsed"] = parsed.save(out)
     return meta
@@ -319,9 +327,9 @@ def firms_read(staged: StagedFile) -> pl.Series | None:
     told from the file: it may hold old identifiers, which resolve to firms it does not name, or it names none."""
     meta = json.loads((staged.folder / "meta.json").read_text(encoding="utf-8"))
     if meta["status"] not in ("staged", "parsed") or meta.get("old_codes", True) \
-            or not (staged.folder / "firms.parquet").exists():
+            or not staged_path(staged.folder, "firms").exists():
         return None
-    return pl.read_parquet(staged.folder / "firms.parquet")["uscc"]
+    return read_frame(staged_path(staged.folder, "firms"))["uscc"]
 
 
 def share_firms(mine: pl.Series, theirs: pl.Series | None) -> bool:
@@ -335,7 +343,7 @@ def stale(staged: StagedFile, touched: dict[str, list[pl.LazyFrame]]) -> bool:
     """True when an earlier file of the wave changed the history this file's unit check read in the snapshot.
 
     Exact per firm: the check reads only the file's own firms' rows; `touched` holds, per history table, the
-    firms of the files loaded since the snapshot (their staged incoming.parquet, or the held rows' uscc). A file
+    firms of the files loaded since the snapshot (their staged incoming relation, or the held rows' uscc). A file
     that resolved old identifiers is treated as reading every touched firm (the codes it resolved are not kept).
     """
     if staged.status not in ("staged", "parsed") or staged.kind is None or staged.folder.name.endswith("-recheck"):
@@ -346,7 +354,7 @@ def stale(staged: StagedFile, touched: dict[str, list[pl.LazyFrame]]) -> bool:
     meta = json.loads((staged.folder / "meta.json").read_text(encoding="utf-8"))
     if meta["old_codes"]:
         return True
-    firms = pl.read_parquet(staged.folder / "firms.parquet")["uscc"]
+    firms = read_frame(staged_path(staged.folder, "firms"))["uscc"]
     return any(loaded.select(pl.col("uscc").cast(pl.Utf8).is_in(firms.implode()).any()).collect().item()
                for t in tables for loaded in touched[t])
 
@@ -378,12 +386,14 @@ def _apply_staged(con: duckdb.DuckDBPyConnection, run_id: int, staged: StagedFil
         raise ValueError(f"{staged.name}: its load's frames were held in the memory of the process that read it "
                          "(ingest_file's hold), and this StagedFile does not carry them")
     relations: dict[str, pl.DataFrame | Path] = dict(held) if held is not None else {
-        view: staged.folder / f"{view}.parquet" for view in ("rejected", "flagged", "incoming", "file_columns")}
+        view: staged_path(staged.folder, view) for view in ("rejected", "flagged", "incoming", "file_columns")}
     problems = [dict(p, file_id=staged.file_id) for p in meta["problems"]]   # rules not checked on the file
+
+    validation_rows = read_frame(staged_path(staged.folder, "results"))
 
     def record(con: duckdb.DuckDBPyConnection) -> None:
         """The file's validation results, in its load's transaction."""
-        con.register("_validation_rows", con.read_parquet(str(staged.folder / "results.parquet")))
+        con.register("_validation_rows", validation_rows)
         try:
             run_sql(con, "validation_record", {"run_id": run_id, "file_id": staged.file_id})
         finally:
@@ -398,15 +408,14 @@ def _apply_staged(con: duckdb.DuckDBPyConnection, run_id: int, staged: StagedFil
         reason, message = guards.describe_failure(exc, staged.name, "load")
         return loader.fail_file(con, staged.file_id, staged.name, staged.kind, reason, message)
     session.problems += problems
-    results = pl.read_parquet(staged.folder / "results.parquet").drop("run_id", "file_id", "file_name", "kind",
-                                                                      "suite")
+    results = validation_rows.drop("run_id", "file_id", "file_name", "kind", "suite")
     session.queue(staged.kind, GxInput(
-        file_name=staged.name, rows=meta["gx"]["rows"], batch=pl.read_parquet(staged.folder / "gx.parquet"),
+        file_name=staged.name, rows=meta["gx"]["rows"], batch=read_frame(staged_path(staged.folder, "gx")),
         table_ok=meta["gx"]["table_ok"], results=results, fail_bit=meta["gx"]["fail_bit"], file_id=staged.file_id))
     if touched is not None and (tables := history_tables(staged.kind)):
         incoming = relations["incoming"]
         # the firms the file loaded, for `stale`: read from its staged rows, or kept (only them) from its held ones
-        firms = pl.scan_parquet(incoming) if isinstance(incoming, Path) else incoming.select("uscc").lazy()
+        firms = pl.scan_ipc(incoming) if isinstance(incoming, Path) else incoming.select("uscc").lazy()
         for table in tables:
             touched.setdefault(table, []).append(firms)
     return outcome

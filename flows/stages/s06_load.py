@@ -14,11 +14,10 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-import pyarrow.parquet as pq
 
 from flows.stages.s04_standardise import typed_columns
 from flows.support.contract import KINDS
-from flows.support.staging import relation_batches
+from flows.support.staging import read_relation, relation_batches
 from flows.support.warehouse import one_thread_below, run_sql
 
 REGISTRY_SQL = {"clusters": "load_clusters", "firms": "load_firms", "platforms": "load_platforms",
@@ -122,7 +121,7 @@ class Prepared:
     quarantine (with their original values), warning flags, the header report, and the file's accounting.
 
     Computed by the per-file ingest task (flows.stages.ingest) where the file is read; written to its staging
-    folder as Parquet and applied by apply_load in the one process that writes the warehouse.
+    folder (flows.support.staging) and applied by apply_load in the one process that writes the warehouse.
     """
 
     incoming: pl.DataFrame
@@ -215,13 +214,13 @@ def apply_load(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, name: 
     monthly values), resolved quarantine rows, header report, whatever `also` writes of the file (its
     validation results), meta.files.
 
-    Each relation the SQL reads is a frame in memory or a staged Parquet file (read where it lies, through
-    a temporary view, so a staged file is never copied through Python). One commit per file: a commit is a
-    write of the log to disk, the largest fixed cost of a small file's load.
+    Each relation the SQL reads is a frame in memory or a staged file (flows.support.staging.write_relation,
+    memory-mapped, so a staged file is never copied through Python); both are bound as the same Arrow batches.
+    One commit per file: a commit is a write of the log to disk, the largest fixed cost of a small file's load.
     """
     params = {"file_id": file_id, "file_name": name, "kind": kind, "run_id": run_id}
     # Most files have no rejected and no flagged row: such a relation is neither bound nor inserted from (its row
-    # count is the staged Parquet file's footer or the frame's height), two statements and a binding saved.
+    # count is the staged file's or the frame's), two statements and a binding saved.
     bound = {view: source for view, source in relations.items()
              if view not in ("rejected", "flagged") or _has_rows(source)}
     with one_thread_below(con, accounting.rows_in):    # a small file's statements
@@ -282,17 +281,18 @@ def loaded_keys(incoming: pl.DataFrame | Path, kind: str) -> pl.DataFrame:
     0.17 to write) on nights when nothing reads it.
     """
     columns = list(KINDS[kind].key)      # conform gives the loaded rows every stored column, the key's among them
-    frame = pl.read_parquet(incoming, columns=columns) if isinstance(incoming, Path) else incoming.select(columns)
+    frame = pl.from_arrow(read_relation(incoming).select(columns)) if isinstance(incoming, Path) \
+        else incoming.select(columns)
     return frame.select(row_key(frame, kind).alias("_key"))
 
 
 def _has_rows(source: pl.DataFrame | Path) -> bool:
-    """Whether a relation holds a row: a frame's height, or a staged Parquet file's row count from its footer."""
-    return (pq.read_metadata(source).num_rows if isinstance(source, Path) else source.height) > 0
+    """Whether a relation holds a row: a frame's height, or a staged relation's (memory-mapped: nothing read)."""
+    return (read_relation(source).num_rows if isinstance(source, Path) else source.height) > 0
 
 
 def _bind(con: duckdb.DuckDBPyConnection, view: str, source: pl.DataFrame | Path) -> None:
-    con.register(view, con.read_parquet(str(source)) if isinstance(source, Path) else relation_batches(source))
+    con.register(view, read_relation(source) if isinstance(source, Path) else relation_batches(source))
 
 
 def fail_file(con: duckdb.DuckDBPyConnection, file_id: int, name: str, kind: str | None, reason: str,

@@ -3,9 +3,9 @@
 A per-file ingest task (flows.stages.ingest) reads two things: its landed file, and a reference snapshot —
 the little of the warehouse that validation reads (registry keys, old identifiers, each firm's recent
 history of the measures checked for unit slips), written once per wave of the night as Parquet. It writes
-its outputs as Parquet into one folder per file under `<landing>/../staging/run-<id>/`, and only the process
-that holds the warehouse applies them (flows.stages.s06_load.apply_load). Both folders must be on storage
-every worker sees (an NFS path or a shared volume) when the night runs on a Dask cluster.
+its outputs as Arrow IPC files (STAGED_FORMAT) into one folder per file under `<landing>/../staging/run-<id>/`,
+and only the process that holds the warehouse applies them (flows.stages.s06_load.apply_load). Both folders must
+be on storage every worker sees (an NFS path or a shared volume) when the night runs on a Dask cluster.
 
 Every folder is written under a temporary name and renamed into place: a task killed half-way leaves a
 `*.tmp-*` folder that nothing reads, and a folder that exists is complete.
@@ -27,32 +27,52 @@ import pyarrow as pa
 
 from flows.support.warehouse import ROW_GROUP_ROWS, identifier, run_sql
 
-# Staged files are read once, by the load, and deleted after the night: lz4 costs less CPU than Parquet's zstd on
-# both sides (a nation procurement file, 4 M rows: write 1.26 → 0.90 CPU-s, DuckDB's INSERT from it 3.2 → 2.9)
-# for files ~40 % larger.
-COMPRESSION = "lz4"
-# The relations the load inserts (flows.stages.s06_load.apply_load) are staged in row groups of DuckDB's row group
-# size (warehouse.ROW_GROUP_ROWS). DuckDB's insert from Parquet keeps each Parquet row group's rows together: with
-# polars' default cut (a nation procurement file in 33 groups of 122,826 rows) every file after the first left a
-# 20-row row group beside each full one, and the CHECKPOINT after the load merged them by decompressing and
-# compressing again nearly every row of core.procurement — 9 CPU-s and 15–25 s of night 1's ingest, for the same
-# rows in the same order.
-# ... and without compression: the load's Parquet is written once and read once, in the same night. A nation
-# procurement file (4.05 M rows): write 0.80–0.92 → 0.63–0.67 CPU-s, DuckDB's INSERT from it 2.95–2.98 → 2.90–2.95,
-# for 175 MB staged instead of 94 (deleted after the night's load).
-RELATION_COMPRESSION = "uncompressed"
+# What a task stages for the process that holds the warehouse (the load's relations, the parsed frames `recheck`
+# reads, validation results, GX rows, firms) is written once and read once, in the same night, on the same
+# volume, then deleted: Arrow IPC files (Feather v2), uncompressed, read back memory-mapped. Parquet's encoding
+# (polars' dictionary pages, LZ4) and DuckDB's decoding of it were ≈ 13 CPU-s of a nation night 1 on 2 workers
+# (docs/scaling.md, "Where the extra CPU of 2 workers goes"); an IPC file is the frame's Arrow buffers as they
+# are in memory, and reading it maps them.
+STAGED_FORMAT = "arrow"
+_IPC_COMPRESSION = "uncompressed"
 _LOCAL = threading.local()   # one in-memory DuckDB per thread and snapshot: a task opens no new database
 
 
+def staged_path(folder: Path, name: str) -> Path:
+    """The path of a staged frame in a file's staging folder."""
+    return folder / f"{name}.{STAGED_FORMAT}"
+
+
+def write_frame(frame: pl.DataFrame, path: Path) -> None:
+    """Stage a frame (parsed frames, results, GX rows, firms) for the process that reads it back (read_frame)."""
+    frame.write_ipc(path, compression=_IPC_COMPRESSION)
+
+
+def read_frame(path: Path) -> pl.DataFrame:
+    """A staged frame, memory-mapped (nothing copied until a column's buffers are needed)."""
+    return pl.read_ipc(path, memory_map=True)
+
+
 def write_relation(frame: pl.DataFrame, path: Path) -> None:
-    """Stage a relation the load inserts into the warehouse, in row groups of ROW_GROUP_ROWS."""
-    frame.write_parquet(path, compression=RELATION_COMPRESSION, row_group_size=ROW_GROUP_ROWS)
+    """Stage a relation the load inserts into the warehouse: the Arrow batches a process that loads its own frame
+    binds (relation_batches), as they are, so a staged relation is inserted as a held one is."""
+    table = relation_batches(frame)
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+def read_relation(path: Path) -> pa.Table:
+    """A staged relation as the Arrow table write_relation staged (its batches of ROW_GROUP_ROWS), memory-mapped."""
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).read_all()
 
 
 def relation_batches(frame: pl.DataFrame) -> pa.Table:
-    """A relation the load inserts straight from memory (a file read and loaded by the same process), cut into
-    Arrow batches of ROW_GROUP_ROWS as write_relation cuts its Parquet row groups, for the same reason: DuckDB's
-    insert keeps a batch's rows together, and whole row groups are what the checkpoint after the load keeps.
+    """A relation the load inserts, cut into Arrow batches of ROW_GROUP_ROWS rows: DuckDB's insert keeps a batch's
+    rows together, and with each file's rows in whole row groups of DuckDB's size the CHECKPOINT after the load
+    rewrites none of them. (Cut as polars' chunks fall, every file after the first left a short row group beside
+    each full one of core.procurement, and the checkpoint merged them by decompressing and compressing again
+    nearly every row: 9 CPU-s and 15–25 s of a nation night 1's ingest, for the same rows in the same order.)
     The batches are slices of the frame's buffers (no copy once the frame is in one chunk)."""
     table = frame.rechunk().to_arrow()
     return pa.Table.from_batches(table.to_batches(max_chunksize=ROW_GROUP_ROWS), schema=table.schema)
