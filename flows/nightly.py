@@ -199,7 +199,7 @@ def land_task(files: list[InboxFile], store: Path, con: duckdb.DuckDBPyConnectio
 @task(name="ingest", task_run_name="ingest {landed.name}", cache_policy=NO_CACHE)
 def ingest_task(landed: LandedFile, run_id: int, reference: Path | duckdb.DuckDBPyConnection | None,
                 staging: Path, today: date, gx_rows: int, hold: bool = False) -> StagedFile:
-    """standardise → validate for one file, staged as Parquet for the load (flows.stages.ingest).
+    """standardise → validate for one file, staged for the load (flows.stages.ingest, flows.support.staging).
 
     A function of its inputs only when `reference` is a snapshot folder: it then runs on any Dask worker that
     sees the landing and staging folders. A file that cannot be read is staged as failed, never raised. `hold`:
@@ -316,7 +316,7 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: int, landed: list[LandedFile]
     """Ingest the night's files and load them in order; yields each file's outcome as it is loaded.
 
     In one process each file is read and checked against the building warehouse itself, then loaded from the
-    frames its task kept in memory (nothing of it staged as Parquet but meta.json, its results and GX rows). On
+    frames its task kept in memory (nothing of it staged but meta.json, its results and GX rows). On
     Dask the files run in waves (flows.stages.ingest.waves): a reference snapshot of what the wave's checks
     read, every file of the wave but the first as a task on the cluster while this process reads and checks the
     first, then the load in file order as results arrive; a file whose firms' history an earlier file of the

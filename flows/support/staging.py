@@ -29,10 +29,12 @@ from flows.support.warehouse import ROW_GROUP_ROWS, identifier, run_sql
 
 # What a task stages for the process that holds the warehouse (the load's relations, the parsed frames `recheck`
 # reads, validation results, GX rows, firms) is written once and read once, in the same night, on the same
-# volume, then deleted: Arrow IPC files (Feather v2), uncompressed, read back memory-mapped. Parquet's encoding
-# (polars' dictionary pages, LZ4) and DuckDB's decoding of it were ≈ 13 CPU-s of a nation night 1 on 2 workers
-# (docs/scaling.md, "Where the extra CPU of 2 workers goes"); an IPC file is the frame's Arrow buffers as they
-# are in memory, and reading it maps them.
+# volume, then deleted: Arrow IPC files (Feather v2), uncompressed, read back memory-mapped. An IPC file is the
+# frame's Arrow buffers as they are in memory, and reading it maps them; Parquet cost polars' dictionary pages and
+# LZ4 to write and DuckDB's decoding to read. Nation night 1's ingest on 2 local workers (bench/bench_scaleout.py,
+# 5 alternating pairs, load 1–12): CPU of the tree 183.3–193.1 → 166.4–182.5 s, mean 187.7 → 175.7 (the process
+# that holds the warehouse 106.8 → 101.1, the workers 80.9 → 74.6). The price is disk: no dictionary pages, so a
+# procurement file's relation is 522 MB instead of 147, and that night's staging folder peaks at ≈ 8 GB.
 STAGED_FORMAT = "arrow"
 _IPC_COMPRESSION = "uncompressed"
 _LOCAL = threading.local()   # one in-memory DuckDB per thread and snapshot: a task opens no new database
