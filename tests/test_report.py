@@ -178,6 +178,33 @@ def test_a_trend_chart_of_values_in_one_month_marks_them_as_dots_within_the_mont
     assert page._dots([1.0, 2.0, float("nan")]) == {}      # a series with no lone value is drawn as before
 
 
+def test_a_trend_chart_with_at_most_one_month_of_values_spans_the_months_window(tmp_path, monkeypatch):
+    """A year-on-year rate has no value in the first year of data, a 12-month indicator one month of them: the x axis
+    still spans the report's months (matplotlib alone widens one date to ±2 years, and puts an axis with no data at
+    1970)."""
+    import matplotlib.dates as mdates
+
+    from flows.render import report as page
+
+    months = [dt.date(2025, k + 1, 1) for k in range(12)]
+    spans: list[tuple[dt.date, dt.date]] = []
+    real = page.chart_image
+
+    def recorded(fig, *args, **kwargs):
+        lo, hi = fig.axes[0].get_xlim()
+        spans.append((mdates.num2date(lo).date(), mdates.num2date(hi).date()))
+        return real(fig, *args, **kwargs)
+
+    monkeypatch.setattr(page, "chart_image", recorded)
+    empty = {f"集群{i}": [None] * 12 for i in range(7)}
+    one = {f"集群{i}": [None] * 11 + [2.0 + i / 10] for i in range(7)}
+    page.trend_charts([("累计同比增速（%）", empty, True, tmp_path / "empty.png"),
+                       ("研发投入强度（%）", one, True, tmp_path / "one.png"),
+                       ("累计同比增速（%）", dict(list(empty.items())[:3]), True, tmp_path / "few.png")], months)
+    for lo, hi in spans:
+        assert dt.date(2024, 12, 1) < lo < months[0] and months[-1] < hi < dt.date(2026, 2, 1), (lo, hi)
+
+
 def test_trend_charts_never_place_their_empty_axis_labels_by_the_tick_labels(tmp_path, monkeypatch):
     """Placing an axis label measures the tick labels of the axis and its siblings on every layout and draw; the
     charts have no axis labels, so theirs stay at a fixed point."""

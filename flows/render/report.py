@@ -136,10 +136,11 @@ def trend_charts(charts: list[tuple[str, dict[str, list[float | None]], bool, Pa
                     _one_panel(panels[0], lines, months)
                 else:
                     _small_multiples(panels, lines, months, shared_scale)
-                if len({k for ys in lines.values() for k, v in enumerate(ys) if not math.isnan(v)}) == 1:
+                if len({k for ys in lines.values() for k, v in enumerate(ys) if not math.isnan(v)}) <= 1:
                     # values in one month only (a 12-month indicator in the first year of data): matplotlib would
                     # widen that single date to ±2 years; the chart's window, with matplotlib's usual 5 % margin
-                    # (a dot on the edge would be cut in half), says where the month stands
+                    # (a dot on the edge would be cut in half), says where the month stands. With no value at all
+                    # (a year-on-year rate in the first year) it would put the axis at 1970, its empty default
                     margin = (months[-1] - months[0]) * 0.05
                     panels[0].set_xlim(months[0] - margin, months[-1] + margin)
                 fig.suptitle(title, fontsize=10)
