@@ -240,8 +240,10 @@ def _diagram_svg(layout: _Layout, title: str, rc: dict[str, float]) -> str:
     return _svg_data_uri(svg)
 
 
-def _svg_data_uri(svg: str) -> str:
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+def _svg_data_uri(svg: str | bytes) -> str:
+    """An SVG document (text, or matplotlib's UTF-8 bytes) as a data URI."""
+    data = svg.encode("utf-8") if isinstance(svg, str) else svg
+    return "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii")
 
 
 @cache
@@ -303,7 +305,7 @@ def svg_uri(fig: Any) -> str:
         raise RuntimeError(f"an SVG drawn without SVG_STYLE: {missing}")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None})
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return _svg_data_uri(buffer.getvalue())
 
 
 def _diagram_figures(diagrams: list[tuple[list[dict[str, Any]], str]], lang: str) -> Iterator[Any]:

@@ -475,7 +475,7 @@ def _map_png(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path, la
         map_rows = maps.live_rows(con, period)
         meta = {"snapshot_id": None, "period": period, "content_hash": maps.content_hash(map_rows)}
     if not maps.located(map_rows):
-        return _drawn(None, lambda: None)
+        return lambda: None
     path = maps_dir / f"{period:%Y-%m}" / f"map_{period:%Y-%m}_report_{lang}_local_supporting_rate.png"
     return _drawn(pool, maps.write_png, map_rows, path, period, "local_supporting_rate", meta,
                   width_in=page.CHART_WIDTH_IN, min_pt=page.CHART_FONT_PT, lang=lang)

@@ -18,10 +18,11 @@
 --     reworks a firm-year (on the usual night it would scan history.reported_values for nothing).
 -- This file finds which: temp table touched(uscc, yr, appended, after); flows.stages.s06_load.derive_monthly picks
 -- the path (touched_reworked.sql). `after`: every month the file gives the firm-year comes after every month stored
--- for it (one month or several) — such 当月 values derive to themselves (fresh_reported.sql). The file's firm-years are those of its reported rows with a value — what the long
--- view history.reported_values (which skips empty cells) holds of the file — read from the wide rows: one row per
--- source row instead of one per value (7 for a monthly file; 0.43 → ≈ 0.1 CPU-s for a nation file). {measures}
--- are the kind's measure columns (the others are empty in its rows, load_reported.sql).
+-- for it (one month or several) — such 当月 values derive to themselves (fresh_reported.sql). The file's firm-years
+-- are those of its reported rows with a value — what the long view history.reported_values (which skips empty
+-- cells) holds of the file — read from the wide rows: one row per source row instead of one per value (7 for a
+-- monthly file; 0.43 → ≈ 0.1 CPU-s for a nation file). {measures} are the kind's measure columns (the others are
+-- empty in its rows, load_reported.sql).
 -- reads: history.reported_rows, {table}
 -- writes: touched
 CREATE OR REPLACE TEMP TABLE touched AS
