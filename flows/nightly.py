@@ -30,11 +30,13 @@ from prefect.task_runners import TaskRunner
 
 from flows.stages import s06_load as loader
 from flows.stages.ingest import (
+    ReadAhead,
     StagedFile,
     apply_staged,
     firms_read,
     history_tables,
     ingest_file,
+    read_ahead,
     recheck,
     share_firms,
     snapshot_tables,
@@ -198,14 +200,16 @@ def land_task(files: list[InboxFile], store: Path, con: duckdb.DuckDBPyConnectio
 
 @task(name="ingest", task_run_name="ingest {landed.name}", cache_policy=NO_CACHE)
 def ingest_task(landed: LandedFile, run_id: int, reference: Path | duckdb.DuckDBPyConnection | None,
-                staging: Path, today: date, gx_rows: int, hold: bool = False) -> StagedFile:
+                staging: Path, today: date, gx_rows: int, hold: bool = False,
+                reads: ReadAhead | None = None) -> StagedFile:
     """standardise → validate for one file, staged for the load (flows.stages.ingest, flows.support.staging).
 
     A function of its inputs only when `reference` is a snapshot folder: it then runs on any Dask worker that
     sees the landing and staging folders. A file that cannot be read is staged as failed, never raised. `hold`:
-    this process loads it next, from the frames in memory (ingest_file).
+    this process loads it next, from the frames in memory (ingest_file). `reads`: this process's read-ahead, which
+    may have read the file while the one before it was checked and loaded.
     """
-    return ingest_file(landed, run_id, reference, staging, today, gx_rows, hold=hold)
+    return ingest_file(landed, run_id, reference, staging, today, gx_rows, hold=hold, reads=reads)
 
 
 @task(name="check", task_run_name="check {landed.name}", cache_policy=NO_CACHE)
@@ -316,7 +320,8 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: int, landed: list[LandedFile]
     """Ingest the night's files and load them in order; yields each file's outcome as it is loaded.
 
     In one process each file is read and checked against the building warehouse itself, then loaded from the
-    frames its task kept in memory (nothing of it staged but meta.json, its results and GX rows). On
+    frames its task kept in memory (nothing of it staged but meta.json, its results and GX rows); the next file is
+    read meanwhile, in a thread, when the two are small enough (flows.stages.ingest.ReadAhead). On
     Dask the files run in waves (flows.stages.ingest.waves): a reference snapshot of what the wave's checks
     read, every file of the wave but the first as a task on the cluster while this process reads and checks the
     first, then the load in file order as results arrive; a file whose firms' history an earlier file of the
@@ -326,10 +331,11 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: int, landed: list[LandedFile]
     run_sql(con, "load_begin")      # one commit per file, without a checkpoint at most of them
     with registry_keys_once(con):   # the fact files checked here read each registry's keys once
         if runner is None:
-            for item in landed:
-                release_cache(con)  # the file's frames are about to take the memory: DuckDB's cache gives way
-                yield apply_staged(con, run_id, ingest_task(item, run_id, con, staging, today, limit, hold=True),
-                                   session)
+            with read_ahead(landed) as reads:
+                for item in landed:
+                    release_cache(con)  # the file's frames are about to take the memory: DuckDB's cache gives way
+                    yield apply_staged(con, run_id, ingest_task(item, run_id, con, staging, today, limit, hold=True,
+                                                                reads=reads), session)
             return
         for n, wave in enumerate(waves([item.kind for item in landed])):
             yield from _wave(con, run_id, [landed[i] for i in wave], session, staging, staging / f"reference-{n}",

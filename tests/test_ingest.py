@@ -4,6 +4,7 @@ exactly as the warehouse it was taken from."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -13,11 +14,15 @@ import pytest
 from conftest import schema_warehouse
 from test_validate import TODAY, code, frame
 
+from flows.stages import ingest
 from flows.stages.ingest import (
     WRITES,
+    Parsed,
+    ReadAhead,
     StagedFile,
     apply_staged,
     ingest_file,
+    read_landed,
     recheck,
     share_firms,
     snapshot_tables,
@@ -336,3 +341,42 @@ def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
         "AND data_type NOT LIKE 'TIMESTAMP%' AND column_name <> 'landed_path' ORDER BY ordinal_position",
         [schema, name]).fetchall()]
     return con.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY ALL").fetchall()
+
+
+def test_the_next_file_is_read_in_a_thread_while_one_is_loaded_only_when_both_fit_the_read_ahead_limit(
+        tmp_path, monkeypatch):
+    """One process reads file k+1 beside the check and load of file k (ReadAhead), when the two hold at most the
+    limit on disk: the read is the same as reading it then, and a failed read is the file's failure, not the
+    night's."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    texts = {"monthly_2025-09.csv": f"统一社会信用代码,统计期,工业总产值（万元）\n{STEADY},2025-09,100\n",
+             "monthly_2025-10.csv": f"统一社会信用代码,统计期,工业总产值（万元）\n{STEADY},2025-10,120\n",
+             "tax_2025-10.csv": "这不是表格\n" * 20}     # unreadable, and larger than a monthly file
+    for name, text in texts.items():
+        (inbox / name).write_text(text, encoding="utf-8")
+    con = schema_warehouse(tmp_path / "cw.duckdb")
+    landed = land([InboxFile(inbox / name, name.split("_")[0]) for name in texts], tmp_path / "landing", con, 1)
+    sizes = [f.path.stat().st_size for f in landed]
+    where: list[tuple[str, str]] = []
+
+    def recorded(file):
+        where.append((file.name, threading.current_thread().name))
+        return read_landed(file)
+
+    monkeypatch.setattr(ingest, "read_landed", recorded)
+    for limit_mb, ahead in (((sizes[0] + sizes[1]) / 1e6, {"monthly_2025-10.csv"}),
+                            (max(sizes) * 2 / 1e6, {"monthly_2025-10.csv", "tax_2025-10.csv"}),
+                            (min(sizes) / 1e6, set())):
+        where.clear()
+        reads = ReadAhead(landed, limit_mb=limit_mb)
+        try:
+            got = [reads.read(file) for file in landed]
+        finally:
+            reads.close()
+        assert {name for name, thread in where if thread.startswith("read-ahead")} == ahead
+        assert [name for name, _ in where] == list(texts)      # each file read once, in order
+        for file, parsed in zip(landed[:2], got[:2], strict=True):
+            assert isinstance(parsed, Parsed)
+            assert parsed.frame.equals(read_landed(file).frame)
+        assert got[2]["status"] == "failed" and got[2]["message"]

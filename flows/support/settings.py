@@ -57,6 +57,11 @@ HISTORY_ONE_READ_ROWS = int(os.environ.get("CLUSTERWATCH_HISTORY_ONE_READ_ROWS",
 # monthly file, 12 stored months: 1.07-1.17 CPU-s against 1.32-1.48), dearer below ≈ 70 % (57 %: 0.96-0.99
 # against 0.84-0.93).
 HISTORY_ALL_FIRMS_SHARE = float(os.environ.get("CLUSTERWATCH_HISTORY_ALL_FIRMS_SHARE", "0.8"))
+# In one process, the next file is read (standardised) in a thread while the current one is checked and loaded
+# (flows.stages.ingest.ReadAhead) when the two files hold at most this many MB on disk together: the next file's
+# frames then sit beside the current one's. A nation night's monthly file (15 MB Parquet) and procurement file
+# (60 MB) qualify, two procurement files (120 MB: ≈ 0.75 GB of frames each, 1.9 GB while one is read) do not.
+READ_AHEAD_MB = float(os.environ.get("CLUSTERWATCH_READ_AHEAD_MB", "100"))
 TIMEZONE = "Asia/Shanghai"
 DEFAULT_CRON = "0 2 * * *"
 
