@@ -460,7 +460,7 @@ def test_lead_table_says_new_and_where_an_unlocated_supplier_registered(tmp_path
     assert leads["某丁"]["location"] == "所在地不明"  # no USCC: nothing to tell
     assert (leads["北京甲"]["location"], leads["北京甲"]["change"]) == ("北京市", "+100.0%")
     assert leads["无锡丙"]["change"] == "新增"  # nothing bought from it a year earlier
-    assert {p.name for p in section["files"]} == {"index_radar.png", "C1_chain.png", "C1.html"}
+    assert {p.name for p in section["files"]} == {"index_radar.png", "C1_chain.svg", "C1.html"}
 
 
 def test_a_standalone_page_shows_its_diagram_and_radar_as_svg_with_the_names_kept_as_text(tmp_path) -> None:
@@ -489,22 +489,40 @@ def test_a_standalone_page_shows_its_diagram_and_radar_as_svg_with_the_names_kep
     assert len(layers) == 3 and re.search(r"<text[^>]*>苏州测试</text>", layers[2])
 
 
+def test_the_reports_chain_diagram_is_the_svg_written_beside_it_and_shown_on_the_clusters_page(tmp_path) -> None:
+    """The report (HTML and PDF) shows a detailed cluster's chain diagram as the SVG of <cluster id>_chain.svg in its
+    chain folder, names as text, and the cluster's standalone page shows the same diagram."""
+    from flows.render.chain import draw_section
+    from flows.stages.s11_chain import chain_content
+
+    con = _chain_db()
+    update_indicators(con, None)
+    decided = chain_content(con, D(2025, 12, 1), "zh", "internal",
+                            [{"cluster_id": "C1", "cluster_name": "苏州测试"}], lambda cid, code: False)
+    section = draw_section(decided, tmp_path, "r")
+    (block,) = section["blocks"]
+    uri = block["diagram"]
+    assert uri.startswith("data:image/svg+xml;base64,")
+    assert base64.b64decode(uri.split(",", 1)[1]) == (tmp_path / "r_chain" / "C1_chain.svg").read_bytes()
+    title = [t.text for t in _svg(uri).iter(f"{SVG}text")][-1]
+    assert title == "图　苏州测试产业链采购流向（近12个月，左：供应方，右：采购方环节）"
+    page = (tmp_path / "r_chain" / "C1.html").read_text(encoding="utf-8")
+    assert f'<img id="diagram" src="{uri}"' in page
+
+
 def _flow(buyer: str, group: str, supplier: str, amount: float, local: float | None) -> dict:
     return {"buyer_segment": buyer, "supplier_group": group, "supplier_segment": supplier, "amount_ttm": amount,
             "buyer_segment_local_share": local}
 
 
-def _pixels(path) -> bytes:
-    from PIL import Image
-
-    with Image.open(path) as image:
-        return image.convert("RGB").tobytes()
-
-
 def _svg(uri: str):
+    return _svg_document(base64.b64decode(uri.split(",", 1)[1]).decode("utf-8"))
+
+
+def _svg_document(svg: str):
     import xml.etree.ElementTree as ET
 
-    return ET.fromstring(base64.b64decode(uri.split(",", 1)[1]))
+    return ET.fromstring(svg)
 
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -561,7 +579,7 @@ def test_a_standalone_diagram_keeps_every_name_inside_its_svg_and_short_names_at
                       _flow(long_name, "other_province", None, 3.4e6, 0.64)],
              "very long": [_flow(very_long, "member", very_long, 1.2e6, 0.64),
                            _flow(long_name, "other_province", None, 3.4e6, 0.64)]}
-    svgs = {case: _svg(uri) for case, uri in zip(cases, chain_svgs(
+    svgs = {case: _svg_document(svg) for case, svg in zip(cases, chain_svgs(
         [(flows, "图　苏州测试产业链采购流向") for flows in cases.values()], lang), strict=True)}
     for case, root in svgs.items():
         assert _texts_past_the_view(root) == [], case
@@ -572,27 +590,25 @@ def test_a_standalone_diagram_keeps_every_name_inside_its_svg_and_short_names_at
     assert round(fixed, 2) == _band_start(svgs["short"]) < _band_start(svgs["long"])
 
 
-def test_a_standalone_diagram_shows_the_report_diagrams_labels_bands_and_boxes() -> None:
-    """The page's SVG and the report's PNG are drawn from one layout: the same labels, aligned to the same sides of
-    the boxes, and the bands and boxes in the same colours and order (the SVG's gap between a label's parts is an en
-    space, which a browser does not collapse)."""
-    from flows.render.chain import SVG_GAP, _diagram_figures, chain_svgs
+def test_a_chain_diagram_draws_its_layouts_labels_bands_and_boxes_in_order() -> None:
+    """The SVG shows the layout (_diagram_layout) as it is: every label aligned to its side of the boxes (the gap
+    between a label's parts an en space, which a browser does not collapse), the title last, and the bands (half
+    opaque) then the boxes in the layout's colours and order."""
+    from flows.render.chain import SVG_GAP, _diagram_layout, chain_svgs
 
     flows = [_flow("整机制造", "member", "核心零部件", 1.2e6, 0.64), _flow("整机制造", "local", None, 2e6, 0.64),
              _flow("核心零部件", "province", None, 5e5, None), _flow("核心零部件", "unknown", None, 1e5, None)]
     for lang in ("zh", "en"):
-        (fig,) = list(_diagram_figures([(flows, "图　苏州测试")], lang))
-        ax = fig.axes[0]
-        png_labels = [(t.get_text(), t.get_horizontalalignment()) for t in ax.texts if t.get_visible()]
-        png_colours = [tuple(round(c, 3) for c in rgba[:3]) for coll in ax.collections for rgba in coll.get_facecolor()]
-        root = _svg(chain_svgs([(flows, "图　苏州测试")], lang)[0])
+        layout = _diagram_layout(flows, lang)
+        root = _svg_document(chain_svgs([(flows, "图　苏州测试")], lang)[0])
         texts = _svg_texts(root)
-        assert [(text.replace(SVG_GAP, "  "), {"end": "right", "start": "left"}[anchor])
-                for _, anchor, _, text in texts[:-1]] == png_labels
+        assert [(text, {"end": "right", "start": "left"}[anchor]) for _, anchor, _, text in texts[:-1]] == \
+            [(text, ha) for *_, text, ha in layout.labels]
+        assert all(SVG_GAP in text and "  " not in text for *_, text in texts[:-1])
         assert texts[-1][1:] == ("middle", 11.0, "图　苏州测试")
         paths = list(root.iter(f"{SVG}path"))
-        svg_colours = [tuple(round(int(p.get("fill")[k:k + 2], 16) / 255, 3) for k in (1, 3, 5)) for p in paths]
-        assert svg_colours == png_colours and len(paths) == len(flows) + 4 + 2   # bands, left boxes, right boxes
+        assert [p.get("fill") for p in paths] == [c for *_, c in layout.bands] + [c for *_, c in layout.boxes]
+        assert len(paths) == len(flows) + 4 + 2   # bands, left boxes, right boxes
         assert [p.get("fill-opacity") for p in paths] == ["0.45"] * len(flows) + [None] * 6
 
 
@@ -601,25 +617,9 @@ def test_a_standalone_diagram_is_well_formed_svg_whatever_a_name_holds() -> None
     from flows.render.chain import chain_svgs
 
     name = 'A&B <i>"x"</i>'
-    root = _svg(chain_svgs([([_flow(name, "member", name, 1e6, 0.5)], f"图　{name}")], "zh")[0])
+    root = _svg_document(chain_svgs([([_flow(name, "member", name, 1e6, 0.5)], f"图　{name}")], "zh")[0])
     assert [text for *_, text in _svg_texts(root)] == [f"成员·{name}\u2002100.00亿 (100%)",
                                                         f"{name}\u2002100.00亿\u2002本地配套率 50%", f"图　{name}"]
-
-
-def test_a_chain_diagram_drawn_after_another_cluster_equals_the_one_drawn_on_its_own(tmp_path) -> None:
-    """The report's diagrams share one figure: nothing of an earlier cluster (bands, labels, its layout) may
-    remain."""
-    from flows.render.chain import chain_diagrams
-
-    # a label wider than the diagram's left margin: the layout must widen it for this cluster only
-    long_segment = "零部件及其配套的各种精密加工、表面处理、检测认证、仓储物流与售后维修服务的综合环节"
-    wide = [_flow("整机制造", "member", long_segment, 9e5, 0.4),
-            _flow("整机制造", "other_province", "", 3e5, 0.4), _flow("零部件", "unknown", "", 2e4, None)]
-    narrow = [_flow("封装", "local", "", 5e3, 0.9)]
-    first, second = chain_diagrams([(wide, "图　甲产业集群的一个很长的标题", tmp_path / "a.png"),
-                                    (narrow, "图　乙", tmp_path / "b.png")], "zh")
-    (alone,) = chain_diagrams([(narrow, "图　乙", tmp_path / "alone.png")], "zh")
-    assert _pixels(second) == _pixels(alone) != _pixels(first)
 
 
 def test_a_clusters_radar_does_not_depend_on_the_other_clusters_drawn_or_their_order() -> None:
@@ -790,10 +790,10 @@ def test_internal_report_shows_index_ranking_chain_diagrams_and_leads(editions, 
                         "AND period = '2025-12-01' ORDER BY rank LIMIT 5").fetchall()
     xs = section.split('<h4 class="chain-cluster">徐水区汽车及零部件产业集群', 1)[1].split("<h4", 1)[0]
     assert [name for (name,) in top] == re.findall(r'<td class="num">\d+</td><td class="text">([^<]*)</td>', xs)[:5]
-    assert xs.count("data:image/png;base64,") == 1  # its chain diagram
-    # one standalone page and one PNG per cluster, offline: only data: URIs
+    assert xs.count("data:image/svg+xml;base64,") == 1 and "data:image/png" not in xs  # its chain diagram
+    # one standalone page and one chain diagram per cluster, offline: only data: URIs
     pages = [p for p in files.chain if p.suffix == ".html"]
-    assert len(pages) == n and len([p for p in files.chain if p.name.endswith("_chain.png")]) == n
+    assert len(pages) == n and len([p for p in files.chain if p.name.endswith("_chain.svg")]) == n
     page = next(p for p in pages if p.stem == "XS_AUTO")
     refs = re.findall(r'(?:src|href)\s*=\s*"([^"]*)"', page.read_text(encoding="utf-8"))
     assert refs and all(r.startswith("data:") for r in refs)

@@ -65,22 +65,23 @@ BAND_ALPHA = 0.45
 BUYER_COLOUR = "#2f4b7c"
 LABEL_SIZE = 8
 TITLE_SIZE = 11
-# The standalone pages' chain diagram: the margins tight_layout gives 189 of 200 nation diagrams (the rest: right
-# 0.983), fixed so that no page pays for fitting them; a longer name widens the SVG's view (_diagram_svg).
+# A chain diagram's margins: those matplotlib's tight_layout gave 189 of 200 nation diagrams (the rest: right 0.983)
+# when they were PNGs, fixed so that no diagram pays for fitting them; a longer name widens the SVG's view
+# (_diagram_svg).
 DIAGRAM_MARGINS = {"left": 0.017, "right": 0.98, "bottom": 0.029, "top": 0.929}
 # Where the left and the right side labels are placed (data x).
 LABEL_X = (-0.02, 1.02)
-# A standalone diagram whose labels reach past the fixed margins: how far inside the figure's edge they end (pt), and
+# A diagram whose labels reach past the fixed margins: how far inside the figure's edge they end (pt), and
 # the least of the bands' width at the fixed margins left to them (_axes_span).
 LABEL_PAD = 4.0
 MIN_BANDS = 0.25
 # How much wider than the chart font's advances a browser may set a text (its own shaping, hinting or fallback font)
-# before a name reaches the standalone diagram's edge.
+# before a name reaches the diagram's edge.
 WIDTH_MARGIN = 1.1
 # The size (pt, at 72 dpi) the chart font is loaded at to read its characters' advances (_advance, in ems).
 ADVANCE_SIZE = 100
-# Between a diagram label's parts: a browser collapses the PNG's two spaces in an SVG <text> into one, not an en
-# space (about as wide as the two).
+# Between a diagram label's parts: an en space (about as wide as two spaces, which a browser collapses into one in an
+# SVG <text>).
 SVG_GAP = "\u2002"
 # SVG of the standalone pages' radars: text as <text> (not paths), clip-path ids from a fixed salt (the same bytes for
 # the same chart on every run).
@@ -161,43 +162,26 @@ def _plt() -> Any:
     return plt
 
 
-def _ribbon(x0: float, y0: tuple[float, float], x1: float, y1: tuple[float, float]) -> Any:
-    """The path of a band from (x0, y0 bottom..top) to (x1, y1 bottom..top) with cubic Bézier edges."""
-    from matplotlib.path import Path as MPath
-
-    xm = (x0 + x1) / 2
-    verts = [(x0, y0[1]), (xm, y0[1]), (xm, y1[1]), (x1, y1[1]), (x1, y1[0]), (xm, y1[0]), (xm, y0[0]), (x0, y0[0]),
-             (x0, y0[1])]
-    codes = [MPath.MOVETO, MPath.CURVE4, MPath.CURVE4, MPath.CURVE4, MPath.LINETO, MPath.CURVE4, MPath.CURVE4,
-             MPath.CURVE4, MPath.CLOSEPOLY]
-    return MPath(verts, codes)
-
-
-def chain_diagrams(diagrams: list[tuple[list[dict[str, Any]], str, Path]], lang: str) -> list[Path]:
-    """One layered Sankey per (flows, title, path) as PNG, for the report (its PDF takes raster images): supplier
-    sides (member segments, then the outside groups) on the left, buying segments on the right, band widths
-    proportional to the TTM amount; the layout fitted to each diagram's labels (tight_layout)."""
-    return [page.write_image(page.chart_image(fig), path, fig.dpi)
-            for fig, path in zip(_diagram_figures([(flows, title) for flows, title, _ in diagrams], lang),
-                                 [path for _, _, path in diagrams], strict=True)]
-
-
 def chain_svgs(diagrams: list[tuple[list[dict[str, Any]], str]], lang: str) -> list[str]:
-    """The same diagrams as SVG data URIs, for the standalone pages, written directly from their layout
-    (_diagram_layout, what the PNG is drawn from) at DIAGRAM_MARGINS: text stays text, placed by its anchor (the
-    browser sets it in the system's Noto Sans CJK), SVG_GAP between a label's parts.
+    """One layered Sankey per (flows, title) as an SVG document, for the report (HTML and PDF) and the standalone
+    pages: supplier sides (member segments, then the outside groups) on the left, buying segments on the right, band
+    widths proportional to the TTM amount. Written directly from the layout (_diagram_layout) at DIAGRAM_MARGINS:
+    text stays text, placed by its anchor (a browser or WeasyPrint sets it in the system's Noto Sans CJK), SVG_GAP
+    between a label's parts.
 
-    Why not matplotlib: drawing a figure per page through savefig, with every label shaped and measured, was 73 % of
-    a page's CPU; the bands and boxes are a few paths and the labels need no measuring for their place."""
+    Why not matplotlib: a figure per diagram, with every label shaped and measured, tight_layout and a PNG encoded,
+    cost 22–26 ms a diagram (the report's 30 nation diagrams: 1.8 CPU-s on the report's critical path, against
+    0.03 s here and ≈ 0.75 s more of WeasyPrint drawing them as vectors); the bands and boxes are a few paths and the
+    labels need no measuring for their place."""
     with _plt().rc_context(chart_style()):
         rc = {k: _plt().rcParams[k] for k in ("patch.linewidth", "axes.titlepad")}
-    return [_diagram_svg(_diagram_layout(flows, lang, SVG_GAP), title, rc) for flows, title in diagrams]
+    return [_diagram_svg(_diagram_layout(flows, lang), title, rc) for flows, title in diagrams]
 
 
 def _diagram_svg(layout: _Layout, title: str, rc: dict[str, float]) -> str:
-    """One diagram as an SVG data URI, in points as matplotlib's SVG of the DIAGRAM_IN figure would be (the page
-    shows it DIAGRAM_IN wide at DIAGRAM_DPI), its axes where _axes_span puts them, the boxes' edges and the title's
-    pad as the report's charts have them (`rc`). An SVG cuts off what lies outside
+    """One diagram as an SVG document, in points as matplotlib's SVG of the DIAGRAM_IN figure would be (a standalone
+    page shows it DIAGRAM_IN wide at DIAGRAM_DPI, the report at its text width), its axes where _axes_span puts them,
+    the boxes' edges and the title's pad as the report's charts have them (`rc`). An SVG cuts off what lies outside
     its view, so a long segment or cluster name would lose its start without a word: where a label's or the title's
     width bound (_width_bound) still reaches past the figure's edge, the view is widened to take it in."""
     width, height = DIAGRAM_IN[0] * 72, DIAGRAM_IN[1] * 72
@@ -237,7 +221,7 @@ def _diagram_svg(layout: _Layout, title: str, rc: dict[str, float]) -> str:
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{span}pt" height="{height:g}pt" '
            f'viewBox="{start} 0 {span} {height:g}" font-family="{_svg_fonts()}">'
            f'<rect x="{start}" width="{span}" height="{height:g}" fill="#ffffff"/>{"".join(parts)}</svg>')
-    return _svg_data_uri(svg)
+    return svg
 
 
 def _svg_data_uri(svg: str | bytes) -> str:
@@ -254,9 +238,10 @@ def _svg_fonts() -> str:
 
 def _axes_span(layout: _Layout, width: float) -> tuple[float, float]:
     """The axes' left and right edges (fractions of the figure's `width` in points): DIAGRAM_MARGINS', or, where a
-    label's width bound reaches past the figure's edge, moved in as tight_layout moved them for the PNG, until it
-    ends LABEL_PAD inside (the labels keep their size, the bands between them narrow). Not past the point where the
-    bands would keep less than MIN_BANDS of their width: a name too long for that widens the view instead."""
+    label's width bound reaches past the figure's edge, moved in as tight_layout moved them for the PNGs they once
+    were, until it ends LABEL_PAD inside (the labels keep their size, the bands between them narrow). Not past the
+    point where the bands would keep less than MIN_BANDS of their width: a name too long for that widens the view
+    instead."""
     (x0, x1), m = DIAGRAM_XLIM, DIAGRAM_MARGINS
     at = [(x - x0) / (x1 - x0) for x in LABEL_X]    # where the left and the right labels start, in axes fractions
     reach = [max((_width_bound(text, LABEL_SIZE) for _, _, text, ha in layout.labels if ha == side), default=0.0)
@@ -308,82 +293,20 @@ def svg_uri(fig: Any) -> str:
     return _svg_data_uri(buffer.getvalue())
 
 
-def _diagram_figures(diagrams: list[tuple[list[dict[str, Any]], str]], lang: str) -> Iterator[Any]:
-    """The figure with each (flows, title) drawn in turn (use it before asking for the next), from the figure's
-    initial margins (chart_image fits them to the labels). Text is never parsed as mathtext.
-
-    Why one figure for all: making the figure and its axes costs as much as drawing the bands, so both are made
-    once; between clusters the bands and boxes are removed, the labels given the next cluster's texts and places
-    (_Labels), and the layout starts again from the same margins, so each image is what a figure of its own would
-    give."""
-    if not diagrams:
-        return
-    plt = _plt()
-    with plt.rc_context(chart_style()):
-        fig, ax = plt.subplots(figsize=DIAGRAM_IN, dpi=DIAGRAM_DPI)
-        try:
-            start = {k: getattr(fig.subplotpars, k) for k in ("left", "right", "bottom", "top", "wspace", "hspace")}
-            ax.set_xlim(*DIAGRAM_XLIM)
-            ax.set_ylim(*DIAGRAM_YLIM)
-            ax.axis("off")
-            labels = _Labels(ax)
-            for flows, title in diagrams:
-                for artist in [*ax.patches, *ax.collections]:
-                    artist.remove()
-                fig.subplots_adjust(**start)
-                labels.used = 0
-                _draw_flows(ax, _diagram_layout(flows, lang, "  "), labels)
-                labels.hide_unused()
-                # y=1.0 is where the automatic placement puts it (the axis is off: nothing above the axes);
-                # stating it spares that placement measuring both axes' ticks on every layout and draw
-                ax.set_title(title, fontsize=TITLE_SIZE, y=1.0)
-                yield fig
-        finally:
-            plt.close(fig)
-
-
-class _Labels:
-    """A diagram figure's side labels, kept from one diagram to the next: the next one's texts and places are set on
-    them (a label not needed is hidden) rather than new Text artists made and removed for each — making a Text (its
-    properties, its clip path) cost about as much as drawing it. The same drawing: the labels are drawn in the order
-    they are put, as new ones would be."""
-
-    def __init__(self, ax: Any) -> None:
-        self.ax = ax
-        self.texts: list[Any] = []
-        self.used = 0
-
-    def put(self, x: float, y: float, text: str, ha: str) -> None:
-        """The next label: `text` at (x, y), vertically centred, aligned `ha`."""
-        if self.used == len(self.texts):
-            self.texts.append(self.ax.text(x, y, text, ha=ha, va="center", fontsize=LABEL_SIZE))
-        else:
-            label = self.texts[self.used]
-            label.set_position((x, y))
-            label.set_text(text)
-            label.set_horizontalalignment(ha)
-            label.set_visible(True)
-        self.used += 1
-
-    def hide_unused(self) -> None:
-        for label in self.texts[self.used:]:
-            label.set_visible(False)
-
-
 @dataclass(frozen=True)
 class _Layout:
     """One chain diagram in data coordinates (DIAGRAM_XLIM × DIAGRAM_YLIM), in drawing order: the bands (left side's
     (bottom, top), right side's (bottom, top), colour; from BAND_X[0] to BAND_X[1]), the side boxes (left x, bottom,
-    top, colour; BOX_WIDTH wide) and their labels (x, y, text, horizontal alignment; vertically centred). Both
-    renderers draw it: matplotlib for the report's PNG (_draw_flows), SVG for the standalone pages (_diagram_svg)."""
+    top, colour; BOX_WIDTH wide) and their labels (x, y, text, horizontal alignment; vertically centred), as
+    _diagram_svg draws it."""
 
     bands: list[tuple[tuple[float, float], tuple[float, float], str]]
     boxes: list[tuple[float, float, float, str]]
     labels: list[tuple[float, float, str, str]]
 
 
-def _diagram_layout(flows: list[dict[str, Any]], lang: str, sep: str) -> _Layout:
-    """The bands, side boxes and labels of one diagram (`sep` between a label's parts): supplier sides (member
+def _diagram_layout(flows: list[dict[str, Any]], lang: str) -> _Layout:
+    """The bands, side boxes and labels of one diagram (SVG_GAP between a label's parts): supplier sides (member
     segments in the order of the buying segments they match, then the outside groups) on the left, buying segments
     by amount on the right, stacked from the top with a gap, heights proportional to the TTM amount."""
     buyers: dict[str, float] = {}
@@ -412,7 +335,7 @@ def _diagram_layout(flows: list[dict[str, Any]], lang: str, sep: str) -> _Layout
     lpos, rpos = stack(left_order, left, scale_l), stack(right_order, buyers, scale_r)
     lcur = {k: v[1] for k, v in lpos.items()}
     rcur = {k: v[1] for k, v in rpos.items()}
-    names = GROUP_LABELS[lang]
+    names, sep = GROUP_LABELS[lang], SVG_GAP
     ordered = sorted(flows, key=lambda f: (left_order.index((f["supplier_group"], f["supplier_segment"])),
                                            right_order.index(f["buyer_segment"])))
     bands = []
@@ -438,34 +361,6 @@ def _diagram_layout(flows: list[dict[str, Any]], lang: str, sep: str) -> _Layout
         labels.append((LABEL_X[1], (lo + hi) / 2, f"{s}{sep}{buyers[s] / 1e4:,.2f}{'亿' if lang == 'zh' else ''}{tail}",
                        "left"))
     return _Layout(bands, boxes, labels)
-
-
-def _draw_flows(ax: Any, layout: _Layout, labels: _Labels) -> None:
-    """Draw one diagram's layout on the axes. Its limits are fixed, so the bands and boxes go in without updating its
-    data limits (add_collection without autolim: the same drawing as add_patch, without the Bézier extents)."""
-    from matplotlib.collections import PathCollection
-
-    # the bands as one collection (drawn in this order, each path in its own colour): one artist to add, clip and
-    # transform instead of one per band — the same drawing
-    ax.add_collection(PathCollection([_ribbon(BAND_X[0], y0, BAND_X[1], y1) for y0, y1, _ in layout.bands],
-                                     facecolors=[colour for _, _, colour in layout.bands], edgecolors="none",
-                                     alpha=BAND_ALPHA), autolim=False)
-    for x, y, text, ha in layout.labels:
-        labels.put(x, y, text, ha)
-    # the side boxes as one collection too (over the bands, in the same order): each filled and edged in its colour
-    # with the edge of a patch (rcParams' patch.linewidth, mitred), as a Rectangle(color=…) of its own was drawn
-    colours = [colour for *_, colour in layout.boxes]
-    ax.add_collection(PathCollection([_box(x, BOX_WIDTH, lo, hi) for x, lo, hi, _ in layout.boxes],
-                                     facecolors=colours, edgecolors=colours,
-                                     linewidths=_plt().rcParams["patch.linewidth"], joinstyle="miter"), autolim=False)
-
-
-def _box(x: float, width: float, lo: float, hi: float) -> Any:
-    """The path of a side box from (x, lo) to (x + width, hi), as a Rectangle's (corners in the same order)."""
-    from matplotlib.path import Path as MPath
-
-    return MPath([(x, lo), (x + width, lo), (x + width, hi), (x, hi), (x, lo)],
-                 [MPath.MOVETO, MPath.LINETO, MPath.LINETO, MPath.LINETO, MPath.CLOSEPOLY])
 
 
 def radars(series: list[tuple[str, list[float | None]]], median: list[float | None],
@@ -722,7 +617,7 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str,
 
 def wait_pages(drawn: dict[str, Any]) -> list[Path]:
     """The section's files, once the standalone pages drawn by workers are written: the index figures, then each
-    cluster's chain PNG (the clusters the report details) and page in the section's order (the same list whoever
+    cluster's chain diagram (the clusters the report details) and page in the section's order (the same list whoever
     drew them)."""
     pages: _Pages = drawn["pages"]
     for future in pages.pending:
@@ -742,7 +637,7 @@ class _Pages:
     pending: list[Future[dict[str, list[Path]]]] = field(default_factory=list)
 
     def add(self, files: dict[str, list[Path]]) -> None:
-        """Some clusters' files, after those already drawn (a detailed cluster's PNG, then its page)."""
+        """Some clusters' files, after those already drawn (a detailed cluster's diagram, then its page)."""
         for cid, paths in files.items():
             self.drawn[cid] = [*self.drawn.get(cid, []), *paths]
 
@@ -822,28 +717,30 @@ def _cluster_blocks(decided_blocks: list[dict[str, Any]], section: dict[str, Any
                     radar: dict[str, Any], report: bool,
                     pages: bool = True) -> tuple[list[dict[str, Any]], dict[str, list[Path]]]:
     """Each cluster's block as the report shows it, and for the internal edition its files: with `report` (the
-    clusters the report details) the chain diagram as PNG for the report's HTML and PDF, and with `pages` the
-    standalone offline HTML page with its chain diagram and radar inline as SVG (chain_svgs)."""
+    clusters the report details) the chain diagram (chain_svgs) as <cluster id>_chain.svg and inline in the block
+    for the report's HTML and PDF, and with `pages` the standalone offline HTML page with its chain diagram and
+    radar inline as SVG. A cluster with both has its diagram written once."""
     t, lang = section["t"], section["lang"]
     blocks = [{k: decided[k] for k in ("id", "name", "segments", "weak")} for decided in decided_blocks]
     if section["audience"] != "internal":
         return blocks, {}
     chain_dir.mkdir(parents=True, exist_ok=True)
     drawn = [b for b in decided_blocks if b["flows"]]
-    titles = [t["diagram"].format(name=b["name"]) for b in drawn]
-    pngs = dict(zip((b["id"] for b in drawn), chain_diagrams(
-        [(b["flows"], title, chain_dir / f"{b['id']}_chain.png") for b, title in zip(drawn, titles, strict=True)],
-        lang), strict=True)) if report else {}
-    files = {b["id"]: [pngs[b["id"]]] if b["id"] in pngs else [] for b in decided_blocks}
+    svgs = dict(zip((b["id"] for b in drawn), chain_svgs(
+        [(b["flows"], t["diagram"].format(name=b["name"])) for b in drawn], lang), strict=True))
+    uris = {cid: _svg_data_uri(svg) for cid, svg in svgs.items()}
+    files: dict[str, list[Path]] = {b["id"]: [] for b in decided_blocks}
     for decided, block in zip(decided_blocks, blocks, strict=True):
-        png = pngs.get(decided["id"])
-        block.update(diagram=page.data_uri(png) if png else None, leads=decided["leads"][:REPORT_LEADS])
+        cid = decided["id"]
+        if report and cid in svgs:
+            diagram = chain_dir / f"{cid}_chain.svg"
+            diagram.write_text(svgs[cid], encoding="utf-8")
+            files[cid].append(diagram)
+        block.update(diagram=uris.get(cid) if report else None, leads=decided["leads"][:REPORT_LEADS])
     if not pages:
         return blocks, files
     for b in decided_blocks:   # a page's kept hash says nothing of what is drawn over it now
         _inputs_file(chain_dir, b["id"]).unlink(missing_ok=True)
-    svgs = dict(zip((b["id"] for b in drawn), chain_svgs(
-        [(b["flows"], title) for b, title in zip(drawn, titles, strict=True)], lang), strict=True))
     scored = [b for b in decided_blocks if b["id"] in radar["scores"]]
     radar_svgs = dict(zip((b["id"] for b in scored), radars(
         [(b["name"], radar["scores"][b["id"]]) for b in scored], radar["median"], radar["labels"], radar["widest"],
@@ -855,7 +752,7 @@ def _cluster_blocks(decided_blocks: list[dict[str, Any]], section: dict[str, Any
         standalone = chain_dir / f"{cid}.html"
         standalone.write_text(env.get_template("chain_cluster.html.j2").render(
             t=t, lang=lang, title=decided["title"],
-            block={**block, "diagram": svgs.get(cid), "leads": decided["leads"]}, radar=radar_svgs.get(cid),
+            block={**block, "diagram": uris.get(cid), "leads": decided["leads"]}, radar=radar_svgs.get(cid),
             # shown as wide as the PNGs they replace were (their pixels at 1 CSS px each)
             diagram_px=round(DIAGRAM_IN[0] * DIAGRAM_DPI), radar_px=round(RADAR_TILE_IN[0] * RADAR_DPI),
             n_leads=len(decided["leads"]), weak_note=section["weak_note"]), encoding="utf-8")

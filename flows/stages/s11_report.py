@@ -244,7 +244,7 @@ class ReportFiles:
     chart_data: list[Path] = field(default_factory=list)
     map_png: Path | None = None
     n_suppressed: int = 0
-    chain: list[Path] = field(default_factory=list)  # flows/render/chain.py: PNGs and standalone pages
+    chain: list[Path] = field(default_factory=list)  # flows/render/chain.py: index figures, diagrams, pages
     # every row of the ratings, missing-firms and index tables (the report lists up to [tables] max_rows); apart
     # from `tables`, whose CSVs decide whether a new edition is a revision (flows/support/editions.py)
     full_tables: list[Path] = field(default_factory=list)
