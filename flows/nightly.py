@@ -418,23 +418,31 @@ def _wave(con: duckdb.DuckDBPyConnection, run_id: int, items: list[LandedFile], 
         yield apply_staged(con, run_id, staged, session, touched)
 
 
+# How much nicer the night's worker runs than the night's process: everything it does has slack before the night
+# waits for it (the GX checks and the map until the report starts, the Evidently HTML and the Data Docs until the
+# night ends), while the night's process is the night's critical path from the ingest on. At +10 its imports and
+# jobs take what the night's process leaves of the two cores instead of half of them.
+NIGHT_WORKER_NICENESS = 10
+
+
 @contextmanager
 def night_worker() -> Iterator[ProcessPoolExecutor]:
     """The process the night's Python-heavy side work runs in, beside the stages of the process that holds the
     warehouse: the GX checks and Data Docs (ValidationSession.finish's pool), the latest map (the snapshot stage's
     `draw`) and the drift stage's Evidently HTML (flows.stages.s09_drift.run's html_pool).
 
-    Started as the night opens its building copy, with their imports as its first jobs (Evidently:
-    s09_drift.prepare_html, ≈3 CPU-s; matplotlib and the base map: s08_snapshot.prepare_drawing; GX:
-    s05_validate.prepare_gx): the copy and the ingest leave a core to spare, the indicator, alert and report stages
-    do not. In a thread of the night, matplotlib's and GX's Python held the GIL the alert stage needed; here they
-    run on the other core. Shut down without waiting once the block ends (the night waits for what it needs:
-    the checks' task, SnapshotResult.wait, DriftRun.wait_html, the Data Docs' task)."""
-    pool = spawned_pool(1)
-    # a failed import fails again, and is raised, in the job that needs it (render_job, the map's drawing, GX's)
-    pool.submit(prepare_html)
-    pool.submit(prepare_drawing)
+    Started as the night opens its building copy, with their imports as its first jobs, in the order the night asks
+    for their work (GX: s05_validate.prepare_gx, after the ingest; matplotlib and the base map:
+    s08_snapshot.prepare_drawing, after the indicators; Evidently: s09_drift.prepare_html, ≈3 CPU-s, at the end of
+    the drift step), at NIGHT_WORKER_NICENESS. In a thread of the night, matplotlib's and GX's Python held the GIL
+    the alert stage needed; here they run on the other core. Shut down without waiting once the block ends (the
+    night waits for what it needs: the checks' task, SnapshotResult.wait, DriftRun.wait_html, the Data Docs'
+    task)."""
+    pool = spawned_pool(1, niceness=NIGHT_WORKER_NICENESS)
+    # a failed import fails again, and is raised, in the job that needs it (GX's, the map's drawing, render_job)
     pool.submit(prepare_gx)
+    pool.submit(prepare_drawing)
+    pool.submit(prepare_html)
     try:
         yield pool
     finally:

@@ -179,14 +179,19 @@ def test_what_worker_processes_draw_is_what_the_report_process_draws(
             assert a.read_bytes() == b.read_bytes(), a.name
 
 
-def test_a_nation_sized_internal_edition_draws_beside_the_report_in_one_worker_at_its_priority() -> None:
-    """The nation's 600 undetailed clusters: one worker process draws the charts, the map and the pages (the report
-    waits for its charts and map: not niced); several thousand take a worker per core, niced."""
-    from flows.render.chain import page_workers
+def test_a_nation_sized_internal_edition_draws_beside_the_report_in_one_worker_niced_only_for_the_pages() -> None:
+    """The nation's 600 undetailed clusters: one worker process draws the charts and the map at the report's
+    priority (the report waits for them), then the pages niced (nothing waits for them); several thousand take a
+    worker per core, niced."""
+    from flows.render.chain import PAGE_NICENESS, page_workers
 
+    own = os.getpriority(os.PRIO_PROCESS, 0)
     with page_workers("internal", 600) as workers:
         assert workers is not None and workers.size == 1
-        assert workers.pool.submit(os.getpriority, os.PRIO_PROCESS, 0).result() == os.getpriority(os.PRIO_PROCESS, 0)
+        assert workers.pool.submit(os.getpriority, os.PRIO_PROCESS, 0).result() == own
+        workers.nice_from_here()
+        workers.nice_from_here()        # once: the pages of a second call are no nicer
+        assert workers.pool.submit(os.getpriority, os.PRIO_PROCESS, 0).result() == min(own + PAGE_NICENESS, 19)
     for audience, pages in (("internal", 20), ("public", 600)):
         with page_workers(audience, pages) as workers:
             assert workers is None

@@ -52,8 +52,8 @@ DRAWING_WORKER_MIN_PAGES = 60
 # nation's 600 pages in them: 4.9–5.4 CPU-s): below this more workers would cost the night's cores more than the
 # pages they take.
 PARALLEL_MIN_PAGES = 4000
-# The page workers' niceness: they draw beside the report's own process (its HTML and PDF) and the night's worker
-# (the drift HTML, the Data Docs), whose work the night waits for as much; they take what those leave of the cores.
+# The page workers' niceness while they draw the standalone pages (PageWorkers.nice_from_here): they draw beside the
+# report's own process (its HTML and PDF), the night's critical path; they take what it leaves of the cores.
 PAGE_NICENESS = 10
 # A chain diagram's data limits; its side boxes (BOX_WIDTH wide at x 0 and BAND_X[1]) and the bands between them
 # (BAND_X, drawn BAND_ALPHA opaque); the labels' and the title's sizes (pt).
@@ -525,12 +525,24 @@ def radar_grids(images: list[Any], chain_dir: Path) -> list[Path]:
     return paths
 
 
-@dataclass(frozen=True)
+@dataclass
 class PageWorkers:
-    """The worker processes a report draws in beside its own (page_workers): the pool and how many it runs."""
+    """The worker processes a report draws in beside its own (page_workers): the pool, how many it runs and whether
+    they run at PAGE_NICENESS."""
 
     pool: Executor
     size: int
+    niced: bool
+
+    def nice_from_here(self) -> None:
+        """What the workers are asked from here on runs at PAGE_NICENESS: the one worker of an edition below
+        PARALLEL_MIN_PAGES draws the trend charts and the map first, which the HTML waits for, at the report's own
+        priority, then the standalone pages, which nothing waits for before the night's end, on what the report's
+        process (its supply-chain section, HTML and PDF: the report's critical path) leaves of the cores."""
+        if not self.niced:
+            for _ in range(self.size):      # one job per worker: with one worker, it runs after what was asked
+                self.pool.submit(os.nice, PAGE_NICENESS)
+            self.niced = True
 
 
 @contextmanager
@@ -552,7 +564,7 @@ def page_workers(audience: str, pages: int) -> Iterator[PageWorkers | None]:
     size = _cpus() if many else 1
     pool = spawned_pool(size, niceness=PAGE_NICENESS if many else 0)
     try:
-        yield PageWorkers(pool, size)
+        yield PageWorkers(pool, size, niced=many)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

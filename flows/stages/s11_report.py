@@ -592,6 +592,8 @@ def _render(e: Edition, make_pdf: bool) -> ReportFiles:
         pool = workers.pool if workers else None
         charts_drawn = _trend_charts(e, files, pool)
         map_drawn = _map(e, files, pool)
+        if workers is not None:
+            workers.nice_from_here()     # the pages come next: nothing waits for them before the night's end
         return _laid_out(e, files, workers, charts_drawn, map_drawn)
 
 
