@@ -197,6 +197,27 @@ def test_a_nation_sized_internal_edition_draws_beside_the_report_in_one_worker_n
             assert workers is None
 
 
+def test_a_drawing_worker_is_spawned_as_the_workers_are_made_not_at_the_first_drawing() -> None:
+    """The report makes its workers before it reads and protects the edition (render_report), so the worker's spawn
+    and imports are done by the time the trend charts are asked for: a ProcessPoolExecutor spawns a worker at its
+    first job, which page_workers submits at once (the imports)."""
+    import time
+
+    import psutil
+
+    from flows.render.chain import page_workers
+
+    def workers() -> set[int]:      # spawned pool workers (not multiprocessing's resource tracker)
+        return {p.pid for p in psutil.Process().children() if "spawn_main" in " ".join(p.cmdline())}
+
+    before = workers()
+    with page_workers("internal", 600):
+        deadline = time.monotonic() + 30
+        while not workers() - before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert workers() - before, "no drawing worker before the first drawing"
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_public_edition_details_the_same_clusters_and_points_to_the_province_editions(
         warehouse, cap, lang, tmp_path) -> None:

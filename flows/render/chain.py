@@ -563,10 +563,17 @@ def page_workers(audience: str, pages: int) -> Iterator[PageWorkers | None]:
     many = pages >= PARALLEL_MIN_PAGES
     size = _cpus() if many else 1
     pool = spawned_pool(size, niceness=PAGE_NICENESS if many else 0)
+    for _ in range(size):       # a worker is spawned by its first job: these, not the first drawing
+        pool.submit(_drawing_imports)
     try:
         yield PageWorkers(pool, size, niced=many)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _drawing_imports() -> None:
+    """What a drawing worker's jobs import (matplotlib, the chart font, the base map), as its first job."""
+    from flows.render import maps, report  # noqa: F401
 
 
 def _cpus() -> int:

@@ -515,7 +515,10 @@ def render_report(warehouse_or_con: Path | str | duckdb.DuckDBPyConnection, peri
     maps_dir = Path(maps_dir or REPORTS_OUT / "maps")
     con, own = _connect(warehouse_or_con)
     try:
-        return _render(_edition(con, period, lang, audience, province, out_dir, maps_dir), pdf)
+        # the drawing workers start, and import, while the edition is read and protected
+        pages = len(rows(con, "report_clusters", {"province": province}))
+        with chain_render.page_workers(audience, pages) as workers:
+            return _render(_edition(con, period, lang, audience, province, out_dir, maps_dir), pdf, workers)
     finally:
         if own:
             con.close()
@@ -582,19 +585,19 @@ def _edition(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audienc
                    Cells(protected.frame), partial_cells(con, months), classes)
 
 
-def _render(e: Edition, make_pdf: bool) -> ReportFiles:
+def _render(e: Edition, make_pdf: bool, workers: chain_render.PageWorkers | None) -> ReportFiles:
     """Decide every section's content, then hand it to flows/render/report.py to lay out. At nation a worker process
-    draws the trend charts and the map, then the supply-chain section's standalone pages, while this process decides
-    the content and draws the section (chain_render.page_workers); the HTML waits for the charts and the map."""
+    (`workers`, chain_render.page_workers) draws the trend charts and the map, then the supply-chain section's
+    standalone pages, while this process decides the content and draws the section; the HTML waits for the charts
+    and the map."""
     files = ReportFiles(e.period, e.lang, e.audience, e.province, e.out_dir / f"{e.stem}.html",
                         e.out_dir / f"{e.stem}.pdf" if make_pdf else None)
-    with chain_render.page_workers(e.audience, len(e.clusters)) as workers:
-        pool = workers.pool if workers else None
-        charts_drawn = _trend_charts(e, files, pool)
-        map_drawn = _map(e, files, pool)
-        if workers is not None:
-            workers.nice_from_here()     # the pages come next: nothing waits for them before the night's end
-        return _laid_out(e, files, workers, charts_drawn, map_drawn)
+    pool = workers.pool if workers else None
+    charts_drawn = _trend_charts(e, files, pool)
+    map_drawn = _map(e, files, pool)
+    if workers is not None:
+        workers.nice_from_here()     # the pages come next: nothing waits for them before the night's end
+    return _laid_out(e, files, workers, charts_drawn, map_drawn)
 
 
 def _laid_out(e: Edition, files: ReportFiles, workers: chain_render.PageWorkers | None,
