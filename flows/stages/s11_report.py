@@ -515,10 +515,10 @@ def render_report(warehouse_or_con: Path | str | duckdb.DuckDBPyConnection, peri
     maps_dir = Path(maps_dir or REPORTS_OUT / "maps")
     con, own = _connect(warehouse_or_con)
     try:
+        clusters = rows(con, "report_clusters", {"province": province})
         # the drawing workers start, and import, while the edition is read and protected
-        pages = len(rows(con, "report_clusters", {"province": province}))
-        with chain_render.page_workers(audience, pages) as workers:
-            return _render(_edition(con, period, lang, audience, province, out_dir, maps_dir), pdf, workers)
+        with chain_render.page_workers(audience, len(clusters)) as workers:
+            return _render(_edition(con, clusters, period, lang, audience, province, out_dir, maps_dir), pdf, workers)
     finally:
         if own:
             con.close()
@@ -560,10 +560,10 @@ class Edition:
         return self.out_dir / f"{self.stem}_edition.json"
 
 
-def _edition(con: duckdb.DuckDBPyConnection, period: dt.date, lang: str, audience: str, province: str | None,
-             out_dir: Path, maps_dir: Path) -> Edition:
-    """Read what the edition covers and apply disclosure control to every month it shows."""
-    clusters = rows(con, "report_clusters", {"province": province})
+def _edition(con: duckdb.DuckDBPyConnection, clusters: list[dict[str, Any]], period: dt.date, lang: str,
+             audience: str, province: str | None, out_dir: Path, maps_dir: Path) -> Edition:
+    """Read what the edition of `clusters` (report_clusters.sql's rows) covers and apply disclosure control to every
+    month it shows."""
     if not clusters:
         raise LookupError(f"no clusters{f' in {province}' if province else ''}")
     have = {r["period"] for r in rows(con, "report_periods")}
