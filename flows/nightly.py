@@ -50,7 +50,7 @@ from flows.stages.s07_indicators import changed_periods, update_indicators
 from flows.stages.s08_snapshot import SnapshotResult, prepare_drawing, snapshot_stage
 from flows.stages.s09_drift import prepare_html
 from flows.stages.s10_alerts import AlertSummary, evaluate_alerts
-from flows.stages.s11_report import ReportFiles, report_stage
+from flows.stages.s11_report import ReportFiles, draw_report_maps, report_stage
 from flows.stages.s12_deliver import DeliveryReport, SentLog, flush, flush_published, load_settings, send_notice
 from flows.support import cluster
 from flows.support.cluster import LocalWorkers, local_workers
@@ -590,8 +590,9 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
         # the same worker process beside the report (flows.stages.s09_drift).
         gx_con = con.cursor()
         checks = validate_gx_task.submit(gx_con, run_id, session, side)
-        # The snapshot's map files (matplotlib) are drawn in the night's worker process beside the alert stage and
-        # the GX checks; the night waits for them before the report, which shows the map.
+        # The snapshot's map files (matplotlib) and the report's copy of the map are drawn in the night's worker
+        # process beside the alert stage and the GX checks; the night waits for them before the report, which
+        # shows the map.
         rendered = False
         try:
             with summary.timed("indicators"):
@@ -599,6 +600,7 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             summary.periods_recomputed = len(periods)
             with summary.timed("snapshot"):
                 summary.snapshots = retrying(snapshot_task)(con, periods, reports / "maps", side)
+                report_maps = draw_report_maps(con, reports / "maps", side)
             with summary.timed("alerts"):
                 summary.alerts = retrying(alerts_task)(con, reports, periods, side)
             logger.info("%s", summary.alerts)
@@ -607,6 +609,8 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             with summary.timed("snapshot"):     # what of the drawing the alerts and checks did not hide
                 for snapshot in summary.snapshots:
                     snapshot.wait()
+                for drawn in report_maps:
+                    drawn()
             summary.validation_problems = rows(con, "validation_problems_run", {"run_id": run_id})
             for problem in summary.engine_disagreements:
                 logger.error("validation engines disagree: %s, rule %s: %s", problem["file_name"], problem["rule"],

@@ -540,6 +540,47 @@ def test_the_report_map_is_drawn_at_the_text_width(internal):
     assert f'src="{report.data_uri(internal.map_png)}"' in internal.html.read_text(encoding="utf-8")
 
 
+def test_the_nights_copy_of_the_report_map_is_the_one_the_report_shows(warehouse, tmp_path, monkeypatch):
+    """The night draws the report's map copy of the stored snapshot ahead, in its worker (draw_report_maps); the
+    report then shows that file and draws no map of its own. The copy is named after the snapshot's version, so
+    a new version never shows an older drawing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from flows.render import maps
+    from flows.stages.s11_report import draw_report_maps
+
+    maps_dir = tmp_path / "maps"
+    with duckdb.connect(str(warehouse), read_only=True) as con, ThreadPoolExecutor(1) as pool:
+        version = con.execute("SELECT max(version) FROM mart.map_snapshots WHERE period = ?", [PERIOD]).fetchone()[0]
+        [drawn] = [wait() for wait in draw_report_maps(con, maps_dir, pool)]
+    assert drawn == maps_dir / "2025-12" / f"map_2025-12_v{version}_report_zh_local_supporting_rate.png"
+    written = drawn.stat().st_mtime_ns
+    monkeypatch.setattr(maps, "write_png", lambda *a, **k: pytest.fail("the report drew its map again"))
+    with charts_unpainted():
+        files = render_report(warehouse, PERIOD, lang="zh", audience="internal", out_dir=tmp_path / "out",
+                              maps_dir=maps_dir, pdf=False)
+    assert files.map_png == drawn and drawn.stat().st_mtime_ns == written
+
+
+def test_an_image_whose_write_fails_leaves_no_file_under_its_name(tmp_path, monkeypatch):
+    """A map file that exists is kept by later nights as its snapshot version's drawing: a write that fails half-way
+    (a full disk, a killed night) must leave nothing under the final name."""
+    from PIL import Image
+
+    from flows.render import report as page
+
+    image = Image.new("RGB", (4, 4))
+
+    def half_written(fp, *args, **kwargs):
+        Path(fp).write_bytes(b"\x89PNG\r\n")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(image, "save", half_written)
+    with pytest.raises(OSError, match="No space"):
+        page.write_image(image, tmp_path / "map.png", 150)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_validation_problems_are_listed_internally_and_counted_in_public():
     """An engine disagreement names file, rule and rows in the internal edition; the public one says how many
     rules are unconfirmed without naming files; a rule not checked alone puts no error sentence in public."""

@@ -18,8 +18,10 @@ import datetime as dt
 import gc
 import io
 import math
+import os
 import re
 import struct
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,9 +78,18 @@ def chart_image(fig: Any, tight: bool = True) -> Any:
 
 
 def write_image(image: Any, path: Path, dpi: float) -> Path:
-    """Write a chart image as PNG without a software stamp (same bytes for the same chart), with the figure's dpi."""
+    """Write a chart image as PNG without a software stamp (same bytes for the same chart), with the figure's dpi.
+
+    Written aside and renamed into place: a map file that exists is kept by later nights as the drawing of its
+    snapshot version (flows.stages.s08_snapshot, s11_report's map), so a night killed mid-write must not leave
+    a truncated one under the final name."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path, format="png", dpi=(dpi, dpi), compress_level=PNG_COMPRESS_LEVEL)
+    part = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.part")
+    try:
+        image.save(part, format="png", dpi=(dpi, dpi), compress_level=PNG_COMPRESS_LEVEL)
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
     return path
 
 
