@@ -12,7 +12,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -234,12 +234,20 @@ def validate_gx_task(con: duckdb.DuckDBPyConnection, run_id: int, session: Valid
     return session.gx_runs
 
 
-@task(name="data-docs", cache_policy=NO_CACHE)
-def data_docs_task(run_id: int, reports: Path, side: Executor) -> Path:
+def build_data_docs(run_id: int, reports: Path, side: Executor) -> Future[Path]:
     """Great Expectations Data Docs for this night's validations, browsable under reports/data_docs; built in the
-    night's worker process `side`, where GX is imported already (this process never imports it)."""
-    return side.submit(render_data_docs, run_id, reports / "data_docs" / f"run-{run_id}",
-                       reports / "gx_results").result()
+    night's worker process `side`, where GX is imported already (this process never imports it). The night hands
+    them over once the GX checks are in, so they are built beside the report (nothing reads them before the
+    night ends)."""
+    return side.submit(render_data_docs, run_id, reports / "data_docs" / f"run-{run_id}", reports / "gx_results")
+
+
+@task(name="data-docs", cache_policy=NO_CACHE)
+def data_docs_task(run_id: int, reports: Path, side: Executor, started: list[Future[Path]]) -> Path:
+    """The Data Docs the night started (build_data_docs), once built. `started` holds that build and is emptied by
+    the first try, so a retry builds them again."""
+    build = started.pop() if started else build_data_docs(run_id, reports, side)
+    return build.result()
 
 
 @task(name="indicators", cache_policy=NO_CACHE)
@@ -606,6 +614,7 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             logger.info("%s", summary.alerts)
             with summary.timed("checks"):       # the report states whether GX confirmed the verdicts: wait for it
                 logger.info("Great Expectations: %d runs for %d files", checks.result(), len(landed))
+            docs = [build_data_docs(run_id, reports, side)]
             with summary.timed("snapshot"):     # what of the drawing the alerts and checks did not hide
                 for snapshot in summary.snapshots:
                     snapshot.wait()
@@ -619,7 +628,7 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             with summary.timed("report"), checkpoint_beside(con):
                 summary.reports = retrying(report_task)(con, reports)
             with summary.timed("checks"):
-                summary.data_docs = retrying(data_docs_task)(run_id, reports, side)
+                summary.data_docs = retrying(data_docs_task)(run_id, reports, side, docs)
             if summary.alerts.drift is not None:
                 with summary.timed("drift html"):       # what of it the report stage did not hide
                     summary.alerts.drift.wait_html()

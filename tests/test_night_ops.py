@@ -77,6 +77,29 @@ def test_a_stage_that_fails_once_is_retried_and_the_night_publishes(tmp_path, pr
     assert len(calls) == 2 and summary.reports and (tmp_path / "wh" / "cw.duckdb").exists()
 
 
+def test_data_docs_whose_early_build_failed_are_built_again_by_the_retry(tmp_path, prefect_harness, monkeypatch):
+    """The Data Docs are handed to the night's worker before the report; a build that failed there is not waited
+    for again by every retry: the retry builds them anew."""
+    from concurrent.futures import Future
+
+    calls = []
+    real = night_module.build_data_docs
+
+    def failing_first(*args):
+        calls.append(1)
+        if len(calls) > 1:
+            return real(*args)
+        failed: Future = Future()
+        failed.set_exception(OSError("No space left on device"))
+        return failed
+
+    monkeypatch.setattr(night_module, "build_data_docs", failing_first)
+    monkeypatch.setenv("CLUSTERWATCH_TASK_RETRIES", "2")
+    summary = nightly(inbox=write_inbox(tmp_path / "inbox"), warehouse=tmp_path / "wh" / "cw.duckdb",
+                      reports=tmp_path / "reports")
+    assert len(calls) == 2 and summary.data_docs is not None and summary.data_docs.is_file()
+
+
 def test_a_file_that_breaks_the_loader_fails_alone_and_the_night_publishes(tmp_path, prefect_harness, monkeypatch):
     import duckdb
 
