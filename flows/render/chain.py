@@ -536,9 +536,10 @@ class PageWorkers:
 
     def nice_from_here(self) -> None:
         """What the workers are asked from here on runs at PAGE_NICENESS: the one worker of an edition below
-        PARALLEL_MIN_PAGES draws the trend charts and the map first, which the HTML waits for, at the report's own
-        priority, then the standalone pages, which nothing waits for before the night's end, on what the report's
-        process (its supply-chain section, HTML and PDF: the report's critical path) leaves of the cores."""
+        PARALLEL_MIN_PAGES draws the trend charts, the map and the index figure first, which the HTML waits for, at
+        the report's own priority, then the standalone pages, which nothing waits for before the night's end, on
+        what the report's process (its supply-chain section, HTML and PDF: the report's critical path) leaves of the
+        cores."""
         if not self.niced:
             for _ in range(self.size):      # one job per worker: with one worker, it runs after what was asked
                 self.pool.submit(os.nice, PAGE_NICENESS)
@@ -601,7 +602,16 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str,
     radar = {"scores": {cid: scores[cid] for cid in tiled}, "median": section["median"],
              "labels": section["dim_labels"], "widest": widest_title(names[cid] for cid in tiled) if tiled else None}
     own = [b for b in section["blocks"] if b["id"] in featured]
-    # the standalone pages first: with workers they are drawn there while this process draws what the report shows
+    # the index figure first: with workers it is drawn there (at the report's priority: the report waits for it)
+    # while this process writes the detailed clusters' blocks
+    tiled_blocks = ([b for b in own if b["id"] in radar["scores"]] if internal else
+                    [{"id": cid, "name": names[cid]} for cid in in_figure])
+    if workers is None:
+        figures = index_figures(tiled_blocks, radar, in_figure, chain_dir)
+    else:
+        drawing = workers.pool.submit(index_figures, tiled_blocks, radar, in_figure, chain_dir)
+        workers.nice_from_here()     # the pages come next: nothing waits for them before the night's end
+    # then the standalone pages: with workers they are drawn there while this process draws what the report shows
     # (and goes on with the report); with workers, every standalone page is theirs (the detailed clusters' too)
     pages = _Pages([], [b["id"] for b in section["blocks"]], {})
     rest = [b for b in section["blocks"] if workers is not None or b["id"] not in featured] if internal else []
@@ -615,18 +625,17 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str,
                 pages.add(_standalone_pages(*args))
             else:
                 pages.pending.append(workers.pool.submit(_standalone_pages, *args))
-    tiles = _radar_tiles([b for b in own if b["id"] in radar["scores"]] if internal else
-                         [{"id": cid, "name": names[cid]} for cid in in_figure], radar)
-    index_figures = radar_grids([tiles[cid] for cid in in_figure], chain_dir) if in_figure else []
     blocks, files = _cluster_blocks(own, section, chain_dir, radar, report=True, pages=workers is None)
-    pages.head = index_figures
+    if workers is not None:
+        figures = drawing.result()
+    pages.head = figures
     pages.add(files)
     note = t["detail_internal" if internal else "detail_public"].format(
         shown=len(featured), left=section["left_out"], folder=chain_dir.name) if section["left_out"] else None
     listed = set(section["listed"])
     drawn = {"t": t, "audience": section["audience"], "detail_note": note,
              "ranking": [x for x in section["ranking"] if x["id"] in listed],
-             "dim_labels": section["dim_labels"], "radars": [page.data_uri(p) for p in index_figures],
+             "dim_labels": section["dim_labels"], "radars": [page.data_uri(p) for p in figures],
              "blocks": blocks, "files": [], "pages": pages, "index_note": section["index_note"],
              "weak_note": section["weak_note"], "leads_title": t["leads"].format(n=REPORT_LEADS)}
     if not pages.pending:
@@ -667,6 +676,16 @@ def _radar_tiles(blocks: list[dict[str, Any]], radar: dict[str, Any]) -> dict[st
         return {}
     return dict(zip((b["id"] for b in blocks), radars([(b["name"], radar["scores"][b["id"]]) for b in blocks],
                                                       radar["median"], radar["labels"], radar["widest"]), strict=True))
+
+
+def index_figures(blocks: list[dict[str, Any]], radar: dict[str, Any], in_figure: list[str],
+                  chain_dir: Path) -> list[Path]:
+    """The index figure's files (radar_grids): the radars of `blocks` (a worker's job, or drawn here), those of
+    `in_figure` side by side in that order."""
+    if not in_figure:
+        return []
+    tiles = _radar_tiles(blocks, radar)
+    return radar_grids([tiles[cid] for cid in in_figure], chain_dir)
 
 
 def _standalone_pages(blocks: list[dict[str, Any]], radar: dict[str, Any], section: dict[str, Any],

@@ -622,16 +622,14 @@ def _edition(con: duckdb.DuckDBPyConnection, clusters: list[dict[str, Any]], per
 
 def _render(e: Edition, make_pdf: bool, workers: chain_render.PageWorkers | None) -> ReportFiles:
     """Decide every section's content, then hand it to flows/render/report.py to lay out. At nation a worker process
-    (`workers`, chain_render.page_workers) draws the trend charts and the map, then the supply-chain section's
-    standalone pages, while this process decides the content and draws the section; the HTML waits for the charts
-    and the map."""
+    (`workers`, chain_render.page_workers) draws the trend charts, the map (unless the night drew it:
+    draw_report_maps) and the supply-chain section's index figure, then its standalone pages, while this process
+    decides the content and draws the section's blocks; the HTML waits for the charts, the map and the figure."""
     files = ReportFiles(e.period, e.lang, e.audience, e.province, e.out_dir / f"{e.stem}.html",
                         e.out_dir / f"{e.stem}.pdf" if make_pdf else None)
     pool = workers.pool if workers else None
     charts_drawn = _trend_charts(e, files, pool)
     map_drawn = _map(e, files, pool)
-    if workers is not None:
-        workers.nice_from_here()     # the pages come next: nothing waits for them before the night's end
     return _laid_out(e, files, workers, charts_drawn, map_drawn)
 
 
