@@ -127,11 +127,13 @@ def split_inbox(inbox: Path, work: Path, month: str) -> tuple[Path, Path, Path]:
 
 
 class TreeWatch:
-    """Peak RSS per process of a process tree, sampled every `every` seconds in a thread."""
+    """Peak RSS per process of a process tree, sampled every `every` seconds in a thread, and when the coordinator's
+    was reached (seconds after the process started: with the night's stage times, which stage held it)."""
 
     def __init__(self, root: int, every: float = 0.2) -> None:
-        self.root, self.every = root, every
+        self.root, self.every, self.started = root, every, time.perf_counter()
         self.peak: dict[int, tuple[str, int]] = {}
+        self.coordinator_peak_at = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -164,6 +166,8 @@ class TreeWatch:
                         else "dask worker" if "dask" in cmd or "multiprocessing" in cmd else "other")
                 if rss > self.peak.get(proc.pid, ("", 0))[1]:
                     self.peak[proc.pid] = (role, rss)
+                    if proc.pid == self.root:
+                        self.coordinator_peak_at = time.perf_counter() - self.started
             self._stop.wait(self.every)
 
     def summary(self) -> str:
@@ -196,7 +200,8 @@ def run_night(inbox: Path, warehouse: Path, workers: int) -> dict:
     if proc.returncode:
         raise SystemExit(f"the night failed (exit {proc.returncode})")
     result = json.loads(out.strip().splitlines()[-1])
-    result.update(cpu_tree=cpu_seconds(resource.RUSAGE_CHILDREN) - cpu0, load=(load0, load()), rss=watch.summary())
+    result.update(cpu_tree=cpu_seconds(resource.RUSAGE_CHILDREN) - cpu0, load=(load0, load()), rss=watch.summary(),
+                  coordinator_peak_at=watch.coordinator_peak_at)
     return result
 
 
@@ -261,7 +266,9 @@ def main() -> None:
         print(" " * 23 + " · ".join(f"{stage} {sec:.1f} s" for stage, sec in r["stages"].items())
               + f"; before the night: start-up {r['startup']:.1f} s (imports beside the Prefect server's boot)")
         print(" " * 23 + f"CPU: coordinator {r['cpu_self']:.1f} s, whole tree {r['cpu_tree']:.1f} s; "
-              f"peak RSS: coordinator {r['peak_rss_mb']:,.0f} MB (ru_maxrss); sampled: {r['rss']}")
+              f"peak RSS: coordinator {r['peak_rss_mb']:,.0f} MB (ru_maxrss; MB = 2**20 bytes); sampled: {r['rss']}; "
+              f"the coordinator's sampled peak at {r['coordinator_peak_at']:.0f} s of the process "
+              f"(start-up {r['startup']:.0f} s, then the stages as above)")
         if not args.no_raw:
             sources = {args.format: own_new} | ({"parquet": raw_inbox} if args.format != "parquet" else {})
             for fmt, folder in sources.items():
