@@ -394,3 +394,13 @@ def test_a_stale_base_layer_cache_is_rebuilt_and_replaced(tmp_path, monkeypatch)
     rows = maps.cached_layers("test_layers", lambda: [("country", "", shapely.Point(116.4, 39.9))])
     assert rows[0][2].equals(shapely.Point(116.4, 39.9))
     assert not stale.exists() and len(list(tmp_path.glob("test_layers-*.arrow"))) == 1
+
+
+def test_a_map_file_whose_write_fails_leaves_nothing_under_its_name(tmp_path):
+    """A snapshot version's files that exist are kept by later nights as they are: a write that fails half-way (a
+    value the encoding cannot hold here; a full disk or a killed night alike) leaves no file to be kept."""
+    from flows.render import maps
+
+    with pytest.raises(UnicodeEncodeError):
+        maps._write_text(tmp_path / "2025-12" / "map_2025-12_v1.geojson", '{"name": "\ud800"}')
+    assert list((tmp_path / "2025-12").iterdir()) == []

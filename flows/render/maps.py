@@ -374,8 +374,19 @@ def write_geojson(rows: list[dict[str, Any]], path: Path, meta: dict[str, Any]) 
             "type": "Point", "coordinates": [_round(row["lon"]), _round(row["lat"])]}
         features.append({"type": "Feature", "id": row["cluster_id"], "geometry": point, "properties": props})
     collection = {"type": "FeatureCollection", "name": path.stem, "metadata": meta, "features": features}
+    return _write_text(path, json.dumps(collection, ensure_ascii=False, indent=1, default=str))
+
+
+def _write_text(path: Path, text: str) -> Path:
+    """Write a map file aside and rename it into place: the files of a snapshot version that exist are kept by
+    later nights (flows.stages.s08_snapshot), so a night killed mid-write must leave none truncated."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(collection, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    part = path.with_name(f"{path.name}.{os.getpid()}.part")
+    try:
+        part.write_text(text, encoding="utf-8")
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
     return path
 
 
@@ -698,9 +709,7 @@ def write_html(rows: list[dict[str, Any]], path: Path, period: dt.date, color: s
         payload=safe_text.json_in_html(payload),
         disclosure_note=meta.get("disclosure_note", f"企业数少于{config['min_firms']}家的指标不予公布。"),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
-    return path
+    return _write_text(path, html)
 
 
 # ------------------------------------------------------------------------------------------ on demand
