@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 import pytest
 from conftest import schema_warehouse
 from test_validate import TODAY, code, frame
@@ -86,18 +87,29 @@ def test_a_file_checked_on_the_cluster_is_stale_when_an_earlier_file_held_in_mem
 
 
 def test_a_staged_relation_reads_back_as_the_arrow_batches_a_held_frame_is_bound_as(tmp_path):
-    """A worker's staged relation is inserted as the frame one process holds is: the same schema, the same values
-    and the same ROW_GROUP_ROWS batches (not polars' chunks), read memory-mapped; a staged frame reads back equal."""
+    """A worker's staged relation is inserted as the frame one process holds is: the same values and the same
+    ROW_GROUP_ROWS batches (not polars' chunks), read memory-mapped; a staged frame reads back equal. Held, text is
+    bound as the frame's own string views (no copy), staged as large strings; DuckDB reads the same rows from both."""
     rows = ROW_GROUP_ROWS + 1_000
+    # text longer than a view holds inline (12 bytes), and short
     frame = pl.concat([pl.DataFrame({"uscc": pl.int_range(lo, hi, eager=True).cast(pl.Utf8),
                                      "amount": pl.int_range(lo, hi, eager=True).cast(pl.Float64)})
+                       .with_columns(pl.when(pl.col("amount") % 3 == 0).then(pl.col("uscc"))
+                                     .otherwise(pl.concat_str(pl.lit("91320500MA苏州"), pl.col("uscc"))))
                        for lo, hi in ((0, 7), (7, rows))], rechunk=False)
     path = staged_path(tmp_path, "incoming")
     write_relation(frame, path)
-    staged, held = read_relation(path), relation_batches(frame)
-    assert staged.equals(held) and staged.schema == held.schema
+    staged, held = read_relation(path), relation_batches(frame, views=True)
+    assert staged.schema.field("uscc").type == pa.large_string() and held.schema.field("uscc").type == pa.string_view()
+    assert staged.equals(held.cast(staged.schema))
     assert [b.num_rows for b in staged.to_batches()] == [b.num_rows for b in held.to_batches()] == [ROW_GROUP_ROWS,
                                                                                                      1_000]
+    con = duckdb.connect()
+    con.register("staged", staged)
+    con.register("held", held)
+    assert con.execute("SELECT (SELECT count(*) FROM (SELECT * FROM staged EXCEPT ALL SELECT * FROM held)), "
+                       "(SELECT count(*) FROM (SELECT * FROM held EXCEPT ALL SELECT * FROM staged)), "
+                       "(SELECT count(*) FROM held)").fetchone() == (0, 0, rows)
     write_frame(frame, staged_path(tmp_path, "parsed_frame"))
     assert read_frame(staged_path(tmp_path, "parsed_frame")).equals(frame)
 
@@ -136,7 +148,7 @@ def test_staged_rows_fill_whole_duckdb_row_groups_that_the_checkpoint_after_the_
         staged = staged_path(tmp_path, f"incoming-{n}")
         if not held:
             write_relation(frame, staged)
-        con.register("incoming", relation_batches(frame) if held else read_relation(staged))
+        con.register("incoming", relation_batches(frame, views=True) if held else read_relation(staged))
         con.execute("INSERT INTO procurement SELECT * FROM incoming")
         con.unregister("incoming")
 

@@ -292,7 +292,8 @@ def _has_rows(source: pl.DataFrame | Path) -> bool:
 
 
 def _bind(con: duckdb.DuckDBPyConnection, view: str, source: pl.DataFrame | Path) -> None:
-    con.register(view, read_relation(source) if isinstance(source, Path) else relation_batches(source))
+    """A staged relation as staged; a held frame as its own string views (relation_batches)."""
+    con.register(view, read_relation(source) if isinstance(source, Path) else relation_batches(source, views=True))
 
 
 def fail_file(con: duckdb.DuckDBPyConnection, file_id: int, name: str, kind: str | None, reason: str,

@@ -69,14 +69,20 @@ def read_relation(path: Path) -> pa.Table:
         return pa.ipc.open_file(source).read_all()
 
 
-def relation_batches(frame: pl.DataFrame) -> pa.Table:
+def relation_batches(frame: pl.DataFrame, *, views: bool = False) -> pa.Table:
     """A relation the load inserts, cut into Arrow batches of ROW_GROUP_ROWS rows: DuckDB's insert keeps a batch's
     rows together, and with each file's rows in whole row groups of DuckDB's size the CHECKPOINT after the load
     rewrites none of them. (Cut as polars' chunks fall, every file after the first left a short row group beside
     each full one of core.procurement, and the checkpoint merged them by decompressing and compressing again
     nearly every row: 9 CPU-s and 15–25 s of a nation night 1's ingest, for the same rows in the same order.)
-    The batches are slices of the frame's buffers (no copy once the frame is in one chunk)."""
-    table = frame.rechunk().to_arrow()
+    The batches are slices of the frame's buffers (no copy once the frame is in one chunk).
+
+    Text is Arrow's large strings, which polars writes by copying every string out of its string views (a nation
+    procurement file: 0.3 CPU-s); `views` keeps the frame's views (no copy) for a frame bound where it is held
+    (flows.stages.s06_load._bind), which DuckDB inserts as the same text. Staged, views would not do: every batch
+    of a view column refers to the column's whole buffers, and the IPC file writes them with each batch (that
+    procurement file: 9.1 GB instead of 0.49)."""
+    table = frame.rechunk().to_arrow(compat_level=pl.CompatLevel.newest()) if views else frame.rechunk().to_arrow()
     return pa.Table.from_batches(table.to_batches(max_chunksize=ROW_GROUP_ROWS), schema=table.schema)
 
 
