@@ -111,6 +111,44 @@ def test_months_of_month_values_after_the_stored_ones_go_to_core_as_reported_wit
     assert [p.month for (p,) in changed] == [3, 4, 5]
 
 
+def test_a_file_of_month_values_after_every_stored_month_goes_to_core_without_working_out_its_firm_years(
+        con, monkeypatch):
+    # The usual night: the table holds nothing from the file's month on, so no firm-year can reach back and the
+    # file's rows are stored as reported without grouping them by firm and year (derive_flows.sql).
+    report(con, 1, 1, date(2025, 1, 1), "month", "output", 100.0)
+    derive(con, 1)
+    report(con, 2, 2, date(2025, 2, 1), "month", "output", 120.0)
+    ran = statements_run(monkeypatch)
+    derive(con, 2)
+    assert ran == ["fresh_file", "fresh_reported"]
+    assert [(p.month, s, o) for p, s, o, _ in monthly(con)] == [(1, 1, 100.0), (2, 1, 120.0)]
+
+
+def test_a_file_of_a_month_the_table_holds_for_other_firms_is_judged_firm_year_by_firm_year(con, monkeypatch):
+    # Another firm's February is stored (a second file of the month): the file is not known fresh before its
+    # firm-years are worked out, and they find this firm's February after its stored months all the same.
+    report(con, 1, 1, date(2025, 1, 1), "month", "output", 100.0)
+    derive(con, 1)
+    con.execute("INSERT INTO core.firm_monthly (uscc, period, span_months, output) "
+                "VALUES ('91130609MA0000001X', '2025-02-01', 1, 7.0)")
+    report(con, 2, 2, date(2025, 2, 1), "month", "output", 120.0)
+    ran = statements_run(monkeypatch)
+    derive(con, 2)
+    assert ran == ["fresh_file", "derive_flows", "touched_reworked", "fresh_reported"]
+    assert [(p.month, s, o) for p, s, o, _ in monthly(con)] == [(1, 1, 100.0), (2, 1, 7.0), (2, 1, 120.0)]
+
+
+def test_a_file_of_ytd_values_after_every_stored_month_is_differenced(con, monkeypatch):
+    # 累计 values are never stored as reported: February's 累计 subtracts January's value.
+    report(con, 1, 1, date(2025, 1, 1), "month", "output", 100.0)
+    derive(con, 1)
+    report(con, 2, 2, date(2025, 2, 1), "ytd", "output", 250.0)
+    ran = statements_run(monkeypatch)
+    derive(con, 2)
+    assert ran[:3] == ["fresh_file", "derive_flows", "touched_reworked"] and "fresh_reported" not in ran
+    assert [(p.month, s, o) for p, s, o, _ in monthly(con)] == [(1, 1, 100.0), (2, 1, 150.0)]
+
+
 def test_month_values_reaching_back_to_a_stored_month_rework_the_year(con, monkeypatch):
     # March 累计 330 is stored (Jan–Mar); a file of 当月 February and April reaches back before it: February's
     # value splits March's record (330 − 200 − 90 = 40 for March alone), so the year is derived again.

@@ -313,11 +313,15 @@ def fail_file(con: duckdb.DuckDBPyConnection, file_id: int, name: str, kind: str
 def derive_monthly(con: duckdb.DuckDBPyConnection, run_id: int, file_id: int, kind: str) -> None:
     """Derive monthly values (docs/architecture.md#input-contract) for the firm-years one monthly or tax file reported;
     store changes. A file of 当月 values that all come after the months stored for their firm-years (the usual
-    night's month, or a first night's year of months) goes to core as reported: nothing to difference. Otherwise a
-    file that only appends a month per firm-year takes the append path alone."""
+    night's month, or a first night's year of months) goes to core as reported: nothing to difference — known
+    without its firm-years when the table holds nothing from the file's first month on (fresh_file.sql). Otherwise
+    a file that only appends a month per firm-year takes the append path alone."""
     params = {"kind": kind, "run_id": run_id, "file_id": file_id, "flows": list(KINDS[kind].flows)}
     tables = {"table": DERIVED_TABLE[kind]}
     measures = {"measures": list(KINDS[kind].measures)}
+    if run_sql(con, "fresh_file", params, tables | measures).fetchone()[0]:
+        run_sql(con, "fresh_reported", params, tables | measures)     # stored as reported: nothing to derive
+        return
     run_sql(con, "derive_flows", params, tables | measures)
     # The usual file only appends a month: the rework path would scan the history for nothing.
     reworks, appends, reaching_back, ytd_rows = run_sql(con, "touched_reworked", params, measures).fetchone()
