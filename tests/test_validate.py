@@ -169,6 +169,20 @@ def test_unit_suspect_message_shows_factor(con):
     assert v.frame["_row"].to_list() == [3]  # FIRM_B has 3 months of history only: not judged
 
 
+def test_a_file_judges_firms_with_history_against_it_and_the_others_against_their_own_months_in_the_file(con):
+    """FIRM_A has a year stored (output 100): its 10⁶ is 10⁴× that. FIRM_B has 3 stored months, short of 6: its
+    months in the file (100, 100, 10⁶) judge it, the median of which is 100. A firm with neither is not judged."""
+    rows = [monthly(output=1e6),
+            monthly(uscc=FIRM_B, period=date(2025, 4, 1), output=100.0, revenue=None),
+            monthly(uscc=FIRM_B, period=date(2025, 5, 1), output=100.0, revenue=None),
+            monthly(uscc=FIRM_B, period=date(2025, 6, 1), output=1e6, revenue=None)]
+    v = validate("monthly", frame("monthly", rows), "monthly_2025-06.csv", con, today=TODAY)
+    assert [(r["_row"], r["rule"]) for r in v.issues.sort("_row").to_dicts()] == [(2, "unit_suspect"),
+                                                                                 (5, "unit_suspect")]
+    assert all("10000倍" in m for m in v.issues["message"])
+    assert v.frame["_row"].to_list() == [3, 4]
+
+
 def test_duplicate_key(con):
     v = validate("monthly", frame("monthly", [monthly(), monthly(output=130.0), monthly(uscc=FIRM_B)]),
                  "monthly_2025-06.csv", con, today=TODAY)
@@ -591,6 +605,12 @@ def _history_read(monkeypatch: pytest.MonkeyPatch, one_read_rows: int, all_firms
     monkeypatch.setattr(flows.stages.s05_validate.settings, "HISTORY_ALL_FIRMS_SHARE", all_firms_share)
 
 
+def _qualifying(levels: pl.DataFrame, column: str, min_months: int) -> dict[str, tuple[float, int]]:
+    """The firms of _history_medians' answer with min_months of `column`: (recent median, months) by firm."""
+    return {uscc: (level["recent_median"], level["months"]) for uscc, level in levels.select("uscc", column).rows()
+            if level is not None and level["months"] is not None and level["months"] >= min_months}
+
+
 @HISTORY_READS
 def test_history_check_with_fewer_stored_months_than_min_months_finds_no_firm_and_keeps_the_query_columns(
         monkeypatch, one_read_rows, all_firms_share):
@@ -605,9 +625,9 @@ def test_history_check_with_fewer_stored_months_than_min_months_finds_no_firm_an
     spec = {"table": "core.firm_monthly", "column": "output", "fn": "history_ratio", "months": 12}
     skipped = flows.stages.s05_validate._history_medians(con, frame, [dict(spec, min_months=6)])
     queried = flows.stages.s05_validate._history_medians(con, frame, [dict(spec, min_months=5)])
-    assert skipped[("core.firm_monthly", "output")].is_empty()
-    assert queried[("core.firm_monthly", "output")].rows() == [("A", 30.0, 5)]
-    assert skipped[("core.firm_monthly", "output")].schema == queried[("core.firm_monthly", "output")].schema
+    assert _qualifying(skipped[("core.firm_monthly", 12)], "output", 6) == {}
+    assert _qualifying(queried[("core.firm_monthly", 12)], "output", 5) == {"A": (30.0, 5)}
+    assert skipped[("core.firm_monthly", 12)].schema == queried[("core.firm_monthly", 12)].schema
 
 
 def _history_table(periods: int) -> duckdb.DuckDBPyConnection:
@@ -652,8 +672,8 @@ def test_history_check_takes_each_firms_latest_reported_months_whatever_the_stor
     got = flows.stages.s05_validate._history_medians(
         con, pl.DataFrame({"uscc": ["A", "B", "C", "D", "E"]}),
         [dict(spec, column="output"), dict(spec, column="revenue")])
-    assert {(column, uscc): (median, months) for (_, column), f in got.items()
-            for uscc, median, months in f.rows()} == expected
+    assert {(column, uscc): level for column in ("output", "revenue")
+            for uscc, level in _qualifying(got[("core.firm_monthly", 12)], column, 6).items()} == expected
 
 
 def test_the_pandas_dtype_judged_for_a_type_rule_follows_each_files_own_nulls():

@@ -308,19 +308,17 @@ def _registry_keys(con: duckdb.DuckDBPyConnection, table: str, key: str) -> pl.S
     return keys
 
 
-# _history_medians' answer for a table holding fewer months than min_months: validation_history.sql's columns.
-_NO_HISTORY = pl.DataFrame(schema={"uscc": pl.String, "recent_median": pl.Float64, "months": pl.Int64})
-
-
 def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, specs: list[dict]
-                     ) -> dict[tuple[str, str], pl.DataFrame]:
-    """Per (table, measure) of the history_ratio specs: each firm's recent median where it has min_months.
+                     ) -> dict[tuple[str, int], pl.DataFrame]:
+    """Per table and window (months) of the history_ratio specs: each firm's recent level of the measures the
+    specs check there, one row per firm of the file with history and one struct column {recent_median, months}
+    per measure (the caller applies each spec's min_months).
 
     The measures a table is read for with the same window come from one query: on a table of at most
     HISTORY_ONE_READ_ROWS rows validation_history_one_read.sql; on a larger one validation_history.sql, or
     while the table holds no more distinct periods than the window validation_history_whole.sql (or, for a file
     naming HISTORY_ALL_FIRMS_SHARE of the table's firms, validation_history_whole_all_firms.sql), and none while
-    it holds fewer than min_months. The same answer from each.
+    it holds fewer than min_months (no row: no firm can qualify). The same answer from each.
     """
     if not specs:
         return {}
@@ -328,7 +326,7 @@ def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, specs:
     groups: dict[tuple[str, int], list[dict]] = {}
     for spec in specs:
         groups.setdefault((spec["table"], int(spec.get("months", 12))), []).append(spec)
-    out: dict[tuple[str, str], pl.DataFrame] = {}
+    out: dict[tuple[str, int], pl.DataFrame] = {}
     con.register("_validate_firms", firms.to_arrow())
     try:
         for (table, months), group in groups.items():
@@ -337,27 +335,26 @@ def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, specs:
             with _reading(con, table, f"the history check (unit_suspect) on {', '.join(measures)}"):
                 rows = run_sql(con, "validation_history_rows", None, {"table": table}).fetchone()[0]
             if rows <= settings.HISTORY_ONE_READ_ROWS:
-                wide = run_sql(con, "validation_history_one_read", {"months": months}, ids).pl()
+                out[(table, months)] = run_sql(con, "validation_history_one_read", {"months": months}, ids).pl()
+                continue
+            periods, window_start = run_sql(con, "validation_history_periods", {"months": months},
+                                            {"table": table}).fetchone()
+            if periods < min(_min_months(spec) for spec in group):    # no firm can qualify: the query's columns
+                out[(table, months)] = pl.DataFrame(schema={"uscc": pl.String} | {m: _HISTORY_LEVEL for m in measures})
+            elif periods <= months:    # every stored month is within the window: no top-n needed
+                nearly_all = firms.height * periods >= settings.HISTORY_ALL_FIRMS_SHARE * rows
+                out[(table, months)] = run_sql(con, "validation_history_whole_all_firms" if nearly_all
+                                               else "validation_history_whole", None, ids).pl()
             else:
-                periods, window_start = run_sql(con, "validation_history_periods", {"months": months},
-                                                {"table": table}).fetchone()
-                if periods < min(_min_months(spec) for spec in group):
-                    out.update({(table, spec["column"]): _NO_HISTORY for spec in group})   # no firm can qualify
-                    continue
-                if periods <= months:    # every stored month is within the window: no top-n needed
-                    nearly_all = firms.height * periods >= settings.HISTORY_ALL_FIRMS_SHARE * rows
-                    wide = run_sql(con, "validation_history_whole_all_firms" if nearly_all
-                                   else "validation_history_whole", None, ids).pl()
-                else:
-                    wide = run_sql(con, "validation_history", {"months": months, "window_start": window_start},
-                                   ids).pl()
-            for spec in group:
-                column = spec["column"]
-                out[(table, column)] = wide.select("uscc", pl.col(column).struct.unnest()).filter(
-                    pl.col("months") >= _min_months(spec))
+                out[(table, months)] = run_sql(con, "validation_history", {"months": months,
+                                                                           "window_start": window_start}, ids).pl()
     finally:
         con.unregister("_validate_firms")
     return out
+
+
+# A measure's column in _history_medians' answer (validation_history*.sql).
+_HISTORY_LEVEL = pl.Struct({"recent_median": pl.Float64, "months": pl.Int64})
 
 
 def _min_months(spec: dict) -> int:
@@ -444,21 +441,37 @@ def resolve_identifiers(kind: str, frame: pl.DataFrame, file_name: str, con: duc
 IN_FILE_MIN_MONTHS = 3  # months of a firm in one file that let the file's own median judge a unit slip
 
 
-def _file_medians(frame: pl.DataFrame, column: str, history: pl.DataFrame) -> pl.DataFrame:
-    """Each firm's median monthly level of a measure within this file, for firms without enough history.
+def _file_medians(rows: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Each firm's median monthly level of a measure within this file, for firms without enough history (`rows`:
+    the file's rows of those firms).
 
     A first-ever file cannot be compared with the warehouse; a firm's other months in the same file can
     (one month in 元 under a 万元 header is ≈10⁴× the file's median of that firm). Year-to-date values are
     spread over their months so a 累计 file compares like with like.
     """
-    if "period" not in frame.columns:
+    if "period" not in rows.columns:
         return pl.DataFrame(schema={"uscc": pl.Utf8, "recent_median": pl.Float64})
     months = pl.when(pl.col("basis") == "ytd").then(pl.col("period").dt.month()).otherwise(1) \
-        if "basis" in frame.columns else pl.lit(1)
-    return (frame.filter((pl.col(column) > 0) & ~pl.col("uscc").is_in(history["uscc"].implode()))
+        if "basis" in rows.columns else pl.lit(1)
+    return (rows.filter(pl.col(column) > 0)
             .group_by("uscc").agg((pl.col(column) / months).median().alias("recent_median"),
                                   pl.len().alias("n"))
             .filter(pl.col("n") >= IN_FILE_MIN_MONTHS).select("uscc", "recent_median"))
+
+
+def _recent_levels(frame: pl.DataFrame, levels: pl.Series, column: str, min_months: int) -> pl.Series:
+    """Per row of `frame`, the recent level of `column` its unit check compares with: its firm's median over the
+    stored months (`levels`: the firm's {recent_median, months} in _history_medians' answer, aligned with the rows)
+    where the firm has min_months of them, else its median within this file (_file_medians), else null."""
+    stored = levels.struct.field("recent_median")
+    known = levels.struct.field("months") >= min_months      # null: the firm has no history
+    without = frame.select(c for c in ("uscc", column, "period", "basis") if c in frame.columns).filter(
+        ~known.fill_null(False) & pl.col("uscc").is_not_null())
+    in_file = _file_medians(without, column)
+    if in_file.is_empty():       # the usual night: every firm has its history
+        return pl.select(pl.when(known).then(stored)).to_series()
+    own = frame.select("uscc").join(in_file, on="uscc", how="left", maintain_order="left")["recent_median"]
+    return pl.select(pl.when(known).then(stored).otherwise(own)).to_series()
 
 
 @dataclass(frozen=True)
@@ -531,6 +544,9 @@ def derive(frame: pl.DataFrame, derived: dict, con: duckdb.DuckDBPyConnection,
     cols: list[pl.Series] = []
     history = _history_medians(con, frame, [spec for spec in derived.values()
                                             if spec["fn"] == "history_ratio" and spec["column"] in frame.columns])
+    # the file's rows with their firm's history, per table and window: one join for all of its measures
+    rows_history = {key: frame.select("uscc").join(levels, on="uscc", how="left", maintain_order="left")
+                    for key, levels in history.items()}
     for name, spec in derived.items():
         src = spec["column"]
         if src not in frame.columns:
@@ -558,12 +574,9 @@ def derive(frame: pl.DataFrame, derived: dict, con: duckdb.DuckDBPyConnection,
                 out = per_value(s, encoded.get(src), lambda v, keys=keys: pl.select(
                     pl.when(v.is_null()).then(None).otherwise(v.is_in(keys))).to_series())
         elif fn == "history_ratio":
-            med = history[(spec["table"], src)]
-            med = pl.concat([med.select("uscc", "recent_median"), _file_medians(frame, src, med)])
-            joined = frame.select("uscc", src).join(med, on="uscc", how="left", maintain_order="left")
-            out = joined.select(
-                pl.when((pl.col(src) > 0) & (pl.col("recent_median") > 0))
-                .then(pl.col(src) / pl.col("recent_median")).otherwise(None)).to_series()
+            levels = rows_history[(spec["table"], int(spec.get("months", 12)))][src]
+            med = _recent_levels(frame, levels, src, _min_months(spec))
+            out = pl.select(pl.when((s > 0) & (med > 0)).then(s / med).otherwise(None)).to_series()
         else:
             raise ValueError(f"unknown derived column function {fn!r} for {name}")
         cols.append(out.cast(pl.Float64 if fn == "history_ratio" else pl.Boolean).alias(name))
