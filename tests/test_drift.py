@@ -38,7 +38,8 @@ def warehouse() -> duckdb.DuckDBPyConnection:
             value_added DOUBLE, revenue DOUBLE, profit DOUBLE, employees DOUBLE, energy DOUBLE, rd_expense DOUBLE);
         CREATE TABLE core.tax (uscc VARCHAR, period DATE, span_months INTEGER, tax_paid DOUBLE);""")
     firms = [(f"{c}{i:03d}", c) for c, n in (("A", 60), ("B", 13)) for i in range(n)] + [("X000", None)]
-    con.executemany("INSERT INTO core.firms VALUES (?, ?)", firms)
+    # inserted against uscc order: a firm's rowid (the inputs' `firm`) does not give the uscc order
+    con.executemany("INSERT INTO core.firms VALUES (?, ?)", firms[::-1])
     monthly, tax = [], []
     for uscc, cluster in firms:
         size = rng.lognormal(6, 1.5)
@@ -106,8 +107,8 @@ def test_html_report_rendered_in_its_own_process_shows_the_stored_scores(warehou
     cfg, kinds = config()["rules"]["data_drift"], config()["drift"]["kinds"]
     inputs = drift.read_inputs(warehouse, MONTHS[-1:], cfg, kinds)
     results = drift.scores(inputs, cfg, kinds)
-    jobs = drift.html_jobs(inputs, MONTHS[-1], cfg, kinds, results, pd.DataFrame(columns=drift.FLAG_COLUMNS),
-                           tmp_path)
+    jobs = drift.html_jobs(warehouse, inputs, MONTHS[-1], cfg, kinds, results,
+                           pd.DataFrame(columns=drift.FLAG_COLUMNS), tmp_path)
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         prepared = pool.submit(drift.prepare_html)      # as flows.nightly.night_worker starts it
         run = drift.DriftRun(pending=[pool.submit(drift.render_job, job) for job in jobs])
@@ -128,11 +129,13 @@ def test_html_jobs_take_the_latest_and_trailing_months_from_the_scores_inputs_in
     cfg, kinds = config()["rules"]["data_drift"], config()["drift"]["kinds"]
     inputs = drift.read_inputs(warehouse, MONTHS[-1:], cfg, kinds)
     results = drift.scores(inputs, cfg, kinds)
-    jobs = drift.html_jobs(inputs, MONTHS[-1], cfg, kinds, results, pd.DataFrame(columns=drift.FLAG_COLUMNS),
-                           tmp_path)
+    jobs = drift.html_jobs(warehouse, inputs, MONTHS[-1], cfg, kinds, results,
+                           pd.DataFrame(columns=drift.FLAG_COLUMNS), tmp_path)
     assert [j.html.name for j in jobs] == ["drift_monthly.html", "drift_tax.html"]
     for kind, job in zip(kinds, jobs, strict=True):
-        frame = drift._input(warehouse, kind, MONTHS[-7], MONTHS[-1]).sort("month", "uscc")   # months 0..6
+        uscc = warehouse.execute("SELECT rowid AS firm, uscc FROM core.firms").pl()
+        frame = drift._input(warehouse, kind, MONTHS[-7], MONTHS[-1]).join(uscc, on="firm").sort(
+            "month", "uscc")   # months 0..6
         assert job.current.keys() == job.reference.keys() and len(job.current) > 1
         for key in job.current:
             cluster, column = key.split("·")
@@ -146,7 +149,7 @@ def test_html_jobs_refuse_a_month_the_inputs_did_not_score(warehouse, tmp_path):
     cfg, kinds = config()["rules"]["data_drift"], config()["drift"]["kinds"]
     inputs = drift.read_inputs(warehouse, MONTHS[-1:], cfg, kinds)
     with pytest.raises(ValueError, match="do not hold"):
-        drift.html_jobs(inputs, MONTHS[-2], cfg, kinds, drift.scores(inputs, cfg, kinds),
+        drift.html_jobs(warehouse, inputs, MONTHS[-2], cfg, kinds, drift.scores(inputs, cfg, kinds),
                         pd.DataFrame(columns=drift.FLAG_COLUMNS), tmp_path)
 
 

@@ -266,11 +266,11 @@ class HtmlJob:
     html: Path
 
 
-def html_jobs(inputs: Inputs, period: dt.date, cfg: dict, kinds: dict, results: pd.DataFrame,
-              flags: pd.DataFrame, out_dir: Path) -> list[HtmlJob]:
+def html_jobs(con: duckdb.DuckDBPyConnection, inputs: Inputs, period: dt.date, cfg: dict, kinds: dict,
+              results: pd.DataFrame, flags: pd.DataFrame, out_dir: Path) -> list[HtmlJob]:
     """The Evidently Reports of one month (one the inputs scored), trailing-6-month reference, one per kind with
-    columns to show; the picked clusters' values taken from the inputs (ordered by month and firm), not read
-    again."""
+    columns to show; the picked clusters' values taken from the inputs, not read again, ordered by month and
+    uscc (only the picked clusters' uscc are read: the inputs carry each firm's rowid)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     drifting = set(flags.loc[(flags["period"] == period) & flags["raise"], "cluster_id"]) if len(flags) else set()
     jobs: list[HtmlJob] = []
@@ -282,8 +282,11 @@ def html_jobs(inputs: Inputs, period: dt.date, cfg: dict, kinds: dict, results: 
         picked = _html_columns(results, kind, period, drifting, spec["columns"][0], int(cfg["html_max_columns"]))
         if not picked:
             continue
-        frames = {cluster: inputs.by_kind[kind][cluster].filter(pl.col("month").is_between(t - n_ref, t)).sort(
-            "month", "uscc") for cluster in {c for c, _ in picked}}
+        clusters = sorted({c for c, _ in picked})
+        (statement,) = sql_statements("drift_firm_keys")
+        uscc = con.execute(statement, {"clusters": clusters}).pl()
+        frames = {cluster: inputs.by_kind[kind][cluster].filter(pl.col("month").is_between(t - n_ref, t)).join(
+            uscc, on="firm").sort("month", "uscc") for cluster in clusters}
         current, reference = {}, {}
         for cluster, column in picked:
             rows = frames[cluster]
@@ -336,7 +339,7 @@ def run(con: duckdb.DuckDBPyConnection, periods: list[dt.date], latest: dt.date,
     out.steps["rule"] = time.perf_counter() - t1
     if inputs is not None and latest in periods:
         t2 = time.perf_counter()
-        jobs = html_jobs(inputs, latest, cfg, kinds, results, out.flags,
+        jobs = html_jobs(con, inputs, latest, cfg, kinds, results, out.flags,
                          Path(reports_dir) / "drift" / latest.strftime("%Y-%m"))
         if html_pool is None:
             out.html = [render_job(job) for job in jobs]
