@@ -108,11 +108,13 @@ class _Sorted:
     @classmethod
     def build(cls, values: np.ndarray, months: np.ndarray, n_months: int) -> _Sorted:
         ok = ~np.isnan(values)
+        if not ok.all():   # most columns have no missing value: no copy of them
+            values, months = values[ok], months[ok]
         # Not a stable sort (≈3× faster): the order of equal values is then not fixed, and need not be. They form
         # one block in any order, and every sum below is the same over any order of a block: W1's terms inside
         # it have gap 0 and the counts at its end are the block's; s1, s2 and the mean add equal numbers.
-        order = np.argsort(values[ok])
-        u, month = values[ok][order], months[ok][order]
+        order = np.argsort(values)
+        u, month = values[order], months[order]
         x = u - u.mean() if len(u) else u
         return cls(u, month, np.bincount(month, minlength=n_months),
                    np.bincount(month, weights=x, minlength=n_months),
@@ -129,7 +131,8 @@ class _Sorted:
             return {}
         lo = min(r.start for r in references.values())
         window = (self.month >= lo) & (self.month <= target)
-        u, month = self.u[window], self.month[window]
+        # a night's new month reads only the months its tests take: the window is then every value, not copied
+        u, month = (self.u, self.month) if window.all() else (self.u[window], self.month[window])
         gaps = np.diff(u)
         cur = np.cumsum(month == target)[:-1] / self.n[target]
         out = {}
