@@ -43,6 +43,25 @@ def evaluated(tmp_path_factory, sample_warehouse):
     con.close()
 
 
+def test_the_stage_runs_duckdb_on_one_thread_and_gives_its_threads_back(sample_warehouse, tmp_path, monkeypatch):
+    from flows.stages import s09_drift
+
+    db = tmp_path / "clusterwatch.duckdb"
+    shutil.copyfile(sample_warehouse.warehouse, db)
+    seen = []
+    run = s09_drift.run
+
+    def watched(con, *args, **kwargs):
+        seen.append(con.execute("SELECT current_setting('threads')").fetchone()[0])
+        return run(con, *args, **kwargs)
+
+    monkeypatch.setattr(s09_drift, "run", watched)
+    with duckdb.connect(str(db)) as con:
+        con.execute("SET threads = 3")
+        evaluate_alerts(con, reports_dir=tmp_path / "reports", settings=DeliverySettings())
+        assert seen == [1] and con.execute("SELECT current_setting('threads')").fetchone()[0] == 3
+
+
 def _events() -> list[dict]:
     with open(SAMPLE_DIR / "truth" / "events.csv", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))

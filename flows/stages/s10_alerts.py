@@ -41,7 +41,7 @@ from flows.stages import s09_drift as drift
 from flows.stages import s12_deliver as deliver
 from flows.support import disclosure
 from flows.support.settings import REGISTRY_DIR, REPORTS_OUT
-from flows.support.warehouse import run_sql, sql_text
+from flows.support.warehouse import one_thread, run_sql, sql_text
 
 # The SQL a stored condition was computed with: a change to one of them evaluates every month again.
 CONDITION_SQL = ("alerts_conditions", "drift_flags", "drift_unit_jumps")
@@ -529,7 +529,21 @@ def evaluate_alerts(con: duckdb.DuckDBPyConnection, period: dt.date | None = Non
     evaluated again (None: every month, as a first night or `period` before the latest month does).
     html_pool: where the drift stage's Evidently HTML is rendered (s09_drift.run); the caller then waits for it
     (summary.drift.wait_html()). None: rendered here before this returns.
+
+    DuckDB runs the stage on one thread: where both cores are busy, as the night's are during the stage (its worker
+    process draws the report's map, then this stage's Evidently HTML beside it), a second thread cost more CPU than
+    it saved wall. Nation night 2's stage in one process (HTML not rendered), 4 alternating pairs with the machine
+    shared (load 2.5-3.1): 6.3-6.9 → 5.4-5.8 CPU-s, wall 5.9-6.8 → 5.4-5.9 s; a first night's (every month), 2
+    pairs: 20.0-20.8 → 18.4-19.2 CPU-s, wall 19.4-21.7 → 18.9-19.6 s.
     """
+    with one_thread(con):
+        return _evaluate(con, period, reports_dir, settings, config_path, recomputed, html_pool)
+
+
+def _evaluate(con: duckdb.DuckDBPyConnection, period: dt.date | None, reports_dir: Path,
+              settings: deliver.DeliverySettings | None, config_path: Path, recomputed: set[dt.date] | None,
+              html_pool: Executor | None) -> AlertSummary:
+    """evaluate_alerts' work, on the threads DuckDB is given."""
     cfg = config(Path(config_path))
     months = _months(con)
     if not months:

@@ -324,6 +324,14 @@ def one_thread_below(con: duckdb.DuckDBPyConnection, rows: int) -> Iterator[None
     if rows >= ROW_GROUP_ROWS:
         yield
         return
+    with one_thread(con):
+        yield
+
+
+@contextmanager
+def one_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB on one thread in the block, on the threads it had again afterwards (one_thread_below; the alert
+    stage, flows/stages/s10_alerts.py evaluate_alerts, says why there)."""
     threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
     con.execute("SET threads = 1")
     try:
