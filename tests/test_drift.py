@@ -107,8 +107,8 @@ def test_html_report_rendered_in_its_own_process_shows_the_stored_scores(warehou
     cfg, kinds = config()["rules"]["data_drift"], config()["drift"]["kinds"]
     inputs = drift.read_inputs(warehouse, MONTHS[-1:], cfg, kinds)
     results = drift.scores(inputs, cfg, kinds)
-    jobs = drift.html_jobs(warehouse, inputs, MONTHS[-1], cfg, kinds, results,
-                           pd.DataFrame(columns=drift.FLAG_COLUMNS), tmp_path)
+    jobs = drift.html_jobs(inputs, MONTHS[-1], cfg, kinds, results, pd.DataFrame(columns=drift.FLAG_COLUMNS),
+                           tmp_path)
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         prepared = pool.submit(drift.prepare_html)      # as flows.nightly.night_worker starts it
         run = drift.DriftRun(pending=[pool.submit(drift.render_job, job) for job in jobs])
@@ -129,8 +129,8 @@ def test_html_jobs_take_the_latest_and_trailing_months_from_the_scores_inputs_in
     cfg, kinds = config()["rules"]["data_drift"], config()["drift"]["kinds"]
     inputs = drift.read_inputs(warehouse, MONTHS[-1:], cfg, kinds)
     results = drift.scores(inputs, cfg, kinds)
-    jobs = drift.html_jobs(warehouse, inputs, MONTHS[-1], cfg, kinds, results,
-                           pd.DataFrame(columns=drift.FLAG_COLUMNS), tmp_path)
+    jobs = drift.html_jobs(inputs, MONTHS[-1], cfg, kinds, results, pd.DataFrame(columns=drift.FLAG_COLUMNS),
+                           tmp_path)
     assert [j.html.name for j in jobs] == ["drift_monthly.html", "drift_tax.html"]
     for kind, job in zip(kinds, jobs, strict=True):
         uscc = warehouse.execute("SELECT rowid AS firm, uscc FROM core.firms").pl()
@@ -149,7 +149,7 @@ def test_html_jobs_refuse_a_month_the_inputs_did_not_score(warehouse, tmp_path):
     cfg, kinds = config()["rules"]["data_drift"], config()["drift"]["kinds"]
     inputs = drift.read_inputs(warehouse, MONTHS[-1:], cfg, kinds)
     with pytest.raises(ValueError, match="do not hold"):
-        drift.html_jobs(warehouse, inputs, MONTHS[-2], cfg, kinds, drift.scores(inputs, cfg, kinds),
+        drift.html_jobs(inputs, MONTHS[-2], cfg, kinds, drift.scores(inputs, cfg, kinds),
                         pd.DataFrame(columns=drift.FLAG_COLUMNS), tmp_path)
 
 

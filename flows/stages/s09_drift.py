@@ -150,13 +150,15 @@ class _Sorted:
 
 @dataclass
 class Inputs:
-    """The firm values a night's scores read, per kind and cluster (`month` counts months from start): read once
-    for the scores and kept for the latest month's HTML jobs, whose values are among them."""
+    """The firm values a night's scores read, per kind and cluster (`month` counts months from start; `firm` a
+    firm's rowid in core.firms): read once for the scores and kept for the latest month's HTML jobs, whose values
+    are among them; `firms` gives each firm's uscc, read with them (sql/drift_firm_keys.sql says why)."""
 
     start: dt.date
     n_months: int
     targets: list[int]
     by_kind: dict[str, dict[str, pl.DataFrame]] = field(default_factory=dict, repr=False)
+    firms: pl.DataFrame = field(default_factory=pl.DataFrame, repr=False)
 
 
 def read_inputs(con: duckdb.DuckDBPyConnection, periods: list[dt.date], cfg: dict, kinds: dict) -> Inputs:
@@ -170,9 +172,10 @@ def read_inputs(con: duckdb.DuckDBPyConnection, periods: list[dt.date], cfg: dic
     # night), all are read as one range.
     needed = sorted({m for t in targets for m in (t - 12, *range(t - n_ref, t + 1)) if m >= 0})
     read = None if len(needed) == n_months else needed
-    return Inputs(start, n_months, targets, {
-        kind: {cluster: frame for (cluster,), frame in _input(con, kind, start, end, months=read).partition_by(
-            "cluster_id", as_dict=True).items()} for kind in kinds})
+    by_kind = {kind: {cluster: frame for (cluster,), frame in _input(con, kind, start, end, months=read).partition_by(
+        "cluster_id", as_dict=True).items()} for kind in kinds}
+    (statement,) = sql_statements("drift_firm_keys")
+    return Inputs(start, n_months, targets, by_kind, con.execute(statement).pl())
 
 
 def compute(con: duckdb.DuckDBPyConnection, periods: list[dt.date], cfg: dict, kinds: dict) -> pd.DataFrame:
@@ -269,11 +272,11 @@ class HtmlJob:
     html: Path
 
 
-def html_jobs(con: duckdb.DuckDBPyConnection, inputs: Inputs, period: dt.date, cfg: dict, kinds: dict,
-              results: pd.DataFrame, flags: pd.DataFrame, out_dir: Path) -> list[HtmlJob]:
+def html_jobs(inputs: Inputs, period: dt.date, cfg: dict, kinds: dict, results: pd.DataFrame,
+              flags: pd.DataFrame, out_dir: Path) -> list[HtmlJob]:
     """The Evidently Reports of one month (one the inputs scored), trailing-6-month reference, one per kind with
-    columns to show; the picked clusters' values taken from the inputs, not read again, ordered by month and
-    uscc (only the picked clusters' uscc are read: the inputs carry each firm's rowid)."""
+    columns to show; the picked clusters' values taken from the inputs (ordered by month and uscc), not read
+    again."""
     out_dir.mkdir(parents=True, exist_ok=True)
     drifting = set(flags.loc[(flags["period"] == period) & flags["raise"], "cluster_id"]) if len(flags) else set()
     jobs: list[HtmlJob] = []
@@ -285,11 +288,8 @@ def html_jobs(con: duckdb.DuckDBPyConnection, inputs: Inputs, period: dt.date, c
         picked = _html_columns(results, kind, period, drifting, spec["columns"][0], int(cfg["html_max_columns"]))
         if not picked:
             continue
-        clusters = sorted({c for c, _ in picked})
-        (statement,) = sql_statements("drift_firm_keys")
-        uscc = con.execute(statement, {"clusters": clusters}).pl()
         frames = {cluster: inputs.by_kind[kind][cluster].filter(pl.col("month").is_between(t - n_ref, t)).join(
-            uscc, on="firm").sort("month", "uscc") for cluster in clusters}
+            inputs.firms, on="firm").sort("month", "uscc") for cluster in {c for c, _ in picked}}
         current, reference = {}, {}
         for cluster, column in picked:
             rows = frames[cluster]
@@ -342,7 +342,7 @@ def run(con: duckdb.DuckDBPyConnection, periods: list[dt.date], latest: dt.date,
     out.steps["rule"] = time.perf_counter() - t1
     if inputs is not None and latest in periods:
         t2 = time.perf_counter()
-        jobs = html_jobs(con, inputs, latest, cfg, kinds, results, out.flags,
+        jobs = html_jobs(inputs, latest, cfg, kinds, results, out.flags,
                          Path(reports_dir) / "drift" / latest.strftime("%Y-%m"))
         if html_pool is None:
             out.html = [render_job(job) for job in jobs]

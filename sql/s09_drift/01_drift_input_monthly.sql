@@ -7,8 +7,8 @@
 -- $from to $to.
 -- In no order (the scores sort each column's values themselves; the Evidently report orders its few clusters'
 -- rows by month and uscc). `firm` is the firm's rowid in core.firms, not its uscc: converting 3.4 M uscc strings
--- for a nation night's month cost ≈0.5 CPU-s that only the report's few clusters need (sql/drift_firm_keys.sql
--- gives their uscc; a rowid holds within the stage's transaction, which writes no firm).
+-- for a nation night's month cost ≈0.5 CPU-s that only the report's few clusters need (sql/drift_firm_keys.sql,
+-- read with these, gives the 500,000 firms' uscc once).
 -- reads: core.firm_monthly, core.firms
 -- writes: (none)
 SELECT f.cluster_id, datediff('month', $from::DATE, m.period)::INTEGER AS month, f.rowid AS firm,
