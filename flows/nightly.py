@@ -600,7 +600,7 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
         checks = validate_gx_task.submit(gx_con, run_id, session, side)
         # The snapshot's map files (matplotlib) and the report's copy of the map are drawn in the night's worker
         # process beside the alert stage and the GX checks; the night waits for them before the report, which
-        # shows the map.
+        # shows the map (a copy not started by then, behind a first night's GX checks, is the report's to draw).
         rendered = False
         try:
             with summary.timed("indicators"):
@@ -618,8 +618,9 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             with summary.timed("snapshot"):     # what of the drawing the alerts and checks did not hide
                 for snapshot in summary.snapshots:
                     snapshot.wait()
-                for drawn in report_maps:
-                    drawn()
+                for drawing in report_maps:     # not started yet (the worker still checks the night's files):
+                    if not drawing.cancel():    # the report draws that copy in its own drawing worker
+                        drawing.result()
             summary.validation_problems = rows(con, "validation_problems_run", {"run_id": run_id})
             for problem in summary.engine_disagreements:
                 logger.error("validation engines disagree: %s, rule %s: %s", problem["file_name"], problem["rule"],

@@ -552,7 +552,8 @@ def test_the_nights_copy_of_the_report_map_is_the_one_the_report_shows(warehouse
     maps_dir = tmp_path / "maps"
     with duckdb.connect(str(warehouse), read_only=True) as con, ThreadPoolExecutor(1) as pool:
         version = con.execute("SELECT max(version) FROM mart.map_snapshots WHERE period = ?", [PERIOD]).fetchone()[0]
-        [drawn] = [wait() for wait in draw_report_maps(con, maps_dir, pool)]
+        [drawn] = [drawing.result() for drawing in draw_report_maps(con, maps_dir, pool)]
+        assert draw_report_maps(con, maps_dir, pool) == []      # drawn: nothing to hand over again
     assert drawn == maps_dir / "2025-12" / f"map_2025-12_v{version}_report_zh_local_supporting_rate.png"
     written = drawn.stat().st_mtime_ns
     monkeypatch.setattr(maps, "write_png", lambda *a, **k: pytest.fail("the report drew its map again"))
@@ -560,6 +561,27 @@ def test_the_nights_copy_of_the_report_map_is_the_one_the_report_shows(warehouse
         files = render_report(warehouse, PERIOD, lang="zh", audience="internal", out_dir=tmp_path / "out",
                               maps_dir=maps_dir, pdf=False)
     assert files.map_png == drawn and drawn.stat().st_mtime_ns == written
+
+
+def test_a_map_copy_the_night_had_not_started_is_drawn_by_the_report(warehouse, tmp_path):
+    """A copy whose drawing is still queued behind the night's other work when the report starts is cancelled
+    (flows.nightly) and drawn by the report itself: the report shows it all the same."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Event
+
+    from flows.stages.s11_report import draw_report_maps
+
+    maps_dir, busy = tmp_path / "maps", Event()
+    with duckdb.connect(str(warehouse), read_only=True) as con, ThreadPoolExecutor(1) as pool:
+        pool.submit(busy.wait)                      # the worker still at the night's earlier jobs
+        [drawing] = draw_report_maps(con, maps_dir, pool)
+        assert drawing.cancel()
+        busy.set()
+    with charts_unpainted():
+        files = render_report(warehouse, PERIOD, lang="zh", audience="internal", out_dir=tmp_path / "out",
+                              maps_dir=maps_dir, pdf=False)
+    assert files.map_png is not None and files.map_png.parent == maps_dir / "2025-12"
+    assert files.map_png.name.startswith("map_2025-12_v") and files.map_png.stat().st_size > 10_000
 
 
 def test_an_image_whose_write_fails_leaves_no_file_under_its_name(tmp_path, monkeypatch):

@@ -17,7 +17,7 @@ import datetime as dt
 import math
 import tomllib
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -494,26 +494,42 @@ def _map_source(con: duckdb.DuckDBPyConnection, period: dt.date, maps_dir: Path,
 def _map_copy(source: MapSource, period: dt.date, lang: str, pool: Executor | None) -> Callable[[], Path | None]:
     from flows.render import maps
 
-    map_rows, meta, path, kept = source
+    map_rows, _, path, kept = source
     if not maps.located(map_rows):
         return lambda: None
     if kept and path.exists():
         return lambda: path
-    return _drawn(pool, maps.write_png, map_rows, path, period, "local_supporting_rate", meta,
-                  width_in=page.CHART_WIDTH_IN, min_pt=page.CHART_FONT_PT, lang=lang)
+    args, kwargs = _map_drawing(source, period, lang)
+    return _drawn(pool, maps.write_png, *args, **kwargs)
+
+
+def _map_drawing(source: MapSource, period: dt.date, lang: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """maps.write_png's arguments for the report's copy of the map."""
+    map_rows, meta, path, _ = source
+    return ((map_rows, path, period, "local_supporting_rate", meta),
+            {"width_in": page.CHART_WIDTH_IN, "min_pt": page.CHART_FONT_PT, "lang": lang})
 
 
 def draw_report_maps(con: duckdb.DuckDBPyConnection, maps_dir: Path, pool: Executor,
-                     langs: Sequence[str] = NIGHT_LANGS) -> list[Callable[[], Path | None]]:
-    """Hand the nightly report's map copies of the latest month's stored snapshot (`langs`) to `pool` now; returns
-    the waits for them. The night draws them in its worker beside the alert stage, which leaves a core to spare,
-    instead of the report waiting for its own drawing worker to draw them (≈ 1 s of a nation night's report).
+                     langs: Sequence[str] = NIGHT_LANGS) -> list[Future[Path]]:
+    """Hand the nightly report's map copies of the latest month's stored snapshot (`langs`) to `pool` now, those not
+    drawn yet; returns their drawings. The night draws them in its worker beside the alert stage, which leaves a core
+    to spare, instead of the report waiting for its own drawing worker to draw them (≈ 1 s of a nation night's
+    report); a drawing the worker has not started by the report is cancelled and the report draws the copy itself.
     Without a stored snapshot there is nothing to draw ahead: the report draws the live marts' map each time."""
+    from flows.render import maps
+
     period = latest_period(con)
     if period is None:
         return []
-    sources = [(lang, _map_source(con, period, maps_dir, lang)) for lang in langs]
-    return [_map_copy(source, period, lang, pool) for lang, source in sources if source[3]]
+    drawings = []
+    for lang in langs:
+        source = _map_source(con, period, maps_dir, lang)
+        map_rows, _, path, kept = source
+        if kept and maps.located(map_rows) and not path.exists():
+            args, kwargs = _map_drawing(source, period, lang)
+            drawings.append(pool.submit(maps.write_png, *args, **kwargs))
+    return drawings
 
 
 def _drawn(pool: Executor | None, draw: Callable[..., T], *args: Any, **kwargs: Any) -> Callable[[], T]:
