@@ -402,5 +402,5 @@ def test_a_map_file_whose_write_fails_leaves_nothing_under_its_name(tmp_path):
     from flows.render import maps
 
     with pytest.raises(UnicodeEncodeError):
-        maps._write_text(tmp_path / "2025-12" / "map_2025-12_v1.geojson", '{"name": "\ud800"}')
+        maps.write_text_aside(tmp_path / "2025-12" / "map_2025-12_v1.geojson", '{"name": "\ud800"}')
     assert list((tmp_path / "2025-12").iterdir()) == []

@@ -36,7 +36,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from shapely.geometry import LineString, MultiLineString, MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
-from flows.render import safe_text
+from flows.render import report, safe_text
 from flows.render.style import cjk_font
 from flows.support.registry import by_code, codes_for, min_firms
 from flows.support.settings import CACHE_DIR, REFERENCE_DIR, REGISTRY_DIR, TEMPLATES_DIR
@@ -374,20 +374,12 @@ def write_geojson(rows: list[dict[str, Any]], path: Path, meta: dict[str, Any]) 
             "type": "Point", "coordinates": [_round(row["lon"]), _round(row["lat"])]}
         features.append({"type": "Feature", "id": row["cluster_id"], "geometry": point, "properties": props})
     collection = {"type": "FeatureCollection", "name": path.stem, "metadata": meta, "features": features}
-    return _write_text(path, json.dumps(collection, ensure_ascii=False, indent=1, default=str))
+    return write_text_aside(path, json.dumps(collection, ensure_ascii=False, indent=1, default=str))
 
 
-def _write_text(path: Path, text: str) -> Path:
-    """Write a map file aside and rename it into place: the files of a snapshot version that exist are kept by
-    later nights (flows.stages.s08_snapshot), so a night killed mid-write must leave none truncated."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(f"{path.name}.{os.getpid()}.part")
-    try:
-        part.write_text(text, encoding="utf-8")
-        os.replace(part, path)
-    finally:
-        part.unlink(missing_ok=True)
-    return path
+def write_text_aside(path: Path, text: str) -> Path:
+    """A map file's text, written aside and renamed into place (report.write_aside says why)."""
+    return report.write_aside(path, lambda part: part.write_text(text, encoding="utf-8"))
 
 
 # ----------------------------------------------------------------------------------------------- PNG
@@ -612,8 +604,6 @@ def write_png(rows: list[dict[str, Any]], path: Path, period: dt.date, color: st
     # through the report's PNG writer: the figure is opaque, so its RGB is every pixel of savefig's RGBA, and the
     # report's zlib level 1 writes it in ≈40 % of the CPU and a smaller file (nation: 783 → 645 kB); WeasyPrint
     # needs no alpha mask (SMask) for the report's copy
-    from flows.render import report
-
     report.write_image(report.chart_image(fig, tight=False), path, 150)
     plt.close(fig)
     return path
@@ -709,7 +699,7 @@ def write_html(rows: list[dict[str, Any]], path: Path, period: dt.date, color: s
         payload=safe_text.json_in_html(payload),
         disclosure_note=meta.get("disclosure_note", f"企业数少于{config['min_firms']}家的指标不予公布。"),
     )
-    return _write_text(path, html)
+    return write_text_aside(path, html)
 
 
 # ------------------------------------------------------------------------------------------ on demand

@@ -22,7 +22,7 @@ import os
 import re
 import struct
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -78,15 +78,21 @@ def chart_image(fig: Any, tight: bool = True) -> Any:
 
 
 def write_image(image: Any, path: Path, dpi: float) -> Path:
-    """Write a chart image as PNG without a software stamp (same bytes for the same chart), with the figure's dpi.
+    """Write a chart image as PNG without a software stamp (same bytes for the same chart), with the figure's dpi,
+    aside and renamed into place (write_aside: a map file that exists is kept by later nights)."""
+    return write_aside(path, lambda part: image.save(part, format="png", dpi=(dpi, dpi),
+                                                     compress_level=PNG_COMPRESS_LEVEL))
 
-    Written aside and renamed into place: a map file that exists is kept by later nights as the drawing of its
-    snapshot version (flows.stages.s08_snapshot, s11_report's map), so a night killed mid-write must not leave
-    a truncated one under the final name."""
+
+def write_aside(path: Path, write: Callable[[Path], None]) -> Path:
+    """write(part) to a file beside `path`, then rename it to `path`: the files of a snapshot version that exist,
+    and the report's copy of its map, are kept by later nights as they are (flows.stages.s08_snapshot,
+    flows.stages.s11_report), so a night killed mid-write (or a write that fails) leaves none truncated under
+    its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.part")
     try:
-        image.save(part, format="png", dpi=(dpi, dpi), compress_level=PNG_COMPRESS_LEVEL)
+        write(part)
         os.replace(part, path)
     finally:
         part.unlink(missing_ok=True)
