@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from flows.support.warehouse import sql_statements
+from flows.support.warehouse import run_sql, sql_statements
 
 RESULT_COLUMNS = ["period", "cluster_id", "kind", "column_name", "reference", "method", "threshold", "score",
                   "drifted", "n_current", "n_reference"]
@@ -174,8 +174,7 @@ def read_inputs(con: duckdb.DuckDBPyConnection, periods: list[dt.date], cfg: dic
     read = None if len(needed) == n_months else needed
     by_kind = {kind: {cluster: frame for (cluster,), frame in _input(con, kind, start, end, months=read).partition_by(
         "cluster_id", as_dict=True).items()} for kind in kinds}
-    (statement,) = sql_statements("drift_firm_keys")
-    return Inputs(start, n_months, targets, by_kind, con.execute(statement).pl())
+    return Inputs(start, n_months, targets, by_kind, run_sql(con, "drift_firm_keys").pl())
 
 
 def compute(con: duckdb.DuckDBPyConnection, periods: list[dt.date], cfg: dict, kinds: dict) -> pd.DataFrame:
