@@ -64,9 +64,11 @@ with cli.prefect_api(server, cli.NIGHT_IMPORTS), cli.frozen_heap():
     t = time.perf_counter()
     s = nightly(inbox=Path(sys.argv[1]), warehouse=Path(sys.argv[2]), reports=Path(sys.argv[3]), **options)
     seconds = time.perf_counter() - t
+from flows.support import warehouse
+spare = warehouse.wait_for_spares()
 self = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({"seconds": seconds, "startup": t - started, "stages": s.seconds, "files": len(s.outcomes),
-                  "rows_loaded": s.rows_loaded, "rows_quarantined": s.rows_quarantined,
+print(json.dumps({"seconds": seconds, "startup": t - started, "spare": spare, "stages": s.seconds,
+                  "files": len(s.outcomes), "rows_loaded": s.rows_loaded, "rows_quarantined": s.rows_quarantined,
                   "cpu_self": self.ru_utime + self.ru_stime, "peak_rss_mb": self.ru_maxrss / 1024}))
 """
 
@@ -264,7 +266,8 @@ def main() -> None:
         print(f"{label:<22} files {r['files']:>4}  rows {rows:>12,}  ingest {ingest:8.1f} s "
               f"{rows / ingest:>11,.0f} rows/s  night {r['seconds']:8.1f} s {loads(r['load'])}")
         print(" " * 23 + " · ".join(f"{stage} {sec:.1f} s" for stage, sec in r["stages"].items())
-              + f"; before the night: start-up {r['startup']:.1f} s (imports beside the Prefect server's boot)")
+              + f"; before the night: start-up {r['startup']:.1f} s (imports beside the Prefect server's boot)"
+              + f"; after it: the next night's spare copy {r['spare']:.1f} s (before the process exits)")
         print(" " * 23 + f"CPU: coordinator {r['cpu_self']:.1f} s, whole tree {r['cpu_tree']:.1f} s; "
               f"peak RSS: coordinator {r['peak_rss_mb']:,.0f} MB (ru_maxrss; MB = 2**20 bytes); sampled: {r['rss']}; "
               f"the coordinator's sampled peak at {r['coordinator_peak_at']:.0f} s of the process "

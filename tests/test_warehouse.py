@@ -207,6 +207,7 @@ def test_a_copy_that_cannot_be_written_to_disk_fails_the_night_naming_it_and_pub
 
     from flows.support import warehouse as wh
 
+    monkeypatch.setattr(wh, "SPARE_COPY", False)    # the night copies the warehouse itself
     path = tmp_path / "w.duckdb"
     with building(path) as work:
         add_run(work.con)
@@ -291,3 +292,91 @@ def test_the_building_connection_draws_no_progress_bar_on_the_nights_output(tmp_
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "w.duckdb")], capture_output=True, text=True,
                          check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def spares(path: Path) -> list[Path]:
+    """The spare copies beside a published warehouse, once the thread making the last one is done."""
+    from flows.support import warehouse as wh
+
+    if (making := wh._SPARES.pop(path, None)) is not None:
+        making.join(60)
+    return sorted(path.parent.glob(f"{path.name}{wh.SPARE}*"))
+
+
+def test_a_published_night_leaves_a_spare_copy_of_it_that_the_next_night_starts_from_instead_of_copying(
+        tmp_path, monkeypatch):
+    from flows.support import warehouse as wh
+
+    path = tmp_path / "w.duckdb"
+    with building(path) as work:
+        add_run(work.con)
+    [spare] = spares(path)
+    assert spare == wh.spare_for(path, path.stat()) and spare.read_bytes() == path.read_bytes()
+
+    def copied(*args: object) -> None:
+        raise AssertionError("the night copied the warehouse although its spare copy was there")
+
+    monkeypatch.setattr(wh.shutil, "copyfile", copied)
+    with building(path) as work:
+        add_run(work.con)
+    assert count_runs(path) == 2 and not spare.exists()
+    [tomorrow] = spares(path)       # and the next night's, of tonight's version
+    assert tomorrow == wh.spare_for(path, path.stat()) and tomorrow.read_bytes() == path.read_bytes()
+
+
+def test_a_spare_copy_of_a_version_since_replaced_or_written_is_removed_and_never_started_from(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with building(path) as work:
+        add_run(work.con)
+    [stale] = spares(path)
+    other = tmp_path / "other" / "w.duckdb"        # a version of three runs put in place (a restored backup)
+    for _ in range(3):
+        with building(other) as work:
+            add_run(work.con)
+    spares(other)
+    shutil.copyfile(other, path)                    # written over in place: the same file, another content
+    with building(path) as work:
+        add_run(work.con)
+    assert count_runs(path) == 4 and not stale.exists()
+    [stale] = spares(path)
+    (tmp_path / "w.duckdb.restored").write_bytes(other.read_bytes())
+    (tmp_path / "w.duckdb.restored").replace(path)  # replaced by another file
+    with building(path) as work:
+        add_run(work.con)
+    assert count_runs(path) == 4 and not stale.exists()
+    assert len(spares(path)) == 1
+
+
+def test_a_spare_copy_that_fails_leaves_nothing_and_the_next_night_copies_the_warehouse_itself(
+        tmp_path, monkeypatch, caplog):
+    import errno
+
+    from flows.support import warehouse as wh
+
+    path = tmp_path / "w.duckdb"
+    monkeypatch.setattr(wh, "SPARE_COPY", False)    # the spare is made below, by hand, failing
+    with building(path) as work:
+        add_run(work.con)
+    monkeypatch.undo()
+
+    def failing(handle: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(wh.os, "fsync", failing)
+    wh._copy_spare(path)
+    assert "no spare copy of" in caplog.text and "No space left on device" in caplog.text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb", "w.duckdb.lock"]
+    monkeypatch.undo()
+    with building(path) as work:
+        add_run(work.con)
+    assert count_runs(path) == 2
+
+
+def test_with_spare_copies_turned_off_a_night_leaves_only_the_warehouse(tmp_path, monkeypatch):
+    from flows.support import warehouse as wh
+
+    monkeypatch.setattr(wh, "SPARE_COPY", False)
+    path = tmp_path / "w.duckdb"
+    with building(path) as work:
+        add_run(work.con)
+    assert spares(path) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb", "w.duckdb.lock"]
