@@ -294,6 +294,14 @@ def test_the_building_connection_draws_no_progress_bar_on_the_nights_output(tmp_
     assert out.stdout.split() == ["False", "False"]
 
 
+@pytest.fixture
+def spare_for_any_size(monkeypatch) -> None:
+    """These warehouses are a few MB: below SPARE_MIN_MB no spare is made."""
+    from flows.support import warehouse as wh
+
+    monkeypatch.setattr(wh, "SPARE_MIN_MB", 0)
+
+
 def spares(path: Path) -> list[Path]:
     """The spare copies beside a published warehouse, once the thread making the last one is done."""
     from flows.support import warehouse as wh
@@ -304,7 +312,7 @@ def spares(path: Path) -> list[Path]:
 
 
 def test_a_published_night_leaves_a_spare_copy_of_it_that_the_next_night_starts_from_instead_of_copying(
-        tmp_path, monkeypatch):
+        tmp_path, monkeypatch, spare_for_any_size):
     from flows.support import warehouse as wh
 
     path = tmp_path / "w.duckdb"
@@ -324,7 +332,8 @@ def test_a_published_night_leaves_a_spare_copy_of_it_that_the_next_night_starts_
     assert tomorrow == wh.spare_for(path, path.stat()) and tomorrow.read_bytes() == path.read_bytes()
 
 
-def test_a_spare_copy_of_a_version_since_replaced_or_written_is_removed_and_never_started_from(tmp_path):
+def test_a_spare_copy_of_a_version_since_replaced_or_written_is_removed_and_never_started_from(
+        tmp_path, spare_for_any_size):
     path = tmp_path / "w.duckdb"
     with building(path) as work:
         add_run(work.con)
@@ -372,7 +381,7 @@ def test_a_spare_copy_that_fails_leaves_nothing_and_the_next_night_copies_the_wa
     assert count_runs(path) == 2
 
 
-def test_with_spare_copies_turned_off_a_night_leaves_only_the_warehouse(tmp_path, monkeypatch):
+def test_with_spare_copies_turned_off_a_night_leaves_only_the_warehouse(tmp_path, monkeypatch, spare_for_any_size):
     from flows.support import warehouse as wh
 
     monkeypatch.setattr(wh, "SPARE_COPY", False)
@@ -380,3 +389,16 @@ def test_with_spare_copies_turned_off_a_night_leaves_only_the_warehouse(tmp_path
     with building(path) as work:
         add_run(work.con)
     assert spares(path) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb", "w.duckdb.lock"]
+
+
+def test_a_warehouse_below_the_spare_size_gets_no_spare_copy(tmp_path, monkeypatch):
+    from flows.support import warehouse as wh
+
+    path = tmp_path / "w.duckdb"
+    with building(path) as work:
+        add_run(work.con)
+    assert path.stat().st_size < wh.SPARE_MIN_MB * 2**20 and spares(path) == []
+    monkeypatch.setattr(wh, "SPARE_MIN_MB", path.stat().st_size / 2**20)     # exactly its size: one is made
+    with building(path) as work:
+        add_run(work.con)
+    assert len(spares(path)) == 1

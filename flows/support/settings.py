@@ -63,6 +63,10 @@ HISTORY_ALL_FIRMS_SHARE = float(os.environ.get("CLUSTERWATCH_HISTORY_ALL_FIRMS_S
 SPARE_COPY = {"1": True, "0": False}.get(os.environ.get("CLUSTERWATCH_SPARE_COPY", "1"))
 if SPARE_COPY is None:
     raise ValueError(f"CLUSTERWATCH_SPARE_COPY must be 1 or 0, not {os.environ['CLUSTERWATCH_SPARE_COPY']!r}")
+# A warehouse smaller than this is copied by the night that needs it, as before: its copy costs that night well
+# under 0.1 s, and the spare would make the process that published it wait for its flush to disk before it exits
+# (the sample's: ≈ 0.1-0.3 s of a 26-30 s night).
+SPARE_MIN_MB = float(os.environ.get("CLUSTERWATCH_SPARE_MIN_MB", "256"))
 # In one process, the next file is read (standardised) in a thread while the current one is checked and loaded
 # (flows.stages.ingest.ReadAhead) when the two files hold at most this many MB on disk together: the next file's
 # frames then sit beside the current one's. A nation night's monthly file (15 MB Parquet) and procurement file

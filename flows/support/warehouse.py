@@ -28,7 +28,13 @@ from pathlib import Path
 import duckdb
 
 from flows.support.contract import CANONICAL_UNIT, KINDS
-from flows.support.settings import DUCKDB_MEMORY_LIMIT, DUCKDB_TASK_MEMORY_LIMIT, SPARE_COPY, SQL_DIR
+from flows.support.settings import (
+    DUCKDB_MEMORY_LIMIT,
+    DUCKDB_TASK_MEMORY_LIMIT,
+    SPARE_COPY,
+    SPARE_MIN_MB,
+    SQL_DIR,
+)
 
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 _LOG = logging.getLogger(__name__)
@@ -418,7 +424,8 @@ def _remove_retired(retired: Path) -> None:
 # warehouse was 0.8-5.5 s of a night 2's 40-48 s, CPU-bound in the kernel (0.5-3.3 GB/s, the night's worker
 # importing beside it). A night that finds it takes it by a rename instead (take_spare). Named after the identity
 # of the version it copies (inode, size, modification time in ns): a published file replaced or written since
-# has another identity, and its spare is removed unused. Costs the disk of one more warehouse.
+# has another identity, and its spare is removed unused. Costs the disk of one more warehouse; a warehouse under
+# SPARE_MIN_MB gets none (settings).
 SPARE = ".spare-"
 _SPARES: dict[Path, threading.Thread] = {}
 
@@ -646,7 +653,7 @@ def building(published: Path) -> Iterator[Building]:
             copy.close()
             with _naming(f"publishing {work} as", published):
                 release_previous(published, work)
-            if SPARE_COPY:
+            if SPARE_COPY and published.stat().st_size >= SPARE_MIN_MB * 2**20:
                 _SPARES[published] = make_spare(published)
         except BaseException:
             if copy is not None:
