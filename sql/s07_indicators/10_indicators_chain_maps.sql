@@ -26,12 +26,15 @@ SELECT segment, row_number() OVER (ORDER BY segment)::INTEGER AS seg
 FROM (SELECT DISTINCT coalesce(nullif(trim(chain_segment), ''), (SELECT unlabelled_segment FROM cfg_chain)) AS segment
       FROM firm_cluster);
 
+-- A firm's segment name is computed before the join, so the join is a hash join on it (with the configuration's
+-- scalar subquery inside the join condition DuckDB crossed every firm with every segment and filtered: nation
+-- 0.40-0.52 -> 0.20-0.22 CPU-s).
 CREATE OR REPLACE TEMP TABLE chain_firm AS
 SELECT f.uscc, f.fid, f.cidx, f.chain_leader, f.srdi_level, g.segment, g.seg,
        b.local_prefix, CASE WHEN length(f.cluster_adcode) >= 2 THEN left(f.cluster_adcode, 2) END AS prov_prefix
-FROM firm_cluster f
-JOIN chain_segment g
-  ON g.segment = coalesce(nullif(trim(f.chain_segment), ''), (SELECT unlabelled_segment FROM cfg_chain))
+FROM (SELECT *, coalesce(nullif(trim(chain_segment), ''), (SELECT unlabelled_segment FROM cfg_chain)) AS segment_name
+      FROM firm_cluster) f
+JOIN chain_segment g ON g.segment = f.segment_name
 JOIN buyer_map b USING (fid);
 
 CREATE OR REPLACE TEMP TABLE chain_supplier AS
