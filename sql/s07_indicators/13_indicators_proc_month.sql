@@ -18,7 +18,9 @@ CREATE OR REPLACE TEMP TABLE month_now AS SELECT $month::DATE AS period;
 -- yet), and on the outside suppliers' rows whether the row is spelled as its supplier's stored text
 -- (work.supplier_text, see sql/indicators_chain_month.sql): only a row spelled otherwise, or of a supplier without a
 -- text yet, keeps its name, registered uscc and location (own_text). no_adcode stands for a missing location on
--- every row.
+-- every row. A row finds its id and its supplier's text in one look-up (the ids joined with the texts first, 1.1 M
+-- rows, instead of each of the month's rows probing the two tables in turn: nation 2025-12, 4.1 M rows,
+-- 3.6-3.8 -> 3.4-3.5 CPU-s).
 CREATE OR REPLACE TEMP TABLE chain_rows AS
 SELECT cidx, fid, buyer_seg, amount, sid, CASE WHEN sid IS NULL THEN supplier_key END AS supplier_key, is_local,
        supplier_group, member_seg, no_adcode, own_text,
@@ -30,12 +32,12 @@ FROM (
            r.member_seg, r.supplier_adcode IS NULL AS no_adcode, r.supplier_name, r.supplier_uscc,
            r.supplier_adcode,
            r.supplier_group IN ('province', 'other_province', 'unknown')
-               AND (t.sid IS NULL OR r.supplier_name IS DISTINCT FROM t.supplier_name
-                    OR r.supplier_uscc IS DISTINCT FROM t.supplier_uscc
-                    OR r.supplier_adcode IS DISTINCT FROM t.supplier_adcode) AS own_text
+               AND (i.text_sid IS NULL OR r.supplier_name IS DISTINCT FROM i.supplier_name
+                    OR r.supplier_uscc IS DISTINCT FROM i.supplier_uscc
+                    OR r.supplier_adcode IS DISTINCT FROM i.supplier_adcode) AS own_text
     FROM chain_located('core.procurement', (SELECT period FROM month_now), (SELECT period FROM month_now)) r
-    LEFT JOIN work.supplier_ids i USING (supplier_key)
-    LEFT JOIN work.supplier_text t ON t.sid = i.sid
+    LEFT JOIN (SELECT i.supplier_key, i.sid, t.sid AS text_sid, t.supplier_name, t.supplier_uscc, t.supplier_adcode
+               FROM work.supplier_ids i LEFT JOIN work.supplier_text t USING (sid)) i USING (supplier_key)
 );
 
 INSERT INTO new_buyer_rows
