@@ -109,6 +109,20 @@ def test_leads_rank_non_local_outsiders_with_location_buyers_segments_and_last_y
     assert june["amount_prev_ttm"].null_count() == june.height and june["change_rate"].null_count() == june.height
 
 
+def test_a_leads_segments_run_from_the_largest_amount_down_with_equal_amounts_by_name() -> None:
+    """Ties on the amount are broken by the segment's name; a zero and a negative amount (a refund) come last, in
+    that order (indicators_leads.sql sorts the segments as a list, not with an ordered aggregate)."""
+    segs = {"A": "b-seg", "B": "a-seg", "C": "c-seg", "D": "d-seg", "E": "e-seg"}
+    amounts = {"A": 20.0, "B": 20.0, "C": 30.0, "D": 0.0, "E": -5.0}
+    con = make_db(firms=[firm(u) for u in segs], monthly=[rec(u, D(2025, 6, 1), 1.0) for u in segs],
+                  procurement=[(u, "X", "北京甲", "110105", D(2025, 6, 1), a) for u, a in amounts.items()])
+    _segments(con, segs)
+    update_indicators(con, None)
+    lead = _mart(con, "supply_leads", "period = DATE '2025-06-01'")
+    assert lead.select("supplier_key", "segments", "main_segment").rows() == [
+        ("X", ["c-seg", "a-seg", "b-seg", "d-seg", "e-seg"], "c-seg")]
+
+
 def test_segments_count_firms_and_add_up_to_the_cluster_output() -> None:
     con = _chain_db()
     seg = _mart(con, "chain_segments", "period = DATE '2025-06-01'")
