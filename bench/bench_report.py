@@ -5,6 +5,8 @@ WAREHOUSE is a warehouse a night published (e.g. `clusterwatch run --warehouse �
 read-only. Without --editions the stage runs as the nightly flow runs it (report_stage: the latest month, zh,
 internal; nothing queued); with --editions the four editions (zh/en × internal/public) are rendered one after the
 other. matplotlib and WeasyPrint are imported before the clock starts, as a night has imported them by then.
+With --begun the stage runs as a night now runs it: the edition begun and its trend charts drawn in a worker process
+first (s11_report.begin_reports, before the night's alert stage), then the stage timed from there.
 To time another checkout's code (a baseline), put it first on the path:
     PYTHONPATH=/path/to/checkout .venv/bin/python bench/bench_report.py WAREHOUSE
 The parts (PDF, trend charts, the supply-chain section's drawing, the wait for the standalone pages drawn by worker
@@ -23,6 +25,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,8 @@ from rusage import cpu_seconds  # noqa: E402
 
 from flows.render import chain, report  # noqa: E402
 from flows.stages import s11_chain, s11_report  # noqa: E402
+from flows.stages.s08_snapshot import prepare_drawing  # noqa: E402
+from flows.support.processes import spawned_pool  # noqa: E402
 from flows.support.warehouse import connect_readonly  # noqa: E402
 
 # this process and the worker processes it has waited for (the standalone pages' workers)
@@ -58,11 +63,26 @@ def timed(spent: dict[str, list[float]], label: str, fn: Callable[..., Any]) -> 
     return run
 
 
+def _begun(con: Any, side: Executor, out: Path, spent: dict[str, list[float]]) -> list[s11_report.Begun]:
+    """The night's editions begun, their trend charts drawn in `side` (the night's worker, its drawing imports done),
+    before the clock starts; the parts timed meanwhile are dropped from `spent`."""
+    side.submit(prepare_drawing).result()
+    begun = s11_report.begin_reports(con, side, out_root=out / "reports", maps_dir=out / "maps")
+    for b in begun:
+        if b.ahead is not None:
+            b.ahead.result()
+    print(f"begun ahead: {len(begun)} editions, their trend charts drawn in a worker process")
+    spent.clear()
+    return begun
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("warehouse", type=Path)
     ap.add_argument("--editions", action="store_true", help="render zh/en × internal/public")
     ap.add_argument("--out", type=Path, help="where the report goes (default: a temporary folder, removed)")
+    ap.add_argument("--begun", action="store_true", help="begin the edition and draw its trend charts in a worker "
+                    "process before the clock starts, as the night does beside its alert stage")
     args = ap.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="bench_report_"))
     spent: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
@@ -70,7 +90,8 @@ def main() -> int:
         if hasattr(module, name):
             setattr(module, name, timed(spent, label, getattr(module, name)))
     try:
-        with connect_readonly(args.warehouse) as con:
+        with connect_readonly(args.warehouse) as con, spawned_pool(1) as side:
+            begun = _begun(con, side, out, spent) if args.begun else []
             wall, cpu, own = time.perf_counter(), cpu_seconds(*TREE), cpu_seconds()
             if args.editions:
                 period = s11_report.latest_period(con)
@@ -79,7 +100,8 @@ def main() -> int:
                         s11_report.render_report(con, period, lang=lang, audience=audience,
                                                  out_dir=out / "reports" / f"{period:%Y-%m}", maps_dir=out / "maps")
             else:
-                s11_report.report_stage(con, recipients=[], out_root=out / "reports", maps_dir=out / "maps")
+                s11_report.report_stage(con, recipients=[], out_root=out / "reports", maps_dir=out / "maps",
+                                        begun=begun)
             wall, cpu, own = time.perf_counter() - wall, cpu_seconds(*TREE) - cpu, cpu_seconds() - own
     finally:
         if args.out is None:

@@ -27,6 +27,7 @@ from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.settings import PREFECT_UI_URL
 from prefect.task_runners import TaskRunner
+from prefect.utilities.annotations import quote
 
 from flows.stages import s06_load as loader
 from flows.stages.ingest import (
@@ -50,7 +51,7 @@ from flows.stages.s07_indicators import changed_periods, update_indicators
 from flows.stages.s08_snapshot import SnapshotResult, prepare_drawing, snapshot_stage
 from flows.stages.s09_drift import prepare_html
 from flows.stages.s10_alerts import AlertSummary, evaluate_alerts
-from flows.stages.s11_report import ReportFiles, draw_report_maps, report_stage
+from flows.stages.s11_report import Begun, ReportFiles, begin_reports, draw_report_maps, report_stage
 from flows.stages.s12_deliver import DeliveryReport, SentLog, flush, flush_published, load_settings, send_notice
 from flows.support import cluster
 from flows.support.cluster import LocalWorkers, local_workers
@@ -273,11 +274,20 @@ def alerts_task(con: duckdb.DuckDBPyConnection, reports: Path, periods: set[date
         return evaluate_alerts(con, reports_dir=reports, recomputed=periods, html_pool=html_pool)
 
 
+@task(name="report-begin", cache_policy=NO_CACHE)
+def report_begin_task(con: duckdb.DuckDBPyConnection, reports: Path, side: Executor) -> list[Begun]:
+    """The monthly report's editions decided before the alert stage, their trend charts drawn in the night's worker
+    process `side` beside it (s11_report.begin_reports)."""
+    return begin_reports(con, side, out_root=reports / "reports", maps_dir=reports / "maps")
+
+
 @task(name="report", cache_policy=NO_CACHE)
-def report_task(con: duckdb.DuckDBPyConnection, reports: Path) -> list[ReportFiles]:
-    """The monthly report of the latest month (HTML + PDF), queued for e-mail to the configured recipients."""
+def report_task(con: duckdb.DuckDBPyConnection, reports: Path, begun: list[Begun]) -> list[ReportFiles]:
+    """The monthly report of the latest month (HTML + PDF), queued for e-mail to the configured recipients. `begun`
+    holds the editions report_begin_task began and is emptied by the first try, so a retry begins them again."""
+    ahead, begun[:] = list(begun), []
     with in_transaction(con):
-        return report_stage(con, out_root=reports / "reports", maps_dir=reports / "maps")
+        return report_stage(con, out_root=reports / "reports", maps_dir=reports / "maps", begun=ahead)
 
 
 @task(name="deliver", cache_policy=NO_CACHE)
@@ -609,6 +619,8 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             with summary.timed("snapshot"):
                 summary.snapshots = retrying(snapshot_task)(con, periods, reports / "maps", side)
                 report_maps = draw_report_maps(con, reports / "maps", side)
+            with summary.timed("report"):       # its trend charts are drawn in the worker beside the alert stage
+                begun = retrying(report_begin_task)(con, reports, side)
             with summary.timed("alerts"):
                 summary.alerts = retrying(alerts_task)(con, reports, periods, side)
             logger.info("%s", summary.alerts)
@@ -627,7 +639,8 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
                              problem["detail_en"])
             # the indicators' and alerts' log is written to the file beside the report (warehouse.checkpoint_beside)
             with summary.timed("report"), checkpoint_beside(con):
-                summary.reports = retrying(report_task)(con, reports)
+                # quoted: Prefect would visit every cell of the begun editions as the task's input (≈ 6 CPU-s at nation)
+                summary.reports = retrying(report_task)(con, reports, quote(begun))
             with summary.timed("checks"):
                 summary.data_docs = retrying(data_docs_task)(run_id, reports, side, docs)
             if summary.alerts.drift is not None:

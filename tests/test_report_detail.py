@@ -199,6 +199,51 @@ def test_a_nation_sized_internal_edition_draws_beside_the_report_in_one_worker_n
             assert workers is None
 
 
+@pytest.mark.parametrize("started", [True, False], ids=["drawn ahead", "not started by the report"])
+def test_trend_charts_the_night_hands_to_its_worker_before_the_alerts_are_the_ones_the_report_shows(
+        warehouse, cap, monkeypatch, tmp_path, started) -> None:
+    """At nation the night decides the report's edition before its alert stage and hands the trend charts to its
+    worker process (begin_reports), so the report's process does not wait for its own drawing worker to draw them:
+    the report shows those files, drawn once, and is the report render_report writes. Charts the worker has not
+    started by the report are cancelled and drawn by the report."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Event
+
+    from flows.render import chain
+    from flows.stages.s11_report import begin_reports, report_stage
+
+    order, _, _ = _expected(warehouse)
+    monkeypatch.setattr(chain, "DRAWING_WORKER_MIN_PAGES", 10**6)
+    alone = render_report(warehouse, PERIOD, lang="zh", audience="internal", out_dir=tmp_path / "alone" / "2025-12",
+                          maps_dir=tmp_path / "alone_maps")
+    monkeypatch.setattr(chain, "DRAWING_WORKER_MIN_PAGES", len(order))
+    busy = Event()
+    with duckdb.connect(str(warehouse), read_only=True) as con, ThreadPoolExecutor(1) as side:
+        if not started:
+            side.submit(busy.wait)              # the night's worker still at its earlier jobs
+        [begun] = begin_reports(con, side, out_root=tmp_path / "night", maps_dir=tmp_path / "night_maps")
+        assert begun.ahead is not None
+        if started:
+            ahead = begun.ahead.result()        # drawn beside the alert stage, before the report stage
+            written = [p.stat().st_mtime_ns for p in ahead]
+        [night] = report_stage(con, PERIOD, recipients=[], out_root=tmp_path / "night",
+                               maps_dir=tmp_path / "night_maps", begun=[begun])
+        busy.set()
+    assert begun.ahead.cancelled() is not started
+    if started:
+        assert night.charts == ahead and [p.stat().st_mtime_ns for p in ahead] == written   # not drawn again
+    assert [p.relative_to(tmp_path / "alone") for p in alone.all() if "maps" not in p.parts] == \
+           [p.relative_to(tmp_path / "night") for p in night.all() if "maps" not in p.parts]
+    assert night.charts and night.pdf is not None
+    for a, b in zip(alone.all(), night.all(), strict=True):
+        if a.suffix == ".png":
+            assert _pixels(a) == _pixels(b), a.name
+        elif a.suffix not in (".pdf", ".html"):      # the HTML and PDF name their map's folder
+            assert a.read_bytes() == b.read_bytes(), a.name
+    html = [p.read_text(encoding="utf-8") for p in (alone.html, night.html)]
+    assert html[0] == html[1]
+
+
 def test_a_drawing_worker_is_spawned_as_the_workers_are_made_not_at_the_first_drawing() -> None:
     """The report makes its workers before it reads and protects the edition (render_report), so the worker's spawn
     and imports are done by the time the trend charts are asked for: a ProcessPoolExecutor spawns a worker at its

@@ -46,6 +46,8 @@ RADAR_ROWS = 5
 # s11_report.py waits for them before its HTML, so the worker runs at the report's priority), then the standalone
 # pages. Its start (≈1.1 CPU-s of imports) lies on the night's other core, which the report leaves idle, and it takes
 # ≈3.4 s of drawing off the report's own path. Below it (a province, the sample) the report draws everything itself.
+# The night draws such an edition's trend charts in its own worker beside the alert stage instead
+# (s11_report.begin_reports); the report's worker draws them only when the night had not started them.
 DRAWING_WORKER_MIN_PAGES = 60
 # From this many, one worker process per core draws the pages, at PAGE_NICENESS. A page drawn in the report's process
 # costs ≈1.2 ms (the nation's 600: +0.7 CPU-s), and two page workers' spawn, imports and own frames ≈4.5 CPU-s (the
@@ -549,7 +551,8 @@ class PageWorkers:
 @contextmanager
 def page_workers(audience: str, pages: int) -> Iterator[PageWorkers | None]:
     """Worker processes for what an edition draws without the warehouse, by its standalone pages (one per cluster of
-    an internal edition): from DRAWING_WORKER_MIN_PAGES one (its trend charts, its map and the standalone pages),
+    an internal edition): from DRAWING_WORKER_MIN_PAGES one (its trend charts unless the night drew them, its map
+    unless the night drew it, its index figure and the standalone pages),
     from PARALLEL_MIN_PAGES one per core at a lower priority (the standalone pages of an internal edition of several
     thousand clusters); None otherwise (everything is drawn here). Started before the report decides anything, so
     the worker's imports are done by the time its first drawing is asked for.
@@ -558,7 +561,7 @@ def page_workers(audience: str, pages: int) -> Iterator[PageWorkers | None]:
     the charts and map are drawn there while this process decides and draws the supply-chain section. Spawned, not
     forked: the night's process holds DuckDB and Prefect threads. On leaving, pages not yet drawn are cancelled (the
     report failed)."""
-    if audience != "internal" or pages < DRAWING_WORKER_MIN_PAGES:
+    if not draws_in_worker(audience, pages):
         yield None
         return
     many = pages >= PARALLEL_MIN_PAGES
@@ -570,6 +573,11 @@ def page_workers(audience: str, pages: int) -> Iterator[PageWorkers | None]:
         yield PageWorkers(pool, size, niced=many)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def draws_in_worker(audience: str, pages: int) -> bool:
+    """Whether an edition of `audience` with `pages` standalone pages draws in worker processes (page_workers)."""
+    return audience == "internal" and pages >= DRAWING_WORKER_MIN_PAGES
 
 
 def _drawing_imports() -> None:

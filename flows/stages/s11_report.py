@@ -562,17 +562,65 @@ def render_report(warehouse_or_con: Path | str | duckdb.DuckDBPyConnection, peri
     if audience not in disclosure.AUDIENCES:
         raise ValueError(f"audience must be one of {disclosure.AUDIENCES}")
     period = period.replace(day=1)
-    out_dir = Path(out_dir or REPORTS_OUT / "reports" / f"{period:%Y-%m}")
-    maps_dir = Path(maps_dir or REPORTS_OUT / "maps")
+    out_dir, maps_dir = Path(out_dir or _out_dir(None, period)), _maps_dir(maps_dir)
     con, own = _connect(warehouse_or_con)
     try:
         clusters = rows(con, "report_clusters", {"province": province})
         # the drawing workers start, and import, while the edition is read and protected
         with chain_render.page_workers(audience, len(clusters)) as workers:
-            return _render(_edition(con, clusters, period, lang, audience, province, out_dir, maps_dir), pdf, workers)
+            return _render(_begin(con, clusters, period, lang, audience, province, out_dir, maps_dir, pdf, None),
+                           workers)
     finally:
         if own:
             con.close()
+
+
+@dataclass
+class Begun:
+    """An edition decided before its report is laid out (begin_reports): the files it writes, its trend charts'
+    drawing (page.trend_charts' arguments) and, when handed ahead to another process, that drawing's future."""
+
+    edition: Edition
+    files: ReportFiles
+    drawing: list[tuple[str, dict[str, list[float | None]], bool, Path]]
+    ahead: Future[list[Path]] | None
+
+
+def begin_reports(con: duckdb.DuckDBPyConnection, pool: Executor, langs: Sequence[str] = NIGHT_LANGS,
+                  audience: str = "internal", out_root: Path | None = None,
+                  maps_dir: Path | None = None) -> list[Begun]:
+    """The nightly report's editions of the latest month (report_stage's), decided before the alert stage, with the
+    trend charts of those that draw in a worker (chain_render.draws_in_worker: the nation's) handed to `pool` now.
+
+    Why: at nation the report's own drawing worker drew them (≈ 2.4 s) after its imports, and the report's process
+    waited for it before its HTML; the night's worker (`pool`, matplotlib imported) draws them beside the alert stage
+    instead. Nothing the edition reads (core.clusters, the indicator and class marts) is written by the alert stage,
+    which only adds alerts, drift results and the outbox: the report's alert section is decided in the report stage,
+    as before. A drawing `pool` has not started by then is cancelled and drawn by the report (render_begun)."""
+    period = latest_period(con)
+    if period is None:
+        return []
+    clusters = rows(con, "report_clusters", {"province": None})
+    ahead = pool if chain_render.draws_in_worker(audience, len(clusters)) else None
+    return [_begin(con, clusters, period, lang, audience, None, _out_dir(out_root, period), _maps_dir(maps_dir),
+                   True, ahead) for lang in langs]
+
+
+def _out_dir(out_root: Path | None, period: dt.date) -> Path:
+    """Where an edition of `period` is written: <out_root>/<YYYY-MM>/, by default under reports/out/reports."""
+    return Path(out_root or REPORTS_OUT / "reports") / f"{period:%Y-%m}"
+
+
+def _maps_dir(maps_dir: Path | None) -> Path:
+    """Where the map files are (the report's copy of the map is written beside them): by default reports/out/maps."""
+    return Path(maps_dir or REPORTS_OUT / "maps")
+
+
+def render_begun(begun: Begun) -> ReportFiles:
+    """The report of an edition begun ahead (begin_reports), drawn as render_report draws it."""
+    e = begun.edition
+    with chain_render.page_workers(e.audience, len(e.clusters)) as workers:
+        return _render(begun, workers)
 
 
 @dataclass
@@ -636,15 +684,29 @@ def _edition(con: duckdb.DuckDBPyConnection, clusters: list[dict[str, Any]], per
                    Cells(protected.frame), partial_cells(con, months), classes)
 
 
-def _render(e: Edition, make_pdf: bool, workers: chain_render.PageWorkers | None) -> ReportFiles:
-    """Decide every section's content, then hand it to flows/render/report.py to lay out. At nation a worker process
-    (`workers`, chain_render.page_workers) draws the trend charts, the map (unless the night drew it:
-    draw_report_maps) and the supply-chain section's index figure, then its standalone pages, while this process
-    decides the content and draws the section's blocks; the HTML waits for the charts, the map and the figure."""
+def _begin(con: duckdb.DuckDBPyConnection, clusters: list[dict[str, Any]], period: dt.date, lang: str, audience: str,
+           province: str | None, out_dir: Path, maps_dir: Path, make_pdf: bool, ahead: Executor | None) -> Begun:
+    """The edition (_edition), its files, its chart CSVs and its trend charts' drawing, handed to `ahead` if given."""
+    e = _edition(con, clusters, period, lang, audience, province, out_dir, maps_dir)
     files = ReportFiles(e.period, e.lang, e.audience, e.province, e.out_dir / f"{e.stem}.html",
                         e.out_dir / f"{e.stem}.pdf" if make_pdf else None)
+    drawing = _trend_drawing(e, files)
+    return Begun(e, files, drawing, ahead.submit(page.trend_charts, drawing, e.months) if ahead else None)
+
+
+def _render(begun: Begun, workers: chain_render.PageWorkers | None) -> ReportFiles:
+    """Decide every section's content, then hand it to flows/render/report.py to lay out. At nation a worker process
+    (`workers`, chain_render.page_workers) draws the trend charts (unless the night drew them: begin_reports), the map
+    (unless the night drew it: draw_report_maps) and the supply-chain section's index figure, then its standalone
+    pages, while this process decides the content and draws the section's blocks; the HTML waits for the charts, the
+    map and the figure."""
+    e, files = begun.edition, begun.files
     pool = workers.pool if workers else None
-    charts_drawn = _trend_charts(e, files, pool)
+    if begun.ahead is not None and not begun.ahead.cancel():
+        pngs = begun.ahead.result
+    else:                   # not handed ahead, or not started there yet
+        pngs = _drawn(pool, page.trend_charts, begun.drawing, e.months)
+    charts_drawn = _trend_charts(e, files, pngs)
     map_drawn = _map(e, files, pool)
     return _laid_out(e, files, workers, charts_drawn, map_drawn)
 
@@ -834,11 +896,9 @@ def _listed_notes(e: Edition, rows_: list[dict[str, Any]], ratings: list[dict[st
                                                        "leading_index")}
 
 
-def _trend_charts(e: Edition, files: ReportFiles,
-                  pool: Executor | None = None) -> Callable[[], list[dict[str, Any]]]:
-    """One chart per trend indicator (the TREND_SERIES largest clusters drawn, every cluster in its CSV); a
-    withheld month or one whose window is incomplete is a gap. Drawn in `pool` when given; returns the wait for
-    the charts as the report shows them."""
+def _trend_drawing(e: Edition, files: ReportFiles) -> list[tuple[str, dict[str, list[float | None]], bool, Path]]:
+    """One chart per trend indicator (the TREND_SERIES largest clusters drawn, every cluster in its CSV, written
+    here); a withheld month or one whose window is incomplete is a gap. Returns page.trend_charts' charts."""
     chart_dir = e.out_dir / f"{e.stem}_charts"
     drawn = sorted(e.ids, key=lambda cid: -(e.cells.value(cid, e.period, "output_ttm") or 0.0))[:TREND_SERIES]
     drawing = []
@@ -853,8 +913,12 @@ def _trend_charts(e: Edition, files: ReportFiles,
             chart_dir / f"trend_{code}.csv", ["period", *[e.names[cid] for cid in e.ids]],
             [[f"{m:%Y-%m}", *["" if series[e.names[cid]][k] is None else series[e.names[cid]][k] for cid in e.ids]]
              for k, m in enumerate(e.months)]))
-    pngs = _drawn(pool, page.trend_charts, drawing, e.months)
+    return drawing
 
+
+def _trend_charts(e: Edition, files: ReportFiles,
+                  pngs: Callable[[], list[Path]]) -> Callable[[], list[dict[str, Any]]]:
+    """The wait for the trend charts (`pngs`: the wait for their drawing) as the report shows them."""
     def shown() -> list[dict[str, Any]]:
         drawn = pngs()
         files.charts += drawn
@@ -943,19 +1007,27 @@ def _methodology(lang: str) -> list[dict[str, Any]]:
 def report_stage(con: duckdb.DuckDBPyConnection, period: dt.date | None = None,
                  recipients: Sequence[str] | None = None, langs: Sequence[str] = NIGHT_LANGS,
                  audience: str = "internal", out_root: Path | None = None,
-                 maps_dir: Path | None = None) -> list[ReportFiles]:
+                 maps_dir: Path | None = None, begun: Sequence[Begun] = ()) -> list[ReportFiles]:
     """The nightly report stage: render the latest month and queue it for e-mail through the outbox.
 
-    Recipients default to the delivery settings' smtp.to (config/delivery.toml); with none configured the
-    report is rendered but not queued. Sending is flows.stages.s12_deliver.flush's job (retried and recorded there).
+    `begun`: the editions the night began before its alert stage (begin_reports), rendered as they are; any other
+    language is rendered from the start. Recipients default to the delivery settings' smtp.to
+    (config/delivery.toml); with none configured the report is rendered but not queued. Sending is
+    flows.stages.s12_deliver.flush's job (retried and recorded there).
     """
     period = period or latest_period(con)
     if period is None:
         return []
+    ahead = {b.edition.lang: b for b in begun}
+    for b in begun:
+        if (b.edition.period, b.edition.audience, b.edition.out_dir) != (period, audience, _out_dir(out_root, period)):
+            raise ValueError(f"an edition begun for {b.edition.period:%Y-%m} {b.edition.audience} in "
+                             f"{b.edition.out_dir} is not one of this stage's")
     out = []
     for lang in langs:
-        out_dir = (out_root / f"{period:%Y-%m}") if out_root else None
-        out.append(render_report(con, period, lang=lang, audience=audience, out_dir=out_dir, maps_dir=maps_dir))
+        out.append(render_begun(ahead[lang]) if lang in ahead else
+                   render_report(con, period, lang=lang, audience=audience, out_dir=_out_dir(out_root, period),
+                                 maps_dir=maps_dir))
     if recipients is None:
         from flows.stages import s12_deliver as deliver
 
