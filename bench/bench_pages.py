@@ -43,7 +43,7 @@ def capture(warehouse: Path, target: Path) -> None:
         target.write_bytes(pickle.dumps(section))
         raise Captured
 
-    chain.draw_section = keep
+    chain.start_section = keep
     out = Path(tempfile.mkdtemp(prefix="bench_pages_"))
     try:
         with connect_readonly(warehouse) as con:

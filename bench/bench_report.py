@@ -47,7 +47,7 @@ TREE = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
 
 PARTS = {"edition (disclosure control)": (s11_report, "_edition"), "supply-chain content": (s11_chain, "chain_content"),
          "trend charts": (report, "trend_charts"), "map": (s11_report, "_map"),
-         "chain section drawing": (chain, "draw_section"), "html": (report, "report_html"),
+         "chain section drawing": (chain, "finish_section"), "html": (report, "report_html"),
          "pdf (WeasyPrint)": (report, "write_pdf"), "waiting for the pages' workers": (chain, "wait_pages")}
 
 

@@ -244,6 +244,38 @@ def test_trend_charts_the_night_hands_to_its_worker_before_the_alerts_are_the_on
     assert html[0] == html[1]
 
 
+def test_the_index_figure_is_handed_to_the_drawing_worker_before_the_report_decides_its_other_sections(
+        warehouse, cap, monkeypatch, tmp_path) -> None:
+    """The report's process waits for the index figure before its HTML: it is handed to the drawing worker as soon as
+    the supply-chain section is decided, so the worker draws it while this process decides the KPIs, tables,
+    ratings and data quality (chain.start_section), not after them."""
+    from flows.render import chain
+    from flows.stages import s11_report
+
+    order, _, _ = _expected(warehouse)
+    asked: list[str] = []
+
+    @contextmanager
+    def recorded(audience, pages):
+        with real(audience, pages) as workers:
+            submit = workers.pool.submit
+            monkeypatch.setattr(workers.pool, "submit", lambda fn, *a, **k: asked.append(fn.__name__) or
+                                submit(fn, *a, **k))
+            yield workers
+
+    def kpis(e):
+        assert "index_figures" in asked, "the KPIs were decided before the index figure was handed over"
+        return real_kpis(e)
+
+    real, real_kpis = chain.page_workers, s11_report._kpis
+    monkeypatch.setattr(chain, "page_workers", recorded)
+    monkeypatch.setattr(s11_report, "_kpis", kpis)
+    monkeypatch.setattr(chain, "DRAWING_WORKER_MIN_PAGES", len(order))
+    files = render_report(warehouse, PERIOD, lang="zh", audience="internal", out_dir=tmp_path / "out",
+                          maps_dir=tmp_path / "maps", pdf=False)
+    assert "index_figures" in asked and any(p.name == "index_radar.png" for p in files.chain)
+
+
 def test_a_drawing_worker_is_spawned_as_the_workers_are_made_not_at_the_first_drawing() -> None:
     """The report makes its workers before it reads and protects the edition (render_report), so the worker's spawn
     and imports are done by the time the trend charts are asked for: a ProcessPoolExecutor spawns a worker at its

@@ -598,7 +598,29 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str,
 
     With `workers` (page_workers) every standalone page is drawn there (here, only what the report shows): "files"
     is then complete only after wait_pages."""
-    t = section["t"]
+    return finish_section(start_section(section, out_dir, stem, workers))
+
+
+@dataclass
+class StartedSection:
+    """A section whose index figure and standalone pages are being drawn (start_section): what finish_section
+    needs to draw the rest."""
+
+    section: dict[str, Any]
+    chain_dir: Path
+    radar: dict[str, Any]
+    own: list[dict[str, Any]]
+    figures: Future[list[Path]]
+    pages: _Pages
+    workers: PageWorkers | None
+
+
+def start_section(section: dict[str, Any], out_dir: Path, stem: str,
+                  workers: PageWorkers | None = None) -> StartedSection:
+    """The first part of draw_section: the index figure and the standalone pages, handed to `workers` when given
+    (drawn here otherwise). The report starts it as soon as the section is decided, before the rest of its content,
+    so the worker draws the index figure while the report's process decides the rest (the report's HTML waits for
+    the figure: finish_section)."""
     chain_dir = out_dir / f"{stem}_chain"
     scores, names = section["scores"], {b["id"]: b["name"] for b in section["blocks"]}
     internal = section["audience"] == "internal"
@@ -611,13 +633,14 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str,
              "labels": section["dim_labels"], "widest": widest_title(names[cid] for cid in tiled) if tiled else None}
     own = [b for b in section["blocks"] if b["id"] in featured]
     # the index figure first: with workers it is drawn there (at the report's priority: the report waits for it)
-    # while this process writes the detailed clusters' blocks
+    # while this process decides the rest of the report and writes the detailed clusters' blocks
     tiled_blocks = ([b for b in own if b["id"] in radar["scores"]] if internal else
                     [{"id": cid, "name": names[cid]} for cid in in_figure])
     if workers is None:
-        figures = index_figures(tiled_blocks, radar, in_figure, chain_dir)
+        figures: Future[list[Path]] = Future()
+        figures.set_result(index_figures(tiled_blocks, radar, in_figure, chain_dir))
     else:
-        drawing = workers.pool.submit(index_figures, tiled_blocks, radar, in_figure, chain_dir)
+        figures = workers.pool.submit(index_figures, tiled_blocks, radar, in_figure, chain_dir)
         workers.nice_from_here()     # the pages come next: nothing waits for them before the night's end
     # then the standalone pages: with workers they are drawn there while this process draws what the report shows
     # (and goes on with the report); with workers, every standalone page is theirs (the detailed clusters' too)
@@ -633,13 +656,22 @@ def draw_section(section: dict[str, Any], out_dir: Path, stem: str,
                 pages.add(_standalone_pages(*args))
             else:
                 pages.pending.append(workers.pool.submit(_standalone_pages, *args))
-    blocks, files = _cluster_blocks(own, section, chain_dir, radar, report=True, pages=workers is None)
-    if workers is not None:
-        figures = drawing.result()
+    return StartedSection(section, chain_dir, radar, own, figures, pages, workers)
+
+
+def finish_section(started: StartedSection) -> dict[str, Any]:
+    """The rest of draw_section once started (start_section): the detailed clusters' blocks, drawn here, and the
+    index figure, waited for."""
+    section, pages, t = started.section, started.pages, started.section["t"]
+    internal = section["audience"] == "internal"
+    blocks, files = _cluster_blocks(started.own, section, started.chain_dir, started.radar, report=True,
+                                    pages=started.workers is None)
+    figures = started.figures.result()
     pages.head = figures
     pages.add(files)
     note = t["detail_internal" if internal else "detail_public"].format(
-        shown=len(featured), left=section["left_out"], folder=chain_dir.name) if section["left_out"] else None
+        shown=len(set(section["featured"])), left=section["left_out"], folder=started.chain_dir.name) \
+        if section["left_out"] else None
     listed = set(section["listed"])
     drawn = {"t": t, "audience": section["audience"], "detail_note": note,
              "ranking": [x for x in section["ranking"] if x["id"] in listed],

@@ -714,20 +714,23 @@ def _render(begun: Begun, workers: chain_render.PageWorkers | None) -> ReportFil
 def _laid_out(e: Edition, files: ReportFiles, workers: chain_render.PageWorkers | None,
               charts_drawn: Callable[[], list[dict[str, Any]]],
               map_drawn: Callable[[], tuple[str | None, str | None]]) -> ReportFiles:
-    """The rest of _render, while `workers` draw: every section's content, the HTML, the PDF and the pages."""
+    """The rest of _render, while `workers` draw: every section's content, the HTML, the PDF and the pages. The
+    supply-chain section is decided first and its drawing started (at nation its index figure and pages are drawn
+    by `workers` while this process decides the other sections)."""
+    hidden_clusters = {cid for cid in e.ids if any(e.cells.hidden(cid, e.period, c) for c in TABLE_CODES)}
+    alerts = _alerts(e.con, e.period, e.lang, e.names, hidden_clusters, e.audience, e.cells)
+    alerted = {row["cluster_id"] for group in alerts["groups"] for row in group["rows"]}
+    decided = s11_chain.chain_content(e.con, e.period, e.lang, e.audience, e.clusters,
+                                      lambda cid, code: bool(e.cells.hidden(cid, e.period, code)), alerted)
+    started = chain_render.start_section(decided, e.out_dir, e.stem, workers) if decided else None
     kpis, summary = _kpis(e)
     tables = _tables(e)
     files.tables += _table_csvs(e, tables)
-    hidden_clusters = {cid for cid in e.ids if any(e.cells.hidden(cid, e.period, c) for c in TABLE_CODES)}
-    alerts = _alerts(e.con, e.period, e.lang, e.names, hidden_clusters, e.audience, e.cells)
     ratings = _ratings(e.con, e.period, e.ids, e.audience)
     quality = _quality(e.con, e.period, e.ids, e.lang, e.audience)
     growth = _growth(e)
     contrib = narrative.contributions(e.con, e.period, e.ids, lambda cid: growth(cid) is not None)
     files.n_suppressed = e.cells.frame.filter(pl.col("status").is_not_null() & (pl.col("period") == e.period)).height
-    alerted = {row["cluster_id"] for group in alerts["groups"] for row in group["rows"]}
-    decided = s11_chain.chain_content(e.con, e.period, e.lang, e.audience, e.clusters,
-                                      lambda cid, code: bool(e.cells.hidden(cid, e.period, code)), alerted)
     files.full_tables += _full_table_csvs(e, ratings, quality, decided)
     listed = _listed(e, alerted)
     # the tables as the report lists them (the full ones went to the CSVs; the analysis reads the full ones)
@@ -735,7 +738,7 @@ def _laid_out(e: Edition, files: ReportFiles, workers: chain_render.PageWorkers 
              "ratings": {**ratings, "rows": [r for r in ratings["rows"] if r["cluster_id"] in listed]},
              "quality": {**quality, "missing": [m for m in quality["missing"] if m["cluster_id"] in listed]}}
     t = e.t
-    chain = chain_render.draw_section(decided, e.out_dir, e.stem, workers) if decided else None
+    chain = chain_render.finish_section(started) if started else None
     charts = charts_drawn()
     map_uri, map_note = map_drawn()
     content = {
