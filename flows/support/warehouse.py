@@ -28,6 +28,7 @@ from pathlib import Path
 import duckdb
 
 from flows.support.contract import CANONICAL_UNIT, KINDS
+from flows.support.file_hashes import identity
 from flows.support.settings import (
     DUCKDB_MEMORY_LIMIT,
     DUCKDB_TASK_MEMORY_LIMIT,
@@ -467,16 +468,12 @@ def _copy_spare(published: Path) -> None:
                     raise OSError(f"{published} ended at {done} of {before.st_size} bytes while it was copied")
                 done += sent
             os.fsync(target.fileno())
-            if _identity(os.fstat(source.fileno())) != _identity(before):
+            if identity(os.fstat(source.fileno())) != identity(before):
                 raise OSError(f"{published} was written while it was copied")
         os.replace(tmp, spare_for(published, before))
     except OSError as exc:
         _LOG.warning("no spare copy of %s for the next night (%s): it copies the warehouse itself", published, exc)
         tmp.unlink(missing_ok=True)
-
-
-def _identity(stat: os.stat_result) -> tuple[int, int, int, int]:
-    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
 def take_spare(published: Path, work: Path) -> bool:
