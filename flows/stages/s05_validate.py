@@ -325,7 +325,7 @@ def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, specs:
     firms = frame.select(pl.col("uscc").drop_nulls().unique())
     groups: dict[tuple[str, int], list[dict]] = {}
     for spec in specs:
-        groups.setdefault((spec["table"], int(spec.get("months", 12))), []).append(spec)
+        groups.setdefault((spec["table"], _window(spec)), []).append(spec)
     out: dict[tuple[str, int], pl.DataFrame] = {}
     con.register("_validate_firms", firms.to_arrow())
     try:
@@ -355,6 +355,12 @@ def _history_medians(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, specs:
 
 # A measure's column in _history_medians' answer (validation_history*.sql).
 _HISTORY_LEVEL = pl.Struct({"recent_median": pl.Float64, "months": pl.Int64})
+
+
+def _window(spec: dict) -> int:
+    """The months of history the unit check of `spec` looks back over (its suite's months, else 12): with its table,
+    the key of _history_medians' answer."""
+    return int(spec.get("months", 12))
 
 
 def _min_months(spec: dict) -> int:
@@ -574,7 +580,7 @@ def derive(frame: pl.DataFrame, derived: dict, con: duckdb.DuckDBPyConnection,
                 out = per_value(s, encoded.get(src), lambda v, keys=keys: pl.select(
                     pl.when(v.is_null()).then(None).otherwise(v.is_in(keys))).to_series())
         elif fn == "history_ratio":
-            levels = rows_history[(spec["table"], int(spec.get("months", 12)))][src]
+            levels = rows_history[(spec["table"], _window(spec))][src]
             med = _recent_levels(frame, levels, src, _min_months(spec))
             out = pl.select(pl.when((s > 0) & (med > 0)).then(s / med).otherwise(None)).to_series()
         else:
