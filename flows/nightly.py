@@ -34,6 +34,7 @@ from flows.stages.ingest import (
     ReadAhead,
     StagedFile,
     apply_staged,
+    discard,
     firms_read,
     history_tables,
     ingest_file,
@@ -352,8 +353,10 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: int, landed: list[LandedFile]
             with read_ahead(landed) as reads:
                 for item in landed:
                     release_cache(con)  # the file's frames are about to take the memory: DuckDB's cache gives way
-                    yield apply_staged(con, run_id, ingest_task(item, run_id, con, staging, today, limit, hold=True,
-                                                                reads=reads), session)
+                    staged = ingest_task(item, run_id, con, staging, today, limit, hold=True, reads=reads)
+                    outcome = apply_staged(con, run_id, staged, session)
+                    discard(staged)
+                    yield outcome
             return
         for n, wave in enumerate(waves([item.kind for item in landed])):
             yield from _wave(con, run_id, [landed[i] for i in wave], session, staging, staging / f"reference-{n}",
@@ -433,7 +436,11 @@ def _wave(con: duckdb.DuckDBPyConnection, run_id: int, items: list[LandedFile], 
             staged = recheck(staged, item, run_id, con, today, limit)
         elif i in checks:
             staged = checks[i].result()
-        yield apply_staged(con, run_id, staged, session, touched)
+        outcome = apply_staged(con, run_id, staged, session, touched)
+        if any(i in earlier[j] for j in later if j not in checks and j not in here):
+            firms_of(i)     # a later file's decision still reads them: kept before its folder goes
+        discard(staged)
+        yield outcome
 
 
 # How much nicer the night's worker runs than the night's process: everything it does has slack before the night

@@ -22,6 +22,7 @@ from flows.stages.ingest import (
     ReadAhead,
     StagedFile,
     apply_staged,
+    discard,
     ingest_file,
     read_landed,
     recheck,
@@ -305,7 +306,7 @@ def test_a_file_loaded_from_frames_held_in_memory_writes_what_its_staged_relatio
     Dask worker only read and it checks itself (recheck); a file a worker checked is loaded from its staged files.
     All three give the same core rows, history, quarantine (originals and keys), row flags, header report,
     validation results and meta.files; a held file stages no relation, and its firms are kept for
-    `stale` as a staged file's are."""
+    `stale` as a staged file's are, after its staged folders (the first try's too) are discarded."""
     inbox = tmp_path / "monthly_2025-09.csv"
     unknown = code("91320500MA1CCCCC9")
     inbox.write_text("统一社会信用代码,统计期,工业总产值（万元）,营业收入,工业增加值,从业人员平均人数\n"
@@ -336,6 +337,8 @@ def test_a_file_loaded_from_frames_held_in_memory_writes_what_its_staged_relatio
         touched: dict[str, list[pl.LazyFrame]] = {}
         outcome = apply_staged(con, 1, staged, ValidationSession(today=TODAY), touched)
         assert (outcome.status, outcome.rows_loaded, outcome.rows_quarantined) == ("loaded", 2, 2)
+        discard(staged)     # what the night does once a file is loaded: its folders go, the firms stay for `stale`
+        assert not any(staging.iterdir())
         assert sorted(touched["core.firm_monthly"][0].collect()["uscc"]) == sorted([STEADY, SPARSE])
         written[mode] = {t: _rows(con, t) for t in tables}
     for mode in ("held", "rechecked"):
