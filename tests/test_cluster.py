@@ -221,6 +221,29 @@ def test_local_workers_start_with_the_pipeline_imported_at_a_lower_priority_than
     assert set(seen.values()) == {(True, min(os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE, 19))}
 
 
+def test_local_workers_polars_allocator_keeps_freed_pages_and_the_operators_own_options(monkeypatch):
+    """A local worker reads and checks one file after another: its polars allocator keeps the pages of freed frames
+    (WORKER_DIRTY_DECAY_MS, after polars' own options and before the operator's, which still win) instead of the
+    night's 10 s."""
+    import os
+
+    from distributed import Client
+
+    from flows.support import memory
+    from flows.support.cluster import WORKER_DIRTY_DECAY_MS, local_workers
+
+    monkeypatch.setenv(memory.OPERATOR, "narenas:2")
+
+    def options() -> tuple[str, bool]:
+        return os.environ[memory.VARIABLE], "polars" in sys.modules
+
+    with local_workers(1) as local, Client(local.cluster()) as client:
+        [(seen, polars_loaded)] = client.run(options).values()
+    assert polars_loaded
+    assert WORKER_DIRTY_DECAY_MS == -1
+    assert seen.endswith("dirty_decay_ms:-1,narenas:2")
+
+
 def test_local_workers_run_without_the_dashboards_profiler_and_with_a_slow_tick():
     """The local cluster's scheduler, nannies and workers skip the monitoring only a dashboard shows (each worker's
     profiler; a tick and a system monitor every 1 and 5 s instead of 20 and 500 ms): it cost CPU every second on the

@@ -18,6 +18,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from flows.support.memory import configure_polars_allocator
+
 if TYPE_CHECKING:
     from distributed import LocalCluster, Worker
 
@@ -28,6 +30,13 @@ TASKS_MODULE = "flows.nightly"
 # while they parse files i+1, …: at +10 (a tenth of the CPU share under contention) they take what the single
 # writer leaves, and all of a core it does not use. On a machine other work shares, 0 keeps them its equals.
 WORKER_NICE = int(os.environ.get("CLUSTERWATCH_WORKER_NICE", "10"))
+# How long a local worker's polars allocator keeps the pages of a file's frames once they are freed
+# (CLUSTERWATCH_WORKER_DIRTY_DECAY_MS, default -1: never handed back; flows.support.memory). A worker lives for one
+# ingest and does nothing but read and check files one after another, so each file's frames reuse the last one's pages
+# instead of being faulted in and zeroed again; its RSS stays at its largest file's. Nation night 1 on 2 workers
+# (bench/bench_scaleout.py, load 6-9): the workers' system CPU 23.7 -> 10.0 s, their CPU 69.4 -> 55.5 s, their peak
+# RSS 2.4-2.6 -> 2.8-3.0 GB (with the night's own 10 s: its page faults 3.3-3.6 M -> 1.0 M each).
+WORKER_DIRTY_DECAY_MS = int(os.environ.get("CLUSTERWATCH_WORKER_DIRTY_DECAY_MS", "-1"))
 # The least a night must hand the local cluster to start one (CLUSTERWATCH_CLUSTER_MIN_MB, default 256): the
 # bytes of the files its workers would read (each wave's files but the first, which the night reads itself). A
 # local cluster costs the same whatever it takes — its workers' start (≈ 3.7 CPU-s each with the pipeline's
@@ -50,11 +59,12 @@ QUIET_MONITORING = {"distributed.admin.tick.interval": "1s", "distributed.admin.
 
 def dask_setup(worker: Worker) -> None:
     """Dask's preload hook, run in each local worker process before it joins the cluster: lower the priority of
-    its threads (those it starts later — the task thread, DuckDB's and polars' pools — inherit it) and import the
-    pipeline."""
+    its threads (those it starts later — the task thread, DuckDB's and polars' pools — inherit it), set its polars
+    allocator's page decay (before the pipeline imports polars) and import the pipeline."""
     for thread in os.listdir("/proc/self/task"):
         os.setpriority(os.PRIO_PROCESS, int(thread), min(os.getpriority(os.PRIO_PROCESS, int(thread)) + WORKER_NICE,
                                                          19))
+    configure_polars_allocator(WORKER_DIRTY_DECAY_MS)
     importlib.import_module(TASKS_MODULE)
 
 

@@ -17,16 +17,17 @@ from flows.support.settings import POLARS_DIRTY_DECAY_MS
 
 log = logging.getLogger(__name__)
 VARIABLE = "_RJEM_MALLOC_CONF"   # tikv-jemalloc's name for MALLOC_CONF (its symbols carry the _rjem_ prefix)
+# The operator's own `_RJEM_MALLOC_CONF` as the first clusterwatch process found it, for the processes it starts
+# (which inherit the variable as that process rewrote it).
+OPERATOR = "CLUSTERWATCH_OPERATOR_RJEM_MALLOC_CONF"
 
 
-def configure_polars_allocator() -> None:
-    """Put POLARS_DIRTY_DECAY_MS into jemalloc's options, ahead of any the environment sets (later options win,
-    so an operator's own `_RJEM_MALLOC_CONF` still decides). Too late once polars is loaded: said, not ignored."""
+def configure_polars_allocator(decay_ms: int = POLARS_DIRTY_DECAY_MS) -> None:
+    """Put `decay_ms` into jemalloc's options ahead of the operator's own, if any (later options win, so an
+    operator's `_RJEM_MALLOC_CONF` still decides). Too late once polars is loaded: said, not ignored."""
     if "polars" in sys.modules:
         log.warning("polars was imported before clusterwatch: its allocator keeps polars' own page decay "
                     "(CLUSTERWATCH_POLARS_DIRTY_DECAY_MS is not applied in this process)")
         return
-    own = f"dirty_decay_ms:{POLARS_DIRTY_DECAY_MS}"
-    given = os.environ.get(VARIABLE, "")
-    if not given.startswith(own):
-        os.environ[VARIABLE] = f"{own},{given}" if given else own
+    operator = os.environ.setdefault(OPERATOR, os.environ.get(VARIABLE, ""))
+    os.environ[VARIABLE] = f"dirty_decay_ms:{decay_ms},{operator}" if operator else f"dirty_decay_ms:{decay_ms}"
