@@ -356,6 +356,7 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: int, landed: list[LandedFile]
                     staged = ingest_task(item, run_id, con, staging, today, limit, hold=True, reads=reads)
                     outcome = apply_staged(con, run_id, staged, session)
                     discard(staged)
+                    del staged      # its frames held for the load go now, not after the next file is read
                     yield outcome
             return
         for n, wave in enumerate(waves([item.kind for item in landed])):
@@ -440,6 +441,7 @@ def _wave(con: duckdb.DuckDBPyConnection, run_id: int, items: list[LandedFile], 
         if any(i in earlier[j] for j in later if j not in checks and j not in here):
             firms_of(i)     # a later file's decision still reads them: kept before its folder goes
         discard(staged)
+        del staged          # the frames of a file checked here go now, not after the next one is checked
         yield outcome
 
 
