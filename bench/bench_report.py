@@ -6,7 +6,8 @@ read-only. Without --editions the stage runs as the nightly flow runs it (report
 internal; nothing queued); with --editions the four editions (zh/en × internal/public) are rendered one after the
 other. matplotlib and WeasyPrint are imported before the clock starts, as a night has imported them by then.
 With --begun the stage runs as a night now runs it: the edition begun and its trend charts drawn in a worker process
-first (s11_report.begin_reports, before the night's alert stage), then the stage timed from there.
+first and its supply-chain section prepared (s11_report.begin_reports, before and beside the night's alert stage),
+then the stage timed from there.
 To time another checkout's code (a baseline), put it first on the path:
     PYTHONPATH=/path/to/checkout .venv/bin/python bench/bench_report.py WAREHOUSE
 The parts (PDF, trend charts, the supply-chain section's drawing, the wait for the standalone pages drawn by worker
@@ -45,7 +46,7 @@ from flows.support.warehouse import connect_readonly  # noqa: E402
 # this process and the worker processes it has waited for (the standalone pages' workers)
 TREE = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
 
-PARTS = {"edition (disclosure control)": (s11_report, "_edition"), "supply-chain content": (s11_chain, "chain_content"),
+PARTS = {"edition (disclosure control)": (s11_report, "_edition"), "supply-chain content": (s11_chain, "prepare"),
          "trend charts": (report, "trend_charts"), "map": (s11_report, "_map"),
          "chain section drawing": (chain, "finish_section"), "html": (report, "report_html"),
          "pdf (WeasyPrint)": (report, "write_pdf"), "waiting for the pages' workers": (chain, "wait_pages")}
@@ -71,7 +72,10 @@ def _begun(con: Any, side: Executor, out: Path, spent: dict[str, list[float]]) -
     for b in begun:
         if b.ahead is not None:
             b.ahead.result()
-    print(f"begun ahead: {len(begun)} editions, their trend charts drawn in a worker process")
+        if b.chain is not None:
+            b.chain.result()
+    print(f"begun ahead: {len(begun)} editions, their trend charts drawn in a worker process, their supply-chain "
+          "sections prepared")
     spent.clear()
     return begun
 

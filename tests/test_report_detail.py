@@ -244,6 +244,34 @@ def test_trend_charts_the_night_hands_to_its_worker_before_the_alerts_are_the_on
     assert html[0] == html[1]
 
 
+def test_the_supply_chain_section_is_prepared_as_the_report_is_begun_and_only_ordered_by_the_months_alerts_later(
+        warehouse, cap, monkeypatch, tmp_path) -> None:
+    """The night prepares the report's supply-chain section beside its alert stage (begin_reports: s11_chain.prepare
+    on a thread with its own cursor); the report stage reads none of its marts again and only puts the clusters the
+    alert stage has just alerted first. The report is the one render_report writes once the alert is in."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from flows.stages.s11_report import begin_reports, report_stage
+
+    alone = render_report(warehouse, PERIOD, lang="zh", audience="internal", out_dir=tmp_path / "alone" / "2025-12",
+                          maps_dir=tmp_path / "alone_maps")
+    night_copy = shutil.copy(warehouse, tmp_path / "night.duckdb")
+    with duckdb.connect(str(night_copy)) as con, ThreadPoolExecutor(1) as side:
+        con.execute("CREATE TEMP TABLE planted_alert AS SELECT * FROM mart.alerts WHERE alert_id = 'planted'")
+        con.execute("DELETE FROM mart.alerts WHERE alert_id = 'planted'")
+        [begun] = begin_reports(con, side, out_root=tmp_path / "night", maps_dir=tmp_path / "night_maps")
+        assert begun.chain is not None and begun.chain.result() is not None    # prepared before the alerts
+        con.execute("INSERT INTO mart.alerts SELECT * FROM planted_alert")     # the alert stage's new alert
+
+        def read_again(*args, **kwargs):
+            raise AssertionError("the report stage read the supply-chain marts again")
+        monkeypatch.setattr(s11_chain, "prepare", read_again)
+        [night] = report_stage(con, PERIOD, recipients=[], out_root=tmp_path / "night",
+                               maps_dir=tmp_path / "night_maps", begun=[begun])
+    assert _detailed(night.html.read_text(encoding="utf-8")) == _detailed(alone.html.read_text(encoding="utf-8"))
+    assert night.html.read_text(encoding="utf-8") == alone.html.read_text(encoding="utf-8")
+
+
 def test_the_index_figure_is_handed_to_the_drawing_worker_before_the_report_decides_its_other_sections(
         warehouse, cap, monkeypatch, tmp_path) -> None:
     """The report's process waits for the index figure before its HTML: it is handed to the drawing worker as soon as

@@ -17,7 +17,7 @@ import datetime as dt
 import math
 import tomllib
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -578,12 +578,14 @@ def render_report(warehouse_or_con: Path | str | duckdb.DuckDBPyConnection, peri
 @dataclass
 class Begun:
     """An edition decided before its report is laid out (begin_reports): the files it writes, its trend charts'
-    drawing (page.trend_charts' arguments) and, when handed ahead to another process, that drawing's future."""
+    drawing (page.trend_charts' arguments), when handed ahead to another process that drawing's future and, when
+    prepared beside the alert stage, the supply-chain section's future (s11_chain.prepare)."""
 
     edition: Edition
     files: ReportFiles
     drawing: list[tuple[str, dict[str, list[float | None]], bool, Path]]
     ahead: Future[list[Path]] | None
+    chain: Future[s11_chain.Prepared | None] | None = None
 
 
 def begin_reports(con: duckdb.DuckDBPyConnection, pool: Executor, langs: Sequence[str] = NIGHT_LANGS,
@@ -602,8 +604,35 @@ def begin_reports(con: duckdb.DuckDBPyConnection, pool: Executor, langs: Sequenc
         return []
     clusters = rows(con, "report_clusters", {"province": None})
     ahead = pool if chain_render.draws_in_worker(audience, len(clusters)) else None
-    return [_begin(con, clusters, period, lang, audience, None, _out_dir(out_root, period), _maps_dir(maps_dir),
-                   True, ahead) for lang in langs]
+    begun = [_begin(con, clusters, period, lang, audience, None, _out_dir(out_root, period), _maps_dir(maps_dir),
+                    True, ahead) for lang in langs]
+    for b in begun:
+        b.chain = _chain_beside(b.edition)
+    return begun
+
+
+def _chain_beside(e: Edition) -> Future[s11_chain.Prepared | None]:
+    """The edition's supply-chain section prepared (s11_chain.prepare: all of it but the alerted clusters' order) on
+    a thread with its own cursor, beside the alert stage. Why: at nation it is ≈ 0.5 CPU-s of the report stage's
+    own process, which the alert stage leaves a core for; its queries and Arrow work release the GIL. What it reads
+    is not written by the alert stage (s11_chain.Prepared); a night that fails meanwhile closes the connection,
+    which ends the cursor's query with an error nobody waits for."""
+    cursor = e.con.cursor()
+
+    def prepare() -> s11_chain.Prepared | None:
+        with cursor:
+            return s11_chain.prepare(cursor, e.period, e.lang, e.audience, e.clusters, _chain_hidden(e))
+
+    thread = ThreadPoolExecutor(1, thread_name_prefix="chain-section")
+    try:
+        return thread.submit(prepare)
+    finally:
+        thread.shutdown(wait=False)
+
+
+def _chain_hidden(e: Edition) -> Callable[[str, str], bool]:
+    """Whether the edition's disclosure panel suppressed a cluster's indicator in its month (s11_chain's `hidden`)."""
+    return lambda cid, code: bool(e.cells.hidden(cid, e.period, code))
 
 
 def _out_dir(out_root: Path | None, period: dt.date) -> Path:
@@ -708,20 +737,23 @@ def _render(begun: Begun, workers: chain_render.PageWorkers | None) -> ReportFil
         pngs = _drawn(pool, page.trend_charts, begun.drawing, e.months)
     charts_drawn = _trend_charts(e, files, pngs)
     map_drawn = _map(e, files, pool)
-    return _laid_out(e, files, workers, charts_drawn, map_drawn)
+    prepared = begun.chain.result if begun.chain else lambda: s11_chain.prepare(
+        e.con, e.period, e.lang, e.audience, e.clusters, _chain_hidden(e))
+    return _laid_out(e, files, workers, charts_drawn, map_drawn, prepared)
 
 
 def _laid_out(e: Edition, files: ReportFiles, workers: chain_render.PageWorkers | None,
               charts_drawn: Callable[[], list[dict[str, Any]]],
-              map_drawn: Callable[[], tuple[str | None, str | None]]) -> ReportFiles:
+              map_drawn: Callable[[], tuple[str | None, str | None]],
+              prepared: Callable[[], s11_chain.Prepared | None]) -> ReportFiles:
     """The rest of _render, while `workers` draw: every section's content, the HTML, the PDF and the pages. The
-    supply-chain section is decided first and its drawing started (at nation its index figure and pages are drawn
-    by `workers` while this process decides the other sections)."""
+    supply-chain section (`prepared`, ordered by the month's alerts here) is decided first and its drawing started
+    (at nation its index figure and pages are drawn by `workers` while this process decides the other sections)."""
     hidden_clusters = {cid for cid in e.ids if any(e.cells.hidden(cid, e.period, c) for c in TABLE_CODES)}
     alerts = _alerts(e.con, e.period, e.lang, e.names, hidden_clusters, e.audience, e.cells)
     alerted = {row["cluster_id"] for group in alerts["groups"] for row in group["rows"]}
-    decided = s11_chain.chain_content(e.con, e.period, e.lang, e.audience, e.clusters,
-                                      lambda cid, code: bool(e.cells.hidden(cid, e.period, code)), alerted)
+    chain_prepared = prepared()
+    decided = chain_prepared.content(alerted) if chain_prepared else None
     started = chain_render.start_section(decided, e.out_dir, e.stem, workers) if decided else None
     kpis, summary = _kpis(e)
     tables = _tables(e)
