@@ -143,8 +143,11 @@ def leads_by_cluster(con: duckdb.DuckDBPyConnection, period: dt.date, clusters: 
                                            dtype=pl.String))
     frame = frame.join(places, on=["province", "city", "division"], how="left", nulls_equal=True,
                        maintain_order="left")
-    parts = frame.partition_by("cluster_id", as_dict=True, maintain_order=True)
-    return {cid: part.select(LEAD_CELLS).to_dicts() for (cid,), part in parts.items()}
+    cells = frame.select(LEAD_CELLS).to_dicts()     # once: per cluster, polars' overhead was ≈ 0.15 CPU-s
+    out, at = {}, 0
+    for cid, n in frame.group_by("cluster_id", maintain_order=True).len().iter_rows():    # the query's order
+        out[cid], at = cells[at:at + n], at + n
+    return out
 
 
 @dataclass
