@@ -133,7 +133,7 @@ def leads_by_cluster(con: duckdb.DuckDBPyConnection, period: dt.date, clusters: 
     """The lead table's rows (LEAD_CELLS) of each of `clusters` in month `period`, in rank order. chain_leads.sql
     writes the cells and the result comes as Arrow; the locations are worked out once per distinct place and USCC
     division and joined on. Why: at nation 60,000 leads fetched as Python values and formatted one by one cost
-    ≈ 0.8 CPU-s of the report's process, this ≈ 0.3."""
+    ≈ 0.8 CPU-s of the report's process, this ≈ 0.27."""
     frame = run_sql(con, "chain_leads", {"period": period, "clusters": clusters, "new": t["new"], "na": t["na"],
                                          "sep": "、" if lang == "zh" else ", "}).pl()
     frame = frame.with_columns(pl.when(pl.col("uscc").str.len_chars() == 18).then(pl.col("uscc").str.slice(2, 4))

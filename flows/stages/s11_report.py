@@ -598,7 +598,8 @@ def begin_reports(con: duckdb.DuckDBPyConnection, pool: Executor, langs: Sequenc
     waited for it before its HTML; the night's worker (`pool`, matplotlib imported) draws them beside the alert stage
     instead. Nothing the edition reads (core.clusters, the indicator and class marts) is written by the alert stage,
     which only adds alerts, drift results and the outbox: the report's alert section is decided in the report stage,
-    as before. A drawing `pool` has not started by then is cancelled and drawn by the report (render_begun)."""
+    as before. A drawing `pool` has not started by then is cancelled and drawn by the report (render_begun). Each
+    edition's supply-chain section is prepared beside the alert stage too (_chain_beside)."""
     period = latest_period(con)
     if period is None:
         return []
@@ -613,8 +614,9 @@ def begin_reports(con: duckdb.DuckDBPyConnection, pool: Executor, langs: Sequenc
 
 def _chain_beside(e: Edition) -> Future[s11_chain.Prepared | None]:
     """The edition's supply-chain section prepared (s11_chain.prepare: all of it but the alerted clusters' order) on
-    a thread with its own cursor, beside the alert stage. Why: at nation it is ≈ 0.5 CPU-s of the report stage's
-    own process, which the alert stage leaves a core for; its queries and Arrow work release the GIL. What it reads
+    a thread with its own cursor, beside the alert stage. Why: at nation it was ≈ 1 CPU-s of the report stage's own
+    process, on the night's critical path; beside the alert stage it is ≈ 0.4 CPU-s (s11_chain.leads_by_cluster),
+    most of it in DuckDB and polars, which release the GIL the alert stage's thread holds. What it reads
     is not written by the alert stage (s11_chain.Prepared); a night that fails meanwhile closes the connection,
     which ends the cursor's query with an error nobody waits for."""
     cursor = e.con.cursor()
