@@ -34,7 +34,8 @@ from flows.support.warehouse import ROW_GROUP_ROWS, identifier, run_sql
 # LZ4 to write and DuckDB's decoding to read. Nation night 1's ingest on 2 local workers (bench/bench_scaleout.py,
 # 5 alternating pairs, load 1–12): CPU of the tree 183.3–193.1 → 166.4–182.5 s, mean 187.7 → 175.7 (the process
 # that holds the warehouse 106.8 → 101.1, the workers 80.9 → 74.6). The price is disk: no dictionary pages, so a
-# procurement file's relation is 522 MB instead of 147, and that night's staging folder peaks at ≈ 8 GB.
+# procurement file's relation is 522 MB instead of 147. A file's folder goes once it is loaded
+# (flows.stages.ingest.discard): that night's staging folder peaks at ≈ 1.4 GB (≈ 8.9 GB when kept to the end).
 STAGED_FORMAT = "arrow"
 _IPC_COMPRESSION = "uncompressed"
 _LOCAL = threading.local()   # one in-memory DuckDB per thread and snapshot: a task opens no new database
