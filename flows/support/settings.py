@@ -72,10 +72,8 @@ SPARE_MIN_MB = float(os.environ.get("CLUSTERWATCH_SPARE_MIN_MB", "256"))
 # frames then sit beside the current one's. A nation night's monthly file (15 MB Parquet) and procurement file
 # (60 MB) qualify, two procurement files (120 MB: ≈ 0.75 GB of frames each, 1.9 GB while one is read) do not.
 READ_AHEAD_MB = float(os.environ.get("CLUSTERWATCH_READ_AHEAD_MB", "100"))
-# How long polars' allocator (jemalloc) keeps pages a frame freed before it hands them back to the system
-# (flows.support.memory). polars sets 500 ms: a night reads file after file of the same shape, so every file's
-# frames were faulted in afresh (the kernel zeroing each page), 14 CPU-s of a nation night 1's ingest; at
-# jemalloc's own default the next file reuses them.
+# How long polars' allocator (jemalloc) keeps pages a frame freed before it hands them back to the system, in the
+# night's process: jemalloc's own default instead of polars' 500 ms (flows.support.memory says why, with the figures).
 POLARS_DIRTY_DECAY_MS = int(os.environ.get("CLUSTERWATCH_POLARS_DIRTY_DECAY_MS", "10000"))
 TIMEZONE = "Asia/Shanghai"
 DEFAULT_CRON = "0 2 * * *"
