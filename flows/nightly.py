@@ -57,7 +57,7 @@ from flows.stages.s12_deliver import DeliveryReport, SentLog, flush, flush_publi
 from flows.support import cluster
 from flows.support.cluster import LocalWorkers, local_workers
 from flows.support.file_hashes import FileHash, load_record, record_for, save_record
-from flows.support.processes import spawned_pool
+from flows.support.processes import freeze_imports, spawned_pool
 from flows.support.settings import (
     DEFAULT_INBOX,
     DEFAULT_WAREHOUSE,
@@ -470,6 +470,7 @@ def night_worker() -> Iterator[ProcessPoolExecutor]:
     pool.submit(prepare_gx)
     pool.submit(prepare_drawing)
     pool.submit(prepare_html)
+    pool.submit(freeze_imports)      # what they made is walked by no later collection
     try:
         yield pool
     finally:

@@ -205,20 +205,25 @@ def test_a_scheduler_and_workers_started_apart_give_the_same_answer_when_a_worke
 
 def test_local_workers_start_with_the_pipeline_imported_at_a_lower_priority_than_the_night():
     """What a local worker would otherwise do on the ingest's path (import the pipeline) it does at start-up, and
-    it yields the cores to the night's process, whose load is the ingest's critical path."""
+    it yields the cores to the night's process, whose load is the ingest's critical path. What the import made is
+    frozen, with the youngest generation collected less often, as in the night's own workers."""
+    import gc
     import os
 
     from distributed import Client
 
     from flows.support.cluster import WORKER_NICE, local_workers
+    from flows.support.processes import GC_YOUNG_THRESHOLD
 
-    def state() -> tuple[bool, int]:
-        return "flows.nightly" in sys.modules, os.getpriority(os.PRIO_PROCESS, 0)
+    def state() -> tuple[bool, int, int, bool]:
+        return ("flows.nightly" in sys.modules, os.getpriority(os.PRIO_PROCESS, 0), gc.get_threshold()[0],
+                gc.get_freeze_count() > 100_000)
 
     with local_workers(2) as local, Client(local.cluster()) as client:
         seen = client.run(state)
     assert len(seen) == 2
-    assert set(seen.values()) == {(True, min(os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE, 19))}
+    assert set(seen.values()) == {(True, min(os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE, 19), GC_YOUNG_THRESHOLD,
+                                   True)}
 
 
 def test_local_workers_polars_allocator_keeps_freed_pages_and_the_operators_own_options(monkeypatch):

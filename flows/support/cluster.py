@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from flows.support.memory import configure_polars_allocator
+from flows.support.processes import freeze_imports, young_collections_less_often
 
 if TYPE_CHECKING:
     from distributed import LocalCluster, Worker
@@ -60,12 +61,16 @@ QUIET_MONITORING = {"distributed.admin.tick.interval": "1s", "distributed.admin.
 def dask_setup(worker: Worker) -> None:
     """Dask's preload hook, run in each local worker process before it joins the cluster: lower the priority of
     its threads (those it starts later — the task thread, DuckDB's and polars' pools — inherit it), set its polars
-    allocator's page decay (before the pipeline imports polars) and import the pipeline."""
+    allocator's page decay (before the pipeline imports polars) and import the pipeline, with the collector's
+    youngest generation collected less often and what the import made frozen after it, as in the night's own
+    worker processes (flows.support.processes.young_collections_less_often)."""
     for thread in os.listdir("/proc/self/task"):
         os.setpriority(os.PRIO_PROCESS, int(thread), min(os.getpriority(os.PRIO_PROCESS, int(thread)) + WORKER_NICE,
                                                          19))
     configure_polars_allocator(WORKER_DIRTY_DECAY_MS)
+    young_collections_less_often()
     importlib.import_module(TASKS_MODULE)
+    freeze_imports()
 
 
 def _start(workers: int) -> LocalCluster:

@@ -37,6 +37,7 @@ def spawned_pool(max_workers: int, niceness: int = 0) -> ProcessPoolExecutor:
 def _start_worker(niceness: int) -> None:
     exit_with_parent()
     freeze_at_exit()
+    young_collections_less_often()
     if niceness:
         os.nice(niceness)
 
@@ -61,8 +62,20 @@ def young_collections_less_often() -> None:
     nation report's process spent 2.1 of its 12.3 CPU-s in collections (3,945 of them), 1.4 with its heap frozen
     (flows.cli.frozen_heap, the night's process), 0.4 with this threshold too (10.5 CPU-s in all). Only reference
     cycles wait for the collector, and they wait for a few thousand allocations more; every other object is still
-    freed by its reference count at once. (The page workers measured no gain: 10.8–11.3 CPU-s either way.)"""
+    freed by its reference count at once. (The page workers measured no gain: 10.8–11.3 CPU-s either way.)
+
+    Every spawned worker (spawned_pool) sets it as it starts. In the night's worker the imports are what it pays for:
+    Great Expectations' and Evidently's make millions of objects, and at 700 their allocations started ten full
+    collections, each walking all that was imported so far — 1.5 of the 1.8 CPU-s that worker spent in collections on
+    nation night 2 (of its ≈ 15; a gc.callbacks probe), 0.8 in all with this threshold (no full collection)."""
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
+
+def freeze_imports() -> None:
+    """A worker's job after its imports: what they made goes to the collector's permanent generation (gc.freeze),
+    so no collection of the worker's later jobs walks it again, as flows.cli.frozen_heap does in the night's
+    process."""
+    gc.freeze()
 
 
 def exit_with_parent() -> None:
