@@ -166,10 +166,11 @@ def boot_prefect_server() -> TemporaryServer | None:
 # What a night imports on its main thread later, imported while its temporary server boots (TemporaryServer.wait):
 # WeasyPrint, which the report stage would otherwise import — its import looks ≈15 library names up through
 # ctypes.util.find_library, ≈50 ldconfig/gcc/ld processes: little CPU, but seconds of wall on a busy machine — and
-# FastAPI's JSON encoder, which Prefect imports to send a flow run's parameters as the run starts (0.08 CPU-s, 0.14 s
-# of the night's first second on nation night 2). (Great Expectations no longer: the night runs it in its worker
+# what Prefect imports as the night's flow run and its first task run start: its flow and task engines (0.18 CPU-s,
+# most of it prefect.task_engine's own module) and FastAPI's JSON encoder, which sends the run's parameters (0.08
+# CPU-s, 0.14 s of nation night 2's first second). (Great Expectations no longer: the night runs it in its worker
 # process, flows.nightly.night_worker.)
-NIGHT_IMPORTS = ("weasyprint", "fastapi.encoders")
+NIGHT_IMPORTS = ("weasyprint", "fastapi.encoders", "prefect.flow_engine", "prefect.task_engine")
 
 
 @contextmanager
