@@ -622,6 +622,9 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
         # process beside the alert stage and the GX checks; the night waits for them before the report, which
         # shows the map (a copy not started by then, behind a first night's GX checks, is the report's to draw).
         rendered = False
+        # The report's editions are begun beside the alert stage, in a thread on a cursor of their own, which the report
+        # stage then reads them with: nothing they read is written by the alert stage (s11_report.begin_reports).
+        report_con, begin = con.cursor(), None
         try:
             with summary.timed("indicators"):
                 periods = retrying(indicators_task)(con, run_id)
@@ -629,8 +632,8 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             with summary.timed("snapshot"):
                 summary.snapshots = retrying(snapshot_task)(con, periods, reports / "maps", side)
                 report_maps = draw_report_maps(con, reports / "maps", side)
-            with summary.timed("report"):       # its trend charts are drawn in the worker beside the alert stage
-                begun = retrying(report_begin_task)(con, reports, side)
+            # its trend charts are drawn in the worker beside the alert stage
+            begin = retrying(report_begin_task).submit(report_con, reports, side)
             with summary.timed("alerts"):
                 summary.alerts = retrying(alerts_task)(con, reports, periods, side)
             logger.info("%s", summary.alerts)
@@ -650,7 +653,7 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
             # the indicators' and alerts' log is written to the file beside the report (warehouse.checkpoint_beside)
             with summary.timed("report"), checkpoint_beside(con):
                 # quoted: Prefect would visit every cell of the begun editions as the task's input (≈ 6 CPU-s at nation)
-                summary.reports = retrying(report_task)(con, reports, quote(begun))
+                summary.reports = retrying(report_task)(con, reports, quote(begin.result()))
             with summary.timed("checks"):
                 summary.data_docs = retrying(data_docs_task)(run_id, reports, side, docs)
             if summary.alerts.drift is not None:
@@ -660,6 +663,9 @@ def _night(summary: NightSummary, reports: Path, workers: int, dask_address: str
         finally:
             checks.wait()       # a failed stage must not drop the building copy while GX still writes to it
             gx_con.close()
+            if begin is not None:
+                begin.wait()    # nor while the report's editions are still read on their cursor
+            report_con.close()
             # Once every HTML report is in, the worker's exit (its interpreter unloading Evidently, pandas and
             # plotly: 0.3-1.8 s wall on the sample night) goes on beside the delivery and the publish; a failed
             # night still waits for a map or report being written before it says it failed.

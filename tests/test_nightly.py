@@ -294,3 +294,32 @@ def test_a_map_that_fails_to_draw_in_the_night_worker_fails_the_night_in_the_sna
     # the report was never laid out: its edition and trend charts are begun before the alert stage, its HTML and
     # PDF only in the report stage
     assert not [*(tmp_path / "reports").rglob("report_*.html"), *(tmp_path / "reports").rglob("report_*.pdf")]
+
+
+def test_the_reports_editions_are_begun_beside_the_alert_stage(tmp_path, prefect_harness, monkeypatch):
+    """The report's editions (what the alert stage does not write) are begun in a thread of their own while the
+    alert stage runs, not before it on the night's path: here the beginning waits until the alert stage has run,
+    which only a beginning beside it can do."""
+    import threading
+
+    import flows.nightly as night_module
+
+    alerts_ran, begun_after = threading.Event(), []
+    evaluate, begin = night_module.evaluate_alerts, night_module.begin_reports
+
+    def evaluate_then_tell(*args, **kwargs):
+        out = evaluate(*args, **kwargs)
+        alerts_ran.set()
+        return out
+
+    def begin_once_the_alerts_ran(*args, **kwargs):
+        begun_after.append(alerts_ran.wait(timeout=120))
+        return begin(*args, **kwargs)
+
+    monkeypatch.setattr(night_module, "evaluate_alerts", evaluate_then_tell)
+    monkeypatch.setattr(night_module, "begin_reports", begin_once_the_alerts_ran)
+    monkeypatch.setenv("CLUSTERWATCH_TASK_RETRIES", "0")
+    summary = nightly(inbox=write_inbox(tmp_path / "inbox"), warehouse=tmp_path / "wh" / "clusterwatch.duckdb",
+                      reports=tmp_path / "reports")
+    assert begun_after == [True]
+    assert [f.pdf.name for f in summary.reports] == ["report_2025-03_zh_internal.pdf"]
