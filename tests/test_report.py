@@ -625,3 +625,22 @@ def test_validation_problems_are_listed_internally_and_counted_in_public():
     public = _validation_problems(con, "en", "public")
     assert public["problems"] == [] and ": 1 (" in public["problems_public"]
     assert "monthly_2025-03.csv" not in public["problems_public"]
+
+
+def test_missing_firms_are_counted_once_per_firm_and_lost_only_when_they_reported_last_month():
+    """report_quality_missing: a listed cluster's firms that reported this month, those that did not, and those
+    that reported last month but not this one, each firm counted once whatever its rows; firms of a cluster not
+    listed, and a month row without a firm, count nowhere."""
+    from flows.support.warehouse import rows
+
+    con = schema_warehouse()
+    con.execute("""INSERT INTO core.firms (uscc, cluster_id) VALUES
+                   ('A1', 'A'), ('A2', 'A'), ('A3', 'A'), ('A4', 'A'), ('B1', 'B'), ('C1', 'C')""")
+    now, before, older = dt.date(2025, 12, 1), dt.date(2025, 11, 1), dt.date(2025, 10, 1)
+    con.executemany("INSERT INTO core.firm_monthly (uscc, period) VALUES (?, ?)", [
+        ("A1", now), ("A1", now), ("A1", before),    # reported both months (a month's row twice)
+        ("A2", before), ("A2", before),              # lost: last month, not this one
+        ("A3", older),                               # missing, but not last month either
+        ("B1", now), ("C1", before), (None, now), (None, before)])
+    got = rows(con, "report_quality_missing", {"clusters": ["A", "B"], "period": now, "previous": before})
+    assert [tuple(r.values()) for r in got] == [("A", 4, 1, 3, 1), ("B", 1, 1, 0, 0)]
