@@ -1,6 +1,7 @@
 """The report's PDF writer (flows/render/report.py write_pdf): a chart PNG goes into the PDF with its own compressed
 rows, not decoded and compressed again, and the PDF shows the same pixels; a PNG whose rows a PDF cannot hold as
-they are goes WeasyPrint's own way; WeasyPrint lays the PDF out with the garbage collector paused."""
+they are goes WeasyPrint's own way; WeasyPrint lays the PDF out with the garbage collector paused; an SVG's letters
+are laid out once per letter and font."""
 
 from __future__ import annotations
 
@@ -128,3 +129,35 @@ def test_tables_whose_columns_the_template_knows_are_laid_out_at_stated_widths_n
                                   'id="index-table"', 'class="chain-segments"', 'class="leads"', 'id="methodology"'))
     write_pdf(f"<html><head><style>{css}</style></head><body>{tables}</body></html>", tmp_path / "t.pdf")
     assert sorted(set(measured)) == ["cluster-table", "province-table"]
+
+
+def test_an_svgs_letters_are_laid_out_once_per_letter_and_font_and_the_pdf_is_the_same_bytes(tmp_path, monkeypatch):
+    """A chain diagram's labels are SVG text, which WeasyPrint sets letter by letter: a letter that recurs in the same
+    font is laid out once, and the PDF is byte for byte the one WeasyPrint writes laying out every letter."""
+    import weasyprint
+    from weasyprint.svg.text import Style
+    from weasyprint.text import line_break
+
+    texts = [("end", 8, "normal", "成员·整机制造 100.00亿 (100%)"),
+             ("start", 8, "normal", "整机制造 100.00亿 本地配套率 50%"),
+             ("middle", 10, "normal", "图　苏州产业链采购流向"), ("start", 8, "bold", "整机制造 100.00亿")]
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="300pt" height="120pt" viewBox="0 0 300 120" '
+           "font-family=\"'Noto Sans CJK SC', 'DejaVu Sans'\">"
+           + "".join(f'<text x="150" y="{20 + 25 * n}" text-anchor="{anchor}" dominant-baseline="central" '
+                     f'font-size="{size}" font-weight="{weight}">{text}</text>'
+                     for n, (anchor, size, weight, text) in enumerate(texts)) + "</svg>")
+    html = (f'<html><body><p>图</p><img src="data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()}">'
+            "</body></html>")
+    laid_out: list[str] = []
+    own = line_break.split_first_line
+
+    def counted(text, style, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if isinstance(style, Style):
+            laid_out.append(text)
+        return own(text, style, *args, **kwargs)
+
+    monkeypatch.setattr(line_break, "split_first_line", counted)
+    ours = write_pdf(html, tmp_path / "ours.pdf").read_bytes()
+    distinct = {(ch, size, weight) for _, size, weight, text in texts for ch in text}
+    assert len(laid_out) == len(distinct) + len(texts) < sum(len(text) + 1 for *_, text in texts)
+    assert ours == weasyprint.HTML(string=html).write_pdf()

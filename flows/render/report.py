@@ -293,7 +293,7 @@ def write_pdf(html: str, path: Path) -> Path:
             return super().fetch(url, headers)
 
     light = INLINE_PNG.sub(by_reference, html)
-    with _png_rows_passed_through(), collector_paused():
+    with _png_rows_passed_through(), _svg_letters_laid_out_once(), collector_paused():
         HTML(string=light, url_fetcher=InlineFetcher(allowed_protocols=("data",), fail_on_errors=True)).write_pdf(path)
     return path
 
@@ -339,3 +339,50 @@ def _png_rows_passed_through() -> Iterator[None]:
         yield
     finally:
         RasterImage._get_png_data = own
+
+
+@contextmanager
+def _svg_letters_laid_out_once() -> Iterator[None]:
+    """While WeasyPrint writes a PDF, an SVG text's letter is laid out once per letter and font, not once per place
+    it is drawn.
+
+    Why: WeasyPrint 70 sets an SVG <text> letter by letter, each letter a Pango layout of its own made twice (to
+    measure it, then again to draw it): the nation report's 30 chain diagrams draw 8 k letters of ≈ 100 distinct ones,
+    ≈ 0.4 of the PDF's ≈ 6.5 CPU-s. A letter's layout depends only on the letter and the few font properties an SVG
+    text has (WeasyPrint's svg.text.Style: family, style, weight, size, direction; the rest are initial values), so a
+    layout made once is drawn wherever the letter recurs in that font; the PDF is the same bytes. Only SVG text goes
+    this way (its Style, unbounded width): the page's own text is laid out by WeasyPrint as always."""
+    from weasyprint.svg.text import Style
+    from weasyprint.text import line_break
+
+    own = line_break.split_first_line
+    laid_out: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+    def font(style: Any) -> tuple[Any, ...]:
+        return (tuple(style["font_family"]), style["font_style"], style["font_weight"], style["font_size"],
+                style["direction"], id(style.font_config))
+
+    class KeptLayout(line_break.Layout):
+        """A letter's layout, drawn wherever the letter recurs in its font (the key it is kept under): set up again
+        only after WeasyPrint let it go (deactivate, once it measured it)."""
+
+        def reactivate(self, style: Any) -> None:
+            if not hasattr(self, "layout"):
+                super().reactivate(style)
+
+    def split_first_line(text: str, style: Any, context: Any, max_width: float, justification_spacing: float,
+                         *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+        if not isinstance(style, Style) or max_width != math.inf or args or kwargs:
+            return own(text, style, context, max_width, justification_spacing, *args, **kwargs)
+        key = (text, justification_spacing, font(style))
+        if key not in laid_out:
+            result = own(text, style, context, max_width, justification_spacing)
+            result[0].__class__ = KeptLayout
+            laid_out[key] = result
+        return laid_out[key]
+
+    line_break.split_first_line = split_first_line
+    try:
+        yield
+    finally:
+        line_break.split_first_line = own
