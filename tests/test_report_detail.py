@@ -139,10 +139,10 @@ def test_internal_edition_details_alerted_then_top_ranked_clusters_and_says_wher
 @pytest.mark.parametrize("per_core", [False, True], ids=["one drawing worker", "one per core"])
 def test_what_worker_processes_draw_is_what_the_report_process_draws(
         warehouse, cap, monkeypatch, tmp_path, per_core) -> None:
-    """With enough undetailed clusters a worker process draws the trend charts, the map, the index figure and the
-    standalone pages while this process writes the supply-chain section's blocks and lays out the HTML and PDF
-    (flows/render/chain.py page_workers; with thousands of pages, one worker per core draws the pages): same files,
-    same order, same bytes and pixels."""
+    """With enough undetailed clusters a worker process draws the trend charts, the map, the index figure, the chain
+    diagrams and the standalone pages while this process writes the supply-chain section's blocks and lays out the
+    HTML and PDF (flows/render/chain.py page_workers; with thousands of pages, one worker per core draws the pages):
+    same files, same order, same bytes and pixels."""
     from flows.render import chain
 
     def drawn(out: Path) -> ReportFiles:     # the charts painted: a worker draws them with its own matplotlib
@@ -163,8 +163,10 @@ def test_what_worker_processes_draw_is_what_the_report_process_draws(
 
     real = chain.page_workers
     monkeypatch.setattr(chain, "page_workers", recorded)
-    # every radar (the index figure's too) is a worker's: this process goes on with the section's blocks meanwhile
+    # every radar (the index figure's too) and chain diagram is a worker's: this process goes on with the section's
+    # blocks meanwhile, and needs no matplotlib for them
     monkeypatch.setattr(chain, "radars", lambda *a, **k: pytest.fail("the report's process drew a radar"))
+    monkeypatch.setattr(chain, "chain_svgs", lambda *a, **k: pytest.fail("the report's process wrote a diagram"))
     monkeypatch.setattr(chain, "DRAWING_WORKER_MIN_PAGES", len(order))
     if per_core:
         monkeypatch.setattr(chain, "PARALLEL_MIN_PAGES", len(order))

@@ -611,16 +611,17 @@ class StartedSection:
     radar: dict[str, Any]
     own: list[dict[str, Any]]
     figures: Future[list[Path]]
+    diagrams: Future[dict[str, str]]
     pages: _Pages
     workers: PageWorkers | None
 
 
 def start_section(section: dict[str, Any], out_dir: Path, stem: str,
                   workers: PageWorkers | None = None) -> StartedSection:
-    """The first part of draw_section: the index figure and the standalone pages, handed to `workers` when given
-    (drawn here otherwise). The report starts it as soon as the section is decided, before the rest of its content,
-    so the worker draws the index figure while the report's process decides the rest (the report's HTML waits for
-    the figure: finish_section)."""
+    """The first part of draw_section: the index figure, the detailed clusters' chain diagrams and the standalone
+    pages, handed to `workers` when given (drawn here otherwise). The report starts it as soon as the section is
+    decided, before the rest of its content, so the worker draws the index figure and the diagrams while the report's
+    process decides the rest (the report's HTML waits for them: finish_section)."""
     chain_dir = out_dir / f"{stem}_chain"
     scores, names = section["scores"], {b["id"]: b["name"] for b in section["blocks"]}
     internal = section["audience"] == "internal"
@@ -636,11 +637,18 @@ def start_section(section: dict[str, Any], out_dir: Path, stem: str,
     # while this process decides the rest of the report and writes the detailed clusters' blocks
     tiled_blocks = ([b for b in own if b["id"] in radar["scores"]] if internal else
                     [{"id": cid, "name": names[cid]} for cid in in_figure])
+    # and the chain diagrams of the detailed clusters, there too: this process then needs no matplotlib (the nation
+    # report's 30 diagrams cost ≈ 0.4 CPU-s here, most of it importing pyplot and loading the chart font; ≈ 0.13 in
+    # the worker, whose imports are done); the public edition has none (its section holds no flows)
+    diagrammed = [{k: b[k] for k in ("id", "name", "flows")} for b in own] if internal else []
     if workers is None:
         figures: Future[list[Path]] = Future()
         figures.set_result(index_figures(tiled_blocks, radar, in_figure, chain_dir))
+        diagrams: Future[dict[str, str]] = Future()
+        diagrams.set_result(_diagrams(diagrammed, section["t"], section["lang"]))
     else:
         figures = workers.pool.submit(index_figures, tiled_blocks, radar, in_figure, chain_dir)
+        diagrams = workers.pool.submit(_diagrams, diagrammed, section["t"], section["lang"])
         workers.nice_from_here()     # the pages come next: nothing waits for them before the night's end
     # then the standalone pages: with workers they are drawn there while this process draws what the report shows
     # (and goes on with the report); with workers, every standalone page is theirs (the detailed clusters' too)
@@ -656,16 +664,16 @@ def start_section(section: dict[str, Any], out_dir: Path, stem: str,
                 pages.add(_standalone_pages(*args))
             else:
                 pages.pending.append(workers.pool.submit(_standalone_pages, *args))
-    return StartedSection(section, chain_dir, radar, own, figures, pages, workers)
+    return StartedSection(section, chain_dir, radar, own, figures, diagrams, pages, workers)
 
 
 def finish_section(started: StartedSection) -> dict[str, Any]:
-    """The rest of draw_section once started (start_section): the detailed clusters' blocks, drawn here, and the
-    index figure, waited for."""
+    """The rest of draw_section once started (start_section): the detailed clusters' blocks, written here, and the
+    index figure and their chain diagrams, waited for."""
     section, pages, t = started.section, started.pages, started.section["t"]
     internal = section["audience"] == "internal"
-    blocks, files = _cluster_blocks(started.own, section, started.chain_dir, started.radar, report=True,
-                                    pages=started.workers is None)
+    blocks, files = _cluster_blocks(started.own, section, started.chain_dir, started.radar, started.diagrams.result(),
+                                    report=True, pages=started.workers is None)
     figures = started.figures.result()
     pages.head = figures
     pages.add(files)
@@ -739,7 +747,8 @@ def _standalone_pages(blocks: list[dict[str, Any]], radar: dict[str, Any], secti
     digests = {b["id"]: page_inputs(b, radar, section) for b in blocks}
     files = {cid: kept for cid in digests if (kept := _kept(chain_dir, cid, digests[cid])) is not None}
     todo = [b for b in blocks if b["id"] not in files]
-    drawn = _cluster_blocks(todo, section, chain_dir, radar, report=False)[1]
+    drawn = _cluster_blocks(todo, section, chain_dir, radar, _diagrams(todo, section["t"], section["lang"]),
+                            report=False)[1]
     for cid, paths in drawn.items():
         marker = _inputs_file(chain_dir, cid)
         partial = marker.with_name(marker.name + ".part")
@@ -791,21 +800,27 @@ def _kept(chain_dir: Path, cid: str, digest: str) -> list[Path] | None:
     return paths if kept["inputs"] == digest and all(p.is_file() for p in paths) else None
 
 
+def _diagrams(blocks: list[dict[str, Any]], t: dict[str, str], lang: str) -> dict[str, str]:
+    """The chain diagram (chain_svgs) of each of the internal edition's clusters with flows, by cluster id."""
+    drawn = [b for b in blocks if b["flows"]]
+    if not drawn:
+        return {}
+    return dict(zip((b["id"] for b in drawn), chain_svgs(
+        [(b["flows"], t["diagram"].format(name=b["name"])) for b in drawn], lang), strict=True))
+
+
 def _cluster_blocks(decided_blocks: list[dict[str, Any]], section: dict[str, Any], chain_dir: Path,
-                    radar: dict[str, Any], report: bool,
+                    radar: dict[str, Any], svgs: dict[str, str], report: bool,
                     pages: bool = True) -> tuple[list[dict[str, Any]], dict[str, list[Path]]]:
     """Each cluster's block as the report shows it, and for the internal edition its files: with `report` (the
-    clusters the report details) the chain diagram (chain_svgs) as <cluster id>_chain.svg and inline in the block
-    for the report's HTML and PDF, and with `pages` the standalone offline HTML page with its chain diagram and
-    radar inline as SVG. A cluster with both has its diagram written once."""
+    clusters the report details) the chain diagram (`svgs`, _diagrams) as <cluster id>_chain.svg and inline in the
+    block for the report's HTML and PDF, and with `pages` the standalone offline HTML page with its chain diagram
+    and radar inline as SVG. A cluster with both has its diagram written once."""
     t, lang = section["t"], section["lang"]
     blocks = [{k: decided[k] for k in ("id", "name", "segments", "weak")} for decided in decided_blocks]
     if section["audience"] != "internal":
         return blocks, {}
     chain_dir.mkdir(parents=True, exist_ok=True)
-    drawn = [b for b in decided_blocks if b["flows"]]
-    svgs = dict(zip((b["id"] for b in drawn), chain_svgs(
-        [(b["flows"], t["diagram"].format(name=b["name"])) for b in drawn], lang), strict=True))
     uris = {cid: _svg_data_uri(svg) for cid, svg in svgs.items()}
     files: dict[str, list[Path]] = {b["id"]: [] for b in decided_blocks}
     for decided, block in zip(decided_blocks, blocks, strict=True):
