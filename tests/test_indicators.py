@@ -418,10 +418,10 @@ def test_a_stage_stopped_midway_leaves_the_marts_not_current_and_the_next_try_re
         db.execute(revise)
     run_file = ind._run_file
 
-    def failing(db: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> None:
+    def failing(db: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> duckdb.DuckDBPyConnection:
         if name == "indicators_publish":
             raise RuntimeError("stopped")
-        run_file(db, name, params)
+        return run_file(db, name, params)
 
     monkeypatch.setattr(ind, "_run_file", failing)
     with pytest.raises(RuntimeError, match="stopped"):
@@ -484,6 +484,39 @@ def test_incremental_nights_keep_links_when_buyers_and_suppliers_come_and_go() -
         _same(_dump(inc), _dump(ref))
         assert _work_rows(inc) == _work_rows(ref)
     assert any(row[-1] is not None for row in _work_rows(ref)["suppliers"])  # links were really exercised
+
+
+def test_a_night_appending_a_month_links_its_new_rows_to_their_keys_last_stored_month() -> None:
+    """An ordinary night — one month, no stored row after it — links the month's key-month rows to their key's last
+    stored month, past a gap too, and a key never seen to none, without re-linking stored rows
+    (indicators_proc_keys_append.sql); the latest month delivered again with keys come and gone appends as well, and a
+    revised earlier month takes the general form. Work rows and marts equal a full recompute's every night."""
+    inc, ref = _rich_db(), _rich_db()
+    update_indicators(inc, None)
+    nights = [
+        # the new month: F00 bought in 2025-06, F01 last in 2025-05 (absent in 2025-06), 'fresh' never sold to C1
+        ({D(2025, 7, 1)}, "INSERT INTO core.procurement VALUES ('F00', NULL, 's1', '320506', '2025-07-01', 9, 1, 1), "
+                          "('F01', NULL, 'fresh', '320211', '2025-07-01', 4, 1, 1)", "indicators_proc_keys_append"),
+        # the same month again: F00 gone from it, F03 come
+        ({D(2025, 7, 1)}, "DELETE FROM core.procurement WHERE buyer_uscc = 'F00' AND period = '2025-07-01'; "
+                          "INSERT INTO core.procurement VALUES ('F03', NULL, 's2', '320506', '2025-07-01', 6, 1, 1)",
+         "indicators_proc_keys_append"),
+        # an earlier month revised: stored rows after it may need new links
+        ({D(2024, 10, 1)}, "UPDATE core.procurement SET supplier_name = 'other' "
+                           "WHERE period = '2024-10-01' AND buyer_uscc = 'F00'", "indicators_proc_keys_incremental"),
+    ]
+    for changed, statement, form in nights:
+        for con in (inc, ref):
+            con.execute(statement)
+        update_indicators(inc, changed)
+        ran = {"indicators_proc_keys_append", "indicators_proc_keys_incremental"} & ind.last_timings.keys()
+        assert ran == {form}
+        update_indicators(ref, None)
+        _same(_dump(inc), _dump(ref))
+        assert _work_rows(inc) == _work_rows(ref)
+    buyers = {row[0]: row[-1] for row in _work_rows(ref)["buyers"] if row[1] == D(2025, 7, 1)}
+    assert buyers == {"F01": D(2025, 5, 1), "F03": D(2025, 6, 1)}
+    assert any(row[2] == D(2025, 7, 1) and row[-1] is None for row in _work_rows(ref)["suppliers"])
 
 
 def test_changed_periods_reads_meta_changes() -> None:

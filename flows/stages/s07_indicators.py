@@ -17,7 +17,10 @@ changed ones: it reads the changed months' procurement and the stored rows of th
 gets the target periods as a temp table; TTM sums are sums over 12 small per-cluster-month rows. Distinct counts
 over a TTM window (buyers, local suppliers) are exact without a distinct aggregation: each stored key-month row
 carries prv, the previous month its key was seen, so it counts at the targets from max(month, prv + 12 months) to
-month + 11 months.
+month + 11 months. The links are made afresh on a full recompute (indicators_proc_keys_full.sql); a night that only
+appends a month after every stored one — the ordinary night — links its rows to their keys' last stored months
+(indicators_proc_keys_append.sql), any other night re-links the keys that came or went
+(indicators_proc_keys_incremental.sql).
 
 Run order: the numbered files of sql/s07_indicators/, each declaring the tables it reads and writes — the
 dictionary and wide view, the data range and state, the state cleared (indicators_state_clear.sql: the stage's
@@ -327,13 +330,16 @@ def _targets(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: lis
         "drop_unrated_periods": drop_unrated_periods})
 
 
-def _run_file(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> None:
+def _run_file(con: duckdb.DuckDBPyConnection, name: str,
+              params: dict | None = None) -> duckdb.DuckDBPyConnection:
     """Run one SQL file of the stage, adding up the time of the file (last_timings, last_cpu_timings) and of each
-    statement (last_statement_timings; a file run once per month sums over the months)."""
+    statement (last_statement_timings; a file run once per month sums over the months). Returns the connection, whose
+    result is the file's last statement's."""
     t0, c0 = time.perf_counter(), time.process_time()
     run_sql(con, name, params, timings=last_statement_timings)
     last_timings[name] = last_timings.get(name, 0.0) + time.perf_counter() - t0
     last_cpu_timings[name] = last_cpu_timings.get(name, 0.0) + time.process_time() - c0
+    return con
 
 
 def _add_months(d: dt.date, n: int) -> dt.date:
@@ -354,6 +360,16 @@ def _lookups(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: lis
     _run_file(con, "indicators_chain_maps")
 
 
+def _proc_keys(con: duckdb.DuckDBPyConnection, full: bool) -> str:
+    """The file that links the rebuilt months' key-month rows: afresh on a full recompute; on a night that only
+    appends a month (the ordinary night) to their keys' last stored month, without re-linking any stored row;
+    else by the general incremental form (sql/s07_indicators/15_indicators_proc_keys_*.sql)."""
+    if full:
+        return "indicators_proc_keys_full"
+    appended = _run_file(con, "indicators_proc_keys_appended").fetchone()[0]
+    return "indicators_proc_keys_append" if appended else "indicators_proc_keys_incremental"
+
+
 def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt.date], last: dt.date,
          full: bool) -> None:
     """Run the indicator SQL for the target periods (also drops periods that left the data range), after
@@ -368,7 +384,7 @@ def _run(con: duckdb.DuckDBPyConnection, targets: list[dt.date], source: list[dt
     for month in source:
         _run_file(con, "indicators_proc_month", {"month": month})
         _run_file(con, "indicators_chain_month")
-    _run_file(con, "indicators_proc_keys_full" if full else "indicators_proc_keys_incremental")
+    _run_file(con, _proc_keys(con, full))
     _run_file(con, "indicators_proc_end")
     _run_file(con, "indicators_proc_clusters")
     _run_file(con, "indicators_base")
