@@ -248,9 +248,10 @@ def test_trend_charts_the_night_hands_to_its_worker_before_the_alerts_are_the_on
 
 def test_the_supply_chain_section_is_prepared_as_the_report_is_begun_and_only_ordered_by_the_months_alerts_later(
         warehouse, cap, monkeypatch, tmp_path) -> None:
-    """The night prepares the report's supply-chain section beside its alert stage (begin_reports: s11_chain.prepare
-    on a thread with its own cursor); the report stage reads none of its marts again and only puts the clusters the
-    alert stage has just alerted first. The report is the one render_report writes once the alert is in."""
+    """The night prepares the report's supply-chain section beside its alert stage (begin_reports, which the night
+    runs in a thread of its own, calls s11_chain.prepare); the report stage reads none of its marts again and only
+    puts the clusters the alert stage has just alerted first. The report is the one render_report writes once the
+    alert is in."""
     from concurrent.futures import ThreadPoolExecutor
 
     from flows.stages.s11_report import begin_reports, report_stage

@@ -17,7 +17,7 @@ import datetime as dt
 import math
 import tomllib
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -579,7 +579,8 @@ def render_report(warehouse_or_con: Path | str | duckdb.DuckDBPyConnection, peri
 class Begun:
     """An edition decided before its report is laid out (begin_reports): the files it writes, its trend charts'
     drawing (page.trend_charts' arguments), when handed ahead to another process that drawing's future and, when
-    prepared beside the alert stage, the supply-chain section's future (s11_chain.prepare)."""
+    begun by begin_reports, its supply-chain section as prepared there (a done future, as an undrawn figure's is in
+    flows.render.chain.start_section; None: the report prepares it)."""
 
     edition: Edition
     files: ReportFiles
@@ -591,15 +592,18 @@ class Begun:
 def begin_reports(con: duckdb.DuckDBPyConnection, pool: Executor, langs: Sequence[str] = NIGHT_LANGS,
                   audience: str = "internal", out_root: Path | None = None,
                   maps_dir: Path | None = None) -> list[Begun]:
-    """The nightly report's editions of the latest month (report_stage's), decided before the alert stage, with the
-    trend charts of those that draw in a worker (chain_render.draws_in_worker: the nation's) handed to `pool` now.
+    """The nightly report's editions of the latest month (report_stage's), decided beside the alert stage (the night
+    runs this in a thread of its own, flows.nightly), with the trend charts of those that draw in a worker
+    (chain_render.draws_in_worker: the nation's) handed to `pool` now and each edition's supply-chain section prepared
+    (s11_chain.prepare: all of it but the alerted clusters' order, which the report stage adds).
 
     Why: at nation the report's own drawing worker drew them (≈ 2.4 s) after its imports, and the report's process
     waited for it before its HTML; the night's worker (`pool`, matplotlib imported) draws them beside the alert stage
-    instead. Nothing the edition reads (core.clusters, the indicator and class marts) is written by the alert stage,
+    instead. The supply-chain section was ≈ 1 CPU-s of the report stage's own process, on the night's critical path;
+    here ≈ 0.4 CPU-s (s11_chain.leads_by_cluster), most of it in DuckDB and polars. Nothing the edition reads
+    (core.clusters, the indicator, class and supply-chain marts: s11_chain.Prepared) is written by the alert stage,
     which only adds alerts, drift results and the outbox: the report's alert section is decided in the report stage,
-    as before. A drawing `pool` has not started by then is cancelled and drawn by the report (render_begun). Each
-    edition's supply-chain section is prepared beside the alert stage too (_chain_beside)."""
+    as before. A drawing `pool` has not started by then is cancelled and drawn by the report (render_begun)."""
     period = latest_period(con)
     if period is None:
         return []
@@ -608,28 +612,9 @@ def begin_reports(con: duckdb.DuckDBPyConnection, pool: Executor, langs: Sequenc
     begun = [_begin(con, clusters, period, lang, audience, None, _out_dir(out_root, period), _maps_dir(maps_dir),
                     True, ahead) for lang in langs]
     for b in begun:
-        b.chain = _chain_beside(b.edition)
+        e, b.chain = b.edition, Future()
+        b.chain.set_result(s11_chain.prepare(con, e.period, e.lang, e.audience, e.clusters, _chain_hidden(e)))
     return begun
-
-
-def _chain_beside(e: Edition) -> Future[s11_chain.Prepared | None]:
-    """The edition's supply-chain section prepared (s11_chain.prepare: all of it but the alerted clusters' order) on
-    a thread with its own cursor, beside the alert stage. Why: at nation it was ≈ 1 CPU-s of the report stage's own
-    process, on the night's critical path; beside the alert stage it is ≈ 0.4 CPU-s (s11_chain.leads_by_cluster),
-    most of it in DuckDB and polars, which release the GIL the alert stage's thread holds. What it reads
-    is not written by the alert stage (s11_chain.Prepared); a night that fails meanwhile closes the connection,
-    which ends the cursor's query with an error nobody waits for."""
-    cursor = e.con.cursor()
-
-    def prepare() -> s11_chain.Prepared | None:
-        with cursor:
-            return s11_chain.prepare(cursor, e.period, e.lang, e.audience, e.clusters, _chain_hidden(e))
-
-    thread = ThreadPoolExecutor(1, thread_name_prefix="chain-section")
-    try:
-        return thread.submit(prepare)
-    finally:
-        thread.shutdown(wait=False)
 
 
 def _chain_hidden(e: Edition) -> Callable[[str, str], bool]:
