@@ -109,6 +109,32 @@ def load() -> float:
     return os.getloadavg()[0]
 
 
+# The kernel's memory reclaim (/proc/vmstat): a night that allocates while the page cache fills memory reclaims pages
+# in its own threads (direct reclaim, counted in its system CPU) and wakes kswapd (CPU on the night's cores that no
+# process of the night is charged). Identical nights differ by several CPU-s with it, so each night prints its share.
+RECLAIM_COUNTERS = ("pgsteal_direct", "pgsteal_kswapd", "allocstall_normal", "allocstall_movable", "pgmajfault")
+
+
+def reclaim() -> dict[str, float]:
+    """The reclaim counters (pages, stalls, faults) and kswapd's CPU seconds so far (Linux)."""
+    counters = dict(line.split() for line in Path("/proc/vmstat").read_text().splitlines())
+    out = {name: float(counters.get(name, 0)) for name in RECLAIM_COUNTERS}
+    ticks = os.sysconf("SC_CLK_TCK")
+    out["kswapd_cpu"] = sum(sum(int(v) for v in (proc / "stat").read_text().rsplit(")", 1)[1].split()[11:13]) / ticks
+                            for proc in Path("/proc").iterdir() if proc.name.isdigit()
+                            and (proc / "comm").is_file() and (proc / "comm").read_text().startswith("kswapd"))
+    return out
+
+
+def reclaimed(before: dict[str, float], after: dict[str, float]) -> str:
+    d = {k: after[k] - before[k] for k in before}
+    page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
+    stalls = d["allocstall_normal"] + d["allocstall_movable"]
+    return (f"memory reclaim during the night: direct {d['pgsteal_direct'] * page_mb:,.0f} MB in {stalls:,.0f} "
+            f"stalls, kswapd {d['pgsteal_kswapd'] * page_mb:,.0f} MB ({d['kswapd_cpu']:.1f} CPU-s beside the "
+            f"night's); major page faults {d['pgmajfault']:,.0f}")
+
+
 def month_tokens(month: str) -> tuple[str, ...]:
     year, mo = month.split("-")
     return (month, f"{year}{mo}", f"{year}年{int(mo)}月")
@@ -193,7 +219,7 @@ def run_night(inbox: Path, warehouse: Path, workers: int) -> dict:
     os.sync()
     env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING",
                PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180")
-    cpu0, load0 = cpu_seconds(resource.RUSAGE_CHILDREN), load()
+    cpu0, load0, reclaim0 = cpu_seconds(resource.RUSAGE_CHILDREN), load(), reclaim()
     proc = subprocess.Popen([sys.executable, "-c", NIGHT, str(inbox), str(warehouse),
                              str(warehouse.parent / "reports"), str(workers)],
                             stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
@@ -203,7 +229,7 @@ def run_night(inbox: Path, warehouse: Path, workers: int) -> dict:
         raise SystemExit(f"the night failed (exit {proc.returncode})")
     result = json.loads(out.strip().splitlines()[-1])
     result.update(cpu_tree=cpu_seconds(resource.RUSAGE_CHILDREN) - cpu0, load=(load0, load()), rss=watch.summary(),
-                  coordinator_peak_at=watch.coordinator_peak_at)
+                  coordinator_peak_at=watch.coordinator_peak_at, reclaim=reclaimed(reclaim0, reclaim()))
     return result
 
 
@@ -272,6 +298,7 @@ def main() -> None:
               f"peak RSS: coordinator {r['peak_rss_mb']:,.0f} MB (ru_maxrss; MB = 2**20 bytes); sampled: {r['rss']}; "
               f"the coordinator's sampled peak at {r['coordinator_peak_at']:.0f} s of the process "
               f"(start-up {r['startup']:.0f} s, then the stages as above)")
+        print(" " * 23 + r["reclaim"])
         if not args.no_raw:
             sources = {args.format: own_new} | ({"parquet": raw_inbox} if args.format != "parquet" else {})
             for fmt, folder in sources.items():
