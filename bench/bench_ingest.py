@@ -111,7 +111,9 @@ def load() -> float:
 
 # The kernel's memory reclaim (/proc/vmstat): a night that allocates while the page cache fills memory reclaims pages
 # in its own threads (direct reclaim, counted in its system CPU) and wakes kswapd (CPU on the night's cores that no
-# process of the night is charged). Identical nights differ by several CPU-s with it, so each night prints its share.
+# process of the night is charged). Each night prints what the machine reclaimed during it, so a slow figure says
+# whether that was why (identical nation nights have spent 49-56 CPU-s in the night's process; in session 21's run C
+# nothing was reclaimed, so that spread has another cause).
 RECLAIM_COUNTERS = ("pgsteal_direct", "pgsteal_kswapd", "allocstall_normal", "allocstall_movable", "pgmajfault")
 
 
