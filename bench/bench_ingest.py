@@ -34,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -117,14 +118,28 @@ def load() -> float:
 RECLAIM_COUNTERS = ("pgsteal_direct", "pgsteal_kswapd", "allocstall_normal", "allocstall_movable", "pgmajfault")
 
 
+@cache
+def kswapd_stats() -> list[Path]:
+    """The /proc stat files of the kernel's kswapd threads (one per memory node; they live as long as the machine)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "comm").read_text().startswith("kswapd"):
+                found.append(proc / "stat")
+        except FileNotFoundError:   # a process that exited while the list was read: no kernel thread
+            continue
+    return found
+
+
 def reclaim() -> dict[str, float]:
     """The reclaim counters (pages, stalls, faults) and kswapd's CPU seconds so far (Linux)."""
     counters = dict(line.split() for line in Path("/proc/vmstat").read_text().splitlines())
     out = {name: float(counters.get(name, 0)) for name in RECLAIM_COUNTERS}
-    ticks = os.sysconf("SC_CLK_TCK")
-    out["kswapd_cpu"] = sum(sum(int(v) for v in (proc / "stat").read_text().rsplit(")", 1)[1].split()[11:13]) / ticks
-                            for proc in Path("/proc").iterdir() if proc.name.isdigit()
-                            and (proc / "comm").is_file() and (proc / "comm").read_text().startswith("kswapd"))
+    ticks = os.sysconf("SC_CLK_TCK")   # utime and stime: the 14th and 15th fields, the 12th and 13th after comm
+    out["kswapd_cpu"] = sum(sum(int(v) for v in stat.read_text().rsplit(")", 1)[1].split()[11:13]) / ticks
+                            for stat in kswapd_stats())
     return out
 
 
