@@ -136,7 +136,7 @@ def kswapd_stats() -> list[Path]:
 def reclaim() -> dict[str, float]:
     """The reclaim counters (pages, stalls, faults) and kswapd's CPU seconds so far (Linux)."""
     counters = dict(line.split() for line in Path("/proc/vmstat").read_text().splitlines())
-    out = {name: float(counters.get(name, 0)) for name in RECLAIM_COUNTERS}
+    out = {name: float(counters[name]) for name in RECLAIM_COUNTERS}   # absent (a kernel before 4.8): KeyError
     ticks = os.sysconf("SC_CLK_TCK")   # utime and stime: the 14th and 15th fields, the 12th and 13th after comm
     out["kswapd_cpu"] = sum(sum(int(v) for v in stat.read_text().rsplit(")", 1)[1].split()[11:13]) / ticks
                             for stat in kswapd_stats())
@@ -144,6 +144,7 @@ def reclaim() -> dict[str, float]:
 
 
 def reclaimed(before: dict[str, float], after: dict[str, float]) -> str:
+    """What was reclaimed between two reclaim() readings, as the bench prints it."""
     d = {k: after[k] - before[k] for k in before}
     page_mb = os.sysconf("SC_PAGE_SIZE") / 2**20
     stalls = d["allocstall_normal"] + d["allocstall_movable"]
