@@ -3,6 +3,7 @@ exactly as the warehouse it was taken from."""
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 from datetime import date
@@ -306,7 +307,8 @@ def test_a_file_loaded_from_frames_held_in_memory_writes_what_its_staged_relatio
     Dask worker only read and it checks itself (recheck); a file a worker checked is loaded from its staged files.
     All three give the same core rows, history, quarantine (originals and keys), row flags, header report,
     validation results and meta.files; a held file stages no relation, and its firms are kept for
-    `stale` as a staged file's are, after its staged folders (the first try's too) are discarded."""
+    `stale` as a staged file's are, after its staged folders (the first try's too) are discarded, without keeping
+    a staged file mapped."""
     inbox = tmp_path / "monthly_2025-09.csv"
     unknown = code("91320500MA1CCCCC9")
     inbox.write_text("统一社会信用代码,统计期,工业总产值（万元）,营业收入,工业增加值,从业人员平均人数\n"
@@ -340,6 +342,11 @@ def test_a_file_loaded_from_frames_held_in_memory_writes_what_its_staged_relatio
         discard(staged)     # what the night does once a file is loaded: its folders go, the firms stay for `stale`
         assert not any(staging.iterdir())
         assert sorted(touched["core.firm_monthly"][0].collect()["uscc"]) == sorted([STEADY, SPARSE])
+        del staged, outcome
+        gc.collect()
+        # ... in buffers of their own: a rechecked file's held rows come from its parsed frames, memory-mapped, and
+        # a column of them kept for `stale` kept the whole deleted file resident to the end of the wave
+        assert not [line for line in Path("/proc/self/maps").read_text().splitlines() if str(staging) in line], mode
         written[mode] = {t: _rows(con, t) for t in tables}
     for mode in ("held", "rechecked"):
         for t in tables:
