@@ -51,6 +51,7 @@ from flows.stages.s05_validate import (
 from flows.support import guards, settings
 from flows.support.contract import KINDS
 from flows.support.staging import (
+    own_buffers,
     read_frame,
     reference_connection,
     staged_path,
@@ -241,7 +242,7 @@ def discard(staged: StagedFile) -> None:
     """Delete a file's staged outputs (its folder, and the first try's when it was checked again) once it is loaded.
 
     Nothing reads them after `apply_staged` but through mappings it holds (the GX rows, the firms a later file's
-    place is decided by), which outlive the files; the firms `stale` reads are copied out (`own_firms`). Kept to the
+    place is decided by), which outlive the files; the firms `stale` reads are copied out (`own_buffers`). Kept to the
     end of the ingest, a nation night 1's staging grew to ≈ 8 GB, and the writes of the workers that ran ahead of the
     load got dearer as the dirty pages piled up: writing 1 GB cost
     0.2 s of system CPU with none pending, 0.9-1.3 s with 1-2 GB pending (dd on this machine's ext4).
@@ -397,18 +398,6 @@ def _may_hold_old_codes(frame: pl.DataFrame, column: str) -> bool:
     return column in frame.columns and bool(frame[column].cast(pl.Utf8).str.len_chars().is_in([9, 10, 15]).any())
 
 
-def own_firms(frame: pl.DataFrame) -> pl.DataFrame:
-    """The firms (uscc) of a loaded relation, copied into buffers of their own.
-
-    A column selected from a frame shares the frame's buffers, and a frame read from a staged file (a held
-    relation is built from the file's parsed frames, memory-mapped) keeps the whole mapping alive, and every page
-    of it that was read resident, for as long as one column of it is referenced. Kept for `stale` until their wave
-    ends, the uscc of a nation night 1's monthly and tax files kept ≈ 0.9 GB of deleted parsed files resident in the
-    process that holds the warehouse (its peak RSS on 2 workers 4.1 GB, against 3.5 GB in one process). Arrow's
-    large strings are a copy (a nation monthly file: 9 ms; taking its distinct firms instead costs 60 ms)."""
-    return pl.DataFrame(frame.select("uscc").to_arrow())
-
-
 def firms_read(staged: StagedFile) -> pl.Series | None:
     """The firms whose history a staged file's unit check reads (its own, distinct), or None when that cannot be
     told from the file: it may hold old identifiers, which resolve to firms it does not name, or it names none."""
@@ -502,9 +491,9 @@ def _apply_staged(con: duckdb.DuckDBPyConnection, run_id: int, staged: StagedFil
     if touched is not None and (tables := history_tables(staged.kind)):
         incoming = relations["incoming"]
         # the firms the file loaded, for `stale`: read from its staged rows now (`discard` deletes them), or taken
-        # from its held ones
-        firms = own_firms(pl.scan_ipc(incoming).select("uscc").collect() if isinstance(incoming, Path)
-                          else incoming).lazy()
+        # from its held ones; copied, as they outlive the file's frames and mappings
+        firms = own_buffers(pl.scan_ipc(incoming).select("uscc").collect() if isinstance(incoming, Path)
+                            else incoming.select("uscc")).lazy()
         for table in tables:
             touched.setdefault(table, []).append(firms)
     return outcome

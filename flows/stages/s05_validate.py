@@ -49,6 +49,7 @@ from flows.render import offline_docs, safe_text
 from flows.support import settings
 from flows.support.contract import KIND_ORDER, KINDS
 from flows.support.settings import EXPECTATIONS_DIR, REPORTS_OUT
+from flows.support.staging import own_buffers
 from flows.support.uscc import ALPHABET, WEIGHTS
 from flows.support.warehouse import identifier, run_sql
 
@@ -1025,7 +1026,7 @@ def _verdicts(kind: str, frame: pl.DataFrame, file_name: str, con: duckdb.DuckDB
     gx_batch = gx_work.select(gx_cols).with_columns(gx_flagged.alias("_gx_flagged"),
                                                     *_fail_words(gx_masks, row_rules))
     if sampled:
-        gx_batch = _own_buffers(gx_batch)
+        gx_batch = own_buffers(gx_batch)
 
     # 3. results per expectation (GX's counts are filled in by the GX run, _gx_check)
     results = []
@@ -1141,13 +1142,6 @@ def _table_ok(rule: Rule, work: pl.DataFrame, dtypes: dict[str, Any]) -> bool:
         return _type_ok(rule, work, dtypes)
     cols = rule.kwargs.get("column_list") or [rule.kwargs.get("column")]
     return all(c in work.columns for c in cols)
-
-
-def _own_buffers(frame: pl.DataFrame) -> pl.DataFrame:
-    """A copy whose strings are its own: a filtered polars string column still points into the whole
-    column's buffers, so a small GX sample kept until the end of the night would hold every file's
-    strings (+340 MB per nation-scale procurement file). Arrow's large_string copies only the rows kept."""
-    return pl.from_arrow(frame.to_arrow())
 
 
 def _thin(batch: pl.DataFrame, step: int) -> pl.DataFrame:

@@ -56,6 +56,16 @@ def read_frame(path: Path) -> pl.DataFrame:
     return pl.read_ipc(path, memory_map=True)
 
 
+def own_buffers(frame: pl.DataFrame) -> pl.DataFrame:
+    """A copy of a frame whose strings are its own, for a part of a frame kept after the frame: a filtered or selected
+    polars column still points into the whole column's buffers, and a frame read from a staged file keeps the whole
+    mapping alive, with every page of it that was read resident. Arrow's large_string copies only the rows kept.
+    Measured: a small GX sample kept to the end of the night held every file's strings (+340 MB per nation
+    procurement file); the firms a wave keeps for `stale`, selected from rechecked files' held rows, kept ≈ 0.9 GB
+    of deleted parsed files resident on a nation night 1 on 2 workers (9 ms to copy a nation monthly file's)."""
+    return pl.DataFrame(frame.to_arrow())
+
+
 def write_relation(frame: pl.DataFrame, path: Path) -> None:
     """Stage a relation the load inserts into the warehouse: the Arrow batches a process that loads its own frame
     binds (relation_batches), as they are, so a staged relation is inserted as a held one is."""
